@@ -1,0 +1,23 @@
+// Conflux's own user accounts, as the CAF's Back End Manager sees them: the
+// embedded back ends (SQLite) trust these; back ends with their own accounts
+// (kCapOwnAccounts) verify at the back end instead.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "common/ids.h"
+#include "common/status.h"
+
+namespace conflux::caf {
+
+class AccountDirectory {
+ public:
+  virtual ~AccountDirectory() = default;
+  // OK when the password is right. kUnauthenticated for an unknown user and a
+  // wrong password alike (callers must not learn which); kUnavailable when the
+  // directory cannot be read.
+  virtual Status verify_password(const UserId& user, const std::string& password) = 0;
+};
+
+}  // namespace conflux::caf

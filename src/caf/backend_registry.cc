@@ -1,0 +1,54 @@
+#include "caf/backend_registry.h"
+
+namespace conflux::caf {
+
+Status BackendRegistry::add_factory(std::unique_ptr<AdapterFactory> factory) {
+  std::string kind = factory->kind();
+  if (factories_.count(kind)) return Status::already_exists("adapter kind '" + kind + "' registered twice");
+  factories_.emplace(kind, std::move(factory));
+  return Status::ok();
+}
+
+Status BackendRegistry::validate_store(const StoreSettings& settings) const {
+  auto it = factories_.find(settings.adapter);
+  if (it == factories_.end()) {
+    std::string known;
+    for (const auto& [kind, _] : factories_) known += (known.empty() ? "" : ", ") + kind;
+    return Status::invalid_argument("stores." + settings.name + ".adapter: unknown adapter '" +
+                                    settings.adapter + "' (known: " + known + ")");
+  }
+  return it->second->validate(settings);
+}
+
+Status BackendRegistry::add_store(const StoreSettings& settings, const AdapterEnv& env) {
+  if (stores_.count(settings.name)) return Status::already_exists("datastore '" + settings.name + "' configured twice");
+  CFX_RETURN_IF_ERROR(validate_store(settings));
+  auto adapter = factories_.at(settings.adapter)->create(settings, env);
+  if (!adapter) return adapter.error().with_context("stores." + settings.name);
+  stores_.emplace(settings.name, Entry{settings, std::move(*adapter)});
+  return Status::ok();
+}
+
+ContentAdapter* BackendRegistry::adapter_for(const std::string& database) const {
+  auto it = stores_.find(database);
+  return it == stores_.end() ? nullptr : it->second.adapter.get();
+}
+
+const StoreSettings* BackendRegistry::settings_for(const std::string& database) const {
+  auto it = stores_.find(database);
+  return it == stores_.end() ? nullptr : &it->second.settings;
+}
+
+std::vector<StoreSettings> BackendRegistry::stores() const {
+  std::vector<StoreSettings> out;
+  for (const auto& [_, entry] : stores_) out.push_back(entry.settings);
+  return out;
+}
+
+std::vector<std::string> BackendRegistry::kinds() const {
+  std::vector<std::string> out;
+  for (const auto& [kind, _] : factories_) out.push_back(kind);
+  return out;
+}
+
+}  // namespace conflux::caf

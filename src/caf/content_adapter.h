@@ -1,0 +1,136 @@
+// The CAF seam: one back-end-neutral interface (seed FIG. 5, "CAF interface 22")
+// and the back-end-dependent adapters behind it.
+//
+// Call order for one sync of one datastore (as the engine uses it):
+//   1. ContentManager::authenticate(credentials)      -> Token   (once per session)
+//   2. current_anchor(store)                          -> server's Next anchor
+//   3. changes_since(store, last_anchor)              -> what the device lacks
+//   4. apply(store, batch)                            -> one ApplyResult per item
+//   5. search / execute as needed.
+// Threading: an adapter may be called from several worker threads at once; each
+// implementation documents how it serialises its own state. Nothing here
+// throws: failures are Status values. kUnavailable means "back end down, try
+// later"; kNotFound means the item or store does not exist.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "caf/sync_obj.h"
+#include "common/ids.h"
+#include "common/status.h"
+
+namespace conflux::caf {
+
+// What a token lets its holder do (seed: "read-only access, read/write access,
+// or unrestricted read access, but write must be authenticated each time").
+enum class TokenKind : uint8_t { kReadOnly, kReadWrite, kUnrestrictedRead };
+
+const char* token_kind_name(TokenKind kind);
+
+// An opaque, signed, expiring proof that the CAF checked a user's
+// credentials. `value` is what callers carry; the rest is its decoded content.
+struct Token {
+  std::string value;
+  UserId user;
+  TokenKind kind = TokenKind::kReadOnly;
+};
+
+// A user's credentials as a client presented them. `secret` is never logged.
+struct Credentials {
+  UserId user;
+  std::string secret;
+};
+
+// Which store a call is about, and on whose behalf. Every CAF call carries one;
+// the ContentManager refuses a call whose token does not belong to `user`.
+struct StoreRef {
+  UserId user;
+  std::string database;  // datastore URI as configured ("contacts")
+  Token token;
+};
+
+// Expected outcomes of applying one change; not errors (cf. SyncEvolution's
+// InsertItemResultState).
+enum class ApplyOutcome : uint8_t {
+  kCreated,
+  kUpdated,
+  kDeleted,
+  kAlreadyDeleted,   // delete of an item that was not there
+  kMatchedExisting,  // a create that matched an item the store already held
+};
+
+struct ApplyResult {
+  Status status;                    // non-OK: this item failed, the others may not have
+  ApplyOutcome outcome = ApplyOutcome::kCreated;
+  Guid guid;                        // the item's id after the change
+  Anchor anchor;                    // revision written (a delete's tombstone; empty for kAlreadyDeleted)
+};
+
+struct ChangeSet {
+  std::vector<SyncObj> changes;  // creates/updates carry raw; deletes carry only the guid
+  Anchor anchor;                 // the back end's anchor as of this read
+};
+
+// A read request. Empty `guids` and empty `contains` means every live item.
+struct Query {
+  std::vector<Guid> guids;
+  std::string contains;  // substring of the raw bytes
+  size_t limit = 0;      // 0 = no limit
+};
+
+// An administrative operation run by the back end (seed: "execute").
+struct Command {
+  std::string name;
+  std::map<std::string, std::string> args;
+};
+
+struct ExecResult {
+  std::string output;
+};
+
+// Capabilities are data (Dovecot's class_flags): the core reads bits, it never
+// asks which back end it talks to.
+enum AdapterCap : uint32_t {
+  kCapNone = 0,
+  kCapOwnAccounts = 1u << 0,  // the back end verifies user credentials itself
+  kCapTombstones = 1u << 1,   // changes_since reports deletes
+  kCapSearch = 1u << 2,
+};
+using AdapterCaps = uint32_t;
+
+// The back-end-dependent part of a content adapter.
+class ContentAdapter {
+ public:
+  virtual ~ContentAdapter() = default;
+
+  virtual AdapterCaps caps() const = 0;
+
+  // Verifies credentials at the back end (only called with kCapOwnAccounts).
+  // kUnauthenticated when the back end says no; kUnavailable when it is down.
+  virtual Status verify_credentials(const std::string& database, const Credentials& creds) = 0;
+
+  // The back end's anchor now. Never fails for a reachable back end, even when
+  // the user has no items yet.
+  virtual Result<Anchor> current_anchor(const StoreRef& store) = 0;
+
+  // Every change after `since` (empty `since`: every live item, no deletes),
+  // oldest first, one entry per item (its latest state).
+  virtual Result<ChangeSet> changes_since(const StoreRef& store, const Anchor& since) = 0;
+
+  // Applies a batch in one back-end transaction where the back end has them.
+  // Returns exactly one result per input, in order. Creates get a new Guid;
+  // an update of an unknown Guid fails that item with kNotFound; a delete of
+  // an unknown or already deleted Guid is OK with outcome kAlreadyDeleted.
+  virtual std::vector<ApplyResult> apply(const StoreRef& store, std::vector<SyncObj>&& batch) = 0;
+
+  virtual Result<std::vector<SyncObj>> search(const StoreRef& store, const Query& query) = 0;
+
+  // kUnimplemented for commands the back end does not know.
+  virtual Result<ExecResult> execute(const StoreRef& store, const Command& command) = 0;
+};
+
+}  // namespace conflux::caf
