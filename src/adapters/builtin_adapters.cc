@@ -1,0 +1,14 @@
+#include "adapters/builtin_adapters.h"
+
+#include <memory>
+
+#include "adapters/sqlite/sqlite_adapter.h"
+
+namespace conflux::adapters {
+
+Status register_builtin_adapters(caf::BackendRegistry& registry) {
+  CFX_RETURN_IF_ERROR(registry.add_factory(std::make_unique<SqliteAdapterFactory>()));
+  return Status::ok();
+}
+
+}  // namespace conflux::adapters

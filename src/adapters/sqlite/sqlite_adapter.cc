@@ -1,0 +1,545 @@
+#include "adapters/sqlite/sqlite_adapter.h"
+
+#include <sodium.h>
+
+#include <charconv>
+#include <filesystem>
+#include <set>
+#include <utility>
+
+#include "common/base64.h"
+#include "common/log.h"
+
+namespace conflux::adapters {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr int kGuidAttempts = 8;  // a 64-bit random guid colliding twice is already absurd
+
+// Schema of module "adapter.sqlite". Append new steps; never edit a released one.
+const std::vector<std::string>& adapter_migrations() {
+  static const std::vector<std::string> steps = {
+      // 1: initial schema. `created` is the revision the item was created at,
+      // so changes_since can tell a create from an update. `seq` holds the
+      // last revision handed out in this file (one row).
+      "CREATE TABLE items("
+      "  user TEXT NOT NULL, database TEXT NOT NULL, guid TEXT NOT NULL,"
+      "  revision INTEGER NOT NULL, created INTEGER NOT NULL,"
+      "  deleted INTEGER NOT NULL DEFAULT 0,"
+      "  content_type TEXT NOT NULL DEFAULT '',"
+      "  data BLOB,"
+      "  PRIMARY KEY(user, database, guid));"
+      "CREATE INDEX items_by_revision ON items(user, database, revision);"
+      "CREATE TABLE seq(id INTEGER PRIMARY KEY CHECK (id = 1), value INTEGER NOT NULL);"
+      "INSERT INTO seq(id, value) VALUES (1, 0);",
+  };
+  return steps;
+}
+
+void ensure_sodium() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    if (sodium_init() < 0) logger("adapter.sqlite")->error("sodium_init failed");
+  });
+}
+
+// The checks of SqliteAdapterFactory::validate.
+Status validate_section(const caf::StoreSettings& settings) {
+  for (const auto& [key, value] : settings.options) {
+    if (key == "file") {
+      if (value.empty()) return Status::invalid_argument("stores." + settings.name + ".file: must not be empty");
+      continue;
+    }
+    return Status::invalid_argument("stores." + settings.name + "." + key + ": unknown key for adapter sqlite");
+  }
+  return Status::ok();
+}
+
+Status check_scope(const caf::StoreRef& store) {
+  if (store.user.empty()) return Status::invalid_argument("sqlite adapter: call without a user");
+  if (store.database.empty()) return Status::invalid_argument("sqlite adapter: call without a database");
+  return Status::ok();
+}
+
+// A revision from its decimal text; nullopt for anything else.
+std::optional<int64_t> parse_revision(std::string_view text) {
+  int64_t value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (text.empty() || ec != std::errc() || end != text.data() + text.size() || value < 0) return std::nullopt;
+  return value;
+}
+
+Anchor revision_anchor(int64_t revision) { return Anchor(std::to_string(revision)); }
+
+// max(revision) of (user, database), tombstones included; 0 when empty.
+Result<int64_t> max_revision(SqliteDb& db, const caf::StoreRef& store) {
+  auto st = db.prepare("SELECT coalesce(max(revision), 0) FROM items WHERE user = ?1 AND database = ?2");
+  if (!st) return st.error();
+  st->bind(1, store.user.str()).bind(2, store.database);
+  auto row = st->step();
+  if (!row) return row.error();
+  if (!*row) return Status::internal("sqlite adapter: aggregate returned no row");
+  return st->column_int64(0);
+}
+
+// Column order of every item SELECT below.
+constexpr const char* kItemColumns = "guid, revision, created, deleted, content_type, data";
+
+caf::SyncObj item_from_row(const SqliteStatement& st, const caf::StoreRef& store, int64_t since) {
+  caf::SyncObj obj;
+  obj.guid = Guid(st.column_text(0));
+  obj.anchor = revision_anchor(st.column_int64(1));
+  obj.user = store.user;
+  obj.database = store.database;
+  if (st.column_int64(3) != 0) {
+    obj.action = caf::Action::kDelete;
+    return obj;
+  }
+  obj.action = st.column_int64(2) > since ? caf::Action::kCreate : caf::Action::kUpdate;
+  obj.content_type = st.column_text(4);
+  obj.raw = st.column_blob(5);
+  return obj;
+}
+
+// The writes of one apply() batch, inside its transaction. Revisions are
+// taken from `next_revision` and the sequence row is written back once at
+// the end (finish()).
+class BatchWriter {
+ public:
+  BatchWriter(SqliteDb& db, const caf::StoreRef& store, const std::string& default_content_type)
+      : db_(db), store_(store), default_content_type_(default_content_type) {}
+
+  Status start() {
+    auto st = db_.prepare("SELECT value FROM seq WHERE id = 1");
+    if (!st) return st.error();
+    auto row = st->step();
+    if (!row) return row.error();
+    if (!*row) return Status::internal("sqlite adapter: sequence row missing");
+    last_revision_ = first_last_ = st->column_int64(0);
+    return Status::ok();
+  }
+
+  // Writes the sequence back when revisions were handed out.
+  Status finish() {
+    if (last_revision_ == first_last_) return Status::ok();
+    auto st = db_.prepare("UPDATE seq SET value = ?1 WHERE id = 1");
+    if (!st) return st.error();
+    st->bind(1, last_revision_);
+    return st->run().status();
+  }
+
+  caf::ApplyResult apply(caf::SyncObj& obj) {
+    caf::ApplyResult result;
+    result.guid = obj.guid;
+    if ((!obj.user.empty() && obj.user != store_.user) ||
+        (!obj.database.empty() && obj.database != store_.database)) {
+      result.status = Status::invalid_argument("item names another user or datastore than the call");
+      return result;
+    }
+    switch (obj.action) {
+      case caf::Action::kCreate:
+        create(obj, result);
+        break;
+      case caf::Action::kUpdate:
+        update(obj, result);
+        break;
+      case caf::Action::kDelete:
+        remove(obj, result);
+        break;
+      default:
+        result.status = Status::invalid_argument("unknown action");
+        break;
+    }
+    return result;
+  }
+
+ private:
+  enum class RowState { kAbsent, kLive, kTombstone };
+
+  Result<RowState> row_state(const std::string& guid) {
+    auto st = db_.prepare("SELECT deleted FROM items WHERE user = ?1 AND database = ?2 AND guid = ?3");
+    if (!st) return st.error();
+    st->bind(1, store_.user.str()).bind(2, store_.database).bind(3, guid);
+    auto row = st->step();
+    if (!row) return row.error();
+    if (!*row) return RowState::kAbsent;
+    return st->column_int64(0) != 0 ? RowState::kTombstone : RowState::kLive;
+  }
+
+  void create(caf::SyncObj& obj, caf::ApplyResult& result) {
+    std::string guid = obj.guid.str();
+    bool usable = false;
+    if (!guid.empty()) {
+      auto state = row_state(guid);
+      if (!state) {
+        result.status = state.error();
+        return;
+      }
+      usable = *state == RowState::kAbsent;
+    }
+    for (int attempt = 0; !usable && attempt < kGuidAttempts; ++attempt) {
+      guid = random_hex(8);
+      auto state = row_state(guid);
+      if (!state) {
+        result.status = state.error();
+        return;
+      }
+      usable = *state == RowState::kAbsent;
+    }
+    if (!usable) {
+      result.status = Status::internal("sqlite adapter: no unused guid after " + std::to_string(kGuidAttempts) +
+                                       " attempts");
+      return;
+    }
+    const int64_t revision = last_revision_ + 1;
+    auto st = db_.prepare(
+        "INSERT INTO items(user, database, guid, revision, created, deleted, content_type, data)"
+        " VALUES (?1, ?2, ?3, ?4, ?4, 0, ?5, ?6)");
+    if (!st) {
+      result.status = st.error();
+      return;
+    }
+    st->bind(1, store_.user.str()).bind(2, store_.database).bind(3, guid).bind(4, revision);
+    st->bind(5, obj.content_type.empty() ? default_content_type_ : obj.content_type).bind(6, SqlBlob{obj.raw});
+    auto written = st->run();
+    if (!written) {
+      result.status = written.error();
+      return;
+    }
+    last_revision_ = revision;
+    result.outcome = caf::ApplyOutcome::kCreated;
+    result.guid = Guid(guid);
+    result.anchor = revision_anchor(revision);
+  }
+
+  void update(caf::SyncObj& obj, caf::ApplyResult& result) {
+    if (obj.guid.empty()) {
+      result.status = Status::invalid_argument("update without a guid");
+      return;
+    }
+    const int64_t revision = last_revision_ + 1;
+    // Only a live row is updated; an empty content type keeps the stored one.
+    auto st = db_.prepare(
+        "UPDATE items SET revision = ?4, content_type = coalesce(nullif(?5, ''), content_type), data = ?6"
+        " WHERE user = ?1 AND database = ?2 AND guid = ?3 AND deleted = 0");
+    if (!st) {
+      result.status = st.error();
+      return;
+    }
+    st->bind(1, store_.user.str()).bind(2, store_.database).bind(3, obj.guid.str()).bind(4, revision);
+    st->bind(5, obj.content_type).bind(6, SqlBlob{obj.raw});
+    auto changed = st->run();
+    if (!changed) {
+      result.status = changed.error();
+      return;
+    }
+    if (*changed == 0) {
+      result.status = Status::not_found("no item " + obj.guid.str());
+      return;
+    }
+    last_revision_ = revision;
+    result.outcome = caf::ApplyOutcome::kUpdated;
+    result.anchor = revision_anchor(revision);
+  }
+
+  void remove(caf::SyncObj& obj, caf::ApplyResult& result) {
+    if (obj.guid.empty()) {
+      result.status = Status::invalid_argument("delete without a guid");
+      return;
+    }
+    const int64_t revision = last_revision_ + 1;
+    // The row stays as a tombstone so changes_since reports the delete.
+    auto st = db_.prepare(
+        "UPDATE items SET revision = ?4, deleted = 1, data = NULL"
+        " WHERE user = ?1 AND database = ?2 AND guid = ?3 AND deleted = 0");
+    if (!st) {
+      result.status = st.error();
+      return;
+    }
+    st->bind(1, store_.user.str()).bind(2, store_.database).bind(3, obj.guid.str()).bind(4, revision);
+    auto changed = st->run();
+    if (!changed) {
+      result.status = changed.error();
+      return;
+    }
+    if (*changed == 0) {
+      result.outcome = caf::ApplyOutcome::kAlreadyDeleted;
+      return;
+    }
+    last_revision_ = revision;
+    result.outcome = caf::ApplyOutcome::kDeleted;
+    result.anchor = revision_anchor(revision);
+  }
+
+  SqliteDb& db_;
+  const caf::StoreRef& store_;
+  const std::string& default_content_type_;
+  int64_t first_last_ = 0;     // seq value when the batch began
+  int64_t last_revision_ = 0;  // last revision handed out so far
+};
+
+std::vector<caf::ApplyResult> fail_all(size_t n, const Status& status) {
+  std::vector<caf::ApplyResult> results(n);
+  for (auto& r : results) r.status = status;
+  return results;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------
+// SqliteAdapter
+
+SqliteAdapter::SqliteAdapter(std::shared_ptr<SqliteDb> db, const caf::StoreSettings& settings)
+    : db_(std::move(db)), store_name_(settings.name), default_content_type_(settings.content_type) {}
+
+Result<std::shared_ptr<SqliteAdapter>> SqliteAdapter::open(std::shared_ptr<SqliteDb> db,
+                                                           const caf::StoreSettings& settings) {
+  if (!db) return Status::invalid_argument("sqlite adapter: no database");
+  ensure_sodium();
+  CFX_RETURN_IF_ERROR(db->migrate("adapter.sqlite", adapter_migrations()));
+  return std::shared_ptr<SqliteAdapter>(new SqliteAdapter(std::move(db), settings));
+}
+
+caf::AdapterCaps SqliteAdapter::caps() const { return caf::kCapTombstones | caf::kCapSearch; }
+
+Status SqliteAdapter::verify_credentials(const std::string& database, const caf::Credentials& creds) {
+  return Status::unimplemented("sqlite adapter: accounts are Conflux's own");
+}
+
+Result<Anchor> SqliteAdapter::current_anchor(const caf::StoreRef& store) {
+  CFX_RETURN_IF_ERROR(check_scope(store));
+  auto max = max_revision(*db_, store);
+  if (!max) return max.error().with_context("sqlite current_anchor");
+  return revision_anchor(*max);
+}
+
+Result<caf::ChangeSet> SqliteAdapter::changes_since(const caf::StoreRef& store, const Anchor& since) {
+  CFX_RETURN_IF_ERROR(check_scope(store));
+  std::optional<int64_t> since_revision;
+  if (!since.empty()) {
+    since_revision = parse_revision(since.str());
+    if (!since_revision) {
+      return Status::invalid_argument("sqlite changes_since: '" + since.str() + "' is not an anchor of this back end");
+    }
+  }
+  // One read transaction: the anchor and the rows come from the same snapshot.
+  auto tx = db_->transaction(SqliteDb::TxMode::kDeferred);
+  if (!tx) return tx.error().with_context("sqlite changes_since");
+  caf::ChangeSet set;
+  auto max = max_revision(*db_, store);
+  if (!max) return max.error().with_context("sqlite changes_since");
+  set.anchor = revision_anchor(*max);
+
+  std::string sql = std::string("SELECT ") + kItemColumns + " FROM items WHERE user = ?1 AND database = ?2";
+  sql += since_revision ? " AND revision > ?3" : " AND deleted = 0";
+  sql += " ORDER BY revision";
+  auto st = db_->prepare(sql);
+  if (!st) return st.error().with_context("sqlite changes_since");
+  st->bind(1, store.user.str()).bind(2, store.database);
+  if (since_revision) st->bind(3, *since_revision);
+  for (;;) {
+    auto row = st->step();
+    if (!row) return row.error().with_context("sqlite changes_since");
+    if (!*row) break;
+    set.changes.push_back(item_from_row(*st, store, since_revision.value_or(0)));
+  }
+  CFX_RETURN_IF_ERROR(tx->commit().with_context("sqlite changes_since"));
+  return set;
+}
+
+std::vector<caf::ApplyResult> SqliteAdapter::apply(const caf::StoreRef& store, std::vector<caf::SyncObj>&& batch) {
+  if (Status scope = check_scope(store); !scope.is_ok()) return fail_all(batch.size(), scope);
+  if (batch.empty()) return {};
+  auto log = logger("adapter.sqlite");
+
+  auto tx = db_->transaction();
+  if (!tx) {
+    log->warn("store '{}' user '{}': batch of {} not applied: {}", store.database, store.user.str(), batch.size(),
+              tx.error().to_string());
+    return fail_all(batch.size(), tx.error().with_context("sqlite apply"));
+  }
+  BatchWriter writer(*db_, store, default_content_type_);
+  if (Status started = writer.start(); !started.is_ok()) {
+    return fail_all(batch.size(), started.with_context("sqlite apply"));
+  }
+  std::vector<caf::ApplyResult> results;
+  results.reserve(batch.size());
+  size_t failed = 0;
+  for (auto& obj : batch) {
+    results.push_back(writer.apply(obj));
+    if (!results.back().status.is_ok()) {
+      ++failed;
+      // Some errors (disk full, I/O) make SQLite roll the whole transaction
+      // back: then nothing of the batch stands, and every item must say so.
+      if (!tx->active()) {
+        Status lost = results.back().status.with_context("sqlite apply: batch rolled back");
+        log->warn("store '{}' user '{}': {}", store.database, store.user.str(), lost.to_string());
+        return fail_all(batch.size(), lost);
+      }
+    }
+  }
+  Status committed = writer.finish();
+  if (committed.is_ok()) committed = tx->commit();
+  if (!committed.is_ok()) {
+    Status lost = committed.with_context("sqlite apply");
+    log->warn("store '{}' user '{}': batch of {} not applied: {}", store.database, store.user.str(), batch.size(),
+              lost.to_string());
+    return fail_all(batch.size(), lost);
+  }
+  log->debug("store '{}' user '{}': applied {} items, {} failed", store.database, store.user.str(), batch.size(),
+             failed);
+  return results;
+}
+
+Result<std::vector<caf::SyncObj>> SqliteAdapter::search(const caf::StoreRef& store, const caf::Query& query) {
+  CFX_RETURN_IF_ERROR(check_scope(store));
+  std::string sql = std::string("SELECT ") + kItemColumns +
+                    " FROM items WHERE user = ?1 AND database = ?2 AND deleted = 0";
+  if (!query.contains.empty()) sql += " AND instr(data, ?3) > 0";
+  if (!query.guids.empty()) {
+    sql += " AND guid = ?4";
+  } else {
+    sql += " ORDER BY revision";
+    if (query.limit > 0) sql += " LIMIT ?5";
+  }
+  auto st = db_->prepare(sql);
+  if (!st) return st.error().with_context("sqlite search");
+
+  std::vector<caf::SyncObj> found;
+  auto bind_common = [&] {
+    st->bind(1, store.user.str()).bind(2, store.database);
+    // A blob pattern makes instr() compare bytes, whatever the encoding.
+    if (!query.contains.empty()) st->bind(3, SqlBlob{query.contains});
+  };
+  auto collect = [&]() -> Status {
+    for (;;) {
+      auto row = st->step();
+      if (!row) return row.error().with_context("sqlite search");
+      if (!*row) return Status::ok();
+      found.push_back(item_from_row(*st, store, 0));
+    }
+  };
+  if (query.guids.empty()) {
+    bind_common();
+    if (query.limit > 0) st->bind(5, static_cast<int64_t>(query.limit));
+    CFX_RETURN_IF_ERROR(collect());
+    return found;
+  }
+  std::set<Guid> seen;
+  for (const Guid& guid : query.guids) {
+    if (query.limit > 0 && found.size() >= query.limit) break;
+    if (!seen.insert(guid).second) continue;
+    st->reset();
+    bind_common();
+    st->bind(4, guid.str());
+    CFX_RETURN_IF_ERROR(collect());
+  }
+  return found;
+}
+
+Result<caf::ExecResult> SqliteAdapter::execute(const caf::StoreRef& store, const caf::Command& command) {
+  CFX_RETURN_IF_ERROR(check_scope(store));
+  auto refuse_args = [&](const std::set<std::string>& allowed) -> Status {
+    for (const auto& [key, _] : command.args) {
+      if (!allowed.count(key)) {
+        return Status::invalid_argument("sqlite " + command.name + ": unknown argument '" + key + "'");
+      }
+    }
+    return Status::ok();
+  };
+
+  if (command.name == "count") {
+    CFX_RETURN_IF_ERROR(refuse_args({}));
+    auto st = db_->prepare("SELECT count(*) FROM items WHERE user = ?1 AND database = ?2 AND deleted = 0");
+    if (!st) return st.error().with_context("sqlite count");
+    st->bind(1, store.user.str()).bind(2, store.database);
+    auto row = st->step();
+    if (!row) return row.error().with_context("sqlite count");
+    if (!*row) return Status::internal("sqlite count: aggregate returned no row");
+    return caf::ExecResult{std::to_string(st->column_int64(0))};
+  }
+
+  if (command.name == "purge-tombstones") {
+    CFX_RETURN_IF_ERROR(refuse_args({"before"}));
+    auto arg = command.args.find("before");
+    if (arg == command.args.end()) return Status::invalid_argument("sqlite purge-tombstones: argument 'before' missing");
+    auto before = parse_revision(arg->second);
+    if (!before) {
+      return Status::invalid_argument("sqlite purge-tombstones: 'before' must be a revision, not '" + arg->second + "'");
+    }
+    // The row at the highest revision stays even when it is a tombstone:
+    // current_anchor must never go back.
+    auto st = db_->prepare(
+        "DELETE FROM items WHERE user = ?1 AND database = ?2 AND deleted = 1 AND revision < ?3"
+        " AND revision < (SELECT max(revision) FROM items WHERE user = ?1 AND database = ?2)");
+    if (!st) return st.error().with_context("sqlite purge-tombstones");
+    st->bind(1, store.user.str()).bind(2, store.database).bind(3, *before);
+    auto removed = st->run();
+    if (!removed) return removed.error().with_context("sqlite purge-tombstones");
+    logger("adapter.sqlite")
+        ->info("store '{}' user '{}': purged {} tombstones before revision {}", store.database, store.user.str(),
+               *removed, *before);
+    return caf::ExecResult{std::to_string(*removed)};
+  }
+
+  return Status::unimplemented("sqlite adapter: unknown command '" + command.name + "'");
+}
+
+// ---------------------------------------------------------------------------
+// SqliteAdapterFactory
+
+Status SqliteAdapterFactory::validate(const caf::StoreSettings& settings) const {
+  return validate_section(settings);
+}
+
+Result<SqliteAdapterConfig> SqliteAdapterFactory::parse(const caf::StoreSettings& settings,
+                                                        const caf::AdapterEnv& env) {
+  CFX_RETURN_IF_ERROR(validate_section(settings));
+  auto it = settings.options.find("file");
+  fs::path file = it == settings.options.end() ? fs::path(kDefaultFile) : fs::path(it->second);
+  if (file.is_relative()) file = fs::path(env.data_dir) / file;
+  std::error_code ec;
+  fs::path absolute = fs::absolute(file, ec);
+  if (ec) {
+    return Status::invalid_argument("stores." + settings.name + ".file: cannot resolve '" + file.string() +
+                                    "': " + ec.message());
+  }
+  return SqliteAdapterConfig{absolute.lexically_normal().string()};
+}
+
+Result<std::shared_ptr<caf::ContentAdapter>> SqliteAdapterFactory::create(const caf::StoreSettings& settings,
+                                                                          const caf::AdapterEnv& env) {
+  auto config = parse(settings, env);
+  if (!config) return config.error();
+  const fs::path file(config->file);
+  std::error_code ec;
+  fs::create_directories(file.parent_path(), ec);
+  if (ec) {
+    return Status::unavailable("stores." + settings.name + ".file: cannot create directory " +
+                               file.parent_path().string() + ": " + ec.message());
+  }
+  // One connection per file, whatever the spelling of its path.
+  fs::path canonical = fs::weakly_canonical(file, ec);
+  const std::string key = ec ? file.string() : canonical.string();
+
+  std::shared_ptr<SqliteDb> db;
+  {
+    std::lock_guard guard(mutex_);
+    db = open_files_[key].lock();
+    if (!db) {
+      auto opened = SqliteDb::open(file.string());
+      if (!opened) return opened.error().with_context("stores." + settings.name);
+      db = std::move(*opened);
+      open_files_[key] = db;
+    }
+    // Drop entries of files no adapter uses any more.
+    std::erase_if(open_files_, [](const auto& entry) { return entry.second.expired(); });
+  }
+  auto adapter = SqliteAdapter::open(db, settings);
+  if (!adapter) return adapter.error().with_context("stores." + settings.name);
+  logger("adapter.sqlite")->info("store '{}' kept in {}", settings.name, file.string());
+  return std::shared_ptr<caf::ContentAdapter>(std::move(*adapter));
+}
+
+}  // namespace conflux::adapters

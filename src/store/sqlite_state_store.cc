@@ -1,0 +1,274 @@
+#include "store/sqlite_state_store.h"
+
+#include <sodium.h>
+
+#include <chrono>
+#include <utility>
+
+#include "common/log.h"
+
+namespace conflux::store {
+namespace {
+
+constexpr size_t kSecretBytes = 32;
+constexpr const char* kTokenSecretName = "token-signing-key";
+
+// Schema of module "state". Append new steps; never edit a released one.
+const std::vector<std::string>& state_migrations() {
+  static const std::vector<std::string> steps = {
+      // 1: initial schema
+      "CREATE TABLE sessions("
+      "  key TEXT PRIMARY KEY NOT NULL,"
+      "  state BLOB NOT NULL,"
+      "  updated_at INTEGER NOT NULL);"
+      "CREATE INDEX sessions_updated_at ON sessions(updated_at);"
+      "CREATE TABLE anchors("
+      "  user TEXT NOT NULL, device TEXT NOT NULL, database TEXT NOT NULL,"
+      "  client_next TEXT NOT NULL, server_next TEXT NOT NULL,"
+      "  PRIMARY KEY(user, device, database));"
+      "CREATE TABLE maps("
+      "  user TEXT NOT NULL, device TEXT NOT NULL, database TEXT NOT NULL,"
+      "  luid TEXT NOT NULL, guid TEXT NOT NULL, synced TEXT NOT NULL,"
+      "  PRIMARY KEY(user, device, database, luid),"
+      "  UNIQUE(user, device, database, guid));"
+      "CREATE TABLE devices("
+      "  user TEXT NOT NULL, device TEXT NOT NULL,"
+      "  devinf TEXT NOT NULL, updated_at INTEGER NOT NULL,"
+      "  PRIMARY KEY(user, device));"
+      "CREATE TABLE secrets("
+      "  name TEXT PRIMARY KEY NOT NULL,"
+      "  value BLOB NOT NULL);",
+  };
+  return steps;
+}
+
+void ensure_sodium() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    // sodium_init() fails only when no CSPRNG can be opened; libsodium's
+    // random functions then abort on their own.
+    if (sodium_init() < 0) logger("store")->error("sodium_init failed");
+  });
+}
+
+// Runs `sql` with (user, device, database) bound to ?1..?3 and `extra` bound
+// from ?4 on.
+template <typename... Extra>
+Result<int> run_scoped(SqliteDb& db, std::string_view sql, const engine::DeviceStore& ds, const Extra&... extra) {
+  auto st = db.prepare(sql);
+  if (!st) return st.error();
+  st->bind(1, ds.user.str()).bind(2, ds.device.str()).bind(3, ds.database);
+  int index = 4;
+  (st->bind(index++, extra), ...);
+  return st->run();
+}
+
+}  // namespace
+
+int64_t SqliteStateStore::system_now_seconds() {
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+SqliteStateStore::SqliteStateStore(std::shared_ptr<SqliteDb> db, NowSeconds now_seconds)
+    : db_(std::move(db)), now_seconds_(std::move(now_seconds)) {}
+
+Result<std::unique_ptr<SqliteStateStore>> SqliteStateStore::open(std::shared_ptr<SqliteDb> db,
+                                                                  NowSeconds now_seconds) {
+  if (!db) return Status::invalid_argument("state store: no database");
+  if (!now_seconds) now_seconds = system_now_seconds;
+  CFX_RETURN_IF_ERROR(db->migrate("state", state_migrations()));
+  return std::unique_ptr<SqliteStateStore>(new SqliteStateStore(std::move(db), std::move(now_seconds)));
+}
+
+// --- sessions ---------------------------------------------------------------
+
+Result<std::optional<std::string>> SqliteStateStore::load_session(const SessionKey& key) {
+  auto st = db_->prepare("SELECT state FROM sessions WHERE key = ?1");
+  if (!st) return st.error();
+  st->bind(1, key.str());
+  auto row = st->step();
+  if (!row) return row.error();
+  if (!*row) return std::optional<std::string>();
+  return std::optional<std::string>(st->column_blob(0));
+}
+
+Status SqliteStateStore::save_session(const SessionKey& key, const std::string& state) {
+  auto st = db_->prepare(
+      "INSERT INTO sessions(key, state, updated_at) VALUES (?1, ?2, ?3)"
+      " ON CONFLICT(key) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at");
+  if (!st) return st.error();
+  st->bind(1, key.str()).bind(2, SqlBlob{state}).bind(3, now_seconds_());
+  return st->run().status();
+}
+
+Status SqliteStateStore::delete_session(const SessionKey& key) {
+  auto st = db_->prepare("DELETE FROM sessions WHERE key = ?1");
+  if (!st) return st.error();
+  st->bind(1, key.str());
+  return st->run().status();
+}
+
+Result<int> SqliteStateStore::expire_sessions(int64_t max_age_seconds) {
+  if (max_age_seconds < 0) return Status::invalid_argument("expire_sessions: negative age");
+  auto st = db_->prepare("DELETE FROM sessions WHERE updated_at < ?1");
+  if (!st) return st.error();
+  st->bind(1, now_seconds_() - max_age_seconds);
+  return st->run();
+}
+
+// --- anchors ----------------------------------------------------------------
+
+Result<std::optional<engine::SyncAnchors>> SqliteStateStore::anchors(const engine::DeviceStore& ds) {
+  auto st = db_->prepare(
+      "SELECT client_next, server_next FROM anchors WHERE user = ?1 AND device = ?2 AND database = ?3");
+  if (!st) return st.error();
+  st->bind(1, ds.user.str()).bind(2, ds.device.str()).bind(3, ds.database);
+  auto row = st->step();
+  if (!row) return row.error();
+  if (!*row) return std::optional<engine::SyncAnchors>();
+  return std::optional<engine::SyncAnchors>(
+      engine::SyncAnchors{st->column_text(0), Anchor(st->column_text(1))});
+}
+
+Status SqliteStateStore::save_anchors(const engine::DeviceStore& ds, const engine::SyncAnchors& anchors) {
+  return run_scoped(*db_,
+                    "INSERT INTO anchors(user, device, database, client_next, server_next)"
+                    " VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT(user, device, database) DO UPDATE SET"
+                    " client_next = excluded.client_next, server_next = excluded.server_next",
+                    ds, anchors.client_next, anchors.server_next.str())
+      .status();
+}
+
+Status SqliteStateStore::forget_anchors(const engine::DeviceStore& ds) {
+  return run_scoped(*db_, "DELETE FROM anchors WHERE user = ?1 AND device = ?2 AND database = ?3", ds).status();
+}
+
+// --- maps -------------------------------------------------------------------
+
+Result<std::vector<engine::MapEntry>> SqliteStateStore::map_entries(const engine::DeviceStore& ds) {
+  auto st = db_->prepare(
+      "SELECT luid, guid, synced FROM maps WHERE user = ?1 AND device = ?2 AND database = ?3 ORDER BY luid");
+  if (!st) return st.error();
+  st->bind(1, ds.user.str()).bind(2, ds.device.str()).bind(3, ds.database);
+  std::vector<engine::MapEntry> out;
+  for (;;) {
+    auto row = st->step();
+    if (!row) return row.error();
+    if (!*row) break;
+    out.push_back(engine::MapEntry{Luid(st->column_text(0)), Guid(st->column_text(1)), Anchor(st->column_text(2))});
+  }
+  return out;
+}
+
+Status SqliteStateStore::upsert_map(const engine::DeviceStore& ds, const std::vector<engine::MapEntry>& entries) {
+  for (const auto& e : entries) {
+    if (e.luid.empty() || e.guid.empty()) {
+      return Status::invalid_argument("upsert_map: entry with an empty LUID or GUID ('" + e.luid.str() + "' -> '" +
+                                      e.guid.str() + "')");
+    }
+  }
+  if (entries.empty()) return Status::ok();
+  auto tx = db_->transaction();
+  if (!tx) return tx.error();
+  auto drop = db_->prepare(
+      "DELETE FROM maps WHERE user = ?1 AND device = ?2 AND database = ?3 AND guid = ?4 AND luid <> ?5");
+  if (!drop) return drop.error();
+  auto put = db_->prepare(
+      "INSERT INTO maps(user, device, database, luid, guid, synced) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+      " ON CONFLICT(user, device, database, luid) DO UPDATE SET guid = excluded.guid, synced = excluded.synced");
+  if (!put) return put.error();
+  for (const auto& e : entries) {
+    // A GUID maps to at most one LUID: the row holding it under another LUID goes first.
+    drop->reset();
+    drop->bind(1, ds.user.str()).bind(2, ds.device.str()).bind(3, ds.database).bind(4, e.guid.str()).bind(5, e.luid.str());
+    CFX_RETURN_IF_ERROR(drop->run().status());
+    put->reset();
+    put->bind(1, ds.user.str()).bind(2, ds.device.str()).bind(3, ds.database);
+    put->bind(4, e.luid.str()).bind(5, e.guid.str()).bind(6, e.synced.str());
+    CFX_RETURN_IF_ERROR(put->run().status());
+  }
+  return tx->commit();
+}
+
+Status SqliteStateStore::remove_map(const engine::DeviceStore& ds, const std::vector<Luid>& luids) {
+  if (luids.empty()) return Status::ok();
+  auto tx = db_->transaction();
+  if (!tx) return tx.error();
+  auto st = db_->prepare("DELETE FROM maps WHERE user = ?1 AND device = ?2 AND database = ?3 AND luid = ?4");
+  if (!st) return st.error();
+  for (const auto& luid : luids) {
+    st->reset();
+    st->bind(1, ds.user.str()).bind(2, ds.device.str()).bind(3, ds.database).bind(4, luid.str());
+    CFX_RETURN_IF_ERROR(st->run().status());
+  }
+  return tx->commit();
+}
+
+Status SqliteStateStore::clear_map(const engine::DeviceStore& ds) {
+  return run_scoped(*db_, "DELETE FROM maps WHERE user = ?1 AND device = ?2 AND database = ?3", ds).status();
+}
+
+// --- devices ----------------------------------------------------------------
+
+Status SqliteStateStore::save_device_info(const UserId& user, const DeviceId& device, const std::string& devinf_xml) {
+  auto st = db_->prepare(
+      "INSERT INTO devices(user, device, devinf, updated_at) VALUES (?1, ?2, ?3, ?4)"
+      " ON CONFLICT(user, device) DO UPDATE SET devinf = excluded.devinf, updated_at = excluded.updated_at");
+  if (!st) return st.error();
+  st->bind(1, user.str()).bind(2, device.str()).bind(3, devinf_xml).bind(4, now_seconds_());
+  return st->run().status();
+}
+
+Result<std::optional<std::string>> SqliteStateStore::device_info(const UserId& user, const DeviceId& device) {
+  auto st = db_->prepare("SELECT devinf FROM devices WHERE user = ?1 AND device = ?2");
+  if (!st) return st.error();
+  st->bind(1, user.str()).bind(2, device.str());
+  auto row = st->step();
+  if (!row) return row.error();
+  if (!*row) return std::optional<std::string>();
+  return std::optional<std::string>(st->column_text(0));
+}
+
+// --- server secret ----------------------------------------------------------
+
+Result<std::string> SqliteStateStore::server_secret() {
+  std::lock_guard guard(secret_mutex_);
+  if (!secret_.empty()) return secret_;
+
+  // INSERT OR IGNORE then SELECT, in one transaction: when two nodes race on
+  // the first start, both end up with whichever key was written first.
+  ensure_sodium();
+  std::string fresh(kSecretBytes, '\0');
+  randombytes_buf(fresh.data(), fresh.size());
+
+  auto tx = db_->transaction();
+  if (!tx) return tx.error().with_context("server secret");
+  {
+    auto put = db_->prepare("INSERT OR IGNORE INTO secrets(name, value) VALUES (?1, ?2)");
+    if (!put) return put.error().with_context("server secret");
+    put->bind(1, kTokenSecretName).bind(2, SqlBlob{fresh});
+    auto written = put->run();
+    sodium_memzero(fresh.data(), fresh.size());
+    if (!written) return written.error().with_context("server secret");
+  }
+  std::string stored;
+  {
+    auto get = db_->prepare("SELECT value FROM secrets WHERE name = ?1");
+    if (!get) return get.error().with_context("server secret");
+    get->bind(1, kTokenSecretName);
+    auto row = get->step();
+    if (!row) return row.error().with_context("server secret");
+    if (!*row) return Status::internal("server secret: row vanished inside its transaction");
+    stored = get->column_blob(0);
+  }
+  if (stored.size() != kSecretBytes) {
+    return Status::failed_precondition("server secret: stored key has " + std::to_string(stored.size()) +
+                                       " bytes, expected " + std::to_string(kSecretBytes));
+  }
+  CFX_RETURN_IF_ERROR(tx->commit().with_context("server secret"));
+  secret_ = std::move(stored);
+  return secret_;
+}
+
+}  // namespace conflux::store

@@ -1,0 +1,79 @@
+// SqliteStateStore: the engine's SyncStateStore kept in conflux.db (embedded
+// deployments; several nodes may share the file). Also keeps the server
+// secret every node signs tokens with.
+//
+// Threading: every method may be called from any thread; the shared SqliteDb
+// serialises them (see common/sqlite_db.h). Methods that write several rows
+// do so in one transaction.
+// Failures: kUnavailable (database busy or locked beyond the busy timeout),
+// kInternal (anything else SQLite reports), kInvalidArgument where noted.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/sqlite_db.h"
+#include "engine/sync_state_store.h"
+
+namespace conflux::store {
+
+class SqliteStateStore final : public engine::SyncStateStore {
+ public:
+  // Unix time in seconds; tests inject their own.
+  using NowSeconds = std::function<int64_t()>;
+  static int64_t system_now_seconds();
+
+  // Brings the "state" tables of `db` up to date and returns the store.
+  // `db` (normally <data_dir>/conflux.db) is shared with the UserStore.
+  static Result<std::unique_ptr<SqliteStateStore>> open(std::shared_ptr<SqliteDb> db,
+                                                         NowSeconds now_seconds = system_now_seconds);
+
+  SqliteStateStore(const SqliteStateStore&) = delete;
+  SqliteStateStore& operator=(const SqliteStateStore&) = delete;
+
+  // engine::SyncStateStore
+  Result<std::optional<std::string>> load_session(const SessionKey& key) override;
+  Status save_session(const SessionKey& key, const std::string& state) override;
+  Status delete_session(const SessionKey& key) override;
+  // Deletes sessions whose last save is more than `max_age_seconds` before now.
+  // kInvalidArgument for a negative age.
+  Result<int> expire_sessions(int64_t max_age_seconds) override;
+
+  Result<std::optional<engine::SyncAnchors>> anchors(const engine::DeviceStore& ds) override;
+  Status save_anchors(const engine::DeviceStore& ds, const engine::SyncAnchors& anchors) override;
+  Status forget_anchors(const engine::DeviceStore& ds) override;
+
+  // Ordered by LUID.
+  Result<std::vector<engine::MapEntry>> map_entries(const engine::DeviceStore& ds) override;
+  // All entries in one transaction; a later entry of the batch wins over an
+  // earlier one with the same LUID or GUID. kInvalidArgument (and nothing
+  // written) when an entry has an empty LUID or GUID.
+  Status upsert_map(const engine::DeviceStore& ds, const std::vector<engine::MapEntry>& entries) override;
+  // LUIDs without a row are ignored.
+  Status remove_map(const engine::DeviceStore& ds, const std::vector<Luid>& luids) override;
+  Status clear_map(const engine::DeviceStore& ds) override;
+
+  Status save_device_info(const UserId& user, const DeviceId& device, const std::string& devinf_xml) override;
+  Result<std::optional<std::string>> device_info(const UserId& user, const DeviceId& device) override;
+
+  // The key every node sharing this database signs tokens with: 32 random
+  // bytes, made on the first call ever and stored (table secrets), read back
+  // on every later call and by every other node. The caller must not log it.
+  Result<std::string> server_secret();
+
+ private:
+  SqliteStateStore(std::shared_ptr<SqliteDb> db, NowSeconds now_seconds);
+
+  const std::shared_ptr<SqliteDb> db_;
+  const NowSeconds now_seconds_;
+
+  std::mutex secret_mutex_;
+  std::string secret_;  // guarded by secret_mutex_; empty until first read
+};
+
+}  // namespace conflux::store

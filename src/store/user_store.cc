@@ -1,0 +1,195 @@
+#include "store/user_store.h"
+
+#include <sodium.h>
+
+#include <chrono>
+#include <mutex>
+#include <utility>
+
+#include "common/log.h"
+
+namespace conflux::store {
+namespace {
+
+constexpr size_t kMaxUserNameLength = 64;
+
+// Schema of module "users". Append new steps; never edit a released one.
+const std::vector<std::string>& user_migrations() {
+  static const std::vector<std::string> steps = {
+      // 1: initial schema
+      "CREATE TABLE users("
+      "  name TEXT PRIMARY KEY NOT NULL,"
+      "  password_hash TEXT NOT NULL,"
+      "  created_at INTEGER NOT NULL);",
+  };
+  return steps;
+}
+
+void ensure_sodium() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    // sodium_init() fails only when no CSPRNG can be opened; libsodium's
+    // random functions then abort on their own.
+    if (sodium_init() < 0) logger("store")->error("sodium_init failed");
+  });
+}
+
+// argon2id with the interactive limits; kResourceExhausted when libsodium
+// cannot get the memory.
+Result<std::string> hash_password(const std::string& password) {
+  ensure_sodium();
+  char out[crypto_pwhash_STRBYTES];
+  if (crypto_pwhash_str(out, password.data(), password.size(), crypto_pwhash_OPSLIMIT_INTERACTIVE,
+                        crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0) {
+    return Status::resource_exhausted("password hashing ran out of memory");
+  }
+  return std::string(out);
+}
+
+bool hash_matches(const std::string& hash, const std::string& password) {
+  ensure_sodium();
+  return crypto_pwhash_str_verify(hash.c_str(), password.data(), password.size()) == 0;
+}
+
+// An argon2id hash of a random password that was thrown away, made with the
+// interactive limits the real hashes use: verifying against it costs what
+// verifying a real user costs, and no password matches it. Remake it should
+// the limits change.
+constexpr const char* kDummyHash =
+    "$argon2id$v=19$m=65536,t=2,p=1$Cl4+1ik9S9kxj4iVljhJKg$Vro6bqu1TuVljOF/3b377+u7c31y9ewxC9FHFF6Bkh4";
+
+Status check_new_password(const std::string& password) {
+  if (password.empty()) return Status::invalid_argument("empty password");
+  if (password.size() > crypto_pwhash_PASSWD_MAX) return Status::invalid_argument("password too long");
+  return Status::ok();
+}
+
+}  // namespace
+
+int64_t UserStore::system_now_seconds() {
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+UserStore::UserStore(std::shared_ptr<SqliteDb> db, NowSeconds now_seconds)
+    : db_(std::move(db)), now_seconds_(std::move(now_seconds)) {}
+
+Result<std::unique_ptr<UserStore>> UserStore::open(std::shared_ptr<SqliteDb> db, NowSeconds now_seconds) {
+  if (!db) return Status::invalid_argument("user store: no database");
+  if (!now_seconds) now_seconds = system_now_seconds;
+  ensure_sodium();
+  CFX_RETURN_IF_ERROR(db->migrate("users", user_migrations()));
+  return std::unique_ptr<UserStore>(new UserStore(std::move(db), std::move(now_seconds)));
+}
+
+bool UserStore::valid_user_name(std::string_view name) {
+  if (name.empty() || name.size() > kMaxUserNameLength) return false;
+  for (char c : name) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+              c == '_' || c == '@' || c == '-';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+Status UserStore::add(const UserId& user, const std::string& password) {
+  if (!valid_user_name(user.str())) {
+    return Status::invalid_argument("invalid user name '" + user.str() +
+                                    "' (1-64 characters of A-Z a-z 0-9 . _ @ -)");
+  }
+  CFX_RETURN_IF_ERROR(check_new_password(password));
+  {
+    // Cheap check first, so a duplicate costs no hash; the primary key still
+    // settles a race with another adder.
+    auto st = db_->prepare("SELECT 1 FROM users WHERE name = ?1");
+    if (!st) return st.error();
+    st->bind(1, user.str());
+    auto row = st->step();
+    if (!row) return row.error();
+    if (*row) return Status::already_exists("user '" + user.str() + "' exists");
+  }
+  auto hash = hash_password(password);
+  if (!hash) return hash.error();
+  auto st = db_->prepare("INSERT INTO users(name, password_hash, created_at) VALUES (?1, ?2, ?3)");
+  if (!st) return st.error();
+  st->bind(1, user.str()).bind(2, *hash).bind(3, now_seconds_());
+  auto inserted = st->run();
+  if (!inserted) {
+    if (inserted.error().code() == StatusCode::kAlreadyExists) {
+      return Status::already_exists("user '" + user.str() + "' exists");
+    }
+    return inserted.error();
+  }
+  logger("store")->info("user '{}' added", user.str());
+  return Status::ok();
+}
+
+Result<std::vector<std::string>> UserStore::list() {
+  auto st = db_->prepare("SELECT name FROM users ORDER BY name");
+  if (!st) return st.error();
+  std::vector<std::string> names;
+  for (;;) {
+    auto row = st->step();
+    if (!row) return row.error();
+    if (!*row) break;
+    names.push_back(st->column_text(0));
+  }
+  return names;
+}
+
+Status UserStore::set_password(const UserId& user, const std::string& password) {
+  CFX_RETURN_IF_ERROR(check_new_password(password));
+  {
+    auto st = db_->prepare("SELECT 1 FROM users WHERE name = ?1");
+    if (!st) return st.error();
+    st->bind(1, user.str());
+    auto row = st->step();
+    if (!row) return row.error();
+    if (!*row) return Status::not_found("no user '" + user.str() + "'");
+  }
+  auto hash = hash_password(password);
+  if (!hash) return hash.error();
+  auto st = db_->prepare("UPDATE users SET password_hash = ?2 WHERE name = ?1");
+  if (!st) return st.error();
+  st->bind(1, user.str()).bind(2, *hash);
+  auto changed = st->run();
+  if (!changed) return changed.error();
+  if (*changed == 0) return Status::not_found("no user '" + user.str() + "'");
+  logger("store")->info("password of user '{}' changed", user.str());
+  return Status::ok();
+}
+
+Status UserStore::remove(const UserId& user) {
+  auto st = db_->prepare("DELETE FROM users WHERE name = ?1");
+  if (!st) return st.error();
+  st->bind(1, user.str());
+  auto removed = st->run();
+  if (!removed) return removed.error();
+  if (*removed == 0) return Status::not_found("no user '" + user.str() + "'");
+  logger("store")->info("user '{}' removed", user.str());
+  return Status::ok();
+}
+
+Status UserStore::verify_password(const UserId& user, const std::string& password) {
+  std::string stored;
+  bool known = false;
+  {
+    auto st = db_->prepare("SELECT password_hash FROM users WHERE name = ?1");
+    if (!st) return Status::unavailable("user directory: " + st.error().message());
+    st->bind(1, user.str());
+    auto row = st->step();
+    if (!row) return Status::unavailable("user directory: " + row.error().message());
+    if (*row) {
+      known = true;
+      stored = st->column_text(0);
+    }
+  }  // the database lock is released before the (slow) verification
+  if (!known) {
+    (void)hash_matches(kDummyHash, password);
+    return Status::unauthenticated("unknown user or wrong password");
+  }
+  if (!hash_matches(stored, password)) return Status::unauthenticated("unknown user or wrong password");
+  return Status::ok();
+}
+
+}  // namespace conflux::store

@@ -1,0 +1,151 @@
+#include "store/user_store.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "common/base64.h"
+
+namespace conflux::store {
+namespace {
+
+namespace fs = std::filesystem;
+
+class TempDir {
+ public:
+  TempDir() : path_(fs::temp_directory_path() / ("conflux-user-store-test-" + random_hex(8))) {
+    fs::create_directories(path_);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  std::string file(const std::string& name) const { return (path_ / name).string(); }
+
+ private:
+  fs::path path_;
+};
+
+class UserStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override { reopen(); }
+
+  void reopen() {
+    users_.reset();
+    db_.reset();
+    auto db = SqliteDb::open(dir_.file("conflux.db"));
+    ASSERT_TRUE(db) << db.error().to_string();
+    db_ = std::move(*db);
+    auto users = UserStore::open(db_, [] { return int64_t{1'700'000'000}; });
+    ASSERT_TRUE(users) << users.error().to_string();
+    users_ = std::move(*users);
+  }
+
+  std::vector<std::string> names() {
+    auto listed = users_->list();
+    EXPECT_TRUE(listed) << listed.error().to_string();
+    return listed ? *listed : std::vector<std::string>{};
+  }
+
+  std::string stored_hash(const std::string& user) {
+    auto st = db_->prepare("SELECT password_hash, created_at FROM users WHERE name = ?1");
+    EXPECT_TRUE(st);
+    if (!st) return {};
+    st->bind(1, user);
+    auto row = st->step();
+    EXPECT_TRUE(row && *row);
+    if (!row || !*row) return {};
+    EXPECT_EQ(st->column_int64(1), 1'700'000'000);
+    return st->column_text(0);
+  }
+
+  TempDir dir_;
+  std::shared_ptr<SqliteDb> db_;
+  std::unique_ptr<UserStore> users_;
+};
+
+TEST_F(UserStoreTest, AddListAndVerify) {
+  ASSERT_TRUE(users_->add(UserId("bob"), "hunter2").is_ok());
+  ASSERT_TRUE(users_->add(UserId("alice"), "s3cret").is_ok());
+  EXPECT_EQ(names(), (std::vector<std::string>{"alice", "bob"}));
+
+  EXPECT_TRUE(users_->verify_password(UserId("alice"), "s3cret").is_ok());
+  EXPECT_TRUE(users_->verify_password(UserId("bob"), "hunter2").is_ok());
+
+  Status wrong = users_->verify_password(UserId("alice"), "hunter2");
+  Status unknown = users_->verify_password(UserId("carol"), "s3cret");
+  EXPECT_EQ(wrong.code(), StatusCode::kUnauthenticated);
+  EXPECT_EQ(unknown.code(), StatusCode::kUnauthenticated);
+  EXPECT_EQ(wrong.message(), unknown.message());  // callers must not learn which
+  EXPECT_EQ(users_->verify_password(UserId("alice"), "").code(), StatusCode::kUnauthenticated);
+  EXPECT_EQ(users_->verify_password(UserId(""), "x").code(), StatusCode::kUnauthenticated);
+}
+
+TEST_F(UserStoreTest, StoresAnArgon2idHashNotThePassword) {
+  ASSERT_TRUE(users_->add(UserId("alice"), "correct horse").is_ok());
+  const std::string hash = stored_hash("alice");
+  EXPECT_EQ(hash.rfind("$argon2id$", 0), 0u) << hash;
+  EXPECT_EQ(hash.find("correct horse"), std::string::npos);
+
+  // The same password twice gives two hashes (random salt).
+  ASSERT_TRUE(users_->add(UserId("bob"), "correct horse").is_ok());
+  EXPECT_NE(stored_hash("bob"), hash);
+}
+
+TEST_F(UserStoreTest, AddRejectsDuplicatesBadNamesAndEmptyPasswords) {
+  ASSERT_TRUE(users_->add(UserId("alice"), "pw").is_ok());
+  EXPECT_EQ(users_->add(UserId("alice"), "other").code(), StatusCode::kAlreadyExists);
+  EXPECT_TRUE(users_->verify_password(UserId("alice"), "pw").is_ok());  // unchanged
+
+  for (const std::string& bad : {std::string(""), std::string(65, 'a'), std::string("a b"), std::string("a/b"),
+                                std::string("a:b"), std::string("\xc3\xa4"), std::string("a\0b", 3)}) {
+    EXPECT_EQ(users_->add(UserId(bad), "pw").code(), StatusCode::kInvalidArgument) << "name: " << bad;
+  }
+  EXPECT_TRUE(users_->add(UserId("A.b_c@d-9"), "pw").is_ok());
+  EXPECT_TRUE(users_->add(UserId(std::string(64, 'z')), "pw").is_ok());
+  EXPECT_EQ(users_->add(UserId("carol"), "").code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(names(), (std::vector<std::string>{"A.b_c@d-9", "alice", std::string(64, 'z')}));
+}
+
+TEST_F(UserStoreTest, SetPassword) {
+  ASSERT_TRUE(users_->add(UserId("alice"), "old").is_ok());
+  ASSERT_TRUE(users_->set_password(UserId("alice"), "new").is_ok());
+  EXPECT_EQ(users_->verify_password(UserId("alice"), "old").code(), StatusCode::kUnauthenticated);
+  EXPECT_TRUE(users_->verify_password(UserId("alice"), "new").is_ok());
+  EXPECT_EQ(users_->set_password(UserId("bob"), "x").code(), StatusCode::kNotFound);
+  EXPECT_EQ(users_->set_password(UserId("alice"), "").code(), StatusCode::kInvalidArgument);
+  EXPECT_TRUE(users_->verify_password(UserId("alice"), "new").is_ok());
+}
+
+TEST_F(UserStoreTest, Remove) {
+  ASSERT_TRUE(users_->add(UserId("alice"), "pw").is_ok());
+  ASSERT_TRUE(users_->add(UserId("bob"), "pw").is_ok());
+  ASSERT_TRUE(users_->remove(UserId("alice")).is_ok());
+  EXPECT_EQ(users_->remove(UserId("alice")).code(), StatusCode::kNotFound);
+  EXPECT_EQ(users_->verify_password(UserId("alice"), "pw").code(), StatusCode::kUnauthenticated);
+  EXPECT_EQ(names(), (std::vector<std::string>{"bob"}));
+  // The name is free again.
+  EXPECT_TRUE(users_->add(UserId("alice"), "pw2").is_ok());
+}
+
+TEST_F(UserStoreTest, AccountsSurviveReopen) {
+  ASSERT_TRUE(users_->add(UserId("alice"), "pw").is_ok());
+  reopen();  // migrations run again: must be a no-op
+  EXPECT_EQ(names(), (std::vector<std::string>{"alice"}));
+  EXPECT_TRUE(users_->verify_password(UserId("alice"), "pw").is_ok());
+}
+
+TEST_F(UserStoreTest, IsAnAccountDirectory) {
+  ASSERT_TRUE(users_->add(UserId("alice"), "pw").is_ok());
+  caf::AccountDirectory& directory = *users_;
+  EXPECT_TRUE(directory.verify_password(UserId("alice"), "pw").is_ok());
+  EXPECT_EQ(directory.verify_password(UserId("alice"), "nope").code(), StatusCode::kUnauthenticated);
+}
+
+TEST_F(UserStoreTest, UnreadableDirectoryIsUnavailable) {
+  ASSERT_TRUE(db_->exec("DROP TABLE users").is_ok());
+  EXPECT_EQ(users_->verify_password(UserId("alice"), "pw").code(), StatusCode::kUnavailable);
+}
+
+}  // namespace
+}  // namespace conflux::store
