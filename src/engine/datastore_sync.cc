@@ -1,0 +1,460 @@
+// Client changes (pkg 3), our changes (pkg 4) and the Map (pkg 5) for each
+// datastore of a session.
+#include <algorithm>
+#include <unordered_map>
+
+#include "common/base64.h"
+#include "common/log.h"
+#include "engine/message_run.h"
+#include "engine/status_map.h"
+#include "protocol/xml_codec.h"
+
+namespace conflux::engine {
+
+using protocol::Command;
+using protocol::CommandKind;
+using protocol::StatusCode;
+
+namespace {
+
+// How many outgoing items are read from the CAF per round while a message is filled.
+constexpr size_t kFetchChunk = 100;
+
+bool is_success(int code) { return code >= 200 && code < 300; }
+
+std::string item_type(const Command& cmd, const protocol::Item& item, const std::string& fallback) {
+  if (item.meta && !item.meta->type.empty()) return item.meta->type;
+  if (cmd.meta && !cmd.meta->type.empty()) return cmd.meta->type;
+  return fallback;
+}
+
+std::string item_format(const Command& cmd, const protocol::Item& item) {
+  if (item.meta && !item.meta->format.empty()) return item.meta->format;
+  if (cmd.meta && !cmd.meta->format.empty()) return cmd.meta->format;
+  return "chr";
+}
+
+// What the map says about a datastore, indexed both ways.
+struct MapIndex {
+  std::unordered_map<std::string, MapEntry> by_luid;
+  std::unordered_map<std::string, std::string> luid_by_guid;
+
+  explicit MapIndex(const std::vector<MapEntry>& entries) {
+    for (const auto& e : entries) {
+      by_luid[e.luid.str()] = e;
+      luid_by_guid[e.guid.str()] = e.luid.str();
+    }
+  }
+  const MapEntry* find(const std::string& luid) const {
+    auto it = by_luid.find(luid);
+    return it == by_luid.end() ? nullptr : &it->second;
+  }
+};
+
+}  // namespace
+
+void SyncEngine::MessageRun::handle_sync(const Command& sync) {
+  const std::string target = sync.target ? sync.target->loc_uri : "";
+  Command& status = add_status(sync, StatusCode::kOk);
+  if (sync.target) status.target_refs = {sync.target->loc_uri};
+  if (sync.source) status.source_refs = {sync.source->loc_uri};
+
+  DatastoreState* ds = session_.find_by_server_uri(normalize_store_uri(target));
+  auto refuse_children = [&](StatusCode code) {
+    for (const auto& child : sync.children) {
+      if (child.no_resp) continue;
+      Command& s = add_status(child, code);
+      for (const auto& item : child.items) {
+        if (item.source) s.source_refs.push_back(item.source->loc_uri);
+      }
+    }
+  };
+  if (!ds) {
+    status.code = protocol::to_int(StatusCode::kNotFound);
+    refuse_children(StatusCode::kNotFound);
+    return;
+  }
+  if (session_.phase != Phase::kClientSync || !ds->client_sends()) {
+    status.code = protocol::to_int(StatusCode::kCommandNotAllowed);
+    refuse_children(StatusCode::kCommandNotAllowed);
+    return;
+  }
+  ds->client_sync_seen = true;
+  apply_client_changes(*ds, sync);
+}
+
+void SyncEngine::MessageRun::apply_client_changes(DatastoreState& ds, const Command& sync) {
+  auto log = logger("engine");
+  const DeviceStore key{session_.user, session_.device, ds.server_uri};
+  auto entries = engine_.state_.map_entries(key);
+  if (!entries) {
+    store_error_ = entries.error();
+    return;
+  }
+  MapIndex map(*entries);
+
+  // In a slow sync the client sends everything it has; items it already
+  // holds in the server's version must not be written again, and items the
+  // server has under another id must be matched, not doubled.
+  std::unordered_map<std::string, caf::SyncObj> server_items;
+  std::unordered_multimap<std::string, std::string> unmapped_guid_by_raw;
+  if (ds.is_slow()) {
+    auto all = engine_.caf_.search(store_ref(ds), caf::Query{});
+    if (all) {
+      for (auto& obj : *all) {
+        if (!map.luid_by_guid.count(obj.guid.str())) unmapped_guid_by_raw.emplace(obj.raw, obj.guid.str());
+        server_items.emplace(obj.guid.str(), std::move(obj));
+      }
+    }
+  }
+
+  // One entry per item: either a change for the CAF, or a status decided here.
+  struct Pending {
+    const Command* cmd = nullptr;
+    Luid luid;
+    int batch_index = -1;
+    StatusCode decided = StatusCode::kOk;
+    Guid matched_guid;  // decided without a write: the item the server already has
+    Anchor matched_anchor;
+  };
+  std::vector<Pending> pending;
+  std::vector<caf::SyncObj> batch;
+
+  for (const auto& cmd : sync.children) {
+    if (cmd.kind != CommandKind::kAdd && cmd.kind != CommandKind::kReplace && cmd.kind != CommandKind::kDelete) {
+      // Atomic, Sequence, Copy and Move inside a Sync arrive with the protocol issue.
+      pending.push_back(Pending{&cmd, Luid(), -1, StatusCode::kOptionalFeatureNotSupported});
+      continue;
+    }
+    for (const auto& item : cmd.items) {
+      Pending p;
+      p.cmd = &cmd;
+      const protocol::LocRef* id = item.source ? &*item.source : (item.target ? &*item.target : nullptr);
+      if (!id || id->loc_uri.empty()) {
+        p.decided = StatusCode::kIncompleteCommand;
+        pending.push_back(p);
+        continue;
+      }
+      p.luid = Luid(id->loc_uri);
+      if (ds.is_slow()) ds.slow_seen_luids.insert(p.luid.str());
+      const MapEntry* mapped = map.find(p.luid.str());
+
+      if (cmd.kind == CommandKind::kDelete) {
+        if (!mapped) {
+          p.decided = StatusCode::kItemNotDeleted;
+        } else {
+          caf::SyncObj obj;
+          obj.action = caf::Action::kDelete;
+          obj.guid = mapped->guid;
+          p.batch_index = static_cast<int>(batch.size());
+          batch.push_back(std::move(obj));
+        }
+        pending.push_back(p);
+        continue;
+      }
+
+      if (item.data_kind == protocol::DataKind::kNone) {
+        p.decided = StatusCode::kIncompleteCommand;
+        pending.push_back(p);
+        continue;
+      }
+      std::string raw = item.data;
+      if (item_format(cmd, item) == "b64") {
+        auto decoded = base64_decode(raw);
+        if (!decoded) {
+          p.decided = StatusCode::kBadRequest;
+          pending.push_back(p);
+          continue;
+        }
+        raw = std::move(*decoded);
+      }
+      if (ds.is_slow()) {
+        if (mapped) {
+          auto it = server_items.find(mapped->guid.str());
+          if (it != server_items.end() && it->second.raw == raw) {
+            p.matched_guid = mapped->guid;
+            p.matched_anchor = it->second.anchor;
+            pending.push_back(p);
+            continue;
+          }
+        } else if (auto same = unmapped_guid_by_raw.find(raw); same != unmapped_guid_by_raw.end()) {
+          p.matched_guid = Guid(same->second);
+          p.matched_anchor = server_items.at(same->second).anchor;
+          unmapped_guid_by_raw.erase(same);
+          pending.push_back(p);
+          continue;
+        }
+      }
+      caf::SyncObj obj;
+      obj.content_type = item_type(cmd, item, ds.content_type);
+      obj.raw = std::move(raw);
+      // A Replace of an unknown LUID adds the item (RepPro §"Replace").
+      const bool known = mapped && (!ds.is_slow() || server_items.count(mapped->guid.str()));
+      obj.action = known ? caf::Action::kUpdate : caf::Action::kCreate;
+      if (known) obj.guid = mapped->guid;
+      p.batch_index = static_cast<int>(batch.size());
+      batch.push_back(std::move(obj));
+      pending.push_back(p);
+    }
+  }
+
+  // The whole Sync is one batch: one back-end transaction.
+  std::vector<caf::Action> actions;
+  for (const auto& obj : batch) actions.push_back(obj.action);
+  std::vector<caf::ApplyResult> results;
+  if (!batch.empty()) results = engine_.caf_.apply(store_ref(ds), std::move(batch));
+
+  std::vector<MapEntry> upserts;
+  std::vector<Luid> removals;
+  for (const auto& p : pending) {
+    StatusCode code = p.decided;
+    if (!p.matched_guid.empty()) {
+      upserts.push_back(MapEntry{p.luid, p.matched_guid, p.matched_anchor});
+      code = p.cmd->kind == CommandKind::kAdd ? StatusCode::kItemAdded : StatusCode::kOk;
+    } else if (p.batch_index >= 0) {
+      const caf::ApplyResult& r = results.at(p.batch_index);
+      const caf::Action action = actions.at(p.batch_index);
+      if (!r.status.is_ok()) {
+        ++ds.client_errors;
+        code = to_syncml_status(r.status, p.cmd->kind);
+        log->warn("session {} user {} datastore {}: {} of item {} failed: {}", session_.key.str(),
+                  session_.user.str(), ds.server_uri, caf::action_name(action), p.luid.str(),
+                  r.status.to_string());
+        if (action == caf::Action::kDelete && r.status.is_not_found()) removals.push_back(p.luid);
+      } else if (action == caf::Action::kDelete) {
+        ++ds.client_deletes;
+        removals.push_back(p.luid);
+        code = r.outcome == caf::ApplyOutcome::kAlreadyDeleted ? StatusCode::kItemNotDeleted : StatusCode::kOk;
+      } else {
+        upserts.push_back(MapEntry{p.luid, r.guid, r.anchor});
+        if (action == caf::Action::kCreate) {
+          ++ds.client_adds;
+          code = StatusCode::kItemAdded;
+        } else {
+          ++ds.client_updates;
+        }
+      }
+    } else if (code != StatusCode::kItemNotDeleted) {
+      ++ds.client_errors;
+    }
+    if (p.cmd->no_resp) continue;
+    Command& s = add_status(*p.cmd, code);
+    if (!p.luid.empty()) s.source_refs.push_back(p.luid.str());
+  }
+  if (!upserts.empty()) {
+    if (auto st = engine_.state_.upsert_map(key, upserts); !st.is_ok()) store_error_ = st;
+  }
+  if (!removals.empty()) {
+    if (auto st = engine_.state_.remove_map(key, removals); !st.is_ok()) store_error_ = st;
+  }
+}
+
+void SyncEngine::MessageRun::handle_map(const Command& map) {
+  const std::string target = map.target ? map.target->loc_uri : "";
+  DatastoreState* ds = session_.find_by_server_uri(normalize_store_uri(target));
+  Command& status = add_status(map, StatusCode::kOk);
+  if (map.target) status.target_refs = {map.target->loc_uri};
+  if (map.source) status.source_refs = {map.source->loc_uri};
+  if (!ds) {
+    status.code = protocol::to_int(StatusCode::kNotFound);
+    return;
+  }
+  for (const auto& item : map.map_items) {
+    Anchor synced;
+    if (auto it = ds->awaiting_map.find(item.target); it != ds->awaiting_map.end()) {
+      synced = it->second;
+      ds->awaiting_map.erase(it);
+    }
+    map_upserts_[ds->server_uri].push_back(MapEntry{Luid(item.source), Guid(item.target), synced});
+  }
+  if (map.no_resp) statuses_.pop_back();
+}
+
+void SyncEngine::MessageRun::on_item_status(DatastoreState& ds, const SentItem& sent, int code) {
+  switch (sent.kind) {
+    case CommandKind::kAdd:
+      // The map row comes with the client's Map; a refused Add is sent again
+      // next time because the item stays unmapped.
+      if (!is_success(code)) ds.awaiting_map.erase(sent.guid.str());
+      break;
+    case CommandKind::kReplace:
+      if (is_success(code)) {
+        map_upserts_[ds.server_uri].push_back(MapEntry{sent.luid, sent.guid, sent.anchor});
+      } else if (code == 404 || code == 410) {
+        map_removals_[ds.server_uri].push_back(sent.luid);  // the device lost it: add it anew next time
+      }
+      break;
+    case CommandKind::kDelete:
+      if (is_success(code) || code == 404 || code == 410) map_removals_[ds.server_uri].push_back(sent.luid);
+      break;
+    default:
+      break;
+  }
+  if (!is_success(code)) {
+    logger("engine")->warn("session {} user {} datastore {}: client answered {} for {} of {}", session_.key.str(),
+                           session_.user.str(), ds.server_uri, code, protocol::command_name(sent.kind),
+                           sent.guid.str());
+  }
+}
+
+Status SyncEngine::MessageRun::flush_map_changes() {
+  for (auto& [uri, entries] : map_upserts_) {
+    CFX_RETURN_IF_ERROR(engine_.state_.upsert_map(DeviceStore{session_.user, session_.device, uri}, entries));
+  }
+  for (auto& [uri, luids] : map_removals_) {
+    CFX_RETURN_IF_ERROR(engine_.state_.remove_map(DeviceStore{session_.user, session_.device, uri}, luids));
+  }
+  map_upserts_.clear();
+  map_removals_.clear();
+  return Status::ok();
+}
+
+Status SyncEngine::MessageRun::prepare_server_changes(DatastoreState& ds) {
+  const DeviceStore key{session_.user, session_.device, ds.server_uri};
+  auto stored = engine_.state_.anchors(key);
+  if (!stored) return stored.error();
+  const caf::StoreRef ref = store_ref(ds);
+
+  if (!ds.server_sends()) return Status::ok();
+
+  const bool everything = ds.is_slow() || ds.alert_code == 205;
+  if (ds.alert_code == 205) CFX_RETURN_IF_ERROR(engine_.state_.clear_map(key));
+  if (ds.is_slow()) {
+    // Map rows for items the client did not send any more are stale.
+    auto entries = engine_.state_.map_entries(key);
+    if (!entries) return entries.error();
+    std::vector<Luid> stale;
+    for (const auto& e : *entries) {
+      if (!ds.slow_seen_luids.count(e.luid.str())) stale.push_back(e.luid);
+    }
+    if (!stale.empty()) CFX_RETURN_IF_ERROR(engine_.state_.remove_map(key, stale));
+    ds.slow_seen_luids.clear();
+  }
+  auto entries = engine_.state_.map_entries(key);
+  if (!entries) return entries.error();
+  MapIndex map(*entries);
+
+  Anchor since = everything || !stored->has_value() ? Anchor() : (*stored)->server_next;
+  auto changes = engine_.caf_.changes_since(ref, since);
+  if (!changes) {
+    logger("engine")->warn("session {} user {} datastore {}: reading changes failed: {}", session_.key.str(),
+                           session_.user.str(), ds.server_uri, changes.error().to_string());
+    return Status::ok();  // nothing sent; anchors keep the old value when committed
+  }
+  for (const auto& obj : changes->changes) {
+    auto luid_it = map.luid_by_guid.find(obj.guid.str());
+    const MapEntry* mapped = luid_it == map.luid_by_guid.end() ? nullptr : map.find(luid_it->second);
+    if (obj.action == caf::Action::kDelete) {
+      if (mapped) ds.outgoing.push_back(Outgoing{CommandKind::kDelete, obj.guid, mapped->luid});
+    } else if (!mapped) {
+      ds.outgoing.push_back(Outgoing{CommandKind::kAdd, obj.guid, Luid()});
+    } else if (mapped->synced != obj.anchor) {
+      // The device holds an older version (its own writes carry the anchor
+      // they produced, so they are never echoed back).
+      ds.outgoing.push_back(Outgoing{CommandKind::kReplace, obj.guid, mapped->luid});
+    }
+  }
+  return Status::ok();
+}
+
+Result<bool> SyncEngine::MessageRun::add_server_changes() {
+  const uint64_t budget = message_budget(session_.client_max_msg_size);
+  protocol::Message shell = reply_;
+  shell.hdr.resp_uri = where_.base_url + "?sid=" + session_.key.str();
+  shell.final = true;
+  uint64_t used = protocol::encoded_xml_overhead(shell);
+  for (const auto& c : statuses_) used += protocol::encoded_xml_size(c, session_.version);
+  for (const auto& c : commands_) used += protocol::encoded_xml_size(c, session_.version);
+
+  bool all_sent = true;
+  bool any_item = false;
+  for (auto& ds : session_.datastores) {
+    if (!ds.server_sends()) continue;
+    if (ds.server_sync_sent && ds.outgoing.empty()) continue;
+
+    Command sync;
+    sync.kind = CommandKind::kSync;
+    sync.cmd_id = next_cmd_id();
+    sync.target = protocol::LocRef{ds.client_uri, {}};
+    sync.source = protocol::LocRef{ds.server_uri, {}};
+    if (!ds.server_sync_sent) sync.number_of_changes = static_cast<uint32_t>(ds.outgoing.size());
+    used += protocol::encoded_xml_size(sync, session_.version);
+    ds.server_sync_sent = true;
+
+    size_t next = 0;
+    bool full = false;
+    while (next < ds.outgoing.size() && !full) {
+      // Read the data of the next chunk of outgoing items in one CAF call.
+      const size_t end = std::min(ds.outgoing.size(), next + kFetchChunk);
+      caf::Query query;
+      for (size_t i = next; i < end; ++i) {
+        if (ds.outgoing[i].kind != CommandKind::kDelete) query.guids.push_back(ds.outgoing[i].guid);
+      }
+      std::unordered_map<std::string, caf::SyncObj> data;
+      if (!query.guids.empty()) {
+        auto found = engine_.caf_.search(store_ref(ds), query);
+        if (!found) {
+          // Back end unreachable: send what we have; the rest goes next message or session.
+          logger("engine")->warn("session {} datastore {}: reading items failed: {}", session_.key.str(),
+                                 ds.server_uri, found.error().to_string());
+          full = true;
+          break;
+        }
+        for (auto& obj : *found) data.emplace(obj.guid.str(), std::move(obj));
+      }
+      for (; next < end; ++next) {
+        const Outgoing& out = ds.outgoing[next];
+        Command cmd;
+        cmd.kind = out.kind;
+        cmd.cmd_id = cmd_id_ + 1;
+        protocol::Item item;
+        SentItem sent{out.kind, out.guid, out.luid, Anchor()};
+        if (out.kind == CommandKind::kDelete) {
+          item.target = protocol::LocRef{out.luid.str(), {}};
+        } else {
+          auto it = data.find(out.guid.str());
+          if (it == data.end()) continue;  // deleted since the list was made; nothing to send
+          cmd.meta = protocol::Meta{};
+          cmd.meta->type = it->second.content_type;
+          item.data_kind = protocol::DataKind::kText;
+          item.data = it->second.raw;
+          sent.anchor = it->second.anchor;
+          if (out.kind == CommandKind::kAdd) {
+            item.source = protocol::LocRef{out.guid.str(), {}};
+          } else {
+            item.target = protocol::LocRef{out.luid.str(), {}};
+          }
+        }
+        cmd.items.push_back(std::move(item));
+        const uint64_t size = protocol::encoded_xml_size(cmd, session_.version);
+        // Always send at least one item per message, or a big item would stall the session.
+        if (any_item && used + size > budget) {
+          full = true;
+          break;
+        }
+        next_cmd_id();
+        used += size;
+        any_item = true;
+        ds.awaiting_status[reply_.hdr.msg_id + ":" + std::to_string(cmd.cmd_id)] = {sent};
+        if (out.kind == CommandKind::kAdd) {
+          ds.awaiting_map[out.guid.str()] = sent.anchor;
+          ++ds.server_adds;
+        } else if (out.kind == CommandKind::kReplace) {
+          ++ds.server_updates;
+        } else {
+          ++ds.server_deletes;
+        }
+        sync.children.push_back(std::move(cmd));
+      }
+    }
+    ds.outgoing.erase(ds.outgoing.begin(), ds.outgoing.begin() + static_cast<std::ptrdiff_t>(next));
+    commands_.push_back(std::move(sync));
+    if (!ds.outgoing.empty()) {
+      all_sent = false;
+      break;  // the message is full
+    }
+  }
+  return all_sent;
+}
+
+}  // namespace conflux::engine

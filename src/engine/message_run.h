@@ -1,0 +1,68 @@
+// Internal to the engine: the work of answering one client message. Split
+// over sync_engine.cc (session, auth, alerts, DevInf, statuses) and
+// datastore_sync.cc (client changes, Map, our changes within the budget).
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "engine/sync_engine.h"
+#include "protocol/status_code.h"
+
+namespace conflux::engine {
+
+class SyncEngine::MessageRun {
+ public:
+  MessageRun(SyncEngine& engine, SessionState& session, const protocol::Message& in, const Inbound& where);
+
+  // Runs every command and assembles the reply. Errors are state-store
+  // failures; command failures become Statuses in the reply.
+  Result<Outbound> run();
+
+ private:
+  // --- sync_engine.cc
+  bool authenticate();
+  void run_command(const protocol::Command& cmd);
+  void handle_alert(const protocol::Command& cmd);
+  void handle_put(const protocol::Command& cmd);
+  void handle_get(const protocol::Command& cmd);
+  void handle_status(const protocol::Command& cmd);
+  Status finish_package();
+  Status commit_session();
+
+  // --- datastore_sync.cc
+  void handle_sync(const protocol::Command& sync);
+  void handle_map(const protocol::Command& map);
+  // Applies every change of one client Sync as one CAF batch and answers each item.
+  void apply_client_changes(DatastoreState& ds, const protocol::Command& sync);
+  Status prepare_server_changes(DatastoreState& ds);
+  // Adds our pending changes to the reply while they fit; true when none remain.
+  Result<bool> add_server_changes();
+  void on_item_status(DatastoreState& ds, const SentItem& sent, int code);
+  // Writes the map changes collected from statuses and Map commands.
+  Status flush_map_changes();
+
+  // --- reply assembly
+  uint32_t next_cmd_id() { return ++cmd_id_; }
+  protocol::Command& add_status(const protocol::Command& answered, protocol::StatusCode code);
+  protocol::Command& add_status(const std::string& cmd_ref, const char* cmd_name, protocol::StatusCode code);
+  caf::StoreRef store_ref(const DatastoreState& ds) const;
+  std::string normalize_store_uri(const std::string& uri) const;
+
+  SyncEngine& engine_;
+  SessionState& session_;
+  const protocol::Message& in_;
+  const Inbound& where_;
+  protocol::Message reply_;
+  std::vector<protocol::Command> statuses_;
+  std::vector<protocol::Command> commands_;
+  uint32_t cmd_id_ = 0;
+  bool end_session_ = false;
+  Status store_error_;  // first state-store failure; aborts the message
+  // Map changes from this message, by datastore, written in one go.
+  std::map<std::string, std::vector<MapEntry>> map_upserts_;
+  std::map<std::string, std::vector<Luid>> map_removals_;
+};
+
+}  // namespace conflux::engine

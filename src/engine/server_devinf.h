@@ -1,0 +1,13 @@
+// The server's own device information, built from the configured datastores.
+#pragma once
+
+#include <vector>
+
+#include "caf/backend_registry.h"
+#include "protocol/devinf.h"
+
+namespace conflux::engine {
+
+protocol::DevInf server_devinf(const std::vector<caf::StoreSettings>& stores);
+
+}  // namespace conflux::engine

@@ -1,0 +1,165 @@
+#include "engine/session_state.h"
+
+#include <nlohmann/json.hpp>
+
+namespace conflux::engine {
+
+using nlohmann::json;
+
+const char* phase_name(Phase phase) {
+  switch (phase) {
+    case Phase::kInit: return "init";
+    case Phase::kClientSync: return "client-sync";
+    case Phase::kServerSync: return "server-sync";
+    case Phase::kMapping: return "mapping";
+    case Phase::kDone: return "done";
+  }
+  return "unknown";
+}
+
+bool DatastoreState::server_sends() const {
+  return alert_code == 200 || alert_code == 201 || alert_code == 204 || alert_code == 205;
+}
+
+bool DatastoreState::client_sends() const {
+  return alert_code == 200 || alert_code == 201 || alert_code == 202 || alert_code == 203;
+}
+
+DatastoreState* SessionState::find_by_server_uri(const std::string& uri) {
+  for (auto& ds : datastores) {
+    if (ds.server_uri == uri) return &ds;
+  }
+  return nullptr;
+}
+
+DatastoreState* SessionState::find_by_client_uri(const std::string& uri) {
+  for (auto& ds : datastores) {
+    if (ds.client_uri == uri) return &ds;
+  }
+  return nullptr;
+}
+
+namespace {
+
+constexpr int kFormatVersion = 1;
+
+json sent_to_json(const SentItem& s) {
+  return json::array({static_cast<int>(s.kind), s.guid.str(), s.luid.str(), s.anchor.str()});
+}
+
+SentItem sent_from_json(const json& j) {
+  return SentItem{static_cast<protocol::CommandKind>(j.at(0).get<int>()), Guid(j.at(1).get<std::string>()),
+                  Luid(j.at(2).get<std::string>()), Anchor(j.at(3).get<std::string>())};
+}
+
+json datastore_to_json(const DatastoreState& d) {
+  json out = json::array();
+  for (const auto& o : d.outgoing) out.push_back({static_cast<int>(o.kind), o.guid.str(), o.luid.str()});
+  json awaiting = json::object();
+  for (const auto& [ref, items] : d.awaiting_status) {
+    json list = json::array();
+    for (const auto& s : items) list.push_back(sent_to_json(s));
+    awaiting[ref] = list;
+  }
+  json maps = json::object();
+  for (const auto& [guid, anchor] : d.awaiting_map) maps[guid] = anchor.str();
+  return {
+      {"server_uri", d.server_uri},
+      {"client_uri", d.client_uri},
+      {"alert", d.alert_code},
+      {"client_last", d.client_last},
+      {"client_next", d.client_next},
+      {"server_next", d.server_next.str()},
+      {"content_type", d.content_type},
+      {"client_sync_seen", d.client_sync_seen},
+      {"server_sync_sent", d.server_sync_sent},
+      {"slow_seen", d.slow_seen_luids},
+      {"outgoing", out},
+      {"awaiting_status", awaiting},
+      {"awaiting_map", maps},
+      {"counts", {d.client_adds, d.client_updates, d.client_deletes, d.client_errors, d.server_adds,
+                  d.server_updates, d.server_deletes}},
+  };
+}
+
+DatastoreState datastore_from_json(const json& j) {
+  DatastoreState d;
+  d.server_uri = j.at("server_uri");
+  d.client_uri = j.at("client_uri");
+  d.alert_code = j.at("alert");
+  d.client_last = j.at("client_last");
+  d.client_next = j.at("client_next");
+  d.server_next = Anchor(j.at("server_next").get<std::string>());
+  d.content_type = j.at("content_type");
+  d.client_sync_seen = j.at("client_sync_seen");
+  d.server_sync_sent = j.at("server_sync_sent");
+  d.slow_seen_luids = j.at("slow_seen").get<std::set<std::string>>();
+  for (const auto& o : j.at("outgoing")) {
+    d.outgoing.push_back(Outgoing{static_cast<protocol::CommandKind>(o.at(0).get<int>()),
+                                  Guid(o.at(1).get<std::string>()), Luid(o.at(2).get<std::string>())});
+  }
+  for (const auto& [ref, list] : j.at("awaiting_status").items()) {
+    auto& items = d.awaiting_status[ref];
+    for (const auto& s : list) items.push_back(sent_from_json(s));
+  }
+  for (const auto& [guid, anchor] : j.at("awaiting_map").items()) d.awaiting_map[guid] = Anchor(anchor.get<std::string>());
+  const auto& c = j.at("counts");
+  d.client_adds = c.at(0);
+  d.client_updates = c.at(1);
+  d.client_deletes = c.at(2);
+  d.client_errors = c.at(3);
+  d.server_adds = c.at(4);
+  d.server_updates = c.at(5);
+  d.server_deletes = c.at(6);
+  return d;
+}
+
+}  // namespace
+
+std::string serialize(const SessionState& s) {
+  json stores = json::array();
+  for (const auto& d : s.datastores) stores.push_back(datastore_to_json(d));
+  json j = {
+      {"format", kFormatVersion},
+      {"key", s.key.str()},
+      {"device", s.device.str()},
+      {"client_session_id", s.client_session_id},
+      {"version", static_cast<int>(s.version)},
+      {"phase", static_cast<int>(s.phase)},
+      {"server_msg_id", s.server_msg_id},
+      {"last_client_msg_id", s.last_client_msg_id},
+      {"authenticated", s.authenticated},
+      {"auth_failures", s.auth_failures},
+      {"user", s.user.str()},
+      {"token", s.token},
+      {"client_max_msg_size", s.client_max_msg_size},
+      {"datastores", stores},
+  };
+  return j.dump();
+}
+
+bool deserialize(const std::string& blob, SessionState& s) {
+  json j = json::parse(blob, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded() || !j.is_object() || j.value("format", 0) != kFormatVersion) return false;
+  try {
+    s.key = SessionKey(j.at("key").get<std::string>());
+    s.device = DeviceId(j.at("device").get<std::string>());
+    s.client_session_id = j.at("client_session_id");
+    s.version = static_cast<protocol::SyncMLVersion>(j.at("version").get<int>());
+    s.phase = static_cast<Phase>(j.at("phase").get<int>());
+    s.server_msg_id = j.at("server_msg_id");
+    s.last_client_msg_id = j.at("last_client_msg_id");
+    s.authenticated = j.at("authenticated");
+    s.auth_failures = j.at("auth_failures");
+    s.user = UserId(j.at("user").get<std::string>());
+    s.token = j.at("token");
+    s.client_max_msg_size = j.at("client_max_msg_size");
+    s.datastores.clear();
+    for (const auto& d : j.at("datastores")) s.datastores.push_back(datastore_from_json(d));
+  } catch (const json::exception&) {
+    return false;
+  }
+  return true;
+}
+
+}  // namespace conflux::engine

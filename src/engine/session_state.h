@@ -1,0 +1,92 @@
+// The state of one SyncML session between two messages. It is serialized into
+// the SyncStateStore after every message, so the next message may be served
+// by another process or node; nothing of a session lives only in memory.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "common/ids.h"
+#include "protocol/message.h"
+
+namespace conflux::engine {
+
+// Where a session stands (SyncML packages, SyncProt §"Sync protocol").
+enum class Phase : uint8_t {
+  kInit,          // waiting for the client's pkg 1 (alerts) to end
+  kClientSync,    // pkg 2 sent; receiving the client's Sync (pkg 3)
+  kServerSync,    // sending our Sync (pkg 4), maybe over several messages
+  kMapping,       // pkg 4 complete; receiving statuses and Map (pkg 5)
+  kDone,
+};
+
+const char* phase_name(Phase phase);
+
+// A change the server still has to send, by reference: the data is read from
+// the CAF when the message is built, so the session blob stays small.
+struct Outgoing {
+  protocol::CommandKind kind = protocol::CommandKind::kAdd;  // Add, Replace or Delete
+  Guid guid;
+  Luid luid;      // client id for Replace/Delete; empty for Add
+};
+
+// An item we sent and whose Status we wait for ("msgid:cmdid" → these).
+struct SentItem {
+  protocol::CommandKind kind = protocol::CommandKind::kAdd;
+  Guid guid;
+  Luid luid;
+  Anchor anchor;  // revision sent; becomes the map's `synced` once acknowledged
+};
+
+struct DatastoreState {
+  std::string server_uri;   // our datastore name ("contacts")
+  std::string client_uri;   // the client's ("./contacts")
+  int alert_code = 200;     // sync type agreed for this session
+  std::string client_last;  // anchors the client sent in pkg 1
+  std::string client_next;
+  Anchor server_next;       // back-end anchor our pkg-2 Alert announced
+  std::string content_type; // the store's canonical type
+  bool client_sync_seen = false;
+  bool server_sync_sent = false;  // our Sync command for this package went out (maybe empty)
+  std::set<std::string> slow_seen_luids;  // slow sync: LUIDs the client sent
+  std::vector<Outgoing> outgoing;         // not yet sent
+  std::map<std::string, std::vector<SentItem>> awaiting_status;  // key "msg:cmd"
+  std::map<std::string, Anchor> awaiting_map;  // GUID sent in an Add → revision sent
+  // Counters for the session's log line.
+  int client_adds = 0, client_updates = 0, client_deletes = 0, client_errors = 0;
+  int server_adds = 0, server_updates = 0, server_deletes = 0;
+
+  bool is_slow() const { return alert_code == 201; }
+  // The server sends changes in these sync types (two-way, slow, one-way from server, refresh from server).
+  bool server_sends() const;
+  // The client sends changes in these sync types.
+  bool client_sends() const;
+};
+
+struct SessionState {
+  SessionKey key;
+  DeviceId device;
+  std::string client_session_id;
+  protocol::SyncMLVersion version = protocol::SyncMLVersion::k12;
+  Phase phase = Phase::kInit;
+  uint32_t server_msg_id = 0;
+  std::string last_client_msg_id;
+  bool authenticated = false;
+  int auth_failures = 0;
+  UserId user;
+  std::string token;               // CAF session token (signed; never logged)
+  uint64_t client_max_msg_size = 0;  // 0: the client named no limit
+  std::vector<DatastoreState> datastores;
+
+  DatastoreState* find_by_server_uri(const std::string& uri);
+  DatastoreState* find_by_client_uri(const std::string& uri);
+};
+
+std::string serialize(const SessionState& state);
+// false when `blob` is not a session this version can read.
+bool deserialize(const std::string& blob, SessionState& state);
+
+}  // namespace conflux::engine

@@ -1,0 +1,28 @@
+#include "engine/status_map.h"
+
+namespace conflux::engine {
+
+using protocol::CommandKind;
+using protocol::StatusCode;
+
+StatusCode to_syncml_status(const Status& status, CommandKind command) {
+  switch (status.code()) {
+    case conflux::StatusCode::kOk:
+      return command == CommandKind::kAdd ? StatusCode::kItemAdded : StatusCode::kOk;
+    case conflux::StatusCode::kNotFound:
+      return command == CommandKind::kDelete ? StatusCode::kItemNotDeleted : StatusCode::kNotFound;
+    case conflux::StatusCode::kAlreadyExists: return StatusCode::kAlreadyExists;
+    case conflux::StatusCode::kInvalidArgument: return StatusCode::kBadRequest;
+    case conflux::StatusCode::kUnauthenticated: return StatusCode::kInvalidCredentials;
+    case conflux::StatusCode::kPermissionDenied: return StatusCode::kForbidden;
+    case conflux::StatusCode::kResourceExhausted: return StatusCode::kDeviceFull;
+    case conflux::StatusCode::kUnimplemented: return StatusCode::kOptionalFeatureNotSupported;
+    case conflux::StatusCode::kUnavailable: return StatusCode::kServiceUnavailable;
+    case conflux::StatusCode::kAborted:
+    case conflux::StatusCode::kFailedPrecondition: return StatusCode::kDataStoreFailure;
+    case conflux::StatusCode::kInternal: return StatusCode::kCommandFailed;
+  }
+  return StatusCode::kCommandFailed;
+}
+
+}  // namespace conflux::engine

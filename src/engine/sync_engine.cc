@@ -1,0 +1,414 @@
+#include "engine/sync_engine.h"
+
+#include <functional>
+
+#include "common/base64.h"
+#include "common/log.h"
+#include "engine/credentials.h"
+#include "engine/message_run.h"
+#include "engine/server_devinf.h"
+#include "engine/status_map.h"
+#include "protocol/devinf.h"
+#include "protocol/xml_codec.h"
+
+namespace conflux::engine {
+
+using protocol::AlertCode;
+using protocol::Command;
+using protocol::CommandKind;
+using protocol::StatusCode;
+
+SyncEngine::SyncEngine(caf::CafInterface& caf, SyncStateStore& state, std::vector<caf::StoreSettings> stores,
+                       EngineOptions options, const Clock& clock)
+    : caf_(caf), state_(state), stores_(std::move(stores)), options_(options), clock_(clock) {}
+
+std::mutex& SyncEngine::lock_for(const SessionKey& key) {
+  return session_locks_[std::hash<std::string>()(key.str()) % session_locks_.size()];
+}
+
+uint64_t SyncEngine::message_budget(uint64_t client_max) {
+  // Leave room for the header's RespURI and Final that are written after the
+  // budget is checked; libsynthesis measures the whole encoded buffer.
+  constexpr uint64_t kReserve = 1024;
+  constexpr uint64_t kDefault = 64 * 1024;  // a client that names no limit
+  uint64_t limit = client_max == 0 ? kDefault : client_max;
+  return limit > 2 * kReserve ? limit - kReserve : limit / 2;
+}
+
+Result<Outbound> SyncEngine::handle(const protocol::Message& in, const Inbound& where) {
+  SessionState session;
+  std::unique_lock<std::mutex> lock;
+  if (where.session.empty()) {
+    if (auto expired = state_.expire_sessions(options_.session_timeout_seconds); !expired) {
+      return expired.error();
+    }
+    session.key = SessionKey(random_hex(16));
+    session.device = DeviceId(in.hdr.source.loc_uri);
+    session.client_session_id = in.hdr.session_id;
+    session.version = in.version;
+    lock = std::unique_lock(lock_for(session.key));
+  } else {
+    lock = std::unique_lock(lock_for(where.session));
+    auto blob = state_.load_session(where.session);
+    if (!blob) return blob.error();
+    // A session of another device is answered like an unknown one: a client
+    // must not learn which session keys exist.
+    if (!blob->has_value() || !deserialize(**blob, session) || session.device.str() != in.hdr.source.loc_uri ||
+        session.phase == Phase::kDone) {
+      return Status::not_found("unknown or expired session");
+    }
+  }
+
+  MessageRun run(*this, session, in, where);
+  auto out = run.run();
+  if (!out) return out.error();
+  if (out->session_ended) {
+    CFX_RETURN_IF_ERROR(state_.delete_session(session.key));
+  } else {
+    CFX_RETURN_IF_ERROR(state_.save_session(session.key, serialize(session)));
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------
+
+SyncEngine::MessageRun::MessageRun(SyncEngine& engine, SessionState& session, const protocol::Message& in,
+                                   const Inbound& where)
+    : engine_(engine), session_(session), in_(in), where_(where) {}
+
+Command& SyncEngine::MessageRun::add_status(const std::string& cmd_ref, const char* cmd_name, StatusCode code) {
+  Command status;
+  status.kind = CommandKind::kStatus;
+  status.cmd_id = next_cmd_id();
+  status.msg_ref = in_.hdr.msg_id;
+  status.cmd_ref = cmd_ref;
+  status.cmd_name = cmd_name;
+  status.code = protocol::to_int(code);
+  statuses_.push_back(std::move(status));
+  return statuses_.back();
+}
+
+Command& SyncEngine::MessageRun::add_status(const Command& answered, StatusCode code) {
+  return add_status(std::to_string(answered.cmd_id), protocol::command_name(answered.kind), code);
+}
+
+caf::StoreRef SyncEngine::MessageRun::store_ref(const DatastoreState& ds) const {
+  return caf::StoreRef{session_.user, ds.server_uri, caf::Token{session_.token, session_.user, {}}};
+}
+
+std::string SyncEngine::MessageRun::normalize_store_uri(const std::string& uri) const {
+  // Clients address a datastore as "contacts", "./contacts" or a full URL
+  // ending in it; the configured name is the last path segment.
+  std::string name = uri;
+  if (auto q = name.find('?'); q != std::string::npos) name.resize(q);
+  while (!name.empty() && name.back() == '/') name.pop_back();
+  if (auto slash = name.rfind('/'); slash != std::string::npos) name = name.substr(slash + 1);
+  return name;
+}
+
+bool SyncEngine::MessageRun::authenticate() {
+  Command& hdr_status = add_status("0", "SyncHdr", StatusCode::kOk);
+  hdr_status.target_refs = {in_.hdr.target.loc_uri};
+  hdr_status.source_refs = {in_.hdr.source.loc_uri};
+  if (session_.authenticated) return true;
+
+  auto log = logger("engine");
+  if (!in_.hdr.cred) {
+    hdr_status.code = protocol::to_int(StatusCode::kMissingCredentials);
+    hdr_status.chal = basic_challenge();
+    return false;
+  }
+  auto creds = decode_basic_credentials(*in_.hdr.cred);
+  Result<caf::Token> token = creds ? engine_.caf_.authenticate(*creds, caf::TokenKind::kReadWrite)
+                                   : Result<caf::Token>(creds.error());
+  if (!token) {
+    // Other auth types (md5 until the protocol issue adds it) are answered
+    // with a basic challenge; SyncEvolution then retries with basic.
+    ++session_.auth_failures;
+    hdr_status.code = protocol::to_int(StatusCode::kInvalidCredentials);
+    hdr_status.chal = basic_challenge();
+    log->info("session {} device {}: authentication refused ({})", session_.key.str(), session_.device.str(),
+              token.error().message());
+    if (session_.auth_failures >= engine_.options_.max_auth_failures) end_session_ = true;
+    return false;
+  }
+  session_.authenticated = true;
+  session_.user = creds->user;
+  session_.token = token->value;
+  hdr_status.code = protocol::to_int(StatusCode::kAuthenticationAccepted);
+  log->debug("session {} device {}: user {} authenticated", session_.key.str(), session_.device.str(),
+             session_.user.str());
+  return true;
+}
+
+Result<Outbound> SyncEngine::MessageRun::run() {
+  ++session_.server_msg_id;
+  session_.last_client_msg_id = in_.hdr.msg_id;
+  if (in_.hdr.meta && in_.hdr.meta->max_msg_size) session_.client_max_msg_size = *in_.hdr.meta->max_msg_size;
+
+  reply_.version = session_.version;
+  reply_.hdr.ver_dtd = protocol::ver_dtd(session_.version);
+  reply_.hdr.ver_proto = protocol::ver_proto(session_.version);
+  reply_.hdr.session_id = in_.hdr.session_id;
+  reply_.hdr.msg_id = std::to_string(session_.server_msg_id);
+  reply_.hdr.target = in_.hdr.source;
+  reply_.hdr.source.loc_uri = in_.hdr.target.loc_uri;
+  reply_.hdr.meta = protocol::Meta{};
+  reply_.hdr.meta->max_msg_size = engine_.options_.max_msg_size;
+
+  bool authenticated = authenticate();
+  if (authenticated) {
+    for (const auto& cmd : in_.commands) {
+      run_command(cmd);
+      if (!store_error_.is_ok()) return store_error_;
+    }
+    if (auto st = flush_map_changes(); !st.is_ok()) return st;
+    if (auto st = finish_package(); !st.is_ok()) return st;
+  } else {
+    // Nothing else of an unauthenticated message is processed; the client
+    // resends its package with credentials (SyncProt §"Authentication").
+    reply_.final = true;
+  }
+
+  if (!end_session_) reply_.hdr.resp_uri = where_.base_url + "?sid=" + session_.key.str();
+  reply_.commands = std::move(statuses_);
+  for (auto& c : commands_) reply_.commands.push_back(std::move(c));
+  return Outbound{std::move(reply_), end_session_};
+}
+
+void SyncEngine::MessageRun::run_command(const Command& cmd) {
+  switch (cmd.kind) {
+    case CommandKind::kStatus: handle_status(cmd); return;
+    case CommandKind::kAlert: handle_alert(cmd); return;
+    case CommandKind::kPut: handle_put(cmd); return;
+    case CommandKind::kGet: handle_get(cmd); return;
+    case CommandKind::kSync: handle_sync(cmd); return;
+    case CommandKind::kMap: handle_map(cmd); return;
+    case CommandKind::kResults:  // our Get's answer; we send no Get yet
+      if (!cmd.no_resp) add_status(cmd, StatusCode::kOk);
+      return;
+    default:
+      // Atomic, Sequence, Copy, Move, Exec, Search and changes outside a Sync
+      // arrive with the protocol issue.
+      if (!cmd.no_resp) add_status(cmd, StatusCode::kOptionalFeatureNotSupported);
+      return;
+  }
+}
+
+void SyncEngine::MessageRun::handle_alert(const Command& cmd) {
+  const int code = cmd.code;
+  if (code == protocol::to_int(AlertCode::kNextMessage)) {
+    if (!cmd.no_resp) add_status(cmd, StatusCode::kOk);
+    return;
+  }
+  const bool is_sync_alert = code >= 200 && code <= 205;
+  if (!is_sync_alert || cmd.items.empty() || !cmd.items[0].target || !cmd.items[0].source) {
+    // Suspend/resume (224/225) and server-alerted modes belong to the engine issue.
+    if (!cmd.no_resp) add_status(cmd, StatusCode::kOptionalFeatureNotSupported);
+    return;
+  }
+  const protocol::Item& item = cmd.items[0];
+  const std::string server_uri = normalize_store_uri(item.target->loc_uri);
+  const std::string client_uri = item.source->loc_uri;
+
+  Command& status = add_status(cmd, StatusCode::kOk);
+  status.target_refs = {item.target->loc_uri};
+  status.source_refs = {client_uri};
+
+  const caf::StoreSettings* settings = nullptr;
+  for (const auto& s : engine_.stores_) {
+    if (s.name == server_uri) settings = &s;
+  }
+  if (!settings) {
+    status.code = protocol::to_int(StatusCode::kNotFound);
+    return;
+  }
+  if (session_.phase != Phase::kInit) {
+    status.code = protocol::to_int(StatusCode::kCommandNotAllowed);
+    return;
+  }
+  if (code == protocol::to_int(AlertCode::kRefreshFromClient)) {
+    // Replacing the server's view from one device needs the engine issue's
+    // refresh handling; refuse rather than half-do it.
+    status.code = protocol::to_int(StatusCode::kOptionalFeatureNotSupported);
+    return;
+  }
+
+  DatastoreState fresh;
+  fresh.server_uri = server_uri;
+  fresh.client_uri = client_uri;
+  fresh.content_type = settings->content_type;
+  if (item.meta && item.meta->anchor) {
+    fresh.client_last = item.meta->anchor->last.value_or("");
+    fresh.client_next = item.meta->anchor->next;
+  }
+  DatastoreState* ds = session_.find_by_server_uri(server_uri);
+  if (!ds) {
+    session_.datastores.push_back(std::move(fresh));
+    ds = &session_.datastores.back();
+  } else {
+    *ds = std::move(fresh);
+  }
+
+  // Anchor rule (SyncProt §"Sync anchors"): a normal sync needs the client's
+  // Last to equal the Next we stored after the last completed session.
+  DeviceStore key{session_.user, session_.device, server_uri};
+  auto stored = engine_.state_.anchors(key);
+  if (!stored) {
+    store_error_ = stored.error();
+    return;
+  }
+  ds->alert_code = code;
+  const bool needs_history = code == 200 || code == 202 || code == 204;
+  if (needs_history && (!stored->has_value() || (*stored)->client_next != ds->client_last)) {
+    status.code = protocol::to_int(StatusCode::kRefreshRequired);
+    ds->alert_code = protocol::to_int(AlertCode::kSlow);
+    logger("engine")->info("session {} user {} datastore {}: anchors do not match, slow sync", session_.key.str(),
+                           session_.user.str(), server_uri);
+  }
+  // Echo the client's Next anchor (RepPro §"Alert": Status carries it back).
+  protocol::Item echo;
+  echo.data_kind = protocol::DataKind::kXml;
+  echo.data = "<Anchor xmlns=\"syncml:metinf\"><Next>" + ds->client_next + "</Next></Anchor>";
+  status.items.push_back(std::move(echo));
+
+  auto anchor = engine_.caf_.current_anchor(store_ref(*ds));
+  if (!anchor) {
+    logger("engine")->warn("session {} user {} datastore {}: {}", session_.key.str(), session_.user.str(),
+                           server_uri, anchor.error().to_string());
+    status.code = protocol::to_int(to_syncml_status(anchor.error(), CommandKind::kAlert));
+    std::erase_if(session_.datastores, [&](const DatastoreState& d) { return d.server_uri == server_uri; });
+    return;
+  }
+  ds->server_next = *anchor;
+  if (ds->alert_code == protocol::to_int(AlertCode::kOneWayFromClient) && stored->has_value()) {
+    // Nothing flows to the device: what changed on the server since the
+    // last sync is still owed to it, so the anchor does not move.
+    ds->server_next = (*stored)->server_next;
+  }
+
+  Command alert;
+  alert.kind = CommandKind::kAlert;
+  alert.cmd_id = next_cmd_id();
+  alert.code = ds->alert_code;
+  protocol::Item ours;
+  ours.target = protocol::LocRef{client_uri, {}};
+  ours.source = protocol::LocRef{server_uri, {}};
+  ours.meta = protocol::Meta{};
+  ours.meta->anchor = protocol::MetAnchor{};
+  if (stored->has_value()) ours.meta->anchor->last = (*stored)->server_next.str();
+  ours.meta->anchor->next = ds->server_next.str();
+  alert.items.push_back(std::move(ours));
+  commands_.push_back(std::move(alert));
+}
+
+void SyncEngine::MessageRun::handle_put(const Command& cmd) {
+  StatusCode code = StatusCode::kOk;
+  for (const auto& item : cmd.items) {
+    if (item.data_kind != protocol::DataKind::kXml) continue;
+    auto devinf = protocol::parse_devinf_xml(item.data);
+    if (!devinf) {
+      code = StatusCode::kBadRequest;
+      continue;
+    }
+    if (auto st = engine_.state_.save_device_info(session_.user, session_.device, item.data); !st.is_ok()) {
+      store_error_ = st;
+      return;
+    }
+    logger("engine")->debug("session {}: device {} is {} {} {}", session_.key.str(), session_.device.str(),
+                            devinf->man, devinf->mod, devinf->sw_v);
+  }
+  if (!cmd.no_resp) add_status(cmd, code);
+}
+
+void SyncEngine::MessageRun::handle_get(const Command& cmd) {
+  const bool wants_devinf = !cmd.items.empty() && cmd.items[0].target &&
+                            cmd.items[0].target->loc_uri.rfind("./devinf", 0) == 0;
+  if (!wants_devinf) {
+    if (!cmd.no_resp) add_status(cmd, StatusCode::kNotFound);
+    return;
+  }
+  if (!cmd.no_resp) add_status(cmd, StatusCode::kOk);
+  Command results;
+  results.kind = CommandKind::kResults;
+  results.cmd_id = next_cmd_id();
+  results.msg_ref = in_.hdr.msg_id;
+  results.cmd_ref = std::to_string(cmd.cmd_id);
+  results.meta = protocol::Meta{};
+  results.meta->type = "application/vnd.syncml-devinf+xml";
+  protocol::Item item;
+  item.source = protocol::LocRef{protocol::devinf_uri(session_.version), {}};
+  item.data_kind = protocol::DataKind::kXml;
+  item.data = protocol::write_devinf_xml(server_devinf(engine_.stores_), session_.version);
+  results.items.push_back(std::move(item));
+  commands_.push_back(std::move(results));
+}
+
+void SyncEngine::MessageRun::handle_status(const Command& cmd) {
+  // Statuses answer our commands; only item statuses change state.
+  const std::string key = cmd.msg_ref + ":" + cmd.cmd_ref;
+  for (auto& ds : session_.datastores) {
+    auto it = ds.awaiting_status.find(key);
+    if (it == ds.awaiting_status.end()) continue;
+    for (const auto& sent : it->second) on_item_status(ds, sent, cmd.code);
+    ds.awaiting_status.erase(it);
+    return;
+  }
+  if (cmd.cmd_ref == "0" && cmd.code >= 400) {
+    logger("engine")->warn("session {}: client rejected our header with {}", session_.key.str(), cmd.code);
+  }
+}
+
+Status SyncEngine::MessageRun::finish_package() {
+  switch (session_.phase) {
+    case Phase::kInit:
+      if (in_.final) {
+        session_.phase = Phase::kClientSync;
+        reply_.final = true;
+      }
+      return Status::ok();
+    case Phase::kClientSync:
+      if (!in_.final) return Status::ok();
+      for (auto& ds : session_.datastores) CFX_RETURN_IF_ERROR(prepare_server_changes(ds));
+      session_.phase = Phase::kServerSync;
+      [[fallthrough]];
+    case Phase::kServerSync: {
+      auto done = add_server_changes();
+      if (!done) return done.error();
+      if (*done) {
+        session_.phase = Phase::kMapping;
+        reply_.final = true;
+      }
+      return Status::ok();
+    }
+    case Phase::kMapping:
+      if (!in_.final) return Status::ok();
+      CFX_RETURN_IF_ERROR(commit_session());
+      reply_.final = true;
+      session_.phase = Phase::kDone;
+      end_session_ = true;
+      return Status::ok();
+    case Phase::kDone:
+      return Status::ok();
+  }
+  return Status::ok();
+}
+
+Status SyncEngine::MessageRun::commit_session() {
+  for (const auto& ds : session_.datastores) {
+    DeviceStore key{session_.user, session_.device, ds.server_uri};
+    // The server anchor saved is the Next announced in our pkg-2 Alert: the
+    // client compares our next Last with it. Changes read at pkg 4 that are
+    // newer are harmless to read again: the map's revisions filter them.
+    CFX_RETURN_IF_ERROR(engine_.state_.save_anchors(key, SyncAnchors{ds.client_next, ds.server_next}));
+    logger("engine")->info(
+        "session {} user {} device {} datastore {} sync {} done: from client {} added {} updated {} deleted {} "
+        "failed; to client {} added {} updated {} deleted",
+        session_.key.str(), session_.user.str(), session_.device.str(), ds.server_uri, ds.alert_code,
+        ds.client_adds, ds.client_updates, ds.client_deletes, ds.client_errors, ds.server_adds, ds.server_updates,
+        ds.server_deletes);
+  }
+  return Status::ok();
+}
+
+}  // namespace conflux::engine

@@ -1,0 +1,70 @@
+// Where the engine keeps what must outlive one HTTP request: session state,
+// anchors, LUID<->GUID maps and device information. Kept in a database, not in
+// process memory, so any node can serve the next message of a session.
+// Implementations: store/sqlite_state_store (embedded); PostgreSQL later.
+//
+// Every method is safe to call from several threads at once. Failures are
+// kUnavailable (database down or busy) or kInternal.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/ids.h"
+#include "common/status.h"
+
+namespace conflux::engine {
+
+// What the server remembers after the last *completed* sync of one datastore
+// of one device.
+struct SyncAnchors {
+  std::string client_next;  // the device's Next anchor of that sync
+  Anchor server_next;       // the back end's anchor handed out in that sync
+};
+
+// One row of a device's mapping table. `synced` is the back-end revision of
+// the item the device holds, so an unchanged item is not sent again and a
+// device's own change is never echoed back to it.
+struct MapEntry {
+  Luid luid;
+  Guid guid;
+  Anchor synced;
+};
+
+// Identifies one datastore as seen by one device of one user.
+struct DeviceStore {
+  UserId user;
+  DeviceId device;
+  std::string database;
+};
+
+class SyncStateStore {
+ public:
+  virtual ~SyncStateStore() = default;
+
+  // Session state as an opaque serialized blob. nullopt: no such session (or expired).
+  virtual Result<std::optional<std::string>> load_session(const SessionKey& key) = 0;
+  virtual Status save_session(const SessionKey& key, const std::string& state) = 0;
+  virtual Status delete_session(const SessionKey& key) = 0;
+  // Removes sessions not saved for `max_age_seconds`; returns how many.
+  virtual Result<int> expire_sessions(int64_t max_age_seconds) = 0;
+
+  virtual Result<std::optional<SyncAnchors>> anchors(const DeviceStore& ds) = 0;
+  virtual Status save_anchors(const DeviceStore& ds, const SyncAnchors& anchors) = 0;
+  virtual Status forget_anchors(const DeviceStore& ds) = 0;
+
+  virtual Result<std::vector<MapEntry>> map_entries(const DeviceStore& ds) = 0;
+  // Inserts or replaces by LUID (a GUID maps to at most one LUID: an older row
+  // with the same GUID is replaced too).
+  virtual Status upsert_map(const DeviceStore& ds, const std::vector<MapEntry>& entries) = 0;
+  virtual Status remove_map(const DeviceStore& ds, const std::vector<Luid>& luids) = 0;
+  virtual Status clear_map(const DeviceStore& ds) = 0;
+
+  // The device's last DevInf as XML text.
+  virtual Status save_device_info(const UserId& user, const DeviceId& device, const std::string& devinf_xml) = 0;
+  virtual Result<std::optional<std::string>> device_info(const UserId& user, const DeviceId& device) = 0;
+};
+
+}  // namespace conflux::engine
