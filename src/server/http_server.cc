@@ -1,0 +1,648 @@
+#include "server/http_server.h"
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <optional>
+#include <unordered_map>
+#include <utility>
+
+#include "common/log.h"
+
+namespace conflux::server {
+namespace {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = net::ip::tcp;
+using error_code = boost::system::error_code;
+
+// Request line plus headers. Beast's default is 8 KB; SyncML clients send
+// small headers, but proxies add some, so allow twice that.
+constexpr uint32_t kHeaderLimit = 16 * 1024;
+// After an error answer (400, 413, 431, 503) the peer may still be sending.
+// Closing a socket with unread input makes the kernel send RST, and an RST can
+// destroy the answer before the peer has read it (RFC 9112 §9.6). So we
+// half-close and discard input for a while first, bounded by time and bytes.
+constexpr auto kLingerTime = std::chrono::seconds(2);
+constexpr size_t kLingerBytes = 16 * 1024 * 1024;
+// At most this many refused connections are lingering at once; beyond that a
+// refused connection is closed without an answer, so a flood cannot pin an
+// unbounded number of sockets.
+constexpr size_t kMaxRefusing = 64;
+constexpr const char* kRetryAfterSeconds = "5";
+// stop(): how long in-flight requests get before their sockets are closed.
+constexpr auto kStopGrace = std::chrono::seconds(5);
+// stop(): after force-closing, how long closing completions get to run.
+constexpr auto kCloseGrace = std::chrono::seconds(1);
+// accept() failed (EMFILE, ENFILE, ENOBUFS): wait instead of spinning.
+constexpr auto kAcceptRetryDelay = std::chrono::milliseconds(100);
+
+constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+
+std::string to_std(beast::string_view sv) { return std::string(sv.data(), sv.size()); }
+
+std::string endpoint_text(const net::ip::address& address, uint16_t port) {
+  if (address.is_v6()) return "[" + address.to_string() + "]:" + std::to_string(port);
+  return address.to_string() + ":" + std::to_string(port);
+}
+
+// The target without its query: a query may carry a session id, which is a
+// bearer secret for that session and so stays out of the log.
+std::string loggable_target(const std::string& target) {
+  auto query = target.find('?');
+  if (query == std::string::npos) return target;
+  return target.substr(0, query) + "?…";
+}
+
+bool safe_header_value(const std::string& value) {
+  return value.find_first_of("\r\n") == std::string::npos;
+}
+
+// What the log line and the answer need to know about the request at hand.
+struct Exchange {
+  std::string method = "-";
+  std::string target = "-";
+  unsigned version = 11;
+  bool keep_alive = false;
+  size_t body_bytes = 0;
+};
+
+}  // namespace
+
+class HttpServer::Impl {
+ public:
+  class Connection;
+
+  Impl(HttpServerOptions&& options, HttpHandler&& handler)
+      : options_(std::move(options)),
+        handler_(std::move(handler)),
+        log_(logger("http")),
+        ioc_(std::max(1, options_.io_threads)),
+        acceptor_(net::make_strand(ioc_)),
+        accept_retry_(acceptor_.get_executor()) {}
+
+  ~Impl() { stop(); }
+
+  Status start();
+  void stop();
+  uint16_t port() const { return port_.load(std::memory_order_acquire); }
+  std::vector<std::thread::id> io_thread_ids() const;
+
+  // --- Used by connections, from their strands or from worker threads. ---
+
+  const HttpServerOptions& options() const { return options_; }
+  spdlog::logger& log() const { return *log_; }
+  // stop() has begun: answer in-flight requests with "Connection: close",
+  // read no further request.
+  bool stopping() const { return stopping_.load(std::memory_order_acquire); }
+  // stop()'s grace period is over: start no new handler.
+  bool dropping() const { return dropping_.load(std::memory_order_acquire); }
+
+  // Runs the handler on the worker pool and hands its answer to `done`,
+  // still on the worker thread. Never throws; a throwing handler becomes 500.
+  template <typename Done>
+  void run_handler(HttpRequest&& request, Done&& done) {
+    net::post(*workers_, [this, request = std::move(request), done = std::forward<Done>(done)]() mutable {
+      done(call_handler(request));
+    });
+  }
+
+  void unregister_connection(uint64_t id);
+  void refused_connection_done() { refusing_.fetch_sub(1, std::memory_order_acq_rel); }
+
+ private:
+  void run_io();
+  void do_accept();
+  void on_accept(error_code ec, tcp::socket socket);
+  void admit(tcp::socket&& socket);
+  HttpResponse call_handler(const HttpRequest& request);
+  // Snapshot of live connections; the caller must drop it before waiting.
+  std::vector<std::shared_ptr<Connection>> live_connections();
+  // Waits until no connection is registered or `timeout` passed.
+  bool wait_for_no_connections(std::chrono::milliseconds timeout);
+
+  // Constant after construction.
+  const HttpServerOptions options_;
+  const HttpHandler handler_;
+  const std::shared_ptr<spdlog::logger> log_;
+
+  // start()/stop() sequencing; protects state_, io_threads_, workers_, work_.
+  mutable std::mutex lifecycle_mu_;
+  enum class State { kIdle, kRunning, kStopped } state_ = State::kIdle;
+
+  std::atomic<uint16_t> port_{0};
+  std::atomic<bool> stopping_{false};
+  std::atomic<bool> dropping_{false};
+  std::atomic<size_t> refusing_{0};  // refused connections still lingering
+
+  // Live connections. Declared before ioc_: a connection whose last
+  // reference dies with the io_context still unregisters here.
+  std::mutex registry_mu_;
+  std::condition_variable registry_cv_;  // signalled when one unregisters
+  uint64_t next_id_ = 1;                                                   // guarded by registry_mu_
+  std::unordered_map<uint64_t, std::weak_ptr<Connection>> connections_;  // guarded by registry_mu_
+  // connections_.size(), readable without the lock by the accept path.
+  std::atomic<size_t> live_{0};
+
+  // Handlers run here. Queue length is bounded by max_connections: a
+  // connection has at most one request in flight (pipelined requests wait in
+  // its read buffer until the previous answer is written).
+  std::optional<net::thread_pool> workers_;
+
+  net::io_context ioc_;
+  // The acceptor and its retry timer live on one strand.
+  tcp::acceptor acceptor_;
+  net::steady_timer accept_retry_;
+  bool limit_warned_ = false;  // on the acceptor strand: one warning per overload episode
+  std::optional<net::executor_work_guard<net::io_context::executor_type>> work_;
+  std::vector<std::thread> io_threads_;
+};
+
+// One TCP connection. Everything but the constructor runs on its strand;
+// the handler's answer comes back to the strand by net::post.
+class HttpServer::Impl::Connection : public std::enable_shared_from_this<Connection> {
+ public:
+  enum class Mode {
+    kServe,   // registered, reads requests until closed
+    kRefuse,  // over max_connections: one 503, then close
+  };
+
+  Connection(Impl& server, tcp::socket&& socket, Mode mode)
+      : server_(server), mode_(mode), stream_(std::move(socket)), strand_(stream_.get_executor()) {
+    error_code ec;
+    auto remote = stream_.socket().remote_endpoint(ec);
+    if (!ec) remote_address_ = remote.address().to_string();
+  }
+
+  ~Connection() {
+    if (mode_ == Mode::kRefuse) {
+      server_.refused_connection_done();
+    } else if (id_ != 0) {
+      server_.unregister_connection(id_);
+    }
+  }
+
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  // Set once by the registry before serve().
+  void set_id(uint64_t id) { id_ = id; }
+
+  void serve() {
+    net::dispatch(strand_, [self = shared_from_this()] { self->read_request(); });
+  }
+
+  void refuse() {
+    net::dispatch(strand_, [self = shared_from_this()] {
+      self->prepare(HttpResponse{503, "text/plain", "too many connections\n", ""}, /*keep_alive=*/false);
+      self->response_.set(http::field::retry_after, kRetryAfterSeconds);
+      self->write(After::kLingerClose);
+    });
+  }
+
+  // stop(): a connection waiting for its next request is closed; one with a
+  // request under way finishes it.
+  void post_close_if_idle() {
+    net::post(strand_, [self = shared_from_this()] {
+      // No parser yet: serve() has not run, and read_request() will see
+      // stopping() anyway.
+      if (self->phase_ == Phase::kReadingHeader &&
+          (!self->parser_ || (!self->parser_->got_some() && self->buffer_.size() == 0))) {
+        self->close();
+      }
+    });
+  }
+
+  void post_force_close() {
+    net::post(strand_, [self = shared_from_this()] { self->close(); });
+  }
+
+ private:
+  enum class Phase { kReadingHeader, kReadingBody, kHandling, kWriting, kLingering, kClosed };
+  enum class After { kReadNext, kClose, kLingerClose };
+
+  void read_request() {
+    if (server_.stopping()) return shutdown_and_close();
+    phase_ = Phase::kReadingHeader;
+    exchange_ = Exchange{};
+    parser_.emplace();
+    parser_->header_limit(kHeaderLimit);
+    parser_->body_limit(static_cast<std::uint64_t>(server_.options().max_body_bytes));
+    stream_.expires_after(server_.options().idle_timeout);
+    http::async_read_header(stream_, buffer_, *parser_,
+                            [self = shared_from_this()](error_code ec, size_t) { self->on_header(ec); });
+  }
+
+  void on_header(error_code ec) {
+    if (ec) return on_read_error(ec);
+    const auto& req = parser_->get();
+    exchange_.method = to_std(req.method_string());
+    exchange_.target = to_std(req.target());
+    exchange_.version = req.version();
+    exchange_.keep_alive = req.keep_alive();
+    // Beast already refuses a Content-Length over body_limit while parsing
+    // the header; this keeps the rule visible and independent of that.
+    if (auto length = parser_->content_length(); length && *length > server_.options().max_body_bytes) {
+      return answer_error(413, "request body exceeds " + std::to_string(server_.options().max_body_bytes) + " bytes");
+    }
+    if (parser_->is_done()) return dispatch_request();
+    // RFC 9110 §10.1.1: a client that sent "Expect: 100-continue" waits for
+    // this before sending the body (curl does so for large POSTs).
+    if (req.version() >= 11 && beast::iequals(req[http::field::expect], "100-continue")) {
+      phase_ = Phase::kWriting;
+      stream_.expires_after(server_.options().idle_timeout);
+      net::async_write(stream_, net::buffer(kContinue.data(), kContinue.size()),
+                       [self = shared_from_this()](error_code ec, size_t) {
+                         if (ec) return self->close();
+                         self->read_body();
+                       });
+      return;
+    }
+    read_body();
+  }
+
+  void read_body() {
+    phase_ = Phase::kReadingBody;
+    stream_.expires_after(server_.options().idle_timeout);
+    http::async_read(stream_, buffer_, *parser_, [self = shared_from_this()](error_code ec, size_t) {
+      if (ec) return self->on_read_error(ec);
+      self->dispatch_request();
+    });
+  }
+
+  void on_read_error(error_code ec) {
+    // The peer went away or stayed silent: nothing to answer.
+    if (ec == http::error::end_of_stream || ec == http::error::partial_message ||
+        ec == beast::error::timeout || ec == net::error::operation_aborted || ec == net::error::eof ||
+        ec.category() != http::make_error_code(http::error::bad_method).category()) {
+      if (ec == beast::error::timeout) server_.log().debug("{} closed after idle timeout", remote_address_);
+      return close();
+    }
+    // What is known of a half-parsed request, for the log line.
+    const auto& req = parser_->get();
+    if (!req.method_string().empty()) exchange_.method = to_std(req.method_string());
+    if (!req.target().empty()) exchange_.target = to_std(req.target());
+    exchange_.version = req.version() == 10 ? 10 : 11;
+    exchange_.keep_alive = false;
+    if (ec == http::error::body_limit) {
+      return answer_error(413, "request body exceeds " + std::to_string(server_.options().max_body_bytes) + " bytes");
+    }
+    if (ec == http::error::header_limit) {
+      return answer_error(431, "request header exceeds " + std::to_string(kHeaderLimit) + " bytes");
+    }
+    answer_error(400, "malformed HTTP request: " + ec.message());
+  }
+
+  // Answers a request we will not read further, then closes.
+  void answer_error(int status, const std::string& reason) {
+    exchange_.keep_alive = false;
+    prepare(HttpResponse{status, "text/plain", reason + "\n", ""}, /*keep_alive=*/false);
+    write(After::kLingerClose);
+  }
+
+  void dispatch_request() {
+    if (server_.dropping()) return close();
+    phase_ = Phase::kHandling;
+    auto message = parser_->release();
+    HttpRequest request;
+    request.method = exchange_.method;
+    request.target = exchange_.target;
+    request.content_type = to_std(message[http::field::content_type]);
+    request.body = std::move(message.body());
+    request.remote_address = remote_address_;
+    exchange_.body_bytes = request.body.size();
+    server_.run_handler(std::move(request), [self = shared_from_this()](HttpResponse&& response) {
+      // On a worker thread: back to the strand for the write.
+      net::post(self->strand_, [self, response = std::move(response)]() mutable {
+        self->on_handled(std::move(response));
+      });
+    });
+  }
+
+  void on_handled(HttpResponse&& response) {
+    if (phase_ == Phase::kClosed) return;  // force-closed by stop() meanwhile
+    const bool keep_alive = exchange_.keep_alive && !server_.stopping();
+    prepare(std::move(response), keep_alive);
+    write(keep_alive ? After::kReadNext : After::kClose);
+  }
+
+  void prepare(HttpResponse&& answer, bool keep_alive) {
+    if (answer.status < 200 || answer.status > 599) {
+      server_.log().error("handler answered {} {} with invalid status {}; sending 500", exchange_.method,
+                          loggable_target(exchange_.target), answer.status);
+      answer = HttpResponse{500, "text/plain", "internal server error\n", ""};
+    }
+    if (!safe_header_value(answer.content_type) || !safe_header_value(answer.allow)) {
+      server_.log().error("handler answered {} {} with CR/LF in a header; sending 500", exchange_.method,
+                          loggable_target(exchange_.target));
+      answer = HttpResponse{500, "text/plain", "internal server error\n", ""};
+    }
+    response_ = {};
+    response_.version(exchange_.version == 10 ? 10 : 11);
+    response_.result(static_cast<unsigned>(answer.status));
+    response_.set(http::field::server, "conflux");
+    if (!answer.content_type.empty()) response_.set(http::field::content_type, answer.content_type);
+    if (!answer.allow.empty()) response_.set(http::field::allow, answer.allow);
+    // RFC 9110 §15.3.5, §15.4.5: 204 and 304 carry no content.
+    if (answer.status == 204 || answer.status == 304) answer.body.clear();
+    const size_t length = answer.body.size();
+    response_.body() = std::move(answer.body);
+    response_.keep_alive(keep_alive);
+    response_.prepare_payload();
+    // RFC 9110 §9.3.2: HEAD gets the headers GET would get, without content.
+    if (exchange_.method == "HEAD" && answer.status != 204 && answer.status != 304) {
+      response_.body().clear();
+      response_.content_length(length);
+    }
+  }
+
+  void write(After after) {
+    phase_ = Phase::kWriting;
+    server_.log().debug("{} {} {} -> {} ({} bytes in, {} bytes out)", remote_address_, exchange_.method,
+                        loggable_target(exchange_.target), response_.result_int(), exchange_.body_bytes,
+                        response_.body().size());
+    stream_.expires_after(server_.options().idle_timeout);
+    http::async_write(stream_, response_, [self = shared_from_this(), after](error_code ec, size_t) {
+      if (ec) return self->close();
+      switch (after) {
+        case After::kReadNext:
+          return self->read_request();
+        case After::kClose:
+          return self->shutdown_and_close();
+        case After::kLingerClose:
+          return self->linger_close();
+      }
+    });
+  }
+
+  // Nothing more is expected from the peer: send FIN and close.
+  void shutdown_and_close() {
+    error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    close();
+  }
+
+  void linger_close() {
+    phase_ = Phase::kLingering;
+    error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    if (ec) return close();
+    // One deadline for the whole drain: tcp_stream keeps it until changed.
+    stream_.expires_after(kLingerTime);
+    linger_read();
+  }
+
+  void linger_read() {
+    buffer_.consume(buffer_.size());
+    stream_.async_read_some(buffer_.prepare(8192), [self = shared_from_this()](error_code ec, size_t n) {
+      self->lingered_ += n;
+      if (ec || self->lingered_ >= kLingerBytes) return self->close();
+      self->linger_read();
+    });
+  }
+
+  void close() {
+    if (phase_ == Phase::kClosed) return;
+    phase_ = Phase::kClosed;
+    stream_.close();  // cancels the pending operation and the timer
+  }
+
+  Impl& server_;
+  const Mode mode_;
+  beast::tcp_stream stream_;
+  const net::any_io_executor strand_;  // stream_'s executor, copied for worker threads
+  std::string remote_address_;
+  uint64_t id_ = 0;
+
+  // Touched only on the strand.
+  Phase phase_ = Phase::kReadingHeader;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  http::response<http::string_body> response_;  // alive until written
+  Exchange exchange_;
+  size_t lingered_ = 0;
+};
+
+Status HttpServer::Impl::start() {
+  std::lock_guard lock(lifecycle_mu_);
+  if (state_ != State::kIdle) return Status::failed_precondition("http server already started");
+
+  error_code ec;
+  const auto address = net::ip::make_address(options_.address, ec);
+  if (ec) return Status::invalid_argument("http listen address '" + options_.address + "': " + ec.message());
+  const tcp::endpoint endpoint(address, options_.port);
+
+  acceptor_.open(endpoint.protocol(), ec);
+  // Lets a restarted server bind while old connections sit in TIME_WAIT; on
+  // Linux it does not let two sockets listen on one port.
+  if (!ec) acceptor_.set_option(net::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor_.bind(endpoint, ec);
+  if (!ec) acceptor_.listen(net::socket_base::max_listen_connections, ec);
+  if (ec) {
+    error_code ignored;
+    acceptor_.close(ignored);
+    return Status::unavailable("cannot listen on " + endpoint_text(address, options_.port) + ": " + ec.message());
+  }
+  const auto bound = acceptor_.local_endpoint(ec);
+  port_.store(ec ? options_.port : bound.port(), std::memory_order_release);
+
+  workers_.emplace(static_cast<size_t>(std::max(1, options_.worker_threads)));
+  work_.emplace(net::make_work_guard(ioc_));
+  do_accept();  // no I/O thread runs yet, so touching the acceptor here is safe
+  for (int i = 0; i < std::max(1, options_.io_threads); ++i) io_threads_.emplace_back([this] { run_io(); });
+  state_ = State::kRunning;
+  log_->info("listening on {} ({} I/O threads, {} workers, max {} connections)",
+             endpoint_text(address, port()), io_threads_.size(), std::max(1, options_.worker_threads),
+             options_.max_connections);
+  return Status::ok();
+}
+
+void HttpServer::Impl::stop() {
+  std::lock_guard lock(lifecycle_mu_);
+  if (state_ != State::kRunning) return;
+  state_ = State::kStopped;
+
+  std::vector<std::shared_ptr<Connection>> open;
+  {
+    // Under the registry lock so no connection registers after the snapshot.
+    std::lock_guard registry_lock(registry_mu_);
+    stopping_.store(true, std::memory_order_release);
+  }
+  net::post(acceptor_.get_executor(), [this] {
+    error_code ignored;
+    acceptor_.close(ignored);
+    accept_retry_.cancel();
+  });
+  open = live_connections();
+  for (auto& connection : open) connection->post_close_if_idle();
+  open.clear();  // our references must not keep them alive
+
+  if (!wait_for_no_connections(kStopGrace)) {
+    dropping_.store(true, std::memory_order_release);
+    open = live_connections();
+    log_->warn("stopping: {} connections still busy after {} s; closing them", open.size(),
+               std::chrono::duration_cast<std::chrono::seconds>(kStopGrace).count());
+    for (auto& connection : open) connection->post_force_close();
+    open.clear();
+  }
+  // A handler still running cannot be interrupted; this waits for it.
+  workers_->join();
+  (void)wait_for_no_connections(kCloseGrace);
+
+  work_.reset();
+  ioc_.stop();
+  for (auto& thread : io_threads_) thread.join();
+  io_threads_.clear();
+  // Anything still queued (a lingering refusal, a late post) is destroyed
+  // with ioc_; connections unregister from members that outlive it.
+  workers_.reset();
+  log_->info("stopped");
+}
+
+std::vector<std::thread::id> HttpServer::Impl::io_thread_ids() const {
+  std::lock_guard lock(lifecycle_mu_);
+  std::vector<std::thread::id> ids;
+  for (const auto& thread : io_threads_) ids.push_back(thread.get_id());
+  return ids;
+}
+
+void HttpServer::Impl::run_io() {
+  // A handler that throws out of ioc_.run() must not end this I/O thread.
+  for (;;) {
+    try {
+      ioc_.run();
+      return;
+    } catch (const std::exception& e) {
+      log_->error("I/O thread caught an exception: {}", e.what());
+    } catch (...) {
+      log_->error("I/O thread caught an unknown exception");
+    }
+  }
+}
+
+void HttpServer::Impl::do_accept() {
+  // Each accepted socket gets its own strand.
+  acceptor_.async_accept(net::make_strand(ioc_),
+                         [this](error_code ec, tcp::socket socket) { on_accept(ec, std::move(socket)); });
+}
+
+void HttpServer::Impl::on_accept(error_code ec, tcp::socket socket) {
+  if (ec == net::error::operation_aborted || !acceptor_.is_open()) return;
+  if (ec) {
+    log_->warn("accept failed: {}; retrying", ec.message());
+    accept_retry_.expires_after(kAcceptRetryDelay);
+    accept_retry_.async_wait([this](error_code wait_ec) {
+      if (!wait_ec && acceptor_.is_open()) do_accept();
+    });
+    return;
+  }
+  admit(std::move(socket));
+  do_accept();
+}
+
+// Runs on the acceptor strand, so checking live_ and registering cannot race
+// another accept; a connection ending meanwhile only lowers live_.
+void HttpServer::Impl::admit(tcp::socket&& socket) {
+  // Answers go out in one write; without this, a second answer written
+  // before the first is ACKed waits out the peer's delayed ACK (~40 ms).
+  error_code ignored;
+  socket.set_option(tcp::no_delay(true), ignored);
+  if (live_.load(std::memory_order_acquire) >= options_.max_connections) {
+    // Over the limit we still accept and answer 503 with Retry-After rather
+    // than close at once or leave the connection in the backlog. A bare close
+    // reaches the client as "empty reply" or "connection reset", which HTTP
+    // clients treat as a network fault: some retry at once (making the
+    // overload worse), others report a broken server. 503 is the answer the
+    // protocol has for "up but busy" (RFC 9110 §15.6.4), says when to come
+    // back, and shows in the client's log as what it is. Not accepting would
+    // leave clients hanging in the backlog until their own timeout.
+    if (!limit_warned_) {
+      log_->warn("{} connections: refusing new ones with 503", options_.max_connections);
+      limit_warned_ = true;
+    }
+    if (refusing_.load(std::memory_order_acquire) >= kMaxRefusing) {
+      socket.close(ignored);
+      return;
+    }
+    refusing_.fetch_add(1, std::memory_order_acq_rel);
+    std::make_shared<Connection>(*this, std::move(socket), Connection::Mode::kRefuse)->refuse();
+    return;
+  }
+  limit_warned_ = false;
+  auto connection = std::make_shared<Connection>(*this, std::move(socket), Connection::Mode::kServe);
+  {
+    std::lock_guard lock(registry_mu_);
+    if (stopping_.load(std::memory_order_acquire)) return;  // destroyed here: the socket closes
+    const uint64_t id = next_id_++;
+    connection->set_id(id);
+    connections_.emplace(id, connection);
+    live_.store(connections_.size(), std::memory_order_release);
+  }
+  connection->serve();
+}
+
+void HttpServer::Impl::unregister_connection(uint64_t id) {
+  {
+    std::lock_guard lock(registry_mu_);
+    connections_.erase(id);
+    live_.store(connections_.size(), std::memory_order_release);
+  }
+  registry_cv_.notify_all();
+}
+
+std::vector<std::shared_ptr<HttpServer::Impl::Connection>> HttpServer::Impl::live_connections() {
+  std::vector<std::shared_ptr<Connection>> open;
+  std::lock_guard lock(registry_mu_);
+  for (auto& [id, weak] : connections_) {
+    if (auto connection = weak.lock()) open.push_back(std::move(connection));
+  }
+  return open;
+}
+
+bool HttpServer::Impl::wait_for_no_connections(std::chrono::milliseconds timeout) {
+  std::unique_lock lock(registry_mu_);
+  return registry_cv_.wait_for(lock, timeout, [this] { return connections_.empty(); });
+}
+
+HttpResponse HttpServer::Impl::call_handler(const HttpRequest& request) {
+  // Handlers should not throw; if one does, the client gets 500 and the
+  // server keeps going.
+  try {
+    return handler_(request);
+  } catch (const std::exception& e) {
+    log_->error("handler threw on {} {}: {}", request.method, loggable_target(request.target), e.what());
+  } catch (...) {
+    log_->error("handler threw a non-exception on {} {}", request.method, loggable_target(request.target));
+  }
+  return HttpResponse{500, "text/plain", "internal server error\n", ""};
+}
+
+HttpServer::HttpServer(HttpServerOptions options, HttpHandler handler)
+    : impl_(std::make_unique<Impl>(std::move(options), std::move(handler))) {}
+
+HttpServer::~HttpServer() { stop(); }
+
+Status HttpServer::start() { return impl_->start(); }
+
+uint16_t HttpServer::port() const { return impl_->port(); }
+
+void HttpServer::stop() { impl_->stop(); }
+
+std::vector<std::thread::id> HttpServer::io_thread_ids_for_test() const { return impl_->io_thread_ids(); }
+
+}  // namespace conflux::server

@@ -1,0 +1,84 @@
+// The HTTP/1.1 front door (Boost.Beast over Asio). It owns sockets, limits and
+// keep-alive; what a request means is the handler's business.
+//
+// Threads: `io_threads` run the sockets; each request's handler runs on a
+// bounded worker pool (`worker_threads`), never on an I/O thread, because
+// handlers block on SQLite or a back end. The answer is posted back to the
+// connection's strand.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/status.h"
+
+namespace conflux::server {
+
+struct HttpRequest {
+  std::string method;        // "POST"
+  std::string target;        // path plus query, as sent: "/sync?sid=abc"
+  std::string content_type;  // header value as sent, may carry parameters
+  std::string body;
+  std::string remote_address;
+};
+
+struct HttpResponse {
+  int status = 200;
+  std::string content_type;  // empty: no Content-Type header
+  std::string body;
+  std::string allow;         // for 405: the Allow header
+};
+
+using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;
+
+struct HttpServerOptions {
+  std::string address = "127.0.0.1";
+  uint16_t port = 8080;                  // 0 = any free port (see HttpServer::port)
+  size_t max_body_bytes = 8 * 1024 * 1024;  // larger bodies get 413 before they are read
+  // Live connections served at once. A connection beyond the limit is
+  // answered "503 too many connections" with Retry-After and closed; it costs
+  // one small write and at most ~2 s of socket while its request is drained.
+  size_t max_connections = 256;
+  int io_threads = 1;
+  int worker_threads = 2;
+  // A keep-alive connection with no request is closed after this; it also
+  // bounds each read of a request and each write of a response.
+  std::chrono::seconds idle_timeout{60};
+};
+
+class HttpServer {
+ public:
+  HttpServer(HttpServerOptions options, HttpHandler handler);
+  ~HttpServer();
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
+
+  // Binds and starts serving on background threads. kUnavailable with the OS
+  // error when the address cannot be bound (e.g. port in use);
+  // kInvalidArgument when `address` is not an IP address; kFailedPrecondition
+  // on a second call (a stopped server does not start again).
+  Status start();
+  // The bound port (useful after binding port 0).
+  uint16_t port() const;
+  // Stops accepting, closes idle keep-alive connections, lets in-flight
+  // requests finish (answered with "Connection: close") for up to ~5 s, then
+  // closes what is left and joins the threads. A handler still running then
+  // is waited for: it cannot be interrupted. Safe to call twice, or without a
+  // successful start(); the destructor calls it. Not from a handler.
+  void stop();
+
+  // The ids of the I/O threads while running, so a test can check that
+  // handlers never run on one.
+  std::vector<std::thread::id> io_thread_ids_for_test() const;
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace conflux::server

@@ -1,0 +1,93 @@
+#include "server/sync_handler.h"
+
+#include <algorithm>
+#include <cctype>
+
+#include "common/log.h"
+
+namespace conflux::server {
+namespace {
+
+constexpr const char* kSyncMLXml = "application/vnd.syncml+xml";
+constexpr const char* kSyncMLWbxml = "application/vnd.syncml+wbxml";
+
+HttpResponse text(int status, std::string body) {
+  return HttpResponse{status, "text/plain; charset=utf-8", std::move(body) + "\n", ""};
+}
+
+// "application/vnd.syncml+xml; charset=UTF-8" → "application/vnd.syncml+xml"
+std::string media_type(const std::string& content_type) {
+  std::string type = content_type.substr(0, content_type.find(';'));
+  type.erase(std::remove_if(type.begin(), type.end(), [](unsigned char c) { return std::isspace(c); }), type.end());
+  std::transform(type.begin(), type.end(), type.begin(), [](unsigned char c) { return std::tolower(c); });
+  return type;
+}
+
+std::string query_param(const std::string& query, const std::string& name) {
+  size_t pos = 0;
+  while (pos < query.size()) {
+    size_t amp = query.find('&', pos);
+    std::string pair = query.substr(pos, amp == std::string::npos ? std::string::npos : amp - pos);
+    if (pair.rfind(name + "=", 0) == 0) return pair.substr(name.size() + 1);
+    if (amp == std::string::npos) break;
+    pos = amp + 1;
+  }
+  return "";
+}
+
+std::string strip_query(const std::string& url) { return url.substr(0, url.find('?')); }
+
+}  // namespace
+
+SyncHandler::SyncHandler(engine::SyncEngine& engine, SyncHandlerOptions options)
+    : engine_(engine), options_(std::move(options)) {}
+
+HttpResponse SyncHandler::operator()(const HttpRequest& request) {
+  const size_t q = request.target.find('?');
+  const std::string path = request.target.substr(0, q);
+  const std::string query = q == std::string::npos ? "" : request.target.substr(q + 1);
+
+  if (path == "/health") {
+    if (request.method != "GET" && request.method != "HEAD") return {405, "text/plain", "GET only\n", "GET, HEAD"};
+    return text(200, "ok");
+  }
+  if (path != options_.sync_path) return text(404, "not found; SyncML clients post to " + options_.sync_path);
+  if (request.method != "POST") {
+    HttpResponse r = text(405, "SyncML messages are sent with POST");
+    r.allow = "POST";
+    return r;
+  }
+  return handle_sync(request, query);
+}
+
+HttpResponse SyncHandler::handle_sync(const HttpRequest& request, const std::string& query) {
+  auto log = logger("http");
+  const std::string type = media_type(request.content_type);
+  if (type == kSyncMLWbxml) {
+    return text(415, "WBXML is not supported by this server version; configure the client for XML");
+  }
+  if (type != kSyncMLXml) {
+    return text(415, std::string("unsupported content type '") + request.content_type + "'; expected " + kSyncMLXml);
+  }
+
+  auto message = protocol::decode_xml(request.body, options_.limits);
+  if (!message) {
+    log->info("{}: rejected a message that is not SyncML: {}", request.remote_address, message.error().message());
+    const int status = message.error().code() == StatusCode::kResourceExhausted ? 413 : 400;
+    return text(status, "not a valid SyncML message: " + message.error().message());
+  }
+
+  engine::Inbound where;
+  where.session = SessionKey(query_param(query, "sid"));
+  where.base_url = options_.public_url.empty() ? strip_query(message->hdr.target.loc_uri)
+                                               : options_.public_url + options_.sync_path;
+  auto out = engine_.handle(*message, where);
+  if (!out) {
+    if (out.error().is_not_found()) return text(404, "unknown or expired SyncML session; start a new sync");
+    log->error("{}: message not processed: {}", request.remote_address, out.error().to_string());
+    return text(503, "the server cannot process the message now; retry later");
+  }
+  return HttpResponse{200, kSyncMLXml, protocol::encode_xml(out->reply), ""};
+}
+
+}  // namespace conflux::server
