@@ -1,0 +1,129 @@
+// conflux — the SyncML server and its administration commands.
+#include <termios.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <iostream>
+
+#include "cli/serve.h"
+#include "cli/services.h"
+#include "common/log.h"
+#include "config/config.h"
+
+namespace {
+
+using namespace conflux;
+
+int fail(const std::string& message) {
+  std::cerr << "conflux: " << message << "\n";
+  return 1;
+}
+
+// Reads a password from stdin: one line, without echo when stdin is a terminal.
+std::string read_password(const std::string& prompt) {
+  const bool tty = isatty(STDIN_FILENO);
+  termios saved{};
+  if (tty) {
+    std::cerr << prompt << std::flush;
+    tcgetattr(STDIN_FILENO, &saved);
+    termios quiet = saved;
+    quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
+    tcsetattr(STDIN_FILENO, TCSANOW, &quiet);
+  }
+  std::string password;
+  std::getline(std::cin, password);
+  if (tty) {
+    tcsetattr(STDIN_FILENO, TCSANOW, &saved);
+    std::cerr << "\n";
+  }
+  if (!password.empty() && password.back() == '\r') password.pop_back();
+  return password;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"Conflux — a SyncML / OMA DS synchronization server"};
+  app.require_subcommand(1);
+  std::string config_path, data_dir, log_level;
+  app.add_option("-c,--config", config_path, "TOML configuration file (default: built-in defaults)");
+  app.add_option("-d,--data-dir", data_dir, "data directory (overrides storage.data_dir)");
+  app.add_option("--log-level", log_level, "trace, debug, info, warn, error or off (overrides log.level)");
+
+  auto* serve = app.add_subcommand("serve", "run the SyncML server until SIGTERM/SIGINT");
+  std::string listen;
+  int port = -1;
+  serve->add_option("--listen", listen, "address to listen on (overrides server.listen)");
+  serve->add_option("--port", port, "TCP port, 0 for any free one (overrides server.port)")->check(CLI::Range(0, 65535));
+
+  auto* check = app.add_subcommand("check-config", "validate the configuration and exit");
+
+  auto* user = app.add_subcommand("user", "manage user accounts");
+  user->require_subcommand(1);
+  std::string user_name;
+  auto* user_add = user->add_subcommand("add", "add a user; the password is read from stdin");
+  user_add->add_option("name", user_name, "user name")->required();
+  auto* user_list = user->add_subcommand("list", "list user names");
+  auto* user_passwd = user->add_subcommand("passwd", "set a user's password, read from stdin");
+  user_passwd->add_option("name", user_name, "user name")->required();
+  auto* user_remove = user->add_subcommand("remove", "remove a user (their items stay in the stores)");
+  user_remove->add_option("name", user_name, "user name")->required();
+
+  auto* store = app.add_subcommand("store", "inspect datastores");
+  store->require_subcommand(1);
+  auto* store_list = store->add_subcommand("list", "list the configured datastores");
+
+  CLI11_PARSE(app, argc, argv);
+
+  auto loaded = config_path.empty() ? Result<config::Config>(config::default_config())
+                                    : config::load_config_file(config_path);
+  if (!loaded) return fail(loaded.error().message());
+  config::Config cfg = std::move(*loaded);
+  if (!data_dir.empty()) cfg.data_dir = std::filesystem::absolute(data_dir);
+  if (!log_level.empty()) {
+    cfg.log.level = log_level;
+  } else if (!serve->parsed()) {
+    cfg.log.level = "warn";  // admin commands print their result, not the server's chatter
+  }
+  if (!listen.empty()) cfg.server.listen = listen;
+  if (port >= 0) cfg.server.port = static_cast<uint16_t>(port);
+  if (!set_log_level(cfg.log.level)) return fail("unknown log level '" + cfg.log.level + "'");
+
+  if (serve->parsed()) return app::serve(cfg);
+
+  if (check->parsed() || store_list->parsed()) {
+    auto services = app::Services::open_all(cfg);
+    if (!services) return fail(services.error().message());
+    if (check->parsed()) {
+      std::cout << "configuration is valid; data directory " << cfg.data_dir << "\n";
+      return 0;
+    }
+    for (const auto& s : (*services)->registry.stores()) {
+      std::cout << s.name << "\tadapter=" << s.adapter << "\tformat=" << s.content_type
+                << (s.content_version.empty() ? "" : " " + s.content_version) << "\n";
+    }
+    return 0;
+  }
+
+  auto services = app::Services::open_accounts(cfg);
+  if (!services) return fail(services.error().message());
+  auto& users = *(*services)->users;
+  const UserId name(user_name);
+  if (user_add->parsed()) {
+    std::string password = read_password("password for " + user_name + ": ");
+    if (auto st = users.add(name, password); !st.is_ok()) return fail(st.message());
+    std::cout << "added user " << user_name << "\n";
+  } else if (user_passwd->parsed()) {
+    std::string password = read_password("new password for " + user_name + ": ");
+    if (auto st = users.set_password(name, password); !st.is_ok()) return fail(st.message());
+    std::cout << "password changed for " << user_name << "\n";
+  } else if (user_remove->parsed()) {
+    if (auto st = users.remove(name); !st.is_ok()) return fail(st.message());
+    std::cout << "removed user " << user_name << "\n";
+  } else if (user_list->parsed()) {
+    auto names = users.list();
+    if (!names) return fail(names.error().message());
+    for (const auto& n : *names) std::cout << n << "\n";
+  }
+  return 0;
+}

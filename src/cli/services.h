@@ -1,0 +1,35 @@
+// Everything a Conflux process needs, built once from a Config in the order
+// the parts depend on each other: data directory → state database (users,
+// sessions, maps, anchors) → Back End Registry with the configured datastores
+// → tokens → Content Manager. The CLI's admin commands use the same parts.
+#pragma once
+
+#include <memory>
+
+#include "caf/backend_registry.h"
+#include "caf/content_manager.h"
+#include "caf/token_service.h"
+#include "common/clock.h"
+#include "config/config.h"
+#include "store/sqlite_state_store.h"
+#include "store/user_store.h"
+
+namespace conflux::app {
+
+struct Services {
+  config::Config config;
+  SystemClock clock;
+  std::shared_ptr<SqliteDb> state_db;
+  std::unique_ptr<store::SqliteStateStore> state;
+  std::unique_ptr<store::UserStore> users;
+  caf::BackendRegistry registry;
+  std::unique_ptr<caf::TokenService> tokens;
+  std::unique_ptr<caf::ContentManager> content;
+
+  // Opens the state database only (user administration).
+  static Result<std::unique_ptr<Services>> open_accounts(const config::Config& config);
+  // Opens everything, adapters included (serving).
+  static Result<std::unique_ptr<Services>> open_all(const config::Config& config);
+};
+
+}  // namespace conflux::app

@@ -1,0 +1,206 @@
+#include "config/config.h"
+
+#include <cstdlib>
+#include <filesystem>
+#include <set>
+#include <fstream>
+#include <sstream>
+
+#include <toml++/toml.h>
+
+namespace conflux::config {
+namespace {
+
+std::string where(const std::string& source, const toml::node& node) {
+  return source + ":" + std::to_string(node.source().begin.line);
+}
+
+Status bad(const std::string& source, const toml::node& node, const std::string& key, const std::string& what) {
+  return Status::invalid_argument(where(source, node) + ": " + key + ": " + what);
+}
+
+// Reads one table's keys into typed fields; every key must be known.
+class TableReader {
+ public:
+  TableReader(const toml::table& table, std::string prefix, std::string source)
+      : table_(table), prefix_(std::move(prefix)), source_(std::move(source)) {}
+
+  Status string(const char* key, std::string& out) {
+    seen_.insert(key);
+    const toml::node* node = table_.get(key);
+    if (!node) return Status::ok();
+    auto value = node->value<std::string>();
+    if (!value || !node->is_string()) return bad(source_, *node, prefix_ + key, "must be a string");
+    out = *value;
+    return Status::ok();
+  }
+
+  template <typename Int>
+  Status integer(const char* key, Int& out, int64_t min, int64_t max) {
+    seen_.insert(key);
+    const toml::node* node = table_.get(key);
+    if (!node) return Status::ok();
+    if (!node->is_integer()) return bad(source_, *node, prefix_ + key, "must be an integer");
+    int64_t v = *node->value<int64_t>();
+    if (v < min || v > max) {
+      return bad(source_, *node, prefix_ + key,
+                 "must be between " + std::to_string(min) + " and " + std::to_string(max));
+    }
+    out = static_cast<Int>(v);
+    return Status::ok();
+  }
+
+  Status no_unknown_keys() const {
+    for (const auto& [key, node] : table_) {
+      if (!seen_.count(std::string(key.str()))) {
+        return bad(source_, node, prefix_ + std::string(key.str()), "unknown key");
+      }
+    }
+    return Status::ok();
+  }
+
+ private:
+  const toml::table& table_;
+  const std::string prefix_;
+  const std::string source_;
+  std::set<std::string> seen_;
+};
+
+Status read_server(const toml::table& t, const std::string& source, ServerConfig& s) {
+  TableReader r(t, "server.", source);
+  CFX_RETURN_IF_ERROR(r.string("listen", s.listen));
+  CFX_RETURN_IF_ERROR(r.integer("port", s.port, 0, 65535));
+  CFX_RETURN_IF_ERROR(r.string("sync_path", s.sync_path));
+  CFX_RETURN_IF_ERROR(r.string("public_url", s.public_url));
+  CFX_RETURN_IF_ERROR(r.integer("max_body_bytes", s.max_body_bytes, 1024, int64_t{1} << 32));
+  CFX_RETURN_IF_ERROR(r.integer("max_connections", s.max_connections, 1, 1000000));
+  CFX_RETURN_IF_ERROR(r.integer("io_threads", s.io_threads, 1, 256));
+  CFX_RETURN_IF_ERROR(r.integer("worker_threads", s.worker_threads, 1, 1024));
+  CFX_RETURN_IF_ERROR(r.integer("session_timeout_seconds", s.session_timeout_seconds, 10, 86400 * 7));
+  CFX_RETURN_IF_ERROR(r.integer("max_msg_size", s.max_msg_size, 4096, int64_t{1} << 30));
+  CFX_RETURN_IF_ERROR(r.no_unknown_keys());
+  if (s.sync_path.empty() || s.sync_path[0] != '/') {
+    return bad(source, *t.get("sync_path"), "server.sync_path", "must start with '/'");
+  }
+  return Status::ok();
+}
+
+Status read_store(const std::string& name, const toml::table& t, const std::string& source,
+                  caf::StoreSettings& store) {
+  store.name = name;
+  store.content_type.clear();
+  store.content_version.clear();
+  for (const auto& [key, node] : t) {
+    std::string k(key.str());
+    std::string path = "stores." + name + "." + k;
+    std::string value;
+    if (auto s = node.value<std::string>(); s && node.is_string()) {
+      value = *s;
+    } else if (auto i = node.value<int64_t>(); i && node.is_integer()) {
+      value = std::to_string(*i);
+    } else if (auto b = node.value<bool>(); b && node.is_boolean()) {
+      value = *b ? "true" : "false";
+    } else {
+      return bad(source, node, path, "must be a string, integer or boolean");
+    }
+    if (k == "adapter") {
+      store.adapter = value;
+    } else if (k == "content_type") {
+      store.content_type = value;
+    } else if (k == "content_version") {
+      store.content_version = value;
+    } else {
+      store.options[k] = value;
+    }
+  }
+  if (store.adapter.empty()) return bad(source, t, "stores." + name + ".adapter", "missing");
+  if (store.content_type.empty()) return bad(source, t, "stores." + name + ".content_type", "missing");
+  return Status::ok();
+}
+
+caf::StoreSettings sqlite_store(std::string name, std::string type, std::string version) {
+  caf::StoreSettings s;
+  s.name = std::move(name);
+  s.adapter = "sqlite";
+  s.content_type = std::move(type);
+  s.content_version = std::move(version);
+  return s;
+}
+
+}  // namespace
+
+std::string default_data_dir() {
+  if (const char* dir = std::getenv("CONFLUX_DATA_DIR"); dir && *dir) return std::filesystem::absolute(dir);
+  if (const char* xdg = std::getenv("XDG_DATA_HOME"); xdg && *xdg) return std::string(xdg) + "/conflux";
+  const char* home = std::getenv("HOME");
+  return std::string(home && *home ? home : ".") + "/.local/share/conflux";
+}
+
+Config default_config() {
+  Config c;
+  c.data_dir = default_data_dir();
+  c.stores = {
+      sqlite_store("contacts", "text/vcard", "3.0"),
+      sqlite_store("calendar", "text/calendar", "2.0"),
+      sqlite_store("tasks", "text/calendar", "2.0"),
+      sqlite_store("notes", "text/plain", "1.0"),
+  };
+  return c;
+}
+
+Result<Config> load_config_string(const std::string& text, const std::string& source) {
+  // Debian's toml++ is built with exceptions: catch at this edge.
+  toml::table root;
+  try {
+    root = toml::parse(text, source);
+  } catch (const toml::parse_error& err) {
+    return Status::invalid_argument(source + ":" + std::to_string(err.source().begin.line) + ": " +
+                                    std::string(err.description()));
+  }
+  Config c = default_config();
+  for (const auto& [key, node] : root) {
+    std::string k(key.str());
+    if (k == "server" || k == "log" || k == "storage" || k == "stores") {
+      if (!node.is_table()) return bad(source, node, k, "must be a table");
+      continue;
+    }
+    return bad(source, node, k, "unknown section");
+  }
+  if (const toml::table* t = root["server"].as_table()) CFX_RETURN_IF_ERROR(read_server(*t, source, c.server));
+  if (const toml::table* t = root["storage"].as_table()) {
+    TableReader r(*t, "storage.", source);
+    CFX_RETURN_IF_ERROR(r.string("data_dir", c.data_dir));
+    CFX_RETURN_IF_ERROR(r.no_unknown_keys());
+    c.data_dir = std::filesystem::absolute(c.data_dir);
+  }
+  if (const toml::table* t = root["log"].as_table()) {
+    TableReader r(*t, "log.", source);
+    CFX_RETURN_IF_ERROR(r.string("level", c.log.level));
+    CFX_RETURN_IF_ERROR(r.no_unknown_keys());
+    static const std::set<std::string> levels = {"trace", "debug", "info", "warn", "error", "critical", "off"};
+    if (!levels.count(c.log.level)) return bad(source, *t->get("level"), "log.level", "unknown level '" + c.log.level + "'");
+  }
+  if (const toml::table* t = root["stores"].as_table()) {
+    c.stores.clear();
+    for (const auto& [name, node] : *t) {
+      if (!node.is_table()) return bad(source, node, "stores." + std::string(name.str()), "must be a table");
+      caf::StoreSettings store;
+      CFX_RETURN_IF_ERROR(read_store(std::string(name.str()), *node.as_table(), source, store));
+      c.stores.push_back(std::move(store));
+    }
+    if (c.stores.empty()) return bad(source, *t, "stores", "no datastore configured");
+  }
+  return c;
+}
+
+Result<Config> load_config_file(const std::string& path) {
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) return Status::not_found("config file " + path + " does not exist");
+  std::ifstream in(path);
+  std::stringstream buf;
+  buf << in.rdbuf();
+  if (!in.good() && !in.eof()) return Status::invalid_argument("cannot read config file " + path);
+  return load_config_string(buf.str(), path);
+}
+
+}  // namespace conflux::config

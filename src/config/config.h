@@ -1,0 +1,55 @@
+// One Config tree from one TOML file (or the built-in defaults), validated
+// whole before anything starts. Every error names its key path and line.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "caf/backend_registry.h"
+#include "common/status.h"
+
+namespace conflux::config {
+
+struct ServerConfig {
+  std::string listen = "127.0.0.1";  // loopback by default: expose deliberately
+  uint16_t port = 8080;
+  std::string sync_path = "/sync";   // where devices POST SyncML
+  // Base URL devices reach the server by, used in RespURI. Empty: the URL the
+  // client addressed (SyncHdr Target), which is right unless a proxy rewrites it.
+  std::string public_url;
+  uint64_t max_body_bytes = 4 * 1024 * 1024;  // larger requests get HTTP 413
+  uint64_t max_connections = 256;             // concurrent sockets
+  int io_threads = 1;
+  int worker_threads = 4;            // handlers block on the database: a few more than cores
+  int64_t session_timeout_seconds = 1800;  // idle SyncML sessions are forgotten after this
+  uint64_t max_msg_size = 1024 * 1024;     // largest message we accept, announced to clients
+};
+
+struct LogConfig {
+  std::string level = "info";  // trace, debug, info, warn, error, off
+};
+
+struct Config {
+  ServerConfig server;
+  std::string data_dir;  // absolute; holds conflux.db and the SQLite adapter's items.db
+  LogConfig log;
+  std::vector<caf::StoreSettings> stores;
+};
+
+// The data directory used when none is configured: $CONFLUX_DATA_DIR, else
+// $XDG_DATA_HOME/conflux, else ~/.local/share/conflux.
+std::string default_data_dir();
+
+// Defaults: SQLite for contacts (vCard 3.0), calendar and tasks (iCalendar
+// 2.0) and notes (text/plain).
+Config default_config();
+
+// Loads `path` over the defaults. kInvalidArgument with "file:line: key: what"
+// for syntax errors, unknown keys and bad values; kNotFound when the file is
+// missing. A [stores.*] table in the file replaces the default store list.
+Result<Config> load_config_file(const std::string& path);
+Result<Config> load_config_string(const std::string& toml_text, const std::string& source_name);
+
+}  // namespace conflux::config
