@@ -11,6 +11,7 @@
 // decoder accepts exactly that set (in any order) and skips everything else,
 // so decode(encode(m)) == m for any model the decoder can produce.
 #include "protocol/xml_codec.h"
+#include "protocol/xml_text_check.h"
 
 #include <pugixml.hpp>
 
@@ -820,6 +821,7 @@ Result<Message> decode_xml(std::string_view bytes, const DecodeLimits& limits) {
                                       std::to_string(limits.max_bytes));
   }
   if (bytes.empty()) return Status::invalid_argument("empty SyncML message");
+  CFX_RETURN_IF_ERROR(check_xml_text(bytes));
   try {
     return decode_document(bytes, limits);
   } catch (const std::bad_alloc&) {
