@@ -154,7 +154,7 @@ class HttpServer::Impl {
   // reference dies with the io_context still unregisters here.
   std::mutex registry_mu_;
   std::condition_variable registry_cv_;  // signalled when one unregisters
-  uint64_t next_id_ = 1;                                                   // guarded by registry_mu_
+  uint64_t next_id_ = 1;                                                 // guarded by registry_mu_
   std::unordered_map<uint64_t, std::weak_ptr<Connection>> connections_;  // guarded by registry_mu_
   // connections_.size(), readable without the lock by the accept path.
   std::atomic<size_t> live_{0};
@@ -173,8 +173,9 @@ class HttpServer::Impl {
   std::vector<std::thread> io_threads_;
 };
 
-// One TCP connection. Everything but the constructor runs on its strand;
-// the handler's answer comes back to the strand by net::post.
+// One TCP connection. Its state is touched only on its strand: the public
+// calls below just post there, and the handler's answer comes back by
+// net::post from the worker thread.
 class HttpServer::Impl::Connection : public std::enable_shared_from_this<Connection> {
  public:
   enum class Mode {
@@ -258,7 +259,7 @@ class HttpServer::Impl::Connection : public std::enable_shared_from_this<Connect
     // Beast already refuses a Content-Length over body_limit while parsing
     // the header; this keeps the rule visible and independent of that.
     if (auto length = parser_->content_length(); length && *length > server_.options().max_body_bytes) {
-      return answer_error(413, "request body exceeds " + std::to_string(server_.options().max_body_bytes) + " bytes");
+      return answer_body_too_large();
     }
     if (parser_->is_done()) return dispatch_request();
     // RFC 9110 §10.1.1: a client that sent "Expect: 100-continue" waits for
@@ -286,10 +287,11 @@ class HttpServer::Impl::Connection : public std::enable_shared_from_this<Connect
   }
 
   void on_read_error(error_code ec) {
-    // The peer went away or stayed silent: nothing to answer.
-    if (ec == http::error::end_of_stream || ec == http::error::partial_message ||
-        ec == beast::error::timeout || ec == net::error::operation_aborted || ec == net::error::eof ||
-        ec.category() != http::make_error_code(http::error::bad_method).category()) {
+    // Socket errors, timeouts and a peer that hung up (between requests or
+    // in the middle of one) get no answer; only bad HTTP does.
+    const bool bad_http = ec.category() == http::make_error_code(http::error::bad_method).category() &&
+                          ec != http::error::end_of_stream && ec != http::error::partial_message;
+    if (!bad_http) {
       if (ec == beast::error::timeout) server_.log().debug("{} closed after idle timeout", remote_address_);
       return close();
     }
@@ -299,13 +301,15 @@ class HttpServer::Impl::Connection : public std::enable_shared_from_this<Connect
     if (!req.target().empty()) exchange_.target = to_std(req.target());
     exchange_.version = req.version() == 10 ? 10 : 11;
     exchange_.keep_alive = false;
-    if (ec == http::error::body_limit) {
-      return answer_error(413, "request body exceeds " + std::to_string(server_.options().max_body_bytes) + " bytes");
-    }
+    if (ec == http::error::body_limit) return answer_body_too_large();
     if (ec == http::error::header_limit) {
       return answer_error(431, "request header exceeds " + std::to_string(kHeaderLimit) + " bytes");
     }
     answer_error(400, "malformed HTTP request: " + ec.message());
+  }
+
+  void answer_body_too_large() {
+    answer_error(413, "request body exceeds " + std::to_string(server_.options().max_body_bytes) + " bytes");
   }
 
   // Answers a request we will not read further, then closes.
@@ -456,7 +460,8 @@ Status HttpServer::Impl::start() {
   if (ec) {
     error_code ignored;
     acceptor_.close(ignored);
-    return Status::unavailable("cannot listen on " + endpoint_text(address, options_.port) + ": " + ec.message());
+    return Status::unavailable("cannot listen on " + endpoint_text(address, options_.port) + ": " +
+                               ec.message());
   }
   const auto bound = acceptor_.local_endpoint(ec);
   port_.store(ec ? options_.port : bound.port(), std::memory_order_release);
@@ -477,9 +482,9 @@ void HttpServer::Impl::stop() {
   if (state_ != State::kRunning) return;
   state_ = State::kStopped;
 
-  std::vector<std::shared_ptr<Connection>> open;
   {
-    // Under the registry lock so no connection registers after the snapshot.
+    // Under the registry lock: admit() checks the flag under it, so no
+    // connection registers after the snapshot below.
     std::lock_guard registry_lock(registry_mu_);
     stopping_.store(true, std::memory_order_release);
   }
@@ -488,7 +493,7 @@ void HttpServer::Impl::stop() {
     acceptor_.close(ignored);
     accept_retry_.cancel();
   });
-  open = live_connections();
+  auto open = live_connections();
   for (auto& connection : open) connection->post_close_if_idle();
   open.clear();  // our references must not keep them alive
 

@@ -327,9 +327,13 @@ TEST(HttpServerTest, MalformedRequestGets400) {
   });
   ASSERT_TRUE(server.start().is_ok());
 
-  for (std::string_view garbage : {std::string_view("NOT A REQUEST\r\n\r\n"),
-                                   std::string_view("GET /x HTTP/1.1\r\nBad Header\r\n\r\n"),
-                                   std::string_view("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\r\n\r\n")}) {
+  const char kTlsHello[] = "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\r\n\r\n";  // TLS to a plain port
+  const std::vector<std::string> garbage_requests = {
+      "NOT A REQUEST\r\n\r\n",
+      "GET /x HTTP/1.1\r\nBad Header\r\n\r\n",
+      std::string(kTlsHello, sizeof kTlsHello - 1),
+  };
+  for (const auto& garbage : garbage_requests) {
     Client client(server.port());
     auto response = client.exchange(garbage);
     ASSERT_TRUE(response);
