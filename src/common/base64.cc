@@ -28,6 +28,7 @@ std::optional<std::string> base64_decode(std::string_view text) {
 }
 
 std::string random_hex(size_t n_bytes) {
+  if (n_bytes == 0) return "";
   std::vector<unsigned char> buf(n_bytes);
   randombytes_buf(buf.data(), buf.size());
   std::string hex(n_bytes * 2 + 1, '\0');
