@@ -80,6 +80,9 @@ struct Query {
   std::vector<Guid> guids;
   std::string contains;  // substring of the raw bytes
   size_t limit = 0;      // 0 = no limit
+  // Only guid, anchor and content type; raw stays empty. Lists a store cheaply
+  // (the engine compares every item's revision with a device's map).
+  bool metadata_only = false;
 };
 
 // An administrative operation run by the back end (seed: "execute").

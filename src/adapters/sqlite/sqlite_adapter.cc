@@ -394,8 +394,10 @@ std::vector<caf::ApplyResult> SqliteAdapter::apply(const caf::StoreRef& store, s
 
 Result<std::vector<caf::SyncObj>> SqliteAdapter::search(const caf::StoreRef& store, const caf::Query& query) {
   CFX_RETURN_IF_ERROR(check_scope(store));
-  std::string sql = std::string("SELECT ") + kItemColumns +
-                    " FROM items WHERE user = ?1 AND database = ?2 AND deleted = 0";
+  // The same columns either way, so item_from_row reads both; without data
+  // the blob column is an empty literal.
+  const char* columns = query.metadata_only ? "guid, revision, created, deleted, content_type, x''" : kItemColumns;
+  std::string sql = std::string("SELECT ") + columns + " FROM items WHERE user = ?1 AND database = ?2 AND deleted = 0";
   if (!query.contains.empty()) sql += " AND instr(data, ?3) > 0";
   if (!query.guids.empty()) {
     sql += " AND guid = ?4";

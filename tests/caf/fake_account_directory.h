@@ -1,0 +1,30 @@
+// A fake AccountDirectory for tests: users and passwords in a map. Unknown
+// user and wrong password give the same kUnauthenticated, as the contract
+// demands; `set_unavailable` makes every call kUnavailable.
+#pragma once
+
+#include <map>
+#include <string>
+
+#include "caf/accounts.h"
+
+namespace conflux::test {
+
+class FakeAccountDirectory final : public caf::AccountDirectory {
+ public:
+  void add(const std::string& user, const std::string& password) { passwords_[user] = password; }
+  void set_unavailable(bool unavailable) { unavailable_ = unavailable; }
+
+  Status verify_password(const UserId& user, const std::string& password) override {
+    if (unavailable_) return Status::unavailable("account directory down");
+    auto it = passwords_.find(user.str());
+    if (it == passwords_.end() || it->second != password) return Status::unauthenticated("bad user or password");
+    return Status::ok();
+  }
+
+ private:
+  std::map<std::string, std::string> passwords_;
+  bool unavailable_ = false;
+};
+
+}  // namespace conflux::test

@@ -1,0 +1,286 @@
+// Config loading: defaults, a full file, and one error per mistake naming
+// "file:line: key path: what".
+#include "config/config.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <string>
+
+#include "common/base64.h"
+
+namespace conflux::config {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Sets (or unsets, for nullopt) an environment variable for one scope.
+class ScopedEnv {
+ public:
+  ScopedEnv(const char* name, std::optional<std::string> value) : name_(name) {
+    if (const char* old = std::getenv(name)) old_ = old;
+    if (value) {
+      ::setenv(name, value->c_str(), 1);
+    } else {
+      ::unsetenv(name);
+    }
+  }
+  ~ScopedEnv() {
+    if (old_) {
+      ::setenv(name_, old_->c_str(), 1);
+    } else {
+      ::unsetenv(name_);
+    }
+  }
+
+ private:
+  const char* name_;
+  std::optional<std::string> old_;
+};
+
+class TempDir {
+ public:
+  TempDir() : path_(fs::temp_directory_path() / ("conflux-config-test-" + random_hex(8))) {
+    fs::create_directories(path_);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  std::string write(const std::string& name, const std::string& text) const {
+    std::string file = (path_ / name).string();
+    std::ofstream(file) << text;
+    return file;
+  }
+  std::string path(const std::string& name) const { return (path_ / name).string(); }
+
+ private:
+  fs::path path_;
+};
+
+// The error message of loading `text` as "conf.toml"; fails the test when it loads.
+std::string load_error(const std::string& text) {
+  auto config = load_config_string(text, "conf.toml");
+  EXPECT_FALSE(config) << "loaded although it should not:\n" << text;
+  if (config) return "";
+  EXPECT_EQ(config.error().code(), StatusCode::kInvalidArgument) << config.error().to_string();
+  return config.error().message();
+}
+
+TEST(ConfigTest, DefaultsServeLoopbackWithFourSqliteStores) {
+  Config c = default_config();
+  EXPECT_EQ(c.server.listen, "127.0.0.1");
+  EXPECT_EQ(c.server.port, 8080);
+  EXPECT_EQ(c.server.sync_path, "/sync");
+  EXPECT_TRUE(c.server.public_url.empty());
+  EXPECT_EQ(c.log.level, "info");
+  ASSERT_EQ(c.stores.size(), 4u);
+  const std::vector<std::pair<std::string, std::string>> expected = {
+      {"contacts", "text/vcard"}, {"calendar", "text/calendar"}, {"tasks", "text/calendar"}, {"notes", "text/plain"}};
+  for (size_t i = 0; i < expected.size(); ++i) {
+    EXPECT_EQ(c.stores[i].name, expected[i].first);
+    EXPECT_EQ(c.stores[i].adapter, "sqlite");
+    EXPECT_EQ(c.stores[i].content_type, expected[i].second);
+    EXPECT_FALSE(c.stores[i].content_version.empty());
+    EXPECT_TRUE(c.stores[i].options.empty());
+  }
+  EXPECT_FALSE(c.data_dir.empty());
+}
+
+TEST(ConfigTest, EmptyFileGivesTheDefaults) {
+  auto c = load_config_string("", "conf.toml");
+  ASSERT_TRUE(c) << c.error().to_string();
+  EXPECT_EQ(c->server.port, 8080);
+  EXPECT_EQ(c->server.sync_path, "/sync");
+  EXPECT_EQ(c->stores.size(), 4u);
+}
+
+TEST(ConfigTest, FullValidFile) {
+  const std::string text = R"(# a complete configuration
+[server]
+listen = "0.0.0.0"
+port = 9443
+sync_path = "/funambol/ds"
+public_url = "https://sync.example.org/funambol/ds"
+max_body_bytes = 2097152
+max_connections = 64
+io_threads = 2
+worker_threads = 8
+session_timeout_seconds = 600
+max_msg_size = 65536
+
+[storage]
+data_dir = "/var/lib/conflux"
+
+[log]
+level = "debug"
+
+[stores.addressbook]
+adapter = "sqlite"
+content_type = "text/x-vcard"
+content_version = "2.1"
+file = "phones.db"
+
+[stores.agenda]
+adapter = "sqlite"
+content_type = "text/calendar"
+content_version = "2.0"
+)";
+  auto c = load_config_string(text, "conf.toml");
+  ASSERT_TRUE(c) << c.error().to_string();
+  EXPECT_EQ(c->server.listen, "0.0.0.0");
+  EXPECT_EQ(c->server.port, 9443);
+  EXPECT_EQ(c->server.sync_path, "/funambol/ds");
+  EXPECT_EQ(c->server.public_url, "https://sync.example.org/funambol/ds");
+  EXPECT_EQ(c->server.max_body_bytes, 2097152u);
+  EXPECT_EQ(c->server.max_connections, 64u);
+  EXPECT_EQ(c->server.io_threads, 2);
+  EXPECT_EQ(c->server.worker_threads, 8);
+  EXPECT_EQ(c->server.session_timeout_seconds, 600);
+  EXPECT_EQ(c->server.max_msg_size, 65536u);
+  EXPECT_EQ(c->data_dir, "/var/lib/conflux");
+  EXPECT_EQ(c->log.level, "debug");
+  ASSERT_EQ(c->stores.size(), 2u);
+  EXPECT_EQ(c->stores[0].name, "addressbook");
+  EXPECT_EQ(c->stores[0].adapter, "sqlite");
+  EXPECT_EQ(c->stores[0].content_type, "text/x-vcard");
+  EXPECT_EQ(c->stores[0].content_version, "2.1");
+  EXPECT_EQ(c->stores[0].options, (std::map<std::string, std::string>{{"file", "phones.db"}}));
+  EXPECT_EQ(c->stores[1].name, "agenda");
+  EXPECT_TRUE(c->stores[1].options.empty());
+}
+
+TEST(ConfigTest, SyntaxErrorNamesFileAndLine) {
+  std::string msg = load_error("[server]\nport = 80\nlisten = \"unterminated\n");
+  EXPECT_EQ(msg.rfind("conf.toml:3: ", 0), 0u) << msg;
+}
+
+TEST(ConfigTest, UnknownKeyNamesItsPathAndLine) {
+  EXPECT_EQ(load_error("[server]\nport = 8081\nprot = 8082\n"), "conf.toml:3: server.prot: unknown key");
+  EXPECT_EQ(load_error("[log]\nlevel = \"info\"\ncolour = true\n"), "conf.toml:3: log.colour: unknown key");
+  EXPECT_EQ(load_error("\n[storage]\ndir = \"/x\"\n"), "conf.toml:3: storage.dir: unknown key");
+}
+
+TEST(ConfigTest, WrongTypeNamesKey) {
+  EXPECT_EQ(load_error("[server]\nport = \"8080\"\n"), "conf.toml:2: server.port: must be an integer");
+  EXPECT_EQ(load_error("[server]\nlisten = 127\n"), "conf.toml:2: server.listen: must be a string");
+  EXPECT_EQ(load_error("server = 1\n"), "conf.toml:1: server: must be a table");
+  std::string msg = load_error("[stores.contacts]\nadapter = \"sqlite\"\ncontent_type = [\"a\", \"b\"]\n");
+  EXPECT_EQ(msg, "conf.toml:3: stores.contacts.content_type: must be a string, integer or boolean");
+}
+
+TEST(ConfigTest, OutOfRangePortIsRefused) {
+  std::string msg = load_error("[server]\nport = 70000\n");
+  EXPECT_EQ(msg, "conf.toml:2: server.port: must be between 0 and 65535");
+  EXPECT_NE(load_error("[server]\nport = -1\n").find("server.port"), std::string::npos);
+  EXPECT_NE(load_error("[server]\nmax_msg_size = 100\n").find("server.max_msg_size: must be between"),
+            std::string::npos);
+}
+
+TEST(ConfigTest, UnknownSectionIsRefused) {
+  EXPECT_EQ(load_error("[database]\nurl = \"x\"\n"), "conf.toml:1: database: unknown section");
+}
+
+TEST(ConfigTest, UnknownLogLevelIsRefused) {
+  EXPECT_EQ(load_error("[log]\nlevel = \"loud\"\n"), "conf.toml:2: log.level: unknown level 'loud'");
+}
+
+TEST(ConfigTest, StoresTableReplacesDefaults) {
+  auto c = load_config_string("[stores.notes]\nadapter = \"sqlite\"\ncontent_type = \"text/plain\"\n", "conf.toml");
+  ASSERT_TRUE(c) << c.error().to_string();
+  ASSERT_EQ(c->stores.size(), 1u);
+  EXPECT_EQ(c->stores[0].name, "notes");
+  EXPECT_EQ(c->stores[0].content_type, "text/plain");
+  // content_version is not inherited from the default "notes" store.
+  EXPECT_TRUE(c->stores[0].content_version.empty());
+}
+
+TEST(ConfigTest, StoreOptionsAreKeptAsStrings) {
+  auto c = load_config_string(
+      "[stores.c]\nadapter = \"x\"\ncontent_type = \"text/vcard\"\nport = 5432\ntls = true\nhost = \"db\"\n",
+      "conf.toml");
+  ASSERT_TRUE(c) << c.error().to_string();
+  EXPECT_EQ(c->stores[0].options,
+            (std::map<std::string, std::string>{{"host", "db"}, {"port", "5432"}, {"tls", "true"}}));
+}
+
+TEST(ConfigTest, StoreMissingAdapterOrContentType) {
+  EXPECT_EQ(load_error("\n[stores.contacts]\ncontent_type = \"text/vcard\"\n"),
+            "conf.toml:2: stores.contacts.adapter: missing");
+  EXPECT_EQ(load_error("[stores.contacts]\nadapter = \"sqlite\"\n"),
+            "conf.toml:1: stores.contacts.content_type: missing");
+}
+
+TEST(ConfigTest, EmptyStoresTableIsRefused) {
+  std::string msg = load_error("[stores]\n");
+  EXPECT_NE(msg.find("stores: no datastore configured"), std::string::npos) << msg;
+  EXPECT_EQ(load_error("[stores]\ncontacts = \"sqlite\"\n"), "conf.toml:2: stores.contacts: must be a table");
+}
+
+TEST(ConfigTest, SyncPathMustStartWithSlash) {
+  EXPECT_EQ(load_error("[server]\nport = 8080\nsync_path = \"sync\"\n"),
+            "conf.toml:3: server.sync_path: must start with '/'");
+  EXPECT_NE(load_error("[server]\nsync_path = \"\"\n").find("server.sync_path: must start with '/'"),
+            std::string::npos);
+}
+
+TEST(ConfigTest, RelativeDataDirIsMadeAbsolute) {
+  auto c = load_config_string("[storage]\ndata_dir = \"relative/dir\"\n", "conf.toml");
+  ASSERT_TRUE(c) << c.error().to_string();
+  EXPECT_TRUE(fs::path(c->data_dir).is_absolute()) << c->data_dir;
+  EXPECT_EQ(fs::path(c->data_dir).filename(), "dir");
+}
+
+TEST(ConfigTest, DataDirDefaultsFollowTheEnvironment) {
+  {
+    ScopedEnv data("CONFLUX_DATA_DIR", "/srv/conflux-data");
+    EXPECT_EQ(default_data_dir(), "/srv/conflux-data");
+    EXPECT_EQ(default_config().data_dir, "/srv/conflux-data");
+    auto c = load_config_string("", "conf.toml");
+    ASSERT_TRUE(c);
+    EXPECT_EQ(c->data_dir, "/srv/conflux-data");
+  }
+  {
+    ScopedEnv data("CONFLUX_DATA_DIR", "rel");
+    EXPECT_TRUE(fs::path(default_data_dir()).is_absolute()) << default_data_dir();
+  }
+  {
+    ScopedEnv data("CONFLUX_DATA_DIR", std::nullopt);
+    ScopedEnv xdg("XDG_DATA_HOME", "/home/u/.data");
+    EXPECT_EQ(default_data_dir(), "/home/u/.data/conflux");
+  }
+  {
+    ScopedEnv data("CONFLUX_DATA_DIR", "");
+    ScopedEnv xdg("XDG_DATA_HOME", std::nullopt);
+    ScopedEnv home("HOME", "/home/u");
+    EXPECT_EQ(default_data_dir(), "/home/u/.local/share/conflux");
+  }
+}
+
+TEST(ConfigTest, LoadFileReadsAndNamesTheFile) {
+  TempDir dir;
+  std::string good = dir.write("good.toml", "[server]\nport = 9000\n");
+  auto c = load_config_file(good);
+  ASSERT_TRUE(c) << c.error().to_string();
+  EXPECT_EQ(c->server.port, 9000);
+
+  std::string bad = dir.write("bad.toml", "[server]\n\nprot = 1\n");
+  auto err = load_config_file(bad);
+  ASSERT_FALSE(err);
+  EXPECT_EQ(err.error().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(err.error().message(), bad + ":3: server.prot: unknown key");
+}
+
+TEST(ConfigTest, LoadMissingFileIsNotFound) {
+  TempDir dir;
+  auto c = load_config_file(dir.path("nope.toml"));
+  ASSERT_FALSE(c);
+  EXPECT_EQ(c.error().code(), StatusCode::kNotFound);
+  EXPECT_NE(c.error().message().find("nope.toml"), std::string::npos) << c.error().message();
+}
+
+}  // namespace
+}  // namespace conflux::config
