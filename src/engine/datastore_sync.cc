@@ -96,13 +96,31 @@ void SyncEngine::MessageRun::apply_client_changes(DatastoreState& ds, const Comm
   // In a slow sync the client sends everything it has; items it already
   // holds in the server's version must not be written again, and items the
   // server has under another id must be matched, not doubled.
+  // Every server item not yet claimed in this slow sync may match by
+  // content, mapped or not: a device restored from a backup sends the same
+  // cards under new LUIDs.
   std::unordered_map<std::string, caf::SyncObj> server_items;
-  std::unordered_multimap<std::string, std::string> unmapped_guid_by_raw;
+  std::unordered_multimap<std::string, std::string> unclaimed_guid_by_raw;
+  auto claim = [&](const std::string& guid) {
+    ds.slow_claimed_guids.insert(guid);
+    auto item = server_items.find(guid);
+    if (item == server_items.end()) return;
+    auto [first, last] = unclaimed_guid_by_raw.equal_range(item->second.raw);
+    for (auto it = first; it != last; ++it) {
+      if (it->second == guid) {
+        unclaimed_guid_by_raw.erase(it);
+        break;
+      }
+    }
+  };
   if (ds.is_slow()) {
     auto all = engine_.caf_.search(store_ref(ds), caf::Query{});
-    if (all) {
+    if (!all) {
+      logger("engine")->warn("session {} datastore {}: reading items for matching failed: {}", session_.key.str(),
+                             ds.server_uri, all.error().to_string());
+    } else {
       for (auto& obj : *all) {
-        if (!map.luid_by_guid.count(obj.guid.str())) unmapped_guid_by_raw.emplace(obj.raw, obj.guid.str());
+        if (!ds.slow_claimed_guids.count(obj.guid.str())) unclaimed_guid_by_raw.emplace(obj.raw, obj.guid.str());
         server_items.emplace(obj.guid.str(), std::move(obj));
       }
     }
@@ -168,19 +186,25 @@ void SyncEngine::MessageRun::apply_client_changes(DatastoreState& ds, const Comm
         }
         raw = std::move(*decoded);
       }
+      bool known = mapped != nullptr;
       if (ds.is_slow()) {
-        if (mapped) {
-          auto it = server_items.find(mapped->guid.str());
-          if (it != server_items.end() && it->second.raw == raw) {
+        // The item the map names, if it still exists and no other LUID of
+        // this slow sync took it; else any unclaimed item with these bytes.
+        known = mapped && server_items.count(mapped->guid.str()) &&
+                !ds.slow_claimed_guids.count(mapped->guid.str());
+        if (known) {
+          const caf::SyncObj& current = server_items.at(mapped->guid.str());
+          claim(mapped->guid.str());
+          if (current.raw == raw) {
             p.matched_guid = mapped->guid;
-            p.matched_anchor = it->second.anchor;
+            p.matched_anchor = current.anchor;
             pending.push_back(p);
             continue;
           }
-        } else if (auto same = unmapped_guid_by_raw.find(raw); same != unmapped_guid_by_raw.end()) {
+        } else if (auto same = unclaimed_guid_by_raw.find(raw); same != unclaimed_guid_by_raw.end()) {
           p.matched_guid = Guid(same->second);
           p.matched_anchor = server_items.at(same->second).anchor;
-          unmapped_guid_by_raw.erase(same);
+          claim(same->second);
           pending.push_back(p);
           continue;
         }
@@ -189,7 +213,6 @@ void SyncEngine::MessageRun::apply_client_changes(DatastoreState& ds, const Comm
       obj.content_type = item_type(cmd, item, ds.content_type);
       obj.raw = std::move(raw);
       // A Replace of an unknown LUID adds the item (RepPro §"Replace").
-      const bool known = mapped && (!ds.is_slow() || server_items.count(mapped->guid.str()));
       obj.action = known ? caf::Action::kUpdate : caf::Action::kCreate;
       if (known) obj.guid = mapped->guid;
       p.batch_index = static_cast<int>(batch.size());
@@ -227,6 +250,7 @@ void SyncEngine::MessageRun::apply_client_changes(DatastoreState& ds, const Comm
         code = r.outcome == caf::ApplyOutcome::kAlreadyDeleted ? StatusCode::kItemNotDeleted : StatusCode::kOk;
       } else {
         upserts.push_back(MapEntry{p.luid, r.guid, r.anchor});
+        if (ds.is_slow()) ds.slow_claimed_guids.insert(r.guid.str());
         if (action == caf::Action::kCreate) {
           ++ds.client_adds;
           code = StatusCode::kItemAdded;
@@ -310,15 +334,9 @@ Status SyncEngine::MessageRun::flush_map_changes() {
 }
 
 Status SyncEngine::MessageRun::prepare_server_changes(DatastoreState& ds) {
-  const DeviceStore key{session_.user, session_.device, ds.server_uri};
-  auto stored = engine_.state_.anchors(key);
-  if (!stored) return stored.error();
-  const caf::StoreRef ref = store_ref(ds);
-
   if (!ds.server_sends()) return Status::ok();
-
-  const bool everything = ds.is_slow() || ds.alert_code == 205;
-  if (ds.alert_code == 205) CFX_RETURN_IF_ERROR(engine_.state_.clear_map(key));
+  const DeviceStore key{session_.user, session_.device, ds.server_uri};
+  if (ds.alert_code == 205) CFX_RETURN_IF_ERROR(engine_.state_.clear_map(key));  // the device starts empty
   if (ds.is_slow()) {
     // Map rows for items the client did not send any more are stale.
     auto entries = engine_.state_.map_entries(key);
@@ -329,29 +347,41 @@ Status SyncEngine::MessageRun::prepare_server_changes(DatastoreState& ds) {
     }
     if (!stale.empty()) CFX_RETURN_IF_ERROR(engine_.state_.remove_map(key, stale));
     ds.slow_seen_luids.clear();
+    ds.slow_claimed_guids.clear();
   }
   auto entries = engine_.state_.map_entries(key);
   if (!entries) return entries.error();
   MapIndex map(*entries);
 
-  Anchor since = everything || !stored->has_value() ? Anchor() : (*stored)->server_next;
-  auto changes = engine_.caf_.changes_since(ref, since);
-  if (!changes) {
-    logger("engine")->warn("session {} user {} datastore {}: reading changes failed: {}", session_.key.str(),
-                           session_.user.str(), ds.server_uri, changes.error().to_string());
-    return Status::ok();  // nothing sent; anchors keep the old value when committed
+  // What the device lacks follows from the store's items and the device's
+  // map alone (as SyncEvolution's TrackingSyncSource does), not from an
+  // anchor: an item that was not delivered or not acknowledged in an earlier
+  // session — back end down, refused by the device, session broken before
+  // its Map — is found again every time until the device has it.
+  caf::Query listing;
+  listing.metadata_only = true;
+  auto live = engine_.caf_.search(store_ref(ds), listing);
+  if (!live) {
+    logger("engine")->warn("session {} user {} datastore {}: listing items failed, nothing sent: {}",
+                           session_.key.str(), session_.user.str(), ds.server_uri, live.error().to_string());
+    return Status::ok();
   }
-  for (const auto& obj : changes->changes) {
+  std::unordered_map<std::string, bool> live_guids;
+  for (const auto& obj : *live) {
+    live_guids[obj.guid.str()] = true;
     auto luid_it = map.luid_by_guid.find(obj.guid.str());
     const MapEntry* mapped = luid_it == map.luid_by_guid.end() ? nullptr : map.find(luid_it->second);
-    if (obj.action == caf::Action::kDelete) {
-      if (mapped) ds.outgoing.push_back(Outgoing{CommandKind::kDelete, obj.guid, mapped->luid});
-    } else if (!mapped) {
+    if (!mapped) {
       ds.outgoing.push_back(Outgoing{CommandKind::kAdd, obj.guid, Luid()});
     } else if (mapped->synced != obj.anchor) {
       // The device holds an older version (its own writes carry the anchor
       // they produced, so they are never echoed back).
       ds.outgoing.push_back(Outgoing{CommandKind::kReplace, obj.guid, mapped->luid});
+    }
+  }
+  for (const auto& entry : *entries) {
+    if (!live_guids.count(entry.guid.str())) {
+      ds.outgoing.push_back(Outgoing{CommandKind::kDelete, entry.guid, entry.luid});
     }
   }
   return Status::ok();

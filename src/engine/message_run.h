@@ -28,7 +28,11 @@ class SyncEngine::MessageRun {
   void handle_put(const protocol::Command& cmd);
   void handle_get(const protocol::Command& cmd);
   void handle_status(const protocol::Command& cmd);
-  Status finish_package();
+  // Moves the statuses that do not fit the client's MaxMsgSize into the
+  // session for the next message; true when some had to wait.
+  bool spill_statuses();
+  // The package step after this message: our alerts, our changes, or the end.
+  Status finish_package(bool package_ended);
   Status commit_session();
 
   // --- datastore_sync.cc

@@ -74,6 +74,7 @@ json datastore_to_json(const DatastoreState& d) {
       {"client_sync_seen", d.client_sync_seen},
       {"server_sync_sent", d.server_sync_sent},
       {"slow_seen", d.slow_seen_luids},
+      {"slow_claimed", d.slow_claimed_guids},
       {"outgoing", out},
       {"awaiting_status", awaiting},
       {"awaiting_map", maps},
@@ -94,6 +95,7 @@ DatastoreState datastore_from_json(const json& j) {
   d.client_sync_seen = j.at("client_sync_seen");
   d.server_sync_sent = j.at("server_sync_sent");
   d.slow_seen_luids = j.at("slow_seen").get<std::set<std::string>>();
+  d.slow_claimed_guids = j.at("slow_claimed").get<std::set<std::string>>();
   for (const auto& o : j.at("outgoing")) {
     d.outgoing.push_back(Outgoing{static_cast<protocol::CommandKind>(o.at(0).get<int>()),
                                   Guid(o.at(1).get<std::string>()), Luid(o.at(2).get<std::string>())});
@@ -114,11 +116,31 @@ DatastoreState datastore_from_json(const json& j) {
   return d;
 }
 
+// Only what a pending Status carries.
+json status_to_json(const protocol::Command& c) {
+  return {{"msg_ref", c.msg_ref}, {"cmd_ref", c.cmd_ref}, {"cmd", c.cmd_name}, {"code", c.code},
+          {"target_refs", c.target_refs}, {"source_refs", c.source_refs}};
+}
+
+protocol::Command status_from_json(const json& j) {
+  protocol::Command c;
+  c.kind = protocol::CommandKind::kStatus;
+  c.msg_ref = j.at("msg_ref");
+  c.cmd_ref = j.at("cmd_ref");
+  c.cmd_name = j.at("cmd");
+  c.code = j.at("code");
+  c.target_refs = j.at("target_refs").get<std::vector<std::string>>();
+  c.source_refs = j.at("source_refs").get<std::vector<std::string>>();
+  return c;
+}
+
 }  // namespace
 
 std::string serialize(const SessionState& s) {
   json stores = json::array();
   for (const auto& d : s.datastores) stores.push_back(datastore_to_json(d));
+  json pending = json::array();
+  for (const auto& c : s.pending_statuses) pending.push_back(status_to_json(c));
   json j = {
       {"format", kFormatVersion},
       {"key", s.key.str()},
@@ -134,14 +156,17 @@ std::string serialize(const SessionState& s) {
       {"token", s.token},
       {"client_max_msg_size", s.client_max_msg_size},
       {"datastores", stores},
+      {"pending_statuses", pending},
+      {"package_end_pending", s.package_end_pending},
   };
   return j.dump();
 }
 
 bool deserialize(const std::string& blob, SessionState& s) {
   json j = json::parse(blob, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded() || !j.is_object() || j.value("format", 0) != kFormatVersion) return false;
+  if (j.is_discarded() || !j.is_object()) return false;
   try {
+    if (j.at("format").get<int>() != kFormatVersion) return false;
     s.key = SessionKey(j.at("key").get<std::string>());
     s.device = DeviceId(j.at("device").get<std::string>());
     s.client_session_id = j.at("client_session_id");
@@ -156,6 +181,10 @@ bool deserialize(const std::string& blob, SessionState& s) {
     s.client_max_msg_size = j.at("client_max_msg_size");
     s.datastores.clear();
     for (const auto& d : j.at("datastores")) s.datastores.push_back(datastore_from_json(d));
+    s.pending_statuses.clear();
+    for (const auto& c : j.at("pending_statuses")) s.pending_statuses.push_back(status_from_json(c));
+    s.package_end_pending = j.at("package_end_pending");
+    if (s.phase > Phase::kDone || s.version > protocol::SyncMLVersion::k12) return false;
   } catch (const json::exception&) {
     return false;
   }

@@ -51,7 +51,8 @@ struct DatastoreState {
   std::string content_type; // the store's canonical type
   bool client_sync_seen = false;
   bool server_sync_sent = false;  // our Sync command for this package went out (maybe empty)
-  std::set<std::string> slow_seen_luids;  // slow sync: LUIDs the client sent
+  std::set<std::string> slow_seen_luids;     // slow sync: LUIDs the client sent
+  std::set<std::string> slow_claimed_guids;  // slow sync: server items already matched to one of them
   std::vector<Outgoing> outgoing;         // not yet sent
   std::map<std::string, std::vector<SentItem>> awaiting_status;  // key "msg:cmd"
   std::map<std::string, Anchor> awaiting_map;  // GUID sent in an Add → revision sent
@@ -79,6 +80,12 @@ struct SessionState {
   UserId user;
   std::string token;               // CAF session token (signed; never logged)
   uint64_t client_max_msg_size = 0;  // 0: the client named no limit
+  // Statuses that did not fit into the last reply (RepPro: every response
+  // within the client's MaxMsgSize); they lead the next one.
+  std::vector<protocol::Command> pending_statuses;
+  // The client's package ended (Final) while statuses were still pending:
+  // the package step runs once they are out.
+  bool package_end_pending = false;
   std::vector<DatastoreState> datastores;
 
   DatastoreState* find_by_server_uri(const std::string& uri);

@@ -110,9 +110,11 @@ bool SyncEngine::MessageRun::authenticate() {
   Command& hdr_status = add_status("0", "SyncHdr", StatusCode::kOk);
   hdr_status.target_refs = {in_.hdr.target.loc_uri};
   hdr_status.source_refs = {in_.hdr.source.loc_uri};
-  if (session_.authenticated) return true;
-
   auto log = logger("engine");
+  // Once authenticated (212) a client stops sending Cred. Credentials that do
+  // come later are checked all the same: a message must never be accepted on
+  // the strength of someone else's earlier login.
+  if (session_.authenticated && !in_.hdr.cred) return true;
   if (!in_.hdr.cred) {
     hdr_status.code = protocol::to_int(StatusCode::kMissingCredentials);
     hdr_status.chal = basic_challenge();
@@ -129,7 +131,19 @@ bool SyncEngine::MessageRun::authenticate() {
     hdr_status.chal = basic_challenge();
     log->info("session {} device {}: authentication refused ({})", session_.key.str(), session_.device.str(),
               token.error().message());
-    if (session_.auth_failures >= engine_.options_.max_auth_failures) end_session_ = true;
+    // A failure inside an authenticated session ends it: the earlier login
+    // no longer vouches for this sender.
+    if (session_.authenticated || session_.auth_failures >= engine_.options_.max_auth_failures) {
+      end_session_ = true;
+    }
+    return false;
+  }
+  if (session_.authenticated && creds->user != session_.user) {
+    hdr_status.code = protocol::to_int(StatusCode::kInvalidCredentials);
+    hdr_status.chal = basic_challenge();
+    log->warn("session {} of user {}: a message carried credentials of user {}; session ended", session_.key.str(),
+              session_.user.str(), creds->user.str());
+    end_session_ = true;
     return false;
   }
   session_.authenticated = true;
@@ -158,12 +172,26 @@ Result<Outbound> SyncEngine::MessageRun::run() {
 
   bool authenticated = authenticate();
   if (authenticated) {
+    // Statuses held back from the last reply go first.
+    for (auto& pending : session_.pending_statuses) {
+      pending.cmd_id = next_cmd_id();
+      statuses_.push_back(std::move(pending));
+    }
+    session_.pending_statuses.clear();
     for (const auto& cmd : in_.commands) {
       run_command(cmd);
       if (!store_error_.is_ok()) return store_error_;
     }
     if (auto st = flush_map_changes(); !st.is_ok()) return st;
-    if (auto st = finish_package(); !st.is_ok()) return st;
+    const bool package_ended = in_.final || session_.package_end_pending;
+    session_.package_end_pending = false;
+    if (spill_statuses()) {
+      // Answers still owed: the package step waits until they are out; the
+      // client asks for them with Alert 222.
+      session_.package_end_pending = package_ended;
+    } else if (auto st = finish_package(package_ended); !st.is_ok()) {
+      return st;
+    }
   } else {
     // Nothing else of an unauthenticated message is processed; the client
     // resends its package with credentials (SyncProt §"Authentication").
@@ -359,16 +387,37 @@ void SyncEngine::MessageRun::handle_status(const Command& cmd) {
   }
 }
 
-Status SyncEngine::MessageRun::finish_package() {
+bool SyncEngine::MessageRun::spill_statuses() {
+  const uint64_t budget = message_budget(session_.client_max_msg_size);
+  protocol::Message shell = reply_;
+  shell.hdr.resp_uri = where_.base_url + "?sid=" + session_.key.str();
+  shell.final = true;
+  uint64_t used = protocol::encoded_xml_overhead(shell);
+  for (const auto& c : commands_) used += protocol::encoded_xml_size(c, session_.version);
+  size_t fits = 0;
+  for (; fits < statuses_.size(); ++fits) {
+    const uint64_t size = protocol::encoded_xml_size(statuses_[fits], session_.version);
+    // The SyncHdr's Status always goes, whatever the budget.
+    if (fits > 0 && used + size > budget) break;
+    used += size;
+  }
+  if (fits == statuses_.size()) return false;
+  session_.pending_statuses.assign(std::make_move_iterator(statuses_.begin() + static_cast<std::ptrdiff_t>(fits)),
+                                   std::make_move_iterator(statuses_.end()));
+  statuses_.resize(fits);
+  return true;
+}
+
+Status SyncEngine::MessageRun::finish_package(bool package_ended) {
   switch (session_.phase) {
     case Phase::kInit:
-      if (in_.final) {
+      if (package_ended) {
         session_.phase = Phase::kClientSync;
         reply_.final = true;
       }
       return Status::ok();
     case Phase::kClientSync:
-      if (!in_.final) return Status::ok();
+      if (!package_ended) return Status::ok();
       for (auto& ds : session_.datastores) CFX_RETURN_IF_ERROR(prepare_server_changes(ds));
       session_.phase = Phase::kServerSync;
       [[fallthrough]];
@@ -382,7 +431,7 @@ Status SyncEngine::MessageRun::finish_package() {
       return Status::ok();
     }
     case Phase::kMapping:
-      if (!in_.final) return Status::ok();
+      if (!package_ended) return Status::ok();
       CFX_RETURN_IF_ERROR(commit_session());
       reply_.final = true;
       session_.phase = Phase::kDone;

@@ -1,0 +1,77 @@
+// FaultyAdapter: forwards every call to a real adapter, except the
+// operations it was told to fail, which answer kUnavailable ("back end
+// down") without touching the adapter underneath (LevelDB's
+// fault_injection_test: swap the seam, not the world).
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "caf/backend_registry.h"
+#include "caf/content_adapter.h"
+
+namespace conflux::test {
+
+class FaultyAdapter final : public caf::ContentAdapter {
+ public:
+  explicit FaultyAdapter(std::shared_ptr<caf::ContentAdapter> base) : base_(std::move(base)) {}
+
+  void fail_apply(bool fail) { fail_apply_ = fail; }
+  // Fails every read of items (changes_since and search): the back end is down.
+  void fail_reads(bool fail) { fail_reads_ = fail; }
+  void fail_current_anchor(bool fail) { fail_current_anchor_ = fail; }
+
+  caf::AdapterCaps caps() const override { return base_->caps(); }
+  Status verify_credentials(const std::string& database, const caf::Credentials& creds) override {
+    return base_->verify_credentials(database, creds);
+  }
+  Result<Anchor> current_anchor(const caf::StoreRef& store) override {
+    if (fail_current_anchor_) return Status::unavailable("injected: back end down (current_anchor)");
+    return base_->current_anchor(store);
+  }
+  Result<caf::ChangeSet> changes_since(const caf::StoreRef& store, const Anchor& since) override {
+    if (fail_reads_) return Status::unavailable("injected: back end down (changes_since)");
+    return base_->changes_since(store, since);
+  }
+  std::vector<caf::ApplyResult> apply(const caf::StoreRef& store, std::vector<caf::SyncObj>&& batch) override {
+    if (fail_apply_) {
+      std::vector<caf::ApplyResult> failed(batch.size());
+      for (auto& r : failed) r.status = Status::unavailable("injected: back end down (apply)");
+      return failed;
+    }
+    return base_->apply(store, std::move(batch));
+  }
+  Result<std::vector<caf::SyncObj>> search(const caf::StoreRef& store, const caf::Query& query) override {
+    if (fail_reads_) return Status::unavailable("injected: back end down (search)");
+    return base_->search(store, query);
+  }
+  Result<caf::ExecResult> execute(const caf::StoreRef& store, const caf::Command& command) override {
+    return base_->execute(store, command);
+  }
+
+ private:
+  const std::shared_ptr<caf::ContentAdapter> base_;
+  std::atomic<bool> fail_apply_{false};
+  std::atomic<bool> fail_reads_{false};
+  std::atomic<bool> fail_current_anchor_{false};
+};
+
+// Adapter kind "faulty": every store gets the same FaultyAdapter.
+class FaultyAdapterFactory final : public caf::AdapterFactory {
+ public:
+  static constexpr const char* kKind = "faulty";
+  explicit FaultyAdapterFactory(std::shared_ptr<FaultyAdapter> adapter) : adapter_(std::move(adapter)) {}
+  std::string kind() const override { return kKind; }
+  Status validate(const caf::StoreSettings&) const override { return Status::ok(); }
+  Result<std::shared_ptr<caf::ContentAdapter>> create(const caf::StoreSettings&, const caf::AdapterEnv&) override {
+    return std::shared_ptr<caf::ContentAdapter>(adapter_);
+  }
+
+ private:
+  const std::shared_ptr<FaultyAdapter> adapter_;
+};
+
+}  // namespace conflux::test

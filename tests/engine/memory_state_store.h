@@ -1,0 +1,68 @@
+// MemoryStateStore: the engine's SyncStateStore in maps, for tests. A real
+// implementation of engine/sync_state_store.h (the same rules as the SQLite
+// store): a GUID maps to at most one LUID per device store, entries are
+// listed by LUID, upserts with an empty LUID or GUID are refused whole,
+// sessions expire by the time of their last save on an injected Clock.
+// `set_unavailable(true)` makes every call fail with kUnavailable, to test
+// what the engine does when its database is down.
+// Threading: every method may be called from any thread (one mutex).
+#pragma once
+
+#include <atomic>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "common/clock.h"
+#include "engine/sync_state_store.h"
+
+namespace conflux::test {
+
+class MemoryStateStore final : public engine::SyncStateStore {
+ public:
+  // `clock` must outlive the store.
+  explicit MemoryStateStore(const Clock& clock) : clock_(clock) {}
+
+  Result<std::optional<std::string>> load_session(const SessionKey& key) override;
+  Status save_session(const SessionKey& key, const std::string& state) override;
+  Status delete_session(const SessionKey& key) override;
+  Result<int> expire_sessions(int64_t max_age_seconds) override;
+
+  Result<std::optional<engine::SyncAnchors>> anchors(const engine::DeviceStore& ds) override;
+  Status save_anchors(const engine::DeviceStore& ds, const engine::SyncAnchors& anchors) override;
+  Status forget_anchors(const engine::DeviceStore& ds) override;
+
+  Result<std::vector<engine::MapEntry>> map_entries(const engine::DeviceStore& ds) override;
+  Status upsert_map(const engine::DeviceStore& ds, const std::vector<engine::MapEntry>& entries) override;
+  Status remove_map(const engine::DeviceStore& ds, const std::vector<Luid>& luids) override;
+  Status clear_map(const engine::DeviceStore& ds) override;
+
+  Status save_device_info(const UserId& user, const DeviceId& device, const std::string& devinf_xml) override;
+  Result<std::optional<std::string>> device_info(const UserId& user, const DeviceId& device) override;
+
+  void set_unavailable(bool unavailable) { unavailable_ = unavailable; }
+  size_t session_count() const;
+
+ private:
+  using StoreKey = std::tuple<std::string, std::string, std::string>;  // user, device, database
+  static StoreKey key_of(const engine::DeviceStore& ds) { return {ds.user.str(), ds.device.str(), ds.database}; }
+  Status check() const;
+
+  struct SavedSession {
+    std::string blob;
+    int64_t saved_at = 0;
+  };
+
+  const Clock& clock_;
+  std::atomic<bool> unavailable_{false};
+  mutable std::mutex mutex_;
+  std::map<std::string, SavedSession> sessions_;                             // guarded by mutex_
+  std::map<StoreKey, engine::SyncAnchors> anchors_;                          // guarded by mutex_
+  std::map<StoreKey, std::map<std::string, engine::MapEntry>> maps_;         // guarded by mutex_; by LUID
+  std::map<std::pair<std::string, std::string>, std::string> device_info_;  // guarded by mutex_
+};
+
+}  // namespace conflux::test

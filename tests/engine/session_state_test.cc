@@ -1,0 +1,240 @@
+// Session state survives a trip through the state store byte for byte, and a
+// blob this version cannot read is refused, never half-read.
+#include "engine/session_state.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+namespace conflux::engine {
+namespace {
+
+using protocol::CommandKind;
+
+SessionState full_state() {
+  SessionState s;
+  s.key = SessionKey("0123456789abcdef0123456789abcdef");
+  s.device = DeviceId("IMEI:35-1234");
+  s.client_session_id = "17";
+  s.version = protocol::SyncMLVersion::k11;
+  s.phase = Phase::kServerSync;
+  s.server_msg_id = 4;
+  s.last_client_msg_id = "5";
+  s.authenticated = true;
+  s.auth_failures = 1;
+  s.user = UserId("alice");
+  s.token = "v1.YWxpY2U=.1.1700003600.abcdef";
+  s.client_max_msg_size = 150000;
+
+  DatastoreState d;
+  d.server_uri = "contacts";
+  d.client_uri = "./Contacts";
+  d.alert_code = 201;
+  d.client_last = "41";
+  d.client_next = "42";
+  d.server_next = Anchor("99");
+  d.content_type = "text/vcard";
+  d.client_sync_seen = true;
+  d.server_sync_sent = true;
+  d.slow_seen_luids = {"1", "2", "3"};
+  d.outgoing = {Outgoing{CommandKind::kAdd, Guid("g1"), Luid()},
+                Outgoing{CommandKind::kReplace, Guid("g2"), Luid("7")},
+                Outgoing{CommandKind::kDelete, Guid("g3"), Luid("8")}};
+  d.awaiting_status["3:5"] = {SentItem{CommandKind::kAdd, Guid("g4"), Luid(), Anchor("97")}};
+  d.awaiting_status["3:6"] = {SentItem{CommandKind::kReplace, Guid("g5"), Luid("9"), Anchor("98")},
+                              SentItem{CommandKind::kDelete, Guid("g6"), Luid("10"), Anchor()}};
+  d.awaiting_map["g4"] = Anchor("97");
+  d.client_adds = 1;
+  d.client_updates = 2;
+  d.client_deletes = 3;
+  d.client_errors = 4;
+  d.server_adds = 5;
+  d.server_updates = 6;
+  d.server_deletes = 7;
+  s.datastores.push_back(d);
+
+  DatastoreState notes;
+  notes.server_uri = "notes";
+  notes.client_uri = "./Notes";
+  s.datastores.push_back(notes);
+  return s;
+}
+
+void expect_same(const DatastoreState& a, const DatastoreState& b) {
+  EXPECT_EQ(a.server_uri, b.server_uri);
+  EXPECT_EQ(a.client_uri, b.client_uri);
+  EXPECT_EQ(a.alert_code, b.alert_code);
+  EXPECT_EQ(a.client_last, b.client_last);
+  EXPECT_EQ(a.client_next, b.client_next);
+  EXPECT_EQ(a.server_next, b.server_next);
+  EXPECT_EQ(a.content_type, b.content_type);
+  EXPECT_EQ(a.client_sync_seen, b.client_sync_seen);
+  EXPECT_EQ(a.server_sync_sent, b.server_sync_sent);
+  EXPECT_EQ(a.slow_seen_luids, b.slow_seen_luids);
+  ASSERT_EQ(a.outgoing.size(), b.outgoing.size());
+  for (size_t i = 0; i < a.outgoing.size(); ++i) {
+    EXPECT_EQ(a.outgoing[i].kind, b.outgoing[i].kind);
+    EXPECT_EQ(a.outgoing[i].guid, b.outgoing[i].guid);
+    EXPECT_EQ(a.outgoing[i].luid, b.outgoing[i].luid);
+  }
+  ASSERT_EQ(a.awaiting_status.size(), b.awaiting_status.size());
+  for (const auto& [ref, items] : a.awaiting_status) {
+    ASSERT_TRUE(b.awaiting_status.count(ref)) << ref;
+    const auto& other = b.awaiting_status.at(ref);
+    ASSERT_EQ(items.size(), other.size());
+    for (size_t i = 0; i < items.size(); ++i) {
+      EXPECT_EQ(items[i].kind, other[i].kind);
+      EXPECT_EQ(items[i].guid, other[i].guid);
+      EXPECT_EQ(items[i].luid, other[i].luid);
+      EXPECT_EQ(items[i].anchor, other[i].anchor);
+    }
+  }
+  EXPECT_EQ(a.awaiting_map, b.awaiting_map);
+  EXPECT_EQ(a.client_adds, b.client_adds);
+  EXPECT_EQ(a.client_updates, b.client_updates);
+  EXPECT_EQ(a.client_deletes, b.client_deletes);
+  EXPECT_EQ(a.client_errors, b.client_errors);
+  EXPECT_EQ(a.server_adds, b.server_adds);
+  EXPECT_EQ(a.server_updates, b.server_updates);
+  EXPECT_EQ(a.server_deletes, b.server_deletes);
+}
+
+TEST(SessionStateTest, RoundTripKeepsEveryField) {
+  const SessionState in = full_state();
+  SessionState out;
+  ASSERT_TRUE(deserialize(serialize(in), out));
+  EXPECT_EQ(out.key, in.key);
+  EXPECT_EQ(out.device, in.device);
+  EXPECT_EQ(out.client_session_id, in.client_session_id);
+  EXPECT_EQ(out.version, in.version);
+  EXPECT_EQ(out.phase, in.phase);
+  EXPECT_EQ(out.server_msg_id, in.server_msg_id);
+  EXPECT_EQ(out.last_client_msg_id, in.last_client_msg_id);
+  EXPECT_EQ(out.authenticated, in.authenticated);
+  EXPECT_EQ(out.auth_failures, in.auth_failures);
+  EXPECT_EQ(out.user, in.user);
+  EXPECT_EQ(out.token, in.token);
+  EXPECT_EQ(out.client_max_msg_size, in.client_max_msg_size);
+  ASSERT_EQ(out.datastores.size(), 2u);
+  expect_same(in.datastores[0], out.datastores[0]);
+  expect_same(in.datastores[1], out.datastores[1]);
+  // Serialising again gives the same bytes.
+  EXPECT_EQ(serialize(out), serialize(in));
+}
+
+TEST(SessionStateTest, RoundTripOfAFreshSession) {
+  SessionState in;
+  in.key = SessionKey("k");
+  SessionState out;
+  ASSERT_TRUE(deserialize(serialize(in), out));
+  EXPECT_EQ(out.key, in.key);
+  EXPECT_EQ(out.phase, Phase::kInit);
+  EXPECT_FALSE(out.authenticated);
+  EXPECT_TRUE(out.datastores.empty());
+}
+
+TEST(SessionStateTest, DeserializeReplacesPreviousDatastores) {
+  SessionState out = full_state();
+  SessionState small;
+  small.key = SessionKey("k");
+  ASSERT_TRUE(deserialize(serialize(small), out));
+  EXPECT_TRUE(out.datastores.empty());
+}
+
+TEST(SessionStateTest, Utf8AndSpecialCharactersSurvive) {
+  SessionState in;
+  in.key = SessionKey("k");
+  in.user = UserId("j\xc3\xbcrgen \"the\" \\ user");
+  in.device = DeviceId("syncevolution-\xe2\x9c\x93");
+  SessionState out;
+  ASSERT_TRUE(deserialize(serialize(in), out));
+  EXPECT_EQ(out.user, in.user);
+  EXPECT_EQ(out.device, in.device);
+}
+
+TEST(SessionStateTest, RejectsGarbage) {
+  const std::string good = serialize(full_state());
+  for (const std::string& blob : {std::string(), std::string("not json"), std::string("[]"), std::string("42"),
+                                 std::string("{}"), std::string("{\"format\":2}"), std::string("{\"format\":1}"),
+                                 good.substr(0, good.size() / 2), std::string("\xff\xfe\x00", 3)}) {
+    SessionState out;
+    EXPECT_FALSE(deserialize(blob, out)) << blob;
+  }
+}
+
+TEST(SessionStateTest, RejectsAnotherFormatVersion) {
+  std::string blob = serialize(full_state());
+  const std::string v1 = "\"format\":1";
+  auto pos = blob.find(v1);
+  ASSERT_NE(pos, std::string::npos) << blob;
+  blob.replace(pos, v1.size(), "\"format\":2");
+  SessionState out;
+  EXPECT_FALSE(deserialize(blob, out));
+}
+
+TEST(SessionStateTest, RejectsWrongFieldTypes) {
+  std::string blob = serialize(full_state());
+  const std::string field = "\"authenticated\":true";
+  auto pos = blob.find(field);
+  ASSERT_NE(pos, std::string::npos) << blob;
+  blob.replace(pos, field.size(), "\"authenticated\":\"yes\"");
+  SessionState out;
+  EXPECT_FALSE(deserialize(blob, out));
+
+  std::string bad_outgoing = serialize(full_state());
+  const std::string outgoing = "\"outgoing\":[";
+  pos = bad_outgoing.find(outgoing);
+  ASSERT_NE(pos, std::string::npos);
+  bad_outgoing.insert(pos + outgoing.size(), "[3],");
+  EXPECT_FALSE(deserialize(bad_outgoing, out));
+}
+
+// A format field of the wrong type must be refused like any other garbage:
+// deserialize() is on the per-message path, where nothing may throw
+// (STYLE.md "Errors"). Separate test, so the failure names the cause.
+TEST(SessionStateTest, RejectsFormatOfWrongTypeWithoutThrowing) {
+  for (const std::string blob : {"{\"format\":\"1\"}", "{\"format\":null}", "{\"format\":[1]}"}) {
+    SessionState out;
+    bool ok = false;
+    EXPECT_NO_THROW(ok = deserialize(blob, out)) << blob;
+    EXPECT_FALSE(ok) << blob;
+  }
+}
+
+TEST(SessionStateTest, FindDatastoreByEitherUri) {
+  SessionState s = full_state();
+  ASSERT_NE(s.find_by_server_uri("contacts"), nullptr);
+  EXPECT_EQ(s.find_by_server_uri("contacts")->client_uri, "./Contacts");
+  ASSERT_NE(s.find_by_client_uri("./Notes"), nullptr);
+  EXPECT_EQ(s.find_by_client_uri("./Notes")->server_uri, "notes");
+  EXPECT_EQ(s.find_by_server_uri("./Contacts"), nullptr);
+  EXPECT_EQ(s.find_by_client_uri("calendar"), nullptr);
+}
+
+TEST(SessionStateTest, SyncTypeDirections) {
+  DatastoreState d;
+  // SYNCML-REFERENCE §4: which side sends changes in each sync type.
+  const struct {
+    int code;
+    bool server_sends;
+    bool client_sends;
+  } cases[] = {{200, true, true},  {201, true, true},   {202, false, true},
+               {203, false, true}, {204, true, false},  {205, true, false}};
+  for (const auto& c : cases) {
+    d.alert_code = c.code;
+    EXPECT_EQ(d.server_sends(), c.server_sends) << c.code;
+    EXPECT_EQ(d.client_sends(), c.client_sends) << c.code;
+    EXPECT_EQ(d.is_slow(), c.code == 201) << c.code;
+  }
+}
+
+TEST(SessionStateTest, PhaseNames) {
+  EXPECT_STREQ(phase_name(Phase::kInit), "init");
+  EXPECT_STREQ(phase_name(Phase::kClientSync), "client-sync");
+  EXPECT_STREQ(phase_name(Phase::kServerSync), "server-sync");
+  EXPECT_STREQ(phase_name(Phase::kMapping), "mapping");
+  EXPECT_STREQ(phase_name(Phase::kDone), "done");
+}
+
+}  // namespace
+}  // namespace conflux::engine

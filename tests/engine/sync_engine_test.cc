@@ -1,0 +1,780 @@
+// SyncEngine over a real ContentManager, TokenService and in-memory back end
+// and state store: the protocol as a device sees it, message by message.
+// Rules cited as SYNCML-REFERENCE §n are from /work/shared/SYNCML-REFERENCE.md.
+#include "engine/sync_engine.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "caf/content_manager.h"
+#include "caf/token_service.h"
+#include "common/clock.h"
+#include "protocol/xml_codec.h"
+#include "tests/caf/fake_account_directory.h"
+#include "tests/caf/memory_adapter.h"
+#include "tests/engine/faulty_adapter.h"
+#include "tests/engine/memory_state_store.h"
+#include "tests/engine/sync_client.h"
+
+namespace conflux::engine {
+namespace {
+
+using conflux::test::alert;
+using conflux::test::change;
+using conflux::test::Device;
+using conflux::test::FakeAccountDirectory;
+using conflux::test::FaultyAdapter;
+using conflux::test::FaultyAdapterFactory;
+using conflux::test::find_command;
+using conflux::test::find_status;
+using conflux::test::find_statuses;
+using conflux::test::hdr_status_code;
+using conflux::test::kServerUrl;
+using conflux::test::MemoryAdapter;
+using conflux::test::MemoryStateStore;
+using conflux::test::status_cmd;
+using conflux::test::sync_cmd;
+using conflux::test::SyncRun;
+using conflux::test::vcard;
+using protocol::Command;
+using protocol::CommandKind;
+using protocol::Message;
+
+class SyncEngineTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    accounts_.add("alice", "secret");
+    accounts_.add("bob", "hunter2");
+    ASSERT_TRUE(registry_.add_factory(std::make_unique<FaultyAdapterFactory>(faulty_)).is_ok());
+    for (auto [name, type, version] : {std::tuple{"contacts", "text/vcard", "3.0"},
+                                       std::tuple{"calendar", "text/calendar", "2.0"}}) {
+      caf::StoreSettings s;
+      s.name = name;
+      s.adapter = FaultyAdapterFactory::kKind;
+      s.content_type = type;
+      s.content_version = version;
+      ASSERT_TRUE(registry_.add_store(s, caf::AdapterEnv{"/nonexistent"}).is_ok());
+    }
+    engine_ = std::make_unique<SyncEngine>(manager_, state_, registry_.stores(), EngineOptions{}, clock_);
+  }
+
+  size_t server_items(const std::string& user = "alice") { return memory_->live_count(UserId(user), "contacts"); }
+
+  // Device A with `n` items, after a completed first slow sync.
+  void seed(Device& a, int n) {
+    for (int i = 0; i < n; ++i) a.add(vcard("Person " + std::to_string(i)));
+    SyncRun run = a.sync(201);
+    ASSERT_TRUE(run.completed);
+  }
+
+  ManualClock clock_{1'700'000'000};
+  caf::TokenService tokens_{std::string(32, 'k'), clock_, 3600};
+  FakeAccountDirectory accounts_;
+  std::shared_ptr<MemoryAdapter> memory_ = std::make_shared<MemoryAdapter>();
+  std::shared_ptr<FaultyAdapter> faulty_ = std::make_shared<FaultyAdapter>(memory_);
+  caf::BackendRegistry registry_;
+  caf::ContentManager manager_{registry_, accounts_, tokens_};
+  MemoryStateStore state_{clock_};
+  std::unique_ptr<SyncEngine> engine_;
+};
+
+// --- authentication and sessions (SYNCML-REFERENCE §1, §8) -----------------
+
+TEST_F(SyncEngineTest, NoCredentialsIsAnswered407WithBasicChallenge) {
+  Device d(*engine_, "IMEI:1");
+  d.start_session();
+  auto out = d.send({alert(200, "contacts", std::nullopt, "1")}, true, /*with_cred=*/false);
+  ASSERT_TRUE(out) << out.error().to_string();
+  const Message& m = out->reply;
+  ASSERT_EQ(hdr_status_code(m), 407);
+  const Command& hdr = m.commands[0];
+  EXPECT_EQ(hdr.msg_ref, "1");
+  ASSERT_TRUE(hdr.chal.has_value());
+  EXPECT_EQ(hdr.chal->meta.type, "syncml:auth-basic");
+  EXPECT_EQ(hdr.chal->meta.format, "b64");
+  // Nothing else of the message is processed (§8).
+  EXPECT_EQ(find_status(m, "Alert"), nullptr);
+  EXPECT_EQ(find_command(m, CommandKind::kAlert), nullptr);
+  EXPECT_TRUE(m.final);
+  EXPECT_FALSE(out->session_ended);
+  EXPECT_FALSE(d.key().empty());
+
+  // The client resends pkg 1 with credentials to the RespURI.
+  auto again = d.send({alert(200, "contacts", std::nullopt, "1")}, true, /*with_cred=*/true);
+  ASSERT_TRUE(again) << again.error().to_string();
+  EXPECT_EQ(hdr_status_code(again->reply), 212);
+  EXPECT_NE(find_status(again->reply, "Alert"), nullptr);
+  EXPECT_NE(find_command(again->reply, CommandKind::kAlert), nullptr);
+}
+
+TEST_F(SyncEngineTest, WrongPasswordIsAnswered401WithBasicChallengeAndLimited) {
+  Device d(*engine_, "IMEI:1", "contacts", "alice", "wrong");
+  d.start_session();
+  auto out = d.send({alert(200, "contacts", std::nullopt, "1")}, true, true);
+  ASSERT_TRUE(out) << out.error().to_string();
+  ASSERT_EQ(hdr_status_code(out->reply), 401);
+  ASSERT_TRUE(out->reply.commands[0].chal.has_value());
+  EXPECT_EQ(out->reply.commands[0].chal->meta.type, "syncml:auth-basic");
+  EXPECT_EQ(find_status(out->reply, "Alert"), nullptr);
+  EXPECT_FALSE(out->session_ended);
+
+  // Three failures end the session (EngineOptions::max_auth_failures).
+  out = d.send({alert(200, "contacts", std::nullopt, "1")}, true, true);
+  ASSERT_TRUE(out);
+  EXPECT_EQ(hdr_status_code(out->reply), 401);
+  const SessionKey key = d.key();
+  out = d.send({alert(200, "contacts", std::nullopt, "1")}, true, true);
+  ASSERT_TRUE(out);
+  EXPECT_EQ(hdr_status_code(out->reply), 401);
+  EXPECT_TRUE(out->session_ended);
+  EXPECT_TRUE(out->reply.hdr.resp_uri.empty());
+  d.set_key(key);
+  auto after = d.send({alert(200, "contacts", std::nullopt, "1")}, true, true);
+  ASSERT_FALSE(after);
+  EXPECT_TRUE(after.error().is_not_found());
+}
+
+TEST_F(SyncEngineTest, GoodCredentialsAre212WithRespUriCarryingTheSessionKey) {
+  Device d(*engine_, "IMEI:1");
+  d.start_session();
+  auto out = d.send({alert(201, "contacts", std::nullopt, "1")}, true, true);
+  ASSERT_TRUE(out) << out.error().to_string();
+  const Message& m = out->reply;
+  ASSERT_EQ(hdr_status_code(m), 212);
+  const Command& hdr = m.commands[0];
+  EXPECT_EQ(hdr.msg_ref, "1");
+  EXPECT_EQ(hdr.target_refs, std::vector<std::string>{kServerUrl});
+  EXPECT_EQ(hdr.source_refs, std::vector<std::string>{"IMEI:1"});
+  ASSERT_FALSE(d.key().empty());
+  EXPECT_EQ(m.hdr.resp_uri, std::string(kServerUrl) + "?sid=" + d.key().str());
+  EXPECT_EQ(m.hdr.session_id, "1");
+  EXPECT_EQ(m.hdr.msg_id, "1");
+  EXPECT_EQ(m.hdr.target.loc_uri, "IMEI:1");
+  EXPECT_EQ(m.hdr.source.loc_uri, kServerUrl);
+  ASSERT_TRUE(m.hdr.meta.has_value());
+  EXPECT_TRUE(m.hdr.meta->max_msg_size.has_value());
+
+  // 212: authenticated for the whole session; later messages carry no Cred.
+  auto next = d.send({status_cmd("1", 0, "SyncHdr", 200)}, false, false);
+  ASSERT_TRUE(next) << next.error().to_string();
+  EXPECT_EQ(hdr_status_code(next->reply), 200);
+  EXPECT_EQ(next->reply.hdr.msg_id, "2");
+  EXPECT_EQ(next->reply.hdr.resp_uri, std::string(kServerUrl) + "?sid=" + d.key().str());
+}
+
+TEST_F(SyncEngineTest, UnknownSessionKeyIsNotFound) {
+  Device d(*engine_, "IMEI:1");
+  d.start_session();
+  d.set_key(SessionKey("00112233445566778899aabbccddeeff"));
+  auto out = d.send({alert(200, "contacts", std::nullopt, "1")}, true, true);
+  ASSERT_FALSE(out);
+  EXPECT_TRUE(out.error().is_not_found()) << out.error().to_string();
+}
+
+TEST_F(SyncEngineTest, AnotherDeviceCannotPostToASession) {
+  Device owner(*engine_, "IMEI:1");
+  owner.start_session();
+  ASSERT_TRUE(owner.send({alert(201, "contacts", std::nullopt, "1")}, true, true));
+  ASSERT_FALSE(owner.key().empty());
+
+  Device intruder(*engine_, "IMEI:2");
+  intruder.start_session();
+  intruder.set_key(owner.key());
+  auto out = intruder.send({status_cmd("1", 0, "SyncHdr", 200)}, true, false);
+  ASSERT_FALSE(out);
+  EXPECT_TRUE(out.error().is_not_found()) << out.error().to_string();
+
+  // The owner's session is untouched.
+  auto mine = owner.send({status_cmd("1", 0, "SyncHdr", 200)}, false, false);
+  ASSERT_TRUE(mine) << mine.error().to_string();
+  EXPECT_EQ(hdr_status_code(mine->reply), 200);
+}
+
+TEST_F(SyncEngineTest, IdleSessionsExpire) {
+  Device d(*engine_, "IMEI:1");
+  d.start_session();
+  ASSERT_TRUE(d.send({alert(201, "contacts", std::nullopt, "1")}, true, true));
+  const SessionKey key = d.key();
+  clock_.advance(EngineOptions{}.session_timeout_seconds + 1);
+  // Expiry runs when a new session starts.
+  Device other(*engine_, "IMEI:2");
+  other.start_session();
+  ASSERT_TRUE(other.send({alert(201, "contacts", std::nullopt, "1")}, true, true));
+  d.set_key(key);
+  auto out = d.send({status_cmd("1", 0, "SyncHdr", 200)}, false, false);
+  ASSERT_FALSE(out);
+  EXPECT_TRUE(out.error().is_not_found());
+}
+
+TEST_F(SyncEngineTest, StateStoreFailureFailsTheMessage) {
+  Device d(*engine_, "IMEI:1");
+  state_.set_unavailable(true);
+  d.start_session();
+  auto out = d.send({alert(201, "contacts", std::nullopt, "1")}, true, true);
+  ASSERT_FALSE(out);
+  EXPECT_TRUE(out.error().is_unavailable()) << out.error().to_string();
+}
+
+// --- alerts and anchors (§6) -------------------------------------------------
+
+TEST_F(SyncEngineTest, TwoWayWithoutStoredAnchorsIsRefreshRequiredWithOurSlowAlert) {
+  Device d(*engine_, "IMEI:1");
+  d.start_session();
+  auto out = d.send({alert(200, "contacts", std::string("41"), "42")}, true, true);
+  ASSERT_TRUE(out) << out.error().to_string();
+  const Message& m = out->reply;
+  const Command* st = find_status(m, "Alert", 1);
+  ASSERT_NE(st, nullptr);
+  EXPECT_EQ(st->code, 508);
+  EXPECT_EQ(st->msg_ref, "1");
+  // The Status echoes the client's Next anchor.
+  ASSERT_EQ(st->items.size(), 1u);
+  EXPECT_NE(st->items[0].data.find("<Next>42</Next>"), std::string::npos) << st->items[0].data;
+
+  const Command* ours = find_command(m, CommandKind::kAlert);
+  ASSERT_NE(ours, nullptr);
+  EXPECT_EQ(ours->code, 201);
+  ASSERT_EQ(ours->items.size(), 1u);
+  ASSERT_TRUE(ours->items[0].target && ours->items[0].source);
+  EXPECT_EQ(ours->items[0].target->loc_uri, "./contacts");
+  EXPECT_EQ(ours->items[0].source->loc_uri, "contacts");
+  ASSERT_TRUE(ours->items[0].meta && ours->items[0].meta->anchor);
+  EXPECT_FALSE(ours->items[0].meta->anchor->next.empty());
+  EXPECT_TRUE(m.final);
+}
+
+TEST_F(SyncEngineTest, AlertForUnknownDatastoreIsNotFound) {
+  Device d(*engine_, "IMEI:1");
+  d.start_session();
+  auto out = d.send({alert(200, "movies", std::nullopt, "1")}, true, true);
+  ASSERT_TRUE(out) << out.error().to_string();
+  const Command* st = find_status(out->reply, "Alert", 1);
+  ASSERT_NE(st, nullptr);
+  EXPECT_EQ(st->code, 404);
+  EXPECT_EQ(find_command(out->reply, CommandKind::kAlert), nullptr);
+}
+
+TEST_F(SyncEngineTest, AbortedSessionKeepsTheOldAnchors) {
+  Device d(*engine_, "IMEI:1");
+  seed(d, 1);
+  const std::string saved = d.last_anchor;
+  d.add(vcard("Late"));
+  SyncRun aborted = d.sync(200, Device::Stop::kBeforePkg5);
+  ASSERT_EQ(aborted.alert_status, 200);
+  ASSERT_FALSE(aborted.completed);
+  EXPECT_EQ(d.last_anchor, saved);  // the device did not finish either
+
+  // The server did not store the aborted session's Next: the old Last still works.
+  SyncRun next = d.sync(200);
+  EXPECT_EQ(next.alert_status, 200);
+  EXPECT_EQ(next.server_alert, 200);
+  EXPECT_TRUE(next.completed);
+  // The device resent the change the aborted session had already applied:
+  // it is recognised by its mapped LUID, not stored twice.
+  EXPECT_EQ(server_items(), 2u);
+  EXPECT_TRUE(next.received.empty());
+}
+
+TEST_F(SyncEngineTest, AbortedSessionsNextAnchorIsRefreshRequired) {
+  Device d(*engine_, "IMEI:1");
+  seed(d, 1);
+  SyncRun aborted = d.sync(200, Device::Stop::kBeforePkg5);
+  ASSERT_EQ(aborted.alert_status, 200);
+  ASSERT_FALSE(aborted.completed);
+
+  // A device that (wrongly) took the aborted session's Next as its Last.
+  d.last_anchor = d.last_next;
+  SyncRun next = d.sync(200);
+  EXPECT_EQ(next.alert_status, 508);
+  EXPECT_EQ(next.server_alert, 201);
+  EXPECT_TRUE(next.completed);
+  EXPECT_EQ(server_items(), 1u);
+}
+
+TEST_F(SyncEngineTest, CompletedSessionStoresTheNewAnchors) {
+  Device d(*engine_, "IMEI:1");
+  seed(d, 1);
+  SyncRun run = d.sync(200);
+  ASSERT_TRUE(run.completed);
+  EXPECT_EQ(run.alert_status, 200);
+  // pkg 6 ends the session: no RespURI, Final.
+  EXPECT_TRUE(run.replies.back().hdr.resp_uri.empty());
+  EXPECT_TRUE(run.replies.back().final);
+  // A stale Last (the one before) no longer matches.
+  d.last_anchor = "1-IMEI:1";  // the Next of the seeding session
+  SyncRun stale = d.sync(200);
+  EXPECT_EQ(stale.alert_status, 508);
+}
+
+// --- the sync itself (§6, §7, §10) -------------------------------------------
+
+TEST_F(SyncEngineTest, SlowSyncAddingThreeItems) {
+  Device a(*engine_, "IMEI:A");
+  const std::string l1 = a.add(vcard("Ann"));
+  const std::string l2 = a.add(vcard("Ben"));
+  const std::string l3 = a.add(vcard("Cat"));
+  SyncRun run = a.sync(201);
+  ASSERT_TRUE(run.completed);
+  EXPECT_EQ(run.alert_status, 200);
+  EXPECT_EQ(run.server_alert, 201);
+
+  auto pkg4 = run.pkg4();
+  ASSERT_EQ(pkg4.size(), 1u);
+  const Message& m = pkg4[0];
+  EXPECT_EQ(hdr_status_code(m), 200);
+  const Command* sync_status = find_status(m, "Sync");
+  ASSERT_NE(sync_status, nullptr);
+  EXPECT_EQ(sync_status->code, 200);
+  EXPECT_EQ(sync_status->msg_ref, "2");
+  // Status for Sync: TargetRef/SourceRef are the Sync's Target/Source (§3).
+  EXPECT_EQ(sync_status->target_refs, std::vector<std::string>{"contacts"});
+  EXPECT_EQ(sync_status->source_refs, std::vector<std::string>{"./contacts"});
+  auto adds = find_statuses(m, "Add");
+  ASSERT_EQ(adds.size(), 3u);
+  std::set<std::string> refs;
+  for (const Command* s : adds) {
+    EXPECT_EQ(s->code, 201);
+    EXPECT_EQ(s->msg_ref, "2");
+    ASSERT_EQ(s->source_refs.size(), 1u);
+    refs.insert(s->source_refs[0]);
+  }
+  EXPECT_EQ(refs, (std::set<std::string>{l1, l2, l3}));
+
+  // Our Sync (pkg 4) is there and empty: the server had nothing else.
+  const Command* sync = find_command(m, CommandKind::kSync);
+  ASSERT_NE(sync, nullptr);
+  ASSERT_TRUE(sync->target && sync->source);
+  EXPECT_EQ(sync->target->loc_uri, "./contacts");
+  EXPECT_EQ(sync->source->loc_uri, "contacts");
+  EXPECT_TRUE(sync->children.empty());
+  EXPECT_TRUE(m.final);
+
+  EXPECT_EQ(server_items(), 3u);
+  auto raws = memory_->live_raws(UserId("alice"), "contacts");
+  std::sort(raws.begin(), raws.end());
+  EXPECT_EQ(raws, (std::vector<std::string>{vcard("Ann"), vcard("Ben"), vcard("Cat")}));
+  // Map status for pkg 6 came back and there is nothing more to say.
+  EXPECT_TRUE(run.received.empty());
+}
+
+TEST_F(SyncEngineTest, SecondDeviceSlowSyncReceivesAddsWithGuidAndType) {
+  Device a(*engine_, "IMEI:A");
+  seed(a, 3);
+  Device b(*engine_, "IMEI:B");
+  SyncRun run = b.sync(201);
+  ASSERT_TRUE(run.completed);
+  auto adds = run.received_of(CommandKind::kAdd);
+  ASSERT_EQ(adds.size(), 3u);
+  ASSERT_EQ(run.received.size(), 3u);
+  std::set<std::string> guids;
+  for (const Command* add : adds) {
+    ASSERT_EQ(add->items.size(), 1u);
+    const auto& item = add->items[0];
+    ASSERT_TRUE(item.source.has_value());
+    EXPECT_FALSE(item.target.has_value());
+    const Guid guid(item.source->loc_uri);
+    guids.insert(guid.str());
+    auto stored = memory_->find(UserId("alice"), "contacts", guid);
+    ASSERT_TRUE(stored.has_value()) << "Source is not a server GUID: " << guid.str();
+    EXPECT_EQ(item.data, stored->raw);
+    const std::string type = add->meta ? add->meta->type : (item.meta ? item.meta->type : "");
+    EXPECT_EQ(type, "text/vcard");
+  }
+  EXPECT_EQ(guids.size(), 3u);
+  EXPECT_EQ(b.items().size(), 3u);
+
+  // The Map made every item known: the next two-way sync sends nothing.
+  SyncRun again = b.sync(200);
+  ASSERT_TRUE(again.completed);
+  EXPECT_EQ(again.alert_status, 200);
+  EXPECT_EQ(again.server_alert, 200);
+  EXPECT_TRUE(again.received.empty());
+  const auto again_pkg4 = again.pkg4();
+  ASSERT_EQ(again_pkg4.size(), 1u);
+  const Command* sync = find_command(again_pkg4[0], CommandKind::kSync);
+  ASSERT_NE(sync, nullptr);
+  EXPECT_TRUE(sync->children.empty());
+  EXPECT_EQ(server_items(), 3u);
+}
+
+TEST_F(SyncEngineTest, ChangeOnOneDeviceArrivesAtTheOtherAsReplaceAndIsNotEchoed) {
+  Device a(*engine_, "IMEI:A");
+  seed(a, 3);
+  Device b(*engine_, "IMEI:B");
+  ASSERT_TRUE(b.sync(201).completed);
+
+  const std::string old_data = vcard("Person 1");
+  const std::string new_data = vcard("Person 1 (new phone)");
+  const std::string a_luid = a.luid_of(old_data);
+  const std::string b_luid = b.luid_of(old_data);
+  ASSERT_FALSE(a_luid.empty());
+  ASSERT_FALSE(b_luid.empty());
+  a.edit(a_luid, new_data);
+  SyncRun from_a = a.sync(200);
+  ASSERT_TRUE(from_a.completed);
+  EXPECT_EQ(from_a.item_status[a_luid], 200);
+  EXPECT_TRUE(from_a.received.empty()) << "A's own change was echoed back to A";
+
+  SyncRun to_b = b.sync(200);
+  ASSERT_TRUE(to_b.completed);
+  ASSERT_EQ(to_b.received.size(), 1u);
+  const Command& replace = to_b.received[0];
+  EXPECT_EQ(replace.kind, CommandKind::kReplace);
+  ASSERT_EQ(replace.items.size(), 1u);
+  ASSERT_TRUE(replace.items[0].target.has_value());
+  EXPECT_EQ(replace.items[0].target->loc_uri, b_luid);
+  EXPECT_EQ(replace.items[0].data, new_data);
+  EXPECT_EQ(b.items().at(b_luid), new_data);
+
+  // Neither device gets the change again.
+  SyncRun a_again = a.sync(200);
+  ASSERT_TRUE(a_again.completed);
+  EXPECT_TRUE(a_again.received.empty());
+  SyncRun b_again = b.sync(200);
+  ASSERT_TRUE(b_again.completed);
+  EXPECT_TRUE(b_again.received.empty());
+  EXPECT_EQ(server_items(), 3u);
+}
+
+TEST_F(SyncEngineTest, DeletePropagatesAsDelete) {
+  Device a(*engine_, "IMEI:A");
+  seed(a, 3);
+  Device b(*engine_, "IMEI:B");
+  ASSERT_TRUE(b.sync(201).completed);
+
+  const std::string gone = vcard("Person 2");
+  const std::string a_luid = a.luid_of(gone);
+  const std::string b_luid = b.luid_of(gone);
+  a.remove(a_luid);
+  SyncRun from_a = a.sync(200);
+  ASSERT_TRUE(from_a.completed);
+  EXPECT_EQ(from_a.item_status[a_luid], 200);
+  EXPECT_TRUE(from_a.received.empty());
+  EXPECT_EQ(server_items(), 2u);
+
+  SyncRun to_b = b.sync(200);
+  ASSERT_TRUE(to_b.completed);
+  ASSERT_EQ(to_b.received.size(), 1u);
+  const Command& del = to_b.received[0];
+  EXPECT_EQ(del.kind, CommandKind::kDelete);
+  ASSERT_EQ(del.items.size(), 1u);
+  ASSERT_TRUE(del.items[0].target.has_value());
+  EXPECT_EQ(del.items[0].target->loc_uri, b_luid);
+  EXPECT_EQ(b.items().count(b_luid), 0u);
+  EXPECT_EQ(b.items().size(), 2u);
+
+  EXPECT_TRUE(a.sync(200).received.empty());
+  EXPECT_TRUE(b.sync(200).received.empty());
+}
+
+TEST_F(SyncEngineTest, ReplaceOfUnknownLuidCreates) {
+  Device a(*engine_, "IMEI:A");
+  seed(a, 0);
+  a.edit("X9", vcard("Never added"));
+  SyncRun run = a.sync(200);
+  ASSERT_TRUE(run.completed);
+  EXPECT_EQ(run.item_status["X9"], 201);
+  EXPECT_EQ(server_items(), 1u);
+  // Mapped: nothing comes back to A, and B gets it as an Add.
+  EXPECT_TRUE(a.sync(200).received.empty());
+  Device b(*engine_, "IMEI:B");
+  SyncRun to_b = b.sync(201);
+  ASSERT_EQ(to_b.received_of(CommandKind::kAdd).size(), 1u);
+}
+
+TEST_F(SyncEngineTest, DeleteOfUnknownLuidIs211) {
+  Device a(*engine_, "IMEI:A");
+  seed(a, 1);
+  a.remove("X7");
+  SyncRun run = a.sync(200);
+  ASSERT_TRUE(run.completed);
+  EXPECT_EQ(run.item_status["X7"], 211);
+  EXPECT_EQ(server_items(), 1u);
+}
+
+TEST_F(SyncEngineTest, UsersDoNotSeeEachOthersItems) {
+  Device alice(*engine_, "IMEI:A");
+  seed(alice, 2);
+  Device bob(*engine_, "IMEI:B", "contacts", "bob", "hunter2");
+  SyncRun run = bob.sync(201);
+  ASSERT_TRUE(run.completed);
+  EXPECT_TRUE(run.received.empty());
+  EXPECT_EQ(server_items("bob"), 0u);
+}
+
+// --- slow sync: nothing lost, nothing doubled (§6, §10) ---------------------
+
+TEST_F(SyncEngineTest, SlowSyncTwiceNeverDoublesItems) {
+  Device a(*engine_, "IMEI:A");
+  seed(a, 3);
+  SyncRun again = a.sync(201);
+  ASSERT_TRUE(again.completed);
+  ASSERT_EQ(again.item_status.size(), 3u);
+  for (const auto& [luid, code] : again.item_status) EXPECT_TRUE(code == 200 || code == 201) << luid << ": " << code;
+  EXPECT_TRUE(again.received.empty());
+  EXPECT_EQ(server_items(), 3u);
+  EXPECT_EQ(a.items().size(), 3u);
+
+  // A second device holding the same three cards matches them too.
+  Device b(*engine_, "IMEI:B");
+  for (int i = 0; i < 3; ++i) b.add(vcard("Person " + std::to_string(i)));
+  SyncRun first_b = b.sync(201);
+  ASSERT_TRUE(first_b.completed);
+  EXPECT_TRUE(first_b.received.empty());
+  SyncRun second_b = b.sync(201);
+  ASSERT_TRUE(second_b.completed);
+  EXPECT_TRUE(second_b.received.empty());
+  EXPECT_EQ(server_items(), 3u);
+  EXPECT_EQ(b.items().size(), 3u);
+}
+
+// A device that lost its database restores the same cards under new LUIDs and
+// slow-syncs. SYNCML-REFERENCE §6: the server "matches them against its
+// items ... No item may be lost or doubled"; §10: "Slow sync: the map is
+// rebuilt from the items the client sends; discard old LUID mappings".
+TEST_F(SyncEngineTest, SlowSyncAfterDeviceRestoreWithNewLuidsMatchesInsteadOfDoubling) {
+  Device a(*engine_, "IMEI:A");
+  seed(a, 3);
+  a.restore_with_new_luids();
+  SyncRun run = a.sync(201);
+  ASSERT_TRUE(run.completed);
+  EXPECT_EQ(server_items(), 3u) << "the server doubled the device's items";
+  EXPECT_TRUE(run.received.empty()) << "the server sent the device copies of its own items";
+  EXPECT_EQ(a.items().size(), 3u);
+}
+
+// --- message size (§9) -------------------------------------------------------
+
+TEST_F(SyncEngineTest, OutgoingSyncRespectsClientMaxMsgSize) {
+  Device a(*engine_, "IMEI:A");
+  for (int i = 0; i < 30; ++i) {
+    a.add(vcard("Person number " + std::to_string(i)) + "NOTE:" + std::string(60, 'a' + i % 26) + "\r\n");
+  }
+  ASSERT_TRUE(a.sync(201).completed);
+
+  Device b(*engine_, "IMEI:B");
+  b.max_msg_size = 4000;
+  SyncRun run = b.sync(201);
+  ASSERT_TRUE(run.completed);
+  auto pkg4 = run.pkg4();
+  ASSERT_GE(pkg4.size(), 3u) << "30 items cannot fit in fewer messages of 4000 bytes";
+  for (size_t i = 0; i < run.replies.size(); ++i) {
+    EXPECT_LE(protocol::encode_xml(run.replies[i]).size(), 4000u) << "reply " << i;
+  }
+  for (size_t i = 0; i + 1 < pkg4.size(); ++i) {
+    EXPECT_FALSE(pkg4[i].final) << "Final before the package ended, message " << i;
+    EXPECT_FALSE(pkg4[i].hdr.resp_uri.empty());
+  }
+  EXPECT_TRUE(pkg4.back().final);
+  // Our Alert 222 in each continuation was answered 200.
+  for (size_t i = 1; i < pkg4.size(); ++i) {
+    const Command* st = find_status(pkg4[i], "Alert");
+    ASSERT_NE(st, nullptr) << "message " << i;
+    EXPECT_EQ(st->code, 200);
+  }
+
+  // Every item once.
+  auto adds = run.received_of(CommandKind::kAdd);
+  EXPECT_EQ(run.received.size(), 30u);
+  std::set<std::string> guids;
+  for (const Command* add : adds) guids.insert(add->items.at(0).source->loc_uri);
+  EXPECT_EQ(guids.size(), 30u);
+  EXPECT_EQ(b.items().size(), 30u);
+  // CmdIDs are unique within each message.
+  for (const auto& m : pkg4) {
+    std::set<uint32_t> ids;
+    size_t n = 0;
+    for (const auto& c : m.commands) {
+      ids.insert(c.cmd_id);
+      ++n;
+      for (const auto& child : c.children) {
+        ids.insert(child.cmd_id);
+        ++n;
+      }
+    }
+    EXPECT_EQ(ids.size(), n);
+  }
+  // And the map made it: nothing more next time.
+  EXPECT_TRUE(b.sync(200).received.empty());
+}
+
+// The device may send many changes in one message (the server accepts up to
+// 1 MB), but our answer is bound by the device's MaxMsgSize all the same:
+// §9 "The server must keep every response <= client's MaxMsgSize"; §18 item 5.
+// Statuses that do not fit wait for the next message (the device pulls with
+// Alert 222, as for a split pkg 4).
+TEST_F(SyncEngineTest, StatusesForManyClientItemsRespectClientMaxMsgSize) {
+  Device a(*engine_, "IMEI:A");
+  a.max_msg_size = 4000;
+  for (int i = 0; i < 40; ++i) a.add(vcard("Person " + std::to_string(i)));
+  SyncRun run = a.sync(201);
+  ASSERT_TRUE(run.completed);
+  for (size_t i = 0; i < run.replies.size(); ++i) {
+    EXPECT_LE(protocol::encode_xml(run.replies[i]).size(), 4000u) << "reply " << i;
+  }
+  EXPECT_EQ(run.item_status.size(), 40u);
+  for (const auto& [luid, code] : run.item_status) EXPECT_EQ(code, 201) << luid;
+  EXPECT_EQ(server_items(), 40u);
+}
+
+// --- back end failures -------------------------------------------------------
+
+TEST_F(SyncEngineTest, FailingApplyGives503PerItemAndTheSessionGoesOn) {
+  Device a(*engine_, "IMEI:A");
+  const std::string l1 = a.add(vcard("Ann"));
+  const std::string l2 = a.add(vcard("Ben"));
+  faulty_->fail_apply(true);
+  SyncRun run = a.sync(201);
+  EXPECT_TRUE(run.completed);
+  EXPECT_EQ(run.item_status[l1], 503);
+  EXPECT_EQ(run.item_status[l2], 503);
+  const auto pkg4 = run.pkg4();
+  ASSERT_EQ(pkg4.size(), 1u);
+  const Command* sync_status = find_status(pkg4[0], "Sync");
+  ASSERT_NE(sync_status, nullptr);
+  EXPECT_EQ(sync_status->code, 200);
+  EXPECT_EQ(server_items(), 0u);
+
+  // Back end up again: the device resends its refused items.
+  faulty_->fail_apply(false);
+  SyncRun retry = a.sync(200);
+  ASSERT_TRUE(retry.completed);
+  EXPECT_EQ(retry.item_status[l1], 201);
+  EXPECT_EQ(retry.item_status[l2], 201);
+  EXPECT_EQ(server_items(), 2u);
+}
+
+TEST_F(SyncEngineTest, AdapterDownAtAlertIs503) {
+  Device a(*engine_, "IMEI:A");
+  faulty_->fail_current_anchor(true);
+  a.start_session();
+  auto out = a.send({alert(201, "contacts", std::nullopt, "1")}, true, true);
+  ASSERT_TRUE(out);
+  const Command* st = find_status(out->reply, "Alert", 1);
+  ASSERT_NE(st, nullptr);
+  EXPECT_EQ(st->code, 503);
+  EXPECT_EQ(find_command(out->reply, CommandKind::kAlert), nullptr);
+}
+
+// The back end could not list the server's changes while B synced. Nothing
+// reached B; the server must not advance B's anchor past changes it never
+// sent (§6: anchors record what a completed session exchanged; the engine's
+// own comment: "nothing sent; anchors keep the old value when committed").
+TEST_F(SyncEngineTest, ChangesNotReadBecauseBackEndWasDownAreSentNextSession) {
+  Device a(*engine_, "IMEI:A");
+  seed(a, 1);
+  Device b(*engine_, "IMEI:B");
+  ASSERT_TRUE(b.sync(201).completed);
+  a.add(vcard("New while B was away"));
+  ASSERT_TRUE(a.sync(200).completed);
+
+  faulty_->fail_reads(true);
+  SyncRun down = b.sync(200);
+  ASSERT_TRUE(down.completed);
+  EXPECT_TRUE(down.received.empty());
+  faulty_->fail_reads(false);
+
+  SyncRun up = b.sync(200);
+  ASSERT_TRUE(up.completed);
+  ASSERT_EQ(up.received_of(CommandKind::kAdd).size(), 1u) << "the change was lost for device B";
+  EXPECT_EQ(up.received[0].items.at(0).data, vcard("New while B was away"));
+  EXPECT_FALSE(b.luid_of(vcard("New while B was away")).empty());
+}
+
+// B refused an Add (500). The engine's comment on_item_status: "a refused Add
+// is sent again next time because the item stays unmapped"; §10: a pending
+// mapping "the next sync must cope (resend or slow sync)".
+TEST_F(SyncEngineTest, AddRefusedByTheDeviceIsSentAgainNextSession) {
+  Device a(*engine_, "IMEI:A");
+  seed(a, 1);
+  Device b(*engine_, "IMEI:B");
+  b.answer = [](const Command& c) { return c.kind == CommandKind::kAdd ? 500 : 200; };
+  SyncRun refused = b.sync(201);
+  ASSERT_TRUE(refused.completed);
+  ASSERT_EQ(refused.received.size(), 1u);
+  EXPECT_TRUE(b.items().empty());
+
+  b.answer = nullptr;
+  SyncRun again = b.sync(200);
+  ASSERT_TRUE(again.completed);
+  EXPECT_EQ(again.alert_status, 200);
+  ASSERT_EQ(again.received_of(CommandKind::kAdd).size(), 1u) << "the refused item was never offered again";
+  EXPECT_EQ(b.items().size(), 1u);
+}
+
+// Same rule for a Replace the device refused with a temporary error: its map
+// row keeps the old revision, and the change must be offered again.
+TEST_F(SyncEngineTest, ReplaceRefusedByTheDeviceIsSentAgainNextSession) {
+  Device a(*engine_, "IMEI:A");
+  seed(a, 1);
+  Device b(*engine_, "IMEI:B");
+  ASSERT_TRUE(b.sync(201).completed);
+  const std::string old_data = vcard("Person 0");
+  const std::string new_data = vcard("Person 0 (moved)");
+  a.edit(a.luid_of(old_data), new_data);
+  ASSERT_TRUE(a.sync(200).completed);
+
+  b.answer = [](const Command& c) { return c.kind == CommandKind::kReplace ? 503 : 200; };
+  SyncRun refused = b.sync(200);
+  ASSERT_TRUE(refused.completed);
+  ASSERT_EQ(refused.received_of(CommandKind::kReplace).size(), 1u);
+  EXPECT_EQ(b.items().begin()->second, old_data);
+
+  b.answer = nullptr;
+  SyncRun again = b.sync(200);
+  ASSERT_TRUE(again.completed);
+  EXPECT_EQ(again.alert_status, 200);
+  ASSERT_EQ(again.received_of(CommandKind::kReplace).size(), 1u) << "the refused change was never offered again";
+  EXPECT_EQ(b.items().begin()->second, new_data);
+}
+
+// --- odds and ends -----------------------------------------------------------
+
+TEST_F(SyncEngineTest, SyncForADatastoreNotAlertedIs404ForItAndItsItems) {
+  Device a(*engine_, "IMEI:A");
+  a.start_session();
+  auto p2 = a.send({alert(201, "contacts", std::nullopt, "1")}, true, true);
+  ASSERT_TRUE(p2);
+  std::vector<Command> children;
+  children.push_back(change(CommandKind::kAdd, "L1", vcard("x")));
+  auto p4 = a.send({status_cmd("1", 0, "SyncHdr", 200), sync_cmd("calendar", std::move(children))}, true);
+  ASSERT_TRUE(p4) << p4.error().to_string();
+  const Command* sync_status = find_status(p4->reply, "Sync");
+  ASSERT_NE(sync_status, nullptr);
+  EXPECT_EQ(sync_status->code, 404);
+  const Command* add_status = find_status(p4->reply, "Add");
+  ASSERT_NE(add_status, nullptr);
+  EXPECT_EQ(add_status->code, 404);
+  EXPECT_EQ(memory_->live_count(UserId("alice"), "calendar"), 0u);
+}
+
+TEST_F(SyncEngineTest, GetDevInfIsAnsweredWithResults) {
+  Device a(*engine_, "IMEI:A");
+  a.start_session();
+  Command get;
+  get.kind = CommandKind::kGet;
+  get.meta = protocol::Meta{};
+  get.meta->type = "application/vnd.syncml-devinf+xml";
+  protocol::Item item;
+  item.target = protocol::LocRef{"./devinf12", {}};
+  get.items.push_back(item);
+  auto out = a.send({alert(201, "contacts", std::nullopt, "1"), get}, true, true);
+  ASSERT_TRUE(out);
+  const Command* st = find_status(out->reply, "Get");
+  ASSERT_NE(st, nullptr);
+  EXPECT_EQ(st->code, 200);
+  const Command* results = find_command(out->reply, CommandKind::kResults);
+  ASSERT_NE(results, nullptr);
+  EXPECT_EQ(results->cmd_ref, "2");
+  ASSERT_EQ(results->items.size(), 1u);
+  EXPECT_NE(results->items[0].data.find("contacts"), std::string::npos);
+  EXPECT_NE(results->items[0].data.find("calendar"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace conflux::engine
