@@ -18,6 +18,10 @@ class AccountDirectory {
   // wrong password alike (callers must not learn which); kUnavailable when the
   // directory cannot be read.
   virtual Status verify_password(const UserId& user, const std::string& password) = 0;
+
+  // The same for a syncml:auth-md5 digest made with `nonce` (raw bytes).
+  // Accounts whose password was set before MD5 support cannot pass it.
+  virtual Status verify_md5_digest(const UserId& user, const std::string& nonce, const std::string& digest) = 0;
 };
 
 }  // namespace conflux::caf

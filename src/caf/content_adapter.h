@@ -39,10 +39,18 @@ struct Token {
   TokenKind kind = TokenKind::kReadOnly;
 };
 
+// How a client proved who it is.
+enum class CredentialScheme : uint8_t {
+  kPassword,   // `secret` is the password (syncml:auth-basic)
+  kMd5Digest,  // `secret` is B64(MD5(B64(MD5(user:password)) ":" nonce)) (syncml:auth-md5)
+};
+
 // A user's credentials as a client presented them. `secret` is never logged.
 struct Credentials {
   UserId user;
   std::string secret;
+  CredentialScheme scheme = CredentialScheme::kPassword;
+  std::string nonce;  // kMd5Digest: the nonce bytes the digest was made with
 };
 
 // Which store a call is about, and on whose behalf. Every CAF call carries one;

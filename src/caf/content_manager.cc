@@ -13,7 +13,9 @@ Result<Token> ContentManager::authenticate(const Credentials& creds, TokenKind k
   // The embedded back ends trust Conflux's account directory. Back ends with
   // their own accounts (kCapOwnAccounts) and per-store ACLs arrive with the
   // CAF-complete issue; they will verify per datastore here.
-  Status verified = accounts_.verify_password(creds.user, creds.secret);
+  Status verified = creds.scheme == CredentialScheme::kMd5Digest
+                        ? accounts_.verify_md5_digest(creds.user, creds.nonce, creds.secret)
+                        : accounts_.verify_password(creds.user, creds.secret);
   if (!verified.is_ok()) {
     logger("caf")->info("authentication failed for user '{}': {}", creds.user.str(), verified.message());
     return verified;

@@ -30,6 +30,7 @@ int serve(const config::Config& config) {
   engine::EngineOptions engine_options;
   engine_options.max_msg_size = config.server.max_msg_size;
   engine_options.session_timeout_seconds = config.server.session_timeout_seconds;
+  engine_options.md5_auth = config.auth.md5;
   engine::SyncEngine engine(*s.content, *s.state, config.stores, engine_options, s.clock);
 
   server::SyncHandlerOptions handler_options;

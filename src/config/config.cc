@@ -35,6 +35,15 @@ class TableReader {
     return Status::ok();
   }
 
+  Status boolean(const char* key, bool& out) {
+    seen_.insert(key);
+    const toml::node* node = table_.get(key);
+    if (!node) return Status::ok();
+    if (!node->is_boolean()) return bad(source_, *node, prefix_ + key, "must be true or false");
+    out = *node->value<bool>();
+    return Status::ok();
+  }
+
   template <typename Int>
   Status integer(const char* key, Int& out, int64_t min, int64_t max) {
     seen_.insert(key);
@@ -160,7 +169,7 @@ Result<Config> load_config_string(const std::string& text, const std::string& so
   Config c = default_config();
   for (const auto& [key, node] : root) {
     std::string k(key.str());
-    if (k == "server" || k == "log" || k == "storage" || k == "stores") {
+    if (k == "server" || k == "auth" || k == "log" || k == "storage" || k == "stores") {
       if (!node.is_table()) return bad(source, node, k, "must be a table");
       continue;
     }
@@ -172,6 +181,11 @@ Result<Config> load_config_string(const std::string& text, const std::string& so
     CFX_RETURN_IF_ERROR(r.string("data_dir", c.data_dir));
     CFX_RETURN_IF_ERROR(r.no_unknown_keys());
     c.data_dir = std::filesystem::absolute(c.data_dir);
+  }
+  if (const toml::table* t = root["auth"].as_table()) {
+    TableReader r(*t, "auth.", source);
+    CFX_RETURN_IF_ERROR(r.boolean("md5", c.auth.md5));
+    CFX_RETURN_IF_ERROR(r.no_unknown_keys());
   }
   if (const toml::table* t = root["log"].as_table()) {
     TableReader r(*t, "log.", source);

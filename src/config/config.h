@@ -27,6 +27,14 @@ struct ServerConfig {
   uint64_t max_msg_size = 1024 * 1024;     // largest message we accept, announced to clients
 };
 
+struct AuthConfig {
+  // Challenge clients with syncml:auth-md5 (a fresh nonce per device and
+  // session) instead of basic; both are accepted either way. MD5 keeps the
+  // password off the wire but needs B64(MD5(user:password)) on file, which
+  // `conflux user add|passwd` stores beside the argon2id hash.
+  bool md5 = true;
+};
+
 struct LogConfig {
   std::string level = "info";  // trace, debug, info, warn, error, off
 };
@@ -34,6 +42,7 @@ struct LogConfig {
 struct Config {
   ServerConfig server;
   std::string data_dir;  // absolute; holds conflux.db and the SQLite adapter's items.db
+  AuthConfig auth;
   LogConfig log;
   std::vector<caf::StoreSettings> stores;
 };

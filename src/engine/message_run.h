@@ -22,7 +22,11 @@ class SyncEngine::MessageRun {
 
  private:
   // --- sync_engine.cc
-  bool authenticate();
+  // Checks the header's credentials and answers the SyncHdr; false when the
+  // message must not be processed. Errors are state-store failures.
+  Result<bool> authenticate();
+  // Our Chal: MD5 with a fresh nonce (stored for the device), or basic.
+  Result<protocol::Chal> challenge();
   void run_command(const protocol::Command& cmd);
   void handle_alert(const protocol::Command& cmd);
   void handle_put(const protocol::Command& cmd);

@@ -106,7 +106,16 @@ std::string SyncEngine::MessageRun::normalize_store_uri(const std::string& uri) 
   return name;
 }
 
-bool SyncEngine::MessageRun::authenticate() {
+Result<protocol::Chal> SyncEngine::MessageRun::challenge() {
+  if (!engine_.options_.md5_auth) return basic_challenge();
+  // A fresh nonce for every challenge (SyncML DS Protocol §"MD5 digest"):
+  // a digest seen once can never be replayed.
+  const std::string nonce = base64_encode(random_hex(8));
+  CFX_RETURN_IF_ERROR(engine_.state_.save_auth_nonce(session_.device, nonce));
+  return md5_challenge(nonce);
+}
+
+Result<bool> SyncEngine::MessageRun::authenticate() {
   Command& hdr_status = add_status("0", "SyncHdr", StatusCode::kOk);
   hdr_status.target_refs = {in_.hdr.target.loc_uri};
   hdr_status.source_refs = {in_.hdr.source.loc_uri};
@@ -115,20 +124,26 @@ bool SyncEngine::MessageRun::authenticate() {
   // come later are checked all the same: a message must never be accepted on
   // the strength of someone else's earlier login.
   if (session_.authenticated && !in_.hdr.cred) return true;
-  if (!in_.hdr.cred) {
-    hdr_status.code = protocol::to_int(StatusCode::kMissingCredentials);
-    hdr_status.chal = basic_challenge();
+  auto refuse = [&](StatusCode code) -> Result<bool> {
+    hdr_status.code = protocol::to_int(code);
+    auto chal = challenge();
+    if (!chal) return chal.error();
+    hdr_status.chal = std::move(*chal);
     return false;
+  };
+  if (!in_.hdr.cred) return refuse(StatusCode::kMissingCredentials);
+
+  std::string nonce;
+  if (in_.hdr.cred->meta.type == kAuthMd5) {
+    auto stored = engine_.state_.auth_nonce(session_.device);
+    if (!stored) return stored.error();
+    nonce = std::move(*stored);
   }
-  auto creds = decode_basic_credentials(*in_.hdr.cred);
+  auto creds = decode_credentials(*in_.hdr.cred, in_.hdr.source.loc_name, nonce);
   Result<caf::Token> token = creds ? engine_.caf_.authenticate(*creds, caf::TokenKind::kReadWrite)
                                    : Result<caf::Token>(creds.error());
   if (!token) {
-    // Other auth types (md5 until the protocol issue adds it) are answered
-    // with a basic challenge; SyncEvolution then retries with basic.
     ++session_.auth_failures;
-    hdr_status.code = protocol::to_int(StatusCode::kInvalidCredentials);
-    hdr_status.chal = basic_challenge();
     log->info("session {} device {}: authentication refused ({})", session_.key.str(), session_.device.str(),
               token.error().message());
     // A failure inside an authenticated session ends it: the earlier login
@@ -136,20 +151,24 @@ bool SyncEngine::MessageRun::authenticate() {
     if (session_.authenticated || session_.auth_failures >= engine_.options_.max_auth_failures) {
       end_session_ = true;
     }
-    return false;
+    return refuse(StatusCode::kInvalidCredentials);
   }
   if (session_.authenticated && creds->user != session_.user) {
-    hdr_status.code = protocol::to_int(StatusCode::kInvalidCredentials);
-    hdr_status.chal = basic_challenge();
     log->warn("session {} of user {}: a message carried credentials of user {}; session ended", session_.key.str(),
               session_.user.str(), creds->user.str());
     end_session_ = true;
-    return false;
+    return refuse(StatusCode::kInvalidCredentials);
   }
   session_.authenticated = true;
   session_.user = creds->user;
   session_.token = token->value;
   hdr_status.code = protocol::to_int(StatusCode::kAuthenticationAccepted);
+  if (creds->scheme == caf::CredentialScheme::kMd5Digest) {
+    // The nonce for the device's next session travels with the 212.
+    auto chal = challenge();
+    if (!chal) return chal.error();
+    hdr_status.chal = std::move(*chal);
+  }
   log->debug("session {} device {}: user {} authenticated", session_.key.str(), session_.device.str(),
              session_.user.str());
   return true;
@@ -170,8 +189,9 @@ Result<Outbound> SyncEngine::MessageRun::run() {
   reply_.hdr.meta = protocol::Meta{};
   reply_.hdr.meta->max_msg_size = engine_.options_.max_msg_size;
 
-  bool authenticated = authenticate();
-  if (authenticated) {
+  auto authenticated = authenticate();
+  if (!authenticated) return authenticated.error();
+  if (*authenticated) {
     // Statuses held back from the last reply go first.
     for (auto& pending : session_.pending_statuses) {
       pending.cmd_id = next_cmd_id();

@@ -31,6 +31,9 @@ struct EngineOptions {
   uint64_t max_msg_size = 1024 * 1024;   // what we accept; announced in our SyncHdr Meta
   int64_t session_timeout_seconds = 1800;
   int max_auth_failures = 3;             // then the session ends
+  // Challenge with syncml:auth-md5 (a nonce per device) rather than basic.
+  // Both are accepted either way; md5 keeps the password off the wire.
+  bool md5_auth = true;
 };
 
 // Where the message came in, as the HTTP layer saw it.

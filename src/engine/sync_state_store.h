@@ -62,6 +62,11 @@ class SyncStateStore {
   virtual Status remove_map(const DeviceStore& ds, const std::vector<Luid>& luids) = 0;
   virtual Status clear_map(const DeviceStore& ds) = 0;
 
+  // The nonce a device's next syncml:auth-md5 credentials must be made with,
+  // as sent in NextNonce (base64); empty when none was issued yet.
+  virtual Result<std::string> auth_nonce(const DeviceId& device) = 0;
+  virtual Status save_auth_nonce(const DeviceId& device, const std::string& nonce_b64) = 0;
+
   // The device's last DevInf as XML text.
   virtual Status save_device_info(const UserId& user, const DeviceId& device, const std::string& devinf_xml) = 0;
   virtual Result<std::optional<std::string>> device_info(const UserId& user, const DeviceId& device) = 0;

@@ -38,6 +38,11 @@ const std::vector<std::string>& state_migrations() {
       "CREATE TABLE secrets("
       "  name TEXT PRIMARY KEY NOT NULL,"
       "  value BLOB NOT NULL);",
+      // 2: per-device nonces for syncml:auth-md5
+      "CREATE TABLE nonces("
+      "  device TEXT PRIMARY KEY NOT NULL,"
+      "  nonce TEXT NOT NULL,"
+      "  updated_at INTEGER NOT NULL);",
   };
   return steps;
 }
@@ -228,6 +233,25 @@ Result<std::optional<std::string>> SqliteStateStore::device_info(const UserId& u
   if (!row) return row.error();
   if (!*row) return std::optional<std::string>();
   return std::optional<std::string>(st->column_text(0));
+}
+
+Result<std::string> SqliteStateStore::auth_nonce(const DeviceId& device) {
+  auto st = db_->prepare("SELECT nonce FROM nonces WHERE device = ?1");
+  if (!st) return st.error();
+  st->bind(1, device.str());
+  auto row = st->step();
+  if (!row) return row.error();
+  if (!*row) return std::string();
+  return st->column_text(0);
+}
+
+Status SqliteStateStore::save_auth_nonce(const DeviceId& device, const std::string& nonce_b64) {
+  auto st = db_->prepare(
+      "INSERT INTO nonces(device, nonce, updated_at) VALUES (?1, ?2, ?3)"
+      " ON CONFLICT(device) DO UPDATE SET nonce = excluded.nonce, updated_at = excluded.updated_at");
+  if (!st) return st.error();
+  st->bind(1, device.str()).bind(2, nonce_b64).bind(3, now_seconds_());
+  return st->run().status();
 }
 
 // --- server secret ----------------------------------------------------------

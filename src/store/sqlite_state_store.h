@@ -58,6 +58,8 @@ class SqliteStateStore final : public engine::SyncStateStore {
   Status remove_map(const engine::DeviceStore& ds, const std::vector<Luid>& luids) override;
   Status clear_map(const engine::DeviceStore& ds) override;
 
+  Result<std::string> auth_nonce(const DeviceId& device) override;
+  Status save_auth_nonce(const DeviceId& device, const std::string& nonce_b64) override;
   Status save_device_info(const UserId& user, const DeviceId& device, const std::string& devinf_xml) override;
   Result<std::optional<std::string>> device_info(const UserId& user, const DeviceId& device) override;
 

@@ -6,6 +6,7 @@
 #include <mutex>
 #include <utility>
 
+#include "common/digest.h"
 #include "common/log.h"
 
 namespace conflux::store {
@@ -21,6 +22,9 @@ const std::vector<std::string>& user_migrations() {
       "  name TEXT PRIMARY KEY NOT NULL,"
       "  password_hash TEXT NOT NULL,"
       "  created_at INTEGER NOT NULL);",
+      // 2: syncml:auth-md5 needs B64(MD5(user:password)); NULL for accounts
+      // whose password was set before, until it is set again.
+      "ALTER TABLE users ADD COLUMN md5_secret TEXT;",
   };
   return steps;
 }
@@ -110,9 +114,10 @@ Status UserStore::add(const UserId& user, const std::string& password) {
   }
   auto hash = hash_password(password);
   if (!hash) return hash.error();
-  auto st = db_->prepare("INSERT INTO users(name, password_hash, created_at) VALUES (?1, ?2, ?3)");
+  auto st = db_->prepare(
+      "INSERT INTO users(name, password_hash, created_at, md5_secret) VALUES (?1, ?2, ?3, ?4)");
   if (!st) return st.error();
-  st->bind(1, user.str()).bind(2, *hash).bind(3, now_seconds_());
+  st->bind(1, user.str()).bind(2, *hash).bind(3, now_seconds_()).bind(4, md5_base64(user.str() + ":" + password));
   auto inserted = st->run();
   if (!inserted) {
     if (inserted.error().code() == StatusCode::kAlreadyExists) {
@@ -149,9 +154,9 @@ Status UserStore::set_password(const UserId& user, const std::string& password) 
   }
   auto hash = hash_password(password);
   if (!hash) return hash.error();
-  auto st = db_->prepare("UPDATE users SET password_hash = ?2 WHERE name = ?1");
+  auto st = db_->prepare("UPDATE users SET password_hash = ?2, md5_secret = ?3 WHERE name = ?1");
   if (!st) return st.error();
-  st->bind(1, user.str()).bind(2, *hash);
+  st->bind(1, user.str()).bind(2, *hash).bind(3, md5_base64(user.str() + ":" + password));
   auto changed = st->run();
   if (!changed) return changed.error();
   if (*changed == 0) return Status::not_found("no user '" + user.str() + "'");
@@ -189,6 +194,26 @@ Status UserStore::verify_password(const UserId& user, const std::string& passwor
     return Status::unauthenticated("unknown user or wrong password");
   }
   if (!hash_matches(stored, password)) return Status::unauthenticated("unknown user or wrong password");
+  return Status::ok();
+}
+
+Status UserStore::verify_md5_digest(const UserId& user, const std::string& nonce, const std::string& digest) {
+  std::string secret;
+  {
+    auto st = db_->prepare("SELECT md5_secret FROM users WHERE name = ?1");
+    if (!st) return Status::unavailable("user directory: " + st.error().message());
+    st->bind(1, user.str());
+    auto row = st->step();
+    if (!row) return Status::unavailable("user directory: " + row.error().message());
+    if (*row && !st->column_is_null(0)) secret = st->column_text(0);
+  }
+  // SyncML RepPro §"MD5 digest access authentication":
+  // B64(MD5(B64(MD5(user:password)) ":" nonce)).
+  const std::string expected = md5_base64(secret + ":" + nonce);
+  ensure_sodium();
+  const bool match = !secret.empty() && expected.size() == digest.size() &&
+                     sodium_memcmp(expected.data(), digest.data(), expected.size()) == 0;
+  if (!match) return Status::unauthenticated("unknown user or wrong password");
   return Status::ok();
 }
 

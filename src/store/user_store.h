@@ -54,6 +54,7 @@ class UserStore final : public caf::AccountDirectory {
   // a full hash verification too, so timing does not tell them apart.
   // kUnavailable when the database cannot be read.
   Status verify_password(const UserId& user, const std::string& password) override;
+  Status verify_md5_digest(const UserId& user, const std::string& nonce, const std::string& digest) override;
 
  private:
   UserStore(std::shared_ptr<SqliteDb> db, NowSeconds now_seconds);

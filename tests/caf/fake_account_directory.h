@@ -7,6 +7,7 @@
 #include <string>
 
 #include "caf/accounts.h"
+#include "common/digest.h"
 
 namespace conflux::test {
 
@@ -19,6 +20,15 @@ class FakeAccountDirectory final : public caf::AccountDirectory {
     if (unavailable_) return Status::unavailable("account directory down");
     auto it = passwords_.find(user.str());
     if (it == passwords_.end() || it->second != password) return Status::unauthenticated("bad user or password");
+    return Status::ok();
+  }
+
+  Status verify_md5_digest(const UserId& user, const std::string& nonce, const std::string& digest) override {
+    if (unavailable_) return Status::unavailable("account directory down");
+    auto it = passwords_.find(user.str());
+    if (it == passwords_.end() || md5_base64(md5_base64(user.str() + ":" + it->second) + ":" + nonce) != digest) {
+      return Status::unauthenticated("bad user or password");
+    }
     return Status::ok();
   }
 

@@ -283,4 +283,14 @@ TEST(ConfigTest, LoadMissingFileIsNotFound) {
 }
 
 }  // namespace
+TEST(ConfigAuth, Md5ChallengeIsOnByDefaultAndCanBeTurnedOff) {
+  EXPECT_TRUE(default_config().auth.md5);
+  auto c = load_config_string("[auth]\nmd5 = false\n", "conf.toml");
+  ASSERT_TRUE(c) << c.error().to_string();
+  EXPECT_FALSE(c->auth.md5);
+  auto bad = load_config_string("[auth]\nmd5 = \"yes\"\n", "conf.toml");
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().message().find("conf.toml:2: auth.md5"), std::string::npos) << bad.error().message();
+}
+
 }  // namespace conflux::config

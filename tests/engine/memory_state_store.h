@@ -40,6 +40,18 @@ class MemoryStateStore final : public engine::SyncStateStore {
   Status remove_map(const engine::DeviceStore& ds, const std::vector<Luid>& luids) override;
   Status clear_map(const engine::DeviceStore& ds) override;
 
+  Result<std::string> auth_nonce(const DeviceId& device) override {
+    CFX_RETURN_IF_ERROR(check());
+    std::lock_guard lock(mutex_);
+    auto it = nonces_.find(device.str());
+    return it == nonces_.end() ? std::string() : it->second;
+  }
+  Status save_auth_nonce(const DeviceId& device, const std::string& nonce_b64) override {
+    CFX_RETURN_IF_ERROR(check());
+    std::lock_guard lock(mutex_);
+    nonces_[device.str()] = nonce_b64;
+    return Status::ok();
+  }
   Status save_device_info(const UserId& user, const DeviceId& device, const std::string& devinf_xml) override;
   Result<std::optional<std::string>> device_info(const UserId& user, const DeviceId& device) override;
 
@@ -63,6 +75,7 @@ class MemoryStateStore final : public engine::SyncStateStore {
   std::map<StoreKey, engine::SyncAnchors> anchors_;                          // guarded by mutex_
   std::map<StoreKey, std::map<std::string, engine::MapEntry>> maps_;         // guarded by mutex_; by LUID
   std::map<std::pair<std::string, std::string>, std::string> device_info_;  // guarded by mutex_
+  std::map<std::string, std::string> nonces_;  // guarded by mutex_; by device
 };
 
 }  // namespace conflux::test

@@ -165,7 +165,7 @@ Result<engine::Outbound> Device::send(std::vector<Command> commands, bool final,
   m.hdr.msg_id = std::to_string(++msg_id_);
   m.hdr.target = LocRef{kServerUrl, {}};
   m.hdr.source = LocRef{id_, user_};
-  if (with_cred) m.hdr.cred = basic_cred(user_, password_);
+  if (with_cred) m.hdr.cred = cred ? *cred : basic_cred(user_, password_);
   if (max_msg_size) {
     m.hdr.meta = Meta{};
     m.hdr.meta->max_msg_size = *max_msg_size;

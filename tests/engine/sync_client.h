@@ -97,6 +97,7 @@ class Device {
   std::function<int(const protocol::Command&)> answer;  // code for a server change; default 201 Add, else 200
   std::string last_anchor;                    // our Last; empty: none (first sync)
   std::string last_next;                      // the Next of the last session begun
+  std::optional<protocol::Cred> cred;         // sent instead of basic credentials when set
 
  private:
   void number(std::vector<protocol::Command>& commands);

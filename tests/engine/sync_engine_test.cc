@@ -13,7 +13,9 @@
 
 #include "caf/content_manager.h"
 #include "caf/token_service.h"
+#include "common/base64.h"
 #include "common/clock.h"
+#include "common/digest.h"
 #include "protocol/xml_codec.h"
 #include "tests/caf/fake_account_directory.h"
 #include "tests/caf/memory_adapter.h"
@@ -85,7 +87,7 @@ class SyncEngineTest : public ::testing::Test {
 
 // --- authentication and sessions (SYNCML-REFERENCE §1, §8) -----------------
 
-TEST_F(SyncEngineTest, NoCredentialsIsAnswered407WithBasicChallenge) {
+TEST_F(SyncEngineTest, NoCredentialsIsAnswered407WithMd5Challenge) {
   Device d(*engine_, "IMEI:1");
   d.start_session();
   auto out = d.send({alert(200, "contacts", std::nullopt, "1")}, true, /*with_cred=*/false);
@@ -95,8 +97,9 @@ TEST_F(SyncEngineTest, NoCredentialsIsAnswered407WithBasicChallenge) {
   const Command& hdr = m.commands[0];
   EXPECT_EQ(hdr.msg_ref, "1");
   ASSERT_TRUE(hdr.chal.has_value());
-  EXPECT_EQ(hdr.chal->meta.type, "syncml:auth-basic");
+  EXPECT_EQ(hdr.chal->meta.type, "syncml:auth-md5");
   EXPECT_EQ(hdr.chal->meta.format, "b64");
+  EXPECT_FALSE(hdr.chal->meta.next_nonce.empty());
   // Nothing else of the message is processed (§8).
   EXPECT_EQ(find_status(m, "Alert"), nullptr);
   EXPECT_EQ(find_command(m, CommandKind::kAlert), nullptr);
@@ -112,14 +115,75 @@ TEST_F(SyncEngineTest, NoCredentialsIsAnswered407WithBasicChallenge) {
   EXPECT_NE(find_command(again->reply, CommandKind::kAlert), nullptr);
 }
 
-TEST_F(SyncEngineTest, WrongPasswordIsAnswered401WithBasicChallengeAndLimited) {
+// syncml:auth-md5 (SYNCML-REFERENCE §8): the digest must be made with the
+// nonce the server issued to this device; each nonce works once.
+protocol::Cred md5_cred(const std::string& user, const std::string& password, const std::string& nonce_b64) {
+  protocol::Cred cred;
+  cred.meta.type = "syncml:auth-md5";
+  cred.meta.format = "b64";
+  cred.data = md5_base64(md5_base64(user + ":" + password) + ":" + *base64_decode(nonce_b64));
+  return cred;
+}
+
+TEST_F(SyncEngineTest, Md5DigestMadeWithTheIssuedNonceIsAcceptedOnce) {
+  Device d(*engine_, "IMEI:1");
+  d.start_session();
+  auto challenged = d.send({alert(201, "contacts", std::nullopt, "1")}, true, /*with_cred=*/false);
+  ASSERT_TRUE(challenged);
+  ASSERT_EQ(hdr_status_code(challenged->reply), 407);
+  const std::string nonce = challenged->reply.commands[0].chal->meta.next_nonce;
+  ASSERT_FALSE(nonce.empty());
+
+  d.start_session();
+  d.cred = md5_cred("alice", "secret", nonce);
+  auto accepted = d.send({alert(201, "contacts", std::nullopt, "1")}, true, true);
+  ASSERT_TRUE(accepted);
+  ASSERT_EQ(hdr_status_code(accepted->reply), 212);
+  // The 212 carries the nonce for the next session, and it is a new one.
+  ASSERT_TRUE(accepted->reply.commands[0].chal.has_value());
+  const std::string next = accepted->reply.commands[0].chal->meta.next_nonce;
+  EXPECT_FALSE(next.empty());
+  EXPECT_NE(next, nonce);
+  EXPECT_NE(find_command(accepted->reply, CommandKind::kAlert), nullptr);
+
+  // The same digest replayed in a new session is refused.
+  d.start_session();
+  auto replayed = d.send({alert(201, "contacts", std::nullopt, "1")}, true, true);
+  ASSERT_TRUE(replayed);
+  EXPECT_EQ(hdr_status_code(replayed->reply), 401);
+
+  // A digest made with the wrong password and the current nonce is refused.
+  const std::string current = replayed->reply.commands[0].chal->meta.next_nonce;
+  d.start_session();
+  d.cred = md5_cred("alice", "not-secret", current);
+  auto wrong = d.send({alert(201, "contacts", std::nullopt, "1")}, true, true);
+  ASSERT_TRUE(wrong);
+  EXPECT_EQ(hdr_status_code(wrong->reply), 401);
+}
+
+TEST_F(SyncEngineTest, Md5DigestWithoutAnIssuedNonceIsRefused) {
+  // SyncEvolution's first message is made with an empty nonce; accepting it
+  // would accept a digest anyone could replay.
+  Device d(*engine_, "IMEI:fresh");
+  d.start_session();
+  protocol::Cred cred;
+  cred.meta.type = "syncml:auth-md5";
+  cred.data = md5_base64(md5_base64(std::string("alice:secret")) + ":");
+  d.cred = cred;
+  auto out = d.send({alert(201, "contacts", std::nullopt, "1")}, true, true);
+  ASSERT_TRUE(out);
+  EXPECT_EQ(hdr_status_code(out->reply), 401);
+  EXPECT_FALSE(out->reply.commands[0].chal->meta.next_nonce.empty());
+}
+
+TEST_F(SyncEngineTest, WrongPasswordIsAnswered401WithMd5ChallengeAndLimited) {
   Device d(*engine_, "IMEI:1", "contacts", "alice", "wrong");
   d.start_session();
   auto out = d.send({alert(200, "contacts", std::nullopt, "1")}, true, true);
   ASSERT_TRUE(out) << out.error().to_string();
   ASSERT_EQ(hdr_status_code(out->reply), 401);
   ASSERT_TRUE(out->reply.commands[0].chal.has_value());
-  EXPECT_EQ(out->reply.commands[0].chal->meta.type, "syncml:auth-basic");
+  EXPECT_EQ(out->reply.commands[0].chal->meta.type, "syncml:auth-md5");
   EXPECT_EQ(find_status(out->reply, "Alert"), nullptr);
   EXPECT_FALSE(out->session_ended);
 

@@ -46,14 +46,17 @@ def md5_cred(user, password, nonce=b""):
 
 
 def message(target_uri, device_id, session_id, msg_id, body, cred="",
-            max_msg_size=1_000_000):
-    """One SyncML 1.2 XML message (str)."""
+            max_msg_size=1_000_000, loc_name=None):
+    """One SyncML 1.2 XML message (str). loc_name is the user name in the
+    header's Source, which syncml:auth-md5 needs."""
+    name_xml = f"<LocName>{escape(loc_name)}</LocName>" if loc_name else ""
     return ('<?xml version="1.0" encoding="UTF-8"?>'
             '<SyncML xmlns="SYNCML:SYNCML1.2"><SyncHdr>'
             "<VerDTD>1.2</VerDTD><VerProto>SyncML/1.2</VerProto>"
             f"<SessionID>{session_id}</SessionID><MsgID>{msg_id}</MsgID>"
             f"<Target><LocURI>{escape(target_uri)}</LocURI></Target>"
-            f"<Source><LocURI>{escape(device_id)}</LocURI></Source>{cred}"
+            f"<Source><LocURI>{escape(device_id)}</LocURI>{name_xml}</Source>"
+            f"{cred}"
             f"<Meta><MaxMsgSize xmlns='syncml:metinf'>{max_msg_size}"
             "</MaxMsgSize></Meta>"
             f"</SyncHdr><SyncBody>{body}</SyncBody></SyncML>")

@@ -10,6 +10,7 @@ stored, and the server must finally stop cleanly (exit status 0).
 Run: CONFLUX_BIN=/path/to/conflux /usr/bin/python3 test_bad_input.py
 """
 
+import base64
 import http.client
 import sys
 import unittest
@@ -87,15 +88,19 @@ class BadInputTest(IntegrationTest):
         return sc.Reply(status, headers, body)
 
     def assert_challenge(self, reply, code):
-        """SyncHdr status `code` carrying a basic-auth Chal, and no
-        session work done (no Alert accepted, no Sync)."""
+        """SyncHdr status `code` carrying an md5 Chal with a fresh nonce,
+        and no session work done (no Alert accepted, no Sync). Returns the
+        nonce."""
         hdr = reply.statuses("SyncHdr")[0]
         self.assertEqual(int(hdr.findtext("Data")), code, reply.text())
-        self.assertEqual(hdr.findtext("Chal/Meta/Type"), "syncml:auth-basic",
+        self.assertEqual(hdr.findtext("Chal/Meta/Type"), "syncml:auth-md5",
                          reply.text())
+        nonce = hdr.findtext("Chal/Meta/NextNonce")
+        self.assertTrue(nonce, reply.text())
         for st in reply.statuses("Alert"):
             self.assertNotEqual(st.findtext("Data"), "200", reply.text())
         self.assertEqual(reply.commands("Sync"), [], reply.text())
+        return nonce
 
     # -- HTTP level ---------------------------------------------------------
 
@@ -243,11 +248,21 @@ class BadInputTest(IntegrationTest):
         self.assert_challenge(reply, 401)
 
     def test_md5_credentials(self):
-        """Only auth-basic is offered: md5 gets 401 with a basic Chal."""
-        msg = sc.message(self.url, "bad-input-md5", "1", 1,
-                         sc.alert_cmd(1, 201, "contacts") + "<Final/>",
-                         sc.md5_cred(USER, PASSWORD))
-        self.assert_challenge(self.syncml_reply(sc.post(self.url, msg)), 401)
+        """md5 needs the nonce the server issued to this device: a digest
+        made with none is refused (401 + nonce); one made with the issued
+        nonce is accepted (212); replaying it is refused again."""
+        def attempt(session, nonce_bytes):
+            msg = sc.message(self.url, "bad-input-md5", session, 1,
+                             sc.alert_cmd(1, 201, "contacts") + "<Final/>",
+                             sc.md5_cred(USER, PASSWORD, nonce_bytes),
+                             loc_name=USER)
+            return self.syncml_reply(sc.post(self.url, msg))
+        nonce = self.assert_challenge(attempt("1", b""), 401)
+        accepted = attempt("2", base64.b64decode(nonce))
+        hdr = accepted.statuses("SyncHdr")[0]
+        self.assertEqual(hdr.findtext("Data"), "212", accepted.text())
+        self.assertNotEqual(hdr.findtext("Chal/Meta/NextNonce"), nonce)
+        self.assert_challenge(attempt("3", base64.b64decode(nonce)), 401)
 
     def test_missing_credentials(self):
         reply = self.syncml_reply(sc.post(

@@ -70,6 +70,17 @@ class SqliteStateStoreTest : public ::testing::Test {
   const DeviceStore phone_contacts_{UserId("alice"), DeviceId("IMEI:1"), "contacts"};
 };
 
+TEST_F(SqliteStateStoreTest, AuthNoncesAreKeptPerDevice) {
+  auto none = store_->auth_nonce(DeviceId("IMEI:1"));
+  ASSERT_TRUE(none);
+  EXPECT_EQ(*none, "");
+  ASSERT_TRUE(store_->save_auth_nonce(DeviceId("IMEI:1"), "MTIzNDU2Nzg=").is_ok());
+  ASSERT_TRUE(store_->save_auth_nonce(DeviceId("IMEI:2"), "OTg3NjU0MzI=").is_ok());
+  ASSERT_TRUE(store_->save_auth_nonce(DeviceId("IMEI:1"), "bmV3ZXI=").is_ok());
+  EXPECT_EQ(*store_->auth_nonce(DeviceId("IMEI:1")), "bmV3ZXI=");
+  EXPECT_EQ(*store_->auth_nonce(DeviceId("IMEI:2")), "OTg3NjU0MzI=");
+}
+
 TEST_F(SqliteStateStoreTest, SessionsSaveLoadDelete) {
   const SessionKey key("s1");
   auto missing = store_->load_session(key);

@@ -92,6 +92,21 @@ TEST_F(UserStoreTest, StoresAnArgon2idHashNotThePassword) {
   EXPECT_NE(stored_hash("bob"), hash);
 }
 
+// syncml:auth-md5: B64(MD5(B64(MD5(user:password)) ":" nonce)), worked
+// example from the SyncML reference (user/password syncmltest, nonce 12345678).
+TEST_F(UserStoreTest, VerifiesSyncmlMd5Digests) {
+  ASSERT_TRUE(users_->add(UserId("syncmltest"), "syncmltest").is_ok());
+  EXPECT_TRUE(users_->verify_md5_digest(UserId("syncmltest"), "12345678", "vJKaU326dTpqlTpORIpC/A==").is_ok());
+  EXPECT_EQ(users_->verify_md5_digest(UserId("syncmltest"), "87654321", "vJKaU326dTpqlTpORIpC/A==").code(),
+            StatusCode::kUnauthenticated);
+  EXPECT_EQ(users_->verify_md5_digest(UserId("nobody"), "12345678", "vJKaU326dTpqlTpORIpC/A==").code(),
+            StatusCode::kUnauthenticated);
+  // A new password changes the MD5 secret too.
+  ASSERT_TRUE(users_->set_password(UserId("syncmltest"), "changed").is_ok());
+  EXPECT_EQ(users_->verify_md5_digest(UserId("syncmltest"), "12345678", "vJKaU326dTpqlTpORIpC/A==").code(),
+            StatusCode::kUnauthenticated);
+}
+
 TEST_F(UserStoreTest, AddRejectsDuplicatesBadNamesAndEmptyPasswords) {
   ASSERT_TRUE(users_->add(UserId("alice"), "pw").is_ok());
   EXPECT_EQ(users_->add(UserId("alice"), "other").code(), StatusCode::kAlreadyExists);

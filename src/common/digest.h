@@ -1,0 +1,13 @@
+// Message digests through nettle (GnuTLS's crypto library, a Debian package).
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace conflux {
+
+// Base64 of the 16 raw bytes of MD5(bytes). MD5 is here only because SyncML's
+// syncml:auth-md5 scheme is defined with it; never use it for anything else.
+std::string md5_base64(std::string_view bytes);
+
+}  // namespace conflux
