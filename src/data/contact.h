@@ -1,0 +1,58 @@
+// Contact: a DataObject holding one vCard.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "data/data_object.h"
+#include "data/vcard.h"
+
+namespace conflux::data {
+
+class Contact final : public DataObject {
+ public:
+  explicit Contact(VCard&& card) : card_(std::move(card)) {}
+
+  // Exactly one vCard of any version; kInvalidArgument otherwise.
+  static Result<std::unique_ptr<Contact>> parse(std::string_view bytes);
+
+  DataKind kind() const override { return DataKind::kContact; }
+  Format source_format() const override;
+  std::vector<Format> supported_formats() const override;
+  // text/x-vcard -> 2.1; text/vcard -> 3.0 unless version is "4.0";
+  // text/directory -> 3.0.
+  Result<std::string> write(const Format& format) const override;
+
+  // Duplicate-detection rule:
+  //   name  = FN, else the non-empty N components joined by spaces;
+  //           lower case, whitespace runs collapsed to one space, trimmed;
+  //   reach = the digits of the first TEL that has any ("+49 (30) 1-2" ->
+  //           "493012"), else the first non-empty EMAIL, lower case, trimmed;
+  //   key   = name + "|" + reach; empty when both parts are empty.
+  // UID is not used: clients' UIDs are not server keys (SYNCML-REFERENCE §16).
+  std::string identity_key() const override;
+
+  // Field-level merge, ours (*this) winning:
+  //  - a property name only one side has is taken from that side;
+  //  - multi-valued properties (TEL, EMAIL, ADR, URL, IMPP, LABEL,
+  //    CATEGORIES, X-ABDATE, X-ABRELATEDNAMES, X-AIM, X-ICQ, X-JABBER, X-MSN,
+  //    X-YAHOO, X-SKYPE, X-SIP, X-GROUPWISE): union by normalised value (TEL:
+  //    digits; EMAIL: lower case; others: text lower case, whitespace
+  //    collapsed); a value both have keeps ours and gains theirs' TYPEs;
+  //  - every other property (FN, N, BDAY, ORG, NOTE, PHOTO, X-EVOLUTION-...)
+  //    is single-valued: ours wins unless all of ours are empty, then the
+  //    first of theirs replaces them;
+  //  - grouped properties of theirs (item1.TEL + item1.X-ABLabel) are judged
+  //    by their members and, if any member is new, added together under a
+  //    group name ours does not use.
+  Result<std::unique_ptr<DataObject>> merged_with(const DataObject& theirs) const override;
+
+  std::unique_ptr<DataObject> clone() const override { return std::make_unique<Contact>(VCard(card_)); }
+
+  const VCard& card() const { return card_; }
+
+ private:
+  const VCard card_;
+};
+
+}  // namespace conflux::data

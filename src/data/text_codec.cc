@@ -1,0 +1,199 @@
+#include "data/text_codec.h"
+
+#include <iconv.h>
+
+#include <cerrno>
+
+namespace conflux::data {
+namespace {
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  return -1;
+}
+
+// Charset spellings seen on devices that iconv does not know by that name.
+std::string iconv_name(std::string_view charset) {
+  std::string up = ascii_upper(charset);
+  if (up == "UTF8") return "UTF-8";
+  if (up == "ANSI" || up == "CP1252") return "WINDOWS-1252";
+  if (up == "LATIN1") return "ISO-8859-1";
+  return up;
+}
+
+}  // namespace
+
+std::string ascii_lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return out;
+}
+
+std::string ascii_upper(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) {
+    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
+  }
+  return out;
+}
+
+bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    char x = a[i], y = b[i];
+    if (x >= 'a' && x <= 'z') x = static_cast<char>(x - 'a' + 'A');
+    if (y >= 'a' && y <= 'z') y = static_cast<char>(y - 'a' + 'A');
+    if (x != y) return false;
+  }
+  return true;
+}
+
+std::string qp_decode(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (c != '=') {
+      out.push_back(c);
+      continue;
+    }
+    // Soft break: "=\r\n" or "=\n" (and a lone "=" at the very end).
+    if (i + 1 == text.size()) break;
+    if (text[i + 1] == '\n') {
+      ++i;
+      continue;
+    }
+    if (text[i + 1] == '\r' && i + 2 < text.size() && text[i + 2] == '\n') {
+      i += 2;
+      continue;
+    }
+    if (i + 2 < text.size()) {
+      int hi = hex_value(text[i + 1]);
+      int lo = hex_value(text[i + 2]);
+      if (hi >= 0 && lo >= 0) {
+        out.push_back(static_cast<char>(hi * 16 + lo));
+        i += 2;
+        continue;
+      }
+    }
+    out.push_back('=');  // stray '=': keep it
+  }
+  return out;
+}
+
+std::string qp_encode(std::string_view bytes, size_t first_line_room) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  static constexpr size_t kLineMax = 75;  // plus the '=' of the soft break
+  std::string out;
+  size_t room = first_line_room < 4 ? 4 : first_line_room;
+  size_t used = 0;
+  auto emit = [&](std::string_view piece) {
+    if (used + piece.size() > room) {
+      out += "=\r\n";
+      room = kLineMax;
+      used = 0;
+    }
+    out += piece;
+    used += piece.size();
+  };
+  for (size_t i = 0; i < bytes.size(); ++i) {
+    unsigned char c = static_cast<unsigned char>(bytes[i]);
+    bool last = i + 1 == bytes.size();
+    if (c == '\n') {
+      emit("=0D=0A");
+      continue;
+    }
+    bool plain = (c >= 33 && c <= 126 && c != '=') || (c == ' ' && !last);
+    if (plain) {
+      char s[1] = {static_cast<char>(c)};
+      emit(std::string_view(s, 1));
+    } else {
+      char s[3] = {'=', kHex[c >> 4], kHex[c & 15]};
+      emit(std::string_view(s, 3));
+    }
+  }
+  return out;
+}
+
+bool is_valid_utf8(std::string_view bytes) {
+  size_t i = 0;
+  const size_t n = bytes.size();
+  while (i < n) {
+    unsigned char c = static_cast<unsigned char>(bytes[i]);
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    size_t len;
+    unsigned int cp;
+    if (c >= 0xC2 && c <= 0xDF) {
+      len = 2;
+      cp = c & 0x1F;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      len = 3;
+      cp = c & 0x0F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      len = 4;
+      cp = c & 0x07;
+    } else {
+      return false;
+    }
+    if (i + len > n) return false;
+    for (size_t k = 1; k < len; ++k) {
+      unsigned char cc = static_cast<unsigned char>(bytes[i + k]);
+      if ((cc & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | (cc & 0x3F);
+    }
+    if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
+        (cp >= 0xD800 && cp <= 0xDFFF)) {
+      return false;
+    }
+    i += len;
+  }
+  return true;
+}
+
+Result<std::string> to_utf8(std::string_view bytes, std::string_view charset) {
+  std::string name = iconv_name(charset);
+  if (name == "UTF-8" || name == "US-ASCII" || name == "ASCII") {
+    if (!is_valid_utf8(bytes)) return Status::invalid_argument("bytes are not valid " + name);
+    return std::string(bytes);
+  }
+  iconv_t cd = iconv_open("UTF-8", name.c_str());
+  if (cd == reinterpret_cast<iconv_t>(-1)) {
+    return Status::invalid_argument("unsupported CHARSET " + std::string(charset));
+  }
+  std::string out;
+  std::string in(bytes);
+  char* in_ptr = in.data();
+  size_t in_left = in.size();
+  char buf[1024];
+  Status status;
+  while (in_left > 0) {
+    char* out_ptr = buf;
+    size_t out_left = sizeof buf;
+    size_t rc = iconv(cd, &in_ptr, &in_left, &out_ptr, &out_left);
+    out.append(buf, static_cast<size_t>(out_ptr - buf));
+    if (rc == static_cast<size_t>(-1) && errno != E2BIG) {
+      status = Status::invalid_argument("bytes are not valid " + std::string(charset));
+      break;
+    }
+  }
+  iconv_close(cd);
+  if (!status.is_ok()) return status;
+  return out;
+}
+
+size_t utf8_prefix_length(std::string_view text, size_t max_octets) {
+  if (text.size() <= max_octets) return text.size();
+  size_t n = max_octets;
+  // Step back over continuation bytes so the cut lands on a sequence start.
+  while (n > 0 && (static_cast<unsigned char>(text[n]) & 0xC0) == 0x80) --n;
+  return n == 0 ? max_octets : n;
+}
+
+}  // namespace conflux::data

@@ -1,0 +1,45 @@
+// Byte-level codecs shared by the text formats of src/data (vCard today,
+// vCalendar / vNote next): quoted-printable, charset conversion to UTF-8 and
+// UTF-8 checks. Pure functions; safe from any thread.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "common/status.h"
+
+namespace conflux::data {
+
+// Decodes QUOTED-PRINTABLE (RFC 2045 §6.7) to raw bytes. Soft breaks ("=" at
+// the end of a line, CRLF or LF) are removed; a malformed "=XY" is kept
+// literally, as devices send stray '=' signs. Never fails.
+std::string qp_decode(std::string_view text);
+
+// Encodes bytes as QUOTED-PRINTABLE for a vCard 2.1 value: '=', control
+// characters, non-ASCII bytes and a trailing space or tab are escaped; a line
+// break becomes "=0D=0A". `first_line_room` is how many characters fit after
+// the property name on the first line; following lines hold at most 75
+// characters plus the "=" soft break. Escapes are never split. The result
+// contains "=\r\n" soft breaks and no other line ends.
+std::string qp_encode(std::string_view bytes, size_t first_line_room);
+
+// True when `bytes` is well-formed UTF-8 (no overlongs, no surrogates).
+bool is_valid_utf8(std::string_view bytes);
+
+// Converts `bytes` in `charset` (a CHARSET parameter value, any case, e.g.
+// "ISO-8859-1", "windows-1252", "utf-8") to UTF-8 through iconv.
+// kInvalidArgument when the charset is unknown or the bytes are not valid in
+// it.
+Result<std::string> to_utf8(std::string_view bytes, std::string_view charset);
+
+// Length of the longest prefix of `text` of at most `max_octets` octets that
+// does not end inside a UTF-8 sequence (for folding).
+size_t utf8_prefix_length(std::string_view text, size_t max_octets);
+
+// ASCII lower / upper case copies.
+std::string ascii_lower(std::string_view s);
+std::string ascii_upper(std::string_view s);
+bool iequals(std::string_view a, std::string_view b);
+
+}  // namespace conflux::data
