@@ -9,7 +9,6 @@
 #include "engine/server_devinf.h"
 #include "engine/status_map.h"
 #include "protocol/devinf.h"
-#include "protocol/xml_codec.h"
 
 namespace conflux::engine {
 
@@ -383,7 +382,8 @@ void SyncEngine::MessageRun::handle_get(const Command& cmd) {
   results.msg_ref = in_.hdr.msg_id;
   results.cmd_ref = std::to_string(cmd.cmd_id);
   results.meta = protocol::Meta{};
-  results.meta->type = "application/vnd.syncml-devinf+xml";
+  results.meta->type = where_.encoding == protocol::Encoding::kWbxml ? "application/vnd.syncml-devinf+wbxml"
+                                                                    : "application/vnd.syncml-devinf+xml";
   protocol::Item item;
   item.source = protocol::LocRef{protocol::devinf_uri(session_.version), {}};
   item.data_kind = protocol::DataKind::kXml;
@@ -412,11 +412,11 @@ bool SyncEngine::MessageRun::spill_statuses() {
   protocol::Message shell = reply_;
   shell.hdr.resp_uri = where_.base_url + "?sid=" + session_.key.str();
   shell.final = true;
-  uint64_t used = protocol::encoded_xml_overhead(shell);
-  for (const auto& c : commands_) used += protocol::encoded_xml_size(c, session_.version);
+  uint64_t used = protocol::encoded_overhead(shell, where_.encoding);
+  for (const auto& c : commands_) used += protocol::encoded_size(c, session_.version, where_.encoding);
   size_t fits = 0;
   for (; fits < statuses_.size(); ++fits) {
-    const uint64_t size = protocol::encoded_xml_size(statuses_[fits], session_.version);
+    const uint64_t size = protocol::encoded_size(statuses_[fits], session_.version, where_.encoding);
     // The SyncHdr's Status always goes, whatever the budget.
     if (fits > 0 && used + size > budget) break;
     used += size;

@@ -23,6 +23,7 @@
 #include "common/clock.h"
 #include "engine/session_state.h"
 #include "engine/sync_state_store.h"
+#include "protocol/codec.h"
 #include "protocol/message.h"
 
 namespace conflux::engine {
@@ -40,6 +41,7 @@ struct EngineOptions {
 struct Inbound {
   SessionKey session;     // from RespURI's query; empty for a session's first message
   std::string base_url;   // absolute URL of the sync endpoint, for RespURI
+  protocol::Encoding encoding = protocol::Encoding::kXml;  // the reply's, for MaxMsgSize budgets
 };
 
 // An answer, or why there can be none.

@@ -11,6 +11,7 @@
 // decoder accepts exactly that set (in any order) and skips everything else,
 // so decode(encode(m)) == m for any model the decoder can produce.
 #include "protocol/xml_codec.h"
+#include "protocol/syncml_tree.h"
 #include "protocol/xml_text_check.h"
 
 #include <pugixml.hpp>
@@ -26,7 +27,8 @@
 namespace conflux::protocol {
 namespace {
 
-constexpr const char* kMetInfNs = "syncml:metinf";
+using syncml_tree::BinaryData;
+using syncml_tree::kMetInfNs;
 
 // XML line ends are kept as sent (no parse_eol): vCards want CRLF, and item
 // data should reach the data layer byte for byte. Whitespace-only text nodes
@@ -340,8 +342,17 @@ Status decode_cred(pugi::xml_node node, Cred& cred) {
 }
 
 // Item <Data>: nested elements (DevInf, Anchor) are kept as compact XML
-// text; anything else is character data, kept exactly as sent.
-void decode_item_data(pugi::xml_node node, Item& item) {
+// text; anything else is character data, kept exactly as sent (from `binary`
+// when the WBXML reader put it there).
+void decode_item_data(pugi::xml_node node, Item& item, const BinaryData* binary) {
+  if (binary) {
+    auto it = binary->find(node);
+    if (it != binary->end()) {
+      item.data_kind = DataKind::kText;
+      item.data = it->second;
+      return;
+    }
+  }
   bool has_elements = false;
   for (pugi::xml_node c : node.children()) {
     if (is_element(c)) {
@@ -362,7 +373,7 @@ void decode_item_data(pugi::xml_node node, Item& item) {
   }
 }
 
-Status decode_item(pugi::xml_node node, Item& item) {
+Status decode_item(pugi::xml_node node, Item& item, const BinaryData* binary) {
   for (pugi::xml_node c : node.children()) {
     if (!is_element(c)) continue;
     std::string_view name = local_name(c.name());
@@ -377,7 +388,7 @@ Status decode_item(pugi::xml_node node, Item& item) {
     } else if (name == "Meta") {
       CFX_RETURN_IF_ERROR(decode_meta(c, item.meta));
     } else if (name == "Data") {
-      decode_item_data(c, item);
+      decode_item_data(c, item, binary);
     } else if (name == "MoreData") {
       item.more_data = true;
     }
@@ -399,7 +410,7 @@ MapItem decode_map_item(pugi::xml_node node) {
 // Structural decoding only: a missing CmdID stays 0 and a missing Status
 // code stays 0, so the engine can answer 412 (Incomplete command) instead
 // of dropping the whole message. Malformed numbers are errors.
-Status decode_command(pugi::xml_node node, CommandKind kind, Command& cmd) {
+Status decode_command(pugi::xml_node node, CommandKind kind, Command& cmd, const BinaryData* binary) {
   cmd.kind = kind;
   const char* cmd_name = command_name(kind);
   for (pugi::xml_node c : node.children()) {
@@ -408,7 +419,7 @@ Status decode_command(pugi::xml_node node, CommandKind kind, Command& cmd) {
     if (has_field(kind, Field::kChildren)) {
       if (auto child_kind = command_kind_from_name(name)) {
         Command child;
-        CFX_RETURN_IF_ERROR(decode_command(c, *child_kind, child));
+        CFX_RETURN_IF_ERROR(decode_command(c, *child_kind, child, binary));
         cmd.children.push_back(std::move(child));
         continue;
       }
@@ -465,7 +476,7 @@ Status decode_command(pugi::xml_node node, CommandKind kind, Command& cmd) {
       }
       case Field::kItems: {
         Item item;
-        CFX_RETURN_IF_ERROR(decode_item(c, item));
+        CFX_RETURN_IF_ERROR(decode_item(c, item, binary));
         cmd.items.push_back(std::move(item));
         break;
       }
@@ -560,6 +571,8 @@ Status decode_header(pugi::xml_node node, Message& msg) {
   return Status::ok();
 }
 
+Result<Message> decode_parsed(const pugi::xml_document& doc, const DecodeLimits& limits, const BinaryData* binary);
+
 Result<Message> decode_document(std::string_view bytes, const DecodeLimits& limits) {
   pugi::xml_document doc;
   // parse_fragment keeps text outside the root so it can be refused below;
@@ -569,6 +582,11 @@ Result<Message> decode_document(std::string_view bytes, const DecodeLimits& limi
     return Status::invalid_argument(std::string("not well-formed XML at offset ") + std::to_string(parsed.offset) +
                                     ": " + parsed.description());
   }
+  return decode_parsed(doc, limits, nullptr);
+}
+
+// Everything after parsing; the WBXML reader builds its tree and enters here.
+Result<Message> decode_parsed(const pugi::xml_document& doc, const DecodeLimits& limits, const BinaryData* binary) {
   CFX_RETURN_IF_ERROR(check_limits(doc, limits));
 
   // XML allows one root element and no text beside it; such input (an HTTP
@@ -625,7 +643,7 @@ Result<Message> decode_document(std::string_view bytes, const DecodeLimits& limi
       msg.final = true;
     } else if (auto kind = command_kind_from_name(name)) {
       Command cmd;
-      CFX_RETURN_IF_ERROR(decode_command(c, *kind, cmd));
+      CFX_RETURN_IF_ERROR(decode_command(c, *kind, cmd, binary));
       msg.commands.push_back(std::move(cmd));
     }
   }
@@ -685,9 +703,13 @@ void add_cred(pugi::xml_node parent, const Cred& cred) {
   add_text(node, "Data", cred.data);
 }
 
-void add_item_data(pugi::xml_node item_node, const Item& item) {
+void add_item_data(pugi::xml_node item_node, const Item& item, BinaryData* binary) {
   if (item.data_kind == DataKind::kNone) return;
   pugi::xml_node data = item_node.append_child("Data");
+  if (binary && item.data_kind == DataKind::kText && item.data.find('\0') != std::string::npos) {
+    binary->emplace(data, item.data);
+    return;
+  }
   if (item.data_kind == DataKind::kXml) {
     pugi::xml_document fragment;
     if (fragment.load_buffer(item.data.data(), item.data.size(), kParseOptions | pugi::parse_fragment)) {
@@ -699,18 +721,18 @@ void add_item_data(pugi::xml_node item_node, const Item& item) {
   set_text(data, item.data);
 }
 
-void add_item(pugi::xml_node parent, const Item& item) {
+void add_item(pugi::xml_node parent, const Item& item, BinaryData* binary) {
   pugi::xml_node node = parent.append_child("Item");
   if (item.target) add_loc_ref(node, "Target", *item.target);
   if (item.source) add_loc_ref(node, "Source", *item.source);
   if (item.source_parent) add_loc_ref(node, "SourceParent", *item.source_parent);
   if (item.target_parent) add_loc_ref(node, "TargetParent", *item.target_parent);
   add_meta(node, item.meta);
-  add_item_data(node, item);
+  add_item_data(node, item, binary);
   if (item.more_data) node.append_child("MoreData");
 }
 
-void add_command(pugi::xml_node parent, const Command& cmd) {
+void add_command(pugi::xml_node parent, const Command& cmd, BinaryData* binary = nullptr) {
   pugi::xml_node node = parent.append_child(command_name(cmd.kind));
   for (Field field : layout_of(cmd.kind)) {
     const char* name = field_name(field);
@@ -764,7 +786,7 @@ void add_command(pugi::xml_node parent, const Command& cmd) {
         break;
       case Field::kData: add_text(node, name, std::to_string(cmd.code)); break;
       case Field::kItems:
-        for (const Item& item : cmd.items) add_item(node, item);
+        for (const Item& item : cmd.items) add_item(node, item, binary);
         break;
       case Field::kMapItems:
         for (const MapItem& m : cmd.map_items) {
@@ -774,7 +796,7 @@ void add_command(pugi::xml_node parent, const Command& cmd) {
         }
         break;
       case Field::kChildren:
-        for (const Command& child : cmd.children) add_command(node, child);
+        for (const Command& child : cmd.children) add_command(node, child, binary);
         break;
     }
   }
@@ -815,18 +837,40 @@ const char* envelope_tail(const Message& msg) {
 
 }  // namespace
 
-Result<Message> decode_xml(std::string_view bytes, const DecodeLimits& limits) {
+namespace syncml_tree {
+
+std::string_view local_name(const char* qname) { return protocol::local_name(qname); }
+
+Result<Message> decode_guarded(std::string_view bytes, const DecodeLimits& limits, Decoder decoder) {
   if (bytes.size() > limits.max_bytes) {
     return Status::resource_exhausted("SyncML message of " + std::to_string(bytes.size()) + " bytes exceeds " +
                                       std::to_string(limits.max_bytes));
   }
   if (bytes.empty()) return Status::invalid_argument("empty SyncML message");
-  CFX_RETURN_IF_ERROR(check_xml_text(bytes));
   try {
-    return decode_document(bytes, limits);
+    return decoder(bytes, limits);
   } catch (const std::bad_alloc&) {
     return Status::resource_exhausted("out of memory decoding SyncML message");
   }
+}
+
+Result<Message> decode_tree(const pugi::xml_document& doc, const DecodeLimits& limits, const BinaryData* binary) {
+  return decode_parsed(doc, limits, binary);
+}
+
+void append_header(pugi::xml_node parent, const Message& message) { add_header(parent, message); }
+
+void append_command(pugi::xml_node parent, const Command& command, BinaryData* binary) {
+  add_command(parent, command, binary);
+}
+
+}  // namespace syncml_tree
+
+Result<Message> decode_xml(std::string_view bytes, const DecodeLimits& limits) {
+  return syncml_tree::decode_guarded(bytes, limits, [](std::string_view b, const DecodeLimits& l) -> Result<Message> {
+    CFX_RETURN_IF_ERROR(check_xml_text(b));
+    return decode_document(b, l);
+  });
 }
 
 std::string encode_xml(const Message& message) {

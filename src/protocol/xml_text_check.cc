@@ -56,6 +56,15 @@ bool known_entity(std::string_view name) {
 
 }  // namespace
 
+bool is_valid_utf8(std::string_view text) {
+  for (size_t i = 0; i < text.size();) {
+    const size_t len = utf8_sequence_length(text, i);
+    if (len == 0) return false;
+    i += len;
+  }
+  return true;
+}
+
 Status check_xml_text(std::string_view xml) {
   for (size_t i = 0; i < xml.size();) {
     const size_t len = utf8_sequence_length(xml, i);

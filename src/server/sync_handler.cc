@@ -8,9 +8,6 @@
 namespace conflux::server {
 namespace {
 
-constexpr const char* kSyncMLXml = "application/vnd.syncml+xml";
-constexpr const char* kSyncMLWbxml = "application/vnd.syncml+wbxml";
-
 HttpResponse text(int status, std::string body) {
   return HttpResponse{status, "text/plain; charset=utf-8", std::move(body) + "\n", ""};
 }
@@ -63,14 +60,17 @@ HttpResponse SyncHandler::operator()(const HttpRequest& request) {
 HttpResponse SyncHandler::handle_sync(const HttpRequest& request, const std::string& query) {
   auto log = logger("http");
   const std::string type = media_type(request.content_type);
-  if (type == kSyncMLWbxml) {
-    return text(415, "WBXML is not supported by this server version; configure the client for XML");
-  }
-  if (type != kSyncMLXml) {
-    return text(415, std::string("unsupported content type '") + request.content_type + "'; expected " + kSyncMLXml);
+  protocol::Encoding encoding;
+  if (type == protocol::kSyncMLXmlType) {
+    encoding = protocol::Encoding::kXml;
+  } else if (type == protocol::kSyncMLWbxmlType) {
+    encoding = protocol::Encoding::kWbxml;
+  } else {
+    return text(415, std::string("unsupported content type '") + request.content_type + "'; expected " +
+                         protocol::kSyncMLXmlType + " or " + protocol::kSyncMLWbxmlType);
   }
 
-  auto message = protocol::decode_xml(request.body, options_.limits);
+  auto message = protocol::decode(request.body, encoding, options_.limits);
   if (!message) {
     log->info("{}: rejected a message that is not SyncML: {}", request.remote_address, message.error().message());
     const int status = message.error().code() == StatusCode::kResourceExhausted ? 413 : 400;
@@ -79,6 +79,7 @@ HttpResponse SyncHandler::handle_sync(const HttpRequest& request, const std::str
 
   engine::Inbound where;
   where.session = SessionKey(query_param(query, "sid"));
+  where.encoding = encoding;
   where.base_url = options_.public_url.empty() ? strip_query(message->hdr.target.loc_uri)
                                                : options_.public_url + options_.sync_path;
   auto out = engine_.handle(*message, where);
@@ -87,7 +88,8 @@ HttpResponse SyncHandler::handle_sync(const HttpRequest& request, const std::str
     log->error("{}: message not processed: {}", request.remote_address, out.error().to_string());
     return text(503, "the server cannot process the message now; retry later");
   }
-  return HttpResponse{200, kSyncMLXml, protocol::encode_xml(out->reply), ""};
+  // The answer goes in the encoding the client used (SyncML HTTP binding).
+  return HttpResponse{200, protocol::media_type(encoding), protocol::encode(out->reply, encoding), ""};
 }
 
 }  // namespace conflux::server

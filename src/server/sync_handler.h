@@ -7,7 +7,7 @@
 #include <string>
 
 #include "engine/sync_engine.h"
-#include "protocol/xml_codec.h"
+#include "protocol/codec.h"
 #include "server/http_server.h"
 
 namespace conflux::server {

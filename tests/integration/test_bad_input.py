@@ -124,10 +124,15 @@ class BadInputTest(IntegrationTest):
         self.assert_plain_error(sc.post(self.url, self.pkg1(), "text/plain"),
                                 415)
 
-    def test_wbxml_content_type(self):
+    def test_truncated_wbxml(self):
+        """A WBXML header with no document after it: 400, not a crash."""
         self.assert_plain_error(
             sc.post(self.url, b"\x02\xa4\x01\x6a\x00", "application/vnd.syncml+wbxml"),
-            415)
+            400)
+
+    def test_xml_sent_as_wbxml(self):
+        self.assert_plain_error(
+            sc.post(self.url, self.pkg1(), "application/vnd.syncml+wbxml"), 400)
 
     def test_get_sync(self):
         response = http_request(self.url)

@@ -44,6 +44,7 @@ def file_state(device):
 
 
 class FoundationTest(IntegrationTest):
+    WBXML = False   # SyncEvolution's default encoding is WBXML; both must work
 
     def assert_same_contacts(self, expected, actual, what):
         """expected/actual: {FN: vCard text}; same FNs, same content."""
@@ -64,7 +65,7 @@ class FoundationTest(IntegrationTest):
         server.start()
 
         # 1. A uploads 100 contacts.
-        a = self.make_device(server, "dev-a", USER, PASSWORD)
+        a = self.make_device(server, "dev-a", USER, PASSWORD, wbxml=self.WBXML)
         originals = dict(vcards.generate(100))
         for name, text in originals.items():
             a.write_item(DS, name, text)
@@ -77,7 +78,7 @@ class FoundationTest(IntegrationTest):
         server.restart()
 
         # 2. B gets exactly A's 100 contacts.
-        b = self.make_device(server, "dev-b", USER, PASSWORD)
+        b = self.make_device(server, "dev-b", USER, PASSWORD, wbxml=self.WBXML)
         counts = self.sync(b, "slow")
         self.assertEqual(local_changes(counts), (100, 0, 0), counts)
         b_items = b.items(DS)
@@ -155,6 +156,12 @@ class FoundationTest(IntegrationTest):
         log = server.log_text()
         self.assertNotIn(PASSWORD, log, "password in the server log")
         self.assertEqual(error_lines(log), [], "error lines in the server log")
+
+
+class FoundationWbxmlTest(FoundationTest):
+    """The same scenario with the client's default encoding, WBXML: the
+    server must answer in the encoding the client used."""
+    WBXML = True
 
 
 if __name__ == "__main__":
