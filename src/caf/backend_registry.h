@@ -19,6 +19,9 @@ struct StoreSettings {
   std::string adapter;       // adapter kind: "sqlite"
   std::string content_type;  // canonical storage format: "text/vcard"
   std::string content_version;  // "3.0"
+  // What the sync engine does when a device and the server both changed an
+  // item: server-wins, client-wins, duplicate or report (engine/conflict_policy.h).
+  std::string conflict_policy = "server-wins";
   // Adapter-specific keys of the section, as strings; the adapter's factory
   // validates them and names the bad key in its error.
   std::map<std::string, std::string> options;

@@ -118,6 +118,12 @@ Status read_store(const std::string& name, const toml::table& t, const std::stri
       store.content_type = value;
     } else if (k == "content_version") {
       store.content_version = value;
+    } else if (k == "conflict_policy") {
+      static const std::set<std::string> policies = {"server-wins", "client-wins", "duplicate", "report"};
+      if (!policies.count(value)) {
+        return bad(source, node, path, "must be one of server-wins, client-wins, duplicate, report");
+      }
+      store.conflict_policy = value;
     } else {
       store.options[k] = value;
     }

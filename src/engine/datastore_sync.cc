@@ -1,13 +1,13 @@
 // Client changes (pkg 3), our changes (pkg 4) and the Map (pkg 5) for each
 // datastore of a session.
 #include <algorithm>
+#include <optional>
 #include <unordered_map>
 
 #include "common/base64.h"
 #include "common/log.h"
 #include "engine/message_run.h"
 #include "engine/status_map.h"
-#include "protocol/xml_codec.h"
 
 namespace conflux::engine {
 
@@ -127,21 +127,48 @@ void SyncEngine::MessageRun::apply_client_changes(DatastoreState& ds, const Comm
   }
 
   // One entry per item: either a change for the CAF, or a status decided here.
-  struct Pending {
+  struct Pending : PendingDecision {
     const Command* cmd = nullptr;
     Luid luid;
     int batch_index = -1;
-    StatusCode decided = StatusCode::kOk;
     Guid matched_guid;  // decided without a write: the item the server already has
     Anchor matched_anchor;
   };
   std::vector<Pending> pending;
   std::vector<caf::SyncObj> batch;
 
+  // Revisions of the server items this Sync changes or deletes, to see
+  // whether the server changed them too since the device last saw them.
+  std::unordered_map<std::string, Anchor> current;
+  if (!ds.is_slow()) {
+    caf::Query touched;
+    touched.metadata_only = true;
+    for (const auto& cmd : sync.children) {
+      if (cmd.kind != CommandKind::kReplace && cmd.kind != CommandKind::kDelete) continue;
+      for (const auto& item : cmd.items) {
+        const protocol::LocRef* id = item.source ? &*item.source : (item.target ? &*item.target : nullptr);
+        if (const MapEntry* mapped = id ? map.find(id->loc_uri) : nullptr) touched.guids.push_back(mapped->guid);
+      }
+    }
+    if (!touched.guids.empty()) {
+      auto found = engine_.caf_.search(store_ref(ds), touched);
+      if (!found) {
+        logger("engine")->warn("session {} datastore {}: reading item revisions failed: {}", session_.key.str(),
+                               ds.server_uri, found.error().to_string());
+      } else {
+        for (const auto& obj : *found) current.emplace(obj.guid.str(), obj.anchor);
+      }
+    }
+  }
+  const ConflictPolicy policy = policy_for(ds.server_uri);
+
   for (const auto& cmd : sync.children) {
     if (cmd.kind != CommandKind::kAdd && cmd.kind != CommandKind::kReplace && cmd.kind != CommandKind::kDelete) {
       // Atomic, Sequence, Copy and Move inside a Sync arrive with the protocol issue.
-      pending.push_back(Pending{&cmd, Luid(), -1, StatusCode::kOptionalFeatureNotSupported});
+      Pending refused;
+      refused.cmd = &cmd;
+      refused.decided = StatusCode::kOptionalFeatureNotSupported;
+      pending.push_back(refused);
       continue;
     }
     for (const auto& item : cmd.items) {
@@ -156,6 +183,22 @@ void SyncEngine::MessageRun::apply_client_changes(DatastoreState& ds, const Comm
       p.luid = Luid(id->loc_uri);
       if (ds.is_slow()) ds.slow_seen_luids.insert(p.luid.str());
       const MapEntry* mapped = map.find(p.luid.str());
+
+      if (mapped && !ds.is_slow() && (cmd.kind == CommandKind::kReplace || cmd.kind == CommandKind::kDelete)) {
+        auto now = current.find(mapped->guid.str());
+        const bool server_deleted = now == current.end();
+        const bool server_changed = !server_deleted && now->second != mapped->synced;
+        if (server_changed || (server_deleted && cmd.kind == CommandKind::kReplace)) {
+          std::optional<caf::SyncObj> change = resolve_conflict(ds, policy, cmd, item, *mapped, server_deleted, p);
+          if (!store_error_.is_ok()) return;
+          if (change) {
+            p.batch_index = static_cast<int>(batch.size());
+            batch.push_back(std::move(*change));
+          }
+          pending.push_back(p);
+          continue;
+        }
+      }
 
       if (cmd.kind == CommandKind::kDelete) {
         if (!mapped) {
@@ -247,17 +290,22 @@ void SyncEngine::MessageRun::apply_client_changes(DatastoreState& ds, const Comm
       } else if (action == caf::Action::kDelete) {
         ++ds.client_deletes;
         removals.push_back(p.luid);
-        code = r.outcome == caf::ApplyOutcome::kAlreadyDeleted ? StatusCode::kItemNotDeleted : StatusCode::kOk;
+        code = r.outcome == caf::ApplyOutcome::kAlreadyDeleted ? StatusCode::kItemNotDeleted : p.success;
       } else {
-        upserts.push_back(MapEntry{p.luid, r.guid, r.anchor});
+        if (p.map_written_item) upserts.push_back(MapEntry{p.luid, r.guid, r.anchor});
         if (ds.is_slow()) ds.slow_claimed_guids.insert(r.guid.str());
         if (action == caf::Action::kCreate) {
           ++ds.client_adds;
-          code = StatusCode::kItemAdded;
+          code = p.success == StatusCode::kOk ? StatusCode::kItemAdded : p.success;
         } else {
           ++ds.client_updates;
+          code = p.success;
         }
       }
+    } else if (p.fix.kind == MapFix::Kind::kRemove) {
+      removals.push_back(p.luid);
+    } else if (p.fix.kind == MapFix::Kind::kSetSynced) {
+      upserts.push_back(MapEntry{p.luid, p.fix.guid, p.fix.anchor});
     } else if (code != StatusCode::kItemNotDeleted) {
       ++ds.client_errors;
     }
@@ -271,6 +319,108 @@ void SyncEngine::MessageRun::apply_client_changes(DatastoreState& ds, const Comm
   if (!removals.empty()) {
     if (auto st = engine_.state_.remove_map(key, removals); !st.is_ok()) store_error_ = st;
   }
+}
+
+ConflictPolicy SyncEngine::MessageRun::policy_for(const std::string& database) const {
+  for (const auto& s : engine_.stores_) {
+    if (s.name == database) return parse_conflict_policy(s.conflict_policy).value_or(ConflictPolicy::kServerWins);
+  }
+  return ConflictPolicy::kServerWins;
+}
+
+std::optional<caf::SyncObj> SyncEngine::MessageRun::resolve_conflict(DatastoreState& ds, ConflictPolicy policy,
+                                                                     const Command& cmd, const protocol::Item& item,
+                                                                     const MapEntry& mapped, bool server_deleted,
+                                                                     PendingDecision& p) {
+  ++ds.conflicts;
+  const bool client_deletes = cmd.kind == CommandKind::kDelete;
+  ConflictRecord record;
+  record.where = DeviceStore{session_.user, session_.device, ds.server_uri};
+  record.guid = mapped.guid;
+  record.luid = mapped.luid;
+  record.policy = conflict_policy_name(policy);
+  if (!client_deletes) {
+    record.client_type = item_type(cmd, item, ds.content_type);
+    record.client_data = item.data;
+    if (item_format(cmd, item) == "b64") record.client_data = base64_decode(item.data).value_or(item.data);
+  }
+  Anchor server_anchor;
+  if (!server_deleted) {
+    caf::Query one;
+    one.guids = {mapped.guid};
+    auto found = engine_.caf_.search(store_ref(ds), one);
+    if (found && !found->empty()) {
+      record.server_type = found->front().content_type;
+      record.server_data = found->front().raw;
+      server_anchor = found->front().anchor;
+    }
+  }
+
+  std::optional<caf::SyncObj> change;
+  auto client_change = [&]() {
+    caf::SyncObj obj;
+    if (client_deletes) {
+      obj.action = caf::Action::kDelete;
+      obj.guid = mapped.guid;
+    } else {
+      obj.action = server_deleted ? caf::Action::kCreate : caf::Action::kUpdate;
+      if (!server_deleted) obj.guid = mapped.guid;
+      obj.content_type = record.client_type;
+      obj.raw = record.client_data;
+    }
+    return obj;
+  };
+
+  switch (policy) {
+    case ConflictPolicy::kClientWins:
+      change = client_change();
+      p.success = StatusCode::kConflictClientWon;
+      record.outcome = "device version applied; server version kept here";
+      break;
+    case ConflictPolicy::kDuplicate:
+      if (client_deletes) {
+        // Nothing of the device's to keep: the server's version stays and the
+        // device gets it back.
+        p.decided = StatusCode::kConflictServerWon;
+        p.fix = MapFix{MapFix::Kind::kRemove, {}, {}};
+        record.outcome = "device deleted a changed item: server version kept, device gets it back";
+      } else {
+        // Both stay: the device's version becomes a new item that the device
+        // receives as an Add; its own item gets the server version back.
+        change = client_change();
+        change->action = caf::Action::kCreate;
+        change->guid = Guid();
+        p.success = StatusCode::kConflictDuplicated;
+        p.map_written_item = false;
+        if (server_deleted) p.fix = MapFix{MapFix::Kind::kRemove, {}, {}};
+        record.outcome = "both kept: device version stored as a new item";
+      }
+      break;
+    case ConflictPolicy::kReport:
+      // Neither side changes; the server stops pushing its version to this
+      // device until the conflict is settled.
+      p.decided = StatusCode::kConflict;
+      p.fix = server_deleted ? MapFix{MapFix::Kind::kRemove, {}, {}}
+                             : MapFix{MapFix::Kind::kSetSynced, mapped.guid, server_anchor};
+      record.outcome = "both sides left as they are; waiting for a person";
+      break;
+    case ConflictPolicy::kServerWins:
+      p.decided = StatusCode::kConflictServerWon;
+      // A device that deleted the item gets it back (unmapped items are
+      // sent as Adds); a device whose change lost gets the server version.
+      if (client_deletes) p.fix = MapFix{MapFix::Kind::kRemove, {}, {}};
+      record.outcome = server_deleted ? "server deletion kept; device version kept here"
+                                      : "server version kept; device version kept here";
+      break;
+  }
+  if (auto id = engine_.state_.save_conflict(record); !id) {
+    store_error_ = id.error();
+  } else {
+    logger("engine")->info("session {} user {} datastore {}: conflict {} on item {} ({}): {}", session_.key.str(),
+                           session_.user.str(), ds.server_uri, *id, mapped.guid.str(), record.policy,
+                           record.outcome);
+  }
+  return change;
 }
 
 void SyncEngine::MessageRun::handle_map(const Command& map) {
@@ -392,9 +542,9 @@ Result<bool> SyncEngine::MessageRun::add_server_changes() {
   protocol::Message shell = reply_;
   shell.hdr.resp_uri = where_.base_url + "?sid=" + session_.key.str();
   shell.final = true;
-  uint64_t used = protocol::encoded_xml_overhead(shell);
-  for (const auto& c : statuses_) used += protocol::encoded_xml_size(c, session_.version);
-  for (const auto& c : commands_) used += protocol::encoded_xml_size(c, session_.version);
+  uint64_t used = protocol::encoded_overhead(shell, where_.encoding);
+  for (const auto& c : statuses_) used += protocol::encoded_size(c, session_.version, where_.encoding);
+  for (const auto& c : commands_) used += protocol::encoded_size(c, session_.version, where_.encoding);
 
   bool all_sent = true;
   bool any_item = false;
@@ -408,7 +558,7 @@ Result<bool> SyncEngine::MessageRun::add_server_changes() {
     sync.target = protocol::LocRef{ds.client_uri, {}};
     sync.source = protocol::LocRef{ds.server_uri, {}};
     if (!ds.server_sync_sent) sync.number_of_changes = static_cast<uint32_t>(ds.outgoing.size());
-    used += protocol::encoded_xml_size(sync, session_.version);
+    used += protocol::encoded_size(sync, session_.version, where_.encoding);
     ds.server_sync_sent = true;
 
     size_t next = 0;
@@ -456,7 +606,7 @@ Result<bool> SyncEngine::MessageRun::add_server_changes() {
           }
         }
         cmd.items.push_back(std::move(item));
-        const uint64_t size = protocol::encoded_xml_size(cmd, session_.version);
+        const uint64_t size = protocol::encoded_size(cmd, session_.version, where_.encoding);
         // Always send at least one item per message, or a big item would stall the session.
         if (any_item && used + size > budget) {
           full = true;

@@ -4,13 +4,30 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "engine/conflict_policy.h"
 #include "engine/sync_engine.h"
 #include "protocol/status_code.h"
 
 namespace conflux::engine {
+
+// A map change decided without a write (after a conflict).
+struct MapFix {
+  enum class Kind { kNone, kRemove, kSetSynced } kind = Kind::kNone;
+  Guid guid;      // kSetSynced
+  Anchor anchor;  // kSetSynced
+};
+
+// How one client item is answered when no plain write decides it.
+struct PendingDecision {
+  protocol::StatusCode decided = protocol::StatusCode::kOk;  // code when nothing is written
+  protocol::StatusCode success = protocol::StatusCode::kOk;  // code when the write succeeds (208, 209)
+  bool map_written_item = true;  // false: a duplicate the device receives as a new Add
+  MapFix fix;
+};
 
 class SyncEngine::MessageRun {
  public:
@@ -44,6 +61,12 @@ class SyncEngine::MessageRun {
   void handle_map(const protocol::Command& map);
   // Applies every change of one client Sync as one CAF batch and answers each item.
   void apply_client_changes(DatastoreState& ds, const protocol::Command& sync);
+  // Applies the datastore's policy to a conflicting Replace/Delete: records
+  // the conflict, fills `p`, and returns the write to make, if any.
+  std::optional<caf::SyncObj> resolve_conflict(DatastoreState& ds, ConflictPolicy policy,
+                                               const protocol::Command& cmd, const protocol::Item& item,
+                                               const MapEntry& mapped, bool server_deleted, PendingDecision& p);
+  ConflictPolicy policy_for(const std::string& database) const;
   Status prepare_server_changes(DatastoreState& ds);
   // Adds our pending changes to the reply while they fit; true when none remain.
   Result<bool> add_server_changes();

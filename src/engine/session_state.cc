@@ -79,7 +79,7 @@ json datastore_to_json(const DatastoreState& d) {
       {"awaiting_status", awaiting},
       {"awaiting_map", maps},
       {"counts", {d.client_adds, d.client_updates, d.client_deletes, d.client_errors, d.server_adds,
-                  d.server_updates, d.server_deletes}},
+                  d.server_updates, d.server_deletes, d.conflicts}},
   };
 }
 
@@ -113,6 +113,7 @@ DatastoreState datastore_from_json(const json& j) {
   d.server_adds = c.at(4);
   d.server_updates = c.at(5);
   d.server_deletes = c.at(6);
+  d.conflicts = c.at(7);
   return d;
 }
 

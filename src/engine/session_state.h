@@ -59,6 +59,7 @@ struct DatastoreState {
   // Counters for the session's log line.
   int client_adds = 0, client_updates = 0, client_deletes = 0, client_errors = 0;
   int server_adds = 0, server_updates = 0, server_deletes = 0;
+  int conflicts = 0;
 
   bool is_slow() const { return alert_code == 201; }
   // The server sends changes in these sync types (two-way, slow, one-way from server, refresh from server).

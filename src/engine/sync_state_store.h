@@ -40,6 +40,24 @@ struct DeviceStore {
   std::string database;
 };
 
+// What the engine did when a device changed an item the server had changed
+// too since that device last saw it. Whatever the policy, the version that
+// lost (or both, under "report") is kept here, so nothing is lost silently.
+struct ConflictRecord {
+  int64_t id = 0;            // assigned by save_conflict
+  DeviceStore where;         // user, device, datastore
+  Guid guid;                 // the server item
+  Luid luid;                 // the device's item
+  std::string policy;        // "server-wins", "client-wins", "duplicate", "report"
+  std::string outcome;       // what was done, for people: "server version kept; device gets it back"
+  std::string server_type;   // server version (empty data: the server had deleted it)
+  std::string server_data;
+  std::string client_type;   // device version (empty data: the device deleted it)
+  std::string client_data;
+  int64_t created_at = 0;    // set by save_conflict
+  bool resolved = false;     // an admin or the user settled it
+};
+
 class SyncStateStore {
  public:
   virtual ~SyncStateStore() = default;
@@ -66,6 +84,13 @@ class SyncStateStore {
   // as sent in NextNonce (base64); empty when none was issued yet.
   virtual Result<std::string> auth_nonce(const DeviceId& device) = 0;
   virtual Status save_auth_nonce(const DeviceId& device, const std::string& nonce_b64) = 0;
+
+  // Conflict records. conflicts() lists the newest first; an empty user means every user.
+  virtual Result<int64_t> save_conflict(const ConflictRecord& record) = 0;
+  virtual Result<std::vector<ConflictRecord>> conflicts(const UserId& user, bool include_resolved) = 0;
+  virtual Result<std::optional<ConflictRecord>> conflict(int64_t id) = 0;
+  // kNotFound for an unknown id.
+  virtual Status mark_conflict_resolved(int64_t id) = 0;
 
   // The device's last DevInf as XML text.
   virtual Status save_device_info(const UserId& user, const DeviceId& device, const std::string& devinf_xml) = 0;

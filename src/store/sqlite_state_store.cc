@@ -43,6 +43,15 @@ const std::vector<std::string>& state_migrations() {
       "  device TEXT PRIMARY KEY NOT NULL,"
       "  nonce TEXT NOT NULL,"
       "  updated_at INTEGER NOT NULL);",
+      // 3: conflict records (engine::ConflictRecord)
+      "CREATE TABLE conflicts("
+      "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+      "  user TEXT NOT NULL, device TEXT NOT NULL, database TEXT NOT NULL,"
+      "  guid TEXT NOT NULL, luid TEXT NOT NULL, policy TEXT NOT NULL, outcome TEXT NOT NULL,"
+      "  server_type TEXT NOT NULL, server_data BLOB NOT NULL,"
+      "  client_type TEXT NOT NULL, client_data BLOB NOT NULL,"
+      "  created_at INTEGER NOT NULL, resolved INTEGER NOT NULL DEFAULT 0);"
+      "CREATE INDEX conflicts_by_user ON conflicts(user, resolved);",
   };
   return steps;
 }
@@ -243,6 +252,86 @@ Result<std::string> SqliteStateStore::auth_nonce(const DeviceId& device) {
   if (!row) return row.error();
   if (!*row) return std::string();
   return st->column_text(0);
+}
+
+// --- conflicts ----------------------------------------------------------------
+
+namespace {
+
+constexpr const char* kConflictColumns =
+    "id, user, device, database, guid, luid, policy, outcome, server_type, server_data, client_type, client_data,"
+    " created_at, resolved";
+
+engine::ConflictRecord conflict_from_row(const SqliteStatement& st) {
+  engine::ConflictRecord r;
+  r.id = st.column_int64(0);
+  r.where = engine::DeviceStore{UserId(st.column_text(1)), DeviceId(st.column_text(2)), st.column_text(3)};
+  r.guid = Guid(st.column_text(4));
+  r.luid = Luid(st.column_text(5));
+  r.policy = st.column_text(6);
+  r.outcome = st.column_text(7);
+  r.server_type = st.column_text(8);
+  r.server_data = st.column_blob(9);
+  r.client_type = st.column_text(10);
+  r.client_data = st.column_blob(11);
+  r.created_at = st.column_int64(12);
+  r.resolved = st.column_int64(13) != 0;
+  return r;
+}
+
+}  // namespace
+
+Result<int64_t> SqliteStateStore::save_conflict(const engine::ConflictRecord& r) {
+  auto st = db_->prepare(
+      "INSERT INTO conflicts(user, device, database, guid, luid, policy, outcome, server_type, server_data,"
+      " client_type, client_data, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
+      " RETURNING id");
+  if (!st) return st.error();
+  st->bind(1, r.where.user.str()).bind(2, r.where.device.str()).bind(3, r.where.database);
+  st->bind(4, r.guid.str()).bind(5, r.luid.str()).bind(6, r.policy).bind(7, r.outcome);
+  st->bind(8, r.server_type).bind(9, SqlBlob{r.server_data}).bind(10, r.client_type);
+  st->bind(11, SqlBlob{r.client_data}).bind(12, now_seconds_());
+  auto row = st->step();
+  if (!row) return row.error();
+  if (!*row) return Status::internal("conflict insert returned no id");
+  return st->column_int64(0);
+}
+
+Result<std::vector<engine::ConflictRecord>> SqliteStateStore::conflicts(const UserId& user, bool include_resolved) {
+  std::string sql = std::string("SELECT ") + kConflictColumns + " FROM conflicts WHERE (?1 = '' OR user = ?1)";
+  if (!include_resolved) sql += " AND resolved = 0";
+  sql += " ORDER BY id DESC";
+  auto st = db_->prepare(sql);
+  if (!st) return st.error();
+  st->bind(1, user.str());
+  std::vector<engine::ConflictRecord> out;
+  for (;;) {
+    auto row = st->step();
+    if (!row) return row.error();
+    if (!*row) break;
+    out.push_back(conflict_from_row(*st));
+  }
+  return out;
+}
+
+Result<std::optional<engine::ConflictRecord>> SqliteStateStore::conflict(int64_t id) {
+  auto st = db_->prepare(std::string("SELECT ") + kConflictColumns + " FROM conflicts WHERE id = ?1");
+  if (!st) return st.error();
+  st->bind(1, id);
+  auto row = st->step();
+  if (!row) return row.error();
+  if (!*row) return std::optional<engine::ConflictRecord>();
+  return std::optional<engine::ConflictRecord>(conflict_from_row(*st));
+}
+
+Status SqliteStateStore::mark_conflict_resolved(int64_t id) {
+  auto st = db_->prepare("UPDATE conflicts SET resolved = 1 WHERE id = ?1");
+  if (!st) return st.error();
+  st->bind(1, id);
+  auto changed = st->run();
+  if (!changed) return changed.error();
+  if (*changed == 0) return Status::not_found("no conflict " + std::to_string(id));
+  return Status::ok();
 }
 
 Status SqliteStateStore::save_auth_nonce(const DeviceId& device, const std::string& nonce_b64) {

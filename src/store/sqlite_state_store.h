@@ -58,6 +58,10 @@ class SqliteStateStore final : public engine::SyncStateStore {
   Status remove_map(const engine::DeviceStore& ds, const std::vector<Luid>& luids) override;
   Status clear_map(const engine::DeviceStore& ds) override;
 
+  Result<int64_t> save_conflict(const engine::ConflictRecord& record) override;
+  Result<std::vector<engine::ConflictRecord>> conflicts(const UserId& user, bool include_resolved) override;
+  Result<std::optional<engine::ConflictRecord>> conflict(int64_t id) override;
+  Status mark_conflict_resolved(int64_t id) override;
   Result<std::string> auth_nonce(const DeviceId& device) override;
   Status save_auth_nonce(const DeviceId& device, const std::string& nonce_b64) override;
   Status save_device_info(const UserId& user, const DeviceId& device, const std::string& devinf_xml) override;

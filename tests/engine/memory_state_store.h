@@ -40,6 +40,37 @@ class MemoryStateStore final : public engine::SyncStateStore {
   Status remove_map(const engine::DeviceStore& ds, const std::vector<Luid>& luids) override;
   Status clear_map(const engine::DeviceStore& ds) override;
 
+  Result<int64_t> save_conflict(const engine::ConflictRecord& record) override {
+    CFX_RETURN_IF_ERROR(check());
+    std::lock_guard lock(mutex_);
+    engine::ConflictRecord saved = record;
+    saved.id = static_cast<int64_t>(conflicts_.size()) + 1;
+    saved.created_at = clock_.now_seconds();
+    conflicts_.push_back(saved);
+    return saved.id;
+  }
+  Result<std::vector<engine::ConflictRecord>> conflicts(const UserId& user, bool include_resolved) override {
+    CFX_RETURN_IF_ERROR(check());
+    std::lock_guard lock(mutex_);
+    std::vector<engine::ConflictRecord> out;
+    for (auto it = conflicts_.rbegin(); it != conflicts_.rend(); ++it) {
+      if ((user.empty() || it->where.user == user) && (include_resolved || !it->resolved)) out.push_back(*it);
+    }
+    return out;
+  }
+  Result<std::optional<engine::ConflictRecord>> conflict(int64_t id) override {
+    CFX_RETURN_IF_ERROR(check());
+    std::lock_guard lock(mutex_);
+    if (id < 1 || id > static_cast<int64_t>(conflicts_.size())) return std::optional<engine::ConflictRecord>();
+    return std::optional<engine::ConflictRecord>(conflicts_[id - 1]);
+  }
+  Status mark_conflict_resolved(int64_t id) override {
+    CFX_RETURN_IF_ERROR(check());
+    std::lock_guard lock(mutex_);
+    if (id < 1 || id > static_cast<int64_t>(conflicts_.size())) return Status::not_found("no conflict");
+    conflicts_[id - 1].resolved = true;
+    return Status::ok();
+  }
   Result<std::string> auth_nonce(const DeviceId& device) override {
     CFX_RETURN_IF_ERROR(check());
     std::lock_guard lock(mutex_);
@@ -76,6 +107,7 @@ class MemoryStateStore final : public engine::SyncStateStore {
   std::map<StoreKey, std::map<std::string, engine::MapEntry>> maps_;         // guarded by mutex_; by LUID
   std::map<std::pair<std::string, std::string>, std::string> device_info_;  // guarded by mutex_
   std::map<std::string, std::string> nonces_;  // guarded by mutex_; by device
+  std::vector<engine::ConflictRecord> conflicts_;  // guarded by mutex_; id = index + 1
 };
 
 }  // namespace conflux::test

@@ -1,0 +1,23 @@
+#include "engine/conflict_policy.h"
+
+namespace conflux::engine {
+
+std::optional<ConflictPolicy> parse_conflict_policy(std::string_view name) {
+  if (name == "server-wins") return ConflictPolicy::kServerWins;
+  if (name == "client-wins") return ConflictPolicy::kClientWins;
+  if (name == "duplicate") return ConflictPolicy::kDuplicate;
+  if (name == "report") return ConflictPolicy::kReport;
+  return std::nullopt;
+}
+
+const char* conflict_policy_name(ConflictPolicy policy) {
+  switch (policy) {
+    case ConflictPolicy::kServerWins: return "server-wins";
+    case ConflictPolicy::kClientWins: return "client-wins";
+    case ConflictPolicy::kDuplicate: return "duplicate";
+    case ConflictPolicy::kReport: return "report";
+  }
+  return "server-wins";
+}
+
+}  // namespace conflux::engine
