@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 #include <iostream>
 
+#include "cli/conflicts.h"
 #include "cli/serve.h"
 #include "cli/services.h"
 #include "common/log.h"
@@ -73,6 +74,23 @@ int main(int argc, char** argv) {
   store->require_subcommand(1);
   auto* store_list = store->add_subcommand("list", "list the configured datastores");
 
+  auto* conflicts = app.add_subcommand("conflicts", "see and settle sync conflicts");
+  conflicts->require_subcommand(1);
+  std::string conflict_user;
+  bool conflict_all = false;
+  int64_t conflict_id = 0;
+  std::string keep_side;
+  auto* conflicts_list = conflicts->add_subcommand("list", "list open conflicts, newest first");
+  conflicts_list->add_option("--user", conflict_user, "only this user's");
+  conflicts_list->add_flag("--all", conflict_all, "resolved ones too");
+  auto* conflicts_show = conflicts->add_subcommand("show", "show both versions of a conflict");
+  conflicts_show->add_option("id", conflict_id, "conflict id")->required();
+  auto* conflicts_resolve = conflicts->add_subcommand("resolve", "keep one version; every device gets it");
+  conflicts_resolve->add_option("id", conflict_id, "conflict id")->required();
+  conflicts_resolve->add_option("--keep", keep_side, "server or device")
+      ->required()
+      ->check(CLI::IsMember({"server", "device"}));
+
   CLI11_PARSE(app, argc, argv);
 
   auto loaded = config_path.empty() ? Result<config::Config>(config::default_config())
@@ -90,6 +108,15 @@ int main(int argc, char** argv) {
   if (!set_log_level(cfg.log.level)) return fail("unknown log level '" + cfg.log.level + "'");
 
   if (serve->parsed()) return app::serve(cfg);
+
+  if (conflicts->parsed()) {
+    auto services = app::Services::open_all(cfg);
+    if (!services) return fail(services.error().message());
+    if (conflicts_list->parsed()) return app::conflicts_list(**services, conflict_user, conflict_all);
+    if (conflicts_show->parsed()) return app::conflicts_show(**services, conflict_id);
+    return app::conflicts_resolve(**services, conflict_id,
+                                  keep_side == "server" ? app::Keep::kServer : app::Keep::kClient);
+  }
 
   if (check->parsed() || store_list->parsed()) {
     auto services = app::Services::open_all(cfg);

@@ -13,7 +13,7 @@ enum class ConflictPolicy {
   kServerWins,  // server version stays and goes back to the device (Status 419)
   kClientWins,  // device version is applied (Status 208)
   kDuplicate,   // both stay: the device's version becomes a new item (Status 209)
-  kReport,      // neither side changes until a person settles it (Status 409)
+  kReport,      // neither side changes until a person settles it (Status 202)
 };
 
 // "server-wins", "client-wins", "duplicate", "report"; nullopt for anything else.

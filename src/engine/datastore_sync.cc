@@ -398,8 +398,10 @@ std::optional<caf::SyncObj> SyncEngine::MessageRun::resolve_conflict(DatastoreSt
       break;
     case ConflictPolicy::kReport:
       // Neither side changes; the server stops pushing its version to this
-      // device until the conflict is settled.
-      p.decided = StatusCode::kConflict;
+      // device until the conflict is settled. 202 "accepted for processing"
+      // says exactly that a person will; 409 would make clients such as
+      // SyncEvolution fail the whole sync and resend the change every time.
+      p.decided = StatusCode::kAccepted;
       p.fix = server_deleted ? MapFix{MapFix::Kind::kRemove, {}, {}}
                              : MapFix{MapFix::Kind::kSetSynced, mapped.guid, server_anchor};
       record.outcome = "both sides left as they are; waiting for a person";

@@ -840,5 +840,145 @@ TEST_F(SyncEngineTest, GetDevInfIsAnsweredWithResults) {
   EXPECT_NE(results->items[0].data.find("calendar"), std::string::npos);
 }
 
+// --- conflicts (MISSION §3; SYNCML-REFERENCE §5: 208, 209, 409, 419) ----------
+
+struct PolicyCase {
+  const char* policy;
+  int status;                               // the device's Replace is answered with
+  std::vector<std::string> server_after;    // live items on the server, sorted
+  std::vector<std::string> device_b_after;  // device B's items, sorted
+};
+
+class ConflictPolicyTest : public SyncEngineTest, public ::testing::WithParamInterface<PolicyCase> {
+ protected:
+  void use_policy(const std::string& policy) {
+    auto stores = registry_.stores();
+    for (auto& s : stores) s.conflict_policy = policy;
+    engine_ = std::make_unique<SyncEngine>(manager_, state_, stores, EngineOptions{}, clock_);
+  }
+  std::vector<std::string> sorted_server() {
+    auto raws = memory_->live_raws(UserId("alice"), "contacts");
+    std::sort(raws.begin(), raws.end());
+    return raws;
+  }
+  static std::vector<std::string> sorted_items(const Device& d) {
+    std::vector<std::string> out;
+    for (const auto& [luid, data] : d.items()) out.push_back(data);
+    std::sort(out.begin(), out.end());
+    return out;
+  }
+};
+
+TEST_P(ConflictPolicyTest, BothSidesChangedTheSameItem) {
+  const PolicyCase& c = GetParam();
+  use_policy(c.policy);
+  Device a(*engine_, "IMEI:A");
+  seed(a, 1);
+  Device b(*engine_, "IMEI:B");
+  ASSERT_TRUE(b.sync(201).completed);
+  const std::string luid_a = a.luid_of(vcard("Person 0"));
+  const std::string luid_b = b.luid_of(vcard("Person 0"));
+  ASSERT_FALSE(luid_b.empty());
+
+  a.edit(luid_a, vcard("Person 0 by A"));
+  ASSERT_TRUE(a.sync(200).completed);
+  b.edit(luid_b, vcard("Person 0 by B"));
+  SyncRun run = b.sync(200);
+  ASSERT_TRUE(run.completed);
+  EXPECT_EQ(run.item_status[luid_b], c.status);
+  EXPECT_EQ(sorted_server(), c.server_after);
+  EXPECT_EQ(sorted_items(b), c.device_b_after);
+
+  // Whatever the policy, both versions are on record.
+  auto records = state_.conflicts(UserId("alice"), false);
+  ASSERT_TRUE(records);
+  ASSERT_EQ(records->size(), 1u);
+  const ConflictRecord& r = records->front();
+  EXPECT_EQ(r.policy, c.policy);
+  EXPECT_EQ(r.where.device.str(), "IMEI:B");
+  EXPECT_EQ(r.luid.str(), luid_b);
+  EXPECT_EQ(r.server_data, vcard("Person 0 by A"));
+  EXPECT_EQ(r.client_data, vcard("Person 0 by B"));
+  EXPECT_FALSE(r.outcome.empty());
+
+  // The next two-way syncs settle nothing anew: no second conflict, and both
+  // devices end with what the server holds (report leaves B as it is).
+  ASSERT_TRUE(a.sync(200).completed);
+  ASSERT_TRUE(b.sync(200).completed);
+  EXPECT_EQ(sorted_items(a), c.server_after);
+  EXPECT_EQ(sorted_items(b), c.device_b_after);
+  EXPECT_EQ(state_.conflicts(UserId(), true)->size(), 1u);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Policies, ConflictPolicyTest,
+    ::testing::Values(
+        PolicyCase{"server-wins", 419, {vcard("Person 0 by A")}, {vcard("Person 0 by A")}},
+        PolicyCase{"client-wins", 208, {vcard("Person 0 by B")}, {vcard("Person 0 by B")}},
+        PolicyCase{"duplicate", 209, {vcard("Person 0 by A"), vcard("Person 0 by B")},
+                   {vcard("Person 0 by A"), vcard("Person 0 by B")}},
+        PolicyCase{"report", 202, {vcard("Person 0 by A")}, {vcard("Person 0 by B")}}),
+    [](const ::testing::TestParamInfo<PolicyCase>& info) {
+      std::string name = info.param.policy;
+      name.erase(std::remove(name.begin(), name.end(), '-'), name.end());
+      return name;
+    });
+
+TEST_F(ConflictPolicyTest, DeletedOnTheDeviceButChangedOnTheServerComesBackUnderServerWins) {
+  use_policy("server-wins");
+  Device a(*engine_, "IMEI:A");
+  seed(a, 1);
+  Device b(*engine_, "IMEI:B");
+  ASSERT_TRUE(b.sync(201).completed);
+  a.edit(a.luid_of(vcard("Person 0")), vcard("Person 0 by A"));
+  ASSERT_TRUE(a.sync(200).completed);
+  const std::string luid_b = b.luid_of(vcard("Person 0"));
+  b.remove(luid_b);
+  SyncRun run = b.sync(200);
+  ASSERT_TRUE(run.completed);
+  EXPECT_EQ(run.item_status[luid_b], 419);
+  EXPECT_EQ(sorted_server(), std::vector<std::string>{vcard("Person 0 by A")});
+  EXPECT_EQ(sorted_items(b), std::vector<std::string>{vcard("Person 0 by A")}) << "the device gets the item back";
+  auto records = state_.conflicts(UserId("alice"), false);
+  ASSERT_EQ(records->size(), 1u);
+  EXPECT_EQ(records->front().client_data, "");  // the device deleted it
+  EXPECT_EQ(records->front().server_data, vcard("Person 0 by A"));
+}
+
+TEST_F(ConflictPolicyTest, ChangedOnTheDeviceButDeletedOnTheServerIsRecreatedUnderClientWins) {
+  use_policy("client-wins");
+  Device a(*engine_, "IMEI:A");
+  seed(a, 1);
+  Device b(*engine_, "IMEI:B");
+  ASSERT_TRUE(b.sync(201).completed);
+  a.remove(a.luid_of(vcard("Person 0")));
+  ASSERT_TRUE(a.sync(200).completed);
+  EXPECT_EQ(server_items(), 0u);
+  const std::string luid_b = b.luid_of(vcard("Person 0"));
+  b.edit(luid_b, vcard("Person 0 by B"));
+  SyncRun run = b.sync(200);
+  ASSERT_TRUE(run.completed);
+  EXPECT_EQ(run.item_status[luid_b], 208);
+  EXPECT_EQ(sorted_server(), std::vector<std::string>{vcard("Person 0 by B")});
+  ASSERT_TRUE(a.sync(200).completed);
+  EXPECT_EQ(sorted_items(a), std::vector<std::string>{vcard("Person 0 by B")});
+}
+
+TEST_F(ConflictPolicyTest, NoConflictWhenOnlyOneSideChanged) {
+  use_policy("report");
+  Device a(*engine_, "IMEI:A");
+  seed(a, 2);
+  Device b(*engine_, "IMEI:B");
+  ASSERT_TRUE(b.sync(201).completed);
+  a.edit(a.luid_of(vcard("Person 0")), vcard("Person 0 by A"));
+  ASSERT_TRUE(a.sync(200).completed);
+  b.edit(b.luid_of(vcard("Person 1")), vcard("Person 1 by B"));
+  SyncRun run = b.sync(200);
+  ASSERT_TRUE(run.completed);
+  EXPECT_EQ(run.item_status[b.luid_of(vcard("Person 1 by B"))], 200);
+  EXPECT_TRUE(state_.conflicts(UserId(), true)->empty());
+  EXPECT_EQ(sorted_items(b), (std::vector<std::string>{vcard("Person 0 by A"), vcard("Person 1 by B")}));
+}
+
 }  // namespace
 }  // namespace conflux::engine

@@ -1,0 +1,114 @@
+#!/usr/bin/python3
+"""Conflict policies with the real SyncEvolution client: two devices change
+the same contact differently, then sync; the result is what the datastore's
+policy says, and `conflux conflicts show` holds both versions.
+
+Run: CONFLUX_BIN=/path/to/conflux /usr/bin/python3 test_conflicts.py
+"""
+
+import sys
+import unittest
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import vcards  # noqa: E402
+from conflux_server import IntegrationTest  # noqa: E402
+
+DS = "contacts"
+USER = "carol"
+PASSWORD = "conflict-pw"
+NAME = "Conny Conflict"
+
+
+def card(note):
+    return ("BEGIN:VCARD\r\nVERSION:3.0\r\nFN:" + NAME + "\r\nN:Conflict;Conny;;;\r\n"
+            "TEL;TYPE=CELL:+49 170 1234567\r\nNOTE:" + note + "\r\nEND:VCARD\r\n")
+
+
+def notes(device):
+    """Sorted NOTE values of the device's contacts named NAME."""
+    out = []
+    for text in device.items(DS).values():
+        if isinstance(text, bytes):
+            text = text.decode()
+        fields = vcards.parse_vcard(text)
+        if any(v == NAME for _, v in fields.get("FN", [])):
+            out.extend(v for _, v in fields.get("NOTE", []))
+    return sorted(out)
+
+
+class ConflictPolicyTest(IntegrationTest):
+
+    def scenario(self, policy):
+        """A and B share one contact; A changes its NOTE and syncs, then B
+        changes it differently and syncs. Returns (server, a, b)."""
+        server = self.make_server(
+            "[stores.contacts]\nadapter = \"sqlite\"\ncontent_type = \"text/vcard\"\n"
+            f"content_version = \"3.0\"\nconflict_policy = \"{policy}\"\n")
+        server.add_user(USER, PASSWORD)
+        server.start()
+        a = self.make_device(server, "dev-a", USER, PASSWORD)
+        b = self.make_device(server, "dev-b", USER, PASSWORD)
+        a.write_item(DS, "conny.vcf", card("original"))
+        a.sync("slow")
+        b.sync("slow")
+        self.assertEqual(notes(b), ["original"])
+
+        a.write_item(DS, "conny.vcf", card("changed on A"))
+        a.sync("two-way")
+        (name,) = list(b.items(DS))
+        b.write_item(DS, name, card("changed on B"))
+        b.sync("two-way")
+        return server, a, b
+
+    def assert_one_conflict_with_both_versions(self, server, policy):
+        listing = server.cli("conflicts", "list").stdout.strip().splitlines()
+        self.assertEqual(len(listing), 1, listing)
+        self.assertIn(policy, listing[0])
+        conflict_id = listing[0].split("\t")[0]
+        shown = server.cli("conflicts", "show", conflict_id).stdout
+        server_part, device_part = shown.split("--- device version")
+        self.assertIn("NOTE:changed on A", server_part, shown)
+        self.assertIn("NOTE:changed on B", device_part, shown)
+        return conflict_id
+
+    def test_server_wins(self):
+        server, a, b = self.scenario("server-wins")
+        self.assert_one_conflict_with_both_versions(server, "server-wins")
+        self.assertEqual(notes(b), ["changed on A"])
+        a.sync("two-way")
+        self.assertEqual(notes(a), ["changed on A"])
+
+    def test_client_wins(self):
+        server, a, b = self.scenario("client-wins")
+        self.assert_one_conflict_with_both_versions(server, "client-wins")
+        self.assertEqual(notes(b), ["changed on B"])
+        a.sync("two-way")
+        self.assertEqual(notes(a), ["changed on B"])
+
+    def test_duplicate(self):
+        server, a, b = self.scenario("duplicate")
+        self.assert_one_conflict_with_both_versions(server, "duplicate")
+        self.assertEqual(notes(b), ["changed on A", "changed on B"])
+        a.sync("two-way")
+        self.assertEqual(notes(a), ["changed on A", "changed on B"])
+
+    def test_report_then_resolve(self):
+        server, a, b = self.scenario("report")
+        conflict_id = self.assert_one_conflict_with_both_versions(server, "report")
+        # Both sides stay as they are until a person decides.
+        a.sync("two-way")
+        b.sync("two-way")
+        self.assertEqual(notes(a), ["changed on A"])
+        self.assertEqual(notes(b), ["changed on B"])
+
+        server.cli("conflicts", "resolve", conflict_id, "--keep", "device")
+        self.assertEqual(server.cli("conflicts", "list").stdout.strip(), "")
+        a.sync("two-way")
+        b.sync("two-way")
+        self.assertEqual(notes(a), ["changed on B"])
+        self.assertEqual(notes(b), ["changed on B"])
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
