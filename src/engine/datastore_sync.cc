@@ -113,7 +113,7 @@ void SyncEngine::MessageRun::apply_client_changes(DatastoreState& ds, const Comm
       }
     }
   };
-  if (ds.is_slow()) {
+  if (ds.sends_everything()) {
     auto all = engine_.caf_.search(store_ref(ds), caf::Query{});
     if (!all) {
       logger("engine")->warn("session {} datastore {}: reading items for matching failed: {}", session_.key.str(),
@@ -140,7 +140,7 @@ void SyncEngine::MessageRun::apply_client_changes(DatastoreState& ds, const Comm
   // Revisions of the server items this Sync changes or deletes, to see
   // whether the server changed them too since the device last saw them.
   std::unordered_map<std::string, Anchor> current;
-  if (!ds.is_slow()) {
+  if (!ds.sends_everything()) {
     caf::Query touched;
     touched.metadata_only = true;
     for (const auto& cmd : sync.children) {
@@ -181,10 +181,10 @@ void SyncEngine::MessageRun::apply_client_changes(DatastoreState& ds, const Comm
         continue;
       }
       p.luid = Luid(id->loc_uri);
-      if (ds.is_slow()) ds.slow_seen_luids.insert(p.luid.str());
+      if (ds.sends_everything()) ds.slow_seen_luids.insert(p.luid.str());
       const MapEntry* mapped = map.find(p.luid.str());
 
-      if (mapped && !ds.is_slow() && (cmd.kind == CommandKind::kReplace || cmd.kind == CommandKind::kDelete)) {
+      if (mapped && !ds.sends_everything() && (cmd.kind == CommandKind::kReplace || cmd.kind == CommandKind::kDelete)) {
         auto now = current.find(mapped->guid.str());
         const bool server_deleted = now == current.end();
         const bool server_changed = !server_deleted && now->second != mapped->synced;
@@ -230,7 +230,7 @@ void SyncEngine::MessageRun::apply_client_changes(DatastoreState& ds, const Comm
         raw = std::move(*decoded);
       }
       bool known = mapped != nullptr;
-      if (ds.is_slow()) {
+      if (ds.sends_everything()) {
         // The item the map names, if it still exists and no other LUID of
         // this slow sync took it; else any unclaimed item with these bytes.
         known = mapped && server_items.count(mapped->guid.str()) &&
@@ -293,7 +293,7 @@ void SyncEngine::MessageRun::apply_client_changes(DatastoreState& ds, const Comm
         code = r.outcome == caf::ApplyOutcome::kAlreadyDeleted ? StatusCode::kItemNotDeleted : p.success;
       } else {
         if (p.map_written_item) upserts.push_back(MapEntry{p.luid, r.guid, r.anchor});
-        if (ds.is_slow()) ds.slow_claimed_guids.insert(r.guid.str());
+        if (ds.sends_everything()) ds.slow_claimed_guids.insert(r.guid.str());
         if (action == caf::Action::kCreate) {
           ++ds.client_adds;
           code = p.success == StatusCode::kOk ? StatusCode::kItemAdded : p.success;
@@ -485,11 +485,41 @@ Status SyncEngine::MessageRun::flush_map_changes() {
   return Status::ok();
 }
 
+Status SyncEngine::MessageRun::delete_unclaimed(DatastoreState& ds) {
+  // Refresh from client (SyncProt §"Refresh sync from client"): the server's
+  // data becomes what the client sent; every item it did not send goes (and
+  // other devices receive the deletes at their next sync).
+  caf::Query listing;
+  listing.metadata_only = true;
+  auto live = engine_.caf_.search(store_ref(ds), listing);
+  if (!live) {
+    logger("engine")->warn("session {} datastore {}: refresh from client could not list items, none deleted: {}",
+                           session_.key.str(), ds.server_uri, live.error().to_string());
+    return Status::ok();
+  }
+  std::vector<caf::SyncObj> deletes;
+  for (const auto& obj : *live) {
+    if (ds.slow_claimed_guids.count(obj.guid.str())) continue;
+    caf::SyncObj del;
+    del.action = caf::Action::kDelete;
+    del.guid = obj.guid;
+    deletes.push_back(std::move(del));
+  }
+  if (deletes.empty()) return Status::ok();
+  const size_t n = deletes.size();
+  int failed = 0;
+  for (const auto& r : engine_.caf_.apply(store_ref(ds), std::move(deletes))) failed += r.status.is_ok() ? 0 : 1;
+  logger("engine")->info("session {} user {} datastore {}: refresh from client removed {} items the device did not "
+                         "send ({} failed)",
+                         session_.key.str(), session_.user.str(), ds.server_uri, n - failed, failed);
+  return Status::ok();
+}
+
 Status SyncEngine::MessageRun::prepare_server_changes(DatastoreState& ds) {
-  if (!ds.server_sends()) return Status::ok();
   const DeviceStore key{session_.user, session_.device, ds.server_uri};
   if (ds.alert_code == 205) CFX_RETURN_IF_ERROR(engine_.state_.clear_map(key));  // the device starts empty
-  if (ds.is_slow()) {
+  if (ds.alert_code == 203) CFX_RETURN_IF_ERROR(delete_unclaimed(ds));
+  if (ds.sends_everything()) {
     // Map rows for items the client did not send any more are stale.
     auto entries = engine_.state_.map_entries(key);
     if (!entries) return entries.error();
@@ -501,6 +531,7 @@ Status SyncEngine::MessageRun::prepare_server_changes(DatastoreState& ds) {
     ds.slow_seen_luids.clear();
     ds.slow_claimed_guids.clear();
   }
+  if (!ds.server_sends()) return Status::ok();
   auto entries = engine_.state_.map_entries(key);
   if (!entries) return entries.error();
   MapIndex map(*entries);

@@ -67,6 +67,7 @@ class SyncEngine::MessageRun {
                                                const protocol::Command& cmd, const protocol::Item& item,
                                                const MapEntry& mapped, bool server_deleted, PendingDecision& p);
   ConflictPolicy policy_for(const std::string& database) const;
+  Status delete_unclaimed(DatastoreState& ds);
   Status prepare_server_changes(DatastoreState& ds);
   // Adds our pending changes to the reply while they fit; true when none remain.
   Result<bool> add_server_changes();

@@ -28,7 +28,7 @@ protocol::DevInf server_devinf(const std::vector<caf::StoreSettings>& stores) {
       ds.rx.push_back({"text/x-vcalendar", "1.0"});
       ds.tx.push_back({"text/x-vcalendar", "1.0"});
     }
-    ds.sync_types = {1, 2, 3, 5, 6};  // SyncCap numbers (DevInf), not alert codes
+    ds.sync_types = {1, 2, 3, 4, 5, 6};  // SyncCap numbers (DevInf), not alert codes
     d.datastores.push_back(std::move(ds));
   }
   return d;

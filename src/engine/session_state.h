@@ -62,6 +62,9 @@ struct DatastoreState {
   int conflicts = 0;
 
   bool is_slow() const { return alert_code == 201; }
+  // The client sends everything it has (slow sync, refresh from client):
+  // its items are matched with the server's by content, not by change marks.
+  bool sends_everything() const { return alert_code == 201 || alert_code == 203; }
   // The server sends changes in these sync types (two-way, slow, one-way from server, refresh from server).
   bool server_sends() const;
   // The client sends changes in these sync types.

@@ -274,12 +274,6 @@ void SyncEngine::MessageRun::handle_alert(const Command& cmd) {
     status.code = protocol::to_int(StatusCode::kCommandNotAllowed);
     return;
   }
-  if (code == protocol::to_int(AlertCode::kRefreshFromClient)) {
-    // Replacing the server's view from one device needs the engine issue's
-    // refresh handling; refuse rather than half-do it.
-    status.code = protocol::to_int(StatusCode::kOptionalFeatureNotSupported);
-    return;
-  }
 
   DatastoreState fresh;
   fresh.server_uri = server_uri;

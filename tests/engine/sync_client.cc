@@ -272,10 +272,10 @@ SyncRun Device::sync(int alert_code, Stop stop) {
   // pkg 3: all items in a slow sync, else the marked changes.
   std::vector<Command> changes;
   std::set<std::string> sent;
-  if (run.server_alert == 201) {
+  if (run.server_alert == 201 || run.server_alert == 203) {
     for (const auto& [luid, data] : items_) changes.push_back(change(CommandKind::kAdd, luid, data));
     for (const auto& [luid, _] : items_) sent.insert(luid);
-  } else if (run.server_alert == 200) {
+  } else if (run.server_alert == 200 || run.server_alert == 202) {
     for (const auto& luid : new_) changes.push_back(change(CommandKind::kAdd, luid, items_.at(luid)));
     for (const auto& luid : modified_) changes.push_back(change(CommandKind::kReplace, luid, items_.at(luid)));
     for (const auto& luid : deleted_) changes.push_back(change(CommandKind::kDelete, luid));

@@ -840,6 +840,34 @@ TEST_F(SyncEngineTest, GetDevInfIsAnsweredWithResults) {
   EXPECT_NE(results->items[0].data.find("calendar"), std::string::npos);
 }
 
+// --- refresh from client (203): the server's data becomes the device's ---------
+
+TEST_F(SyncEngineTest, RefreshFromClientReplacesTheServersItems) {
+  Device a(*engine_, "IMEI:A");
+  seed(a, 3);  // Person 0, 1, 2
+  Device b(*engine_, "IMEI:B");
+  b.add(vcard("Person 1"));
+  b.add(vcard("Only on B"));
+  SyncRun run = b.sync(203);
+  ASSERT_TRUE(run.completed);
+  EXPECT_EQ(run.alert_status, 200);
+  EXPECT_EQ(run.server_alert, 203);
+  EXPECT_TRUE(run.received.empty()) << "refresh from client sends nothing to the client";
+  auto raws = memory_->live_raws(UserId("alice"), "contacts");
+  std::sort(raws.begin(), raws.end());
+  EXPECT_EQ(raws, (std::vector<std::string>{vcard("Only on B"), vcard("Person 1")}));
+
+  // Device A learns of the deletes and the new item at its next sync.
+  SyncRun a_run = a.sync(200);
+  ASSERT_TRUE(a_run.completed);
+  EXPECT_EQ(a_run.received_of(CommandKind::kDelete).size(), 2u);
+  EXPECT_EQ(a_run.received_of(CommandKind::kAdd).size(), 1u);
+  std::vector<std::string> a_items;
+  for (const auto& [luid, data] : a.items()) a_items.push_back(data);
+  std::sort(a_items.begin(), a_items.end());
+  EXPECT_EQ(a_items, raws);
+}
+
 // --- conflicts (MISSION §3; SYNCML-REFERENCE §5: 208, 209, 409, 419) ----------
 
 struct PolicyCase {
