@@ -6,6 +6,7 @@
 
 #include "common/base64.h"
 #include "common/log.h"
+#include "engine/duplicate_matcher.h"
 #include "engine/message_run.h"
 #include "engine/status_map.h"
 
@@ -99,32 +100,21 @@ void SyncEngine::MessageRun::apply_client_changes(DatastoreState& ds, const Comm
   // Every server item not yet claimed in this slow sync may match by
   // content, mapped or not: a device restored from a backup sends the same
   // cards under new LUIDs.
-  std::unordered_map<std::string, caf::SyncObj> server_items;
-  std::unordered_multimap<std::string, std::string> unclaimed_guid_by_raw;
-  auto claim = [&](const std::string& guid) {
-    ds.slow_claimed_guids.insert(guid);
-    auto item = server_items.find(guid);
-    if (item == server_items.end()) return;
-    auto [first, last] = unclaimed_guid_by_raw.equal_range(item->second.raw);
-    for (auto it = first; it != last; ++it) {
-      if (it->second == guid) {
-        unclaimed_guid_by_raw.erase(it);
-        break;
-      }
-    }
-  };
+  std::vector<caf::SyncObj> everything;
   if (ds.sends_everything()) {
     auto all = engine_.caf_.search(store_ref(ds), caf::Query{});
     if (!all) {
       logger("engine")->warn("session {} datastore {}: reading items for matching failed: {}", session_.key.str(),
                              ds.server_uri, all.error().to_string());
     } else {
-      for (auto& obj : *all) {
-        if (!ds.slow_claimed_guids.count(obj.guid.str())) unclaimed_guid_by_raw.emplace(obj.raw, obj.guid.str());
-        server_items.emplace(obj.guid.str(), std::move(obj));
-      }
+      everything = std::move(*all);
     }
   }
+  DuplicateMatcher matcher(std::move(everything), ds.slow_claimed_guids);
+  auto claim = [&](const std::string& guid) {
+    ds.slow_claimed_guids.insert(guid);
+    matcher.claim(guid);
+  };
 
   // One entry per item: either a change for the CAF, or a status decided here.
   struct Pending : PendingDecision {
@@ -233,21 +223,37 @@ void SyncEngine::MessageRun::apply_client_changes(DatastoreState& ds, const Comm
       if (ds.sends_everything()) {
         // The item the map names, if it still exists and no other LUID of
         // this slow sync took it; else any unclaimed item with these bytes.
-        known = mapped && server_items.count(mapped->guid.str()) &&
-                !ds.slow_claimed_guids.count(mapped->guid.str());
+        const caf::SyncObj* current = mapped ? matcher.item(mapped->guid.str()) : nullptr;
+        known = current && !ds.slow_claimed_guids.count(mapped->guid.str());
         if (known) {
-          const caf::SyncObj& current = server_items.at(mapped->guid.str());
           claim(mapped->guid.str());
-          if (current.raw == raw) {
+          if (current->raw == raw) {
             p.matched_guid = mapped->guid;
-            p.matched_anchor = current.anchor;
+            p.matched_anchor = current->anchor;
             pending.push_back(p);
             continue;
           }
-        } else if (auto same = unclaimed_guid_by_raw.find(raw); same != unclaimed_guid_by_raw.end()) {
-          p.matched_guid = Guid(same->second);
-          p.matched_anchor = server_items.at(same->second).anchor;
-          claim(same->second);
+        } else if (auto twin = matcher.match(raw, item_type(cmd, item, ds.content_type))) {
+          ds.slow_claimed_guids.insert(twin->guid);
+          const caf::SyncObj& server = *matcher.item(twin->guid);
+          if (twin->identical || twin->merged_raw == server.raw) {
+            // Nothing new for the server. When the bytes differ the device
+            // gets the server's version (its map row names no revision).
+            p.matched_guid = Guid(twin->guid);
+            p.matched_anchor = twin->identical ? server.anchor : Anchor();
+            pending.push_back(p);
+            continue;
+          }
+          // The same contact with fields the server lacked: store the merge
+          // and send it back to the device.
+          caf::SyncObj merged;
+          merged.action = caf::Action::kUpdate;
+          merged.guid = Guid(twin->guid);
+          merged.content_type = server.content_type;
+          merged.raw = std::move(twin->merged_raw);
+          p.resend_to_device = true;
+          p.batch_index = static_cast<int>(batch.size());
+          batch.push_back(std::move(merged));
           pending.push_back(p);
           continue;
         }
@@ -292,7 +298,7 @@ void SyncEngine::MessageRun::apply_client_changes(DatastoreState& ds, const Comm
         removals.push_back(p.luid);
         code = r.outcome == caf::ApplyOutcome::kAlreadyDeleted ? StatusCode::kItemNotDeleted : p.success;
       } else {
-        if (p.map_written_item) upserts.push_back(MapEntry{p.luid, r.guid, r.anchor});
+        if (p.map_written_item) upserts.push_back(MapEntry{p.luid, r.guid, p.resend_to_device ? Anchor() : r.anchor});
         if (ds.sends_everything()) ds.slow_claimed_guids.insert(r.guid.str());
         if (action == caf::Action::kCreate) {
           ++ds.client_adds;

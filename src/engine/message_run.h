@@ -26,6 +26,7 @@ struct PendingDecision {
   protocol::StatusCode decided = protocol::StatusCode::kOk;  // code when nothing is written
   protocol::StatusCode success = protocol::StatusCode::kOk;  // code when the write succeeds (208, 209)
   bool map_written_item = true;  // false: a duplicate the device receives as a new Add
+  bool resend_to_device = false; // the device gets the written version back (a slow-sync merge)
   MapFix fix;
 };
 

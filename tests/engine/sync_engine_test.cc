@@ -840,6 +840,52 @@ TEST_F(SyncEngineTest, GetDevInfIsAnsweredWithResults) {
   EXPECT_NE(results->items[0].data.find("calendar"), std::string::npos);
 }
 
+// --- slow-sync duplicate detection by identity (MISSION §3) ---------------------
+
+TEST_F(SyncEngineTest, SlowSyncMatchesTheSameContactWrittenDifferentlyAndMergesIt) {
+  const std::string on_server =
+      "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Ann Example\r\nN:Example;Ann;;;\r\nTEL;TYPE=CELL:+1 555 0100\r\nEND:VCARD\r\n";
+  // The same person from another device: other order, other phone spelling,
+  // and an e-mail the server does not have yet.
+  const std::string on_device =
+      "BEGIN:VCARD\r\nVERSION:3.0\r\nN:Example;Ann;;;\r\nFN:Ann Example\r\nTEL;TYPE=CELL:+1-555-0100\r\n"
+      "EMAIL;TYPE=INTERNET:ann@example.org\r\nEND:VCARD\r\n";
+  Device a(*engine_, "IMEI:A");
+  a.add(on_server);
+  ASSERT_TRUE(a.sync(201).completed);
+
+  Device b(*engine_, "IMEI:B");
+  const std::string luid_b = b.add(on_device);
+  SyncRun run = b.sync(201);
+  ASSERT_TRUE(run.completed);
+  EXPECT_EQ(server_items(), 1u) << "the same contact was doubled";
+  auto raws = memory_->live_raws(UserId("alice"), "contacts");
+  ASSERT_EQ(raws.size(), 1u);
+  EXPECT_NE(raws[0].find("ann@example.org"), std::string::npos) << raws[0];
+  EXPECT_NE(raws[0].find("555"), std::string::npos) << raws[0];
+  // The device gets the merged card back, in place of its own (no Add).
+  ASSERT_EQ(run.received_of(CommandKind::kReplace).size(), 1u);
+  EXPECT_TRUE(run.received_of(CommandKind::kAdd).empty());
+  EXPECT_EQ(b.items().size(), 1u);
+  EXPECT_EQ(b.items().at(luid_b), raws[0]);
+
+  // Device A receives the e-mail at its next two-way sync.
+  SyncRun a_run = a.sync(200);
+  ASSERT_TRUE(a_run.completed);
+  ASSERT_EQ(a.items().size(), 1u);
+  EXPECT_NE(a.items().begin()->second.find("ann@example.org"), std::string::npos);
+}
+
+TEST_F(SyncEngineTest, SlowSyncKeepsDifferentPeopleWithTheSameNameApart) {
+  Device a(*engine_, "IMEI:A");
+  a.add("BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Sam Smith\r\nTEL:+1 555 0001\r\nEND:VCARD\r\n");
+  ASSERT_TRUE(a.sync(201).completed);
+  Device b(*engine_, "IMEI:B");
+  b.add("BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Sam Smith\r\nTEL:+44 20 7946 0999\r\nEND:VCARD\r\n");
+  ASSERT_TRUE(b.sync(201).completed);
+  EXPECT_EQ(server_items(), 2u);
+}
+
 // --- refresh from client (203): the server's data becomes the device's ---------
 
 TEST_F(SyncEngineTest, RefreshFromClientReplacesTheServersItems) {
