@@ -7,6 +7,7 @@
 
 #include "cli/conflicts.h"
 #include "cli/serve.h"
+#include "cli/sessions.h"
 #include "cli/services.h"
 #include "common/log.h"
 #include "config/config.h"
@@ -91,6 +92,16 @@ int main(int argc, char** argv) {
       ->required()
       ->check(CLI::IsMember({"server", "device"}));
 
+  auto* sessions = app.add_subcommand("sessions", "reports of completed sync sessions");
+  sessions->require_subcommand(1);
+  std::string session_user, session_key;
+  int session_limit = 50;
+  auto* sessions_list = sessions->add_subcommand("list", "one line per datastore of each session, newest first");
+  sessions_list->add_option("--user", session_user, "only this user's");
+  sessions_list->add_option("--limit", session_limit, "at most this many lines")->check(CLI::Range(1, 100000));
+  auto* sessions_show = sessions->add_subcommand("show", "the report of one session");
+  sessions_show->add_option("session", session_key, "session id (as listed)")->required();
+
   CLI11_PARSE(app, argc, argv);
 
   auto loaded = config_path.empty() ? Result<config::Config>(config::default_config())
@@ -108,6 +119,13 @@ int main(int argc, char** argv) {
   if (!set_log_level(cfg.log.level)) return fail("unknown log level '" + cfg.log.level + "'");
 
   if (serve->parsed()) return app::serve(cfg);
+
+  if (sessions->parsed()) {
+    auto services = app::Services::open_accounts(cfg);
+    if (!services) return fail(services.error().message());
+    if (sessions_list->parsed()) return app::sessions_list(**services, session_user, session_limit);
+    return app::sessions_show(**services, session_key);
+  }
 
   if (conflicts->parsed()) {
     auto services = app::Services::open_all(cfg);

@@ -464,12 +464,25 @@ Status SyncEngine::MessageRun::commit_session() {
     // client compares our next Last with it. Changes read at pkg 4 that are
     // newer are harmless to read again: the map's revisions filter them.
     CFX_RETURN_IF_ERROR(engine_.state_.save_anchors(key, SyncAnchors{ds.client_next, ds.server_next}));
+    SyncReport report;
+    report.session = session_.key;
+    report.where = key;
+    report.sync_type = ds.alert_code;
+    report.client_adds = ds.client_adds;
+    report.client_updates = ds.client_updates;
+    report.client_deletes = ds.client_deletes;
+    report.client_errors = ds.client_errors;
+    report.server_adds = ds.server_adds;
+    report.server_updates = ds.server_updates;
+    report.server_deletes = ds.server_deletes;
+    report.conflicts = ds.conflicts;
+    CFX_RETURN_IF_ERROR(engine_.state_.save_report(report));
     logger("engine")->info(
         "session {} user {} device {} datastore {} sync {} done: from client {} added {} updated {} deleted {} "
-        "failed; to client {} added {} updated {} deleted",
+        "failed; to client {} added {} updated {} deleted; {} conflicts",
         session_.key.str(), session_.user.str(), session_.device.str(), ds.server_uri, ds.alert_code,
         ds.client_adds, ds.client_updates, ds.client_deletes, ds.client_errors, ds.server_adds, ds.server_updates,
-        ds.server_deletes);
+        ds.server_deletes, ds.conflicts);
   }
   return Status::ok();
 }

@@ -58,6 +58,17 @@ struct ConflictRecord {
   bool resolved = false;     // an admin or the user settled it
 };
 
+// Post-synchronisation report of one datastore in one completed session.
+struct SyncReport {
+  SessionKey session;
+  DeviceStore where;
+  int sync_type = 200;  // alert code that was run
+  int64_t finished_at = 0;  // set by save_report
+  int client_adds = 0, client_updates = 0, client_deletes = 0, client_errors = 0;  // from the device
+  int server_adds = 0, server_updates = 0, server_deletes = 0;                     // to the device
+  int conflicts = 0;
+};
+
 class SyncStateStore {
  public:
   virtual ~SyncStateStore() = default;
@@ -91,6 +102,13 @@ class SyncStateStore {
   virtual Result<std::optional<ConflictRecord>> conflict(int64_t id) = 0;
   // kNotFound for an unknown id.
   virtual Status mark_conflict_resolved(int64_t id) = 0;
+
+  // Reports of completed sessions. reports() lists the newest first (at most
+  // `limit`); an empty user means every user. session_report() gives the
+  // datastores of one session (empty when unknown).
+  virtual Status save_report(const SyncReport& report) = 0;
+  virtual Result<std::vector<SyncReport>> reports(const UserId& user, int limit) = 0;
+  virtual Result<std::vector<SyncReport>> session_report(const SessionKey& session) = 0;
 
   // The device's last DevInf as XML text.
   virtual Status save_device_info(const UserId& user, const DeviceId& device, const std::string& devinf_xml) = 0;

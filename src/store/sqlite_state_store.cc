@@ -52,6 +52,15 @@ const std::vector<std::string>& state_migrations() {
       "  client_type TEXT NOT NULL, client_data BLOB NOT NULL,"
       "  created_at INTEGER NOT NULL, resolved INTEGER NOT NULL DEFAULT 0);"
       "CREATE INDEX conflicts_by_user ON conflicts(user, resolved);",
+      // 4: post-synchronisation reports (engine::SyncReport)
+      "CREATE TABLE reports("
+      "  id INTEGER PRIMARY KEY AUTOINCREMENT, session TEXT NOT NULL,"
+      "  user TEXT NOT NULL, device TEXT NOT NULL, database TEXT NOT NULL, sync_type INTEGER NOT NULL,"
+      "  finished_at INTEGER NOT NULL,"
+      "  client_adds INTEGER NOT NULL, client_updates INTEGER NOT NULL, client_deletes INTEGER NOT NULL,"
+      "  client_errors INTEGER NOT NULL, server_adds INTEGER NOT NULL, server_updates INTEGER NOT NULL,"
+      "  server_deletes INTEGER NOT NULL, conflicts INTEGER NOT NULL);"
+      "CREATE INDEX reports_by_session ON reports(session);",
   };
   return steps;
 }
@@ -332,6 +341,66 @@ Status SqliteStateStore::mark_conflict_resolved(int64_t id) {
   if (!changed) return changed.error();
   if (*changed == 0) return Status::not_found("no conflict " + std::to_string(id));
   return Status::ok();
+}
+
+// --- reports ----------------------------------------------------------------
+
+namespace {
+
+constexpr const char* kReportColumns =
+    "session, user, device, database, sync_type, finished_at, client_adds, client_updates, client_deletes,"
+    " client_errors, server_adds, server_updates, server_deletes, conflicts";
+
+engine::SyncReport report_from_row(const SqliteStatement& st) {
+  engine::SyncReport r;
+  r.session = SessionKey(st.column_text(0));
+  r.where = engine::DeviceStore{UserId(st.column_text(1)), DeviceId(st.column_text(2)), st.column_text(3)};
+  r.sync_type = static_cast<int>(st.column_int64(4));
+  r.finished_at = st.column_int64(5);
+  int* counts[] = {&r.client_adds, &r.client_updates, &r.client_deletes, &r.client_errors,
+                   &r.server_adds, &r.server_updates, &r.server_deletes, &r.conflicts};
+  for (int i = 0; i < 8; ++i) *counts[i] = static_cast<int>(st.column_int64(6 + i));
+  return r;
+}
+
+Result<std::vector<engine::SyncReport>> collect_reports(Result<SqliteStatement>& st) {
+  std::vector<engine::SyncReport> out;
+  for (;;) {
+    auto row = st->step();
+    if (!row) return row.error();
+    if (!*row) break;
+    out.push_back(report_from_row(*st));
+  }
+  return out;
+}
+
+}  // namespace
+
+Status SqliteStateStore::save_report(const engine::SyncReport& r) {
+  auto st = db_->prepare(std::string("INSERT INTO reports(") + kReportColumns +
+                         ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)");
+  if (!st) return st.error();
+  st->bind(1, r.session.str()).bind(2, r.where.user.str()).bind(3, r.where.device.str()).bind(4, r.where.database);
+  st->bind(5, r.sync_type).bind(6, now_seconds_());
+  const int counts[] = {r.client_adds, r.client_updates, r.client_deletes, r.client_errors,
+                        r.server_adds, r.server_updates, r.server_deletes, r.conflicts};
+  for (int i = 0; i < 8; ++i) st->bind(7 + i, counts[i]);
+  return st->run().status();
+}
+
+Result<std::vector<engine::SyncReport>> SqliteStateStore::reports(const UserId& user, int limit) {
+  auto st = db_->prepare(std::string("SELECT ") + kReportColumns +
+                         " FROM reports WHERE (?1 = '' OR user = ?1) ORDER BY id DESC LIMIT ?2");
+  if (!st) return st.error();
+  st->bind(1, user.str()).bind(2, limit);
+  return collect_reports(st);
+}
+
+Result<std::vector<engine::SyncReport>> SqliteStateStore::session_report(const SessionKey& session) {
+  auto st = db_->prepare(std::string("SELECT ") + kReportColumns + " FROM reports WHERE session = ?1 ORDER BY id");
+  if (!st) return st.error();
+  st->bind(1, session.str());
+  return collect_reports(st);
 }
 
 Status SqliteStateStore::save_auth_nonce(const DeviceId& device, const std::string& nonce_b64) {

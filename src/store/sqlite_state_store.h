@@ -62,6 +62,9 @@ class SqliteStateStore final : public engine::SyncStateStore {
   Result<std::vector<engine::ConflictRecord>> conflicts(const UserId& user, bool include_resolved) override;
   Result<std::optional<engine::ConflictRecord>> conflict(int64_t id) override;
   Status mark_conflict_resolved(int64_t id) override;
+  Status save_report(const engine::SyncReport& report) override;
+  Result<std::vector<engine::SyncReport>> reports(const UserId& user, int limit) override;
+  Result<std::vector<engine::SyncReport>> session_report(const SessionKey& session) override;
   Result<std::string> auth_nonce(const DeviceId& device) override;
   Status save_auth_nonce(const DeviceId& device, const std::string& nonce_b64) override;
   Status save_device_info(const UserId& user, const DeviceId& device, const std::string& devinf_xml) override;

@@ -71,6 +71,31 @@ class MemoryStateStore final : public engine::SyncStateStore {
     conflicts_[id - 1].resolved = true;
     return Status::ok();
   }
+  Status save_report(const engine::SyncReport& report) override {
+    CFX_RETURN_IF_ERROR(check());
+    std::lock_guard lock(mutex_);
+    reports_.push_back(report);
+    reports_.back().finished_at = clock_.now_seconds();
+    return Status::ok();
+  }
+  Result<std::vector<engine::SyncReport>> reports(const UserId& user, int limit) override {
+    CFX_RETURN_IF_ERROR(check());
+    std::lock_guard lock(mutex_);
+    std::vector<engine::SyncReport> out;
+    for (auto it = reports_.rbegin(); it != reports_.rend() && static_cast<int>(out.size()) < limit; ++it) {
+      if (user.empty() || it->where.user == user) out.push_back(*it);
+    }
+    return out;
+  }
+  Result<std::vector<engine::SyncReport>> session_report(const SessionKey& session) override {
+    CFX_RETURN_IF_ERROR(check());
+    std::lock_guard lock(mutex_);
+    std::vector<engine::SyncReport> out;
+    for (const auto& r : reports_) {
+      if (r.session == session) out.push_back(r);
+    }
+    return out;
+  }
   Result<std::string> auth_nonce(const DeviceId& device) override {
     CFX_RETURN_IF_ERROR(check());
     std::lock_guard lock(mutex_);
@@ -108,6 +133,7 @@ class MemoryStateStore final : public engine::SyncStateStore {
   std::map<std::pair<std::string, std::string>, std::string> device_info_;  // guarded by mutex_
   std::map<std::string, std::string> nonces_;  // guarded by mutex_; by device
   std::vector<engine::ConflictRecord> conflicts_;  // guarded by mutex_; id = index + 1
+  std::vector<engine::SyncReport> reports_;        // guarded by mutex_; oldest first
 };
 
 }  // namespace conflux::test

@@ -886,6 +886,32 @@ TEST_F(SyncEngineTest, SlowSyncKeepsDifferentPeopleWithTheSameNameApart) {
   EXPECT_EQ(server_items(), 2u);
 }
 
+TEST_F(SyncEngineTest, CompletedSessionsLeaveAReportPerDatastore) {
+  Device a(*engine_, "IMEI:A");
+  seed(a, 3);
+  Device b(*engine_, "IMEI:B");
+  ASSERT_TRUE(b.sync(201).completed);
+  b.remove(b.luid_of(vcard("Person 0")));
+  b.add(vcard("New on B"));
+  ASSERT_TRUE(b.sync(200).completed);
+
+  auto reports = state_.reports(UserId("alice"), 10);
+  ASSERT_TRUE(reports);
+  ASSERT_EQ(reports->size(), 3u);
+  const SyncReport& last = reports->front();
+  EXPECT_EQ(last.where.device.str(), "IMEI:B");
+  EXPECT_EQ(last.sync_type, 200);
+  EXPECT_EQ(last.client_adds, 1);
+  EXPECT_EQ(last.client_deletes, 1);
+  EXPECT_EQ(reports->at(1).server_adds, 3);  // B's slow sync received A's three
+  EXPECT_EQ(state_.session_report(last.session)->size(), 1u);
+
+  // An aborted session leaves no report.
+  b.add(vcard("Never finished"));
+  b.sync(200, Device::Stop::kBeforePkg5);
+  EXPECT_EQ(state_.reports(UserId("alice"), 10)->size(), 3u);
+}
+
 // --- refresh from client (203): the server's data becomes the device's ---------
 
 TEST_F(SyncEngineTest, RefreshFromClientReplacesTheServersItems) {

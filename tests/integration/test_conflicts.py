@@ -75,6 +75,13 @@ class ConflictPolicyTest(IntegrationTest):
     def test_server_wins(self):
         server, a, b = self.scenario("server-wins")
         self.assert_one_conflict_with_both_versions(server, "server-wins")
+        # The session report counts it: newest first, B's two-way.
+        reports = server.cli("sessions", "list").stdout.splitlines()
+        self.assertIn("conflux-it-dev-b", reports[0])
+        self.assertIn("two-way", reports[0])
+        self.assertIn("conflicts 1", reports[0])
+        session = reports[0].split("\t")[1]
+        self.assertIn("conflicts 1", server.cli("sessions", "show", session).stdout)
         self.assertEqual(notes(b), ["changed on A"])
         a.sync("two-way")
         self.assertEqual(notes(a), ["changed on A"])
