@@ -75,9 +75,14 @@ void SyncEngine::MessageRun::handle_sync(const Command& sync) {
     refuse_children(StatusCode::kNotFound);
     return;
   }
-  if (session_.phase != Phase::kClientSync || !ds->client_sends()) {
+  if (session_.phase != Phase::kClientSync) {
     status.code = protocol::to_int(StatusCode::kCommandNotAllowed);
     refuse_children(StatusCode::kCommandNotAllowed);
+    return;
+  }
+  if (!ds->client_sends()) {
+    // One-way/refresh from server: the client's (empty) Sync is fine, changes in it are not.
+    if (!sync.children.empty()) refuse_children(StatusCode::kCommandNotAllowed);
     return;
   }
   ds->client_sync_seen = true;
@@ -442,6 +447,11 @@ void SyncEngine::MessageRun::handle_map(const Command& map) {
     return;
   }
   for (const auto& item : map.map_items) {
+    if (item.source.empty() || item.target.empty()) {
+      // A MapItem needs both ids (RepPro §"MapItem"); the rest of the Map stands.
+      status.code = protocol::to_int(StatusCode::kIncompleteCommand);
+      continue;
+    }
     Anchor synced;
     if (auto it = ds->awaiting_map.find(item.target); it != ds->awaiting_map.end()) {
       synced = it->second;
@@ -576,6 +586,35 @@ Status SyncEngine::MessageRun::prepare_server_changes(DatastoreState& ds) {
   return Status::ok();
 }
 
+SyncEngine::MessageRun::Chunk SyncEngine::MessageRun::take_chunk(Command& cmd, uint64_t& offset, uint64_t room) {
+  protocol::Item& item = cmd.items.front();
+  const std::string whole = std::move(item.data);
+  // Room for data: what the message has left, less the command's own size.
+  item.data.clear();
+  const uint64_t frame = protocol::encoded_size(cmd, session_.version, where_.encoding) + 64;
+  uint64_t want = room > frame + 256 ? room - frame : 256;
+  for (;;) {
+    size_t n = static_cast<size_t>(std::min<uint64_t>(want, whole.size() - offset));
+    // Never split a UTF-8 sequence: the chunk travels as XML text.
+    while (n > 0 && offset + n < whole.size() && (static_cast<uint8_t>(whole[offset + n]) & 0xC0) == 0x80) --n;
+    if (n == 0) n = std::min<size_t>(whole.size() - offset, 4);
+    item.data = whole.substr(offset, n);
+    item.more_data = offset + n < whole.size();
+    if (offset == 0) {
+      if (!cmd.meta) cmd.meta = protocol::Meta{};
+      cmd.meta->size = whole.size();  // the whole object, on the first chunk only
+    }
+    const uint64_t encoded = protocol::encoded_size(cmd, session_.version, where_.encoding);
+    // Escaping can make text bigger on the wire than in bytes: shrink and retry.
+    if (encoded > room && want > 256) {
+      want = want * 3 / 4;
+      continue;
+    }
+    offset += n;
+    return Chunk{encoded, !item.more_data};
+  }
+}
+
 Result<bool> SyncEngine::MessageRun::add_server_changes() {
   const uint64_t budget = message_budget(session_.client_max_msg_size);
   protocol::Message shell = reply_;
@@ -645,15 +684,33 @@ Result<bool> SyncEngine::MessageRun::add_server_changes() {
           }
         }
         cmd.items.push_back(std::move(item));
-        const uint64_t size = protocol::encoded_size(cmd, session_.version, where_.encoding);
-        // Always send at least one item per message, or a big item would stall the session.
-        if (any_item && used + size > budget) {
-          full = true;
-          break;
+        uint64_t size = protocol::encoded_size(cmd, session_.version, where_.encoding);
+        bool last_chunk = true;
+        if (used + size > budget || ds.outgoing_offset > 0) {
+          if (any_item) {
+            full = true;
+            break;
+          }
+          // Alone it does not fit (or it is being sent in parts already):
+          // Large Object Handling (RepPro §"Large objects"), one chunk per
+          // message, MoreData on all but the last, Size on the first.
+          if (out.kind != CommandKind::kDelete) {
+            auto chunked = take_chunk(cmd, ds.outgoing_offset, budget > used ? budget - used : 0);
+            size = chunked.encoded;
+            last_chunk = chunked.last;
+          }
         }
         next_cmd_id();
         used += size;
         any_item = true;
+        if (!last_chunk) {
+          // The client answers 213 for this chunk; the item's real status
+          // comes with the last one, in a later message.
+          sync.children.push_back(std::move(cmd));
+          full = true;
+          break;
+        }
+        ds.outgoing_offset = 0;
         ds.awaiting_status[reply_.hdr.msg_id + ":" + std::to_string(cmd.cmd_id)] = {sent};
         if (out.kind == CommandKind::kAdd) {
           ds.awaiting_map[out.guid.str()] = sent.anchor;

@@ -72,6 +72,13 @@ class SyncEngine::MessageRun {
   Status prepare_server_changes(DatastoreState& ds);
   // Adds our pending changes to the reply while they fit; true when none remain.
   Result<bool> add_server_changes();
+  // Cuts the next chunk of `cmd`'s item data starting at `offset` to fit in
+  // `room` encoded bytes; advances `offset`.
+  struct Chunk {
+    uint64_t encoded = 0;  // the command's encoded size with the chunk
+    bool last = true;
+  };
+  Chunk take_chunk(protocol::Command& cmd, uint64_t& offset, uint64_t room);
   void on_item_status(DatastoreState& ds, const SentItem& sent, int code);
   // Writes the map changes collected from statuses and Map commands.
   Status flush_map_changes();

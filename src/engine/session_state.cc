@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/base64.h"
+
 namespace conflux::engine {
 
 using nlohmann::json;
@@ -76,6 +78,7 @@ json datastore_to_json(const DatastoreState& d) {
       {"slow_seen", d.slow_seen_luids},
       {"slow_claimed", d.slow_claimed_guids},
       {"outgoing", out},
+      {"outgoing_offset", d.outgoing_offset},
       {"awaiting_status", awaiting},
       {"awaiting_map", maps},
       {"counts", {d.client_adds, d.client_updates, d.client_deletes, d.client_errors, d.server_adds,
@@ -96,6 +99,7 @@ DatastoreState datastore_from_json(const json& j) {
   d.server_sync_sent = j.at("server_sync_sent");
   d.slow_seen_luids = j.at("slow_seen").get<std::set<std::string>>();
   d.slow_claimed_guids = j.at("slow_claimed").get<std::set<std::string>>();
+  d.outgoing_offset = j.at("outgoing_offset");
   for (const auto& o : j.at("outgoing")) {
     d.outgoing.push_back(Outgoing{static_cast<protocol::CommandKind>(o.at(0).get<int>()),
                                   Guid(o.at(1).get<std::string>()), Luid(o.at(2).get<std::string>())});
@@ -151,6 +155,8 @@ std::string serialize(const SessionState& s) {
       {"phase", static_cast<int>(s.phase)},
       {"server_msg_id", s.server_msg_id},
       {"last_client_msg_id", s.last_client_msg_id},
+      {"last_reply", base64_encode(s.last_reply)},
+      {"last_reply_encoding", static_cast<int>(s.last_reply_encoding)},
       {"authenticated", s.authenticated},
       {"auth_failures", s.auth_failures},
       {"user", s.user.str()},
@@ -175,6 +181,10 @@ bool deserialize(const std::string& blob, SessionState& s) {
     s.phase = static_cast<Phase>(j.at("phase").get<int>());
     s.server_msg_id = j.at("server_msg_id");
     s.last_client_msg_id = j.at("last_client_msg_id");
+    auto reply = base64_decode(j.at("last_reply").get<std::string>());
+    if (!reply) return false;
+    s.last_reply = std::move(*reply);
+    s.last_reply_encoding = static_cast<protocol::Encoding>(j.at("last_reply_encoding").get<int>());
     s.authenticated = j.at("authenticated");
     s.auth_failures = j.at("auth_failures");
     s.user = UserId(j.at("user").get<std::string>());

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "common/ids.h"
+#include "protocol/codec.h"
 #include "protocol/message.h"
 
 namespace conflux::engine {
@@ -54,6 +55,7 @@ struct DatastoreState {
   std::set<std::string> slow_seen_luids;     // slow sync: LUIDs the client sent
   std::set<std::string> slow_claimed_guids;  // slow sync: server items already matched to one of them
   std::vector<Outgoing> outgoing;         // not yet sent
+  uint64_t outgoing_offset = 0;           // bytes of outgoing.front() already sent in chunks
   std::map<std::string, std::vector<SentItem>> awaiting_status;  // key "msg:cmd"
   std::map<std::string, Anchor> awaiting_map;  // GUID sent in an Add → revision sent
   // Counters for the session's log line.
@@ -79,6 +81,10 @@ struct SessionState {
   Phase phase = Phase::kInit;
   uint32_t server_msg_id = 0;
   std::string last_client_msg_id;
+  // Our answer to last_client_msg_id, encoded: a client that lost it resends
+  // the same message and gets the same answer, and nothing runs twice.
+  std::string last_reply;
+  protocol::Encoding last_reply_encoding = protocol::Encoding::kXml;
   bool authenticated = false;
   int auth_failures = 0;
   UserId user;

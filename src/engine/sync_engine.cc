@@ -58,9 +58,23 @@ Result<Outbound> SyncEngine::handle(const protocol::Message& in, const Inbound& 
     }
   }
 
+  // A resent message (same MsgID: the client lost our answer) gets the same
+  // answer again; running it twice would apply its changes twice.
+  if (!where.session.empty() && !session.last_client_msg_id.empty() &&
+      in.hdr.msg_id == session.last_client_msg_id && where.encoding == session.last_reply_encoding) {
+    logger("engine")->info("session {}: message {} received again; answer repeated", session.key.str(),
+                           in.hdr.msg_id);
+    Outbound again;
+    again.encoded = session.last_reply;
+    return again;
+  }
+
   MessageRun run(*this, session, in, where);
   auto out = run.run();
   if (!out) return out.error();
+  out->encoded = protocol::encode(out->reply, where.encoding);
+  session.last_reply = out->encoded;
+  session.last_reply_encoding = where.encoding;
   if (out->session_ended) {
     CFX_RETURN_IF_ERROR(state_.delete_session(session.key));
   } else {
@@ -220,7 +234,7 @@ Result<Outbound> SyncEngine::MessageRun::run() {
   if (!end_session_) reply_.hdr.resp_uri = where_.base_url + "?sid=" + session_.key.str();
   reply_.commands = std::move(statuses_);
   for (auto& c : commands_) reply_.commands.push_back(std::move(c));
-  return Outbound{std::move(reply_), end_session_};
+  return Outbound{std::move(reply_), {}, end_session_};
 }
 
 void SyncEngine::MessageRun::run_command(const Command& cmd) {
@@ -248,9 +262,12 @@ void SyncEngine::MessageRun::handle_alert(const Command& cmd) {
     if (!cmd.no_resp) add_status(cmd, StatusCode::kOk);
     return;
   }
-  const bool is_sync_alert = code >= 200 && code <= 205;
+  // Resume (225): this server keeps no suspended state yet, so it answers as
+  // SyncProt allows when a resume is impossible: 508 and a slow sync.
+  const bool is_resume = code == protocol::to_int(AlertCode::kResume);
+  const bool is_sync_alert = (code >= 200 && code <= 205) || is_resume;
   if (!is_sync_alert || cmd.items.empty() || !cmd.items[0].target || !cmd.items[0].source) {
-    // Suspend/resume (224/225) and server-alerted modes belong to the engine issue.
+    // Suspend (224) and the server-alerted modes are not supported yet (#4).
     if (!cmd.no_resp) add_status(cmd, StatusCode::kOptionalFeatureNotSupported);
     return;
   }
@@ -301,7 +318,7 @@ void SyncEngine::MessageRun::handle_alert(const Command& cmd) {
   }
   ds->alert_code = code;
   const bool needs_history = code == 200 || code == 202 || code == 204;
-  if (needs_history && (!stored->has_value() || (*stored)->client_next != ds->client_last)) {
+  if (is_resume || (needs_history && (!stored->has_value() || (*stored)->client_next != ds->client_last))) {
     status.code = protocol::to_int(StatusCode::kRefreshRequired);
     ds->alert_code = protocol::to_int(AlertCode::kSlow);
     logger("engine")->info("session {} user {} datastore {}: anchors do not match, slow sync", session_.key.str(),

@@ -47,6 +47,7 @@ struct Inbound {
 // An answer, or why there can be none.
 struct Outbound {
   protocol::Message reply;
+  std::string encoded;  // `reply` in Inbound::encoding, as it goes on the wire
   bool session_ended = false;
 };
 

@@ -707,7 +707,6 @@ void walk(pugi::xml_node top, Enter&& enter, Leave&& leave) {
 
 bool is_text(pugi::xml_node node) { return node.type() == pugi::node_pcdata || node.type() == pugi::node_cdata; }
 
-bool is_namespace_attribute(std::string_view name) { return name == "xmlns" || name.rfind("xmlns:", 0) == 0; }
 
 // Whether WBXML can carry `top` exactly: every element has a token (or may be
 // LITERAL), no attribute but xmlns (which code pages imply).
@@ -718,7 +717,24 @@ bool expressible(pugi::xml_node top, Vocabulary vocabulary, bool literal_allowed
       [&](pugi::xml_node node) {
         if (!ok) return false;
         if (node.type() == pugi::node_element) {
-          for (pugi::xml_attribute a : node.attributes()) ok = ok && is_namespace_attribute(a.name());
+          // Only an xmlns the reader will imply again survives the trip
+          // (TreeReader: the document's root, and a MetInf element under a
+          // SyncML one); any other value or prefix would be lost.
+          for (pugi::xml_attribute a : node.attributes()) {
+            const std::string_view value = a.value();
+            bool implied = false;
+            if (std::string_view(a.name()) == "xmlns") {
+              if (vocabulary != Vocabulary::kSyncML) {
+                implied = node == top && value == syncml_tree::kDevInfNs;
+              } else {
+                auto code = tag_code(vocabulary, local_name(node.name()));
+                auto up = tag_code(vocabulary, local_name(node.parent().name()));
+                implied = code && code->page == kMetInfPage && (!up || up->page != kMetInfPage) &&
+                          value == syncml_tree::kMetInfNs;
+              }
+            }
+            ok = ok && implied;
+          }
           ok = ok && (literal_allowed || tag_code(vocabulary, local_name(node.name())));
         } else {
           ok = is_text(node);

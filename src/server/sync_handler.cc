@@ -89,7 +89,7 @@ HttpResponse SyncHandler::handle_sync(const HttpRequest& request, const std::str
     return text(503, "the server cannot process the message now; retry later");
   }
   // The answer goes in the encoding the client used (SyncML HTTP binding).
-  return HttpResponse{200, protocol::media_type(encoding), protocol::encode(out->reply, encoding), ""};
+  return HttpResponse{200, protocol::media_type(encoding), std::move(out->encoded), ""};
 }
 
 }  // namespace conflux::server
