@@ -166,16 +166,27 @@ void SyncEngine::MessageRun::apply_client_changes(DatastoreState& ds, const Comm
       pending.push_back(refused);
       continue;
     }
-    for (const auto& item : cmd.items) {
+    for (const auto& incoming : cmd.items) {
       Pending p;
       p.cmd = &cmd;
-      const protocol::LocRef* id = item.source ? &*item.source : (item.target ? &*item.target : nullptr);
+      const protocol::LocRef* id =
+          incoming.source ? &*incoming.source : (incoming.target ? &*incoming.target : nullptr);
       if (!id || id->loc_uri.empty()) {
         p.decided = StatusCode::kIncompleteCommand;
         pending.push_back(p);
         continue;
       }
       p.luid = Luid(id->loc_uri);
+      // A large object arrives in chunks over several messages; it is handled
+      // once, when its last chunk is in.
+      protocol::Item assembled;
+      const ChunkStep step = take_client_chunk(ds, cmd, incoming, assembled);
+      if (step.decided) {
+        p.decided = *step.decided;
+        pending.push_back(p);
+        continue;
+      }
+      const protocol::Item& item = step.whole ? assembled : incoming;
       if (ds.sends_everything()) ds.slow_seen_luids.insert(p.luid.str());
       const MapEntry* mapped = map.find(p.luid.str());
 
@@ -317,7 +328,7 @@ void SyncEngine::MessageRun::apply_client_changes(DatastoreState& ds, const Comm
       removals.push_back(p.luid);
     } else if (p.fix.kind == MapFix::Kind::kSetSynced) {
       upserts.push_back(MapEntry{p.luid, p.fix.guid, p.fix.anchor});
-    } else if (code != StatusCode::kItemNotDeleted) {
+    } else if (code != StatusCode::kItemNotDeleted && code != StatusCode::kChunkAccepted) {
       ++ds.client_errors;
     }
     if (p.cmd->no_resp) continue;
@@ -434,6 +445,68 @@ std::optional<caf::SyncObj> SyncEngine::MessageRun::resolve_conflict(DatastoreSt
                            record.outcome);
   }
   return change;
+}
+
+SyncEngine::MessageRun::ChunkStep SyncEngine::MessageRun::take_client_chunk(DatastoreState& ds,
+                                                                            const Command& cmd,
+                                                                            const protocol::Item& item,
+                                                                            protocol::Item& assembled) {
+  const std::string luid = item.source ? item.source->loc_uri : (item.target ? item.target->loc_uri : "");
+  if (ds.partial) {
+    if (ds.partial->luid == luid && ds.partial->kind == cmd.kind) {
+      ds.partial->data += item.data;
+      if (ds.partial->data.size() > engine_.options_.max_object_size + 4) {
+        ds.partial.reset();
+        return ChunkStep{StatusCode::kRequestEntityTooLarge, false};
+      }
+      if (item.more_data) return ChunkStep{StatusCode::kChunkAccepted, false};
+      // The last chunk: the object is whole. Its size must be the declared
+      // one, counted in transported bytes or, for b64 data, decoded bytes
+      // (RepPro §"Large objects"; clients differ).
+      PartialItem whole = std::move(*ds.partial);
+      ds.partial.reset();
+      assembled = item;
+      assembled.data = std::move(whole.data);
+      assembled.more_data = false;
+      assembled.meta = protocol::Meta{};
+      assembled.meta->type = whole.type;
+      assembled.meta->format = whole.format;
+      const uint64_t sent = assembled.data.size();
+      uint64_t decoded = sent;
+      if (whole.format == "b64") {
+        if (auto bytes = base64_decode(assembled.data)) decoded = bytes->size();
+      }
+      if (whole.declared_size != sent && whole.declared_size != decoded) {
+        logger("engine")->warn("session {} datastore {}: item {} declared {} bytes, {} arrived", session_.key.str(),
+                               ds.server_uri, luid, whole.declared_size, sent);
+        return ChunkStep{StatusCode::kSizeMismatch, false};
+      }
+      return ChunkStep{std::nullopt, true};
+    }
+    // Another item before the last chunk: the partial one is dropped and the
+    // client told so (Alert 223, "no end of data").
+    Command alert;
+    alert.kind = CommandKind::kAlert;
+    alert.cmd_id = next_cmd_id();
+    alert.code = protocol::to_int(protocol::AlertCode::kNoEndOfData);
+    protocol::Item about;
+    about.target = protocol::LocRef{ds.partial->luid, {}};
+    about.source = protocol::LocRef{ds.server_uri, {}};
+    alert.items.push_back(std::move(about));
+    commands_.push_back(std::move(alert));
+    ds.partial.reset();
+  }
+  if (!item.more_data) return ChunkStep{std::nullopt, false};
+
+  // The first chunk names the whole object's size.
+  std::optional<uint64_t> size = item.meta && item.meta->size ? item.meta->size
+                                 : cmd.meta && cmd.meta->size ? cmd.meta->size
+                                                              : std::nullopt;
+  if (!size) return ChunkStep{StatusCode::kSizeRequired, false};
+  if (*size > engine_.options_.max_object_size) return ChunkStep{StatusCode::kRequestedSizeTooBig, false};
+  ds.partial = PartialItem{cmd.kind, luid, item_type(cmd, item, ds.content_type), item_format(cmd, item), *size,
+                           item.data};
+  return ChunkStep{StatusCode::kChunkAccepted, false};
 }
 
 void SyncEngine::MessageRun::handle_map(const Command& map) {

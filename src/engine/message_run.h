@@ -69,6 +69,15 @@ class SyncEngine::MessageRun {
                                                const MapEntry& mapped, bool server_deleted, PendingDecision& p);
   ConflictPolicy policy_for(const std::string& database) const;
   Status delete_unclaimed(DatastoreState& ds);
+  // Large objects from the client: collects chunks in the session. `decided`
+  // answers this item now (213 for a chunk, 411/416/424/413); else `whole`
+  // says `assembled` holds the complete item to use instead of `item`.
+  struct ChunkStep {
+    std::optional<protocol::StatusCode> decided;
+    bool whole = false;
+  };
+  ChunkStep take_client_chunk(DatastoreState& ds, const protocol::Command& cmd, const protocol::Item& item,
+                              protocol::Item& assembled);
   Status prepare_server_changes(DatastoreState& ds);
   // Adds our pending changes to the reply while they fit; true when none remain.
   Result<bool> add_server_changes();

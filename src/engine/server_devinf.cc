@@ -12,6 +12,7 @@ protocol::DevInf server_devinf(const std::vector<caf::StoreSettings>& stores) {
   d.dev_typ = "server";
   d.utc = true;
   d.support_number_of_changes = true;
+  d.support_large_objs = true;  // MoreData chunks both ways (engine/datastore_sync.cc)
   for (const auto& store : stores) {
     protocol::DevInfDataStore ds;
     ds.source_ref = store.name;

@@ -79,6 +79,12 @@ json datastore_to_json(const DatastoreState& d) {
       {"slow_claimed", d.slow_claimed_guids},
       {"outgoing", out},
       {"outgoing_offset", d.outgoing_offset},
+      {"partial", d.partial ? json{{"kind", static_cast<int>(d.partial->kind)}, {"luid", d.partial->luid},
+                                   {"type", d.partial->type}, {"format", d.partial->format},
+                                   {"size", d.partial->declared_size},
+                                   // chunks may end inside a UTF-8 sequence: JSON needs base64 here
+                                   {"data", base64_encode(d.partial->data)}}
+                            : json()},
       {"awaiting_status", awaiting},
       {"awaiting_map", maps},
       {"counts", {d.client_adds, d.client_updates, d.client_deletes, d.client_errors, d.server_adds,
@@ -100,6 +106,11 @@ DatastoreState datastore_from_json(const json& j) {
   d.slow_seen_luids = j.at("slow_seen").get<std::set<std::string>>();
   d.slow_claimed_guids = j.at("slow_claimed").get<std::set<std::string>>();
   d.outgoing_offset = j.at("outgoing_offset");
+  if (const json& partial = j.at("partial"); !partial.is_null()) {
+    d.partial = PartialItem{static_cast<protocol::CommandKind>(partial.at("kind").get<int>()), partial.at("luid"),
+                            partial.at("type"), partial.at("format"), partial.at("size"),
+                            base64_decode(partial.at("data").get<std::string>()).value_or("")};
+  }
   for (const auto& o : j.at("outgoing")) {
     d.outgoing.push_back(Outgoing{static_cast<protocol::CommandKind>(o.at(0).get<int>()),
                                   Guid(o.at(1).get<std::string>()), Luid(o.at(2).get<std::string>())});

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -42,6 +43,16 @@ struct SentItem {
   Anchor anchor;  // revision sent; becomes the map's `synced` once acknowledged
 };
 
+// A large object the client is sending in chunks (RepPro §"Large objects").
+struct PartialItem {
+  protocol::CommandKind kind = protocol::CommandKind::kAdd;
+  std::string luid;
+  std::string type;
+  std::string format;
+  uint64_t declared_size = 0;
+  std::string data;  // the chunks so far
+};
+
 struct DatastoreState {
   std::string server_uri;   // our datastore name ("contacts")
   std::string client_uri;   // the client's ("./contacts")
@@ -56,6 +67,7 @@ struct DatastoreState {
   std::set<std::string> slow_claimed_guids;  // slow sync: server items already matched to one of them
   std::vector<Outgoing> outgoing;         // not yet sent
   uint64_t outgoing_offset = 0;           // bytes of outgoing.front() already sent in chunks
+  std::optional<PartialItem> partial;     // a client item still arriving in chunks
   std::map<std::string, std::vector<SentItem>> awaiting_status;  // key "msg:cmd"
   std::map<std::string, Anchor> awaiting_map;  // GUID sent in an Add → revision sent
   // Counters for the session's log line.

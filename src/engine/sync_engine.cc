@@ -356,6 +356,7 @@ void SyncEngine::MessageRun::handle_alert(const Command& cmd) {
   ours.meta->anchor = protocol::MetAnchor{};
   if (stored->has_value()) ours.meta->anchor->last = (*stored)->server_next.str();
   ours.meta->anchor->next = ds->server_next.str();
+  ours.meta->max_obj_size = engine_.options_.max_object_size;
   alert.items.push_back(std::move(ours));
   commands_.push_back(std::move(alert));
 }

@@ -35,6 +35,8 @@ struct EngineOptions {
   // Challenge with syncml:auth-md5 (a nonce per device) rather than basic.
   // Both are accepted either way; md5 keeps the password off the wire.
   bool md5_auth = true;
+  // Largest item accepted, whole or in chunks; announced as MaxObjSize.
+  uint64_t max_object_size = 16 * 1024 * 1024;
 };
 
 // Where the message came in, as the HTTP layer saw it.

@@ -551,6 +551,55 @@ TEST_F(SyncEngineTest, ReplaceOfUnknownLuidCreates) {
   ASSERT_EQ(to_b.received_of(CommandKind::kAdd).size(), 1u);
 }
 
+// Large objects from the client (SYNCML-REFERENCE §9): 213 per chunk, the
+// item stored whole after the last one, 424 on a size mismatch, 411 without
+// a Size on the first chunk.
+TEST_F(SyncEngineTest, ChunkedItemsFromTheClient) {
+  Device d(*engine_, "IMEI:1");
+  d.start_session();
+  auto p1 = d.send({alert(201, "contacts", std::nullopt, "1")}, true, true);
+  ASSERT_TRUE(p1);
+  ASSERT_EQ(hdr_status_code(p1->reply), 212);
+  const std::string whole = vcard("Chunky Person");
+  auto chunk = [](const std::string& luid, const std::string& part, bool more, std::optional<uint64_t> size) {
+    Command c = change(CommandKind::kAdd, luid, part);
+    c.items[0].more_data = more;
+    if (size) c.meta->size = *size;
+    return c;
+  };
+  auto add_status = [](const Result<Outbound>& out) {
+    auto adds = find_statuses(out->reply, "Add");
+    return adds.empty() ? -1 : adds.back()->code;
+  };
+  auto m = d.send({sync_cmd("contacts", {chunk("L1", whole.substr(0, 10), true, whole.size())})}, false);
+  ASSERT_TRUE(m);
+  EXPECT_EQ(add_status(m), 213);
+  EXPECT_FALSE(m->reply.final);
+  m = d.send({sync_cmd("contacts", {chunk("L1", whole.substr(10, 10), true, std::nullopt)})}, false);
+  EXPECT_EQ(add_status(m), 213);
+  m = d.send({sync_cmd("contacts", {chunk("L1", whole.substr(20), false, std::nullopt)})}, false);
+  EXPECT_EQ(add_status(m), 201);
+  EXPECT_EQ(memory_->live_raws(UserId("alice"), "contacts"), std::vector<std::string>{whole});
+
+  // Declared size wrong: 424, nothing stored.
+  m = d.send({sync_cmd("contacts", {chunk("L2", "BEGIN:VCARD", true, 500)})}, false);
+  EXPECT_EQ(add_status(m), 213);
+  m = d.send({sync_cmd("contacts", {chunk("L2", "\r\nEND:VCARD\r\n", false, std::nullopt)})}, false);
+  EXPECT_EQ(add_status(m), 424);
+  // No Size on a first chunk: 411.
+  m = d.send({sync_cmd("contacts", {chunk("L3", "BEGIN:VCARD", true, std::nullopt)})}, false);
+  EXPECT_EQ(add_status(m), 411);
+  // Another item before the last chunk: Alert 223 and the partial item is dropped.
+  m = d.send({sync_cmd("contacts", {chunk("L4", "BEGIN:VCARD", true, 40)})}, false);
+  EXPECT_EQ(add_status(m), 213);
+  m = d.send({sync_cmd("contacts", {change(CommandKind::kAdd, "L5", vcard("Plain"))})}, true);
+  const Command* alert223 = find_command(m->reply, CommandKind::kAlert);
+  ASSERT_NE(alert223, nullptr);
+  EXPECT_EQ(alert223->code, 223);
+  EXPECT_EQ(add_status(m), 201);
+  EXPECT_EQ(server_items(), 2u);
+}
+
 TEST_F(SyncEngineTest, DeleteOfUnknownLuidIs211) {
   Device a(*engine_, "IMEI:A");
   seed(a, 1);
