@@ -597,10 +597,13 @@ Status TreeReader::flush_text(Open& element) {
     element.text.clear();
     return Status::ok();
   }
-  if (element.binary || element.text.find('\0') != std::string::npos) {
+  // Bytes that are not text (a NUL, or not UTF-8, as OPAQUE may carry) can
+  // only be item data, and stay bytes: written back as OPAQUE, never as a string.
+  if (element.binary || element.text.find('\0') != std::string::npos || !is_valid_utf8(element.text)) {
     bool has_elements = element.node.find_child([](pugi::xml_node c) { return c.type() == pugi::node_element; });
     if (!element.item_data || has_elements) {
-      return Status::invalid_argument(std::string("WBXML NUL byte in <") + element.node.name() + ">");
+      return Status::invalid_argument(std::string("WBXML binary data (NUL or not UTF-8) in <") +
+                                      element.node.name() + ">");
     }
     element.binary = true;
     binary_[element.node] += element.text;

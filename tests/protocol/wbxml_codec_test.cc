@@ -720,7 +720,8 @@ TEST(WbxmlCodecMalformed, UnknownTokensPagesAndAttributes) {
       {put_with_data(bytes({0x02, 0x00})), "not a character"},   // ENTITY 0
       {put_with_data(bytes({0x02, 0x83, 0xB0, 0x00})), "not a character"},  // U+D800
       {put_with_data(bytes({0x02, 0xC4, 0x80, 0x00})), "not a character"},  // U+110000
-      {el(kAlert, el(kCmdID, opaque(std::string("1\0", 2)))), "NUL byte in <CmdID>"},
+      {el(kAlert, el(kCmdID, opaque(std::string("1\0", 2)))), "binary data (NUL or not UTF-8) in <CmdID>"},
+      {el(kAlert, el(kCmdID, opaque(std::string("1\xff", 2)))), "binary data (NUL or not UTF-8) in <CmdID>"},
       {put_with_data(opaque(std::string("a\0", 2)) + el(kMeta, "")), "beside binary data"},
   };
   for (const auto& [body, mentions] : cases) {
