@@ -3,11 +3,13 @@
 #include <memory>
 
 #include "adapters/sqlite/sqlite_adapter.h"
+#include "adapters/vdir/vdir_adapter.h"
 
 namespace conflux::adapters {
 
 Status register_builtin_adapters(caf::BackendRegistry& registry) {
   CFX_RETURN_IF_ERROR(registry.add_factory(std::make_unique<SqliteAdapterFactory>()));
+  CFX_RETURN_IF_ERROR(registry.add_factory(std::make_unique<VdirAdapterFactory>()));
   return Status::ok();
 }
 

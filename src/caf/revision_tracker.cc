@@ -1,0 +1,408 @@
+#include "caf/revision_tracker.h"
+
+#include <sodium.h>
+
+#include <charconv>
+#include <optional>
+#include <set>
+#include <utility>
+
+#include "common/base64.h"
+#include "common/log.h"
+
+namespace conflux::caf {
+namespace {
+
+constexpr int kIdAttempts = 8;  // a 64-bit random id colliding twice is already absurd
+
+// Schema of module "caf.revision_tracker". Append new steps; never edit a released one.
+const std::vector<std::string>& tracker_migrations() {
+  static const std::vector<std::string> steps = {
+      // 1: initial schema. One row per id ever seen in a collection: the
+      // revision last listed, the counter at which the id was (re)created and
+      // at which its current revision or tombstone was first seen. `seq`
+      // holds the last counter handed out (one row).
+      "CREATE TABLE items("
+      "  user TEXT NOT NULL, database TEXT NOT NULL, id TEXT NOT NULL,"
+      "  revision TEXT NOT NULL, created INTEGER NOT NULL, changed INTEGER NOT NULL,"
+      "  deleted INTEGER NOT NULL DEFAULT 0,"
+      "  PRIMARY KEY(user, database, id));"
+      "CREATE INDEX items_by_changed ON items(user, database, changed);"
+      "CREATE TABLE seq(id INTEGER PRIMARY KEY CHECK (id = 1), value INTEGER NOT NULL);"
+      "INSERT INTO seq(id, value) VALUES (1, 0);",
+  };
+  return steps;
+}
+
+std::optional<int64_t> parse_counter(std::string_view text) {
+  int64_t value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (text.empty() || ec != std::errc() || end != text.data() + text.size() || value < 0) return std::nullopt;
+  return value;
+}
+
+Anchor counter_anchor(int64_t counter) { return Anchor(std::to_string(counter)); }
+
+std::vector<ApplyResult> fail_all(size_t n, const Status& status) {
+  std::vector<ApplyResult> results(n);
+  for (auto& r : results) r.status = status;
+  return results;
+}
+
+}  // namespace
+
+struct RevisionTracker::Row {
+  std::string revision;
+  int64_t created = 0;
+  int64_t changed = 0;
+  bool deleted = false;
+};
+
+RevisionTracker::RevisionTracker(std::unique_ptr<SqliteDb> db, TrackedBackend& backend, std::string content_type)
+    : db_(std::move(db)), backend_(backend), content_type_(std::move(content_type)) {}
+
+Result<std::unique_ptr<RevisionTracker>> RevisionTracker::open(const std::string& db_path, TrackedBackend& backend,
+                                                               std::string content_type) {
+  if (sodium_init() < 0) return Status::internal("revision tracker: sodium_init failed");  // for random ids
+  auto db = SqliteDb::open(db_path);
+  if (!db) return db.error().with_context("revision tracker " + db_path);
+  CFX_RETURN_IF_ERROR((*db)->migrate("caf.revision_tracker", tracker_migrations()));
+  return std::unique_ptr<RevisionTracker>(new RevisionTracker(std::move(*db), backend, std::move(content_type)));
+}
+
+Result<std::map<std::string, RevisionTracker::Row>> RevisionTracker::load_rows(const StoreRef& store) {
+  auto st = db_->prepare("SELECT id, revision, created, changed, deleted FROM items WHERE user = ?1 AND database = ?2");
+  if (!st) return st.error();
+  st->bind(1, store.user.str()).bind(2, store.database);
+  std::map<std::string, Row> rows;
+  for (;;) {
+    auto more = st->step();
+    if (!more) return more.error();
+    if (!*more) break;
+    rows[st->column_text(0)] = Row{st->column_text(1), st->column_int64(2), st->column_int64(3),
+                                   st->column_int64(4) != 0};
+  }
+  return rows;
+}
+
+Result<int64_t> RevisionTracker::next_counter() {
+  auto st = db_->prepare("UPDATE seq SET value = value + 1 WHERE id = 1 RETURNING value");
+  if (!st) return st.error();
+  auto row = st->step();
+  if (!row) return row.error();
+  if (!*row) return Status::internal("revision tracker: sequence row missing");
+  return st->column_int64(0);
+}
+
+Status RevisionTracker::record(const StoreRef& store, const std::string& id, const std::string& revision,
+                               bool created, bool deleted, int64_t counter) {
+  // A new row is always a creation; an existing one keeps its creation
+  // counter unless the id comes back from a tombstone.
+  auto st = db_->prepare(
+      "INSERT INTO items(user, database, id, revision, created, changed, deleted)"
+      " VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6)"
+      " ON CONFLICT(user, database, id) DO UPDATE SET revision = excluded.revision,"
+      " changed = excluded.changed, deleted = excluded.deleted,"
+      " created = CASE WHEN ?7 THEN excluded.created ELSE items.created END");
+  if (!st) return st.error();
+  st->bind(1, store.user.str()).bind(2, store.database).bind(3, id).bind(4, revision);
+  st->bind(5, counter).bind(6, deleted).bind(7, created);
+  return st->run().status();
+}
+
+Result<int64_t> RevisionTracker::store_anchor(const StoreRef& store) {
+  auto st = db_->prepare("SELECT coalesce(max(changed), 0) FROM items WHERE user = ?1 AND database = ?2");
+  if (!st) return st.error();
+  st->bind(1, store.user.str()).bind(2, store.database);
+  auto row = st->step();
+  if (!row) return row.error();
+  if (!*row) return Status::internal("revision tracker: aggregate returned no row");
+  return st->column_int64(0);
+}
+
+Result<int> RevisionTracker::refresh(const StoreRef& store) {
+  std::lock_guard guard(mutex_);
+  return refresh_locked(store);
+}
+
+Result<int> RevisionTracker::refresh_locked(const StoreRef& store) {
+  auto listing = backend_.list(store);
+  if (!listing && !listing.error().is_not_found()) return listing.error();
+
+  auto tx = db_->transaction();
+  if (!tx) return tx.error().with_context("revision tracker");
+  auto rows = load_rows(store);
+  if (!rows) return rows.error().with_context("revision tracker");
+  if (!listing) {
+    size_t live = 0;
+    for (const auto& [id, row] : *rows) live += row.deleted ? 0 : 1;
+    if (live > 0) {
+      return Status::unavailable(listing.error().message() + " (collection missing while " + std::to_string(live) +
+                                 " items are tracked; not taken as deleted)");
+    }
+    listing = std::map<std::string, std::string>();
+  }
+
+  int changes = 0;
+  auto note = [&](const std::string& id, const std::string& revision, bool created, bool deleted) -> Status {
+    auto counter = next_counter();
+    if (!counter) return counter.error();
+    ++changes;
+    return record(store, id, revision, created, deleted, *counter);
+  };
+  for (const auto& [id, revision] : *listing) {
+    auto it = rows->find(id);
+    if (it == rows->end() || it->second.deleted) {
+      CFX_RETURN_IF_ERROR(note(id, revision, true, false).with_context("revision tracker"));
+    } else if (it->second.revision != revision) {
+      CFX_RETURN_IF_ERROR(note(id, revision, false, false).with_context("revision tracker"));
+    }
+  }
+  for (const auto& [id, row] : *rows) {
+    if (!row.deleted && !listing->count(id)) {
+      CFX_RETURN_IF_ERROR(note(id, "", false, true).with_context("revision tracker"));
+    }
+  }
+  if (changes == 0) return 0;  // the destructor rolls back an empty transaction
+  CFX_RETURN_IF_ERROR(tx->commit().with_context("revision tracker"));
+  logger("caf")->debug("tracker: store '{}' user '{}': {} changes by others", store.database, store.user.str(),
+                       changes);
+  return changes;
+}
+
+Result<Anchor> RevisionTracker::current_anchor(const StoreRef& store) {
+  std::lock_guard guard(mutex_);
+  auto refreshed = refresh_locked(store);
+  if (!refreshed) return refreshed.error();
+  auto anchor = store_anchor(store);
+  if (!anchor) return anchor.error().with_context("revision tracker");
+  return counter_anchor(*anchor);
+}
+
+Result<ChangeSet> RevisionTracker::changes_since(const StoreRef& store, const Anchor& since) {
+  std::optional<int64_t> since_counter;
+  if (!since.empty()) {
+    since_counter = parse_counter(since.str());
+    if (!since_counter) return Status::invalid_argument("'" + since.str() + "' is not an anchor of this back end");
+  }
+  std::lock_guard guard(mutex_);
+  auto refreshed = refresh_locked(store);
+  if (!refreshed) return refreshed.error();
+
+  ChangeSet set;
+  auto anchor = store_anchor(store);
+  if (!anchor) return anchor.error().with_context("revision tracker");
+  set.anchor = counter_anchor(*anchor);
+  std::vector<std::pair<std::string, Row>> rows;
+  {
+    std::string sql = "SELECT id, revision, created, changed, deleted FROM items WHERE user = ?1 AND database = ?2";
+    sql += since_counter ? " AND changed > ?3" : " AND deleted = 0";
+    sql += " ORDER BY changed";
+    auto st = db_->prepare(sql);
+    if (!st) return st.error().with_context("revision tracker");
+    st->bind(1, store.user.str()).bind(2, store.database);
+    if (since_counter) st->bind(3, *since_counter);
+    for (;;) {
+      auto more = st->step();
+      if (!more) return more.error().with_context("revision tracker");
+      if (!*more) break;
+      rows.emplace_back(st->column_text(0), Row{st->column_text(1), st->column_int64(2), st->column_int64(3),
+                                                st->column_int64(4) != 0});
+    }
+  }
+  for (auto& [id, row] : rows) {
+    SyncObj obj;
+    obj.guid = Guid(id);
+    obj.anchor = counter_anchor(row.changed);
+    obj.user = store.user;
+    obj.database = store.database;
+    if (row.deleted) {
+      obj.action = Action::kDelete;
+      set.changes.push_back(std::move(obj));
+      continue;
+    }
+    auto raw = backend_.read(store, id);
+    if (!raw) {
+      if (raw.error().is_not_found()) continue;  // gone since the listing: the next call reports the delete
+      return raw.error();
+    }
+    obj.action = row.created > since_counter.value_or(0) ? Action::kCreate : Action::kUpdate;
+    obj.content_type = content_type_;
+    obj.raw = std::move(*raw);
+    set.changes.push_back(std::move(obj));
+  }
+  return set;
+}
+
+Result<std::vector<SyncObj>> RevisionTracker::search(const StoreRef& store, const Query& query) {
+  std::lock_guard guard(mutex_);
+  auto refreshed = refresh_locked(store);
+  if (!refreshed) return refreshed.error();
+
+  // (id, changed) of the candidates, in the order they are reported.
+  std::vector<std::pair<std::string, int64_t>> candidates;
+  {
+    auto st = db_->prepare(query.guids.empty()
+                               ? "SELECT id, changed FROM items WHERE user = ?1 AND database = ?2 AND deleted = 0"
+                                 " ORDER BY changed"
+                               : "SELECT id, changed FROM items WHERE user = ?1 AND database = ?2 AND deleted = 0"
+                                 " AND id = ?3");
+    if (!st) return st.error().with_context("revision tracker");
+    auto collect = [&]() -> Status {
+      for (;;) {
+        auto more = st->step();
+        if (!more) return more.error().with_context("revision tracker");
+        if (!*more) return Status::ok();
+        candidates.emplace_back(st->column_text(0), st->column_int64(1));
+      }
+    };
+    if (query.guids.empty()) {
+      st->bind(1, store.user.str()).bind(2, store.database);
+      CFX_RETURN_IF_ERROR(collect());
+    } else {
+      std::set<Guid> seen;
+      for (const Guid& guid : query.guids) {
+        if (!seen.insert(guid).second) continue;
+        st->reset();
+        st->bind(1, store.user.str()).bind(2, store.database).bind(3, guid.str());
+        CFX_RETURN_IF_ERROR(collect());
+      }
+    }
+  }
+
+  const bool need_data = !query.metadata_only || !query.contains.empty();
+  std::vector<SyncObj> found;
+  for (auto& [id, changed] : candidates) {
+    if (query.limit > 0 && found.size() >= query.limit) break;
+    SyncObj obj;
+    obj.guid = Guid(id);
+    obj.anchor = counter_anchor(changed);
+    obj.action = Action::kUpdate;
+    obj.user = store.user;
+    obj.database = store.database;
+    obj.content_type = content_type_;
+    if (need_data) {
+      auto raw = backend_.read(store, id);
+      if (!raw) {
+        if (raw.error().is_not_found()) continue;  // gone since the listing
+        return raw.error();
+      }
+      if (!query.contains.empty() && raw->find(query.contains) == std::string::npos) continue;
+      if (!query.metadata_only) obj.raw = std::move(*raw);
+    }
+    found.push_back(std::move(obj));
+  }
+  return found;
+}
+
+std::vector<ApplyResult> RevisionTracker::apply(const StoreRef& store, std::vector<SyncObj>&& batch) {
+  if (batch.empty()) return {};
+  std::lock_guard guard(mutex_);
+  // A fresh listing first: a collection that is down or missing fails the
+  // whole batch before anything is written (so a write cannot recreate a
+  // vanished collection and turn every other item into a tombstone).
+  if (auto refreshed = refresh_locked(store); !refreshed) return fail_all(batch.size(), refreshed.error());
+  // One transaction records the whole batch; the back end's writes are not
+  // part of it (a file system has none), so each is recorded right after it.
+  auto tx = db_->transaction();
+  if (!tx) return fail_all(batch.size(), tx.error().with_context("revision tracker"));
+  std::vector<ApplyResult> results(batch.size());
+  for (size_t i = 0; i < batch.size(); ++i) apply_one(store, batch[i], results[i]);
+  if (Status committed = tx->commit(); !committed.is_ok()) {
+    // The back end holds the writes; only their revisions are not recorded.
+    // The next listing reports them as changes, so devices get them again
+    // (harmless); failing the items would make devices send them twice.
+    logger("caf")->warn("tracker: store '{}' user '{}': revisions of a batch of {} not recorded: {}",
+                        store.database, store.user.str(), batch.size(), committed.to_string());
+    for (auto& r : results) r.anchor = Anchor();
+  }
+  return results;
+}
+
+void RevisionTracker::apply_one(const StoreRef& store, SyncObj& obj, ApplyResult& result) {
+  result.guid = obj.guid;
+  if ((!obj.user.empty() && obj.user != store.user) || (!obj.database.empty() && obj.database != store.database)) {
+    result.status = Status::invalid_argument("item names another user or datastore than the call");
+    return;
+  }
+  if (obj.action != Action::kCreate && obj.guid.empty()) {
+    result.status = Status::invalid_argument(std::string(action_name(obj.action)) + " without a guid");
+    return;
+  }
+  auto known = [&](const std::string& id) -> Result<bool> {
+    auto st = db_->prepare("SELECT 1 FROM items WHERE user = ?1 AND database = ?2 AND id = ?3");
+    if (!st) return st.error();
+    st->bind(1, store.user.str()).bind(2, store.database).bind(3, id);
+    return st->step();
+  };
+  // Records the change; a failure here is logged, not reported: the back end
+  // holds the change already (see apply()).
+  auto note = [&](const std::string& id, const std::string& revision, bool created, bool deleted) {
+    auto counter = next_counter();
+    Status recorded = counter ? record(store, id, revision, created, deleted, *counter) : counter.error();
+    if (!recorded.is_ok()) {
+      logger("caf")->warn("tracker: store '{}' user '{}': revision of {} not recorded: {}", store.database,
+                          store.user.str(), id, recorded.to_string());
+      return;
+    }
+    result.anchor = counter_anchor(*counter);
+  };
+
+  switch (obj.action) {
+    case Action::kCreate: {
+      std::vector<std::string> candidates;
+      if (!obj.guid.empty()) candidates.push_back(obj.guid.str());
+      for (int i = 0; i < kIdAttempts; ++i) candidates.push_back(random_hex(8));
+      for (const std::string& id : candidates) {
+        auto seen = known(id);
+        if (!seen) {
+          result.status = seen.error();
+          return;
+        }
+        if (*seen) continue;  // never reuse an id, not even a tombstone's
+        auto revision = backend_.write(store, id, obj.raw, TrackedBackend::WriteMode::kCreate);
+        if (!revision) {
+          const StatusCode code = revision.error().code();
+          if (code == StatusCode::kAlreadyExists || (code == StatusCode::kInvalidArgument && id == obj.guid.str())) {
+            continue;
+          }
+          result.status = revision.error();
+          return;
+        }
+        result.outcome = ApplyOutcome::kCreated;
+        result.guid = Guid(id);
+        note(id, *revision, true, false);
+        return;
+      }
+      result.status = Status::internal("no unused id after " + std::to_string(kIdAttempts) + " attempts");
+      return;
+    }
+    case Action::kUpdate: {
+      auto revision = backend_.write(store, obj.guid.str(), obj.raw, TrackedBackend::WriteMode::kReplace);
+      if (!revision) {
+        result.status = revision.error();
+        return;
+      }
+      result.outcome = ApplyOutcome::kUpdated;
+      note(obj.guid.str(), *revision, false, false);
+      return;
+    }
+    case Action::kDelete: {
+      Status removed = backend_.remove(store, obj.guid.str());
+      if (removed.is_not_found()) {
+        result.outcome = ApplyOutcome::kAlreadyDeleted;
+        return;  // a live row, if any, becomes a tombstone at the next listing
+      }
+      if (!removed.is_ok()) {
+        result.status = removed;
+        return;
+      }
+      result.outcome = ApplyOutcome::kDeleted;
+      note(obj.guid.str(), "", false, true);
+      return;
+    }
+  }
+  result.status = Status::invalid_argument("unknown action");
+}
+
+}  // namespace conflux::caf
