@@ -19,7 +19,12 @@ using protocol::StatusCode;
 
 SyncEngine::SyncEngine(caf::CafInterface& caf, SyncStateStore& state, std::vector<caf::StoreSettings> stores,
                        EngineOptions options, const Clock& clock)
-    : caf_(caf), state_(state), stores_(std::move(stores)), options_(options), clock_(clock) {}
+    : caf_(caf),
+      state_(state),
+      stores_(std::move(stores)),
+      options_(options),
+      clock_(clock),
+      throttle_(clock, options.max_login_failures, options.login_failure_window_seconds) {}
 
 std::mutex& SyncEngine::lock_for(const SessionKey& key) {
   return session_locks_[std::hash<std::string>()(key.str()) % session_locks_.size()];
@@ -153,8 +158,17 @@ Result<bool> SyncEngine::MessageRun::authenticate() {
     nonce = std::move(*stored);
   }
   auto creds = decode_credentials(*in_.hdr.cred, in_.hdr.source.loc_name, nonce);
-  Result<caf::Token> token = creds ? engine_.caf_.authenticate(*creds, caf::TokenKind::kReadWrite)
-                                   : Result<caf::Token>(creds.error());
+  const std::string claimed_user = creds ? creds->user.str() : in_.hdr.source.loc_name;
+  Result<caf::Token> token = Status::unauthenticated("too many failed logins; try again later");
+  if (engine_.throttle_.blocked(claimed_user, where_.remote_address)) {
+    log->warn("session {} device {} from {}: login for '{}' refused unchecked: too many failed logins",
+              session_.key.str(), session_.device.str(), where_.remote_address, claimed_user);
+  } else {
+    token = creds ? engine_.caf_.authenticate(*creds, caf::TokenKind::kReadWrite) : Result<caf::Token>(creds.error());
+    // Only a checked and wrong password counts; a first MD5 attempt without
+    // a nonce yet is part of the normal handshake.
+    if (creds && !token) engine_.throttle_.record_failure(claimed_user, where_.remote_address);
+  }
   if (!token) {
     ++session_.auth_failures;
     log->info("session {} device {}: authentication refused ({})", session_.key.str(), session_.device.str(),
@@ -172,6 +186,7 @@ Result<bool> SyncEngine::MessageRun::authenticate() {
     end_session_ = true;
     return refuse(StatusCode::kInvalidCredentials);
   }
+  engine_.throttle_.record_success(creds->user.str());
   session_.authenticated = true;
   session_.user = creds->user;
   session_.token = token->value;

@@ -21,6 +21,7 @@
 #include "caf/backend_registry.h"
 #include "caf/caf_interface.h"
 #include "common/clock.h"
+#include "engine/login_throttle.h"
 #include "engine/session_state.h"
 #include "engine/sync_state_store.h"
 #include "protocol/codec.h"
@@ -35,6 +36,10 @@ struct EngineOptions {
   // Challenge with syncml:auth-md5 (a nonce per device) rather than basic.
   // Both are accepted either way; md5 keeps the password off the wire.
   bool md5_auth = true;
+  // Failed logins per user name or client address within the window, after
+  // which further attempts are refused unchecked until the window passes.
+  int max_login_failures = 10;
+  int64_t login_failure_window_seconds = 300;
   // Largest item accepted, whole or in chunks; announced as MaxObjSize.
   uint64_t max_object_size = 16 * 1024 * 1024;
 };
@@ -43,6 +48,7 @@ struct EngineOptions {
 struct Inbound {
   SessionKey session;     // from RespURI's query; empty for a session's first message
   std::string base_url;   // absolute URL of the sync endpoint, for RespURI
+  std::string remote_address;  // the client's IP address, for login throttling
   protocol::Encoding encoding = protocol::Encoding::kXml;  // the reply's, for MaxMsgSize budgets
 };
 
@@ -79,6 +85,7 @@ class SyncEngine {
   const EngineOptions options_;
   const Clock& clock_;
   std::array<std::mutex, 64> session_locks_;
+  LoginThrottle throttle_;
 };
 
 }  // namespace conflux::engine

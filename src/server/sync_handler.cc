@@ -80,6 +80,7 @@ HttpResponse SyncHandler::handle_sync(const HttpRequest& request, const std::str
   engine::Inbound where;
   where.session = SessionKey(query_param(query, "sid"));
   where.encoding = encoding;
+  where.remote_address = request.remote_address;
   where.base_url = options_.public_url.empty() ? strip_query(message->hdr.target.loc_uri)
                                                : options_.public_url + options_.sync_path;
   auto out = engine_.handle(*message, where);

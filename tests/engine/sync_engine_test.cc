@@ -115,6 +115,32 @@ TEST_F(SyncEngineTest, NoCredentialsIsAnswered407WithMd5Challenge) {
   EXPECT_NE(find_command(again->reply, CommandKind::kAlert), nullptr);
 }
 
+TEST_F(SyncEngineTest, RepeatedWrongPasswordsAreThrottledPerUser) {
+  // Ten wrong passwords for alice within the window: the eleventh attempt is
+  // refused even with the right password, until the window has passed.
+  for (int i = 0; i < 10; ++i) {
+    Device guess(*engine_, "IMEI:G" + std::to_string(i), "contacts", "alice", "guess" + std::to_string(i));
+    guess.start_session();
+    auto out = guess.send({alert(201, "contacts", std::nullopt, "1")}, true, true);
+    ASSERT_TRUE(out);
+    ASSERT_EQ(hdr_status_code(out->reply), 401);
+  }
+  Device real(*engine_, "IMEI:R");
+  real.start_session();
+  auto refused = real.send({alert(201, "contacts", std::nullopt, "1")}, true, true);
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(hdr_status_code(refused->reply), 401);
+  // Another user is not affected.
+  Device bob(*engine_, "IMEI:Bob", "contacts", "bob", "hunter2");
+  EXPECT_TRUE(bob.sync(201).completed);
+
+  clock_.advance(301);
+  real.start_session();
+  auto later = real.send({alert(201, "contacts", std::nullopt, "1")}, true, true);
+  ASSERT_TRUE(later);
+  EXPECT_EQ(hdr_status_code(later->reply), 212);
+}
+
 // syncml:auth-md5 (SYNCML-REFERENCE §8): the digest must be made with the
 // nonce the server issued to this device; each nonce works once.
 protocol::Cred md5_cred(const std::string& user, const std::string& password, const std::string& nonce_b64) {
