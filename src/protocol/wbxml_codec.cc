@@ -268,6 +268,8 @@ Status table_string(const Document& doc, uint32_t index, size_t offset, std::str
   }
   std::string_view rest = doc.strings.substr(index);
   out = rest.substr(0, rest.find('\0'));
+  // Names and values from the table end up in XML text; they must be UTF-8.
+  if (!is_valid_utf8(out)) return malformed(offset, "string table entry is not valid UTF-8");
   return Status::ok();
 }
 
