@@ -42,7 +42,7 @@ sys.path.insert(0, str(HERE.parent / "tests" / "integration"))
 sys.path.insert(0, str(HERE))
 
 import syncevo  # noqa: E402  (tests/integration, owned by the test suite)
-import contacts  # noqa: E402
+import vcards  # noqa: E402  (the integration tests' contact generator)
 
 USER, PASSWORD = "bench", "bench-pw"
 DEVICE_A, DEVICE_B = "bench-dev-a", "bench-dev-b"
@@ -610,7 +610,7 @@ def main():
         shutil.rmtree(work)
     work.mkdir(parents=True)
     shim = syncevo.build_shim(work / "shim")
-    items = contacts.generate(args.n)
+    items = vcards.generate(args.n)
     sizes = sorted(len(t.encode()) for _, t in items)
 
     servers = [("conflux", lambda root: Conflux(args.conflux, root))]

@@ -51,6 +51,10 @@ struct Credentials {
   std::string secret;
   CredentialScheme scheme = CredentialScheme::kPassword;
   std::string nonce;  // kMd5Digest: the nonce bytes the digest was made with
+
+  static Credentials with_password(UserId user, std::string password) {
+    return Credentials{std::move(user), std::move(password), CredentialScheme::kPassword, {}};
+  }
 };
 
 // Which store a call is about, and on whose behalf. Every CAF call carries one;

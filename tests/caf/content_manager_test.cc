@@ -47,7 +47,7 @@ class ContentManagerTest : public ::testing::Test {
   }
 
   Token login(const std::string& user, const std::string& password, TokenKind kind = TokenKind::kReadWrite) {
-    auto token = manager_.authenticate(Credentials{UserId(user), password}, kind);
+    auto token = manager_.authenticate(Credentials::with_password(UserId(user), password), kind);
     EXPECT_TRUE(token) << token.error().to_string();
     return token ? *token : Token{};
   }
@@ -65,7 +65,7 @@ class ContentManagerTest : public ::testing::Test {
 };
 
 TEST_F(ContentManagerTest, AuthenticateWithGoodPasswordIssuesTokenOfRequestedKind) {
-  auto token = manager_.authenticate(Credentials{UserId("alice"), "secret"}, TokenKind::kReadOnly);
+  auto token = manager_.authenticate(Credentials::with_password(UserId("alice"), "secret"), TokenKind::kReadOnly);
   ASSERT_TRUE(token) << token.error().to_string();
   EXPECT_EQ(token->user, UserId("alice"));
   EXPECT_EQ(token->kind, TokenKind::kReadOnly);
@@ -75,20 +75,20 @@ TEST_F(ContentManagerTest, AuthenticateWithGoodPasswordIssuesTokenOfRequestedKin
 }
 
 TEST_F(ContentManagerTest, AuthenticateWithBadPasswordOrUnknownUserIsUnauthenticated) {
-  auto wrong = manager_.authenticate(Credentials{UserId("alice"), "hunter2"}, TokenKind::kReadWrite);
+  auto wrong = manager_.authenticate(Credentials::with_password(UserId("alice"), "hunter2"), TokenKind::kReadWrite);
   ASSERT_FALSE(wrong);
   EXPECT_EQ(wrong.error().code(), StatusCode::kUnauthenticated);
-  auto unknown = manager_.authenticate(Credentials{UserId("carol"), "secret"}, TokenKind::kReadWrite);
+  auto unknown = manager_.authenticate(Credentials::with_password(UserId("carol"), "secret"), TokenKind::kReadWrite);
   ASSERT_FALSE(unknown);
   EXPECT_EQ(unknown.error().code(), StatusCode::kUnauthenticated);
-  auto nobody = manager_.authenticate(Credentials{UserId(""), ""}, TokenKind::kReadWrite);
+  auto nobody = manager_.authenticate(Credentials::with_password(UserId(""), ""), TokenKind::kReadWrite);
   ASSERT_FALSE(nobody);
   EXPECT_EQ(nobody.error().code(), StatusCode::kUnauthenticated);
 }
 
 TEST_F(ContentManagerTest, AuthenticatePassesDirectoryOutageOn) {
   accounts_.set_unavailable(true);
-  auto token = manager_.authenticate(Credentials{UserId("alice"), "secret"}, TokenKind::kReadWrite);
+  auto token = manager_.authenticate(Credentials::with_password(UserId("alice"), "secret"), TokenKind::kReadWrite);
   ASSERT_FALSE(token);
   EXPECT_EQ(token.error().code(), StatusCode::kUnavailable);
 }

@@ -133,7 +133,7 @@ class SqliteAdapterTest : public ::testing::Test {
 TEST_F(SqliteAdapterTest, Caps) {
   EXPECT_EQ(contacts_->caps(), caf::kCapTombstones | caf::kCapSearch);
   EXPECT_EQ(contacts_->caps() & caf::kCapOwnAccounts, 0u);
-  EXPECT_EQ(contacts_->verify_credentials("contacts", caf::Credentials{UserId("alice"), "pw"}).code(),
+  EXPECT_EQ(contacts_->verify_credentials("contacts", caf::Credentials::with_password(UserId("alice"), "pw")).code(),
             StatusCode::kUnimplemented);
 }
 
