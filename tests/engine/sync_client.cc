@@ -175,7 +175,11 @@ Result<engine::Outbound> Device::send(std::vector<Command> commands, bool final,
   m.commands = std::move(commands);
   m.final = final;
 
-  auto out = engine_.handle(m, engine::Inbound{key_, kServerUrl});
+  engine::Inbound where;
+  where.session = key_;
+  where.base_url = kServerUrl;
+  where.remote_address = "192.0.2.1";  // documentation range: never contacted
+  auto out = engine_.handle(m, where);
   if (out) {
     const std::string prefix = std::string(kServerUrl) + "?sid=";
     const std::string& resp = out->reply.hdr.resp_uri;
