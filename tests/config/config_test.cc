@@ -11,6 +11,7 @@
 #include <string>
 
 #include "common/base64.h"
+#include "tests/common/temp_dir.h"
 
 namespace conflux::config {
 namespace {
@@ -41,25 +42,7 @@ class ScopedEnv {
   std::optional<std::string> old_;
 };
 
-class TempDir {
- public:
-  TempDir() : path_(fs::temp_directory_path() / ("conflux-config-test-" + random_hex(8))) {
-    fs::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  std::string write(const std::string& name, const std::string& text) const {
-    std::string file = (path_ / name).string();
-    std::ofstream(file) << text;
-    return file;
-  }
-  std::string path(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  fs::path path_;
-};
+using conflux::test::TempDir;
 
 // The error message of loading `text` as "conf.toml"; fails the test when it loads.
 std::string load_error(const std::string& text) {
@@ -276,7 +259,7 @@ TEST(ConfigTest, LoadFileReadsAndNamesTheFile) {
 
 TEST(ConfigTest, LoadMissingFileIsNotFound) {
   TempDir dir;
-  auto c = load_config_file(dir.path("nope.toml"));
+  auto c = load_config_file(dir.file("nope.toml"));
   ASSERT_FALSE(c);
   EXPECT_EQ(c.error().code(), StatusCode::kNotFound);
   EXPECT_NE(c.error().message().find("nope.toml"), std::string::npos) << c.error().message();

@@ -8,26 +8,14 @@
 #include <vector>
 
 #include "common/base64.h"
+#include "tests/common/temp_dir.h"
 
 namespace conflux {
 namespace {
 
 namespace fs = std::filesystem;
 
-class TempDir {
- public:
-  TempDir() : path_(fs::temp_directory_path() / ("conflux-sqlite-db-test-" + random_hex(8))) {
-    fs::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  std::string file(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  fs::path path_;
-};
+using conflux::test::TempDir;
 
 class SqliteDbTest : public ::testing::Test {
  protected:

@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "common/base64.h"
+#include "tests/common/temp_dir.h"
 
 namespace conflux::store {
 namespace {
@@ -15,20 +16,7 @@ using engine::DeviceStore;
 using engine::MapEntry;
 using engine::SyncAnchors;
 
-class TempDir {
- public:
-  TempDir() : path_(fs::temp_directory_path() / ("conflux-state-store-test-" + random_hex(8))) {
-    fs::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  std::string file(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  fs::path path_;
-};
+using conflux::test::TempDir;
 
 MapEntry entry(const std::string& luid, const std::string& guid, const std::string& synced) {
   return MapEntry{Luid(luid), Guid(guid), Anchor(synced)};

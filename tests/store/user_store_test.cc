@@ -5,26 +5,14 @@
 #include <filesystem>
 
 #include "common/base64.h"
+#include "tests/common/temp_dir.h"
 
 namespace conflux::store {
 namespace {
 
 namespace fs = std::filesystem;
 
-class TempDir {
- public:
-  TempDir() : path_(fs::temp_directory_path() / ("conflux-user-store-test-" + random_hex(8))) {
-    fs::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  std::string file(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  fs::path path_;
-};
+using conflux::test::TempDir;
 
 class UserStoreTest : public ::testing::Test {
  protected:

@@ -9,6 +9,7 @@
 
 #include "adapters/builtin_adapters.h"
 #include "common/base64.h"
+#include "tests/common/temp_dir.h"
 
 namespace conflux::adapters {
 namespace {
@@ -20,20 +21,7 @@ using caf::ApplyResult;
 using caf::StoreRef;
 using caf::SyncObj;
 
-class TempDir {
- public:
-  TempDir() : path_(fs::temp_directory_path() / ("conflux-sqlite-adapter-test-" + random_hex(8))) {
-    fs::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
+using conflux::test::TempDir;
 
 caf::StoreSettings settings(const std::string& name, std::map<std::string, std::string> options = {}) {
   caf::StoreSettings s;

@@ -11,6 +11,7 @@
 
 #include "adapters/builtin_adapters.h"
 #include "common/base64.h"
+#include "tests/common/temp_dir.h"
 
 namespace conflux::adapters {
 namespace {
@@ -24,21 +25,7 @@ using caf::SyncObj;
 
 const char* const kCard = "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Anna\r\nN:;Anna;;;\r\nEND:VCARD\r\n";
 
-class TempDir {
- public:
-  TempDir() : path_(fs::temp_directory_path() / ("conflux-vdir-adapter-test-" + random_hex(8))) {
-    fs::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::permissions(path_, fs::perms::owner_all, fs::perm_options::add, ec);
-    fs::remove_all(path_, ec);
-  }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
+using conflux::test::TempDir;
 
 caf::StoreSettings settings(const std::string& name, std::map<std::string, std::string> options,
                             const std::string& type = "text/vcard") {
