@@ -29,6 +29,16 @@ Status BackendRegistry::add_store(const StoreSettings& settings, const AdapterEn
   return Status::ok();
 }
 
+Status BackendRegistry::wrap_store(const std::string& name, const AdapterWrap& wrap) {
+  auto it = stores_.find(name);
+  if (it == stores_.end()) return Status::not_found("no datastore '" + name + "'");
+  auto wrapped = wrap(it->second.adapter);
+  if (!wrapped) return wrapped.error();
+  if (!*wrapped) return Status::internal("stores." + name + ": wrapping gave no adapter");
+  it->second.adapter = std::move(*wrapped);
+  return Status::ok();
+}
+
 ContentAdapter* BackendRegistry::adapter_for(const std::string& database) const {
   auto it = stores_.find(database);
   return it == stores_.end() ? nullptr : it->second.adapter.get();

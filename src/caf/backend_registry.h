@@ -3,6 +3,8 @@
 // and passed down; built-ins are added by register_builtin_adapters().
 #pragma once
 
+#include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -12,6 +14,23 @@
 #include "common/status.h"
 
 namespace conflux::caf {
+
+// The persistent cache in front of a datastore's adapter (src/cache/): the
+// [stores.<name>] keys cache, cache_trigger, cache_amount,
+// cache_interval_seconds and backend_poll_seconds. Read by the cache layer,
+// never passed to the adapter's factory.
+struct CacheSettings {
+  // Off: calls go straight to the adapter. On: devices read and write the
+  // cache; the Cache Monitor replicates to the adapter (retrying while it is
+  // down) and the Back End Monitor brings in changes made by others.
+  bool enabled = false;
+  // When the Cache Monitor propagates its queue (cache/triggers.h).
+  enum class Trigger : uint8_t { kAmount, kInterval, kCombined };
+  Trigger trigger = Trigger::kAmount;
+  int64_t amount = 1;             // queue length that fires kAmount/kCombined; 1 = trickle
+  int64_t interval_seconds = 5;   // since the last propagation, for kInterval/kCombined
+  int64_t backend_poll_seconds = 10;  // Back End Monitor: lazy poll of the adapter's changes
+};
 
 // One configured datastore ("[stores.contacts]" in the config file).
 struct StoreSettings {
@@ -25,6 +44,7 @@ struct StoreSettings {
   // Adapter-specific keys of the section, as strings; the adapter's factory
   // validates them and names the bad key in its error.
   std::map<std::string, std::string> options;
+  CacheSettings cache;  // not in `options`: the adapter never sees these keys
 };
 
 // What every adapter may use when it is created.
@@ -55,6 +75,13 @@ class BackendRegistry {
 
   // Validation alone, for config checks before start.
   Status validate_store(const StoreSettings& settings) const;
+
+  // Replaces the adapter of datastore `name` by wrap(current adapter), e.g.
+  // a cache in front of it. kNotFound for an unknown name; the error of
+  // `wrap` as it returned it. Call before the registry is shared.
+  using AdapterWrap =
+      std::function<Result<std::shared_ptr<ContentAdapter>>(std::shared_ptr<ContentAdapter>)>;
+  Status wrap_store(const std::string& name, const AdapterWrap& wrap);
 
   // nullptr when no datastore of that name is configured.
   ContentAdapter* adapter_for(const std::string& database) const;

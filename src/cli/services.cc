@@ -3,8 +3,45 @@
 #include <filesystem>
 
 #include "adapters/builtin_adapters.h"
+#include "cache/cached_adapter.h"
+#include "common/log.h"
 
 namespace conflux::app {
+
+namespace {
+
+// Puts the persistent cache (<data_dir>/cache.db) in front of every store
+// with `cache = true` and starts one MonitorThread for their monitors.
+Status wrap_cached_stores(Services& s) {
+  std::shared_ptr<cache::CacheStore> cache_store;
+  auto monitors = std::make_unique<cache::MonitorThread>(s.clock);
+  for (const auto& store : s.config.stores) {
+    if (!store.cache.enabled) continue;
+    if (!cache_store) {
+      auto opened = cache::CacheStore::open(s.config.data_dir + "/cache.db");
+      if (!opened) return opened.error();
+      cache_store = std::move(*opened);
+    }
+    const cache::Trigger trigger = cache::Trigger::from_settings(store.cache);
+    CFX_RETURN_IF_ERROR(s.registry.wrap_store(
+        store.name, [&](std::shared_ptr<caf::ContentAdapter> backend) -> Result<std::shared_ptr<caf::ContentAdapter>> {
+          monitors->add(std::make_unique<cache::CacheMonitor>(cache_store, backend, store.name, trigger,
+                                                              s.clock.now_seconds()),
+                        std::make_unique<cache::BackendMonitor>(cache_store, backend, store.name, store.content_type,
+                                                                store.cache.backend_poll_seconds));
+          return std::shared_ptr<caf::ContentAdapter>(
+              std::make_shared<cache::CachedAdapter>(cache_store, backend, store.content_type, s.clock));
+        }));
+    logger("cache")->info("store '{}' cached in {}: trigger {}, back end polled every {} s", store.name,
+                          cache_store->path(), trigger.describe(), store.cache.backend_poll_seconds);
+  }
+  if (monitors->size() == 0) return Status::ok();
+  s.cache_monitors = std::move(monitors);
+  s.cache_monitors->start();
+  return Status::ok();
+}
+
+}  // namespace
 
 Result<std::unique_ptr<Services>> Services::open_accounts(const config::Config& config) {
   auto s = std::make_unique<Services>();
@@ -33,6 +70,7 @@ Result<std::unique_ptr<Services>> Services::open_all(const config::Config& confi
   CFX_RETURN_IF_ERROR(adapters::register_builtin_adapters(s->registry));
   caf::AdapterEnv env{config.data_dir};
   for (const auto& store : config.stores) CFX_RETURN_IF_ERROR(s->registry.add_store(store, env));
+  CFX_RETURN_IF_ERROR(wrap_cached_stores(*s));
 
   auto secret = s->state->server_secret();
   if (!secret) return secret.error().with_context("token key");

@@ -6,6 +6,7 @@
 
 #include <memory>
 
+#include "cache/monitor_thread.h"
 #include "caf/backend_registry.h"
 #include "caf/content_manager.h"
 #include "caf/token_service.h"
@@ -25,6 +26,9 @@ struct Services {
   caf::BackendRegistry registry;
   std::unique_ptr<caf::TokenService> tokens;
   std::unique_ptr<caf::ContentManager> content;
+  // Cache and Back End Monitors of the stores with `cache = true`; declared
+  // after the registry, so it stops (joins) before the adapters go.
+  std::unique_ptr<cache::MonitorThread> cache_monitors;
 
   // Opens the state database only (user administration).
   static Result<std::unique_ptr<Services>> open_accounts(const config::Config& config);

@@ -94,6 +94,40 @@ Status read_server(const toml::table& t, const std::string& source, ServerConfig
   return Status::ok();
 }
 
+// The cache_* keys of a [stores.<name>] section (caf::CacheSettings); `value`
+// is the node as text.
+Status read_cache_key(const std::string& key, const toml::node& node, const std::string& value,
+                      const std::string& source, const std::string& path, caf::CacheSettings& cache) {
+  if (key == "cache") {
+    if (!node.is_boolean()) return bad(source, node, path, "must be true or false");
+    cache.enabled = value == "true";
+    return Status::ok();
+  }
+  if (key == "cache_trigger") {
+    if (value == "amount" && node.is_string()) {
+      cache.trigger = caf::CacheSettings::Trigger::kAmount;
+    } else if (value == "interval" && node.is_string()) {
+      cache.trigger = caf::CacheSettings::Trigger::kInterval;
+    } else if (value == "combined" && node.is_string()) {
+      cache.trigger = caf::CacheSettings::Trigger::kCombined;
+    } else {
+      return bad(source, node, path, "must be one of amount, interval, combined");
+    }
+    return Status::ok();
+  }
+  int64_t* target = key == "cache_amount"             ? &cache.amount
+                    : key == "cache_interval_seconds" ? &cache.interval_seconds
+                    : key == "backend_poll_seconds"   ? &cache.backend_poll_seconds
+                                                      : nullptr;
+  if (target == nullptr) return bad(source, node, path, "unknown cache key");
+  auto number = node.value<int64_t>();
+  if (!node.is_integer() || !number || *number < 1 || *number > 86400 * 365) {
+    return bad(source, node, path, "must be an integer from 1 to 31536000");
+  }
+  *target = *number;
+  return Status::ok();
+}
+
 Status read_store(const std::string& name, const toml::table& t, const std::string& source,
                   caf::StoreSettings& store) {
   store.name = name;
@@ -124,6 +158,8 @@ Status read_store(const std::string& name, const toml::table& t, const std::stri
         return bad(source, node, path, "must be one of server-wins, client-wins, duplicate, report");
       }
       store.conflict_policy = value;
+    } else if (k.starts_with("cache") || k == "backend_poll_seconds") {
+      CFX_RETURN_IF_ERROR(read_cache_key(k, node, value, source, path, store.cache));
     } else {
       store.options[k] = value;
     }

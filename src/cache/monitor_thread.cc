@@ -1,0 +1,69 @@
+#include "cache/monitor_thread.h"
+
+#include <chrono>
+
+#include "common/log.h"
+
+namespace conflux::cache {
+namespace {
+
+// Logs `status` at warn when its text differs from the last one logged.
+void note(const Status& status, std::string& last, const char* what, const std::string& database) {
+  std::string text = status.is_ok() ? "" : status.to_string();
+  if (text == last) return;
+  if (!status.is_ok()) {
+    logger("cache")->warn("store '{}': {}: {}", database, what, text);
+  } else {
+    logger("cache")->info("store '{}': {} works again", database, what);
+  }
+  last = std::move(text);
+}
+
+}  // namespace
+
+MonitorThread::MonitorThread(const Clock& clock, int64_t tick_millis) : clock_(clock), tick_millis_(tick_millis) {}
+
+MonitorThread::~MonitorThread() { stop(); }
+
+void MonitorThread::add(std::unique_ptr<CacheMonitor> cache_monitor, std::unique_ptr<BackendMonitor> backend_monitor) {
+  monitors_.push_back(Pair{std::move(cache_monitor), std::move(backend_monitor), {}, {}});
+}
+
+void MonitorThread::start() {
+  if (thread_.joinable() || monitors_.empty()) return;
+  thread_ = std::thread([this] { run(); });
+}
+
+void MonitorThread::stop() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void MonitorThread::run() {
+  // Waits before the first tick: a short-lived process (an admin command)
+  // that opens the services and exits never replicates.
+  std::unique_lock lock(mutex_);
+  for (;;) {
+    wake_.wait_for(lock, std::chrono::milliseconds(tick_millis_), [this] { return stopping_; });
+    if (stopping_) return;
+    lock.unlock();
+    tick();
+    lock.lock();
+  }
+}
+
+void MonitorThread::tick() {
+  for (Pair& pair : monitors_) {
+    const int64_t now = clock_.now_seconds();
+    if (pair.cache) note(pair.cache->run_once(now).status(), pair.last_cache_error, "cache monitor",
+                         pair.cache->database());
+    if (pair.backend) note(pair.backend->poll_once(now).status(), pair.last_backend_error, "back end monitor",
+                           pair.backend->database());
+  }
+}
+
+}  // namespace conflux::cache

@@ -1,0 +1,62 @@
+// MonitorThread: the one background thread that drives the monitors of every
+// cached datastore — each second, per datastore, CacheMonitor::run_once then
+// BackendMonitor::poll_once with the Clock's time. Running both on one
+// thread means a back-end poll never sees a replication half recorded. The
+// first tick comes one period after start().
+//
+// Call order: add() every datastore, start(), then stop() (or destroy) before
+// the adapters the monitors use go away. Errors are logged (warn, once per
+// change of message), never fatal: the queue is durable and the next tick
+// retries.
+#pragma once
+
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "cache/backend_monitor.h"
+#include "cache/cache_monitor.h"
+#include "common/clock.h"
+
+namespace conflux::cache {
+
+class MonitorThread {
+ public:
+  // `clock` must outlive the thread.
+  explicit MonitorThread(const Clock& clock, int64_t tick_millis = 1000);
+  MonitorThread(const MonitorThread&) = delete;
+  MonitorThread& operator=(const MonitorThread&) = delete;
+  ~MonitorThread();  // stop()
+
+  // Before start() only.
+  void add(std::unique_ptr<CacheMonitor> cache_monitor, std::unique_ptr<BackendMonitor> backend_monitor);
+  void start();
+  // Wakes the thread, waits for the current tick to finish and joins. Idempotent.
+  void stop();
+
+  size_t size() const { return monitors_.size(); }
+
+ private:
+  struct Pair {
+    std::unique_ptr<CacheMonitor> cache;
+    std::unique_ptr<BackendMonitor> backend;
+    std::string last_cache_error;    // thread-local to run()
+    std::string last_backend_error;  // thread-local to run()
+  };
+  void run();
+  void tick();
+
+  const Clock& clock_;
+  const int64_t tick_millis_;
+  std::vector<Pair> monitors_;  // fixed after start(); used by the thread only
+
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool stopping_ = false;  // guarded by mutex_
+  std::thread thread_;
+};
+
+}  // namespace conflux::cache

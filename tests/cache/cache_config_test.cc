@@ -1,0 +1,58 @@
+// The cache_* keys of [stores.<name>] (config/config.cc): parsed into
+// caf::CacheSettings, kept out of the adapter's options, errors naming the key.
+#include <gtest/gtest.h>
+
+#include "config/config.h"
+
+namespace conflux::config {
+namespace {
+
+const char* kVdir = "[stores.contacts]\nadapter = \"vdir\"\nroot = \"/tmp/x\"\ncontent_type = \"text/vcard\"\n";
+
+TEST(CacheConfigTest, DefaultsAreOffAndTrickle) {
+  auto c = load_config_string(kVdir, "t.toml");
+  ASSERT_TRUE(c) << c.error().to_string();
+  const caf::CacheSettings& cache = c->stores.at(0).cache;
+  EXPECT_FALSE(cache.enabled);
+  EXPECT_EQ(cache.trigger, caf::CacheSettings::Trigger::kAmount);
+  EXPECT_EQ(cache.amount, 1);
+  EXPECT_EQ(cache.interval_seconds, 5);
+  EXPECT_EQ(cache.backend_poll_seconds, 10);
+}
+
+TEST(CacheConfigTest, KeysAreReadAndKeptFromTheAdapter) {
+  auto c = load_config_string(std::string(kVdir) +
+                                  "cache = true\ncache_trigger = \"combined\"\ncache_amount = 7\n"
+                                  "cache_interval_seconds = 30\nbackend_poll_seconds = 2\n",
+                              "t.toml");
+  ASSERT_TRUE(c) << c.error().to_string();
+  const caf::StoreSettings& s = c->stores.at(0);
+  EXPECT_TRUE(s.cache.enabled);
+  EXPECT_EQ(s.cache.trigger, caf::CacheSettings::Trigger::kCombined);
+  EXPECT_EQ(s.cache.amount, 7);
+  EXPECT_EQ(s.cache.interval_seconds, 30);
+  EXPECT_EQ(s.cache.backend_poll_seconds, 2);
+  EXPECT_EQ(s.options.size(), 1u);  // root only: the factory never sees cache keys
+  EXPECT_TRUE(s.options.count("root"));
+}
+
+TEST(CacheConfigTest, BadValuesNameTheKey) {
+  const std::pair<const char*, const char*> cases[] = {
+      {"cache = \"yes\"\n", "stores.contacts.cache"},
+      {"cache_trigger = \"sometimes\"\n", "stores.contacts.cache_trigger"},
+      {"cache_amount = 0\n", "stores.contacts.cache_amount"},
+      {"cache_amount = \"3\"\n", "stores.contacts.cache_amount"},
+      {"cache_interval_seconds = -5\n", "stores.contacts.cache_interval_seconds"},
+      {"backend_poll_seconds = true\n", "stores.contacts.backend_poll_seconds"},
+      {"cache_size = 3\n", "stores.contacts.cache_size"},
+  };
+  for (const auto& [line, key] : cases) {
+    auto c = load_config_string(std::string(kVdir) + line, "t.toml");
+    ASSERT_FALSE(c) << line;
+    EXPECT_EQ(c.error().code(), StatusCode::kInvalidArgument);
+    EXPECT_NE(c.error().message().find(key), std::string::npos) << c.error().message();
+  }
+}
+
+}  // namespace
+}  // namespace conflux::config

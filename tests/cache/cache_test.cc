@@ -1,0 +1,471 @@
+// The cache layer over a MemoryAdapter behind a FaultyAdapter, with a
+// ManualClock: no sleeps, no threads (except MonitorThreadRunsAndStops).
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <map>
+
+#include "cache/backend_monitor.h"
+#include "cache/cache_monitor.h"
+#include "cache/cache_store.h"
+#include "cache/cached_adapter.h"
+#include "cache/monitor_thread.h"
+#include "caf/backend_registry.h"
+#include "common/base64.h"
+#include "tests/cache/faulty_adapter.h"
+#include "tests/caf/memory_adapter.h"
+
+namespace conflux::cache {
+namespace {
+
+namespace fs = std::filesystem;
+using caf::Action;
+using caf::ApplyOutcome;
+using caf::ApplyResult;
+using caf::StoreRef;
+using caf::SyncObj;
+
+constexpr int64_t kStart = 1'000'000;
+
+StoreRef ref(const std::string& user) { return StoreRef{UserId(user), "contacts", caf::Token{}}; }
+
+SyncObj change(Action action, const std::string& guid, const std::string& raw = "") {
+  SyncObj obj;
+  obj.action = action;
+  obj.guid = Guid(guid);
+  obj.raw = raw;
+  if (action != Action::kDelete) obj.content_type = "text/vcard";
+  return obj;
+}
+
+class CacheTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("conflux-cache-test-" + random_hex(8));
+    fs::create_directories(dir_);
+    memory_ = std::make_shared<test::MemoryAdapter>();
+    faulty_ = std::make_shared<test::FaultyAdapter>(memory_);
+    open(Trigger::amount(1));
+  }
+  void TearDown() override {
+    close();
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+  // Everything but the back end, as after a restart.
+  void open(Trigger trigger) {
+    close();
+    auto c = CacheStore::open((dir_ / "cache.db").string());
+    ASSERT_TRUE(c) << c.error().to_string();
+    cache_ = *c;
+    adapter_ = std::make_unique<CachedAdapter>(cache_, faulty_, "text/vcard", clock_);
+    monitor_ = std::make_unique<CacheMonitor>(cache_, faulty_, "contacts", trigger, clock_.now_seconds());
+    backend_monitor_ = std::make_unique<BackendMonitor>(cache_, faulty_, "contacts", "text/vcard", 10);
+  }
+  void close() {
+    backend_monitor_.reset();
+    monitor_.reset();
+    adapter_.reset();
+    cache_.reset();
+  }
+  ApplyResult apply1(SyncObj obj, const StoreRef& store) {
+    std::vector<SyncObj> batch;
+    batch.push_back(std::move(obj));
+    auto results = adapter_->apply(store, std::move(batch));
+    EXPECT_EQ(results.size(), 1u);
+    return results.empty() ? ApplyResult{} : results[0];
+  }
+  Guid create(const std::string& raw, const StoreRef& store) {
+    ApplyResult r = apply1(change(Action::kCreate, "", raw), store);
+    EXPECT_TRUE(r.status.is_ok()) << r.status.to_string();
+    EXPECT_EQ(r.outcome, ApplyOutcome::kCreated);
+    return r.guid;
+  }
+  int run() {
+    auto n = monitor_->run_once(clock_.now_seconds());
+    EXPECT_TRUE(n) << n.error().to_string();
+    return n ? *n : -1;
+  }
+  size_t queue_length() {
+    auto q = cache_->queued("contacts");
+    EXPECT_TRUE(q) << q.error().to_string();
+    return q ? q->size() : 0;
+  }
+  std::vector<std::string> backend_raws(const std::string& user) {
+    return memory_->live_raws(UserId(user), "contacts");
+  }
+  std::vector<std::string> cache_raws(const StoreRef& store) {
+    auto items = adapter_->search(store, caf::Query{});
+    EXPECT_TRUE(items) << items.error().to_string();
+    std::vector<std::string> out;
+    if (items) {
+      for (const auto& obj : *items) out.push_back(obj.raw);
+    }
+    return out;
+  }
+  // Writes straight into the back end, as another program would.
+  ApplyResult others(SyncObj obj, const StoreRef& store) {
+    std::vector<SyncObj> batch;
+    batch.push_back(std::move(obj));
+    auto results = memory_->apply(store, std::move(batch));
+    return results.at(0);
+  }
+
+  fs::path dir_;
+  ManualClock clock_{kStart};
+  std::shared_ptr<test::MemoryAdapter> memory_;
+  std::shared_ptr<test::FaultyAdapter> faulty_;
+  std::shared_ptr<CacheStore> cache_;
+  std::unique_ptr<CachedAdapter> adapter_;
+  std::unique_ptr<CacheMonitor> monitor_;
+  std::unique_ptr<BackendMonitor> backend_monitor_;
+  const StoreRef alice_ = ref("alice");
+  const StoreRef bob_ = ref("bob");
+};
+
+TEST_F(CacheTest, ApplyWritesCacheAndQueueTogether) {
+  std::vector<SyncObj> batch;
+  batch.push_back(change(Action::kCreate, "", "one"));
+  batch.push_back(change(Action::kCreate, "", "two"));
+  batch.push_back(change(Action::kUpdate, "no-such-item", "x"));
+  batch.push_back(change(Action::kDelete, "no-such-item"));
+  auto results = adapter_->apply(alice_, std::move(batch));
+  ASSERT_EQ(results.size(), 4u);
+  EXPECT_TRUE(results[0].status.is_ok());
+  EXPECT_TRUE(results[1].status.is_ok());
+  EXPECT_EQ(results[2].status.code(), StatusCode::kNotFound);
+  EXPECT_TRUE(results[3].status.is_ok());
+  EXPECT_EQ(results[3].outcome, ApplyOutcome::kAlreadyDeleted);
+  EXPECT_NE(results[0].guid, results[1].guid);
+
+  // Acknowledged: in the cache, one queue entry each, nothing in the back end yet.
+  EXPECT_EQ(cache_raws(alice_), (std::vector<std::string>{"one", "two"}));
+  auto queued = cache_->queued("contacts");
+  ASSERT_TRUE(queued);
+  ASSERT_EQ(queued->size(), 2u);
+  EXPECT_EQ((*queued)[0].cuid.str(), results[0].guid.str());
+  EXPECT_EQ((*queued)[1].cuid.str(), results[1].guid.str());
+  EXPECT_EQ((*queued)[0].action, Action::kCreate);
+  EXPECT_EQ((*queued)[0].enqueued_at, kStart);
+  EXPECT_TRUE(backend_raws("alice").empty());
+
+  // The engine reads the cache: anchors are cache revisions.
+  auto set = adapter_->changes_since(alice_, Anchor());
+  ASSERT_TRUE(set);
+  ASSERT_EQ(set->changes.size(), 2u);
+  EXPECT_EQ(set->anchor, results[1].anchor);
+  EXPECT_EQ(*adapter_->current_anchor(alice_), results[1].anchor);
+  EXPECT_EQ(adapter_->execute(alice_, caf::Command{"count", {}})->output, "2");
+  EXPECT_EQ(adapter_->execute(alice_, caf::Command{"cache-queue", {}})->output, "2");
+}
+
+TEST_F(CacheTest, TrickleReplicatesEveryChange) {
+  const Guid a = create("a1", alice_);
+  EXPECT_EQ(run(), 1);
+  EXPECT_EQ(backend_raws("alice"), (std::vector<std::string>{"a1"}));
+  ASSERT_TRUE(apply1(change(Action::kUpdate, a.str(), "a2"), alice_).status.is_ok());
+  EXPECT_EQ(run(), 1);
+  EXPECT_EQ(backend_raws("alice"), (std::vector<std::string>{"a2"}));
+  ASSERT_TRUE(apply1(change(Action::kDelete, a.str()), alice_).status.is_ok());
+  EXPECT_EQ(run(), 1);
+  EXPECT_TRUE(backend_raws("alice").empty());
+  EXPECT_EQ(queue_length(), 0u);
+  EXPECT_EQ(run(), 0);
+}
+
+TEST_F(CacheTest, AmountTriggerWaitsForN) {
+  open(Trigger::amount(3));
+  create("1", alice_);
+  create("2", alice_);
+  clock_.advance(3600);  // time plays no part
+  EXPECT_EQ(run(), 0);
+  EXPECT_EQ(faulty_->apply_calls(), 0);
+  create("3", alice_);
+  EXPECT_EQ(run(), 3);
+  EXPECT_EQ(backend_raws("alice"), (std::vector<std::string>{"1", "2", "3"}));
+}
+
+TEST_F(CacheTest, IntervalTriggerWaitsForTheInterval) {
+  open(Trigger::interval(60));
+  create("1", alice_);
+  clock_.advance(59);
+  EXPECT_EQ(run(), 0);
+  clock_.advance(1);
+  EXPECT_EQ(run(), 1);  // 60 s after the start
+  create("2", alice_);
+  create("3", alice_);
+  clock_.advance(59);
+  EXPECT_EQ(run(), 0);
+  clock_.advance(1);
+  EXPECT_EQ(run(), 2);  // 60 s after the last propagation
+  EXPECT_EQ(backend_raws("alice").size(), 3u);
+}
+
+TEST_F(CacheTest, CombinedTriggerFiresOnWhicheverComesFirst) {
+  open(Trigger::combined(3, 60));
+  create("1", alice_);
+  create("2", alice_);
+  clock_.advance(10);
+  EXPECT_EQ(run(), 0);
+  create("3", alice_);
+  EXPECT_EQ(run(), 3);  // amount, at +10 s
+  create("4", alice_);
+  clock_.advance(59);
+  EXPECT_EQ(run(), 0);
+  clock_.advance(1);
+  EXPECT_EQ(run(), 1);  // interval, 60 s after the last propagation
+  EXPECT_EQ(backend_raws("alice").size(), 4u);
+}
+
+TEST_F(CacheTest, BackendDownKeepsEverythingRetriesWithBackoffAndDrainsInOrder) {
+  const Guid kept = create("kept-v1", alice_);
+  EXPECT_EQ(run(), 1);
+  faulty_->set_down(true);
+
+  ASSERT_TRUE(apply1(change(Action::kUpdate, kept.str(), "kept-v2"), alice_).status.is_ok());
+  const Guid gone = create("gone", alice_);
+  const Guid fresh = create("fresh-v1", alice_);
+  ASSERT_TRUE(apply1(change(Action::kUpdate, fresh.str(), "fresh-v2"), alice_).status.is_ok());
+  ASSERT_TRUE(apply1(change(Action::kDelete, gone.str()), alice_).status.is_ok());
+  ASSERT_TRUE(apply1(change(Action::kDelete, kept.str()), alice_).status.is_ok());
+  const Guid last = create("last", alice_);
+  ASSERT_TRUE(apply1(change(Action::kUpdate, last.str(), "last-v2"), alice_).status.is_ok());
+  EXPECT_EQ(queue_length(), 8u);
+
+  // The update and create of items deleted since are settled in the cache
+  // alone; "fresh"'s create is tried and fails.
+  EXPECT_EQ(run(), 2);
+  EXPECT_EQ(queue_length(), 6u);
+
+  // Backoff 1, 2, 4, 8 … s: only the head is tried, only when due.
+  std::vector<int64_t> waits;
+  int64_t attempts = 1;
+  for (int tick = 0; tick < 40; ++tick) {
+    clock_.advance(1);
+    EXPECT_EQ(run(), 0);
+    auto q = cache_->queued("contacts");
+    ASSERT_TRUE(q);
+    for (size_t i = 1; i < q->size(); ++i) EXPECT_EQ((*q)[i].attempts, 0) << "only the oldest entry is tried";
+    if (q->front().attempts != attempts) {
+      EXPECT_EQ(q->front().attempts, attempts + 1);
+      attempts = q->front().attempts;
+      waits.push_back(q->front().next_attempt_at - clock_.now_seconds());
+      EXPECT_NE(q->front().last_error.find("UNAVAILABLE"), std::string::npos) << q->front().last_error;
+    }
+  }
+  EXPECT_EQ(waits, (std::vector<int64_t>{2, 4, 8, 16, 32}));  // the first wait was 1
+  EXPECT_EQ(queue_length(), 6u);
+  EXPECT_EQ(faulty_->applied_items(), 1);  // "kept-v1" only
+  EXPECT_EQ(CacheMonitor::backoff_seconds(30), CacheMonitor::kMaxBackoffSeconds);
+  EXPECT_EQ(backend_raws("alice"), (std::vector<std::string>{"kept-v1"}));
+
+  // Devices keep syncing against the cache meanwhile.
+  EXPECT_EQ(cache_raws(alice_), (std::vector<std::string>{"fresh-v2", "last-v2"}));
+
+  faulty_->set_down(false);
+  clock_.advance(CacheMonitor::kMaxBackoffSeconds);
+  EXPECT_EQ(run(), 6);
+  EXPECT_EQ(queue_length(), 0u);
+  EXPECT_EQ(backend_raws("alice"), (std::vector<std::string>{"fresh-v2", "last-v2"}));
+  // "gone" was deleted before it ever reached the back end: never written.
+  EXPECT_EQ(memory_->find(UserId("alice"), "contacts", Guid(gone.str())), std::nullopt);
+}
+
+TEST_F(CacheTest, ReopenedMidQueueLosesNothing) {
+  ASSERT_TRUE(adapter_->current_anchor(alice_));  // loaded while the back end was up
+  ASSERT_TRUE(adapter_->current_anchor(bob_));
+  faulty_->set_down(true);
+  create("one", alice_);
+  create("two", alice_);
+  create("three", bob_);
+  EXPECT_EQ(run(), 0);  // one failed attempt recorded
+  // SIGKILL: nothing in memory survives; the file is all there is.
+  open(Trigger::amount(1));
+  auto q = cache_->queued("contacts");
+  ASSERT_TRUE(q);
+  ASSERT_EQ(q->size(), 3u);
+  EXPECT_EQ((*q)[0].attempts, 1);
+  EXPECT_EQ(cache_raws(alice_), (std::vector<std::string>{"one", "two"}));
+
+  faulty_->set_down(false);
+  clock_.advance(5);
+  EXPECT_EQ(run(), 3);
+  EXPECT_EQ(backend_raws("alice"), (std::vector<std::string>{"one", "two"}));
+  EXPECT_EQ(backend_raws("bob"), (std::vector<std::string>{"three"}));
+}
+
+TEST_F(CacheTest, CreateReplayedAfterCrashIsNotDuplicated) {
+  const Guid cuid = create("once", alice_);
+  // The back end took it, then the process died before the cache knew.
+  ASSERT_TRUE(others(change(Action::kCreate, cuid.str(), "once"), alice_).status.is_ok());
+  open(Trigger::amount(1));
+  EXPECT_EQ(run(), 1);
+  EXPECT_EQ(backend_raws("alice"), (std::vector<std::string>{"once"}));
+  EXPECT_EQ(faulty_->applied_items(), 0);
+}
+
+TEST_F(CacheTest, ChangesByOthersAreFoldedInAndNotEchoed) {
+  const Guid mine = create("mine-v1", alice_);
+  EXPECT_EQ(run(), 1);
+  // Our own write, seen in the back end's change log, is no change.
+  auto polled = backend_monitor_->poll_once(clock_.now_seconds());
+  ASSERT_TRUE(polled) << polled.error().to_string();
+  EXPECT_EQ(*polled, 0);
+  const Anchor before = *adapter_->current_anchor(alice_);
+
+  // Another program: adds one, edits ours.
+  auto backend_items = memory_->live_raws(UserId("alice"), "contacts");
+  ASSERT_EQ(backend_items.size(), 1u);
+  const ApplyResult added = others(change(Action::kCreate, "", "theirs"), alice_);
+  ASSERT_TRUE(added.status.is_ok());
+  auto set = memory_->changes_since(alice_, Anchor());
+  ASSERT_TRUE(set);
+  Guid mine_there;
+  for (const auto& obj : set->changes) {
+    if (obj.raw == "mine-v1") mine_there = obj.guid;
+  }
+  ASSERT_FALSE(mine_there.empty());
+  ASSERT_TRUE(others(change(Action::kUpdate, mine_there.str(), "mine-edited"), alice_).status.is_ok());
+
+  // Lazy: not before the interval.
+  clock_.advance(9);
+  EXPECT_EQ(*backend_monitor_->poll_once(clock_.now_seconds()), 0);
+  clock_.advance(1);
+  EXPECT_EQ(*backend_monitor_->poll_once(clock_.now_seconds()), 2);
+
+  auto news = adapter_->changes_since(alice_, before);
+  ASSERT_TRUE(news);
+  std::map<std::string, std::pair<Action, std::string>> got;
+  for (const auto& obj : news->changes) got[obj.raw] = {obj.action, obj.guid.str()};
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got["theirs"].first, Action::kCreate);
+  EXPECT_EQ(got["mine-edited"].first, Action::kUpdate);
+  EXPECT_EQ(got["mine-edited"].second, mine.str());  // the engine's guid stays
+
+  // Not echoed back: nothing queued, nothing written.
+  const int applied = faulty_->applied_items();
+  EXPECT_EQ(queue_length(), 0u);
+  EXPECT_EQ(run(), 0);
+  EXPECT_EQ(faulty_->applied_items(), applied);
+
+  // A delete by another program reaches the cache as a delete.
+  ASSERT_TRUE(others(change(Action::kDelete, added.guid.str()), alice_).status.is_ok());
+  const Anchor before_delete = *adapter_->current_anchor(alice_);
+  clock_.advance(10);
+  EXPECT_EQ(*backend_monitor_->poll_once(clock_.now_seconds()), 1);
+  auto deleted = adapter_->changes_since(alice_, before_delete);
+  ASSERT_TRUE(deleted);
+  ASSERT_EQ(deleted->changes.size(), 1u);
+  EXPECT_EQ(deleted->changes[0].action, Action::kDelete);
+  EXPECT_EQ(cache_raws(alice_), (std::vector<std::string>{"mine-edited"}));
+
+  // And the device's next edit goes to the same back-end item.
+  ASSERT_TRUE(apply1(change(Action::kUpdate, mine.str(), "mine-v3"), alice_).status.is_ok());
+  EXPECT_EQ(run(), 1);
+  EXPECT_EQ(backend_raws("alice"), (std::vector<std::string>{"mine-v3"}));
+}
+
+TEST_F(CacheTest, PendingDeviceChangeWinsOverTheBackEnds) {
+  const Guid item = create("v1", alice_);
+  EXPECT_EQ(run(), 1);
+  faulty_->set_user_down("alice", true);
+  ASSERT_TRUE(apply1(change(Action::kUpdate, item.str(), "device"), alice_).status.is_ok());
+  EXPECT_EQ(run(), 0);
+  auto set = memory_->changes_since(alice_, Anchor());
+  ASSERT_TRUE(set);
+  ASSERT_TRUE(others(change(Action::kUpdate, set->changes.at(0).guid.str(), "others"), alice_).status.is_ok());
+  faulty_->set_user_down("alice", false);
+  EXPECT_EQ(*backend_monitor_->poll_once(clock_.now_seconds()), 0);
+  EXPECT_EQ(cache_raws(alice_), (std::vector<std::string>{"device"}));
+  clock_.advance(1);
+  EXPECT_EQ(run(), 1);
+  EXPECT_EQ(backend_raws("alice"), (std::vector<std::string>{"device"}));
+}
+
+TEST_F(CacheTest, InitialLoadImportsTheBackEnd) {
+  ASSERT_TRUE(others(change(Action::kCreate, "", "old-1"), alice_).status.is_ok());
+  ASSERT_TRUE(others(change(Action::kCreate, "", "old-2"), alice_).status.is_ok());
+  auto set = adapter_->changes_since(alice_, Anchor());
+  ASSERT_TRUE(set) << set.error().to_string();
+  ASSERT_EQ(set->changes.size(), 2u);
+  EXPECT_EQ(set->changes[0].raw, "old-1");
+  EXPECT_EQ(queue_length(), 0u);  // nothing to send back
+  EXPECT_EQ(*backend_monitor_->poll_once(clock_.now_seconds()), 0);
+
+  // A back end down at first use: the call fails, nothing is half-loaded.
+  faulty_->set_user_down("bob", true);
+  auto refused = adapter_->current_anchor(bob_);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code(), StatusCode::kUnavailable);
+  EXPECT_EQ(*cache_->loaded(bob_), false);
+}
+
+TEST_F(CacheTest, UsersAreIsolated) {
+  const Guid a = create("alice-1", alice_);
+  create("bob-1", bob_);
+  EXPECT_EQ(cache_raws(alice_), (std::vector<std::string>{"alice-1"}));
+  EXPECT_EQ(cache_raws(bob_), (std::vector<std::string>{"bob-1"}));
+  // Bob cannot reach Alice's item by its guid.
+  EXPECT_EQ(apply1(change(Action::kUpdate, a.str(), "bob was here"), bob_).status.code(), StatusCode::kNotFound);
+  caf::Query q;
+  q.guids = {a};
+  EXPECT_TRUE(adapter_->search(bob_, q)->empty());
+
+  // Alice's back end down does not hold Bob's queue up.
+  faulty_->set_user_down("alice", true);
+  create("alice-2", alice_);
+  create("bob-2", bob_);
+  EXPECT_EQ(run(), 2);  // bob's two
+  EXPECT_TRUE(backend_raws("alice").empty());
+  EXPECT_EQ(backend_raws("bob"), (std::vector<std::string>{"bob-1", "bob-2"}));
+  faulty_->set_user_down("alice", false);
+  clock_.advance(1);
+  EXPECT_EQ(run(), 2);
+  EXPECT_EQ(backend_raws("alice"), (std::vector<std::string>{"alice-1", "alice-2"}));
+}
+
+TEST_F(CacheTest, MonitorThreadRunsAndStops) {
+  SystemClock clock;
+  create("threaded", alice_);
+  auto mt = std::make_unique<MonitorThread>(clock, 5);
+  mt->add(std::make_unique<CacheMonitor>(cache_, faulty_, "contacts", Trigger::amount(1), clock.now_seconds()),
+          std::make_unique<BackendMonitor>(cache_, faulty_, "contacts", "text/vcard", 10));
+  mt->start();
+  // Bounded wait for the event itself (the queue draining), not a timing guess.
+  for (int i = 0; i < 2000 && queue_length() != 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  mt->stop();
+  mt->stop();  // idempotent
+  EXPECT_EQ(queue_length(), 0u);
+  EXPECT_EQ(backend_raws("alice"), (std::vector<std::string>{"threaded"}));
+}
+
+TEST_F(CacheTest, RegistryWrapsAStoresAdapter) {
+  caf::BackendRegistry registry;
+  ASSERT_TRUE(registry.add_factory(std::make_unique<test::MemoryAdapterFactory>(memory_)).is_ok());
+  caf::StoreSettings settings;
+  settings.name = "contacts";
+  settings.adapter = test::MemoryAdapterFactory::kKind;
+  settings.content_type = "text/vcard";
+  ASSERT_TRUE(registry.add_store(settings, caf::AdapterEnv{dir_.string()}).is_ok());
+  caf::ContentAdapter* before = registry.adapter_for("contacts");
+  std::shared_ptr<caf::ContentAdapter> seen;
+  Status wrapped = registry.wrap_store("contacts", [&](std::shared_ptr<caf::ContentAdapter> backend)
+                                                       -> Result<std::shared_ptr<caf::ContentAdapter>> {
+    seen = backend;
+    return std::shared_ptr<caf::ContentAdapter>(std::make_shared<CachedAdapter>(cache_, backend, "text/vcard", clock_));
+  });
+  ASSERT_TRUE(wrapped.is_ok()) << wrapped.to_string();
+  EXPECT_EQ(seen.get(), before);
+  EXPECT_NE(dynamic_cast<CachedAdapter*>(registry.adapter_for("contacts")), nullptr);
+  EXPECT_EQ(registry.wrap_store("calendar", [](auto b) { return Result<std::shared_ptr<caf::ContentAdapter>>(b); })
+                .code(),
+            StatusCode::kNotFound);
+  Status refused = registry.wrap_store("contacts", [](auto) -> Result<std::shared_ptr<caf::ContentAdapter>> {
+    return Status::unavailable("no cache");
+  });
+  EXPECT_EQ(refused.code(), StatusCode::kUnavailable);
+  EXPECT_NE(dynamic_cast<CachedAdapter*>(registry.adapter_for("contacts")), nullptr);  // unchanged
+}
+
+}  // namespace
+}  // namespace conflux::cache

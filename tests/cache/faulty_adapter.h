@@ -1,0 +1,81 @@
+// FaultyAdapter: forwards every call to a real adapter unless told the back
+// end is down — for everyone, or for some users — and then answers
+// kUnavailable, as a vdir on an unmounted disk does. Counts the applies that
+// reached it. Tests of the cache swap the seam with it (LevelDB's
+// fault_injection_test), not the world.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "caf/content_adapter.h"
+
+namespace conflux::test {
+
+class FaultyAdapter final : public caf::ContentAdapter {
+ public:
+  explicit FaultyAdapter(std::shared_ptr<caf::ContentAdapter> inner) : inner_(std::move(inner)) {}
+
+  void set_down(bool down) { down_ = down; }
+  void set_user_down(const std::string& user, bool down) {
+    std::lock_guard lock(mutex_);
+    if (down) {
+      down_users_.insert(user);
+    } else {
+      down_users_.erase(user);
+    }
+  }
+  int applied_items() const { return applied_items_; }
+  int apply_calls() const { return apply_calls_; }
+
+  caf::AdapterCaps caps() const override { return inner_->caps(); }
+  Status verify_credentials(const std::string& database, const caf::Credentials& creds) override {
+    return inner_->verify_credentials(database, creds);
+  }
+  Result<Anchor> current_anchor(const caf::StoreRef& store) override {
+    if (Status s = check(store); !s.is_ok()) return s;
+    return inner_->current_anchor(store);
+  }
+  Result<caf::ChangeSet> changes_since(const caf::StoreRef& store, const Anchor& since) override {
+    if (Status s = check(store); !s.is_ok()) return s;
+    return inner_->changes_since(store, since);
+  }
+  std::vector<caf::ApplyResult> apply(const caf::StoreRef& store, std::vector<caf::SyncObj>&& batch) override {
+    ++apply_calls_;
+    if (Status s = check(store); !s.is_ok()) {
+      std::vector<caf::ApplyResult> failed(batch.size());
+      for (auto& r : failed) r.status = s;
+      return failed;
+    }
+    applied_items_ += static_cast<int>(batch.size());
+    return inner_->apply(store, std::move(batch));
+  }
+  Result<std::vector<caf::SyncObj>> search(const caf::StoreRef& store, const caf::Query& query) override {
+    if (Status s = check(store); !s.is_ok()) return s;
+    return inner_->search(store, query);
+  }
+  Result<caf::ExecResult> execute(const caf::StoreRef& store, const caf::Command& command) override {
+    if (Status s = check(store); !s.is_ok()) return s;
+    return inner_->execute(store, command);
+  }
+
+ private:
+  Status check(const caf::StoreRef& store) {
+    std::lock_guard lock(mutex_);
+    if (down_ || down_users_.count(store.user.str())) return Status::unavailable("injected: back end down");
+    return Status::ok();
+  }
+
+  const std::shared_ptr<caf::ContentAdapter> inner_;
+  std::atomic<bool> down_{false};
+  std::atomic<int> applied_items_{0};
+  std::atomic<int> apply_calls_{0};
+  std::mutex mutex_;
+  std::set<std::string> down_users_;  // guarded by mutex_
+};
+
+}  // namespace conflux::test

@@ -1,0 +1,157 @@
+#!/usr/bin/python3
+"""The persistent cache in front of a vdir store, with a real SyncEvolution
+client (MISSION §4 "Persistent Store", "Cache Monitor"; §7 "nothing
+acknowledged is ever lost"):
+
+  1. device A slow-syncs 5 contacts: with the trickle trigger (amount 1) the
+     Cache Monitor writes 5 .vcf files under <root>/<user>/contacts/;
+  2. the collection is made unwritable (moved aside, a plain file in its
+     place — mode bits do not stop root): A adds 3 contacts and its sync
+     still succeeds, answered by the cache;
+  3. the collection back: the queue drains, all 8 files are there with the
+     right content;
+  4. broken again, A adds 2 and syncs; the server is SIGKILLed with those 2
+     queued; the collection comes back and the server starts: the 2 reach
+     the directory;
+  5. device B slow-syncs and gets all 10; A's next sync brings nothing back
+     (the Cache Monitor's writes are not echoed by the Back End Monitor).
+
+Run: CONFLUX_BIN=/path/to/conflux /usr/bin/python3 test_cache.py
+"""
+
+import os
+import sys
+import unittest
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import vcards  # noqa: E402
+from conflux_server import IntegrationTest, error_lines, poll_until  # noqa: E402
+from engine_checks import device_fns, doubled  # noqa: E402
+from sync_summary import local_changes, parse_summary  # noqa: E402
+
+DS = "contacts"
+USER = "carla"
+PASSWORD = "Cache-pw-3"
+DRAIN_TIMEOUT = 60  # seconds the queue may take to reach the directory
+
+
+class CacheTest(IntegrationTest):
+
+    def collection(self):
+        return self.root / USER / DS
+
+    def aside(self):
+        return self.root / USER / "contacts.aside"
+
+    def server_cards(self):
+        """{file name: text} of the .vcf files of the collection; {} while
+        it is not a directory."""
+        if not self.collection().is_dir():
+            return {}
+        return {p.name: p.read_bytes().decode("utf-8")
+                for p in sorted(self.collection().iterdir())
+                if p.is_file() and p.suffix == ".vcf"}
+
+    def break_collection(self):
+        os.rename(self.collection(), self.aside())
+        self.collection().write_text("not a directory\n")
+
+    def restore_collection(self):
+        self.collection().unlink()
+        os.rename(self.aside(), self.collection())
+
+    def replication_failures(self):
+        return self.server.log_text().count("failed (attempt")
+
+    def wait_for_failed_replication(self, before):
+        """Waits (bounded) until the Cache Monitor has tried the broken
+        back end and kept the queue: a failure logged after `before`."""
+        poll_until(lambda: self.replication_failures() > before,
+                   DRAIN_TIMEOUT, what="a failed replication attempt")
+
+    def wait_for_cards(self, expected):
+        """Waits (bounded) until the directory holds exactly the contacts of
+        `expected` (texts), then checks each one's content."""
+        want = {vcards.fn_of(t) for t in expected}
+
+        def arrived():
+            cards = self.server_cards()
+            fns = [vcards.fn_of(t) for t in cards.values()]
+            return cards if len(fns) == len(want) and set(fns) == want else None
+
+        cards = poll_until(arrived, DRAIN_TIMEOUT,
+                           what=f"{len(want)} contacts in {self.collection()}")
+        on_server = vcards.by_fn(cards.values())
+        for text in expected:
+            fn = vcards.fn_of(text)
+            self.assertTrue(vcards.same_contact(text, on_server[fn]),
+                            vcards.contact_diff(text, on_server[fn]))
+
+    def test_queue_survives_a_broken_backend_and_sigkill(self):
+        self.root = self.tmp / "vdir"
+        self.server = self.make_server(
+            f'[stores.contacts]\nadapter = "vdir"\nroot = "{self.root}"\n'
+            'content_type = "text/vcard"\ncontent_version = "3.0"\n'
+            'cache = true\ncache_trigger = "amount"\ncache_amount = 1\n'
+            'backend_poll_seconds = 1\n')
+        self.server.add_user(USER, PASSWORD)
+        self.server.start()
+
+        contacts = [text for _, text in vcards.generate(10, seed=303)]
+        names = [name for name, _ in vcards.generate(10, seed=303)]
+        a = self.make_device(self.server, "dev-a", USER, PASSWORD)
+
+        # 1. Five contacts reach the directory through the cache.
+        for name, text in zip(names[:5], contacts[:5]):
+            a.write_item(DS, name, text)
+        a.sync("slow", timeout=120)
+        self.wait_for_cards(contacts[:5])
+
+        # 2. The back end broken: the device's sync still succeeds.
+        self.break_collection()
+        failures = self.replication_failures()
+        for name, text in zip(names[5:8], contacts[5:8]):
+            a.write_item(DS, name, text)
+        _, out = a.sync("two-way", timeout=120)
+        counts = parse_summary(out)[DS]
+        self.assertEqual(counts.remote_err, 0, out[-3000:])
+        self.wait_for_failed_replication(failures)
+        self.assertTrue(self.collection().is_file(), "nothing wrote there")
+
+        # 3. Back again: the queue drains, 8 files with the right content.
+        self.restore_collection()
+        self.wait_for_cards(contacts[:8])
+
+        # 4. Broken again, 2 more acknowledged, then a crash.
+        self.break_collection()
+        for name, text in zip(names[8:], contacts[8:]):
+            a.write_item(DS, name, text)
+        failures = self.replication_failures()
+        _, out = a.sync("two-way", timeout=120)
+        self.assertEqual(parse_summary(out)[DS].remote_err, 0, out[-3000:])
+        self.wait_for_failed_replication(failures)
+        self.server.kill()
+        self.restore_collection()
+        self.assertEqual(len(self.server_cards()), 8)
+        self.server.start()
+        self.wait_for_cards(contacts)
+
+        # 5. A second device gets all 10; A gets nothing back.
+        b = self.make_device(self.server, "dev-b", USER, PASSWORD)
+        b.sync("slow", timeout=120)
+        got = device_fns(b)
+        self.assertEqual(doubled(got), {})
+        self.assertEqual(set(got), {vcards.fn_of(t) for t in contacts})
+        _, out = a.sync("two-way", timeout=120)
+        self.assertEqual(local_changes(parse_summary(out)[DS]), (0, 0, 0),
+                         out[-3000:])
+        self.assertEqual(len(self.server_cards()), 10)
+
+        self.server.stop()
+        self.assertEqual(error_lines(self.server.log_text()), [])
+        self.assertTrue((self.server.data_dir / "cache.db").exists())
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
