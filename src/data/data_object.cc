@@ -1,6 +1,8 @@
 #include "data/data_object.h"
 
+#include "data/calendar.h"
 #include "data/contact.h"
+#include "data/note.h"
 #include "data/text_codec.h"
 
 namespace conflux::data {
@@ -32,8 +34,17 @@ Result<std::unique_ptr<DataObject>> parse(std::string_view bytes, const Format& 
     if (!contact) return contact.error();
     return std::unique_ptr<DataObject>(std::move(*contact));
   }
-  // TODO(data objects issue): text/x-vcalendar, text/calendar (libical),
-  // text/plain and text/x-vnote, files, records, XML.
+  if (type == "text/calendar" || type == "text/x-vcalendar") {
+    auto item = CalendarItem::parse(bytes, format);
+    if (!item) return item.error();
+    return std::unique_ptr<DataObject>(std::move(*item));
+  }
+  if (type == "text/plain" || type == "text/x-vnote") {
+    auto note = Note::parse(bytes, format);
+    if (!note) return note.error();
+    return std::unique_ptr<DataObject>(std::move(*note));
+  }
+  // TODO(data objects issue): files, records, XML.
   return Status::unimplemented("no data object for " + format.to_string() + " yet");
 }
 

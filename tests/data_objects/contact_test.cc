@@ -33,9 +33,10 @@ TEST(DataObjectTest, ParseDispatchesOnType) {
     EXPECT_EQ((*obj)->kind(), DataKind::kContact);
     EXPECT_EQ((*obj)->source_format(), Format::vcard30());  // the data's VERSION wins
   }
-  auto cal = parse("BEGIN:VCALENDAR\nEND:VCALENDAR\n", {"text/calendar", "2.0"});
-  ASSERT_FALSE(cal.has_value());
-  EXPECT_EQ(cal.error().code(), StatusCode::kUnimplemented);
+  // text/calendar has a data object now (calendar_test.cc); files do not yet.
+  auto file = parse("bytes", {"application/vnd.omads-file", ""});
+  ASSERT_FALSE(file.has_value());
+  EXPECT_EQ(file.error().code(), StatusCode::kUnimplemented);
 }
 
 TEST(DataObjectTest, BrokenOrDoubleItemIsInvalidArgument) {

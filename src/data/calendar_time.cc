@@ -1,0 +1,35 @@
+#include "data/calendar_time.h"
+
+namespace conflux::data {
+
+std::string normalised_time(icaltimetype t) {
+  if (icaltime_is_null_time(t) || !icaltime_is_valid_time(t)) return "";
+  if (t.is_date) {
+    char buf[16];
+    snprintf(buf, sizeof buf, "%04d%02d%02d", t.year, t.month, t.day);
+    return std::string("date:") + buf;
+  }
+  if (icaltime_is_utc(t) || t.zone) {
+    const icaltimezone* zone = t.zone ? t.zone : icaltimezone_get_utc_timezone();
+    return "utc:" + std::to_string(static_cast<long long>(icaltime_as_timet_with_zone(t, zone)));
+  }
+  char buf[32];
+  snprintf(buf, sizeof buf, "%04d%02d%02dT%02d%02d%02d", t.year, t.month, t.day, t.hour, t.minute, t.second);
+  return std::string("local:") + buf;
+}
+
+std::string normalised_time(icalproperty* p, icalcomponent* owner) {
+  icalvalue* v = icalproperty_get_value(p);
+  if (!v) return "";
+  icalvalue_kind k = icalvalue_isa(v);
+  if (k != ICAL_DATETIME_VALUE && k != ICAL_DATE_VALUE && k != ICAL_DATETIMEDATE_VALUE) return "";
+  return normalised_time(icalproperty_get_datetime_with_component(p, owner));
+}
+
+icaltimetype to_utc(icaltimetype t) {
+  if (t.is_date || icaltime_is_null_time(t)) return t;
+  if (icaltime_is_utc(t) || !t.zone) return t;
+  return icaltime_convert_to_zone(t, icaltimezone_get_utc_timezone());
+}
+
+}  // namespace conflux::data

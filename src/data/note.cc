@@ -1,0 +1,221 @@
+#include "data/note.h"
+
+#include <algorithm>
+
+#include "data/text_codec.h"
+
+namespace conflux::data {
+namespace {
+
+std::string crlf_to_lf(std::string_view s) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '\r') {
+      out.push_back('\n');
+      if (i + 1 < s.size() && s[i + 1] == '\n') ++i;
+    } else {
+      out.push_back(s[i]);
+    }
+  }
+  return out;
+}
+
+Result<std::string> as_utf8(std::string_view bytes, std::string_view charset) {
+  if (!charset.empty() && !iequals(charset, "UTF-8")) return to_utf8(bytes, charset);
+  if (is_valid_utf8(bytes)) return std::string(bytes);
+  return to_utf8(bytes, "windows-1252");
+}
+
+std::string unescape(std::string_view s) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '\\' && i + 1 < s.size()) {
+      char n = s[i + 1];
+      if (n == 'n' || n == 'N') {
+        out.push_back('\n');
+        ++i;
+        continue;
+      }
+      if (n == ';' || n == ',' || n == '\\') {
+        out.push_back(n);
+        ++i;
+        continue;
+      }
+    }
+    out.push_back(s[i]);
+  }
+  return out;
+}
+
+std::string text_line(const std::string& name, std::string_view value) {
+  std::string escaped;
+  for (char c : value) {
+    if (c == '\\' || c == ';') escaped.push_back('\\');
+    escaped.push_back(c);
+  }
+  bool plain = std::all_of(escaped.begin(), escaped.end(), [](char c) {
+    return static_cast<unsigned char>(c) >= 0x20 && static_cast<unsigned char>(c) < 0x7f;
+  });
+  if (plain && (escaped.empty() || (escaped.front() != ' ' && escaped.back() != ' '))) {
+    return name + ":" + escaped + "\r\n";
+  }
+  std::string head = name + ";CHARSET=UTF-8;ENCODING=QUOTED-PRINTABLE:";
+  return head + qp_encode(escaped, head.size() < 70 ? 75 - head.size() : 5) + "\r\n";
+}
+
+std::string collapse_lower(std::string_view s) {
+  std::string out;
+  bool space = false;
+  for (char c : s) {
+    if (c == ' ' || c == '\t') {
+      space = !out.empty();
+      continue;
+    }
+    if (space) out.push_back(' ');
+    space = false;
+    out.push_back(c);
+  }
+  return ascii_lower(out);
+}
+
+Result<NoteFields> parse_vnote(std::string_view bytes) {
+  // Logical lines: unfold (whitespace kept) and join QP soft breaks.
+  std::vector<std::string> lines;
+  bool qp_continues = false;
+  size_t pos = 0;
+  while (pos <= bytes.size()) {
+    size_t end = bytes.find('\n', pos);
+    if (end == std::string_view::npos) end = bytes.size();
+    std::string raw(bytes.substr(pos, end - pos));
+    pos = end + 1;
+    if (!raw.empty() && raw.back() == '\r') raw.pop_back();
+    if (qp_continues && !lines.empty()) {
+      lines.back() += "\n" + raw;
+    } else if (!raw.empty() && (raw[0] == ' ' || raw[0] == '\t') && !lines.empty()) {
+      lines.back() += raw;
+    } else if (!raw.empty()) {
+      lines.push_back(raw);
+    }
+    std::string head = lines.empty() ? "" : ascii_upper(lines.back().substr(0, lines.back().find(':')));
+    qp_continues = !raw.empty() && raw.back() == '=' && head.find("QUOTED-PRINTABLE") != std::string::npos;
+  }
+  NoteFields note;
+  int depth = 0;
+  bool seen = false;
+  for (size_t i = 0; i < lines.size(); ++i) {
+    const std::string& line = lines[i];
+    std::string where = "line " + std::to_string(i + 1);
+    size_t colon = line.find(':');
+    if (colon == std::string::npos) return Status::invalid_argument(where + ": no ':' in a content line");
+    std::string head = line.substr(0, colon);
+    std::string value = line.substr(colon + 1);
+    std::string name = ascii_upper(head.substr(0, head.find(';')));
+    bool ok = !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
+      return (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-';
+    });
+    if (!ok) return Status::invalid_argument(where + ": bad property name");
+    std::string params = ascii_upper(head.substr(name.size()));
+    if (name == "BEGIN" || name == "END") {
+      if (!iequals(value, "VNOTE")) return Status::invalid_argument(where + ": " + name + ":" + value.substr(0, 20));
+      if (name == "BEGIN") {
+        if (seen) return Status::invalid_argument(where + ": more than one VNOTE");
+        seen = true;
+        ++depth;
+      } else if (--depth < 0) {
+        return Status::invalid_argument(where + ": END:VNOTE without BEGIN");
+      }
+      continue;
+    }
+    if (depth != 1) return Status::invalid_argument(where + ": content outside a VNOTE");
+    if (params.find("QUOTED-PRINTABLE") != std::string::npos) value = qp_decode(value);
+    std::string charset;
+    if (size_t c = params.find("CHARSET="); c != std::string::npos) {
+      size_t e = params.find(';', c);
+      charset = head.substr(name.size() + c + 8, e == std::string::npos ? std::string::npos : e - c - 8);
+    }
+    auto utf8 = as_utf8(value, charset);
+    if (!utf8) return utf8.error().with_context(where + " " + name);
+    std::string text = crlf_to_lf(unescape(*utf8));
+    if (name == "VERSION") continue;
+    if (name == "BODY") {
+      note.body = text;
+    } else if (name == "SUMMARY") {
+      note.summary = text;
+    } else if (name == "DCREATED") {
+      note.created = text;
+    } else if (name == "LAST-MODIFIED") {
+      note.last_modified = text;
+    } else if (name == "CATEGORIES" || name == "CLASS" || name.substr(0, 2) == "X-") {
+      note.extra.emplace_back(name, text);
+    }
+  }
+  if (!seen) return Status::invalid_argument("no BEGIN:VNOTE");
+  if (depth != 0) return Status::invalid_argument("no END:VNOTE");
+  return note;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Note>> Note::parse(std::string_view bytes, const Format& format) {
+  std::string type = ascii_lower(format.mime_type);
+  if (type == "text/plain") {
+    auto text = as_utf8(bytes, "");
+    if (!text) return text.error();
+    NoteFields note;
+    note.body = crlf_to_lf(*text);
+    return std::make_unique<Note>(std::move(note), text_plain_format());
+  }
+  if (type == "text/x-vnote") {
+    if (bytes.find('\0') != std::string_view::npos) return Status::invalid_argument("NUL byte in a vNote");
+    auto note = parse_vnote(bytes);
+    if (!note) return note.error().with_context("vNote");
+    return std::make_unique<Note>(std::move(*note), vnote11_format());
+  }
+  return Status::invalid_argument("a note cannot be read from " + format.to_string());
+}
+
+Result<std::string> Note::write(const Format& format) const {
+  std::string type = ascii_lower(format.mime_type);
+  if (type == "text/plain") return fields_.body.empty() ? fields_.summary : fields_.body;
+  if (type == "text/x-vnote") {
+    std::string out = "BEGIN:VNOTE\r\nVERSION:1.1\r\n";
+    if (!fields_.summary.empty()) out += text_line("SUMMARY", fields_.summary);
+    out += text_line("BODY", fields_.body);
+    if (!fields_.created.empty()) out += "DCREATED:" + fields_.created + "\r\n";
+    if (!fields_.last_modified.empty()) out += "LAST-MODIFIED:" + fields_.last_modified + "\r\n";
+    for (const auto& [name, value] : fields_.extra) out += text_line(name, value);
+    return out + "END:VNOTE\r\n";
+  }
+  return Status::invalid_argument("a note cannot be written as " + format.to_string());
+}
+
+std::string Note::identity_key() const {
+  std::string_view text = fields_.body.empty() ? fields_.summary : fields_.body;
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t end = text.find('\n', pos);
+    if (end == std::string_view::npos) end = text.size();
+    std::string line = collapse_lower(text.substr(pos, end - pos));
+    if (!line.empty()) return "note:" + line;
+    pos = end + 1;
+  }
+  return "";
+}
+
+Result<std::unique_ptr<DataObject>> Note::merged_with(const DataObject& theirs) const {
+  if (theirs.kind() != DataKind::kNote) {
+    return Status::invalid_argument(std::string("cannot merge a note with a ") + data_kind_name(theirs.kind()));
+  }
+  const NoteFields& other = static_cast<const Note&>(theirs).fields();
+  NoteFields result = fields_;
+  if (result.body.empty()) result.body = other.body;
+  if (result.summary.empty()) result.summary = other.summary;
+  if (result.created.empty()) result.created = other.created;
+  if (result.last_modified.empty()) result.last_modified = other.last_modified;
+  for (const auto& e : other.extra) {
+    if (std::find(result.extra.begin(), result.extra.end(), e) == result.extra.end()) result.extra.push_back(e);
+  }
+  return std::unique_ptr<DataObject>(std::make_unique<Note>(std::move(result), source_));
+}
+
+}  // namespace conflux::data
