@@ -76,9 +76,10 @@ class DataObject {
 };
 
 // Parses `bytes` as `format`: text/x-vcard, text/vcard (and text/directory)
-// give a Contact. The data's own version line wins over format.version
-// (devices label 3.0 cards text/x-vcard). kInvalidArgument for broken bytes,
-// kUnimplemented for types without a data object yet.
+// give a Contact; text/calendar and text/x-vcalendar an Event or Task;
+// text/plain and text/x-vnote a Note. The data's own version line wins over
+// format.version (devices label 3.0 cards text/x-vcard). kInvalidArgument for
+// broken bytes, kUnimplemented for types without a data object yet.
 Result<std::unique_ptr<DataObject>> parse(std::string_view bytes, const Format& format);
 
 // ours.merged_with(theirs), see DataObject::merged_with.
