@@ -26,26 +26,6 @@ Result<std::string> as_utf8(std::string_view bytes, std::string_view charset) {
   return to_utf8(bytes, "windows-1252");
 }
 
-std::string unescape(std::string_view s) {
-  std::string out;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '\\' && i + 1 < s.size()) {
-      char n = s[i + 1];
-      if (n == 'n' || n == 'N') {
-        out.push_back('\n');
-        ++i;
-        continue;
-      }
-      if (n == ';' || n == ',' || n == '\\') {
-        out.push_back(n);
-        ++i;
-        continue;
-      }
-    }
-    out.push_back(s[i]);
-  }
-  return out;
-}
 
 std::string text_line(const std::string& name, std::string_view value) {
   std::string escaped;
@@ -135,7 +115,7 @@ Result<NoteFields> parse_vnote(std::string_view bytes) {
     }
     auto utf8 = as_utf8(value, charset);
     if (!utf8) return utf8.error().with_context(where + " " + name);
-    std::string text = crlf_to_lf(unescape(*utf8));
+    std::string text = crlf_to_lf(unescape_text(*utf8));
     if (name == "VERSION") continue;
     if (name == "BODY") {
       note.body = text;

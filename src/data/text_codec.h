@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "common/status.h"
+#include "common/utf8.h"
 
 namespace conflux::data {
 
@@ -24,8 +25,9 @@ std::string qp_decode(std::string_view text);
 // contains "=\r\n" soft breaks and no other line ends.
 std::string qp_encode(std::string_view bytes, size_t first_line_room);
 
-// True when `bytes` is well-formed UTF-8 (no overlongs, no surrogates).
-bool is_valid_utf8(std::string_view bytes);
+// Undoes text-value escapes (\n \N \; \, \\; RFC 5545 §3.3.11, vCard 3.0,
+// vCalendar 1.0, vNote); any other backslash is kept.
+std::string unescape_text(std::string_view s);
 
 // Converts `bytes` in `charset` (a CHARSET parameter value, any case, e.g.
 // "ISO-8859-1", "windows-1252", "utf-8") to UTF-8 through iconv.

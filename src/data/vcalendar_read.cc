@@ -259,27 +259,6 @@ std::string escape_text(std::string_view s) {
   return out;
 }
 
-// 1.0 escapes (\; \, \\ \n) decoded.
-std::string unescape_10(std::string_view s) {
-  std::string out;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '\\' && i + 1 < s.size()) {
-      char n = s[i + 1];
-      if (n == 'n' || n == 'N') {
-        out.push_back('\n');
-        ++i;
-        continue;
-      }
-      if (n == ';' || n == ',' || n == '\\') {
-        out.push_back(n);
-        ++i;
-        continue;
-      }
-    }
-    out.push_back(s[i]);
-  }
-  return out;
-}
 
 // Splits a 1.0 list on unescaped ';'.
 std::vector<std::string> split_list(std::string_view s) {
@@ -434,7 +413,7 @@ class Translator {
     if (n == "CATEGORIES" || n == "RESOURCES") {
       std::string values;
       for (const auto& item : split_list(v)) {
-        std::string c = trim(unescape_10(item));
+        std::string c = trim(unescape_text(item));
         if (!c.empty()) values += (values.empty() ? "" : ",") + escape_text(c);
       }
       if (!values.empty()) out_ += n + ":" + values + "\r\n";
@@ -452,7 +431,7 @@ class Translator {
     }
     if (n == "ATTENDEE" || n == "ORGANIZER") {
       if (v.empty()) return;
-      v = unescape_10(v);
+      v = unescape_text(v);
       std::string addr = v;
       size_t lt = v.find('<');
       size_t gt = v.find('>');
@@ -468,7 +447,7 @@ class Translator {
           if (pv.find_first_of(":;,\"") == std::string::npos && !pn.empty()) params += ";" + pn + (pv.empty() ? "" : "=" + pv);
         }
       }
-      out_ += n + params + ":" + escape_text(unescape_10(l.value)) + "\r\n";
+      out_ += n + params + ":" + escape_text(unescape_text(l.value)) + "\r\n";
       return;
     }
     if (v.empty()) return;
@@ -497,7 +476,7 @@ class Translator {
     }
     icalerror_clear_errno();
     if (l.name == "DALARM") {
-      std::string text = f.size() > 3 ? trim(unescape_10(f[3])) : "";
+      std::string text = f.size() > 3 ? trim(unescape_text(f[3])) : "";
       alarms_ += "DESCRIPTION:" + escape_text(text.empty() ? "Reminder" : text) + "\r\n";
     }
     alarms_ += "END:VALARM\r\n";

@@ -14,7 +14,7 @@
 // limited to max_bytes too: the string table lets a few bytes stand for many,
 // and text the XML form of the message could not hold is refused.
 #include "protocol/wbxml_codec.h"
-#include "protocol/xml_text_check.h"
+#include "common/utf8.h"
 
 #include <pugixml.hpp>
 

@@ -15,8 +15,5 @@ namespace conflux::protocol {
 // entity is a well-formedness error). CDATA sections and comments are skipped.
 Status check_xml_text(std::string_view xml);
 
-// True when `text` is valid UTF-8 (no overlong forms, surrogates or code
-// points above U+10FFFF). The WBXML decoder checks its strings with it.
-bool is_valid_utf8(std::string_view text);
 
 }  // namespace conflux::protocol
