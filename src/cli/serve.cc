@@ -26,6 +26,7 @@ int serve(const config::Config& config) {
     return 1;
   }
   auto& s = **services;
+  if (s.cache_monitors) s.cache_monitors->start();  // replication runs in the server only
 
   engine::EngineOptions engine_options;
   engine_options.max_msg_size = config.server.max_msg_size;

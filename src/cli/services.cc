@@ -11,7 +11,8 @@ namespace conflux::app {
 namespace {
 
 // Puts the persistent cache (<data_dir>/cache.db) in front of every store
-// with `cache = true` and starts one MonitorThread for their monitors.
+// with `cache = true` and prepares one MonitorThread for their monitors; the
+// server starts it (admin commands share these services but do not replicate).
 Status wrap_cached_stores(Services& s) {
   std::shared_ptr<cache::CacheStore> cache_store;
   auto monitors = std::make_unique<cache::MonitorThread>(s.clock);
@@ -37,7 +38,6 @@ Status wrap_cached_stores(Services& s) {
   }
   if (monitors->size() == 0) return Status::ok();
   s.cache_monitors = std::move(monitors);
-  s.cache_monitors->start();
   return Status::ok();
 }
 

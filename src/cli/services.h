@@ -26,8 +26,9 @@ struct Services {
   caf::BackendRegistry registry;
   std::unique_ptr<caf::TokenService> tokens;
   std::unique_ptr<caf::ContentManager> content;
-  // Cache and Back End Monitors of the stores with `cache = true`; declared
-  // after the registry, so it stops (joins) before the adapters go.
+  // Cache and Back End Monitors of the stores with `cache = true`, started by
+  // `serve` only; declared after the registry, so it stops (joins) before the
+  // adapters go.
   std::unique_ptr<cache::MonitorThread> cache_monitors;
 
   // Opens the state database only (user administration).
