@@ -14,6 +14,20 @@
 
 namespace conflux::engine {
 
+// An item's MIME type and Meta Format: the item's Meta, else the command's
+// (RepPro: Meta on a command is the default for its items).
+inline std::string item_type(const protocol::Command& cmd, const protocol::Item& item, const std::string& fallback) {
+  if (item.meta && !item.meta->type.empty()) return item.meta->type;
+  if (cmd.meta && !cmd.meta->type.empty()) return cmd.meta->type;
+  return fallback;
+}
+
+inline std::string item_format(const protocol::Command& cmd, const protocol::Item& item) {
+  if (item.meta && !item.meta->format.empty()) return item.meta->format;
+  if (cmd.meta && !cmd.meta->format.empty()) return cmd.meta->format;
+  return "chr";
+}
+
 // A map change decided without a write (after a conflict).
 struct MapFix {
   enum class Kind { kNone, kRemove, kSetSynced } kind = Kind::kNone;

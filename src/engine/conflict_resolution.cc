@@ -1,0 +1,120 @@
+// Conflicts: a device changed an item the server changed too since that
+// device last saw it; the datastore's policy decides (engine/conflict_policy.h).
+#include <algorithm>
+#include <optional>
+
+#include "common/base64.h"
+#include "common/log.h"
+#include "engine/message_run.h"
+
+namespace conflux::engine {
+
+using protocol::Command;
+using protocol::CommandKind;
+using protocol::StatusCode;
+
+ConflictPolicy SyncEngine::MessageRun::policy_for(const std::string& database) const {
+  for (const auto& s : engine_.stores_) {
+    if (s.name == database) return parse_conflict_policy(s.conflict_policy).value_or(ConflictPolicy::kServerWins);
+  }
+  return ConflictPolicy::kServerWins;
+}
+
+std::optional<caf::SyncObj> SyncEngine::MessageRun::resolve_conflict(DatastoreState& ds, ConflictPolicy policy,
+                                                                     const Command& cmd, const protocol::Item& item,
+                                                                     const MapEntry& mapped, bool server_deleted,
+                                                                     PendingDecision& p) {
+  ++ds.conflicts;
+  const bool client_deletes = cmd.kind == CommandKind::kDelete;
+  ConflictRecord record;
+  record.where = DeviceStore{session_.user, session_.device, ds.server_uri};
+  record.guid = mapped.guid;
+  record.luid = mapped.luid;
+  record.policy = conflict_policy_name(policy);
+  if (!client_deletes) {
+    record.client_type = item_type(cmd, item, ds.content_type);
+    record.client_data = item.data;
+    if (item_format(cmd, item) == "b64") record.client_data = base64_decode(item.data).value_or(item.data);
+  }
+  Anchor server_anchor;
+  if (!server_deleted) {
+    caf::Query one;
+    one.guids = {mapped.guid};
+    auto found = engine_.caf_.search(store_ref(ds), one);
+    if (found && !found->empty()) {
+      record.server_type = found->front().content_type;
+      record.server_data = found->front().raw;
+      server_anchor = found->front().anchor;
+    }
+  }
+
+  std::optional<caf::SyncObj> change;
+  auto client_change = [&]() {
+    caf::SyncObj obj;
+    if (client_deletes) {
+      obj.action = caf::Action::kDelete;
+      obj.guid = mapped.guid;
+    } else {
+      obj.action = server_deleted ? caf::Action::kCreate : caf::Action::kUpdate;
+      if (!server_deleted) obj.guid = mapped.guid;
+      obj.content_type = record.client_type;
+      obj.raw = record.client_data;
+    }
+    return obj;
+  };
+
+  switch (policy) {
+    case ConflictPolicy::kClientWins:
+      change = client_change();
+      p.success = StatusCode::kConflictClientWon;
+      record.outcome = "device version applied; server version kept here";
+      break;
+    case ConflictPolicy::kDuplicate:
+      if (client_deletes) {
+        // Nothing of the device's to keep: the server's version stays and the
+        // device gets it back.
+        p.decided = StatusCode::kConflictServerWon;
+        p.fix = MapFix{MapFix::Kind::kRemove, {}, {}};
+        record.outcome = "device deleted a changed item: server version kept, device gets it back";
+      } else {
+        // Both stay: the device's version becomes a new item that the device
+        // receives as an Add; its own item gets the server version back.
+        change = client_change();
+        change->action = caf::Action::kCreate;
+        change->guid = Guid();
+        p.success = StatusCode::kConflictDuplicated;
+        p.map_written_item = false;
+        if (server_deleted) p.fix = MapFix{MapFix::Kind::kRemove, {}, {}};
+        record.outcome = "both kept: device version stored as a new item";
+      }
+      break;
+    case ConflictPolicy::kReport:
+      // Neither side changes; the server stops pushing its version to this
+      // device until the conflict is settled. 202 "accepted for processing"
+      // says exactly that a person will; 409 would make clients such as
+      // SyncEvolution fail the whole sync and resend the change every time.
+      p.decided = StatusCode::kAccepted;
+      p.fix = server_deleted ? MapFix{MapFix::Kind::kRemove, {}, {}}
+                             : MapFix{MapFix::Kind::kSetSynced, mapped.guid, server_anchor};
+      record.outcome = "both sides left as they are; waiting for a person";
+      break;
+    case ConflictPolicy::kServerWins:
+      p.decided = StatusCode::kConflictServerWon;
+      // A device that deleted the item gets it back (unmapped items are
+      // sent as Adds); a device whose change lost gets the server version.
+      if (client_deletes) p.fix = MapFix{MapFix::Kind::kRemove, {}, {}};
+      record.outcome = server_deleted ? "server deletion kept; device version kept here"
+                                      : "server version kept; device version kept here";
+      break;
+  }
+  if (auto id = engine_.state_.save_conflict(record); !id) {
+    store_error_ = id.error();
+  } else {
+    logger("engine")->info("session {} user {} datastore {}: conflict {} on item {} ({}): {}", session_.key.str(),
+                           session_.user.str(), ds.server_uri, *id, mapped.guid.str(), record.policy,
+                           record.outcome);
+  }
+  return change;
+}
+
+}  // namespace conflux::engine
