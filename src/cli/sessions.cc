@@ -28,9 +28,9 @@ const char* sync_type_name(int code) {
 void print(const engine::SyncReport& r) {
   std::cout << when(r.finished_at) << "\t" << r.session.str() << "\t" << r.where.user.str() << "\t"
             << r.where.device.str() << "\t" << r.where.database << "\t" << sync_type_name(r.sync_type)
-            << "\tfrom device +" << r.client_adds << " ~" << r.client_updates << " -" << r.client_deletes << " !"
-            << r.client_errors << "\tto device +" << r.server_adds << " ~" << r.server_updates << " -"
-            << r.server_deletes << "\tconflicts " << r.conflicts << "\n";
+            << "\tfrom device +" << r.counts.client_adds << " ~" << r.counts.client_updates << " -" << r.counts.client_deletes << " !"
+            << r.counts.client_errors << "\tto device +" << r.counts.server_adds << " ~" << r.counts.server_updates << " -"
+            << r.counts.server_deletes << "\tconflicts " << r.counts.conflicts << "\n";
 }
 
 }  // namespace

@@ -24,7 +24,7 @@ std::optional<caf::SyncObj> SyncEngine::MessageRun::resolve_conflict(DatastoreSt
                                                                      const Command& cmd, const protocol::Item& item,
                                                                      const MapEntry& mapped, bool server_deleted,
                                                                      PendingDecision& p) {
-  ++ds.conflicts;
+  ++ds.counts.conflicts;
   const bool client_deletes = cmd.kind == CommandKind::kDelete;
   ConflictRecord record;
   record.where = DeviceStore{session_.user, session_.device, ds.server_uri};

@@ -291,24 +291,24 @@ void SyncEngine::MessageRun::apply_client_changes(DatastoreState& ds, const Comm
       const caf::ApplyResult& r = results.at(p.batch_index);
       const caf::Action action = actions.at(p.batch_index);
       if (!r.status.is_ok()) {
-        ++ds.client_errors;
+        ++ds.counts.client_errors;
         code = to_syncml_status(r.status, p.cmd->kind);
         log->warn("session {} user {} datastore {}: {} of item {} failed: {}", session_.key.str(),
                   session_.user.str(), ds.server_uri, caf::action_name(action), p.luid.str(),
                   r.status.to_string());
         if (action == caf::Action::kDelete && r.status.is_not_found()) removals.push_back(p.luid);
       } else if (action == caf::Action::kDelete) {
-        ++ds.client_deletes;
+        ++ds.counts.client_deletes;
         removals.push_back(p.luid);
         code = r.outcome == caf::ApplyOutcome::kAlreadyDeleted ? StatusCode::kItemNotDeleted : p.success;
       } else {
         if (p.map_written_item) upserts.push_back(MapEntry{p.luid, r.guid, p.resend_to_device ? Anchor() : r.anchor});
         if (ds.sends_everything()) ds.slow_claimed_guids.insert(r.guid.str());
         if (action == caf::Action::kCreate) {
-          ++ds.client_adds;
+          ++ds.counts.client_adds;
           code = p.success == StatusCode::kOk ? StatusCode::kItemAdded : p.success;
         } else {
-          ++ds.client_updates;
+          ++ds.counts.client_updates;
           code = p.success;
         }
       }
@@ -317,7 +317,7 @@ void SyncEngine::MessageRun::apply_client_changes(DatastoreState& ds, const Comm
     } else if (p.fix.kind == MapFix::Kind::kSetSynced) {
       upserts.push_back(MapEntry{p.luid, p.fix.guid, p.fix.anchor});
     } else if (code != StatusCode::kItemNotDeleted && code != StatusCode::kChunkAccepted) {
-      ++ds.client_errors;
+      ++ds.counts.client_errors;
     }
     if (p.cmd->no_resp) continue;
     Command& s = add_status(*p.cmd, code);
@@ -580,11 +580,11 @@ Result<bool> SyncEngine::MessageRun::add_server_changes() {
         ds.awaiting_status[reply_.hdr.msg_id + ":" + std::to_string(cmd.cmd_id)] = {sent};
         if (out.kind == CommandKind::kAdd) {
           ds.awaiting_map[out.guid.str()] = sent.anchor;
-          ++ds.server_adds;
+          ++ds.counts.server_adds;
         } else if (out.kind == CommandKind::kReplace) {
-          ++ds.server_updates;
+          ++ds.counts.server_updates;
         } else {
-          ++ds.server_deletes;
+          ++ds.counts.server_deletes;
         }
         sync.children.push_back(std::move(cmd));
       }

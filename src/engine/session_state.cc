@@ -87,8 +87,8 @@ json datastore_to_json(const DatastoreState& d) {
                             : json()},
       {"awaiting_status", awaiting},
       {"awaiting_map", maps},
-      {"counts", {d.client_adds, d.client_updates, d.client_deletes, d.client_errors, d.server_adds,
-                  d.server_updates, d.server_deletes, d.conflicts}},
+      {"counts", {d.counts.client_adds, d.counts.client_updates, d.counts.client_deletes, d.counts.client_errors, d.counts.server_adds,
+                  d.counts.server_updates, d.counts.server_deletes, d.counts.conflicts}},
   };
 }
 
@@ -121,14 +121,14 @@ DatastoreState datastore_from_json(const json& j) {
   }
   for (const auto& [guid, anchor] : j.at("awaiting_map").items()) d.awaiting_map[guid] = Anchor(anchor.get<std::string>());
   const auto& c = j.at("counts");
-  d.client_adds = c.at(0);
-  d.client_updates = c.at(1);
-  d.client_deletes = c.at(2);
-  d.client_errors = c.at(3);
-  d.server_adds = c.at(4);
-  d.server_updates = c.at(5);
-  d.server_deletes = c.at(6);
-  d.conflicts = c.at(7);
+  d.counts.client_adds = c.at(0);
+  d.counts.client_updates = c.at(1);
+  d.counts.client_deletes = c.at(2);
+  d.counts.client_errors = c.at(3);
+  d.counts.server_adds = c.at(4);
+  d.counts.server_updates = c.at(5);
+  d.counts.server_deletes = c.at(6);
+  d.counts.conflicts = c.at(7);
   return d;
 }
 

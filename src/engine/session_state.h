@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "common/ids.h"
+#include "engine/sync_state_store.h"
 #include "protocol/codec.h"
 #include "protocol/message.h"
 
@@ -71,9 +72,7 @@ struct DatastoreState {
   std::map<std::string, std::vector<SentItem>> awaiting_status;  // key "msg:cmd"
   std::map<std::string, Anchor> awaiting_map;  // GUID sent in an Add → revision sent
   // Counters for the session's log line.
-  int client_adds = 0, client_updates = 0, client_deletes = 0, client_errors = 0;
-  int server_adds = 0, server_updates = 0, server_deletes = 0;
-  int conflicts = 0;
+  SyncCounts counts;
 
   bool is_slow() const { return alert_code == 201; }
   // The client sends everything it has (slow sync, refresh from client):

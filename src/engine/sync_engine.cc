@@ -501,21 +501,14 @@ Status SyncEngine::MessageRun::commit_session() {
     report.session = session_.key;
     report.where = key;
     report.sync_type = ds.alert_code;
-    report.client_adds = ds.client_adds;
-    report.client_updates = ds.client_updates;
-    report.client_deletes = ds.client_deletes;
-    report.client_errors = ds.client_errors;
-    report.server_adds = ds.server_adds;
-    report.server_updates = ds.server_updates;
-    report.server_deletes = ds.server_deletes;
-    report.conflicts = ds.conflicts;
+    report.counts = ds.counts;
     CFX_RETURN_IF_ERROR(engine_.state_.save_report(report));
     logger("engine")->info(
         "session {} user {} device {} datastore {} sync {} done: from client {} added {} updated {} deleted {} "
         "failed; to client {} added {} updated {} deleted; {} conflicts",
         session_.key.str(), session_.user.str(), session_.device.str(), ds.server_uri, ds.alert_code,
-        ds.client_adds, ds.client_updates, ds.client_deletes, ds.client_errors, ds.server_adds, ds.server_updates,
-        ds.server_deletes, ds.conflicts);
+        ds.counts.client_adds, ds.counts.client_updates, ds.counts.client_deletes, ds.counts.client_errors,
+        ds.counts.server_adds, ds.counts.server_updates, ds.counts.server_deletes, ds.counts.conflicts);
   }
   return Status::ok();
 }

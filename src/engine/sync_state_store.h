@@ -58,15 +58,21 @@ struct ConflictRecord {
   bool resolved = false;     // an admin or the user settled it
 };
 
+// What one session did to one datastore: counted while it runs
+// (DatastoreState), stored as its report when it completes (SyncReport).
+struct SyncCounts {
+  int client_adds = 0, client_updates = 0, client_deletes = 0, client_errors = 0;  // from the device
+  int server_adds = 0, server_updates = 0, server_deletes = 0;                     // to the device
+  int conflicts = 0;
+};
+
 // Post-synchronisation report of one datastore in one completed session.
 struct SyncReport {
   SessionKey session;
   DeviceStore where;
   int sync_type = 200;  // alert code that was run
   int64_t finished_at = 0;  // set by save_report
-  int client_adds = 0, client_updates = 0, client_deletes = 0, client_errors = 0;  // from the device
-  int server_adds = 0, server_updates = 0, server_deletes = 0;                     // to the device
-  int conflicts = 0;
+  SyncCounts counts;
 };
 
 class SyncStateStore {

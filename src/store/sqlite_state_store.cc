@@ -357,8 +357,8 @@ engine::SyncReport report_from_row(const SqliteStatement& st) {
   r.where = engine::DeviceStore{UserId(st.column_text(1)), DeviceId(st.column_text(2)), st.column_text(3)};
   r.sync_type = static_cast<int>(st.column_int64(4));
   r.finished_at = st.column_int64(5);
-  int* counts[] = {&r.client_adds, &r.client_updates, &r.client_deletes, &r.client_errors,
-                   &r.server_adds, &r.server_updates, &r.server_deletes, &r.conflicts};
+  int* counts[] = {&r.counts.client_adds, &r.counts.client_updates, &r.counts.client_deletes, &r.counts.client_errors,
+                   &r.counts.server_adds, &r.counts.server_updates, &r.counts.server_deletes, &r.counts.conflicts};
   for (int i = 0; i < 8; ++i) *counts[i] = static_cast<int>(st.column_int64(6 + i));
   return r;
 }
@@ -382,8 +382,8 @@ Status SqliteStateStore::save_report(const engine::SyncReport& r) {
   if (!st) return st.error();
   st->bind(1, r.session.str()).bind(2, r.where.user.str()).bind(3, r.where.device.str()).bind(4, r.where.database);
   st->bind(5, r.sync_type).bind(6, now_seconds_());
-  const int counts[] = {r.client_adds, r.client_updates, r.client_deletes, r.client_errors,
-                        r.server_adds, r.server_updates, r.server_deletes, r.conflicts};
+  const int counts[] = {r.counts.client_adds, r.counts.client_updates, r.counts.client_deletes, r.counts.client_errors,
+                        r.counts.server_adds, r.counts.server_updates, r.counts.server_deletes, r.counts.conflicts};
   for (int i = 0; i < 8; ++i) st->bind(7 + i, counts[i]);
   return st->run().status();
 }

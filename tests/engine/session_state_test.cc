@@ -44,13 +44,13 @@ SessionState full_state() {
   d.awaiting_status["3:6"] = {SentItem{CommandKind::kReplace, Guid("g5"), Luid("9"), Anchor("98")},
                               SentItem{CommandKind::kDelete, Guid("g6"), Luid("10"), Anchor()}};
   d.awaiting_map["g4"] = Anchor("97");
-  d.client_adds = 1;
-  d.client_updates = 2;
-  d.client_deletes = 3;
-  d.client_errors = 4;
-  d.server_adds = 5;
-  d.server_updates = 6;
-  d.server_deletes = 7;
+  d.counts.client_adds = 1;
+  d.counts.client_updates = 2;
+  d.counts.client_deletes = 3;
+  d.counts.client_errors = 4;
+  d.counts.server_adds = 5;
+  d.counts.server_updates = 6;
+  d.counts.server_deletes = 7;
   s.datastores.push_back(d);
 
   DatastoreState notes;
@@ -90,13 +90,13 @@ void expect_same(const DatastoreState& a, const DatastoreState& b) {
     }
   }
   EXPECT_EQ(a.awaiting_map, b.awaiting_map);
-  EXPECT_EQ(a.client_adds, b.client_adds);
-  EXPECT_EQ(a.client_updates, b.client_updates);
-  EXPECT_EQ(a.client_deletes, b.client_deletes);
-  EXPECT_EQ(a.client_errors, b.client_errors);
-  EXPECT_EQ(a.server_adds, b.server_adds);
-  EXPECT_EQ(a.server_updates, b.server_updates);
-  EXPECT_EQ(a.server_deletes, b.server_deletes);
+  EXPECT_EQ(a.counts.client_adds, b.counts.client_adds);
+  EXPECT_EQ(a.counts.client_updates, b.counts.client_updates);
+  EXPECT_EQ(a.counts.client_deletes, b.counts.client_deletes);
+  EXPECT_EQ(a.counts.client_errors, b.counts.client_errors);
+  EXPECT_EQ(a.counts.server_adds, b.counts.server_adds);
+  EXPECT_EQ(a.counts.server_updates, b.counts.server_updates);
+  EXPECT_EQ(a.counts.server_deletes, b.counts.server_deletes);
 }
 
 TEST(SessionStateTest, RoundTripKeepsEveryField) {

@@ -976,9 +976,9 @@ TEST_F(SyncEngineTest, CompletedSessionsLeaveAReportPerDatastore) {
   const SyncReport& last = reports->front();
   EXPECT_EQ(last.where.device.str(), "IMEI:B");
   EXPECT_EQ(last.sync_type, 200);
-  EXPECT_EQ(last.client_adds, 1);
-  EXPECT_EQ(last.client_deletes, 1);
-  EXPECT_EQ(reports->at(1).server_adds, 3);  // B's slow sync received A's three
+  EXPECT_EQ(last.counts.client_adds, 1);
+  EXPECT_EQ(last.counts.client_deletes, 1);
+  EXPECT_EQ(reports->at(1).counts.server_adds, 3);  // B's slow sync received A's three
   EXPECT_EQ(state_.session_report(last.session)->size(), 1u);
 
   // An aborted session leaves no report.
