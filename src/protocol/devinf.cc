@@ -58,6 +58,53 @@ ContentTypeRef parse_content_type(pugi::xml_node node) {
   return ref;
 }
 
+std::string upper(std::string s) {
+  for (char& c : s) {
+    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
+  }
+  return s;
+}
+
+CTCapProperty parse_ctcap_property(pugi::xml_node node) {
+  CTCapProperty prop;
+  for_each_element(node, [&](std::string_view name, pugi::xml_node c) {
+    if (name == "PropName") {
+      prop.name = upper(text_of(c));
+    } else if (name == "MaxOccur") {
+      prop.max_occur = number_of<uint32_t>(c);
+    } else if (name == "PropParam") {
+      for_each_element(c, [&](std::string_view pname, pugi::xml_node p) {
+        if (pname == "ParamName") prop.params.push_back(upper(text_of(p)));
+      });
+    }
+  });
+  return prop;
+}
+
+// Both CTCap layouts: 1.2 (CTType, VerCT, Property*) and 1.1's flat list,
+// where each CTType starts the next type and each PropName the next property
+// (ParamName belongs to the PropName before it). Entries before the first
+// CTType have nothing to belong to and are dropped.
+void parse_ctcap(pugi::xml_node node, std::vector<CTCap>& out) {
+  CTCap* current = nullptr;
+  for_each_element(node, [&](std::string_view name, pugi::xml_node c) {
+    if (name == "CTType") {
+      out.push_back(CTCap{ContentTypeRef{text_of(c), ""}, {}});
+      current = &out.back();
+    } else if (!current) {
+      return;
+    } else if (name == "VerCT") {
+      current->type.version = text_of(c);
+    } else if (name == "Property") {
+      current->properties.push_back(parse_ctcap_property(c));
+    } else if (name == "PropName") {
+      current->properties.push_back(CTCapProperty{upper(text_of(c)), std::nullopt, {}});
+    } else if (name == "ParamName" && !current->properties.empty()) {
+      current->properties.back().params.push_back(upper(text_of(c)));
+    }
+  });
+}
+
 // Devices are sloppy here (MaxGUIDSize "", SyncType "x"); DevInf only
 // informs, so unreadable numbers are dropped rather than failing the Put.
 DevInfDataStore parse_datastore(pugi::xml_node node) {
@@ -82,8 +129,10 @@ DevInfDataStore parse_datastore(pugi::xml_node node) {
         if (sname != "SyncType") return;
         if (auto type = number_of<int>(s)) ds.sync_types.push_back(*type);
       });
+    } else if (name == "CTCap") {
+      parse_ctcap(c, ds.ctcaps);
     }
-    // CTCap, DSMem, Filter-Rx, FilterCap, SupportHierarchicalSync: skipped.
+    // DSMem, Filter-Rx, FilterCap, SupportHierarchicalSync: skipped.
   });
   return ds;
 }
@@ -121,7 +170,8 @@ Result<DevInf> parse_document(std::string_view xml) {
     else if (name == "SupportLargeObjs") devinf.support_large_objs = true;
     else if (name == "SupportNumberOfChanges") devinf.support_number_of_changes = true;
     else if (name == "DataStore") devinf.datastores.push_back(parse_datastore(c));
-    // CTCap (1.1, top level), Ext: skipped.
+    else if (name == "CTCap") parse_ctcap(c, devinf.ctcaps);  // 1.1: top level
+    // Ext: skipped.
   });
   return devinf;
 }
@@ -193,11 +243,22 @@ std::string write_devinf_xml(const DevInf& devinf, SyncMLVersion version) {
     for (const ContentTypeRef& ct : ds.rx) add_content_type(node, "Rx", ct);
     add_content_type(node, "Tx-Pref", ds.tx_pref);
     for (const ContentTypeRef& ct : ds.tx) add_content_type(node, "Tx", ct);
-    if (v12) {
-      // Names the preferred type only; no Property list yet.
+    if (v12 && ds.ctcaps.empty()) {
+      // Names the preferred type only.
       pugi::xml_node ctcap = node.append_child("CTCap");
       add_text(ctcap, "CTType", ds.rx_pref.type);
       add_text(ctcap, "VerCT", ds.rx_pref.version);
+    }
+    for (const CTCap& cap : v12 ? ds.ctcaps : std::vector<CTCap>{}) {
+      pugi::xml_node ctcap = node.append_child("CTCap");
+      add_text(ctcap, "CTType", cap.type.type);
+      add_text(ctcap, "VerCT", cap.type.version);
+      for (const CTCapProperty& prop : cap.properties) {
+        pugi::xml_node p = ctcap.append_child("Property");
+        add_text(p, "PropName", prop.name);
+        if (prop.max_occur) add_text(p, "MaxOccur", std::to_string(*prop.max_occur));
+        for (const std::string& param : prop.params) add_text(p.append_child("PropParam"), "ParamName", param);
+      }
     }
     pugi::xml_node sync_cap = node.append_child("SyncCap");
     for (int type : ds.sync_types) add_text(sync_cap, "SyncType", std::to_string(type));

@@ -17,6 +17,20 @@ struct ContentTypeRef {
   std::string version;  // VerCT, e.g. 3.0
 };
 
+// One property of a CTCap: what the device can hold of it.
+struct CTCapProperty {
+  std::string name;                   // PropName, upper case (ADR, NOTE, DTSTART)
+  std::optional<uint32_t> max_occur;  // MaxOccur (1.2); absent: as many as sent
+  std::vector<std::string> params;    // ParamName values, upper case
+};
+
+// Content-type capabilities (CTCap): the properties a device stores for one
+// content type. An empty property list means the device named the type only.
+struct CTCap {
+  ContentTypeRef type;
+  std::vector<CTCapProperty> properties;
+};
+
 struct DevInfDataStore {
   std::string source_ref;  // e.g. ./contacts or addressbook
   std::string display_name;
@@ -26,6 +40,7 @@ struct DevInfDataStore {
   ContentTypeRef tx_pref;
   std::vector<ContentTypeRef> tx;
   std::vector<int> sync_types;  // SyncCap/SyncType numbers 1..7
+  std::vector<CTCap> ctcaps;    // 1.2: inside the DataStore
 };
 
 struct DevInf {
@@ -37,10 +52,14 @@ struct DevInf {
   bool support_large_objs = false;
   bool support_number_of_changes = false;
   std::vector<DevInfDataStore> datastores;
+  // 1.1: one top-level CTCap listing several types, each applying to the
+  // datastores that send or receive that type.
+  std::vector<CTCap> ctcaps;
 };
 
 // Parses the <DevInf> element given as XML text (Item Data of kind kXml).
-// Unknown elements (CTCap, Ext, …) are skipped; kInvalidArgument when it is
+// CTCap is read in both layouts (1.1 flat list, 1.2 Property elements);
+// unknown elements (Ext, DSMem, …) are skipped; kInvalidArgument when it is
 // not a DevInf document.
 Result<DevInf> parse_devinf_xml(std::string_view xml);
 

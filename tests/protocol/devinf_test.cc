@@ -119,7 +119,7 @@ TEST(DevInfParse, ButeoDevInf11) {
   EXPECT_TRUE(d->utc);
   EXPECT_TRUE(d->support_large_objs);
   EXPECT_TRUE(d->support_number_of_changes);
-  ASSERT_EQ(d->datastores.size(), 3u);  // the top-level 1.1 CTCap is skipped
+  ASSERT_EQ(d->datastores.size(), 3u);
 
   const DevInfDataStore& contacts = d->datastores[0];
   EXPECT_EQ(contacts.source_ref, "./Contacts");
@@ -137,6 +137,49 @@ TEST(DevInfParse, ButeoDevInf11) {
   EXPECT_EQ(d->datastores[1].rx_pref.type, "text/x-vcalendar");
   EXPECT_EQ(d->datastores[2].source_ref, "./Notepad");
   EXPECT_EQ(d->datastores[2].rx.at(0).type, "text/plain");
+}
+
+// Finds the property `name` of `cap`, or null.
+const CTCapProperty* ctcap_property(const CTCap& cap, const std::string& name) {
+  for (const auto& p : cap.properties) {
+    if (p.name == name) return &p;
+  }
+  return nullptr;
+}
+
+TEST(DevInfParse, ButeoDevInf11TopLevelCtCapIsAFlatList) {
+  auto d = parse_devinf_xml(read_corpus("buteo-syncml/devinf01.txt"));
+  ASSERT_TRUE(d.has_value()) << d.error().to_string();
+  // One top-level CTCap element naming three types, each starting a new entry.
+  ASSERT_EQ(d->ctcaps.size(), 3u);
+  EXPECT_EQ(d->ctcaps[0].type.type, "text/x-vcard");
+  EXPECT_EQ(d->ctcaps[1].type.type, "text/x-vcalendar");
+  EXPECT_EQ(d->ctcaps[2].type.type, "text/plain");
+  const CTCapProperty* adr = ctcap_property(d->ctcaps[0], "ADR");
+  ASSERT_NE(adr, nullptr);
+  EXPECT_EQ(adr->params, (std::vector<std::string>{"HOME", "WORK", "PREF"}));
+  EXPECT_NE(ctcap_property(d->ctcaps[0], "NOTE"), nullptr);
+  // Properties of one type do not leak into the next.
+  EXPECT_EQ(ctcap_property(d->ctcaps[1], "ADR"), nullptr);
+  EXPECT_NE(ctcap_property(d->ctcaps[1], "DTSTART"), nullptr);
+  EXPECT_TRUE(d->datastores[0].ctcaps.empty());
+}
+
+TEST(DevInfParse, ButeoDevInf12CtCapProperties) {
+  auto d = parse_devinf_xml(read_corpus("buteo-syncml/devinf02.txt"));
+  ASSERT_TRUE(d.has_value()) << d.error().to_string();
+  const DevInfDataStore& contacts = d->datastores[0];
+  ASSERT_EQ(contacts.ctcaps.size(), 1u);
+  EXPECT_EQ(contacts.ctcaps[0].type.type, "text/x-vcard");
+  EXPECT_EQ(contacts.ctcaps[0].type.version, "2.1");
+  const CTCapProperty* adr = ctcap_property(contacts.ctcaps[0], "ADR");
+  ASSERT_NE(adr, nullptr);
+  EXPECT_EQ(adr->params, std::vector<std::string>{"TYPE"});
+  EXPECT_FALSE(adr->max_occur.has_value());
+  ASSERT_EQ(d->datastores[1].ctcaps.size(), 1u);
+  EXPECT_EQ(d->datastores[1].ctcaps[0].type.type, "text/x-vcalendar");
+  EXPECT_NE(ctcap_property(d->datastores[1].ctcaps[0], "DTSTART"), nullptr);
+  EXPECT_TRUE(d->ctcaps.empty());
 }
 
 TEST(DevInfParse, ButeoDevInf12WithCtCapInsideDataStores) {
@@ -185,6 +228,23 @@ TEST(DevInfWrite, Version12RoundTrip) {
   ASSERT_TRUE(back.has_value()) << back.error().to_string();
   d.ver_dtd = "1.2";
   EXPECT_EQ(diff_devinf(d, *back), "") << xml;
+}
+
+TEST(DevInfWrite, Version12CtCapPropertiesRoundTrip) {
+  DevInf d = server_devinf();
+  d.datastores[0].ctcaps = {CTCap{{"text/x-vcard", "2.1"},
+                                  {CTCapProperty{"N", std::nullopt, {}}, CTCapProperty{"ADR", 1, {"TYPE"}}}}};
+  std::string xml = write_devinf_xml(d, SyncMLVersion::k12);
+  auto back = parse_devinf_xml(xml);
+  ASSERT_TRUE(back.has_value()) << back.error().to_string();
+  ASSERT_EQ(back->datastores[0].ctcaps.size(), 1u) << xml;
+  const CTCap& cap = back->datastores[0].ctcaps[0];
+  EXPECT_EQ(cap.type.version, "2.1");
+  ASSERT_EQ(cap.properties.size(), 2u);
+  EXPECT_EQ(cap.properties[1].name, "ADR");
+  EXPECT_EQ(cap.properties[1].max_occur, 1u);
+  EXPECT_EQ(cap.properties[1].params, std::vector<std::string>{"TYPE"});
+  EXPECT_FALSE(cap.properties[0].max_occur.has_value());
 }
 
 TEST(DevInfWrite, Version11RoundTrip) {
