@@ -7,6 +7,7 @@
 #include "common/base64.h"
 #include "common/log.h"
 #include "engine/duplicate_matcher.h"
+#include "engine/format_negotiation.h"
 #include "engine/message_run.h"
 #include "engine/status_map.h"
 
@@ -86,6 +87,7 @@ void SyncEngine::MessageRun::apply_client_changes(DatastoreState& ds, const Comm
     return;
   }
   MapIndex map(*entries);
+  const DeviceFormats formats = load_device_formats(engine_.state_, engine_.stores_, key, ds.client_uri);
 
   // In a slow sync the client sends everything it has; items it already
   // holds in the server's version must not be written again, and items the
@@ -107,6 +109,18 @@ void SyncEngine::MessageRun::apply_client_changes(DatastoreState& ds, const Comm
   auto claim = [&](const std::string& guid) {
     ds.slow_claimed_guids.insert(guid);
     matcher.claim(guid);
+  };
+  // The stored version of an item the device updates, for the merge that
+  // keeps what the device cannot hold; a slow sync has them all at hand.
+  auto current_version = [&](const Guid& guid) -> std::optional<caf::SyncObj> {
+    if (ds.sends_everything()) {
+      const caf::SyncObj* known = matcher.item(guid.str());
+      return known ? std::optional<caf::SyncObj>(*known) : std::nullopt;
+    }
+    caf::Query one;
+    one.guids = {guid};
+    auto found = engine_.caf_.search(store_ref(ds), one);
+    return found && !found->empty() ? std::optional<caf::SyncObj>(std::move(found->front())) : std::nullopt;
   };
 
   // One entry per item: either a change for the CAF, or a status decided here.
@@ -185,6 +199,18 @@ void SyncEngine::MessageRun::apply_client_changes(DatastoreState& ds, const Comm
         if (server_changed || (server_deleted && cmd.kind == CommandKind::kReplace)) {
           std::optional<caf::SyncObj> change = resolve_conflict(ds, policy, cmd, item, *mapped, server_deleted, p);
           if (!store_error_.is_ok()) return;
+          if (change && change->action != caf::Action::kDelete) {
+            Ingested stored = formats.to_storage(std::move(change->raw), change->content_type,
+                                                 [&] { return current_version(mapped->guid); });
+            if (stored.refused) {
+              log_refused_item(session_.key.str(), key, p.luid.str(), stored);
+              p.decided = *stored.refused;
+              change.reset();
+            } else {
+              change->content_type = std::move(stored.content_type);
+              change->raw = std::move(stored.raw);
+            }
+          }
           if (change) {
             p.batch_index = static_cast<int>(batch.size());
             batch.push_back(std::move(*change));
@@ -223,6 +249,18 @@ void SyncEngine::MessageRun::apply_client_changes(DatastoreState& ds, const Comm
         }
         raw = std::move(*decoded);
       }
+      // Into the storage format, merged with the server's version so fields
+      // the device cannot hold survive (engine/format_negotiation.h).
+      Ingested stored = formats.to_storage(std::move(raw), item_type(cmd, item, ds.content_type), [&] {
+        return mapped && cmd.kind == CommandKind::kReplace ? current_version(mapped->guid) : std::nullopt;
+      });
+      if (stored.refused) {
+        log_refused_item(session_.key.str(), key, p.luid.str(), stored);
+        p.decided = *stored.refused;
+        pending.push_back(p);
+        continue;
+      }
+      raw = std::move(stored.raw);
       bool known = mapped != nullptr;
       if (ds.sends_everything()) {
         // The item the map names, if it still exists and no other LUID of
@@ -237,7 +275,7 @@ void SyncEngine::MessageRun::apply_client_changes(DatastoreState& ds, const Comm
             pending.push_back(p);
             continue;
           }
-        } else if (auto twin = matcher.match(raw, item_type(cmd, item, ds.content_type))) {
+        } else if (auto twin = matcher.match(raw, stored.content_type)) {
           ds.slow_claimed_guids.insert(twin->guid);
           const caf::SyncObj& server = *matcher.item(twin->guid);
           if (twin->identical || twin->merged_raw == server.raw) {
@@ -263,7 +301,7 @@ void SyncEngine::MessageRun::apply_client_changes(DatastoreState& ds, const Comm
         }
       }
       caf::SyncObj obj;
-      obj.content_type = item_type(cmd, item, ds.content_type);
+      obj.content_type = std::move(stored.content_type);
       obj.raw = std::move(raw);
       // A Replace of an unknown LUID adds the item (RepPro §"Replace").
       obj.action = known ? caf::Action::kUpdate : caf::Action::kCreate;
@@ -505,6 +543,8 @@ Result<bool> SyncEngine::MessageRun::add_server_changes() {
     used += protocol::encoded_size(sync, session_.version, where_.encoding);
     ds.server_sync_sent = true;
 
+    const DeviceFormats formats = load_device_formats(
+        engine_.state_, engine_.stores_, DeviceStore{session_.user, session_.device, ds.server_uri}, ds.client_uri);
     size_t next = 0;
     bool full = false;
     while (next < ds.outgoing.size() && !full) {
@@ -538,10 +578,16 @@ Result<bool> SyncEngine::MessageRun::add_server_changes() {
         } else {
           auto it = data.find(out.guid.str());
           if (it == data.end()) continue;  // deleted since the list was made; nothing to send
+          Delivered delivered = formats.to_device(it->second);
+          if (!delivered.problem.empty()) {
+            logger("engine")->warn("session {} user {} datastore {}: item {} sent as stored, not converted: {}",
+                                   session_.key.str(), session_.user.str(), ds.server_uri, out.guid.str(),
+                                   delivered.problem);
+          }
           cmd.meta = protocol::Meta{};
-          cmd.meta->type = it->second.content_type;
+          cmd.meta->type = std::move(delivered.content_type);
           item.data_kind = protocol::DataKind::kText;
-          item.data = it->second.raw;
+          item.data = std::move(delivered.raw);
           sent.anchor = it->second.anchor;
           if (out.kind == CommandKind::kAdd) {
             item.source = protocol::LocRef{out.guid.str(), {}};
