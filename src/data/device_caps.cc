@@ -130,6 +130,7 @@ std::string_view trim_cr(std::string_view line) {
 
 const PropertyCaps* FormatCaps::find(std::string_view name) const {
   auto it = properties.find(std::string(name));
+  if (it == properties.end() && name.substr(0, 2) == "X-") it = properties.find("X-*");  // SyncEvolution's wildcard
   return it == properties.end() ? nullptr : &it->second;
 }
 

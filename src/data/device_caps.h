@@ -27,6 +27,8 @@ struct FormatCaps {
   Format format;
   std::map<std::string, PropertyCaps> properties;  // upper-case property names (ADR, NOTE, DTSTART)
 
+  // The caps of property `name`; "X-*" (as SyncEvolution sends) stands for
+  // every X- property. Null when the device did not name it.
   const PropertyCaps* find(std::string_view name) const;
 };
 

@@ -67,6 +67,10 @@ class SyncEngine::MessageRun {
   // Moves the statuses that do not fit the client's MaxMsgSize into the
   // session for the next message; true when some had to wait.
   bool spill_statuses();
+  // Ends pkg 2 with a Get for the device's DevInf when none is stored (a
+  // client such as SyncEvolution Puts it only in its first, unauthenticated
+  // message), so formats can be negotiated (engine/format_negotiation.h).
+  Status ask_for_devinf();
   // The package step after this message: our alerts, our changes, or the end.
   Status finish_package(bool package_ended);
   Status commit_session();

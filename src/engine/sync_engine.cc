@@ -260,9 +260,7 @@ void SyncEngine::MessageRun::run_command(const Command& cmd) {
     case CommandKind::kGet: handle_get(cmd); return;
     case CommandKind::kSync: handle_sync(cmd); return;
     case CommandKind::kMap: handle_map(cmd); return;
-    case CommandKind::kResults:  // our Get's answer; we send no Get yet
-      if (!cmd.no_resp) add_status(cmd, StatusCode::kOk);
-      return;
+    case CommandKind::kResults: handle_put(cmd); return;  // the device's DevInf, answering our Get
     default:
       // Atomic, Sequence, Copy, Move, Exec, Search and changes outside a Sync
       // arrive with the protocol issue.
@@ -419,6 +417,26 @@ void SyncEngine::MessageRun::handle_get(const Command& cmd) {
   commands_.push_back(std::move(results));
 }
 
+Status SyncEngine::MessageRun::ask_for_devinf() {
+  const bool put_now = std::any_of(in_.commands.begin(), in_.commands.end(),
+                                   [](const Command& c) { return c.kind == CommandKind::kPut; });
+  if (put_now) return Status::ok();
+  auto stored = engine_.state_.device_info(session_.user, session_.device);
+  if (!stored) return stored.error();
+  if (stored->has_value()) return Status::ok();
+  Command get;
+  get.kind = CommandKind::kGet;
+  get.cmd_id = next_cmd_id();
+  get.meta = protocol::Meta{};
+  get.meta->type = where_.encoding == protocol::Encoding::kWbxml ? "application/vnd.syncml-devinf+wbxml"
+                                                                : "application/vnd.syncml-devinf+xml";
+  protocol::Item item;
+  item.target = protocol::LocRef{protocol::devinf_uri(session_.version), {}};
+  get.items.push_back(std::move(item));
+  commands_.push_back(std::move(get));
+  return Status::ok();
+}
+
 void SyncEngine::MessageRun::handle_status(const Command& cmd) {
   // Statuses answer our commands; only item statuses change state.
   const std::string key = cmd.msg_ref + ":" + cmd.cmd_ref;
@@ -459,6 +477,7 @@ Status SyncEngine::MessageRun::finish_package(bool package_ended) {
   switch (session_.phase) {
     case Phase::kInit:
       if (package_ended) {
+        CFX_RETURN_IF_ERROR(ask_for_devinf());
         session_.phase = Phase::kClientSync;
         reply_.final = true;
       }

@@ -84,6 +84,16 @@ TEST(KeepFieldsTest, WithoutCtCapServerFieldsTheUpdateLacksAreKept) {
   EXPECT_EQ(values_of(**merged, "ADR"), Strings{";;1 Home St;London;;;UK"});
 }
 
+TEST(KeepFieldsTest, XWildcardCoversEveryXProperty) {
+  auto server = object("BEGIN:VCARD\r\nVERSION:3.0\r\nFN:A\r\nX-FOO:1\r\nNOTE:n\r\nEND:VCARD\r\n", Format::vcard30());
+  auto update = object("BEGIN:VCARD\r\nVERSION:3.0\r\nFN:A\r\nEND:VCARD\r\n", Format::vcard30());
+  const FormatCaps caps = caps_of(Format::vcard30(), {{"FN", {}}, {"X-*", {}}});
+  auto merged = keep_fields_device_cannot_hold(*update, *server, &caps);
+  ASSERT_TRUE(merged.has_value());
+  EXPECT_TRUE(values_of(**merged, "X-FOO").empty());         // listed through X-*: deleted
+  EXPECT_EQ(values_of(**merged, "NOTE"), Strings{"n"});      // not listed: kept
+}
+
 TEST(KeepFieldsTest, KindsMustMatch) {
   auto server = object(kServerCard, Format::vcard30());
   auto note = object("hello", {"text/plain", ""});
