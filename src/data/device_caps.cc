@@ -36,11 +36,21 @@ std::vector<bool> server_properties_to_keep(const std::vector<std::string>& serv
 Result<std::unique_ptr<DataObject>> keep_contact_fields(const Contact& update, const Contact& server,
                                                          const FormatCaps* caps) {
   VCard result = update.card();
+  // Phones send fixed empty slots (NOTE:); an empty property of a name the
+  // CTCap does not list says nothing, so it does not count as sent.
   std::set<std::string> update_has;
-  for (const auto& p : result.properties) update_has.insert(p.name);
+  for (const auto& p : result.properties) {
+    if (!p.empty()) update_has.insert(p.name);
+  }
   std::vector<std::string> server_names;
   for (const auto& p : server.card().properties) server_names.push_back(p.name);
   const std::vector<bool> keep = server_properties_to_keep(server_names, update_has, caps);
+  std::set<std::string> kept_names;
+  for (size_t i = 0; i < keep.size(); ++i) {
+    if (keep[i]) kept_names.insert(server_names[i]);
+  }
+  std::erase_if(result.properties,
+                [&](const VCardProperty& p) { return p.empty() && kept_names.count(p.name) && !update_has.count(p.name); });
   for (size_t i = 0; i < keep.size(); ++i) {
     if (keep[i]) result.properties.push_back(server.card().properties[i]);
   }

@@ -39,7 +39,8 @@ struct FormatCaps {
 //    the device, so they are kept after the update's;
 //  - a property the CTCap does not name, or any property when `caps` is null
 //    (a device that sent no CTCap for this format): the update's instances
-//    when it has any, else the server's are kept. So such a device can change
+//    when it has a non-empty one, else the server's are kept (a contact's
+//    empty slots, as phones send them, give way). So such a device can change
 //    a field but never delete one outright (the peers' rule: "keep server
 //    fields the device never sent").
 // Contacts: per vCard property (a group travels with its members). Events and

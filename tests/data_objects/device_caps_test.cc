@@ -94,6 +94,19 @@ TEST(KeepFieldsTest, XWildcardCoversEveryXProperty) {
   EXPECT_EQ(values_of(**merged, "NOTE"), Strings{"n"});      // not listed: kept
 }
 
+TEST(KeepFieldsTest, AnEmptySlotOfAnUnlistedPropertyDoesNotDeleteIt) {
+  auto server = object(kServerCard, Format::vcard30());
+  auto update = object("BEGIN:VCARD\r\nVERSION:2.1\r\nFN:Ada Lovelace\r\nNOTE:\r\nEND:VCARD\r\n", Format::vcard21());
+  auto merged = keep_fields_device_cannot_hold(*update, *server, nullptr);
+  ASSERT_TRUE(merged.has_value());
+  EXPECT_EQ(values_of(**merged, "NOTE"), Strings{"Analyst"});  // one NOTE: the empty slot gave way
+  // Listed in the CTCap, the empty NOTE is the user's deletion.
+  const FormatCaps caps = caps_of(Format::vcard21(), {{"FN", {}}, {"NOTE", {}}});
+  merged = keep_fields_device_cannot_hold(*update, *server, &caps);
+  ASSERT_TRUE(merged.has_value());
+  EXPECT_EQ(values_of(**merged, "NOTE"), Strings{""});
+}
+
 TEST(KeepFieldsTest, KindsMustMatch) {
   auto server = object(kServerCard, Format::vcard30());
   auto note = object("hello", {"text/plain", ""});
