@@ -190,5 +190,36 @@ TEST(FormatNegotiationTest, StoresWithoutADataObjectPassBytes) {
   EXPECT_EQ(in.raw.size(), 2u);
 }
 
+TEST(FormatNegotiationTest, DatesStayDateOnlyOnTheWayToOlderFormats) {
+  const protocol::DevInf devinf = phone_devinf();
+  DeviceFormats contacts(contacts_store(), &devinf, "./Contacts");
+  caf::SyncObj card = stored_item();
+  card.raw = "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Ada\r\nN:;Ada;;;\r\nBDAY:1815-12-10\r\nEND:VCARD\r\n";
+  Delivered out = contacts.to_device(card);
+  EXPECT_NE(out.raw.find("BDAY:1815-12-10\r\n"), std::string::npos) << out.raw;
+
+  DeviceFormats calendar(calendar_store(), &devinf, "./Calendar");
+  caf::SyncObj event;
+  event.guid = Guid("e1");
+  event.content_type = "text/calendar";
+  event.raw =
+      "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//t//EN\r\nBEGIN:VEVENT\r\nUID:d1\r\nSUMMARY:Day\r\n"
+      "DTSTART;VALUE=DATE:20240301\r\nDTEND;VALUE=DATE:20240302\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
+  out = calendar.to_device(event);
+  EXPECT_TRUE(out.problem.empty()) << out.problem;
+  EXPECT_EQ(out.content_type, "text/x-vcalendar");
+  EXPECT_NE(out.raw.find("VERSION:1.0"), std::string::npos) << out.raw;
+  // vCalendar 1.0 has no DATE values: all-day is floating midnight to 23:59:59
+  // (data/vcalendar.h), never UTC, so no zone can shift it to another day.
+  EXPECT_NE(out.raw.find("DTSTART:20240301T000000\r\n"), std::string::npos) << out.raw;
+  EXPECT_NE(out.raw.find("DTEND:20240301T235959\r\n"), std::string::npos) << out.raw;
+
+  // And back: the phone's vCalendar 1.0 all-day event is stored date-only.
+  Ingested in = calendar.to_storage(std::string(out.raw), "text/x-vcalendar", no_server_version);
+  ASSERT_FALSE(in.refused) << in.reason;
+  EXPECT_EQ(in.content_type, "text/calendar");
+  EXPECT_NE(in.raw.find("DTSTART;VALUE=DATE:20240301"), std::string::npos) << in.raw;
+}
+
 }  // namespace
 }  // namespace conflux::engine
