@@ -87,7 +87,8 @@ void SyncEngine::MessageRun::apply_client_changes(DatastoreState& ds, const Comm
     return;
   }
   MapIndex map(*entries);
-  const DeviceFormats formats = load_device_formats(engine_.state_, engine_.stores_, key, ds.client_uri);
+  const DeviceFormats formats =
+      load_device_formats(engine_.state_, engine_.stores_, key, ds.client_uri, session_.key.str());
 
   // In a slow sync the client sends everything it has; items it already
   // holds in the server's version must not be written again, and items the
@@ -200,10 +201,9 @@ void SyncEngine::MessageRun::apply_client_changes(DatastoreState& ds, const Comm
           std::optional<caf::SyncObj> change = resolve_conflict(ds, policy, cmd, item, *mapped, server_deleted, p);
           if (!store_error_.is_ok()) return;
           if (change && change->action != caf::Action::kDelete) {
-            Ingested stored = formats.to_storage(std::move(change->raw), change->content_type,
+            Ingested stored = formats.to_storage(std::move(change->raw), change->content_type, p.luid.str(),
                                                  [&] { return current_version(mapped->guid); });
             if (stored.refused) {
-              log_refused_item(session_.key.str(), key, p.luid.str(), stored);
               p.decided = *stored.refused;
               change.reset();
             } else {
@@ -251,11 +251,10 @@ void SyncEngine::MessageRun::apply_client_changes(DatastoreState& ds, const Comm
       }
       // Into the storage format, merged with the server's version so fields
       // the device cannot hold survive (engine/format_negotiation.h).
-      Ingested stored = formats.to_storage(std::move(raw), item_type(cmd, item, ds.content_type), [&] {
+      Ingested stored = formats.to_storage(std::move(raw), item_type(cmd, item, ds.content_type), p.luid.str(), [&] {
         return mapped && cmd.kind == CommandKind::kReplace ? current_version(mapped->guid) : std::nullopt;
       });
       if (stored.refused) {
-        log_refused_item(session_.key.str(), key, p.luid.str(), stored);
         p.decided = *stored.refused;
         pending.push_back(p);
         continue;
@@ -543,8 +542,9 @@ Result<bool> SyncEngine::MessageRun::add_server_changes() {
     used += protocol::encoded_size(sync, session_.version, where_.encoding);
     ds.server_sync_sent = true;
 
-    const DeviceFormats formats = load_device_formats(
-        engine_.state_, engine_.stores_, DeviceStore{session_.user, session_.device, ds.server_uri}, ds.client_uri);
+    const DeviceFormats formats =
+        load_device_formats(engine_.state_, engine_.stores_, DeviceStore{session_.user, session_.device, ds.server_uri},
+                            ds.client_uri, session_.key.str());
     size_t next = 0;
     bool full = false;
     while (next < ds.outgoing.size() && !full) {
@@ -579,11 +579,6 @@ Result<bool> SyncEngine::MessageRun::add_server_changes() {
           auto it = data.find(out.guid.str());
           if (it == data.end()) continue;  // deleted since the list was made; nothing to send
           Delivered delivered = formats.to_device(it->second);
-          if (!delivered.problem.empty()) {
-            logger("engine")->warn("session {} user {} datastore {}: item {} sent as stored, not converted: {}",
-                                   session_.key.str(), session_.user.str(), ds.server_uri, out.guid.str(),
-                                   delivered.problem);
-          }
           cmd.meta = protocol::Meta{};
           cmd.meta->type = std::move(delivered.content_type);
           item.data_kind = protocol::DataKind::kText;

@@ -69,8 +69,8 @@ Ingested refuse(StatusCode code, std::string reason) {
 }  // namespace
 
 DeviceFormats::DeviceFormats(const caf::StoreSettings& store, const protocol::DevInf* devinf,
-                             std::string_view client_uri)
-    : storage_{data::ascii_lower(store.content_type), store.content_version} {
+                             std::string_view client_uri, std::string log_context)
+    : storage_{data::ascii_lower(store.content_type), store.content_version}, log_context_(std::move(log_context)) {
   const protocol::DevInfDataStore* ds = devinf ? find_datastore(*devinf, client_uri) : nullptr;
   if (!ds) return;
   described_ = true;
@@ -100,8 +100,18 @@ const data::FormatCaps* DeviceFormats::caps_for(const data::Format& format) cons
   return nullptr;
 }
 
-Ingested DeviceFormats::to_storage(std::string&& raw, const std::string& declared_type,
+Ingested DeviceFormats::to_storage(std::string&& raw, const std::string& declared_type, const std::string& luid,
                                    const std::function<std::optional<caf::SyncObj>()>& server_version) const {
+  Ingested out = convert_for_storage(std::move(raw), declared_type, server_version);
+  if (out.refused) {
+    logger("engine")->warn("{}: item {} refused with {}: {}", log_context_, luid, protocol::to_int(*out.refused),
+                           out.reason);
+  }
+  return out;
+}
+
+Ingested DeviceFormats::convert_for_storage(std::string&& raw, const std::string& declared_type,
+                                            const std::function<std::optional<caf::SyncObj>()>& server_version) const {
   const Family family = family_of(storage_.mime_type);
   if (family == Family::kNone) return Ingested{std::nullopt, "", declared_type, std::move(raw)};
   if (family_of(declared_type) != family) {
@@ -134,8 +144,8 @@ Ingested DeviceFormats::to_storage(std::string&& raw, const std::string& declare
       if (!merged) return refuse(StatusCode::kBadRequest, merged.error().message());
       to_store = std::move(*merged);
     } else {
-      logger("engine")->warn("stored item {} does not parse ({}); the update replaces it whole", server->guid.str(),
-                             current.error().to_string());
+      logger("engine")->warn("{}: stored item {} does not parse ({}); the update replaces it whole", log_context_,
+                             server->guid.str(), current.error().to_string());
     }
   }
   auto text = to_store->write(storage_);
@@ -148,15 +158,22 @@ Delivered DeviceFormats::to_device(const caf::SyncObj& stored) const {
   const data::Format as_stored{data::ascii_lower(stored.content_type), ""};
   auto sniffed = data::sniff_format(stored.raw, as_stored);
   if (sniffed && same_format(*sniffed, *preferred_)) return Delivered{stored.content_type, stored.raw, ""};
+  auto as_stored_because = [&](const Status& why) {
+    logger("engine")->warn("{}: item {} sent as stored, not as {}: {}", log_context_, stored.guid.str(),
+                           preferred_->to_string(), why.to_string());
+    return Delivered{stored.content_type, stored.raw, why.to_string()};
+  };
   auto object = data::parse(stored.raw, as_stored);
-  if (!object) return Delivered{stored.content_type, stored.raw, object.error().to_string()};
+  if (!object) return as_stored_because(object.error());
   auto text = (*object)->write(*preferred_);
-  if (!text) return Delivered{stored.content_type, stored.raw, text.error().to_string()};
+  if (!text) return as_stored_because(text.error());
   return Delivered{preferred_->mime_type, std::move(*text), ""};
 }
 
 DeviceFormats load_device_formats(SyncStateStore& state, const std::vector<caf::StoreSettings>& stores,
-                                  const DeviceStore& where, std::string_view client_uri) {
+                                  const DeviceStore& where, std::string_view client_uri, const std::string& session) {
+  std::string context = "session " + session + " user " + where.user.str() + " device " + where.device.str() +
+                        " datastore " + where.database;
   caf::StoreSettings store;
   for (const auto& s : stores) {
     if (s.name == where.database) store = s;
@@ -164,25 +181,18 @@ DeviceFormats load_device_formats(SyncStateStore& state, const std::vector<caf::
   auto xml = state.device_info(where.user, where.device);
   if (!xml || !xml->has_value()) {
     if (!xml) {
-      logger("engine")->warn("user {} device {}: reading its DevInf failed, items pass unconverted: {}",
-                             where.user.str(), where.device.str(), xml.error().to_string());
+      logger("engine")->warn("{}: reading the device's DevInf failed, items pass unconverted: {}", context,
+                             xml.error().to_string());
     }
-    return DeviceFormats(store, nullptr, client_uri);
+    return DeviceFormats(store, nullptr, client_uri, std::move(context));
   }
   auto devinf = protocol::parse_devinf_xml(**xml);
   if (!devinf) {
-    logger("engine")->warn("user {} device {}: its stored DevInf does not parse, items pass unconverted: {}",
-                           where.user.str(), where.device.str(), devinf.error().to_string());
-    return DeviceFormats(store, nullptr, client_uri);
+    logger("engine")->warn("{}: the device's stored DevInf does not parse, items pass unconverted: {}", context,
+                           devinf.error().to_string());
+    return DeviceFormats(store, nullptr, client_uri, std::move(context));
   }
-  return DeviceFormats(store, &*devinf, client_uri);
-}
-
-void log_refused_item(const std::string& session, const DeviceStore& where, const std::string& luid,
-                      const Ingested& refused) {
-  logger("engine")->warn("session {} user {} device {} datastore {}: item {} refused with {}: {}", session,
-                         where.user.str(), where.device.str(), where.database, luid,
-                         refused.refused ? protocol::to_int(*refused.refused) : 0, refused.reason);
+  return DeviceFormats(store, &*devinf, client_uri, std::move(context));
 }
 
 }  // namespace conflux::engine

@@ -57,7 +57,10 @@ class DeviceFormats {
  public:
   // `devinf` may be null (the device sent none); `client_uri` is the device's
   // name for the datastore, matched against the DevInf SourceRefs.
-  DeviceFormats(const caf::StoreSettings& store, const protocol::DevInf* devinf, std::string_view client_uri);
+  // `log_context` starts this object's log lines ("session … user … device
+  // … datastore …").
+  DeviceFormats(const caf::StoreSettings& store, const protocol::DevInf* devinf, std::string_view client_uri,
+                std::string log_context = "");
 
   const data::Format& storage() const { return storage_; }
   // What the device receives; nullopt: items go out as stored.
@@ -70,25 +73,28 @@ class DeviceFormats {
 
   // `server_version` is asked only for an update from a described device; it
   // returns the stored item, or nullopt when there is none (gone, unreadable).
-  Ingested to_storage(std::string&& raw, const std::string& declared_type,
+  // A refusal is logged here, once, naming `luid` and the reason (never the
+  // item's bytes).
+  Ingested to_storage(std::string&& raw, const std::string& declared_type, const std::string& luid,
                       const std::function<std::optional<caf::SyncObj>()>& server_version) const;
+  // A failed conversion is logged here and the stored bytes go out.
   Delivered to_device(const caf::SyncObj& stored) const;
 
  private:
+  Ingested convert_for_storage(std::string&& raw, const std::string& declared_type,
+                               const std::function<std::optional<caf::SyncObj>()>& server_version) const;
+
   const data::Format storage_;
+  const std::string log_context_;
   std::optional<data::Format> preferred_;
   bool described_ = false;
   std::vector<data::FormatCaps> caps_;
 };
 
-// The DeviceFormats of `where` (user, device, datastore) from the device's
-// stored DevInf. A DevInf that cannot be read counts as none (logged).
+// The DeviceFormats of `where` (user, device, datastore) in `session` from
+// the device's stored DevInf. A DevInf that cannot be read counts as none
+// (logged).
 DeviceFormats load_device_formats(SyncStateStore& state, const std::vector<caf::StoreSettings>& stores,
-                                  const DeviceStore& where, std::string_view client_uri);
-
-// One log line for an item refused on ingest (user, device, datastore, LUID,
-// status and reason; never the item's bytes).
-void log_refused_item(const std::string& session, const DeviceStore& where, const std::string& luid,
-                      const Ingested& refused);
+                                  const DeviceStore& where, std::string_view client_uri, const std::string& session);
 
 }  // namespace conflux::engine

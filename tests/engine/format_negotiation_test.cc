@@ -109,7 +109,7 @@ TEST(FormatNegotiationTest, ItemsInTheStorageFormatPassUntouched) {
   DeviceFormats formats(contacts_store(), &devinf, "./Contacts");
   // Odd but valid spelling the writer would change: stored byte for byte.
   const std::string sent = "BEGIN:VCARD\r\nVERSION:3.0\r\nfn:Zoe\r\nN:;Zoe;;;\r\nEND:VCARD\r\n";
-  Ingested in = formats.to_storage(std::string(sent), "text/vcard", no_server_version);
+  Ingested in = formats.to_storage(std::string(sent), "text/vcard", "L1", no_server_version);
   ASSERT_FALSE(in.refused) << in.reason;
   EXPECT_EQ(in.raw, sent);
   EXPECT_EQ(in.content_type, "text/vcard");
@@ -120,7 +120,7 @@ TEST(FormatNegotiationTest, A21ItemIsStoredAs30) {
   DeviceFormats formats(contacts_store(), &devinf, "./Contacts");
   Ingested in = formats.to_storage("BEGIN:VCARD\r\nVERSION:2.1\r\nN:Weiss;Anna\r\n"
                                    "NOTE;ENCODING=QUOTED-PRINTABLE;CHARSET=ISO-8859-1:Gr=FC=DFe\r\nEND:VCARD\r\n",
-                                   "text/x-vcard", no_server_version);
+                                   "text/x-vcard", "L1", no_server_version);
   ASSERT_FALSE(in.refused) << in.reason;
   EXPECT_EQ(in.content_type, "text/vcard");
   EXPECT_NE(in.raw.find("VERSION:3.0\r\n"), std::string::npos) << in.raw;
@@ -135,7 +135,7 @@ TEST(FormatNegotiationTest, UpdateKeepsWhatTheDeviceCannotHoldAndDropsWhatItDele
       "BEGIN:VCARD\r\nVERSION:2.1\r\nN;CHARSET=UTF-8:Weiß;Jürgen\r\nFN;CHARSET=UTF-8:Jürgen Weiß\r\n"
       "TEL;CELL:+49 2\r\nADR;HOME:;;Hauptstr. 1;Berlin;;;DE\r\nEND:VCARD\r\n";
   int asked = 0;
-  Ingested in = formats.to_storage(std::string(update), "text/x-vcard", [&] {
+  Ingested in = formats.to_storage(std::string(update), "text/x-vcard", "L1", [&] {
     ++asked;
     return std::optional<caf::SyncObj>(stored_item());
   });
@@ -150,7 +150,7 @@ TEST(FormatNegotiationTest, UpdateKeepsWhatTheDeviceCannotHoldAndDropsWhatItDele
   protocol::DevInf lists_note = devinf;
   lists_note.datastores[0].ctcaps[0].properties.push_back({"NOTE", {}, {}});
   DeviceFormats strict(contacts_store(), &lists_note, "./Contacts");
-  in = strict.to_storage(std::string(update), "text/x-vcard", [] { return std::optional<caf::SyncObj>(stored_item()); });
+  in = strict.to_storage(std::string(update), "text/x-vcard", "L1", [] { return std::optional<caf::SyncObj>(stored_item()); });
   ASSERT_FALSE(in.refused) << in.reason;
   EXPECT_EQ(in.raw.find("NOTE"), std::string::npos) << in.raw;
 }
@@ -159,10 +159,10 @@ TEST(FormatNegotiationTest, WrongKindIs415AndBrokenContentIs400) {
   const protocol::DevInf devinf = phone_devinf();
   for (const DeviceFormats& formats :
        {DeviceFormats(contacts_store(), &devinf, "./Contacts"), DeviceFormats(contacts_store(), nullptr, "x")}) {
-    Ingested in = formats.to_storage("BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n", "text/calendar", no_server_version);
+    Ingested in = formats.to_storage("BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n", "text/calendar", "L1", no_server_version);
     ASSERT_TRUE(in.refused);
     EXPECT_EQ(*in.refused, StatusCode::kUnsupportedMediaType);
-    in = formats.to_storage("BEGIN:VCARD\r\nVERSION:3.0\r\nFN:A\r\n", "text/vcard", no_server_version);
+    in = formats.to_storage("BEGIN:VCARD\r\nVERSION:3.0\r\nFN:A\r\n", "text/vcard", "L1", no_server_version);
     ASSERT_TRUE(in.refused);
     EXPECT_EQ(*in.refused, StatusCode::kBadRequest);
     EXPECT_NE(in.reason.find("END:VCARD"), std::string::npos) << in.reason;
@@ -172,7 +172,7 @@ TEST(FormatNegotiationTest, WrongKindIs415AndBrokenContentIs400) {
 TEST(FormatNegotiationTest, WithoutDevInfAGoodItemIsStoredAsSent) {
   DeviceFormats formats(contacts_store(), nullptr, "./Contacts");
   const std::string sent = "BEGIN:VCARD\r\nVERSION:2.1\r\nN:A;B\r\nEND:VCARD\r\n";
-  Ingested in = formats.to_storage(std::string(sent), "text/x-vcard", [] {
+  Ingested in = formats.to_storage(std::string(sent), "text/x-vcard", "L1", [] {
     ADD_FAILURE() << "no merge without DevInf";
     return std::optional<caf::SyncObj>();
   });
@@ -185,7 +185,7 @@ TEST(FormatNegotiationTest, StoresWithoutADataObjectPassBytes) {
   caf::StoreSettings files = contacts_store();
   files.content_type = "application/octet-stream";
   DeviceFormats formats(files, nullptr, "./files");
-  Ingested in = formats.to_storage(std::string("\x00\x01", 2), "application/octet-stream", no_server_version);
+  Ingested in = formats.to_storage(std::string("\x00\x01", 2), "application/octet-stream", "L1", no_server_version);
   ASSERT_FALSE(in.refused);
   EXPECT_EQ(in.raw.size(), 2u);
 }
@@ -215,7 +215,7 @@ TEST(FormatNegotiationTest, DatesStayDateOnlyOnTheWayToOlderFormats) {
   EXPECT_NE(out.raw.find("DTEND:20240301T235959\r\n"), std::string::npos) << out.raw;
 
   // And back: the phone's vCalendar 1.0 all-day event is stored date-only.
-  Ingested in = calendar.to_storage(std::string(out.raw), "text/x-vcalendar", no_server_version);
+  Ingested in = calendar.to_storage(std::string(out.raw), "text/x-vcalendar", "L1", no_server_version);
   ASSERT_FALSE(in.refused) << in.reason;
   EXPECT_EQ(in.content_type, "text/calendar");
   EXPECT_NE(in.raw.find("DTSTART;VALUE=DATE:20240301"), std::string::npos) << in.raw;
