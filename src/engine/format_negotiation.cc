@@ -124,7 +124,7 @@ Ingested DeviceFormats::convert_for_storage(std::string&& raw, const std::string
   // Hot path: already in the storage format, nothing to merge, looks sound.
   auto sniffed = data::sniff_format(raw, declared);
   if (sniffed && !server && (same_format(*sniffed, storage_) || !described_)) {
-    return Ingested{std::nullopt, "", declared_type, std::move(raw)};
+    return Ingested{std::nullopt, "", sniffed->mime_type, std::move(raw)};  // the data's type, not the label
   }
 
   auto object = data::parse(raw, declared);
@@ -133,7 +133,7 @@ Ingested DeviceFormats::convert_for_storage(std::string&& raw, const std::string
     return refuse(unknown ? StatusCode::kUnsupportedMediaType : StatusCode::kBadRequest, object.error().message());
   }
   // Without DevInf nothing tells what the device reads back: keep its bytes.
-  if (!described_) return Ingested{std::nullopt, "", declared_type, std::move(raw)};
+  if (!described_) return Ingested{std::nullopt, "", (*object)->source_format().mime_type, std::move(raw)};
 
   std::unique_ptr<data::DataObject> to_store = std::move(*object);
   if (server) {
@@ -157,7 +157,7 @@ Delivered DeviceFormats::to_device(const caf::SyncObj& stored) const {
   if (!preferred_) return Delivered{stored.content_type, stored.raw, ""};
   const data::Format as_stored{data::ascii_lower(stored.content_type), ""};
   auto sniffed = data::sniff_format(stored.raw, as_stored);
-  if (sniffed && same_format(*sniffed, *preferred_)) return Delivered{stored.content_type, stored.raw, ""};
+  if (sniffed && same_format(*sniffed, *preferred_)) return Delivered{sniffed->mime_type, stored.raw, ""};
   auto as_stored_because = [&](const Status& why) {
     logger("engine")->warn("{}: item {} sent as stored, not as {}: {}", log_context_, stored.guid.str(),
                            preferred_->to_string(), why.to_string());

@@ -115,6 +115,19 @@ TEST(FormatNegotiationTest, ItemsInTheStorageFormatPassUntouched) {
   EXPECT_EQ(in.content_type, "text/vcard");
 }
 
+TEST(FormatNegotiationTest, StoredTypeFollowsTheDataNotTheLabel) {
+  const protocol::DevInf devinf = phone_devinf();
+  // Devices label 3.0 cards text/x-vcard; the card is stored as it is, typed text/vcard.
+  const std::string sent = "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Zoe\r\nN:;Zoe;;;\r\nEND:VCARD\r\n";
+  for (const DeviceFormats& formats :
+       {DeviceFormats(contacts_store(), &devinf, "./Contacts"), DeviceFormats(contacts_store(), nullptr, "x")}) {
+    Ingested in = formats.to_storage(std::string(sent), "text/x-vcard", "L1", no_server_version);
+    ASSERT_FALSE(in.refused) << in.reason;
+    EXPECT_EQ(in.raw, sent);
+    EXPECT_EQ(in.content_type, "text/vcard");
+  }
+}
+
 TEST(FormatNegotiationTest, A21ItemIsStoredAs30) {
   const protocol::DevInf devinf = phone_devinf();
   DeviceFormats formats(contacts_store(), &devinf, "./Contacts");
