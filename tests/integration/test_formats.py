@@ -8,6 +8,9 @@
   received), and its update is stored as 3.0 without losing fields.
 - A hand-driven device whose DevInf CTCap lacks NOTE and allows one ADR
   sends an update: the NOTE and the second ADR survive on the server.
+- A SyncEvolution device configured as a vCalendar 1.0 phone, in UTC+13,
+  receives an all-day event stored as iCalendar 2.0 in 1.0 and its update
+  keeps the date.
 - A SyncEvolution device (its CTCap lists NOTE) deletes a NOTE: the server's
   copy loses it too.
 - Malformed vCards and iCalendar objects from the corpus (tests/data/*/
@@ -40,6 +43,11 @@ ADA = ("BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Jürgen Weiß\r\nN:Weiß;Jürgen;;;\r\n
        "ADR;TYPE=HOME:;;Hauptstraße 1;Berlin;;10115;Germany\r\n"
        "ADR;TYPE=WORK:;;Werkweg 2;Potsdam;;14467;Germany\r\n"
        "NOTE:Met at the Leipzig fair\r\nEND:VCARD\r\n")
+
+ALL_DAY = ("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Conflux tests//formats//EN\r\n"
+           "BEGIN:VEVENT\r\nUID:holiday-1@example.org\r\nDTSTAMP:20250101T000000Z\r\n"
+           "DTSTART;VALUE=DATE:20250301\r\nDTEND;VALUE=DATE:20250302\r\nSUMMARY:Holiday\r\n"
+           "END:VEVENT\r\nEND:VCALENDAR\r\n")
 
 
 def devinf(rx_pref, ctcap_properties):
@@ -185,6 +193,40 @@ class FormatsTest(IntegrationTest):
         self.assertIn("NOTE:Met at the Leipzig fair", stored)
         self.assertIn("Hauptstraße 1", stored)
         self.assertIn("Werkweg 2", stored)
+
+    def test_vcalendar10_syncevolution_gets_10_and_all_day_keeps_its_date(self):
+        seeder = Phone(self.server.url, "seeder", USER, PASSWORD, datastore="calendar", local="./calendar")
+        seeder.begin(201, None, "1")
+        seeder.send([("Add", "e1", ALL_DAY, "text/calendar", False)])
+        seeder.finish()
+        self.assertEqual(seeder.code_for("e1"), 201)
+
+        phone = self.make_device(
+            self.server, "phone10", USER, PASSWORD,
+            datastores={"calendar": ("text/calendar", "calendar")},
+            extra={"calendar/syncFormat": "text/x-vcalendar", "loglevel": "5"})
+        phone.env["TZ"] = "Pacific/Tongatapu"  # UTC+13: a shifted date would show
+        phone.sync("slow")
+
+        received = "".join(
+            html.unescape(p.read_text(errors="replace"))
+            for p in Path(phone.session_log_dir()).glob("*_msg*_incoming.xml"))
+        events = set(re.findall(r"BEGIN:VCALENDAR.*?END:VCALENDAR", received, re.S))
+        self.assertEqual(len(events), 1, received[-2000:])
+        wire, = events
+        self.assertIn("VERSION:1.0", wire)
+        self.assertIn("DTSTART:20250301T000000", wire)
+        self.assertIn("text/x-vcalendar", received)
+
+        (name, text), = phone.items("calendar").items()
+        self.assertRegex(text, r"DTSTART;VALUE=DATE:20250301\r?\n")
+        phone.write_item("calendar", name, text.replace("SUMMARY:Holiday", "SUMMARY:Day off"))
+        phone.sync("two-way")
+
+        stored, = server_items(self.server, USER, "calendar")
+        self.assertIn("VERSION:2.0", stored)
+        self.assertIn("SUMMARY:Day off", stored)
+        self.assertRegex(stored, r"DTSTART;VALUE=DATE:20250301\r?\n")
 
     def test_update_from_limited_phone_keeps_note_and_second_adr(self):
         self.seed(ADA)
