@@ -9,6 +9,9 @@ namespace {
 std::optional<data::Format> format_of(const std::string& content_type) {
   if (content_type == "text/x-vcard") return data::Format::vcard21();
   if (content_type == "text/vcard") return data::Format::vcard30();  // the card's VERSION line decides
+  // Events and tasks match by UID (data/calendar.h); notes have no identity
+  // safe enough to merge on (two notes may share a first line).
+  if (content_type == "text/calendar" || content_type == "text/x-vcalendar") return data::Format{content_type, ""};
   return std::nullopt;
 }
 
