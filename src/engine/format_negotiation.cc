@@ -12,8 +12,16 @@ using protocol::StatusCode;
 
 enum class Family { kNone, kContact, kCalendar, kNote };
 
+// "Text/X-vCard; charset=UTF-8" -> "text/x-vcard".
+std::string media_type(std::string_view type) {
+  type = type.substr(0, type.find(';'));
+  while (!type.empty() && (type.back() == ' ' || type.back() == '\t')) type.remove_suffix(1);
+  while (!type.empty() && (type.front() == ' ' || type.front() == '\t')) type.remove_prefix(1);
+  return data::ascii_lower(type);
+}
+
 Family family_of(std::string_view mime_type) {
-  const std::string type = data::ascii_lower(mime_type);
+  const std::string type = media_type(mime_type);
   if (type == "text/vcard" || type == "text/x-vcard" || type == "text/directory") return Family::kContact;
   if (type == "text/calendar" || type == "text/x-vcalendar") return Family::kCalendar;
   if (type == "text/plain" || type == "text/x-vnote") return Family::kNote;
@@ -118,7 +126,7 @@ Ingested DeviceFormats::convert_for_storage(std::string&& raw, const std::string
     return refuse(StatusCode::kUnsupportedMediaType,
                   "type '" + declared_type + "' does not fit a datastore of " + storage_.to_string());
   }
-  const data::Format declared{data::ascii_lower(declared_type), ""};
+  const data::Format declared{media_type(declared_type), ""};
   std::optional<caf::SyncObj> server = described_ ? server_version() : std::nullopt;
 
   // Hot path: already in the storage format, nothing to merge, looks sound.

@@ -121,10 +121,12 @@ TEST(FormatNegotiationTest, StoredTypeFollowsTheDataNotTheLabel) {
   const std::string sent = "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Zoe\r\nN:;Zoe;;;\r\nEND:VCARD\r\n";
   for (const DeviceFormats& formats :
        {DeviceFormats(contacts_store(), &devinf, "./Contacts"), DeviceFormats(contacts_store(), nullptr, "x")}) {
-    Ingested in = formats.to_storage(std::string(sent), "text/x-vcard", "L1", no_server_version);
-    ASSERT_FALSE(in.refused) << in.reason;
-    EXPECT_EQ(in.raw, sent);
-    EXPECT_EQ(in.content_type, "text/vcard");
+    for (const char* label : {"text/x-vcard", "Text/X-vCard; charset=UTF-8"}) {
+      Ingested in = formats.to_storage(std::string(sent), label, "L1", no_server_version);
+      ASSERT_FALSE(in.refused) << label << ": " << in.reason;
+      EXPECT_EQ(in.raw, sent);
+      EXPECT_EQ(in.content_type, "text/vcard");
+    }
   }
 }
 
