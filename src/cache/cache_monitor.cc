@@ -57,8 +57,8 @@ Result<int> CacheMonitor::run_once(int64_t now) {
   last_propagation_ = now;
 
   auto log = logger("cache");
-  std::set<UserId> blocked;                         // users with an entry left behind this round
-  std::set<std::pair<UserId, Cuid>> stuck_items;    // items with a stuck change: later ones wait
+  std::set<UserId> blocked;                       // users with an entry left behind this round
+  std::set<std::pair<UserId, Cuid>> stuck_items;  // items with a stuck change: their later ones wait
   int replicated = 0;
   int failed = 0;
   for (const QueueEntry& entry : *entries) {
@@ -99,7 +99,8 @@ Result<int> CacheMonitor::run_once(int64_t now) {
                 entry.user.str(), caf::action_name(entry.action), entry.cuid.str(), attempt, wait, done.to_string());
     }
     Status kept = cache_->retry_later(entry, now + wait, done.to_string(),
-                                      stuck ? CacheStore::Retry::kStuck : CacheStore::Retry::kLater);
+                                      stuck ? CacheStore::Retry::kStuck : CacheStore::Retry::kLater,
+                                      options_.node_id);
     if (!kept.is_ok()) return kept.with_context("cache monitor '" + database_ + "'");
   }
   if (replicated > 0 || failed > 0) {

@@ -485,12 +485,13 @@ Status CacheStore::replicated(const QueueEntry& entry, const Guid& guid, const A
 }
 
 Status CacheStore::retry_later(const QueueEntry& entry, int64_t next_attempt_at, const std::string& error,
-                               Retry retry) {
+                               Retry retry, const std::string& node) {
   auto st = db_->prepare(
       "UPDATE queue SET attempts = attempts + 1, next_attempt_at = ?2, last_error = ?3, stuck = ?4,"
-      " lease_owner = '', lease_until = 0 WHERE seq = ?1");
+      " lease_owner = '', lease_until = 0 WHERE seq = ?1 AND lease_owner = ?5");
   if (!st) return st.error();
   st->bind(1, entry.seq).bind(2, next_attempt_at).bind(3, error).bind(4, retry == Retry::kStuck ? 1 : 0);
+  st->bind(5, node);
   return st->run().status();
 }
 

@@ -147,9 +147,11 @@ class CacheStore {
   Status replicated(const QueueEntry& entry, const Guid& guid, const Anchor& backend_rev,
                     const std::string& node);
   // The back end refused or was down: the entry stays, attempts + 1, its
-  // lease freed; Retry::kStuck stops automatic retries.
+  // lease freed; Retry::kStuck stops automatic retries. Nothing changes when
+  // `node` no longer holds the lease (another node owns the entry now).
   enum class Retry { kLater, kStuck };
-  Status retry_later(const QueueEntry& entry, int64_t next_attempt_at, const std::string& error, Retry retry);
+  Status retry_later(const QueueEntry& entry, int64_t next_attempt_at, const std::string& error, Retry retry,
+                     const std::string& node);
 
   // --- the administrator's side (`conflux cache ...`)
   // Stuck entries of every datastore, oldest first.

@@ -705,6 +705,10 @@ TEST_F(CacheTest, ExpiredLeaseIsTakenOver) {
   ASSERT_EQ(q->size(), 2u);
   ASSERT_TRUE(*cache_->claim(q->front(), "node-a", clock_.now_seconds(), 300));
   EXPECT_FALSE(*cache_->claim(q->front(), "node-b", clock_.now_seconds(), 300));
+  // Only the holder of the lease records a failure.
+  ASSERT_TRUE(cache_->retry_later(q->front(), 0, "not mine", CacheStore::Retry::kStuck, "node-b").is_ok());
+  EXPECT_EQ(cache_->queued("contacts")->front().attempts, 0);
+  EXPECT_EQ(cache_->queued("contacts")->front().lease_owner, "node-a");
 
   // Node B leaves the user's entries alone while the lease lives.
   EXPECT_EQ(run(), 0);
