@@ -24,6 +24,9 @@ cache_stuck_after_attempts failures; `conflux cache stuck` lists it,
 `retry` makes it due again (and it sticks again), `drop` takes it out of the
 queue and `conflux cache dropped` still shows its content.
 
+test_push_needs_an_adapter_that_reports_changes: backend_monitor = "push" on
+a back end without change notifications is refused at start, naming the key.
+
 Run: CONFLUX_BIN=/path/to/conflux /usr/bin/python3 test_cache.py
 """
 
@@ -226,6 +229,16 @@ class CacheTest(IntegrationTest):
         self.assertIn(f"no queue entry {seq}", unknown.stderr)
         self.assertEqual(list((self.root / USER / "calendar").glob("*")), [])
         self.server.stop()
+
+    def test_push_needs_an_adapter_that_reports_changes(self):
+        server = self.make_server(
+            '[stores.contacts]\nadapter = "sqlite"\n'
+            'content_type = "text/vcard"\ncache = true\n'
+            'backend_monitor = "push"\n')
+        refused = server.cli("check-config", check=False)
+        self.assertNotEqual(refused.returncode, 0)
+        self.assertIn("stores.contacts.backend_monitor: adapter sqlite cannot "
+                      "report changes", refused.stderr)
 
 
 if __name__ == "__main__":
