@@ -124,7 +124,8 @@ Status CacheMonitor::replicate(const QueueEntry& entry) {
       if (item.guid.empty()) return create_in_backend(ref, entry, item);
       [[fallthrough]];  // already in the back end: write the current state
     case caf::Action::kUpdate: {
-      if (item.deleted) return cache_->replicated(entry, Guid(), Anchor(item.backend_rev), options_.node_id);  // a delete follows
+      // A delete follows: nothing to write.
+      if (item.deleted) return cache_->replicated(entry, Guid(), Anchor(item.backend_rev), options_.node_id);
       if (item.guid.empty()) return create_in_backend(ref, entry, item);
       caf::SyncObj obj;
       obj.action = caf::Action::kUpdate;
@@ -140,7 +141,8 @@ Status CacheMonitor::replicate(const QueueEntry& entry) {
       return cache_->replicated(entry, item.guid, r.anchor, options_.node_id);
     }
     case caf::Action::kDelete: {
-      if (item.guid.empty()) return cache_->replicated(entry, Guid(), Anchor(), options_.node_id);  // never reached the back end
+      // Never reached the back end: nothing to delete there.
+      if (item.guid.empty()) return cache_->replicated(entry, Guid(), Anchor(), options_.node_id);
       caf::SyncObj obj;
       obj.action = caf::Action::kDelete;
       obj.guid = item.guid;
@@ -198,7 +200,9 @@ Status CacheMonitor::create_in_backend(const caf::StoreRef& ref, const QueueEntr
   query.metadata_only = true;
   auto there = backend_->search(ref, query);
   if (!there) return there.error();
-  if (!there->empty()) return cache_->replicated(entry, there->front().guid, there->front().anchor, options_.node_id);
+  if (!there->empty()) {
+    return cache_->replicated(entry, there->front().guid, there->front().anchor, options_.node_id);
+  }
 
   caf::SyncObj obj;
   obj.action = caf::Action::kCreate;

@@ -418,7 +418,8 @@ Result<size_t> CacheStore::queue_length(const std::string& database) {
 }
 
 Result<std::vector<QueueEntry>> CacheStore::queued(const std::string& database, size_t limit) {
-  auto st = db_->prepare(std::string("SELECT ") + kQueueColumns + " FROM queue WHERE database = ?1 ORDER BY seq LIMIT ?2");
+  auto st =
+      db_->prepare(std::string("SELECT ") + kQueueColumns + " FROM queue WHERE database = ?1 ORDER BY seq LIMIT ?2");
   if (!st) return st.error();
   st->bind(1, database).bind(2, limit == 0 ? int64_t{-1} : static_cast<int64_t>(limit));
   return collect_entries(*st);
@@ -447,7 +448,8 @@ Result<QueueStats> CacheStore::queue_stats(const std::string& database) {
   return stats;
 }
 
-Result<bool> CacheStore::claim(const QueueEntry& entry, const std::string& node, int64_t now, int64_t lease_seconds) {
+Result<bool> CacheStore::claim(const QueueEntry& entry, const std::string& node, int64_t now,
+                               int64_t lease_seconds) {
   // One statement: SQLite runs writes one at a time, so of two nodes
   // claiming together exactly one sees its row changed.
   auto st = db_->prepare(

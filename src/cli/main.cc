@@ -106,7 +106,7 @@ int main(int argc, char** argv) {
   auto* cache = app.add_subcommand("cache", "the persistent cache's replication queue");
   cache->require_subcommand(1);
   int64_t queue_entry = 0;
-  auto* cache_status = cache->add_subcommand("status", "per cached datastore: queue length, lag, stuck, tombstones");
+  auto* cache_status = cache->add_subcommand("status", "per cached datastore: queued, lag, stuck, tombstones");
   auto* cache_stuck = cache->add_subcommand("stuck", "queue entries the Cache Monitor gave up on");
   auto* cache_retry = cache->add_subcommand("retry", "try a stuck queue entry again");
   cache_retry->add_option("id", queue_entry, "queue entry id (as listed)")->required();

@@ -104,7 +104,9 @@ void VdirWatch::add_collection(const std::string& user) {
   add(path, Level::kCollection, user);
 }
 
-bool VdirWatch::is_item(const std::string& name) const { return !name.empty() && name[0] != '.' && ends_with(name, extension_); }
+bool VdirWatch::is_item(const std::string& name) const {
+  return !name.empty() && name[0] != '.' && ends_with(name, extension_);
+}
 
 void VdirWatch::run() {
   alignas(struct inotify_event) char buf[16 * 1024];
