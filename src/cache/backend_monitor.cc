@@ -63,6 +63,9 @@ Result<int> BackendMonitor::poll_once(int64_t now) {
     if (!interval_due && !all_marked && !marked.count(user)) continue;
     auto folded = poll_user(user, now);
     if (!folded) {
+      // Push: the change is known to be there; look again next tick, not
+      // only at the next interval.
+      if (policy_ == Policy::kPush) note_change(user);
       logger("cache")->debug("store '{}' user '{}': back end not polled: {}", database_, user.str(),
                              folded.error().to_string());
       if (first_error.is_ok()) first_error = folded.error().with_context("back end monitor '" + database_ + "'");

@@ -50,7 +50,8 @@ class BackendMonitor {
   // full poll (the first call always polls), else only the users a
   // notification marked since the last call. Returns how many changes
   // reached the cache. A user whose back end fails is skipped (its anchor
-  // stays, so nothing is missed) and the first such error is returned after
+  // stays, so nothing is missed; under kPush the store stays marked, so the
+  // next call tries it again) and the first such error is returned after
   // every user was tried.
   Result<int> poll_once(int64_t now);
 

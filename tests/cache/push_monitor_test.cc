@@ -17,6 +17,7 @@
 #include "cache/cached_adapter.h"
 #include "cache/monitor_thread.h"
 #include "tests/common/temp_dir.h"
+#include "tests/cache/faulty_adapter.h"
 #include "tests/caf/memory_adapter.h"
 
 namespace conflux::cache {
@@ -62,7 +63,8 @@ TEST(PushMonitorTest, AMarkedStoreIsPolledBeforeTheInterval) {
   const StoreRef alice = ref("alice"), bob = ref("bob");
   ASSERT_TRUE(adapter.current_anchor(alice));
   ASSERT_TRUE(adapter.current_anchor(bob));
-  BackendMonitor monitor(*cache, memory, "contacts", "text/vcard", kDay, BackendMonitor::Policy::kPush);
+  auto faulty = std::make_shared<test::FaultyAdapter>(memory);
+  BackendMonitor monitor(*cache, faulty, "contacts", "text/vcard", kDay, BackendMonitor::Policy::kPush);
   EXPECT_EQ(*monitor.poll_once(clock.now_seconds()), 0);  // the first poll, of everyone
 
   auto write = [&](const StoreRef& store, const std::string& raw) {
@@ -82,6 +84,15 @@ TEST(PushMonitorTest, AMarkedStoreIsPolledBeforeTheInterval) {
   monitor.note_change(UserId());  // lost track: everyone
   EXPECT_EQ(*monitor.poll_once(clock.now_seconds()), 1);
   EXPECT_EQ(raws(adapter, bob), (std::vector<std::string>{"bob-1"}));
+
+  // A marked store whose back end fails stays marked until it works.
+  write(alice, "alice-2");
+  faulty->set_user_down("alice", true);
+  monitor.note_change(UserId("alice"));
+  EXPECT_EQ(monitor.poll_once(clock.now_seconds()).error().code(), StatusCode::kUnavailable);
+  faulty->set_user_down("alice", false);
+  EXPECT_EQ(*monitor.poll_once(clock.now_seconds()), 1);
+  EXPECT_EQ(raws(adapter, alice), (std::vector<std::string>{"alice-1", "alice-2"}));
 
   // A back end that cannot push is told so.
   EXPECT_EQ(monitor.watch([] {}).code(), StatusCode::kUnimplemented);
