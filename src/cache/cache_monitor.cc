@@ -1,6 +1,7 @@
 #include "cache/cache_monitor.h"
 
 #include <algorithm>
+#include <limits>
 #include <set>
 
 #include "common/log.h"
@@ -21,14 +22,20 @@ caf::ApplyResult apply_one(caf::ContentAdapter& backend, const caf::StoreRef& re
   return std::move(results.front());
 }
 
+// "Down, try later": never a reason to give up on an entry.
+bool retryable(const Status& status) {
+  return status.code() == StatusCode::kUnavailable || status.code() == StatusCode::kResourceExhausted;
+}
+
 }  // namespace
 
 CacheMonitor::CacheMonitor(std::shared_ptr<CacheStore> cache, std::shared_ptr<caf::ContentAdapter> backend,
-                           std::string database, Trigger trigger, int64_t start)
+                           std::string database, Trigger trigger, int64_t start, CacheMonitorOptions options)
     : cache_(std::move(cache)),
       backend_(std::move(backend)),
       database_(std::move(database)),
       trigger_(trigger),
+      options_(std::move(options)),
       last_propagation_(start) {}
 
 int64_t CacheMonitor::backoff_seconds(int64_t attempts) {
@@ -45,17 +52,29 @@ Result<int> CacheMonitor::run_once(int64_t now) {
   auto entries = cache_->queued(database_, kBatchLimit);
   if (!entries) return entries.error().with_context("cache monitor '" + database_ + "'");
   bool retry_due = false;
-  for (const auto& e : *entries) retry_due = retry_due || (e.attempts > 0 && e.next_attempt_at <= now);
+  for (const auto& e : *entries) retry_due = retry_due || (!e.stuck && e.attempts > 0 && e.next_attempt_at <= now);
   if (!trigger_.due(*length, now, last_propagation_) && !retry_due) return 0;
   last_propagation_ = now;
 
   auto log = logger("cache");
-  std::set<UserId> blocked;  // users with an entry left behind this round
+  std::set<UserId> blocked;                       // users with an entry left behind this round
+  std::set<std::pair<UserId, Cuid>> stuck_items;  // items with a stuck change: their later ones wait
   int replicated = 0;
   int failed = 0;
   for (const QueueEntry& entry : *entries) {
-    if (blocked.count(entry.user)) continue;
+    const auto item_key = std::make_pair(entry.user, entry.cuid);
+    if (entry.stuck) {
+      stuck_items.insert(item_key);
+      continue;
+    }
+    if (blocked.count(entry.user) || stuck_items.count(item_key)) continue;
     if (entry.next_attempt_at > now) {
+      blocked.insert(entry.user);
+      continue;
+    }
+    auto mine = cache_->claim(entry, options_.node_id, now, options_.lease_seconds);
+    if (!mine) return mine.error().with_context("cache monitor '" + database_ + "'");
+    if (!*mine) {  // another node replicates this user's changes now
       blocked.insert(entry.user);
       continue;
     }
@@ -65,12 +84,23 @@ Result<int> CacheMonitor::run_once(int64_t now) {
       continue;
     }
     ++failed;
-    blocked.insert(entry.user);
-    const int64_t wait = backoff_seconds(entry.attempts + 1);
-    log->warn("store '{}' user '{}': replication of {} {} failed (attempt {}), retry in {} s: {}", database_,
-              entry.user.str(), caf::action_name(entry.action), entry.cuid.str(), entry.attempts + 1, wait,
-              done.to_string());
-    Status kept = cache_->retry_later(entry, now + wait, done.to_string());
+    const int64_t attempt = entry.attempts + 1;
+    const bool stuck = !retryable(done) && attempt >= options_.stuck_after_attempts;
+    const int64_t wait = backoff_seconds(attempt);
+    if (stuck) {
+      stuck_items.insert(item_key);
+      log->error("store '{}' user '{}': replication of {} {} failed {} times, marked stuck (queue entry {}; "
+                 "conflux cache retry|drop): {}",
+                 database_, entry.user.str(), caf::action_name(entry.action), entry.cuid.str(), attempt, entry.seq,
+                 done.to_string());
+    } else {
+      blocked.insert(entry.user);
+      log->warn("store '{}' user '{}': replication of {} {} failed (attempt {}), retry in {} s: {}", database_,
+                entry.user.str(), caf::action_name(entry.action), entry.cuid.str(), attempt, wait, done.to_string());
+    }
+    Status kept = cache_->retry_later(entry, now + wait, done.to_string(),
+                                      stuck ? CacheStore::Retry::kStuck : CacheStore::Retry::kLater,
+                                      options_.node_id);
     if (!kept.is_ok()) return kept.with_context("cache monitor '" + database_ + "'");
   }
   if (replicated > 0 || failed > 0) {
@@ -90,11 +120,12 @@ Status CacheMonitor::replicate(const QueueEntry& entry) {
   switch (entry.action) {
     case caf::Action::kCreate:
       // Deleted before it ever left the cache: nothing to write.
-      if (item.deleted) return cache_->replicated(entry, Guid(), Anchor());
+      if (item.deleted) return cache_->replicated(entry, Guid(), Anchor(), options_.node_id);
       if (item.guid.empty()) return create_in_backend(ref, entry, item);
       [[fallthrough]];  // already in the back end: write the current state
     case caf::Action::kUpdate: {
-      if (item.deleted) return cache_->replicated(entry, Guid(), Anchor(item.backend_rev));  // a delete follows
+      // A delete follows: nothing to write.
+      if (item.deleted) return cache_->replicated(entry, Guid(), Anchor(item.backend_rev), options_.node_id);
       if (item.guid.empty()) return create_in_backend(ref, entry, item);
       caf::SyncObj obj;
       obj.action = caf::Action::kUpdate;
@@ -107,10 +138,11 @@ Status CacheMonitor::replicate(const QueueEntry& entry) {
       caf::ApplyResult r = apply_one(*backend_, ref, std::move(obj));
       if (r.status.is_not_found()) return create_in_backend(ref, entry, item);  // deleted there by others
       if (!r.status.is_ok()) return r.status;
-      return cache_->replicated(entry, item.guid, r.anchor);
+      return cache_->replicated(entry, item.guid, r.anchor, options_.node_id);
     }
     case caf::Action::kDelete: {
-      if (item.guid.empty()) return cache_->replicated(entry, Guid(), Anchor());  // never reached the back end
+      // Never reached the back end: nothing to delete there.
+      if (item.guid.empty()) return cache_->replicated(entry, Guid(), Anchor(), options_.node_id);
       caf::SyncObj obj;
       obj.action = caf::Action::kDelete;
       obj.guid = item.guid;
@@ -118,11 +150,46 @@ Status CacheMonitor::replicate(const QueueEntry& entry) {
       obj.database = entry.database;
       caf::ApplyResult r = apply_one(*backend_, ref, std::move(obj));
       if (!r.status.is_ok()) return r.status;
-      return cache_->replicated(entry, item.guid, r.anchor);
+      return cache_->replicated(entry, item.guid, r.anchor, options_.node_id);
     }
     default:
       return Status::internal("unknown action in the queue");
   }
+}
+
+Result<int> CacheMonitor::purge_tombstones(int64_t now) {
+  std::lock_guard lock(mutex_);
+  if (last_purge_ && now - *last_purge_ < options_.purge_every_seconds) return 0;
+  last_purge_ = now;
+  auto users = cache_->users(database_);
+  if (!users) return users.error().with_context("tombstone purge '" + database_ + "'");
+  int purged = 0;
+  for (const UserId& user : *users) {
+    const caf::StoreRef ref{user, database_, caf::Token{}};
+    auto gone = cache_->purge_tombstones(ref, synced_revision(user), now - options_.tombstone_max_age_seconds);
+    if (!gone) return gone.error().with_context("tombstone purge '" + database_ + "'");
+    if (*gone > 0) logger("cache")->info("store '{}' user '{}': purged {} tombstones", database_, user.str(), *gone);
+    purged += *gone;
+  }
+  return purged;
+}
+
+int64_t CacheMonitor::synced_revision(const UserId& user) {
+  if (options_.progress == nullptr) return -1;
+  auto anchors = options_.progress->synced_anchors(user, database_);
+  if (!anchors) {
+    logger("cache")->debug("store '{}' user '{}': device progress unknown: {}", database_, user.str(),
+                           anchors.error().to_string());
+    return -1;
+  }
+  // No device synced this store: none needs a tombstone.
+  int64_t lowest = std::numeric_limits<int64_t>::max();
+  for (const Anchor& anchor : *anchors) {
+    auto revision = CacheStore::anchor_revision(anchor);
+    if (!revision) return -1;  // handed out by the back end before the cache: no telling
+    lowest = std::min(lowest, *revision);
+  }
+  return lowest;
 }
 
 Status CacheMonitor::create_in_backend(const caf::StoreRef& ref, const QueueEntry& entry, const CacheItem& item) {
@@ -133,7 +200,9 @@ Status CacheMonitor::create_in_backend(const caf::StoreRef& ref, const QueueEntr
   query.metadata_only = true;
   auto there = backend_->search(ref, query);
   if (!there) return there.error();
-  if (!there->empty()) return cache_->replicated(entry, there->front().guid, there->front().anchor);
+  if (!there->empty()) {
+    return cache_->replicated(entry, there->front().guid, there->front().anchor, options_.node_id);
+  }
 
   caf::SyncObj obj;
   obj.action = caf::Action::kCreate;
@@ -145,7 +214,7 @@ Status CacheMonitor::create_in_backend(const caf::StoreRef& ref, const QueueEntr
   obj.raw = item.raw;
   caf::ApplyResult r = apply_one(*backend_, ref, std::move(obj));
   if (!r.status.is_ok()) return r.status;
-  return cache_->replicated(entry, r.guid, r.anchor);
+  return cache_->replicated(entry, r.guid, r.anchor, options_.node_id);
 }
 
 }  // namespace conflux::cache

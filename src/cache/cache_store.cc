@@ -38,6 +38,17 @@ const std::vector<std::string>& cache_migrations() {
       "  PRIMARY KEY(user, database));"
       "CREATE TABLE seq(id INTEGER PRIMARY KEY CHECK (id = 1), value INTEGER NOT NULL);"
       "INSERT INTO seq(id, value) VALUES (1, 0);",
+      // 2: stuck entries, leases for several nodes, tombstone ages, dropped entries.
+      "ALTER TABLE queue ADD COLUMN stuck INTEGER NOT NULL DEFAULT 0;"
+      "ALTER TABLE queue ADD COLUMN lease_owner TEXT NOT NULL DEFAULT '';"
+      "ALTER TABLE queue ADD COLUMN lease_until INTEGER NOT NULL DEFAULT 0;"
+      "ALTER TABLE items ADD COLUMN deleted_at INTEGER NOT NULL DEFAULT 0;"
+      "UPDATE items SET deleted_at = CAST(strftime('%s', 'now') AS INTEGER) WHERE deleted = 1;"
+      "CREATE TABLE dropped("
+      "  id INTEGER PRIMARY KEY AUTOINCREMENT, seq INTEGER NOT NULL,"
+      "  user TEXT NOT NULL, database TEXT NOT NULL, cuid TEXT NOT NULL, action INTEGER NOT NULL,"
+      "  enqueued_at INTEGER NOT NULL, attempts INTEGER NOT NULL, last_error TEXT NOT NULL,"
+      "  content_type TEXT NOT NULL, data BLOB, dropped_at INTEGER NOT NULL);",
   };
   return steps;
 }
@@ -108,6 +119,38 @@ Status enqueue(SqliteDb& db, const caf::StoreRef& store, const Cuid& cuid, caf::
   return st->run().status();
 }
 
+// Column order of every queue SELECT below.
+constexpr const char* kQueueColumns =
+    "seq, user, database, cuid, action, enqueued_at, attempts, next_attempt_at, last_error, stuck, lease_owner,"
+    " lease_until";
+
+QueueEntry entry_from_row(const SqliteStatement& st) {
+  QueueEntry e;
+  e.seq = st.column_int64(0);
+  e.user = UserId(st.column_text(1));
+  e.database = st.column_text(2);
+  e.cuid = Cuid(st.column_text(3));
+  e.action = static_cast<caf::Action>(st.column_int64(4));
+  e.enqueued_at = st.column_int64(5);
+  e.attempts = st.column_int64(6);
+  e.next_attempt_at = st.column_int64(7);
+  e.last_error = st.column_text(8);
+  e.stuck = st.column_int64(9) != 0;
+  e.lease_owner = st.column_text(10);
+  e.lease_until = st.column_int64(11);
+  return e;
+}
+
+Result<std::vector<QueueEntry>> collect_entries(SqliteStatement& st) {
+  std::vector<QueueEntry> out;
+  for (;;) {
+    auto row = st.step();
+    if (!row) return row.error();
+    if (!*row) return out;
+    out.push_back(entry_from_row(st));
+  }
+}
+
 std::vector<caf::ApplyResult> fail_all(size_t n, const Status& status) {
   std::vector<caf::ApplyResult> results(n);
   for (auto& r : results) r.status = status;
@@ -146,7 +189,7 @@ Status CacheStore::import(const caf::StoreRef& store, const caf::ChangeSet& set,
   auto done = loaded(store);
   if (!done) return done.error();
   if (*done) return Status::ok();
-  auto folded = fold_locked(store, set, default_type, FoldMode::kInitialLoad);
+  auto folded = fold_locked(store, set, default_type, FoldMode::kInitialLoad, 0);
   if (!folded) return folded.error().with_context("cache import");
   return tx->commit().with_context("cache import");
 }
@@ -273,13 +316,13 @@ std::vector<caf::ApplyResult> CacheStore::apply(const caf::StoreRef& store, std:
       written = st->run();
     } else {
       auto st = db_->prepare(
-          "UPDATE items SET revision = ?4, deleted = 1, data = NULL"
+          "UPDATE items SET revision = ?4, deleted = 1, data = NULL, deleted_at = ?5"
           " WHERE user = ?1 AND database = ?2 AND cuid = ?3 AND deleted = 0");
       if (!st) {
         fail(st.error());
         continue;
       }
-      st->bind(1, store.user.str()).bind(2, store.database).bind(3, cuid.str()).bind(4, *revision);
+      st->bind(1, store.user.str()).bind(2, store.database).bind(3, cuid.str()).bind(4, *revision).bind(5, now);
       written = st->run();
     }
     if (!written) {
@@ -375,36 +418,64 @@ Result<size_t> CacheStore::queue_length(const std::string& database) {
 }
 
 Result<std::vector<QueueEntry>> CacheStore::queued(const std::string& database, size_t limit) {
-  auto st = db_->prepare(
-      "SELECT seq, user, database, cuid, action, enqueued_at, attempts, next_attempt_at, last_error"
-      " FROM queue WHERE database = ?1 ORDER BY seq LIMIT ?2");
+  auto st =
+      db_->prepare(std::string("SELECT ") + kQueueColumns + " FROM queue WHERE database = ?1 ORDER BY seq LIMIT ?2");
   if (!st) return st.error();
   st->bind(1, database).bind(2, limit == 0 ? int64_t{-1} : static_cast<int64_t>(limit));
-  std::vector<QueueEntry> out;
-  for (;;) {
-    auto row = st->step();
-    if (!row) return row.error();
-    if (!*row) return out;
-    QueueEntry& e = out.emplace_back();
-    e.seq = st->column_int64(0);
-    e.user = UserId(st->column_text(1));
-    e.database = st->column_text(2);
-    e.cuid = Cuid(st->column_text(3));
-    e.action = static_cast<caf::Action>(st->column_int64(4));
-    e.enqueued_at = st->column_int64(5);
-    e.attempts = st->column_int64(6);
-    e.next_attempt_at = st->column_int64(7);
-    e.last_error = st->column_text(8);
-  }
+  return collect_entries(*st);
+}
+
+Result<QueueStats> CacheStore::queue_stats(const std::string& database) {
+  auto tx = db_->transaction(SqliteDb::TxMode::kDeferred);
+  if (!tx) return tx.error().with_context("cache queue_stats");
+  QueueStats stats;
+  auto st = db_->prepare(
+      "SELECT count(*), coalesce(min(enqueued_at), 0), coalesce(sum(stuck), 0) FROM queue WHERE database = ?1");
+  if (!st) return st.error();
+  st->bind(1, database);
+  auto row = st->step();
+  if (!row) return row.error();
+  stats.length = static_cast<size_t>(st->column_int64(0));
+  stats.oldest_enqueued_at = st->column_int64(1);
+  stats.stuck = static_cast<size_t>(st->column_int64(2));
+  auto dead = db_->prepare("SELECT count(*) FROM items WHERE database = ?1 AND deleted = 1");
+  if (!dead) return dead.error();
+  dead->bind(1, database);
+  auto dead_row = dead->step();
+  if (!dead_row) return dead_row.error();
+  stats.tombstones = static_cast<size_t>(dead->column_int64(0));
+  CFX_RETURN_IF_ERROR(tx->commit().with_context("cache queue_stats"));
+  return stats;
+}
+
+Result<bool> CacheStore::claim(const QueueEntry& entry, const std::string& node, int64_t now,
+                               int64_t lease_seconds) {
+  // One statement: SQLite runs writes one at a time, so of two nodes
+  // claiming together exactly one sees its row changed.
+  auto st = db_->prepare(
+      "UPDATE queue SET lease_owner = ?2, lease_until = ?3"
+      " WHERE seq = ?1 AND stuck = 0 AND (lease_owner = '' OR lease_owner = ?2 OR lease_until <= ?4)");
+  if (!st) return st.error();
+  st->bind(1, entry.seq).bind(2, node).bind(3, now + lease_seconds).bind(4, now);
+  auto changed = st->run();
+  if (!changed) return changed.error().with_context("cache claim");
+  return *changed == 1;
 }
 
 Result<std::optional<CacheItem>> CacheStore::item(const caf::StoreRef& store, const Cuid& cuid) {
   return find(store, "cuid", cuid.str());
 }
 
-Status CacheStore::replicated(const QueueEntry& entry, const Guid& guid, const Anchor& backend_rev) {
+Status CacheStore::replicated(const QueueEntry& entry, const Guid& guid, const Anchor& backend_rev,
+                              const std::string& node) {
   auto tx = db_->transaction();
   if (!tx) return tx.error().with_context("cache replicated");
+  auto del = db_->prepare("DELETE FROM queue WHERE seq = ?1 AND lease_owner = ?2");
+  if (!del) return del.error();
+  del->bind(1, entry.seq).bind(2, node);
+  auto removed = del->run();
+  if (!removed) return removed.error().with_context("cache replicated");
+  if (*removed == 0) return Status::aborted("cache: lease on queue entry " + std::to_string(entry.seq) + " lost");
   auto st = db_->prepare(
       "UPDATE items SET guid = coalesce(nullif(?4, ''), guid), backend_rev = ?5"
       " WHERE user = ?1 AND database = ?2 AND cuid = ?3");
@@ -412,36 +483,133 @@ Status CacheStore::replicated(const QueueEntry& entry, const Guid& guid, const A
   st->bind(1, entry.user.str()).bind(2, entry.database).bind(3, entry.cuid.str());
   st->bind(4, guid.str()).bind(5, backend_rev.str());
   CFX_RETURN_IF_ERROR(st->run().status());
-  auto del = db_->prepare("DELETE FROM queue WHERE seq = ?1");
-  if (!del) return del.error();
-  del->bind(1, entry.seq);
-  CFX_RETURN_IF_ERROR(del->run().status());
   return tx->commit().with_context("cache replicated");
 }
 
-Status CacheStore::retry_later(const QueueEntry& entry, int64_t next_attempt_at, const std::string& error) {
+Status CacheStore::retry_later(const QueueEntry& entry, int64_t next_attempt_at, const std::string& error,
+                               Retry retry, const std::string& node) {
   auto st = db_->prepare(
-      "UPDATE queue SET attempts = attempts + 1, next_attempt_at = ?2, last_error = ?3 WHERE seq = ?1");
+      "UPDATE queue SET attempts = attempts + 1, next_attempt_at = ?2, last_error = ?3, stuck = ?4,"
+      " lease_owner = '', lease_until = 0 WHERE seq = ?1 AND lease_owner = ?5");
   if (!st) return st.error();
-  st->bind(1, entry.seq).bind(2, next_attempt_at).bind(3, error);
+  st->bind(1, entry.seq).bind(2, next_attempt_at).bind(3, error).bind(4, retry == Retry::kStuck ? 1 : 0);
+  st->bind(5, node);
   return st->run().status();
 }
 
 // ---------------------------------------------------------------------------
+// Administrator side
+
+Result<std::vector<QueueEntry>> CacheStore::stuck() {
+  auto st = db_->prepare(std::string("SELECT ") + kQueueColumns + " FROM queue WHERE stuck = 1 ORDER BY seq");
+  if (!st) return st.error();
+  return collect_entries(*st);
+}
+
+Status CacheStore::retry_now(int64_t seq) {
+  auto st = db_->prepare(
+      "UPDATE queue SET stuck = 0, attempts = 0, next_attempt_at = 0, lease_owner = '', lease_until = 0"
+      " WHERE seq = ?1");
+  if (!st) return st.error();
+  st->bind(1, seq);
+  auto changed = st->run();
+  if (!changed) return changed.error().with_context("cache retry");
+  if (*changed == 0) return Status::not_found("no queue entry " + std::to_string(seq));
+  return Status::ok();
+}
+
+Result<int64_t> CacheStore::drop(int64_t seq, int64_t now) {
+  auto tx = db_->transaction();
+  if (!tx) return tx.error().with_context("cache drop");
+  // The item's content as the cache holds it now: for a create or update
+  // that is what the back end never got.
+  auto keep = db_->prepare(
+      "INSERT INTO dropped(seq, user, database, cuid, action, enqueued_at, attempts, last_error, content_type, data,"
+      " dropped_at)"
+      " SELECT q.seq, q.user, q.database, q.cuid, q.action, q.enqueued_at, q.attempts, q.last_error,"
+      " coalesce(i.content_type, ''), CASE WHEN q.action = ?3 THEN NULL ELSE i.data END, ?2"
+      " FROM queue q LEFT JOIN items i ON i.user = q.user AND i.database = q.database AND i.cuid = q.cuid"
+      " WHERE q.seq = ?1");
+  if (!keep) return keep.error();
+  keep->bind(1, seq).bind(2, now).bind(3, static_cast<int>(caf::Action::kDelete));
+  auto kept = keep->run();
+  if (!kept) return kept.error().with_context("cache drop");
+  if (*kept == 0) return Status::not_found("no queue entry " + std::to_string(seq));
+  auto id = db_->prepare("SELECT last_insert_rowid()");
+  if (!id) return id.error();
+  auto id_row = id->step();
+  if (!id_row) return id_row.error();
+  const int64_t record = id->column_int64(0);
+  auto del = db_->prepare("DELETE FROM queue WHERE seq = ?1");
+  if (!del) return del.error();
+  del->bind(1, seq);
+  CFX_RETURN_IF_ERROR(del->run().status());
+  CFX_RETURN_IF_ERROR(tx->commit().with_context("cache drop"));
+  return record;
+}
+
+Result<std::vector<DroppedEntry>> CacheStore::dropped() {
+  auto st = db_->prepare(
+      "SELECT id, seq, user, database, cuid, action, enqueued_at, attempts, last_error, content_type, data,"
+      " dropped_at FROM dropped ORDER BY id");
+  if (!st) return st.error();
+  std::vector<DroppedEntry> out;
+  for (;;) {
+    auto row = st->step();
+    if (!row) return row.error();
+    if (!*row) return out;
+    DroppedEntry& d = out.emplace_back();
+    d.id = st->column_int64(0);
+    d.entry.seq = st->column_int64(1);
+    d.entry.user = UserId(st->column_text(2));
+    d.entry.database = st->column_text(3);
+    d.entry.cuid = Cuid(st->column_text(4));
+    d.entry.action = static_cast<caf::Action>(st->column_int64(5));
+    d.entry.enqueued_at = st->column_int64(6);
+    d.entry.attempts = st->column_int64(7);
+    d.entry.last_error = st->column_text(8);
+    d.content_type = st->column_text(9);
+    d.raw = st->column_blob(10);
+    d.dropped_at = st->column_int64(11);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Tombstones
+
+Result<int> CacheStore::purge_tombstones(const caf::StoreRef& store, int64_t synced_revision,
+                                         int64_t deleted_before) {
+  CFX_RETURN_IF_ERROR(check_scope(store));
+  auto st = db_->prepare(
+      "DELETE FROM items WHERE user = ?1 AND database = ?2 AND deleted = 1"
+      " AND (revision <= ?3 OR deleted_at <= ?4)"
+      " AND NOT EXISTS (SELECT 1 FROM queue q"
+      "                 WHERE q.user = items.user AND q.database = items.database AND q.cuid = items.cuid)");
+  if (!st) return st.error();
+  st->bind(1, store.user.str()).bind(2, store.database).bind(3, synced_revision).bind(4, deleted_before);
+  auto purged = st->run();
+  if (!purged) return purged.error().with_context("cache purge");
+  return *purged;
+}
+
+std::optional<int64_t> CacheStore::anchor_revision(const Anchor& anchor) { return parse_revision(anchor.str()); }
+
+// ---------------------------------------------------------------------------
 // Back End Monitor side
 
-Result<int> CacheStore::fold(const caf::StoreRef& store, const caf::ChangeSet& set, const std::string& default_type) {
+Result<int> CacheStore::fold(const caf::StoreRef& store, const caf::ChangeSet& set, const std::string& default_type,
+                             int64_t now) {
   CFX_RETURN_IF_ERROR(check_scope(store));
   auto tx = db_->transaction();
   if (!tx) return tx.error().with_context("cache fold");
-  auto folded = fold_locked(store, set, default_type, FoldMode::kChangesByOthers);
+  auto folded = fold_locked(store, set, default_type, FoldMode::kChangesByOthers, now);
   if (!folded) return folded.error().with_context("cache fold");
   CFX_RETURN_IF_ERROR(tx->commit().with_context("cache fold"));
   return *folded;
 }
 
 Result<int> CacheStore::fold_locked(const caf::StoreRef& store, const caf::ChangeSet& set,
-                                    const std::string& default_type, FoldMode mode) {
+                                    const std::string& default_type, FoldMode mode, int64_t now) {
   int folded = 0;
   for (const caf::SyncObj& change : set.changes) {
     if (change.guid.empty()) continue;
@@ -464,7 +632,7 @@ Result<int> CacheStore::fold_locked(const caf::StoreRef& store, const caf::Chang
     std::string sql;
     std::string cuid;
     if (change.action == caf::Action::kDelete) {
-      sql = "UPDATE items SET revision = ?4, deleted = 1, data = NULL, backend_rev = ?5"
+      sql = "UPDATE items SET revision = ?4, deleted = 1, data = NULL, backend_rev = ?5, deleted_at = ?6"
             " WHERE user = ?1 AND database = ?2 AND cuid = ?3";
       cuid = (*existing)->cuid.str();
     } else if (*existing) {
@@ -485,6 +653,8 @@ Result<int> CacheStore::fold_locked(const caf::StoreRef& store, const caf::Chang
     st->bind(1, store.user.str()).bind(2, store.database).bind(3, cuid).bind(4, *revision).bind(5, change.anchor.str());
     if (change.action != caf::Action::kDelete) {
       st->bind(6, change.content_type.empty() ? default_type : change.content_type).bind(7, SqlBlob{change.raw});
+    } else {
+      st->bind(6, now);
     }
     if (!*existing) st->bind(8, change.guid.str());
     CFX_RETURN_IF_ERROR(st->run().status());

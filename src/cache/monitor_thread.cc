@@ -23,15 +23,35 @@ void note(const Status& status, std::string& last, const char* what, const std::
 
 MonitorThread::MonitorThread(const Clock& clock, int64_t tick_millis) : clock_(clock), tick_millis_(tick_millis) {}
 
-MonitorThread::~MonitorThread() { stop(); }
+MonitorThread::~MonitorThread() {
+  stop();
+  // The monitors' subscriptions call wake(): end them while mutex_ and wake_ exist.
+  monitors_.clear();
+}
 
 void MonitorThread::add(std::unique_ptr<CacheMonitor> cache_monitor, std::unique_ptr<BackendMonitor> backend_monitor) {
-  monitors_.push_back(Pair{std::move(cache_monitor), std::move(backend_monitor), {}, {}});
+  monitors_.push_back(Pair{std::move(cache_monitor), std::move(backend_monitor), {}, {}, {}});
 }
 
 void MonitorThread::start() {
   if (thread_.joinable() || monitors_.empty()) return;
+  for (Pair& pair : monitors_) {
+    if (!pair.backend || pair.backend->policy() != BackendMonitor::Policy::kPush) continue;
+    Status watching = pair.backend->watch([this] { wake(); });
+    if (!watching.is_ok()) {
+      logger("cache")->warn("store '{}': changes by others are only polled for: {}", pair.backend->database(),
+                            watching.to_string());
+    }
+  }
   thread_ = std::thread([this] { run(); });
+}
+
+void MonitorThread::wake() {
+  {
+    std::lock_guard lock(mutex_);
+    woken_ = true;
+  }
+  wake_.notify_all();
 }
 
 void MonitorThread::stop() {
@@ -47,8 +67,17 @@ void MonitorThread::run() {
   // Waits before the first tick: a short-lived process (an admin command)
   // that opens the services and exits never replicates.
   std::unique_lock lock(mutex_);
+  auto woken_or_stopping = [this] { return stopping_ || woken_; };
   for (;;) {
-    wake_.wait_for(lock, std::chrono::milliseconds(tick_millis_), [this] { return stopping_; });
+    wake_.wait_for(lock, std::chrono::milliseconds(tick_millis_), woken_or_stopping);
+    if (woken_) {
+      const auto settle_until = std::chrono::steady_clock::now() + kMaxSettle;
+      do {
+        woken_ = false;
+      } while (!stopping_ && wake_.wait_for(lock, kSettle, woken_or_stopping) &&
+               std::chrono::steady_clock::now() < settle_until);
+      woken_ = false;
+    }
     if (stopping_) return;
     lock.unlock();
     tick();
@@ -63,6 +92,8 @@ void MonitorThread::tick() {
                          pair.cache->database());
     if (pair.backend) note(pair.backend->poll_once(now).status(), pair.last_backend_error, "back end monitor",
                            pair.backend->database());
+    if (pair.cache) note(pair.cache->purge_tombstones(now).status(), pair.last_purge_error, "tombstone purge",
+                         pair.cache->database());
   }
 }
 

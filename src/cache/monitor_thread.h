@@ -1,8 +1,15 @@
 // MonitorThread: the one background thread that drives the monitors of every
-// cached datastore — each second, per datastore, CacheMonitor::run_once then
-// BackendMonitor::poll_once with the Clock's time. Running both on one
-// thread means a back-end poll never sees a replication half recorded. The
-// first tick comes one period after start().
+// cached datastore — each second, per datastore, CacheMonitor::run_once,
+// BackendMonitor::poll_once and CacheMonitor::purge_tombstones with the
+// Clock's time. Running them on one thread means a back-end poll never sees a
+// replication half recorded. The first tick comes one period after start().
+//
+// Push: start() subscribes every kPush BackendMonitor (a back end that cannot
+// watch now is logged and left to the interval poll). A notification wakes
+// the thread early; it then waits until no further notification came for
+// kSettle (at most kMaxSettle in all) and ticks once — a burst of writes (a
+// vdirsyncer run, an editor's save dance) costs one listing, not one per
+// file.
 //
 // Call order: add() every datastore, start(), then stop() (or destroy) before
 // the adapters the monitors use go away. Errors are logged (warn, once per
@@ -10,6 +17,7 @@
 // retries.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <memory>
 #include <mutex>
@@ -25,17 +33,22 @@ namespace conflux::cache {
 
 class MonitorThread {
  public:
+  static constexpr std::chrono::milliseconds kSettle{100};
+  static constexpr std::chrono::milliseconds kMaxSettle{1000};
+
   // `clock` must outlive the thread.
   explicit MonitorThread(const Clock& clock, int64_t tick_millis = 1000);
   MonitorThread(const MonitorThread&) = delete;
   MonitorThread& operator=(const MonitorThread&) = delete;
-  ~MonitorThread();  // stop()
+  ~MonitorThread();  // stop(), then the monitors' subscriptions end
 
   // Before start() only.
   void add(std::unique_ptr<CacheMonitor> cache_monitor, std::unique_ptr<BackendMonitor> backend_monitor);
   void start();
   // Wakes the thread, waits for the current tick to finish and joins. Idempotent.
   void stop();
+  // Asks for a tick soon (after the settle time). Any thread.
+  void wake();
 
   size_t size() const { return monitors_.size(); }
 
@@ -45,6 +58,7 @@ class MonitorThread {
     std::unique_ptr<BackendMonitor> backend;
     std::string last_cache_error;    // thread-local to run()
     std::string last_backend_error;  // thread-local to run()
+    std::string last_purge_error;    // thread-local to run()
   };
   void run();
   void tick();
@@ -56,6 +70,7 @@ class MonitorThread {
   std::mutex mutex_;
   std::condition_variable wake_;
   bool stopping_ = false;  // guarded by mutex_
+  bool woken_ = false;     // guarded by mutex_
   std::thread thread_;
 };
 

@@ -17,8 +17,9 @@ namespace conflux::caf {
 
 // The persistent cache in front of a datastore's adapter (src/cache/): the
 // [stores.<name>] keys cache, cache_trigger, cache_amount,
-// cache_interval_seconds and backend_poll_seconds. Read by the cache layer,
-// never passed to the adapter's factory.
+// cache_interval_seconds, cache_stuck_after_attempts,
+// cache_tombstone_max_age_seconds, backend_poll_seconds and backend_monitor.
+// Read by the cache layer, never passed to the adapter's factory.
 struct CacheSettings {
   // Off: calls go straight to the adapter. On: devices read and write the
   // cache; the Cache Monitor replicates to the adapter (retrying while it is
@@ -30,6 +31,15 @@ struct CacheSettings {
   int64_t amount = 1;             // queue length that fires kAmount/kCombined; 1 = trickle
   int64_t interval_seconds = 5;   // since the last propagation, for kInterval/kCombined
   int64_t backend_poll_seconds = 10;  // Back End Monitor: lazy poll of the adapter's changes
+  // Push: the adapter also reports changes by others as they happen
+  // (kCapChangeNotify; vdir: inotify), the poll stays as a safety net.
+  enum class BackendMonitor : uint8_t { kPoll, kPush };
+  BackendMonitor backend_monitor = BackendMonitor::kPoll;
+  // A change the back end refuses this often (not merely "down") is marked
+  // stuck for an administrator (`conflux cache stuck`).
+  int64_t stuck_after_attempts = 8;
+  // Deleted items are kept until every device synced past them, or this long.
+  int64_t tombstone_max_age_seconds = 30 * 86400;
 };
 
 // One configured datastore ("[stores.contacts]" in the config file).

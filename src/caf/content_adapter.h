@@ -14,6 +14,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -114,8 +115,22 @@ enum AdapterCap : uint32_t {
   kCapOwnAccounts = 1u << 0,  // the back end verifies user credentials itself
   kCapTombstones = 1u << 1,   // changes_since reports deletes
   kCapSearch = 1u << 2,
+  kCapChangeNotify = 1u << 3,  // watch_changes() reports changes by others as they happen
 };
 using AdapterCaps = uint32_t;
+
+// Told that the store of `user` may have changed in the back end; an empty
+// user means any store of the datastore (the adapter lost track, e.g. its
+// event queue overflowed). Runs on a thread of the adapter's: it must return
+// quickly and must not call the adapter.
+using ChangeCallback = std::function<void(const UserId& user)>;
+
+// Notifications flow while this lives; destroying it stops them, and no
+// callback runs after the destructor returned.
+class ChangeSubscription {
+ public:
+  virtual ~ChangeSubscription() = default;
+};
 
 // The back-end-dependent part of a content adapter.
 class ContentAdapter {
@@ -146,6 +161,16 @@ class ContentAdapter {
 
   // kUnimplemented for commands the back end does not know.
   virtual Result<ExecResult> execute(const StoreRef& store, const Command& command) = 0;
+
+  // Only with kCapChangeNotify: calls `on_change` whenever a store of
+  // `database` may have been changed by someone else, until the
+  // subscription is destroyed. Notifications are hints ("look again"), may
+  // come for our own writes too, and may be coalesced. kUnavailable when
+  // the back end cannot watch now; without the capability kUnimplemented.
+  virtual Result<std::unique_ptr<ChangeSubscription>> watch_changes(const std::string& database,
+                                                                    ChangeCallback on_change) {
+    return Status::unimplemented("this back end does not report changes");
+  }
 };
 
 }  // namespace conflux::caf

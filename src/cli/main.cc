@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 #include <iostream>
 
+#include "cli/cache_admin.h"
 #include "cli/conflicts.h"
 #include "cli/serve.h"
 #include "cli/sessions.h"
@@ -102,6 +103,17 @@ int main(int argc, char** argv) {
   auto* sessions_show = sessions->add_subcommand("show", "the report of one session");
   sessions_show->add_option("session", session_key, "session id (as listed)")->required();
 
+  auto* cache = app.add_subcommand("cache", "the persistent cache's replication queue");
+  cache->require_subcommand(1);
+  int64_t queue_entry = 0;
+  auto* cache_status = cache->add_subcommand("status", "per cached datastore: queued, lag, stuck, tombstones");
+  auto* cache_stuck = cache->add_subcommand("stuck", "queue entries the Cache Monitor gave up on");
+  auto* cache_retry = cache->add_subcommand("retry", "try a stuck queue entry again");
+  cache_retry->add_option("id", queue_entry, "queue entry id (as listed)")->required();
+  auto* cache_drop = cache->add_subcommand("drop", "take an entry out of the queue, keeping its content on record");
+  cache_drop->add_option("id", queue_entry, "queue entry id (as listed)")->required();
+  auto* cache_dropped = cache->add_subcommand("dropped", "entries dropped so far, with their content");
+
   CLI11_PARSE(app, argc, argv);
 
   auto loaded = config_path.empty() ? Result<config::Config>(config::default_config())
@@ -125,6 +137,16 @@ int main(int argc, char** argv) {
     if (!services) return fail(services.error().message());
     if (sessions_list->parsed()) return app::sessions_list(**services, session_user, session_limit);
     return app::sessions_show(**services, session_key);
+  }
+
+  if (cache->parsed()) {
+    auto services = app::Services::open_all(cfg);
+    if (!services) return fail(services.error().message());
+    if (cache_status->parsed()) return app::cache_status(**services);
+    if (cache_stuck->parsed()) return app::cache_stuck(**services);
+    if (cache_retry->parsed()) return app::cache_retry(**services, queue_entry);
+    if (cache_drop->parsed()) return app::cache_drop(**services, queue_entry);
+    if (cache_dropped->parsed()) return app::cache_dropped(**services);
   }
 
   if (conflicts->parsed()) {

@@ -3,6 +3,7 @@
 #include <csignal>
 #include <pthread.h>
 
+#include "cli/cache_admin.h"
 #include "cli/services.h"
 #include "common/log.h"
 #include "engine/sync_engine.h"
@@ -38,6 +39,7 @@ int serve(const config::Config& config) {
   handler_options.sync_path = config.server.sync_path;
   handler_options.public_url = config.server.public_url;
   handler_options.limits.max_bytes = config.server.max_body_bytes;
+  handler_options.metrics = [&s] { return cache_metrics(s); };
   server::SyncHandler handler(engine, handler_options);
 
   server::HttpServerOptions http;

@@ -1,5 +1,7 @@
 #include "cli/services.h"
 
+#include <unistd.h>
+
 #include <filesystem>
 
 #include "adapters/builtin_adapters.h"
@@ -10,12 +12,35 @@ namespace conflux::app {
 
 namespace {
 
+// Devices' progress as the sync state store records it.
+class StateStoreProgress final : public cache::DeviceProgress {
+ public:
+  explicit StateStoreProgress(store::SqliteStateStore& state) : state_(state) {}
+  Result<std::vector<Anchor>> synced_anchors(const UserId& user, const std::string& database) override {
+    return state_.server_anchors(user, database);
+  }
+
+ private:
+  store::SqliteStateStore& state_;
+};
+
+// This server's name in the cache queue's leases: the configured node_id,
+// else the host name.
+std::string node_id(const config::Config& config) {
+  if (!config.node_id.empty()) return config.node_id;
+  char host[256] = {};
+  if (::gethostname(host, sizeof host - 1) != 0 || host[0] == '\0') return "localhost";
+  return host;
+}
+
 // Puts the persistent cache (<data_dir>/cache.db) in front of every store
 // with `cache = true` and prepares one MonitorThread for their monitors; the
 // server starts it (admin commands share these services but do not replicate).
 Status wrap_cached_stores(Services& s) {
-  std::shared_ptr<cache::CacheStore> cache_store;
+  std::shared_ptr<cache::CacheStore>& cache_store = s.cache_store;
   auto monitors = std::make_unique<cache::MonitorThread>(s.clock);
+  s.device_progress = std::make_unique<StateStoreProgress>(*s.state);
+  const std::string node = node_id(s.config);
   for (const auto& store : s.config.stores) {
     if (!store.cache.enabled) continue;
     if (!cache_store) {
@@ -24,17 +49,30 @@ Status wrap_cached_stores(Services& s) {
       cache_store = std::move(*opened);
     }
     const cache::Trigger trigger = cache::Trigger::from_settings(store.cache);
+    const bool push = store.cache.backend_monitor == caf::CacheSettings::BackendMonitor::kPush;
+    cache::CacheMonitorOptions options;
+    options.node_id = node;
+    options.stuck_after_attempts = store.cache.stuck_after_attempts;
+    options.tombstone_max_age_seconds = store.cache.tombstone_max_age_seconds;
+    options.progress = s.device_progress.get();
     CFX_RETURN_IF_ERROR(s.registry.wrap_store(
         store.name, [&](std::shared_ptr<caf::ContentAdapter> backend) -> Result<std::shared_ptr<caf::ContentAdapter>> {
-          monitors->add(std::make_unique<cache::CacheMonitor>(cache_store, backend, store.name, trigger,
-                                                              s.clock.now_seconds()),
-                        std::make_unique<cache::BackendMonitor>(cache_store, backend, store.name, store.content_type,
-                                                                store.cache.backend_poll_seconds));
+          if (push && (backend->caps() & caf::kCapChangeNotify) == 0) {
+            return Status::invalid_argument("stores." + store.name + ".backend_monitor: adapter " + store.adapter +
+                                            " cannot report changes; use \"poll\"");
+          }
+          monitors->add(
+              std::make_unique<cache::CacheMonitor>(cache_store, backend, store.name, trigger, s.clock.now_seconds(),
+                                                    options),
+              std::make_unique<cache::BackendMonitor>(
+                  cache_store, backend, store.name, store.content_type, store.cache.backend_poll_seconds,
+                  push ? cache::BackendMonitor::Policy::kPush : cache::BackendMonitor::Policy::kPoll));
           return std::shared_ptr<caf::ContentAdapter>(
               std::make_shared<cache::CachedAdapter>(cache_store, backend, store.content_type, s.clock));
         }));
-    logger("cache")->info("store '{}' cached in {}: trigger {}, back end polled every {} s", store.name,
-                          cache_store->path(), trigger.describe(), store.cache.backend_poll_seconds);
+    logger("cache")->info("store '{}' cached in {} (node '{}'): trigger {}, back end {}polled every {} s", store.name,
+                          cache_store->path(), node, trigger.describe(), push ? "watched and " : "",
+                          store.cache.backend_poll_seconds);
   }
   if (monitors->size() == 0) return Status::ok();
   s.cache_monitors = std::move(monitors);

@@ -26,9 +26,13 @@ struct Services {
   caf::BackendRegistry registry;
   std::unique_ptr<caf::TokenService> tokens;
   std::unique_ptr<caf::ContentManager> content;
+  // The persistent cache (<data_dir>/cache.db) when a store has `cache = true`.
+  std::shared_ptr<cache::CacheStore> cache_store;
+  // The engine's device anchors, for the cache's tombstone purge.
+  std::unique_ptr<cache::DeviceProgress> device_progress;
   // Cache and Back End Monitors of the stores with `cache = true`, started by
-  // `serve` only; declared after the registry, so it stops (joins) before the
-  // adapters go.
+  // `serve` only; declared after the registry and the progress, so it stops
+  // (joins) before they go.
   std::unique_ptr<cache::MonitorThread> cache_monitors;
 
   // Opens the state database only (user administration).

@@ -115,10 +115,22 @@ Status read_cache_key(const std::string& key, const toml::node& node, const std:
     }
     return Status::ok();
   }
-  int64_t* target = key == "cache_amount"             ? &cache.amount
-                    : key == "cache_interval_seconds" ? &cache.interval_seconds
-                    : key == "backend_poll_seconds"   ? &cache.backend_poll_seconds
-                                                      : nullptr;
+  if (key == "backend_monitor") {
+    if (value == "poll" && node.is_string()) {
+      cache.backend_monitor = caf::CacheSettings::BackendMonitor::kPoll;
+    } else if (value == "push" && node.is_string()) {
+      cache.backend_monitor = caf::CacheSettings::BackendMonitor::kPush;
+    } else {
+      return bad(source, node, path, "must be one of poll, push");
+    }
+    return Status::ok();
+  }
+  int64_t* target = key == "cache_amount"                      ? &cache.amount
+                    : key == "cache_interval_seconds"          ? &cache.interval_seconds
+                    : key == "backend_poll_seconds"            ? &cache.backend_poll_seconds
+                    : key == "cache_stuck_after_attempts"      ? &cache.stuck_after_attempts
+                    : key == "cache_tombstone_max_age_seconds" ? &cache.tombstone_max_age_seconds
+                                                               : nullptr;
   if (target == nullptr) return bad(source, node, path, "unknown cache key");
   auto number = node.value<int64_t>();
   if (!node.is_integer() || !number || *number < 1 || *number > 86400 * 365) {
@@ -158,7 +170,7 @@ Status read_store(const std::string& name, const toml::table& t, const std::stri
         return bad(source, node, path, "must be one of server-wins, client-wins, duplicate, report");
       }
       store.conflict_policy = value;
-    } else if (k.starts_with("cache") || k == "backend_poll_seconds") {
+    } else if (k.starts_with("cache") || k.starts_with("backend_")) {
       CFX_RETURN_IF_ERROR(read_cache_key(k, node, value, source, path, store.cache));
     } else {
       store.options[k] = value;
@@ -166,6 +178,10 @@ Status read_store(const std::string& name, const toml::table& t, const std::stri
   }
   if (store.adapter.empty()) return bad(source, t, "stores." + name + ".adapter", "missing");
   if (store.content_type.empty()) return bad(source, t, "stores." + name + ".content_type", "missing");
+  if (store.cache.backend_monitor == caf::CacheSettings::BackendMonitor::kPush && !store.cache.enabled) {
+    return bad(source, *t.get("backend_monitor"), "stores." + name + ".backend_monitor",
+               "push needs cache = true (the Back End Monitor fills the cache)");
+  }
   return Status::ok();
 }
 
@@ -221,6 +237,7 @@ Result<Config> load_config_string(const std::string& text, const std::string& so
   if (const toml::table* t = root["storage"].as_table()) {
     TableReader r(*t, "storage.", source);
     CFX_RETURN_IF_ERROR(r.string("data_dir", c.data_dir));
+    CFX_RETURN_IF_ERROR(r.string("node_id", c.node_id));
     CFX_RETURN_IF_ERROR(r.no_unknown_keys());
     c.data_dir = std::filesystem::absolute(c.data_dir);
   }

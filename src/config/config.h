@@ -42,6 +42,9 @@ struct LogConfig {
 struct Config {
   ServerConfig server;
   std::string data_dir;  // absolute; holds conflux.db and the SQLite adapter's items.db
+  // Names this server in the leases of the cache's replication queue, which
+  // several servers may share; empty: the host name. Each node needs its own.
+  std::string node_id;
   AuthConfig auth;
   LogConfig log;
   std::vector<caf::StoreSettings> stores;

@@ -48,6 +48,10 @@ HttpResponse SyncHandler::operator()(const HttpRequest& request) {
     if (request.method != "GET" && request.method != "HEAD") return {405, "text/plain", "GET only\n", "GET, HEAD"};
     return text(200, "ok");
   }
+  if (path == "/metrics" && options_.metrics) {
+    if (request.method != "GET" && request.method != "HEAD") return {405, "text/plain", "GET only\n", "GET, HEAD"};
+    return HttpResponse{200, "text/plain; version=0.0.4; charset=utf-8", options_.metrics(), ""};
+  }
   if (path != options_.sync_path) return text(404, "not found; SyncML clients post to " + options_.sync_path);
   if (request.method != "POST") {
     HttpResponse r = text(405, "SyncML messages are sent with POST");

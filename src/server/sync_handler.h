@@ -1,9 +1,11 @@
 // The SyncML endpoint: HTTP in, SyncML engine, HTTP out. Decides the HTTP
 // status when no SyncML answer is possible (SyncML HTTP binding): 405 for a
 // method other than POST, 415 for a content type that is not SyncML, 400 for
-// a body that is not a SyncML message, 404 for an unknown session.
+// a body that is not a SyncML message, 404 for an unknown session. Also
+// answers GET /health ("ok") and GET /metrics (when configured).
 #pragma once
 
+#include <functional>
 #include <string>
 
 #include "engine/sync_engine.h"
@@ -16,6 +18,9 @@ struct SyncHandlerOptions {
   std::string sync_path = "/sync";
   std::string public_url;  // empty: use the URL the client addressed
   protocol::DecodeLimits limits;
+  // GET /metrics answers this (Prometheus text); unset: 404. Called on a
+  // worker thread per request.
+  std::function<std::string()> metrics;
 };
 
 class SyncHandler {

@@ -154,6 +154,19 @@ Result<std::optional<engine::SyncAnchors>> SqliteStateStore::anchors(const engin
       engine::SyncAnchors{st->column_text(0), Anchor(st->column_text(1))});
 }
 
+Result<std::vector<Anchor>> SqliteStateStore::server_anchors(const UserId& user, const std::string& database) {
+  auto st = db_->prepare("SELECT server_next FROM anchors WHERE user = ?1 AND database = ?2");
+  if (!st) return st.error();
+  st->bind(1, user.str()).bind(2, database);
+  std::vector<Anchor> out;
+  for (;;) {
+    auto row = st->step();
+    if (!row) return row.error();
+    if (!*row) return out;
+    out.emplace_back(st->column_text(0));
+  }
+}
+
 Status SqliteStateStore::save_anchors(const engine::DeviceStore& ds, const engine::SyncAnchors& anchors) {
   return run_scoped(*db_,
                     "INSERT INTO anchors(user, device, database, client_next, server_next)"

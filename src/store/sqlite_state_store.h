@@ -45,6 +45,9 @@ class SqliteStateStore final : public engine::SyncStateStore {
   Result<int> expire_sessions(int64_t max_age_seconds) override;
 
   Result<std::optional<engine::SyncAnchors>> anchors(const engine::DeviceStore& ds) override;
+  // The server anchors of `database` handed to each device of `user` in its
+  // last completed sync (the cache's tombstone purge asks this).
+  Result<std::vector<Anchor>> server_anchors(const UserId& user, const std::string& database);
   Status save_anchors(const engine::DeviceStore& ds, const engine::SyncAnchors& anchors) override;
   Status forget_anchors(const engine::DeviceStore& ds) override;
 

@@ -59,7 +59,7 @@ class CacheTest : public ::testing::Test {
     ASSERT_TRUE(c) << c.error().to_string();
     cache_ = *c;
     adapter_ = std::make_unique<CachedAdapter>(cache_, faulty_, "text/vcard", clock_);
-    monitor_ = std::make_unique<CacheMonitor>(cache_, faulty_, "contacts", trigger, clock_.now_seconds());
+    monitor_ = std::make_unique<CacheMonitor>(cache_, faulty_, "contacts", trigger, clock_.now_seconds(), options_);
     backend_monitor_ = std::make_unique<BackendMonitor>(cache_, faulty_, "contacts", "text/vcard", 10);
   }
   void close() {
@@ -113,6 +113,7 @@ class CacheTest : public ::testing::Test {
 
   fs::path dir_;
   ManualClock clock_{kStart};
+  CacheMonitorOptions options_;  // read by open()
   std::shared_ptr<test::MemoryAdapter> memory_;
   std::shared_ptr<test::FaultyAdapter> faulty_;
   std::shared_ptr<CacheStore> cache_;
@@ -465,6 +466,260 @@ TEST_F(CacheTest, RegistryWrapsAStoresAdapter) {
   });
   EXPECT_EQ(refused.code(), StatusCode::kUnavailable);
   EXPECT_NE(dynamic_cast<CachedAdapter*>(registry.adapter_for("contacts")), nullptr);  // unchanged
+}
+
+// --- stuck entries, replication lag -----------------------------------------
+
+TEST_F(CacheTest, RefusedEntryBecomesStuckAndOthersGoOn) {
+  options_.stuck_after_attempts = 3;
+  open(Trigger::amount(1));
+  faulty_->set_refuse("BAD");
+  const Guid bad = create("BAD-v1", alice_);
+  create("good-1", alice_);
+  ASSERT_TRUE(apply1(change(Action::kUpdate, bad.str(), "BAD-v2"), alice_).status.is_ok());
+  create("good-2", alice_);
+
+  // Attempts 1 and 2 hold the user's queue up (order), backoff 1 s then 2 s.
+  EXPECT_EQ(run(), 0);
+  clock_.advance(1);
+  EXPECT_EQ(run(), 0);
+  EXPECT_EQ(cache_->stuck()->size(), 0u);
+  clock_.advance(2);
+  // Attempt 3: stuck. The other items go on; the item's own later update waits.
+  EXPECT_EQ(run(), 2);
+  EXPECT_EQ(backend_raws("alice"), (std::vector<std::string>{"good-1", "good-2"}));
+  auto stuck = cache_->stuck();
+  ASSERT_TRUE(stuck);
+  ASSERT_EQ(stuck->size(), 1u);
+  EXPECT_EQ((*stuck)[0].cuid.str(), bad.str());
+  EXPECT_EQ((*stuck)[0].attempts, 3);
+  EXPECT_NE((*stuck)[0].last_error.find("injected: item refused"), std::string::npos);
+  auto stats = cache_->queue_stats("contacts");
+  ASSERT_TRUE(stats);
+  EXPECT_EQ(stats->length, 2u);  // the stuck create and the update behind it
+  EXPECT_EQ(stats->stuck, 1u);
+  EXPECT_EQ(stats->oldest_enqueued_at, kStart);
+
+  // No more automatic attempts, however long.
+  const int calls = faulty_->apply_calls();
+  clock_.advance(3600);
+  EXPECT_EQ(run(), 0);
+  EXPECT_EQ(faulty_->apply_calls(), calls);
+
+  // An administrator fixed the back end and retries: the create, then the update.
+  faulty_->set_refuse("");
+  ASSERT_TRUE(cache_->retry_now((*stuck)[0].seq).is_ok());
+  EXPECT_EQ(cache_->retry_now(999999).code(), StatusCode::kNotFound);
+  EXPECT_EQ(run(), 2);
+  EXPECT_EQ(queue_length(), 0u);
+  EXPECT_EQ(backend_raws("alice"), (std::vector<std::string>{"good-1", "good-2", "BAD-v2"}));
+}
+
+TEST_F(CacheTest, DroppedEntryKeepsItsContentOnRecord) {
+  options_.stuck_after_attempts = 1;
+  open(Trigger::amount(1));
+  faulty_->set_refuse("BAD");
+  const Guid bad = create("BAD item", alice_);
+  EXPECT_EQ(run(), 0);
+  auto stuck = cache_->stuck();
+  ASSERT_TRUE(stuck);
+  ASSERT_EQ(stuck->size(), 1u);
+
+  clock_.advance(100);
+  auto record = cache_->drop((*stuck)[0].seq, clock_.now_seconds());
+  ASSERT_TRUE(record) << record.error().to_string();
+  EXPECT_EQ(cache_->drop((*stuck)[0].seq, clock_.now_seconds()).error().code(), StatusCode::kNotFound);
+  EXPECT_EQ(queue_length(), 0u);
+  EXPECT_TRUE(backend_raws("alice").empty());
+  EXPECT_EQ(cache_raws(alice_), (std::vector<std::string>{"BAD item"}));  // devices keep it
+
+  auto dropped = cache_->dropped();
+  ASSERT_TRUE(dropped);
+  ASSERT_EQ(dropped->size(), 1u);
+  const DroppedEntry& d = (*dropped)[0];
+  EXPECT_EQ(d.id, *record);
+  EXPECT_EQ(d.entry.cuid.str(), bad.str());
+  EXPECT_EQ(d.entry.user, UserId("alice"));
+  EXPECT_EQ(d.entry.action, Action::kCreate);
+  EXPECT_EQ(d.raw, "BAD item");
+  EXPECT_EQ(d.content_type, "text/vcard");
+  EXPECT_EQ(d.dropped_at, kStart + 100);
+  EXPECT_NE(d.entry.last_error.find("refused"), std::string::npos);
+}
+
+TEST_F(CacheTest, BackEndDownNeverMakesAnEntryStuck) {
+  options_.stuck_after_attempts = 2;
+  open(Trigger::amount(1));
+  ASSERT_TRUE(adapter_->current_anchor(alice_));  // loaded while the back end was up
+  faulty_->set_down(true);
+  create("patient", alice_);
+  for (int i = 0; i < 12; ++i) {
+    EXPECT_EQ(run(), 0);
+    clock_.advance(CacheMonitor::kMaxBackoffSeconds);
+  }
+  auto q = cache_->queued("contacts");
+  ASSERT_TRUE(q);
+  ASSERT_EQ(q->size(), 1u);
+  EXPECT_EQ(q->front().attempts, 12);
+  EXPECT_FALSE(q->front().stuck);
+  // Replication lag: the age of the oldest queued change.
+  auto stats = cache_->queue_stats("contacts");
+  ASSERT_TRUE(stats);
+  EXPECT_EQ(stats->length, 1u);
+  EXPECT_EQ(stats->stuck, 0u);
+  EXPECT_EQ(clock_.now_seconds() - stats->oldest_enqueued_at, 12 * CacheMonitor::kMaxBackoffSeconds);
+  faulty_->set_down(false);
+  EXPECT_EQ(run(), 1);
+  EXPECT_EQ(cache_->queue_stats("contacts")->length, 0u);
+}
+
+// --- tombstones ------------------------------------------------------------
+
+// The anchors each device got in its last sync, as the state store keeps them.
+class FakeProgress final : public DeviceProgress {
+ public:
+  Result<std::vector<Anchor>> synced_anchors(const UserId& user, const std::string& database) override {
+    EXPECT_EQ(database, "contacts");
+    return anchors[user.str()];
+  }
+  std::map<std::string, std::vector<Anchor>> anchors;
+};
+
+TEST_F(CacheTest, TombstonesGoOnceEveryDeviceSyncedPastThem) {
+  FakeProgress progress;
+  options_.progress = &progress;
+  options_.purge_every_seconds = 60;
+  open(Trigger::amount(1));
+  const Guid a = create("a", alice_);
+  const Guid b = create("b", alice_);
+  EXPECT_EQ(run(), 2);
+  const ApplyResult deleted = apply1(change(Action::kDelete, a.str()), alice_);
+  ASSERT_TRUE(deleted.status.is_ok());
+  const int64_t tombstone = std::stoll(deleted.anchor.str());
+  EXPECT_EQ(run(), 1);
+  EXPECT_EQ(cache_->queue_stats("contacts")->tombstones, 1u);
+
+  // One device is behind the delete: kept.
+  progress.anchors["alice"] = {Anchor(std::to_string(tombstone)), Anchor(std::to_string(tombstone - 1))};
+  EXPECT_EQ(*monitor_->purge_tombstones(clock_.now_seconds()), 0);
+  // Both past it — but not before the purge interval.
+  progress.anchors["alice"] = {Anchor(std::to_string(tombstone)), Anchor(std::to_string(tombstone + 3))};
+  clock_.advance(59);
+  EXPECT_EQ(*monitor_->purge_tombstones(clock_.now_seconds()), 0);
+  clock_.advance(1);
+  EXPECT_EQ(*monitor_->purge_tombstones(clock_.now_seconds()), 1);
+  EXPECT_EQ(cache_->queue_stats("contacts")->tombstones, 0u);
+  EXPECT_EQ(*cache_->item(alice_, Cuid(a.str())), std::nullopt);
+  EXPECT_EQ(cache_raws(alice_), (std::vector<std::string>{"b"}));
+
+  // A delete still queued keeps its tombstone whoever synced past it.
+  faulty_->set_down(true);
+  const ApplyResult pending = apply1(change(Action::kDelete, b.str()), alice_);
+  progress.anchors["alice"] = {Anchor(std::to_string(std::stoll(pending.anchor.str()) + 10))};
+  clock_.advance(60);
+  EXPECT_EQ(*monitor_->purge_tombstones(clock_.now_seconds()), 0);
+  faulty_->set_down(false);
+  EXPECT_EQ(run(), 1);
+  clock_.advance(60);
+  EXPECT_EQ(*monitor_->purge_tombstones(clock_.now_seconds()), 1);
+}
+
+TEST_F(CacheTest, TombstonesGoAfterTheMaxAge) {
+  FakeProgress progress;
+  options_.progress = &progress;
+  options_.purge_every_seconds = 1;
+  options_.tombstone_max_age_seconds = 3600;
+  open(Trigger::amount(1));
+  const Guid a = create("a", alice_);
+  EXPECT_EQ(run(), 1);
+  ASSERT_TRUE(apply1(change(Action::kDelete, a.str()), alice_).status.is_ok());
+  EXPECT_EQ(run(), 1);
+  // A device that has not synced since (or an anchor from before the cache).
+  progress.anchors["alice"] = {Anchor("1"), Anchor("not-a-cache-anchor")};
+  clock_.advance(3599);
+  EXPECT_EQ(*monitor_->purge_tombstones(clock_.now_seconds()), 0);
+  clock_.advance(1);
+  EXPECT_EQ(*monitor_->purge_tombstones(clock_.now_seconds()), 1);
+
+  // A delete made by another program in the back end ages the same way.
+  const Guid c = create("c", alice_);
+  EXPECT_EQ(run(), 1);
+  auto listed = memory_->changes_since(alice_, Anchor());
+  ASSERT_TRUE(listed);
+  ASSERT_EQ(listed->changes.size(), 1u);
+  ASSERT_TRUE(others(change(Action::kDelete, listed->changes[0].guid.str()), alice_).status.is_ok());
+  clock_.advance(10);
+  EXPECT_EQ(*backend_monitor_->poll_once(clock_.now_seconds()), 1);
+  EXPECT_EQ(cache_->queue_stats("contacts")->tombstones, 1u);
+  clock_.advance(3599);
+  EXPECT_EQ(*monitor_->purge_tombstones(clock_.now_seconds()), 0);
+  clock_.advance(1);
+  EXPECT_EQ(*monitor_->purge_tombstones(clock_.now_seconds()), 1);
+  EXPECT_EQ(*cache_->item(alice_, Cuid(c.str())), std::nullopt);
+}
+
+// --- several nodes on one cache file ----------------------------------------
+
+TEST_F(CacheTest, TwoNodesNeverReplicateAnEntryTwice) {
+  options_.node_id = "node-a";
+  open(Trigger::amount(1));
+  auto second = CacheStore::open((dir_ / "cache.db").string());
+  ASSERT_TRUE(second) << second.error().to_string();
+  CacheMonitorOptions b_options;
+  b_options.node_id = "node-b";
+  CacheMonitor node_b(*second, faulty_, "contacts", Trigger::amount(1), clock_.now_seconds(), b_options);
+
+  for (int i = 0; i < 4; ++i) create("alice-" + std::to_string(i), alice_);
+  for (int i = 0; i < 3; ++i) create("bob-" + std::to_string(i), bob_);
+  // While node A writes an entry to the back end, node B runs a whole round.
+  int b_replicated = 0;
+  bool inside = false;
+  faulty_->set_before_apply([&] {
+    if (inside) return;
+    inside = true;
+    auto n = node_b.run_once(clock_.now_seconds());
+    EXPECT_TRUE(n) << n.error().to_string();
+    b_replicated += n ? *n : 0;
+    inside = false;
+  });
+  const int a_replicated = run();
+  faulty_->set_before_apply(nullptr);
+
+  EXPECT_EQ(a_replicated + b_replicated, 7);
+  EXPECT_GT(b_replicated, 0) << "node B found work too";
+  EXPECT_EQ(faulty_->applied_items(), 7) << "each entry reached the back end once";
+  EXPECT_EQ(queue_length(), 0u);
+  // In order per user, whoever wrote them.
+  EXPECT_EQ(backend_raws("alice"), (std::vector<std::string>{"alice-0", "alice-1", "alice-2", "alice-3"}));
+  EXPECT_EQ(backend_raws("bob"), (std::vector<std::string>{"bob-0", "bob-1", "bob-2"}));
+}
+
+TEST_F(CacheTest, ExpiredLeaseIsTakenOver) {
+  options_.node_id = "node-b";
+  open(Trigger::amount(1));
+  create("orphan", alice_);
+  create("after", alice_);
+  // Node A claimed the first entry and died before it wrote anything.
+  auto q = cache_->queued("contacts");
+  ASSERT_TRUE(q);
+  ASSERT_EQ(q->size(), 2u);
+  ASSERT_TRUE(*cache_->claim(q->front(), "node-a", clock_.now_seconds(), 300));
+  EXPECT_FALSE(*cache_->claim(q->front(), "node-b", clock_.now_seconds(), 300));
+  // Only the holder of the lease records a failure.
+  ASSERT_TRUE(cache_->retry_later(q->front(), 0, "not mine", CacheStore::Retry::kStuck, "node-b").is_ok());
+  EXPECT_EQ(cache_->queued("contacts")->front().attempts, 0);
+  EXPECT_EQ(cache_->queued("contacts")->front().lease_owner, "node-a");
+
+  // Node B leaves the user's entries alone while the lease lives.
+  EXPECT_EQ(run(), 0);
+  clock_.advance(299);
+  EXPECT_EQ(run(), 0);
+  EXPECT_TRUE(backend_raws("alice").empty());
+  clock_.advance(1);
+  EXPECT_EQ(run(), 2);
+  EXPECT_EQ(backend_raws("alice"), (std::vector<std::string>{"orphan", "after"}));
+  // A's late answer cannot remove what B did, nor record twice.
+  EXPECT_EQ(cache_->replicated(q->front(), Guid("x"), Anchor("1"), "node-a").code(), StatusCode::kAborted);
 }
 
 }  // namespace

@@ -15,18 +15,32 @@ acknowledged is ever lost"):
      the directory;
   5. device B slow-syncs and gets all 10; A's next sync brings nothing back
      (the Cache Monitor's writes are not echoed by the Back End Monitor).
+  While the back end is broken, `conflux cache status` and GET /metrics show
+  the queued changes and their age (replication lag).
+
+test_stuck_entries: a change the back end refuses (a vCard sent by our own
+SyncML client into an .ics store) is marked stuck after
+cache_stuck_after_attempts failures; `conflux cache stuck` lists it,
+`retry` makes it due again (and it sticks again), `drop` takes it out of the
+queue and `conflux cache dropped` still shows its content.
+
+test_push_needs_an_adapter_that_reports_changes: backend_monitor = "push" on
+a back end without change notifications is refused at start, naming the key.
 
 Run: CONFLUX_BIN=/path/to/conflux /usr/bin/python3 test_cache.py
 """
 
 import os
+import re
 import sys
 import unittest
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import syncml_client as sc  # noqa: E402
 import vcards  # noqa: E402
-from conflux_server import IntegrationTest, error_lines, poll_until  # noqa: E402
+from conflux_server import (IntegrationTest, error_lines, http_request,  # noqa: E402
+                            poll_until)
 from engine_checks import device_fns, doubled  # noqa: E402
 from sync_summary import local_changes, parse_summary  # noqa: E402
 
@@ -118,6 +132,19 @@ class CacheTest(IntegrationTest):
         self.assertEqual(counts.remote_err, 0, out[-3000:])
         self.wait_for_failed_replication(failures)
         self.assertTrue(self.collection().is_file(), "nothing wrote there")
+        # The lag is visible: 3 queued, none stuck (the back end is down,
+        # which never makes an entry stuck).
+        status = self.server.cli("cache", "status").stdout
+        self.assertRegex(status, r"(?m)^contacts\t3\t\d+\t0\t\d+$", status)
+        code, _, body = http_request(self.server.base_url + "/metrics")
+        self.assertEqual(code, 200)
+        metrics = body.decode()
+        self.assertIn('conflux_cache_queue_length{datastore="contacts"} 3',
+                      metrics)
+        self.assertIn('conflux_cache_stuck_entries{datastore="contacts"} 0',
+                      metrics)
+        self.assertRegex(metrics, r'conflux_cache_replication_lag_seconds'
+                         r'\{datastore="contacts"\} \d+')
 
         # 3. Back again: the queue drains, 8 files with the right content.
         self.restore_collection()
@@ -151,6 +178,67 @@ class CacheTest(IntegrationTest):
         self.server.stop()
         self.assertEqual(error_lines(self.server.log_text()), [])
         self.assertTrue((self.server.data_dir / "cache.db").exists())
+        status = self.server.cli("cache", "status").stdout
+        self.assertRegex(status, r"(?m)^contacts\t0\t0\t0\t\d+$", status)
+
+    def stuck_lines(self):
+        return [line for line in self.server.cli("cache", "stuck")
+                .stdout.splitlines() if line]
+
+    def test_stuck_entries(self):
+        self.root = self.tmp / "vdir"
+        self.server = self.make_server(
+            f'[stores.calendar]\nadapter = "vdir"\nroot = "{self.root}"\n'
+            'content_type = "text/calendar"\ncontent_version = "2.0"\n'
+            'cache = true\ncache_stuck_after_attempts = 2\n')
+        self.server.add_user(USER, PASSWORD)
+        self.server.start()
+        card = vcards.contact(7, seed=404)
+        session = sc.slow_sync(self.server.url, "raw-dev-1", USER, PASSWORD,
+                               adds=[("1", card)], datastore="calendar")
+        self.assertTrue(session.item_statuses, "the add was answered")
+
+        # Refused twice by the back end (a vCard cannot go into .ics files).
+        lines = poll_until(self.stuck_lines, DRAIN_TIMEOUT,
+                           what="a stuck queue entry")
+        self.assertEqual(len(lines), 1, lines)
+        seq = lines[0].split("\t")[0]
+        self.assertIn("2 attempts", lines[0])
+        self.assertIn(".ics", lines[0])
+        status = self.server.cli("cache", "status").stdout
+        self.assertRegex(status, r"(?m)^calendar\t1\t\d+\t1\t0$", status)
+
+        # Retried: due again, refused again, stuck again.
+        out = self.server.cli("cache", "retry", seq).stdout
+        self.assertIn(f"queue entry {seq} will be tried again", out)
+        poll_until(lambda: self.server.log_text().count("marked stuck") >= 2,
+                   DRAIN_TIMEOUT, what="the retried entry stuck again")
+        self.assertEqual(len(self.stuck_lines()), 1)
+
+        # Dropped: out of the queue, its content on record.
+        out = self.server.cli("cache", "drop", seq).stdout
+        self.assertIn("dropped", out)
+        self.assertEqual(self.stuck_lines(), [])
+        dropped = self.server.cli("cache", "dropped").stdout
+        self.assertIn(f"(queue entry {seq},", dropped)
+        self.assertIn(vcards.fn_of(card), dropped)
+        status = self.server.cli("cache", "status").stdout
+        self.assertRegex(status, r"(?m)^calendar\t0\t0\t0\t0$", status)
+        unknown = self.server.cli("cache", "drop", seq, check=False)
+        self.assertNotEqual(unknown.returncode, 0)
+        self.assertIn(f"no queue entry {seq}", unknown.stderr)
+        self.assertEqual(list((self.root / USER / "calendar").glob("*")), [])
+        self.server.stop()
+
+    def test_push_needs_an_adapter_that_reports_changes(self):
+        server = self.make_server(
+            '[stores.contacts]\nadapter = "sqlite"\n'
+            'content_type = "text/vcard"\ncache = true\n'
+            'backend_monitor = "push"\n')
+        refused = server.cli("check-config", check=False)
+        self.assertNotEqual(refused.returncode, 0)
+        self.assertIn("stores.contacts.backend_monitor: adapter sqlite cannot "
+                      "report changes", refused.stderr)
 
 
 if __name__ == "__main__":

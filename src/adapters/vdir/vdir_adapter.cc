@@ -12,6 +12,7 @@
 #include <system_error>
 #include <utility>
 
+#include "adapters/vdir/vdir_watch.h"
 #include "common/base64.h"
 #include "common/log.h"
 
@@ -273,6 +274,7 @@ Status VdirFiles::remove(const caf::StoreRef& store, const std::string& id) {
 
 VdirAdapter::VdirAdapter(const VdirAdapterConfig& config, const caf::StoreSettings& settings)
     : store_name_(settings.name),
+      root_(config.root),
       extension_(config.extension),
       files_(std::make_unique<VdirFiles>(config.root, config.extension)) {}
 
@@ -285,7 +287,9 @@ Result<std::shared_ptr<VdirAdapter>> VdirAdapter::open(const VdirAdapterConfig& 
   return adapter;
 }
 
-caf::AdapterCaps VdirAdapter::caps() const { return caf::kCapTombstones | caf::kCapSearch; }
+caf::AdapterCaps VdirAdapter::caps() const {
+  return caf::kCapTombstones | caf::kCapSearch | caf::kCapChangeNotify;
+}
 
 Status VdirAdapter::verify_credentials(const std::string& database, const caf::Credentials& creds) {
   return Status::unimplemented("vdir adapter: accounts are Conflux's own");
@@ -372,6 +376,16 @@ Result<caf::ExecResult> VdirAdapter::execute(const caf::StoreRef& store, const c
     return caf::ExecResult{std::to_string(*changes)};
   }
   return Status::unimplemented("vdir adapter: unknown command '" + command.name + "'");
+}
+
+Result<std::unique_ptr<caf::ChangeSubscription>> VdirAdapter::watch_changes(const std::string& database,
+                                                                            caf::ChangeCallback on_change) {
+  if (!safe_component(database)) return Status::invalid_argument("vdir watch: database name not usable as a path");
+  auto watch = VdirWatch::start(root_, database, extension_, std::move(on_change));
+  if (!watch) return watch.error().with_context("store '" + store_name_ + "'");
+  logger("adapter.vdir")->info("store '{}': watching {}/*/{}/ for changes by other programs", store_name_, root_,
+                               database);
+  return std::unique_ptr<caf::ChangeSubscription>(std::move(*watch));
 }
 
 // ---------------------------------------------------------------------------

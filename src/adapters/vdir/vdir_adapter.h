@@ -24,6 +24,9 @@
 // file system are kUnavailable with the OS's text (kResourceExhausted for a
 // full disk), so a caller can retry later; nothing is half-written.
 //
+// Push: watch_changes() (kCapChangeNotify) reports files added, edited or
+// deleted by other programs as they happen, over inotify (vdir_watch.h).
+//
 // Isolation: a StoreRef with an empty user or database, or one containing
 // '/' or NUL or equal to "." or "..", is refused with kInvalidArgument before
 // any path is built.
@@ -97,6 +100,10 @@ class VdirAdapter final : public caf::ContentAdapter {
   // "count": number of items. "rescan": lists the collection now; output is
   // the number of changes by other programs found. Others: kUnimplemented.
   Result<caf::ExecResult> execute(const caf::StoreRef& store, const caf::Command& command) override;
+  // Watches <root>/<user>/<database>/ of every user (VdirWatch).
+  // kInvalidArgument for a database name that is no directory name.
+  Result<std::unique_ptr<caf::ChangeSubscription>> watch_changes(const std::string& database,
+                                                                 caf::ChangeCallback on_change) override;
 
   const VdirFiles& files() const { return *files_; }
   caf::RevisionTracker& tracker() { return *tracker_; }
@@ -105,6 +112,7 @@ class VdirAdapter final : public caf::ContentAdapter {
   VdirAdapter(const VdirAdapterConfig& config, const caf::StoreSettings& settings);
 
   const std::string store_name_;  // for the log
+  const std::string root_;
   const std::string extension_;
   const std::unique_ptr<VdirFiles> files_;        // before tracker_, which uses it
   std::unique_ptr<caf::RevisionTracker> tracker_;  // set once by open()

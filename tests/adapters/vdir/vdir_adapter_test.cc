@@ -115,7 +115,7 @@ class VdirAdapterTest : public ::testing::Test {
 };
 
 TEST_F(VdirAdapterTest, Caps) {
-  EXPECT_EQ(contacts_->caps(), caf::kCapTombstones | caf::kCapSearch);
+  EXPECT_EQ(contacts_->caps(), caf::kCapTombstones | caf::kCapSearch | caf::kCapChangeNotify);
   EXPECT_EQ(contacts_->verify_credentials("contacts", caf::Credentials::with_password(UserId("alice"), "pw")).code(),
             StatusCode::kUnimplemented);
   EXPECT_EQ(*contacts_->current_anchor(alice_), Anchor("0"));
