@@ -12,6 +12,11 @@ BackendMonitor::BackendMonitor(std::shared_ptr<CacheStore> cache, std::shared_pt
       default_type_(std::move(default_type)),
       interval_seconds_(interval_seconds) {}
 
+void BackendMonitor::set_interval(int64_t seconds) {
+  std::lock_guard lock(mutex_);
+  interval_seconds_ = seconds;
+}
+
 Result<int> BackendMonitor::poll_once(int64_t now) {
   std::lock_guard lock(mutex_);
   if (last_poll_ && now - *last_poll_ < interval_seconds_) return 0;

@@ -35,15 +35,17 @@ class BackendMonitor {
   Result<int> poll_once(int64_t now);
 
   const std::string& database() const { return database_; }
+  // System preferences: the poll interval from the next poll_once on.
+  void set_interval(int64_t seconds);
 
  private:
   const std::shared_ptr<CacheStore> cache_;
   const std::shared_ptr<caf::ContentAdapter> backend_;
   const std::string database_;
   const std::string default_type_;
-  const int64_t interval_seconds_;
 
   std::mutex mutex_;                    // serialises poll_once
+  int64_t interval_seconds_;            // guarded by mutex_
   std::optional<int64_t> last_poll_;    // guarded by mutex_
 };
 

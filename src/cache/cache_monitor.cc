@@ -31,6 +31,16 @@ CacheMonitor::CacheMonitor(std::shared_ptr<CacheStore> cache, std::shared_ptr<ca
       trigger_(trigger),
       last_propagation_(start) {}
 
+Trigger CacheMonitor::trigger() const {
+  std::lock_guard lock(mutex_);
+  return trigger_;
+}
+
+void CacheMonitor::set_trigger(Trigger trigger) {
+  std::lock_guard lock(mutex_);
+  trigger_ = trigger;
+}
+
 int64_t CacheMonitor::backoff_seconds(int64_t attempts) {
   if (attempts <= 1) return 1;
   if (attempts > 9) return kMaxBackoffSeconds;  // 2^9 > 300 already

@@ -58,7 +58,9 @@ class CacheMonitor {
   static int64_t backoff_seconds(int64_t attempts);
 
   const std::string& database() const { return database_; }
-  const Trigger& trigger() const { return trigger_; }
+  Trigger trigger() const;
+  // System preferences: the next run_once asks the new trigger.
+  void set_trigger(Trigger trigger);
 
  private:
   // Applies one entry to the back end and records the outcome in the cache.
@@ -69,9 +71,9 @@ class CacheMonitor {
   const std::shared_ptr<CacheStore> cache_;
   const std::shared_ptr<caf::ContentAdapter> backend_;
   const std::string database_;
-  const Trigger trigger_;
 
-  std::mutex mutex_;               // serialises run_once
+  mutable std::mutex mutex_;      // serialises run_once
+  Trigger trigger_;               // guarded by mutex_
   int64_t last_propagation_ = 0;  // guarded by mutex_
 };
 

@@ -29,6 +29,20 @@ void MonitorThread::add(std::unique_ptr<CacheMonitor> cache_monitor, std::unique
   monitors_.push_back(Pair{std::move(cache_monitor), std::move(backend_monitor), {}, {}});
 }
 
+void MonitorThread::retune(const std::vector<caf::StoreSettings>& stores) {
+  for (const auto& store : stores) {
+    for (Pair& pair : monitors_) {
+      if (pair.cache && pair.cache->database() == store.name) {
+        pair.cache->set_trigger(Trigger::from_settings(store.cache));
+        logger("cache")->info("store '{}': trigger now {}", store.name, pair.cache->trigger().describe());
+      }
+      if (pair.backend && pair.backend->database() == store.name) {
+        pair.backend->set_interval(store.cache.backend_poll_seconds);
+      }
+    }
+  }
+}
+
 void MonitorThread::start() {
   if (thread_.joinable() || monitors_.empty()) return;
   thread_ = std::thread([this] { run(); });

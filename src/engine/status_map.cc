@@ -14,7 +14,12 @@ StatusCode to_syncml_status(const Status& status, CommandKind command) {
     case conflux::StatusCode::kAlreadyExists: return StatusCode::kAlreadyExists;
     case conflux::StatusCode::kInvalidArgument: return StatusCode::kBadRequest;
     case conflux::StatusCode::kUnauthenticated: return StatusCode::kInvalidCredentials;
-    case conflux::StatusCode::kPermissionDenied: return StatusCode::kForbidden;
+    case conflux::StatusCode::kPermissionDenied:
+      // A write the datastore's ACL forbids (read-only token, refused
+      // re-authentication): DS 1.2's 425 per item; other commands 403.
+      return command == CommandKind::kAdd || command == CommandKind::kReplace || command == CommandKind::kDelete
+                 ? StatusCode::kPermissionDenied
+                 : StatusCode::kForbidden;
     case conflux::StatusCode::kResourceExhausted: return StatusCode::kDeviceFull;
     case conflux::StatusCode::kUnimplemented: return StatusCode::kOptionalFeatureNotSupported;
     case conflux::StatusCode::kUnavailable: return StatusCode::kServiceUnavailable;

@@ -29,11 +29,20 @@ TEST(StatusMapTest, EveryStatusCodeHasAWireCode) {
       {Status::internal("x"), WireCode::kCommandFailed},
   };
   for (const auto& c : cases) {
-    for (CommandKind kind : {CommandKind::kReplace, CommandKind::kAlert, CommandKind::kSync, CommandKind::kMap}) {
+    for (CommandKind kind : {CommandKind::kAlert, CommandKind::kSync, CommandKind::kMap}) {
       EXPECT_EQ(to_syncml_status(c.status, kind), c.wire)
           << c.status.to_string() << " answering " << protocol::command_name(kind);
     }
   }
+}
+
+TEST(StatusMapTest, WriteTheAclForbidsIsPermissionDeniedPerItem) {
+  for (CommandKind kind : {CommandKind::kAdd, CommandKind::kReplace, CommandKind::kDelete}) {
+    EXPECT_EQ(to_syncml_status(Status::permission_denied("read-only"), kind), WireCode::kPermissionDenied)
+        << protocol::command_name(kind);
+  }
+  EXPECT_EQ(protocol::to_int(WireCode::kPermissionDenied), 425);
+  EXPECT_EQ(to_syncml_status(Status::permission_denied("x"), CommandKind::kAlert), WireCode::kForbidden);
 }
 
 TEST(StatusMapTest, AddThatSucceededIsItemAdded) {

@@ -80,7 +80,7 @@ class SyncEngineTest : public ::testing::Test {
   std::shared_ptr<MemoryAdapter> memory_ = std::make_shared<MemoryAdapter>();
   std::shared_ptr<FaultyAdapter> faulty_ = std::make_shared<FaultyAdapter>(memory_);
   caf::BackendRegistry registry_;
-  caf::ContentManager manager_{registry_, accounts_, tokens_};
+  caf::ContentManager manager_{registry_, accounts_, tokens_, clock_};
   MemoryStateStore state_{clock_};
   std::unique_ptr<SyncEngine> engine_;
 };

@@ -274,6 +274,8 @@ Status VdirFiles::remove(const caf::StoreRef& store, const std::string& id) {
 VdirAdapter::VdirAdapter(const VdirAdapterConfig& config, const caf::StoreSettings& settings)
     : store_name_(settings.name),
       extension_(config.extension),
+      accounts_(config.accounts_file.empty() ? std::nullopt
+                                             : std::make_optional<caf::BackendAccounts>(config.accounts_file)),
       files_(std::make_unique<VdirFiles>(config.root, config.extension)) {}
 
 Result<std::shared_ptr<VdirAdapter>> VdirAdapter::open(const VdirAdapterConfig& config,
@@ -285,10 +287,22 @@ Result<std::shared_ptr<VdirAdapter>> VdirAdapter::open(const VdirAdapterConfig& 
   return adapter;
 }
 
-caf::AdapterCaps VdirAdapter::caps() const { return caf::kCapTombstones | caf::kCapSearch; }
+caf::AdapterCaps VdirAdapter::caps() const {
+  return caf::kCapTombstones | caf::kCapSearch | (accounts_ ? caf::kCapOwnAccounts : caf::kCapNone);
+}
 
 Status VdirAdapter::verify_credentials(const std::string& database, const caf::Credentials& creds) {
-  return Status::unimplemented("vdir adapter: accounts are Conflux's own");
+  if (!accounts_) return Status::unimplemented("vdir adapter: accounts are Conflux's own");
+  return accounts_->verify(creds);
+}
+
+Status VdirAdapter::begin_connect(const UserId& user, const caf::Credentials* credentials) {
+  std::error_code ec;
+  if (!fs::is_directory(files_->root(), ec)) {
+    return Status::unavailable("vdir root " + files_->root() + " is not reachable" + (ec ? ": " + ec.message() : ""));
+  }
+  if (accounts_ && credentials) return accounts_->verify(*credentials);
+  return Status::ok();
 }
 
 Result<Anchor> VdirAdapter::current_anchor(const caf::StoreRef& store) {
@@ -386,6 +400,7 @@ Status VdirAdapterFactory::validate(const caf::StoreSettings& settings) const {
       has_root = true;
       continue;
     }
+    if (key == "accounts_file") continue;
     return Status::invalid_argument(prefix + key + ": unknown key for adapter vdir");
   }
   if (!has_root) return Status::invalid_argument(prefix + "root: missing (adapter vdir needs a directory)");
@@ -415,6 +430,7 @@ Result<VdirAdapterConfig> VdirAdapterFactory::parse(const caf::StoreSettings& se
   config.root = normal;
   config.extension = vdir_extension(settings.content_type);
   config.tracker_file = (fs::path(env.data_dir) / ("vdir-" + settings.name + ".db")).lexically_normal().string();
+  config.accounts_file = caf::BackendAccounts::configured_path(settings, env);
   return config;
 }
 
