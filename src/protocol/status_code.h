@@ -42,7 +42,6 @@ enum class StatusCode : uint16_t {
   kConflictServerWon = 419,
   kDeviceFull = 420,
   kSizeMismatch = 424,
-  kPermissionDenied = 425,  // DS 1.2: the ACL forbids this operation
   kCommandFailed = 500,
   kNotImplemented = 501,
   kServiceUnavailable = 503,
