@@ -29,18 +29,20 @@ void MonitorThread::add(std::unique_ptr<CacheMonitor> cache_monitor, std::unique
   monitors_.push_back(Pair{std::move(cache_monitor), std::move(backend_monitor), {}, {}});
 }
 
-void MonitorThread::retune(const std::vector<caf::StoreSettings>& stores) {
+size_t MonitorThread::retune(const std::vector<caf::StoreSettings>& stores) {
+  size_t retuned = 0;
   for (const auto& store : stores) {
     for (Pair& pair : monitors_) {
-      if (pair.cache && pair.cache->database() == store.name) {
-        pair.cache->set_trigger(Trigger::from_settings(store.cache));
-        logger("cache")->info("store '{}': trigger now {}", store.name, pair.cache->trigger().describe());
-      }
-      if (pair.backend && pair.backend->database() == store.name) {
-        pair.backend->set_interval(store.cache.backend_poll_seconds);
-      }
+      const std::string& database = pair.cache ? pair.cache->database() : pair.backend->database();
+      if (database != store.name) continue;
+      if (pair.cache) pair.cache->set_trigger(Trigger::from_settings(store.cache));
+      if (pair.backend) pair.backend->set_interval(store.cache.backend_poll_seconds);
+      logger("cache")->info("store '{}': trigger now {}, back end polled every {} s", store.name,
+                            Trigger::from_settings(store.cache).describe(), store.cache.backend_poll_seconds);
+      ++retuned;
     }
   }
+  return retuned;
 }
 
 void MonitorThread::start() {

@@ -43,7 +43,8 @@ class MonitorThread {
   // reloaded (cache_trigger, cache_amount, cache_interval_seconds,
   // backend_poll_seconds); stores without monitors here are skipped. Any
   // thread, started or not; each monitor takes it under its own lock.
-  void retune(const std::vector<caf::StoreSettings>& stores);
+  // Returns how many datastores were retuned.
+  size_t retune(const std::vector<caf::StoreSettings>& stores);
 
  private:
   struct Pair {

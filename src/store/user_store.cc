@@ -209,6 +209,11 @@ Status UserStore::remove(const UserId& user) {
   auto removed = st->run();
   if (!removed) return removed.error();
   if (*removed == 0) return Status::not_found("no user '" + user.str() + "'");
+  // A new account of the same name starts from the datastores' access.
+  auto overrides = db_->prepare("DELETE FROM user_access WHERE name = ?1");
+  if (!overrides) return overrides.error();
+  overrides->bind(1, user.str());
+  if (auto cleared = overrides->run(); !cleared) return cleared.error();
   logger("store")->info("user '{}' removed", user.str());
   return Status::ok();
 }

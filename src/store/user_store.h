@@ -47,8 +47,8 @@ class UserStore final : public caf::AccountDirectory {
   Result<std::vector<std::string>> list();
   // kNotFound when the user does not exist; kInvalidArgument for an empty password.
   Status set_password(const UserId& user, const std::string& password);
-  // kNotFound when the user does not exist. Only the account goes; the user's
-  // sync state and items stay where they are.
+  // kNotFound when the user does not exist. Only the account (with its access
+  // overrides) goes; the user's sync state and items stay where they are.
   Status remove(const UserId& user);
 
   // Sets the token kind `user` gets on `datastore`, overriding its `access`;
