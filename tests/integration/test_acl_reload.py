@@ -6,10 +6,10 @@
      conflict between two SyncEvolution devices follows the new policy, with
      the same server process; an invalid edit is refused and the old
      settings stay in force;
-  2. reload: a datastore's `access` turns read-only and back; adds are
-     refused per item while it is read-only (status 500: libsynthesis
-     clients abort the whole session on DS 1.2's 425, see
-     engine/status_map.cc);
+  2. reload: a datastore's `access` turns read-only and back, then
+     `conflux user set --access` does so for one user; adds are refused per
+     item while it is read-only (status 500: libsynthesis clients abort the
+     whole session on DS 1.2's 425, see engine/status_map.cc);
   3. a read-only datastore (vdir back end) with the real SyncEvolution
      client: the device's adds and edits are refused, the files on the
      server stay as they were, and the device still gets the changes other
@@ -160,6 +160,17 @@ class ReloadTest(IntegrationTest):
         codes, s = add("raw-3", "1", "After")
         self.assertEqual(codes, [201])
         self.assertEqual(sorted(vcards.fn_of(t) for t in s.received.values()), ["Before"])
+
+        # A per-user override in the state database, no reload needed.
+        out = server.cli("user", "set", "rosa", "--access", "contacts=read-only").stdout
+        self.assertIn("contacts read-only", out)
+        codes, _ = add("raw-4", "1", "Overridden")
+        self.assertEqual(codes, [500])
+        server.cli("user", "set", "rosa", "--access", "contacts=default")
+        codes, _ = add("raw-5", "1", "Default again")
+        self.assertEqual(codes, [201])
+        bad = server.cli("user", "set", "rosa", "--access", "movies=read-only", check=False)
+        self.assertIn("no datastore 'movies'", bad.stderr)
 
     def test_reload_without_a_server_fails_clearly(self):
         server = self.make_server(self.store_section())
