@@ -27,20 +27,21 @@ std::string BackendAccounts::configured_path(const StoreSettings& settings, cons
 Status BackendAccounts::verify(const Credentials& creds) const {
   std::ifstream in(path_);
   if (!in) return Status::unavailable("back-end accounts file " + path_ + " cannot be read");
+  const Status refused = Status::unauthenticated("back end refused user or password");
+  if (creds.user.empty() || creds.user.str().find(':') != std::string::npos) return refused;
   const std::string prefix = creds.user.str() + ":";
   std::string line;
   while (std::getline(in, line)) {
     if (!line.empty() && line.back() == '\r') line.pop_back();
     if (line.empty() || line[0] == '#' || !line.starts_with(prefix)) continue;
-    const std::string stored = line.substr(prefix.size());
-    const std::string presented = creds.scheme == CredentialScheme::kMd5Digest
-                                      ? md5_base64(stored + ":" + creds.nonce)
-                                      : md5_base64(creds.user.str() + ":" + creds.secret);
-    const std::string expected = creds.scheme == CredentialScheme::kMd5Digest ? creds.secret : stored;
-    if (same(presented, expected)) return Status::ok();
-    break;
+    const std::string stored = line.substr(prefix.size());  // B64(MD5(user:password))
+    // Basic: hash the password as stored; MD5: the digest `stored` gives with the nonce.
+    const bool digest = creds.scheme == CredentialScheme::kMd5Digest;
+    const std::string ours = digest ? md5_base64(stored + ":" + creds.nonce) : stored;
+    const std::string theirs = digest ? creds.secret : md5_base64(creds.user.str() + ":" + creds.secret);
+    return same(ours, theirs) ? Status::ok() : refused;
   }
-  return Status::unauthenticated("back end refused user or password");
+  return refused;
 }
 
 }  // namespace conflux::caf

@@ -89,7 +89,9 @@ Status signal_reload(const std::string& data_dir) {
   ::close(fd);
   const pid_t pid = n > 0 ? static_cast<pid_t>(std::atol(buf)) : 0;
   if (pid <= 0) return Status::internal(path + " holds no process id");
-  if (::kill(pid, SIGHUP) != 0) return Status::unavailable("cannot signal process " + std::to_string(pid) + ": " + std::strerror(errno));
+  if (::kill(pid, SIGHUP) != 0) {
+    return Status::unavailable("cannot signal process " + std::to_string(pid) + ": " + std::strerror(errno));
+  }
   return Status::ok();
 }
 

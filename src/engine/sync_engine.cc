@@ -32,7 +32,8 @@ SyncEngine::SyncEngine(caf::CafInterface& caf, SyncStateStore& state, std::vecto
 void SyncEngine::set_conflict_policies(const std::vector<caf::StoreSettings>& stores) {
   std::lock_guard lock(policies_mutex_);
   for (const auto& s : stores) {
-    bool served = std::any_of(stores_.begin(), stores_.end(), [&](const caf::StoreSettings& mine) { return mine.name == s.name; });
+    bool served = std::any_of(stores_.begin(), stores_.end(),
+                              [&](const caf::StoreSettings& mine) { return mine.name == s.name; });
     if (served) conflict_policies_[s.name] = s.conflict_policy;
   }
 }

@@ -521,7 +521,8 @@ Result<SqliteAdapterConfig> SqliteAdapterFactory::parse(const caf::StoreSettings
     return Status::invalid_argument("stores." + settings.name + ".file: cannot resolve '" + file.string() +
                                     "': " + ec.message());
   }
-  return SqliteAdapterConfig{absolute.lexically_normal().string(), caf::BackendAccounts::configured_path(settings, env)};
+  return SqliteAdapterConfig{absolute.lexically_normal().string(),
+                             caf::BackendAccounts::configured_path(settings, env)};
 }
 
 Result<std::shared_ptr<caf::ContentAdapter>> SqliteAdapterFactory::create(const caf::StoreSettings& settings,

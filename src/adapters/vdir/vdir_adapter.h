@@ -120,7 +120,8 @@ class VdirAdapter final : public caf::ContentAdapter {
 };
 
 // Adapter kind "vdir". Options: `root` (required; relative paths are relative
-// to the data directory), `accounts_file` (optional, see caf/backend_accounts.h). The store's content_type picks the extension.
+// to the data directory), `accounts_file` (optional, see caf/backend_accounts.h).
+// The store's content_type picks the extension.
 class VdirAdapterFactory final : public caf::AdapterFactory {
  public:
   static constexpr const char* kKind = "vdir";
