@@ -171,7 +171,9 @@ int main(int argc, char** argv) {
     }
     for (const auto& s : (*services)->registry.stores()) {
       std::cout << s.name << "\tadapter=" << s.adapter << "\tformat=" << s.content_type
-                << (s.content_version.empty() ? "" : " " + s.content_version) << "\n";
+                << (s.content_version.empty() ? "" : " " + s.content_version)
+                << "\taccess=" << caf::token_kind_name(s.access) << "\tlogin=" << caf::backend_login_name(s.login)
+                << "\n";
     }
     return 0;
   }

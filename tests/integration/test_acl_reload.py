@@ -225,6 +225,8 @@ class PerUserLoginTest(IntegrationTest):
             'login = "per-user"\ncontent_type = "text/vcard"\ncontent_version = "3.0"\n'
             '[stores.notes]\nadapter = "sqlite"\ncontent_type = "text/plain"\n')
         server.start()  # bruno has no Conflux account
+        listing = server.cli("store", "list").stdout
+        self.assertRegex(listing, r"contacts\tadapter=vdir\t.*\taccess=read-write\tlogin=per-user")
 
         s = syncml_client.slow_sync(server.url, "raw-bruno", "bruno", "backend-pw",
                                     adds=[("1", card("Bruno", "per-user"))])
