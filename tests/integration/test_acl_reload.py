@@ -15,8 +15,8 @@
      server stay as they were, and the device still gets the changes other
      programs make there;
   4. per-user back-end login (vdir with an accounts_file): a user Conflux
-     does not know syncs with the back end's own account; a wrong password
-     is refused; an unrestricted-read datastore takes a write only from a
+     does not know syncs with the back end's own account (basic from a raw
+     client, MD5 from SyncEvolution); a wrong password is refused; an unrestricted-read datastore takes a write only from a
      message that carries credentials the back end accepts again.
 
 Run: CONFLUX_BIN=/path/to/conflux /usr/bin/python3 test_acl_reload.py
@@ -234,6 +234,15 @@ class PerUserLoginTest(IntegrationTest):
         files = list((root / "bruno" / DS).glob("*.vcf"))
         self.assertEqual(len(files), 1)
         self.assertIn("FN:Bruno", files[0].read_text())
+
+        # The real client logs in with syncml:auth-md5, checked by the back end
+        # against the same account line.
+        d = self.make_device(server, "dev-bruno", "bruno", "backend-pw")
+        d.write_item(DS, "phone.vcf", card("From the phone", "md5"))
+        d.sync("slow")
+        self.assertEqual(notes(d, "Bruno"), ["per-user"])
+        texts = [p.read_text() for p in (root / "bruno" / DS).glob("*.vcf")]
+        self.assertEqual(sorted(vcards.fn_of(t) for t in texts), ["Bruno", "From the phone"])
 
         with self.assertRaisesRegex(syncml_client.ProtocolError, "SyncHdr status 401"):
             syncml_client.RawSession(server.url, "raw-bruno-2", "bruno", "wrong").start(alert=201)
