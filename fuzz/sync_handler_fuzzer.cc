@@ -110,7 +110,7 @@ struct World {
   test::FakeAccountDirectory accounts;
   std::shared_ptr<test::MemoryAdapter> memory = std::make_shared<test::MemoryAdapter>();
   caf::BackendRegistry registry;
-  caf::ContentManager manager{registry, accounts, tokens};
+  caf::ContentManager manager{registry, accounts, tokens, clock};
   test::MemoryStateStore state{clock};
   std::unique_ptr<engine::SyncEngine> engine;
   std::unique_ptr<server::SyncHandler> handler;

@@ -13,8 +13,8 @@ BackendMonitor::BackendMonitor(std::shared_ptr<CacheStore> cache, std::shared_pt
       backend_(std::move(backend)),
       database_(std::move(database)),
       default_type_(std::move(default_type)),
-      interval_seconds_(interval_seconds),
-      policy_(policy) {}
+      policy_(policy),
+      interval_seconds_(interval_seconds) {}
 
 Status BackendMonitor::watch(std::function<void()> wake) {
   if (policy_ != Policy::kPush) return Status::failed_precondition("back end monitor '" + database_ + "' polls");
@@ -38,6 +38,11 @@ void BackendMonitor::note_change(const UserId& user) {
   } else {
     marked_.insert(user);
   }
+}
+
+void BackendMonitor::set_interval(int64_t seconds) {
+  std::lock_guard lock(mutex_);
+  interval_seconds_ = seconds;
 }
 
 Result<int> BackendMonitor::poll_once(int64_t now) {

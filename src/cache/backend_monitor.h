@@ -61,6 +61,8 @@ class BackendMonitor {
 
   const std::string& database() const { return database_; }
   Policy policy() const { return policy_; }
+  // System preferences: the poll interval from the next poll_once on.
+  void set_interval(int64_t seconds);
 
  private:
   // Folds the back end's changes for `user` into the cache.
@@ -70,10 +72,10 @@ class BackendMonitor {
   const std::shared_ptr<caf::ContentAdapter> backend_;
   const std::string database_;
   const std::string default_type_;
-  const int64_t interval_seconds_;
   const Policy policy_;
 
   std::mutex mutex_;                  // serialises poll_once
+  int64_t interval_seconds_;          // guarded by mutex_
   std::optional<int64_t> last_poll_;  // guarded by mutex_
 
   std::mutex marks_mutex_;

@@ -34,9 +34,19 @@ CacheMonitor::CacheMonitor(std::shared_ptr<CacheStore> cache, std::shared_ptr<ca
     : cache_(std::move(cache)),
       backend_(std::move(backend)),
       database_(std::move(database)),
-      trigger_(trigger),
       options_(std::move(options)),
+      trigger_(trigger),
       last_propagation_(start) {}
+
+Trigger CacheMonitor::trigger() const {
+  std::lock_guard lock(mutex_);
+  return trigger_;
+}
+
+void CacheMonitor::set_trigger(Trigger trigger) {
+  std::lock_guard lock(mutex_);
+  trigger_ = trigger;
+}
 
 int64_t CacheMonitor::backoff_seconds(int64_t attempts) {
   if (attempts <= 1) return 1;

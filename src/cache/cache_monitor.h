@@ -102,7 +102,9 @@ class CacheMonitor {
   static int64_t backoff_seconds(int64_t attempts);
 
   const std::string& database() const { return database_; }
-  const Trigger& trigger() const { return trigger_; }
+  Trigger trigger() const;
+  // System preferences: the next run_once asks the new trigger.
+  void set_trigger(Trigger trigger);
   const CacheMonitorOptions& options() const { return options_; }
 
  private:
@@ -116,10 +118,10 @@ class CacheMonitor {
   const std::shared_ptr<CacheStore> cache_;
   const std::shared_ptr<caf::ContentAdapter> backend_;
   const std::string database_;
-  const Trigger trigger_;
   const CacheMonitorOptions options_;
 
-  std::mutex mutex_;                   // serialises run_once and purge_tombstones
+  mutable std::mutex mutex_;           // serialises run_once and purge_tombstones
+  Trigger trigger_;                    // guarded by mutex_
   int64_t last_propagation_ = 0;       // guarded by mutex_
   std::optional<int64_t> last_purge_;  // guarded by mutex_
 };

@@ -33,6 +33,22 @@ void MonitorThread::add(std::unique_ptr<CacheMonitor> cache_monitor, std::unique
   monitors_.push_back(Pair{std::move(cache_monitor), std::move(backend_monitor), {}, {}, {}});
 }
 
+size_t MonitorThread::retune(const std::vector<caf::StoreSettings>& stores) {
+  size_t retuned = 0;
+  for (const auto& store : stores) {
+    for (Pair& pair : monitors_) {
+      const std::string& database = pair.cache ? pair.cache->database() : pair.backend->database();
+      if (database != store.name) continue;
+      if (pair.cache) pair.cache->set_trigger(Trigger::from_settings(store.cache));
+      if (pair.backend) pair.backend->set_interval(store.cache.backend_poll_seconds);
+      logger("cache")->info("store '{}': trigger now {}, back end polled every {} s", store.name,
+                            Trigger::from_settings(store.cache).describe(), store.cache.backend_poll_seconds);
+      ++retuned;
+    }
+  }
+  return retuned;
+}
+
 void MonitorThread::start() {
   if (thread_.joinable() || monitors_.empty()) return;
   for (Pair& pair : monitors_) {

@@ -52,6 +52,13 @@ class MonitorThread {
 
   size_t size() const { return monitors_.size(); }
 
+  // System preferences: the triggers and poll intervals of `stores` as
+  // reloaded (cache_trigger, cache_amount, cache_interval_seconds,
+  // backend_poll_seconds); stores without monitors here are skipped. Any
+  // thread, started or not; each monitor takes it under its own lock.
+  // Returns how many datastores were retuned.
+  size_t retune(const std::vector<caf::StoreSettings>& stores);
+
  private:
   struct Pair {
     std::unique_ptr<CacheMonitor> cache;

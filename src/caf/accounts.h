@@ -3,9 +3,11 @@
 // (kCapOwnAccounts) verify at the back end instead.
 #pragma once
 
+#include <map>
 #include <string>
 #include <vector>
 
+#include "caf/content_adapter.h"
 #include "common/ids.h"
 #include "common/status.h"
 
@@ -22,6 +24,11 @@ class AccountDirectory {
   // The same for a syncml:auth-md5 digest made with `nonce` (raw bytes).
   // Accounts whose password was set before MD5 support cannot pass it.
   virtual Status verify_md5_digest(const UserId& user, const std::string& nonce, const std::string& digest) = 0;
+
+  // Per-datastore token kinds set for this user (`conflux user set --access`),
+  // overriding the datastore's `access`; empty when none. kUnavailable when
+  // the directory cannot be read.
+  virtual Result<std::map<std::string, TokenKind>> access_overrides(const UserId& user) = 0;
 };
 
 }  // namespace conflux::caf

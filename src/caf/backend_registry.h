@@ -42,6 +42,20 @@ struct CacheSettings {
   int64_t tombstone_max_age_seconds = 30 * 86400;
 };
 
+// How the CAF logs in to a datastore's back end (the ACL mode, `login` in
+// [stores.<name>]).
+enum class BackendLogin : uint8_t {
+  // One service account for every user: Conflux checks the user against its
+  // own accounts; a back end with accounts of its own (kCapOwnAccounts) must
+  // accept `service_user` with the password in `service_password_file`.
+  kService,
+  // Each user with their own credentials, checked by the back end (which
+  // must have kCapOwnAccounts); Conflux's own accounts do not matter there.
+  kPerUser,
+};
+
+const char* backend_login_name(BackendLogin login);
+
 // One configured datastore ("[stores.contacts]" in the config file).
 struct StoreSettings {
   std::string name;          // datastore URI the devices use: "contacts"
@@ -55,6 +69,12 @@ struct StoreSettings {
   // validates them and names the bad key in its error.
   std::map<std::string, std::string> options;
   CacheSettings cache;  // not in `options`: the adapter never sees these keys
+  // The token kind users get on this datastore unless `conflux user set
+  // --access` says otherwise for one of them (`access`). Changes by reload.
+  TokenKind access = TokenKind::kReadWrite;
+  BackendLogin login = BackendLogin::kService;  // `login`
+  std::string service_user;           // `service_user`, for kService at a back end with own accounts
+  std::string service_password_file;  // `service_password_file`: absolute path of a file holding its password
 };
 
 // What every adapter may use when it is created.

@@ -17,6 +17,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -28,16 +29,34 @@ namespace conflux::caf {
 
 // What a token lets its holder do (seed: "read-only access, read/write access,
 // or unrestricted read access, but write must be authenticated each time").
+// kUnrestrictedRead reads like kReadWrite; each write must carry credentials
+// (StoreRef::credentials) that the back end accepts again at that moment.
 enum class TokenKind : uint8_t { kReadOnly, kReadWrite, kUnrestrictedRead };
 
 const char* token_kind_name(TokenKind kind);
+// "read-only", "read-write", "unrestricted-read" (the config and CLI spelling).
+std::optional<TokenKind> parse_token_kind(std::string_view name);
+// The kind that allows less: read-only < unrestricted-read < read-write.
+TokenKind narrower(TokenKind a, TokenKind b);
 
 // An opaque, signed, expiring proof that the CAF checked a user's
 // credentials. `value` is what callers carry; the rest is its decoded content.
 struct Token {
+  // Key of `grants` that stands for every datastore not named.
+  static constexpr const char* kEveryStore = "*";
+
   std::string value;
   UserId user;
-  TokenKind kind = TokenKind::kReadOnly;
+  // What the holder may do per datastore; a datastore absent (and no
+  // kEveryStore entry) may not be touched at all.
+  std::map<std::string, TokenKind> grants;
+
+  std::optional<TokenKind> kind_for(const std::string& database) const {
+    auto it = grants.find(database);
+    if (it == grants.end()) it = grants.find(kEveryStore);
+    if (it == grants.end()) return std::nullopt;
+    return it->second;
+  }
 };
 
 // How a client proved who it is.
@@ -64,6 +83,10 @@ struct StoreRef {
   UserId user;
   std::string database;  // datastore URI as configured ("contacts")
   Token token;
+  // The credentials of the message this call serves, when it carried any
+  // (seed: "the engine may also pass credentials with each call"). A write
+  // with an unrestricted-read token needs them. Never logged.
+  std::optional<Credentials> credentials = std::nullopt;
 };
 
 // Expected outcomes of applying one change; not errors (cf. SyncEvolution's
@@ -139,9 +162,21 @@ class ContentAdapter {
 
   virtual AdapterCaps caps() const = 0;
 
-  // Verifies credentials at the back end (only called with kCapOwnAccounts).
-  // kUnauthenticated when the back end says no; kUnavailable when it is down.
+  // Verifies credentials at the back end (only called with kCapOwnAccounts):
+  // the Back End Manager's validate-credentials hook. kUnauthenticated when
+  // the back end says no; kUnavailable when it is down.
   virtual Status verify_credentials(const std::string& database, const Credentials& creds) = 0;
+
+  // Session handling without the cache (seed p. 16): the CAF opens a
+  // back-end connection for `user` before the first call of a session and
+  // ends it when the pooled connection has been idle long enough
+  // (caf/connection_pool.h). `credentials`: the login the CAF uses for this
+  // user (the service account or the user's own); may be null when the
+  // back end trusts Conflux's accounts. kUnavailable when the back end cannot
+  // be reached; kUnauthenticated when it refuses the login. Back ends
+  // without connections keep the defaults.
+  virtual Status begin_connect(const UserId& user, const Credentials* credentials) { return Status::ok(); }
+  virtual void end_connect(const UserId& user) {}
 
   // The back end's anchor now. Never fails for a reachable back end, even when
   // the user has no items yet.

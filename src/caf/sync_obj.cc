@@ -22,4 +22,16 @@ const char* token_kind_name(TokenKind kind) {
   return "unknown";
 }
 
+std::optional<TokenKind> parse_token_kind(std::string_view name) {
+  for (TokenKind kind : {TokenKind::kReadOnly, TokenKind::kReadWrite, TokenKind::kUnrestrictedRead}) {
+    if (name == token_kind_name(kind)) return kind;
+  }
+  return std::nullopt;
+}
+
+TokenKind narrower(TokenKind a, TokenKind b) {
+  auto rank = [](TokenKind k) { return k == TokenKind::kReadOnly ? 0 : k == TokenKind::kUnrestrictedRead ? 1 : 2; };
+  return rank(a) <= rank(b) ? a : b;
+}
+
 }  // namespace conflux::caf

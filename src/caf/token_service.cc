@@ -36,16 +36,23 @@ std::string TokenService::sign(const std::string& payload) const {
   return hex;
 }
 
-Token TokenService::issue(const UserId& user, TokenKind kind) const {
-  std::string payload = "v1." + base64_encode(user.str()) + "." +
-                        std::to_string(static_cast<int>(kind)) + "." +
+Token TokenService::issue(const UserId& user, std::map<std::string, TokenKind> grants) const {
+  std::string grant_text;
+  for (const auto& [database, kind] : grants) {
+    grant_text += (grant_text.empty() ? "" : ",") + database + "=" + std::to_string(static_cast<int>(kind));
+  }
+  std::string payload = "v2." + base64_encode(user.str()) + "." + base64_encode(grant_text) + "." +
                         std::to_string(clock_.now_seconds() + lifetime_seconds_);
-  return Token{payload + "." + sign(payload), user, kind};
+  return Token{payload + "." + sign(payload), user, std::move(grants)};
+}
+
+Token TokenService::issue(const UserId& user, TokenKind kind) const {
+  return issue(user, std::map<std::string, TokenKind>{{Token::kEveryStore, kind}});
 }
 
 Result<Token> TokenService::verify(const std::string& value) const {
   auto parts = split(value, '.');
-  if (parts.size() != 5 || parts[0] != "v1") return Status::unauthenticated("malformed token");
+  if (parts.size() != 5 || parts[0] != "v2") return Status::unauthenticated("malformed token");
   std::string payload = value.substr(0, value.rfind('.'));
   std::string expected = sign(payload);
   if (expected.size() != parts[4].size() ||
@@ -54,19 +61,26 @@ Result<Token> TokenService::verify(const std::string& value) const {
   }
   auto user = base64_decode(parts[1]);
   if (!user) return Status::unauthenticated("malformed token user");
-  int kind = 0;
+  auto grant_text = base64_decode(parts[2]);
+  if (!grant_text) return Status::unauthenticated("malformed token grants");
+  std::map<std::string, TokenKind> grants;
   int64_t expiry = 0;
   try {
-    kind = std::stoi(parts[2]);
+    for (const auto& grant : grant_text->empty() ? std::vector<std::string>{} : split(*grant_text, ',')) {
+      auto eq = grant.find('=');
+      if (eq == std::string::npos) return Status::unauthenticated("malformed token grant");
+      int kind = std::stoi(grant.substr(eq + 1));
+      if (kind < 0 || kind > static_cast<int>(TokenKind::kUnrestrictedRead)) {
+        return Status::unauthenticated("unknown token kind");
+      }
+      grants[grant.substr(0, eq)] = static_cast<TokenKind>(kind);
+    }
     expiry = std::stoll(parts[3]);
   } catch (...) {
     return Status::unauthenticated("malformed token fields");
   }
-  if (kind < 0 || kind > static_cast<int>(TokenKind::kUnrestrictedRead)) {
-    return Status::unauthenticated("unknown token kind");
-  }
   if (clock_.now_seconds() >= expiry) return Status::unauthenticated("token expired");
-  return Token{value, UserId(*user), static_cast<TokenKind>(kind)};
+  return Token{value, UserId(*user), std::move(grants)};
 }
 
 }  // namespace conflux::caf

@@ -3,7 +3,9 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <iostream>
+#include <optional>
 
 #include "cli/cache_admin.h"
 #include "cli/conflicts.h"
@@ -60,12 +62,20 @@ int main(int argc, char** argv) {
   serve->add_option("--port", port, "TCP port, 0 for any free one (overrides server.port)")->check(CLI::Range(0, 65535));
 
   auto* check = app.add_subcommand("check-config", "validate the configuration and exit");
+  auto* reload = app.add_subcommand("reload", "make the running server re-read its configuration (SIGHUP)");
 
   auto* user = app.add_subcommand("user", "manage user accounts");
   user->require_subcommand(1);
   std::string user_name;
+  std::vector<std::string> user_access;
+  const char* access_help = "STORE=KIND (read-write, read-only, unrestricted-read, or default to follow the "
+                            "store's access); repeatable";
   auto* user_add = user->add_subcommand("add", "add a user; the password is read from stdin");
   user_add->add_option("name", user_name, "user name")->required();
+  user_add->add_option("--access", user_access, access_help);
+  auto* user_set = user->add_subcommand("set", "change a user's settings");
+  user_set->add_option("name", user_name, "user name")->required();
+  user_set->add_option("--access", user_access, access_help)->required();
   auto* user_list = user->add_subcommand("list", "list user names");
   auto* user_passwd = user->add_subcommand("passwd", "set a user's password, read from stdin");
   user_passwd->add_option("name", user_name, "user name")->required();
@@ -116,21 +126,37 @@ int main(int argc, char** argv) {
 
   CLI11_PARSE(app, argc, argv);
 
-  auto loaded = config_path.empty() ? Result<config::Config>(config::default_config())
-                                    : config::load_config_file(config_path);
+  // The file (or the defaults) with the command line's overrides; the server
+  // reads it again the same way on reload.
+  auto read_config = [&]() -> Result<config::Config> {
+    auto loaded = config_path.empty() ? Result<config::Config>(config::default_config())
+                                      : config::load_config_file(config_path);
+    if (!loaded) return loaded.error();
+    config::Config cfg = std::move(*loaded);
+    if (!data_dir.empty()) cfg.data_dir = std::filesystem::absolute(data_dir);
+    if (!log_level.empty()) {
+      cfg.log.level = log_level;
+    } else if (!serve->parsed()) {
+      cfg.log.level = "warn";  // admin commands print their result, not the server's chatter
+    }
+    if (!listen.empty()) cfg.server.listen = listen;
+    if (port >= 0) cfg.server.port = static_cast<uint16_t>(port);
+    const bool known_level = spdlog::level::from_str(cfg.log.level) != spdlog::level::off || cfg.log.level == "off";
+    if (!known_level) return Status::invalid_argument("unknown log level '" + cfg.log.level + "'");
+    return cfg;
+  };
+  auto loaded = read_config();
   if (!loaded) return fail(loaded.error().message());
   config::Config cfg = std::move(*loaded);
-  if (!data_dir.empty()) cfg.data_dir = std::filesystem::absolute(data_dir);
-  if (!log_level.empty()) {
-    cfg.log.level = log_level;
-  } else if (!serve->parsed()) {
-    cfg.log.level = "warn";  // admin commands print their result, not the server's chatter
-  }
-  if (!listen.empty()) cfg.server.listen = listen;
-  if (port >= 0) cfg.server.port = static_cast<uint16_t>(port);
-  if (!set_log_level(cfg.log.level)) return fail("unknown log level '" + cfg.log.level + "'");
+  set_log_level(cfg.log.level);
 
-  if (serve->parsed()) return app::serve(cfg);
+  if (serve->parsed()) return app::serve(cfg, read_config);
+
+  if (reload->parsed()) {
+    if (auto st = app::signal_reload(cfg.data_dir); !st.is_ok()) return fail(st.message());
+    std::cout << "asked the server to reload its configuration; its log says what changed\n";
+    return 0;
+  }
 
   if (sessions->parsed()) {
     auto services = app::Services::open_accounts(cfg);
@@ -167,7 +193,9 @@ int main(int argc, char** argv) {
     }
     for (const auto& s : (*services)->registry.stores()) {
       std::cout << s.name << "\tadapter=" << s.adapter << "\tformat=" << s.content_type
-                << (s.content_version.empty() ? "" : " " + s.content_version) << "\n";
+                << (s.content_version.empty() ? "" : " " + s.content_version)
+                << "\taccess=" << caf::token_kind_name(s.access) << "\tlogin=" << caf::backend_login_name(s.login)
+                << "\n";
     }
     return 0;
   }
@@ -176,10 +204,36 @@ int main(int argc, char** argv) {
   if (!services) return fail(services.error().message());
   auto& users = *(*services)->users;
   const UserId name(user_name);
+  // --access STORE=KIND, checked before anything is written.
+  std::vector<std::pair<std::string, std::optional<caf::TokenKind>>> access;
+  for (const auto& entry : user_access) {
+    auto eq = entry.find('=');
+    std::string store_name = entry.substr(0, eq);
+    std::string kind_name = eq == std::string::npos ? "" : entry.substr(eq + 1);
+    auto kind = caf::parse_token_kind(kind_name);
+    if (store_name.empty() || (!kind && kind_name != "default")) {
+      return fail("--access " + entry + ": expected STORE=read-write|read-only|unrestricted-read|default");
+    }
+    bool configured = std::any_of(cfg.stores.begin(), cfg.stores.end(),
+                                  [&](const caf::StoreSettings& st) { return st.name == store_name; });
+    if (!configured) return fail("--access " + entry + ": no datastore '" + store_name + "' is configured");
+    access.emplace_back(store_name, kind);
+  }
+  auto set_access = [&]() -> int {
+    for (const auto& [store_name, kind] : access) {
+      if (auto st = users.set_access(name, store_name, kind); !st.is_ok()) return fail(st.message());
+      std::cout << user_name << ": " << store_name << " " << (kind ? caf::token_kind_name(*kind) : "as configured")
+                << "\n";
+    }
+    return 0;
+  };
   if (user_add->parsed()) {
     std::string password = read_password("password for " + user_name + ": ");
     if (auto st = users.add(name, password); !st.is_ok()) return fail(st.message());
     std::cout << "added user " << user_name << "\n";
+    return set_access();
+  } else if (user_set->parsed()) {
+    return set_access();
   } else if (user_passwd->parsed()) {
     std::string password = read_password("new password for " + user_name + ": ");
     if (auto st = users.set_password(name, password); !st.is_ok()) return fail(st.message());

@@ -1,25 +1,110 @@
 #include "cli/serve.h"
 
-#include <csignal>
+#include <fcntl.h>
 #include <pthread.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <csignal>
+#include <cstring>
 
 #include "cli/cache_admin.h"
 #include "cli/services.h"
 #include "common/log.h"
+#include "config/preferences.h"
 #include "engine/sync_engine.h"
 #include "server/http_server.h"
 #include "server/sync_handler.h"
 
 namespace conflux::app {
+namespace {
 
-int serve(const config::Config& config) {
+std::string pid_file_path(const std::string& data_dir) { return data_dir + "/conflux.pid"; }
+
+// <data_dir>/conflux.pid, holding our pid and an exclusive flock while the
+// server runs: `conflux reload` signals only a pid whose file is locked, so a
+// file left by a crashed server is never trusted.
+class PidFile {
+ public:
+  static Result<std::unique_ptr<PidFile>> create(const std::string& path) {
+    int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) return Status::unavailable("cannot open " + path + ": " + std::strerror(errno));
+    if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+      ::close(fd);
+      return Status::failed_precondition(path + " is locked: another server uses this data directory");
+    }
+    const std::string pid = std::to_string(::getpid()) + "\n";
+    if (::ftruncate(fd, 0) != 0 || ::pwrite(fd, pid.data(), pid.size(), 0) != static_cast<ssize_t>(pid.size())) {
+      ::close(fd);
+      return Status::unavailable("cannot write " + path + ": " + std::strerror(errno));
+    }
+    return std::unique_ptr<PidFile>(new PidFile(fd, path));
+  }
+  PidFile(const PidFile&) = delete;
+  PidFile& operator=(const PidFile&) = delete;
+  ~PidFile() {
+    ::unlink(path_.c_str());
+    ::close(fd_);
+  }
+
+ private:
+  PidFile(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
+  const int fd_;
+  const std::string path_;
+};
+
+// What changes without a restart (config/preferences.h), and who applies it.
+void subscribe(config::Preferences& prefs, Services& s, engine::SyncEngine& engine) {
+  prefs.add_check("stores", [&s](const config::Config& c) {
+    for (const auto& store : c.stores) CFX_RETURN_IF_ERROR(s.registry.validate_store(store));
+    return Status::ok();
+  });
+  prefs.on_change({"log", {"log.level"}, nullptr, [](const config::Config& c) { set_log_level(c.log.level); }});
+  prefs.on_change({"engine", {"stores.*.conflict_policy"}, nullptr,
+                   [&engine](const config::Config& c) { engine.set_conflict_policies(c.stores); }});
+  prefs.on_change({"caf", {"stores.*.access"}, nullptr,
+                   [&s](const config::Config& c) { s.content->set_store_access(c.stores); }});
+  if (s.cache_monitors) {
+    prefs.on_change({"cache",
+                     {"stores.*.cache_trigger", "stores.*.cache_amount", "stores.*.cache_interval_seconds",
+                      "stores.*.backend_poll_seconds"},
+                     nullptr,
+                     [&s](const config::Config& c) { s.cache_monitors->retune(c.stores); }});
+  }
+}
+
+}  // namespace
+
+Status signal_reload(const std::string& data_dir) {
+  const std::string path = pid_file_path(data_dir);
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Status::not_found("no server runs with data directory " + data_dir + " (no " + path + ")");
+  // Getting the lock means nobody holds it: the file is stale.
+  if (::flock(fd, LOCK_SH | LOCK_NB) == 0) {
+    ::close(fd);
+    return Status::not_found("no server runs with data directory " + data_dir + " (" + path + " is stale)");
+  }
+  char buf[32] = {};
+  ssize_t n = ::pread(fd, buf, sizeof buf - 1, 0);
+  ::close(fd);
+  const pid_t pid = n > 0 ? static_cast<pid_t>(std::atol(buf)) : 0;
+  if (pid <= 0) return Status::internal(path + " holds no process id");
+  if (::kill(pid, SIGHUP) != 0) {
+    return Status::unavailable("cannot signal process " + std::to_string(pid) + ": " + std::strerror(errno));
+  }
+  return Status::ok();
+}
+
+int serve(const config::Config& config, const ConfigSource& reread) {
   auto log = logger("server");
-  // Block the stop signals in every thread; the main thread waits for them.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGTERM);
-  sigaddset(&stop_signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  // Block the signals in every thread; the main thread waits for them.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   auto services = Services::open_all(config);
   if (!services) {
@@ -34,6 +119,8 @@ int serve(const config::Config& config) {
   engine_options.session_timeout_seconds = config.server.session_timeout_seconds;
   engine_options.md5_auth = config.auth.md5;
   engine::SyncEngine engine(*s.content, *s.state, config.stores, engine_options, s.clock);
+  config::Preferences prefs(config);
+  subscribe(prefs, s, engine);
 
   server::SyncHandlerOptions handler_options;
   handler_options.sync_path = config.server.sync_path;
@@ -56,11 +143,18 @@ int serve(const config::Config& config) {
   }
   std::string stores;
   for (const auto& st : config.stores) stores += (stores.empty() ? "" : ", ") + st.name + " (" + st.adapter + ")";
+  auto pid_file = PidFile::create(pid_file_path(config.data_dir));
+  if (!pid_file) log->warn("`conflux reload` will not find this server: {}", pid_file.error().message());
   log->info("Conflux listening on http://{}:{}{} — data in {} — datastores: {}", config.server.listen,
             server.port(), config.server.sync_path, config.data_dir, stores);
 
   int signal = 0;
-  sigwait(&stop_signals, &signal);
+  for (;;) {
+    sigwait(&signals, &signal);
+    if (signal != SIGHUP) break;
+    log->info("received SIGHUP, reloading the configuration");
+    prefs.reload(reread());
+  }
   log->info("received {}, stopping", signal == SIGTERM ? "SIGTERM" : "SIGINT");
   server.stop();
   log->info("stopped");

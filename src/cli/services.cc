@@ -79,6 +79,27 @@ Status wrap_cached_stores(Services& s) {
   return Status::ok();
 }
 
+// The ACL mode of each store against what its back end can do: per-user
+// logins and a service account need a back end with accounts of its own.
+Status check_backend_logins(const caf::BackendRegistry& registry) {
+  for (const auto& store : registry.stores()) {
+    const bool own_accounts = registry.adapter_for(store.name)->caps() & caf::kCapOwnAccounts;
+    const std::string key = "stores." + store.name + ".";
+    if (store.login == caf::BackendLogin::kPerUser && !own_accounts) {
+      return Status::invalid_argument(key + "login: per-user needs a back end with accounts of its own "
+                                      "(accounts_file for sqlite and vdir)");
+    }
+    if (store.login == caf::BackendLogin::kService && own_accounts && store.service_user.empty()) {
+      return Status::invalid_argument(key + "service_user: the back end has accounts of its own; "
+                                      "name the service account CAF logs in with");
+    }
+    if (!store.service_user.empty() && !own_accounts) {
+      return Status::invalid_argument(key + "service_user: the back end has no accounts of its own");
+    }
+  }
+  return Status::ok();
+}
+
 }  // namespace
 
 Result<std::unique_ptr<Services>> Services::open_accounts(const config::Config& config) {
@@ -109,11 +130,12 @@ Result<std::unique_ptr<Services>> Services::open_all(const config::Config& confi
   caf::AdapterEnv env{config.data_dir};
   for (const auto& store : config.stores) CFX_RETURN_IF_ERROR(s->registry.add_store(store, env));
   CFX_RETURN_IF_ERROR(wrap_cached_stores(*s));
+  CFX_RETURN_IF_ERROR(check_backend_logins(s->registry));
 
   auto secret = s->state->server_secret();
   if (!secret) return secret.error().with_context("token key");
   s->tokens = std::make_unique<caf::TokenService>(*secret, s->clock);
-  s->content = std::make_unique<caf::ContentManager>(s->registry, *s->users, *s->tokens);
+  s->content = std::make_unique<caf::ContentManager>(s->registry, *s->users, *s->tokens, s->clock);
   return std::move(s);
 }
 

@@ -170,11 +170,37 @@ Status read_store(const std::string& name, const toml::table& t, const std::stri
         return bad(source, node, path, "must be one of server-wins, client-wins, duplicate, report");
       }
       store.conflict_policy = value;
+    } else if (k == "access") {
+      auto kind = caf::parse_token_kind(value);
+      if (!kind || !node.is_string()) {
+        return bad(source, node, path, "must be one of read-write, read-only, unrestricted-read");
+      }
+      store.access = *kind;
+    } else if (k == "login") {
+      if (value == "service" && node.is_string()) {
+        store.login = caf::BackendLogin::kService;
+      } else if (value == "per-user" && node.is_string()) {
+        store.login = caf::BackendLogin::kPerUser;
+      } else {
+        return bad(source, node, path, "must be service or per-user");
+      }
+    } else if (k == "service_user") {
+      store.service_user = value;
+    } else if (k == "service_password_file") {
+      store.service_password_file = value;
     } else if (k.starts_with("cache") || k.starts_with("backend_")) {
       CFX_RETURN_IF_ERROR(read_cache_key(k, node, value, source, path, store.cache));
     } else {
       store.options[k] = value;
     }
+  }
+  // Datastore names travel in tokens and URLs: no separators there.
+  if (name.empty() || name.find_first_of(",=/. ") != std::string::npos) {
+    return bad(source, t, "stores." + name, "a datastore name must not be empty or hold ',', '=', '/', '.' or spaces");
+  }
+  if (store.service_user.empty() != store.service_password_file.empty()) {
+    return bad(source, t, "stores." + name + ".service_user",
+               "service_user and service_password_file go together");
   }
   if (store.adapter.empty()) return bad(source, t, "stores." + name + ".adapter", "missing");
   if (store.content_type.empty()) return bad(source, t, "stores." + name + ".content_type", "missing");
@@ -263,7 +289,50 @@ Result<Config> load_config_string(const std::string& text, const std::string& so
     }
     if (c.stores.empty()) return bad(source, *t, "stores", "no datastore configured");
   }
+  for (auto& store : c.stores) {
+    if (!store.service_password_file.empty() && std::filesystem::path(store.service_password_file).is_relative()) {
+      store.service_password_file = (std::filesystem::path(c.data_dir) / store.service_password_file).string();
+    }
+  }
   return c;
+}
+
+std::map<std::string, std::string> config_keys(const Config& c) {
+  std::map<std::string, std::string> keys;
+  const ServerConfig& s = c.server;
+  keys["server.listen"] = s.listen;
+  keys["server.port"] = std::to_string(s.port);
+  keys["server.sync_path"] = s.sync_path;
+  keys["server.public_url"] = s.public_url;
+  keys["server.max_body_bytes"] = std::to_string(s.max_body_bytes);
+  keys["server.max_connections"] = std::to_string(s.max_connections);
+  keys["server.io_threads"] = std::to_string(s.io_threads);
+  keys["server.worker_threads"] = std::to_string(s.worker_threads);
+  keys["server.session_timeout_seconds"] = std::to_string(s.session_timeout_seconds);
+  keys["server.max_msg_size"] = std::to_string(s.max_msg_size);
+  keys["storage.data_dir"] = c.data_dir;
+  keys["auth.md5"] = c.auth.md5 ? "true" : "false";
+  keys["log.level"] = c.log.level;
+  for (const auto& store : c.stores) {
+    const std::string p = "stores." + store.name + ".";
+    keys[p + "adapter"] = store.adapter;
+    keys[p + "content_type"] = store.content_type;
+    keys[p + "content_version"] = store.content_version;
+    keys[p + "conflict_policy"] = store.conflict_policy;
+    keys[p + "access"] = caf::token_kind_name(store.access);
+    keys[p + "login"] = caf::backend_login_name(store.login);
+    keys[p + "service_user"] = store.service_user;
+    keys[p + "service_password_file"] = store.service_password_file;
+    keys[p + "cache"] = store.cache.enabled ? "true" : "false";
+    keys[p + "cache_trigger"] = store.cache.trigger == caf::CacheSettings::Trigger::kAmount     ? "amount"
+                                : store.cache.trigger == caf::CacheSettings::Trigger::kInterval ? "interval"
+                                                                                                : "combined";
+    keys[p + "cache_amount"] = std::to_string(store.cache.amount);
+    keys[p + "cache_interval_seconds"] = std::to_string(store.cache.interval_seconds);
+    keys[p + "backend_poll_seconds"] = std::to_string(store.cache.backend_poll_seconds);
+    for (const auto& [key, value] : store.options) keys[p + key] = value;
+  }
+  return keys;
 }
 
 Result<Config> load_config_file(const std::string& path) {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -63,5 +64,10 @@ Config default_config();
 // missing. A [stores.*] table in the file replaces the default store list.
 Result<Config> load_config_file(const std::string& path);
 Result<Config> load_config_string(const std::string& toml_text, const std::string& source_name);
+
+// Every setting of `config` by its key path ("server.listen",
+// "stores.contacts.conflict_policy", adapter options included) with its value
+// as text: what a reload compares to find what changed.
+std::map<std::string, std::string> config_keys(const Config& config);
 
 }  // namespace conflux::config

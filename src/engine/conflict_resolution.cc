@@ -14,10 +14,10 @@ using protocol::CommandKind;
 using protocol::StatusCode;
 
 ConflictPolicy SyncEngine::MessageRun::policy_for(const std::string& database) const {
-  for (const auto& s : engine_.stores_) {
-    if (s.name == database) return parse_conflict_policy(s.conflict_policy).value_or(ConflictPolicy::kServerWins);
-  }
-  return ConflictPolicy::kServerWins;
+  std::lock_guard lock(engine_.policies_mutex_);
+  auto it = engine_.conflict_policies_.find(database);
+  if (it == engine_.conflict_policies_.end()) return ConflictPolicy::kServerWins;
+  return parse_conflict_policy(it->second).value_or(ConflictPolicy::kServerWins);
 }
 
 std::optional<caf::SyncObj> SyncEngine::MessageRun::resolve_conflict(DatastoreState& ds, ConflictPolicy policy,

@@ -126,6 +126,10 @@ class SyncEngine::MessageRun {
   std::vector<protocol::Command> commands_;
   uint32_t cmd_id_ = 0;
   bool end_session_ = false;
+  // This message's credentials once they were accepted; passed along with
+  // every CAF call (an unrestricted-read token writes only with them). Kept
+  // in memory for this message only, never in the session state.
+  std::optional<caf::Credentials> credentials_;
   Status store_error_;  // first state-store failure; aborts the message
   // Map changes from this message, by datastore, written in one go.
   std::map<std::string, std::vector<MapEntry>> map_upserts_;

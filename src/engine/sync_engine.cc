@@ -1,5 +1,6 @@
 #include "engine/sync_engine.h"
 
+#include <algorithm>
 #include <functional>
 
 #include "common/base64.h"
@@ -24,7 +25,18 @@ SyncEngine::SyncEngine(caf::CafInterface& caf, SyncStateStore& state, std::vecto
       stores_(std::move(stores)),
       options_(options),
       clock_(clock),
-      throttle_(clock, options.max_login_failures, options.login_failure_window_seconds) {}
+      throttle_(clock, options.max_login_failures, options.login_failure_window_seconds) {
+  set_conflict_policies(stores_);
+}
+
+void SyncEngine::set_conflict_policies(const std::vector<caf::StoreSettings>& stores) {
+  std::lock_guard lock(policies_mutex_);
+  for (const auto& s : stores) {
+    bool served = std::any_of(stores_.begin(), stores_.end(),
+                              [&](const caf::StoreSettings& mine) { return mine.name == s.name; });
+    if (served) conflict_policies_[s.name] = s.conflict_policy;
+  }
+}
 
 std::mutex& SyncEngine::lock_for(const SessionKey& key) {
   return session_locks_[std::hash<std::string>()(key.str()) % session_locks_.size()];
@@ -111,7 +123,7 @@ Command& SyncEngine::MessageRun::add_status(const Command& answered, StatusCode 
 }
 
 caf::StoreRef SyncEngine::MessageRun::store_ref(const DatastoreState& ds) const {
-  return caf::StoreRef{session_.user, ds.server_uri, caf::Token{session_.token, session_.user, {}}};
+  return caf::StoreRef{session_.user, ds.server_uri, caf::Token{session_.token, session_.user, {}}, credentials_};
 }
 
 std::string SyncEngine::MessageRun::normalize_store_uri(const std::string& uri) const {
@@ -187,6 +199,7 @@ Result<bool> SyncEngine::MessageRun::authenticate() {
     return refuse(StatusCode::kInvalidCredentials);
   }
   engine_.throttle_.record_success(creds->user.str());
+  credentials_ = *creds;
   session_.authenticated = true;
   session_.user = creds->user;
   session_.token = token->value;

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <array>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -73,6 +74,10 @@ class SyncEngine {
   // Encoded size budget for a message to a client that allows `client_max` bytes.
   static uint64_t message_budget(uint64_t client_max);
 
+  // System preferences: the datastores' conflict_policy as reloaded; the
+  // next conflict follows it. Stores the engine does not serve are ignored.
+  void set_conflict_policies(const std::vector<caf::StoreSettings>& stores);
+
  private:
   class MessageRun;
   friend class MessageRun;
@@ -86,6 +91,8 @@ class SyncEngine {
   const Clock& clock_;
   std::array<std::mutex, 64> session_locks_;
   LoginThrottle throttle_;
+  mutable std::mutex policies_mutex_;
+  std::map<std::string, std::string> conflict_policies_;  // by datastore; guarded by policies_mutex_
 };
 
 }  // namespace conflux::engine

@@ -25,6 +25,14 @@ const std::vector<std::string>& user_migrations() {
       // 2: syncml:auth-md5 needs B64(MD5(user:password)); NULL for accounts
       // whose password was set before, until it is set again.
       "ALTER TABLE users ADD COLUMN md5_secret TEXT;",
+      // 3: per-user token kinds per datastore (`conflux user set --access`),
+      // overriding the datastore's `access`. Kept by name: a per-user back
+      // end's users need no Conflux account.
+      "CREATE TABLE user_access("
+      "  name TEXT NOT NULL,"
+      "  datastore TEXT NOT NULL,"
+      "  kind TEXT NOT NULL,"
+      "  PRIMARY KEY (name, datastore));",
   };
   return steps;
 }
@@ -164,6 +172,36 @@ Status UserStore::set_password(const UserId& user, const std::string& password) 
   return Status::ok();
 }
 
+Status UserStore::set_access(const UserId& user, const std::string& datastore, std::optional<caf::TokenKind> kind) {
+  if (!valid_user_name(user.str())) return Status::invalid_argument("invalid user name '" + user.str() + "'");
+  auto st = kind ? db_->prepare("INSERT INTO user_access(name, datastore, kind) VALUES (?1, ?2, ?3) "
+                                "ON CONFLICT(name, datastore) DO UPDATE SET kind = excluded.kind")
+                 : db_->prepare("DELETE FROM user_access WHERE name = ?1 AND datastore = ?2");
+  if (!st) return st.error();
+  st->bind(1, user.str()).bind(2, datastore);
+  if (kind) st->bind(3, std::string(caf::token_kind_name(*kind)));
+  auto changed = st->run();
+  if (!changed) return changed.error();
+  logger("store")->info("user '{}': access to '{}' {}", user.str(), datastore,
+                        kind ? caf::token_kind_name(*kind) : "as the datastore says");
+  return Status::ok();
+}
+
+Result<std::map<std::string, caf::TokenKind>> UserStore::access_overrides(const UserId& user) {
+  auto st = db_->prepare("SELECT datastore, kind FROM user_access WHERE name = ?1");
+  if (!st) return st.error();
+  st->bind(1, user.str());
+  std::map<std::string, caf::TokenKind> kinds;
+  for (;;) {
+    auto row = st->step();
+    if (!row) return row.error();
+    if (!*row) break;
+    // Written by set_access only; an unknown spelling allows the least.
+    kinds[st->column_text(0)] = caf::parse_token_kind(st->column_text(1)).value_or(caf::TokenKind::kReadOnly);
+  }
+  return kinds;
+}
+
 Status UserStore::remove(const UserId& user) {
   auto st = db_->prepare("DELETE FROM users WHERE name = ?1");
   if (!st) return st.error();
@@ -171,6 +209,11 @@ Status UserStore::remove(const UserId& user) {
   auto removed = st->run();
   if (!removed) return removed.error();
   if (*removed == 0) return Status::not_found("no user '" + user.str() + "'");
+  // A new account of the same name starts from the datastores' access.
+  auto overrides = db_->prepare("DELETE FROM user_access WHERE name = ?1");
+  if (!overrides) return overrides.error();
+  overrides->bind(1, user.str());
+  if (auto cleared = overrides->run(); !cleared) return cleared.error();
   logger("store")->info("user '{}' removed", user.str());
   return Status::ok();
 }

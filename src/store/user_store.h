@@ -12,7 +12,9 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -45,9 +47,13 @@ class UserStore final : public caf::AccountDirectory {
   Result<std::vector<std::string>> list();
   // kNotFound when the user does not exist; kInvalidArgument for an empty password.
   Status set_password(const UserId& user, const std::string& password);
-  // kNotFound when the user does not exist. Only the account goes; the user's
-  // sync state and items stay where they are.
+  // kNotFound when the user does not exist. Only the account (with its access
+  // overrides) goes; the user's sync state and items stay where they are.
   Status remove(const UserId& user);
+
+  // Sets the token kind `user` gets on `datastore`, overriding its `access`;
+  // nullopt removes the override. kInvalidArgument for an invalid name.
+  Status set_access(const UserId& user, const std::string& datastore, std::optional<caf::TokenKind> kind);
 
   // caf::AccountDirectory. OK when the password is right; kUnauthenticated
   // for an unknown user and a wrong password alike, and an unknown user costs
@@ -55,6 +61,7 @@ class UserStore final : public caf::AccountDirectory {
   // kUnavailable when the database cannot be read.
   Status verify_password(const UserId& user, const std::string& password) override;
   Status verify_md5_digest(const UserId& user, const std::string& nonce, const std::string& digest) override;
+  Result<std::map<std::string, caf::TokenKind>> access_overrides(const UserId& user) override;
 
  private:
   UserStore(std::shared_ptr<SqliteDb> db, NowSeconds now_seconds);

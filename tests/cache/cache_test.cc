@@ -186,6 +186,31 @@ TEST_F(CacheTest, AmountTriggerWaitsForN) {
   EXPECT_EQ(backend_raws("alice"), (std::vector<std::string>{"1", "2", "3"}));
 }
 
+TEST_F(CacheTest, ReloadedTriggerTakesEffectAtTheNextRun) {
+  open(Trigger::amount(3));
+  create("1", alice_);
+  EXPECT_EQ(run(), 0);
+  // System preferences: cache_amount = 1 (trickle) by reload.
+  caf::CacheSettings reloaded;
+  reloaded.trigger = caf::CacheSettings::Trigger::kAmount;
+  reloaded.amount = 1;
+  monitor_->set_trigger(Trigger::from_settings(reloaded));
+  EXPECT_EQ(monitor_->trigger().describe(), "amount(1)");
+  EXPECT_EQ(run(), 1);
+  EXPECT_EQ(backend_raws("alice"), (std::vector<std::string>{"1"}));
+}
+
+TEST_F(CacheTest, MonitorThreadRetunesOnlyTheStoresItMonitors) {
+  MonitorThread thread(clock_);
+  thread.add(std::move(monitor_), std::move(backend_monitor_));
+  caf::StoreSettings contacts;
+  contacts.name = "contacts";
+  caf::StoreSettings calendar;
+  calendar.name = "calendar";
+  EXPECT_EQ(thread.retune({calendar}), 0u);
+  EXPECT_EQ(thread.retune({calendar, contacts}), 1u);
+}
+
 TEST_F(CacheTest, IntervalTriggerWaitsForTheInterval) {
   open(Trigger::interval(60));
   create("1", alice_);

@@ -61,14 +61,15 @@ class ContentManagerTest : public ::testing::Test {
   FakeAccountDirectory accounts_;
   BackendRegistry registry_;
   std::shared_ptr<MemoryAdapter> adapter_;
-  ContentManager manager_{registry_, accounts_, tokens_};
+  ContentManager manager_{registry_, accounts_, tokens_, clock_};
 };
 
 TEST_F(ContentManagerTest, AuthenticateWithGoodPasswordIssuesTokenOfRequestedKind) {
   auto token = manager_.authenticate(Credentials::with_password(UserId("alice"), "secret"), TokenKind::kReadOnly);
   ASSERT_TRUE(token) << token.error().to_string();
   EXPECT_EQ(token->user, UserId("alice"));
-  EXPECT_EQ(token->kind, TokenKind::kReadOnly);
+  EXPECT_EQ(token->kind_for("contacts"), TokenKind::kReadOnly);
+  EXPECT_EQ(token->kind_for("calendar"), TokenKind::kReadOnly);
   auto verified = tokens_.verify(token->value);
   ASSERT_TRUE(verified);
   EXPECT_EQ(verified->user, UserId("alice"));
@@ -147,7 +148,7 @@ TEST_F(ContentManagerTest, TokenOfAnotherUserIsPermissionDenied) {
 TEST_F(ContentManagerTest, GarbageOrForgedTokenIsUnauthenticated) {
   for (const std::string value : {"", "garbage", "v1.YWxpY2U=.1.9999999999.deadbeef"}) {
     SCOPED_TRACE(value);
-    const StoreRef r = ref("alice", "contacts", Token{value, UserId("alice"), TokenKind::kReadWrite});
+    const StoreRef r = ref("alice", "contacts", Token{value, UserId("alice"), {{"contacts", TokenKind::kReadWrite}}});
     EXPECT_EQ(manager_.current_anchor(r).error().code(), StatusCode::kUnauthenticated);
     EXPECT_EQ(manager_.search(r, Query{}).error().code(), StatusCode::kUnauthenticated);
     auto results = manager_.apply(r, {create("x")});
@@ -167,7 +168,7 @@ TEST_F(ContentManagerTest, TheCarriedTokenFieldsAreNotTrusted) {
   // Only the signed value counts: a read-only token relabelled read-write in
   // the struct still cannot write.
   Token token = login("alice", "secret", TokenKind::kReadOnly);
-  token.kind = TokenKind::kReadWrite;
+  token.grants["contacts"] = TokenKind::kReadWrite;
   auto results = manager_.apply(ref("alice", "contacts", token), {create("x")});
   ASSERT_EQ(results.size(), 1u);
   EXPECT_EQ(results[0].status.code(), StatusCode::kPermissionDenied);

@@ -15,6 +15,9 @@ class FakeAccountDirectory final : public caf::AccountDirectory {
  public:
   void add(const std::string& user, const std::string& password) { passwords_[user] = password; }
   void set_unavailable(bool unavailable) { unavailable_ = unavailable; }
+  void set_access(const std::string& user, const std::string& datastore, caf::TokenKind kind) {
+    access_[user][datastore] = kind;
+  }
 
   Status verify_password(const UserId& user, const std::string& password) override {
     if (unavailable_) return Status::unavailable("account directory down");
@@ -32,8 +35,15 @@ class FakeAccountDirectory final : public caf::AccountDirectory {
     return Status::ok();
   }
 
+  Result<std::map<std::string, caf::TokenKind>> access_overrides(const UserId& user) override {
+    if (unavailable_) return Status::unavailable("account directory down");
+    auto it = access_.find(user.str());
+    return it == access_.end() ? std::map<std::string, caf::TokenKind>{} : it->second;
+  }
+
  private:
   std::map<std::string, std::string> passwords_;
+  std::map<std::string, std::map<std::string, caf::TokenKind>> access_;
   bool unavailable_ = false;
 };
 

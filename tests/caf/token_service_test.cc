@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -45,21 +46,34 @@ TEST_F(TokenServiceTest, IssuedTokenVerifiesForEveryKind) {
     SCOPED_TRACE(token_kind_name(kind));
     Token token = tokens_.issue(UserId("alice"), kind);
     EXPECT_EQ(token.user, UserId("alice"));
-    EXPECT_EQ(token.kind, kind);
+    EXPECT_EQ(token.kind_for("contacts"), kind);
     auto verified = tokens_.verify(token.value);
     ASSERT_TRUE(verified) << verified.error().to_string();
     EXPECT_EQ(verified->user, UserId("alice"));
-    EXPECT_EQ(verified->kind, kind);
+    EXPECT_EQ(verified->kind_for("contacts"), kind);
     EXPECT_EQ(verified->value, token.value);
   }
 }
 
-TEST_F(TokenServiceTest, WireFormIsVersionUserKindExpirySignature) {
+TEST_F(TokenServiceTest, PerStoreGrantsSurviveAndOthersAreRefused) {
+  Token token = tokens_.issue(UserId("alice"), std::map<std::string, TokenKind>{
+                                                   {"contacts", TokenKind::kReadOnly},
+                                                   {"calendar", TokenKind::kUnrestrictedRead},
+                                               });
+  auto verified = tokens_.verify(token.value);
+  ASSERT_TRUE(verified) << verified.error().to_string();
+  EXPECT_EQ(verified->kind_for("contacts"), TokenKind::kReadOnly);
+  EXPECT_EQ(verified->kind_for("calendar"), TokenKind::kUnrestrictedRead);
+  EXPECT_EQ(verified->kind_for("notes"), std::nullopt);  // not granted: no access
+}
+
+TEST_F(TokenServiceTest, WireFormIsVersionUserGrantsExpirySignature) {
   Token token = tokens_.issue(UserId("alice"), TokenKind::kReadWrite);
   auto parts = split(token.value);
   ASSERT_EQ(parts.size(), 5u) << token.value;
-  EXPECT_EQ(parts[0], "v1");
+  EXPECT_EQ(parts[0], "v2");
   EXPECT_EQ(base64_decode(parts[1]), "alice");
+  EXPECT_EQ(base64_decode(parts[2]), "*=1");
   EXPECT_EQ(parts[3], std::to_string(kStart + kLifetime));
   EXPECT_EQ(parts[4].size(), 64u);  // hex HMAC-SHA256
 }
@@ -99,7 +113,7 @@ TEST_F(TokenServiceTest, TamperedUserIsRefused) {
 TEST_F(TokenServiceTest, TamperedKindIsRefused) {
   Token token = tokens_.issue(UserId("alice"), TokenKind::kReadOnly);
   auto parts = split(token.value);
-  parts[2] = std::to_string(static_cast<int>(TokenKind::kReadWrite));  // promote itself to read-write
+  parts[2] = base64_encode("*=" + std::to_string(static_cast<int>(TokenKind::kReadWrite)));  // promote itself
   auto verified = tokens_.verify(join(parts));
   ASSERT_FALSE(verified);
   EXPECT_EQ(verified.error().code(), StatusCode::kUnauthenticated);

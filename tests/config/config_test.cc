@@ -277,3 +277,62 @@ TEST(ConfigAuth, Md5ChallengeIsOnByDefaultAndCanBeTurnedOff) {
 }
 
 }  // namespace conflux::config
+
+namespace conflux::config {
+namespace {
+
+TEST(ConfigAcl, AccessLoginAndServiceAccountPerStore) {
+  auto c = load_config_string(R"([storage]
+data_dir = "/srv/conflux"
+[stores.contacts]
+adapter = "vdir"
+root = "/srv/vdir"
+content_type = "text/vcard"
+access = "unrestricted-read"
+login = "per-user"
+accounts_file = "accounts"
+[stores.notes]
+adapter = "sqlite"
+content_type = "text/plain"
+access = "read-only"
+service_user = "conflux"
+service_password_file = "svc.secret"
+)",
+                              "conf.toml");
+  ASSERT_TRUE(c) << c.error().to_string();
+  ASSERT_EQ(c->stores.size(), 2u);
+  EXPECT_EQ(c->stores[0].access, caf::TokenKind::kUnrestrictedRead);
+  EXPECT_EQ(c->stores[0].login, caf::BackendLogin::kPerUser);
+  EXPECT_EQ(c->stores[0].options.at("accounts_file"), "accounts");  // the adapter's own option
+  EXPECT_EQ(c->stores[1].access, caf::TokenKind::kReadOnly);
+  EXPECT_EQ(c->stores[1].login, caf::BackendLogin::kService);
+  EXPECT_EQ(c->stores[1].service_user, "conflux");
+  EXPECT_EQ(c->stores[1].service_password_file, "/srv/conflux/svc.secret");
+  EXPECT_EQ(default_config().stores[0].access, caf::TokenKind::kReadWrite);
+}
+
+TEST(ConfigAcl, BadValuesNameTheirKey) {
+  const std::string head = "[stores.contacts]\nadapter = \"sqlite\"\ncontent_type = \"text/vcard\"\n";
+  EXPECT_NE(load_error(head + "access = \"write-only\"\n").find("stores.contacts.access"), std::string::npos);
+  EXPECT_NE(load_error(head + "login = \"anonymous\"\n").find("stores.contacts.login"), std::string::npos);
+  EXPECT_NE(load_error(head + "service_user = \"svc\"\n").find("service_password_file"), std::string::npos);
+  EXPECT_NE(load_error("[stores.\"a,b\"]\nadapter = \"sqlite\"\ncontent_type = \"text/vcard\"\n").find("stores.a,b"),
+            std::string::npos);
+}
+
+TEST(ConfigKeys, EverySettingByItsKeyPath) {
+  Config c = default_config();
+  c.stores[0].options["file"] = "x.db";
+  auto keys = config_keys(c);
+  EXPECT_EQ(keys.at("server.listen"), "127.0.0.1");
+  EXPECT_EQ(keys.at("storage.data_dir"), c.data_dir);
+  EXPECT_EQ(keys.at("log.level"), "info");
+  EXPECT_EQ(keys.at("stores.contacts.conflict_policy"), "server-wins");
+  EXPECT_EQ(keys.at("stores.contacts.access"), "read-write");
+  EXPECT_EQ(keys.at("stores.contacts.cache_trigger"), "amount");
+  EXPECT_EQ(keys.at("stores.contacts.file"), "x.db");
+  EXPECT_TRUE(keys.count("stores.notes.adapter"));
+}
+
+}  // namespace
+}  // namespace conflux::config

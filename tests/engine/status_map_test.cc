@@ -29,11 +29,20 @@ TEST(StatusMapTest, EveryStatusCodeHasAWireCode) {
       {Status::internal("x"), WireCode::kCommandFailed},
   };
   for (const auto& c : cases) {
-    for (CommandKind kind : {CommandKind::kReplace, CommandKind::kAlert, CommandKind::kSync, CommandKind::kMap}) {
+    for (CommandKind kind : {CommandKind::kAlert, CommandKind::kSync, CommandKind::kMap}) {
       EXPECT_EQ(to_syncml_status(c.status, kind), c.wire)
           << c.status.to_string() << " answering " << protocol::command_name(kind);
     }
   }
+}
+
+TEST(StatusMapTest, ItemWriteTheAclForbidsFailsThatItemAlone) {
+  // 500, not 425 or 403, on which libsynthesis clients abort the whole session.
+  for (CommandKind kind : {CommandKind::kAdd, CommandKind::kReplace, CommandKind::kDelete}) {
+    EXPECT_EQ(to_syncml_status(Status::permission_denied("read-only"), kind), WireCode::kCommandFailed)
+        << protocol::command_name(kind);
+  }
+  EXPECT_EQ(to_syncml_status(Status::permission_denied("x"), CommandKind::kAlert), WireCode::kForbidden);
 }
 
 TEST(StatusMapTest, AddThatSucceededIsItemAdded) {

@@ -80,7 +80,7 @@ class SyncEngineTest : public ::testing::Test {
   std::shared_ptr<MemoryAdapter> memory_ = std::make_shared<MemoryAdapter>();
   std::shared_ptr<FaultyAdapter> faulty_ = std::make_shared<FaultyAdapter>(memory_);
   caf::BackendRegistry registry_;
-  caf::ContentManager manager_{registry_, accounts_, tokens_};
+  caf::ContentManager manager_{registry_, accounts_, tokens_, clock_};
   MemoryStateStore state_{clock_};
   std::unique_ptr<SyncEngine> engine_;
 };
@@ -1154,6 +1154,32 @@ TEST_F(ConflictPolicyTest, NoConflictWhenOnlyOneSideChanged) {
   EXPECT_EQ(run.item_status[b.luid_of(vcard("Person 1 by B"))], 200);
   EXPECT_TRUE(state_.conflicts(UserId(), true)->empty());
   EXPECT_EQ(sorted_items(b), (std::vector<std::string>{vcard("Person 0 by A"), vcard("Person 1 by B")}));
+}
+
+TEST_F(ConflictPolicyTest, ReloadedPolicyDecidesTheNextConflict) {
+  use_policy("server-wins");
+  Device a(*engine_, "IMEI:A");
+  seed(a, 1);
+  Device b(*engine_, "IMEI:B");
+  ASSERT_TRUE(b.sync(201).completed);
+  // System preferences: a reload turns contacts to client-wins; a store the
+  // engine does not serve is ignored.
+  auto reloaded = registry_.stores();
+  for (auto& s : reloaded) s.conflict_policy = "client-wins";
+  caf::StoreSettings unknown = reloaded.front();
+  unknown.name = "movies";
+  reloaded.push_back(unknown);
+  engine_->set_conflict_policies(reloaded);
+
+  a.edit(a.luid_of(vcard("Person 0")), vcard("Person 0 by A"));
+  ASSERT_TRUE(a.sync(200).completed);
+  const std::string luid_b = b.luid_of(vcard("Person 0"));
+  b.edit(luid_b, vcard("Person 0 by B"));
+  SyncRun run = b.sync(200);
+  ASSERT_TRUE(run.completed);
+  EXPECT_EQ(run.item_status[luid_b], 208);
+  EXPECT_EQ(sorted_server(), std::vector<std::string>{vcard("Person 0 by B")});
+  EXPECT_EQ(state_.conflicts(UserId("alice"), false)->front().policy, "client-wins");
 }
 
 }  // namespace

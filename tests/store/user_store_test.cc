@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
+
 #include <filesystem>
 
 #include "common/base64.h"
@@ -129,6 +131,28 @@ TEST_F(UserStoreTest, Remove) {
   EXPECT_EQ(names(), (std::vector<std::string>{"bob"}));
   // The name is free again.
   EXPECT_TRUE(users_->add(UserId("alice"), "pw2").is_ok());
+}
+
+TEST_F(UserStoreTest, AccessOverridesPerDatastoreSurviveReopenAndGoWithTheAccount) {
+  ASSERT_TRUE(users_->add(UserId("alice"), "pw").is_ok());
+  EXPECT_TRUE(users_->access_overrides(UserId("alice"))->empty());
+  ASSERT_TRUE(users_->set_access(UserId("alice"), "contacts", caf::TokenKind::kReadOnly).is_ok());
+  ASSERT_TRUE(users_->set_access(UserId("alice"), "calendar", caf::TokenKind::kUnrestrictedRead).is_ok());
+  ASSERT_TRUE(users_->set_access(UserId("alice"), "contacts", caf::TokenKind::kReadWrite).is_ok());  // replaces
+  // A per-user back end's user needs no Conflux account for an override.
+  ASSERT_TRUE(users_->set_access(UserId("bruno"), "contacts", caf::TokenKind::kReadOnly).is_ok());
+  reopen();
+  auto alice = users_->access_overrides(UserId("alice"));
+  ASSERT_TRUE(alice) << alice.error().to_string();
+  EXPECT_EQ(*alice, (std::map<std::string, caf::TokenKind>{{"calendar", caf::TokenKind::kUnrestrictedRead},
+                                                           {"contacts", caf::TokenKind::kReadWrite}}));
+  ASSERT_TRUE(users_->set_access(UserId("alice"), "calendar", std::nullopt).is_ok());  // back to the store's
+  EXPECT_EQ(users_->access_overrides(UserId("alice"))->size(), 1u);
+  ASSERT_TRUE(users_->remove(UserId("alice")).is_ok());
+  EXPECT_TRUE(users_->access_overrides(UserId("alice"))->empty());
+  EXPECT_EQ(users_->access_overrides(UserId("bruno"))->size(), 1u);
+  EXPECT_EQ(users_->set_access(UserId("bad name"), "contacts", caf::TokenKind::kReadOnly).code(),
+            StatusCode::kInvalidArgument);
 }
 
 TEST_F(UserStoreTest, AccountsSurviveReopen) {

@@ -51,6 +51,7 @@ Status validate_section(const caf::StoreSettings& settings) {
       if (value.empty()) return Status::invalid_argument("stores." + settings.name + ".file: must not be empty");
       continue;
     }
+    if (key == "accounts_file") continue;
     return Status::invalid_argument("stores." + settings.name + "." + key + ": unknown key for adapter sqlite");
   }
   return Status::ok();
@@ -290,21 +291,34 @@ std::vector<caf::ApplyResult> fail_all(size_t n, const Status& status) {
 // ---------------------------------------------------------------------------
 // SqliteAdapter
 
-SqliteAdapter::SqliteAdapter(std::shared_ptr<SqliteDb> db, const caf::StoreSettings& settings)
-    : db_(std::move(db)), store_name_(settings.name), default_content_type_(settings.content_type) {}
+SqliteAdapter::SqliteAdapter(std::shared_ptr<SqliteDb> db, const caf::StoreSettings& settings,
+                             std::string accounts_file)
+    : db_(std::move(db)),
+      accounts_(accounts_file.empty() ? std::nullopt
+                                      : std::make_optional<caf::BackendAccounts>(std::move(accounts_file))),
+      store_name_(settings.name), default_content_type_(settings.content_type) {}
 
 Result<std::shared_ptr<SqliteAdapter>> SqliteAdapter::open(std::shared_ptr<SqliteDb> db,
-                                                           const caf::StoreSettings& settings) {
+                                                           const caf::StoreSettings& settings,
+                                                           std::string accounts_file) {
   if (!db) return Status::invalid_argument("sqlite adapter: no database");
   ensure_sodium();
   CFX_RETURN_IF_ERROR(db->migrate("adapter.sqlite", adapter_migrations()));
-  return std::shared_ptr<SqliteAdapter>(new SqliteAdapter(std::move(db), settings));
+  return std::shared_ptr<SqliteAdapter>(new SqliteAdapter(std::move(db), settings, std::move(accounts_file)));
 }
 
-caf::AdapterCaps SqliteAdapter::caps() const { return caf::kCapTombstones | caf::kCapSearch; }
+caf::AdapterCaps SqliteAdapter::caps() const {
+  return caf::kCapTombstones | caf::kCapSearch | (accounts_ ? caf::kCapOwnAccounts : caf::kCapNone);
+}
 
 Status SqliteAdapter::verify_credentials(const std::string& database, const caf::Credentials& creds) {
-  return Status::unimplemented("sqlite adapter: accounts are Conflux's own");
+  if (!accounts_) return Status::unimplemented("sqlite adapter: accounts are Conflux's own");
+  return accounts_->verify(creds);
+}
+
+Status SqliteAdapter::begin_connect(const UserId& user, const caf::Credentials* credentials) {
+  if (accounts_ && credentials) return accounts_->verify(*credentials);
+  return Status::ok();
 }
 
 Result<Anchor> SqliteAdapter::current_anchor(const caf::StoreRef& store) {
@@ -507,7 +521,8 @@ Result<SqliteAdapterConfig> SqliteAdapterFactory::parse(const caf::StoreSettings
     return Status::invalid_argument("stores." + settings.name + ".file: cannot resolve '" + file.string() +
                                     "': " + ec.message());
   }
-  return SqliteAdapterConfig{absolute.lexically_normal().string()};
+  return SqliteAdapterConfig{absolute.lexically_normal().string(),
+                             caf::BackendAccounts::configured_path(settings, env)};
 }
 
 Result<std::shared_ptr<caf::ContentAdapter>> SqliteAdapterFactory::create(const caf::StoreSettings& settings,
@@ -538,7 +553,7 @@ Result<std::shared_ptr<caf::ContentAdapter>> SqliteAdapterFactory::create(const 
     // Drop entries of files no adapter uses any more.
     std::erase_if(open_files_, [](const auto& entry) { return entry.second.expired(); });
   }
-  auto adapter = SqliteAdapter::open(db, settings);
+  auto adapter = SqliteAdapter::open(db, settings, config->accounts_file);
   if (!adapter) return adapter.error().with_context("stores." + settings.name);
   logger("adapter.sqlite")->info("store '{}' kept in {}", settings.name, file.string());
   return std::shared_ptr<caf::ContentAdapter>(std::move(*adapter));

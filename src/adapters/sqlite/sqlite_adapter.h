@@ -22,8 +22,10 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 
+#include "caf/backend_accounts.h"
 #include "caf/backend_registry.h"
 #include "caf/content_adapter.h"
 #include "common/sqlite_db.h"
@@ -33,6 +35,7 @@ namespace conflux::adapters {
 // The store section, validated (see SqliteAdapterFactory::validate).
 struct SqliteAdapterConfig {
   std::string file;  // absolute path of the items database
+  std::string accounts_file;  // caf::BackendAccounts of this back end; empty: Conflux's accounts
 };
 
 class SqliteAdapter final : public caf::ContentAdapter {
@@ -40,13 +43,19 @@ class SqliteAdapter final : public caf::ContentAdapter {
   // Brings the "adapter.sqlite" tables of `db` up to date. `settings` supplies
   // the store name (for the log) and the content type given to items that
   // arrive without one.
+  // `accounts_file`: see SqliteAdapterConfig.
   static Result<std::shared_ptr<SqliteAdapter>> open(std::shared_ptr<SqliteDb> db,
-                                                     const caf::StoreSettings& settings);
+                                                     const caf::StoreSettings& settings,
+                                                     std::string accounts_file = {});
 
   // caf::ContentAdapter
   caf::AdapterCaps caps() const override;
-  // kUnimplemented: this back end trusts Conflux's own accounts (no kCapOwnAccounts).
+  // With `accounts_file`: checks the file (kCapOwnAccounts). Without:
+  // kUnimplemented, this back end trusts Conflux's own accounts.
   Status verify_credentials(const std::string& database, const caf::Credentials& creds) override;
+  // Nothing to connect to in an embedded file; with own accounts the login
+  // is checked.
+  Status begin_connect(const UserId& user, const caf::Credentials* credentials) override;
   // The highest revision written for (user, database), tombstones included;
   // "0" when there is none.
   Result<Anchor> current_anchor(const caf::StoreRef& store) override;
@@ -76,15 +85,17 @@ class SqliteAdapter final : public caf::ContentAdapter {
   const std::string& file() const { return db_->path(); }
 
  private:
-  SqliteAdapter(std::shared_ptr<SqliteDb> db, const caf::StoreSettings& settings);
+  SqliteAdapter(std::shared_ptr<SqliteDb> db, const caf::StoreSettings& settings, std::string accounts_file);
 
   const std::shared_ptr<SqliteDb> db_;
+  const std::optional<caf::BackendAccounts> accounts_;
   const std::string store_name_;            // for the log
   const std::string default_content_type_;  // settings.content_type
 };
 
 // Adapter kind "sqlite". Options: `file` (optional, default "items.db";
-// relative paths are relative to the data directory). Stores naming the same
+// relative paths are relative to the data directory), `accounts_file`
+// (optional, see caf/backend_accounts.h). Stores naming the same
 // file share one connection, kept here while any adapter uses it.
 class SqliteAdapterFactory final : public caf::AdapterFactory {
  public:

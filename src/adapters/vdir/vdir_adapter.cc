@@ -276,6 +276,8 @@ VdirAdapter::VdirAdapter(const VdirAdapterConfig& config, const caf::StoreSettin
     : store_name_(settings.name),
       root_(config.root),
       extension_(config.extension),
+      accounts_(config.accounts_file.empty() ? std::nullopt
+                                             : std::make_optional<caf::BackendAccounts>(config.accounts_file)),
       files_(std::make_unique<VdirFiles>(config.root, config.extension)) {}
 
 Result<std::shared_ptr<VdirAdapter>> VdirAdapter::open(const VdirAdapterConfig& config,
@@ -288,11 +290,22 @@ Result<std::shared_ptr<VdirAdapter>> VdirAdapter::open(const VdirAdapterConfig& 
 }
 
 caf::AdapterCaps VdirAdapter::caps() const {
-  return caf::kCapTombstones | caf::kCapSearch | caf::kCapChangeNotify;
+  return caf::kCapTombstones | caf::kCapSearch | caf::kCapChangeNotify |
+         (accounts_ ? caf::kCapOwnAccounts : caf::kCapNone);
 }
 
 Status VdirAdapter::verify_credentials(const std::string& database, const caf::Credentials& creds) {
-  return Status::unimplemented("vdir adapter: accounts are Conflux's own");
+  if (!accounts_) return Status::unimplemented("vdir adapter: accounts are Conflux's own");
+  return accounts_->verify(creds);
+}
+
+Status VdirAdapter::begin_connect(const UserId& user, const caf::Credentials* credentials) {
+  std::error_code ec;
+  if (!fs::is_directory(files_->root(), ec)) {
+    return Status::unavailable("vdir root " + files_->root() + " is not reachable" + (ec ? ": " + ec.message() : ""));
+  }
+  if (accounts_ && credentials) return accounts_->verify(*credentials);
+  return Status::ok();
 }
 
 Result<Anchor> VdirAdapter::current_anchor(const caf::StoreRef& store) {
@@ -400,6 +413,7 @@ Status VdirAdapterFactory::validate(const caf::StoreSettings& settings) const {
       has_root = true;
       continue;
     }
+    if (key == "accounts_file") continue;
     return Status::invalid_argument(prefix + key + ": unknown key for adapter vdir");
   }
   if (!has_root) return Status::invalid_argument(prefix + "root: missing (adapter vdir needs a directory)");
@@ -429,6 +443,7 @@ Result<VdirAdapterConfig> VdirAdapterFactory::parse(const caf::StoreSettings& se
   config.root = normal;
   config.extension = vdir_extension(settings.content_type);
   config.tracker_file = (fs::path(env.data_dir) / ("vdir-" + settings.name + ".db")).lexically_normal().string();
+  config.accounts_file = caf::BackendAccounts::configured_path(settings, env);
   return config;
 }
 

@@ -35,8 +35,10 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 
+#include "caf/backend_accounts.h"
 #include "caf/backend_registry.h"
 #include "caf/content_adapter.h"
 #include "caf/revision_tracker.h"
@@ -48,6 +50,7 @@ struct VdirAdapterConfig {
   std::string root;          // absolute directory holding <user>/<database>/
   std::string extension;     // of the item files, from the content type: ".vcf"
   std::string tracker_file;  // absolute path of the RevisionTracker state
+  std::string accounts_file;  // caf::BackendAccounts of this back end; empty: Conflux's accounts
 };
 
 // The file-name extension of items of `content_type` (".vcf", ".ics",
@@ -61,6 +64,7 @@ class VdirFiles final : public caf::TrackedBackend {
 
   // <root>/<user>/<database>
   std::string collection_dir(const caf::StoreRef& store) const;
+  const std::string& root() const { return root_; }
 
   // caf::TrackedBackend
   Result<std::map<std::string, std::string>> list(const caf::StoreRef& store) override;
@@ -85,8 +89,12 @@ class VdirAdapter final : public caf::ContentAdapter {
 
   // caf::ContentAdapter
   caf::AdapterCaps caps() const override;
-  // kUnimplemented: this back end trusts Conflux's own accounts (no kCapOwnAccounts).
+  // With `accounts_file`: checks the file (kCapOwnAccounts). Without:
+  // kUnimplemented, this back end trusts Conflux's own accounts.
   Status verify_credentials(const std::string& database, const caf::Credentials& creds) override;
+  // The back end is reachable when its root directory is; with own accounts
+  // the login is checked too.
+  Status begin_connect(const UserId& user, const caf::Credentials* credentials) override;
   // The tracker's anchor after a fresh listing; "0" for an empty collection.
   Result<Anchor> current_anchor(const caf::StoreRef& store) override;
   // See caf::RevisionTracker::changes_since. Items carry the store's content type.
@@ -114,12 +122,14 @@ class VdirAdapter final : public caf::ContentAdapter {
   const std::string store_name_;  // for the log
   const std::string root_;
   const std::string extension_;
+  const std::optional<caf::BackendAccounts> accounts_;
   const std::unique_ptr<VdirFiles> files_;        // before tracker_, which uses it
   std::unique_ptr<caf::RevisionTracker> tracker_;  // set once by open()
 };
 
 // Adapter kind "vdir". Options: `root` (required; relative paths are relative
-// to the data directory). The store's content_type picks the extension.
+// to the data directory), `accounts_file` (optional, see caf/backend_accounts.h).
+// The store's content_type picks the extension.
 class VdirAdapterFactory final : public caf::AdapterFactory {
  public:
   static constexpr const char* kKind = "vdir";
