@@ -42,13 +42,13 @@ struct DeviceStore {
 
 // What the engine did when a device changed an item the server had changed
 // too since that device last saw it. Whatever the policy, the version that
-// lost (or both, under "report") is kept here, so nothing is lost silently.
+// lost (or both, under "report" and "merge") is kept here, so nothing is lost silently.
 struct ConflictRecord {
   int64_t id = 0;            // assigned by save_conflict
   DeviceStore where;         // user, device, datastore
   Guid guid;                 // the server item
   Luid luid;                 // the device's item
-  std::string policy;        // "server-wins", "client-wins", "duplicate", "report"
+  std::string policy;        // conflict_policy_name(): "server-wins", "newest-wins", "merge", ...
   std::string outcome;       // what was done, for people: "server version kept; device gets it back"
   std::string server_type;   // server version (empty data: the server had deleted it)
   std::string server_data;
