@@ -100,7 +100,7 @@ std::optional<int64_t> item_modified_at(std::string_view bytes, const std::strin
 }
 
 ConflictSide newest_side(std::optional<int64_t> server_modified, std::optional<int64_t> device_modified) {
-  if (server_modified && device_modified) {
+  if (server_modified && device_modified && *server_modified != *device_modified) {
     return *device_modified > *server_modified ? ConflictSide::kDevice : ConflictSide::kServer;
   }
   return ConflictSide::kDevice;

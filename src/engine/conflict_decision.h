@@ -24,10 +24,11 @@ enum class ConflictSide { kServer, kDevice };
 std::optional<int64_t> item_modified_at(std::string_view bytes, const std::string& content_type);
 
 // newest-wins: the side whose version was modified last, when both versions
-// carry their own modification time; on equal times the server keeps its
-// version (nothing moves). When either lacks one, the order in which the
-// changes reached the server decides: the server's version was stored before
-// this sync, the device's arrives now, so the device's is the newer.
+// carry their own modification time and the times differ. Otherwise (either
+// lacks one, or they are equal: clients such as libsynthesis stamp a default
+// REV on cards that had none) the order in which the changes reached the
+// server decides: the server's version was stored before this sync, the
+// device's arrives now, so the device's is the newer.
 ConflictSide newest_side(std::optional<int64_t> server_modified, std::optional<int64_t> device_modified);
 
 // merge: a field-level merge of the two versions (data::DataObject::merged_with)

@@ -16,7 +16,7 @@ enum class ConflictPolicy {
   kReport,      // neither side changes until a person settles it (Status 202)
   // The version modified last wins, as server-wins (419) or client-wins (208)
   // would. Modification times are the versions' own (vCard REV, iCalendar
-  // LAST-MODIFIED, else DTSTAMP) when both carry one; otherwise the order in
+  // LAST-MODIFIED, else DTSTAMP) when both carry one and they differ; otherwise the order in
   // which the changes reached the server, which makes the device's change the
   // newer (engine/conflict_decision.h). A delete carries no time of its own,
   // so in a delete-vs-change conflict the device's side wins: its delete
