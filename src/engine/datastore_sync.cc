@@ -78,7 +78,6 @@ void SyncEngine::MessageRun::handle_sync(const Command& sync) {
 }
 
 void SyncEngine::MessageRun::apply_client_changes(DatastoreState& ds, const Command& sync) {
-  auto log = logger("engine");
   const DeviceStore key{session_.user, session_.device, ds.server_uri};
   auto entries = engine_.state_.map_entries(key);
   if (!entries) {
@@ -293,9 +292,8 @@ void SyncEngine::MessageRun::apply_client_changes(DatastoreState& ds, const Comm
       if (!r.status.is_ok()) {
         ++ds.counts.client_errors;
         code = to_syncml_status(r.status, p.cmd->kind);
-        log->warn("session {} user {} datastore {}: {} of item {} failed: {}", session_.key.str(),
-                  session_.user.str(), ds.server_uri, caf::action_name(action), p.luid.str(),
-                  r.status.to_string());
+        report_client_failure(ds, p.luid, code, std::string(caf::action_name(action)) + " failed: " +
+                                                    r.status.to_string());
         if (action == caf::Action::kDelete && r.status.is_not_found()) removals.push_back(p.luid);
       } else if (action == caf::Action::kDelete) {
         ++ds.counts.client_deletes;
@@ -318,6 +316,9 @@ void SyncEngine::MessageRun::apply_client_changes(DatastoreState& ds, const Comm
       upserts.push_back(MapEntry{p.luid, p.fix.guid, p.fix.anchor});
     } else if (code != StatusCode::kItemNotDeleted && code != StatusCode::kChunkAccepted) {
       ++ds.counts.client_errors;
+      if (protocol::to_int(code) >= 400 && code != StatusCode::kConflictServerWon) {
+        report_client_failure(ds, p.luid, code, "refused before it reached the back end");
+      }
     }
     if (p.cmd->no_resp) continue;
     Command& s = add_status(*p.cmd, code);
@@ -358,6 +359,7 @@ void SyncEngine::MessageRun::handle_map(const Command& map) {
 }
 
 void SyncEngine::MessageRun::on_item_status(DatastoreState& ds, const SentItem& sent, int code) {
+  track_device_answer(ds, sent, code);
   switch (sent.kind) {
     case CommandKind::kAdd:
       // The map row comes with the client's Map; a refused Add is sent again
@@ -460,9 +462,12 @@ Status SyncEngine::MessageRun::prepare_server_changes(DatastoreState& ds) {
                            session_.key.str(), session_.user.str(), ds.server_uri, live.error().to_string());
     return Status::ok();
   }
+  auto poison = poison_items(ds, *live);
+  if (!poison) return poison.error();
   std::unordered_map<std::string, bool> live_guids;
   for (const auto& obj : *live) {
     live_guids[obj.guid.str()] = true;
+    if (poison->count(obj.guid.str())) continue;
     auto luid_it = map.luid_by_guid.find(obj.guid.str());
     const MapEntry* mapped = luid_it == map.luid_by_guid.end() ? nullptr : map.find(luid_it->second);
     if (!mapped) {

@@ -73,6 +73,11 @@ struct DatastoreState {
   std::map<std::string, Anchor> awaiting_map;  // GUID sent in an Add → revision sent
   // Counters for the session's log line.
   SyncCounts counts;
+  // Items that failed this session, for its report.
+  std::vector<ItemProblem> problems;
+  // Server items this device had refused before this session (GUIDs): a
+  // delivery clears their record.
+  std::set<std::string> rejected_guids;
 
   bool is_slow() const { return alert_code == 201; }
   // The client sends everything it has (slow sync, refresh from client):

@@ -502,6 +502,7 @@ Status SyncEngine::MessageRun::commit_session() {
     report.where = key;
     report.sync_type = ds.alert_code;
     report.counts = ds.counts;
+    report.problems = ds.problems;
     CFX_RETURN_IF_ERROR(engine_.state_.save_report(report));
     logger("engine")->info(
         "session {} user {} device {} datastore {} sync {} done: from client {} added {} updated {} deleted {} "
