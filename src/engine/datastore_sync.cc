@@ -174,6 +174,9 @@ void SyncEngine::MessageRun::apply_client_changes(DatastoreState& ds, const Comm
         continue;
       }
       const protocol::Item& item = step.whole ? assembled : incoming;
+      // Seen already: the client resends an item of a resumed slow sync whose
+      // status it never got; the item it claimed then is its own.
+      const bool seen_before = ds.slow_seen_luids.count(p.luid.str()) > 0;
       if (ds.sends_everything()) ds.slow_seen_luids.insert(p.luid.str());
       const MapEntry* mapped = map.find(p.luid.str());
 
@@ -227,7 +230,7 @@ void SyncEngine::MessageRun::apply_client_changes(DatastoreState& ds, const Comm
         // The item the map names, if it still exists and no other LUID of
         // this slow sync took it; else any unclaimed item with these bytes.
         const caf::SyncObj* current = mapped ? matcher.item(mapped->guid.str()) : nullptr;
-        known = current && !ds.slow_claimed_guids.count(mapped->guid.str());
+        known = current && (seen_before || !ds.slow_claimed_guids.count(mapped->guid.str()));
         if (known) {
           claim(mapped->guid.str());
           if (current->raw == raw) {
@@ -430,9 +433,12 @@ Status SyncEngine::MessageRun::delete_unclaimed(DatastoreState& ds) {
 
 Status SyncEngine::MessageRun::prepare_server_changes(DatastoreState& ds) {
   const DeviceStore key{session_.user, session_.device, ds.server_uri};
-  if (ds.alert_code == 205) CFX_RETURN_IF_ERROR(engine_.state_.clear_map(key));  // the device starts empty
-  if (ds.alert_code == 203) CFX_RETURN_IF_ERROR(delete_unclaimed(ds));
-  if (ds.sends_everything()) {
+  // A resumed sync did these steps before its suspend (engine/suspend_resume.cc).
+  const bool first_time = !ds.prepared;
+  ds.prepared = true;
+  if (first_time && ds.alert_code == 205) CFX_RETURN_IF_ERROR(engine_.state_.clear_map(key));  // the device starts empty
+  if (first_time && ds.alert_code == 203) CFX_RETURN_IF_ERROR(delete_unclaimed(ds));
+  if (first_time && ds.sends_everything()) {
     // Map rows for items the client did not send any more are stale.
     auto entries = engine_.state_.map_entries(key);
     if (!entries) return entries.error();
@@ -471,6 +477,8 @@ Status SyncEngine::MessageRun::prepare_server_changes(DatastoreState& ds) {
     auto luid_it = map.luid_by_guid.find(obj.guid.str());
     const MapEntry* mapped = luid_it == map.luid_by_guid.end() ? nullptr : map.find(luid_it->second);
     if (!mapped) {
+      // An Add the device acknowledged before a suspend waits for its Map.
+      if (ds.awaiting_map.count(obj.guid.str())) continue;
       ds.outgoing.push_back(Outgoing{CommandKind::kAdd, obj.guid, Luid()});
     } else if (mapped->synced != obj.anchor) {
       // The device holds an older version (its own writes carry the anchor

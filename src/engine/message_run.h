@@ -65,6 +65,13 @@ class SyncEngine::MessageRun {
   void handle_put(const protocol::Command& cmd);
   void handle_get(const protocol::Command& cmd);
   void handle_status(const protocol::Command& cmd);
+  // --- suspend_resume.cc
+  // Alert 224: the session ends, kept as it is for a later resume.
+  void handle_suspend(const protocol::Command& cmd);
+  // Alert 225: replaces `ds` (as just alerted) by the state its suspended
+  // sync left, when there is one with the same Last anchor; false when
+  // there is none. Errors are state-store failures.
+  Result<bool> resume_datastore(DatastoreState& ds);
   // Moves the statuses that do not fit the client's MaxMsgSize into the
   // session for the next message; true when some had to wait.
   bool spill_statuses();

@@ -93,6 +93,8 @@ json datastore_to_json(const DatastoreState& d) {
       {"content_type", d.content_type},
       {"client_sync_seen", d.client_sync_seen},
       {"server_sync_sent", d.server_sync_sent},
+      {"prepared", d.prepared},
+      {"resumed", d.resumed},
       {"slow_seen", d.slow_seen_luids},
       {"slow_claimed", d.slow_claimed_guids},
       {"outgoing", out},
@@ -123,6 +125,8 @@ DatastoreState datastore_from_json(const json& j) {
   d.content_type = j.at("content_type");
   d.client_sync_seen = j.at("client_sync_seen");
   d.server_sync_sent = j.at("server_sync_sent");
+  d.prepared = j.value("prepared", false);
+  d.resumed = j.value("resumed", false);
   d.slow_seen_luids = j.at("slow_seen").get<std::set<std::string>>();
   d.slow_claimed_guids = j.at("slow_claimed").get<std::set<std::string>>();
   d.outgoing_offset = j.at("outgoing_offset");
@@ -199,6 +203,7 @@ std::string serialize(const SessionState& s) {
       {"datastores", stores},
       {"pending_statuses", pending},
       {"package_end_pending", s.package_end_pending},
+      {"suspended", s.suspended},
   };
   // Ids come from devices: invalid UTF-8 is replaced rather than thrown on.
   return j.dump(-1, ' ', false, json::error_handler_t::replace);
@@ -230,6 +235,7 @@ bool deserialize(const std::string& blob, SessionState& s) {
     s.pending_statuses.clear();
     for (const auto& c : j.at("pending_statuses")) s.pending_statuses.push_back(status_from_json(c));
     s.package_end_pending = j.at("package_end_pending");
+    s.suspended = j.value("suspended", false);
     if (s.phase > Phase::kDone || s.version > protocol::SyncMLVersion::k12) return false;
   } catch (const json::exception&) {
     return false;
