@@ -290,7 +290,10 @@ void SyncEngine::MessageRun::handle_alert(const Command& cmd) {
   // server does.
   const bool server_alerted = code >= protocol::to_int(AlertCode::kTwoWayByServer) &&
                               code <= protocol::to_int(AlertCode::kRefreshFromServerByServer);
-  const int requested = server_alerted ? code - 6 : code;
+  // 206 two-way, 207 one-way from client, 208 refresh from client, 209
+  // one-way from server, 210 refresh from server: 200, then 202–205 (no
+  // server-alerted slow sync).
+  const int requested = !server_alerted ? code : code == protocol::to_int(AlertCode::kTwoWayByServer) ? 200 : code - 5;
   const bool is_sync_alert = (requested >= 200 && requested <= 205) || is_resume;
   if (!is_sync_alert || cmd.items.empty() || !cmd.items[0].target || !cmd.items[0].source) {
     if (!cmd.no_resp) add_status(cmd, StatusCode::kOptionalFeatureNotSupported);
