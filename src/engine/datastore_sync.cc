@@ -478,7 +478,7 @@ Status SyncEngine::MessageRun::prepare_server_changes(DatastoreState& ds) {
     const MapEntry* mapped = luid_it == map.luid_by_guid.end() ? nullptr : map.find(luid_it->second);
     if (!mapped) {
       // An Add the device acknowledged before a suspend waits for its Map.
-      if (ds.awaiting_map.count(obj.guid.str())) continue;
+      if (ds.awaiting_map.count(obj.guid.str()) && !ds.unacknowledged_adds.count(obj.guid.str())) continue;
       ds.outgoing.push_back(Outgoing{CommandKind::kAdd, obj.guid, Luid()});
     } else if (mapped->synced != obj.anchor) {
       // The device holds an older version (its own writes carry the anchor

@@ -76,6 +76,10 @@ struct DatastoreState {
   std::optional<PartialItem> partial;     // a client item still arriving in chunks
   std::map<std::string, std::vector<SentItem>> awaiting_status;  // key "msg:cmd"
   std::map<std::string, Anchor> awaiting_map;  // GUID sent in an Add → revision sent
+  // Resumed sync: Adds sent before the suspend without a Status back. They
+  // are sent again unless a Map or the client's own items show that the
+  // device has them; their revision stays in awaiting_map for that Map.
+  std::set<std::string> unacknowledged_adds;
   // Counters for the session's log line.
   SyncCounts counts;
   // Items that failed this session, for its report.

@@ -10,8 +10,8 @@
 // On Alert 225 with the Last anchor of the suspended sync, the datastore
 // continues with that sync's state: its sync type, the anchor announced,
 // what the client already sent (slow sync: the items seen and matched), the
-// report so far, and the Adds the device acknowledged whose Map is still to
-// come (they are not sent again). What the device acknowledged is in the
+// report so far, and the Adds sent whose Map is still to come (those the
+// device acknowledged are not sent again). What the device acknowledged is in the
 // maps already, so pkg 4 is worked out anew from them and sends only what
 // the device still lacks; what was sent but not acknowledged goes again. A
 // client item applied but not acknowledged may come again: its LUID is
@@ -63,12 +63,11 @@ Result<bool> SyncEngine::MessageRun::resume_datastore(DatastoreState& ds) {
   resumed.client_next = ds.client_next;
   resumed.content_type = ds.content_type;
   resumed.resumed = true;
-  // Sent but not acknowledged: Adds lose their place among those awaiting a
-  // Map, so pkg 4 sends them again; Replaces and Deletes are found again
-  // from the map.
+  // Sent but not acknowledged: Adds are sent again unless the device shows
+  // it has them (a Map); Replaces and Deletes are found again from the map.
   for (const auto& [ref, items] : resumed.awaiting_status) {
     for (const auto& sent : items) {
-      if (sent.kind == protocol::CommandKind::kAdd) resumed.awaiting_map.erase(sent.guid.str());
+      if (sent.kind == protocol::CommandKind::kAdd) resumed.unacknowledged_adds.insert(sent.guid.str());
     }
   }
   resumed.awaiting_status.clear();

@@ -390,7 +390,9 @@ void SyncEngine::MessageRun::handle_alert(const Command& cmd) {
   Command alert;
   alert.kind = CommandKind::kAlert;
   alert.cmd_id = next_cmd_id();
-  alert.code = resumed ? protocol::to_int(AlertCode::kResume) : ds->alert_code;
+  // A resumed sync is announced with its own type: libsynthesis refuses a
+  // server Alert 225 (seen with SyncEvolution 2.0).
+  alert.code = ds->alert_code;
   protocol::Item ours;
   ours.target = protocol::LocRef{client_uri, {}};
   ours.source = protocol::LocRef{server_uri, {}};

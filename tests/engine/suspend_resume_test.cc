@@ -59,7 +59,7 @@ TEST_F(SuspendResumeTest, SuspendedInPkg4ResumesAfterRestartSendingEachItemOnce)
   SyncRun resumed = b_->sync(225);
   ASSERT_TRUE(resumed.completed);
   EXPECT_EQ(resumed.alert_status, 200);
-  EXPECT_EQ(resumed.server_alert, 225);
+  EXPECT_EQ(resumed.server_alert, 201) << "announced with the type it resumes";
   // Nothing the device acknowledged comes again; the rest comes once.
   std::map<std::string, int> all = before;
   for (const auto& [guid, n] : adds_by_guid(resumed)) {
@@ -96,7 +96,7 @@ TEST_F(SuspendResumeTest, VanishedMidPackageResumesAndResendsOnlyWhatWasNotAckno
   restart_engine();
   SyncRun resumed = b_->sync(225);
   ASSERT_TRUE(resumed.completed);
-  EXPECT_EQ(resumed.server_alert, 225);
+  EXPECT_EQ(resumed.server_alert, 201);
   for (const auto& [guid, n] : adds_by_guid(resumed)) {
     EXPECT_EQ(acknowledged.count(guid), 0u) << guid << " was acknowledged, yet sent again";
     EXPECT_EQ(n, 1);

@@ -288,7 +288,7 @@ SyncRun Device::sync(int alert_code, Stop stop) {
   if (run.server_alert == 201 || run.server_alert == 203) {
     for (const auto& [luid, data] : items_) changes.push_back(change(CommandKind::kAdd, luid, data));
     for (const auto& [luid, _] : items_) sent.insert(luid);
-  } else if (run.server_alert == 200 || run.server_alert == 202 || (resuming && run.server_alert == 225)) {
+  } else if (run.server_alert == 200 || run.server_alert == 202 || (resuming && run.alert_status == 200)) {
     for (const auto& luid : new_) changes.push_back(change(CommandKind::kAdd, luid, items_.at(luid)));
     for (const auto& luid : modified_) changes.push_back(change(CommandKind::kReplace, luid, items_.at(luid)));
     for (const auto& luid : deleted_) changes.push_back(change(CommandKind::kDelete, luid));
@@ -305,7 +305,7 @@ SyncRun Device::sync(int alert_code, Stop stop) {
   // pkg 4, maybe over several messages; each non-final one is answered with
   // our statuses and Alert 222.
   std::vector<std::pair<std::string, std::string>> maps;
-  if (resuming && run.server_alert == 225) maps = std::move(pending_maps_);
+  if (resuming && run.alert_status == 200) maps = std::move(pending_maps_);
   pending_maps_.clear();
   std::vector<Command> answers;
   // Marks what the server acknowledged as done; refused changes stay marked.

@@ -96,8 +96,9 @@ class Device {
     kSuspendInPkg4,  // after pkg 4's first message: our statuses with Alert 224, then stop
     kVanishInPkg4,   // after pkg 4's second message: vanish without answering it
   };
-  // alert_code 225 resumes: Last stays the suspended sync's; what the server
-  // acknowledged before is not sent again, Maps still owed go in pkg 5.
+  // alert_code 225 resumes: Last stays the suspended sync's; when the server
+  // accepts (200), what it acknowledged before is not sent again and Maps
+  // still owed go in pkg 5.
   SyncRun sync(int alert_code = 200, Stop stop = Stop::kNever);
 
   // --- knobs
