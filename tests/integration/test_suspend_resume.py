@@ -6,6 +6,10 @@ it receives exactly the items it had not acknowledged, none twice, the
 server holds its items once, and the anchors are the resumed session's.
 A resume the server cannot honour is answered 508 with a slow sync.
 
+And with the real SyncEvolution client: its CLI suspends a sync on the
+first SIGINT (CTRL-C) and sends Alert 225 at its next run; the server
+resumes the slow sync that uploads 400 contacts and ends with each once.
+
 Run: CONFLUX_BIN=/path/to/conflux /usr/bin/python3 test_suspend_resume.py
 """
 
@@ -15,10 +19,13 @@ from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import os  # noqa: E402
+import signal  # noqa: E402
 import syncml_client as sc  # noqa: E402
 import vcards  # noqa: E402
-from conflux_server import IntegrationTest  # noqa: E402
-from engine_checks import server_count  # noqa: E402
+from conflux_server import IntegrationTest, poll_until  # noqa: E402
+from engine_checks import (BackgroundSync, doubled, fns_of,  # noqa: E402
+                           server_count, server_fns)
 
 USER = "rita"
 PASSWORD = "Resume-pw-3"
@@ -104,6 +111,49 @@ class SuspendResumeTest(IntegrationTest):
         s.finish()
         self.assertEqual(len(s.received), N)
         self.assertEqual(server_count(self.server, USER), N)
+
+
+class SyncEvolutionSuspendTest(IntegrationTest):
+
+    def test_syncevolution_suspends_and_resumes_a_slow_sync(self):
+        n = 400
+        server = self.make_server()
+        server.add_user(USER, PASSWORD)
+        server.start()
+        # Small messages, no resending: the upload takes many round trips.
+        a = self.make_device(server, "dev-a", USER, PASSWORD,
+                             extra={"maxMsgSize": "4000",
+                                    "retryDuration": "0",
+                                    "retryInterval": "0"})
+        cards = dict(vcards.generate(n, seed=41))
+        for name, text in cards.items():
+            a.write_item("contacts", name, text)
+
+        bg = BackgroundSync(a, "slow")
+        try:
+            poll_until(lambda: 0 < server_count(server, USER) < n or
+                       not bg.running(), 60, interval=0.002,
+                       what="some but not all contacts on the server")
+            self.assertTrue(bg.running(), "the sync ended before CTRL-C")
+            os.killpg(bg.proc.pid, signal.SIGINT)   # one CTRL-C: suspend
+            code = bg.wait(60)
+        finally:
+            bg.kill()
+        self.assertNotEqual(code, 0, "the sync completed before CTRL-C")
+        self.assertIn("suspend", bg.out_path.read_text(errors="replace").lower())
+        self.assertLess(server_count(server, USER), n)
+
+        a.sync("two-way", timeout=120)
+        self.assertIn("resuming sync 201", server.log_text())
+        got = server_fns(server, USER)
+        self.assertEqual(doubled(got), {})
+        self.assertEqual(set(got), fns_of(cards))
+        self.assertEqual(server_count(server, USER), n)
+
+        # The resumed sync stored the anchors: the next two-way sync is
+        # not turned into a slow one.
+        a.sync("two-way", timeout=120)
+        self.assertNotIn("anchors do not match", server.log_text())
 
 
 if __name__ == "__main__":
