@@ -6,6 +6,7 @@
 #include <iostream>
 
 #include "cli/conflicts.h"
+#include "cli/notify.h"
 #include "cli/serve.h"
 #include "cli/sessions.h"
 #include "cli/services.h"
@@ -102,6 +103,20 @@ int main(int argc, char** argv) {
   auto* sessions_show = sessions->add_subcommand("show", "the report of one session");
   sessions_show->add_option("session", session_key, "session id (as listed)")->required();
 
+  auto* notify = app.add_subcommand("notify", "write a Server Alerted Notification asking a device to sync");
+  app::NotifyRequest notify_request;
+  notify->add_option("--user", notify_request.user, "the device's user")->required();
+  notify->add_option("--device", notify_request.device, "device id (as it syncs)")->required();
+  notify->add_option("--store", notify_request.store, "datastore to sync")->required();
+  notify->add_option("--type", notify_request.type, "sync type")
+      ->check(CLI::IsMember({"two-way", "one-way-from-client", "refresh-from-client", "one-way-from-server",
+                             "refresh-from-server"}));
+  notify->add_option("--out", notify_request.out, "file to write the notification to")->required();
+  notify->add_option("--server-id", notify_request.server_id, "server id in the device's profile (default: user)");
+  notify->add_option("--nonce", notify_request.nonce, "the device's notification nonce (default: empty)");
+  notify->add_option("--session", notify_request.session_id, "SessionID the device should use")
+      ->check(CLI::Range(0, 65535));
+
   CLI11_PARSE(app, argc, argv);
 
   auto loaded = config_path.empty() ? Result<config::Config>(config::default_config())
@@ -119,6 +134,12 @@ int main(int argc, char** argv) {
   if (!set_log_level(cfg.log.level)) return fail("unknown log level '" + cfg.log.level + "'");
 
   if (serve->parsed()) return app::serve(cfg);
+
+  if (notify->parsed()) {
+    auto services = app::Services::open_accounts(cfg);
+    if (!services) return fail(services.error().message());
+    return app::notify(**services, notify_request);
+  }
 
   if (sessions->parsed()) {
     auto services = app::Services::open_accounts(cfg);
