@@ -13,7 +13,8 @@ struct NotifyRequest {
   std::string user;
   std::string device;
   std::string store;
-  std::string type = "two-way";  // two-way, one-way-from-client, refresh-from-client, one-way-from-server, refresh-from-server
+  // two-way, one-way-from-client, refresh-from-client, one-way-from-server, refresh-from-server
+  std::string type = "two-way";
   std::string out;               // file to write
   std::string server_id;         // empty: the user name (see notify.cc)
   std::string nonce;             // per-device nonce the device is configured with; often empty

@@ -56,7 +56,8 @@ std::optional<int64_t> parse_timestamp(std::string_view text) {
         if (std::isdigit(static_cast<unsigned char>(text[i]))) zone += text[i];
       }
       if (zone.size() != 2 && zone.size() != 4) return std::nullopt;
-      offset = sign * (std::stoi(zone.substr(0, 2)) * 3600 + (zone.size() == 4 ? std::stoi(zone.substr(2, 2)) * 60 : 0));
+      const int minutes = zone.size() == 4 ? std::stoi(zone.substr(2, 2)) : 0;
+      offset = sign * (std::stoi(zone.substr(0, 2)) * 3600 + minutes * 60);
     }
   }
   if (tm.tm_mon < 0 || tm.tm_mon > 11 || tm.tm_mday < 1 || tm.tm_mday > 31 || tm.tm_hour > 23 || tm.tm_min > 59 ||

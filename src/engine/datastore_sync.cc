@@ -436,7 +436,8 @@ Status SyncEngine::MessageRun::prepare_server_changes(DatastoreState& ds) {
   // A resumed sync did these steps before its suspend (engine/suspend_resume.cc).
   const bool first_time = !ds.prepared;
   ds.prepared = true;
-  if (first_time && ds.alert_code == 205) CFX_RETURN_IF_ERROR(engine_.state_.clear_map(key));  // the device starts empty
+  // Refresh from server: the device starts empty.
+  if (first_time && ds.alert_code == 205) CFX_RETURN_IF_ERROR(engine_.state_.clear_map(key));
   if (first_time && ds.alert_code == 203) CFX_RETURN_IF_ERROR(delete_unclaimed(ds));
   if (first_time && ds.sends_everything()) {
     // Map rows for items the client did not send any more are stale.

@@ -40,6 +40,9 @@ void SyncEngine::MessageRun::track_device_answer(DatastoreState& ds, const SentI
     }
     return;
   }
+  // 404/410 to a Replace: the device lost its copy and gets it anew as an
+  // Add (on_item_status); that is no refusal of the item.
+  if (code == 404 || code == 410) return;
   if (auto st = engine_.state_.record_rejection(key, sent.guid, sent.anchor, code); !st.is_ok()) {
     store_error_ = st;
     return;

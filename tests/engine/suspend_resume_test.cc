@@ -111,7 +111,9 @@ TEST_F(SuspendResumeTest, VanishedMidPackageResumesAndResendsOnlyWhatWasNotAckno
 TEST_F(SuspendResumeTest, ClientChangesAppliedBeforeTheSuspendAreNotAppliedTwice) {
   ASSERT_TRUE(b_->sync(201).completed);
   for (int i = 0; i < 3; ++i) b_->add(vcard("New " + std::to_string(i)));
-  for (int i = 0; i < kItems; ++i) a_->edit(a_->luid_of(vcard("Person " + std::to_string(i))), vcard("Edited " + std::to_string(i)));
+  for (int i = 0; i < kItems; ++i) {
+    a_->edit(a_->luid_of(vcard("Person " + std::to_string(i))), vcard("Edited " + std::to_string(i)));
+  }
   ASSERT_TRUE(a_->sync(200).completed);
 
   SyncRun first = b_->sync(200, Device::Stop::kSuspendInPkg4);
