@@ -127,5 +127,26 @@ TEST_F(PoisonItemsTest, AnItemTheDeviceKeepsRefusingIsNoLongerSentUntilItChanges
   EXPECT_TRUE(state_.rejections(DeviceStore{UserId("alice"), DeviceId("IMEI:B"), "contacts"})->empty());
 }
 
+TEST_F(PoisonItemsTest, AReplaceAnswered404IsALostCopyNotARefusal) {
+  Device a(engine(), "IMEI:A");
+  a.add(vcard("Ann"));
+  ASSERT_TRUE(a.sync(201).completed);
+  Device b(engine(), "IMEI:B");
+  ASSERT_TRUE(b.sync(201).completed);
+  // Four times the server's change meets a device that lost its copy (404):
+  // each time it is added anew, never counted towards poison.
+  for (int round = 0; round < 4; ++round) {
+    a.edit(a.luid_of(a.items().begin()->second), vcard("Ann " + std::to_string(round)));
+    ASSERT_TRUE(a.sync(200).completed);
+    b.answer = [](const protocol::Command& c) { return c.kind == CommandKind::kReplace ? 404 : 201; };
+    ASSERT_TRUE(b.sync(200).completed);
+    EXPECT_TRUE(state_.rejections(DeviceStore{UserId("alice"), DeviceId("IMEI:B"), "contacts"})->empty());
+    b.answer = nullptr;
+    SyncRun again = b.sync(200);
+    ASSERT_TRUE(again.completed);
+    EXPECT_EQ(received_with(again, "Ann " + std::to_string(round)), 1) << "round " << round;
+  }
+}
+
 }  // namespace
 }  // namespace conflux::engine

@@ -16,6 +16,7 @@ namespace {
 using conflux::test::Device;
 using conflux::test::SyncRun;
 using conflux::test::vcard;
+using protocol::Command;
 using protocol::CommandKind;
 
 constexpr int kItems = 20;
@@ -135,6 +136,54 @@ TEST_F(SuspendResumeTest, ClientChangesAppliedBeforeTheSuspendAreNotAppliedTwice
   ASSERT_TRUE(reports && !reports->empty());
   EXPECT_EQ(reports->front().counts.client_adds, 3);
   EXPECT_EQ(reports->front().counts.server_updates, kItems);
+}
+
+TEST_F(SuspendResumeTest, SuspendedWhileSendingPkg3ResumesWithTheRestAndKeepsWhatCameBefore) {
+  accounts_.add("bob", "hunter2");
+  Device c(engine(), "IMEI:C", "contacts", "bob", "hunter2");
+  using conflux::test::alert;
+  using conflux::test::change;
+  using conflux::test::sync_cmd;
+  auto add = [](int i) {
+    return change(CommandKind::kAdd, "L" + std::to_string(i), vcard("Bob " + std::to_string(i)));
+  };
+  // Session 1: a slow sync whose pkg 3 spans messages; suspended after the first.
+  c.start_session();
+  auto out = c.send({alert(201, "contacts", std::nullopt, "c-1")}, /*final=*/true, /*with_cred=*/true);
+  ASSERT_TRUE(out);
+  out = c.send({sync_cmd("contacts", {add(1), add(2), add(3)})}, /*final=*/false);
+  ASSERT_TRUE(out);
+  EXPECT_EQ(conflux::test::find_statuses(out->reply, "Add").size(), 3u);
+  Command suspend;
+  suspend.kind = CommandKind::kAlert;
+  suspend.code = 224;
+  out = c.send({suspend}, /*final=*/true);
+  ASSERT_TRUE(out);
+  EXPECT_TRUE(out->session_ended);
+  EXPECT_EQ(memory_->live_count(UserId("bob"), "contacts"), 3u);
+
+  // Session 2, after a restart: the rest of pkg 3 (and L1 again, as from a
+  // device that missed its status), then the session runs to its end.
+  restart_engine();
+  c.start_session();
+  out = c.send({alert(225, "contacts", std::nullopt, "c-2")}, /*final=*/true, /*with_cred=*/true);
+  ASSERT_TRUE(out);
+  ASSERT_NE(conflux::test::find_status(out->reply, "Alert"), nullptr);
+  EXPECT_EQ(conflux::test::find_status(out->reply, "Alert")->code, 200);
+  out = c.send({sync_cmd("contacts", {add(1), add(4), add(5)})}, /*final=*/true);
+  ASSERT_TRUE(out);
+  for (const auto* st : conflux::test::find_statuses(out->reply, "Add")) EXPECT_EQ(st->code, 201);
+  out = c.send({}, /*final=*/true);
+  ASSERT_TRUE(out);
+  EXPECT_TRUE(out->session_ended);
+  EXPECT_EQ(memory_->live_count(UserId("bob"), "contacts"), 5u);
+  // The items of the first half stay mapped (they are not stale for this slow sync).
+  auto map = state_.map_entries(DeviceStore{UserId("bob"), DeviceId("IMEI:C"), "contacts"});
+  ASSERT_TRUE(map);
+  EXPECT_EQ(map->size(), 5u);
+  auto anchors = state_.anchors(DeviceStore{UserId("bob"), DeviceId("IMEI:C"), "contacts"});
+  ASSERT_TRUE(anchors && anchors->has_value());
+  EXPECT_EQ((*anchors)->client_next, "c-2");
 }
 
 TEST_F(SuspendResumeTest, ResumeWithoutASuspendedSyncIs508AndASlowSync) {
