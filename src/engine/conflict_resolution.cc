@@ -147,7 +147,9 @@ std::optional<caf::SyncObj> SyncEngine::MessageRun::resolve_conflict(DatastoreSt
                                       : "server version kept; device version kept here";
       break;
   }
-  if (policy == ConflictPolicy::kNewestWins) {
+  if (policy == ConflictPolicy::kNewestWins && (client_deletes || server_deleted)) {
+    record.outcome = "delete against change, the device's side taken (a delete has no time): " + record.outcome;
+  } else if (policy == ConflictPolicy::kNewestWins) {
     record.outcome = (settle_as == ConflictPolicy::kClientWins ? "device version newer: " : "server version newer: ") +
                      record.outcome;
   } else if (!merge_failure.empty()) {

@@ -152,6 +152,7 @@ TEST_F(NewestAndMergeTest, NewestWinsDeleteAgainstChangeTakesTheDevicesDelete) {
   const ConflictRecord r = only_record();
   EXPECT_EQ(r.client_data, "");
   EXPECT_EQ(r.server_data, card("by A", "REV:20990101T000000Z\r\n")) << "the deleted server version is kept";
+  EXPECT_NE(r.outcome.find("delete against change"), std::string::npos) << r.outcome;
   ASSERT_TRUE(a_->sync(200).completed);
   EXPECT_TRUE(a_->items().empty());
 }
