@@ -63,7 +63,8 @@ struct StoreSettings {
   std::string content_type;  // canonical storage format: "text/vcard"
   std::string content_version;  // "3.0"
   // What the sync engine does when a device and the server both changed an
-  // item: server-wins, client-wins, duplicate or report (engine/conflict_policy.h).
+  // item: server-wins, client-wins, newest-wins, merge, duplicate or report
+  // (engine/conflict_policy.h).
   std::string conflict_policy = "server-wins";
   // Adapter-specific keys of the section, as strings; the adapter's factory
   // validates them and names the bad key in its error.

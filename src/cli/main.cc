@@ -9,6 +9,7 @@
 
 #include "cli/cache_admin.h"
 #include "cli/conflicts.h"
+#include "cli/notify.h"
 #include "cli/serve.h"
 #include "cli/sessions.h"
 #include "cli/services.h"
@@ -124,6 +125,20 @@ int main(int argc, char** argv) {
   cache_drop->add_option("id", queue_entry, "queue entry id (as listed)")->required();
   auto* cache_dropped = cache->add_subcommand("dropped", "entries dropped so far, with their content");
 
+  auto* notify = app.add_subcommand("notify", "write a Server Alerted Notification asking a device to sync");
+  app::NotifyRequest notify_request;
+  notify->add_option("--user", notify_request.user, "the device's user")->required();
+  notify->add_option("--device", notify_request.device, "device id (as it syncs)")->required();
+  notify->add_option("--store", notify_request.store, "datastore to sync")->required();
+  notify->add_option("--type", notify_request.type, "sync type")
+      ->check(CLI::IsMember({"two-way", "one-way-from-client", "refresh-from-client", "one-way-from-server",
+                             "refresh-from-server"}));
+  notify->add_option("--out", notify_request.out, "file to write the notification to")->required();
+  notify->add_option("--server-id", notify_request.server_id, "server id in the device's profile (default: user)");
+  notify->add_option("--nonce", notify_request.nonce, "the device's notification nonce (default: empty)");
+  notify->add_option("--session", notify_request.session_id, "SessionID the device should use")
+      ->check(CLI::Range(0, 65535));
+
   CLI11_PARSE(app, argc, argv);
 
   // The file (or the defaults) with the command line's overrides; the server
@@ -156,6 +171,12 @@ int main(int argc, char** argv) {
     if (auto st = app::signal_reload(cfg.data_dir); !st.is_ok()) return fail(st.message());
     std::cout << "asked the server to reload its configuration; its log says what changed\n";
     return 0;
+  }
+
+  if (notify->parsed()) {
+    auto services = app::Services::open_accounts(cfg);
+    if (!services) return fail(services.error().message());
+    return app::notify(**services, notify_request);
   }
 
   if (sessions->parsed()) {

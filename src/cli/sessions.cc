@@ -30,7 +30,18 @@ void print(const engine::SyncReport& r) {
             << r.where.device.str() << "\t" << r.where.database << "\t" << sync_type_name(r.sync_type)
             << "\tfrom device +" << r.counts.client_adds << " ~" << r.counts.client_updates << " -" << r.counts.client_deletes << " !"
             << r.counts.client_errors << "\tto device +" << r.counts.server_adds << " ~" << r.counts.server_updates << " -"
-            << r.counts.server_deletes << "\tconflicts " << r.counts.conflicts << "\n";
+            << r.counts.server_deletes << "\tconflicts " << r.counts.conflicts;
+  if (!r.problems.empty()) std::cout << "\tproblems " << r.problems.size();
+  std::cout << "\n";
+}
+
+// One line per failed item, under its datastore's line.
+void print_problems(const engine::SyncReport& r) {
+  for (const auto& p : r.problems) {
+    const bool to_device = p.direction == engine::ItemProblem::Direction::kToDevice;
+    std::cout << "  " << (to_device ? "to device   item " : "from device item ") << p.item << "\tstatus "
+              << p.status << "\t" << p.what << "\n";
+  }
 }
 
 }  // namespace
@@ -55,7 +66,10 @@ int sessions_show(Services& s, const std::string& session) {
     std::cerr << "conflux: no completed session " << session << "\n";
     return 1;
   }
-  for (const auto& r : *reports) print(r);
+  for (const auto& r : *reports) {
+    print(r);
+    print_problems(r);
+  }
   return 0;
 }
 

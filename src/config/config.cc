@@ -165,9 +165,13 @@ Status read_store(const std::string& name, const toml::table& t, const std::stri
     } else if (k == "content_version") {
       store.content_version = value;
     } else if (k == "conflict_policy") {
-      static const std::set<std::string> policies = {"server-wins", "client-wins", "duplicate", "report"};
+      // The names engine::parse_conflict_policy reads (config does not depend on the engine).
+      static const std::set<std::string> policies = {"server-wins", "client-wins", "newest-wins",
+                                                     "merge",       "duplicate",   "report"};
       if (!policies.count(value)) {
-        return bad(source, node, path, "must be one of server-wins, client-wins, duplicate, report");
+        return bad(source, node, path,
+                   "'" + value + "' is not a conflict policy: use server-wins, client-wins, newest-wins, merge, "
+                   "duplicate or report");
       }
       store.conflict_policy = value;
     } else if (k == "access") {

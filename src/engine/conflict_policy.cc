@@ -7,6 +7,8 @@ std::optional<ConflictPolicy> parse_conflict_policy(std::string_view name) {
   if (name == "client-wins") return ConflictPolicy::kClientWins;
   if (name == "duplicate") return ConflictPolicy::kDuplicate;
   if (name == "report") return ConflictPolicy::kReport;
+  if (name == "newest-wins") return ConflictPolicy::kNewestWins;
+  if (name == "merge") return ConflictPolicy::kMerge;
   return std::nullopt;
 }
 
@@ -16,6 +18,8 @@ const char* conflict_policy_name(ConflictPolicy policy) {
     case ConflictPolicy::kClientWins: return "client-wins";
     case ConflictPolicy::kDuplicate: return "duplicate";
     case ConflictPolicy::kReport: return "report";
+    case ConflictPolicy::kNewestWins: return "newest-wins";
+    case ConflictPolicy::kMerge: return "merge";
   }
   return "server-wins";
 }

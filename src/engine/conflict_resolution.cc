@@ -5,6 +5,7 @@
 
 #include "common/base64.h"
 #include "common/log.h"
+#include "engine/conflict_decision.h"
 #include "engine/message_run.h"
 
 namespace conflux::engine {
@@ -63,7 +64,46 @@ std::optional<caf::SyncObj> SyncEngine::MessageRun::resolve_conflict(DatastoreSt
     return obj;
   };
 
-  switch (policy) {
+  // newest-wins and merge settle each conflict as one of the plain policies,
+  // or (a merge) as a write of their own.
+  ConflictPolicy settle_as = policy;
+  std::string merged;
+  std::string merge_failure;
+  if (policy == ConflictPolicy::kNewestWins) {
+    const bool device_newer =
+        client_deletes || server_deleted ||
+        newest_side(item_modified_at(record.server_data, record.server_type),
+                    item_modified_at(record.client_data, record.client_type)) == ConflictSide::kDevice;
+    settle_as = device_newer ? ConflictPolicy::kClientWins : ConflictPolicy::kServerWins;
+  } else if (policy == ConflictPolicy::kMerge) {
+    if (client_deletes) {
+      settle_as = ConflictPolicy::kServerWins;  // the server's change stays and goes back to the device
+    } else if (server_deleted) {
+      settle_as = ConflictPolicy::kClientWins;  // the device's change re-creates the item
+    } else if (auto result = merge_versions(record.server_type, record.server_data, record.client_type,
+                                            record.client_data)) {
+      merged = std::move(*result);
+    } else {
+      merge_failure = result.error().message();
+      settle_as = ConflictPolicy::kServerWins;
+    }
+  }
+
+  switch (settle_as) {
+    case ConflictPolicy::kMerge:
+      // The merge replaces the server's version and goes back to the device
+      // as a Replace (its map row names no revision, so pkg 4 sends it).
+      change = caf::SyncObj{};
+      change->action = caf::Action::kUpdate;
+      change->guid = mapped.guid;
+      change->content_type = record.server_type;
+      change->raw = std::move(merged);
+      p.success = StatusCode::kConflictMerged;
+      p.resend_to_device = true;
+      record.outcome = "merged field by field (server's value where both changed); both originals kept here";
+      break;
+    case ConflictPolicy::kNewestWins:
+      break;  // settled above as client-wins or server-wins
     case ConflictPolicy::kClientWins:
       change = client_change();
       p.success = StatusCode::kConflictClientWon;
@@ -106,6 +146,16 @@ std::optional<caf::SyncObj> SyncEngine::MessageRun::resolve_conflict(DatastoreSt
       record.outcome = server_deleted ? "server deletion kept; device version kept here"
                                       : "server version kept; device version kept here";
       break;
+  }
+  if (policy == ConflictPolicy::kNewestWins && (client_deletes || server_deleted)) {
+    record.outcome = "delete against change, the device's side taken (a delete has no time): " + record.outcome;
+  } else if (policy == ConflictPolicy::kNewestWins) {
+    record.outcome = (settle_as == ConflictPolicy::kClientWins ? "device version newer: " : "server version newer: ") +
+                     record.outcome;
+  } else if (!merge_failure.empty()) {
+    record.outcome = "could not merge (" + merge_failure + "): " + record.outcome;
+  } else if (policy == ConflictPolicy::kMerge && settle_as != ConflictPolicy::kMerge) {
+    record.outcome = "delete against change, the change kept: " + record.outcome;
   }
   if (auto id = engine_.state_.save_conflict(record); !id) {
     store_error_ = id.error();

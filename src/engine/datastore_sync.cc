@@ -79,7 +79,6 @@ void SyncEngine::MessageRun::handle_sync(const Command& sync) {
 }
 
 void SyncEngine::MessageRun::apply_client_changes(DatastoreState& ds, const Command& sync) {
-  auto log = logger("engine");
   const DeviceStore key{session_.user, session_.device, ds.server_uri};
   auto entries = engine_.state_.map_entries(key);
   if (!entries) {
@@ -190,6 +189,9 @@ void SyncEngine::MessageRun::apply_client_changes(DatastoreState& ds, const Comm
         continue;
       }
       const protocol::Item& item = step.whole ? assembled : incoming;
+      // Seen already: the client resends an item of a resumed slow sync whose
+      // status it never got; the item it claimed then is its own.
+      const bool seen_before = ds.slow_seen_luids.count(p.luid.str()) > 0;
       if (ds.sends_everything()) ds.slow_seen_luids.insert(p.luid.str());
       const MapEntry* mapped = map.find(p.luid.str());
 
@@ -265,7 +267,7 @@ void SyncEngine::MessageRun::apply_client_changes(DatastoreState& ds, const Comm
         // The item the map names, if it still exists and no other LUID of
         // this slow sync took it; else any unclaimed item with these bytes.
         const caf::SyncObj* current = mapped ? matcher.item(mapped->guid.str()) : nullptr;
-        known = current && !ds.slow_claimed_guids.count(mapped->guid.str());
+        known = current && (seen_before || !ds.slow_claimed_guids.count(mapped->guid.str()));
         if (known) {
           claim(mapped->guid.str());
           if (current->raw == raw) {
@@ -330,9 +332,8 @@ void SyncEngine::MessageRun::apply_client_changes(DatastoreState& ds, const Comm
       if (!r.status.is_ok()) {
         ++ds.counts.client_errors;
         code = to_syncml_status(r.status, p.cmd->kind);
-        log->warn("session {} user {} datastore {}: {} of item {} failed: {}", session_.key.str(),
-                  session_.user.str(), ds.server_uri, caf::action_name(action), p.luid.str(),
-                  r.status.to_string());
+        report_client_failure(ds, p.luid, code, std::string(caf::action_name(action)) + " failed: " +
+                                                    r.status.to_string());
         if (action == caf::Action::kDelete && r.status.is_not_found()) removals.push_back(p.luid);
       } else if (action == caf::Action::kDelete) {
         ++ds.counts.client_deletes;
@@ -355,6 +356,9 @@ void SyncEngine::MessageRun::apply_client_changes(DatastoreState& ds, const Comm
       upserts.push_back(MapEntry{p.luid, p.fix.guid, p.fix.anchor});
     } else if (code != StatusCode::kItemNotDeleted && code != StatusCode::kChunkAccepted) {
       ++ds.counts.client_errors;
+      if (protocol::to_int(code) >= 400 && code != StatusCode::kConflictServerWon) {
+        report_client_failure(ds, p.luid, code, "refused before it reached the back end");
+      }
     }
     if (p.cmd->no_resp) continue;
     Command& s = add_status(*p.cmd, code);
@@ -395,6 +399,7 @@ void SyncEngine::MessageRun::handle_map(const Command& map) {
 }
 
 void SyncEngine::MessageRun::on_item_status(DatastoreState& ds, const SentItem& sent, int code) {
+  track_device_answer(ds, sent, code);
   switch (sent.kind) {
     case CommandKind::kAdd:
       // The map row comes with the client's Map; a refused Add is sent again
@@ -465,9 +470,13 @@ Status SyncEngine::MessageRun::delete_unclaimed(DatastoreState& ds) {
 
 Status SyncEngine::MessageRun::prepare_server_changes(DatastoreState& ds) {
   const DeviceStore key{session_.user, session_.device, ds.server_uri};
-  if (ds.alert_code == 205) CFX_RETURN_IF_ERROR(engine_.state_.clear_map(key));  // the device starts empty
-  if (ds.alert_code == 203) CFX_RETURN_IF_ERROR(delete_unclaimed(ds));
-  if (ds.sends_everything()) {
+  // A resumed sync did these steps before its suspend (engine/suspend_resume.cc).
+  const bool first_time = !ds.prepared;
+  ds.prepared = true;
+  // Refresh from server: the device starts empty.
+  if (first_time && ds.alert_code == 205) CFX_RETURN_IF_ERROR(engine_.state_.clear_map(key));
+  if (first_time && ds.alert_code == 203) CFX_RETURN_IF_ERROR(delete_unclaimed(ds));
+  if (first_time && ds.sends_everything()) {
     // Map rows for items the client did not send any more are stale.
     auto entries = engine_.state_.map_entries(key);
     if (!entries) return entries.error();
@@ -497,12 +506,17 @@ Status SyncEngine::MessageRun::prepare_server_changes(DatastoreState& ds) {
                            session_.key.str(), session_.user.str(), ds.server_uri, live.error().to_string());
     return Status::ok();
   }
+  auto poison = poison_items(ds, *live);
+  if (!poison) return poison.error();
   std::unordered_map<std::string, bool> live_guids;
   for (const auto& obj : *live) {
     live_guids[obj.guid.str()] = true;
+    if (poison->count(obj.guid.str())) continue;
     auto luid_it = map.luid_by_guid.find(obj.guid.str());
     const MapEntry* mapped = luid_it == map.luid_by_guid.end() ? nullptr : map.find(luid_it->second);
     if (!mapped) {
+      // An Add the device acknowledged before a suspend waits for its Map.
+      if (ds.awaiting_map.count(obj.guid.str()) && !ds.unacknowledged_adds.count(obj.guid.str())) continue;
       ds.outgoing.push_back(Outgoing{CommandKind::kAdd, obj.guid, Luid()});
     } else if (mapped->synced != obj.anchor) {
       // The device holds an older version (its own writes carry the anchor

@@ -5,6 +5,7 @@
 
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -64,6 +65,13 @@ class SyncEngine::MessageRun {
   void handle_put(const protocol::Command& cmd);
   void handle_get(const protocol::Command& cmd);
   void handle_status(const protocol::Command& cmd);
+  // --- suspend_resume.cc
+  // Alert 224: the session ends, kept as it is for a later resume.
+  void handle_suspend(const protocol::Command& cmd);
+  // Alert 225: replaces `ds` (as just alerted) by the state its suspended
+  // sync left, when there is one with the same Last anchor; false when
+  // there is none. Errors are state-store failures.
+  Result<bool> resume_datastore(DatastoreState& ds);
   // Moves the statuses that do not fit the client's MaxMsgSize into the
   // session for the next message; true when some had to wait.
   bool spill_statuses();
@@ -109,6 +117,18 @@ class SyncEngine::MessageRun {
   void on_item_status(DatastoreState& ds, const SentItem& sent, int code);
   // Writes the map changes collected from statuses and Map commands.
   Status flush_map_changes();
+
+  // --- item_problems.cc: items that fail alone, never the whole sync
+  // A device's change the server could not apply: reported and logged.
+  void report_client_failure(DatastoreState& ds, const Luid& luid, protocol::StatusCode code,
+                             const std::string& why);
+  // The device's answer to one of our Adds/Replaces: an error counts one
+  // more refusal of that revision; a success clears an earlier record.
+  void track_device_answer(DatastoreState& ds, const SentItem& sent, int code);
+  // Server items this device refused kPoisonAfterRejections times in a row,
+  // in the revision the server still has (GUID → that revision): they are
+  // not sent, and reported, until they change. Clears records of items gone.
+  Result<std::set<std::string>> poison_items(DatastoreState& ds, const std::vector<caf::SyncObj>& live);
 
   // --- reply assembly
   uint32_t next_cmd_id() { return ++cmd_id_; }

@@ -54,6 +54,24 @@ SentItem sent_from_json(const json& j) {
                   Luid(j.at(2).get<std::string>()), Anchor(j.at(3).get<std::string>())};
 }
 
+json problems_to_json(const std::vector<ItemProblem>& problems) {
+  json out = json::array();
+  for (const auto& p : problems) {
+    out.push_back({p.direction == ItemProblem::Direction::kToDevice, p.item, p.status, p.what});
+  }
+  return out;
+}
+
+std::vector<ItemProblem> problems_from_json(const json& j) {
+  std::vector<ItemProblem> out;
+  for (const auto& p : j) {
+    out.push_back(ItemProblem{p.at(0).get<bool>() ? ItemProblem::Direction::kToDevice
+                                                  : ItemProblem::Direction::kFromDevice,
+                              p.at(1).get<std::string>(), p.at(2).get<int>(), p.at(3).get<std::string>()});
+  }
+  return out;
+}
+
 json datastore_to_json(const DatastoreState& d) {
   json out = json::array();
   for (const auto& o : d.outgoing) out.push_back({static_cast<int>(o.kind), o.guid.str(), o.luid.str()});
@@ -75,6 +93,8 @@ json datastore_to_json(const DatastoreState& d) {
       {"content_type", d.content_type},
       {"client_sync_seen", d.client_sync_seen},
       {"server_sync_sent", d.server_sync_sent},
+      {"prepared", d.prepared},
+      {"resumed", d.resumed},
       {"slow_seen", d.slow_seen_luids},
       {"slow_claimed", d.slow_claimed_guids},
       {"outgoing", out},
@@ -87,6 +107,9 @@ json datastore_to_json(const DatastoreState& d) {
                             : json()},
       {"awaiting_status", awaiting},
       {"awaiting_map", maps},
+      {"problems", problems_to_json(d.problems)},
+      {"rejected", d.rejected_guids},
+      {"unacknowledged_adds", d.unacknowledged_adds},
       {"counts", {d.counts.client_adds, d.counts.client_updates, d.counts.client_deletes, d.counts.client_errors, d.counts.server_adds,
                   d.counts.server_updates, d.counts.server_deletes, d.counts.conflicts}},
   };
@@ -103,6 +126,8 @@ DatastoreState datastore_from_json(const json& j) {
   d.content_type = j.at("content_type");
   d.client_sync_seen = j.at("client_sync_seen");
   d.server_sync_sent = j.at("server_sync_sent");
+  d.prepared = j.value("prepared", false);
+  d.resumed = j.value("resumed", false);
   d.slow_seen_luids = j.at("slow_seen").get<std::set<std::string>>();
   d.slow_claimed_guids = j.at("slow_claimed").get<std::set<std::string>>();
   d.outgoing_offset = j.at("outgoing_offset");
@@ -120,6 +145,12 @@ DatastoreState datastore_from_json(const json& j) {
     for (const auto& s : list) items.push_back(sent_from_json(s));
   }
   for (const auto& [guid, anchor] : j.at("awaiting_map").items()) d.awaiting_map[guid] = Anchor(anchor.get<std::string>());
+  // Absent in sessions saved before these fields existed.
+  if (j.contains("problems")) d.problems = problems_from_json(j.at("problems"));
+  if (j.contains("rejected")) d.rejected_guids = j.at("rejected").get<std::set<std::string>>();
+  if (j.contains("unacknowledged_adds")) {
+    d.unacknowledged_adds = j.at("unacknowledged_adds").get<std::set<std::string>>();
+  }
   const auto& c = j.at("counts");
   d.counts.client_adds = c.at(0);
   d.counts.client_updates = c.at(1);
@@ -176,8 +207,10 @@ std::string serialize(const SessionState& s) {
       {"datastores", stores},
       {"pending_statuses", pending},
       {"package_end_pending", s.package_end_pending},
+      {"suspended", s.suspended},
   };
-  return j.dump();
+  // Ids come from devices: invalid UTF-8 is replaced rather than thrown on.
+  return j.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
 bool deserialize(const std::string& blob, SessionState& s) {
@@ -206,6 +239,7 @@ bool deserialize(const std::string& blob, SessionState& s) {
     s.pending_statuses.clear();
     for (const auto& c : j.at("pending_statuses")) s.pending_statuses.push_back(status_from_json(c));
     s.package_end_pending = j.at("package_end_pending");
+    s.suspended = j.value("suspended", false);
     if (s.phase > Phase::kDone || s.version > protocol::SyncMLVersion::k12) return false;
   } catch (const json::exception&) {
     return false;

@@ -64,6 +64,11 @@ struct DatastoreState {
   std::string content_type; // the store's canonical type
   bool client_sync_seen = false;
   bool server_sync_sent = false;  // our Sync command for this package went out (maybe empty)
+  // The one-time steps before pkg 4 (refresh: clear the map, delete what the
+  // client did not send; slow: drop stale map rows) are done; a resumed sync
+  // must not repeat them.
+  bool prepared = false;
+  bool resumed = false;  // this sync continues a suspended one (Alert 225)
   std::set<std::string> slow_seen_luids;     // slow sync: LUIDs the client sent
   std::set<std::string> slow_claimed_guids;  // slow sync: server items already matched to one of them
   std::vector<Outgoing> outgoing;         // not yet sent
@@ -71,8 +76,17 @@ struct DatastoreState {
   std::optional<PartialItem> partial;     // a client item still arriving in chunks
   std::map<std::string, std::vector<SentItem>> awaiting_status;  // key "msg:cmd"
   std::map<std::string, Anchor> awaiting_map;  // GUID sent in an Add → revision sent
+  // Resumed sync: Adds sent before the suspend without a Status back. They
+  // are sent again unless a Map or the client's own items show that the
+  // device has them; their revision stays in awaiting_map for that Map.
+  std::set<std::string> unacknowledged_adds;
   // Counters for the session's log line.
   SyncCounts counts;
+  // Items that failed this session, for its report.
+  std::vector<ItemProblem> problems;
+  // Server items this device had refused before this session (GUIDs): a
+  // delivery clears their record.
+  std::set<std::string> rejected_guids;
 
   bool is_slow() const { return alert_code == 201; }
   // The client sends everything it has (slow sync, refresh from client):
@@ -107,6 +121,9 @@ struct SessionState {
   // The client's package ended (Final) while statuses were still pending:
   // the package step runs once they are out.
   bool package_end_pending = false;
+  // The client suspended the session (Alert 224): it is kept, not deleted,
+  // so that a later Alert 225 can resume its datastores.
+  bool suspended = false;
   std::vector<DatastoreState> datastores;
 
   DatastoreState* find_by_server_uri(const std::string& uri);

@@ -92,7 +92,7 @@ Result<Outbound> SyncEngine::handle(const protocol::Message& in, const Inbound& 
   out->encoded = protocol::encode(out->reply, where.encoding);
   session.last_reply = out->encoded;
   session.last_reply_encoding = where.encoding;
-  if (out->session_ended) {
+  if (out->session_ended && !session.suspended) {
     CFX_RETURN_IF_ERROR(state_.delete_session(session.key));
   } else {
     CFX_RETURN_IF_ERROR(state_.save_session(session.key, serialize(session)));
@@ -246,7 +246,9 @@ Result<Outbound> SyncEngine::MessageRun::run() {
     if (auto st = flush_map_changes(); !st.is_ok()) return st;
     const bool package_ended = in_.final || session_.package_end_pending;
     session_.package_end_pending = false;
-    if (spill_statuses()) {
+    if (session_.suspended) {
+      reply_.final = true;  // nothing more in this session (handle_suspend)
+    } else if (spill_statuses()) {
       // Answers still owed: the package step waits until they are out; the
       // client asks for them with Alert 222.
       session_.package_end_pending = package_ended;
@@ -288,12 +290,23 @@ void SyncEngine::MessageRun::handle_alert(const Command& cmd) {
     if (!cmd.no_resp) add_status(cmd, StatusCode::kOk);
     return;
   }
-  // Resume (225): this server keeps no suspended state yet, so it answers as
-  // SyncProt allows when a resume is impossible: 508 and a slow sync.
+  if (code == protocol::to_int(AlertCode::kSuspend)) {
+    handle_suspend(cmd);
+    return;
+  }
   const bool is_resume = code == protocol::to_int(AlertCode::kResume);
-  const bool is_sync_alert = (code >= 200 && code <= 205) || is_resume;
+  // A device answering a server alert (package 0) starts with 206–210: the
+  // sync types 200–205, initiated by the server (SYNCML-REFERENCE §4). They
+  // run as those, and our Alert answers with the type run, as libsynthesis'
+  // server does.
+  const bool server_alerted = code >= protocol::to_int(AlertCode::kTwoWayByServer) &&
+                              code <= protocol::to_int(AlertCode::kRefreshFromServerByServer);
+  // 206 two-way, 207 one-way from client, 208 refresh from client, 209
+  // one-way from server, 210 refresh from server: 200, then 202–205 (no
+  // server-alerted slow sync).
+  const int requested = !server_alerted ? code : code == protocol::to_int(AlertCode::kTwoWayByServer) ? 200 : code - 5;
+  const bool is_sync_alert = (requested >= 200 && requested <= 205) || is_resume;
   if (!is_sync_alert || cmd.items.empty() || !cmd.items[0].target || !cmd.items[0].source) {
-    // Suspend (224) and the server-alerted modes are not supported yet (#4).
     if (!cmd.no_resp) add_status(cmd, StatusCode::kOptionalFeatureNotSupported);
     return;
   }
@@ -342,13 +355,26 @@ void SyncEngine::MessageRun::handle_alert(const Command& cmd) {
     store_error_ = stored.error();
     return;
   }
-  ds->alert_code = code;
-  const bool needs_history = code == 200 || code == 202 || code == 204;
-  if (is_resume || (needs_history && (!stored->has_value() || (*stored)->client_next != ds->client_last))) {
+  ds->alert_code = requested;
+  bool resumed = false;
+  if (is_resume) {
+    // Resume (SYNCML-REFERENCE §15): continue the suspended sync where it
+    // stopped, or, when that is not possible, 508 and a slow sync.
+    auto done = resume_datastore(*ds);
+    if (!done) {
+      store_error_ = done.error();
+      return;
+    }
+    resumed = *done;
+  }
+  const bool needs_history = requested == 200 || requested == 202 || requested == 204;
+  if ((is_resume && !resumed) ||
+      (!is_resume && needs_history && (!stored->has_value() || (*stored)->client_next != ds->client_last))) {
     status.code = protocol::to_int(StatusCode::kRefreshRequired);
     ds->alert_code = protocol::to_int(AlertCode::kSlow);
-    logger("engine")->info("session {} user {} datastore {}: anchors do not match, slow sync", session_.key.str(),
-                           session_.user.str(), server_uri);
+    logger("engine")->info("session {} user {} datastore {}: {}, slow sync", session_.key.str(),
+                           session_.user.str(), server_uri,
+                           is_resume ? "suspended sync cannot be resumed" : "anchors do not match");
   }
   // Echo the client's Next anchor (RepPro §"Alert": Status carries it back).
   protocol::Item echo;
@@ -364,8 +390,9 @@ void SyncEngine::MessageRun::handle_alert(const Command& cmd) {
     std::erase_if(session_.datastores, [&](const DatastoreState& d) { return d.server_uri == server_uri; });
     return;
   }
-  ds->server_next = *anchor;
-  if (ds->alert_code == protocol::to_int(AlertCode::kOneWayFromClient) && stored->has_value()) {
+  // A resumed sync keeps the anchor it announced before the suspend.
+  if (!resumed) ds->server_next = *anchor;
+  if (!resumed && ds->alert_code == protocol::to_int(AlertCode::kOneWayFromClient) && stored->has_value()) {
     // Nothing flows to the device: what changed on the server since the
     // last sync is still owed to it, so the anchor does not move.
     ds->server_next = (*stored)->server_next;
@@ -374,6 +401,8 @@ void SyncEngine::MessageRun::handle_alert(const Command& cmd) {
   Command alert;
   alert.kind = CommandKind::kAlert;
   alert.cmd_id = next_cmd_id();
+  // A resumed sync is announced with its own type: libsynthesis refuses a
+  // server Alert 225 (seen with SyncEvolution 2.0).
   alert.code = ds->alert_code;
   protocol::Item ours;
   ours.target = protocol::LocRef{client_uri, {}};
@@ -385,6 +414,8 @@ void SyncEngine::MessageRun::handle_alert(const Command& cmd) {
   ours.meta->max_obj_size = engine_.options_.max_object_size;
   alert.items.push_back(std::move(ours));
   commands_.push_back(std::move(alert));
+  // Until it completes, this session is where the datastore's sync resumes.
+  if (auto st = engine_.state_.save_resume_point(key, session_.key); !st.is_ok()) store_error_ = st;
 }
 
 void SyncEngine::MessageRun::handle_put(const Command& cmd) {
@@ -529,11 +560,13 @@ Status SyncEngine::MessageRun::commit_session() {
     // client compares our next Last with it. Changes read at pkg 4 that are
     // newer are harmless to read again: the map's revisions filter them.
     CFX_RETURN_IF_ERROR(engine_.state_.save_anchors(key, SyncAnchors{ds.client_next, ds.server_next}));
+    CFX_RETURN_IF_ERROR(engine_.state_.forget_resume_point(key));
     SyncReport report;
     report.session = session_.key;
     report.where = key;
     report.sync_type = ds.alert_code;
     report.counts = ds.counts;
+    report.problems = ds.problems;
     CFX_RETURN_IF_ERROR(engine_.state_.save_report(report));
     logger("engine")->info(
         "session {} user {} device {} datastore {} sync {} done: from client {} added {} updated {} deleted {} "

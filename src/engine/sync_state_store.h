@@ -42,13 +42,13 @@ struct DeviceStore {
 
 // What the engine did when a device changed an item the server had changed
 // too since that device last saw it. Whatever the policy, the version that
-// lost (or both, under "report") is kept here, so nothing is lost silently.
+// lost (or both, under "report" and "merge") is kept here, so nothing is lost silently.
 struct ConflictRecord {
   int64_t id = 0;            // assigned by save_conflict
   DeviceStore where;         // user, device, datastore
   Guid guid;                 // the server item
   Luid luid;                 // the device's item
-  std::string policy;        // "server-wins", "client-wins", "duplicate", "report"
+  std::string policy;        // conflict_policy_name(): "server-wins", "newest-wins", "merge", ...
   std::string outcome;       // what was done, for people: "server version kept; device gets it back"
   std::string server_type;   // server version (empty data: the server had deleted it)
   std::string server_data;
@@ -66,6 +66,16 @@ struct SyncCounts {
   int conflicts = 0;
 };
 
+// One item that failed in a session, for its report: a device's change the
+// server could not apply, or a server item the device refused.
+struct ItemProblem {
+  enum class Direction : uint8_t { kFromDevice, kToDevice };
+  Direction direction = Direction::kFromDevice;
+  std::string item;    // the device's LUID (from device) or the server's GUID (to device)
+  int status = 0;      // the SyncML status it got or gave
+  std::string what;    // for people: "apply failed: ...", "poison: refused 3 times ..."
+};
+
 // Post-synchronisation report of one datastore in one completed session.
 struct SyncReport {
   SessionKey session;
@@ -73,6 +83,16 @@ struct SyncReport {
   int sync_type = 200;  // alert code that was run
   int64_t finished_at = 0;  // set by save_report
   SyncCounts counts;
+  std::vector<ItemProblem> problems;
+};
+
+// A server item a device refused (an error Status for our Add/Replace),
+// counted per revision of the item: a new revision starts again at one.
+struct Rejection {
+  Guid guid;
+  Anchor revision;  // the revision that was refused
+  int count = 0;    // consecutive refusals of that revision
+  int status = 0;   // the device's last status for it
 };
 
 class SyncStateStore {
@@ -115,6 +135,20 @@ class SyncStateStore {
   virtual Status save_report(const SyncReport& report) = 0;
   virtual Result<std::vector<SyncReport>> reports(const UserId& user, int limit) = 0;
   virtual Result<std::vector<SyncReport>> session_report(const SessionKey& session) = 0;
+
+  // Server items a device refused (poison detection). record_rejection
+  // counts one more refusal of `revision` (a different revision restarts at
+  // one); clear_rejections forgets the given items (delivered or gone).
+  virtual Result<std::vector<Rejection>> rejections(const DeviceStore& ds) = 0;
+  virtual Status record_rejection(const DeviceStore& ds, const Guid& guid, const Anchor& revision, int status) = 0;
+  virtual Status clear_rejections(const DeviceStore& ds, const std::vector<Guid>& guids) = 0;
+
+  // Suspend and resume (SYNCML-REFERENCE §15): the session in which a
+  // datastore's last sync ran while it has not completed. Saved when the
+  // sync starts, forgotten when it completes; nullopt when there is none.
+  virtual Status save_resume_point(const DeviceStore& ds, const SessionKey& session) = 0;
+  virtual Result<std::optional<SessionKey>> resume_point(const DeviceStore& ds) = 0;
+  virtual Status forget_resume_point(const DeviceStore& ds) = 0;
 
   // The device's last DevInf as XML text.
   virtual Status save_device_info(const UserId& user, const DeviceId& device, const std::string& devinf_xml) = 0;

@@ -5,6 +5,8 @@
 #include <chrono>
 #include <utility>
 
+#include <nlohmann/json.hpp>
+
 #include "common/log.h"
 
 namespace conflux::store {
@@ -61,6 +63,17 @@ const std::vector<std::string>& state_migrations() {
       "  client_errors INTEGER NOT NULL, server_adds INTEGER NOT NULL, server_updates INTEGER NOT NULL,"
       "  server_deletes INTEGER NOT NULL, conflicts INTEGER NOT NULL);"
       "CREATE INDEX reports_by_session ON reports(session);",
+      // 5: items that failed in a session (engine::ItemProblem, JSON), server
+      // items devices refused (poison detection), suspended syncs
+      "ALTER TABLE reports ADD COLUMN problems TEXT NOT NULL DEFAULT '[]';"
+      "CREATE TABLE rejections("
+      "  user TEXT NOT NULL, device TEXT NOT NULL, database TEXT NOT NULL,"
+      "  guid TEXT NOT NULL, revision TEXT NOT NULL, count INTEGER NOT NULL, status INTEGER NOT NULL,"
+      "  PRIMARY KEY(user, device, database, guid));"
+      "CREATE TABLE resume_points("
+      "  user TEXT NOT NULL, device TEXT NOT NULL, database TEXT NOT NULL,"
+      "  session TEXT NOT NULL,"
+      "  PRIMARY KEY(user, device, database));",
   };
   return steps;
 }
@@ -362,7 +375,36 @@ namespace {
 
 constexpr const char* kReportColumns =
     "session, user, device, database, sync_type, finished_at, client_adds, client_updates, client_deletes,"
-    " client_errors, server_adds, server_updates, server_deletes, conflicts";
+    " client_errors, server_adds, server_updates, server_deletes, conflicts, problems";
+
+std::string problems_to_json(const std::vector<engine::ItemProblem>& problems) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& p : problems) {
+    out.push_back({{"to_device", p.direction == engine::ItemProblem::Direction::kToDevice},
+                   {"item", p.item},
+                   {"status", p.status},
+                   {"what", p.what}});
+  }
+  // Item ids come from devices: invalid UTF-8 is replaced, never a throw.
+  return out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+std::vector<engine::ItemProblem> problems_from_json(const std::string& text) {
+  std::vector<engine::ItemProblem> out;
+  auto parsed = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (!parsed.is_array()) return out;
+  for (const auto& p : parsed) {
+    if (!p.is_object()) continue;
+    engine::ItemProblem problem;
+    problem.direction = p.value("to_device", false) ? engine::ItemProblem::Direction::kToDevice
+                                                    : engine::ItemProblem::Direction::kFromDevice;
+    problem.item = p.value("item", "");
+    problem.status = p.value("status", 0);
+    problem.what = p.value("what", "");
+    out.push_back(std::move(problem));
+  }
+  return out;
+}
 
 engine::SyncReport report_from_row(const SqliteStatement& st) {
   engine::SyncReport r;
@@ -373,6 +415,7 @@ engine::SyncReport report_from_row(const SqliteStatement& st) {
   int* counts[] = {&r.counts.client_adds, &r.counts.client_updates, &r.counts.client_deletes, &r.counts.client_errors,
                    &r.counts.server_adds, &r.counts.server_updates, &r.counts.server_deletes, &r.counts.conflicts};
   for (int i = 0; i < 8; ++i) *counts[i] = static_cast<int>(st.column_int64(6 + i));
+  r.problems = problems_from_json(st.column_text(14));
   return r;
 }
 
@@ -391,13 +434,14 @@ Result<std::vector<engine::SyncReport>> collect_reports(Result<SqliteStatement>&
 
 Status SqliteStateStore::save_report(const engine::SyncReport& r) {
   auto st = db_->prepare(std::string("INSERT INTO reports(") + kReportColumns +
-                         ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)");
+                         ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)");
   if (!st) return st.error();
   st->bind(1, r.session.str()).bind(2, r.where.user.str()).bind(3, r.where.device.str()).bind(4, r.where.database);
   st->bind(5, r.sync_type).bind(6, now_seconds_());
   const int counts[] = {r.counts.client_adds, r.counts.client_updates, r.counts.client_deletes, r.counts.client_errors,
                         r.counts.server_adds, r.counts.server_updates, r.counts.server_deletes, r.counts.conflicts};
   for (int i = 0; i < 8; ++i) st->bind(7 + i, counts[i]);
+  st->bind(15, problems_to_json(r.problems));
   return st->run().status();
 }
 
@@ -414,6 +458,72 @@ Result<std::vector<engine::SyncReport>> SqliteStateStore::session_report(const S
   if (!st) return st.error();
   st->bind(1, session.str());
   return collect_reports(st);
+}
+
+// --- rejected items and resume points -------------------------------------
+
+Result<std::vector<engine::Rejection>> SqliteStateStore::rejections(const engine::DeviceStore& ds) {
+  auto st = db_->prepare(
+      "SELECT guid, revision, count, status FROM rejections WHERE user = ?1 AND device = ?2 AND database = ?3");
+  if (!st) return st.error();
+  st->bind(1, ds.user.str()).bind(2, ds.device.str()).bind(3, ds.database);
+  std::vector<engine::Rejection> out;
+  for (;;) {
+    auto row = st->step();
+    if (!row) return row.error();
+    if (!*row) break;
+    out.push_back(engine::Rejection{Guid(st->column_text(0)), Anchor(st->column_text(1)),
+                                    static_cast<int>(st->column_int64(2)), static_cast<int>(st->column_int64(3))});
+  }
+  return out;
+}
+
+Status SqliteStateStore::record_rejection(const engine::DeviceStore& ds, const Guid& guid, const Anchor& revision,
+                                          int status) {
+  return run_scoped(*db_,
+                    "INSERT INTO rejections(user, device, database, guid, revision, count, status)"
+                    " VALUES (?1, ?2, ?3, ?4, ?5, 1, ?6)"
+                    " ON CONFLICT(user, device, database, guid) DO UPDATE SET"
+                    "  count = CASE WHEN revision = excluded.revision THEN count + 1 ELSE 1 END,"
+                    "  revision = excluded.revision, status = excluded.status",
+                    ds, guid.str(), revision.str(), status)
+      .status();
+}
+
+Status SqliteStateStore::clear_rejections(const engine::DeviceStore& ds, const std::vector<Guid>& guids) {
+  if (guids.empty()) return Status::ok();
+  auto tx = db_->transaction();
+  if (!tx) return tx.error();
+  auto st = db_->prepare("DELETE FROM rejections WHERE user = ?1 AND device = ?2 AND database = ?3 AND guid = ?4");
+  if (!st) return st.error();
+  for (const auto& guid : guids) {
+    st->reset();
+    st->bind(1, ds.user.str()).bind(2, ds.device.str()).bind(3, ds.database).bind(4, guid.str());
+    CFX_RETURN_IF_ERROR(st->run().status());
+  }
+  return tx->commit();
+}
+
+Status SqliteStateStore::save_resume_point(const engine::DeviceStore& ds, const SessionKey& session) {
+  return run_scoped(*db_,
+                    "INSERT INTO resume_points(user, device, database, session) VALUES (?1, ?2, ?3, ?4)"
+                    " ON CONFLICT(user, device, database) DO UPDATE SET session = excluded.session",
+                    ds, session.str())
+      .status();
+}
+
+Result<std::optional<SessionKey>> SqliteStateStore::resume_point(const engine::DeviceStore& ds) {
+  auto st = db_->prepare("SELECT session FROM resume_points WHERE user = ?1 AND device = ?2 AND database = ?3");
+  if (!st) return st.error();
+  st->bind(1, ds.user.str()).bind(2, ds.device.str()).bind(3, ds.database);
+  auto row = st->step();
+  if (!row) return row.error();
+  if (!*row) return std::optional<SessionKey>();
+  return std::optional<SessionKey>(SessionKey(st->column_text(0)));
+}
+
+Status SqliteStateStore::forget_resume_point(const engine::DeviceStore& ds) {
+  return run_scoped(*db_, "DELETE FROM resume_points WHERE user = ?1 AND device = ?2 AND database = ?3", ds).status();
 }
 
 Status SqliteStateStore::save_auth_nonce(const DeviceId& device, const std::string& nonce_b64) {

@@ -240,6 +240,16 @@ Status UserStore::verify_password(const UserId& user, const std::string& passwor
   return Status::ok();
 }
 
+Result<std::string> UserStore::md5_secret(const UserId& user) {
+  auto st = db_->prepare("SELECT md5_secret FROM users WHERE name = ?1");
+  if (!st) return st.error();
+  st->bind(1, user.str());
+  auto row = st->step();
+  if (!row) return row.error();
+  if (!*row || st->column_is_null(0)) return Status::not_found("no MD5 secret for user '" + user.str() + "'");
+  return st->column_text(0);
+}
+
 Status UserStore::verify_md5_digest(const UserId& user, const std::string& nonce, const std::string& digest) {
   std::string secret;
   {

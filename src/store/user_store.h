@@ -55,6 +55,11 @@ class UserStore final : public caf::AccountDirectory {
   // nullopt removes the override. kInvalidArgument for an invalid name.
   Status set_access(const UserId& user, const std::string& datastore, std::optional<caf::TokenKind> kind);
 
+  // The user's syncml:auth-md5 secret, B64(MD5(user ":" password)), as
+  // stored (for the digest of a Server Alerted Notification). kNotFound for an
+  // unknown user or an account made before secrets were kept.
+  Result<std::string> md5_secret(const UserId& user);
+
   // caf::AccountDirectory. OK when the password is right; kUnauthenticated
   // for an unknown user and a wrong password alike, and an unknown user costs
   // a full hash verification too, so timing does not tell them apart.

@@ -197,6 +197,19 @@ TEST(ConfigTest, StoreMissingAdapterOrContentType) {
             "conf.toml:1: stores.contacts.content_type: missing");
 }
 
+TEST(ConfigTest, ConflictPoliciesIncludeNewestWinsAndMerge) {
+  for (const char* policy : {"server-wins", "client-wins", "newest-wins", "merge", "duplicate", "report"}) {
+    auto c = load_config_string(std::string("[stores.c]\nadapter = \"x\"\ncontent_type = \"text/vcard\"\n"
+                                            "conflict_policy = \"") + policy + "\"\n",
+                                "conf.toml");
+    ASSERT_TRUE(c) << c.error().to_string();
+    EXPECT_EQ(c->stores[0].conflict_policy, policy);
+  }
+  EXPECT_EQ(load_error("[stores.c]\nadapter = \"x\"\ncontent_type = \"text/vcard\"\nconflict_policy = \"newest\"\n"),
+            "conf.toml:4: stores.c.conflict_policy: 'newest' is not a conflict policy: use server-wins, client-wins, "
+            "newest-wins, merge, duplicate or report");
+}
+
 TEST(ConfigTest, EmptyStoresTableIsRefused) {
   std::string msg = load_error("[stores]\n");
   EXPECT_NE(msg.find("stores: no datastore configured"), std::string::npos) << msg;

@@ -1,11 +1,13 @@
 // FaultyAdapter: forwards every call to a real adapter, except the
 // operations it was told to fail, which answer kUnavailable ("back end
-// down") without touching the adapter underneath (LevelDB's
+// down") or, for poison items, kInvalidArgument, without touching the
+// adapter underneath (LevelDB's
 // fault_injection_test: swap the seam, not the world).
 #pragma once
 
 #include <atomic>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <utility>
 #include <vector>
@@ -20,6 +22,12 @@ class FaultyAdapter final : public caf::ContentAdapter {
   explicit FaultyAdapter(std::shared_ptr<caf::ContentAdapter> base) : base_(std::move(base)) {}
 
   void fail_apply(bool fail) { fail_apply_ = fail; }
+  // Fails, with kInvalidArgument, every write whose bytes contain `marker`
+  // (a poison item); the rest of the batch goes to the adapter. Empty: none.
+  void fail_items_containing(std::string marker) {
+    std::lock_guard lock(mutex_);
+    poison_marker_ = std::move(marker);
+  }
   // Fails every read of items (changes_since and search): the back end is down.
   void fail_reads(bool fail) { fail_reads_ = fail; }
   void fail_current_anchor(bool fail) { fail_current_anchor_ = fail; }
@@ -42,7 +50,26 @@ class FaultyAdapter final : public caf::ContentAdapter {
       for (auto& r : failed) r.status = Status::unavailable("injected: back end down (apply)");
       return failed;
     }
-    return base_->apply(store, std::move(batch));
+    std::string marker;
+    {
+      std::lock_guard lock(mutex_);
+      marker = poison_marker_;
+    }
+    if (marker.empty()) return base_->apply(store, std::move(batch));
+    std::vector<caf::ApplyResult> results(batch.size());
+    std::vector<caf::SyncObj> passed;
+    std::vector<size_t> passed_index;
+    for (size_t i = 0; i < batch.size(); ++i) {
+      if (batch[i].raw.find(marker) != std::string::npos) {
+        results[i].status = Status::invalid_argument("injected: item cannot be stored");
+      } else {
+        passed_index.push_back(i);
+        passed.push_back(std::move(batch[i]));
+      }
+    }
+    auto applied = base_->apply(store, std::move(passed));
+    for (size_t i = 0; i < applied.size(); ++i) results[passed_index[i]] = std::move(applied[i]);
+    return results;
   }
   Result<std::vector<caf::SyncObj>> search(const caf::StoreRef& store, const caf::Query& query) override {
     if (fail_reads_) return Status::unavailable("injected: back end down (search)");
@@ -57,6 +84,8 @@ class FaultyAdapter final : public caf::ContentAdapter {
   std::atomic<bool> fail_apply_{false};
   std::atomic<bool> fail_reads_{false};
   std::atomic<bool> fail_current_anchor_{false};
+  std::mutex mutex_;
+  std::string poison_marker_;  // guarded by mutex_
 };
 
 // Adapter kind "faulty": every store gets the same FaultyAdapter.

@@ -111,6 +111,49 @@ class MemoryStateStore final : public engine::SyncStateStore {
   Status save_device_info(const UserId& user, const DeviceId& device, const std::string& devinf_xml) override;
   Result<std::optional<std::string>> device_info(const UserId& user, const DeviceId& device) override;
 
+  Result<std::vector<engine::Rejection>> rejections(const engine::DeviceStore& ds) override {
+    CFX_RETURN_IF_ERROR(check());
+    std::lock_guard lock(mutex_);
+    std::vector<engine::Rejection> out;
+    for (const auto& [guid, r] : rejections_[key_of(ds)]) out.push_back(r);
+    return out;
+  }
+  Status record_rejection(const engine::DeviceStore& ds, const Guid& guid, const Anchor& revision,
+                          int status) override {
+    CFX_RETURN_IF_ERROR(check());
+    std::lock_guard lock(mutex_);
+    engine::Rejection& r = rejections_[key_of(ds)][guid.str()];
+    r.count = r.guid == guid && r.revision == revision ? r.count + 1 : 1;
+    r.guid = guid;
+    r.revision = revision;
+    r.status = status;
+    return Status::ok();
+  }
+  Status clear_rejections(const engine::DeviceStore& ds, const std::vector<Guid>& guids) override {
+    CFX_RETURN_IF_ERROR(check());
+    std::lock_guard lock(mutex_);
+    for (const auto& g : guids) rejections_[key_of(ds)].erase(g.str());
+    return Status::ok();
+  }
+  Status save_resume_point(const engine::DeviceStore& ds, const SessionKey& session) override {
+    CFX_RETURN_IF_ERROR(check());
+    std::lock_guard lock(mutex_);
+    resume_points_[key_of(ds)] = session;
+    return Status::ok();
+  }
+  Result<std::optional<SessionKey>> resume_point(const engine::DeviceStore& ds) override {
+    CFX_RETURN_IF_ERROR(check());
+    std::lock_guard lock(mutex_);
+    auto it = resume_points_.find(key_of(ds));
+    return it == resume_points_.end() ? std::optional<SessionKey>() : std::optional<SessionKey>(it->second);
+  }
+  Status forget_resume_point(const engine::DeviceStore& ds) override {
+    CFX_RETURN_IF_ERROR(check());
+    std::lock_guard lock(mutex_);
+    resume_points_.erase(key_of(ds));
+    return Status::ok();
+  }
+
   void set_unavailable(bool unavailable) { unavailable_ = unavailable; }
   size_t session_count() const;
 
@@ -134,6 +177,8 @@ class MemoryStateStore final : public engine::SyncStateStore {
   std::map<std::string, std::string> nonces_;  // guarded by mutex_; by device
   std::vector<engine::ConflictRecord> conflicts_;  // guarded by mutex_; id = index + 1
   std::vector<engine::SyncReport> reports_;        // guarded by mutex_; oldest first
+  std::map<StoreKey, std::map<std::string, engine::Rejection>> rejections_;  // guarded by mutex_; by GUID
+  std::map<StoreKey, SessionKey> resume_points_;                           // guarded by mutex_
 };
 
 }  // namespace conflux::test

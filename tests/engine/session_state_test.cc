@@ -51,7 +51,14 @@ SessionState full_state() {
   d.counts.server_adds = 5;
   d.counts.server_updates = 6;
   d.counts.server_deletes = 7;
+  d.prepared = true;
+  d.resumed = true;
+  d.unacknowledged_adds = {"g4"};
+  d.rejected_guids = {"g7"};
+  d.problems = {ItemProblem{ItemProblem::Direction::kFromDevice, "11", 400, "add failed"},
+                ItemProblem{ItemProblem::Direction::kToDevice, "g7", 415, "refused by the device"}};
   s.datastores.push_back(d);
+  s.suspended = true;
 
   DatastoreState notes;
   notes.server_uri = "notes";
@@ -90,6 +97,17 @@ void expect_same(const DatastoreState& a, const DatastoreState& b) {
     }
   }
   EXPECT_EQ(a.awaiting_map, b.awaiting_map);
+  EXPECT_EQ(a.prepared, b.prepared);
+  EXPECT_EQ(a.resumed, b.resumed);
+  EXPECT_EQ(a.unacknowledged_adds, b.unacknowledged_adds);
+  EXPECT_EQ(a.rejected_guids, b.rejected_guids);
+  ASSERT_EQ(a.problems.size(), b.problems.size());
+  for (size_t i = 0; i < a.problems.size(); ++i) {
+    EXPECT_EQ(a.problems[i].direction, b.problems[i].direction);
+    EXPECT_EQ(a.problems[i].item, b.problems[i].item);
+    EXPECT_EQ(a.problems[i].status, b.problems[i].status);
+    EXPECT_EQ(a.problems[i].what, b.problems[i].what);
+  }
   EXPECT_EQ(a.counts.client_adds, b.counts.client_adds);
   EXPECT_EQ(a.counts.client_updates, b.counts.client_updates);
   EXPECT_EQ(a.counts.client_deletes, b.counts.client_deletes);
@@ -115,6 +133,7 @@ TEST(SessionStateTest, RoundTripKeepsEveryField) {
   EXPECT_EQ(out.user, in.user);
   EXPECT_EQ(out.token, in.token);
   EXPECT_EQ(out.client_max_msg_size, in.client_max_msg_size);
+  EXPECT_EQ(out.suspended, in.suspended);
   ASSERT_EQ(out.datastores.size(), 2u);
   expect_same(in.datastores[0], out.datastores[0]);
   expect_same(in.datastores[1], out.datastores[1]);
@@ -150,6 +169,14 @@ TEST(SessionStateTest, Utf8AndSpecialCharactersSurvive) {
   ASSERT_TRUE(deserialize(serialize(in), out));
   EXPECT_EQ(out.user, in.user);
   EXPECT_EQ(out.device, in.device);
+}
+
+TEST(SessionStateTest, InvalidUtf8FromADeviceIsReplacedNotThrown) {
+  SessionState in = full_state();
+  in.datastores[0].slow_seen_luids.insert(std::string("bad\xff\xfe"));
+  SessionState out;
+  ASSERT_TRUE(deserialize(serialize(in), out));
+  EXPECT_EQ(out.datastores[0].slow_seen_luids.size(), in.datastores[0].slow_seen_luids.size());
 }
 
 TEST(SessionStateTest, RejectsGarbage) {

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "common/base64.h"
 #include "protocol/status_code.h"
 
@@ -234,6 +236,12 @@ Command Device::take(const Message& from, const Command& cmd, std::vector<std::p
     case CommandKind::kAdd:
       if (item->source) st.source_refs.push_back(item->source->loc_uri);
       if (ok && item->source) {
+        auto known = std::find_if(maps.begin(), maps.end(),
+                                  [&](const auto& m) { return m.first == item->source->loc_uri; });
+        if (known != maps.end()) {
+          items_[known->second] = item->data;
+          break;
+        }
         std::string luid = "L" + std::to_string(++luid_seq_);
         items_[luid] = item->data;
         maps.emplace_back(item->source->loc_uri, luid);
@@ -257,6 +265,7 @@ SyncRun Device::sync(int alert_code, Stop stop) {
   SyncRun run;
   start_session();
   last_next = std::to_string(++anchor_seq_) + "-" + id_;
+  const bool resuming = alert_code == protocol::to_int(protocol::AlertCode::kResume);
   const std::optional<std::string> last = last_anchor.empty() ? std::nullopt : std::optional(last_anchor);
 
   // pkg 1
@@ -279,7 +288,7 @@ SyncRun Device::sync(int alert_code, Stop stop) {
   if (run.server_alert == 201 || run.server_alert == 203) {
     for (const auto& [luid, data] : items_) changes.push_back(change(CommandKind::kAdd, luid, data));
     for (const auto& [luid, _] : items_) sent.insert(luid);
-  } else if (run.server_alert == 200 || run.server_alert == 202) {
+  } else if (run.server_alert == 200 || run.server_alert == 202 || (resuming && run.alert_status == 200)) {
     for (const auto& luid : new_) changes.push_back(change(CommandKind::kAdd, luid, items_.at(luid)));
     for (const auto& luid : modified_) changes.push_back(change(CommandKind::kReplace, luid, items_.at(luid)));
     for (const auto& luid : deleted_) changes.push_back(change(CommandKind::kDelete, luid));
@@ -296,7 +305,20 @@ SyncRun Device::sync(int alert_code, Stop stop) {
   // pkg 4, maybe over several messages; each non-final one is answered with
   // our statuses and Alert 222.
   std::vector<std::pair<std::string, std::string>> maps;
+  if (resuming && run.alert_status == 200) maps = std::move(pending_maps_);
+  pending_maps_.clear();
   std::vector<Command> answers;
+  // Marks what the server acknowledged as done; refused changes stay marked.
+  auto settle = [&]() {
+    for (const auto& luid : sent) {
+      auto it = run.item_status.find(luid);
+      if (it == run.item_status.end() || it->second < 200 || it->second >= 300) continue;
+      new_.erase(luid);
+      modified_.erase(luid);
+      deleted_.erase(luid);
+    }
+  };
+  int pkg4_messages = 0;
   for (;;) {
     if (!r) {
       ADD_FAILURE() << "pkg 4: " << r.error().to_string();
@@ -319,6 +341,27 @@ SyncRun Device::sync(int alert_code, Stop stop) {
       }
     }
     if (m.final || r->session_ended) break;
+    ++pkg4_messages;
+    if (stop == Stop::kVanishInPkg4 && pkg4_messages == 2) {
+      pending_maps_ = std::move(maps);
+      settle();
+      return run;
+    }
+    if (stop == Stop::kSuspendInPkg4) {
+      Command suspend;
+      suspend.kind = CommandKind::kAlert;
+      suspend.code = protocol::to_int(protocol::AlertCode::kSuspend);
+      answers.push_back(std::move(suspend));
+      r = send(answers, /*final=*/true);
+      if (r) {
+        run.replies.push_back(r->reply);
+        const Command* st = find_status(r->reply, "Alert");
+        run.suspended = st && st->code == 200 && r->session_ended;
+      }
+      pending_maps_ = std::move(maps);
+      settle();
+      return run;
+    }
     answers.push_back(alert_next_message(db_));
     r = send(answers, /*final=*/false);
   }
@@ -335,14 +378,7 @@ SyncRun Device::sync(int alert_code, Stop stop) {
   run.completed = r->session_ended && r->reply.final && hdr_status_code(r->reply) == 200;
   if (run.completed) {
     last_anchor = last_next;
-    // Changes the server accepted are done; refused ones stay marked.
-    for (const auto& luid : sent) {
-      auto it = run.item_status.find(luid);
-      if (it == run.item_status.end() || it->second < 200 || it->second >= 300) continue;
-      new_.erase(luid);
-      modified_.erase(luid);
-      deleted_.erase(luid);
-    }
+    settle();
   }
   return run;
 }

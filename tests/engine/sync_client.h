@@ -55,6 +55,7 @@ struct SyncRun {
   std::vector<protocol::Message> replies;    // every server message, in order
   std::vector<protocol::Command> received;   // server Add/Replace/Delete, in order
   std::map<std::string, int> item_status;    // our LUID -> code the server answered
+  bool suspended = false;                    // the server answered our Alert 224 with 200
 
   // The server messages of pkg 4 (between pkg 2 and pkg 6).
   std::vector<protocol::Message> pkg4() const;
@@ -89,7 +90,15 @@ class Device {
   std::string luid_of(const std::string& data) const;
 
   // --- a whole session
-  enum class Stop { kNever, kBeforePkg5 };  // kBeforePkg5: vanish after pkg 4 (aborted session)
+  enum class Stop {
+    kNever,
+    kBeforePkg5,     // vanish after pkg 4 (aborted session)
+    kSuspendInPkg4,  // after pkg 4's first message: our statuses with Alert 224, then stop
+    kVanishInPkg4,   // after pkg 4's second message: vanish without answering it
+  };
+  // alert_code 225 resumes: Last stays the suspended sync's; when the server
+  // accepts (200), what it acknowledged before is not sent again and Maps
+  // still owed go in pkg 5.
   SyncRun sync(int alert_code = 200, Stop stop = Stop::kNever);
 
   // --- knobs
@@ -101,7 +110,9 @@ class Device {
 
  private:
   void number(std::vector<protocol::Command>& commands);
-  // Applies one server change locally; returns its Status and notes a Map pair.
+  // Applies one server change locally; returns its Status and notes a Map
+  // pair. An Add of a GUID with a Map pair already (sent again after a
+  // resume) replaces that item instead of adding a second.
   protocol::Command take(const protocol::Message& from, const protocol::Command& cmd,
                          std::vector<std::pair<std::string, std::string>>& maps);
 
@@ -120,6 +131,7 @@ class Device {
 
   std::map<std::string, std::string> items_;
   std::set<std::string> new_, modified_, deleted_;  // changes not yet acknowledged by the server
+  std::vector<std::pair<std::string, std::string>> pending_maps_;  // (GUID, LUID) not yet sent in a Map
 };
 
 }  // namespace conflux::test

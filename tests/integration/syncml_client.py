@@ -194,6 +194,10 @@ class RawSession:
         self.item_statuses = []  # (cmd, our luid or server ref, code)
         self.last_reply = None
         self._luid = 1000
+        self.max_msg_size = 1_000_000
+        # answer(tag, data) -> status for a server Add/Replace; None: 201/200.
+        # An item answered with an error is not kept.
+        self.answer = None
 
     # -- plumbing --------------------------------------------------------
 
@@ -202,7 +206,7 @@ class RawSession:
         as sent (MsgID advances)."""
         self.msg_id += 1
         return message(self.url, self.device_id, self.session_id,
-                       self.msg_id, body, cred)
+                       self.msg_id, body, cred, self.max_msg_size)
 
     def _send(self, body, cred=""):
         reply = post_syncml(self.next_url, self.next_message(body, cred))
@@ -235,9 +239,15 @@ class RawSession:
                     continue
                 for item in cmd.findall("Item"):
                     sid = item.findtext("Source/LocURI")
+                    data = item.findtext("Data") or ""
+                    refused = (self.answer(cmd.tag, data)
+                               if self.answer and cmd.tag != "Delete"
+                               else None)
                     if cmd.tag == "Delete":
                         self.deleted.append(sid)
                         code = 200
+                    elif refused is not None:
+                        code = refused
                     else:
                         self.received[sid] = item.findtext("Data") or ""
                         code = 201 if cmd.tag == "Add" else 200
@@ -276,22 +286,35 @@ class RawSession:
 
     # -- packages ----------------------------------------------------------
 
-    def start(self, alert=201, cred=None):
+    def start(self, alert=201, cred=None, last=None, next_anchor="1",
+              expect=200):
         """pkg 1 -> pkg 2.  Requires SyncHdr status 200/212 and the Alert
-        accepted; returns the reply."""
+        answered with `expect`; returns the reply."""
         if cred is None:
             cred = basic_cred(self.user, self.password) \
                 if self.user is not None else ""
-        reply = self._send(alert_cmd(1, alert, self.datastore, self.local) +
-                           "<Final/>", cred)
+        reply = self._send(alert_cmd(1, alert, self.datastore, self.local,
+                                     last, next_anchor) + "<Final/>", cred)
         reply = self._continue_until_final(reply)
         hdr = reply.hdr_status()
         if hdr not in (200, 212):
             raise ProtocolError(f"SyncHdr status {hdr}: {reply.text()}")
         alerts = reply.statuses("Alert")
-        if not alerts or int(alerts[0].findtext("Data")) != 200:
-            raise ProtocolError("Alert not accepted: " + reply.text())
+        if not alerts or int(alerts[0].findtext("Data")) != expect:
+            raise ProtocolError("Alert not answered with "
+                                f"{expect}: " + reply.text())
         return reply
+
+    def server_alert_code(self, reply):
+        """The sync type of the server's Alert in pkg 2 (int)."""
+        return int(reply.commands("Alert")[0].findtext("Data"))
+
+    def suspend(self):
+        """Our statuses for the last reply and Alert 224 (SyncML 1.2
+        suspend), Final; returns the reply."""
+        statuses, cmd_id = self._status_xml(1)
+        return self._send(statuses + f"<Alert><CmdID>{cmd_id}</CmdID>"
+                          "<Data>224</Data></Alert><Final/>")
 
     def sync(self, adds=(), replaces=(), deletes=()):
         """pkg 3 -> pkg 4: our changes (adds/replaces: [(luid, vCard)],

@@ -20,9 +20,21 @@ PASSWORD = "conflict-pw"
 NAME = "Conny Conflict"
 
 
-def card(note):
+def card(note, extra=""):
     return ("BEGIN:VCARD\r\nVERSION:3.0\r\nFN:" + NAME + "\r\nN:Conflict;Conny;;;\r\n"
-            "TEL;TYPE=CELL:+49 170 1234567\r\nNOTE:" + note + "\r\nEND:VCARD\r\n")
+            "TEL;TYPE=CELL:+49 170 1234567\r\nNOTE:" + note + "\r\n" + extra + "END:VCARD\r\n")
+
+
+def fields_of(device, name):
+    """Values of property `name` in the device's contacts named NAME, sorted."""
+    out = []
+    for text in device.items(DS).values():
+        if isinstance(text, bytes):
+            text = text.decode()
+        fields = vcards.parse_vcard(text)
+        if any(v == NAME for _, v in fields.get("FN", [])):
+            out.extend(v for _, v in fields.get(name, []))
+    return sorted(out)
 
 
 def notes(device):
@@ -39,9 +51,10 @@ def notes(device):
 
 class ConflictPolicyTest(IntegrationTest):
 
-    def scenario(self, policy):
-        """A and B share one contact; A changes its NOTE and syncs, then B
-        changes it differently and syncs. Returns (server, a, b)."""
+    def scenario(self, policy, a_extra="", b_extra=""):
+        """A and B share one contact; A changes its NOTE (adding `a_extra`
+        lines) and syncs, then B changes it differently (adding `b_extra`)
+        and syncs. Returns (server, a, b)."""
         server = self.make_server(
             "[stores.contacts]\nadapter = \"sqlite\"\ncontent_type = \"text/vcard\"\n"
             f"content_version = \"3.0\"\nconflict_policy = \"{policy}\"\n")
@@ -54,10 +67,10 @@ class ConflictPolicyTest(IntegrationTest):
         b.sync("slow")
         self.assertEqual(notes(b), ["original"])
 
-        a.write_item(DS, "conny.vcf", card("changed on A"))
+        a.write_item(DS, "conny.vcf", card("changed on A", a_extra))
         a.sync("two-way")
         (name,) = list(b.items(DS))
-        b.write_item(DS, name, card("changed on B"))
+        b.write_item(DS, name, card("changed on B", b_extra))
         b.sync("two-way")
         return server, a, b
 
@@ -99,6 +112,49 @@ class ConflictPolicyTest(IntegrationTest):
         self.assertEqual(notes(b), ["changed on A", "changed on B"])
         a.sync("two-way")
         self.assertEqual(notes(a), ["changed on A", "changed on B"])
+
+    def test_newest_wins_by_the_cards_own_rev(self):
+        # B syncs last, but A's edit is the newer one by the cards' REV: the
+        # server keeps A's version and B gets it; B's is on record.
+        server, a, b = self.scenario("newest-wins",
+                                     a_extra="REV:20250105T120000Z\r\n",
+                                     b_extra="REV:20250103T120000Z\r\n")
+        cid = self.assert_one_conflict_with_both_versions(server, "newest-wins")
+        shown = server.cli("conflicts", "show", cid).stdout
+        self.assertIn("server version newer", shown)
+        self.assertIn("20250103T120000Z", shown.split("--- device version")[1])
+        self.assertEqual(notes(b), ["changed on A"])
+        a.sync("two-way")
+        self.assertEqual(notes(a), ["changed on A"])
+
+    def test_newest_wins_without_rev_takes_the_later_change(self):
+        server, a, b = self.scenario("newest-wins")
+        cid = self.assert_one_conflict_with_both_versions(server, "newest-wins")
+        self.assertIn("device version newer",
+                      server.cli("conflicts", "show", cid).stdout)
+        self.assertEqual(notes(b), ["changed on B"])
+        a.sync("two-way")
+        self.assertEqual(notes(a), ["changed on B"])
+
+    def test_merge(self):
+        # Both change NOTE (the server's value, A's, stays) and each adds a
+        # field of its own: both fields end up on both devices.
+        server, a, b = self.scenario("merge",
+                                     a_extra="EMAIL;TYPE=INTERNET:conny@example.org\r\n",
+                                     b_extra="TITLE:Chief Tester\r\n")
+        cid = self.assert_one_conflict_with_both_versions(server, "merge")
+        shown = server.cli("conflicts", "show", cid).stdout
+        self.assertIn("merged", shown)
+        server_part, device_part = shown.split("--- device version")
+        self.assertNotIn("Chief Tester", server_part, "the server original is kept as it was")
+        self.assertIn("Chief Tester", device_part)
+        for device in (b, a):
+            if device is a:
+                a.sync("two-way")
+            self.assertEqual(notes(device), ["changed on A"])
+            self.assertEqual(fields_of(device, "EMAIL"), ["conny@example.org"])
+            self.assertEqual(fields_of(device, "TITLE"), ["Chief Tester"])
+            self.assertEqual(len(device.items(DS)), 1)
 
     def test_report_then_resolve(self):
         server, a, b = self.scenario("report")

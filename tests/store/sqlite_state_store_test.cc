@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <filesystem>
 
@@ -13,8 +14,11 @@ namespace {
 
 namespace fs = std::filesystem;
 using engine::DeviceStore;
+using engine::ItemProblem;
 using engine::MapEntry;
+using engine::Rejection;
 using engine::SyncAnchors;
+using engine::SyncReport;
 
 using conflux::test::TempDir;
 
@@ -145,6 +149,61 @@ TEST_F(SqliteStateStoreTest, AnchorsSaveLoadForget) {
 
   ASSERT_TRUE(store_->forget_anchors(phone_contacts_).is_ok());
   EXPECT_FALSE(store_->anchors(phone_contacts_)->has_value());
+}
+
+TEST_F(SqliteStateStoreTest, RejectionsCountPerRevisionAndSurviveReopen) {
+  const Guid g1("g1"), g2("g2");
+  ASSERT_TRUE(store_->record_rejection(phone_contacts_, g1, Anchor("5"), 500).is_ok());
+  ASSERT_TRUE(store_->record_rejection(phone_contacts_, g1, Anchor("5"), 415).is_ok());
+  ASSERT_TRUE(store_->record_rejection(phone_contacts_, g2, Anchor("7"), 500).is_ok());
+  reopen();
+  auto found = store_->rejections(phone_contacts_);
+  ASSERT_TRUE(found) << found.error().to_string();
+  ASSERT_EQ(found->size(), 2u);
+  std::sort(found->begin(), found->end(), [](const Rejection& a, const Rejection& b) { return a.guid < b.guid; });
+  EXPECT_EQ((*found)[0].count, 2);
+  EXPECT_EQ((*found)[0].status, 415);
+  EXPECT_EQ((*found)[1].count, 1);
+  // A new revision starts again at one.
+  ASSERT_TRUE(store_->record_rejection(phone_contacts_, g1, Anchor("6"), 500).is_ok());
+  EXPECT_EQ(store_->rejections(phone_contacts_)->front().count, 1);
+  EXPECT_TRUE(store_->rejections(DeviceStore{UserId("alice"), DeviceId("IMEI:2"), "contacts"})->empty());
+  ASSERT_TRUE(store_->clear_rejections(phone_contacts_, {g1, g2}).is_ok());
+  EXPECT_TRUE(store_->rejections(phone_contacts_)->empty());
+}
+
+TEST_F(SqliteStateStoreTest, ResumePointsSaveLoadForget) {
+  EXPECT_FALSE(store_->resume_point(phone_contacts_)->has_value());
+  ASSERT_TRUE(store_->save_resume_point(phone_contacts_, SessionKey("s1")).is_ok());
+  ASSERT_TRUE(store_->save_resume_point(phone_contacts_, SessionKey("s2")).is_ok());
+  reopen();
+  auto point = store_->resume_point(phone_contacts_);
+  ASSERT_TRUE(point && point->has_value());
+  EXPECT_EQ((*point)->str(), "s2");
+  EXPECT_FALSE(store_->resume_point(DeviceStore{UserId("alice"), DeviceId("IMEI:1"), "calendar"})->has_value());
+  ASSERT_TRUE(store_->forget_resume_point(phone_contacts_).is_ok());
+  EXPECT_FALSE(store_->resume_point(phone_contacts_)->has_value());
+}
+
+TEST_F(SqliteStateStoreTest, ReportsKeepTheirItemProblems) {
+  SyncReport report;
+  report.session = SessionKey("s1");
+  report.where = phone_contacts_;
+  report.problems = {ItemProblem{ItemProblem::Direction::kFromDevice, "luid-7", 500, "apply failed: disk"},
+                     ItemProblem{ItemProblem::Direction::kToDevice, "guid-3", 415, "poison"}};
+  ASSERT_TRUE(store_->save_report(report).is_ok());
+  reopen();
+  auto shown = store_->session_report(SessionKey("s1"));
+  ASSERT_TRUE(shown) << shown.error().to_string();
+  ASSERT_EQ(shown->size(), 1u);
+  const auto& problems = shown->front().problems;
+  ASSERT_EQ(problems.size(), 2u);
+  EXPECT_EQ(problems[0].direction, ItemProblem::Direction::kFromDevice);
+  EXPECT_EQ(problems[0].item, "luid-7");
+  EXPECT_EQ(problems[0].status, 500);
+  EXPECT_EQ(problems[0].what, "apply failed: disk");
+  EXPECT_EQ(problems[1].direction, ItemProblem::Direction::kToDevice);
+  EXPECT_EQ(problems[1].item, "guid-3");
 }
 
 TEST_F(SqliteStateStoreTest, UpsertMapReplacesByLuidAndByGuid) {

@@ -7,6 +7,7 @@
 #include <filesystem>
 
 #include "common/base64.h"
+#include "common/digest.h"
 #include "tests/common/temp_dir.h"
 
 namespace conflux::store {
@@ -95,6 +96,14 @@ TEST_F(UserStoreTest, VerifiesSyncmlMd5Digests) {
   ASSERT_TRUE(users_->set_password(UserId("syncmltest"), "changed").is_ok());
   EXPECT_EQ(users_->verify_md5_digest(UserId("syncmltest"), "12345678", "vJKaU326dTpqlTpORIpC/A==").code(),
             StatusCode::kUnauthenticated);
+}
+
+TEST_F(UserStoreTest, Md5SecretIsTheBase64OfMd5OfUserAndPassword) {
+  ASSERT_TRUE(users_->add(UserId("syncmltest"), "syncmltest").is_ok());
+  auto secret = users_->md5_secret(UserId("syncmltest"));
+  ASSERT_TRUE(secret) << secret.error().to_string();
+  EXPECT_EQ(*secret, md5_base64("syncmltest:syncmltest"));
+  EXPECT_EQ(users_->md5_secret(UserId("nobody")).error().code(), StatusCode::kNotFound);
 }
 
 TEST_F(UserStoreTest, AddRejectsDuplicatesBadNamesAndEmptyPasswords) {

@@ -1,0 +1,43 @@
+// The decisions of the newest-wins and merge conflict policies
+// (engine/conflict_policy.h), apart from the engine's bookkeeping so that
+// each rule can be tested alone. They read items through the data objects
+// (data::parse); the engine only passes bytes and content types.
+//
+// Thread rule: pure functions; any thread.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "common/status.h"
+
+namespace conflux::engine {
+
+enum class ConflictSide { kServer, kDevice };
+
+// The item's own modification time in Unix seconds: vCard REV; iCalendar
+// LAST-MODIFIED, else DTSTAMP, of the main VEVENT/VTODO; vNote LAST-MODIFIED.
+// A time without zone is read as UTC. nullopt when the item carries none, or
+// its bytes cannot be parsed as `content_type`.
+std::optional<int64_t> item_modified_at(std::string_view bytes, const std::string& content_type);
+
+// newest-wins: the side whose version was modified last, when both versions
+// carry their own modification time and the times differ. Otherwise (either
+// lacks one, or they are equal: clients such as libsynthesis stamp a default
+// REV on cards that had none) the order in which the changes reached the
+// server decides: the server's version was stored before this sync, the
+// device's arrives now, so the device's is the newer.
+ConflictSide newest_side(std::optional<int64_t> server_modified, std::optional<int64_t> device_modified);
+
+// merge: a field-level merge of the two versions (data::DataObject::merged_with)
+// with the server's version as "ours": a field both sides changed keeps the
+// server's value, the version other devices already hold; every field only
+// one side has is kept. The result is written in the server version's
+// content type. kInvalidArgument / kUnimplemented when either version cannot
+// be parsed or the two are different kinds of data.
+Result<std::string> merge_versions(const std::string& server_type, std::string_view server_data,
+                                   const std::string& device_type, std::string_view device_data);
+
+}  // namespace conflux::engine

@@ -1,0 +1,79 @@
+// A SyncEngine over a real ContentManager and TokenService, the in-memory
+// back end (behind a FaultyAdapter) and state store, as sync_engine_test.cc
+// sets it up, for the engine test files that came after it.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <memory>
+#include <optional>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "caf/content_manager.h"
+#include "caf/token_service.h"
+#include "common/clock.h"
+#include "engine/sync_engine.h"
+#include "tests/caf/fake_account_directory.h"
+#include "tests/caf/memory_adapter.h"
+#include "tests/engine/faulty_adapter.h"
+#include "tests/engine/memory_state_store.h"
+#include "tests/engine/sync_client.h"
+
+namespace conflux::test {
+
+class EngineHarness : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    accounts_.add("alice", "secret");
+    ASSERT_TRUE(registry_.add_factory(std::make_unique<FaultyAdapterFactory>(faulty_)).is_ok());
+    for (auto [name, type, version] : {std::tuple{"contacts", "text/vcard", "3.0"},
+                                       std::tuple{"calendar", "text/calendar", "2.0"}}) {
+      caf::StoreSettings s;
+      s.name = name;
+      s.adapter = FaultyAdapterFactory::kKind;
+      s.content_type = type;
+      s.content_version = version;
+      ASSERT_TRUE(registry_.add_store(s, caf::AdapterEnv{"/nonexistent"}).is_ok());
+    }
+    restart_engine();
+  }
+
+  // A new engine over the same back end and state store, as after a server
+  // restart; `policy` becomes every datastore's conflict policy when given.
+  // It takes the old one's place, so Devices made with engine() stay valid.
+  void restart_engine(const std::string& policy = "") {
+    auto stores = registry_.stores();
+    if (!policy.empty()) {
+      for (auto& s : stores) s.conflict_policy = policy;
+    }
+    engine_.emplace(manager_, state_, stores, engine::EngineOptions{}, clock_);
+  }
+  engine::SyncEngine& engine() { return *engine_; }
+
+  std::vector<std::string> sorted_server(const std::string& db = "contacts") {
+    auto raws = memory_->live_raws(UserId("alice"), db);
+    std::sort(raws.begin(), raws.end());
+    return raws;
+  }
+  static std::vector<std::string> sorted_items(const Device& d) {
+    std::vector<std::string> out;
+    for (const auto& [luid, data] : d.items()) out.push_back(data);
+    std::sort(out.begin(), out.end());
+    return out;
+  }
+
+  ManualClock clock_{1'700'000'000};
+  caf::TokenService tokens_{std::string(32, 'k'), clock_, 3600};
+  FakeAccountDirectory accounts_;
+  std::shared_ptr<MemoryAdapter> memory_ = std::make_shared<MemoryAdapter>();
+  std::shared_ptr<FaultyAdapter> faulty_ = std::make_shared<FaultyAdapter>(memory_);
+  caf::BackendRegistry registry_;
+  caf::ContentManager manager_{registry_, accounts_, tokens_, clock_};
+  MemoryStateStore state_{clock_};
+  std::optional<engine::SyncEngine> engine_;
+};
+
+}  // namespace conflux::test
