@@ -94,10 +94,14 @@ SyncEngine::MessageRun::MessageRun(SyncEngine& engine, SessionState& session, co
                                    const Inbound& where)
     : engine_(engine), session_(session), in_(in), where_(where) {}
 
-Command& SyncEngine::MessageRun::add_status(const std::string& cmd_ref, const char* cmd_name, StatusCode code) {
+Command& SyncEngine::MessageRun::add_status(const std::string& cmd_ref, const char* cmd_name, StatusCode code,
+                                            bool wanted) {
   Command status;
   status.kind = CommandKind::kStatus;
-  status.cmd_id = next_cmd_id();
+  // NoResp on the message (RepPro §"SyncHdr") silences every status but the
+  // header's, which authenticate() decides on.
+  if (in_.hdr.no_resp && cmd_ref != "0") wanted = false;
+  status.cmd_id = wanted ? next_cmd_id() : kUnsent;
   status.msg_ref = in_.hdr.msg_id;
   status.cmd_ref = cmd_ref;
   status.cmd_name = cmd_name;
@@ -107,7 +111,11 @@ Command& SyncEngine::MessageRun::add_status(const std::string& cmd_ref, const ch
 }
 
 Command& SyncEngine::MessageRun::add_status(const Command& answered, StatusCode code) {
-  return add_status(std::to_string(answered.cmd_id), protocol::command_name(answered.kind), code);
+  return add_status(std::to_string(answered.cmd_id), protocol::command_name(answered.kind), code, !answered.no_resp);
+}
+
+void SyncEngine::MessageRun::drop_unsent_statuses() {
+  std::erase_if(statuses_, [](const Command& s) { return s.cmd_id == kUnsent; });
 }
 
 caf::StoreRef SyncEngine::MessageRun::store_ref(const DatastoreState& ds) const {
@@ -156,6 +164,7 @@ Result<bool> SyncEngine::MessageRun::authenticate() {
     auto stored = engine_.state_.auth_nonce(session_.device);
     if (!stored) return stored.error();
     nonce = std::move(*stored);
+    header_nonce_ = nonce;
   }
   auto creds = decode_credentials(*in_.hdr.cred, in_.hdr.source.loc_name, nonce);
   const std::string claimed_user = creds ? creds->user.str() : in_.hdr.source.loc_name;
@@ -199,6 +208,11 @@ Result<bool> SyncEngine::MessageRun::authenticate() {
   }
   log->debug("session {} device {}: user {} authenticated", session_.key.str(), session_.device.str(),
              session_.user.str());
+  if (in_.hdr.no_resp) {
+    // The sender wants no statuses for this message, the accepted header's included.
+    hdr_status.cmd_id = kUnsent;
+    cmd_id_ = 0;
+  }
   return true;
 }
 
@@ -231,6 +245,7 @@ Result<Outbound> SyncEngine::MessageRun::run() {
       if (!store_error_.is_ok()) return store_error_;
     }
     if (auto st = flush_map_changes(); !st.is_ok()) return st;
+    drop_unsent_statuses();
     const bool package_ended = in_.final || session_.package_end_pending;
     session_.package_end_pending = false;
     if (spill_statuses()) {
@@ -260,13 +275,16 @@ void SyncEngine::MessageRun::run_command(const Command& cmd) {
     case CommandKind::kGet: handle_get(cmd); return;
     case CommandKind::kSync: handle_sync(cmd); return;
     case CommandKind::kMap: handle_map(cmd); return;
+    case CommandKind::kAtomic: handle_atomic(cmd, nullptr); return;
+    case CommandKind::kSequence: handle_sequence(cmd, nullptr); return;
     case CommandKind::kResults:  // our Get's answer; we send no Get yet
-      if (!cmd.no_resp) add_status(cmd, StatusCode::kOk);
+      add_status(cmd, StatusCode::kOk);
       return;
     default:
-      // Atomic, Sequence, Copy, Move, Exec, Search and changes outside a Sync
-      // arrive with the protocol issue.
-      if (!cmd.no_resp) add_status(cmd, StatusCode::kOptionalFeatureNotSupported);
+      // Exec and Search (device management, server-side search), and item
+      // commands outside a Sync, which name no datastore: a DS server may
+      // leave them out (RepPro §"Exec", §"Search").
+      add_status(cmd, StatusCode::kOptionalFeatureNotSupported);
       return;
   }
 }
@@ -274,7 +292,7 @@ void SyncEngine::MessageRun::run_command(const Command& cmd) {
 void SyncEngine::MessageRun::handle_alert(const Command& cmd) {
   const int code = cmd.code;
   if (code == protocol::to_int(AlertCode::kNextMessage)) {
-    if (!cmd.no_resp) add_status(cmd, StatusCode::kOk);
+    add_status(cmd, StatusCode::kOk);
     return;
   }
   // Resume (225): this server keeps no suspended state yet, so it answers as
@@ -283,16 +301,19 @@ void SyncEngine::MessageRun::handle_alert(const Command& cmd) {
   const bool is_sync_alert = (code >= 200 && code <= 205) || is_resume;
   if (!is_sync_alert || cmd.items.empty() || !cmd.items[0].target || !cmd.items[0].source) {
     // Suspend (224) and the server-alerted modes are not supported yet (#4).
-    if (!cmd.no_resp) add_status(cmd, StatusCode::kOptionalFeatureNotSupported);
+    add_status(cmd, StatusCode::kOptionalFeatureNotSupported);
     return;
   }
   const protocol::Item& item = cmd.items[0];
   const std::string server_uri = normalize_store_uri(item.target->loc_uri);
   const std::string client_uri = item.source->loc_uri;
 
-  Command& status = add_status(cmd, StatusCode::kOk);
+  const std::optional<StatusCode> refused = check_alert_credentials(cmd);
+  if (!store_error_.is_ok()) return;
+  Command& status = add_status(cmd, refused.value_or(StatusCode::kOk));
   status.target_refs = {item.target->loc_uri};
   status.source_refs = {client_uri};
+  if (refused) return;
 
   const caf::StoreSettings* settings = nullptr;
   for (const auto& s : engine_.stores_) {
@@ -392,17 +413,17 @@ void SyncEngine::MessageRun::handle_put(const Command& cmd) {
     logger("engine")->debug("session {}: device {} is {} {} {}", session_.key.str(), session_.device.str(),
                             devinf->man, devinf->mod, devinf->sw_v);
   }
-  if (!cmd.no_resp) add_status(cmd, code);
+  add_status(cmd, code);
 }
 
 void SyncEngine::MessageRun::handle_get(const Command& cmd) {
   const bool wants_devinf = !cmd.items.empty() && cmd.items[0].target &&
                             cmd.items[0].target->loc_uri.rfind("./devinf", 0) == 0;
   if (!wants_devinf) {
-    if (!cmd.no_resp) add_status(cmd, StatusCode::kNotFound);
+    add_status(cmd, StatusCode::kNotFound);
     return;
   }
-  if (!cmd.no_resp) add_status(cmd, StatusCode::kOk);
+  add_status(cmd, StatusCode::kOk);
   Command results;
   results.kind = CommandKind::kResults;
   results.cmd_id = next_cmd_id();
