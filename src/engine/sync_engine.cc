@@ -133,7 +133,9 @@ std::string SyncEngine::MessageRun::normalize_store_uri(const std::string& uri) 
 }
 
 Result<protocol::Chal> SyncEngine::MessageRun::challenge() {
-  if (!engine_.options_.md5_auth) return basic_challenge();
+  // SyncML 1.0's MD5 digest is made from the clear password, which is never
+  // stored (only B64(MD5(user:password)) is): a 1.0 client is asked for basic.
+  if (!engine_.options_.md5_auth || session_.version == protocol::SyncMLVersion::k10) return basic_challenge();
   // A fresh nonce for every challenge (SyncML DS Protocol §"MD5 digest"):
   // a digest seen once can never be replayed.
   const std::string nonce = base64_encode(random_hex(8));

@@ -1,6 +1,7 @@
 // Atomic, Sequence, Copy, Move, Exec, Search, soft delete, archive, NoResp,
-// the references every Status carries, and credentials on a datastore's
-// Alert: the engine over a real ContentManager and an in-memory back end.
+// the references every Status carries, credentials on a datastore's Alert
+// and SyncML 1.0: the engine over a real ContentManager and an in-memory
+// back end.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -13,6 +14,7 @@
 #include "caf/token_service.h"
 #include "common/clock.h"
 #include "engine/sync_engine.h"
+#include "protocol/devinf.h"
 #include "tests/caf/fake_account_directory.h"
 #include "tests/caf/memory_adapter.h"
 #include "tests/engine/faulty_adapter.h"
@@ -394,6 +396,61 @@ TEST_F(CommandGroupsTest, AnotherUsersCredentialsOnAnAlertAre401) {
   auto out = a.send({contacts}, true, true);
   ASSERT_TRUE(out);
   EXPECT_EQ(find_status(out->reply, "Alert")->code, 401);
+}
+
+// --- SyncML 1.0 (SYNCML-REFERENCE §2, §8, §11) ------------------------------
+
+TEST_F(CommandGroupsTest, SyncML10ClientIsAnsweredIn10AndAskedForBasicAuth) {
+  auto message = [](const std::string& msg_id, std::vector<Command> commands, bool with_cred) {
+    Message m;
+    m.version = protocol::SyncMLVersion::k10;
+    m.hdr.ver_dtd = "1.0";
+    m.hdr.ver_proto = "SyncML/1.0";
+    m.hdr.session_id = "1";
+    m.hdr.msg_id = msg_id;
+    m.hdr.target = protocol::LocRef{test::kServerUrl, {}};
+    m.hdr.source = protocol::LocRef{"IMEI:10", "alice"};
+    if (with_cred) m.hdr.cred = basic_cred("alice", "secret");
+    uint32_t id = 0;
+    for (auto& c : commands) c.cmd_id = ++id;
+    m.commands = std::move(commands);
+    m.final = true;
+    return m;
+  };
+  Command get;
+  get.kind = CommandKind::kGet;
+  protocol::Item target;
+  target.target = protocol::LocRef{"./devinf10", {}};
+  get.items.push_back(target);
+
+  Inbound where;
+  where.base_url = test::kServerUrl;
+  auto first = engine_->handle(message("1", {alert(201, "contacts", std::nullopt, "1")}, false), where);
+  ASSERT_TRUE(first) << first.error().to_string();
+  EXPECT_EQ(first->reply.version, protocol::SyncMLVersion::k10);
+  EXPECT_EQ(first->reply.hdr.ver_dtd, "1.0");
+  EXPECT_EQ(first->reply.hdr.ver_proto, "SyncML/1.0");
+  EXPECT_NE(first->encoded.find("SYNCML:SYNCML1.0"), std::string::npos);
+  ASSERT_EQ(hdr_status_code(first->reply), 407);
+  // A 1.0 MD5 digest needs the clear password, which is not kept: basic it is.
+  EXPECT_EQ(first->reply.commands[0].chal->meta.type, "syncml:auth-basic");
+
+  const std::string prefix = std::string(test::kServerUrl) + "?sid=";
+  where.session = SessionKey(first->reply.hdr.resp_uri.substr(prefix.size()));
+  auto second = engine_->handle(message("2", {alert(201, "contacts", std::nullopt, "1"), get}, true), where);
+  ASSERT_TRUE(second) << second.error().to_string();
+  EXPECT_EQ(hdr_status_code(second->reply), 212);
+  EXPECT_EQ(find_status(second->reply, "Alert")->code, 200);
+  const Command* results = nullptr;
+  for (const auto& c : second->reply.commands) {
+    if (c.kind == CommandKind::kResults) results = &c;
+  }
+  ASSERT_NE(results, nullptr);
+  EXPECT_EQ(results->items[0].source->loc_uri, "./devinf10");
+  auto devinf = protocol::parse_devinf_xml(results->items[0].data);
+  ASSERT_TRUE(devinf) << devinf.error().to_string();
+  EXPECT_EQ(devinf->ver_dtd, "1.0");
+  EXPECT_EQ(results->items[0].data.find("SupportLargeObjs"), std::string::npos);  // a DevInf 1.1 element
 }
 
 }  // namespace
