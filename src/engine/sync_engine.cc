@@ -182,8 +182,8 @@ Result<bool> SyncEngine::MessageRun::authenticate() {
   }
   if (!token) {
     ++session_.auth_failures;
-    log->info("session {} device {}: authentication refused ({})", session_.key.str(), session_.device.str(),
-              token.error().message());
+    log->info("session {} device {}: authentication refused ({}: {})", session_.key.str(), session_.device.str(),
+              in_.hdr.cred->meta.type.empty() ? kAuthBasic : in_.hdr.cred->meta.type, token.error().message());
     // A failure inside an authenticated session ends it: the earlier login
     // no longer vouches for this sender.
     if (session_.authenticated || session_.auth_failures >= engine_.options_.max_auth_failures) {
