@@ -32,6 +32,14 @@ int serve(const config::Config& config) {
   engine_options.max_msg_size = config.server.max_msg_size;
   engine_options.session_timeout_seconds = config.server.session_timeout_seconds;
   engine_options.md5_auth = config.auth.md5;
+  if (!config.server.quirks_file.empty()) {
+    auto quirks = engine::DeviceQuirkBook::load(config.server.quirks_file);
+    if (!quirks) {
+      log->error("cannot start: {}", quirks.error().message());
+      return 1;
+    }
+    engine_options.quirks = std::move(*quirks);
+  }
   engine::SyncEngine engine(*s.content, *s.state, config.stores, engine_options, s.clock);
 
   server::SyncHandlerOptions handler_options;

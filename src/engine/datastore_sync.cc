@@ -494,7 +494,7 @@ Status SyncEngine::MessageRun::prepare_server_changes(DatastoreState& ds) {
 }
 
 Result<bool> SyncEngine::MessageRun::add_server_changes() {
-  const uint64_t budget = message_budget(session_.client_max_msg_size);
+  const uint64_t budget = message_budget(client_max_msg_size());
   protocol::Message shell = reply_;
   shell.hdr.resp_uri = where_.base_url + "?sid=" + session_.key.str();
   shell.final = true;
@@ -513,7 +513,9 @@ Result<bool> SyncEngine::MessageRun::add_server_changes() {
     sync.cmd_id = next_cmd_id();
     sync.target = protocol::LocRef{ds.client_uri, {}};
     sync.source = protocol::LocRef{ds.server_uri, {}};
-    if (!ds.server_sync_sent) sync.number_of_changes = static_cast<uint32_t>(ds.outgoing.size());
+    if (!ds.server_sync_sent && quirks_.send_number_of_changes) {
+      sync.number_of_changes = static_cast<uint32_t>(ds.outgoing.size());
+    }
     used += protocol::encoded_size(sync, session_.version, where_.encoding);
     ds.server_sync_sent = true;
 

@@ -9,7 +9,9 @@
 #include <vector>
 
 #include "engine/conflict_policy.h"
+#include "engine/device_quirks.h"
 #include "engine/sync_engine.h"
+#include "protocol/devinf.h"
 #include "protocol/status_code.h"
 
 namespace conflux::engine {
@@ -64,6 +66,11 @@ class SyncEngine::MessageRun {
   void handle_put(const protocol::Command& cmd);
   void handle_get(const protocol::Command& cmd);
   void handle_status(const protocol::Command& cmd);
+  // Looks up the device's quirks from `devinf`, or from the DevInf stored
+  // for it when null. Errors are state-store failures.
+  Status identify_device(const protocol::DevInf* devinf);
+  // The client's MaxMsgSize as the device can really take it (0: none named).
+  uint64_t client_max_msg_size() const;
   // Moves the statuses that do not fit the client's MaxMsgSize into the
   // session for the next message; true when some had to wait.
   bool spill_statuses();
@@ -169,6 +176,7 @@ class SyncEngine::MessageRun {
   // The nonce the header's MD5 digest was checked with (empty: none); a
   // datastore's Alert in the same message carries a digest made with it.
   std::string header_nonce_;
+  DeviceQuirks quirks_;  // of the device, once authenticated
 };
 
 }  // namespace conflux::engine

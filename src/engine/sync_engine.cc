@@ -1,5 +1,6 @@
 #include "engine/sync_engine.h"
 
+#include <algorithm>
 #include <functional>
 
 #include "common/base64.h"
@@ -236,6 +237,7 @@ Result<Outbound> SyncEngine::MessageRun::run() {
   auto authenticated = authenticate();
   if (!authenticated) return authenticated.error();
   if (*authenticated) {
+    if (auto st = identify_device(nullptr); !st.is_ok()) return st;
     // Statuses held back from the last reply go first.
     for (auto& pending : session_.pending_statuses) {
       pending.cmd_id = next_cmd_id();
@@ -414,8 +416,48 @@ void SyncEngine::MessageRun::handle_put(const Command& cmd) {
     }
     logger("engine")->debug("session {}: device {} is {} {} {}", session_.key.str(), session_.device.str(),
                             devinf->man, devinf->mod, devinf->sw_v);
+    if (auto st = identify_device(&*devinf); !st.is_ok()) {
+      store_error_ = st;
+      return;
+    }
   }
   add_status(cmd, code);
+}
+
+Status SyncEngine::MessageRun::identify_device(const protocol::DevInf* devinf) {
+  if (!engine_.options_.quirks) return Status::ok();
+  std::optional<protocol::DevInf> stored;
+  if (!devinf) {
+    auto xml = engine_.state_.device_info(session_.user, session_.device);
+    if (!xml) return xml.error();
+    if (xml->has_value()) {
+      auto parsed = protocol::parse_devinf_xml(**xml);
+      if (parsed) stored = std::move(*parsed);
+    }
+    if (stored) devinf = &*stored;
+  }
+  DeviceIdentity who;
+  who.device_id = session_.device.str();
+  if (devinf) {
+    who.man = devinf->man;
+    who.mod = devinf->mod;
+    who.sw_v = devinf->sw_v;
+    who.fw_v = devinf->fw_v;
+    who.oem = devinf->oem;
+    who.dev_typ = devinf->dev_typ;
+  }
+  quirks_ = engine_.options_.quirks->lookup(who);
+  for (const auto& rule : quirks_.matched_rules) {
+    logger("engine")->debug("session {} device {}: quirk rule '{}' applies", session_.key.str(),
+                            session_.device.str(), rule);
+  }
+  return Status::ok();
+}
+
+uint64_t SyncEngine::MessageRun::client_max_msg_size() const {
+  const uint64_t announced = session_.client_max_msg_size;
+  if (!quirks_.max_msg_size) return announced;
+  return announced == 0 ? *quirks_.max_msg_size : std::min(announced, *quirks_.max_msg_size);
 }
 
 void SyncEngine::MessageRun::handle_get(const Command& cmd) {
@@ -458,7 +500,7 @@ void SyncEngine::MessageRun::handle_status(const Command& cmd) {
 }
 
 bool SyncEngine::MessageRun::spill_statuses() {
-  const uint64_t budget = message_budget(session_.client_max_msg_size);
+  const uint64_t budget = message_budget(client_max_msg_size());
   protocol::Message shell = reply_;
   shell.hdr.resp_uri = where_.base_url + "?sid=" + session_.key.str();
   shell.final = true;
