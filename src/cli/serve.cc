@@ -32,13 +32,16 @@ int serve(const config::Config& config) {
   engine_options.max_msg_size = config.server.max_msg_size;
   engine_options.session_timeout_seconds = config.server.session_timeout_seconds;
   engine_options.md5_auth = config.auth.md5;
+  // Kept here so that a reload can re-read the file: quirk_book->reload().
+  std::shared_ptr<engine::DeviceQuirkBook> quirk_book;
   if (!config.server.quirks_file.empty()) {
-    auto quirks = engine::DeviceQuirkBook::load(config.server.quirks_file);
-    if (!quirks) {
-      log->error("cannot start: {}", quirks.error().message());
+    auto loaded = engine::DeviceQuirkBook::load(config.server.quirks_file);
+    if (!loaded) {
+      log->error("cannot start: {}", loaded.error().message());
       return 1;
     }
-    engine_options.quirks = std::move(*quirks);
+    quirk_book = std::move(*loaded);
+    engine_options.quirks = quirk_book;
   }
   engine::SyncEngine engine(*s.content, *s.state, config.stores, engine_options, s.clock);
 

@@ -260,6 +260,8 @@ void SyncEngine::MessageRun::handle_copy(DatastoreState& ds, const Command& copy
       continue;
     }
     journal_write(ds, caf::Action::kCreate, results[0].guid, std::nullopt);
+    // A refresh from the client keeps only what it sent, and it sent this.
+    if (ds.sends_everything()) ds.slow_claimed_guids.insert(results[0].guid.str());
     ++ds.counts.client_adds;
     answer(StatusCode::kItemAdded);
   }
