@@ -275,7 +275,7 @@ void SyncEngine::MessageRun::apply_client_changes(DatastoreState& ds, const std:
     }
   }
 
-  // The whole Sync is one batch: one back-end transaction.
+  // These changes are one batch: one back-end transaction.
   std::vector<caf::Action> actions;
   std::vector<Guid> written;  // empty for a create until applied
   for (const auto& obj : batch) {
