@@ -8,10 +8,11 @@
 // session's datastore state are put back as they were. A deleted item comes
 // back under a new GUID; it is left unmapped, so the device receives it again.
 #include <algorithm>
+#include <iterator>
 #include <set>
 #include <unordered_map>
+#include <utility>
 
-#include "common/base64.h"
 #include "common/log.h"
 #include "engine/credentials.h"
 #include "engine/message_run.h"
@@ -236,7 +237,8 @@ void SyncEngine::MessageRun::handle_copy(DatastoreState& ds, const Command& copy
       answer(StatusCode::kIncompleteCommand);
       continue;
     }
-    auto mapped = std::find_if(entries->begin(), entries->end(), [&](const MapEntry& e) { return e.luid.str() == luid; });
+    auto mapped =
+        std::find_if(entries->begin(), entries->end(), [&](const MapEntry& e) { return e.luid.str() == luid; });
     if (mapped == entries->end()) {
       answer(StatusCode::kNotFound);
       continue;

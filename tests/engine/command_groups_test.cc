@@ -211,10 +211,11 @@ TEST_F(CommandGroupsTest, EveryStatusNamesTheCommandItAnswers) {
   Device a(*engine_, "IMEI:A");
   seed(a, {"Ann", "Ben"});
   open_session(a);
-  std::vector<Command> request = {sync_cmd("contacts", {change(CommandKind::kAdd, "N1", vcard("Cid")),
-                                                        change(CommandKind::kReplace, luids_[0], vcard("Ann 2")),
-                                                        group(CommandKind::kAtomic, {change(CommandKind::kDelete, luids_[1])}),
-                                                        group(CommandKind::kSequence, {change(CommandKind::kAdd, "N2", vcard("Dan"))})})};
+  std::vector<Command> request = {
+      sync_cmd("contacts", {change(CommandKind::kAdd, "N1", vcard("Cid")),
+                            change(CommandKind::kReplace, luids_[0], vcard("Ann 2")),
+                            group(CommandKind::kAtomic, {change(CommandKind::kDelete, luids_[1])}),
+                            group(CommandKind::kSequence, {change(CommandKind::kAdd, "N2", vcard("Dan"))})})};
   auto out = a.send(request, true);
   ASSERT_TRUE(out);
   const Message& m = out->reply;
