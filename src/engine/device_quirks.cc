@@ -81,9 +81,10 @@ Result<QuirkRules> QuirkRules::parse(const std::string& toml_text, const std::st
           return bad(source, node, at + "set." + k, "must be an integer of at least 1024");
         }
         rule.max_msg_size = static_cast<uint64_t>(*node.value<int64_t>());
-      } else if (k == "send_number_of_changes") {
+      } else if (k == "send_number_of_changes" || k == "missing_status_means_ok") {
         if (!node.is_boolean()) return bad(source, node, at + "set." + k, "must be true or false");
-        rule.send_number_of_changes = *node.value<bool>();
+        (k == "send_number_of_changes" ? rule.send_number_of_changes : rule.missing_status_means_ok) =
+            *node.value<bool>();
       } else {
         return bad(source, node, at + "set." + k, "unknown quirk");
       }
@@ -107,6 +108,7 @@ DeviceQuirks QuirkRules::match(const DeviceIdentity& device) const {
     if (!matches) continue;
     if (rule.max_msg_size) quirks.max_msg_size = rule.max_msg_size;
     if (rule.send_number_of_changes) quirks.send_number_of_changes = *rule.send_number_of_changes;
+    if (rule.missing_status_means_ok) quirks.missing_status_means_ok = *rule.missing_status_means_ok;
     quirks.matched_rules.push_back(rule.name);
   }
   return quirks;

@@ -47,6 +47,10 @@ struct DeviceQuirks {
   // NumberOfChanges in our Sync: optional in SyncML 1.1/1.2, and some older
   // clients reject a Sync that carries it.
   bool send_number_of_changes = true;
+  // The device leaves out some statuses for our changes at the end of a
+  // session although it applied them: a change still without a status when
+  // the session completes counts as acknowledged instead of being sent again.
+  bool missing_status_means_ok = false;
   // Names of the rules that matched, in order, for the log.
   std::vector<std::string> matched_rules;
 };
@@ -69,6 +73,7 @@ class QuirkRules {
     std::vector<std::pair<std::string DeviceIdentity::*, std::string>> patterns;
     std::optional<uint64_t> max_msg_size;
     std::optional<bool> send_number_of_changes;
+    std::optional<bool> missing_status_means_ok;
   };
   std::vector<Rule> rules_;
 };

@@ -544,6 +544,17 @@ Status SyncEngine::MessageRun::finish_package(bool package_ended) {
     }
     case Phase::kMapping:
       if (!package_ended) return Status::ok();
+      if (quirks_.missing_status_means_ok) {
+        // The device left out statuses for some of our changes although it
+        // applied them; taking them as 200 keeps them from coming again.
+        for (auto& ds : session_.datastores) {
+          for (const auto& [ref, sent] : ds.awaiting_status) {
+            for (const auto& item : sent) on_item_status(ds, item, protocol::to_int(StatusCode::kOk));
+          }
+          ds.awaiting_status.clear();
+        }
+        CFX_RETURN_IF_ERROR(flush_map_changes());
+      }
       CFX_RETURN_IF_ERROR(commit_session());
       reply_.final = true;
       session_.phase = Phase::kDone;

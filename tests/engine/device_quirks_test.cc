@@ -46,6 +46,12 @@ name = "old clients without DevInf"
 device_id = "sc-pim-*"
 [rule.set]
 send_number_of_changes = false
+
+[[rule]]
+name = "Outlook client that leaves out statuses"
+device_id = "fol-*"
+[rule.set]
+missing_status_means_ok = true
 )";
 
 DeviceIdentity acme(const std::string& mod, const std::string& sw_v) {
@@ -60,7 +66,7 @@ DeviceIdentity acme(const std::string& mod, const std::string& sw_v) {
 TEST(QuirkRules, MatchIsCaseInsensitiveGlobAndLaterRulesOverride) {
   auto rules = QuirkRules::parse(kRules, "test");
   ASSERT_TRUE(rules) << rules.error().to_string();
-  EXPECT_EQ(rules->size(), 3u);
+  EXPECT_EQ(rules->size(), 4u);
 
   DeviceQuirks rocket2 = rules->match(acme("Rocket", "2.1"));
   EXPECT_EQ(rocket2.max_msg_size, 8000u);
@@ -113,6 +119,10 @@ TEST(QuirkRules, TheShippedRulesFileParses) {
   DeviceIdentity pocket_pc;
   pocket_pc.device_id = "sc-pim-0123";
   EXPECT_FALSE((*book)->lookup(pocket_pc).send_number_of_changes);
+  EXPECT_FALSE((*book)->lookup(pocket_pc).missing_status_means_ok);
+  DeviceIdentity outlook;
+  outlook.device_id = "fol-1234";
+  EXPECT_TRUE((*book)->lookup(outlook).missing_status_means_ok);
 }
 
 TEST(DeviceQuirkBook, ReloadSwapsInTheEditedFileAndKeepsTheOldRulesOnError) {
@@ -256,6 +266,40 @@ TEST_F(EngineQuirksTest, NumberOfChangesIsLeftOutForDevicesThatRejectIt) {
   sync = our_sync(server_package(pocket).at(0));
   ASSERT_NE(sync, nullptr);
   EXPECT_FALSE(sync->number_of_changes.has_value());
+}
+
+TEST_F(EngineQuirksTest, MissingStatusesCountAsAcknowledgedOnlyForDevicesThatLeaveThemOut) {
+  // (device id, user, whether a change it gave no status for comes again)
+  for (const auto& [id, user, password, resent] :
+       {std::tuple{"fol-outlook-1", "alice", "secret", false}, std::tuple{"IMEI:strict", "bob", "hunter2", true}}) {
+    SCOPED_TRACE(id);
+    Device d(*engine_, id, "contacts", user, password);
+    d.add(vcard("Ann"));
+    ASSERT_TRUE(d.sync(201).completed);
+    // Another device of the user changes the contact on the server.
+    Device other(*engine_, std::string("other-") + id, "contacts", user, password);
+    ASSERT_TRUE(other.sync(201).completed);
+    other.edit(other.luid_of(vcard("Ann")), vcard("Ann Two"));
+    ASSERT_TRUE(other.sync(200).completed);
+
+    // d receives the Replace and ends its session without a Status for it.
+    d.start_session();
+    ASSERT_TRUE(d.send({alert(200, "contacts", d.last_anchor, "n2")}, true, true));
+    auto pkg4 = d.send({sync_cmd("contacts", {})}, true);
+    ASSERT_TRUE(pkg4);
+    const Command* sync = our_sync(pkg4->reply);
+    ASSERT_NE(sync, nullptr);
+    ASSERT_EQ(sync->children.size(), 1u);
+    EXPECT_EQ(sync->children[0].kind, CommandKind::kReplace);
+    auto pkg6 = d.send({}, true);
+    ASSERT_TRUE(pkg6);
+    EXPECT_TRUE(pkg6->session_ended);
+    d.last_anchor = "n2";
+
+    test::SyncRun next = d.sync(200);
+    ASSERT_TRUE(next.completed);
+    EXPECT_EQ(next.received.size(), resent ? 1u : 0u);
+  }
 }
 
 }  // namespace
