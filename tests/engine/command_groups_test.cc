@@ -99,6 +99,42 @@ TEST_F(CommandGroupsTest, AtomicWhoseBackEndFailsIs507WithTheBackEndsCode) {
   EXPECT_EQ(server_raws(), std::vector<std::string>{vcard("Ann")});
 }
 
+TEST_F(CommandGroupsTest, WritesDoneBeforeTheBackEndRefusedAChildAreUndone) {
+  Device a(*engine_, "IMEI:A");
+  seed(a, {"Ann", "Ben"});
+  const auto before = server_raws();
+  open_session(a);
+  faulty_->fail_items([](const caf::SyncObj& obj) { return obj.raw.find("Refused") != std::string::npos; });
+  Message m = send_sync(a, {group(CommandKind::kAtomic, {change(CommandKind::kAdd, "N1", vcard("Cid")),
+                                                         change(CommandKind::kReplace, luids_[0], vcard("Ann Two")),
+                                                         change(CommandKind::kDelete, luids_[1]),
+                                                         change(CommandKind::kAdd, "N2", vcard("Refused"))})});
+  faulty_->fail_items(nullptr);
+  EXPECT_EQ(find_status(m, "Atomic")->code, 507);
+  EXPECT_EQ(code_for(m, "Add", "N1"), 216);
+  EXPECT_EQ(code_for(m, "Replace", luids_[0]), 216);
+  EXPECT_EQ(code_for(m, "Delete", luids_[1]), 216);
+  EXPECT_EQ(code_for(m, "Add", "N2"), 503);
+  EXPECT_EQ(server_raws(), before);
+}
+
+TEST_F(CommandGroupsTest, AnUndoThatFailsIs516) {
+  Device a(*engine_, "IMEI:A");
+  seed(a, {"Ann"});
+  open_session(a);
+  // The back end refuses the second Add and every delete, so the first
+  // Add cannot be undone.
+  faulty_->fail_items([](const caf::SyncObj& obj) {
+    return obj.action == caf::Action::kDelete || obj.raw.find("Refused") != std::string::npos;
+  });
+  Message m = send_sync(a, {group(CommandKind::kAtomic, {change(CommandKind::kAdd, "N1", vcard("Cid")),
+                                                         change(CommandKind::kAdd, "N2", vcard("Refused"))})});
+  faulty_->fail_items(nullptr);
+  EXPECT_EQ(find_status(m, "Atomic")->code, 507);
+  EXPECT_EQ(code_for(m, "Add", "N1"), 516);
+  EXPECT_EQ(code_for(m, "Add", "N2"), 503);
+}
+
 // --- Sequence --------------------------------------------------------------
 
 TEST_F(CommandGroupsTest, SequenceStopsAtTheFirstFailureAndCancelsTheRest) {

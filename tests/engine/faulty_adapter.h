@@ -5,6 +5,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
@@ -23,6 +24,9 @@ class FaultyAdapter final : public caf::ContentAdapter {
   // Fails every read of items (changes_since and search): the back end is down.
   void fail_reads(bool fail) { fail_reads_ = fail; }
   void fail_current_anchor(bool fail) { fail_current_anchor_ = fail; }
+  // Fails the items of a batch for which `which` is true (empty: none); the
+  // others are applied. Set it while no call is running.
+  void fail_items(std::function<bool(const caf::SyncObj&)> which) { fail_items_ = std::move(which); }
 
   caf::AdapterCaps caps() const override { return base_->caps(); }
   Status verify_credentials(const std::string& database, const caf::Credentials& creds) override {
@@ -42,7 +46,23 @@ class FaultyAdapter final : public caf::ContentAdapter {
       for (auto& r : failed) r.status = Status::unavailable("injected: back end down (apply)");
       return failed;
     }
-    return base_->apply(store, std::move(batch));
+    if (!fail_items_) return base_->apply(store, std::move(batch));
+    std::vector<caf::ApplyResult> results(batch.size());
+    std::vector<caf::SyncObj> passed;
+    std::vector<size_t> passed_at;
+    for (size_t i = 0; i < batch.size(); ++i) {
+      if (fail_items_(batch[i])) {
+        results[i].status = Status::unavailable("injected: back end refused this item");
+      } else {
+        passed.push_back(std::move(batch[i]));
+        passed_at.push_back(i);
+      }
+    }
+    if (!passed.empty()) {
+      auto applied = base_->apply(store, std::move(passed));
+      for (size_t k = 0; k < applied.size(); ++k) results[passed_at[k]] = std::move(applied[k]);
+    }
+    return results;
   }
   Result<std::vector<caf::SyncObj>> search(const caf::StoreRef& store, const caf::Query& query) override {
     if (fail_reads_) return Status::unavailable("injected: back end down (search)");
@@ -57,6 +77,7 @@ class FaultyAdapter final : public caf::ContentAdapter {
   std::atomic<bool> fail_apply_{false};
   std::atomic<bool> fail_reads_{false};
   std::atomic<bool> fail_current_anchor_{false};
+  std::function<bool(const caf::SyncObj&)> fail_items_;
 };
 
 // Adapter kind "faulty": every store gets the same FaultyAdapter.
