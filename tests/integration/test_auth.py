@@ -1,9 +1,9 @@
 #!/usr/bin/python3
 """Authentication and protocol versions against a running Conflux server.
 
-- The real SyncEvolution client authenticates with syncml:auth-md5: with a
-  wrong password it gets 401 and syncs nothing; with the right one the next
-  sync works and its contact reaches the server.
+- The real SyncEvolution client authenticates with syncml:auth-md5, in XML
+  and in WBXML: with a wrong password it gets 401 and syncs nothing; with the
+  right one the next sync works and its contact reaches the server.
 - A SyncML 1.0 client (hand-made messages over HTTP) gets 1.0 answers, a
   basic-auth challenge and the server's DevInf 1.0.
 
@@ -25,15 +25,22 @@ USER, PASSWORD = "alice", "Md5-auth-pw"
 
 class AuthTest(IntegrationTest):
 
-    def start_server(self):
-        server = self.make_server("[auth]\nmd5 = true\n")
+    def start_server(self, name="server"):
+        server = self.make_server("[auth]\nmd5 = true\n", name=name)
         server.add_user(USER, PASSWORD)
         server.start()
         return server
 
     def test_md5_wrong_password_is_401_then_the_right_one_syncs(self):
-        server = self.start_server()
-        phone = self.make_device(server, "phone", USER, "wrong-password",
+        for wbxml in (False, True):
+            with self.subTest(wbxml=wbxml):
+                self.md5_wrong_then_right(wbxml)
+
+    def md5_wrong_then_right(self, wbxml):
+        suffix = "-wbxml" if wbxml else "-xml"
+        server = self.start_server("server" + suffix)
+        phone = self.make_device(server, "phone" + suffix, USER,
+                                 "wrong-password", wbxml=wbxml,
                                  extra={"clientAuthType": "md5"})
         card = vcards.contact(1)
         phone.write_item("contacts", "c1.vcf", card)
@@ -60,7 +67,7 @@ class AuthTest(IntegrationTest):
         self.assertEqual(code, 0, out[-2000:])
         self.assertEqual(parse_summary(out)["contacts"].remote_new, 1, out)
         # Another device of the same user receives the contact.
-        tablet = self.make_device(server, "tablet", USER, PASSWORD)
+        tablet = self.make_device(server, "tablet" + suffix, USER, PASSWORD)
         tablet.sync("slow")
         got = list(tablet.items("contacts").values())
         self.assertEqual([vcards.fn_of(c) for c in got], [vcards.fn_of(card)])
