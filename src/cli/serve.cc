@@ -55,7 +55,8 @@ class PidFile {
 };
 
 // What changes without a restart (config/preferences.h), and who applies it.
-void subscribe(config::Preferences& prefs, Services& s, engine::SyncEngine& engine) {
+void subscribe(config::Preferences& prefs, Services& s, engine::SyncEngine& engine,
+               const std::shared_ptr<engine::DeviceQuirkBook>& quirk_book) {
   prefs.add_check("stores", [&s](const config::Config& c) {
     for (const auto& store : c.stores) CFX_RETURN_IF_ERROR(s.registry.validate_store(store));
     return Status::ok();
@@ -71,6 +72,15 @@ void subscribe(config::Preferences& prefs, Services& s, engine::SyncEngine& engi
                       "stores.*.backend_poll_seconds"},
                      nullptr,
                      [&s](const config::Config& c) { s.cache_monitors->retune(c.stores); }});
+  }
+  if (quirk_book) {
+    // The rules live in a file of their own: read again on every accepted
+    // reload; a bad file keeps the rules in force.
+    prefs.on_change({"quirks", {}, nullptr, [quirk_book](const config::Config&) {
+                       if (Status st = quirk_book->reload(); !st.is_ok()) {
+                         logger("config")->error("device quirks not reloaded, the old rules stay: {}", st.message());
+                       }
+                     }});
   }
 }
 
@@ -118,9 +128,20 @@ int serve(const config::Config& config, const ConfigSource& reread) {
   engine_options.max_msg_size = config.server.max_msg_size;
   engine_options.session_timeout_seconds = config.server.session_timeout_seconds;
   engine_options.md5_auth = config.auth.md5;
+  // Kept here so that a reload can re-read the file (subscribe()).
+  std::shared_ptr<engine::DeviceQuirkBook> quirk_book;
+  if (!config.server.quirks_file.empty()) {
+    auto loaded = engine::DeviceQuirkBook::load(config.server.quirks_file);
+    if (!loaded) {
+      log->error("cannot start: {}", loaded.error().message());
+      return 1;
+    }
+    quirk_book = std::move(*loaded);
+    engine_options.quirks = quirk_book;
+  }
   engine::SyncEngine engine(*s.content, *s.state, config.stores, engine_options, s.clock);
   config::Preferences prefs(config);
-  subscribe(prefs, s, engine);
+  subscribe(prefs, s, engine, quirk_book);
 
   server::SyncHandlerOptions handler_options;
   handler_options.sync_path = config.server.sync_path;

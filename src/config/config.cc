@@ -87,6 +87,7 @@ Status read_server(const toml::table& t, const std::string& source, ServerConfig
   CFX_RETURN_IF_ERROR(r.integer("worker_threads", s.worker_threads, 1, 1024));
   CFX_RETURN_IF_ERROR(r.integer("session_timeout_seconds", s.session_timeout_seconds, 10, 86400 * 7));
   CFX_RETURN_IF_ERROR(r.integer("max_msg_size", s.max_msg_size, 4096, int64_t{1} << 30));
+  CFX_RETURN_IF_ERROR(r.string("quirks_file", s.quirks_file));
   CFX_RETURN_IF_ERROR(r.no_unknown_keys());
   if (s.sync_path.empty() || s.sync_path[0] != '/') {
     return bad(source, *t.get("sync_path"), "server.sync_path", "must start with '/'");

@@ -52,7 +52,6 @@ void SyncEngine::MessageRun::handle_sync(const Command& sync) {
   DatastoreState* ds = session_.find_by_server_uri(normalize_store_uri(target));
   auto refuse_children = [&](StatusCode code) {
     for (const auto& child : sync.children) {
-      if (child.no_resp) continue;
       Command& s = add_status(child, code);
       for (const auto& item : child.items) {
         if (item.source) s.source_refs.push_back(item.source->loc_uri);
@@ -75,10 +74,11 @@ void SyncEngine::MessageRun::handle_sync(const Command& sync) {
     return;
   }
   ds->client_sync_seen = true;
-  apply_client_changes(*ds, sync);
+  apply_sync_children(*ds, sync.children);
 }
 
-void SyncEngine::MessageRun::apply_client_changes(DatastoreState& ds, const Command& sync) {
+void SyncEngine::MessageRun::apply_client_changes(DatastoreState& ds, const std::vector<const Command*>& changes) {
+  auto log = logger("engine");
   const DeviceStore key{session_.user, session_.device, ds.server_uri};
   auto entries = engine_.state_.map_entries(key);
   if (!entries) {
@@ -140,9 +140,9 @@ void SyncEngine::MessageRun::apply_client_changes(DatastoreState& ds, const Comm
   if (!ds.sends_everything()) {
     caf::Query touched;
     touched.metadata_only = true;
-    for (const auto& cmd : sync.children) {
-      if (cmd.kind != CommandKind::kReplace && cmd.kind != CommandKind::kDelete) continue;
-      for (const auto& item : cmd.items) {
+    for (const Command* change : changes) {
+      if (change->kind != CommandKind::kReplace && change->kind != CommandKind::kDelete) continue;
+      for (const auto& item : change->items) {
         const protocol::LocRef* id = item.source ? &*item.source : (item.target ? &*item.target : nullptr);
         if (const MapEntry* mapped = id ? map.find(id->loc_uri) : nullptr) touched.guids.push_back(mapped->guid);
       }
@@ -159,15 +159,8 @@ void SyncEngine::MessageRun::apply_client_changes(DatastoreState& ds, const Comm
   }
   const ConflictPolicy policy = policy_for(ds.server_uri);
 
-  for (const auto& cmd : sync.children) {
-    if (cmd.kind != CommandKind::kAdd && cmd.kind != CommandKind::kReplace && cmd.kind != CommandKind::kDelete) {
-      // Atomic, Sequence, Copy and Move inside a Sync arrive with the protocol issue.
-      Pending refused;
-      refused.cmd = &cmd;
-      refused.decided = StatusCode::kOptionalFeatureNotSupported;
-      pending.push_back(refused);
-      continue;
-    }
+  for (const Command* change : changes) {
+    const Command& cmd = *change;
     for (const auto& incoming : cmd.items) {
       Pending p;
       p.cmd = &cmd;
@@ -194,6 +187,15 @@ void SyncEngine::MessageRun::apply_client_changes(DatastoreState& ds, const Comm
       const bool seen_before = ds.slow_seen_luids.count(p.luid.str()) > 0;
       if (ds.sends_everything()) ds.slow_seen_luids.insert(p.luid.str());
       const MapEntry* mapped = map.find(p.luid.str());
+
+      if (cmd.kind == CommandKind::kDelete && cmd.sft_del) {
+        // Soft delete (RepPro §"SftDel"): the device dropped the item for
+        // want of space, not the user. The server keeps it, and keeps the
+        // map row, so it is not sent back while it stays unchanged.
+        p.decided = mapped ? StatusCode::kOk : StatusCode::kItemNotDeleted;
+        pending.push_back(p);
+        continue;
+      }
 
       if (mapped && !ds.sends_everything() && (cmd.kind == CommandKind::kReplace || cmd.kind == CommandKind::kDelete)) {
         auto now = current.find(mapped->guid.str());
@@ -313,9 +315,14 @@ void SyncEngine::MessageRun::apply_client_changes(DatastoreState& ds, const Comm
     }
   }
 
-  // The whole Sync is one batch: one back-end transaction.
+  // These changes are one batch: one back-end transaction.
   std::vector<caf::Action> actions;
-  for (const auto& obj : batch) actions.push_back(obj.action);
+  std::vector<Guid> written;  // empty for a create until applied
+  for (const auto& obj : batch) {
+    actions.push_back(obj.action);
+    written.push_back(obj.guid);
+  }
+  std::map<std::string, caf::SyncObj> before = versions_before(ds, batch);
   std::vector<caf::ApplyResult> results;
   if (!batch.empty()) results = engine_.caf_.apply(store_ref(ds), std::move(batch));
 
@@ -329,6 +336,11 @@ void SyncEngine::MessageRun::apply_client_changes(DatastoreState& ds, const Comm
     } else if (p.batch_index >= 0) {
       const caf::ApplyResult& r = results.at(p.batch_index);
       const caf::Action action = actions.at(p.batch_index);
+      if (r.status.is_ok() && r.outcome != caf::ApplyOutcome::kAlreadyDeleted) {
+        const Guid guid = action == caf::Action::kCreate ? r.guid : written.at(p.batch_index);
+        auto old = before.find(guid.str());
+        journal_write(ds, action, guid, old == before.end() ? std::nullopt : std::optional(old->second));
+      }
       if (!r.status.is_ok()) {
         ++ds.counts.client_errors;
         code = to_syncml_status(r.status, p.cmd->kind);
@@ -339,6 +351,9 @@ void SyncEngine::MessageRun::apply_client_changes(DatastoreState& ds, const Comm
         ++ds.counts.client_deletes;
         removals.push_back(p.luid);
         code = r.outcome == caf::ApplyOutcome::kAlreadyDeleted ? StatusCode::kItemNotDeleted : p.success;
+        // Archive (RepPro §"Archive"): no store keeps deleted versions, and
+        // the protocol has a code for deleting without.
+        if (code == StatusCode::kOk && p.cmd->archive) code = StatusCode::kDeleteWithoutArchive;
       } else {
         if (p.map_written_item) upserts.push_back(MapEntry{p.luid, r.guid, p.resend_to_device ? Anchor() : r.anchor});
         if (ds.sends_everything()) ds.slow_claimed_guids.insert(r.guid.str());
@@ -354,13 +369,12 @@ void SyncEngine::MessageRun::apply_client_changes(DatastoreState& ds, const Comm
       removals.push_back(p.luid);
     } else if (p.fix.kind == MapFix::Kind::kSetSynced) {
       upserts.push_back(MapEntry{p.luid, p.fix.guid, p.fix.anchor});
-    } else if (code != StatusCode::kItemNotDeleted && code != StatusCode::kChunkAccepted) {
+    } else if (!is_success(protocol::to_int(code))) {
       ++ds.counts.client_errors;
       if (protocol::to_int(code) >= 400 && code != StatusCode::kConflictServerWon) {
         report_client_failure(ds, p.luid, code, "refused before it reached the back end");
       }
     }
-    if (p.cmd->no_resp) continue;
     Command& s = add_status(*p.cmd, code);
     if (!p.luid.empty()) s.source_refs.push_back(p.luid.str());
   }
@@ -395,7 +409,6 @@ void SyncEngine::MessageRun::handle_map(const Command& map) {
     }
     map_upserts_[ds->server_uri].push_back(MapEntry{Luid(item.source), Guid(item.target), synced});
   }
-  if (map.no_resp) statuses_.pop_back();
 }
 
 void SyncEngine::MessageRun::on_item_status(DatastoreState& ds, const SentItem& sent, int code) {
@@ -533,7 +546,7 @@ Status SyncEngine::MessageRun::prepare_server_changes(DatastoreState& ds) {
 }
 
 Result<bool> SyncEngine::MessageRun::add_server_changes() {
-  const uint64_t budget = message_budget(session_.client_max_msg_size);
+  const uint64_t budget = message_budget(client_max_msg_size());
   protocol::Message shell = reply_;
   shell.hdr.resp_uri = where_.base_url + "?sid=" + session_.key.str();
   shell.final = true;
@@ -552,7 +565,9 @@ Result<bool> SyncEngine::MessageRun::add_server_changes() {
     sync.cmd_id = next_cmd_id();
     sync.target = protocol::LocRef{ds.client_uri, {}};
     sync.source = protocol::LocRef{ds.server_uri, {}};
-    if (!ds.server_sync_sent) sync.number_of_changes = static_cast<uint32_t>(ds.outgoing.size());
+    if (!ds.server_sync_sent && quirks_.send_number_of_changes) {
+      sync.number_of_changes = static_cast<uint32_t>(ds.outgoing.size());
+    }
     used += protocol::encoded_size(sync, session_.version, where_.encoding);
     ds.server_sync_sent = true;
 

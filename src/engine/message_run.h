@@ -10,7 +10,9 @@
 #include <vector>
 
 #include "engine/conflict_policy.h"
+#include "engine/device_quirks.h"
 #include "engine/sync_engine.h"
+#include "protocol/devinf.h"
 #include "protocol/status_code.h"
 
 namespace conflux::engine {
@@ -65,6 +67,11 @@ class SyncEngine::MessageRun {
   void handle_put(const protocol::Command& cmd);
   void handle_get(const protocol::Command& cmd);
   void handle_status(const protocol::Command& cmd);
+  // Looks up the device's quirks from `devinf`, or from the DevInf stored
+  // for it when null. Errors are state-store failures.
+  Status identify_device(const protocol::DevInf* devinf);
+  // The client's MaxMsgSize as the device can really take it (0: none named).
+  uint64_t client_max_msg_size() const;
   // --- suspend_resume.cc
   // Alert 224: the session ends, kept as it is for a later resume.
   void handle_suspend(const protocol::Command& cmd);
@@ -86,8 +93,9 @@ class SyncEngine::MessageRun {
   // --- datastore_sync.cc
   void handle_sync(const protocol::Command& sync);
   void handle_map(const protocol::Command& map);
-  // Applies every change of one client Sync as one CAF batch and answers each item.
-  void apply_client_changes(DatastoreState& ds, const protocol::Command& sync);
+  // Applies Add/Replace/Delete commands of one client Sync as one CAF batch
+  // and answers each item.
+  void apply_client_changes(DatastoreState& ds, const std::vector<const protocol::Command*>& changes);
   // Applies the datastore's policy to a conflicting Replace/Delete: records
   // the conflict, fills `p`, and returns the write to make, if any.
   std::optional<caf::SyncObj> resolve_conflict(DatastoreState& ds, ConflictPolicy policy,
@@ -130,10 +138,41 @@ class SyncEngine::MessageRun {
   // not sent, and reported, until they change. Clears records of items gone.
   Result<std::set<std::string>> poison_items(DatastoreState& ds, const std::vector<caf::SyncObj>& live);
 
+  // --- command_groups.cc: Atomic, Sequence, Copy, Move (RepPro §"Atomic",
+  // §"Sequence", §"Copy", §"Move") and credentials on an Alert.
+  // Runs a Sync's children in order: runs of Add/Replace/Delete as one batch,
+  // groups and Copy/Move one by one.
+  void apply_sync_children(DatastoreState& ds, const std::vector<protocol::Command>& children);
+  // `ds` is the datastore of the enclosing Sync, or null at the top level.
+  void handle_atomic(const protocol::Command& atomic, DatastoreState* ds);
+  void handle_sequence(const protocol::Command& sequence, DatastoreState* ds);
+  void handle_copy(DatastoreState& ds, const protocol::Command& copy);
+  // True when a command whose status is statuses_[index] or later failed.
+  bool failed_since(size_t index) const;
+  // Notes a client write made by a batch so that an enclosing Atomic can
+  // undo it; `before` is the item's version before the write (none for a create).
+  void journal_write(const DatastoreState& ds, caf::Action action, const Guid& guid,
+                     std::optional<caf::SyncObj> before);
+  // Versions before the write of every update and delete in `batch`, by GUID,
+  // read only while an Atomic is running.
+  std::map<std::string, caf::SyncObj> versions_before(const DatastoreState& ds,
+                                                      const std::vector<caf::SyncObj>& batch);
+  // Checks credentials carried by a datastore's Alert (RepPro §"Cred": they
+  // apply to that command only); the code to answer when they do not pass.
+  std::optional<protocol::StatusCode> check_alert_credentials(const protocol::Command& alert);
+
   // --- reply assembly
   uint32_t next_cmd_id() { return ++cmd_id_; }
+  // Every command is answered here, NoResp or not, so that Atomic and
+  // Sequence see how their children went. The status of a command that
+  // asked for none (NoResp on it or on the message) gets CmdID kUnsent and
+  // is dropped before the reply goes out. The reference is valid until the
+  // next add_status.
+  static constexpr uint32_t kUnsent = 0;
   protocol::Command& add_status(const protocol::Command& answered, protocol::StatusCode code);
-  protocol::Command& add_status(const std::string& cmd_ref, const char* cmd_name, protocol::StatusCode code);
+  protocol::Command& add_status(const std::string& cmd_ref, const char* cmd_name, protocol::StatusCode code,
+                                bool wanted = true);
+  void drop_unsent_statuses();
   caf::StoreRef store_ref(const DatastoreState& ds) const;
   std::string normalize_store_uri(const std::string& uri) const;
 
@@ -154,6 +193,18 @@ class SyncEngine::MessageRun {
   // Map changes from this message, by datastore, written in one go.
   std::map<std::string, std::vector<MapEntry>> map_upserts_;
   std::map<std::string, std::vector<Luid>> map_removals_;
+  // Writes of the innermost running Atomic; null outside one.
+  struct JournalEntry {
+    std::string database;
+    caf::Action action = caf::Action::kCreate;
+    Guid guid;
+    std::optional<caf::SyncObj> before;
+  };
+  std::vector<JournalEntry>* journal_ = nullptr;
+  // The nonce the header's MD5 digest was checked with (empty: none); a
+  // datastore's Alert in the same message carries a digest made with it.
+  std::string header_nonce_;
+  DeviceQuirks quirks_;  // of the device, once authenticated
 };
 
 }  // namespace conflux::engine

@@ -26,7 +26,7 @@ using protocol::Command;
 using protocol::StatusCode;
 
 void SyncEngine::MessageRun::handle_suspend(const Command& cmd) {
-  if (!cmd.no_resp) add_status(cmd, StatusCode::kOk);
+  add_status(cmd, StatusCode::kOk);
   // The session is kept (SyncEngine::handle saves rather than deletes it),
   // but no message may continue it: only a new session's Alert 225 can.
   session_.suspended = true;

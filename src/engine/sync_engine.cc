@@ -106,10 +106,14 @@ SyncEngine::MessageRun::MessageRun(SyncEngine& engine, SessionState& session, co
                                    const Inbound& where)
     : engine_(engine), session_(session), in_(in), where_(where) {}
 
-Command& SyncEngine::MessageRun::add_status(const std::string& cmd_ref, const char* cmd_name, StatusCode code) {
+Command& SyncEngine::MessageRun::add_status(const std::string& cmd_ref, const char* cmd_name, StatusCode code,
+                                            bool wanted) {
   Command status;
   status.kind = CommandKind::kStatus;
-  status.cmd_id = next_cmd_id();
+  // NoResp on the message (RepPro §"SyncHdr") silences every status but the
+  // header's, which authenticate() decides on.
+  if (in_.hdr.no_resp && cmd_ref != "0") wanted = false;
+  status.cmd_id = wanted ? next_cmd_id() : kUnsent;
   status.msg_ref = in_.hdr.msg_id;
   status.cmd_ref = cmd_ref;
   status.cmd_name = cmd_name;
@@ -119,7 +123,11 @@ Command& SyncEngine::MessageRun::add_status(const std::string& cmd_ref, const ch
 }
 
 Command& SyncEngine::MessageRun::add_status(const Command& answered, StatusCode code) {
-  return add_status(std::to_string(answered.cmd_id), protocol::command_name(answered.kind), code);
+  return add_status(std::to_string(answered.cmd_id), protocol::command_name(answered.kind), code, !answered.no_resp);
+}
+
+void SyncEngine::MessageRun::drop_unsent_statuses() {
+  std::erase_if(statuses_, [](const Command& s) { return s.cmd_id == kUnsent; });
 }
 
 caf::StoreRef SyncEngine::MessageRun::store_ref(const DatastoreState& ds) const {
@@ -137,7 +145,9 @@ std::string SyncEngine::MessageRun::normalize_store_uri(const std::string& uri) 
 }
 
 Result<protocol::Chal> SyncEngine::MessageRun::challenge() {
-  if (!engine_.options_.md5_auth) return basic_challenge();
+  // SyncML 1.0's MD5 digest is made from the clear password, which is never
+  // stored (only B64(MD5(user:password)) is): a 1.0 client is asked for basic.
+  if (!engine_.options_.md5_auth || session_.version == protocol::SyncMLVersion::k10) return basic_challenge();
   // A fresh nonce for every challenge (SyncML DS Protocol §"MD5 digest"):
   // a digest seen once can never be replayed.
   const std::string nonce = base64_encode(random_hex(8));
@@ -168,6 +178,7 @@ Result<bool> SyncEngine::MessageRun::authenticate() {
     auto stored = engine_.state_.auth_nonce(session_.device);
     if (!stored) return stored.error();
     nonce = std::move(*stored);
+    header_nonce_ = nonce;
   }
   auto creds = decode_credentials(*in_.hdr.cred, in_.hdr.source.loc_name, nonce);
   const std::string claimed_user = creds ? creds->user.str() : in_.hdr.source.loc_name;
@@ -183,8 +194,8 @@ Result<bool> SyncEngine::MessageRun::authenticate() {
   }
   if (!token) {
     ++session_.auth_failures;
-    log->info("session {} device {}: authentication refused ({})", session_.key.str(), session_.device.str(),
-              token.error().message());
+    log->info("session {} device {}: authentication refused ({}: {})", session_.key.str(), session_.device.str(),
+              in_.hdr.cred->meta.type.empty() ? kAuthBasic : in_.hdr.cred->meta.type, token.error().message());
     // A failure inside an authenticated session ends it: the earlier login
     // no longer vouches for this sender.
     if (session_.authenticated || session_.auth_failures >= engine_.options_.max_auth_failures) {
@@ -212,6 +223,11 @@ Result<bool> SyncEngine::MessageRun::authenticate() {
   }
   log->debug("session {} device {}: user {} authenticated", session_.key.str(), session_.device.str(),
              session_.user.str());
+  if (in_.hdr.no_resp) {
+    // The sender wants no statuses for this message, the accepted header's included.
+    hdr_status.cmd_id = kUnsent;
+    cmd_id_ = 0;
+  }
   return true;
 }
 
@@ -233,6 +249,7 @@ Result<Outbound> SyncEngine::MessageRun::run() {
   auto authenticated = authenticate();
   if (!authenticated) return authenticated.error();
   if (*authenticated) {
+    if (auto st = identify_device(nullptr); !st.is_ok()) return st;
     // Statuses held back from the last reply go first.
     for (auto& pending : session_.pending_statuses) {
       pending.cmd_id = next_cmd_id();
@@ -244,6 +261,7 @@ Result<Outbound> SyncEngine::MessageRun::run() {
       if (!store_error_.is_ok()) return store_error_;
     }
     if (auto st = flush_map_changes(); !st.is_ok()) return st;
+    drop_unsent_statuses();
     const bool package_ended = in_.final || session_.package_end_pending;
     session_.package_end_pending = false;
     if (session_.suspended) {
@@ -275,11 +293,14 @@ void SyncEngine::MessageRun::run_command(const Command& cmd) {
     case CommandKind::kGet: handle_get(cmd); return;
     case CommandKind::kSync: handle_sync(cmd); return;
     case CommandKind::kMap: handle_map(cmd); return;
+    case CommandKind::kAtomic: handle_atomic(cmd, nullptr); return;
+    case CommandKind::kSequence: handle_sequence(cmd, nullptr); return;
     case CommandKind::kResults: handle_put(cmd); return;  // the device's DevInf, answering our Get
     default:
-      // Atomic, Sequence, Copy, Move, Exec, Search and changes outside a Sync
-      // arrive with the protocol issue.
-      if (!cmd.no_resp) add_status(cmd, StatusCode::kOptionalFeatureNotSupported);
+      // Exec and Search (device management, server-side search), and item
+      // commands outside a Sync, which name no datastore: a DS server may
+      // leave them out (RepPro §"Exec", §"Search").
+      add_status(cmd, StatusCode::kOptionalFeatureNotSupported);
       return;
   }
 }
@@ -287,7 +308,7 @@ void SyncEngine::MessageRun::run_command(const Command& cmd) {
 void SyncEngine::MessageRun::handle_alert(const Command& cmd) {
   const int code = cmd.code;
   if (code == protocol::to_int(AlertCode::kNextMessage)) {
-    if (!cmd.no_resp) add_status(cmd, StatusCode::kOk);
+    add_status(cmd, StatusCode::kOk);
     return;
   }
   if (code == protocol::to_int(AlertCode::kSuspend)) {
@@ -307,16 +328,19 @@ void SyncEngine::MessageRun::handle_alert(const Command& cmd) {
   const int requested = !server_alerted ? code : code == protocol::to_int(AlertCode::kTwoWayByServer) ? 200 : code - 5;
   const bool is_sync_alert = (requested >= 200 && requested <= 205) || is_resume;
   if (!is_sync_alert || cmd.items.empty() || !cmd.items[0].target || !cmd.items[0].source) {
-    if (!cmd.no_resp) add_status(cmd, StatusCode::kOptionalFeatureNotSupported);
+    add_status(cmd, StatusCode::kOptionalFeatureNotSupported);
     return;
   }
   const protocol::Item& item = cmd.items[0];
   const std::string server_uri = normalize_store_uri(item.target->loc_uri);
   const std::string client_uri = item.source->loc_uri;
 
-  Command& status = add_status(cmd, StatusCode::kOk);
+  const std::optional<StatusCode> refused = check_alert_credentials(cmd);
+  if (!store_error_.is_ok()) return;
+  Command& status = add_status(cmd, refused.value_or(StatusCode::kOk));
   status.target_refs = {item.target->loc_uri};
   status.source_refs = {client_uri};
+  if (refused) return;
 
   const caf::StoreSettings* settings = nullptr;
   for (const auto& s : engine_.stores_) {
@@ -433,18 +457,58 @@ void SyncEngine::MessageRun::handle_put(const Command& cmd) {
     }
     logger("engine")->debug("session {}: device {} is {} {} {}", session_.key.str(), session_.device.str(),
                             devinf->man, devinf->mod, devinf->sw_v);
+    if (auto st = identify_device(&*devinf); !st.is_ok()) {
+      store_error_ = st;
+      return;
+    }
   }
-  if (!cmd.no_resp) add_status(cmd, code);
+  add_status(cmd, code);
+}
+
+Status SyncEngine::MessageRun::identify_device(const protocol::DevInf* devinf) {
+  if (!engine_.options_.quirks) return Status::ok();
+  std::optional<protocol::DevInf> stored;
+  if (!devinf) {
+    auto xml = engine_.state_.device_info(session_.user, session_.device);
+    if (!xml) return xml.error();
+    if (xml->has_value()) {
+      auto parsed = protocol::parse_devinf_xml(**xml);
+      if (parsed) stored = std::move(*parsed);
+    }
+    if (stored) devinf = &*stored;
+  }
+  DeviceIdentity who;
+  who.device_id = session_.device.str();
+  if (devinf) {
+    who.man = devinf->man;
+    who.mod = devinf->mod;
+    who.sw_v = devinf->sw_v;
+    who.fw_v = devinf->fw_v;
+    who.oem = devinf->oem;
+    who.dev_typ = devinf->dev_typ;
+  }
+  quirks_ = engine_.options_.quirks->lookup(who);
+  for (const auto& rule : quirks_.matched_rules) {
+    logger("engine")->debug("session {} device {}: quirk rule '{}' applies", session_.key.str(),
+                            session_.device.str(), rule);
+  }
+  return Status::ok();
+}
+
+uint64_t SyncEngine::MessageRun::client_max_msg_size() const {
+  const uint64_t announced = session_.client_max_msg_size;
+  if (!quirks_.max_msg_size) return announced;
+  return announced == 0 ? *quirks_.max_msg_size : std::min(announced, *quirks_.max_msg_size);
 }
 
 void SyncEngine::MessageRun::handle_get(const Command& cmd) {
   const bool wants_devinf = !cmd.items.empty() && cmd.items[0].target &&
                             cmd.items[0].target->loc_uri.rfind("./devinf", 0) == 0;
   if (!wants_devinf) {
-    if (!cmd.no_resp) add_status(cmd, StatusCode::kNotFound);
+    add_status(cmd, StatusCode::kNotFound);
     return;
   }
-  if (!cmd.no_resp) add_status(cmd, StatusCode::kOk);
+  add_status(cmd, StatusCode::kOk);
   Command results;
   results.kind = CommandKind::kResults;
   results.cmd_id = next_cmd_id();
@@ -497,7 +561,7 @@ void SyncEngine::MessageRun::handle_status(const Command& cmd) {
 }
 
 bool SyncEngine::MessageRun::spill_statuses() {
-  const uint64_t budget = message_budget(session_.client_max_msg_size);
+  const uint64_t budget = message_budget(client_max_msg_size());
   protocol::Message shell = reply_;
   shell.hdr.resp_uri = where_.base_url + "?sid=" + session_.key.str();
   shell.final = true;
@@ -542,6 +606,17 @@ Status SyncEngine::MessageRun::finish_package(bool package_ended) {
     }
     case Phase::kMapping:
       if (!package_ended) return Status::ok();
+      if (quirks_.missing_status_means_ok) {
+        // The device left out statuses for some of our changes although it
+        // applied them; taking them as 200 keeps them from coming again.
+        for (auto& ds : session_.datastores) {
+          for (const auto& [ref, sent] : ds.awaiting_status) {
+            for (const auto& item : sent) on_item_status(ds, item, protocol::to_int(StatusCode::kOk));
+          }
+          ds.awaiting_status.clear();
+        }
+        CFX_RETURN_IF_ERROR(flush_map_changes());
+      }
       CFX_RETURN_IF_ERROR(commit_session());
       reply_.final = true;
       session_.phase = Phase::kDone;

@@ -22,6 +22,7 @@
 #include "caf/backend_registry.h"
 #include "caf/caf_interface.h"
 #include "common/clock.h"
+#include "engine/device_quirks.h"
 #include "engine/login_throttle.h"
 #include "engine/session_state.h"
 #include "engine/sync_state_store.h"
@@ -43,6 +44,9 @@ struct EngineOptions {
   int64_t login_failure_window_seconds = 300;
   // Largest item accepted, whole or in chunks; announced as MaxObjSize.
   uint64_t max_object_size = 16 * 1024 * 1024;
+  // Per-device workarounds, looked up from each device's DevInf; null: none.
+  // The book may be reloaded while the engine runs.
+  std::shared_ptr<const DeviceQuirkBook> quirks;
 };
 
 // Where the message came in, as the HTTP layer saw it.

@@ -211,13 +211,14 @@ Result<DevInf> parse_devinf_xml(std::string_view xml) {
 
 std::string write_devinf_xml(const DevInf& devinf, SyncMLVersion version) {
   const bool v12 = version == SyncMLVersion::k12;
+  const bool v10 = version == SyncMLVersion::k10;
   pugi::xml_document doc;
   pugi::xml_node root = doc.append_child("DevInf");
   root.append_attribute("xmlns").set_value("syncml:devinf");
 
   // DevInf (VerDTD, Man?, Mod?, OEM?, FwV, SwV, HwV, DevID, DevTyp, UTC?,
   //         SupportLargeObjs?, SupportNumberOfChanges?, DataStore+, CTCap? (1.1), Ext*)
-  add_text(root, "VerDTD", v12 ? "1.2" : "1.1");
+  add_text(root, "VerDTD", v12 ? "1.2" : (v10 ? "1.0" : "1.1"));
   if (!devinf.man.empty()) add_text(root, "Man", devinf.man);
   if (!devinf.mod.empty()) add_text(root, "Mod", devinf.mod);
   if (!devinf.oem.empty()) add_text(root, "OEM", devinf.oem);
@@ -228,9 +229,10 @@ std::string write_devinf_xml(const DevInf& devinf, SyncMLVersion version) {
   if (v12 || !devinf.hw_v.empty()) add_text(root, "HwV", devinf.hw_v);
   add_text(root, "DevID", devinf.dev_id);
   add_text(root, "DevTyp", devinf.dev_typ);
-  if (devinf.utc) root.append_child("UTC");
-  if (devinf.support_large_objs) root.append_child("SupportLargeObjs");
-  if (devinf.support_number_of_changes) root.append_child("SupportNumberOfChanges");
+  // UTC, SupportLargeObjs and SupportNumberOfChanges came with DevInf 1.1.
+  if (devinf.utc && !v10) root.append_child("UTC");
+  if (devinf.support_large_objs && !v10) root.append_child("SupportLargeObjs");
+  if (devinf.support_number_of_changes && !v10) root.append_child("SupportNumberOfChanges");
 
   // DataStore (SourceRef, DisplayName?, MaxGUIDSize?, Rx-Pref, Rx*, Tx-Pref,
   //            Tx*, CTCap* (1.2), DSMem?, SupportHierarchicalSync? (1.2), SyncCap, …)

@@ -1,4 +1,4 @@
-// Device information (OMA DS DevInf 1.1/1.2): what a device says about itself
+// Device information (SyncML DevInf 1.0/1.1, OMA DS DevInf 1.2): what a device says about itself
 // in Put/Results, and what the server says about itself.
 #pragma once
 

@@ -42,6 +42,7 @@ enum class StatusCode : uint16_t {
   kConflictServerWon = 419,
   kDeviceFull = 420,
   kSizeMismatch = 424,
+  kMoveFailed = 428,
   kCommandFailed = 500,
   kNotImplemented = 501,
   kServiceUnavailable = 503,
@@ -53,6 +54,8 @@ enum class StatusCode : uint16_t {
   kServerFailure = 511,
   kSyncFailed = 512,
   kProtocolVersionNotSupported = 513,
+  kCancelledBefore = 514,  // not run: the operation (a Sequence) was cancelled before it
+  kAtomicRollbackFailed = 516,
 };
 
 inline int to_int(StatusCode code) { return static_cast<int>(code); }

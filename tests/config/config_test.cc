@@ -81,6 +81,16 @@ TEST(ConfigTest, EmptyFileGivesTheDefaults) {
   EXPECT_EQ(c->stores.size(), 4u);
 }
 
+TEST(ConfigTest, QuirksFileIsAServerKeyAndEmptyByDefault) {
+  EXPECT_TRUE(default_config().server.quirks_file.empty());
+  auto c = load_config_string("[server]\nquirks_file = \"/etc/conflux/quirks.toml\"\n", "conf.toml");
+  ASSERT_TRUE(c) << c.error().to_string();
+  EXPECT_EQ(c->server.quirks_file, "/etc/conflux/quirks.toml");
+  auto bad = load_config_string("[server]\nquirks_file = 3\n", "conf.toml");
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().message().find("server.quirks_file: must be a string"), std::string::npos);
+}
+
 TEST(ConfigTest, FullValidFile) {
   const std::string text = R"(# a complete configuration
 [server]

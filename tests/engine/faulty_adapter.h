@@ -6,6 +6,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -24,13 +25,22 @@ class FaultyAdapter final : public caf::ContentAdapter {
   void fail_apply(bool fail) { fail_apply_ = fail; }
   // Fails, with kInvalidArgument, every write whose bytes contain `marker`
   // (a poison item); the rest of the batch goes to the adapter. Empty: none.
-  void fail_items_containing(std::string marker) {
-    std::lock_guard lock(mutex_);
-    poison_marker_ = std::move(marker);
+  void fail_items_containing(const std::string& marker) {
+    if (marker.empty()) return fail_items(nullptr);
+    fail_items([marker](const caf::SyncObj& obj) { return obj.raw.find(marker) != std::string::npos; },
+               Status::invalid_argument("injected: item cannot be stored"));
   }
   // Fails every read of items (changes_since and search): the back end is down.
   void fail_reads(bool fail) { fail_reads_ = fail; }
   void fail_current_anchor(bool fail) { fail_current_anchor_ = fail; }
+  // Fails the items of a batch for which `which` is true (empty: none) with
+  // `how`; the others are applied.
+  void fail_items(std::function<bool(const caf::SyncObj&)> which,
+                  Status how = Status::unavailable("injected: back end refused this item")) {
+    std::lock_guard lock(mutex_);
+    fail_items_ = std::move(which);
+    item_failure_ = std::move(how);
+  }
 
   caf::AdapterCaps caps() const override { return base_->caps(); }
   Status verify_credentials(const std::string& database, const caf::Credentials& creds) override {
@@ -50,25 +60,29 @@ class FaultyAdapter final : public caf::ContentAdapter {
       for (auto& r : failed) r.status = Status::unavailable("injected: back end down (apply)");
       return failed;
     }
-    std::string marker;
+    std::function<bool(const caf::SyncObj&)> which;
+    Status how;
     {
       std::lock_guard lock(mutex_);
-      marker = poison_marker_;
+      which = fail_items_;
+      how = item_failure_;
     }
-    if (marker.empty()) return base_->apply(store, std::move(batch));
+    if (!which) return base_->apply(store, std::move(batch));
     std::vector<caf::ApplyResult> results(batch.size());
     std::vector<caf::SyncObj> passed;
-    std::vector<size_t> passed_index;
+    std::vector<size_t> passed_at;
     for (size_t i = 0; i < batch.size(); ++i) {
-      if (batch[i].raw.find(marker) != std::string::npos) {
-        results[i].status = Status::invalid_argument("injected: item cannot be stored");
+      if (which(batch[i])) {
+        results[i].status = how;
       } else {
-        passed_index.push_back(i);
         passed.push_back(std::move(batch[i]));
+        passed_at.push_back(i);
       }
     }
-    auto applied = base_->apply(store, std::move(passed));
-    for (size_t i = 0; i < applied.size(); ++i) results[passed_index[i]] = std::move(applied[i]);
+    if (!passed.empty()) {
+      auto applied = base_->apply(store, std::move(passed));
+      for (size_t k = 0; k < applied.size(); ++k) results[passed_at[k]] = std::move(applied[k]);
+    }
     return results;
   }
   Result<std::vector<caf::SyncObj>> search(const caf::StoreRef& store, const caf::Query& query) override {
@@ -85,7 +99,8 @@ class FaultyAdapter final : public caf::ContentAdapter {
   std::atomic<bool> fail_reads_{false};
   std::atomic<bool> fail_current_anchor_{false};
   std::mutex mutex_;
-  std::string poison_marker_;  // guarded by mutex_
+  std::function<bool(const caf::SyncObj&)> fail_items_;  // guarded by mutex_
+  Status item_failure_;                                  // guarded by mutex_
 };
 
 // Adapter kind "faulty": every store gets the same FaultyAdapter.

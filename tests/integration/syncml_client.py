@@ -46,13 +46,14 @@ def md5_cred(user, password, nonce=b""):
 
 
 def message(target_uri, device_id, session_id, msg_id, body, cred="",
-            max_msg_size=1_000_000, loc_name=None):
-    """One SyncML 1.2 XML message (str). loc_name is the user name in the
-    header's Source, which syncml:auth-md5 needs."""
+            max_msg_size=1_000_000, loc_name=None, version="1.2"):
+    """One SyncML XML message (str), 1.2 unless `version` says "1.0" or
+    "1.1". loc_name is the user name in the header's Source, which
+    syncml:auth-md5 needs."""
     name_xml = f"<LocName>{escape(loc_name)}</LocName>" if loc_name else ""
     return ('<?xml version="1.0" encoding="UTF-8"?>'
-            '<SyncML xmlns="SYNCML:SYNCML1.2"><SyncHdr>'
-            "<VerDTD>1.2</VerDTD><VerProto>SyncML/1.2</VerProto>"
+            f'<SyncML xmlns="SYNCML:SYNCML{version}"><SyncHdr>'
+            f"<VerDTD>{version}</VerDTD><VerProto>SyncML/{version}</VerProto>"
             f"<SessionID>{session_id}</SessionID><MsgID>{msg_id}</MsgID>"
             f"<Target><LocURI>{escape(target_uri)}</LocURI></Target>"
             f"<Source><LocURI>{escape(device_id)}</LocURI>{name_xml}</Source>"

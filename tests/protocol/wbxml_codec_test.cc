@@ -411,6 +411,107 @@ TEST(WbxmlCodecEncode, AddedCommandGrowsTheMessageByItsEncodedSize) {
 // ---------------------------------------------------------------------------
 // DevInf as an OPAQUE sub-document
 
+// Every command of the representation protocol, with the flags and
+// references a server reads, survives both encodings (RepPro §"Commands").
+Message every_command_message(SyncMLVersion version) {
+  Message m = minimal_message(version);
+  m.hdr.no_resp = true;
+  auto item_with = [](const char* source, const char* target) {
+    Item item;
+    if (source) item.source = LocRef{source, ""};
+    if (target) item.target = LocRef{target, ""};
+    return item;
+  };
+  Command status = command(CommandKind::kStatus, 1);
+  status.target_refs = {"contacts", "./other"};
+  status.source_refs = {"L1", "L2"};
+  status.chal = Chal{};
+  status.chal->meta.type = "syncml:auth-md5";
+  status.chal->meta.next_nonce = "MTIzNDU2Nzg=";
+  Command alert = command(CommandKind::kAlert, 2, {item_with("./contacts", "contacts")});
+  alert.code = 200;
+  alert.cred = Cred{};
+  alert.cred->meta.type = "syncml:auth-basic";
+  alert.cred->data = "YWxpY2U6c2VjcmV0";
+  Command add = command(CommandKind::kAdd, 5, {item_with("L1", nullptr)});
+  add.no_resp = true;
+  add.items[0].data_kind = DataKind::kText;
+  add.items[0].data = "BEGIN:VCARD";
+  Command del = command(CommandKind::kDelete, 6, {item_with("L2", nullptr)});
+  del.archive = true;
+  del.sft_del = true;
+  Command copy = command(CommandKind::kCopy, 7, {item_with("L3", "g-3")});
+  Command move = command(CommandKind::kMove, 8, {item_with("L4", nullptr)});
+  if (version == SyncMLVersion::k12) move.items[0].target_parent = LocRef{"folder-2", ""};
+  Command sequence = command(CommandKind::kSequence, 9);
+  sequence.children = {command(CommandKind::kReplace, 10, {item_with("L5", nullptr)})};
+  Command inner_atomic = command(CommandKind::kAtomic, 4);
+  inner_atomic.no_resp = true;
+  inner_atomic.children = {add, del, copy, sequence};
+  if (version == SyncMLVersion::k12) inner_atomic.children.push_back(move);
+  Command sync = command(CommandKind::kSync, 3);
+  sync.target = LocRef{"contacts", ""};
+  sync.source = LocRef{"./contacts", ""};
+  sync.children = {inner_atomic};
+  Command atomic = command(CommandKind::kAtomic, 11);
+  atomic.children = {sync};
+  Command exec = command(CommandKind::kExec, 12, {item_with(nullptr, "./bin/x")});
+  Command search = command(CommandKind::kSearch, 13);
+  search.target = LocRef{"contacts", ""};
+  Command results = command(CommandKind::kResults, 14, {item_with("./devinf12", nullptr)});
+  results.msg_ref = "1";
+  results.cmd_ref = "2";
+  results.target_refs = {"./devinf12"};
+  results.source_refs = {"./devinf12"};
+  m.commands = {status, alert, atomic, exec, search, results};
+  m.final = true;
+  return m;
+}
+
+TEST(CodecRoundTrip, EveryCommandFlagAndReferenceInXmlAndWbxml) {
+  for (SyncMLVersion version : {SyncMLVersion::k10, SyncMLVersion::k11, SyncMLVersion::k12}) {
+    SCOPED_TRACE(ver_dtd(version));
+    const Message m = every_command_message(version);
+    std::vector<std::pair<std::string, conflux::Result<Message>>> decoded;
+    decoded.emplace_back("xml", decode_xml(encode_xml(m)));
+    decoded.emplace_back("wbxml", decode_wbxml(encode_wbxml(m)));
+    for (const auto& [encoding, back] : decoded) {
+      SCOPED_TRACE(encoding);
+      ASSERT_TRUE(back.has_value()) << back.error().to_string();
+      EXPECT_TRUE(same_model(m, *back));
+      // The same facts read directly, so the check does not rest on the XML printer alone.
+      EXPECT_EQ(back->version, version);
+      EXPECT_TRUE(back->hdr.no_resp);
+      const Command& status = back->commands[0];
+      EXPECT_EQ(status.target_refs, (std::vector<std::string>{"contacts", "./other"}));
+      EXPECT_EQ(status.source_refs, (std::vector<std::string>{"L1", "L2"}));
+      EXPECT_EQ(status.msg_ref, "1");
+      EXPECT_EQ(status.cmd_ref, "3");
+      ASSERT_TRUE(back->commands[1].cred.has_value());
+      const Command& atomic = back->commands[2];
+      ASSERT_EQ(atomic.kind, CommandKind::kAtomic);
+      ASSERT_EQ(atomic.children.size(), 1u);
+      const Command& inner = atomic.children[0].children.at(0);
+      EXPECT_EQ(inner.kind, CommandKind::kAtomic);
+      EXPECT_TRUE(inner.no_resp);
+      ASSERT_GE(inner.children.size(), 4u);
+      EXPECT_TRUE(inner.children[0].no_resp);
+      EXPECT_TRUE(inner.children[1].archive);
+      EXPECT_TRUE(inner.children[1].sft_del);
+      EXPECT_EQ(inner.children[2].kind, CommandKind::kCopy);
+      EXPECT_EQ(inner.children[3].children.at(0).kind, CommandKind::kReplace);
+      if (version == SyncMLVersion::k12) {
+        ASSERT_EQ(inner.children.size(), 5u);
+        EXPECT_EQ(inner.children[4].items[0].target_parent->loc_uri, "folder-2");
+      }
+      EXPECT_EQ(back->commands[3].kind, CommandKind::kExec);
+      EXPECT_EQ(back->commands[4].kind, CommandKind::kSearch);
+      EXPECT_EQ(back->commands[5].cmd_ref, "2");
+      EXPECT_EQ(back->commands[5].source_refs, std::vector<std::string>{"./devinf12"});
+    }
+  }
+}
+
 TEST(WbxmlCodecDevInf, Put12IsAWbxmlDevInfDocumentAndReadsBack) {
   DECODE_OR_FAIL(xml, decode_xml, syncml("buteo-syncml/transport_initrequest_nohdr.txt"));
   std::string out = encode_wbxml(xml);

@@ -1,0 +1,328 @@
+// Commands that group or copy others (RepPro §"Atomic", §"Sequence",
+// §"Copy", §"Move") and credentials carried by a datastore's Alert.
+//
+// Atomic is all or nothing over back ends whose batches are not transactions
+// across commands: every write made inside an Atomic is journaled with the
+// item's version from before it, and when a child fails the journal is undone
+// by compensating writes, newest first. The device's map rows and the
+// session's datastore state are put back as they were. A deleted item comes
+// back under a new GUID; it is left unmapped, so the device receives it again.
+#include <algorithm>
+#include <iterator>
+#include <set>
+#include <unordered_map>
+#include <utility>
+
+#include "common/log.h"
+#include "engine/credentials.h"
+#include "engine/message_run.h"
+#include "engine/status_map.h"
+
+namespace conflux::engine {
+
+using protocol::Command;
+using protocol::CommandKind;
+using protocol::StatusCode;
+
+namespace {
+
+// Whether a status says its command did not do what was asked. A conflict
+// the server resolved (419) and an Alert that turns into a slow sync (508)
+// are outcomes, not failures.
+bool command_failed(int code) {
+  return code >= 300 && code != protocol::to_int(StatusCode::kConflictServerWon) &&
+         code != protocol::to_int(StatusCode::kRefreshRequired);
+}
+
+bool is_item_change(CommandKind kind) {
+  return kind == CommandKind::kAdd || kind == CommandKind::kReplace || kind == CommandKind::kDelete;
+}
+
+void add_item_refs(Command& status, const Command& answered) {
+  for (const auto& item : answered.items) {
+    if (item.source) status.source_refs.push_back(item.source->loc_uri);
+  }
+}
+
+}  // namespace
+
+bool SyncEngine::MessageRun::failed_since(size_t index) const {
+  for (size_t i = index; i < statuses_.size(); ++i) {
+    if (command_failed(statuses_[i].code)) return true;
+  }
+  return false;
+}
+
+void SyncEngine::MessageRun::apply_sync_children(DatastoreState& ds, const std::vector<Command>& children) {
+  std::vector<const Command*> changes;
+  auto apply_changes = [&] {
+    if (!changes.empty()) apply_client_changes(ds, changes);
+    changes.clear();
+  };
+  for (const Command& child : children) {
+    if (is_item_change(child.kind)) {
+      changes.push_back(&child);
+      continue;
+    }
+    apply_changes();
+    if (!store_error_.is_ok()) return;
+    switch (child.kind) {
+      case CommandKind::kAtomic: handle_atomic(child, &ds); break;
+      case CommandKind::kSequence: handle_sequence(child, &ds); break;
+      case CommandKind::kCopy: handle_copy(ds, child); break;
+      case CommandKind::kMove:
+        // Move re-parents an item in a hierarchical store (1.2). Every
+        // datastore here is flat, and our DevInf does not claim
+        // SupportHierarchicalSync.
+        add_item_refs(add_status(child, StatusCode::kOptionalFeatureNotSupported), child);
+        break;
+      default:
+        // Not a command a Sync may hold (RepPro DTD: Add, Replace, Delete,
+        // Copy, Move, Atomic, Sequence).
+        add_status(child, StatusCode::kCommandNotAllowed);
+        break;
+    }
+    if (!store_error_.is_ok()) return;
+  }
+  apply_changes();
+}
+
+void SyncEngine::MessageRun::handle_sequence(const Command& sequence, DatastoreState* ds) {
+  add_status(sequence, StatusCode::kOk);
+  // Children run in the order given. Once one fails the rest would run on a
+  // state the sender did not intend; they are not run and answered 514.
+  bool cancelled = false;
+  for (const Command& child : sequence.children) {
+    if (cancelled) {
+      add_item_refs(add_status(child, StatusCode::kCancelledBefore), child);
+      continue;
+    }
+    const size_t first = statuses_.size();
+    if (!ds) {
+      run_command(child);
+    } else if (is_item_change(child.kind)) {
+      apply_client_changes(*ds, {&child});
+    } else {
+      apply_sync_children(*ds, {child});
+    }
+    if (!store_error_.is_ok()) return;
+    cancelled = failed_since(first);
+  }
+}
+
+void SyncEngine::MessageRun::handle_atomic(const Command& atomic, DatastoreState* ds) {
+  auto log = logger("engine");
+  const size_t own = statuses_.size();
+  add_status(atomic, StatusCode::kOk);
+
+  // What an undo restores: the device's map rows and the session's state of
+  // the datastores the Atomic may touch.
+  std::map<std::string, std::vector<MapEntry>> maps_before;
+  for (const auto& d : session_.datastores) {
+    if (ds && d.server_uri != ds->server_uri) continue;
+    auto entries = engine_.state_.map_entries(DeviceStore{session_.user, session_.device, d.server_uri});
+    if (!entries) {
+      store_error_ = entries.error();
+      return;
+    }
+    maps_before.emplace(d.server_uri, std::move(*entries));
+  }
+  const std::vector<DatastoreState> datastores_before = session_.datastores;
+
+  std::vector<JournalEntry> journal;
+  std::vector<JournalEntry>* outer = std::exchange(journal_, &journal);
+  if (ds) {
+    apply_sync_children(*ds, atomic.children);
+  } else {
+    for (const Command& child : atomic.children) {
+      run_command(child);
+      if (!store_error_.is_ok()) break;
+    }
+  }
+  journal_ = outer;
+  if (!store_error_.is_ok()) return;
+  if (!failed_since(own + 1)) {
+    // Done; an enclosing Atomic may still have to undo these writes.
+    if (outer) std::move(journal.begin(), journal.end(), std::back_inserter(*outer));
+    return;
+  }
+
+  // Undo, newest write first.
+  bool undone = true;
+  std::set<std::string> recreated;  // GUIDs of deleted items that came back under a new GUID
+  for (auto it = journal.rbegin(); it != journal.rend(); ++it) {
+    caf::SyncObj undo;
+    undo.guid = it->guid;
+    if (it->action == caf::Action::kCreate) {
+      undo.action = caf::Action::kDelete;
+    } else if (it->before) {
+      undo.action = it->action == caf::Action::kUpdate ? caf::Action::kUpdate : caf::Action::kCreate;
+      if (undo.action == caf::Action::kCreate) undo.guid = Guid();
+      undo.content_type = it->before->content_type;
+      undo.raw = it->before->raw;
+    } else {
+      undone = false;  // the version before could not be read
+      continue;
+    }
+    const caf::StoreRef where{session_.user, it->database, caf::Token{session_.token, session_.user, {}}};
+    auto results = engine_.caf_.apply(where, {std::move(undo)});
+    if (results.empty() || !results[0].status.is_ok()) {
+      undone = false;
+      log->error("session {} user {} datastore {}: undoing a write of a failed Atomic failed for {}",
+                 session_.key.str(), session_.user.str(), it->database, it->guid.str());
+      continue;
+    }
+    if (it->action == caf::Action::kDelete) recreated.insert(it->guid.str());
+  }
+  for (const auto& [uri, before] : maps_before) {
+    const DeviceStore key{session_.user, session_.device, uri};
+    auto now = engine_.state_.map_entries(key);
+    if (!now) {
+      store_error_ = now.error();
+      return;
+    }
+    std::unordered_map<std::string, const MapEntry*> then;
+    for (const auto& e : before) then[e.luid.str()] = &e;
+    std::vector<Luid> removals;
+    for (const auto& e : *now) {
+      auto was = then.find(e.luid.str());
+      if (was == then.end() || was->second->guid != e.guid || was->second->synced != e.synced) {
+        removals.push_back(e.luid);
+      }
+    }
+    std::vector<MapEntry> upserts;
+    for (const auto& e : before) {
+      if (recreated.count(e.guid.str())) {
+        removals.push_back(e.luid);
+      } else {
+        upserts.push_back(e);
+      }
+    }
+    if (!removals.empty()) store_error_ = engine_.state_.remove_map(key, removals);
+    if (store_error_.is_ok() && !upserts.empty()) store_error_ = engine_.state_.upsert_map(key, upserts);
+    if (!store_error_.is_ok()) return;
+  }
+  if (ds) {
+    for (const auto& d : datastores_before) {
+      if (d.server_uri == ds->server_uri) *ds = d;
+    }
+  } else {
+    session_.datastores = datastores_before;
+  }
+
+  statuses_[own].code = protocol::to_int(StatusCode::kAtomicFailed);
+  for (size_t i = own + 1; i < statuses_.size(); ++i) {
+    if (command_failed(statuses_[i].code)) continue;
+    statuses_[i].code =
+        protocol::to_int(undone ? StatusCode::kAtomicRollbackOk : StatusCode::kAtomicRollbackFailed);
+  }
+  log->info("session {} user {}: Atomic {} failed; {} writes {}", session_.key.str(), session_.user.str(),
+            atomic.cmd_id, journal.size(), undone ? "rolled back" : "NOT all rolled back");
+}
+
+void SyncEngine::MessageRun::handle_copy(DatastoreState& ds, const Command& copy) {
+  // A copy is a new item with the source item's data. The device names the
+  // source by its LUID; the copy has none on the device yet, so it stays
+  // unmapped and the device receives it as an Add in our Sync.
+  const DeviceStore key{session_.user, session_.device, ds.server_uri};
+  auto entries = engine_.state_.map_entries(key);
+  if (!entries) {
+    store_error_ = entries.error();
+    return;
+  }
+  for (const auto& item : copy.items) {
+    const std::string luid = item.source ? item.source->loc_uri : "";
+    auto answer = [&](StatusCode code) { add_status(copy, code).source_refs = {luid}; };
+    if (luid.empty()) {
+      answer(StatusCode::kIncompleteCommand);
+      continue;
+    }
+    auto mapped =
+        std::find_if(entries->begin(), entries->end(), [&](const MapEntry& e) { return e.luid.str() == luid; });
+    if (mapped == entries->end()) {
+      answer(StatusCode::kNotFound);
+      continue;
+    }
+    caf::Query query;
+    query.guids = {mapped->guid};
+    auto found = engine_.caf_.search(store_ref(ds), query);
+    if (!found || found->empty()) {
+      answer(found ? StatusCode::kNotFound : to_syncml_status(found.error(), CommandKind::kCopy));
+      continue;
+    }
+    caf::SyncObj created;
+    created.action = caf::Action::kCreate;
+    created.content_type = (*found)[0].content_type;
+    created.raw = std::move((*found)[0].raw);
+    auto results = engine_.caf_.apply(store_ref(ds), {std::move(created)});
+    if (results.empty() || !results[0].status.is_ok()) {
+      ++ds.counts.client_errors;
+      answer(results.empty() ? StatusCode::kCommandFailed
+                             : to_syncml_status(results[0].status, CommandKind::kCopy));
+      continue;
+    }
+    journal_write(ds, caf::Action::kCreate, results[0].guid, std::nullopt);
+    // A refresh from the client keeps only what it sent, and it sent this.
+    if (ds.sends_everything()) ds.slow_claimed_guids.insert(results[0].guid.str());
+    ++ds.counts.client_adds;
+    answer(StatusCode::kItemAdded);
+  }
+}
+
+std::map<std::string, caf::SyncObj> SyncEngine::MessageRun::versions_before(const DatastoreState& ds,
+                                                                           const std::vector<caf::SyncObj>& batch) {
+  std::map<std::string, caf::SyncObj> before;
+  if (!journal_) return before;
+  caf::Query query;
+  for (const auto& obj : batch) {
+    if (obj.action != caf::Action::kCreate) query.guids.push_back(obj.guid);
+  }
+  if (query.guids.empty()) return before;
+  auto found = engine_.caf_.search(store_ref(ds), query);
+  if (!found) {
+    // Without them the writes cannot be undone; a failing Atomic says 516.
+    logger("engine")->warn("session {} datastore {}: reading items before an Atomic's writes failed: {}",
+                           session_.key.str(), ds.server_uri, found.error().to_string());
+    return before;
+  }
+  for (auto& obj : *found) before.emplace(obj.guid.str(), std::move(obj));
+  return before;
+}
+
+void SyncEngine::MessageRun::journal_write(const DatastoreState& ds, caf::Action action, const Guid& guid,
+                                           std::optional<caf::SyncObj> before) {
+  if (journal_) journal_->push_back(JournalEntry{ds.server_uri, action, guid, std::move(before)});
+}
+
+std::optional<StatusCode> SyncEngine::MessageRun::check_alert_credentials(const Command& alert) {
+  if (!alert.cred) return std::nullopt;
+  std::string nonce = header_nonce_;
+  if (alert.cred->meta.type == kAuthMd5 && nonce.empty()) {
+    auto stored = engine_.state_.auth_nonce(session_.device);
+    if (!stored) {
+      store_error_ = stored.error();
+      return StatusCode::kCommandFailed;
+    }
+    nonce = std::move(*stored);
+  }
+  auto creds = decode_credentials(*alert.cred, in_.hdr.source.loc_name, nonce);
+  const std::string claimed = creds ? creds->user.str() : in_.hdr.source.loc_name;
+  auto refuse = [&](const std::string& why) {
+    logger("engine")->info("session {} device {}: credentials on the Alert for {} refused ({})", session_.key.str(),
+                           session_.device.str(), alert.items.empty() ? "" : alert.items[0].target->loc_uri, why);
+    return StatusCode::kInvalidCredentials;
+  };
+  if (!creds) return refuse(creds.error().message());
+  if (engine_.throttle_.blocked(claimed, where_.remote_address)) return refuse("too many failed logins");
+  // The session's token is the session user's: a datastore of another
+  // account cannot join it.
+  if (creds->user != session_.user) return refuse("another user than the session's");
+  auto token = engine_.caf_.authenticate(*creds, caf::TokenKind::kReadWrite);
+  if (!token) {
+    engine_.throttle_.record_failure(claimed, where_.remote_address);
+    return refuse(token.error().message());
+  }
+  return std::nullopt;
+}
+
+}  // namespace conflux::engine
