@@ -6,6 +6,7 @@
 #include <set>
 
 #include "data/text_codec.h"
+#include "data/vcalendar.h"
 
 namespace conflux::data {
 namespace {
@@ -188,7 +189,7 @@ NoteFields journal_fields(icalcomponent* journal, icalcomponent* cal) {
 }
 
 Result<std::vector<NoteFields>> parse_vjournals(std::string_view bytes) {
-  if (bytes.find('\0') != std::string_view::npos) return Status::invalid_argument("NUL byte in calendar data");
+  if (Status s = check_ical_structure(bytes); !s.is_ok()) return s;
   icalerror_set_errors_are_fatal(0);
   icalerror_clear_errno();
   icalcomponent* root = icalparser_parse_string(std::string(bytes).c_str());
