@@ -4,10 +4,11 @@
 // hostile document cannot reach files or the network. Comments are kept,
 // whitespace-only text between elements is not.
 //
-// Identity (duplicate detection) is configurable per datastore through
-// XmlIdentity: the text of a key element (a path below the root, e.g.
-// "isbn" or "meta/id") or, when none is set or found, a stable id attribute
-// of the root element ("id" by default).
+// Identity (duplicate detection) is configurable through XmlIdentity, which
+// the caller passes to XmlDocument::parse (data::parse uses the default):
+// the text of a key element (a path below the root, e.g. "isbn" or
+// "meta/id") or, when none is set or found, a stable id attribute of the
+// root element ("id" by default). No configuration key sets it yet.
 //
 // Thread rule: immutable after parse; const methods from any thread.
 #pragma once
