@@ -1,6 +1,7 @@
 #include "common/digest.h"
 
 #include <nettle/md5.h>
+#include <nettle/sha2.h>
 
 #include "common/base64.h"
 
@@ -13,6 +14,21 @@ std::string md5_base64(std::string_view bytes) {
   uint8_t digest[MD5_DIGEST_SIZE];
   md5_digest(&ctx, sizeof digest, digest);
   return base64_encode(std::string_view(reinterpret_cast<const char*>(digest), sizeof digest));
+}
+
+std::string sha256_hex(std::string_view bytes) {
+  sha256_ctx ctx;
+  sha256_init(&ctx);
+  sha256_update(&ctx, bytes.size(), reinterpret_cast<const uint8_t*>(bytes.data()));
+  uint8_t digest[SHA256_DIGEST_SIZE];
+  sha256_digest(&ctx, sizeof digest, digest);
+  static const char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (uint8_t b : digest) {
+    out.push_back(kHex[b >> 4]);
+    out.push_back(kHex[b & 0xf]);
+  }
+  return out;
 }
 
 }  // namespace conflux

@@ -10,4 +10,7 @@ namespace conflux {
 // syncml:auth-md5 scheme is defined with it; never use it for anything else.
 std::string md5_base64(std::string_view bytes);
 
+// Lower-case hex of SHA-256(bytes): content fingerprints (file data objects).
+std::string sha256_hex(std::string_view bytes);
+
 }  // namespace conflux

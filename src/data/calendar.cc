@@ -27,18 +27,38 @@ std::string take_string(char* s) {
   return out;
 }
 
-// Property names are tokens: letters, digits and '-' (RFC 5545 §3.1), plus
-// '_' that Lotus Notes writes (X-LOTUS-CHILD_UID, Horde test_recurring.ics).
-// libical accepts names like X-BAD/SLASH (gammu badline.ics); we do not.
-Status check_names(std::string_view text) {
+bool is_component_name(std::string_view name) {
+  static const char* const kKnown[] = {"VCALENDAR", "VEVENT", "VTODO", "VJOURNAL", "VFREEBUSY", "VTIMEZONE",
+                                       "STANDARD", "DAYLIGHT", "VALARM", "VAVAILABILITY", "AVAILABLE",
+                                       "VPOLL", "VVOTER", "VOTE", "PARTICIPANT", "VLOCATION", "VRESOURCE"};
+  std::string upper = ascii_upper(name);
+  if (upper.rfind("X-", 0) == 0 && upper.size() > 2) return true;
+  return std::any_of(std::begin(kKnown), std::end(kKnown), [&](const char* k) { return upper == k; });
+}
+
+}  // namespace
+
+// The checks libical does not make, so that broken data fails naming its
+// line instead of being half-read:
+//  - property names are tokens: letters, digits and '-' (RFC 5545 §3.1),
+//    plus '_' that Lotus Notes writes (X-LOTUS-CHILD_UID, Horde
+//    test_recurring.ics); libical accepts X-BAD/SLASH (gammu badline.ics);
+//  - components nest: BEGIN names a known (or X-) component, END closes the
+//    innermost open one, and everything sits inside a VCALENDAR (RFC 5545
+//    §3.4, §3.6). A missing final END:VCALENDAR is tolerated (Horde's
+//    exdate.ics); parse_items supplies it.
+Status check_ical_structure(std::string_view text) {
   size_t line_no = 0;
   size_t pos = 0;
+  std::vector<std::string> open;
   while (pos < text.size()) {
     size_t end = text.find('\n', pos);
     if (end == std::string_view::npos) end = text.size();
     std::string_view line = text.substr(pos, end - pos);
     pos = end + 1;
     ++line_no;
+    std::string where = "line " + std::to_string(line_no) + ": ";
+    if (line.find('\0') != std::string_view::npos) return Status::invalid_argument(where + "NUL byte");
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
     // Continuations, and the rest of a line broken inside its parameters
     // (Exchange: "ATTENDEE;...;CN=\"X\"" then ":" then the folded value).
@@ -49,13 +69,37 @@ Status check_names(std::string_view text) {
     bool ok = !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
       return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
     });
-    if (!ok) {
-      return Status::invalid_argument("line " + std::to_string(line_no) + ": bad property name '" +
-                                      std::string(name.substr(0, 40)) + "'");
+    if (!ok) return Status::invalid_argument(where + "bad property name '" + std::string(name.substr(0, 40)) + "'");
+    std::string upper = ascii_upper(name);
+    size_t colon = line.find(':');
+    std::string value = colon == std::string_view::npos ? "" : std::string(line.substr(colon + 1));
+    while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.pop_back();
+    if (upper == "BEGIN") {
+      if (!is_component_name(value)) {
+        return Status::invalid_argument(where + "BEGIN of an unknown component '" + value.substr(0, 40) + "'");
+      }
+      if (open.empty() && !iequals(value, "VCALENDAR")) {
+        return Status::invalid_argument(where + "BEGIN:" + value + " outside a VCALENDAR");
+      }
+      open.push_back(ascii_upper(value));
+    } else if (upper == "END") {
+      if (open.empty()) return Status::invalid_argument(where + "END:" + value.substr(0, 40) + " without BEGIN");
+      if (!iequals(value, open.back())) {
+        return Status::invalid_argument(where + "END:" + value.substr(0, 40) + " where END:" + open.back() +
+                                        " belongs");
+      }
+      open.pop_back();
+    } else if (open.empty()) {
+      return Status::invalid_argument(where + std::string(name.substr(0, 40)) + " outside a VCALENDAR");
     }
+  }
+  if (open.size() > 1) {
+    return Status::invalid_argument("line " + std::to_string(line_no) + ": " + open.back() + " is not closed");
   }
   return Status::ok();
 }
+
+namespace {
 
 void strip_lic_errors(icalcomponent* c) {
   for (icalproperty* p = icalcomponent_get_first_property(c, ICAL_XLICERROR_PROPERTY); p;) {
@@ -98,7 +142,7 @@ IcalComponentPtr new_vcalendar() {
 
 // Parses iCalendar 2.0 text into the items it holds.
 Result<std::vector<IcalComponentPtr>> parse_items(std::string_view text) {
-  if (Status s = check_names(text); !s.is_ok()) return s;
+  if (Status s = check_ical_structure(text); !s.is_ok()) return s;
   std::string copy(text);
   // A missing final END:VCALENDAR (Horde's exdate.ics) is supplied; libical
   // would otherwise return nothing at all.
@@ -248,7 +292,6 @@ Result<std::vector<std::unique_ptr<CalendarItem>>> CalendarItem::parse_all(std::
     text = converted;
     source = vcal10_format();
   }
-  if (text.find('\0') != std::string_view::npos) return Status::invalid_argument("NUL byte in calendar data");
   auto items = parse_items(text);
   if (!items) return items.error();
   std::vector<std::unique_ptr<CalendarItem>> out;

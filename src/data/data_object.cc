@@ -2,8 +2,11 @@
 
 #include "data/calendar.h"
 #include "data/contact.h"
+#include "data/file_object.h"
 #include "data/note.h"
+#include "data/record.h"
 #include "data/text_codec.h"
+#include "data/xml_document.h"
 
 namespace conflux::data {
 
@@ -34,6 +37,11 @@ Result<std::unique_ptr<DataObject>> parse(std::string_view bytes, const Format& 
     if (!contact) return contact.error();
     return std::unique_ptr<DataObject>(std::move(*contact));
   }
+  if ((type == "text/calendar" || type == "text/x-vcalendar") && holds_only_journals(bytes)) {
+    auto note = Note::parse(bytes, format);
+    if (!note) return note.error();
+    return std::unique_ptr<DataObject>(std::move(*note));
+  }
   if (type == "text/calendar" || type == "text/x-vcalendar") {
     auto item = CalendarItem::parse(bytes, format);
     if (!item) return item.error();
@@ -44,8 +52,19 @@ Result<std::unique_ptr<DataObject>> parse(std::string_view bytes, const Format& 
     if (!note) return note.error();
     return std::unique_ptr<DataObject>(std::move(*note));
   }
-  // TODO(data objects issue): files, records, XML.
-  return Status::unimplemented("no data object for " + format.to_string() + " yet");
+  if (type == record_format().mime_type) {
+    auto record = Record::parse(bytes);
+    if (!record) return record.error();
+    return std::unique_ptr<DataObject>(std::move(*record));
+  }
+  if (type == "application/xml" || type == "text/xml") {
+    auto doc = XmlDocument::parse(bytes, format);
+    if (!doc) return doc.error();
+    return std::unique_ptr<DataObject>(std::move(*doc));
+  }
+  auto file = File::parse(bytes, format);  // the OMA DS file object, or any other type as raw bytes
+  if (!file) return file.error();
+  return std::unique_ptr<DataObject>(std::move(*file));
 }
 
 Result<std::unique_ptr<DataObject>> merge(const DataObject& ours, const DataObject& theirs) {

@@ -5,13 +5,13 @@
 // format and the back end's happens), gives a key for duplicate detection,
 // and merges field by field with another version of itself.
 //
-// Kinds: contact (vCard 2.1/3.0/4.0) today; event and task (vCalendar 1.0 /
-// iCalendar 2.0), note, file, record and XML document follow the same
-// interface.
+// Kinds: contact (vCard 2.1/3.0/4.0, contact.h), event and task (vCalendar
+// 1.0 / iCalendar 2.0, calendar.h), note (text/plain, vNote 1.1, iCalendar
+// VJOURNAL; note.h), file (file_object.h), record (record.h) and XML
+// document (xml_document.h).
 //
 // Errors: Status values, never exceptions. Broken input is kInvalidArgument
-// naming the line and property; a format no data object handles yet is
-// kUnimplemented. No SyncML status codes here (engine/status_map.cc maps).
+// naming the line and property (or element, or column). No SyncML status codes here (engine/status_map.cc maps).
 // Thread rule: objects are immutable after parse; const methods may be called
 // from any thread.
 #pragma once
@@ -76,10 +76,13 @@ class DataObject {
 };
 
 // Parses `bytes` as `format`: text/x-vcard, text/vcard (and text/directory)
-// give a Contact; text/calendar and text/x-vcalendar an Event or Task;
-// text/plain and text/x-vnote a Note. The data's own version line wins over
-// format.version (devices label 3.0 cards text/x-vcard). kInvalidArgument for
-// broken bytes, kUnimplemented for types without a data object yet.
+// give a Contact; text/calendar and text/x-vcalendar an Event or Task, or a
+// Note when the data holds only VJOURNALs; text/plain and text/x-vnote a
+// Note; application/vnd.conflux.record+json a Record; application/xml and
+// text/xml an XmlDocument (default identity); application/vnd.omads-file+xml
+// and every other type a File (other types: the bytes as they are). The
+// data's own version line wins over format.version (devices label 3.0 cards
+// text/x-vcard). kInvalidArgument for broken bytes.
 Result<std::unique_ptr<DataObject>> parse(std::string_view bytes, const Format& format);
 
 // ours.merged_with(theirs), see DataObject::merged_with.

@@ -1,8 +1,12 @@
 #include "data/note.h"
 
+#include <libical/ical.h>
+
 #include <algorithm>
+#include <set>
 
 #include "data/text_codec.h"
+#include "data/vcalendar.h"
 
 namespace conflux::data {
 namespace {
@@ -134,7 +138,142 @@ Result<NoteFields> parse_vnote(std::string_view bytes) {
   return note;
 }
 
+std::string take_ical_string(char* s) {
+  std::string out = s ? s : "";
+  if (s) icalmemory_free_buffer(s);
+  return out;
+}
+
+// One VJOURNAL (of `cal`) as NoteFields, by the mapping in note.h.
+NoteFields journal_fields(icalcomponent* journal, icalcomponent* cal) {
+  NoteFields note;
+  bool have_body = false;
+  std::set<std::string> tzids;
+  std::vector<icalproperty*> props;
+  for (icalproperty* p = icalcomponent_get_first_property(journal, ICAL_ANY_PROPERTY); p;
+       p = icalcomponent_get_next_property(journal, ICAL_ANY_PROPERTY)) {
+    props.push_back(p);
+  }
+  for (icalproperty* p : props) {
+    std::string name = ascii_upper(icalproperty_get_property_name(p));
+    icalvalue* v = icalproperty_get_value(p);
+    std::string text = v && icalvalue_isa(v) == ICAL_TEXT_VALUE && icalvalue_get_text(v) ? icalvalue_get_text(v) : "";
+    if (name.rfind("X-LIC-", 0) == 0) continue;  // libical's own error notes
+    if (name == "DESCRIPTION" && !have_body) {
+      note.body = crlf_to_lf(text);
+      have_body = true;
+    } else if (name == "SUMMARY") {
+      note.summary = crlf_to_lf(text);
+    } else if (name == "CREATED") {
+      note.created = take_ical_string(icalproperty_get_value_as_string_r(p));
+    } else if (name == "LAST-MODIFIED") {
+      note.last_modified = take_ical_string(icalproperty_get_value_as_string_r(p));
+    } else if (name == "CATEGORIES" || name == "CLASS" || name.rfind("X-", 0) == 0) {
+      if (text.empty()) text = take_ical_string(icalproperty_get_value_as_string_r(p));
+      note.extra.emplace_back(name, crlf_to_lf(text));
+    } else {
+      note.journal_only.push_back(take_ical_string(icalproperty_as_ical_string_r(p)));
+      if (icalparameter* tz = icalproperty_get_first_parameter(p, ICAL_TZID_PARAMETER)) {
+        if (const char* id = icalparameter_get_tzid(tz)) tzids.insert(id);
+      }
+    }
+  }
+  for (icalcomponent* z = icalcomponent_get_first_component(cal, ICAL_VTIMEZONE_COMPONENT); z;
+       z = icalcomponent_get_next_component(cal, ICAL_VTIMEZONE_COMPONENT)) {
+    icalproperty* id = icalcomponent_get_first_property(z, ICAL_TZID_PROPERTY);
+    if (id && icalproperty_get_tzid(id) && tzids.count(icalproperty_get_tzid(id))) {
+      note.journal_zones.push_back(take_ical_string(icalcomponent_as_ical_string_r(z)));
+    }
+  }
+  return note;
+}
+
+Result<std::vector<NoteFields>> parse_vjournals(std::string_view bytes) {
+  if (Status s = check_ical_structure(bytes); !s.is_ok()) return s;
+  icalerror_set_errors_are_fatal(0);
+  icalerror_clear_errno();
+  icalcomponent* root = icalparser_parse_string(std::string(bytes).c_str());
+  icalerror_clear_errno();
+  if (!root) return Status::invalid_argument("not iCalendar");
+  std::vector<icalcomponent*> cals;
+  if (icalcomponent_isa(root) == ICAL_VCALENDAR_COMPONENT) {
+    cals.push_back(root);
+  } else {
+    for (icalcomponent* k = icalcomponent_get_first_component(root, ICAL_VCALENDAR_COMPONENT); k;
+         k = icalcomponent_get_next_component(root, ICAL_VCALENDAR_COMPONENT)) {
+      cals.push_back(k);
+    }
+  }
+  std::vector<NoteFields> notes;
+  for (icalcomponent* cal : cals) {
+    std::vector<icalcomponent*> journals;
+    for (icalcomponent* j = icalcomponent_get_first_component(cal, ICAL_VJOURNAL_COMPONENT); j;
+         j = icalcomponent_get_next_component(cal, ICAL_VJOURNAL_COMPONENT)) {
+      journals.push_back(j);
+    }
+    for (icalcomponent* j : journals) notes.push_back(journal_fields(j, cal));
+  }
+  icalcomponent_free(root);
+  if (notes.empty()) return Status::invalid_argument("no VJOURNAL in the calendar data");
+  return notes;
+}
+
+// The VCALENDAR text of one note as a VJOURNAL.
+std::string write_vjournal(const NoteFields& note) {
+  icalcomponent* cal = icalcomponent_new(ICAL_VCALENDAR_COMPONENT);
+  icalcomponent_add_property(cal, icalproperty_new_version("2.0"));
+  icalcomponent_add_property(cal, icalproperty_new_prodid("-//Conflux//Conflux data objects//EN"));
+  for (const auto& zone : note.journal_zones) {
+    if (icalcomponent* z = icalcomponent_new_from_string(zone.c_str())) icalcomponent_add_component(cal, z);
+  }
+  icalcomponent* journal = icalcomponent_new(ICAL_VJOURNAL_COMPONENT);
+  if (!note.summary.empty()) icalcomponent_add_property(journal, icalproperty_new_summary(note.summary.c_str()));
+  // The body first: of several DESCRIPTIONs the first is the body.
+  if (!note.body.empty()) icalcomponent_add_property(journal, icalproperty_new_description(note.body.c_str()));
+  for (const auto& line : note.journal_only) {
+    if (icalproperty* p = icalproperty_new_from_string(line.c_str())) icalcomponent_add_property(journal, p);
+  }
+  // Stamps that do not parse as date-times are dropped: libical would write
+  // them as an error note instead.
+  auto add_stamp = [&](const std::string& value, icalproperty* (*make)(icaltimetype)) {
+    icaltimetype t = icaltime_from_string(value.c_str());
+    if (!value.empty() && !icaltime_is_null_time(t)) icalcomponent_add_property(journal, make(t));
+  };
+  add_stamp(note.created, icalproperty_new_created);
+  add_stamp(note.last_modified, icalproperty_new_lastmodified);
+  for (const auto& [name, value] : note.extra) {
+    icalproperty* p = nullptr;
+    if (name == "CATEGORIES") {
+      p = icalproperty_new_categories(value.c_str());
+    } else if (name == "CLASS") {
+      p = icalproperty_new_from_string(("CLASS:" + value).c_str());
+    } else {
+      p = icalproperty_new_x(value.c_str());
+      icalproperty_set_x_name(p, name.c_str());
+    }
+    if (p) icalcomponent_add_property(journal, p);
+  }
+  icalcomponent_add_component(cal, journal);
+  std::string out = take_ical_string(icalcomponent_as_ical_string_r(cal));
+  icalcomponent_free(cal);
+  return out;
+}
+
 }  // namespace
+
+bool holds_only_journals(std::string_view bytes) {
+  std::string upper = ascii_upper(bytes);
+  return upper.find("BEGIN:VJOURNAL") != std::string::npos && upper.find("BEGIN:VEVENT") == std::string::npos &&
+         upper.find("BEGIN:VTODO") == std::string::npos;
+}
+
+Result<std::vector<std::unique_ptr<Note>>> Note::parse_journals(std::string_view bytes) {
+  auto all = parse_vjournals(bytes);
+  if (!all) return all.error().with_context("VJOURNAL");
+  std::vector<std::unique_ptr<Note>> notes;
+  for (auto& fields : *all) notes.push_back(std::make_unique<Note>(std::move(fields), vjournal_format()));
+  return notes;
+}
 
 Result<std::unique_ptr<Note>> Note::parse(std::string_view bytes, const Format& format) {
   std::string type = ascii_lower(format.mime_type);
@@ -151,6 +290,14 @@ Result<std::unique_ptr<Note>> Note::parse(std::string_view bytes, const Format& 
     if (!note) return note.error().with_context("vNote");
     return std::make_unique<Note>(std::move(*note), vnote11_format());
   }
+  if (type == "text/calendar" || type == "text/x-vcalendar") {
+    auto notes = parse_journals(bytes);
+    if (!notes) return notes.error();
+    if (notes->size() != 1) {
+      return Status::invalid_argument("expected one VJOURNAL, found " + std::to_string(notes->size()));
+    }
+    return std::move(notes->front());
+  }
   return Status::invalid_argument("a note cannot be read from " + format.to_string());
 }
 
@@ -166,6 +313,7 @@ Result<std::string> Note::write(const Format& format) const {
     for (const auto& [name, value] : fields_.extra) out += text_line(name, value);
     return out + "END:VNOTE\r\n";
   }
+  if (type == "text/calendar" && (format.version.empty() || format.version == "2.0")) return write_vjournal(fields_);
   return Status::invalid_argument("a note cannot be written as " + format.to_string());
 }
 
@@ -192,9 +340,14 @@ Result<std::unique_ptr<DataObject>> Note::merged_with(const DataObject& theirs) 
   if (result.summary.empty()) result.summary = other.summary;
   if (result.created.empty()) result.created = other.created;
   if (result.last_modified.empty()) result.last_modified = other.last_modified;
-  for (const auto& e : other.extra) {
-    if (std::find(result.extra.begin(), result.extra.end(), e) == result.extra.end()) result.extra.push_back(e);
-  }
+  auto unite = [](auto& ours, const auto& theirs) {
+    for (const auto& e : theirs) {
+      if (std::find(ours.begin(), ours.end(), e) == ours.end()) ours.push_back(e);
+    }
+  };
+  unite(result.extra, other.extra);
+  unite(result.journal_only, other.journal_only);
+  unite(result.journal_zones, other.journal_zones);
   return std::unique_ptr<DataObject>(std::make_unique<Note>(std::move(result), source_));
 }
 

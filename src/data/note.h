@@ -1,7 +1,24 @@
 // Note: a DataObject holding one memo (MISSION §4 "Data objects"), read and
-// written as text/plain (SyncEvolution memos: the whole text is the body) and
+// written as text/plain (SyncEvolution memos: the whole text is the body),
 // vNote 1.1 (text/x-vnote, phones: BEGIN:VNOTE, BODY often
-// QUOTED-PRINTABLE with CHARSET).
+// QUOTED-PRINTABLE with CHARSET) and iCalendar 2.0 VJOURNAL (text/calendar,
+// Evolution's memos, through libical).
+//
+// A VJOURNAL is a Note, not a kind of its own: it is the same memo a phone
+// keeps as a vNote and SyncEvolution sends as text/plain, so one datastore
+// holds all three and any device gets its own form. vCalendar 1.0 has no
+// journal component; its era's form of a memo is vNote 1.1. The mapping:
+//   VJOURNAL        vNote 1.1       text/plain
+//   DESCRIPTION     BODY            the text      (first DESCRIPTION only)
+//   SUMMARY         SUMMARY         -             (text when there is no body)
+//   CREATED         DCREATED        -
+//   LAST-MODIFIED   LAST-MODIFIED   -
+//   CATEGORIES      CATEGORIES      -
+//   CLASS           CLASS           -
+//   X-...           X-...           -
+//   everything else (UID, DTSTAMP, DTSTART, ORGANIZER, STATUS, RRULE, more
+//   DESCRIPTIONs, ...) and the VTIMEZONEs they refer to: kept verbatim and
+//   written back only as VJOURNAL (vNote cannot hold them).
 //
 // vNote rules: 2.1-style unfolding (a line break before whitespace is
 // removed, the whitespace kept), QP soft breaks, CHARSET through iconv (a
@@ -26,6 +43,11 @@ namespace conflux::data {
 
 inline Format text_plain_format() { return {"text/plain", ""}; }
 inline Format vnote11_format() { return {"text/x-vnote", "1.1"}; }
+inline Format vjournal_format() { return {"text/calendar", "2.0"}; }
+
+// True when calendar data holds a VJOURNAL and no VEVENT or VTODO (such
+// data is a Note, not an Event or Task).
+bool holds_only_journals(std::string_view bytes);
 
 struct NoteFields {
   std::string body;           // UTF-8, LF line ends
@@ -33,6 +55,8 @@ struct NoteFields {
   std::string created;        // DCREATED as sent (YYYYMMDDTHHMMSSZ); may be empty
   std::string last_modified;  // LAST-MODIFIED as sent; may be empty
   std::vector<std::pair<std::string, std::string>> extra;  // CATEGORIES, CLASS, X-...: (NAME, text)
+  std::vector<std::string> journal_only;    // VJOURNAL properties vNote cannot hold, as iCalendar lines
+  std::vector<std::string> journal_zones;   // VTIMEZONEs those refer to, as iCalendar text
 
   bool operator==(const NoteFields&) const = default;
 };
@@ -42,15 +66,22 @@ class Note final : public DataObject {
   Note(NoteFields&& fields, Format source) : fields_(std::move(fields)), source_(std::move(source)) {}
 
   // text/plain: any bytes (UTF-8, else read as windows-1252); text/x-vnote:
-  // exactly one VNOTE, kInvalidArgument when broken. Other types:
-  // kInvalidArgument.
+  // exactly one VNOTE, kInvalidArgument when broken; text/calendar (and
+  // text/x-vcalendar): exactly one VJOURNAL. Other types: kInvalidArgument.
   static Result<std::unique_ptr<Note>> parse(std::string_view bytes, const Format& format);
+
+  // Every VJOURNAL in iCalendar data (VEVENT, VTODO and others are
+  // skipped). kInvalidArgument when the data is broken or holds none.
+  static Result<std::vector<std::unique_ptr<Note>>> parse_journals(std::string_view bytes);
 
   DataKind kind() const override { return DataKind::kNote; }
   Format source_format() const override { return source_; }
-  std::vector<Format> supported_formats() const override { return {text_plain_format(), vnote11_format()}; }
+  std::vector<Format> supported_formats() const override {
+    return {text_plain_format(), vnote11_format(), vjournal_format()};
+  }
   // text/plain writes the body (the summary when the body is empty);
-  // text/x-vnote writes vNote 1.1.
+  // text/x-vnote writes vNote 1.1; text/calendar a VCALENDAR with one
+  // VJOURNAL.
   Result<std::string> write(const Format& format) const override;
 
   // Duplicate-detection rule: the first non-empty line of the body (of the
@@ -59,7 +90,7 @@ class Note final : public DataObject {
   std::string identity_key() const override;
 
   // Ours wins for body, summary and dates when ours has them; extra
-  // properties are united by (name, value).
+  // properties, journal-only lines and time zones are united by value.
   Result<std::unique_ptr<DataObject>> merged_with(const DataObject& theirs) const override;
 
   std::unique_ptr<DataObject> clone() const override { return std::make_unique<Note>(NoteFields(fields_), source_); }

@@ -62,6 +62,10 @@
 
 namespace conflux::data {
 
+// The checks on iCalendar 2.0 text libical does not make (calendar.cc says
+// which): kInvalidArgument naming the line.
+Status check_ical_structure(std::string_view text);
+
 // True when the data's first VERSION line inside a VCALENDAR says 1.0.
 bool is_vcal10(std::string_view bytes);
 

@@ -30,13 +30,43 @@ inline std::string take_text(char* s) {
   return out;
 }
 
+// The rule "a field both versions can hold", property by property: the
+// iCalendar 2.0 properties of VEVENT/VTODO (RFC 5545 §3.6.1, §3.6.2) and
+// whether vCalendar 1.0 (vCal 1.0 §2.1.5) has a place for them. Properties
+// not listed are X- (kept both ways) or unknown IANA ones (2.0 only).
+struct Vcal10Rule {
+  const char* name;
+  bool held;
+  const char* why;  // for the ones 1.0 cannot hold
+};
+inline constexpr Vcal10Rule kVcal10Rules[] = {
+    {"ATTENDEE", true, ""},      {"CATEGORIES", true, ""},   {"CLASS", true, ""},
+    {"COMPLETED", true, ""},     {"CREATED", true, ""},      {"DESCRIPTION", true, ""},
+    {"DTEND", true, ""},         {"DTSTAMP", true, ""},      {"DTSTART", true, ""},
+    {"DUE", true, ""},           {"EXDATE", true, ""},       {"LAST-MODIFIED", true, ""},
+    {"LOCATION", true, ""},      {"PRIORITY", true, ""},     {"RDATE", true, ""},
+    {"RELATED-TO", true, ""},    {"RESOURCES", true, ""},    {"RRULE", true, "only rules 1.0 can spell"},
+    {"SEQUENCE", true, ""},      {"STATUS", true, ""},       {"SUMMARY", true, ""},
+    {"TRANSP", true, ""},        {"UID", true, ""},          {"URL", true, ""},
+    {"VALARM", true, "AUDIO and DISPLAY only, as AALARM/DALARM"},
+    {"DURATION", false, "folded into DTEND by field_keys"},
+    {"ATTACH", false, "1.0 ATTACH has no FMTTYPE/binary form"},
+    {"COMMENT", false, "no 1.0 property"},
+    {"CONTACT", false, "no 1.0 property"},
+    {"GEO", false, "no 1.0 property"},
+    {"ORGANIZER", false, "1.0 has only ATTENDEE;ROLE=ORGANIZER, no separate property"},
+    {"PERCENT-COMPLETE", false, "no 1.0 property"},
+    {"RECURRENCE-ID", false, "1.0 has no detached exceptions"},
+    {"REQUEST-STATUS", false, "no 1.0 property (iTIP)"},
+    {"EXRULE", false, "deprecated in RFC 5545; not written"},
+};
+
 inline bool in_vcal10(const std::string& n) {
-  static const char* const kNames[] = {"ATTENDEE", "CATEGORIES", "CLASS", "COMPLETED", "CREATED", "DESCRIPTION",
-                                       "DTEND", "DTSTAMP", "DTSTART", "DUE", "EXDATE", "LAST-MODIFIED", "LOCATION", "PRIORITY",
-                                       "RDATE", "RELATED-TO", "RESOURCES", "RRULE", "SEQUENCE", "STATUS", "SUMMARY",
-                                       "TRANSP", "UID", "URL", "VALARM"};
   if (n.substr(0, 2) == "X-") return true;
-  return std::any_of(std::begin(kNames), std::end(kNames), [&](const char* k) { return n == k; });
+  for (const auto& rule : kVcal10Rules) {
+    if (n == rule.name) return rule.held;
+  }
+  return false;
 }
 
 inline icaltimetype start_of(icalcomponent* c) {

@@ -211,5 +211,36 @@ TEST(CalendarTest, BadInputIsInvalidArgument) {
   }
 }
 
+TEST(CalendarTest, BrokenStructureFailsNamingTheLine) {
+  using namespace std::string_view_literals;  // "..."sv keeps the NUL byte below
+  struct Case {
+    std::string_view text;
+    const char* says;
+  };
+  const Case cases[] = {
+      {"BEGIN:VEVENT\r\nUID:x\r\nEND:VEVENT\r\n"sv, "line 1: BEGIN:VEVENT outside a VCALENDAR"},
+      {"UID:x\r\n"sv, "line 1: UID outside a VCALENDAR"},
+      {"BEGIN:VCALENDAR\r\nBEGIN:VEVNT\r\nEND:VEVNT\r\nEND:VCALENDAR\r\n"sv, "line 2: BEGIN of an unknown component"},
+      {"BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nEND:VTODO\r\nEND:VCALENDAR\r\n"sv,
+       "line 3: END:VTODO where END:VEVENT belongs"},
+      {"BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nUID:x\r\n"sv, "line 3: VEVENT is not closed"},
+      {"BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\nEND:VCALENDAR\r\n"sv, "line 3: END:VCALENDAR without BEGIN"},
+      {"BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nSUMMARY:a\0b\r\n"sv, "line 3: NUL byte"},
+      {"BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nX-A/B:1\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"sv,
+       "line 3: bad property name 'X-A/B'"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(std::string(c.text));
+    auto item = CalendarItem::parse(c.text, ical20_format());
+    ASSERT_FALSE(item.has_value());
+    EXPECT_EQ(item.error().code(), StatusCode::kInvalidArgument);
+    EXPECT_NE(item.error().message().find(c.says), std::string::npos) << item.error().message();
+  }
+  // A missing final END:VCALENDAR alone is tolerated (Horde's exdate.ics).
+  auto lenient = CalendarItem::parse("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:x\r\n"
+                                     "DTSTART:20260101T100000Z\r\nEND:VEVENT\r\n", ical20_format());
+  EXPECT_TRUE(lenient.has_value()) << lenient.error().to_string();
+}
+
 }  // namespace
 }  // namespace conflux::data

@@ -33,10 +33,23 @@ TEST(DataObjectTest, ParseDispatchesOnType) {
     EXPECT_EQ((*obj)->kind(), DataKind::kContact);
     EXPECT_EQ((*obj)->source_format(), Format::vcard30());  // the data's VERSION wins
   }
-  // text/calendar has a data object now (calendar_test.cc); files do not yet.
-  auto file = parse("bytes", {"application/vnd.omads-file", ""});
-  ASSERT_FALSE(file.has_value());
-  EXPECT_EQ(file.error().code(), StatusCode::kUnimplemented);
+  // Other kinds by type (their own tests cover them); any unknown type is
+  // a file of raw bytes.
+  const std::pair<Format, DataKind> kinds[] = {
+      {{"application/vnd.omads-file+xml", ""}, DataKind::kFile},
+      {{"application/vnd.conflux.record+json", ""}, DataKind::kRecord},
+      {{"application/xml", ""}, DataKind::kXmlDocument},
+      {{"text/xml", ""}, DataKind::kXmlDocument},
+      {{"image/jpeg", ""}, DataKind::kFile},
+      {{"text/x-s4j-sifc", ""}, DataKind::kFile},
+  };
+  const char* bodies[] = {"<File><name>a</name></File>", R"({"table":"t","columns":[]})", "<a/>", "<a/>", "\xff\xd8",
+                          "<contact/>"};
+  for (size_t i = 0; i < std::size(kinds); ++i) {
+    auto obj = parse(bodies[i], kinds[i].first);
+    ASSERT_TRUE(obj.has_value()) << kinds[i].first.to_string() << ": " << obj.error().to_string();
+    EXPECT_EQ((*obj)->kind(), kinds[i].second) << kinds[i].first.to_string();
+  }
 }
 
 TEST(DataObjectTest, BrokenOrDoubleItemIsInvalidArgument) {
