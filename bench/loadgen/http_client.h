@@ -1,0 +1,52 @@
+// A blocking HTTP/1.1 client for one simulated device (Boost.Beast): POSTs
+// SyncML to whatever URL the server names (RespURI), keeping the connection
+// open between requests as a phone's HTTP stack does. One thread per client;
+// not thread-safe.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "common/status.h"
+
+namespace conflux::loadgen {
+
+// The parts of an http:// URL the client needs; https is not supported.
+struct HttpUrl {
+  std::string host;
+  std::string port;
+  std::string target;  // path and query, "/" at least
+};
+
+// kInvalidArgument for anything but http://host[:port][/path][?query].
+Result<HttpUrl> parse_http_url(const std::string& url);
+
+struct HttpReply {
+  int status = 0;
+  std::string content_type;
+  std::string body;
+};
+
+class HttpClient {
+ public:
+  explicit HttpClient(std::chrono::seconds timeout);
+  ~HttpClient();
+  HttpClient(const HttpClient&) = delete;
+  HttpClient& operator=(const HttpClient&) = delete;
+
+  // One request and its reply. A connection the server closed in between is
+  // reopened once; kUnavailable when the server cannot be reached or does
+  // not answer within the timeout. Any HTTP status is a value, not an error.
+  Result<HttpReply> post(const std::string& url, const std::string& content_type, const std::string& body);
+
+ private:
+  struct Connection;
+  Result<HttpReply> exchange(const HttpUrl& url, const std::string& content_type, const std::string& body);
+
+  const std::chrono::seconds timeout_;
+  std::unique_ptr<Connection> connection_;  // null until the first request
+};
+
+}  // namespace conflux::loadgen
