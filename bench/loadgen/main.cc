@@ -3,7 +3,7 @@
 // failed a check: figures measured over errors are not figures.
 //
 //   conflux_loadgen --url http://127.0.0.1:8080/sync --server-pid 1234 --json out.json
-//   conflux_loadgen --print-accounts      the "user password" lines to create first
+//   conflux_loadgen --print-accounts      "user password device-id…" lines to create first
 #include <CLI/CLI.hpp>
 #include <fstream>
 #include <iostream>
@@ -16,6 +16,7 @@ using namespace conflux::loadgen;
 
 int main(int argc, char** argv) {
   CLI::App app{"Conflux load generator: simulated SyncML devices over real HTTP"};
+  app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);  // bench/load appends overrides
   LoadConfig config;
   std::string auth = "md5", encoding = "xml", json_path, label = "server";
   int server_pid = 0;
@@ -37,13 +38,17 @@ int main(int argc, char** argv) {
   app.add_option("--server-pid", server_pid, "process to measure (CPU, RSS) from /proc");
   app.add_flag("--server-tree", server_tree, "measure the descendants of --server-pid instead (not the pid itself)");
   app.add_option("--json", json_path, "write the results as JSON here");
-  app.add_flag("--print-accounts", print_accounts, "print the accounts (user password) the run needs, and exit");
+  app.add_flag("--print-accounts", print_accounts, "print the accounts the run needs (user password device-id...), and exit");
   CLI11_PARSE(app, argc, argv);
 
   config.auth = auth == "basic" ? AuthScheme::kBasic : AuthScheme::kMd5;
   config.encoding = encoding == "wbxml" ? conflux::protocol::Encoding::kWbxml : conflux::protocol::Encoding::kXml;
   if (print_accounts) {
-    for (const auto& a : accounts(config)) std::cout << a.user << ' ' << a.password << '\n';
+    for (const auto& a : accounts(config)) {
+      std::cout << a.user << ' ' << a.password;
+      for (const auto& d : a.device_ids) std::cout << ' ' << d;
+      std::cout << '\n';
+    }
     return 0;
   }
   if (config.url.empty()) {

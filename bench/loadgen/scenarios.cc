@@ -2,6 +2,7 @@
 
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <latch>
 #include <memory>
@@ -16,6 +17,10 @@ using Clock = std::chrono::steady_clock;
 
 constexpr size_t kAddsPerRound = 5, kReplacesPerRound = 3, kDeletesPerRound = 2;
 constexpr size_t kErrorsKept = 5;
+// Device id suffixes: every account's first device, and the second one that
+// checks (a) or downloads (b, c) what the first uploaded.
+constexpr const char* kFirstDevice = "phone";
+const char* second_device(char scenario) { return scenario == 'a' ? "check" : "second"; }
 
 std::string account_name(const LoadConfig& config, char scenario, size_t device) {
   char buf[32];
@@ -141,7 +146,8 @@ SessionPlan two_way_round(AddressBook& book, uint64_t round) {
     card = edit_contact(card, round);
     plan.replaces.emplace_back(luid, card);
   }
-  for (size_t i = 0; i < kDeletesPerRound && plan.replaces.size() + i < book.cards.size(); ++i) {
+  const size_t deletes = std::min(kDeletesPerRound, book.cards.size() - plan.replaces.size());
+  for (size_t i = 0; i < deletes; ++i) {
     plan.deletes.push_back(book.cards.front().first);
     book.cards.erase(book.cards.begin());
   }
@@ -160,7 +166,7 @@ std::vector<Account> accounts(const LoadConfig& config) {
     if (config.scenarios.find(scenario) == std::string::npos) return;
     for (size_t i = 0; i < devices; ++i) {
       const std::string user = account_name(config, scenario, i);
-      out.push_back({user, password_for(user)});
+      out.push_back({user, password_for(user), {user + "-" + kFirstDevice, user + "-" + second_device(scenario)}});
     }
   };
   add('a', config.a_devices);
@@ -185,7 +191,7 @@ std::vector<PhaseResult> run_scenarios(const LoadConfig& config, ProcMeter* mete
   };
 
   if (config.scenarios.find('a') != std::string::npos && config.a_devices > 0) {
-    auto devices = devices_for('a', config.a_devices, "phone");
+    auto devices = devices_for('a', config.a_devices, kFirstDevice);
     std::vector<AddressBook> books;
     for (size_t i = 0; i < devices.size(); ++i) books.emplace_back(config.seed + static_cast<uint32_t>(i));
 
@@ -208,7 +214,7 @@ std::vector<PhaseResult> run_scenarios(const LoadConfig& config, ProcMeter* mete
     }
     record(run_phase("a2", "two-way syncs: 5 adds, 3 replaces, 2 deletes each", std::move(rounds), meter));
 
-    auto checkers = devices_for('a', config.a_devices, "check");
+    auto checkers = devices_for('a', config.a_devices, second_device('a'));
     std::vector<DeviceJob> check;
     for (size_t i = 0; i < checkers.size(); ++i) {
       check.push_back({checkers[i].get(), {slow_sync_download(books[i].cards.size())}});
@@ -221,7 +227,7 @@ std::vector<PhaseResult> run_scenarios(const LoadConfig& config, ProcMeter* mete
   auto upload_and_download = [&](char scenario, size_t n_devices, size_t n_contacts) {
     if (config.scenarios.find(scenario) == std::string::npos || n_devices == 0) return;
     const std::string s(1, scenario);
-    auto devices = devices_for(scenario, n_devices, "phone");
+    auto devices = devices_for(scenario, n_devices, kFirstDevice);
     std::vector<DeviceJob> upload;
     for (size_t i = 0; i < devices.size(); ++i) {
       AddressBook book(config.seed + 1000 * static_cast<uint32_t>(scenario) + static_cast<uint32_t>(i));
@@ -229,7 +235,7 @@ std::vector<PhaseResult> run_scenarios(const LoadConfig& config, ProcMeter* mete
     }
     record(run_phase(s + "1", "slow sync, upload " + std::to_string(n_contacts) + " contacts", std::move(upload),
                      meter));
-    auto second = devices_for(scenario, n_devices, "second");
+    auto second = devices_for(scenario, n_devices, second_device(scenario));
     std::vector<DeviceJob> download;
     for (auto& d : second) download.push_back({d.get(), {slow_sync_download(n_contacts)}});
     record(run_phase(s + "2", "slow sync of a second device, download " + std::to_string(n_contacts) + " contacts",

@@ -40,10 +40,12 @@ struct LoadConfig {
 struct Account {
   std::string user;
   std::string password;
+  std::vector<std::string> device_ids;  // the devices that log in with it
 };
 
 // The accounts the scenarios in `config` log in with, in a fixed order; the
-// caller creates them on the server before the run.
+// caller creates them on the server before the run (and, for a server that
+// must know each device, such as SyncEvolution's, configures the devices).
 std::vector<Account> accounts(const LoadConfig& config);
 
 struct PhaseResult {
