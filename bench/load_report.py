@@ -44,7 +44,7 @@ def row(cells, widths):
 
 
 def ratio(a, b):
-    return f"{a / b:.2f}x" if b else "-"
+    return f"{a / b:.3g}x" if b else "-"
 
 
 def comparison(conflux, peer):
