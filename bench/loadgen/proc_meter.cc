@@ -2,9 +2,11 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <string>
 
@@ -94,18 +96,23 @@ uint64_t ProcMeter::rss_now_kb() const {
 }
 
 void ProcMeter::sample() {
-  for (int pid : members()) {
-    const uint64_t hwm = status_kb(pid, "VmHWM");
-    std::lock_guard lock(mutex_);
-    auto& peak = peak_by_pid_[pid];
-    peak = std::max(peak, hwm);
+  // A process's own peak is exact (VmHWM). A tree's is the largest sum of
+  // its members' RSS at one sample: summing each member's VmHWM instead
+  // would add up helpers that never ran at the same time.
+  uint64_t kb = 0;
+  if (scope_ == MeterScope::kProcess) {
+    kb = status_kb(pid_, "VmHWM");
+  } else {
+    kb = rss_now_kb();
   }
+  std::lock_guard lock(mutex_);
+  peak_rss_kb_ = std::max(peak_rss_kb_, kb);
 }
 
 void ProcMeter::start() {
   usage_ = PhaseUsage{};
-  peak_by_pid_.clear();
-  for (int pid : members()) reset_peak(pid);
+  peak_rss_kb_ = 0;
+  if (scope_ == MeterScope::kProcess) reset_peak(pid_);
   usage_.rss_before_kb = rss_now_kb();
   usage_.cpu_seconds = cpu_seconds();
   sample();
@@ -124,7 +131,7 @@ PhaseUsage ProcMeter::stop() {
   sample();
   usage_.cpu_seconds = cpu_seconds() - usage_.cpu_seconds;
   usage_.rss_after_kb = rss_now_kb();
-  for (const auto& [pid, kb] : peak_by_pid_) usage_.peak_rss_kb += kb;
+  usage_.peak_rss_kb = peak_rss_kb_;
   return usage_;
 }
 

@@ -7,7 +7,6 @@
 
 #include <atomic>
 #include <cstdint>
-#include <map>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -22,12 +21,14 @@ enum class MeterScope : uint8_t {
 struct PhaseUsage {
   double cpu_seconds = 0;    // utime+stime over the phase, incl. reaped children
   uint64_t rss_before_kb = 0;
-  uint64_t peak_rss_kb = 0;  // VmHWM (reset at the start); summed over a tree
+  // A process: VmHWM, reset at the start. A tree: the largest sum of its
+  // members' VmRSS seen at one sample.
+  uint64_t peak_rss_kb = 0;
   uint64_t rss_after_kb = 0;
 };
 
-// start() then stop(), once per phase, from one thread. Sampling every
-// 100 ms catches the peak of helpers that exit before the phase ends.
+// start() then stop(), once per phase, from one thread. A tree is sampled
+// every 100 ms, so a helper that lives shorter than that can be missed.
 class ProcMeter {
  public:
   ProcMeter(int pid, MeterScope scope);
@@ -48,7 +49,7 @@ class ProcMeter {
   const MeterScope scope_;
   PhaseUsage usage_;
   std::mutex mutex_;
-  std::map<int, uint64_t> peak_by_pid_;  // guarded by mutex_
+  uint64_t peak_rss_kb_ = 0;  // guarded by mutex_
   std::atomic<bool> running_{false};
   std::thread sampler_;
 };
