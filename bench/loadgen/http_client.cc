@@ -28,6 +28,19 @@ Result<HttpUrl> parse_http_url(const std::string& url) {
   return out;
 }
 
+namespace {
+
+// Runs the queued operations to their end. The operations are asynchronous
+// only because tcp_stream's timeout (expires_after) applies to asynchronous
+// operations alone; a server that stops answering then ends in
+// beast::error::timeout instead of blocking the device forever.
+void run_to_completion(boost::asio::io_context& io) {
+  io.restart();
+  io.run();
+}
+
+}  // namespace
+
 struct HttpClient::Connection {
   boost::asio::io_context io;
   beast::tcp_stream stream{io};
@@ -35,7 +48,7 @@ struct HttpClient::Connection {
   beast::flat_buffer buffer;
 };
 
-HttpClient::HttpClient(std::chrono::seconds timeout) : timeout_(timeout) {}
+HttpClient::HttpClient(std::chrono::milliseconds timeout) : timeout_(timeout) {}
 HttpClient::~HttpClient() = default;
 
 Result<HttpReply> HttpClient::post(const std::string& url, const std::string& content_type,
@@ -62,7 +75,8 @@ Result<HttpReply> HttpClient::exchange(const HttpUrl& url, const std::string& co
     auto endpoints = resolver.resolve(url.host, url.port, ec);
     if (ec) return Status::unavailable("resolve " + url.host + ": " + ec.message());
     connection_->stream.expires_after(timeout_);
-    connection_->stream.connect(endpoints, ec);
+    connection_->stream.async_connect(endpoints, [&](beast::error_code e, const tcp::endpoint&) { ec = e; });
+    run_to_completion(connection_->io);
     if (ec) return Status::unavailable("connect " + url.host + ":" + url.port + ": " + ec.message());
   }
   auto& stream = connection_->stream;
@@ -75,10 +89,13 @@ Result<HttpReply> HttpClient::exchange(const HttpUrl& url, const std::string& co
   request.prepare_payload();
 
   stream.expires_after(timeout_);
-  http::write(stream, request, ec);
   http::response_parser<http::string_body> parser;
   parser.body_limit(64 * 1024 * 1024);
-  if (!ec) http::read(stream, connection_->buffer, parser, ec);
+  http::async_write(stream, request, [&](beast::error_code e, size_t) {
+    ec = e;
+    if (!ec) http::async_read(stream, connection_->buffer, parser, [&](beast::error_code r, size_t) { ec = r; });
+  });
+  run_to_completion(connection_->io);
   if (ec) {
     connection_.reset();
     return Status::unavailable("HTTP POST " + url.target + ": " + ec.message());

@@ -31,7 +31,7 @@ struct HttpReply {
 
 class HttpClient {
  public:
-  explicit HttpClient(std::chrono::seconds timeout);
+  explicit HttpClient(std::chrono::milliseconds timeout);
   ~HttpClient();
   HttpClient(const HttpClient&) = delete;
   HttpClient& operator=(const HttpClient&) = delete;
@@ -45,7 +45,7 @@ class HttpClient {
   struct Connection;
   Result<HttpReply> exchange(const HttpUrl& url, const std::string& content_type, const std::string& body);
 
-  const std::chrono::seconds timeout_;
+  const std::chrono::milliseconds timeout_;
   std::unique_ptr<Connection> connection_;  // null until the first request
 };
 

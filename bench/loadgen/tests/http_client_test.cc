@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+
 namespace conflux::loadgen {
 namespace {
 
@@ -34,6 +37,18 @@ TEST(LoadgenHttpClient, AnUnreachableServerIsUnavailable) {
   HttpClient client(std::chrono::seconds(5));
   // Port 1 on loopback: nothing listens there, the connect is refused at once.
   auto reply = client.post("http://127.0.0.1:1/sync", "application/vnd.syncml+xml", "<SyncML/>");
+  ASSERT_FALSE(reply);
+  EXPECT_TRUE(reply.error().is_unavailable());
+}
+
+TEST(LoadgenHttpClient, AServerThatNeverAnswersEndsInAnError) {
+  // A listener whose backlog accepts the connection but nobody ever reads or
+  // answers: without a timeout the device would wait forever.
+  boost::asio::io_context io;
+  boost::asio::ip::tcp::acceptor silent(io, {boost::asio::ip::make_address("127.0.0.1"), 0});
+  const std::string url = "http://127.0.0.1:" + std::to_string(silent.local_endpoint().port()) + "/sync";
+  HttpClient client(std::chrono::milliseconds(50));
+  auto reply = client.post(url, "application/vnd.syncml+xml", "<SyncML/>");
   ASSERT_FALSE(reply);
   EXPECT_TRUE(reply.error().is_unavailable());
 }
