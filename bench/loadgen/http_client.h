@@ -29,17 +29,26 @@ struct HttpReply {
   std::string body;
 };
 
-class HttpClient {
+// How a simulated device reaches a server: HttpClient, or a scripted
+// server in the unit tests.
+class Transport {
+ public:
+  virtual ~Transport() = default;
+  // One request and its reply. kUnavailable when the server cannot be
+  // reached or does not answer in time; any HTTP status is a value.
+  virtual Result<HttpReply> post(const std::string& url, const std::string& content_type,
+                                 const std::string& body) = 0;
+};
+
+class HttpClient : public Transport {
  public:
   explicit HttpClient(std::chrono::milliseconds timeout);
-  ~HttpClient();
+  ~HttpClient() override;
   HttpClient(const HttpClient&) = delete;
   HttpClient& operator=(const HttpClient&) = delete;
 
-  // One request and its reply. A connection the server closed in between is
-  // reopened once; kUnavailable when the server cannot be reached or does
-  // not answer within the timeout. Any HTTP status is a value, not an error.
-  Result<HttpReply> post(const std::string& url, const std::string& content_type, const std::string& body);
+  // A connection the server closed in between is reopened once.
+  Result<HttpReply> post(const std::string& url, const std::string& content_type, const std::string& body) override;
 
  private:
   struct Connection;

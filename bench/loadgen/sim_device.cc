@@ -284,7 +284,7 @@ class SessionRun {
 
     const std::string bytes = protocol::encode(m, config.encoding);
     const auto started = Clock::now();
-    auto http = device_.http_.post(url_, protocol::media_type(config.encoding), bytes);
+    auto http = device_.transport_->post(url_, protocol::media_type(config.encoding), bytes);
     out_.message_latencies.push_back(Clock::now() - started);
     if (!http) fail(http.error().message());
     out_.bytes_sent += bytes.size();
@@ -455,7 +455,11 @@ class SessionRun {
   size_t received_luids_ = 0;
 };
 
-SimDevice::SimDevice(DeviceConfig config) : config_(std::move(config)), http_(config_.http_timeout) {}
+SimDevice::SimDevice(DeviceConfig config)
+    : config_(std::move(config)), transport_(std::make_unique<HttpClient>(config_.http_timeout)) {}
+
+SimDevice::SimDevice(DeviceConfig config, std::unique_ptr<Transport> transport)
+    : config_(std::move(config)), transport_(std::move(transport)) {}
 
 SessionOutcome SimDevice::run_session(const SessionPlan& plan) {
   SessionOutcome out;

@@ -11,6 +11,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -59,7 +60,10 @@ struct SessionOutcome {
 
 class SimDevice {
  public:
+  // Talks HTTP to config.server_url.
   explicit SimDevice(DeviceConfig config);
+  // Talks through `transport` (the unit tests' scripted server).
+  SimDevice(DeviceConfig config, std::unique_ptr<Transport> transport);
 
   // Runs one whole session. Never throws: a transport error, an HTTP or
   // SyncML error, a reply that cannot be decoded or an answer other than
@@ -73,7 +77,7 @@ class SimDevice {
   friend class SessionRun;
 
   const DeviceConfig config_;
-  HttpClient http_;
+  const std::unique_ptr<Transport> transport_;
   std::optional<std::string> last_anchor_;  // our Next of the last good session
   uint64_t sessions_started_ = 0;
   std::string nonce_;  // base64, as the server sent it; empty before the first
