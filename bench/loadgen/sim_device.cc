@@ -105,8 +105,9 @@ class SessionRun {
         map.kind = CommandKind::kMap;
         map.target = protocol::LocRef{config.datastore, {}};
         map.source = protocol::LocRef{kLocalStore, {}};
-        uint64_t used = 1024;
-        while (mapped < maps_.size() && used < message_budget()) {
+        uint64_t used = 1024;  // header and Map around the items, as in package 3
+        for (const auto& c : owed_) used += protocol::encoded_size(c, protocol::SyncMLVersion::k12, config.encoding);
+        while (mapped < maps_.size() && (map.map_items.empty() || used < message_budget())) {
           used += 120 + maps_[mapped].target.size() + maps_[mapped].source.size();
           map.map_items.push_back(maps_[mapped++]);
         }
@@ -129,7 +130,7 @@ class SessionRun {
  private:
   // What a status from the server must say about one of our commands.
   struct Expectation {
-    std::string name;  // "Add 17" — for messages
+    std::string name;  // "Add c17": the command and our LUID, for messages
     std::vector<int> codes;
   };
 
