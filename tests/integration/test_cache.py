@@ -18,11 +18,17 @@ acknowledged is ever lost"):
   While the back end is broken, `conflux cache status` and GET /metrics show
   the queued changes and their age (replication lag).
 
-test_stuck_entries: a change the back end refuses (a vCard sent by our own
-SyncML client into an .ics store) is marked stuck after
+test_stuck_entries: a change the back end refuses is marked stuck after
 cache_stuck_after_attempts failures; `conflux cache stuck` lists it,
 `retry` makes it due again (and it sticks again), `drop` takes it out of the
-queue and `conflux cache dropped` still shows its content.
+queue and `conflux cache dropped` still shows its content. The refusal is
+the back end's own: the owner of the sqlite back-end database froze the
+user's address book with a trigger (RAISE(ABORT) -> SQLITE_CONSTRAINT ->
+failed_precondition, not "down"), after the device's add was accepted into
+the cache. (A wrong-kind item no longer gets that far: the engine answers
+415 at ingest. The vdir adapter refuses nothing else of the right kind: a
+removed or replaced-by-a-directory file makes the Cache Monitor recreate
+the item, and its file-system errors count as "down", retried forever.)
 
 test_push_needs_an_adapter_that_reports_changes: backend_monitor = "push" on
 a back end without change notifications is refused at start, naming the key.
@@ -32,6 +38,7 @@ Run: CONFLUX_BIN=/path/to/conflux /usr/bin/python3 test_cache.py
 
 import os
 import re
+import sqlite3
 import sys
 import unittest
 from pathlib import Path
@@ -185,28 +192,53 @@ class CacheTest(IntegrationTest):
         return [line for line in self.server.cli("cache", "stuck")
                 .stdout.splitlines() if line]
 
+    def freeze_backend(self, db_file, user):
+        """What the owner of a back-end database may do: a trigger that
+        refuses every new item of `user` (any program's, not only ours)."""
+        con = sqlite3.connect(db_file, timeout=30)
+        try:
+            with con:
+                con.execute(
+                    f"CREATE TRIGGER frozen_{user} BEFORE INSERT ON items "
+                    f"WHEN NEW.user = '{user}' BEGIN SELECT RAISE(ABORT, "
+                    f"'address book of {user} is frozen'); END")
+        finally:
+            con.close()
+
+    def backend_items(self, db_file, user):
+        con = sqlite3.connect(db_file, timeout=30)
+        try:
+            return con.execute("SELECT count(*) FROM items WHERE user = ?",
+                               (user,)).fetchone()[0]
+        finally:
+            con.close()
+
     def test_stuck_entries(self):
-        self.root = self.tmp / "vdir"
+        backend_db = self.tmp / "backend" / "contacts.db"
         self.server = self.make_server(
-            f'[stores.calendar]\nadapter = "vdir"\nroot = "{self.root}"\n'
-            'content_type = "text/calendar"\ncontent_version = "2.0"\n'
+            f'[stores.contacts]\nadapter = "sqlite"\nfile = "{backend_db}"\n'
+            'content_type = "text/vcard"\ncontent_version = "3.0"\n'
             'cache = true\ncache_stuck_after_attempts = 2\n')
         self.server.add_user(USER, PASSWORD)
         self.server.start()
+        self.freeze_backend(backend_db, USER)
         card = vcards.contact(7, seed=404)
         session = sc.slow_sync(self.server.url, "raw-dev-1", USER, PASSWORD,
-                               adds=[("1", card)], datastore="calendar")
-        self.assertTrue(session.item_statuses, "the add was answered")
+                               adds=[("1", card)], datastore=DS)
+        # Accepted: the cache answers for the back end.
+        self.assertEqual([code for cmd, _, code in session.item_statuses
+                          if cmd == "Add"], [201], session.item_statuses)
 
-        # Refused twice by the back end (a vCard cannot go into .ics files).
+        # Refused twice by the back end (the frozen address book).
         lines = poll_until(self.stuck_lines, DRAIN_TIMEOUT,
                            what="a stuck queue entry")
         self.assertEqual(len(lines), 1, lines)
         seq = lines[0].split("\t")[0]
+        self.assertIn("\tcreate\t", lines[0])
         self.assertIn("2 attempts", lines[0])
-        self.assertIn(".ics", lines[0])
+        self.assertIn(f"address book of {USER} is frozen", lines[0])
         status = self.server.cli("cache", "status").stdout
-        self.assertRegex(status, r"(?m)^calendar\t1\t\d+\t1\t0$", status)
+        self.assertRegex(status, r"(?m)^contacts\t1\t\d+\t1\t0$", status)
 
         # Retried: due again, refused again, stuck again.
         out = self.server.cli("cache", "retry", seq).stdout
@@ -221,13 +253,15 @@ class CacheTest(IntegrationTest):
         self.assertEqual(self.stuck_lines(), [])
         dropped = self.server.cli("cache", "dropped").stdout
         self.assertIn(f"(queue entry {seq},", dropped)
+        self.assertIn(f"address book of {USER} is frozen", dropped)
         self.assertIn(vcards.fn_of(card), dropped)
         status = self.server.cli("cache", "status").stdout
-        self.assertRegex(status, r"(?m)^calendar\t0\t0\t0\t0$", status)
+        self.assertRegex(status, r"(?m)^contacts\t0\t0\t0\t0$", status)
         unknown = self.server.cli("cache", "drop", seq, check=False)
         self.assertNotEqual(unknown.returncode, 0)
         self.assertIn(f"no queue entry {seq}", unknown.stderr)
-        self.assertEqual(list((self.root / USER / "calendar").glob("*")), [])
+        self.assertEqual(self.backend_items(backend_db, USER), 0)
+        self.assertTrue(self.server.running())
         self.server.stop()
 
     def test_push_needs_an_adapter_that_reports_changes(self):
