@@ -19,28 +19,21 @@
 #include "tests/common/temp_dir.h"
 #include "tests/cache/faulty_adapter.h"
 #include "tests/caf/memory_adapter.h"
+#include "tests/caf/sync_objs.h"
 
 namespace conflux::cache {
 namespace {
 
 namespace fs = std::filesystem;
-using caf::Action;
 using caf::StoreRef;
 using caf::SyncObj;
+using conflux::test::create;
 using conflux::test::TempDir;
 
 constexpr int64_t kStart = 1'000'000;
 constexpr int64_t kDay = 86400;
 
 StoreRef ref(const std::string& user) { return StoreRef{UserId(user), "contacts", caf::Token{}}; }
-
-SyncObj create(const std::string& raw) {
-  SyncObj obj;
-  obj.action = Action::kCreate;
-  obj.content_type = "text/vcard";
-  obj.raw = raw;
-  return obj;
-}
 
 std::vector<std::string> raws(CachedAdapter& adapter, const StoreRef& store) {
   auto items = adapter.search(store, caf::Query{});

@@ -16,6 +16,7 @@
 #include "common/clock.h"
 #include "tests/caf/fake_account_directory.h"
 #include "tests/caf/memory_adapter.h"
+#include "tests/caf/sync_objs.h"
 #include "tests/common/temp_dir.h"
 
 namespace conflux::caf {
@@ -23,6 +24,7 @@ namespace {
 
 using conflux::test::FakeAccountDirectory;
 using conflux::test::MemoryAdapter;
+using conflux::test::create;
 
 // A back end with accounts of its own (kCapOwnAccounts): a password per user
 // that the test can change or remove at any time, as a back-end
@@ -87,14 +89,6 @@ class OwnAccountsFactory final : public AdapterFactory {
  private:
   const std::shared_ptr<OwnAccountsBackend> backend_;
 };
-
-SyncObj create(const std::string& raw) {
-  SyncObj obj;
-  obj.action = Action::kCreate;
-  obj.content_type = "text/vcard";
-  obj.raw = raw;
-  return obj;
-}
 
 class AclTest : public ::testing::Test {
  protected:

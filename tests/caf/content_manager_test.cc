@@ -13,6 +13,7 @@
 #include "common/clock.h"
 #include "tests/caf/fake_account_directory.h"
 #include "tests/caf/memory_adapter.h"
+#include "tests/caf/sync_objs.h"
 
 namespace conflux::caf {
 namespace {
@@ -20,14 +21,7 @@ namespace {
 using conflux::test::FakeAccountDirectory;
 using conflux::test::MemoryAdapter;
 using conflux::test::MemoryAdapterFactory;
-
-SyncObj create(const std::string& raw) {
-  SyncObj obj;
-  obj.action = Action::kCreate;
-  obj.content_type = "text/vcard";
-  obj.raw = raw;
-  return obj;
-}
+using conflux::test::create;
 
 class ContentManagerTest : public ::testing::Test {
  protected:

@@ -5,18 +5,15 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <memory>
 #include <set>
 #include <string>
 #include <vector>
 
 #include "protocol/devinf.h"
-#include "tests/engine/engine_fixture.h"
+#include "tests/engine/engine_harness.h"
 
 namespace conflux::engine {
 namespace {
-
-using CommandGroupsTest = test::EngineFixture;
 
 using conflux::test::alert;
 using conflux::test::basic_cred;
@@ -32,6 +29,64 @@ using protocol::Command;
 using protocol::CommandKind;
 using protocol::Message;
 
+class CommandGroupsTest : public conflux::test::EngineHarness {
+ protected:
+  // A device holding `names` on both sides after a completed slow sync; its
+  // LUIDs in `luids_`, in the order of `names`.
+  void seed(Device& d, const std::vector<std::string>& names) {
+    for (const auto& n : names) luids_.push_back(d.add(vcard(n)));
+    ASSERT_TRUE(d.sync(201).completed);
+  }
+
+  // Starts a two-way session of `d` and leaves it waiting for pkg 3.
+  void open_session(Device& d) {
+    d.start_session();
+    auto p1 = d.send({alert(200, "contacts", d.last_anchor, "next-1")}, true, true);
+    ASSERT_TRUE(p1) << p1.error().to_string();
+    ASSERT_EQ(hdr_status_code(p1->reply), 212);
+    const Command* st = find_status(p1->reply, "Alert");
+    ASSERT_NE(st, nullptr);
+    ASSERT_EQ(st->code, 200);
+  }
+
+  Message send_sync(Device& d, std::vector<Command> children) {
+    auto out = d.send({sync_cmd("contacts", std::move(children))}, true);
+    EXPECT_TRUE(out) << out.error().to_string();
+    return out ? out->reply : Message{};
+  }
+
+  std::set<std::string> mapped_luids(const Device& d) {
+    auto entries = state_.map_entries(DeviceStore{UserId("alice"), DeviceId(d.id()), "contacts"});
+    EXPECT_TRUE(entries);
+    std::set<std::string> luids;
+    for (const auto& e : *entries) luids.insert(e.luid.str());
+    return luids;
+  }
+
+  static Command group(CommandKind kind, std::vector<Command> children) {
+    Command c;
+    c.kind = kind;
+    c.children = std::move(children);
+    return c;
+  }
+
+  // An Add without Data: refused 412 without touching the back end.
+  static Command incomplete_add(const std::string& luid) {
+    Command c = change(CommandKind::kAdd, luid, "");
+    c.items[0].data_kind = protocol::DataKind::kNone;
+    return c;
+  }
+
+  static int code_for(const Message& m, const std::string& cmd_name, const std::string& luid) {
+    for (const Command* s : find_statuses(m, cmd_name)) {
+      if (std::find(s->source_refs.begin(), s->source_refs.end(), luid) != s->source_refs.end()) return s->code;
+    }
+    return -1;
+  }
+
+  std::vector<std::string> luids_;
+};
+
 // --- Atomic (RepPro §"Atomic"; SYNCML-REFERENCE §3, §5: 507, 216) ----------
 
 TEST_F(CommandGroupsTest, AtomicInsideSyncThatSucceedsIs200AndKeepsItsWrites) {
@@ -45,13 +100,13 @@ TEST_F(CommandGroupsTest, AtomicInsideSyncThatSucceedsIs200AndKeepsItsWrites) {
   EXPECT_EQ(atomic->code, 200);
   EXPECT_EQ(code_for(m, "Add", "N1"), 201);
   EXPECT_EQ(code_for(m, "Replace", luids_[0]), 200);
-  EXPECT_EQ(server_raws(), (std::vector<std::string>{vcard("Ann Two"), vcard("Ben"), vcard("Cid")}));
+  EXPECT_EQ(sorted_server(), (std::vector<std::string>{vcard("Ann Two"), vcard("Ben"), vcard("Cid")}));
 }
 
 TEST_F(CommandGroupsTest, FailedAtomicInsideSyncRollsBackAddReplaceAndDelete) {
   Device a(*engine_, "IMEI:A");
   seed(a, {"Ann", "Ben"});
-  const auto before = server_raws();
+  const auto before = sorted_server();
   open_session(a);
   Message m = send_sync(a, {group(CommandKind::kAtomic, {change(CommandKind::kAdd, "N1", vcard("Cid")),
                                                          change(CommandKind::kReplace, luids_[0], vcard("Ann Two")),
@@ -64,7 +119,7 @@ TEST_F(CommandGroupsTest, FailedAtomicInsideSyncRollsBackAddReplaceAndDelete) {
   EXPECT_EQ(code_for(m, "Replace", luids_[0]), 216);
   EXPECT_EQ(code_for(m, "Delete", luids_[1]), 216);
   EXPECT_EQ(code_for(m, "Add", "N2"), 412);  // the failing one keeps its own code
-  EXPECT_EQ(server_raws(), before);
+  EXPECT_EQ(sorted_server(), before);
   // The added item left no map row; the deleted one came back under a new
   // GUID and is unmapped, so the device receives it again.
   EXPECT_EQ(mapped_luids(a), (std::set<std::string>{luids_[0]}));
@@ -73,7 +128,7 @@ TEST_F(CommandGroupsTest, FailedAtomicInsideSyncRollsBackAddReplaceAndDelete) {
 TEST_F(CommandGroupsTest, FailedTopLevelAtomicRollsBackItsSyncAndAnswers216) {
   Device a(*engine_, "IMEI:A");
   seed(a, {"Ann"});
-  const auto before = server_raws();
+  const auto before = sorted_server();
   open_session(a);
   Command atomic = group(CommandKind::kAtomic, {sync_cmd("contacts", {change(CommandKind::kAdd, "N1", vcard("Cid")),
                                                                       incomplete_add("N2")})});
@@ -84,7 +139,7 @@ TEST_F(CommandGroupsTest, FailedTopLevelAtomicRollsBackItsSyncAndAnswers216) {
   EXPECT_EQ(find_status(m, "Sync")->code, 216);
   EXPECT_EQ(code_for(m, "Add", "N1"), 216);
   EXPECT_EQ(code_for(m, "Add", "N2"), 412);
-  EXPECT_EQ(server_raws(), before);
+  EXPECT_EQ(sorted_server(), before);
 }
 
 TEST_F(CommandGroupsTest, AtomicWhoseBackEndFailsIs507WithTheBackEndsCode) {
@@ -96,13 +151,13 @@ TEST_F(CommandGroupsTest, AtomicWhoseBackEndFailsIs507WithTheBackEndsCode) {
   faulty_->fail_apply(false);
   EXPECT_EQ(find_status(m, "Atomic")->code, 507);
   EXPECT_EQ(code_for(m, "Add", "N3"), 503);
-  EXPECT_EQ(server_raws(), std::vector<std::string>{vcard("Ann")});
+  EXPECT_EQ(sorted_server(), std::vector<std::string>{vcard("Ann")});
 }
 
 TEST_F(CommandGroupsTest, WritesDoneBeforeTheBackEndRefusedAChildAreUndone) {
   Device a(*engine_, "IMEI:A");
   seed(a, {"Ann", "Ben"});
-  const auto before = server_raws();
+  const auto before = sorted_server();
   open_session(a);
   faulty_->fail_items([](const caf::SyncObj& obj) { return obj.raw.find("Refused") != std::string::npos; });
   Message m = send_sync(a, {group(CommandKind::kAtomic, {change(CommandKind::kAdd, "N1", vcard("Cid")),
@@ -115,7 +170,7 @@ TEST_F(CommandGroupsTest, WritesDoneBeforeTheBackEndRefusedAChildAreUndone) {
   EXPECT_EQ(code_for(m, "Replace", luids_[0]), 216);
   EXPECT_EQ(code_for(m, "Delete", luids_[1]), 216);
   EXPECT_EQ(code_for(m, "Add", "N2"), 503);
-  EXPECT_EQ(server_raws(), before);
+  EXPECT_EQ(sorted_server(), before);
 }
 
 TEST_F(CommandGroupsTest, AnUndoThatFailsIs516) {
@@ -148,7 +203,7 @@ TEST_F(CommandGroupsTest, SequenceStopsAtTheFirstFailureAndCancelsTheRest) {
   EXPECT_EQ(code_for(m, "Add", "N1"), 201);
   EXPECT_EQ(code_for(m, "Add", "N2"), 412);
   EXPECT_EQ(code_for(m, "Add", "N3"), 514);
-  EXPECT_EQ(server_raws(), std::vector<std::string>{vcard("Ann")});
+  EXPECT_EQ(sorted_server(), std::vector<std::string>{vcard("Ann")});
 }
 
 // --- Copy, Move, Exec, Search -----------------------------------------------
@@ -164,7 +219,7 @@ TEST_F(CommandGroupsTest, CopyMakesANewItemWithTheSourcesDataWhichTheDeviceRecei
   Message m = send_sync(a, {copy, unknown});
   EXPECT_EQ(code_for(m, "Copy", luids_[0]), 201);
   EXPECT_EQ(code_for(m, "Copy", "NOPE"), 404);
-  EXPECT_EQ(server_raws(), (std::vector<std::string>{vcard("Ann"), vcard("Ann")}));
+  EXPECT_EQ(sorted_server(), (std::vector<std::string>{vcard("Ann"), vcard("Ann")}));
   // Our Sync in the same answer carries the copy to the device as an Add.
   const Command* ours = nullptr;
   for (const auto& c : m.commands) {
@@ -191,7 +246,7 @@ TEST_F(CommandGroupsTest, MoveInAFlatStoreExecAndSearchAre406) {
   EXPECT_EQ(code_for(out->reply, "Move", luids_[0]), 406);
   EXPECT_EQ(find_status(out->reply, "Exec")->code, 406);
   EXPECT_EQ(find_status(out->reply, "Search")->code, 406);
-  EXPECT_EQ(server_raws(), std::vector<std::string>{vcard("Ann")});
+  EXPECT_EQ(sorted_server(), std::vector<std::string>{vcard("Ann")});
 }
 
 // --- Delete flags ------------------------------------------------------------
@@ -204,7 +259,7 @@ TEST_F(CommandGroupsTest, SoftDeleteKeepsTheItemAndItIsNotSentBack) {
   soft.sft_del = true;
   Message m = send_sync(a, {soft});
   EXPECT_EQ(code_for(m, "Delete", luids_[0]), 200);
-  EXPECT_EQ(server_raws(), (std::vector<std::string>{vcard("Ann"), vcard("Ben")}));
+  EXPECT_EQ(sorted_server(), (std::vector<std::string>{vcard("Ann"), vcard("Ben")}));
   EXPECT_EQ(mapped_luids(a).count(luids_[0]), 1u);
   // That session is abandoned; the next one sends nothing back either.
   SyncRun next = a.sync(200);
@@ -220,7 +275,7 @@ TEST_F(CommandGroupsTest, DeleteWithArchiveDeletesAndSays210) {
   archived.archive = true;
   Message m = send_sync(a, {archived});
   EXPECT_EQ(code_for(m, "Delete", luids_[0]), 210);
-  EXPECT_EQ(server_raws(), std::vector<std::string>{vcard("Ben")});
+  EXPECT_EQ(sorted_server(), std::vector<std::string>{vcard("Ben")});
 }
 
 // --- NoResp and the references of every Status (SYNCML-REFERENCE §3) --------
@@ -234,7 +289,7 @@ TEST_F(CommandGroupsTest, NoRespCommandsAreDoneButNotAnswered) {
   Message m = send_sync(a, {quiet, change(CommandKind::kAdd, "N2", vcard("Ben"))});
   EXPECT_EQ(code_for(m, "Add", "N1"), -1);
   EXPECT_EQ(code_for(m, "Add", "N2"), 201);
-  EXPECT_EQ(server_raws(), (std::vector<std::string>{vcard("Ann"), vcard("Ben")}));
+  EXPECT_EQ(sorted_server(), (std::vector<std::string>{vcard("Ann"), vcard("Ben")}));
   // CmdIDs stay 1, 2, 3 … with no gap where the unsent status would be.
   std::vector<uint32_t> ids;
   for (const auto& c : m.commands) ids.push_back(c.cmd_id);
@@ -319,8 +374,12 @@ TEST_F(CommandGroupsTest, WrongCredentialsOnOneAlertRefuseOnlyThatDatastore) {
     EXPECT_EQ(c.items[0].source->loc_uri, "calendar");
   }
   EXPECT_EQ(our_alerts, 1);
+  // The calendar is text/calendar: an event, which it stores.
+  const std::string event =
+      "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\nBEGIN:VEVENT\r\nUID:c1\r\n"
+      "DTSTAMP:20240301T090000Z\r\nDTSTART:20240301T100000Z\r\nSUMMARY:Ben\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
   auto p3 = a.send({sync_cmd("contacts", {change(CommandKind::kAdd, "N1", vcard("Ann"))}),
-                    sync_cmd("calendar", {change(CommandKind::kAdd, "C1", vcard("Ben"))})},
+                    sync_cmd("calendar", {change(CommandKind::kAdd, "C1", event, "text/calendar")})},
                    true);
   ASSERT_TRUE(p3);
   const auto syncs = find_statuses(p3->reply, "Sync");

@@ -9,7 +9,7 @@
 
 #include "protocol/xml_codec.h"
 #include "tests/common/temp_dir.h"
-#include "tests/engine/engine_fixture.h"
+#include "tests/engine/engine_harness.h"
 
 namespace conflux::engine {
 namespace {
@@ -159,15 +159,14 @@ TEST(DeviceQuirkBook, ABookWithoutAFileCannotReload) {
 
 // --- the quirks the engine consults -------------------------------------------
 
-class EngineQuirksTest : public test::EngineFixture {
+class EngineQuirksTest : public test::EngineHarness {
  protected:
   void SetUp() override {
-    test::EngineFixture::SetUp();
+    test::EngineHarness::SetUp();
     auto book = DeviceQuirkBook::from_text(kRules);
     ASSERT_TRUE(book);
-    EngineOptions options;
-    options.quirks = *book;
-    engine_ = make_engine(std::move(options));
+    options_.quirks = *book;
+    restart_engine();
   }
 
   // pkg 1 of a slow sync with a Put of `man`/`mod`/`sw_v`'s DevInf.

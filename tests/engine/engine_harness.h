@@ -1,11 +1,15 @@
-// A SyncEngine over a real ContentManager and TokenService, the in-memory
-// back end (behind a FaultyAdapter) and state store, as sync_engine_test.cc
-// sets it up, for the engine test files that came after it.
+// The one fixture of the engine tests: a SyncEngine over a real
+// ContentManager and TokenService, the in-memory back end (behind a
+// FaultyAdapter) and a MemoryStateStore, all on one ManualClock. Two
+// datastores, "contacts" (text/vcard 3.0) and "calendar" (text/calendar
+// 2.0); two users, alice/secret and bob/hunter2. Devices made without a
+// user are alice's (tests/engine/sync_client.h).
 #pragma once
 
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstddef>
 #include <memory>
 #include <optional>
 #include <string>
@@ -28,6 +32,7 @@ class EngineHarness : public ::testing::Test {
  protected:
   void SetUp() override {
     accounts_.add("alice", "secret");
+    accounts_.add("bob", "hunter2");
     ASSERT_TRUE(registry_.add_factory(std::make_unique<FaultyAdapterFactory>(faulty_)).is_ok());
     for (auto [name, type, version] : {std::tuple{"contacts", "text/vcard", "3.0"},
                                        std::tuple{"calendar", "text/calendar", "2.0"}}) {
@@ -41,23 +46,36 @@ class EngineHarness : public ::testing::Test {
     restart_engine();
   }
 
-  // A new engine over the same back end and state store, as after a server
-  // restart; `policy` becomes every datastore's conflict policy when given.
-  // It takes the old one's place, so Devices made with engine() stay valid.
+  // A new engine with `options_` over the same CAF, back end and state store,
+  // as after a server restart; `policy`, when given, becomes every
+  // datastore's conflict policy. It takes the old engine's place, so Devices
+  // made with engine() (or *engine_) stay valid.
   void restart_engine(const std::string& policy = "") {
     auto stores = registry_.stores();
     if (!policy.empty()) {
       for (auto& s : stores) s.conflict_policy = policy;
     }
-    engine_.emplace(manager_, state_, stores, engine::EngineOptions{}, clock_);
+    engine_.emplace(manager_, state_, stores, options_, clock_);
   }
   engine::SyncEngine& engine() { return *engine_; }
 
+  // Device `d` with `n` cards, "Person 0" to "Person n-1", after a completed
+  // first slow sync.
+  void seed(Device& d, int n) {
+    for (int i = 0; i < n; ++i) d.add(vcard("Person " + std::to_string(i)));
+    SyncRun run = d.sync(201);
+    ASSERT_TRUE(run.completed);
+  }
+
+  // Live items of `user`'s contacts on the server.
+  size_t server_items(const std::string& user = "alice") { return memory_->live_count(UserId(user), "contacts"); }
+  // alice's live items of `db` on the server, sorted.
   std::vector<std::string> sorted_server(const std::string& db = "contacts") {
     auto raws = memory_->live_raws(UserId("alice"), db);
     std::sort(raws.begin(), raws.end());
     return raws;
   }
+  // The items device `d` holds, sorted.
   static std::vector<std::string> sorted_items(const Device& d) {
     std::vector<std::string> out;
     for (const auto& [luid, data] : d.items()) out.push_back(data);
@@ -73,6 +91,8 @@ class EngineHarness : public ::testing::Test {
   caf::BackendRegistry registry_;
   caf::ContentManager manager_{registry_, accounts_, tokens_, clock_};
   MemoryStateStore state_{clock_};
+  // What restart_engine() builds the engine with; set it, then restart.
+  engine::EngineOptions options_;
   std::optional<engine::SyncEngine> engine_;
 };
 

@@ -139,7 +139,6 @@ TEST_F(SuspendResumeTest, ClientChangesAppliedBeforeTheSuspendAreNotAppliedTwice
 }
 
 TEST_F(SuspendResumeTest, SuspendedWhileSendingPkg3ResumesWithTheRestAndKeepsWhatCameBefore) {
-  accounts_.add("bob", "hunter2");
   Device c(engine(), "IMEI:C", "contacts", "bob", "hunter2");
   using conflux::test::alert;
   using conflux::test::change;

@@ -6,22 +6,14 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <memory>
 #include <set>
 #include <string>
 #include <vector>
 
-#include "caf/content_manager.h"
-#include "caf/token_service.h"
 #include "common/base64.h"
-#include "common/clock.h"
 #include "common/digest.h"
 #include "protocol/xml_codec.h"
-#include "tests/caf/fake_account_directory.h"
-#include "tests/caf/memory_adapter.h"
-#include "tests/engine/faulty_adapter.h"
-#include "tests/engine/memory_state_store.h"
-#include "tests/engine/sync_client.h"
+#include "tests/engine/engine_harness.h"
 
 namespace conflux::engine {
 namespace {
@@ -29,16 +21,11 @@ namespace {
 using conflux::test::alert;
 using conflux::test::change;
 using conflux::test::Device;
-using conflux::test::FakeAccountDirectory;
-using conflux::test::FaultyAdapter;
-using conflux::test::FaultyAdapterFactory;
 using conflux::test::find_command;
 using conflux::test::find_status;
 using conflux::test::find_statuses;
 using conflux::test::hdr_status_code;
 using conflux::test::kServerUrl;
-using conflux::test::MemoryAdapter;
-using conflux::test::MemoryStateStore;
 using conflux::test::status_cmd;
 using conflux::test::sync_cmd;
 using conflux::test::SyncRun;
@@ -47,43 +34,7 @@ using protocol::Command;
 using protocol::CommandKind;
 using protocol::Message;
 
-class SyncEngineTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    accounts_.add("alice", "secret");
-    accounts_.add("bob", "hunter2");
-    ASSERT_TRUE(registry_.add_factory(std::make_unique<FaultyAdapterFactory>(faulty_)).is_ok());
-    for (auto [name, type, version] : {std::tuple{"contacts", "text/vcard", "3.0"},
-                                       std::tuple{"calendar", "text/calendar", "2.0"}}) {
-      caf::StoreSettings s;
-      s.name = name;
-      s.adapter = FaultyAdapterFactory::kKind;
-      s.content_type = type;
-      s.content_version = version;
-      ASSERT_TRUE(registry_.add_store(s, caf::AdapterEnv{"/nonexistent"}).is_ok());
-    }
-    engine_ = std::make_unique<SyncEngine>(manager_, state_, registry_.stores(), EngineOptions{}, clock_);
-  }
-
-  size_t server_items(const std::string& user = "alice") { return memory_->live_count(UserId(user), "contacts"); }
-
-  // Device A with `n` items, after a completed first slow sync.
-  void seed(Device& a, int n) {
-    for (int i = 0; i < n; ++i) a.add(vcard("Person " + std::to_string(i)));
-    SyncRun run = a.sync(201);
-    ASSERT_TRUE(run.completed);
-  }
-
-  ManualClock clock_{1'700'000'000};
-  caf::TokenService tokens_{std::string(32, 'k'), clock_, 3600};
-  FakeAccountDirectory accounts_;
-  std::shared_ptr<MemoryAdapter> memory_ = std::make_shared<MemoryAdapter>();
-  std::shared_ptr<FaultyAdapter> faulty_ = std::make_shared<FaultyAdapter>(memory_);
-  caf::BackendRegistry registry_;
-  caf::ContentManager manager_{registry_, accounts_, tokens_, clock_};
-  MemoryStateStore state_{clock_};
-  std::unique_ptr<SyncEngine> engine_;
-};
+using SyncEngineTest = conflux::test::EngineHarness;
 
 // --- authentication and sessions (SYNCML-REFERENCE §1, §8) -----------------
 
@@ -1025,29 +976,11 @@ struct PolicyCase {
   std::vector<std::string> device_b_after;  // device B's items, sorted
 };
 
-class ConflictPolicyTest : public SyncEngineTest, public ::testing::WithParamInterface<PolicyCase> {
- protected:
-  void use_policy(const std::string& policy) {
-    auto stores = registry_.stores();
-    for (auto& s : stores) s.conflict_policy = policy;
-    engine_ = std::make_unique<SyncEngine>(manager_, state_, stores, EngineOptions{}, clock_);
-  }
-  std::vector<std::string> sorted_server() {
-    auto raws = memory_->live_raws(UserId("alice"), "contacts");
-    std::sort(raws.begin(), raws.end());
-    return raws;
-  }
-  static std::vector<std::string> sorted_items(const Device& d) {
-    std::vector<std::string> out;
-    for (const auto& [luid, data] : d.items()) out.push_back(data);
-    std::sort(out.begin(), out.end());
-    return out;
-  }
-};
+class ConflictPolicyTest : public SyncEngineTest, public ::testing::WithParamInterface<PolicyCase> {};
 
 TEST_P(ConflictPolicyTest, BothSidesChangedTheSameItem) {
   const PolicyCase& c = GetParam();
-  use_policy(c.policy);
+  restart_engine(c.policy);
   Device a(*engine_, "IMEI:A");
   seed(a, 1);
   Device b(*engine_, "IMEI:B");
@@ -1101,7 +1034,7 @@ INSTANTIATE_TEST_SUITE_P(
     });
 
 TEST_F(ConflictPolicyTest, DeletedOnTheDeviceButChangedOnTheServerComesBackUnderServerWins) {
-  use_policy("server-wins");
+  restart_engine("server-wins");
   Device a(*engine_, "IMEI:A");
   seed(a, 1);
   Device b(*engine_, "IMEI:B");
@@ -1122,7 +1055,7 @@ TEST_F(ConflictPolicyTest, DeletedOnTheDeviceButChangedOnTheServerComesBackUnder
 }
 
 TEST_F(ConflictPolicyTest, ChangedOnTheDeviceButDeletedOnTheServerIsRecreatedUnderClientWins) {
-  use_policy("client-wins");
+  restart_engine("client-wins");
   Device a(*engine_, "IMEI:A");
   seed(a, 1);
   Device b(*engine_, "IMEI:B");
@@ -1141,7 +1074,7 @@ TEST_F(ConflictPolicyTest, ChangedOnTheDeviceButDeletedOnTheServerIsRecreatedUnd
 }
 
 TEST_F(ConflictPolicyTest, NoConflictWhenOnlyOneSideChanged) {
-  use_policy("report");
+  restart_engine("report");
   Device a(*engine_, "IMEI:A");
   seed(a, 2);
   Device b(*engine_, "IMEI:B");
@@ -1157,7 +1090,7 @@ TEST_F(ConflictPolicyTest, NoConflictWhenOnlyOneSideChanged) {
 }
 
 TEST_F(ConflictPolicyTest, ReloadedPolicyDecidesTheNextConflict) {
-  use_policy("server-wins");
+  restart_engine("server-wins");
   Device a(*engine_, "IMEI:A");
   seed(a, 1);
   Device b(*engine_, "IMEI:B");
