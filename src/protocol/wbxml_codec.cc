@@ -835,11 +835,17 @@ bool TreeWriter::write_item_data(pugi::xml_node data) {
   const bool devinf = first && !first.next_sibling() && first.type() == pugi::node_element &&
                       local_name(first.name()) == "DevInf" && expressible(first, Vocabulary::kDevInf12, true);
   const bool elements = data.find_child([](pugi::xml_node c) { return c.type() == pugi::node_element; });
-  if (!bytes && !devinf && (!elements || expressible(data, Vocabulary::kSyncML, false))) return false;
+  // Bytes that are not UTF-8 (OPAQUE data decoded into a Message) are no
+  // string: as STR_I no reader, ours included, would take them back.
+  const std::string_view text = elements ? std::string_view() : std::string_view(data.child_value());
+  const bool binary_text = !is_valid_utf8(text);
+  if (!bytes && !devinf && !binary_text && (!elements || expressible(data, Vocabulary::kSyncML, false))) return false;
 
   tag(data, true);
   if (bytes) {
     opaque(*bytes);
+  } else if (binary_text) {
+    opaque(text);
   } else if (devinf) {
     opaque(devinf_document(first, version_));
   } else {

@@ -390,6 +390,22 @@ TEST(WbxmlCodecEncode, BinaryItemDataTravelsAsOpaque) {
   EXPECT_EQ(encode_wbxml(back), out);
 }
 
+// OPAQUE item data that is not UTF-8 but holds no NUL (here a broken WBXML
+// DevInf in Results, found by fuzz_wbxml_decode) must go back as OPAQUE:
+// as an inline string no reader would take it.
+TEST(WbxmlCodecEncode, ItemDataThatIsNotUtf8TravelsAsOpaque) {
+  Item item = data_item(DataKind::kText, "\x02\xA4\x03\x6A\xFF\x49\x2A\x01");
+  Message m = minimal_message();
+  m.commands.push_back(command(CommandKind::kResults, 1, {item}));
+
+  std::string out = encode_wbxml(m);
+  EXPECT_NE(out.find(bytes({0x4F, 0xC3, 8}) + item.data + "\x01"), std::string::npos);
+  EXPECT_EQ(sum_of_sizes(m), out.size());
+  DECODE_OR_FAIL(back, decode_wbxml, out);
+  EXPECT_EQ(back.commands.at(0).items.at(0).data, item.data);
+  EXPECT_EQ(encode_wbxml(back), out);
+}
+
 TEST(WbxmlCodecEncode, AddedCommandGrowsTheMessageByItsEncodedSize) {
   Message m = devinf_put(SyncMLVersion::k12, syncml("buteo-syncml/devinf02.txt"));
   for (SyncMLVersion v : {SyncMLVersion::k10, SyncMLVersion::k11, SyncMLVersion::k12}) {
