@@ -128,16 +128,20 @@ int serve(const config::Config& config, const ConfigSource& reread) {
   engine_options.max_msg_size = config.server.max_msg_size;
   engine_options.session_timeout_seconds = config.server.session_timeout_seconds;
   engine_options.md5_auth = config.auth.md5;
-  // Kept here so that a reload can re-read the file (subscribe()).
+  // The rules quirks_file names, else the ones built in (config/quirks.toml
+  // at build time). Kept here so that a reload can re-read the file
+  // (subscribe()); the built-in rules have nothing to re-read.
   std::shared_ptr<engine::DeviceQuirkBook> quirk_book;
-  if (!config.server.quirks_file.empty()) {
-    auto loaded = engine::DeviceQuirkBook::load(config.server.quirks_file);
+  {
+    auto loaded = engine::DeviceQuirkBook::for_config(config.server.quirks_file);
     if (!loaded) {
       log->error("cannot start: {}", loaded.error().message());
       return 1;
     }
-    quirk_book = std::move(*loaded);
-    engine_options.quirks = quirk_book;
+    engine_options.quirks = *loaded;
+    log->info("device quirks: {} rules from {}", (*loaded)->size(),
+              config.server.quirks_file.empty() ? "the built-in config/quirks.toml" : config.server.quirks_file);
+    if ((*loaded)->reloadable()) quirk_book = std::move(*loaded);
   }
   engine::SyncEngine engine(*s.content, *s.state, config.stores, engine_options, s.clock);
   config::Preferences prefs(config);

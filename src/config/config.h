@@ -26,8 +26,9 @@ struct ServerConfig {
   int worker_threads = 4;            // handlers block on the database: a few more than cores
   int64_t session_timeout_seconds = 1800;  // idle SyncML sessions are forgotten after this
   uint64_t max_msg_size = 1024 * 1024;     // largest message we accept, announced to clients
-  // Device quirk rules (engine/device_quirks.h; the repository ships
-  // config/quirks.toml). Empty: no per-device workarounds.
+  // Device quirk rules (engine/device_quirks.h). Empty: the rules built
+  // into the binary (config/quirks.toml at build time); a file replaces them
+  // whole and is re-read on reload.
   std::string quirks_file;
 };
 

@@ -247,7 +247,7 @@ void SyncEngine::MessageRun::handle_copy(DatastoreState& ds, const Command& copy
     query.guids = {mapped->guid};
     auto found = engine_.caf_.search(store_ref(ds), query);
     if (!found || found->empty()) {
-      answer(found ? StatusCode::kNotFound : to_syncml_status(found.error(), CommandKind::kCopy));
+      answer(found ? StatusCode::kNotFound : item_write_status(found.error(), CommandKind::kCopy));
       continue;
     }
     caf::SyncObj created;
@@ -258,7 +258,7 @@ void SyncEngine::MessageRun::handle_copy(DatastoreState& ds, const Command& copy
     if (results.empty() || !results[0].status.is_ok()) {
       ++ds.counts.client_errors;
       answer(results.empty() ? StatusCode::kCommandFailed
-                             : to_syncml_status(results[0].status, CommandKind::kCopy));
+                             : item_write_status(results[0].status, CommandKind::kCopy));
       continue;
     }
     journal_write(ds, caf::Action::kCreate, results[0].guid, std::nullopt);

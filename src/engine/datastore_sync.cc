@@ -343,7 +343,7 @@ void SyncEngine::MessageRun::apply_client_changes(DatastoreState& ds, const std:
       }
       if (!r.status.is_ok()) {
         ++ds.counts.client_errors;
-        code = to_syncml_status(r.status, p.cmd->kind);
+        code = item_write_status(r.status, p.cmd->kind);
         report_client_failure(ds, p.luid, code, std::string(caf::action_name(action)) + " failed: " +
                                                     r.status.to_string());
         if (action == caf::Action::kDelete && r.status.is_not_found()) removals.push_back(p.luid);

@@ -9,6 +9,8 @@
 
 #include <toml++/toml.h>
 
+#include "engine/builtin_quirks.h"
+
 namespace conflux::engine {
 namespace {
 
@@ -81,6 +83,13 @@ Result<QuirkRules> QuirkRules::parse(const std::string& toml_text, const std::st
           return bad(source, node, at + "set." + k, "must be an integer of at least 1024");
         }
         rule.max_msg_size = static_cast<uint64_t>(*node.value<int64_t>());
+      } else if (k == "denied_write_status") {
+        // Only a failure makes sense: a 2xx would tell the device its
+        // change was stored.
+        if (!node.is_integer() || *node.value<int64_t>() < 400 || *node.value<int64_t>() > 599) {
+          return bad(source, node, at + "set." + k, "must be an error status, 400 to 599");
+        }
+        rule.denied_write_status = static_cast<protocol::StatusCode>(*node.value<int64_t>());
       } else if (k == "send_number_of_changes" || k == "missing_status_means_ok") {
         if (!node.is_boolean()) return bad(source, node, at + "set." + k, "must be true or false");
         (k == "send_number_of_changes" ? rule.send_number_of_changes : rule.missing_status_means_ok) =
@@ -109,6 +118,7 @@ DeviceQuirks QuirkRules::match(const DeviceIdentity& device) const {
     if (rule.max_msg_size) quirks.max_msg_size = rule.max_msg_size;
     if (rule.send_number_of_changes) quirks.send_number_of_changes = *rule.send_number_of_changes;
     if (rule.missing_status_means_ok) quirks.missing_status_means_ok = *rule.missing_status_means_ok;
+    if (rule.denied_write_status) quirks.denied_write_status = *rule.denied_write_status;
     quirks.matched_rules.push_back(rule.name);
   }
   return quirks;
@@ -143,6 +153,16 @@ Result<std::shared_ptr<DeviceQuirkBook>> DeviceQuirkBook::from_text(const std::s
   auto rules = QuirkRules::parse(toml_text, "quirks");
   if (!rules) return rules.error();
   return std::shared_ptr<DeviceQuirkBook>(new DeviceQuirkBook("", std::move(*rules)));
+}
+
+Result<std::shared_ptr<DeviceQuirkBook>> DeviceQuirkBook::builtin() {
+  auto rules = QuirkRules::parse(std::string(builtin_quirks_toml()), "built-in config/quirks.toml");
+  if (!rules) return rules.error();
+  return std::shared_ptr<DeviceQuirkBook>(new DeviceQuirkBook("", std::move(*rules)));
+}
+
+Result<std::shared_ptr<DeviceQuirkBook>> DeviceQuirkBook::for_config(const std::string& quirks_file) {
+  return quirks_file.empty() ? builtin() : load(quirks_file);
 }
 
 std::shared_ptr<const QuirkRules> DeviceQuirkBook::rules() const {

@@ -5,6 +5,10 @@
 // quirks. The engine asks a DeviceQuirks value for them and never tests a
 // device's name itself.
 //
+// The rules in config/quirks.toml are built into the binary (CMake embeds the
+// file, see src/engine/CMakeLists.txt) and apply when [server] quirks_file is
+// not set; a quirks_file replaces them whole (DeviceQuirkBook::for_config).
+//
 // Rule file format:
 //   version = 1
 //   [[rule]]
@@ -14,6 +18,7 @@
 //                                  # absent field matches nothing
 //   [rule.set]
 //   max_msg_size = 10000
+//   denied_write_status = 500
 // Rules apply in file order; a later matching rule overrides an earlier one's
 // value, so put general rules first.
 //
@@ -30,6 +35,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "protocol/status_code.h"
 
 namespace conflux::engine {
 
@@ -51,6 +57,13 @@ struct DeviceQuirks {
   // session although it applied them: a change still without a status when
   // the session completes counts as acknowledged instead of being sent again.
   bool missing_status_means_ok = false;
+  // The status for a client's item write (Add, Replace, Delete, Copy) that
+  // the session's token does not allow: a read-only token, or an
+  // unrestricted-read write whose credentials the back end refused again.
+  // DS 1.2 has 425 "Permission denied" for it; libsynthesis-based clients
+  // (SyncEvolution) abort the whole session on 425, and get 500 instead.
+  // Only that item fails either way; the rest of the session goes on.
+  protocol::StatusCode denied_write_status = protocol::StatusCode::kPermissionDenied;
   // Names of the rules that matched, in order, for the log.
   std::vector<std::string> matched_rules;
 };
@@ -74,6 +87,7 @@ class QuirkRules {
     std::optional<uint64_t> max_msg_size;
     std::optional<bool> send_number_of_changes;
     std::optional<bool> missing_status_means_ok;
+    std::optional<protocol::StatusCode> denied_write_status;
   };
   std::vector<Rule> rules_;
 };
@@ -87,13 +101,24 @@ class DeviceQuirkBook {
   static Result<std::shared_ptr<DeviceQuirkBook>> load(const std::string& path);
   // A book over rules given as text (tests, tools).
   static Result<std::shared_ptr<DeviceQuirkBook>> from_text(const std::string& toml_text);
+  // A book over the rules built into the binary (config/quirks.toml as it was
+  // at build time). It cannot reload. An error means the shipped file is
+  // broken: the build's unit tests catch that.
+  static Result<std::shared_ptr<DeviceQuirkBook>> builtin();
+  // The book [server] quirks_file asks for: the built-in rules when it is
+  // empty, else load(quirks_file) (which replaces them whole, reloadable).
+  static Result<std::shared_ptr<DeviceQuirkBook>> for_config(const std::string& quirks_file);
 
   DeviceQuirks lookup(const DeviceIdentity& device) const;
 
   // Reads the file again and swaps the new rules in. On any error the
   // current rules stay and the error is returned. A book without a file
-  // (default-constructed or from_text) answers kFailedPrecondition.
+  // (default-constructed, from_text or builtin) answers kFailedPrecondition.
   Status reload();
+  // True when reload() can re-read a file.
+  bool reloadable() const { return !path_.empty(); }
+  // Number of rules in force.
+  size_t size() const { return rules()->size(); }
 
  private:
   std::shared_ptr<const QuirkRules> rules() const;

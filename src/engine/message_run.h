@@ -70,8 +70,17 @@ class SyncEngine::MessageRun {
   // Looks up the device's quirks from `devinf`, or from the DevInf stored
   // for it when null. Errors are state-store failures.
   Status identify_device(const protocol::DevInf* devinf);
+  // The DevInf this message carries in a Put or in Results answering our
+  // Get (the last one that parses), if any. run() identifies the device from
+  // it before any command runs, so writes in the same message (SyncEvolution
+  // sends its Results with pkg 3) already get the device's quirks.
+  std::optional<protocol::DevInf> devinf_in_message() const;
   // The client's MaxMsgSize as the device can really take it (0: none named).
   uint64_t client_max_msg_size() const;
+  // The status answering a client's item write (`command`: Add, Replace,
+  // Delete, Copy) that ended in `status`: to_syncml_status, except that a
+  // write the token does not allow gets the device's denied_write_status.
+  protocol::StatusCode item_write_status(const Status& status, protocol::CommandKind command) const;
   // --- suspend_resume.cc
   // Alert 224: the session ends, kept as it is for a later resume.
   void handle_suspend(const protocol::Command& cmd);

@@ -5,6 +5,17 @@ namespace conflux::engine {
 using protocol::CommandKind;
 using protocol::StatusCode;
 
+bool is_item_write(CommandKind command) {
+  switch (command) {
+    case CommandKind::kAdd:
+    case CommandKind::kReplace:
+    case CommandKind::kDelete:
+    case CommandKind::kCopy:
+    case CommandKind::kMove: return true;
+    default: return false;
+  }
+}
+
 StatusCode to_syncml_status(const Status& status, CommandKind command) {
   switch (status.code()) {
     case conflux::StatusCode::kOk:
@@ -15,15 +26,11 @@ StatusCode to_syncml_status(const Status& status, CommandKind command) {
     case conflux::StatusCode::kInvalidArgument: return StatusCode::kBadRequest;
     case conflux::StatusCode::kUnauthenticated: return StatusCode::kInvalidCredentials;
     case conflux::StatusCode::kPermissionDenied:
-      // An item write the datastore's ACL forbids (read-only token, refused
-      // re-authentication) gets 500 per item, not DS 1.2's 425: libsynthesis
-      // clients (SyncEvolution) abort the whole session on 425 (and on 403,
-      // 405, 406, 409, 503), so the device would never again receive the
-      // server's changes; on 500 they keep the item for a later session.
-      // Checked with Debian's SyncEvolution 2.0 (tests/integration/test_acl_reload.py).
-      return command == CommandKind::kAdd || command == CommandKind::kReplace || command == CommandKind::kDelete
-                 ? StatusCode::kCommandFailed
-                 : StatusCode::kForbidden;
+      // A write the datastore's ACL forbids (read-only token, refused
+      // re-authentication): DS 1.2's 425 per item; other commands 403. Some
+      // devices get another code for the item (DeviceQuirks::denied_write_status,
+      // applied by the engine where item statuses are made).
+      return is_item_write(command) ? StatusCode::kPermissionDenied : StatusCode::kForbidden;
     case conflux::StatusCode::kResourceExhausted: return StatusCode::kDeviceFull;
     case conflux::StatusCode::kUnimplemented: return StatusCode::kOptionalFeatureNotSupported;
     case conflux::StatusCode::kUnavailable: return StatusCode::kServiceUnavailable;

@@ -249,7 +249,10 @@ Result<Outbound> SyncEngine::MessageRun::run() {
   auto authenticated = authenticate();
   if (!authenticated) return authenticated.error();
   if (*authenticated) {
-    if (auto st = identify_device(nullptr); !st.is_ok()) return st;
+    // Before any command: the writes of this message are answered with the
+    // quirks of the device as this message describes it.
+    std::optional<protocol::DevInf> carried = devinf_in_message();
+    if (auto st = identify_device(carried ? &*carried : nullptr); !st.is_ok()) return st;
     // Statuses held back from the last reply go first.
     for (auto& pending : session_.pending_statuses) {
       pending.cmd_id = next_cmd_id();
@@ -455,14 +458,23 @@ void SyncEngine::MessageRun::handle_put(const Command& cmd) {
       store_error_ = st;
       return;
     }
+    // run() identified the device from this DevInf already (devinf_in_message).
     logger("engine")->debug("session {}: device {} is {} {} {}", session_.key.str(), session_.device.str(),
                             devinf->man, devinf->mod, devinf->sw_v);
-    if (auto st = identify_device(&*devinf); !st.is_ok()) {
-      store_error_ = st;
-      return;
-    }
   }
   add_status(cmd, code);
+}
+
+std::optional<protocol::DevInf> SyncEngine::MessageRun::devinf_in_message() const {
+  std::optional<protocol::DevInf> found;
+  for (const auto& cmd : in_.commands) {
+    if (cmd.kind != CommandKind::kPut && cmd.kind != CommandKind::kResults) continue;
+    for (const auto& item : cmd.items) {
+      if (item.data_kind != protocol::DataKind::kXml) continue;
+      if (auto devinf = protocol::parse_devinf_xml(item.data)) found = std::move(*devinf);
+    }
+  }
+  return found;
 }
 
 Status SyncEngine::MessageRun::identify_device(const protocol::DevInf* devinf) {
@@ -499,6 +511,11 @@ uint64_t SyncEngine::MessageRun::client_max_msg_size() const {
   const uint64_t announced = session_.client_max_msg_size;
   if (!quirks_.max_msg_size) return announced;
   return announced == 0 ? *quirks_.max_msg_size : std::min(announced, *quirks_.max_msg_size);
+}
+
+StatusCode SyncEngine::MessageRun::item_write_status(const Status& status, CommandKind command) const {
+  const StatusCode code = to_syncml_status(status, command);
+  return code == StatusCode::kPermissionDenied ? quirks_.denied_write_status : code;
 }
 
 void SyncEngine::MessageRun::handle_get(const Command& cmd) {

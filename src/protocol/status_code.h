@@ -42,6 +42,7 @@ enum class StatusCode : uint16_t {
   kConflictServerWon = 419,
   kDeviceFull = 420,
   kSizeMismatch = 424,
+  kPermissionDenied = 425,  // DS 1.2: the ACL forbids this operation
   kMoveFailed = 428,
   kCommandFailed = 500,
   kNotImplemented = 501,

@@ -77,13 +77,6 @@ class CommandGroupsTest : public conflux::test::EngineHarness {
     return c;
   }
 
-  static int code_for(const Message& m, const std::string& cmd_name, const std::string& luid) {
-    for (const Command* s : find_statuses(m, cmd_name)) {
-      if (std::find(s->source_refs.begin(), s->source_refs.end(), luid) != s->source_refs.end()) return s->code;
-    }
-    return -1;
-  }
-
   std::vector<std::string> luids_;
 };
 

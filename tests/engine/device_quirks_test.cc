@@ -111,6 +111,27 @@ TEST(QuirkRules, ErrorsNameTheLineAndKey) {
   EXPECT_NE(error_of("version = 1\n[[rule]]\nname='x'\n[rule.set]\nmax_msg_size=9000\n").find("at least one pattern"),
             std::string::npos);
   EXPECT_NE(error_of("version = 1\nrule = [").find("q.toml:"), std::string::npos);
+  // A success code would tell the device its refused change was stored.
+  for (const char* bad : {"200", "201", "600", "'500'"}) {
+    EXPECT_NE(error_of(std::string("version = 1\n[[rule]]\nname='x'\nman='a'\n[rule.set]\ndenied_write_status=") +
+                       bad + "\n")
+                  .find("rule[0].set.denied_write_status: must be an error status, 400 to 599"),
+              std::string::npos)
+        << bad;
+  }
+}
+
+TEST(QuirkRules, DeniedWriteStatusIsDs12sPermissionDeniedUnlessARuleSetsIt) {
+  auto rules = QuirkRules::parse(
+      "version = 1\n[[rule]]\nname = 'x'\nman = 'Abort*'\n[rule.set]\ndenied_write_status = 500\n", "q.toml");
+  ASSERT_TRUE(rules) << rules.error().to_string();
+  DeviceIdentity plain;
+  plain.man = "Plain";
+  EXPECT_EQ(rules->match(plain).denied_write_status, protocol::StatusCode::kPermissionDenied);
+  EXPECT_EQ(protocol::to_int(DeviceQuirks{}.denied_write_status), 425);
+  DeviceIdentity aborts;
+  aborts.man = "Aborting Phones";
+  EXPECT_EQ(protocol::to_int(rules->match(aborts).denied_write_status), 500);
 }
 
 TEST(QuirkRules, TheShippedRulesFileParses) {
@@ -123,6 +144,73 @@ TEST(QuirkRules, TheShippedRulesFileParses) {
   DeviceIdentity outlook;
   outlook.device_id = "fol-1234";
   EXPECT_TRUE((*book)->lookup(outlook).missing_status_means_ok);
+}
+
+// What SyncEvolution 2.0 (Debian) sends in its DevInf, as stored by the
+// server in tests/integration/test_acl_reload.py.
+DeviceIdentity syncevolution() {
+  DeviceIdentity d;
+  d.man = "Patrick Ohly";
+  d.mod = "SyncEvolution";
+  d.oem = "Synthesis AG";
+  d.fw_v = "2.0.0";
+  d.sw_v = "3.4.0.47";
+  d.dev_typ = "workstation";
+  d.device_id = "syncevolution-1234";
+  return d;
+}
+
+DeviceIdentity plain_phone() {
+  DeviceIdentity d;
+  d.man = "Nokia";
+  d.mod = "E71";
+  d.dev_typ = "phone";
+  d.device_id = "IMEI:0042";
+  return d;
+}
+
+TEST(QuirkRules, TheShippedRulesGiveLibsynthesisClients500ForADeniedWrite) {
+  auto book = DeviceQuirkBook::load(std::string(CONFLUX_TEST_DATA_DIR) + "/../../config/quirks.toml");
+  ASSERT_TRUE(book) << book.error().to_string();
+  EXPECT_EQ(protocol::to_int((*book)->lookup(syncevolution()).denied_write_status), 500);
+  // Any libsynthesis engine, whatever the product calls itself.
+  DeviceIdentity synthesis_client;
+  synthesis_client.man = "Synthesis AG";
+  synthesis_client.mod = "SyncML PIM client";
+  synthesis_client.oem = "Synthesis AG";
+  EXPECT_EQ(protocol::to_int((*book)->lookup(synthesis_client).denied_write_status), 500);
+  EXPECT_EQ((*book)->lookup(plain_phone()).denied_write_status, protocol::StatusCode::kPermissionDenied);
+}
+
+TEST(DeviceQuirkBook, WithoutAQuirksFileTheBuiltInRulesApply) {
+  // [server] quirks_file = "": the rules built from config/quirks.toml.
+  auto builtin = DeviceQuirkBook::for_config("");
+  ASSERT_TRUE(builtin) << builtin.error().to_string();
+  auto shipped = DeviceQuirkBook::load(std::string(CONFLUX_TEST_DATA_DIR) + "/../../config/quirks.toml");
+  ASSERT_TRUE(shipped) << shipped.error().to_string();
+  EXPECT_GT((*builtin)->size(), 0u);
+  EXPECT_EQ((*builtin)->size(), (*shipped)->size());
+  EXPECT_EQ(protocol::to_int((*builtin)->lookup(syncevolution()).denied_write_status), 500);
+  EXPECT_EQ((*builtin)->lookup(plain_phone()).denied_write_status, protocol::StatusCode::kPermissionDenied);
+  DeviceIdentity outlook;
+  outlook.device_id = "fol-1234";
+  EXPECT_TRUE((*builtin)->lookup(outlook).missing_status_means_ok);
+  // Built in: nothing to re-read.
+  EXPECT_FALSE((*builtin)->reloadable());
+  EXPECT_EQ((*builtin)->reload().code(), conflux::StatusCode::kFailedPrecondition);
+}
+
+TEST(DeviceQuirkBook, AQuirksFileReplacesTheBuiltInRulesWhole) {
+  test::TempDir dir;
+  const std::string path = (dir.path() / "quirks.toml").string();
+  std::ofstream(path) << kRules;  // no rule for SyncEvolution
+  auto book = DeviceQuirkBook::for_config(path);
+  ASSERT_TRUE(book) << book.error().to_string();
+  EXPECT_EQ((*book)->size(), 4u);
+  EXPECT_TRUE((*book)->reloadable());
+  EXPECT_EQ((*book)->lookup(syncevolution()).denied_write_status, protocol::StatusCode::kPermissionDenied);
+  EXPECT_TRUE((*book)->reload().is_ok());
+  EXPECT_TRUE(DeviceQuirkBook::for_config(path + ".missing").error().is_not_found());
 }
 
 TEST(DeviceQuirkBook, ReloadSwapsInTheEditedFileAndKeepsTheOldRulesOnError) {
@@ -299,6 +387,127 @@ TEST_F(EngineQuirksTest, MissingStatusesCountAsAcknowledgedOnlyForDevicesThatLea
     ASSERT_TRUE(next.completed);
     EXPECT_EQ(next.received.size(), resent ? 1u : 0u);
   }
+}
+
+// --- a write the token does not allow: 425, or the device's status ----------
+
+// The engine with the rules built into the binary, as a server without
+// quirks_file runs it.
+class DeniedWriteTest : public test::EngineHarness {
+ protected:
+  void SetUp() override {
+    test::EngineHarness::SetUp();
+    auto book = DeviceQuirkBook::for_config("");
+    ASSERT_TRUE(book) << book.error().to_string();
+    options_.quirks = *book;
+    restart_engine();
+  }
+
+  // Three contacts on the server from another device; then "contacts"
+  // turns read-only for everyone, as a reload of its `access` does.
+  void seed_then_read_only() {
+    Device other(*engine_, "IMEI:seed");
+    for (int i = 0; i < 3; ++i) other.add(vcard("Seed " + std::to_string(i)));
+    ASSERT_TRUE(other.sync(201).completed);
+    auto stores = registry_.stores();
+    for (auto& s : stores) {
+      if (s.name == "contacts") s.access = caf::TokenKind::kReadOnly;
+    }
+    manager_.set_store_access(stores);
+  }
+
+  // Results answering the server's Get of ./devinf12, describing `who`.
+  static Command devinf_results(const DeviceIdentity& who) {
+    Command results;
+    results.kind = CommandKind::kResults;
+    protocol::Item item;
+    item.source = protocol::LocRef{"./devinf12", {}};
+    item.data_kind = protocol::DataKind::kXml;
+    item.data = "<DevInf xmlns=\"syncml:devinf\"><VerDTD>1.2</VerDTD><Man>" + who.man + "</Man><Mod>" + who.mod +
+                "</Mod><OEM>" + who.oem + "</OEM><FwV>" + who.fw_v + "</FwV><SwV>" + who.sw_v +
+                "</SwV><HwV>unknown</HwV><DevID>" + who.device_id + "</DevID><DevTyp>" + who.dev_typ +
+                "</DevTyp></DevInf>";
+    results.items.push_back(std::move(item));
+    return results;
+  }
+};
+
+TEST_F(DeniedWriteTest, ADeviceWithoutARuleGets425AndTheSessionGoesOn) {
+  seed_then_read_only();
+  Device phone(*engine_, plain_phone().device_id);
+  phone.pkg3_before_sync = {devinf_results(plain_phone())};
+  const std::string mine = phone.add(vcard("Mine"));
+  test::SyncRun run = phone.sync(201);
+  EXPECT_TRUE(run.completed);
+  EXPECT_EQ(run.item_status.at(mine), 425);
+  EXPECT_EQ(run.received.size(), 3u);   // the server's contacts still arrive
+  EXPECT_EQ(sorted_server().size(), 3u);  // and stay as they were
+
+  // Replace and Delete are refused alike; the refused Add comes again.
+  phone.pkg3_before_sync.clear();
+  const std::string seed0 = phone.luid_of(vcard("Seed 0"));
+  const std::string seed1 = phone.luid_of(vcard("Seed 1"));
+  ASSERT_FALSE(seed0.empty());
+  ASSERT_FALSE(seed1.empty());
+  phone.edit(seed0, vcard("Seed 0 edited"));
+  phone.remove(seed1);
+  run = phone.sync(200);
+  EXPECT_TRUE(run.completed);
+  EXPECT_EQ(run.item_status.at(mine), 425);
+  EXPECT_EQ(run.item_status.at(seed0), 425);
+  EXPECT_EQ(run.item_status.at(seed1), 425);
+  EXPECT_EQ(sorted_server().size(), 3u);
+}
+
+TEST_F(DeniedWriteTest, ALibsynthesisClientGets500FromItsFirstSessionOn) {
+  seed_then_read_only();
+  // Nothing stored about the device yet: its DevInf comes as Results in the
+  // same message as its first writes, as SyncEvolution sends it.
+  Device client(*engine_, syncevolution().device_id);
+  client.pkg3_before_sync = {devinf_results(syncevolution())};
+  const std::string mine = client.add(vcard("Mine"));
+  test::SyncRun run = client.sync(201);
+  EXPECT_TRUE(run.completed);
+  EXPECT_EQ(run.item_status.at(mine), 500);
+  EXPECT_EQ(run.received.size(), 3u);
+
+  // Later sessions without a DevInf: the stored one decides.
+  client.pkg3_before_sync.clear();
+  const std::string seed0 = client.luid_of(vcard("Seed 0"));
+  ASSERT_FALSE(seed0.empty());
+  client.edit(seed0, vcard("Seed 0 edited"));
+  run = client.sync(200);
+  EXPECT_TRUE(run.completed);
+  EXPECT_EQ(run.item_status.at(mine), 500);
+  EXPECT_EQ(run.item_status.at(seed0), 500);
+  EXPECT_EQ(sorted_server().size(), 3u);
+}
+
+TEST_F(DeniedWriteTest, TheDevInfDecidesForTheWholeMessageWhereverItStands) {
+  seed_then_read_only();
+  Device client(*engine_, "syncevolution-late");
+  client.start_session();
+  auto p1 = client.send({alert(201, "contacts", std::nullopt, "1")}, true, true);
+  ASSERT_TRUE(p1) << p1.error().to_string();
+  ASSERT_EQ(hdr_status_code(p1->reply), 212);
+  // The Sync first, the DevInf after it.
+  auto p3 = client.send({sync_cmd("contacts", {change(CommandKind::kAdd, "L1", vcard("Mine"))}),
+                         devinf_results(syncevolution())},
+                        true);
+  ASSERT_TRUE(p3) << p3.error().to_string();
+  EXPECT_EQ(code_for(p3->reply, "Add", "L1"), 500);
+}
+
+TEST_F(DeniedWriteTest, WithoutAQuirkBookEveryDeviceGetsTheProtocolsCode) {
+  options_ = EngineOptions{};  // no rules at all
+  restart_engine();
+  seed_then_read_only();
+  Device client(*engine_, syncevolution().device_id);
+  client.pkg3_before_sync = {devinf_results(syncevolution())};
+  const std::string mine = client.add(vcard("Mine"));
+  test::SyncRun run = client.sync(201);
+  EXPECT_TRUE(run.completed);
+  EXPECT_EQ(run.item_status.at(mine), 425);
 }
 
 }  // namespace

@@ -75,6 +75,13 @@ class EngineHarness : public ::testing::Test {
     std::sort(raws.begin(), raws.end());
     return raws;
   }
+  // The status code `m` gives the `cmd_name` of item `luid` (-1: none).
+  static int code_for(const protocol::Message& m, const std::string& cmd_name, const std::string& luid) {
+    for (const protocol::Command* s : find_statuses(m, cmd_name)) {
+      if (std::find(s->source_refs.begin(), s->source_refs.end(), luid) != s->source_refs.end()) return s->code;
+    }
+    return -1;
+  }
   // The items device `d` holds, sorted.
   static std::vector<std::string> sorted_items(const Device& d) {
     std::vector<std::string> out;

@@ -36,12 +36,17 @@ TEST(StatusMapTest, EveryStatusCodeHasAWireCode) {
   }
 }
 
-TEST(StatusMapTest, ItemWriteTheAclForbidsFailsThatItemAlone) {
-  // 500, not 425 or 403, on which libsynthesis clients abort the whole session.
-  for (CommandKind kind : {CommandKind::kAdd, CommandKind::kReplace, CommandKind::kDelete}) {
-    EXPECT_EQ(to_syncml_status(Status::permission_denied("read-only"), kind), WireCode::kCommandFailed)
+TEST(StatusMapTest, WriteTheAclForbidsIsPermissionDeniedPerItem) {
+  // DS 1.2's 425 for every device; a device that needs another code for it
+  // gets DeviceQuirks::denied_write_status from the engine, not from here.
+  for (CommandKind kind :
+       {CommandKind::kAdd, CommandKind::kReplace, CommandKind::kDelete, CommandKind::kCopy, CommandKind::kMove}) {
+    EXPECT_TRUE(is_item_write(kind)) << protocol::command_name(kind);
+    EXPECT_EQ(to_syncml_status(Status::permission_denied("read-only"), kind), WireCode::kPermissionDenied)
         << protocol::command_name(kind);
   }
+  EXPECT_EQ(protocol::to_int(WireCode::kPermissionDenied), 425);
+  EXPECT_FALSE(is_item_write(CommandKind::kAlert));
   EXPECT_EQ(to_syncml_status(Status::permission_denied("x"), CommandKind::kAlert), WireCode::kForbidden);
 }
 

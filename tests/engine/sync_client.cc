@@ -299,6 +299,7 @@ SyncRun Device::sync(int alert_code, Stop stop) {
   std::vector<Command> pkg3;
   pkg3.push_back(status_cmd(pkg2.hdr.msg_id, 0, "SyncHdr", 200));
   pkg3.push_back(status_cmd(pkg2.hdr.msg_id, server_alert->cmd_id, "Alert", 200));
+  for (const auto& c : pkg3_before_sync) pkg3.push_back(c);
   pkg3.push_back(sync_cmd(db_, std::move(changes)));
   r = send(std::move(pkg3), /*final=*/true);
 

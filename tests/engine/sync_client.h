@@ -107,6 +107,9 @@ class Device {
   std::string last_anchor;                    // our Last; empty: none (first sync)
   std::string last_next;                      // the Next of the last session begun
   std::optional<protocol::Cred> cred;         // sent instead of basic credentials when set
+  // Sent in pkg 3 ahead of the Sync, e.g. Results with the device's DevInf
+  // (SyncEvolution answers the server's Get that way).
+  std::vector<protocol::Command> pkg3_before_sync;
 
  private:
   void number(std::vector<protocol::Command>& commands);
