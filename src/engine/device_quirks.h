@@ -61,8 +61,9 @@ struct DeviceQuirks {
   // the session's token does not allow: a read-only token, or an
   // unrestricted-read write whose credentials the back end refused again.
   // DS 1.2 has 425 "Permission denied" for it; libsynthesis-based clients
-  // (SyncEvolution) abort the whole session on 425, and get 500 instead.
-  // Only that item fails either way; the rest of the session goes on.
+  // (SyncEvolution) abort the whole session on 425, so the shipped rules
+  // give them 500. Only that item fails either way; the rest of the session
+  // goes on. Applied by MessageRun::item_write_status.
   protocol::StatusCode denied_write_status = protocol::StatusCode::kPermissionDenied;
   // Names of the rules that matched, in order, for the log.
   std::vector<std::string> matched_rules;

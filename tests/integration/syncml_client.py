@@ -101,6 +101,18 @@ def sync_cmd(cmd_id, datastore, adds=(), replaces=(), deletes=(),
             + "".join(cmds) + "</Sync>")
 
 
+def devinf_put(cmd_id, device_id, fields):
+    """A Put of the device's DevInf 1.2 (fields: element name -> text, e.g.
+    {"Man": ..., "Mod": ..., "OEM": ...}), as a client sends it in pkg 1."""
+    elems = "".join(f"<{k}>{escape(v)}</{k}>" for k, v in fields.items())
+    return (f"<Put><CmdID>{cmd_id}</CmdID><Meta><Type xmlns='syncml:metinf'>"
+            "application/vnd.syncml-devinf+xml</Type></Meta><Item><Source>"
+            "<LocURI>./devinf12</LocURI></Source><Data>"
+            "<DevInf xmlns='syncml:devinf'><VerDTD>1.2</VerDTD>"
+            f"{elems}<DevID>{escape(device_id)}</DevID></DevInf>"
+            "</Data></Item></Put>")
+
+
 def pkg1(url, device_id, user, password, datastore="contacts", alert=201,
          session_id="1"):
     """The first message of a session: basic credentials (if user is not
@@ -178,8 +190,10 @@ class RawSession:
     """One hand-driven sync session of one device on one datastore."""
 
     def __init__(self, url, device_id, user, password, datastore="contacts",
-                 session_id="1", local="./contacts"):
+                 session_id="1", local="./contacts", devinf=None):
         self.url = url
+        # DevInf fields (see devinf_put) sent with pkg 1; None: no DevInf.
+        self.devinf = devinf
         self.device_id = device_id
         self.user = user
         self.password = password
@@ -294,8 +308,10 @@ class RawSession:
         if cred is None:
             cred = basic_cred(self.user, self.password) \
                 if self.user is not None else ""
+        put = devinf_put(2, self.device_id, self.devinf) if self.devinf else ""
         reply = self._send(alert_cmd(1, alert, self.datastore, self.local,
-                                     last, next_anchor) + "<Final/>", cred)
+                                     last, next_anchor) + put + "<Final/>",
+                           cred)
         reply = self._continue_until_final(reply)
         hdr = reply.hdr_status()
         if hdr not in (200, 212):

@@ -8,12 +8,15 @@
      settings stay in force;
   2. reload: a datastore's `access` turns read-only and back, then
      `conflux user set --access` does so for one user; adds are refused per
-     item while it is read-only (status 500: libsynthesis clients abort the
-     whole session on DS 1.2's 425, see engine/status_map.cc);
+     item while it is read-only (DS 1.2's 425 for this raw client, which
+     matches no device quirk rule);
   3. a read-only datastore (vdir back end) with the real SyncEvolution
      client: the device's adds and edits are refused, the files on the
      server stay as they were, and the device still gets the changes other
-     programs make there;
+     programs make there. SyncEvolution gets 500 for the refused items,
+     from the built-in device quirk rule for libsynthesis clients (they
+     abort the whole session on 425), from its first session on; a raw
+     client whose DevInf matches no rule gets 425 in the same setup;
   4. per-user back-end login (vdir with an accounts_file): a user Conflux
      does not know syncs with the back end's own account (basic from a raw
      client, MD5 from SyncEvolution); a wrong password is refused; an unrestricted-read datastore takes a write only from a
@@ -150,7 +153,7 @@ class ReloadTest(IntegrationTest):
         self.edit_store(server, access="read-only")
         reload_and_wait(server, r"reload: changed stores\.contacts\.access; applied by caf")
         codes, s = add("raw-2", "1", "Refused")
-        self.assertEqual(codes, [500])
+        self.assertEqual(codes, [425])  # DS 1.2: no quirk rule matches this client
         self.assertEqual(len(s.received), 1)  # reading still works: the first contact
 
         # A key that needs a restart is named, the rest still applies.
@@ -165,7 +168,7 @@ class ReloadTest(IntegrationTest):
         out = server.cli("user", "set", "rosa", "--access", "contacts=read-only").stdout
         self.assertIn("contacts read-only", out)
         codes, _ = add("raw-4", "1", "Overridden")
-        self.assertEqual(codes, [500])
+        self.assertEqual(codes, [425])
         server.cli("user", "set", "rosa", "--access", "contacts=default")
         codes, _ = add("raw-5", "1", "Default again")
         self.assertEqual(codes, [201])
@@ -202,15 +205,71 @@ class ReadOnlyStoreTest(IntegrationTest):
         d.sync("two-way", expect_ok=False)
         self.assertEqual(sorted(p.name for p in collection.iterdir()), ["seed.vcf"])
         self.assertIn("NOTE:from the server", (collection / "seed.vcf").read_text())
+        # 500, not 425: the built-in rule for libsynthesis clients (no
+        # quirks_file is configured).
         log = server.log_text()
-        self.assertRegex(log, r"item .* from the device failed with \d+: create failed: PERMISSION_DENIED")
-        self.assertRegex(log, r"item .* from the device failed with \d+: update failed: PERMISSION_DENIED")
+        self.assertRegex(log, r"device conflux-it-dev-ro: quirk rule 'libsynthesis clients[^']*' applies")
+        self.assertRegex(log, r"item mine\.vcf from the device failed with 500: create failed: PERMISSION_DENIED")
+        self.assertRegex(log, r"failed with 500: update failed: PERMISSION_DENIED")
 
         # Another program adds a contact on the server: the device gets it.
         (collection / "later.vcf").write_bytes(card("Later", "also from the server").encode())
         d.sync("two-way", expect_ok=False)
         self.assertEqual(notes(d, "Later"), ["also from the server"])
         self.assertEqual(sorted(p.name for p in collection.iterdir()), ["later.vcf", "seed.vcf"])
+
+        # A device with a contact of its own before its first sync: its
+        # DevInf comes as Results in the same message as the refused Add, and
+        # the rule already applies; it gets the server's contacts in that
+        # first session.
+        first = self.make_device(server, "dev-ro-first", "olga", "ro-pw")
+        first.write_item(DS, "own.vcf", card("Own", "on the device before its first sync"))
+        first.sync("slow", expect_ok=False)
+        self.assertEqual(notes(first, "Seed"), ["from the server"])
+        self.assertEqual(notes(first, "Later"), ["also from the server"])
+        self.assertRegex(server.log_text(),
+                         r"item own\.vcf from the device failed with 500: create failed: PERMISSION_DENIED")
+
+        # A client whose DevInf matches no rule gets DS 1.2's 425 for the
+        # refused item; the rest of its session goes on.
+        raw = syncml_client.RawSession(server.url, "raw-ro", "olga", "ro-pw",
+                                       devinf={"Man": "Conflux tests", "Mod": "raw client",
+                                               "OEM": "nobody", "DevTyp": "phone"})
+        raw.start(alert=201)
+        raw.sync(adds=[("1", card("Raw", "x"))])
+        self.assertEqual([c for cmd, _, c in raw.item_statuses if cmd == "Add"], [425])
+        self.assertTrue(raw.finish().final)
+        self.assertEqual(sorted(vcards.fn_of(t) for t in raw.received.values()), ["Later", "Seed"])
+        self.assertNotRegex(server.log_text(), r"device raw-ro: quirk rule")
+        self.assertEqual(sorted(p.name for p in collection.iterdir()), ["later.vcf", "seed.vcf"])
+        self.assertTrue(server.running())
+
+
+    def test_a_quirks_file_replaces_the_built_in_rules(self):
+        """Without the rule (a quirks_file that has none), SyncEvolution gets
+        DS 1.2's 425 and ends the session: why the built-in rule exists."""
+        root = self.tmp / "vdir"
+        quirks = self.tmp / "quirks.toml"
+        quirks.write_text("version = 1\n")
+        server = self.make_server(
+            f'[server]\nquirks_file = "{quirks}"\n'
+            f'[stores.contacts]\nadapter = "vdir"\nroot = "{root}"\n'
+            'content_type = "text/vcard"\ncontent_version = "3.0"\naccess = "read-only"\n')
+        server.add_user("olga", "ro-pw")
+        server.start()
+        self.assertRegex(server.log_text(), r"device quirks: 0 rules from .*quirks\.toml")
+        collection = root / "olga" / DS
+        collection.mkdir(parents=True)
+        (collection / "seed.vcf").write_bytes(card("Seed", "from the server").encode())
+        d = self.make_device(server, "dev-425", "olga", "ro-pw")
+        d.sync("slow")
+        d.write_item(DS, "mine.vcf", card("Mine", "added on the device"))
+        (collection / "later.vcf").write_bytes(card("Later", "also from the server").encode())
+        rc, out = d.sync("two-way", expect_ok=False)
+        self.assertNotEqual(rc, 0)
+        self.assertIn("status 425", out)
+        self.assertRegex(server.log_text(), r"item mine\.vcf from the device failed with 425")
+        self.assertEqual(notes(d, "Later"), [])  # the session ended before it came
         self.assertTrue(server.running())
 
 
@@ -246,9 +305,9 @@ class PerUserLoginTest(IntegrationTest):
 
         with self.assertRaisesRegex(syncml_client.ProtocolError, "SyncHdr status 401"):
             syncml_client.RawSession(server.url, "raw-bruno-2", "bruno", "wrong").start(alert=201)
-        # Conflux's own datastore does not know bruno.
+        # Conflux's own datastore does not know bruno: 403 on the Alert.
         with self.assertRaisesRegex(syncml_client.ProtocolError,
-                                    r"Alert not answered with \d+: .*<Cmd>Alert</Cmd>.*<Data>403</Data>"):
+                                    r"Alert not answered with 200: .*<Cmd>Alert</Cmd>.*<Data>403</Data>"):
             syncml_client.RawSession(server.url, "raw-bruno-3", "bruno", "backend-pw", datastore="notes",
                                      local="./notes").start(alert=201)
 
@@ -265,7 +324,7 @@ class PerUserLoginTest(IntegrationTest):
         s.start(alert=201)
         # pkg 3 without credentials: the write is refused.
         s.sync(adds=[("1", card("NoCred", "x"))])
-        self.assertEqual([c for cmd, _, c in s.item_statuses if cmd == "Add"], [500])
+        self.assertEqual([c for cmd, _, c in s.item_statuses if cmd == "Add"], [425])
         s.finish()
 
         s = syncml_client.RawSession(server.url, "raw-ulla", "ulla", "ur-pw", session_id="2")
