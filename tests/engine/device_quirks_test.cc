@@ -336,13 +336,15 @@ TEST_F(EngineQuirksTest, NumberOfChangesIsLeftOutForDevicesThatRejectIt) {
   seed_server();
   Device rocket(*engine_, "IMEI:rocket");
   start_with_devinf(rocket, "ACME Corp", "Rocket", "2.4");
-  const Command* sync = our_sync(server_package(rocket).at(0));
+  const std::vector<Message> to_rocket = server_package(rocket);  // our_sync points into it
+  const Command* sync = our_sync(to_rocket.at(0));
   ASSERT_NE(sync, nullptr);
   EXPECT_FALSE(sync->number_of_changes.has_value());
 
   Device plain(*engine_, "IMEI:plain");
   start_with_devinf(plain, "Patrick Ohly", "SyncEvolution", "2.0");
-  sync = our_sync(server_package(plain).at(0));
+  const std::vector<Message> to_plain = server_package(plain);
+  sync = our_sync(to_plain.at(0));
   ASSERT_NE(sync, nullptr);
   EXPECT_EQ(sync->number_of_changes, 10u);
 
@@ -350,7 +352,8 @@ TEST_F(EngineQuirksTest, NumberOfChangesIsLeftOutForDevicesThatRejectIt) {
   Device pocket(*engine_, "sc-pim-77");
   pocket.start_session();
   ASSERT_TRUE(pocket.send({alert(201, "contacts", std::nullopt, "1")}, true, true));
-  sync = our_sync(server_package(pocket).at(0));
+  const std::vector<Message> to_pocket = server_package(pocket);
+  sync = our_sync(to_pocket.at(0));
   ASSERT_NE(sync, nullptr);
   EXPECT_FALSE(sync->number_of_changes.has_value());
 }
