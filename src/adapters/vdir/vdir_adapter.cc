@@ -261,8 +261,9 @@ Status VdirFiles::remove(const caf::StoreRef& store, const std::string& id) {
   const std::string path = item_path(store, id);
   if (::unlink(path.c_str()) != 0) {
     // apply() lists the collection first, so a missing collection that
-    // still held items never gets here: ENOENT means this item is gone.
-    if (errno == ENOENT) return Status::not_found("vdir: no item " + path);
+    // still held items never gets here: ENOENT means this item is gone. A
+    // directory in its place is no item either, as for list and read.
+    if (errno == ENOENT || errno == EISDIR) return Status::not_found("vdir: no item " + path);
     return os_error("vdir remove " + path, errno);
   }
   sync_dir(collection_dir(store));

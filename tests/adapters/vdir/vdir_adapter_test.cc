@@ -218,6 +218,22 @@ TEST_F(VdirAdapterTest, ChangesByAnotherProgramAreDetected) {
   EXPECT_EQ(count->output, "2");
 }
 
+// Another program leaves a directory where an item's file was: like every
+// other non-file there, it is "no item", so deleting the item is done, not
+// a back end that is down (which the Cache Monitor would retry forever).
+TEST_F(VdirAdapterTest, DirectoryInPlaceOfAnItemFileIsNoItem) {
+  ApplyResult created = apply1(*contacts_, alice_, change(Action::kCreate, "", kCard));
+  ASSERT_TRUE(created.status.is_ok());
+  const fs::path file = collection("alice") / (created.guid.str() + ".vcf");
+  fs::remove(file);
+  fs::create_directory(file);
+
+  ApplyResult deleted = apply1(*contacts_, alice_, change(Action::kDelete, created.guid.str()));
+  EXPECT_TRUE(deleted.status.is_ok()) << deleted.status.to_string();
+  EXPECT_EQ(deleted.outcome, ApplyOutcome::kAlreadyDeleted);
+  EXPECT_TRUE(fs::is_directory(file));  // not ours to remove
+}
+
 TEST_F(VdirAdapterTest, UsersAreIsolated) {
   ApplyResult mine = apply1(*contacts_, alice_, change(Action::kCreate, "", "alice's"));
   ASSERT_TRUE(mine.status.is_ok());
