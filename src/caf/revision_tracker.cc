@@ -210,6 +210,11 @@ Result<ChangeSet> RevisionTracker::changes_since(const StoreRef& store, const An
                                                 st->column_int64(4) != 0});
     }
   }
+  std::vector<std::string> to_read;
+  for (const auto& [id, row] : rows) {
+    if (!row.deleted) to_read.push_back(id);
+  }
+  if (!to_read.empty()) backend_.prefetch(store, to_read);
   for (auto& [id, row] : rows) {
     SyncObj obj;
     obj.guid = Guid(id);
@@ -271,6 +276,14 @@ Result<std::vector<SyncObj>> RevisionTracker::search(const StoreRef& store, cons
   }
 
   const bool need_data = !query.metadata_only || !query.contains.empty();
+  if (need_data && !candidates.empty()) {
+    std::vector<std::string> to_read;
+    for (const auto& [id, changed] : candidates) {
+      if (query.limit > 0 && to_read.size() >= query.limit && query.contains.empty()) break;
+      to_read.push_back(id);
+    }
+    backend_.prefetch(store, to_read);
+  }
   std::vector<SyncObj> found;
   for (auto& [id, changed] : candidates) {
     if (query.limit > 0 && found.size() >= query.limit) break;

@@ -70,6 +70,12 @@ class TrackedBackend {
 
   // kNotFound when there is no such item.
   virtual Status remove(const StoreRef& store, const std::string& id) = 0;
+
+  // Told the ids the tracker is about to read() one after another, so a back
+  // end that can fetch many items in one request (a DAV multiget) does so.
+  // A hint only: read() must work without it, and a failure here is left for
+  // read() to report.
+  virtual void prefetch(const StoreRef& store, const std::vector<std::string>& ids) {}
 };
 
 class RevisionTracker {
