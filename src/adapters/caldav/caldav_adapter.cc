@@ -84,6 +84,40 @@ Result<std::string> read_secret_file(const std::string& path) {
   return line;
 }
 
+// The value of the first UID line of a vCard or iCalendar text; empty when
+// there is none. UIDs are short: a folded UID line is not worth unfolding.
+std::string uid_of(const std::string& data) {
+  size_t at = 0;
+  while (at < data.size()) {
+    size_t end = data.find('\n', at);
+    if (end == std::string::npos) end = data.size();
+    std::string line = data.substr(at, end - at);
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.size() > 4 && (line.compare(0, 4, "UID:") == 0 || line.compare(0, 4, "UID;") == 0)) {
+      return line.substr(line.find(':') + 1);
+    }
+    at = end + 1;
+  }
+  return "";
+}
+
+// RFC 6352 §5.1 and RFC 4791 §4.1: every address object and calendar
+// component on a DAV server has a UID (Radicale refuses one without: 400).
+// Devices often send none; `uid` is put in, after BEGIN:VCARD or the first
+// BEGIN of a VEVENT/VTODO/VJOURNAL, with the text's own line ends.
+std::string with_uid(const std::string& data, const std::string& uid) {
+  if (!uid_of(data).empty()) return data;
+  const std::string eol = data.find("\r\n") != std::string::npos ? "\r\n" : "\n";
+  for (const char* begin : {"BEGIN:VCARD", "BEGIN:VEVENT", "BEGIN:VTODO", "BEGIN:VJOURNAL"}) {
+    size_t at = data.find(begin);
+    if (at == std::string::npos) continue;
+    size_t line_end = data.find('\n', at);
+    if (line_end == std::string::npos) break;
+    return data.substr(0, line_end + 1) + "UID:" + uid + eol + data.substr(line_end + 1);
+  }
+  return data;  // no object to give one to: the server says what it thinks of it
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------------------
@@ -286,9 +320,10 @@ Status DavCollections::list_by_sync_collection(UserState& state, const DavLogin&
         continue;
       }
       const std::string id = known != id_by_href.end() ? known->second : id_for_href(path, members);
-      Member m{path, item.etag, ""};
+      Member m{path, item.etag, "", ""};
       if (auto old = state.members.find(id); old != state.members.end() && old->second.etag == item.etag) {
         m.revision = old->second.revision;
+        m.uid = old->second.uid;
       }
       members[id] = std::move(m);
     }
@@ -325,9 +360,10 @@ Status DavCollections::list_by_propfind(UserState& state, const DavLogin& login)
     if (with_slash(path) == collection_path || ends_with(path, "/") || item.is_collection) continue;
     auto known = id_by_href.find(path);
     const std::string id = known != id_by_href.end() ? known->second : id_for_href(path, members);
-    Member m{path, item.etag, ""};
+    Member m{path, item.etag, "", ""};
     if (auto old = state.members.find(id); old != state.members.end() && old->second.etag == item.etag) {
       m.revision = old->second.revision;
+      m.uid = old->second.uid;
     }
     members[id] = std::move(m);
   }
@@ -382,7 +418,9 @@ Status DavCollections::multiget(UserState& state, const DavLogin& login, const s
     for (DavResponse& item : ms->responses) {
       if (!item.has_data) continue;
       auto id = id_by_path.find(url_path(absolute_url(state.url, item.href)));
-      if (id != id_by_path.end()) state.bodies[id->second] = std::move(item.data);
+      if (id == id_by_path.end()) continue;
+      state.members[id->second].uid = uid_of(item.data);
+      state.bodies[id->second] = std::move(item.data);
     }
   }
   return Status::ok();
@@ -437,6 +475,7 @@ Result<std::string> DavCollections::read(const caf::StoreRef& store, const std::
   auto r = send("GET", "GET", absolute_url(s.url, m->second.href), *login, {}, "");
   if (!r) return r.error();
   if (r->status != 200) return http_status_error("GET " + m->second.href, *r);
+  m->second.uid = uid_of(r->body);
   return std::move(r->body);
 }
 
@@ -482,8 +521,18 @@ Result<std::string> DavCollections::write(const caf::StoreRef& store, const std:
     href = existing->second.href;
     if (!existing->second.etag.empty()) headers.push_back(if_match(existing->second.etag));
   }
+  // An edit keeps the item's UID on the server (other clients know it by
+  // that); a new item without one gets its id.
+  std::string uid = mode == WriteMode::kCreate ? id : existing->second.uid;
+  if (uid.empty() && uid_of(std::string(raw)).empty()) {
+    auto r = send("GET", "GET", absolute_url(s.url, href), *login, {}, "");
+    if (!r) return r.error();
+    if (r->status == 200) uid = uid_of(r->body);
+    if (uid.empty()) uid = id;
+  }
+  const std::string body = with_uid(std::string(raw), uid);
   const std::string what = "PUT " + href;
-  auto r = send("PUT", "PUT", absolute_url(s.url, href), *login, std::move(headers), std::string(raw));
+  auto r = send("PUT", "PUT", absolute_url(s.url, href), *login, std::move(headers), body);
   if (!r) return r.error();
   if (!success(*r)) {
     if ((r->status == 409 || r->status == 403) && has_condition(*r, "no-uid-conflict")) {
@@ -496,8 +545,8 @@ Result<std::string> DavCollections::write(const caf::StoreRef& store, const std:
   }
   auto etag = etag_after_put(s, *login, href, *r);
   if (!etag) return etag.error();
-  Member m{href, *etag, ""};
-  m.revision = config_.quirks.etags_unreliable || etag->empty() ? "sha256:" + sha256_hex(raw) : *etag;
+  Member m{href, *etag, "", uid_of(body)};
+  m.revision = config_.quirks.etags_unreliable || etag->empty() ? "sha256:" + sha256_hex(body) : *etag;
   std::string revision = m.revision;
   s.members[id] = std::move(m);
   return revision;

@@ -26,7 +26,9 @@
 // come in addressbook-multiget / calendar-multiget batches of
 // `multiget_batch` hrefs, not one GET each.
 //
-// Writes: a create PUTs with If-None-Match: *; an update or delete sends the
+// Writes: an item without a UID gets one (RFC 6352 §5.1, RFC 4791 §4.1):
+// its id when new, the server's UID of the item on an edit. A create PUTs
+// with If-None-Match: *; an update or delete sends the
 // exact ETag in If-Match (never "*": Radicale refuses it). 412 on an update
 // or delete: the item changed on the server since the listing — kAborted for
 // that item; the next listing brings the server's version, and the engine's
@@ -112,6 +114,7 @@ class DavCollections final : public caf::TrackedBackend {
     std::string href;
     std::string etag;      // as the server sent it; empty when it sent none
     std::string revision;  // what list() reports
+    std::string uid;       // of the content, once read or written; empty when not known
   };
   struct UserState {
     std::string url;  // the collection, ending in '/'
