@@ -36,6 +36,7 @@ class OwnAccountsBackend final : public ContentAdapter {
 
   void set_password(const std::string& user, const std::string& password) { passwords_[user] = password; }
   void remove_account(const std::string& user) { passwords_.erase(user); }
+  void set_down(bool down) { down_ = down; }
   int verifications() const { return verifications_; }
   int connects() const { return connects_; }
   int disconnects() const { return disconnects_; }
@@ -44,6 +45,7 @@ class OwnAccountsBackend final : public ContentAdapter {
   AdapterCaps caps() const override { return kCapOwnAccounts | items_->caps(); }
   Status verify_credentials(const std::string& database, const Credentials& creds) override {
     ++verifications_;
+    if (down_) return Status::unavailable("back end down");
     auto it = passwords_.find(creds.user.str());
     if (it == passwords_.end() || it->second != creds.secret) return Status::unauthenticated("back end says no");
     return Status::ok();
@@ -71,6 +73,7 @@ class OwnAccountsBackend final : public ContentAdapter {
  private:
   const std::shared_ptr<MemoryAdapter> items_;
   std::map<std::string, std::string> passwords_;
+  bool down_ = false;
   int verifications_ = 0;
   int connects_ = 0;
   int disconnects_ = 0;
@@ -165,6 +168,27 @@ TEST_F(AclTest, ServiceAccountRefusedByTheBackEndClosesOnlyThatStore) {
   EXPECT_EQ(token->kind_for("contacts"), std::nullopt);
   EXPECT_EQ(token->kind_for("notes"), TokenKind::kReadWrite);
   EXPECT_EQ(manager_->current_anchor(ref("contacts", *token)).error().code(), StatusCode::kPermissionDenied);
+}
+
+TEST_F(AclTest, ServiceAccountUncheckableWhileTheBackEndIsDownBlocksOnlyUncachedStores) {
+  StoreSettings cached = service_store();
+  cached.cache.enabled = true;
+  start(cached);
+  backend_->set_down(true);
+  auto token = manager_->authenticate(Credentials::with_password(UserId("alice"), "conflux-pw"), TokenKind::kReadWrite);
+  ASSERT_TRUE(token) << token.error().to_string();
+  EXPECT_EQ(token->kind_for("contacts"), TokenKind::kReadWrite);  // the cache serves meanwhile
+  // Conflux's own accounts still decide.
+  EXPECT_FALSE(manager_->authenticate(Credentials::with_password(UserId("alice"), "wrong"), TokenKind::kReadWrite));
+}
+
+TEST_F(AclTest, ServiceAccountUncheckableWithoutCacheClosesThatStore) {
+  start(service_store());
+  backend_->set_down(true);
+  auto token = manager_->authenticate(Credentials::with_password(UserId("alice"), "conflux-pw"), TokenKind::kReadWrite);
+  ASSERT_TRUE(token) << token.error().to_string();
+  EXPECT_EQ(token->kind_for("contacts"), std::nullopt);
+  EXPECT_EQ(token->kind_for("notes"), TokenKind::kReadWrite);
 }
 
 TEST_F(AclTest, PerUserLoginIsDecidedByTheBackEndAlone) {

@@ -58,6 +58,8 @@ class MemoryBackend final : public TrackedBackend {
     return Status::ok();
   }
 
+  void prefetch(const StoreRef& store, const std::vector<std::string>& ids) override { prefetched.push_back(ids); }
+
   // "Another program" edits.
   void put(const StoreRef& store, const std::string& id, const std::string& raw) {
     collections[key(store)][id] = Item{"x" + std::to_string(++next_revision), raw};
@@ -66,6 +68,7 @@ class MemoryBackend final : public TrackedBackend {
   std::map<std::string, Collection> collections;
   bool down = false;
   int lists = 0;
+  std::vector<std::vector<std::string>> prefetched;  // each prefetch() call's ids
   int next_revision = 0;
 };
 
@@ -213,6 +216,33 @@ TEST_F(RevisionTrackerTest, ChangesByOthersAreDetected) {
   EXPECT_EQ(actions(changes(next.anchor, alice_)), (std::map<std::string, Action>{{"c", Action::kCreate}}));
   // Since the beginning: live items only, no deletes.
   EXPECT_EQ(changes(Anchor(), alice_).changes.size(), 4u);
+}
+
+TEST_F(RevisionTrackerTest, TheBackEndHearsOnceWhichItemsWillBeRead) {
+  backend_.put(alice_, "a", "A");
+  backend_.put(alice_, "b", "B");
+  ChangeSet first = changes(Anchor(), alice_);
+  ASSERT_EQ(backend_.prefetched.size(), 1u);
+  EXPECT_EQ(backend_.prefetched[0], (std::vector<std::string>{"a", "b"}));
+
+  // Deletes are not read: only the edited item is announced.
+  backend_.put(alice_, "b", "B2");
+  backend_.collections["alice/contacts"].erase("a");
+  changes(first.anchor, alice_);
+  ASSERT_EQ(backend_.prefetched.size(), 2u);
+  EXPECT_EQ(backend_.prefetched[1], std::vector<std::string>{"b"});
+
+  Query some;
+  some.guids = {Guid("b"), Guid("nope")};
+  ASSERT_TRUE(tracker_->search(alice_, some));
+  ASSERT_EQ(backend_.prefetched.size(), 3u);
+  EXPECT_EQ(backend_.prefetched[2], std::vector<std::string>{"b"});
+
+  // A listing of metadata reads nothing.
+  Query meta;
+  meta.metadata_only = true;
+  ASSERT_TRUE(tracker_->search(alice_, meta));
+  EXPECT_EQ(backend_.prefetched.size(), 3u);
 }
 
 TEST_F(RevisionTrackerTest, UsersAreIsolated) {
