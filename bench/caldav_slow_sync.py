@@ -4,18 +4,20 @@ against Conflux, whose contacts store is a collection of a real Radicale
 3.1.8 (python3-radicale) on loopback.
 
 Phases, on fresh data (one repetition):
-  a) device A (N generated vCard 3.0 contacts) slow-syncs: Conflux PUTs N
-     items into Radicale (If-None-Match: *);
+  a) only with --upload: device A (N generated vCard 3.0 contacts)
+     slow-syncs: Conflux PUTs N items into Radicale (If-None-Match: *).
+     Without it the N contacts are written into Radicale's storage folder
+     (its documented layout) before Radicale starts;
   b) device B (empty) slow-syncs: Conflux reads N items from Radicale in
      addressbook-multiget batches;
-  c) device A two-way syncs with nothing changed.
+  c) device B two-way syncs with nothing changed.
 For each phase: wall time of the client command, Conflux's and Radicale's
 CPU time (utime+stime from /proc), and the requests Conflux sent to
 Radicale by method and depth (from Radicale's log; Conflux's User-Agent
 "Conflux-caldav"). Counts are checked (B gets N, Radicale holds N);
 timings are printed, never asserted.
 
-  bench/caldav_slow_sync.py --conflux build/src/cli/conflux --n 10000
+  bench/caldav_slow_sync.py --conflux build/src/cli/conflux --n 10000 [--upload]
 """
 
 import argparse
@@ -63,14 +65,23 @@ def main():
     ap.add_argument("--n", type=int, default=10000)
     ap.add_argument("--batch", type=int, default=100, help="multiget_batch")
     ap.add_argument("--keep", action="store_true", help="keep the work directory")
+    ap.add_argument("--upload", action="store_true", help="fill Radicale by a device's slow sync (phase a)")
     args = ap.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="conflux-caldav-bench-"))
     dav = Radicale(work / "radicale", {USER: PASSWORD})
+    contacts = vcards.generate(args.n, seed=4242)
+    if not args.upload:
+        folder = dav.storage / "collection-root" / USER / "contacts"
+        folder.mkdir(parents=True)
+        (folder / ".Radicale.props").write_text('{"tag": "VADDRESSBOOK"}')
+        for name, text in contacts:
+            (folder / name).write_bytes(text.encode())
     dav.start()
     conflux = None
     try:
-        dav.make_collection(USER, "contacts", "addressbook")
+        if args.upload:
+            dav.make_collection(USER, "contacts", "addressbook")
         (work / "dav.pw").write_text(PASSWORD + "\n")
         conflux = ConfluxServer(
             args.conflux, work / "conflux",
@@ -84,13 +95,14 @@ def main():
         shim = syncevo.build_shim(syncevo.default_shim_dir(work))
         a = syncevo.Device(work, "dev-a", conflux.url, USER, PASSWORD, "bench-caldav-a", shim=shim)
         b = syncevo.Device(work, "dev-b", conflux.url, USER, PASSWORD, "bench-caldav-b", shim=shim)
-        for name, text in vcards.generate(args.n, seed=4242):
-            a.write_item("contacts", name, text)
         print(f"N = {args.n} contacts, multiget_batch = {args.batch}, {os.cpu_count()} cores, "
               f"load {os.getloadavg()[0]:.1f}", flush=True)
-        phase("a) A slow sync, upload N", lambda: a.sync("slow", timeout=7200), conflux, dav)
+        if args.upload:
+            for name, text in contacts:
+                a.write_item("contacts", name, text)
+            phase("a) A slow sync, upload N", lambda: a.sync("slow", timeout=7200), conflux, dav)
         phase("b) B slow sync, download N", lambda: b.sync("slow", timeout=7200), conflux, dav)
-        phase("c) A two-way, no changes", lambda: a.sync("two-way", timeout=7200), conflux, dav)
+        phase("c) B two-way, no changes", lambda: b.sync("two-way", timeout=7200), conflux, dav)
         got = len(b.items("contacts"))
         held = subprocess.run(["find", str(dav.storage / "collection-root" / USER / "contacts"), "-maxdepth", "1",
                                "-name", "*.vcf"], capture_output=True, text=True).stdout.count("\n")
