@@ -90,8 +90,6 @@ class DavCollections final : public caf::TrackedBackend {
 
   // Remembers the credentials of a user's login (per-user mode).
   void remember_login(const UserId& user, DavLogin login);
-  // The collection URL of `user`, discovered on first use.
-  Result<std::string> collection_url(const caf::StoreRef& store);
   // Checks that `login` may read `user`'s collection (one PROPFIND).
   Status check_login(const UserId& user, const DavLogin& login);
   // Forgets the sync token of every user: the next listing is a full one.
