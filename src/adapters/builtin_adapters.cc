@@ -2,6 +2,7 @@
 
 #include <memory>
 
+#include "adapters/plugin/plugin_adapter.h"
 #include "adapters/sqlite/sqlite_adapter.h"
 #include "adapters/vdir/vdir_adapter.h"
 
@@ -10,6 +11,7 @@ namespace conflux::adapters {
 Status register_builtin_adapters(caf::BackendRegistry& registry) {
   CFX_RETURN_IF_ERROR(registry.add_factory(std::make_unique<SqliteAdapterFactory>()));
   CFX_RETURN_IF_ERROR(registry.add_factory(std::make_unique<VdirAdapterFactory>()));
+  CFX_RETURN_IF_ERROR(registry.add_factory(std::make_unique<PluginAdapterFactory>()));
   return Status::ok();
 }
 

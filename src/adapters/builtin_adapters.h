@@ -7,7 +7,7 @@
 
 namespace conflux::adapters {
 
-// Adds a factory for every built-in adapter kind ("sqlite", "vdir"). kAlreadyExists
+// Adds a factory for every built-in adapter kind ("sqlite", "vdir", "plugin"). kAlreadyExists
 // when one of them is registered already.
 Status register_builtin_adapters(caf::BackendRegistry& registry);
 
