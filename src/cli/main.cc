@@ -146,7 +146,10 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
 
   // Needs no configuration: it runs a plugin as a store of its own.
-  if (conformance->parsed()) return app::conformance(conformance_request);
+  if (conformance->parsed()) {
+    set_log_level(log_level.empty() ? "warn" : log_level);  // the report, not the adapter's chatter
+    return app::conformance(conformance_request);
+  }
 
   // The file (or the defaults) with the command line's overrides; the server
   // reads it again the same way on reload.
