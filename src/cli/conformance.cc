@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 
 #include "adapters/conformance/conformance.h"
@@ -30,6 +31,8 @@ class PluginTarget final : public conformance::Target {
 
   Status take_down() override { return run("--down", request_.down_command); }
   Status bring_up() override { return run("--up", request_.up_command); }
+  std::optional<caf::Credentials> good_credentials() override { return good_credentials_; }
+  void set_good_credentials(caf::Credentials creds) { good_credentials_ = std::move(creds); }
 
  private:
   Result<std::shared_ptr<caf::ContentAdapter>> open_in(const std::string& dir) {
@@ -50,7 +53,17 @@ class PluginTarget final : public conformance::Target {
   const caf::StoreSettings settings_;
   const std::string data_dir_;
   const ConformanceRequest& request_;
+  std::optional<caf::Credentials> good_credentials_;
 };
+
+// The first line of `path`.
+Result<std::string> read_password(const std::string& path) {
+  std::ifstream in(path);
+  std::string line;
+  if (!in || !std::getline(in, line)) return Status::invalid_argument("--password-file " + path + ": cannot read it");
+  if (!line.empty() && line.back() == '\r') line.pop_back();
+  return line;
+}
 
 }  // namespace
 
@@ -62,6 +75,9 @@ CLI::App* add_conformance_command(CLI::App& app, ConformanceRequest& request) {
   cmd->add_option("--down", request.down_command, "shell command that makes the back end unreachable");
   cmd->add_option("--up", request.up_command, "shell command that makes it reachable again");
   cmd->add_option("--case", request.only, "run only this case; repeatable");
+  auto* login = cmd->add_option("--login", request.login, "a user the back end's own accounts know");
+  cmd->add_option("--password-file", request.password_file, "file holding that user's password")->needs(login);
+  login->needs("--password-file");
   return cmd;
 }
 
@@ -93,12 +109,23 @@ int conformance(const ConformanceRequest& request) {
     return 2;
   }
 
+  std::optional<caf::Credentials> good_credentials;
+  if (!request.login.empty()) {
+    auto password = read_password(request.password_file);
+    if (!password) {
+      std::cerr << "conflux: " << password.error().message() << "\n";
+      return 2;
+    }
+    good_credentials = caf::Credentials::with_password(UserId(request.login), std::move(*password));
+  }
+
   std::string tmpl = (fs::temp_directory_path() / "conflux-conformance-XXXXXX").string();
   if (::mkdtemp(tmpl.data()) == nullptr) {
     std::cerr << "conflux: cannot make a temporary directory\n";
     return 2;
   }
   PluginTarget target(settings, tmpl, request);
+  if (good_credentials) target.set_good_credentials(std::move(*good_credentials));
   {
     auto probe = target.open();
     if (!probe) {

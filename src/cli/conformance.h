@@ -18,6 +18,8 @@ struct ConformanceRequest {
   std::string down_command;  // shell command that takes the plugin's back end down ...
   std::string up_command;    // ... and one that brings it back
   std::vector<std::string> only;  // case names to run; empty: all
+  std::string login;          // a user the back end's own accounts know ...
+  std::string password_file;  // ... and a file holding their password (never on the command line)
 };
 
 // Adds the subcommand to `app`; `request` is filled when it is parsed.

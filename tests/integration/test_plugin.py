@@ -233,10 +233,18 @@ class PluginTest(IntegrationTest):
                                   "item_5mb"], proc.stdout)
         self.assertIn("3 failed", proc.stdout)
 
+        # The correct build of the same plugin passes; its accounts are
+        # checked with the right password too.
+        password = self.tmp / "password"
+        password.write_text("right-password\n")
         good = run([conflux_binary(), "conformance",
-                    "--plugin", plugins / "memory_plugin.so"], check=False)
+                    "--plugin", plugins / "memory_plugin.so",
+                    "--login", "ann", "--password-file", password],
+                   check=False)
         self.assertEqual(good.returncode, 0, good.stdout)
+        self.assertIn("ok       bad_credentials", good.stdout)
         self.assertIn("skipped  backend_down: give --down and --up", good.stdout)
+        self.assertNotIn("right-password", good.stdout)
 
 
 if __name__ == "__main__":
