@@ -1,9 +1,9 @@
 #include "adapters/plugin/plugin_adapter.h"
 
-#include <filesystem>
-#include <functional>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
+#include <functional>
 #include <set>
 
 #include "common/log.h"
@@ -99,9 +99,6 @@ Status plugin_status(const char* plugin_name, cfx_status code, const cfx_error& 
   std::string message(err.message, strnlen(err.message, sizeof err.message));
   if (message.empty()) message = "no message";
   message = std::string("plugin ") + plugin_name + ": " + message;
-  if (code < CFX_OK || code > CFX_INTERNAL) {
-    return Status::internal(message + " (unknown status " + std::to_string(static_cast<int>(code)) + ")");
-  }
   switch (code) {
     case CFX_OK: return Status::ok();
     case CFX_INVALID_ARGUMENT: return Status::invalid_argument(message);
@@ -115,10 +112,10 @@ Status plugin_status(const char* plugin_name, cfx_status code, const cfx_error& 
     case CFX_UNAVAILABLE: return Status::unavailable(message);
     case CFX_UNIMPLEMENTED: return Status::unimplemented(message);
     case CFX_INTERNAL: return Status::internal(message);
+    default:  // a plugin of a later minor, or a bad one
+      return Status::internal(message + " (unknown status " + std::to_string(static_cast<int>(code)) + ")");
   }
-  return Status::internal(message);
 }
-
 
 }  // namespace
 
@@ -159,7 +156,6 @@ std::unique_lock<std::mutex> PluginBackend::serialise() {
 Status PluginBackend::to_status(cfx_status code, const cfx_error& err) const {
   return plugin_status(library_->descriptor().name, code, err);
 }
-
 
 Result<std::map<std::string, std::string>> PluginBackend::list(const caf::StoreRef& store) {
   const cfx_store_ref ref{store.user.str().c_str(), store.database.c_str()};
