@@ -8,7 +8,8 @@ test_example_plugin_from_the_installed_sdk:
      tree so no relative path can reach it) is configured with pkg-config
      pointed at that prefix alone, and built;
   3. `conflux conformance --plugin conflux-csv.so` passes every case, the
-     outage one included (--down/--up move the book directory away);
+     outage one included (--down/--up move the book directory away), and
+     some again with books in Outlook's layout;
   4. a server with `adapter = "plugin"` serves the CSV books: SyncEvolution
      slow-syncs 6 contacts and they appear as rows of a Google-layout CSV;
      a spreadsheet then edits a row's phone, deletes a row and adds a row of
@@ -122,6 +123,18 @@ class PluginTest(IntegrationTest):
         self.assertIn("ok       backend_down", proc.stdout)
         self.assertIn("ok       batch_1000", proc.stdout)
         self.assertIn(" 0 failed", proc.stdout)
+        outlook = self.tmp / "outlook-books"
+        outlook.mkdir()
+        proc = run([binary, "conformance", "--plugin", so,
+                    "--option", f"directory={outlook}",
+                    "--option", "layout=outlook", "--case", "read",
+                    "--case", "update", "--case", "changes_since_anchor"],
+                   check=False)
+        self.assertEqual(proc.returncode, 0, proc.stdout)
+        self.assertIn("3 passed, 0 failed", proc.stdout)
+        header = (outlook / "conformance-read/contacts.csv").read_text(
+            "utf-8").splitlines()[0]
+        self.assertTrue(header.startswith("First Name,Middle Name,Last Name"))
 
         # 4. The plugin serving SyncEvolution.
         books = self.tmp / "books"
