@@ -93,7 +93,7 @@ Result<std::shared_ptr<const PluginLibrary>> PluginLibrary::load(const std::stri
     close();
     return st;
   }
-  return std::shared_ptr<const PluginLibrary>(new PluginLibrary(path, descriptor));
+  return std::shared_ptr<const PluginLibrary>(new PluginLibrary(descriptor));
 }
 
 std::string PluginLibrary::describe() const {

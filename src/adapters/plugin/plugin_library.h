@@ -28,15 +28,12 @@ class PluginLibrary {
   // code. Loading the same file again only counts a reference.
 
   const cfx_adapter_v1& descriptor() const { return *descriptor_; }
-  const std::string& path() const { return path_; }
   // "csv 1.0.0 (ABI 1.0, MIT)"
   std::string describe() const;
 
  private:
-  PluginLibrary(std::string path, const cfx_adapter_v1* descriptor)
-      : path_(std::move(path)), descriptor_(descriptor) {}
+  explicit PluginLibrary(const cfx_adapter_v1* descriptor) : descriptor_(descriptor) {}
 
-  const std::string path_;
   const cfx_adapter_v1* const descriptor_;  // static in the plugin, which stays loaded
 };
 
