@@ -7,8 +7,8 @@
 
 namespace conflux::adapters {
 
-// Adds a factory for every built-in adapter kind ("sqlite", "vdir", "caldav"). kAlreadyExists
-// when one of them is registered already.
+// Adds a factory for every built-in adapter kind ("sqlite", "vdir", "caldav", "plugin").
+// kAlreadyExists when one of them is registered already.
 Status register_builtin_adapters(caf::BackendRegistry& registry);
 
 }  // namespace conflux::adapters

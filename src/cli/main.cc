@@ -9,6 +9,7 @@
 
 #include "cli/cache_admin.h"
 #include "cli/conflicts.h"
+#include "cli/conformance.h"
 #include "cli/notify.h"
 #include "cli/serve.h"
 #include "cli/sessions.h"
@@ -139,7 +140,16 @@ int main(int argc, char** argv) {
   notify->add_option("--session", notify_request.session_id, "SessionID the device should use")
       ->check(CLI::Range(0, 65535));
 
+  app::ConformanceRequest conformance_request;
+  auto* conformance = app::add_conformance_command(app, conformance_request);
+
   CLI11_PARSE(app, argc, argv);
+
+  // Needs no configuration: it runs a plugin as a store of its own.
+  if (conformance->parsed()) {
+    set_log_level(log_level.empty() ? "warn" : log_level);  // the report, not the adapter's chatter
+    return app::conformance(conformance_request);
+  }
 
   // The file (or the defaults) with the command line's overrides; the server
   // reads it again the same way on reload.
