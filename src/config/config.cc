@@ -268,7 +268,12 @@ Result<Config> load_config_string(const std::string& text, const std::string& so
   if (const toml::table* t = root["storage"].as_table()) {
     TableReader r(*t, "storage.", source);
     CFX_RETURN_IF_ERROR(r.string("data_dir", c.data_dir));
+    CFX_RETURN_IF_ERROR(r.string("database", c.database));
     CFX_RETURN_IF_ERROR(r.string("node_id", c.node_id));
+    if (!c.database.empty() && c.database.rfind("postgresql://", 0) != 0 && c.database.rfind("postgres://", 0) != 0) {
+      return Status::invalid_argument(source + ": storage.database: expected a postgresql:// URI (leave it out to "
+                                      "keep everything in conflux.db)");
+    }
     CFX_RETURN_IF_ERROR(r.no_unknown_keys());
     c.data_dir = std::filesystem::absolute(c.data_dir);
   }
