@@ -40,10 +40,17 @@ Status check_syntax(const std::string& uri) {
   return Status::ok();
 }
 
-std::string trimmed(std::string text) {
-  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
-  // libpq puts one line per address it tried; the last says why.
-  return text;
+// libpq's messages span lines ("...failed: No such file\n\tIs the server
+// running...?"); a startup error must be one line.
+std::string one_line(std::string text) {
+  std::string out;
+  for (char c : text) {
+    if (c == '\n' || c == '\t' || c == '\r') c = ' ';
+    if (c == ' ' && (out.empty() || out.back() == ' ')) continue;
+    out += c;
+  }
+  while (!out.empty() && out.back() == ' ') out.pop_back();
+  return out;
 }
 
 }  // namespace
@@ -95,7 +102,7 @@ Result<PgDb::Conn> PgDb::acquire() {
     return conn;
   } catch (const std::exception& e) {
     release(std::move(conn), /*broken=*/true);
-    const std::string why = trimmed(e.what());
+    const std::string why = one_line(e.what());
     if (why.find("authentication failed") != std::string::npos ||
         (why.find("role") != std::string::npos && why.find("does not exist") != std::string::npos)) {
       return Status::unauthenticated("postgresql " + display_uri_ + " refused the login: " + why);
@@ -148,20 +155,20 @@ Status PgDb::status_of(std::string_view what, std::exception_ptr error) const {
   try {
     std::rethrow_exception(error);
   } catch (const pqxx::in_doubt_error& e) {
-    return Status::unavailable(where + "connection lost during commit, outcome unknown: " + trimmed(e.what()));
+    return Status::unavailable(where + "connection lost during commit, outcome unknown: " + one_line(e.what()));
   } catch (const pqxx::broken_connection& e) {
-    return Status::unavailable(where + "connection lost: " + trimmed(e.what()));
+    return Status::unavailable(where + "connection lost: " + one_line(e.what()));
   } catch (const pqxx::transaction_rollback& e) {
-    return Status::aborted(where + trimmed(e.what()));
+    return Status::aborted(where + one_line(e.what()));
   } catch (const pqxx::unique_violation& e) {
-    return Status::already_exists(where + trimmed(e.what()));
+    return Status::already_exists(where + one_line(e.what()));
   } catch (const pqxx::insufficient_privilege& e) {
-    return Status::permission_denied(where + trimmed(e.what()));
+    return Status::permission_denied(where + one_line(e.what()));
   } catch (const pqxx::sql_error& e) {
-    if (e.sqlstate().rfind("57P", 0) == 0) return Status::unavailable(where + trimmed(e.what()));
-    return Status::internal(where + trimmed(e.what()));
+    if (e.sqlstate().rfind("57P", 0) == 0) return Status::unavailable(where + one_line(e.what()));
+    return Status::internal(where + one_line(e.what()));
   } catch (const std::exception& e) {
-    return Status::internal(where + trimmed(e.what()));
+    return Status::internal(where + one_line(e.what()));
   } catch (...) {
     return Status::internal(where + "unknown exception");
   }
