@@ -2,10 +2,11 @@
 """Conflux with its state in PostgreSQL ([storage] database), against a
 PostgreSQL the test starts itself (tests/pg/pg_test_server):
 
-  (a) PostgreSQL is stopped while SyncEvolution uploads 600 contacts in
-      small messages: the client's sync fails, the server stays up
-      (/health), and once PostgreSQL is back the next sync completes with
-      every contact on the server exactly once;
+  (a) PostgreSQL is stopped in the middle of a session (after pkg 1,
+      before pkg 3 with three Adds): pkg 3 gets 503 with Retry-After, nothing
+      is applied, the server stays up (/health); once PostgreSQL is back the
+      same message is accepted, the session completes with each contact
+      once, and SyncEvolution's next sync gets exactly them;
   (b) two Conflux processes on one PostgreSQL database (and one back end)
       serve one device, its HTTP requests alternating between them through
       a round-robin proxy: the slow sync, an edit and a delete all arrive,
@@ -28,11 +29,11 @@ from urllib.parse import urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import pg_server  # noqa: E402
+import syncml_client as sc  # noqa: E402
 import vcards  # noqa: E402
-from conflux_server import (IntegrationTest, http_request,  # noqa: E402
-                            poll_until)
-from engine_checks import (BackgroundSync, device_fns,  # noqa: E402
-                           doubled, server_count, server_fns)
+from conflux_server import IntegrationTest, http_request  # noqa: E402
+from engine_checks import (device_fns, doubled,  # noqa: E402
+                           server_count, server_fns)
 
 DS = "contacts"
 USER = "pia"
@@ -111,40 +112,48 @@ class PgStoreTest(IntegrationTest):
         server, _ = self.pg_server()
         server.add_user(USER, PASSWORD)
         server.start()
-        device = self.make_device(server, "dev", USER, PASSWORD,
-                                  extra=CLIENT_EXTRA)
-        originals = dict(vcards.generate(600, seed=41))
-        for name, text in originals.items():
-            device.write_item(DS, name, text)
-        expected = {vcards.fn_of(t) for t in originals.values()}
+        cards = [vcards.contact(i, seed=41) for i in range(3)]
+        session = sc.RawSession(server.url, "raw-pg", USER, PASSWORD)
+        session.start(alert=201)
 
-        bg = BackgroundSync(device, "slow")
+        # pkg 3 while PostgreSQL is down: 503 with Retry-After, nothing
+        # applied, the server stays up.
+        pkg3 = session.next_message(session.sync_body(
+            adds=[(str(i + 1), card) for i, card in enumerate(cards)]))
+        self.pg.stop()
         try:
-            poll_until(lambda: server_count(server, USER) > 0 or not bg.running(),
-                       60, interval=0.002, what="the upload to begin")
-            self.pg.stop()
-        except BaseException:
-            bg.kill()
-            raise
-        try:
-            code = bg.wait(120)
-            self.assertNotEqual(code, 0, "the sync succeeded without its database:\n"
-                                + bg.output()[-2000:])
+            status, headers, _ = sc.post(session.next_url, pkg3)
+            self.assertEqual(status, 503)
+            self.assertGreater(int(headers.get("Retry-After", "0")), 0)
+            self.assertEqual(server_count(server, USER), 0)
             status, _, body = http_request(server.base_url + "/health")
             self.assertEqual((status, body.strip()), (200, b"ok"))
-            self.assertTrue(server.running())
         finally:
             self.pg.start()
 
-        device.sync("two-way")
-        got = server_fns(server, USER)
-        self.assertEqual(set(got), expected)
-        self.assertEqual(doubled(got), {})
+        # The client retries the same message once the database is back: the
+        # session goes on where it was, and finishes.
+        reply = sc.post_syncml(session.next_url, pkg3)
+        session.last_reply = reply
+        session._answer(reply)
+        session._continue_until_final(reply)
+        session.finish()
+        self.assertEqual(set(server_fns(server, USER)),
+                         {vcards.fn_of(c) for c in cards})
+        self.assertEqual(doubled(server_fns(server, USER)), {})
+
+        # And a real client's next sync completes and gets exactly those.
+        device = self.make_device(server, "dev", USER, PASSWORD)
+        device.sync("slow")
+        self.assertEqual(set(device_fns(device)),
+                         {vcards.fn_of(c) for c in cards})
         self.assertIn("unavailable", server.log_text().lower())
 
     def test_two_servers_on_one_database_serve_one_device_in_turn(self):
-        shared_items = self.tmp / "backend" / "items.db"
-        store = f'[stores.contacts]\nadapter = "sqlite"\nfile = "{shared_items}"\n'
+        # One back end for both: node a's items.db (where server_fns looks).
+        shared_items = self.tmp / "node-a" / "data" / "items.db"
+        store = (f'[stores.contacts]\nadapter = "sqlite"\nfile = "{shared_items}"\n'
+                 'content_type = "text/vcard"\ncontent_version = "3.0"\n')
         a, database = self.pg_server("node-a", extra=store)
         b, _ = self.pg_server("node-b", database=database, extra=store)
         a.add_user(USER, PASSWORD)   # the account is in PostgreSQL: b has it too
