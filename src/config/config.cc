@@ -321,6 +321,7 @@ std::map<std::string, std::string> config_keys(const Config& c) {
   keys["server.session_timeout_seconds"] = std::to_string(s.session_timeout_seconds);
   keys["server.max_msg_size"] = std::to_string(s.max_msg_size);
   keys["storage.data_dir"] = c.data_dir;
+  keys["storage.database"] = c.database;  // compared only, never logged (may hold a password)
   keys["auth.md5"] = c.auth.md5 ? "true" : "false";
   keys["log.level"] = c.log.level;
   for (const auto& store : c.stores) {
