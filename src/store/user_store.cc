@@ -168,20 +168,16 @@ Status UserStore::remove(const UserId& user) {
 }
 
 Status UserStore::verify_password(const UserId& user, const std::string& password) {
-  std::string stored;
-  bool known = false;
+  std::string stored;  // stays empty for an unknown user
   {
     auto st = db_->prepare("SELECT password_hash FROM users WHERE name = ?1");
     if (!st) return Status::unavailable("user directory: " + st.error().message());
     st->bind(1, user.str());
     auto row = st->step();
     if (!row) return Status::unavailable("user directory: " + row.error().message());
-    if (*row) {
-      known = true;
-      stored = st->column_text(0);
-    }
+    if (*row) stored = st->column_text(0);
   }  // the database lock is released before the (slow) verification
-  if (!known) stored.clear();  // verifies a dummy hash: an unknown user costs the same
+  // An unknown user costs a dummy verification, so timing does not tell the cases apart.
   if (!password_matches(stored, password)) return Status::unauthenticated("unknown user or wrong password");
   return Status::ok();
 }
