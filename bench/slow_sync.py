@@ -41,6 +41,7 @@ sys.dont_write_bytecode = True
 sys.path.insert(0, str(HERE.parent / "tests" / "integration"))
 sys.path.insert(0, str(HERE))
 
+import pg_server  # noqa: E402  (tests/integration: a throw-away PostgreSQL)
 import syncevo  # noqa: E402  (tests/integration, owned by the test suite)
 import vcards  # noqa: E402  (the integration tests' contact generator)
 
@@ -414,6 +415,43 @@ class SyncEvoServer:
 
 # -- one repetition -----------------------------------------------------------
 
+class ConfluxPg(Conflux):
+    """Conflux with its state and users in PostgreSQL ([storage] database),
+    a fresh database per repetition on one throw-away PostgreSQL 15 (fsync
+    on, as SQLite's synchronous=FULL). PostgreSQL's own CPU and peak RSS
+    (postmaster and its backends) are measured beside Conflux's."""
+    name = "conflux-pg"
+
+    def __init__(self, binary, root, pg):
+        super().__init__(binary, root)
+        self.pg = pg
+        self.database = pg.create_database("bench")
+
+    def start(self):
+        self.data_dir.mkdir(parents=True)
+        config = self.root / "conflux.toml"
+        config.write_text(f'[storage]\ndata_dir = "{self.data_dir}"\n'
+                          f'database = "{self.pg.uri(self.database)}"\n')
+        subprocess.run([self.binary, "--config", str(config), "--log-level",
+                        "warn", "user", "add", USER],
+                       input=PASSWORD + "\n", text=True, check=True,
+                       stdout=subprocess.DEVNULL)
+        with open(self.log_path, "wb") as log:
+            self.proc = subprocess.Popen(
+                [self.binary, "--config", str(config), "--log-level", "info",
+                 "serve", "--listen", "127.0.0.1", "--port", "0"],
+                stdin=subprocess.DEVNULL, stdout=log, stderr=log)
+        m = wait_for_line(self.log_path,
+                          r"Conflux listening on (http://127\.0\.0\.1:\d+/sync)",
+                          self.proc, 30, "conflux")
+        self.url = m.group(1)
+
+    def db_meter(self):
+        postmaster = int((Path(self.pg.dir) / "data" / "postmaster.pid")
+                         .read_text().split()[0])
+        return TreeMeter(postmaster)
+
+
 def children_cpu():
     ru = resource.getrusage(resource.RUSAGE_CHILDREN)
     return ru.ru_utime + ru.ru_stime
@@ -422,12 +460,18 @@ def children_cpu():
 def timed_sync(server, device, mode):
     meter = server.meter()
     meter.start()
+    db_meter = server.db_meter() if hasattr(server, "db_meter") else None
+    if db_meter:
+        db_meter.start()
     cpu0 = children_cpu()
     t0 = time.monotonic()
     device.sync(mode, timeout=600)
     wall = time.monotonic() - t0
     client_cpu = children_cpu() - cpu0
     m = meter.stop()
+    if db_meter:
+        db = db_meter.stop()
+        m.update(db_cpu_s=db["server_cpu_s"], db_rss_kb=db["server_rss_kb"])
     m.update(wall_s=round(wall, 3), client_cpu_s=round(client_cpu, 3))
     m.update(client_session_stats(device))
     return m
@@ -524,6 +568,10 @@ def summarise(runs):
                 values = [r[phase][metric] for r in runs]
             out[phase][metric] = _stats(values)
     out["idle_rss_kb"] = _stats([r["idle_rss_kb"] for r in runs])
+    for phase, _ in PHASES:
+        for metric in ("db_cpu_s", "db_rss_kb"):
+            if all(metric in r[phase] for r in runs):
+                out[phase][metric] = _stats([r[phase][metric] for r in runs])
     return out
 
 
@@ -573,6 +621,14 @@ def table(summary, n, repeat):
              "-+-".join("-" * w for w in widths)]
     lines += [" | ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip()
               for r in rows]
+    for name in names:
+        if "db_cpu_s" not in summary[name]["a"]:
+            continue
+        lines.append(f"PostgreSQL beside {name} (postmaster and backends): "
+                     "CPU s / peak RSS MiB per phase: " + "; ".join(
+                         f"{phase}) {fmt(summary[name][phase]['db_cpu_s'], 'db_cpu_s')}"
+                         f" / {fmt(summary[name][phase]['db_rss_kb'], 'db_rss_kb')}"
+                         for phase, _ in PHASES))
     lines.append(
         f"N={n} contacts; median [min-max] of {repeat} repetition(s), each on "
         "fresh data and a fresh server.\nother = wall - client CPU - server "
@@ -598,6 +654,9 @@ def main():
     ap.add_argument("--no-peer", action="store_true",
                     help="skip SyncEvolution's own server")
     ap.add_argument("--json", help="write the results here")
+    ap.add_argument("--pg-store", action="store_true",
+                    help="also Conflux with its state in a throw-away "
+                    "PostgreSQL 15 ([storage] database)")
     ap.add_argument("--keep", action="store_true",
                     help="keep the work directory (logs, data)")
     args = ap.parse_args()
@@ -614,6 +673,11 @@ def main():
     sizes = sorted(len(t.encode()) for _, t in items)
 
     servers = [("conflux", lambda root: Conflux(args.conflux, root))]
+    if args.pg_store:
+        os.environ["PG_TEST_FSYNC"] = "on"
+        pg = pg_server.shared()
+        servers.append(("conflux-pg",
+                        lambda root: ConfluxPg(args.conflux, root, pg)))
     if not args.no_peer:
         servers.append(("syncevolution", SyncEvoServer))
 

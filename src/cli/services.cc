@@ -7,6 +7,10 @@
 #include "adapters/builtin_adapters.h"
 #include "cache/cached_adapter.h"
 #include "common/log.h"
+#include "store/pg_state_store.h"
+#include "store/pg_user_store.h"
+#include "store/sqlite_state_store.h"
+#include "store/user_store.h"
 
 namespace conflux::app {
 
@@ -15,13 +19,13 @@ namespace {
 // Devices' progress as the sync state store records it.
 class StateStoreProgress final : public cache::DeviceProgress {
  public:
-  explicit StateStoreProgress(store::SqliteStateStore& state) : state_(state) {}
+  explicit StateStoreProgress(store::StateStore& state) : state_(state) {}
   Result<std::vector<Anchor>> synced_anchors(const UserId& user, const std::string& database) override {
     return state_.server_anchors(user, database);
   }
 
  private:
-  store::SqliteStateStore& state_;
+  store::StateStore& state_;
 };
 
 // This server's name in the cache queue's leases: the configured node_id,
@@ -110,6 +114,19 @@ Result<std::unique_ptr<Services>> Services::open_accounts(const config::Config& 
   if (ec) return Status::unavailable("cannot create data directory " + config.data_dir + ": " + ec.message());
   std::filesystem::permissions(config.data_dir, std::filesystem::perms::owner_all, ec);  // holds password hashes
 
+  if (!config.database.empty()) {
+    auto pg = PgDb::open(config.database);
+    if (!pg) return pg.error().with_context("storage.database");
+    s->pg_db = std::move(*pg);
+    auto state = store::PgStateStore::open(s->pg_db);
+    if (!state) return state.error().with_context("storage.database (state)");
+    s->state = std::move(*state);
+    auto users = store::PgUserStore::open(s->pg_db);
+    if (!users) return users.error().with_context("storage.database (users)");
+    s->users = std::move(*users);
+    logger("store")->info("state and users kept in {}", s->pg_db->display_uri());
+    return s;
+  }
   auto db = SqliteDb::open(config.data_dir + "/conflux.db");
   if (!db) return db.error().with_context("state database");
   s->state_db = std::move(*db);

@@ -12,17 +12,22 @@
 #include "caf/token_service.h"
 #include "common/clock.h"
 #include "config/config.h"
-#include "store/sqlite_state_store.h"
-#include "store/user_store.h"
+#include "common/pg_db.h"
+#include "common/sqlite_db.h"
+#include "store/state_store.h"
+#include "store/user_accounts.h"
 
 namespace conflux::app {
 
 struct Services {
   config::Config config;
   SystemClock clock;
+  // The state database: conflux.db (state_db), or PostgreSQL (pg_db) when
+  // [storage] database names one; the other stays null.
   std::shared_ptr<SqliteDb> state_db;
-  std::unique_ptr<store::SqliteStateStore> state;
-  std::unique_ptr<store::UserStore> users;
+  std::shared_ptr<PgDb> pg_db;
+  std::unique_ptr<store::StateStore> state;
+  std::unique_ptr<store::UserAccounts> users;
   caf::BackendRegistry registry;
   std::unique_ptr<caf::TokenService> tokens;
   std::unique_ptr<caf::ContentManager> content;

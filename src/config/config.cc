@@ -268,7 +268,12 @@ Result<Config> load_config_string(const std::string& text, const std::string& so
   if (const toml::table* t = root["storage"].as_table()) {
     TableReader r(*t, "storage.", source);
     CFX_RETURN_IF_ERROR(r.string("data_dir", c.data_dir));
+    CFX_RETURN_IF_ERROR(r.string("database", c.database));
     CFX_RETURN_IF_ERROR(r.string("node_id", c.node_id));
+    if (!c.database.empty() && c.database.rfind("postgresql://", 0) != 0 && c.database.rfind("postgres://", 0) != 0) {
+      return Status::invalid_argument(source + ": storage.database: expected a postgresql:// URI (leave it out to "
+                                      "keep everything in conflux.db)");
+    }
     CFX_RETURN_IF_ERROR(r.no_unknown_keys());
     c.data_dir = std::filesystem::absolute(c.data_dir);
   }
@@ -316,6 +321,7 @@ std::map<std::string, std::string> config_keys(const Config& c) {
   keys["server.session_timeout_seconds"] = std::to_string(s.session_timeout_seconds);
   keys["server.max_msg_size"] = std::to_string(s.max_msg_size);
   keys["storage.data_dir"] = c.data_dir;
+  keys["storage.database"] = c.database;  // compared only, never logged (may hold a password)
   keys["auth.md5"] = c.auth.md5 ? "true" : "false";
   keys["log.level"] = c.log.level;
   for (const auto& store : c.stores) {

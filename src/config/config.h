@@ -47,6 +47,10 @@ struct LogConfig {
 struct Config {
   ServerConfig server;
   std::string data_dir;  // absolute; holds conflux.db and the SQLite adapter's items.db
+  // Where users, devices, nonces, sessions, anchors, maps, conflicts and
+  // reports are kept: empty (the default) for conflux.db in data_dir, or a
+  // postgresql:// URI for a PostgreSQL database several servers share.
+  std::string database;
   // Names this server in the leases of the cache's replication queue, which
   // several servers may share; empty: the host name. Each node needs its own.
   std::string node_id;

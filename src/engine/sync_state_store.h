@@ -1,7 +1,8 @@
 // Where the engine keeps what must outlive one HTTP request: session state,
 // anchors, LUID<->GUID maps and device information. Kept in a database, not in
 // process memory, so any node can serve the next message of a session.
-// Implementations: store/sqlite_state_store (embedded); PostgreSQL later.
+// Implementations: store/sqlite_state_store (embedded) and store/pg_state_store
+// (PostgreSQL shared by several nodes), behind store::StateStore.
 //
 // Every method is safe to call from several threads at once. Failures are
 // kUnavailable (database down or busy) or kInternal.

@@ -362,6 +362,7 @@ class HttpServer::Impl::Connection : public std::enable_shared_from_this<Connect
     response_.set(http::field::server, "conflux");
     if (!answer.content_type.empty()) response_.set(http::field::content_type, answer.content_type);
     if (!answer.allow.empty()) response_.set(http::field::allow, answer.allow);
+    if (answer.retry_after_seconds > 0) response_.set(http::field::retry_after, std::to_string(answer.retry_after_seconds));
     // RFC 9110 §15.3.5, §15.4.5: 204 and 304 carry no content.
     if (answer.status == 204 || answer.status == 304) answer.body.clear();
     const size_t length = answer.body.size();

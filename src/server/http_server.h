@@ -32,6 +32,7 @@ struct HttpResponse {
   std::string content_type;  // empty: no Content-Type header
   std::string body;
   std::string allow;         // for 405: the Allow header
+  int retry_after_seconds = 0;  // for 503: the Retry-After header; 0: none
 };
 
 using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;

@@ -8,6 +8,9 @@
 namespace conflux::server {
 namespace {
 
+// Retry-After of a 503 for a message the engine could not process.
+constexpr int kRetryAfterSeconds = 5;
+
 HttpResponse text(int status, std::string body) {
   return HttpResponse{status, "text/plain; charset=utf-8", std::move(body) + "\n", ""};
 }
@@ -91,7 +94,11 @@ HttpResponse SyncHandler::handle_sync(const HttpRequest& request, const std::str
   if (!out) {
     if (out.error().is_not_found()) return text(404, "unknown or expired SyncML session; start a new sync");
     log->error("{}: message not processed: {}", request.remote_address, out.error().to_string());
-    return text(503, "the server cannot process the message now; retry later");
+    HttpResponse busy = text(503, "the server cannot process the message now; retry later");
+    // RFC 9110 §10.2.3: when to try again; a database that went away (the
+    // shared PostgreSQL restarting) is usually back within seconds.
+    busy.retry_after_seconds = kRetryAfterSeconds;
+    return busy;
   }
   // The answer goes in the encoding the client used (SyncML HTTP binding).
   return HttpResponse{200, protocol::media_type(encoding), std::move(out->encoded), ""};

@@ -18,11 +18,11 @@
 #include <vector>
 
 #include "common/sqlite_db.h"
-#include "engine/sync_state_store.h"
+#include "store/state_store.h"
 
 namespace conflux::store {
 
-class SqliteStateStore final : public engine::SyncStateStore {
+class SqliteStateStore final : public StateStore {
  public:
   // Unix time in seconds; tests inject their own.
   using NowSeconds = std::function<int64_t()>;
@@ -47,7 +47,7 @@ class SqliteStateStore final : public engine::SyncStateStore {
   Result<std::optional<engine::SyncAnchors>> anchors(const engine::DeviceStore& ds) override;
   // The server anchors of `database` handed to each device of `user` in its
   // last completed sync (the cache's tombstone purge asks this).
-  Result<std::vector<Anchor>> server_anchors(const UserId& user, const std::string& database);
+  Result<std::vector<Anchor>> server_anchors(const UserId& user, const std::string& database) override;
   Status save_anchors(const engine::DeviceStore& ds, const engine::SyncAnchors& anchors) override;
   Status forget_anchors(const engine::DeviceStore& ds) override;
 
@@ -83,7 +83,7 @@ class SqliteStateStore final : public engine::SyncStateStore {
   // The key every node sharing this database signs tokens with: 32 random
   // bytes, made on the first call ever and stored (table secrets), read back
   // on every later call and by every other node. The caller must not log it.
-  Result<std::string> server_secret();
+  Result<std::string> server_secret() override;
 
  private:
   SqliteStateStore(std::shared_ptr<SqliteDb> db, NowSeconds now_seconds);

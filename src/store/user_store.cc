@@ -1,18 +1,15 @@
 #include "store/user_store.h"
 
-#include <sodium.h>
-
 #include <chrono>
 #include <mutex>
 #include <utility>
 
 #include "common/digest.h"
 #include "common/log.h"
+#include "store/passwords.h"
 
 namespace conflux::store {
 namespace {
-
-constexpr size_t kMaxUserNameLength = 64;
 
 // Schema of module "users". Append new steps; never edit a released one.
 const std::vector<std::string>& user_migrations() {
@@ -37,45 +34,6 @@ const std::vector<std::string>& user_migrations() {
   return steps;
 }
 
-void ensure_sodium() {
-  static std::once_flag once;
-  std::call_once(once, [] {
-    // sodium_init() fails only when no CSPRNG can be opened; libsodium's
-    // random functions then abort on their own.
-    if (sodium_init() < 0) logger("store")->error("sodium_init failed");
-  });
-}
-
-// argon2id with the interactive limits; kResourceExhausted when libsodium
-// cannot get the memory.
-Result<std::string> hash_password(const std::string& password) {
-  ensure_sodium();
-  char out[crypto_pwhash_STRBYTES];
-  if (crypto_pwhash_str(out, password.data(), password.size(), crypto_pwhash_OPSLIMIT_INTERACTIVE,
-                        crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0) {
-    return Status::resource_exhausted("password hashing ran out of memory");
-  }
-  return std::string(out);
-}
-
-bool hash_matches(const std::string& hash, const std::string& password) {
-  ensure_sodium();
-  return crypto_pwhash_str_verify(hash.c_str(), password.data(), password.size()) == 0;
-}
-
-// An argon2id hash of a random password that was thrown away, made with the
-// interactive limits the real hashes use: verifying against it costs what
-// verifying a real user costs, and no password matches it. Remake it should
-// the limits change.
-constexpr const char* kDummyHash =
-    "$argon2id$v=19$m=65536,t=2,p=1$Cl4+1ik9S9kxj4iVljhJKg$Vro6bqu1TuVljOF/3b377+u7c31y9ewxC9FHFF6Bkh4";
-
-Status check_new_password(const std::string& password) {
-  if (password.empty()) return Status::invalid_argument("empty password");
-  if (password.size() > crypto_pwhash_PASSWD_MAX) return Status::invalid_argument("password too long");
-  return Status::ok();
-}
-
 }  // namespace
 
 int64_t UserStore::system_now_seconds() {
@@ -89,20 +47,11 @@ UserStore::UserStore(std::shared_ptr<SqliteDb> db, NowSeconds now_seconds)
 Result<std::unique_ptr<UserStore>> UserStore::open(std::shared_ptr<SqliteDb> db, NowSeconds now_seconds) {
   if (!db) return Status::invalid_argument("user store: no database");
   if (!now_seconds) now_seconds = system_now_seconds;
-  ensure_sodium();
   CFX_RETURN_IF_ERROR(db->migrate("users", user_migrations()));
   return std::unique_ptr<UserStore>(new UserStore(std::move(db), std::move(now_seconds)));
 }
 
-bool UserStore::valid_user_name(std::string_view name) {
-  if (name.empty() || name.size() > kMaxUserNameLength) return false;
-  for (char c : name) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
-              c == '_' || c == '@' || c == '-';
-    if (!ok) return false;
-  }
-  return true;
-}
+bool UserStore::valid_user_name(std::string_view name) { return store::valid_user_name(name); }
 
 Status UserStore::add(const UserId& user, const std::string& password) {
   if (!valid_user_name(user.str())) {
@@ -219,24 +168,17 @@ Status UserStore::remove(const UserId& user) {
 }
 
 Status UserStore::verify_password(const UserId& user, const std::string& password) {
-  std::string stored;
-  bool known = false;
+  std::string stored;  // stays empty for an unknown user
   {
     auto st = db_->prepare("SELECT password_hash FROM users WHERE name = ?1");
     if (!st) return Status::unavailable("user directory: " + st.error().message());
     st->bind(1, user.str());
     auto row = st->step();
     if (!row) return Status::unavailable("user directory: " + row.error().message());
-    if (*row) {
-      known = true;
-      stored = st->column_text(0);
-    }
+    if (*row) stored = st->column_text(0);
   }  // the database lock is released before the (slow) verification
-  if (!known) {
-    (void)hash_matches(kDummyHash, password);
-    return Status::unauthenticated("unknown user or wrong password");
-  }
-  if (!hash_matches(stored, password)) return Status::unauthenticated("unknown user or wrong password");
+  // An unknown user costs a dummy verification, so timing does not tell the cases apart.
+  if (!password_matches(stored, password)) return Status::unauthenticated("unknown user or wrong password");
   return Status::ok();
 }
 
@@ -260,12 +202,7 @@ Status UserStore::verify_md5_digest(const UserId& user, const std::string& nonce
     if (!row) return Status::unavailable("user directory: " + row.error().message());
     if (*row && !st->column_is_null(0)) secret = st->column_text(0);
   }
-  // SyncML RepPro §"MD5 digest access authentication":
-  // B64(MD5(B64(MD5(user:password)) ":" nonce)).
-  const std::string expected = md5_base64(secret + ":" + nonce);
-  ensure_sodium();
-  const bool match = !secret.empty() && expected.size() == digest.size() &&
-                     sodium_memcmp(expected.data(), digest.data(), expected.size()) == 0;
+  const bool match = md5_digest_matches(secret, nonce, digest);
   if (!match) return Status::unauthenticated("unknown user or wrong password");
   return Status::ok();
 }

@@ -19,12 +19,12 @@
 #include <string_view>
 #include <vector>
 
-#include "caf/accounts.h"
 #include "common/sqlite_db.h"
+#include "store/user_accounts.h"
 
 namespace conflux::store {
 
-class UserStore final : public caf::AccountDirectory {
+class UserStore final : public UserAccounts {
  public:
   // Unix time in seconds (for created_at); tests inject their own.
   using NowSeconds = std::function<int64_t()>;
@@ -42,23 +42,23 @@ class UserStore final : public caf::AccountDirectory {
 
   // kInvalidArgument for an invalid name or an empty password; kAlreadyExists
   // when the user exists.
-  Status add(const UserId& user, const std::string& password);
+  Status add(const UserId& user, const std::string& password) override;
   // Every user name, in byte order.
-  Result<std::vector<std::string>> list();
+  Result<std::vector<std::string>> list() override;
   // kNotFound when the user does not exist; kInvalidArgument for an empty password.
-  Status set_password(const UserId& user, const std::string& password);
+  Status set_password(const UserId& user, const std::string& password) override;
   // kNotFound when the user does not exist. Only the account (with its access
   // overrides) goes; the user's sync state and items stay where they are.
-  Status remove(const UserId& user);
+  Status remove(const UserId& user) override;
 
   // Sets the token kind `user` gets on `datastore`, overriding its `access`;
   // nullopt removes the override. kInvalidArgument for an invalid name.
-  Status set_access(const UserId& user, const std::string& datastore, std::optional<caf::TokenKind> kind);
+  Status set_access(const UserId& user, const std::string& datastore, std::optional<caf::TokenKind> kind) override;
 
   // The user's syncml:auth-md5 secret, B64(MD5(user ":" password)), as
   // stored (for the digest of a Server Alerted Notification). kNotFound for an
   // unknown user or an account made before secrets were kept.
-  Result<std::string> md5_secret(const UserId& user);
+  Result<std::string> md5_secret(const UserId& user) override;
 
   // caf::AccountDirectory. OK when the password is right; kUnauthenticated
   // for an unknown user and a wrong password alike, and an unknown user costs

@@ -240,6 +240,20 @@ TEST(ConfigTest, RelativeDataDirIsMadeAbsolute) {
   EXPECT_EQ(fs::path(c->data_dir).filename(), "dir");
 }
 
+TEST(ConfigTest, DatabaseIsEmptyByDefaultAndTakesOnlyAPostgresqlUri) {
+  auto defaults = load_config_string("", "conf.toml");
+  ASSERT_TRUE(defaults) << defaults.error().to_string();
+  EXPECT_EQ(defaults->database, "");  // conflux.db in data_dir
+  auto pg = load_config_string("[storage]\ndatabase = \"postgresql://conflux@/conflux?host=/run/postgresql\"\n",
+                               "conf.toml");
+  ASSERT_TRUE(pg) << pg.error().to_string();
+  EXPECT_EQ(pg->database, "postgresql://conflux@/conflux?host=/run/postgresql");
+  EXPECT_EQ(config_keys(*pg).at("storage.database"), pg->database);
+  auto other = load_config_string("[storage]\ndatabase = \"mysql://x\"\n", "conf.toml");
+  ASSERT_FALSE(other);
+  EXPECT_NE(other.error().message().find("storage.database"), std::string::npos) << other.error().message();
+}
+
 TEST(ConfigTest, DataDirDefaultsFollowTheEnvironment) {
   {
     ScopedEnv data("CONFLUX_DATA_DIR", "/srv/conflux-data");

@@ -23,6 +23,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import pg_server
+
 LISTEN_RE = re.compile(
     r"\[server\] Conflux listening on http://127\.0\.0\.1:(\d+)/sync")
 START_TIMEOUT = 30      # seconds until the listening line must appear
@@ -125,6 +127,11 @@ class ConfluxServer:
         base = ("[server]\nlisten = \"127.0.0.1\"\nport = 0\n"
                 f"[storage]\ndata_dir = \"{self.data_dir}\"\n"
                 "[log]\nlevel = \"debug\"\n")
+        self.database = None     # PostgreSQL database name, when used
+        if pg_server.store_from_environment() == "postgresql":
+            self.database = pg_server.shared().create_database()
+            base = merge_toml(base, "[storage]\ndatabase = "
+                              f"\"{pg_server.shared().uri(self.database)}\"\n")
         self.config_path.write_text(merge_toml(base, config_extra))
 
     # -- command line ----------------------------------------------------

@@ -1,0 +1,82 @@
+// PgStateStore: the StateStore kept in a PostgreSQL database, for several
+// Conflux nodes sharing one database (`[storage] database =
+// "postgresql://..."`). Same tables and contracts as SqliteStateStore, so any
+// node can take the next message of a session another node started.
+//
+// Threading: every method may be called from any thread; each runs as one
+// transaction on a pooled connection (common/pg_db.h), retried on
+// serialization failures and deadlocks.
+// Failures: kUnavailable when PostgreSQL cannot be reached (nothing of the
+// call was written), kInternal for anything else, kInvalidArgument where noted.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/pg_db.h"
+#include "store/state_store.h"
+
+namespace conflux::store {
+
+class PgStateStore final : public StateStore {
+ public:
+  // Unix time in seconds; tests inject their own.
+  using NowSeconds = std::function<int64_t()>;
+
+  // Brings module "state"'s tables in `db` up to date and returns the store.
+  static Result<std::unique_ptr<PgStateStore>> open(std::shared_ptr<PgDb> db, NowSeconds now_seconds = {});
+
+  PgStateStore(const PgStateStore&) = delete;
+  PgStateStore& operator=(const PgStateStore&) = delete;
+
+  // engine::SyncStateStore (contracts there and in SqliteStateStore)
+  Result<std::optional<std::string>> load_session(const SessionKey& key) override;
+  Status save_session(const SessionKey& key, const std::string& state) override;
+  Status delete_session(const SessionKey& key) override;
+  Result<int> expire_sessions(int64_t max_age_seconds) override;
+  Result<std::optional<engine::SyncAnchors>> anchors(const engine::DeviceStore& ds) override;
+  Status save_anchors(const engine::DeviceStore& ds, const engine::SyncAnchors& anchors) override;
+  Status forget_anchors(const engine::DeviceStore& ds) override;
+  Result<std::vector<engine::MapEntry>> map_entries(const engine::DeviceStore& ds) override;
+  Status upsert_map(const engine::DeviceStore& ds, const std::vector<engine::MapEntry>& entries) override;
+  Status remove_map(const engine::DeviceStore& ds, const std::vector<Luid>& luids) override;
+  Status clear_map(const engine::DeviceStore& ds) override;
+  Result<int64_t> save_conflict(const engine::ConflictRecord& record) override;
+  Result<std::vector<engine::ConflictRecord>> conflicts(const UserId& user, bool include_resolved) override;
+  Result<std::optional<engine::ConflictRecord>> conflict(int64_t id) override;
+  Status mark_conflict_resolved(int64_t id) override;
+  Status save_report(const engine::SyncReport& report) override;
+  Result<std::vector<engine::SyncReport>> reports(const UserId& user, int limit) override;
+  Result<std::vector<engine::SyncReport>> session_report(const SessionKey& session) override;
+  Result<std::string> auth_nonce(const DeviceId& device) override;
+  Status save_auth_nonce(const DeviceId& device, const std::string& nonce_b64) override;
+  Result<std::vector<engine::Rejection>> rejections(const engine::DeviceStore& ds) override;
+  Status record_rejection(const engine::DeviceStore& ds, const Guid& guid, const Anchor& revision,
+                          int status) override;
+  Status clear_rejections(const engine::DeviceStore& ds, const std::vector<Guid>& guids) override;
+  Status save_resume_point(const engine::DeviceStore& ds, const SessionKey& session) override;
+  Result<std::optional<SessionKey>> resume_point(const engine::DeviceStore& ds) override;
+  Status forget_resume_point(const engine::DeviceStore& ds) override;
+  Status save_device_info(const UserId& user, const DeviceId& device, const std::string& devinf_xml) override;
+  Result<std::optional<std::string>> device_info(const UserId& user, const DeviceId& device) override;
+
+  // StateStore
+  Result<std::vector<Anchor>> server_anchors(const UserId& user, const std::string& database) override;
+  Result<std::string> server_secret() override;
+
+ private:
+  PgStateStore(std::shared_ptr<PgDb> db, NowSeconds now_seconds);
+
+  const std::shared_ptr<PgDb> db_;
+  const NowSeconds now_seconds_;
+
+  std::mutex secret_mutex_;
+  std::string secret_;  // guarded by secret_mutex_; empty until first read
+};
+
+}  // namespace conflux::store
