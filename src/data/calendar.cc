@@ -7,6 +7,7 @@
 #include <set>
 
 #include "data/calendar_time.h"
+#include "data/sif.h"
 #include "data/text_codec.h"
 #include "data/vcalendar.h"
 
@@ -308,6 +309,10 @@ Result<std::unique_ptr<CalendarItem>> CalendarItem::parse(std::string_view bytes
   return std::move(items->front());
 }
 
+std::vector<Format> CalendarItem::supported_formats() const {
+  return {ical20_format(), vcal10_format(), kind() == DataKind::kTask ? sif_task_format() : sif_event_format()};
+}
+
 const icalcomponent* CalendarItem::main_component() const { return find_main(vcalendar_.get()); }
 
 Result<std::string> CalendarItem::write(const Format& format) const {
@@ -318,6 +323,7 @@ Result<std::string> CalendarItem::write(const Format& format) const {
   if (type == "text/x-vcalendar" || (type == "text/calendar" && format.version == "1.0")) {
     return write_vcal10(vcalendar_.get());
   }
+  if (is_sif_type(type)) return write_sif_calendar(*this, Format{type, format.version});
   return Status::invalid_argument(std::string("a ") + data_kind_name(kind()) + " cannot be written as " +
                                   format.to_string());
 }

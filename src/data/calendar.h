@@ -48,8 +48,9 @@ class CalendarItem : public DataObject {
                                                                       const Format& format);
 
   Format source_format() const override { return source_; }
-  std::vector<Format> supported_formats() const override { return {ical20_format(), vcal10_format()}; }
-  // text/calendar -> iCalendar 2.0; text/x-vcalendar -> vCalendar 1.0.
+  std::vector<Format> supported_formats() const override;
+  // text/calendar -> iCalendar 2.0; text/x-vcalendar -> vCalendar 1.0;
+  // text/x-s4j-sife (an Event) and text/x-s4j-sift (a Task) -> SIF.
   Result<std::string> write(const Format& format) const override;
 
   // Duplicate-detection rule: "uid:" + UID when the item has one; else

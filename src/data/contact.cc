@@ -4,6 +4,7 @@
 #include <optional>
 #include <set>
 
+#include "data/sif.h"
 #include "data/text_codec.h"
 
 namespace conflux::data {
@@ -126,6 +127,7 @@ Result<std::unique_ptr<Contact>> Contact::parse(std::string_view bytes) {
 }
 
 Format Contact::source_format() const {
+  if (other_source_) return *other_source_;
   switch (card_.version) {
     case VCardVersion::k21:
       return Format::vcard21();
@@ -138,7 +140,7 @@ Format Contact::source_format() const {
 }
 
 std::vector<Format> Contact::supported_formats() const {
-  return {Format::vcard30(), Format::vcard21(), Format::vcard40()};
+  return {Format::vcard30(), Format::vcard21(), Format::vcard40(), sif_contact_format()};
 }
 
 Result<std::string> Contact::write(const Format& format) const {
@@ -151,6 +153,7 @@ Result<std::string> Contact::write(const Format& format) const {
     if (format.version == "4.0" && type == "text/vcard") return write_vcard(card_, VCardVersion::k40);
     if (format.version == "2.1") return write_vcard(card_, VCardVersion::k21);
   }
+  if (type == sif_contact_format().mime_type) return write_sif_contact(card_);
   return Status::invalid_argument("a contact cannot be written as " + format.to_string());
 }
 

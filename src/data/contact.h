@@ -2,6 +2,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "data/data_object.h"
@@ -12,6 +13,9 @@ namespace conflux::data {
 class Contact final : public DataObject {
  public:
   explicit Contact(VCard&& card) : card_(std::move(card)) {}
+  // A contact read from another format than vCard (SIF-C, data/sif.h):
+  // source_format() names it.
+  Contact(VCard&& card, Format source) : card_(std::move(card)), other_source_(std::move(source)) {}
 
   // Exactly one vCard of any version; kInvalidArgument otherwise.
   static Result<std::unique_ptr<Contact>> parse(std::string_view bytes);
@@ -20,7 +24,7 @@ class Contact final : public DataObject {
   Format source_format() const override;
   std::vector<Format> supported_formats() const override;
   // text/x-vcard -> 2.1; text/vcard -> 3.0 unless version is "4.0";
-  // text/directory -> 3.0.
+  // text/directory -> 3.0; text/x-s4j-sifc -> SIF-C.
   Result<std::string> write(const Format& format) const override;
 
   // Duplicate-detection rule:
@@ -47,12 +51,16 @@ class Contact final : public DataObject {
   //    group name ours does not use.
   Result<std::unique_ptr<DataObject>> merged_with(const DataObject& theirs) const override;
 
-  std::unique_ptr<DataObject> clone() const override { return std::make_unique<Contact>(VCard(card_)); }
+  std::unique_ptr<DataObject> clone() const override {
+    return other_source_ ? std::make_unique<Contact>(VCard(card_), *other_source_)
+                         : std::make_unique<Contact>(VCard(card_));
+  }
 
   const VCard& card() const { return card_; }
 
  private:
   const VCard card_;
+  const std::optional<Format> other_source_;
 };
 
 }  // namespace conflux::data

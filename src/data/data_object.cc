@@ -5,6 +5,7 @@
 #include "data/file_object.h"
 #include "data/note.h"
 #include "data/record.h"
+#include "data/sif.h"
 #include "data/text_codec.h"
 #include "data/xml_document.h"
 
@@ -52,6 +53,7 @@ Result<std::unique_ptr<DataObject>> parse(std::string_view bytes, const Format& 
     if (!note) return note.error();
     return std::unique_ptr<DataObject>(std::move(*note));
   }
+  if (is_sif_type(type)) return parse_sif(bytes, type);
   if (type == record_format().mime_type) {
     auto record = Record::parse(bytes);
     if (!record) return record.error();

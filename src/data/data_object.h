@@ -7,7 +7,7 @@
 //
 // Kinds: contact (vCard 2.1/3.0/4.0, contact.h), event and task (vCalendar
 // 1.0 / iCalendar 2.0, calendar.h), note (text/plain, vNote 1.1, iCalendar
-// VJOURNAL; note.h), file (file_object.h), record (record.h) and XML
+// VJOURNAL; note.h), each also as Funambol's SIF (sif.h), file (file_object.h), record (record.h) and XML
 // document (xml_document.h).
 //
 // Errors: Status values, never exceptions. Broken input is kInvalidArgument
@@ -78,7 +78,8 @@ class DataObject {
 // Parses `bytes` as `format`: text/x-vcard, text/vcard (and text/directory)
 // give a Contact; text/calendar and text/x-vcalendar an Event or Task, or a
 // Note when the data holds only VJOURNALs; text/plain and text/x-vnote a
-// Note; application/vnd.conflux.record+json a Record; application/xml and
+// Note; text/x-s4j-sifc, -sife, -sift, -sifn (Funambol's SIF, data/sif.h) a
+// Contact, Event, Task or Note; application/vnd.conflux.record+json a Record; application/xml and
 // text/xml an XmlDocument (default identity); application/vnd.omads-file+xml
 // and every other type a File (other types: the bytes as they are). The
 // data's own version line wins over format.version (devices label 3.0 cards

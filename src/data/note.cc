@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <set>
 
+#include "data/sif.h"
 #include "data/text_codec.h"
 #include "data/vcalendar.h"
 
@@ -314,6 +315,7 @@ Result<std::string> Note::write(const Format& format) const {
     return out + "END:VNOTE\r\n";
   }
   if (type == "text/calendar" && (format.version.empty() || format.version == "2.0")) return write_vjournal(fields_);
+  if (type == sif_note_format().mime_type) return write_sif_note(fields_);
   return Status::invalid_argument("a note cannot be written as " + format.to_string());
 }
 

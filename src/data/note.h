@@ -77,11 +77,11 @@ class Note final : public DataObject {
   DataKind kind() const override { return DataKind::kNote; }
   Format source_format() const override { return source_; }
   std::vector<Format> supported_formats() const override {
-    return {text_plain_format(), vnote11_format(), vjournal_format()};
+    return {text_plain_format(), vnote11_format(), vjournal_format(), Format{"text/x-s4j-sifn", "1.0"}};
   }
   // text/plain writes the body (the summary when the body is empty);
   // text/x-vnote writes vNote 1.1; text/calendar a VCALENDAR with one
-  // VJOURNAL.
+  // VJOURNAL; text/x-s4j-sifn SIF-N (data/sif.h).
   Result<std::string> write(const Format& format) const override;
 
   // Duplicate-detection rule: the first non-empty line of the body (of the

@@ -8,6 +8,7 @@
 #include "common/log.h"
 #include "engine/duplicate_matcher.h"
 #include "engine/format_negotiation.h"
+#include "engine/late_message.h"
 #include "engine/message_run.h"
 #include "engine/status_map.h"
 
@@ -396,6 +397,7 @@ void SyncEngine::MessageRun::handle_map(const Command& map) {
     status.code = protocol::to_int(StatusCode::kNotFound);
     return;
   }
+  std::vector<protocol::MapItem> unknown;
   for (const auto& item : map.map_items) {
     if (item.source.empty() || item.target.empty()) {
       // A MapItem needs both ids (RepPro §"MapItem"); the rest of the Map stands.
@@ -406,9 +408,27 @@ void SyncEngine::MessageRun::handle_map(const Command& map) {
     if (auto it = ds->awaiting_map.find(item.target); it != ds->awaiting_map.end()) {
       synced = it->second;
       ds->awaiting_map.erase(it);
+    } else if (!mapped_before(*ds, item)) {
+      unknown.push_back(item);  // an id we never sent: refused alone, below
+      continue;
     }
     map_upserts_[ds->server_uri].push_back(MapEntry{Luid(item.source), Guid(item.target), synced});
   }
+  for (const auto& item : unknown) {
+    log_unknown_map_item(session_, ds->server_uri, item);
+    Command& refused = add_status(map, StatusCode::kNotFound);
+    refused.target_refs = {item.target};
+    refused.source_refs = {item.source};
+  }
+}
+
+bool SyncEngine::MessageRun::mapped_before(const DatastoreState& ds, const protocol::MapItem& item) {
+  auto mapped = engine_.state_.map_entries(DeviceStore{session_.user, session_.device, ds.server_uri});
+  if (!mapped) {
+    store_error_ = mapped.error();
+    return false;
+  }
+  return map_item_known(*mapped, item);
 }
 
 void SyncEngine::MessageRun::on_item_status(DatastoreState& ds, const SentItem& sent, int code) {
@@ -610,6 +630,7 @@ Result<bool> SyncEngine::MessageRun::add_server_changes() {
           Delivered delivered = formats.to_device(it->second);
           cmd.meta = protocol::Meta{};
           cmd.meta->type = std::move(delivered.content_type);
+          cmd.meta->format = std::move(delivered.format);
           item.data_kind = protocol::DataKind::kText;
           item.data = std::move(delivered.raw);
           sent.anchor = it->second.anchor;

@@ -3,6 +3,8 @@
 #include "common/log.h"
 #include "data/calendar.h"
 #include "data/note.h"
+#include "data/sif.h"
+#include "common/base64.h"
 #include "data/text_codec.h"
 
 namespace conflux::engine {
@@ -25,6 +27,11 @@ Family family_of(std::string_view mime_type) {
   if (type == "text/vcard" || type == "text/x-vcard" || type == "text/directory") return Family::kContact;
   if (type == "text/calendar" || type == "text/x-vcalendar") return Family::kCalendar;
   if (type == "text/plain" || type == "text/x-vnote") return Family::kNote;
+  if (type == data::sif_contact_format().mime_type) return Family::kContact;
+  if (type == data::sif_event_format().mime_type || type == data::sif_task_format().mime_type) {
+    return Family::kCalendar;
+  }
+  if (type == data::sif_note_format().mime_type) return Family::kNote;
   return Family::kNone;
 }
 
@@ -40,6 +47,7 @@ std::optional<data::Format> writable_format(const protocol::ContentTypeRef& ct) 
   if (type == "text/calendar" && (v.empty() || v == "2.0")) return data::ical20_format();
   if (type == "text/plain") return data::text_plain_format();
   if (type == "text/x-vnote" && (v.empty() || v == "1.1")) return data::vnote11_format();
+  if (data::is_sif_type(type)) return data::Format{type, "1.0"};  // SIF has had one version
   return std::nullopt;
 }
 
@@ -127,11 +135,14 @@ Ingested DeviceFormats::convert_for_storage(std::string&& raw, const std::string
                   "type '" + declared_type + "' does not fit a datastore of " + storage_.to_string());
   }
   const data::Format declared{media_type(declared_type), ""};
-  std::optional<caf::SyncObj> server = described_ ? server_version() : std::nullopt;
+  // SIF is read by Funambol's clients alone: it is always converted, and its
+  // fixed field set says what an update deleted even without DevInf.
+  const bool sif = data::is_sif_type(declared.mime_type);
+  std::optional<caf::SyncObj> server = described_ || sif ? server_version() : std::nullopt;
 
   // Hot path: already in the storage format, nothing to merge, looks sound.
   auto sniffed = data::sniff_format(raw, declared);
-  if (sniffed && !server && (same_format(*sniffed, storage_) || !described_)) {
+  if (sniffed && !sif && !server && (same_format(*sniffed, storage_) || !described_)) {
     return Ingested{std::nullopt, "", sniffed->mime_type, std::move(raw)};  // the data's type, not the label
   }
 
@@ -141,14 +152,16 @@ Ingested DeviceFormats::convert_for_storage(std::string&& raw, const std::string
     return refuse(unknown ? StatusCode::kUnsupportedMediaType : StatusCode::kBadRequest, object.error().message());
   }
   // Without DevInf nothing tells what the device reads back: keep its bytes.
-  if (!described_) return Ingested{std::nullopt, "", (*object)->source_format().mime_type, std::move(raw)};
+  if (!described_ && !sif) return Ingested{std::nullopt, "", (*object)->source_format().mime_type, std::move(raw)};
 
   std::unique_ptr<data::DataObject> to_store = std::move(*object);
   if (server) {
     auto current = data::parse(server->raw, data::Format{server->content_type, ""});
     if (current) {
-      auto merged = data::keep_fields_device_cannot_hold(*to_store, **current,
-                                                         caps_for(to_store->source_format()));
+      const data::FormatCaps sif_fields = data::sif_caps(declared.mime_type);
+      const data::FormatCaps* caps = caps_for(to_store->source_format());
+      if (!caps && sif && !sif_fields.properties.empty()) caps = &sif_fields;
+      auto merged = data::keep_fields_device_cannot_hold(*to_store, **current, caps);
       if (!merged) return refuse(StatusCode::kBadRequest, merged.error().message());
       to_store = std::move(*merged);
     } else {
@@ -162,20 +175,23 @@ Ingested DeviceFormats::convert_for_storage(std::string&& raw, const std::string
 }
 
 Delivered DeviceFormats::to_device(const caf::SyncObj& stored) const {
-  if (!preferred_) return Delivered{stored.content_type, stored.raw, ""};
+  if (!preferred_) return Delivered{stored.content_type, stored.raw, "", ""};
   const data::Format as_stored{data::ascii_lower(stored.content_type), ""};
   auto sniffed = data::sniff_format(stored.raw, as_stored);
-  if (sniffed && same_format(*sniffed, *preferred_)) return Delivered{sniffed->mime_type, stored.raw, ""};
+  if (sniffed && same_format(*sniffed, *preferred_)) return Delivered{sniffed->mime_type, stored.raw, "", ""};
   auto as_stored_because = [&](const Status& why) {
     logger("engine")->warn("{}: item {} sent as stored, not as {}: {}", log_context_, stored.guid.str(),
                            preferred_->to_string(), why.to_string());
-    return Delivered{stored.content_type, stored.raw, why.to_string()};
+    return Delivered{stored.content_type, stored.raw, why.to_string(), ""};
   };
   auto object = data::parse(stored.raw, as_stored);
   if (!object) return as_stored_because(object.error());
   auto text = (*object)->write(*preferred_);
   if (!text) return as_stored_because(text.error());
-  return Delivered{preferred_->mime_type, std::move(*text), ""};
+  // Funambol's clients expect SIF base64-encoded (Meta Format b64), as
+  // Funambol's server sends it.
+  if (data::is_sif_type(preferred_->mime_type)) return Delivered{preferred_->mime_type, base64_encode(*text), "", "b64"};
+  return Delivered{preferred_->mime_type, std::move(*text), "", ""};
 }
 
 DeviceFormats load_device_formats(SyncStateStore& state, const std::vector<caf::StoreSettings>& stores,

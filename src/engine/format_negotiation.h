@@ -18,6 +18,9 @@
 //  - a device without DevInf: items are validated the same way but stored
 //    and sent as they are (today's behaviour: we do not know what it reads).
 // Datastores whose type has no data object (files, …) pass bytes through.
+// SIF (Funambol's text/x-s4j-sif*, data/sif.h) is never stored as sent: it
+// is converted even from a device without DevInf, merged with the server's
+// version by SIF's own field set (data::sif_caps), and goes out base64.
 //
 // Thread rule: a DeviceFormats is a plain value built per message; its
 // methods are const and touch nothing shared.
@@ -51,6 +54,7 @@ struct Delivered {
   std::string content_type;
   std::string raw;
   std::string problem;  // non-empty: conversion failed, the stored bytes go out as they are
+  std::string format;   // the item's Meta Format: "b64" (SIF, raw is base64), else empty (chr)
 };
 
 class DeviceFormats {

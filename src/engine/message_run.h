@@ -102,6 +102,9 @@ class SyncEngine::MessageRun {
   // --- datastore_sync.cc
   void handle_sync(const protocol::Command& sync);
   void handle_map(const protocol::Command& map);
+  // A MapItem for a server id not awaiting its Map: does the device's map
+  // already hold the pair (a Map sent again)? A store error sets store_error_.
+  bool mapped_before(const DatastoreState& ds, const protocol::MapItem& item);
   // Applies Add/Replace/Delete commands of one client Sync as one CAF batch
   // and answers each item.
   void apply_client_changes(DatastoreState& ds, const std::vector<const protocol::Command*>& changes);

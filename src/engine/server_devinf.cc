@@ -5,13 +5,13 @@ namespace {
 
 std::vector<protocol::ContentTypeRef> sibling_formats(const std::string& content_type) {
   if (content_type == "text/vcard" || content_type == "text/x-vcard") {
-    return {{"text/vcard", "3.0"}, {"text/x-vcard", "2.1"}, {"text/vcard", "4.0"}};
+    return {{"text/vcard", "3.0"}, {"text/x-vcard", "2.1"}, {"text/vcard", "4.0"}, {"text/x-s4j-sifc", "1.0"}};
   }
   if (content_type == "text/calendar" || content_type == "text/x-vcalendar") {
-    return {{"text/calendar", "2.0"}, {"text/x-vcalendar", "1.0"}};
+    return {{"text/calendar", "2.0"}, {"text/x-vcalendar", "1.0"}, {"text/x-s4j-sife", "1.0"}, {"text/x-s4j-sift", "1.0"}};
   }
   if (content_type == "text/plain" || content_type == "text/x-vnote") {
-    return {{"text/plain", "1.0"}, {"text/x-vnote", "1.1"}};
+    return {{"text/plain", "1.0"}, {"text/x-vnote", "1.1"}, {"text/x-s4j-sifn", "1.0"}};
   }
   return {};
 }

@@ -6,6 +6,7 @@
 #include "common/base64.h"
 #include "common/log.h"
 #include "engine/credentials.h"
+#include "engine/late_message.h"
 #include "engine/message_run.h"
 #include "engine/server_devinf.h"
 #include "engine/status_map.h"
@@ -70,7 +71,7 @@ Result<Outbound> SyncEngine::handle(const protocol::Message& in, const Inbound& 
     // A session of another device is answered like an unknown one: a client
     // must not learn which session keys exist.
     if (!blob->has_value() || !deserialize(**blob, session) || session.device.str() != in.hdr.source.loc_uri ||
-        session.phase == Phase::kDone) {
+        (session.phase == Phase::kDone && session.suspended)) {
       return Status::not_found("unknown or expired session");
     }
   }
@@ -86,17 +87,36 @@ Result<Outbound> SyncEngine::handle(const protocol::Message& in, const Inbound& 
     return again;
   }
 
+  if (session.phase == Phase::kDone) return answer_after_end(session, in, where);
+
   MessageRun run(*this, session, in, where);
   auto out = run.run();
   if (!out) return out.error();
   out->encoded = protocol::encode(out->reply, where.encoding);
   session.last_reply = out->encoded;
   session.last_reply_encoding = where.encoding;
-  if (out->session_ended && !session.suspended) {
+  if (out->session_ended && !session.suspended && !(session.phase == Phase::kDone && session.authenticated)) {
     CFX_RETURN_IF_ERROR(state_.delete_session(session.key));
   } else {
+    // A completed session is kept (phase kDone) until it expires, so a
+    // message the client sends after its end is answered (late_message.h).
     CFX_RETURN_IF_ERROR(state_.save_session(session.key, serialize(session)));
   }
+  return out;
+}
+
+Result<Outbound> SyncEngine::answer_after_end(SessionState& session, const protocol::Message& in,
+                                              const Inbound& where) {
+  auto reply = answer_late_message(state_, session, in);
+  if (!reply) return reply.error();
+  Outbound out;
+  out.reply = std::move(*reply);
+  out.encoded = protocol::encode(out.reply, where.encoding);
+  out.session_ended = true;
+  session.last_client_msg_id = in.hdr.msg_id;
+  session.last_reply = out.encoded;
+  session.last_reply_encoding = where.encoding;
+  CFX_RETURN_IF_ERROR(state_.save_session(session.key, serialize(session)));
   return out;
 }
 

@@ -71,7 +71,8 @@ class SyncEngine {
              EngineOptions options, const Clock& clock);
 
   // kNotFound: the message names a session we do not know (expired, or
-  // another device's); no SyncML answer is possible. Any other error means
+  // another device's); no SyncML answer is possible. A message naming a
+  // session that completed is answered (engine/late_message.h). Any other error means
   // the state store failed; the message was not processed.
   Result<Outbound> handle(const protocol::Message& in, const Inbound& where);
 
@@ -87,6 +88,9 @@ class SyncEngine {
   friend class MessageRun;
 
   std::mutex& lock_for(const SessionKey& key);
+  // A message after `session` ended (engine/late_message.h); the session
+  // lock is held.
+  Result<Outbound> answer_after_end(SessionState& session, const protocol::Message& in, const Inbound& where);
 
   caf::CafInterface& caf_;
   SyncStateStore& state_;

@@ -41,10 +41,11 @@ TEST(DataObjectTest, ParseDispatchesOnType) {
       {{"application/xml", ""}, DataKind::kXmlDocument},
       {{"text/xml", ""}, DataKind::kXmlDocument},
       {{"image/jpeg", ""}, DataKind::kFile},
-      {{"text/x-s4j-sifc", ""}, DataKind::kFile},
+      {{"text/x-s4j-sifc", ""}, DataKind::kContact},  // Funambol's SIF-C (data/sif.h)
+      {{"application/x-unknown", ""}, DataKind::kFile},
   };
   const char* bodies[] = {"<File><name>a</name></File>", R"({"table":"t","columns":[]})", "<a/>", "<a/>", "\xff\xd8",
-                          "<contact/>"};
+                          "<contact/>", "<contact/>"};
   for (size_t i = 0; i < std::size(kinds); ++i) {
     auto obj = parse(bodies[i], kinds[i].first);
     ASSERT_TRUE(obj.has_value()) << kinds[i].first.to_string() << ": " << obj.error().to_string();
@@ -70,7 +71,7 @@ TEST(DataObjectTest, WriteSelectsVersionFromFormat) {
   auto bad = c->write({"text/calendar", "2.0"});
   ASSERT_FALSE(bad.has_value());
   EXPECT_EQ(bad.error().code(), StatusCode::kInvalidArgument);
-  EXPECT_EQ(c->supported_formats().size(), 3u);
+  EXPECT_EQ(c->supported_formats().size(), 4u);  // the three vCard versions and SIF-C
 }
 
 TEST(ContactIdentityTest, NormalisedNamePlusFirstPhoneDigits) {
