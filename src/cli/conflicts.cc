@@ -1,24 +1,10 @@
 #include "cli/conflicts.h"
 
-#include <ctime>
 #include <iostream>
 
+#include "cli/command.h"
+
 namespace conflux::app {
-namespace {
-
-std::string when(int64_t unix_seconds) {
-  std::time_t t = unix_seconds;
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", std::gmtime(&t));
-  return buf;
-}
-
-int fail(const std::string& message) {
-  std::cerr << "conflux: " << message << "\n";
-  return 1;
-}
-
-}  // namespace
 
 int conflicts_list(Services& s, const std::string& user, bool include_resolved) {
   auto records = s.state->conflicts(UserId(user), include_resolved);
@@ -89,6 +75,44 @@ int conflicts_resolve(Services& s, int64_t id, Keep keep) {
   std::cout << "conflict " << id << " resolved: " << (keep == Keep::kServer ? "server" : "device")
             << " version kept; devices receive it at their next sync\n";
   return 0;
+}
+
+void register_conflict_commands(CLI::App& app, Context& ctx) {
+  struct ConflictOptions {
+    std::string user;
+    bool all = false;
+    int64_t id = 0;
+    std::string keep;
+  };
+  auto opts = std::make_shared<ConflictOptions>();
+  auto* conflicts = app.add_subcommand("conflicts", "see and settle sync conflicts");
+  conflicts->require_subcommand(0, 1);
+
+  auto* list = conflicts->add_subcommand("list", "list open conflicts, newest first");
+  list->add_option("--user", opts->user, "only this user's");
+  list->add_flag("--all", opts->all, "resolved ones too");
+  set_action(list, ctx, [opts](const config::Config& cfg) {
+    auto services = Services::open_all(cfg);
+    if (!services) return fail(services.error().message());
+    return conflicts_list(**services, opts->user, opts->all);
+  });
+
+  auto* show = conflicts->add_subcommand("show", "show both versions of a conflict");
+  show->add_option("id", opts->id, "conflict id")->required();
+  set_action(show, ctx, [opts](const config::Config& cfg) {
+    auto services = Services::open_all(cfg);
+    if (!services) return fail(services.error().message());
+    return conflicts_show(**services, opts->id);
+  });
+
+  auto* resolve = conflicts->add_subcommand("resolve", "keep one version; every device gets it");
+  resolve->add_option("id", opts->id, "conflict id")->required();
+  resolve->add_option("--keep", opts->keep, "server or device")->required()->check(CLI::IsMember({"server", "device"}));
+  set_action(resolve, ctx, [opts](const config::Config& cfg) {
+    auto services = Services::open_all(cfg);
+    if (!services) return fail(services.error().message());
+    return conflicts_resolve(**services, opts->id, opts->keep == "server" ? Keep::kServer : Keep::kClient);
+  });
 }
 
 }  // namespace conflux::app

@@ -8,8 +8,10 @@
 #include <cerrno>
 #include <csignal>
 #include <cstring>
+#include <iostream>
 
 #include "cli/cache_admin.h"
+#include "cli/command.h"
 #include "cli/services.h"
 #include "common/log.h"
 #include "config/preferences.h"
@@ -184,6 +186,41 @@ int serve(const config::Config& config, const ConfigSource& reread) {
   server.stop();
   log->info("stopped");
   return 0;
+}
+
+void register_server_commands(CLI::App& app, Context& ctx) {
+  struct ServeOptions {
+    std::string listen;
+    int port = -1;
+  };
+  auto opts = std::make_shared<ServeOptions>();
+  auto* serve_cmd = app.add_subcommand("serve", "run the SyncML server until SIGTERM/SIGINT (Ctrl-C)");
+  serve_cmd->add_option("--listen", opts->listen, "address to listen on (overrides server.listen)");
+  serve_cmd->add_option("--port", opts->port, "TCP port, 0 for any free one (overrides server.port)")
+      ->check(CLI::Range(0, 65535));
+  serve_cmd->callback([&ctx, opts] {
+    ctx.server_log = true;
+    ctx.adjust = [opts](config::Config& cfg) {
+      if (!opts->listen.empty()) cfg.server.listen = opts->listen;
+      if (opts->port >= 0) cfg.server.port = static_cast<uint16_t>(opts->port);
+    };
+    ctx.action = [&ctx](const config::Config& cfg) { return serve(cfg, [&ctx] { return ctx.read_config(); }); };
+  });
+
+  auto* check = app.add_subcommand("check-config", "validate the configuration and exit");
+  set_action(check, ctx, [](const config::Config& cfg) {
+    auto services = Services::open_all(cfg);
+    if (!services) return fail(services.error().message());
+    std::cout << "configuration is valid; data directory " << cfg.data_dir << "\n";
+    return 0;
+  });
+
+  auto* reload = app.add_subcommand("reload", "make the running server re-read its configuration (SIGHUP)");
+  set_action(reload, ctx, [](const config::Config& cfg) {
+    if (auto st = signal_reload(cfg.data_dir); !st.is_ok()) return fail(st.message());
+    std::cout << "asked the server to reload its configuration; its log says what changed\n";
+    return 0;
+  });
 }
 
 }  // namespace conflux::app

@@ -1,17 +1,11 @@
 #include "cli/sessions.h"
 
-#include <ctime>
 #include <iostream>
+
+#include "cli/command.h"
 
 namespace conflux::app {
 namespace {
-
-std::string when(int64_t unix_seconds) {
-  std::time_t t = unix_seconds;
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", std::gmtime(&t));
-  return buf;
-}
 
 const char* sync_type_name(int code) {
   switch (code) {
@@ -71,6 +65,34 @@ int sessions_show(Services& s, const std::string& session) {
     print_problems(r);
   }
   return 0;
+}
+
+void register_session_commands(CLI::App& app, Context& ctx) {
+  struct SessionOptions {
+    std::string user;
+    int limit = 50;
+    std::string session;
+  };
+  auto opts = std::make_shared<SessionOptions>();
+  auto* sessions = app.add_subcommand("sessions", "reports of completed sync sessions");
+  sessions->require_subcommand(0, 1);
+
+  auto* list = sessions->add_subcommand("list", "one line per datastore of each session, newest first");
+  list->add_option("--user", opts->user, "only this user's");
+  list->add_option("--limit", opts->limit, "at most this many lines")->check(CLI::Range(1, 100000));
+  set_action(list, ctx, [opts](const config::Config& cfg) {
+    auto services = Services::open_accounts(cfg);
+    if (!services) return fail(services.error().message());
+    return sessions_list(**services, opts->user, opts->limit);
+  });
+
+  auto* show = sessions->add_subcommand("show", "the report of one session");
+  show->add_option("session", opts->session, "session id (as listed)")->required();
+  set_action(show, ctx, [opts](const config::Config& cfg) {
+    auto services = Services::open_accounts(cfg);
+    if (!services) return fail(services.error().message());
+    return sessions_show(**services, opts->session);
+  });
 }
 
 }  // namespace conflux::app
