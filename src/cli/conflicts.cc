@@ -37,11 +37,15 @@ int conflicts_show(Services& s, int64_t id) {
   return 0;
 }
 
-int conflicts_resolve(Services& s, int64_t id, Keep keep) {
+int conflicts_resolve(Services& s, int64_t id, Keep keep, bool force) {
   auto record = s.state->conflict(id);
   if (!record) return fail(record.error().message());
   if (!record->has_value()) return fail("no conflict " + std::to_string(id));
   const auto& r = **record;
+  if (r.resolved && !force) {
+    return fail("conflict " + std::to_string(id) + " is already resolved; --force writes the kept version again "
+                "(only while nobody has changed the item since)");
+  }
   const std::string& data = keep == Keep::kServer ? r.server_data : r.client_data;
   const std::string& type = keep == Keep::kServer ? r.server_type : r.client_type;
 
@@ -49,10 +53,19 @@ int conflicts_resolve(Services& s, int64_t id, Keep keep) {
   caf::StoreRef ref{r.where.user, r.where.database, s.tokens->issue(r.where.user, caf::TokenKind::kReadWrite)};
   caf::Query one;
   one.guids = {r.guid};
-  one.metadata_only = true;
   auto current = s.content->search(ref, one);
   if (!current) return fail(current.error().message());
   const bool exists = !current->empty();
+  // A resolved conflict's item has moved on: settling it again must not
+  // write an old version over an edit made since. Unchanged means it still
+  // holds one of the two versions (or is deleted, as one of them was).
+  if (r.resolved) {
+    const std::string now = exists ? current->front().raw : std::string();
+    if (now != r.server_data && now != r.client_data) {
+      return fail("conflict " + std::to_string(id) + ": the item has changed since the conflict was resolved; "
+                  "not overwriting the newer version");
+    }
+  }
 
   caf::SyncObj obj;
   obj.guid = r.guid;
@@ -81,6 +94,7 @@ void register_conflict_commands(CLI::App& app, Context& ctx) {
   struct ConflictOptions {
     std::string user;
     bool all = false;
+    bool force = false;
     int64_t id = 0;
     std::string keep;
   };
@@ -108,10 +122,12 @@ void register_conflict_commands(CLI::App& app, Context& ctx) {
   auto* resolve = conflicts->add_subcommand("resolve", "keep one version; every device gets it");
   resolve->add_option("id", opts->id, "conflict id")->required();
   resolve->add_option("--keep", opts->keep, "server or device")->required()->check(CLI::IsMember({"server", "device"}));
+  resolve->add_flag("--force", opts->force, "settle a resolved conflict again, unless the item changed since");
   set_action(resolve, ctx, [opts](const config::Config& cfg) {
     auto services = Services::open_all(cfg);
     if (!services) return fail(services.error().message());
-    return conflicts_resolve(**services, opts->id, opts->keep == "server" ? Keep::kServer : Keep::kClient);
+    return conflicts_resolve(**services, opts->id, opts->keep == "server" ? Keep::kServer : Keep::kClient,
+                             opts->force);
   });
 }
 

@@ -10,6 +10,7 @@ int main(int argc, char** argv) {
   using namespace conflux;
   CLI::App app{"Conflux — a SyncML / OMA DS synchronization server"};
   app.require_subcommand(0, 1);
+  app.set_version_flag("--version", std::string("conflux ") + CONFLUX_VERSION + " (" + CONFLUX_GIT_COMMIT + ")");
   app.fallthrough();  // the global options work after the subcommand too: `conflux serve --config FILE`
   app::Context ctx;
   app.add_option("-c,--config", ctx.config_path, "TOML configuration file (default: built-in defaults)")

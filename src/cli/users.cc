@@ -33,6 +33,16 @@ std::string read_password(const std::string& prompt) {
   return password;
 }
 
+// A new password: typed twice on a terminal, where a typo cannot be seen;
+// kInvalidArgument when the two differ.
+Result<std::string> read_new_password(const std::string& prompt) {
+  std::string password = read_password(prompt);
+  if (isatty(STDIN_FILENO) && read_password("again: ") != password) {
+    return Status::invalid_argument("the two passwords differ; nothing changed");
+  }
+  return password;
+}
+
 using AccessChange = std::pair<std::string, std::optional<caf::TokenKind>>;
 
 // --access STORE=KIND entries, checked against the configured stores before
@@ -87,8 +97,9 @@ void register_user_commands(CLI::App& app, Context& ctx) {
     if (!access) return fail(access.error().message());
     auto services = Services::open_accounts(cfg);
     if (!services) return fail(services.error().message());
-    std::string password = read_password("password for " + opts->name + ": ");
-    if (auto st = (*services)->users->add(UserId(opts->name), password); !st.is_ok()) return fail(st.message());
+    auto password = read_new_password("password for " + opts->name + ": ");
+    if (!password) return fail(password.error().message());
+    if (auto st = (*services)->users->add(UserId(opts->name), *password); !st.is_ok()) return fail(st.message());
     std::cout << "added user " << opts->name << "\n";
     return set_access(*(*services)->users, opts->name, *access);
   });
@@ -101,6 +112,18 @@ void register_user_commands(CLI::App& app, Context& ctx) {
     if (!access) return fail(access.error().message());
     auto services = Services::open_accounts(cfg);
     if (!services) return fail(services.error().message());
+    // A store whose back end has the accounts (login = per-user) knows users
+    // Conflux has none for; every other store needs a Conflux account.
+    auto names = (*services)->users->list();
+    if (!names) return fail(names.error().message());
+    const bool has_account = std::find(names->begin(), names->end(), opts->name) != names->end();
+    for (const auto& [store_name, kind] : *access) {
+      auto store = std::find_if(cfg.stores.begin(), cfg.stores.end(),
+                                [&](const caf::StoreSettings& st) { return st.name == store_name; });
+      if (!has_account && store->login != caf::BackendLogin::kPerUser) {
+        return fail("no user '" + opts->name + "' (add it with `conflux user add " + opts->name + "`)");
+      }
+    }
     return set_access(*(*services)->users, opts->name, *access);
   });
 
@@ -119,8 +142,9 @@ void register_user_commands(CLI::App& app, Context& ctx) {
   set_action(passwd, ctx, [opts](const config::Config& cfg) {
     auto services = Services::open_accounts(cfg);
     if (!services) return fail(services.error().message());
-    std::string password = read_password("new password for " + opts->name + ": ");
-    if (auto st = (*services)->users->set_password(UserId(opts->name), password); !st.is_ok()) {
+    auto password = read_new_password("new password for " + opts->name + ": ");
+    if (!password) return fail(password.error().message());
+    if (auto st = (*services)->users->set_password(UserId(opts->name), *password); !st.is_ok()) {
       return fail(st.message());
     }
     std::cout << "password changed for " << opts->name << "\n";

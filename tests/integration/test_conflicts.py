@@ -172,6 +172,21 @@ class ConflictPolicyTest(IntegrationTest):
         self.assertEqual(notes(a), ["changed on B"])
         self.assertEqual(notes(b), ["changed on B"])
 
+        # Settled is settled: a second resolve is refused and writes nothing.
+        again = server.cli("conflicts", "resolve", conflict_id, "--keep", "server", check=False)
+        self.assertNotEqual(again.returncode, 0)
+        self.assertIn("already resolved", again.stderr)
+        # An edit after the resolution is newer than both recorded versions:
+        # even --force does not write the stale one over it.
+        name = next(iter(a.items(DS)))
+        a.write_item(DS, name, card("edited after the resolution"))
+        a.sync("two-way")
+        forced = server.cli("conflicts", "resolve", conflict_id, "--keep", "server", "--force", check=False)
+        self.assertNotEqual(forced.returncode, 0)
+        self.assertIn("changed since", forced.stderr)
+        b.sync("two-way")
+        self.assertEqual(notes(b), ["edited after the resolution"])
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)
