@@ -7,6 +7,7 @@
 #include <optional>
 
 #include "cli/command.h"
+#include "cli/serve.h"
 #include "cli/services.h"
 
 namespace conflux::app {
@@ -66,6 +67,15 @@ Result<std::vector<AccessChange>> parse_access(const config::Config& cfg, const 
   return access;
 }
 
+// Accounts live in the data directory: one no server uses is likely the
+// wrong one (the devices would get 401), so say which it is.
+void warn_without_server(const config::Config& cfg) {
+  if (!server_running(cfg.data_dir)) {
+    std::cerr << "conflux: note: no server runs with data directory " << cfg.data_dir
+              << "; start it with the same --config/--data-dir\n";
+  }
+}
+
 int set_access(store::UserStore& users, const std::string& user_name, const std::vector<AccessChange>& access) {
   for (const auto& [store_name, kind] : access) {
     if (auto st = users.set_access(UserId(user_name), store_name, kind); !st.is_ok()) return fail(st.message());
@@ -97,6 +107,7 @@ void register_user_commands(CLI::App& app, Context& ctx) {
     if (!access) return fail(access.error().message());
     auto services = Services::open_accounts(cfg);
     if (!services) return fail(services.error().message());
+    warn_without_server(cfg);
     auto password = read_new_password("password for " + opts->name + ": ");
     if (!password) return fail(password.error().message());
     if (auto st = (*services)->users->add(UserId(opts->name), *password); !st.is_ok()) return fail(st.message());
@@ -112,6 +123,7 @@ void register_user_commands(CLI::App& app, Context& ctx) {
     if (!access) return fail(access.error().message());
     auto services = Services::open_accounts(cfg);
     if (!services) return fail(services.error().message());
+    warn_without_server(cfg);
     // A store whose back end has the accounts (login = per-user) knows users
     // Conflux has none for; every other store needs a Conflux account.
     auto names = (*services)->users->list();
@@ -142,6 +154,7 @@ void register_user_commands(CLI::App& app, Context& ctx) {
   set_action(passwd, ctx, [opts](const config::Config& cfg) {
     auto services = Services::open_accounts(cfg);
     if (!services) return fail(services.error().message());
+    warn_without_server(cfg);
     auto password = read_new_password("new password for " + opts->name + ": ");
     if (!password) return fail(password.error().message());
     if (auto st = (*services)->users->set_password(UserId(opts->name), *password); !st.is_ok()) {
@@ -156,6 +169,7 @@ void register_user_commands(CLI::App& app, Context& ctx) {
   set_action(remove, ctx, [opts](const config::Config& cfg) {
     auto services = Services::open_accounts(cfg);
     if (!services) return fail(services.error().message());
+    warn_without_server(cfg);
     if (auto st = (*services)->users->remove(UserId(opts->name)); !st.is_ok()) return fail(st.message());
     std::cout << "removed user " << opts->name << "\n";
     return 0;
