@@ -1,11 +1,15 @@
 #include "cli/sessions.h"
 
 #include <iostream>
+#include <set>
 
 #include "cli/command.h"
 
 namespace conflux::app {
 namespace {
+
+// How many of the newest report lines a session id prefix is looked up in.
+constexpr int kPrefixSearchLimit = 10000;
 
 const char* sync_type_name(int code) {
   switch (code) {
@@ -52,14 +56,26 @@ int sessions_list(Services& s, const std::string& user, int limit) {
 
 int sessions_show(Services& s, const std::string& session) {
   auto reports = s.state->session_report(SessionKey(session));
-  if (!reports) {
-    std::cerr << "conflux: " << reports.error().message() << "\n";
-    return 1;
+  if (!reports) return fail(reports.error().message());
+  if (reports->empty() && !session.empty()) {
+    // Not a whole id: a prefix of exactly one listed session's id will do.
+    auto recent = s.state->reports(UserId(""), kPrefixSearchLimit);
+    if (!recent) return fail(recent.error().message());
+    std::set<std::string> matches;
+    for (const auto& r : *recent) {
+      if (r.session.str().starts_with(session)) matches.insert(r.session.str());
+    }
+    if (matches.size() > 1) {
+      std::string listed;
+      for (const auto& m : matches) listed += (listed.empty() ? "" : ", ") + m;
+      return fail("session prefix " + session + " is ambiguous: " + listed);
+    }
+    if (matches.size() == 1) {
+      reports = s.state->session_report(SessionKey(*matches.begin()));
+      if (!reports) return fail(reports.error().message());
+    }
   }
-  if (reports->empty()) {
-    std::cerr << "conflux: no completed session " << session << "\n";
-    return 1;
-  }
+  if (reports->empty()) return fail("no completed session " + session);
   for (const auto& r : *reports) {
     print(r);
     print_problems(r);
@@ -87,7 +103,7 @@ void register_session_commands(CLI::App& app, Context& ctx) {
   });
 
   auto* show = sessions->add_subcommand("show", "the report of one session");
-  show->add_option("session", opts->session, "session id (as listed)")->required();
+  show->add_option("session", opts->session, "session id as listed, or the start of one")->required();
   set_action(show, ctx, [opts](const config::Config& cfg) {
     auto services = Services::open_accounts(cfg);
     if (!services) return fail(services.error().message());

@@ -85,6 +85,11 @@ class ReadmeRecipeTest(IntegrationTest):
             self.assertIsNotNone(line, f"no report for {ds}:\n{reports}")
             self.assertIn("from device +1 ", line, f"{ds}'s item did not arrive:\n{reports}")
 
+        # `sessions show` takes the start of a listed id.
+        session = reports.splitlines()[0].split("\t")[1]
+        shown = server.cli("sessions", "show", session[:8]).stdout
+        self.assertEqual(sorted(ds for ds in ITEMS if f"\t{ds}\t" in shown), sorted(ITEMS), shown)
+
         self.run_shell(syncs[1], env)
         reports = server.cli("sessions", "list").stdout
         two_way = [line for line in reports.splitlines() if "\ttwo-way\t" in line]
