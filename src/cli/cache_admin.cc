@@ -64,6 +64,7 @@ int cache_stuck(Services& s) {
   if (!s.cache_store) return fail("no datastore has cache = true");
   auto entries = s.cache_store->stuck();
   if (!entries) return fail(entries.error().message());
+  if (!entries->empty()) std::cout << "entry\tdatastore\tuser\taction\titem\tqueued (UTC)\tattempts\tlast error\n";
   for (const auto& e : *entries) print_entry(e);
   return 0;
 }

@@ -9,6 +9,7 @@ namespace conflux::app {
 int conflicts_list(Services& s, const std::string& user, bool include_resolved) {
   auto records = s.state->conflicts(UserId(user), include_resolved);
   if (!records) return fail(records.error().message());
+  if (!records->empty()) std::cout << "id\twhen (UTC)\tuser\tdatastore\tdevice\tpolicy\tstate\toutcome\n";
   for (const auto& r : *records) {
     std::cout << r.id << "\t" << when(r.created_at) << "\t" << r.where.user.str() << "\t" << r.where.database
               << "\t" << r.where.device.str() << "\t" << r.policy << (r.resolved ? "\tresolved" : "\topen") << "\t"

@@ -23,8 +23,13 @@ const char* sync_type_name(int code) {
   }
 }
 
+// The column names of print()'s lines.
+void print_header() {
+  std::cout << "session\tfinished (UTC)\tuser\tdevice\tdatastore\tsync type\tfrom device\tto device\tconflicts\n";
+}
+
 void print(const engine::SyncReport& r) {
-  std::cout << when(r.finished_at) << "\t" << r.session.str() << "\t" << r.where.user.str() << "\t"
+  std::cout << r.session.str() << "\t" << when(r.finished_at) << "\t" << r.where.user.str() << "\t"
             << r.where.device.str() << "\t" << r.where.database << "\t" << sync_type_name(r.sync_type)
             << "\tfrom device +" << r.counts.client_adds << " ~" << r.counts.client_updates << " -" << r.counts.client_deletes << " !"
             << r.counts.client_errors << "\tto device +" << r.counts.server_adds << " ~" << r.counts.server_updates << " -"
@@ -50,6 +55,7 @@ int sessions_list(Services& s, const std::string& user, int limit) {
     std::cerr << "conflux: " << reports.error().message() << "\n";
     return 1;
   }
+  if (!reports->empty()) print_header();
   for (const auto& r : *reports) print(r);
   return 0;
 }
@@ -76,6 +82,7 @@ int sessions_show(Services& s, const std::string& session) {
     }
   }
   if (reports->empty()) return fail("no completed session " + session);
+  print_header();
   for (const auto& r : *reports) {
     print(r);
     print_problems(r);

@@ -13,6 +13,7 @@ void register_store_commands(CLI::App& app, Context& ctx) {
   set_action(list, ctx, [](const config::Config& cfg) {
     auto services = Services::open_all(cfg);
     if (!services) return fail(services.error().message());
+    std::cout << "datastore\tadapter\tformat\taccess\tlogin\n";
     for (const auto& s : (*services)->registry.stores()) {
       std::cout << s.name << "\tadapter=" << s.adapter << "\tformat=" << s.content_type
                 << (s.content_version.empty() ? "" : " " + s.content_version)

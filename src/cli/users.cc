@@ -145,6 +145,7 @@ void register_user_commands(CLI::App& app, Context& ctx) {
     if (!services) return fail(services.error().message());
     auto names = (*services)->users->list();
     if (!names) return fail(names.error().message());
+    if (!names->empty()) std::cout << "user\n";
     for (const auto& n : *names) std::cout << n << "\n";
     return 0;
   });

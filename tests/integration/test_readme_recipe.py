@@ -86,7 +86,8 @@ class ReadmeRecipeTest(IntegrationTest):
             self.assertIn("from device +1 ", line, f"{ds}'s item did not arrive:\n{reports}")
 
         # `sessions show` takes the start of a listed id.
-        session = reports.splitlines()[0].split("\t")[1]
+        self.assertTrue(reports.startswith("session\t"), "a header row first")
+        session = reports.splitlines()[1].split("\t")[0]
         shown = server.cli("sessions", "show", session[:8]).stdout
         self.assertEqual(sorted(ds for ds in ITEMS if f"\t{ds}\t" in shown), sorted(ITEMS), shown)
 
