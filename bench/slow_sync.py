@@ -298,7 +298,7 @@ class Conflux:
 
     def log_problems(self):
         text = self.log_path.read_text(errors="replace")
-        # spdlog pattern "%Y-%m-%dT%H:%M:%S.%e %-5l [%n] %v"
+        # spdlog pattern "%Y-%m-%dT%H:%M:%S.%e%z %-5l [%n] %v"
         return [line for line in text.splitlines()
                 if re.match(r"\S+ (warning|error|critical)\b", line)]
 

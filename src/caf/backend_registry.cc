@@ -28,7 +28,12 @@ Status BackendRegistry::add_store(const StoreSettings& settings, const AdapterEn
   if (stores_.count(settings.name)) return Status::already_exists("datastore '" + settings.name + "' configured twice");
   CFX_RETURN_IF_ERROR(validate_store(settings));
   auto adapter = factories_.at(settings.adapter)->create(settings, env);
-  if (!adapter) return adapter.error().with_context("stores." + settings.name);
+  if (!adapter) {
+    // Adapters name the key at fault ("stores.x.root: ..."); others get the store's name.
+    const std::string key = "stores." + settings.name;
+    if (adapter.error().message().starts_with(key)) return adapter.error();
+    return adapter.error().with_context(key);
+  }
   stores_.emplace(settings.name, Entry{settings, std::move(*adapter)});
   return Status::ok();
 }

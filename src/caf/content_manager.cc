@@ -96,7 +96,8 @@ Result<Token> ContentManager::authenticate(const Credentials& creds, TokenKind k
     grants[settings.name] = narrower(kind, allowed);
   }
   if (grants.empty()) {
-    logger("caf")->info("authentication failed for user '{}': {}", creds.user.str(), first_refusal.message());
+    // debug: the engine logs the refusal once, with session and device.
+    logger("caf")->debug("authentication failed for user '{}': {}", creds.user.str(), first_refusal.message());
     return first_refusal.is_ok() ? Status::unauthenticated("no datastore accepts this user") : first_refusal;
   }
   return tokens_.issue(creds.user, std::move(grants));

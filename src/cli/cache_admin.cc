@@ -1,24 +1,13 @@
 #include "cli/cache_admin.h"
 
 #include <algorithm>
-#include <ctime>
 #include <iostream>
 #include <sstream>
 
+#include "cli/command.h"
+
 namespace conflux::app {
 namespace {
-
-int fail(const std::string& message) {
-  std::cerr << "conflux: " << message << "\n";
-  return 1;
-}
-
-std::string when(int64_t unix_seconds) {
-  std::time_t t = unix_seconds;
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", std::gmtime(&t));
-  return buf;
-}
 
 struct StoreFigures {
   std::string name;
@@ -75,6 +64,7 @@ int cache_stuck(Services& s) {
   if (!s.cache_store) return fail("no datastore has cache = true");
   auto entries = s.cache_store->stuck();
   if (!entries) return fail(entries.error().message());
+  if (!entries->empty()) std::cout << "entry\tdatastore\tuser\taction\titem\tqueued (UTC)\tattempts\tlast error\n";
   for (const auto& e : *entries) print_entry(e);
   return 0;
 }
@@ -127,6 +117,32 @@ std::string cache_metrics(Services& s) {
   family("conflux_cache_tombstones", "Deleted items the cache still keeps.",
          [](const StoreFigures& f) { return static_cast<int64_t>(f.stats.tombstones); });
   return out.str();
+}
+
+void register_cache_commands(CLI::App& app, Context& ctx) {
+  auto entry = std::make_shared<int64_t>(0);
+  auto* cache = app.add_subcommand("cache", "the persistent cache's replication queue");
+  cache->require_subcommand(0, 1);
+  // Every cache command needs the cache, which only the configured stores open.
+  auto with_cache = [](std::function<int(Services&)> run) {
+    return [run = std::move(run)](const config::Config& cfg) {
+      auto services = Services::open_all(cfg);
+      if (!services) return fail(services.error().message());
+      return run(**services);
+    };
+  };
+  set_action(cache->add_subcommand("status", "per cached datastore: queued, lag, stuck, tombstones"), ctx,
+             with_cache(cache_status));
+  set_action(cache->add_subcommand("stuck", "queue entries the Cache Monitor gave up on"), ctx,
+             with_cache(cache_stuck));
+  auto* retry = cache->add_subcommand("retry", "try a stuck queue entry again");
+  retry->add_option("id", *entry, "queue entry id (as listed)")->required();
+  set_action(retry, ctx, with_cache([entry](Services& s) { return cache_retry(s, *entry); }));
+  auto* drop = cache->add_subcommand("drop", "take an entry out of the queue, keeping its content on record");
+  drop->add_option("id", *entry, "queue entry id (as listed)")->required();
+  set_action(drop, ctx, with_cache([entry](Services& s) { return cache_drop(s, *entry); }));
+  set_action(cache->add_subcommand("dropped", "entries dropped so far, with their content"), ctx,
+             with_cache(cache_dropped));
 }
 
 }  // namespace conflux::app

@@ -1,28 +1,15 @@
 #include "cli/conflicts.h"
 
-#include <ctime>
 #include <iostream>
 
+#include "cli/command.h"
+
 namespace conflux::app {
-namespace {
-
-std::string when(int64_t unix_seconds) {
-  std::time_t t = unix_seconds;
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", std::gmtime(&t));
-  return buf;
-}
-
-int fail(const std::string& message) {
-  std::cerr << "conflux: " << message << "\n";
-  return 1;
-}
-
-}  // namespace
 
 int conflicts_list(Services& s, const std::string& user, bool include_resolved) {
   auto records = s.state->conflicts(UserId(user), include_resolved);
   if (!records) return fail(records.error().message());
+  if (!records->empty()) std::cout << "id\twhen (UTC)\tuser\tdatastore\tdevice\tpolicy\tstate\toutcome\n";
   for (const auto& r : *records) {
     std::cout << r.id << "\t" << when(r.created_at) << "\t" << r.where.user.str() << "\t" << r.where.database
               << "\t" << r.where.device.str() << "\t" << r.policy << (r.resolved ? "\tresolved" : "\topen") << "\t"
@@ -51,11 +38,15 @@ int conflicts_show(Services& s, int64_t id) {
   return 0;
 }
 
-int conflicts_resolve(Services& s, int64_t id, Keep keep) {
+int conflicts_resolve(Services& s, int64_t id, Keep keep, bool force) {
   auto record = s.state->conflict(id);
   if (!record) return fail(record.error().message());
   if (!record->has_value()) return fail("no conflict " + std::to_string(id));
   const auto& r = **record;
+  if (r.resolved && !force) {
+    return fail("conflict " + std::to_string(id) + " is already resolved; --force writes the kept version again "
+                "(only while nobody has changed the item since)");
+  }
   const std::string& data = keep == Keep::kServer ? r.server_data : r.client_data;
   const std::string& type = keep == Keep::kServer ? r.server_type : r.client_type;
 
@@ -63,10 +54,19 @@ int conflicts_resolve(Services& s, int64_t id, Keep keep) {
   caf::StoreRef ref{r.where.user, r.where.database, s.tokens->issue(r.where.user, caf::TokenKind::kReadWrite)};
   caf::Query one;
   one.guids = {r.guid};
-  one.metadata_only = true;
   auto current = s.content->search(ref, one);
   if (!current) return fail(current.error().message());
   const bool exists = !current->empty();
+  // A resolved conflict's item has moved on: settling it again must not
+  // write an old version over an edit made since. Unchanged means it still
+  // holds one of the two versions (or is deleted, as one of them was).
+  if (r.resolved) {
+    const std::string now = exists ? current->front().raw : std::string();
+    if (now != r.server_data && now != r.client_data) {
+      return fail("conflict " + std::to_string(id) + ": the item has changed since the conflict was resolved; "
+                  "not overwriting the newer version");
+    }
+  }
 
   caf::SyncObj obj;
   obj.guid = r.guid;
@@ -89,6 +89,47 @@ int conflicts_resolve(Services& s, int64_t id, Keep keep) {
   std::cout << "conflict " << id << " resolved: " << (keep == Keep::kServer ? "server" : "device")
             << " version kept; devices receive it at their next sync\n";
   return 0;
+}
+
+void register_conflict_commands(CLI::App& app, Context& ctx) {
+  struct ConflictOptions {
+    std::string user;
+    bool all = false;
+    bool force = false;
+    int64_t id = 0;
+    std::string keep;
+  };
+  auto opts = std::make_shared<ConflictOptions>();
+  auto* conflicts = app.add_subcommand("conflicts", "see and settle sync conflicts");
+  conflicts->require_subcommand(0, 1);
+
+  auto* list = conflicts->add_subcommand("list", "list open conflicts, newest first");
+  list->add_option("--user", opts->user, "only this user's");
+  list->add_flag("--all", opts->all, "resolved ones too");
+  set_action(list, ctx, [opts](const config::Config& cfg) {
+    auto services = Services::open_all(cfg);
+    if (!services) return fail(services.error().message());
+    return conflicts_list(**services, opts->user, opts->all);
+  });
+
+  auto* show = conflicts->add_subcommand("show", "show both versions of a conflict");
+  show->add_option("id", opts->id, "conflict id")->required();
+  set_action(show, ctx, [opts](const config::Config& cfg) {
+    auto services = Services::open_all(cfg);
+    if (!services) return fail(services.error().message());
+    return conflicts_show(**services, opts->id);
+  });
+
+  auto* resolve = conflicts->add_subcommand("resolve", "keep one version; every device gets it");
+  resolve->add_option("id", opts->id, "conflict id")->required();
+  resolve->add_option("--keep", opts->keep, "server or device")->required()->check(CLI::IsMember({"server", "device"}));
+  resolve->add_flag("--force", opts->force, "settle a resolved conflict again, unless the item changed since");
+  set_action(resolve, ctx, [opts](const config::Config& cfg) {
+    auto services = Services::open_all(cfg);
+    if (!services) return fail(services.error().message());
+    return conflicts_resolve(**services, opts->id, opts->keep == "server" ? Keep::kServer : Keep::kClient,
+                             opts->force);
+  });
 }
 
 }  // namespace conflux::app

@@ -8,8 +8,10 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <memory>
 
 #include "adapters/conformance/conformance.h"
+#include "cli/command.h"
 #include "adapters/plugin/plugin_adapter.h"
 
 namespace conflux::app {
@@ -67,18 +69,20 @@ Result<std::string> read_password(const std::string& path) {
 
 }  // namespace
 
-CLI::App* add_conformance_command(CLI::App& app, ConformanceRequest& request) {
+void register_conformance_command(CLI::App& app, Context& ctx) {
+  auto request = std::make_shared<ConformanceRequest>();
   auto* cmd = app.add_subcommand("conformance", "run the adapter conformance suite on a plugin");
-  cmd->add_option("--plugin", request.plugin, "the plugin's shared object")->required();
-  cmd->add_option("--option", request.options, "one of the plugin's config keys, KEY=VALUE; repeatable");
-  cmd->add_option("--content-type", request.content_type, "the store's content type (default text/vcard)");
-  cmd->add_option("--down", request.down_command, "shell command that makes the back end unreachable");
-  cmd->add_option("--up", request.up_command, "shell command that makes it reachable again");
-  cmd->add_option("--case", request.only, "run only this case; repeatable");
-  auto* login = cmd->add_option("--login", request.login, "a user the back end's own accounts know");
-  cmd->add_option("--password-file", request.password_file, "file holding that user's password")->needs(login);
+  cmd->add_option("--plugin", request->plugin, "the plugin's shared object")->required();
+  cmd->add_option("--option", request->options, "one of the plugin's config keys, KEY=VALUE; repeatable");
+  cmd->add_option("--content-type", request->content_type, "the store's content type (default text/vcard)");
+  cmd->add_option("--down", request->down_command, "shell command that makes the back end unreachable");
+  cmd->add_option("--up", request->up_command, "shell command that makes it reachable again");
+  cmd->add_option("--case", request->only, "run only this case; repeatable");
+  auto* login = cmd->add_option("--login", request->login, "a user the back end's own accounts know");
+  cmd->add_option("--password-file", request->password_file, "file holding that user's password")->needs(login);
   login->needs("--password-file");
-  return cmd;
+  // Needs no configuration: it runs the plugin as a store of its own.
+  set_action(cmd, ctx, [request](const config::Config&) { return conformance(*request); });
 }
 
 int conformance(const ConformanceRequest& request) {

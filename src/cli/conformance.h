@@ -5,10 +5,6 @@
 #include <string>
 #include <vector>
 
-namespace CLI {
-class App;
-}
-
 namespace conflux::app {
 
 struct ConformanceRequest {
@@ -21,9 +17,6 @@ struct ConformanceRequest {
   std::string login;          // a user the back end's own accounts know ...
   std::string password_file;  // ... and a file holding their password (never on the command line)
 };
-
-// Adds the subcommand to `app`; `request` is filled when it is parsed.
-CLI::App* add_conformance_command(CLI::App& app, ConformanceRequest& request);
 
 // Runs the suite and prints one line per case, each failure with its name and
 // why. Exit status 0 when no case failed, 1 when one did, 2 when the plugin

@@ -4,17 +4,10 @@
 #include <iostream>
 #include <map>
 
+#include "cli/command.h"
 #include "protocol/san.h"
 
 namespace conflux::app {
-namespace {
-
-int fail(const std::string& message) {
-  std::cerr << "conflux: " << message << "\n";
-  return 1;
-}
-
-}  // namespace
 
 int notify(Services& s, const NotifyRequest& r) {
   static const std::map<std::string, int> kTypes = {{"two-way", 206},
@@ -55,6 +48,27 @@ int notify(Services& s, const NotifyRequest& r) {
   if (!out) return fail("cannot write " + r.out);
   std::cout << "wrote " << bytes->size() << " bytes (application/vnd.syncml.ds.notification) to " << r.out << "\n";
   return 0;
+}
+
+void register_notify_command(CLI::App& app, Context& ctx) {
+  auto request = std::make_shared<NotifyRequest>();
+  auto* notify_cmd = app.add_subcommand("notify", "write a Server Alerted Notification asking a device to sync");
+  notify_cmd->add_option("--user", request->user, "the device's user")->required();
+  notify_cmd->add_option("--device", request->device, "device id (as it syncs)")->required();
+  notify_cmd->add_option("--store", request->store, "datastore to sync")->required();
+  notify_cmd->add_option("--type", request->type, "sync type")
+      ->check(CLI::IsMember({"two-way", "one-way-from-client", "refresh-from-client", "one-way-from-server",
+                             "refresh-from-server"}));
+  notify_cmd->add_option("--out", request->out, "file to write the notification to")->required();
+  notify_cmd->add_option("--server-id", request->server_id, "server id in the device's profile (default: user)");
+  notify_cmd->add_option("--nonce", request->nonce, "the device's notification nonce (default: empty)");
+  notify_cmd->add_option("--session", request->session_id, "SessionID the device should use")
+      ->check(CLI::Range(0, 65535));
+  set_action(notify_cmd, ctx, [request](const config::Config& cfg) {
+    auto services = Services::open_accounts(cfg);
+    if (!services) return fail(services.error().message());
+    return notify(**services, *request);
+  });
 }
 
 }  // namespace conflux::app

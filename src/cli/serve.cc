@@ -8,8 +8,10 @@
 #include <cerrno>
 #include <csignal>
 #include <cstring>
+#include <iostream>
 
 #include "cli/cache_admin.h"
+#include "cli/command.h"
 #include "cli/services.h"
 #include "common/log.h"
 #include "config/preferences.h"
@@ -58,7 +60,7 @@ class PidFile {
 void subscribe(config::Preferences& prefs, Services& s, engine::SyncEngine& engine,
                const std::shared_ptr<engine::DeviceQuirkBook>& quirk_book) {
   prefs.add_check("stores", [&s](const config::Config& c) {
-    for (const auto& store : c.stores) CFX_RETURN_IF_ERROR(s.registry.validate_store(store));
+    for (const auto& store : c.stores) CFX_RETURN_IF_ERROR(config::locate(c, s.registry.validate_store(store)));
     return Status::ok();
   });
   prefs.on_change({"log", {"log.level"}, nullptr, [](const config::Config& c) { set_log_level(c.log.level); }});
@@ -85,6 +87,14 @@ void subscribe(config::Preferences& prefs, Services& s, engine::SyncEngine& engi
 }
 
 }  // namespace
+
+bool server_running(const std::string& data_dir) {
+  int fd = ::open(pid_file_path(data_dir).c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  const bool locked = ::flock(fd, LOCK_SH | LOCK_NB) != 0;  // getting the lock means nobody holds it
+  ::close(fd);
+  return locked;
+}
 
 Status signal_reload(const std::string& data_dir) {
   const std::string path = pid_file_path(data_dir);
@@ -172,6 +182,12 @@ int serve(const config::Config& config, const ConfigSource& reread) {
   if (!pid_file) log->warn("`conflux reload` will not find this server: {}", pid_file.error().message());
   log->info("Conflux listening on http://{}:{}{} — data in {} — datastores: {}", config.server.listen,
             server.port(), config.server.sync_path, config.data_dir, stores);
+  log->info("stop with Ctrl-C or SIGTERM; `conflux reload` (or SIGHUP) re-reads the configuration");
+  if (auto users = s.users->list(); users && users->empty()) {
+    log->warn("no users yet: every sync is refused until one exists; add one with `conflux user add NAME` "
+              "and the same --config/--data-dir as this server (data directory {})",
+              config.data_dir);
+  }
 
   int signal = 0;
   for (;;) {
@@ -184,6 +200,45 @@ int serve(const config::Config& config, const ConfigSource& reread) {
   server.stop();
   log->info("stopped");
   return 0;
+}
+
+void register_server_commands(CLI::App& app, Context& ctx) {
+  struct ServeOptions {
+    std::string listen;
+    int port = -1;
+  };
+  auto opts = std::make_shared<ServeOptions>();
+  auto* serve_cmd = app.add_subcommand("serve", "run the SyncML server until SIGTERM/SIGINT (Ctrl-C)");
+  serve_cmd->add_option("--listen", opts->listen, "IP address to listen on (overrides server.listen)")
+      ->check([](const std::string& address) {
+        Status st = config::check_listen_address(address);
+        return st.is_ok() ? std::string() : st.message();
+      });
+  serve_cmd->add_option("--port", opts->port, "TCP port, 0 for any free one (overrides server.port)")
+      ->check(CLI::Range(0, 65535));
+  serve_cmd->callback([&ctx, opts] {
+    ctx.server_log = true;
+    ctx.adjust = [opts](config::Config& cfg) {
+      if (!opts->listen.empty()) cfg.server.listen = opts->listen;
+      if (opts->port >= 0) cfg.server.port = static_cast<uint16_t>(opts->port);
+    };
+    ctx.action = [&ctx](const config::Config& cfg) { return serve(cfg, [&ctx] { return ctx.read_config(); }); };
+  });
+
+  auto* check = app.add_subcommand("check-config", "validate the configuration and exit");
+  set_action(check, ctx, [](const config::Config& cfg) {
+    auto services = Services::open_all(cfg);
+    if (!services) return fail(services.error().message());
+    std::cout << "configuration is valid; data directory " << cfg.data_dir << "\n";
+    return 0;
+  });
+
+  auto* reload = app.add_subcommand("reload", "make the running server re-read its configuration (SIGHUP)");
+  set_action(reload, ctx, [](const config::Config& cfg) {
+    if (auto st = signal_reload(cfg.data_dir); !st.is_ok()) return fail(st.message());
+    std::cout << "asked the server to reload its configuration; its log says what changed\n";
+    return 0;
+  });
 }
 
 }  // namespace conflux::app

@@ -17,6 +17,9 @@ using ConfigSource = std::function<Result<config::Config>()>;
 // Returns the process exit code; a startup error is printed as one line.
 int serve(const config::Config& config, const ConfigSource& reread);
 
+// Whether a server runs with `data_dir` (holds the lock of its pid file).
+bool server_running(const std::string& data_dir);
+
 // `conflux reload`: sends SIGHUP to the server whose pid file is in
 // `data_dir`. kNotFound when no server runs there (no pid file, or nobody
 // holds its lock).

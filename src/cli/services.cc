@@ -110,8 +110,15 @@ Result<std::unique_ptr<Services>> Services::open_accounts(const config::Config& 
   auto s = std::make_unique<Services>();
   s->config = config;
   std::error_code ec;
-  std::filesystem::create_directories(config.data_dir, ec);
-  if (ec) return Status::unavailable("cannot create data directory " + config.data_dir + ": " + ec.message());
+  if (std::filesystem::create_directories(config.data_dir, ec)) {
+    // Said, because a mistyped --data-dir otherwise makes a new, empty home
+    // silently (and its users are not the server's).
+    logger("store")->warn("created data directory {}", config.data_dir);
+  }
+  if (ec) {
+    return config::locate(config, Status::unavailable("storage.data_dir: cannot create " + config.data_dir + ": " +
+                                                      ec.message()));
+  }
   std::filesystem::permissions(config.data_dir, std::filesystem::perms::owner_all, ec);  // holds password hashes
 
   if (!config.database.empty()) {
@@ -145,9 +152,13 @@ Result<std::unique_ptr<Services>> Services::open_all(const config::Config& confi
   auto& s = *opened;
   CFX_RETURN_IF_ERROR(adapters::register_builtin_adapters(s->registry));
   caf::AdapterEnv env{config.data_dir};
-  for (const auto& store : config.stores) CFX_RETURN_IF_ERROR(s->registry.add_store(store, env));
-  CFX_RETURN_IF_ERROR(wrap_cached_stores(*s));
-  CFX_RETURN_IF_ERROR(check_backend_logins(s->registry));
+  // The adapters check their settings here, after loading: their errors get
+  // the file and line of the key they name (config::locate).
+  for (const auto& store : config.stores) {
+    CFX_RETURN_IF_ERROR(config::locate(config, s->registry.add_store(store, env)));
+  }
+  CFX_RETURN_IF_ERROR(config::locate(config, wrap_cached_stores(*s)));
+  CFX_RETURN_IF_ERROR(config::locate(config, check_backend_logins(s->registry)));
 
   auto secret = s->state->server_secret();
   if (!secret) return secret.error().with_context("token key");

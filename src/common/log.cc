@@ -26,7 +26,7 @@ std::shared_ptr<spdlog::logger> logger(const std::string& component) {
   if (auto existing = spdlog::get(component)) return existing;
   auto created = spdlog::stderr_color_mt(component);
   created->set_level(g_level);
-  created->set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%-5l%$ [%n] %v");
+  created->set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %^%-5l%$ [%n] %v");  // %z: the zone, so lines compare across machines
   return created;
 }
 

@@ -1,5 +1,8 @@
 #include "config/config.h"
 
+#include <arpa/inet.h>
+
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <set>
@@ -17,6 +20,33 @@ std::string where(const std::string& source, const toml::node& node) {
 
 Status bad(const std::string& source, const toml::node& node, const std::string& key, const std::string& what) {
   return Status::invalid_argument(where(source, node) + ": " + key + ": " + what);
+}
+
+// Edits (insert, delete, replace, swap two neighbours) from a to b: optimal
+// string alignment distance, for "did you mean".
+size_t edit_distance(const std::string& a, const std::string& b) {
+  std::vector<std::vector<size_t>> d(a.size() + 1, std::vector<size_t>(b.size() + 1));
+  for (size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
+  for (size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    for (size_t j = 1; j <= b.size(); ++j) {
+      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+    }
+  }
+  return d[a.size()][b.size()];
+}
+
+// " (did you mean 'x'?)" for the known key nearest to a misspelt one, when
+// it is near enough to be a typo (one edit per four letters); empty otherwise.
+std::string did_you_mean(const std::string& key, const std::vector<std::string>& known) {
+  const std::string* best = nullptr;
+  size_t best_distance = std::max<size_t>(1, key.size() / 4) + 1;
+  for (const auto& k : known) {
+    size_t d = edit_distance(key, k);
+    if (d < best_distance) best_distance = d, best = &k;
+  }
+  return best ? " (did you mean '" + *best + "'?)" : "";
 }
 
 // Reads one table's keys into typed fields; every key must be known.
@@ -62,7 +92,8 @@ class TableReader {
   Status no_unknown_keys() const {
     for (const auto& [key, node] : table_) {
       if (!seen_.count(std::string(key.str()))) {
-        return bad(source_, node, prefix_ + std::string(key.str()), "unknown key");
+        return bad(source_, node, prefix_ + std::string(key.str()),
+                   "unknown key" + did_you_mean(std::string(key.str()), {seen_.begin(), seen_.end()}));
       }
     }
     return Status::ok();
@@ -89,11 +120,21 @@ Status read_server(const toml::table& t, const std::string& source, ServerConfig
   CFX_RETURN_IF_ERROR(r.integer("max_msg_size", s.max_msg_size, 4096, int64_t{1} << 30));
   CFX_RETURN_IF_ERROR(r.string("quirks_file", s.quirks_file));
   CFX_RETURN_IF_ERROR(r.no_unknown_keys());
+  if (const toml::node* listen = t.get("listen")) {
+    if (Status st = check_listen_address(s.listen); !st.is_ok()) return bad(source, *listen, "server.listen", st.message());
+  }
   if (s.sync_path.empty() || s.sync_path[0] != '/') {
     return bad(source, *t.get("sync_path"), "server.sync_path", "must start with '/'");
   }
   return Status::ok();
 }
+
+// The keys every [stores.<name>] section may have, whatever its adapter.
+const std::vector<std::string> kStoreKeys = {
+    "adapter",         "content_type",   "content_version", "conflict_policy",
+    "access",          "login",          "service_user",    "service_password_file",
+    "cache",           "cache_trigger",  "cache_amount",    "cache_interval_seconds",
+    "backend_monitor", "backend_poll_seconds", "cache_stuck_after_attempts", "cache_tombstone_max_age_seconds"};
 
 // The cache_* keys of a [stores.<name>] section (caf::CacheSettings); `value`
 // is the node as text.
@@ -132,7 +173,7 @@ Status read_cache_key(const std::string& key, const toml::node& node, const std:
                     : key == "cache_stuck_after_attempts"      ? &cache.stuck_after_attempts
                     : key == "cache_tombstone_max_age_seconds" ? &cache.tombstone_max_age_seconds
                                                                : nullptr;
-  if (target == nullptr) return bad(source, node, path, "unknown cache key");
+  if (target == nullptr) return bad(source, node, path, "unknown cache key" + did_you_mean(key, kStoreKeys));
   auto number = node.value<int64_t>();
   if (!node.is_integer() || !number || *number < 1 || *number > 86400 * 365) {
     return bad(source, node, path, "must be an integer from 1 to 31536000");
@@ -187,7 +228,7 @@ Status read_store(const std::string& name, const toml::table& t, const std::stri
       } else if (value == "per-user" && node.is_string()) {
         store.login = caf::BackendLogin::kPerUser;
       } else {
-        return bad(source, node, path, "must be service or per-user");
+        return bad(source, node, path, "must be one of service, per-user");
       }
     } else if (k == "service_user") {
       store.service_user = value;
@@ -195,6 +236,10 @@ Status read_store(const std::string& name, const toml::table& t, const std::stri
       store.service_password_file = value;
     } else if (k.starts_with("cache") || k.starts_with("backend_")) {
       CFX_RETURN_IF_ERROR(read_cache_key(k, node, value, source, path, store.cache));
+    } else if (std::string hint = did_you_mean(k, kStoreKeys); !hint.empty()) {
+      // Adapter options are checked by the adapter; one this close to a
+      // key of every store is a typo of it.
+      return bad(source, node, path, "unknown key" + hint);
     } else {
       store.options[k] = value;
     }
@@ -214,6 +259,16 @@ Status read_store(const std::string& name, const toml::table& t, const std::stri
                "push needs cache = true (the Back End Monitor fills the cache)");
   }
   return Status::ok();
+}
+
+// Every table and key of `table` by its path, with where the file set it.
+void record_origins(const toml::table& table, const std::string& prefix, const std::string& source,
+                    std::map<std::string, std::string>& origins) {
+  for (const auto& [key, node] : table) {
+    const std::string path = prefix + std::string(key.str());
+    origins[path] = where(source, node);
+    if (const toml::table* inner = node.as_table()) record_origins(*inner, path + ".", source, origins);
+  }
 }
 
 caf::StoreSettings sqlite_store(std::string name, std::string type, std::string version) {
@@ -262,7 +317,7 @@ Result<Config> load_config_string(const std::string& text, const std::string& so
       if (!node.is_table()) return bad(source, node, k, "must be a table");
       continue;
     }
-    return bad(source, node, k, "unknown section");
+    return bad(source, node, k, "unknown section" + did_you_mean(k, {"server", "auth", "log", "storage", "stores"}));
   }
   if (const toml::table* t = root["server"].as_table()) CFX_RETURN_IF_ERROR(read_server(*t, source, c.server));
   if (const toml::table* t = root["storage"].as_table()) {
@@ -287,7 +342,10 @@ Result<Config> load_config_string(const std::string& text, const std::string& so
     CFX_RETURN_IF_ERROR(r.string("level", c.log.level));
     CFX_RETURN_IF_ERROR(r.no_unknown_keys());
     static const std::set<std::string> levels = {"trace", "debug", "info", "warn", "error", "critical", "off"};
-    if (!levels.count(c.log.level)) return bad(source, *t->get("level"), "log.level", "unknown level '" + c.log.level + "'");
+    if (!levels.count(c.log.level)) {
+      return bad(source, *t->get("level"), "log.level",
+                 "unknown level '" + c.log.level + "' (one of trace, debug, info, warn, error, critical, off)");
+    }
   }
   if (const toml::table* t = root["stores"].as_table()) {
     c.stores.clear();
@@ -299,12 +357,38 @@ Result<Config> load_config_string(const std::string& text, const std::string& so
     }
     if (c.stores.empty()) return bad(source, *t, "stores", "no datastore configured");
   }
+  record_origins(root, "", source, c.origins);
   for (auto& store : c.stores) {
     if (!store.service_password_file.empty() && std::filesystem::path(store.service_password_file).is_relative()) {
       store.service_password_file = (std::filesystem::path(c.data_dir) / store.service_password_file).string();
     }
   }
   return c;
+}
+
+Status locate(const Config& config, const Status& error) {
+  if (error.is_ok()) return error;
+  const std::string& message = error.message();
+  // The longest key path the message starts with: "stores.x.root" before "stores.x".
+  std::string path = message.substr(0, message.find(':'));
+  while (!path.empty()) {
+    if (auto it = config.origins.find(path); it != config.origins.end()) {
+      return error.with_context(it->second);
+    }
+    auto dot = path.rfind('.');
+    if (dot == std::string::npos) break;
+    path.resize(dot);
+  }
+  return error;
+}
+
+Status check_listen_address(const std::string& address) {
+  unsigned char bytes[sizeof(in6_addr)];
+  if (inet_pton(AF_INET, address.c_str(), bytes) == 1 || inet_pton(AF_INET6, address.c_str(), bytes) == 1) {
+    return Status::ok();
+  }
+  return Status::invalid_argument("'" + address + "' is not an IP address; use 127.0.0.1 (or ::1) for this "
+                                  "machine only, 0.0.0.0 (or ::) for every interface");
 }
 
 std::map<std::string, std::string> config_keys(const Config& c) {

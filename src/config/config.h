@@ -57,6 +57,10 @@ struct Config {
   AuthConfig auth;
   LogConfig log;
   std::vector<caf::StoreSettings> stores;
+  // Where the loaded file set each key and section ("stores.contacts.root",
+  // "stores.contacts", "storage.data_dir" → "conflux.toml:12"), for errors
+  // found after loading (adapters, the data directory): see locate().
+  std::map<std::string, std::string> origins;
 };
 
 // The data directory used when none is configured: $CONFLUX_DATA_DIR, else
@@ -72,6 +76,16 @@ Config default_config();
 // missing. A [stores.*] table in the file replaces the default store list.
 Result<Config> load_config_file(const std::string& path);
 Result<Config> load_config_string(const std::string& toml_text, const std::string& source_name);
+
+// An error found after loading that begins with a key path ("stores.x.root:
+// missing") gets the file and line that key (else its section) came from in
+// front, as load errors have; other errors come back as they are.
+Status locate(const Config& config, const Status& error);
+
+// Checks an address to listen on: an IP address (a host name would need a
+// resolver at start and may name several addresses). kInvalidArgument says
+// what to write instead.
+Status check_listen_address(const std::string& address);
 
 // Every setting of `config` by its key path ("server.listen",
 // "stores.contacts.conflict_policy", adapter options included) with its value

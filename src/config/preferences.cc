@@ -1,6 +1,7 @@
 #include "config/preferences.h"
 
 #include <algorithm>
+#include <set>
 
 #include "common/log.h"
 
@@ -21,6 +22,13 @@ std::string joined(const std::vector<std::string>& items) {
   std::string out;
   for (const auto& item : items) out += (out.empty() ? "" : ", ") + item;
   return out;
+}
+
+// "stores.x.adapter" → "x"; "" for a key outside [stores].
+std::string store_of(const std::string& key) {
+  if (!key.starts_with("stores.")) return "";
+  const std::string rest = key.substr(7);
+  return rest.substr(0, rest.find('.'));
 }
 
 }  // namespace
@@ -107,13 +115,39 @@ Preferences::ReloadReport Preferences::reload(Result<Config> candidate) {
     std::lock_guard lock(mutex_);
     current_ = snapshot;
   }
+  // In the log a datastore added or removed is one line, not one per key.
+  std::vector<std::string> whole_stores;  // "datastore 'x' added"
+  std::set<std::string> whole_store_names;
+  for (const auto& [key, _] : after) {
+    if (key.starts_with("stores.") && key.ends_with(".adapter") && !before.count(key)) {
+      whole_store_names.insert(store_of(key));
+      whole_stores.push_back("datastore '" + store_of(key) + "' added");
+    }
+  }
+  for (const auto& [key, _] : before) {
+    if (key.starts_with("stores.") && key.ends_with(".adapter") && !after.count(key)) {
+      whole_store_names.insert(store_of(key));
+      whole_stores.push_back("datastore '" + store_of(key) + "' removed");
+    }
+  }
+  auto single_keys = [&](const std::vector<std::string>& keys) {
+    std::vector<std::string> out;
+    for (const auto& key : keys) {
+      if (!whole_store_names.count(store_of(key))) out.push_back(key);
+    }
+    return out;
+  };
+  const std::vector<std::string> changed_keys = single_keys(report.changed);
   if (report.changed.empty()) {
     log->info("reload: nothing changed");
-  } else {
-    log->info("reload: changed {}; applied by {}", joined(report.changed),
+  } else if (!changed_keys.empty()) {
+    log->info("reload: changed {}; applied by {}", joined(changed_keys),
               report.applied_by.empty() ? "nobody" : joined(report.applied_by));
   }
-  for (const auto& key : report.needs_restart) log->warn("reload: {} changed but needs a restart to take effect", key);
+  for (const auto& what : whole_stores) log->warn("reload: {} but needs a restart to take effect", what);
+  for (const auto& key : single_keys(report.needs_restart)) {
+    log->warn("reload: {} changed but needs a restart to take effect", key);
+  }
   return report;
 }
 

@@ -212,7 +212,7 @@ icaltimetype local_to_utc(const Calendar& cal, icaltimetype t) {
 }
 
 std::string offset_text(int minutes) {
-  char buf[8];
+  char buf[16];  // "+hhmm", with room for any int the compiler cannot rule out
   int m = minutes < 0 ? -minutes : minutes;
   snprintf(buf, sizeof buf, "%c%02d%02d", minutes < 0 ? '-' : '+', m / 60, m % 60);
   return buf;

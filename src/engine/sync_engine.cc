@@ -214,8 +214,12 @@ Result<bool> SyncEngine::MessageRun::authenticate() {
   }
   if (!token) {
     ++session_.auth_failures;
-    log->info("session {} device {}: authentication refused ({}: {})", session_.key.str(), session_.device.str(),
-              in_.hdr.cred->meta.type.empty() ? kAuthBasic : in_.hdr.cred->meta.type, token.error().message());
+    // A first MD5 attempt, before the device has our nonce, is the handshake's
+    // normal first step: the challenge follows, nothing is wrong.
+    const bool md5_handshake = in_.hdr.cred->meta.type == kAuthMd5 && nonce.empty();
+    log->log(md5_handshake ? spdlog::level::debug : spdlog::level::info,
+             "session {} device {}: authentication refused ({}: {})", session_.key.str(), session_.device.str(),
+             in_.hdr.cred->meta.type.empty() ? kAuthBasic : in_.hdr.cred->meta.type, token.error().message());
     // A failure inside an authenticated session ends it: the earlier login
     // no longer vouches for this sender.
     if (session_.authenticated || session_.auth_failures >= engine_.options_.max_auth_failures) {

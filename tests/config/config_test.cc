@@ -152,7 +152,8 @@ TEST(ConfigTest, SyntaxErrorNamesFileAndLine) {
 }
 
 TEST(ConfigTest, UnknownKeyNamesItsPathAndLine) {
-  EXPECT_EQ(load_error("[server]\nport = 8081\nprot = 8082\n"), "conf.toml:3: server.prot: unknown key");
+  EXPECT_EQ(load_error("[server]\nport = 8081\nprot = 8082\n"),
+            "conf.toml:3: server.prot: unknown key (did you mean 'port'?)");
   EXPECT_EQ(load_error("[log]\nlevel = \"info\"\ncolour = true\n"), "conf.toml:3: log.colour: unknown key");
   EXPECT_EQ(load_error("\n[storage]\ndir = \"/x\"\n"), "conf.toml:3: storage.dir: unknown key");
 }
@@ -175,10 +176,12 @@ TEST(ConfigTest, OutOfRangePortIsRefused) {
 
 TEST(ConfigTest, UnknownSectionIsRefused) {
   EXPECT_EQ(load_error("[database]\nurl = \"x\"\n"), "conf.toml:1: database: unknown section");
+  EXPECT_EQ(load_error("[sever]\nport = 1\n"), "conf.toml:1: sever: unknown section (did you mean 'server'?)");
 }
 
 TEST(ConfigTest, UnknownLogLevelIsRefused) {
-  EXPECT_EQ(load_error("[log]\nlevel = \"loud\"\n"), "conf.toml:2: log.level: unknown level 'loud'");
+  EXPECT_EQ(load_error("[log]\nlevel = \"loud\"\n"),
+            "conf.toml:2: log.level: unknown level 'loud' (one of trace, debug, info, warn, error, critical, off)");
 }
 
 TEST(ConfigTest, StoresTableReplacesDefaults) {
@@ -291,7 +294,7 @@ TEST(ConfigTest, LoadFileReadsAndNamesTheFile) {
   auto err = load_config_file(bad);
   ASSERT_FALSE(err);
   EXPECT_EQ(err.error().code(), StatusCode::kInvalidArgument);
-  EXPECT_EQ(err.error().message(), bad + ":3: server.prot: unknown key");
+  EXPECT_EQ(err.error().message(), bad + ":3: server.prot: unknown key (did you mean 'port'?)");
 }
 
 TEST(ConfigTest, LoadMissingFileIsNotFound) {
@@ -355,6 +358,57 @@ TEST(ConfigAcl, BadValuesNameTheirKey) {
   EXPECT_NE(load_error(head + "service_user = \"svc\"\n").find("service_password_file"), std::string::npos);
   EXPECT_NE(load_error("[stores.\"a,b\"]\nadapter = \"sqlite\"\ncontent_type = \"text/vcard\"\n").find("stores.a,b"),
             std::string::npos);
+}
+
+TEST(ConfigErrors, AStoreKeyNearAKnownOneIsATypoNotAnAdapterOption) {
+  const std::string head = "[stores.contacts]\nadapter = \"sqlite\"\ncontent_type = \"text/vcard\"\n";
+  EXPECT_EQ(load_error(head + "conflict_polcy = \"merge\"\n"),
+            "conf.toml:4: stores.contacts.conflict_polcy: unknown key (did you mean 'conflict_policy'?)");
+  EXPECT_EQ(load_error(head + "cache_amout = 5\n"),
+            "conf.toml:4: stores.contacts.cache_amout: unknown cache key (did you mean 'cache_amount'?)");
+  // Far from every known key: an adapter option, for the adapter to judge.
+  auto c = load_config_string(head + "root = \"/srv/dav\"\n", "conf.toml");
+  ASSERT_TRUE(c) << c.error().to_string();
+  EXPECT_EQ(c->stores[0].options.at("root"), "/srv/dav");
+}
+
+TEST(ConfigErrors, EveryEnumListsItsValues) {
+  const std::string head = "[stores.contacts]\nadapter = \"sqlite\"\ncontent_type = \"text/vcard\"\n";
+  EXPECT_NE(load_error(head + "access = \"write-only\"\n").find("read-write, read-only, unrestricted-read"),
+            std::string::npos);
+  EXPECT_NE(load_error(head + "login = \"anonymous\"\n").find("one of service, per-user"), std::string::npos);
+  EXPECT_NE(load_error(head + "cache_trigger = \"often\"\n").find("amount, interval, combined"), std::string::npos);
+  EXPECT_NE(load_error(head + "backend_monitor = \"watch\"\n").find("poll, push"), std::string::npos);
+}
+
+TEST(ConfigErrors, ListenMustBeAnIpAddress) {
+  EXPECT_EQ(load_error("[server]\nport = 1\nlisten = \"localhost\"\n"),
+            "conf.toml:3: server.listen: 'localhost' is not an IP address; use 127.0.0.1 (or ::1) for this machine "
+            "only, 0.0.0.0 (or ::) for every interface");
+  for (const char* ok : {"127.0.0.1", "0.0.0.0", "::1", "::"}) {
+    auto c = load_config_string(std::string("[server]\nlisten = \"") + ok + "\"\n", "conf.toml");
+    EXPECT_TRUE(c) << ok;
+  }
+}
+
+TEST(ConfigErrors, LocateGivesLaterErrorsTheLineOfTheirKey) {
+  auto c = load_config_string("[storage]\ndata_dir = \"/x\"\n\n[stores.books]\nadapter = \"vdir\"\n"
+                              "content_type = \"text/vcard\"\nroots = \"/srv\"\n",
+                              "conf.toml");
+  ASSERT_TRUE(c) << c.error().to_string();
+  // A key the file sets: its line; a key it lacks: its section's line.
+  EXPECT_EQ(locate(*c, Status::invalid_argument("stores.books.roots: unknown key for adapter vdir")).message(),
+            "conf.toml:7: stores.books.roots: unknown key for adapter vdir");
+  EXPECT_EQ(locate(*c, Status::invalid_argument("stores.books.root: missing")).message(),
+            "conf.toml:4: stores.books.root: missing");
+  EXPECT_EQ(locate(*c, Status::invalid_argument("stores.books.adapter: unknown adapter 'vdir'")).message(),
+            "conf.toml:5: stores.books.adapter: unknown adapter 'vdir'");
+  EXPECT_EQ(locate(*c, Status::unavailable("storage.data_dir: cannot create /x")).message(),
+            "conf.toml:2: storage.data_dir: cannot create /x");
+  EXPECT_EQ(locate(*c, Status::unavailable("database locked")).message(), "database locked");
+  // The defaults come from no file: nothing to add.
+  EXPECT_EQ(locate(default_config(), Status::invalid_argument("stores.contacts.file: bad")).message(),
+            "stores.contacts.file: bad");
 }
 
 TEST(ConfigKeys, EverySettingByItsKeyPath) {

@@ -327,8 +327,12 @@ TEST_F(CommandGroupsTest, EveryStatusNamesTheCommandItAnswers) {
     auto it = by_ref.find(c.cmd_ref);
     ASSERT_NE(it, by_ref.end()) << "Status for unknown CmdRef " << c.cmd_ref;
     EXPECT_EQ(c.cmd_name, it->second.name);
-    if (!it->second.source_ref.empty()) EXPECT_EQ(c.source_refs, std::vector<std::string>{it->second.source_ref});
-    if (!it->second.target_ref.empty()) EXPECT_EQ(c.target_refs, std::vector<std::string>{it->second.target_ref});
+    if (!it->second.source_ref.empty()) {
+      EXPECT_EQ(c.source_refs, std::vector<std::string>{it->second.source_ref});
+    }
+    if (!it->second.target_ref.empty()) {
+      EXPECT_EQ(c.target_refs, std::vector<std::string>{it->second.target_ref});
+    }
     EXPECT_LT(c.code, 300) << c.cmd_name << " " << c.cmd_ref;
     answered.insert(c.cmd_ref);
   }

@@ -190,7 +190,7 @@ class CacheTest(IntegrationTest):
 
     def stuck_lines(self):
         return [line for line in self.server.cli("cache", "stuck")
-                .stdout.splitlines() if line]
+                .stdout.splitlines()[1:] if line]  # under the header
 
     def freeze_backend(self, db_file, user):
         """What the owner of a back-end database may do: a trigger that

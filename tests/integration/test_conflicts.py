@@ -76,7 +76,8 @@ class ConflictPolicyTest(IntegrationTest):
 
     def assert_one_conflict_with_both_versions(self, server, policy):
         listing = server.cli("conflicts", "list").stdout.strip().splitlines()
-        self.assertEqual(len(listing), 1, listing)
+        self.assertEqual(len(listing), 2, listing)
+        self.assertTrue(listing.pop(0).startswith("id\t"), "a header row first")
         self.assertIn(policy, listing[0])
         conflict_id = listing[0].split("\t")[0]
         shown = server.cli("conflicts", "show", conflict_id).stdout
@@ -89,11 +90,11 @@ class ConflictPolicyTest(IntegrationTest):
         server, a, b = self.scenario("server-wins")
         self.assert_one_conflict_with_both_versions(server, "server-wins")
         # The session report counts it: newest first, B's two-way.
-        reports = server.cli("sessions", "list").stdout.splitlines()
+        reports = server.cli("sessions", "list").stdout.splitlines()[1:]  # under the header
         self.assertIn("conflux-it-dev-b", reports[0])
         self.assertIn("two-way", reports[0])
         self.assertIn("conflicts 1", reports[0])
-        session = reports[0].split("\t")[1]
+        session = reports[0].split("\t")[0]
         self.assertIn("conflicts 1", server.cli("sessions", "show", session).stdout)
         self.assertEqual(notes(b), ["changed on A"])
         a.sync("two-way")
@@ -171,6 +172,21 @@ class ConflictPolicyTest(IntegrationTest):
         b.sync("two-way")
         self.assertEqual(notes(a), ["changed on B"])
         self.assertEqual(notes(b), ["changed on B"])
+
+        # Settled is settled: a second resolve is refused and writes nothing.
+        again = server.cli("conflicts", "resolve", conflict_id, "--keep", "server", check=False)
+        self.assertNotEqual(again.returncode, 0)
+        self.assertIn("already resolved", again.stderr)
+        # An edit after the resolution is newer than both recorded versions:
+        # even --force does not write the stale one over it.
+        name = next(iter(a.items(DS)))
+        a.write_item(DS, name, card("edited after the resolution"))
+        a.sync("two-way")
+        forced = server.cli("conflicts", "resolve", conflict_id, "--keep", "server", "--force", check=False)
+        self.assertNotEqual(forced.returncode, 0)
+        self.assertIn("changed since", forced.stderr)
+        b.sync("two-way")
+        self.assertEqual(notes(b), ["edited after the resolution"])
 
 
 if __name__ == "__main__":

@@ -50,9 +50,9 @@ class PoisonItemTest(IntegrationTest):
             return s
 
         def last_session_report():
-            line = server.cli("sessions", "list").stdout.splitlines()[0]
+            line = server.cli("sessions", "list").stdout.splitlines()[1]  # under the header
             self.assertIn("dev-b", line)
-            return server.cli("sessions", "show", line.split("\t")[1]).stdout
+            return server.cli("sessions", "show", line.split("\t")[0]).stdout
 
         for attempt in ("1", "2", "3"):
             s = sync_b(attempt)
@@ -71,7 +71,7 @@ class PoisonItemTest(IntegrationTest):
         self.assertIn("status 415", report)
         self.assertIn("poison: refused 3 times", report)
         self.assertIn("problems 1", server.cli("sessions", "list").stdout
-                      .splitlines()[0])
+                      .splitlines()[1])  # under the header
         self.assertIn("not sent", server.log_text())
 
 

@@ -52,7 +52,7 @@ Status validate_section(const caf::StoreSettings& settings) {
       continue;
     }
     if (key == "accounts_file") continue;
-    return Status::invalid_argument("stores." + settings.name + "." + key + ": unknown key for adapter sqlite");
+    return Status::invalid_argument("stores." + settings.name + "." + key + ": unknown key for adapter sqlite (its keys: file, accounts_file)");
   }
   return Status::ok();
 }

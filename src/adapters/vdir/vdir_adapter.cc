@@ -415,7 +415,7 @@ Status VdirAdapterFactory::validate(const caf::StoreSettings& settings) const {
       continue;
     }
     if (key == "accounts_file") continue;
-    return Status::invalid_argument(prefix + key + ": unknown key for adapter vdir");
+    return Status::invalid_argument(prefix + key + ": unknown key for adapter vdir (its keys: root, accounts_file)");
   }
   if (!has_root) return Status::invalid_argument(prefix + "root: missing (adapter vdir needs a directory)");
   if (vdir_extension(settings.content_type).empty()) {
@@ -456,7 +456,7 @@ Result<std::shared_ptr<caf::ContentAdapter>> VdirAdapterFactory::create(const ca
   for (const fs::path& dir : {fs::path(config->root), fs::path(config->tracker_file).parent_path()}) {
     fs::create_directories(dir, ec);
     if (ec) {
-      return Status::unavailable("stores." + settings.name + ": cannot create directory " + dir.string() + ": " +
+      return Status::unavailable("stores." + settings.name + ".root: cannot create directory " + dir.string() + ": " +
                                  ec.message());
     }
   }

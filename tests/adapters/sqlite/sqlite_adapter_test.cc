@@ -465,7 +465,7 @@ TEST_F(SqliteAdapterTest, FactoryValidatesItsSection) {
 
   Status unknown = factory_.validate(settings("contacts", {{"colour", "blue"}}));
   EXPECT_EQ(unknown.code(), StatusCode::kInvalidArgument);
-  EXPECT_EQ(unknown.message(), "stores.contacts.colour: unknown key for adapter sqlite");
+  EXPECT_EQ(unknown.message(), "stores.contacts.colour: unknown key for adapter sqlite (its keys: file, accounts_file)");
 
   Status empty = factory_.validate(settings("notes", {{"file", ""}}));
   EXPECT_EQ(empty.code(), StatusCode::kInvalidArgument);
