@@ -76,7 +76,7 @@ void warn_without_server(const config::Config& cfg) {
   }
 }
 
-int set_access(store::UserStore& users, const std::string& user_name, const std::vector<AccessChange>& access) {
+int set_access(store::UserAccounts& users, const std::string& user_name, const std::vector<AccessChange>& access) {
   for (const auto& [store_name, kind] : access) {
     if (auto st = users.set_access(UserId(user_name), store_name, kind); !st.is_ok()) return fail(st.message());
     std::cout << user_name << ": " << store_name << " " << (kind ? caf::token_kind_name(*kind) : "as configured")
