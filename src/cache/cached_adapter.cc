@@ -6,7 +6,11 @@ namespace conflux::cache {
 
 CachedAdapter::CachedAdapter(std::shared_ptr<CacheStore> cache, std::shared_ptr<caf::ContentAdapter> backend,
                              std::string default_type, const Clock& clock)
-    : cache_(std::move(cache)), backend_(std::move(backend)), default_type_(std::move(default_type)), clock_(clock) {}
+    : AdapterWrapper(backend),
+      cache_(std::move(cache)),
+      backend_(std::move(backend)),
+      default_type_(std::move(default_type)),
+      clock_(clock) {}
 
 caf::AdapterCaps CachedAdapter::caps() const {
   return (backend_->caps() & caf::kCapOwnAccounts) | caf::kCapTombstones | caf::kCapSearch;

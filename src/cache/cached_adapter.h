@@ -25,12 +25,12 @@
 #include <utility>
 
 #include "cache/cache_store.h"
-#include "caf/content_adapter.h"
+#include "caf/adapter_wrapper.h"
 #include "common/clock.h"
 
 namespace conflux::cache {
 
-class CachedAdapter final : public caf::ContentAdapter {
+class CachedAdapter final : public caf::AdapterWrapper {
  public:
   // `clock` must outlive the adapter. `default_type` is the store's content
   // type, given to items that arrive without one.
@@ -45,6 +45,17 @@ class CachedAdapter final : public caf::ContentAdapter {
   std::vector<caf::ApplyResult> apply(const caf::StoreRef& store, std::vector<caf::SyncObj>&& batch) override;
   Result<std::vector<caf::SyncObj>> search(const caf::StoreRef& store, const caf::Query& query) override;
   Result<caf::ExecResult> execute(const caf::StoreRef& store, const caf::Command& command) override;
+  // Devices read and write the cache, which needs no connection: a back end
+  // that is down must not stop their sessions (the Cache Monitor connects).
+  Status begin_connect(const UserId& user, const caf::Credentials* credentials) override { return Status::ok(); }
+  void end_connect(const UserId& user) override {}
+  // Changes by others reach the cache through the Back End Monitor, which
+  // watches the back end itself; the cache reports none (caps() has no
+  // kCapChangeNotify).
+  Result<std::unique_ptr<caf::ChangeSubscription>> watch_changes(const std::string& database,
+                                                                 caf::ChangeCallback on_change) override {
+    return Status::unimplemented("the cache does not report changes; its Back End Monitor watches the back end");
+  }
 
   const std::shared_ptr<CacheStore>& cache() const { return cache_; }
   const std::shared_ptr<caf::ContentAdapter>& backend() const { return backend_; }

@@ -95,8 +95,7 @@ enum class ApplyOutcome : uint8_t {
   kCreated,
   kUpdated,
   kDeleted,
-  kAlreadyDeleted,   // delete of an item that was not there
-  kMatchedExisting,  // a create that matched an item the store already held
+  kAlreadyDeleted,  // delete of an item that was not there
 };
 
 struct ApplyResult {

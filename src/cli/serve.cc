@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <csignal>
 #include <cstring>
+#include <filesystem>
 #include <iostream>
 
 #include "cli/cache_admin.h"
@@ -126,6 +127,21 @@ int serve(const config::Config& config, const ConfigSource& reread) {
   sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
+  // The data directory is one server's: its lock is taken before anything in
+  // it is opened, so a second server on it stops here, before it touches the
+  // state database or a cache.
+  std::error_code ec;
+  std::filesystem::create_directories(config.data_dir, ec);  // its permissions: Services::open_accounts
+  if (ec) {
+    log->error("cannot start: cannot create data directory {}: {}", config.data_dir, ec.message());
+    return 1;
+  }
+  auto pid_file = PidFile::create(pid_file_path(config.data_dir));
+  if (!pid_file) {
+    log->error("cannot start: {}", pid_file.error().message());
+    return 1;
+  }
+
   auto services = Services::open_all(config);
   if (!services) {
     log->error("cannot start: {}", services.error().message());
@@ -178,8 +194,6 @@ int serve(const config::Config& config, const ConfigSource& reread) {
   }
   std::string stores;
   for (const auto& st : config.stores) stores += (stores.empty() ? "" : ", ") + st.name + " (" + st.adapter + ")";
-  auto pid_file = PidFile::create(pid_file_path(config.data_dir));
-  if (!pid_file) log->warn("`conflux reload` will not find this server: {}", pid_file.error().message());
   log->info("Conflux listening on http://{}:{}{} — data in {} — datastores: {}", config.server.listen,
             server.port(), config.server.sync_path, config.data_dir, stores);
   log->info("stop with Ctrl-C or SIGTERM; `conflux reload` (or SIGHUP) re-reads the configuration");

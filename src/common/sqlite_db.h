@@ -177,9 +177,6 @@ class SqliteDb {
   // (holds a version above steps.size()).
   Status migrate(const std::string& module, const std::vector<std::string>& steps);
 
-  // Test-only: the raw handle, for assertions on pragmas.
-  sqlite3* handle_for_test() { return db_; }
-
  private:
   friend class SqliteStatement;
   friend class SqliteTransaction;

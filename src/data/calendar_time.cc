@@ -26,10 +26,4 @@ std::string normalised_time(icalproperty* p, icalcomponent* owner) {
   return normalised_time(icalproperty_get_datetime_with_component(p, owner));
 }
 
-icaltimetype to_utc(icaltimetype t) {
-  if (t.is_date || icaltime_is_null_time(t)) return t;
-  if (icaltime_is_utc(t) || !t.zone) return t;
-  return icaltime_convert_to_zone(t, icaltimezone_get_utc_timezone());
-}
-
 }  // namespace conflux::data

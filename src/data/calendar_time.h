@@ -16,7 +16,4 @@ namespace conflux::data {
 std::string normalised_time(icalproperty* p, icalcomponent* owner);
 std::string normalised_time(icaltimetype t);
 
-// The time as a UTC icaltimetype (dates and floating times unchanged).
-icaltimetype to_utc(icaltimetype t);
-
 }  // namespace conflux::data

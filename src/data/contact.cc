@@ -19,21 +19,6 @@ bool is_multi_valued(std::string_view name) {
                         "X-AIM", "X-ICQ", "X-JABBER", "X-MSN", "X-YAHOO", "X-SKYPE", "X-SIP", "X-GROUPWISE"});
 }
 
-std::string collapse_lower(std::string_view s) {
-  std::string out;
-  bool space = false;
-  for (char c : s) {
-    if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
-      space = !out.empty();
-      continue;
-    }
-    if (space) out.push_back(' ');
-    space = false;
-    out.push_back(c);
-  }
-  return ascii_lower(out);
-}
-
 std::string digits_of(std::string_view s) {
   std::string out;
   for (char c : s) {

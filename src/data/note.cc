@@ -12,19 +12,6 @@
 namespace conflux::data {
 namespace {
 
-std::string crlf_to_lf(std::string_view s) {
-  std::string out;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '\r') {
-      out.push_back('\n');
-      if (i + 1 < s.size() && s[i + 1] == '\n') ++i;
-    } else {
-      out.push_back(s[i]);
-    }
-  }
-  return out;
-}
-
 Result<std::string> as_utf8(std::string_view bytes, std::string_view charset) {
   if (!charset.empty() && !iequals(charset, "UTF-8")) return to_utf8(bytes, charset);
   if (is_valid_utf8(bytes)) return std::string(bytes);
@@ -48,42 +35,8 @@ std::string text_line(const std::string& name, std::string_view value) {
   return head + qp_encode(escaped, head.size() < 70 ? 75 - head.size() : 5) + "\r\n";
 }
 
-std::string collapse_lower(std::string_view s) {
-  std::string out;
-  bool space = false;
-  for (char c : s) {
-    if (c == ' ' || c == '\t') {
-      space = !out.empty();
-      continue;
-    }
-    if (space) out.push_back(' ');
-    space = false;
-    out.push_back(c);
-  }
-  return ascii_lower(out);
-}
-
 Result<NoteFields> parse_vnote(std::string_view bytes) {
-  // Logical lines: unfold (whitespace kept) and join QP soft breaks.
-  std::vector<std::string> lines;
-  bool qp_continues = false;
-  size_t pos = 0;
-  while (pos <= bytes.size()) {
-    size_t end = bytes.find('\n', pos);
-    if (end == std::string_view::npos) end = bytes.size();
-    std::string raw(bytes.substr(pos, end - pos));
-    pos = end + 1;
-    if (!raw.empty() && raw.back() == '\r') raw.pop_back();
-    if (qp_continues && !lines.empty()) {
-      lines.back() += "\n" + raw;
-    } else if (!raw.empty() && (raw[0] == ' ' || raw[0] == '\t') && !lines.empty()) {
-      lines.back() += raw;
-    } else if (!raw.empty()) {
-      lines.push_back(raw);
-    }
-    std::string head = lines.empty() ? "" : ascii_upper(lines.back().substr(0, lines.back().find(':')));
-    qp_continues = !raw.empty() && raw.back() == '=' && head.find("QUOTED-PRINTABLE") != std::string::npos;
-  }
+  const std::vector<std::string> lines = unfold_21_lines(bytes);
   NoteFields note;
   int depth = 0;
   bool seen = false;
@@ -120,7 +73,7 @@ Result<NoteFields> parse_vnote(std::string_view bytes) {
     }
     auto utf8 = as_utf8(value, charset);
     if (!utf8) return utf8.error().with_context(where + " " + name);
-    std::string text = crlf_to_lf(unescape_text(*utf8));
+    std::string text = normalise_newlines(unescape_text(*utf8));
     if (name == "VERSION") continue;
     if (name == "BODY") {
       note.body = text;
@@ -161,17 +114,17 @@ NoteFields journal_fields(icalcomponent* journal, icalcomponent* cal) {
     std::string text = v && icalvalue_isa(v) == ICAL_TEXT_VALUE && icalvalue_get_text(v) ? icalvalue_get_text(v) : "";
     if (name.rfind("X-LIC-", 0) == 0) continue;  // libical's own error notes
     if (name == "DESCRIPTION" && !have_body) {
-      note.body = crlf_to_lf(text);
+      note.body = normalise_newlines(text);
       have_body = true;
     } else if (name == "SUMMARY") {
-      note.summary = crlf_to_lf(text);
+      note.summary = normalise_newlines(text);
     } else if (name == "CREATED") {
       note.created = take_ical_string(icalproperty_get_value_as_string_r(p));
     } else if (name == "LAST-MODIFIED") {
       note.last_modified = take_ical_string(icalproperty_get_value_as_string_r(p));
     } else if (name == "CATEGORIES" || name == "CLASS" || name.rfind("X-", 0) == 0) {
       if (text.empty()) text = take_ical_string(icalproperty_get_value_as_string_r(p));
-      note.extra.emplace_back(name, crlf_to_lf(text));
+      note.extra.emplace_back(name, normalise_newlines(text));
     } else {
       note.journal_only.push_back(take_ical_string(icalproperty_as_ical_string_r(p)));
       if (icalparameter* tz = icalproperty_get_first_parameter(p, ICAL_TZID_PARAMETER)) {
@@ -282,7 +235,7 @@ Result<std::unique_ptr<Note>> Note::parse(std::string_view bytes, const Format& 
     auto text = as_utf8(bytes, "");
     if (!text) return text.error();
     NoteFields note;
-    note.body = crlf_to_lf(*text);
+    note.body = normalise_newlines(*text);
     return std::make_unique<Note>(std::move(note), text_plain_format());
   }
   if (type == "text/x-vnote") {

@@ -180,4 +180,56 @@ std::string unescape_text(std::string_view s) {
   return out;
 }
 
+std::string normalise_newlines(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '\r') {
+      out.push_back('\n');
+      if (i + 1 < s.size() && s[i + 1] == '\n') ++i;
+    } else {
+      out.push_back(s[i]);
+    }
+  }
+  return out;
+}
+
+std::vector<std::string> unfold_21_lines(std::string_view bytes) {
+  std::vector<std::string> lines;
+  bool qp_continues = false;
+  size_t pos = 0;
+  while (pos <= bytes.size()) {
+    size_t end = bytes.find('\n', pos);
+    if (end == std::string_view::npos) end = bytes.size();
+    std::string raw(bytes.substr(pos, end - pos));
+    pos = end + 1;
+    if (!raw.empty() && raw.back() == '\r') raw.pop_back();
+    if (qp_continues && !lines.empty()) {
+      lines.back() += "\n" + raw;
+    } else if (!raw.empty() && (raw[0] == ' ' || raw[0] == '\t') && !lines.empty()) {
+      lines.back() += raw;
+    } else if (!raw.empty()) {
+      lines.push_back(raw);
+    }
+    const std::string head = lines.empty() ? "" : ascii_upper(lines.back().substr(0, lines.back().find(':')));
+    qp_continues = !raw.empty() && raw.back() == '=' && head.find("QUOTED-PRINTABLE") != std::string::npos;
+  }
+  return lines;
+}
+
+std::string collapse_lower(std::string_view s) {
+  std::string out;
+  bool space = false;
+  for (char c : s) {
+    if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
+      space = !out.empty();
+      continue;
+    }
+    if (space) out.push_back(' ');
+    space = false;
+    out.push_back(c);
+  }
+  return ascii_lower(out);
+}
+
 }  // namespace conflux::data

@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/status.h"
 #include "common/utf8.h"
@@ -43,5 +44,19 @@ size_t utf8_prefix_length(std::string_view text, size_t max_octets);
 std::string ascii_lower(std::string_view s);
 std::string ascii_upper(std::string_view s);
 bool iequals(std::string_view a, std::string_view b);
+
+// Line breaks as "\n": CRLF and a lone CR become LF.
+std::string normalise_newlines(std::string_view s);
+
+// The logical lines of a vCard 2.1-style stream (vNote, vCalendar 1.0): a
+// line break before a space or tab is removed and the whitespace kept; a
+// QUOTED-PRINTABLE value's soft break ("=" ending the line) takes the next
+// line in, after a "\n" (qp_decode removes both). Empty lines are dropped.
+std::vector<std::string> unfold_21_lines(std::string_view bytes);
+
+// `s` in ASCII lower case with every run of whitespace (space, tab, line
+// breaks) made one space and none at the ends: values that differ only in
+// case and spacing compare equal.
+std::string collapse_lower(std::string_view s);
 
 }  // namespace conflux::data

@@ -51,30 +51,6 @@ std::string trim(std::string_view s) {
   return std::string(s.substr(b, e - b + 1));
 }
 
-bool is_qp_line(std::string_view line) {
-  size_t colon = line.find(':');
-  std::string head = ascii_upper(line.substr(0, colon));
-  return head.find("QUOTED-PRINTABLE") != std::string::npos;
-}
-
-// Logical lines: 2.1-style unfolding (whitespace kept), QP soft breaks.
-std::vector<std::string> logical_lines(std::string_view bytes) {
-  std::vector<std::string> lines;
-  bool qp_continues = false;
-  for (std::string& raw : split(bytes, '\n')) {
-    if (!raw.empty() && raw.back() == '\r') raw.pop_back();
-    if (qp_continues && !lines.empty()) {
-      lines.back() += "\n" + raw;
-    } else if (!raw.empty() && (raw[0] == ' ' || raw[0] == '\t') && !lines.empty()) {
-      lines.back() += raw;
-    } else if (!raw.empty()) {
-      lines.push_back(raw);
-    }
-    qp_continues = !lines.empty() && !raw.empty() && raw.back() == '=' && is_qp_line(lines.back());
-  }
-  return lines;
-}
-
 Result<Line> parse_line(const std::string& text, size_t line_no) {
   auto where = [&] { return "line " + std::to_string(line_no); };
   size_t colon = std::string::npos;
@@ -509,7 +485,7 @@ Result<std::string> vcal10_to_ical20(std::string_view bytes) {
   std::vector<Calendar> cals;
   std::vector<std::string> stack;
   size_t line_no = 0;
-  for (const std::string& text : logical_lines(bytes)) {
+  for (const std::string& text : unfold_21_lines(bytes)) {
     ++line_no;
     auto parsed = parse_line(text, line_no);
     if (!parsed) return parsed.error();

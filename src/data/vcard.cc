@@ -172,20 +172,6 @@ std::vector<std::string> split_escaped(std::string_view s, char sep) {
   return parts;
 }
 
-std::string normalise_newlines(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '\r') {
-      out.push_back('\n');
-      if (i + 1 < s.size() && s[i + 1] == '\n') ++i;
-    } else {
-      out.push_back(s[i]);
-    }
-  }
-  return out;
-}
-
 std::string_view base_name(std::string_view name) {
   if (starts_with_i(name, "X-VCARD4-") || starts_with_i(name, "X-VCARD3-")) return name.substr(9);
   return name;

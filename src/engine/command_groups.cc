@@ -53,23 +53,23 @@ bool SyncEngine::MessageRun::failed_since(size_t index) const {
   return false;
 }
 
-void SyncEngine::MessageRun::apply_sync_children(DatastoreState& ds, const std::vector<Command>& children) {
+Status SyncEngine::MessageRun::apply_sync_children(DatastoreState& ds, const std::vector<Command>& children) {
   std::vector<const Command*> changes;
   auto apply_changes = [&] {
-    if (!changes.empty()) apply_client_changes(ds, changes);
+    Status st = changes.empty() ? Status::ok() : apply_client_changes(ds, changes);
     changes.clear();
+    return st;
   };
   for (const Command& child : children) {
     if (is_item_change(child.kind)) {
       changes.push_back(&child);
       continue;
     }
-    apply_changes();
-    if (!store_error_.is_ok()) return;
+    CFX_RETURN_IF_ERROR(apply_changes());
     switch (child.kind) {
-      case CommandKind::kAtomic: handle_atomic(child, &ds); break;
-      case CommandKind::kSequence: handle_sequence(child, &ds); break;
-      case CommandKind::kCopy: handle_copy(ds, child); break;
+      case CommandKind::kAtomic: CFX_RETURN_IF_ERROR(handle_atomic(child, &ds)); break;
+      case CommandKind::kSequence: CFX_RETURN_IF_ERROR(handle_sequence(child, &ds)); break;
+      case CommandKind::kCopy: CFX_RETURN_IF_ERROR(handle_copy(ds, child)); break;
       case CommandKind::kMove:
         // Move re-parents an item in a hierarchical store (1.2). Every
         // datastore here is flat, and our DevInf does not claim
@@ -82,12 +82,11 @@ void SyncEngine::MessageRun::apply_sync_children(DatastoreState& ds, const std::
         add_status(child, StatusCode::kCommandNotAllowed);
         break;
     }
-    if (!store_error_.is_ok()) return;
   }
-  apply_changes();
+  return apply_changes();
 }
 
-void SyncEngine::MessageRun::handle_sequence(const Command& sequence, DatastoreState* ds) {
+Status SyncEngine::MessageRun::handle_sequence(const Command& sequence, DatastoreState* ds) {
   add_status(sequence, StatusCode::kOk);
   // Children run in the order given. Once one fails the rest would run on a
   // state the sender did not intend; they are not run and answered 514.
@@ -99,19 +98,18 @@ void SyncEngine::MessageRun::handle_sequence(const Command& sequence, DatastoreS
     }
     const size_t first = statuses_.size();
     if (!ds) {
-      run_command(child);
+      CFX_RETURN_IF_ERROR(run_command(child));
     } else if (is_item_change(child.kind)) {
-      apply_client_changes(*ds, {&child});
+      CFX_RETURN_IF_ERROR(apply_client_changes(*ds, {&child}));
     } else {
-      apply_sync_children(*ds, {child});
+      CFX_RETURN_IF_ERROR(apply_sync_children(*ds, {child}));
     }
-    if (!store_error_.is_ok()) return;
     cancelled = failed_since(first);
   }
+  return Status::ok();
 }
 
-void SyncEngine::MessageRun::handle_atomic(const Command& atomic, DatastoreState* ds) {
-  auto log = logger("engine");
+Status SyncEngine::MessageRun::handle_atomic(const Command& atomic, DatastoreState* ds) {
   const size_t own = statuses_.size();
   add_status(atomic, StatusCode::kOk);
 
@@ -121,35 +119,63 @@ void SyncEngine::MessageRun::handle_atomic(const Command& atomic, DatastoreState
   for (const auto& d : session_.datastores) {
     if (ds && d.server_uri != ds->server_uri) continue;
     auto entries = engine_.state_.map_entries(DeviceStore{session_.user, session_.device, d.server_uri});
-    if (!entries) {
-      store_error_ = entries.error();
-      return;
-    }
+    if (!entries) return entries.error();
     maps_before.emplace(d.server_uri, std::move(*entries));
   }
   const std::vector<DatastoreState> datastores_before = session_.datastores;
 
+  std::vector<JournalEntry>* outer = journal_;
+  auto journal = run_journaled(atomic, ds);
+  if (!journal) return journal.error();
+  if (!failed_since(own + 1)) {
+    // Done; an enclosing Atomic may still have to undo these writes.
+    if (outer) std::move(journal->begin(), journal->end(), std::back_inserter(*outer));
+    return Status::ok();
+  }
+
+  std::set<std::string> recreated;
+  const bool undone = undo_writes(*journal, recreated);
+  CFX_RETURN_IF_ERROR(restore_maps(maps_before, recreated));
+  if (ds) {
+    for (const auto& d : datastores_before) {
+      if (d.server_uri == ds->server_uri) *ds = d;
+    }
+  } else {
+    session_.datastores = datastores_before;
+  }
+
+  statuses_[own].code = protocol::to_int(StatusCode::kAtomicFailed);
+  for (size_t i = own + 1; i < statuses_.size(); ++i) {
+    if (command_failed(statuses_[i].code)) continue;
+    statuses_[i].code =
+        protocol::to_int(undone ? StatusCode::kAtomicRollbackOk : StatusCode::kAtomicRollbackFailed);
+  }
+  logger("engine")->info("session {} user {}: Atomic {} failed; {} writes {}", session_.key.str(),
+                         session_.user.str(), atomic.cmd_id, journal->size(),
+                         undone ? "rolled back" : "NOT all rolled back");
+  return Status::ok();
+}
+
+Result<std::vector<SyncEngine::MessageRun::JournalEntry>> SyncEngine::MessageRun::run_journaled(
+    const Command& atomic, DatastoreState* ds) {
   std::vector<JournalEntry> journal;
   std::vector<JournalEntry>* outer = std::exchange(journal_, &journal);
+  Status st = Status::ok();
   if (ds) {
-    apply_sync_children(*ds, atomic.children);
+    st = apply_sync_children(*ds, atomic.children);
   } else {
     for (const Command& child : atomic.children) {
-      run_command(child);
-      if (!store_error_.is_ok()) break;
+      st = run_command(child);
+      if (!st.is_ok()) break;
     }
   }
   journal_ = outer;
-  if (!store_error_.is_ok()) return;
-  if (!failed_since(own + 1)) {
-    // Done; an enclosing Atomic may still have to undo these writes.
-    if (outer) std::move(journal.begin(), journal.end(), std::back_inserter(*outer));
-    return;
-  }
+  if (!st.is_ok()) return st;
+  return journal;
+}
 
-  // Undo, newest write first.
+bool SyncEngine::MessageRun::undo_writes(const std::vector<JournalEntry>& journal, std::set<std::string>& recreated) {
   bool undone = true;
-  std::set<std::string> recreated;  // GUIDs of deleted items that came back under a new GUID
   for (auto it = journal.rbegin(); it != journal.rend(); ++it) {
     caf::SyncObj undo;
     undo.guid = it->guid;
@@ -164,23 +190,27 @@ void SyncEngine::MessageRun::handle_atomic(const Command& atomic, DatastoreState
       undone = false;  // the version before could not be read
       continue;
     }
-    const caf::StoreRef where{session_.user, it->database, caf::Token{session_.token, session_.user, {}}};
-    auto results = engine_.caf_.apply(where, {std::move(undo)});
+    // With the message's credentials, as the writes were made: an
+    // unrestricted-read token writes only with them.
+    auto results = engine_.caf_.apply(store_ref(it->database), {std::move(undo)});
     if (results.empty() || !results[0].status.is_ok()) {
       undone = false;
-      log->error("session {} user {} datastore {}: undoing a write of a failed Atomic failed for {}",
-                 session_.key.str(), session_.user.str(), it->database, it->guid.str());
+      logger("engine")->error("session {} user {} datastore {}: undoing a write of a failed Atomic failed for {}: {}",
+                              session_.key.str(), session_.user.str(), it->database, it->guid.str(),
+                              results.empty() ? "no result" : results[0].status.to_string());
       continue;
     }
     if (it->action == caf::Action::kDelete) recreated.insert(it->guid.str());
   }
+  return undone;
+}
+
+Status SyncEngine::MessageRun::restore_maps(const std::map<std::string, std::vector<MapEntry>>& maps_before,
+                                            const std::set<std::string>& recreated) {
   for (const auto& [uri, before] : maps_before) {
     const DeviceStore key{session_.user, session_.device, uri};
     auto now = engine_.state_.map_entries(key);
-    if (!now) {
-      store_error_ = now.error();
-      return;
-    }
+    if (!now) return now.error();
     std::unordered_map<std::string, const MapEntry*> then;
     for (const auto& e : before) then[e.luid.str()] = &e;
     std::vector<Luid> removals;
@@ -198,38 +228,19 @@ void SyncEngine::MessageRun::handle_atomic(const Command& atomic, DatastoreState
         upserts.push_back(e);
       }
     }
-    if (!removals.empty()) store_error_ = engine_.state_.remove_map(key, removals);
-    if (store_error_.is_ok() && !upserts.empty()) store_error_ = engine_.state_.upsert_map(key, upserts);
-    if (!store_error_.is_ok()) return;
+    if (!removals.empty()) CFX_RETURN_IF_ERROR(engine_.state_.remove_map(key, removals));
+    if (!upserts.empty()) CFX_RETURN_IF_ERROR(engine_.state_.upsert_map(key, upserts));
   }
-  if (ds) {
-    for (const auto& d : datastores_before) {
-      if (d.server_uri == ds->server_uri) *ds = d;
-    }
-  } else {
-    session_.datastores = datastores_before;
-  }
-
-  statuses_[own].code = protocol::to_int(StatusCode::kAtomicFailed);
-  for (size_t i = own + 1; i < statuses_.size(); ++i) {
-    if (command_failed(statuses_[i].code)) continue;
-    statuses_[i].code =
-        protocol::to_int(undone ? StatusCode::kAtomicRollbackOk : StatusCode::kAtomicRollbackFailed);
-  }
-  log->info("session {} user {}: Atomic {} failed; {} writes {}", session_.key.str(), session_.user.str(),
-            atomic.cmd_id, journal.size(), undone ? "rolled back" : "NOT all rolled back");
+  return Status::ok();
 }
 
-void SyncEngine::MessageRun::handle_copy(DatastoreState& ds, const Command& copy) {
+Status SyncEngine::MessageRun::handle_copy(DatastoreState& ds, const Command& copy) {
   // A copy is a new item with the source item's data. The device names the
   // source by its LUID; the copy has none on the device yet, so it stays
   // unmapped and the device receives it as an Add in our Sync.
   const DeviceStore key{session_.user, session_.device, ds.server_uri};
   auto entries = engine_.state_.map_entries(key);
-  if (!entries) {
-    store_error_ = entries.error();
-    return;
-  }
+  if (!entries) return entries.error();
   for (const auto& item : copy.items) {
     const std::string luid = item.source ? item.source->loc_uri : "";
     auto answer = [&](StatusCode code) { add_status(copy, code).source_refs = {luid}; };
@@ -267,6 +278,7 @@ void SyncEngine::MessageRun::handle_copy(DatastoreState& ds, const Command& copy
     ++ds.counts.client_adds;
     answer(StatusCode::kItemAdded);
   }
+  return Status::ok();
 }
 
 std::map<std::string, caf::SyncObj> SyncEngine::MessageRun::versions_before(const DatastoreState& ds,
@@ -294,20 +306,17 @@ void SyncEngine::MessageRun::journal_write(const DatastoreState& ds, caf::Action
   if (journal_) journal_->push_back(JournalEntry{ds.server_uri, action, guid, std::move(before)});
 }
 
-std::optional<StatusCode> SyncEngine::MessageRun::check_alert_credentials(const Command& alert) {
-  if (!alert.cred) return std::nullopt;
+Result<std::optional<StatusCode>> SyncEngine::MessageRun::check_alert_credentials(const Command& alert) {
+  if (!alert.cred) return std::optional<StatusCode>();
   std::string nonce = header_nonce_;
   if (alert.cred->meta.type == kAuthMd5 && nonce.empty()) {
     auto stored = engine_.state_.auth_nonce(session_.device);
-    if (!stored) {
-      store_error_ = stored.error();
-      return StatusCode::kCommandFailed;
-    }
+    if (!stored) return stored.error();
     nonce = std::move(*stored);
   }
   auto creds = decode_credentials(*alert.cred, in_.hdr.source.loc_name, nonce);
   const std::string claimed = creds ? creds->user.str() : in_.hdr.source.loc_name;
-  auto refuse = [&](const std::string& why) {
+  auto refuse = [&](const std::string& why) -> std::optional<StatusCode> {
     logger("engine")->info("session {} device {}: credentials on the Alert for {} refused ({})", session_.key.str(),
                            session_.device.str(), alert.items.empty() ? "" : alert.items[0].target->loc_uri, why);
     return StatusCode::kInvalidCredentials;
@@ -322,7 +331,7 @@ std::optional<StatusCode> SyncEngine::MessageRun::check_alert_credentials(const 
     engine_.throttle_.record_failure(claimed, where_.remote_address);
     return refuse(token.error().message());
   }
-  return std::nullopt;
+  return std::optional<StatusCode>();
 }
 
 }  // namespace conflux::engine

@@ -118,4 +118,96 @@ Result<std::string> merge_versions(const std::string& server_type, std::string_v
   return (*merged)->write((*server)->source_format());
 }
 
+namespace {
+
+// How newest-wins or merge settle `c`: as a plain policy, or as kMerge with
+// the merge in `merged`; `why` says what led there when it is not plain.
+ConflictPolicy settle_as(const ConflictCase& c, std::string& merged, std::string& why) {
+  if (c.policy == ConflictPolicy::kNewestWins) {
+    if (c.client_deletes || c.server_deleted) {
+      why = "delete against change, the device's side taken (a delete has no time): ";
+      return ConflictPolicy::kClientWins;
+    }
+    const bool device_newer = newest_side(item_modified_at(c.server_data, c.server_type),
+                                          item_modified_at(c.client_data, c.client_type)) == ConflictSide::kDevice;
+    why = device_newer ? "device version newer: " : "server version newer: ";
+    return device_newer ? ConflictPolicy::kClientWins : ConflictPolicy::kServerWins;
+  }
+  if (c.policy != ConflictPolicy::kMerge) return c.policy;
+  if (c.client_deletes || c.server_deleted) {
+    why = "delete against change, the change kept: ";
+    // The server's change stays and goes back to a device that deleted it;
+    // the device's change re-creates an item the server deleted.
+    return c.client_deletes ? ConflictPolicy::kServerWins : ConflictPolicy::kClientWins;
+  }
+  auto result = merge_versions(c.server_type, c.server_data, c.client_type, c.client_data);
+  if (!result) {
+    why = "could not merge (" + result.error().message() + "): ";
+    return ConflictPolicy::kServerWins;
+  }
+  merged = std::move(*result);
+  return ConflictPolicy::kMerge;
+}
+
+}  // namespace
+
+ConflictDecision decide_conflict(const ConflictCase& c) {
+  using protocol::StatusCode;
+  ConflictDecision d;
+  std::string why;
+  switch (settle_as(c, d.merged, why)) {
+    case ConflictPolicy::kMerge:
+      // The merge replaces the server's version and goes back to the device
+      // as a Replace (its map row names no revision, so pkg 4 sends it).
+      d.write = ConflictDecision::Write::kMerged;
+      d.success = StatusCode::kConflictMerged;
+      d.resend_to_device = true;
+      d.outcome = "merged field by field (server's value where both changed); both originals kept here";
+      break;
+    case ConflictPolicy::kNewestWins:
+      break;  // settle_as never answers it
+    case ConflictPolicy::kClientWins:
+      d.write = ConflictDecision::Write::kClientVersion;
+      d.success = StatusCode::kConflictClientWon;
+      d.outcome = "device version applied; server version kept here";
+      break;
+    case ConflictPolicy::kDuplicate:
+      if (c.client_deletes) {
+        // Nothing of the device's to keep: the server's version stays and the
+        // device gets it back.
+        d.decided = StatusCode::kConflictServerWon;
+        d.map = ConflictDecision::MapChange::kRemove;
+        d.outcome = "device deleted a changed item: server version kept, device gets it back";
+      } else {
+        // Both stay: the device's version becomes a new item that the device
+        // receives as an Add; its own item gets the server version back.
+        d.write = ConflictDecision::Write::kClientVersionAsNew;
+        d.success = StatusCode::kConflictDuplicated;
+        d.map_written_item = false;
+        if (c.server_deleted) d.map = ConflictDecision::MapChange::kRemove;
+        d.outcome = "both kept: device version stored as a new item";
+      }
+      break;
+    case ConflictPolicy::kReport:
+      // Neither side changes; the server stops pushing its version to this
+      // device until the conflict is settled. 202 "accepted for processing"
+      // says exactly that a person will; 409 would make clients such as
+      // SyncEvolution fail the whole sync and resend the change every time.
+      d.decided = StatusCode::kAccepted;
+      d.map = c.server_deleted ? ConflictDecision::MapChange::kRemove : ConflictDecision::MapChange::kSetSynced;
+      d.outcome = "both sides left as they are; waiting for a person";
+      break;
+    case ConflictPolicy::kServerWins:
+      d.decided = StatusCode::kConflictServerWon;
+      // A device that deleted the item gets it back (unmapped items are
+      // sent as Adds); a device whose change lost gets the server version.
+      if (c.client_deletes) d.map = ConflictDecision::MapChange::kRemove;
+      d.outcome = c.server_deleted ? "server deletion kept; device version kept here"
+                                   : "server version kept; device version kept here";
+      break;
+  }
+  d.outcome = why + d.outcome;
+  return d;
+}
+
 }  // namespace conflux::engine

@@ -12,6 +12,8 @@
 #include <string_view>
 
 #include "common/status.h"
+#include "engine/conflict_policy.h"
+#include "protocol/status_code.h"
 
 namespace conflux::engine {
 
@@ -39,5 +41,44 @@ ConflictSide newest_side(std::optional<int64_t> server_modified, std::optional<i
 // be parsed or the two are different kinds of data.
 Result<std::string> merge_versions(const std::string& server_type, std::string_view server_data,
                                    const std::string& device_type, std::string_view device_data);
+
+// One conflict as a policy sees it: what each side did and, for a side
+// that changed the item, its version. A side whose version could not be read
+// has empty data.
+struct ConflictCase {
+  ConflictPolicy policy = ConflictPolicy::kServerWins;
+  bool client_deletes = false;
+  bool server_deleted = false;
+  std::string server_type, server_data;
+  std::string client_type, client_data;
+};
+
+// What settles a conflict: the write to make, how the device's command is
+// answered, how its map row changes, and the outcome for the record.
+struct ConflictDecision {
+  enum class Write {
+    kNone,
+    kClientVersion,       // the device's change as it is (update, re-create, or delete)
+    kClientVersionAsNew,  // the device's version as a new item (duplicate)
+    kMerged,              // `merged` replaces the server's version
+  };
+  enum class MapChange {
+    kNone,
+    kRemove,     // the device's map row goes: it receives the server's item as an Add
+    kSetSynced,  // the row names the server's current revision: nothing is sent back
+  };
+  Write write = Write::kNone;
+  std::string merged;
+  protocol::StatusCode decided = protocol::StatusCode::kOk;  // the answer when nothing is written
+  protocol::StatusCode success = protocol::StatusCode::kOk;  // the answer when the write succeeds
+  bool map_written_item = true;   // false: the written item is not the device's (duplicate)
+  bool resend_to_device = false;  // the device gets the written version back
+  MapChange map = MapChange::kNone;
+  std::string outcome;  // for the ConflictRecord
+};
+
+// The policy applied to one conflict; newest-wins and merge settle it as one
+// of the plain policies or, a merge, as a write of their own.
+ConflictDecision decide_conflict(const ConflictCase& c);
 
 }  // namespace conflux::engine

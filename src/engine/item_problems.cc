@@ -31,26 +31,22 @@ void SyncEngine::MessageRun::report_client_failure(DatastoreState& ds, const Lui
                          why);
 }
 
-void SyncEngine::MessageRun::track_device_answer(DatastoreState& ds, const SentItem& sent, int code) {
-  if (sent.kind != protocol::CommandKind::kAdd && sent.kind != protocol::CommandKind::kReplace) return;
+Status SyncEngine::MessageRun::track_device_answer(DatastoreState& ds, const SentItem& sent, int code) {
+  if (sent.kind != protocol::CommandKind::kAdd && sent.kind != protocol::CommandKind::kReplace) return Status::ok();
   const DeviceStore key{session_.user, session_.device, ds.server_uri};
   if (is_success(code)) {
-    if (ds.rejected_guids.erase(sent.guid.str())) {
-      if (auto st = engine_.state_.clear_rejections(key, {sent.guid}); !st.is_ok()) store_error_ = st;
-    }
-    return;
+    if (ds.rejected_guids.erase(sent.guid.str())) return engine_.state_.clear_rejections(key, {sent.guid});
+    return Status::ok();
   }
   // 404/410 to a Replace: the device lost its copy and gets it anew as an
   // Add (on_item_status); that is no refusal of the item.
-  if (code == 404 || code == 410) return;
-  if (auto st = engine_.state_.record_rejection(key, sent.guid, sent.anchor, code); !st.is_ok()) {
-    store_error_ = st;
-    return;
-  }
+  if (code == 404 || code == 410) return Status::ok();
+  CFX_RETURN_IF_ERROR(engine_.state_.record_rejection(key, sent.guid, sent.anchor, code));
   ds.rejected_guids.insert(sent.guid.str());
   ds.problems.push_back(ItemProblem{ItemProblem::Direction::kToDevice, sent.guid.str(), code,
                                     std::string("refused by the device (") + protocol::command_name(sent.kind) +
                                         "); sent again next sync"});
+  return Status::ok();
 }
 
 Result<std::set<std::string>> SyncEngine::MessageRun::poison_items(DatastoreState& ds,

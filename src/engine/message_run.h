@@ -1,12 +1,25 @@
-// Internal to the engine: the work of answering one client message. Split
-// over sync_engine.cc (session, auth, alerts, DevInf, statuses) and
-// datastore_sync.cc (client changes, Map, our changes within the budget).
+// Internal to the engine: the work of answering one client message. One
+// class, its methods in these files (each section below names its file):
+//   sync_engine.cc          the run, authentication, Put/Get/Status, package steps
+//   sync_alert.cc           a datastore's Alert: sync type, anchors, our Alert
+//   datastore_sync.cc       Sync and Map commands, our changes within the budget
+//   client_changes.cc       a client Sync's Add/Replace/Delete: classify, apply, answer
+//   conflict_resolution.cc  a conflicting change: decide (conflict_decision.h), record
+//   command_groups.cc       Atomic, Sequence, Copy, credentials on an Alert
+//   suspend_resume.cc       Alert 224/225, statuses that wait for the next message
+//   large_objects.cc        chunks in both directions
+//   item_problems.cc        items that fail alone, poison items
+//
+// Errors: a method returning Status or Result fails only for a state-store
+// failure, which aborts the message; what a command did wrong is a Status
+// in the reply.
 #pragma once
 
 #include <map>
 #include <optional>
 #include <set>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "engine/conflict_policy.h"
@@ -47,6 +60,34 @@ struct PendingDecision {
   MapFix fix;
 };
 
+// What is done with one client item (MessageRun::classify_item): answered
+// as decided, matched to an item the server already has, or written.
+struct ItemPlan : PendingDecision {
+  const protocol::Command* cmd = nullptr;
+  Luid luid;  // empty when the item named none
+  std::optional<caf::SyncObj> write;
+  Guid matched_guid;  // set: the server has the item already; nothing is written
+  Anchor matched_anchor;
+  int batch_index = -1;  // where `write` went in the batch (apply_client_changes)
+};
+
+// What the map says about a datastore, indexed both ways.
+struct MapIndex {
+  std::unordered_map<std::string, MapEntry> by_luid;
+  std::unordered_map<std::string, std::string> luid_by_guid;
+
+  explicit MapIndex(const std::vector<MapEntry>& entries) {
+    for (const auto& e : entries) {
+      by_luid[e.luid.str()] = e;
+      luid_by_guid[e.guid.str()] = e.luid.str();
+    }
+  }
+  const MapEntry* find(const std::string& luid) const {
+    auto it = by_luid.find(luid);
+    return it == by_luid.end() ? nullptr : &it->second;
+  }
+};
+
 class SyncEngine::MessageRun {
  public:
   MessageRun(SyncEngine& engine, SessionState& session, const protocol::Message& in, const Inbound& where);
@@ -62,11 +103,10 @@ class SyncEngine::MessageRun {
   Result<bool> authenticate();
   // Our Chal: MD5 with a fresh nonce (stored for the device), or basic.
   Result<protocol::Chal> challenge();
-  void run_command(const protocol::Command& cmd);
-  void handle_alert(const protocol::Command& cmd);
-  void handle_put(const protocol::Command& cmd);
+  Status run_command(const protocol::Command& cmd);
+  Status handle_put(const protocol::Command& cmd);
   void handle_get(const protocol::Command& cmd);
-  void handle_status(const protocol::Command& cmd);
+  Status handle_status(const protocol::Command& cmd);
   // Looks up the device's quirks from `devinf`, or from the DevInf stored
   // for it when null. Errors are state-store failures.
   Status identify_device(const protocol::DevInf* devinf);
@@ -81,6 +121,25 @@ class SyncEngine::MessageRun {
   // Delete, Copy) that ended in `status`: to_syncml_status, except that a
   // write the token does not allow gets the device's denied_write_status.
   protocol::StatusCode item_write_status(const Status& status, protocol::CommandKind command) const;
+  // Ends pkg 2 with a Get for the device's DevInf when none is stored (a
+  // client such as SyncEvolution Puts it only in its first, unauthenticated
+  // message), so formats can be negotiated (engine/format_negotiation.h).
+  Status ask_for_devinf();
+  // The package step after this message: our alerts, our changes, or the end.
+  Status finish_package(bool package_ended);
+  Status commit_session();
+
+  // --- sync_alert.cc: a datastore's Alert in pkg 1 (SyncProt §"Sync initialization")
+  Status handle_alert(const protocol::Command& cmd);
+  // Sets up the session's state of the alerted datastore with the sync type
+  // it runs: the requested one, or a slow sync (status 508) when the anchors
+  // do not match or a resume is impossible. False when the datastore cannot
+  // sync now (the status says why).
+  Result<bool> open_datastore(const protocol::Command& cmd, const caf::StoreSettings& settings, int requested,
+                              protocol::Command& status);
+  // Our Alert for the datastore, with our anchors.
+  void announce_datastore(const DatastoreState& ds, const std::optional<SyncAnchors>& stored);
+
   // --- suspend_resume.cc
   // Alert 224: the session ends, kept as it is for a later resume.
   void handle_suspend(const protocol::Command& cmd);
@@ -91,42 +150,25 @@ class SyncEngine::MessageRun {
   // Moves the statuses that do not fit the client's MaxMsgSize into the
   // session for the next message; true when some had to wait.
   bool spill_statuses();
-  // Ends pkg 2 with a Get for the device's DevInf when none is stored (a
-  // client such as SyncEvolution Puts it only in its first, unauthenticated
-  // message), so formats can be negotiated (engine/format_negotiation.h).
-  Status ask_for_devinf();
-  // The package step after this message: our alerts, our changes, or the end.
-  Status finish_package(bool package_ended);
-  Status commit_session();
 
   // --- datastore_sync.cc
-  void handle_sync(const protocol::Command& sync);
-  void handle_map(const protocol::Command& map);
+  Status handle_sync(const protocol::Command& sync);
+  Status handle_map(const protocol::Command& map);
   // A MapItem for a server id not awaiting its Map: does the device's map
-  // already hold the pair (a Map sent again)? A store error sets store_error_.
-  bool mapped_before(const DatastoreState& ds, const protocol::MapItem& item);
-  // Applies Add/Replace/Delete commands of one client Sync as one CAF batch
-  // and answers each item.
-  void apply_client_changes(DatastoreState& ds, const std::vector<const protocol::Command*>& changes);
-  // Applies the datastore's policy to a conflicting Replace/Delete: records
-  // the conflict, fills `p`, and returns the write to make, if any.
-  std::optional<caf::SyncObj> resolve_conflict(DatastoreState& ds, ConflictPolicy policy,
-                                               const protocol::Command& cmd, const protocol::Item& item,
-                                               const MapEntry& mapped, bool server_deleted, PendingDecision& p);
-  ConflictPolicy policy_for(const std::string& database) const;
+  // already hold the pair (a Map sent again)?
+  Result<bool> mapped_before(const DatastoreState& ds, const protocol::MapItem& item);
   Status delete_unclaimed(DatastoreState& ds);
-  // Large objects from the client: collects chunks in the session. `decided`
-  // answers this item now (213 for a chunk, 411/416/424/413); else `whole`
-  // says `assembled` holds the complete item to use instead of `item`.
-  struct ChunkStep {
-    std::optional<protocol::StatusCode> decided;
-    bool whole = false;
-  };
-  ChunkStep take_client_chunk(DatastoreState& ds, const protocol::Command& cmd, const protocol::Item& item,
-                              protocol::Item& assembled);
   Status prepare_server_changes(DatastoreState& ds);
   // Adds our pending changes to the reply while they fit; true when none remain.
   Result<bool> add_server_changes();
+  // The reply's encoded size so far, as if it ended here.
+  uint64_t reply_size_so_far() const;
+  // Adds `ds`'s pending changes to `sync` while `used` stays within
+  // `budget`; `any_item` says whether the reply carries one already. What
+  // does not fit stays in ds.outgoing.
+  void fill_server_sync(DatastoreState& ds, protocol::Command& sync, uint64_t budget, uint64_t& used, bool& any_item);
+  // Notes a change sent in this reply: its status is awaited, an Add's Map too.
+  void note_sent(DatastoreState& ds, const protocol::Command& cmd, const SentItem& sent);
   // Cuts the next chunk of `cmd`'s item data starting at `offset` to fit in
   // `room` encoded bytes; advances `offset`.
   struct Chunk {
@@ -134,9 +176,49 @@ class SyncEngine::MessageRun {
     bool last = true;
   };
   Chunk take_chunk(protocol::Command& cmd, uint64_t& offset, uint64_t room);
-  void on_item_status(DatastoreState& ds, const SentItem& sent, int code);
+  Status on_item_status(DatastoreState& ds, const SentItem& sent, int code);
   // Writes the map changes collected from statuses and Map commands.
   Status flush_map_changes();
+
+  // --- client_changes.cc
+  // What one run of client changes reads once (defined in client_changes.cc).
+  struct ClientBatch;
+  // Applies Add/Replace/Delete commands of one client Sync as one CAF batch
+  // and answers each item.
+  Status apply_client_changes(DatastoreState& ds, const std::vector<const protocol::Command*>& changes);
+  // Decides what to do with one item of `cmd` (after its chunks are in).
+  Result<ItemPlan> classify_item(ClientBatch& batch, const protocol::Command& cmd, const protocol::Item& incoming);
+  // The plan for a Replace or Delete of an item the server changed too.
+  Result<ItemPlan> plan_conflict(ClientBatch& batch, ItemPlan&& plan, const protocol::Item& item,
+                                 const MapEntry& mapped, bool server_deleted);
+  // The plan for an Add or Replace carrying data.
+  ItemPlan plan_write(ClientBatch& batch, ItemPlan&& plan, const protocol::Item& item, const MapEntry* mapped,
+                      bool seen_before);
+  // Answers every planned item from the batch's results, collecting map rows.
+  Status answer_client_items(ClientBatch& batch, const std::vector<ItemPlan>& plans,
+                             const std::vector<caf::Action>& actions, const std::vector<Guid>& written,
+                             const std::vector<caf::ApplyResult>& results,
+                             const std::map<std::string, caf::SyncObj>& before);
+  // Large objects from the client (large_objects.cc): collects chunks in the
+  // session. `decided` answers this item now (213 for a chunk,
+  // 411/416/424/413); else `whole` says `assembled` holds the complete item
+  // to use instead of `item`.
+  struct ChunkStep {
+    std::optional<protocol::StatusCode> decided;
+    bool whole = false;
+  };
+  ChunkStep take_client_chunk(DatastoreState& ds, const protocol::Command& cmd, const protocol::Item& item,
+                              protocol::Item& assembled);
+
+  // --- conflict_resolution.cc
+  // Applies the datastore's policy to a conflicting Replace/Delete
+  // (decide_conflict), records the conflict, fills `p`, and returns the
+  // write to make, if any.
+  Result<std::optional<caf::SyncObj>> resolve_conflict(DatastoreState& ds, ConflictPolicy policy,
+                                                       const protocol::Command& cmd, const protocol::Item& item,
+                                                       const MapEntry& mapped, bool server_deleted,
+                                                       PendingDecision& p);
+  ConflictPolicy policy_for(const std::string& database) const;
 
   // --- item_problems.cc: items that fail alone, never the whole sync
   // A device's change the server could not apply: reported and logged.
@@ -144,7 +226,7 @@ class SyncEngine::MessageRun {
                              const std::string& why);
   // The device's answer to one of our Adds/Replaces: an error counts one
   // more refusal of that revision; a success clears an earlier record.
-  void track_device_answer(DatastoreState& ds, const SentItem& sent, int code);
+  Status track_device_answer(DatastoreState& ds, const SentItem& sent, int code);
   // Server items this device refused kPoisonAfterRejections times in a row,
   // in the revision the server still has (GUID → that revision): they are
   // not sent, and reported, until they change. Clears records of items gone.
@@ -154,11 +236,22 @@ class SyncEngine::MessageRun {
   // §"Sequence", §"Copy", §"Move") and credentials on an Alert.
   // Runs a Sync's children in order: runs of Add/Replace/Delete as one batch,
   // groups and Copy/Move one by one.
-  void apply_sync_children(DatastoreState& ds, const std::vector<protocol::Command>& children);
+  Status apply_sync_children(DatastoreState& ds, const std::vector<protocol::Command>& children);
   // `ds` is the datastore of the enclosing Sync, or null at the top level.
-  void handle_atomic(const protocol::Command& atomic, DatastoreState* ds);
-  void handle_sequence(const protocol::Command& sequence, DatastoreState* ds);
-  void handle_copy(DatastoreState& ds, const protocol::Command& copy);
+  Status handle_atomic(const protocol::Command& atomic, DatastoreState* ds);
+  Status handle_sequence(const protocol::Command& sequence, DatastoreState* ds);
+  Status handle_copy(DatastoreState& ds, const protocol::Command& copy);
+  // Runs an Atomic's children with a journal of their writes; the journal
+  // is returned for an undo.
+  struct JournalEntry;
+  Result<std::vector<JournalEntry>> run_journaled(const protocol::Command& atomic, DatastoreState* ds);
+  // Undoes the journal's writes, newest first; false when some could not be
+  // undone. `recreated` gets the GUIDs of deleted items that came back under
+  // a new GUID.
+  bool undo_writes(const std::vector<JournalEntry>& journal, std::set<std::string>& recreated);
+  // Puts the device's map rows of each datastore back as `maps_before`.
+  Status restore_maps(const std::map<std::string, std::vector<MapEntry>>& maps_before,
+                      const std::set<std::string>& recreated);
   // True when a command whose status is statuses_[index] or later failed.
   bool failed_since(size_t index) const;
   // Notes a client write made by a batch so that an enclosing Atomic can
@@ -171,7 +264,7 @@ class SyncEngine::MessageRun {
                                                       const std::vector<caf::SyncObj>& batch);
   // Checks credentials carried by a datastore's Alert (RepPro §"Cred": they
   // apply to that command only); the code to answer when they do not pass.
-  std::optional<protocol::StatusCode> check_alert_credentials(const protocol::Command& alert);
+  Result<std::optional<protocol::StatusCode>> check_alert_credentials(const protocol::Command& alert);
 
   // --- reply assembly
   uint32_t next_cmd_id() { return ++cmd_id_; }
@@ -186,6 +279,8 @@ class SyncEngine::MessageRun {
                                 bool wanted = true);
   void drop_unsent_statuses();
   caf::StoreRef store_ref(const DatastoreState& ds) const;
+  // The same for a datastore named by its configured name.
+  caf::StoreRef store_ref(const std::string& database) const;
   std::string normalize_store_uri(const std::string& uri) const;
 
   SyncEngine& engine_;
@@ -201,7 +296,6 @@ class SyncEngine::MessageRun {
   // every CAF call (an unrestricted-read token writes only with them). Kept
   // in memory for this message only, never in the session state.
   std::optional<caf::Credentials> credentials_;
-  Status store_error_;  // first state-store failure; aborts the message
   // Map changes from this message, by datastore, written in one go.
   std::map<std::string, std::vector<MapEntry>> map_upserts_;
   std::map<std::string, std::vector<Luid>> map_removals_;

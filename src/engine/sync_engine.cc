@@ -14,7 +14,6 @@
 
 namespace conflux::engine {
 
-using protocol::AlertCode;
 using protocol::Command;
 using protocol::CommandKind;
 using protocol::StatusCode;
@@ -150,8 +149,10 @@ void SyncEngine::MessageRun::drop_unsent_statuses() {
   std::erase_if(statuses_, [](const Command& s) { return s.cmd_id == kUnsent; });
 }
 
-caf::StoreRef SyncEngine::MessageRun::store_ref(const DatastoreState& ds) const {
-  return caf::StoreRef{session_.user, ds.server_uri, caf::Token{session_.token, session_.user, {}}, credentials_};
+caf::StoreRef SyncEngine::MessageRun::store_ref(const DatastoreState& ds) const { return store_ref(ds.server_uri); }
+
+caf::StoreRef SyncEngine::MessageRun::store_ref(const std::string& database) const {
+  return caf::StoreRef{session_.user, database, caf::Token{session_.token, session_.user, {}}, credentials_};
 }
 
 std::string SyncEngine::MessageRun::normalize_store_uri(const std::string& uri) const {
@@ -283,10 +284,7 @@ Result<Outbound> SyncEngine::MessageRun::run() {
       statuses_.push_back(std::move(pending));
     }
     session_.pending_statuses.clear();
-    for (const auto& cmd : in_.commands) {
-      run_command(cmd);
-      if (!store_error_.is_ok()) return store_error_;
-    }
+    for (const auto& cmd : in_.commands) CFX_RETURN_IF_ERROR(run_command(cmd));
     if (auto st = flush_map_changes(); !st.is_ok()) return st;
     drop_unsent_statuses();
     const bool package_ended = in_.final || session_.package_end_pending;
@@ -312,164 +310,27 @@ Result<Outbound> SyncEngine::MessageRun::run() {
   return Outbound{std::move(reply_), {}, end_session_};
 }
 
-void SyncEngine::MessageRun::run_command(const Command& cmd) {
+Status SyncEngine::MessageRun::run_command(const Command& cmd) {
   switch (cmd.kind) {
-    case CommandKind::kStatus: handle_status(cmd); return;
-    case CommandKind::kAlert: handle_alert(cmd); return;
-    case CommandKind::kPut: handle_put(cmd); return;
-    case CommandKind::kGet: handle_get(cmd); return;
-    case CommandKind::kSync: handle_sync(cmd); return;
-    case CommandKind::kMap: handle_map(cmd); return;
-    case CommandKind::kAtomic: handle_atomic(cmd, nullptr); return;
-    case CommandKind::kSequence: handle_sequence(cmd, nullptr); return;
-    case CommandKind::kResults: handle_put(cmd); return;  // the device's DevInf, answering our Get
+    case CommandKind::kStatus: return handle_status(cmd);
+    case CommandKind::kAlert: return handle_alert(cmd);
+    case CommandKind::kPut: return handle_put(cmd);
+    case CommandKind::kGet: handle_get(cmd); return Status::ok();
+    case CommandKind::kSync: return handle_sync(cmd);
+    case CommandKind::kMap: return handle_map(cmd);
+    case CommandKind::kAtomic: return handle_atomic(cmd, nullptr);
+    case CommandKind::kSequence: return handle_sequence(cmd, nullptr);
+    case CommandKind::kResults: return handle_put(cmd);  // the device's DevInf, answering our Get
     default:
       // Exec and Search (device management, server-side search), and item
       // commands outside a Sync, which name no datastore: a DS server may
       // leave them out (RepPro §"Exec", §"Search").
       add_status(cmd, StatusCode::kOptionalFeatureNotSupported);
-      return;
+      return Status::ok();
   }
 }
 
-void SyncEngine::MessageRun::handle_alert(const Command& cmd) {
-  const int code = cmd.code;
-  if (code == protocol::to_int(AlertCode::kNextMessage)) {
-    add_status(cmd, StatusCode::kOk);
-    return;
-  }
-  if (code == protocol::to_int(AlertCode::kSuspend)) {
-    handle_suspend(cmd);
-    return;
-  }
-  const bool is_resume = code == protocol::to_int(AlertCode::kResume);
-  // A device answering a server alert (package 0) starts with 206–210: the
-  // sync types 200–205, initiated by the server (SYNCML-REFERENCE §4). They
-  // run as those, and our Alert answers with the type run, as libsynthesis'
-  // server does.
-  const bool server_alerted = code >= protocol::to_int(AlertCode::kTwoWayByServer) &&
-                              code <= protocol::to_int(AlertCode::kRefreshFromServerByServer);
-  // 206 two-way, 207 one-way from client, 208 refresh from client, 209
-  // one-way from server, 210 refresh from server: 200, then 202–205 (no
-  // server-alerted slow sync).
-  const int requested = !server_alerted ? code : code == protocol::to_int(AlertCode::kTwoWayByServer) ? 200 : code - 5;
-  const bool is_sync_alert = (requested >= 200 && requested <= 205) || is_resume;
-  if (!is_sync_alert || cmd.items.empty() || !cmd.items[0].target || !cmd.items[0].source) {
-    add_status(cmd, StatusCode::kOptionalFeatureNotSupported);
-    return;
-  }
-  const protocol::Item& item = cmd.items[0];
-  const std::string server_uri = normalize_store_uri(item.target->loc_uri);
-  const std::string client_uri = item.source->loc_uri;
-
-  const std::optional<StatusCode> refused = check_alert_credentials(cmd);
-  if (!store_error_.is_ok()) return;
-  Command& status = add_status(cmd, refused.value_or(StatusCode::kOk));
-  status.target_refs = {item.target->loc_uri};
-  status.source_refs = {client_uri};
-  if (refused) return;
-
-  const caf::StoreSettings* settings = nullptr;
-  for (const auto& s : engine_.stores_) {
-    if (s.name == server_uri) settings = &s;
-  }
-  if (!settings) {
-    status.code = protocol::to_int(StatusCode::kNotFound);
-    return;
-  }
-  if (session_.phase != Phase::kInit) {
-    status.code = protocol::to_int(StatusCode::kCommandNotAllowed);
-    return;
-  }
-
-  DatastoreState fresh;
-  fresh.server_uri = server_uri;
-  fresh.client_uri = client_uri;
-  fresh.content_type = settings->content_type;
-  if (item.meta && item.meta->anchor) {
-    fresh.client_last = item.meta->anchor->last.value_or("");
-    fresh.client_next = item.meta->anchor->next;
-  }
-  DatastoreState* ds = session_.find_by_server_uri(server_uri);
-  if (!ds) {
-    session_.datastores.push_back(std::move(fresh));
-    ds = &session_.datastores.back();
-  } else {
-    *ds = std::move(fresh);
-  }
-
-  // Anchor rule (SyncProt §"Sync anchors"): a normal sync needs the client's
-  // Last to equal the Next we stored after the last completed session.
-  DeviceStore key{session_.user, session_.device, server_uri};
-  auto stored = engine_.state_.anchors(key);
-  if (!stored) {
-    store_error_ = stored.error();
-    return;
-  }
-  ds->alert_code = requested;
-  bool resumed = false;
-  if (is_resume) {
-    // Resume (SYNCML-REFERENCE §15): continue the suspended sync where it
-    // stopped, or, when that is not possible, 508 and a slow sync.
-    auto done = resume_datastore(*ds);
-    if (!done) {
-      store_error_ = done.error();
-      return;
-    }
-    resumed = *done;
-  }
-  const bool needs_history = requested == 200 || requested == 202 || requested == 204;
-  if ((is_resume && !resumed) ||
-      (!is_resume && needs_history && (!stored->has_value() || (*stored)->client_next != ds->client_last))) {
-    status.code = protocol::to_int(StatusCode::kRefreshRequired);
-    ds->alert_code = protocol::to_int(AlertCode::kSlow);
-    logger("engine")->info("session {} user {} datastore {}: {}, slow sync", session_.key.str(),
-                           session_.user.str(), server_uri,
-                           is_resume ? "suspended sync cannot be resumed" : "anchors do not match");
-  }
-  // Echo the client's Next anchor (RepPro §"Alert": Status carries it back).
-  protocol::Item echo;
-  echo.data_kind = protocol::DataKind::kXml;
-  echo.data = "<Anchor xmlns=\"syncml:metinf\"><Next>" + ds->client_next + "</Next></Anchor>";
-  status.items.push_back(std::move(echo));
-
-  auto anchor = engine_.caf_.current_anchor(store_ref(*ds));
-  if (!anchor) {
-    logger("engine")->warn("session {} user {} datastore {}: {}", session_.key.str(), session_.user.str(),
-                           server_uri, anchor.error().to_string());
-    status.code = protocol::to_int(to_syncml_status(anchor.error(), CommandKind::kAlert));
-    std::erase_if(session_.datastores, [&](const DatastoreState& d) { return d.server_uri == server_uri; });
-    return;
-  }
-  // A resumed sync keeps the anchor it announced before the suspend.
-  if (!resumed) ds->server_next = *anchor;
-  if (!resumed && ds->alert_code == protocol::to_int(AlertCode::kOneWayFromClient) && stored->has_value()) {
-    // Nothing flows to the device: what changed on the server since the
-    // last sync is still owed to it, so the anchor does not move.
-    ds->server_next = (*stored)->server_next;
-  }
-
-  Command alert;
-  alert.kind = CommandKind::kAlert;
-  alert.cmd_id = next_cmd_id();
-  // A resumed sync is announced with its own type: libsynthesis refuses a
-  // server Alert 225 (seen with SyncEvolution 2.0).
-  alert.code = ds->alert_code;
-  protocol::Item ours;
-  ours.target = protocol::LocRef{client_uri, {}};
-  ours.source = protocol::LocRef{server_uri, {}};
-  ours.meta = protocol::Meta{};
-  ours.meta->anchor = protocol::MetAnchor{};
-  if (stored->has_value()) ours.meta->anchor->last = (*stored)->server_next.str();
-  ours.meta->anchor->next = ds->server_next.str();
-  ours.meta->max_obj_size = engine_.options_.max_object_size;
-  alert.items.push_back(std::move(ours));
-  commands_.push_back(std::move(alert));
-  // Until it completes, this session is where the datastore's sync resumes.
-  if (auto st = engine_.state_.save_resume_point(key, session_.key); !st.is_ok()) store_error_ = st;
-}
-
-void SyncEngine::MessageRun::handle_put(const Command& cmd) {
+Status SyncEngine::MessageRun::handle_put(const Command& cmd) {
   StatusCode code = StatusCode::kOk;
   for (const auto& item : cmd.items) {
     if (item.data_kind != protocol::DataKind::kXml) continue;
@@ -478,15 +339,13 @@ void SyncEngine::MessageRun::handle_put(const Command& cmd) {
       code = StatusCode::kBadRequest;
       continue;
     }
-    if (auto st = engine_.state_.save_device_info(session_.user, session_.device, item.data); !st.is_ok()) {
-      store_error_ = st;
-      return;
-    }
+    CFX_RETURN_IF_ERROR(engine_.state_.save_device_info(session_.user, session_.device, item.data));
     // run() identified the device from this DevInf already (devinf_in_message).
     logger("engine")->debug("session {}: device {} is {} {} {}", session_.key.str(), session_.device.str(),
                             devinf->man, devinf->mod, devinf->sw_v);
   }
   add_status(cmd, code);
+  return Status::ok();
 }
 
 std::optional<protocol::DevInf> SyncEngine::MessageRun::devinf_in_message() const {
@@ -586,19 +445,20 @@ Status SyncEngine::MessageRun::ask_for_devinf() {
   return Status::ok();
 }
 
-void SyncEngine::MessageRun::handle_status(const Command& cmd) {
+Status SyncEngine::MessageRun::handle_status(const Command& cmd) {
   // Statuses answer our commands; only item statuses change state.
   const std::string key = cmd.msg_ref + ":" + cmd.cmd_ref;
   for (auto& ds : session_.datastores) {
     auto it = ds.awaiting_status.find(key);
     if (it == ds.awaiting_status.end()) continue;
-    for (const auto& sent : it->second) on_item_status(ds, sent, cmd.code);
+    for (const auto& sent : it->second) CFX_RETURN_IF_ERROR(on_item_status(ds, sent, cmd.code));
     ds.awaiting_status.erase(it);
-    return;
+    return Status::ok();
   }
   if (cmd.cmd_ref == "0" && cmd.code >= 400) {
     logger("engine")->warn("session {}: client rejected our header with {}", session_.key.str(), cmd.code);
   }
+  return Status::ok();
 }
 
 bool SyncEngine::MessageRun::spill_statuses() {
@@ -652,7 +512,9 @@ Status SyncEngine::MessageRun::finish_package(bool package_ended) {
         // applied them; taking them as 200 keeps them from coming again.
         for (auto& ds : session_.datastores) {
           for (const auto& [ref, sent] : ds.awaiting_status) {
-            for (const auto& item : sent) on_item_status(ds, item, protocol::to_int(StatusCode::kOk));
+            for (const auto& item : sent) {
+              CFX_RETURN_IF_ERROR(on_item_status(ds, item, protocol::to_int(StatusCode::kOk)));
+            }
           }
           ds.awaiting_status.clear();
         }

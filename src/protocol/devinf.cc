@@ -9,6 +9,8 @@
 #include <new>
 #include <utility>
 
+#include "protocol/xml_string_writer.h"
+
 namespace conflux::protocol {
 namespace {
 
@@ -189,15 +191,6 @@ void add_content_type(pugi::xml_node parent, const char* name, const ContentType
   add_text(node, "CTType", ct.type);
   add_text(node, "VerCT", ct.version);
 }
-
-class StringWriter : public pugi::xml_writer {
- public:
-  explicit StringWriter(std::string& out) : out_(out) {}
-  void write(const void* data, size_t size) override { out_.append(static_cast<const char*>(data), size); }
-
- private:
-  std::string& out_;
-};
 
 }  // namespace
 

@@ -12,6 +12,7 @@
 // so decode(encode(m)) == m for any model the decoder can produce.
 #include "protocol/xml_codec.h"
 #include "protocol/syncml_tree.h"
+#include "protocol/xml_string_writer.h"
 #include "protocol/xml_text_check.h"
 
 #include <pugixml.hpp>
@@ -79,15 +80,6 @@ bool parse_unsigned(const std::string& text, T& out) {
 Status not_a_number(std::string_view where, const std::string& text) {
   return Status::invalid_argument(std::string(where) + " '" + text.substr(0, 40) + "' is not a number");
 }
-
-class StringWriter : public pugi::xml_writer {
- public:
-  explicit StringWriter(std::string& out) : out_(out) {}
-  void write(const void* data, size_t size) override { out_.append(static_cast<const char*>(data), size); }
-
- private:
-  std::string& out_;
-};
 
 class CountingWriter : public pugi::xml_writer {
  public:

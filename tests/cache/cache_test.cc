@@ -1,4 +1,4 @@
-// The cache layer over a MemoryAdapter behind a FaultyAdapter, with a
+// The cache layer over a MemoryAdapter behind a FlakyBackendAdapter, with a
 // ManualClock: no sleeps, no threads (except MonitorThreadRunsAndStops).
 #include <gtest/gtest.h>
 
@@ -44,7 +44,7 @@ class CacheTest : public ::testing::Test {
     dir_ = fs::temp_directory_path() / ("conflux-cache-test-" + random_hex(8));
     fs::create_directories(dir_);
     memory_ = std::make_shared<test::MemoryAdapter>();
-    faulty_ = std::make_shared<test::FaultyAdapter>(memory_);
+    faulty_ = std::make_shared<test::FlakyBackendAdapter>(memory_);
     open(Trigger::amount(1));
   }
   void TearDown() override {
@@ -115,7 +115,7 @@ class CacheTest : public ::testing::Test {
   ManualClock clock_{kStart};
   CacheMonitorOptions options_;  // read by open()
   std::shared_ptr<test::MemoryAdapter> memory_;
-  std::shared_ptr<test::FaultyAdapter> faulty_;
+  std::shared_ptr<test::FlakyBackendAdapter> faulty_;
   std::shared_ptr<CacheStore> cache_;
   std::unique_ptr<CachedAdapter> adapter_;
   std::unique_ptr<CacheMonitor> monitor_;

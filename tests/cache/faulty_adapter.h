@@ -1,4 +1,4 @@
-// FaultyAdapter: forwards every call to a real adapter unless told the back
+// FlakyBackendAdapter: forwards every call to a real adapter unless told the back
 // end is down — for everyone, or for some users — and then answers
 // kUnavailable, as a vdir on an unmounted disk does; or told to refuse items
 // whose data holds a marker (kInvalidArgument, as a back end that cannot
@@ -15,13 +15,13 @@
 #include <string>
 #include <vector>
 
-#include "caf/content_adapter.h"
+#include "caf/adapter_wrapper.h"
 
 namespace conflux::test {
 
-class FaultyAdapter final : public caf::ContentAdapter {
+class FlakyBackendAdapter final : public caf::AdapterWrapper {
  public:
-  explicit FaultyAdapter(std::shared_ptr<caf::ContentAdapter> inner) : inner_(std::move(inner)) {}
+  explicit FlakyBackendAdapter(std::shared_ptr<caf::ContentAdapter> inner) : AdapterWrapper(std::move(inner)) {}
 
   void set_down(bool down) { down_ = down; }
   void set_user_down(const std::string& user, bool down) {
@@ -42,17 +42,13 @@ class FaultyAdapter final : public caf::ContentAdapter {
   int applied_items() const { return applied_items_; }
   int apply_calls() const { return apply_calls_; }
 
-  caf::AdapterCaps caps() const override { return inner_->caps(); }
-  Status verify_credentials(const std::string& database, const caf::Credentials& creds) override {
-    return inner_->verify_credentials(database, creds);
-  }
   Result<Anchor> current_anchor(const caf::StoreRef& store) override {
     if (Status s = check(store); !s.is_ok()) return s;
-    return inner_->current_anchor(store);
+    return base().current_anchor(store);
   }
   Result<caf::ChangeSet> changes_since(const caf::StoreRef& store, const Anchor& since) override {
     if (Status s = check(store); !s.is_ok()) return s;
-    return inner_->changes_since(store, since);
+    return base().changes_since(store, since);
   }
   std::vector<caf::ApplyResult> apply(const caf::StoreRef& store, std::vector<caf::SyncObj>&& batch) override {
     if (before_apply_) before_apply_();
@@ -68,15 +64,15 @@ class FaultyAdapter final : public caf::ContentAdapter {
       return failed;
     }
     applied_items_ += static_cast<int>(batch.size());
-    return inner_->apply(store, std::move(batch));
+    return base().apply(store, std::move(batch));
   }
   Result<std::vector<caf::SyncObj>> search(const caf::StoreRef& store, const caf::Query& query) override {
     if (Status s = check(store); !s.is_ok()) return s;
-    return inner_->search(store, query);
+    return base().search(store, query);
   }
   Result<caf::ExecResult> execute(const caf::StoreRef& store, const caf::Command& command) override {
     if (Status s = check(store); !s.is_ok()) return s;
-    return inner_->execute(store, command);
+    return base().execute(store, command);
   }
 
  private:
@@ -95,7 +91,6 @@ class FaultyAdapter final : public caf::ContentAdapter {
     return false;
   }
 
-  const std::shared_ptr<caf::ContentAdapter> inner_;
   std::function<void()> before_apply_;  // set before the calls
   std::atomic<bool> down_{false};
   std::atomic<int> applied_items_{0};

@@ -6,8 +6,11 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <condition_variable>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
+#include <set>
 #include <thread>
 
 #include "adapters/vdir/vdir_adapter.h"
@@ -56,7 +59,7 @@ TEST(PushMonitorTest, AMarkedStoreIsPolledBeforeTheInterval) {
   const StoreRef alice = ref("alice"), bob = ref("bob");
   ASSERT_TRUE(adapter.current_anchor(alice));
   ASSERT_TRUE(adapter.current_anchor(bob));
-  auto faulty = std::make_shared<test::FaultyAdapter>(memory);
+  auto faulty = std::make_shared<test::FlakyBackendAdapter>(memory);
   BackendMonitor monitor(*cache, faulty, "contacts", "text/vcard", kDay, BackendMonitor::Policy::kPush);
   EXPECT_EQ(*monitor.poll_once(clock.now_seconds()), 0);  // the first poll, of everyone
 
@@ -155,6 +158,28 @@ TEST_F(VdirPushTest, FilesOfOtherProgramsReachTheCacheWithoutAPoll) {
   EXPECT_TRUE(cache_reaches(burst)) << "a burst and a delete";
   thread.stop();
   EXPECT_EQ(cache_->queued("contacts")->size(), 0u) << "nothing echoed back to the back end";
+}
+
+// A wrapper overrides only what it changes (caf/adapter_wrapper.h): the
+// tests' fault injection in front of a back end that pushes changes still
+// delivers them.
+TEST_F(VdirPushTest, AWrappedChangeNotifyingAdapterStillNotifies) {
+  auto wrapped = std::make_shared<test::FlakyBackendAdapter>(vdir_);
+  ASSERT_TRUE(wrapped->caps() & caf::kCapChangeNotify);
+  std::mutex mutex;
+  std::condition_variable changed;
+  std::set<std::string> users;  // guarded by mutex
+  auto subscription = wrapped->watch_changes("contacts", [&](const UserId& user) {
+    std::lock_guard lock(mutex);
+    users.insert(user.str());
+    changed.notify_all();
+  });
+  ASSERT_TRUE(subscription) << subscription.error().to_string();
+  fs::create_directories(collection());
+  std::ofstream(collection() / "khal-1.vcf", std::ios::binary) << "one";
+  std::unique_lock lock(mutex);
+  // Bounded so that a lost notification fails the test instead of hanging it.
+  EXPECT_TRUE(changed.wait_for(lock, std::chrono::seconds(20), [&] { return users.count("alice") > 0; }));
 }
 
 }  // namespace

@@ -118,6 +118,29 @@ TEST_F(CommandGroupsTest, FailedAtomicInsideSyncRollsBackAddReplaceAndDelete) {
   EXPECT_EQ(mapped_luids(a), (std::set<std::string>{luids_[0]}));
 }
 
+// An unrestricted-read token writes only with the message's credentials
+// (content_adapter.h); the undo of a failed Atomic is a write like the ones
+// it undoes and must carry them too.
+TEST_F(CommandGroupsTest, FailedAtomicRollsBackUnderAnUnrestrictedReadToken) {
+  Device a(*engine_, "IMEI:A");
+  seed(a, {"Ann", "Ben"});
+  const auto before = sorted_server();
+  accounts_.set_access("alice", "contacts", caf::TokenKind::kUnrestrictedRead);
+  open_session(a);  // its messages carry credentials, so its writes are allowed
+  auto m = a.send({sync_cmd("contacts", {group(CommandKind::kAtomic,
+                                               {change(CommandKind::kAdd, "N1", vcard("Cid")),
+                                                change(CommandKind::kReplace, luids_[0], vcard("Ann Two")),
+                                                change(CommandKind::kDelete, luids_[1]), incomplete_add("N2")})})},
+                  true, true);
+  ASSERT_TRUE(m) << m.error().to_string();
+  ASSERT_NE(find_status(m->reply, "Atomic"), nullptr);
+  EXPECT_EQ(find_status(m->reply, "Atomic")->code, 507);
+  EXPECT_EQ(code_for(m->reply, "Add", "N1"), 216);  // not 516: every write was undone
+  EXPECT_EQ(code_for(m->reply, "Replace", luids_[0]), 216);
+  EXPECT_EQ(code_for(m->reply, "Delete", luids_[1]), 216);
+  EXPECT_EQ(sorted_server(), before);
+}
+
 TEST_F(CommandGroupsTest, FailedTopLevelAtomicRollsBackItsSyncAndAnswers216) {
   Device a(*engine_, "IMEI:A");
   seed(a, {"Ann"});

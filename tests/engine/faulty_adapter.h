@@ -13,14 +13,15 @@
 #include <utility>
 #include <vector>
 
+#include "caf/adapter_wrapper.h"
 #include "caf/backend_registry.h"
 #include "caf/content_adapter.h"
 
 namespace conflux::test {
 
-class FaultyAdapter final : public caf::ContentAdapter {
+class FaultyAdapter final : public caf::AdapterWrapper {
  public:
-  explicit FaultyAdapter(std::shared_ptr<caf::ContentAdapter> base) : base_(std::move(base)) {}
+  explicit FaultyAdapter(std::shared_ptr<caf::ContentAdapter> base) : AdapterWrapper(std::move(base)) {}
 
   void fail_apply(bool fail) { fail_apply_ = fail; }
   // Fails, with kInvalidArgument, every write whose bytes contain `marker`
@@ -42,17 +43,13 @@ class FaultyAdapter final : public caf::ContentAdapter {
     item_failure_ = std::move(how);
   }
 
-  caf::AdapterCaps caps() const override { return base_->caps(); }
-  Status verify_credentials(const std::string& database, const caf::Credentials& creds) override {
-    return base_->verify_credentials(database, creds);
-  }
   Result<Anchor> current_anchor(const caf::StoreRef& store) override {
     if (fail_current_anchor_) return Status::unavailable("injected: back end down (current_anchor)");
-    return base_->current_anchor(store);
+    return base().current_anchor(store);
   }
   Result<caf::ChangeSet> changes_since(const caf::StoreRef& store, const Anchor& since) override {
     if (fail_reads_) return Status::unavailable("injected: back end down (changes_since)");
-    return base_->changes_since(store, since);
+    return base().changes_since(store, since);
   }
   std::vector<caf::ApplyResult> apply(const caf::StoreRef& store, std::vector<caf::SyncObj>&& batch) override {
     if (fail_apply_) {
@@ -67,7 +64,7 @@ class FaultyAdapter final : public caf::ContentAdapter {
       which = fail_items_;
       how = item_failure_;
     }
-    if (!which) return base_->apply(store, std::move(batch));
+    if (!which) return base().apply(store, std::move(batch));
     std::vector<caf::ApplyResult> results(batch.size());
     std::vector<caf::SyncObj> passed;
     std::vector<size_t> passed_at;
@@ -80,21 +77,17 @@ class FaultyAdapter final : public caf::ContentAdapter {
       }
     }
     if (!passed.empty()) {
-      auto applied = base_->apply(store, std::move(passed));
+      auto applied = base().apply(store, std::move(passed));
       for (size_t k = 0; k < applied.size(); ++k) results[passed_at[k]] = std::move(applied[k]);
     }
     return results;
   }
   Result<std::vector<caf::SyncObj>> search(const caf::StoreRef& store, const caf::Query& query) override {
     if (fail_reads_) return Status::unavailable("injected: back end down (search)");
-    return base_->search(store, query);
-  }
-  Result<caf::ExecResult> execute(const caf::StoreRef& store, const caf::Command& command) override {
-    return base_->execute(store, command);
+    return base().search(store, query);
   }
 
  private:
-  const std::shared_ptr<caf::ContentAdapter> base_;
   std::atomic<bool> fail_apply_{false};
   std::atomic<bool> fail_reads_{false};
   std::atomic<bool> fail_current_anchor_{false};

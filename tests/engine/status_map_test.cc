@@ -10,28 +10,63 @@ namespace {
 using protocol::CommandKind;
 using WireCode = protocol::StatusCode;
 
-TEST(StatusMapTest, EveryStatusCodeHasAWireCode) {
-  const struct {
-    Status status;
-    WireCode wire;
-  } cases[] = {
-      {Status::ok(), WireCode::kOk},
-      {Status::invalid_argument("x"), WireCode::kBadRequest},
-      {Status::not_found("x"), WireCode::kNotFound},
-      {Status::already_exists("x"), WireCode::kAlreadyExists},
-      {Status::permission_denied("x"), WireCode::kForbidden},
-      {Status::unauthenticated("x"), WireCode::kInvalidCredentials},
-      {Status::resource_exhausted("x"), WireCode::kDeviceFull},
-      {Status::failed_precondition("x"), WireCode::kDataStoreFailure},
-      {Status::aborted("x"), WireCode::kDataStoreFailure},
-      {Status::unavailable("x"), WireCode::kServiceUnavailable},
-      {Status::unimplemented("x"), WireCode::kOptionalFeatureNotSupported},
-      {Status::internal("x"), WireCode::kCommandFailed},
+Status status_with(conflux::StatusCode code) {
+  switch (code) {
+    case conflux::StatusCode::kOk: return Status::ok();
+    case conflux::StatusCode::kInvalidArgument: return Status::invalid_argument("x");
+    case conflux::StatusCode::kNotFound: return Status::not_found("x");
+    case conflux::StatusCode::kAlreadyExists: return Status::already_exists("x");
+    case conflux::StatusCode::kPermissionDenied: return Status::permission_denied("x");
+    case conflux::StatusCode::kUnauthenticated: return Status::unauthenticated("x");
+    case conflux::StatusCode::kResourceExhausted: return Status::resource_exhausted("x");
+    case conflux::StatusCode::kFailedPrecondition: return Status::failed_precondition("x");
+    case conflux::StatusCode::kAborted: return Status::aborted("x");
+    case conflux::StatusCode::kUnavailable: return Status::unavailable("x");
+    case conflux::StatusCode::kUnimplemented: return Status::unimplemented("x");
+    case conflux::StatusCode::kInternal: return Status::internal("x");
+  }
+  return Status::internal("x");
+}
+
+// What a device does with the answer follows from its class: 2xx done, 4xx
+// its own request was wrong or not allowed (it must not simply resend),
+// 5xx the server failed (it may try again later). Every Status, for every
+// command, lands in the class its meaning asks for; the exact numbers of the
+// codes devices act on are the tests below.
+TEST(StatusMapTest, EveryStatusLandsInTheClassItsMeaningAsksFor) {
+  enum class Class { kSuccess, kDeviceSide, kServerSide };
+  const auto class_of = [](conflux::StatusCode code) {
+    switch (code) {
+      case conflux::StatusCode::kOk: return Class::kSuccess;
+      case conflux::StatusCode::kInvalidArgument:
+      case conflux::StatusCode::kNotFound:
+      case conflux::StatusCode::kAlreadyExists:
+      case conflux::StatusCode::kPermissionDenied:
+      case conflux::StatusCode::kUnauthenticated:
+      case conflux::StatusCode::kResourceExhausted:  // the device's data does not fit: 420
+      case conflux::StatusCode::kUnimplemented:      // it asked for what we do not do: 406
+        return Class::kDeviceSide;
+      case conflux::StatusCode::kFailedPrecondition:
+      case conflux::StatusCode::kAborted:
+      case conflux::StatusCode::kUnavailable:
+      case conflux::StatusCode::kInternal:
+        return Class::kServerSide;
+    }
+    return Class::kServerSide;
   };
-  for (const auto& c : cases) {
-    for (CommandKind kind : {CommandKind::kAlert, CommandKind::kSync, CommandKind::kMap}) {
-      EXPECT_EQ(to_syncml_status(c.status, kind), c.wire)
-          << c.status.to_string() << " answering " << protocol::command_name(kind);
+  for (int i = 0; i <= static_cast<int>(conflux::StatusCode::kInternal); ++i) {
+    const auto code = static_cast<conflux::StatusCode>(i);
+    const Status status = status_with(code);
+    ASSERT_EQ(status.code(), code);
+    for (CommandKind kind : {CommandKind::kAlert, CommandKind::kSync, CommandKind::kMap, CommandKind::kAdd,
+                             CommandKind::kReplace, CommandKind::kDelete}) {
+      const int wire = protocol::to_int(to_syncml_status(status, kind));
+      const Class expected = class_of(code);
+      // Delete of an item that is not there is 211 "item not deleted": done, nothing to do.
+      const bool gone = code == conflux::StatusCode::kNotFound && kind == CommandKind::kDelete;
+      const int low = expected == Class::kSuccess || gone ? 200 : expected == Class::kDeviceSide ? 400 : 500;
+      EXPECT_GE(wire, low) << status_code_name(code) << " answering " << protocol::command_name(kind);
+      EXPECT_LT(wire, low + 100) << status_code_name(code) << " answering " << protocol::command_name(kind);
     }
   }
 }
