@@ -96,6 +96,9 @@ Result<std::unique_ptr<UserStore>> UserStore::open(std::shared_ptr<SqliteDb> db,
 
 bool UserStore::valid_user_name(std::string_view name) {
   if (name.empty() || name.size() > kMaxUserNameLength) return false;
+  // Names become path segments (the vdir adapter's <root>/<user>): "." and
+  // ".." would name the root or its parent.
+  if (name == "." || name == "..") return false;
   for (char c : name) {
     bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
               c == '_' || c == '@' || c == '-';
@@ -107,7 +110,7 @@ bool UserStore::valid_user_name(std::string_view name) {
 Status UserStore::add(const UserId& user, const std::string& password) {
   if (!valid_user_name(user.str())) {
     return Status::invalid_argument("invalid user name '" + user.str() +
-                                    "' (1-64 characters of A-Z a-z 0-9 . _ @ -)");
+                                    "' (1-64 characters of A-Z a-z 0-9 . _ @ -, not . or ..)");
   }
   CFX_RETURN_IF_ERROR(check_new_password(password));
   {
