@@ -161,6 +161,7 @@ int serve(const config::Config& config, const ConfigSource& reread) {
   engine_options.session_timeout_seconds = config.server.session_timeout_seconds;
   engine_options.md5_auth = config.auth.md5;
   engine_options.login_free_failures = config.auth.login_free_failures;
+  engine_options.login_first_delay_seconds = config.auth.login_first_delay_seconds;
   engine_options.login_max_delay_seconds = config.auth.login_max_delay_seconds;
   engine_options.unauthenticated_burst = config.auth.unauthenticated_burst;
   engine_options.unauthenticated_per_minute = config.auth.unauthenticated_per_minute;

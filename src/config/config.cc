@@ -298,6 +298,7 @@ Result<Config> load_config_string(const std::string& text, const std::string& so
     CFX_RETURN_IF_ERROR(r.boolean("md5", c.auth.md5));
     CFX_RETURN_IF_ERROR(r.strings("trusted_proxies", c.auth.trusted_proxies));
     CFX_RETURN_IF_ERROR(r.integer("login_free_failures", c.auth.login_free_failures, 1, 1000));
+    CFX_RETURN_IF_ERROR(r.integer("login_first_delay_seconds", c.auth.login_first_delay_seconds, 1, 3600));
     CFX_RETURN_IF_ERROR(r.integer("login_max_delay_seconds", c.auth.login_max_delay_seconds, 1, 86400));
     CFX_RETURN_IF_ERROR(r.integer("unauthenticated_burst", c.auth.unauthenticated_burst, 1, 1000000));
     CFX_RETURN_IF_ERROR(r.integer("unauthenticated_per_minute", c.auth.unauthenticated_per_minute, 1, 1000000));
@@ -352,6 +353,7 @@ std::map<std::string, std::string> config_keys(const Config& c) {
   for (const auto& p : c.auth.trusted_proxies) proxies += (proxies.empty() ? "" : ",") + p;
   keys["auth.trusted_proxies"] = proxies;
   keys["auth.login_free_failures"] = std::to_string(c.auth.login_free_failures);
+  keys["auth.login_first_delay_seconds"] = std::to_string(c.auth.login_first_delay_seconds);
   keys["auth.login_max_delay_seconds"] = std::to_string(c.auth.login_max_delay_seconds);
   keys["auth.unauthenticated_burst"] = std::to_string(c.auth.unauthenticated_burst);
   keys["auth.unauthenticated_per_minute"] = std::to_string(c.auth.unauthenticated_per_minute);

@@ -50,10 +50,12 @@ struct AuthConfig {
   // those headers are ignored: a client could name any address.
   std::vector<std::string> trusted_proxies;
   // Wrong passwords for one user from one address are free this many times;
-  // each further one doubles the wait (1 s, 2 s, 4 s ... up to
-  // login_max_delay_seconds) before that pair's next attempt is checked.
+  // each further one doubles the wait (login_first_delay_seconds, then twice
+  // that ... up to login_max_delay_seconds) before that pair's next attempt
+  // is checked.
   // A device that logged in before with the right password is never refused.
   int login_free_failures = 5;
+  int64_t login_first_delay_seconds = 1;
   int64_t login_max_delay_seconds = 900;
   // Messages that do not authenticate (a first message, wrong credentials)
   // per client address: a burst of this many, then this many per minute.

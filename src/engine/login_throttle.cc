@@ -5,8 +5,12 @@
 
 namespace conflux::engine {
 
-LoginThrottle::LoginThrottle(const Clock& clock, int free_failures, int64_t max_delay_seconds)
-    : clock_(clock), free_failures_(free_failures), max_delay_seconds_(max_delay_seconds) {}
+LoginThrottle::LoginThrottle(const Clock& clock, int free_failures, int64_t first_delay_seconds,
+                             int64_t max_delay_seconds)
+    : clock_(clock),
+      free_failures_(free_failures),
+      first_delay_seconds_(first_delay_seconds),
+      max_delay_seconds_(max_delay_seconds) {}
 
 int64_t LoginThrottle::wait_seconds(const std::string& user, const std::string& address) {
   const int64_t now = clock_.now_seconds();
@@ -25,8 +29,9 @@ void LoginThrottle::record_failure(const std::string& user, const std::string& a
   pair.last_failure = now;
   const int over = pair.failures - free_failures_;
   if (over <= 0) return;
-  // 2^(over-1) seconds, capped; the shift is bounded so it cannot overflow.
-  const int64_t delay = over > 30 ? max_delay_seconds_ : std::min<int64_t>(int64_t{1} << (over - 1), max_delay_seconds_);
+  // first_delay * 2^(over-1), capped; the shift is bounded so it cannot overflow.
+  const int64_t delay =
+      over > 30 ? max_delay_seconds_ : std::min<int64_t>(first_delay_seconds_ << (over - 1), max_delay_seconds_);
   pair.next_check = now + delay;
 }
 

@@ -1,8 +1,8 @@
 // Slows down password guessing without handing anyone a way to lock others
 // out (issue #11). Wrong passwords are counted per (user, client address)
 // pair: the first `free_failures` cost nothing, each further one doubles the
-// wait — 1 s, 2 s, 4 s … up to `max_delay_seconds` — before the pair's next
-// attempt is checked at all. Other users, and the same user from other
+// wait — `first_delay_seconds`, twice that, four times … up to
+// `max_delay_seconds` — before the pair's next attempt is checked at all. Other users, and the same user from other
 // addresses, are not affected. A device that logged in before with the right
 // password is never refused: the engine checks its password even while its
 // pair waits (SyncEngine::MessageRun::authenticate).
@@ -26,7 +26,7 @@ class LoginThrottle {
   static constexpr size_t kMaxTracked = 100000;
 
   // `clock` must outlive the throttle.
-  LoginThrottle(const Clock& clock, int free_failures, int64_t max_delay_seconds);
+  LoginThrottle(const Clock& clock, int free_failures, int64_t first_delay_seconds, int64_t max_delay_seconds);
 
   // Seconds before an attempt of `user` from `address` is checked again;
   // 0: check it now.
@@ -45,6 +45,7 @@ class LoginThrottle {
 
   const Clock& clock_;
   const int free_failures_;
+  const int64_t first_delay_seconds_;
   const int64_t max_delay_seconds_;
   std::mutex mutex_;
   std::map<std::pair<std::string, std::string>, Pair> pairs_;  // guarded by mutex_

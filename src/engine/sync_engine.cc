@@ -25,7 +25,8 @@ SyncEngine::SyncEngine(caf::CafInterface& caf, SyncStateStore& state, std::vecto
       stores_(std::move(stores)),
       options_(options),
       clock_(clock),
-      throttle_(clock, options.login_free_failures, options.login_max_delay_seconds),
+      throttle_(clock, options.login_free_failures, options.login_first_delay_seconds,
+                options.login_max_delay_seconds),
       unauthenticated_(clock, options.unauthenticated_burst, options.unauthenticated_per_minute),
       session_ids_(options.server_secret),
       nonces_(options.server_secret, clock) {
@@ -52,6 +53,15 @@ uint64_t SyncEngine::message_budget(uint64_t client_max) {
   constexpr uint64_t kDefault = 64 * 1024;  // a client that names no limit
   uint64_t limit = client_max == 0 ? kDefault : client_max;
   return limit > 2 * kReserve ? limit - kReserve : limit / 2;
+}
+
+uint32_t SyncEngine::continued_msg_id(const std::string& client_msg_id) {
+  if (client_msg_id.empty() || client_msg_id.size() > 6 ||
+      client_msg_id.find_first_not_of("0123456789") != std::string::npos) {
+    return 0;
+  }
+  const auto n = static_cast<uint32_t>(std::stoul(client_msg_id));
+  return n > 0 ? n - 1 : 0;
 }
 
 bool SyncEngine::known_device(const std::string& user, const DeviceId& device) {
@@ -84,6 +94,10 @@ Result<Outbound> SyncEngine::handle(const protocol::Message& in, const Inbound& 
                                         "; retry in " + std::to_string(wait) + " s");
     }
     session.key = SessionKey(random_hex(16));
+    // A client that was challenged sends its credentials as message 2, 3 …
+    // of what is to it one session, though nothing of it was kept; our
+    // MsgIDs go on in step with its own, as if the session had been kept.
+    session.server_msg_id = continued_msg_id(in.hdr.msg_id);
     session.device = DeviceId(in.hdr.source.loc_uri);
     session.client_session_id = in.hdr.session_id;
     session.version = in.version;

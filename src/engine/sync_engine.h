@@ -48,6 +48,7 @@ struct EngineOptions {
   // Wrong passwords per (user, address) that cost nothing; then each one
   // doubles the wait before that pair is checked again (LoginThrottle).
   int login_free_failures = 5;
+  int64_t login_first_delay_seconds = 1;
   int64_t login_max_delay_seconds = 900;
   // Messages that do not authenticate, per client address: a burst, then a
   // rate (UnauthenticatedLimiter). Beyond it: kResourceExhausted.
@@ -114,6 +115,9 @@ class SyncEngine {
   friend class MessageRun;
 
   std::mutex& lock_for(const SessionKey& key);
+  // Our last MsgID before answering a new session whose first message the
+  // client numbered `client_msg_id` (one less; 0 when it is not a number).
+  static uint32_t continued_msg_id(const std::string& client_msg_id);
   // A device that authenticated as `user` before (its DevInf is on file):
   // its password is checked even while wrong guesses are being slowed.
   bool known_device(const std::string& user, const DeviceId& device);

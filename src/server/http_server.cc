@@ -14,6 +14,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <condition_variable>
 #include <cstring>
 #include <mutex>
@@ -88,8 +89,9 @@ int64_t steady_now_ms() {
 // rest of its body for the next request (request smuggling).
 int transfer_coding_refusal(const http::request<http::string_body>& req) {
   std::string codings;
-  for (const auto& field : req.equal_range(http::field::transfer_encoding)) {
-    codings += (codings.empty() ? "" : ",") + to_std(field.value());
+  const auto fields = req.equal_range(http::field::transfer_encoding);
+  for (auto field = fields.first; field != fields.second; ++field) {
+    codings += (codings.empty() ? "" : ",") + to_std(field->value());
   }
   std::vector<std::string> tokens;
   size_t pos = 0;
@@ -413,7 +415,7 @@ class HttpServer::Impl::Connection : public std::enable_shared_from_this<Connect
     request.content_type = to_std(message[http::field::content_type]);
     request.body = std::move(message.body());
     request.remote_address = remote_address_;
-    request.forwarded_for = to_std(message[http::field::x_forwarded_for]);
+    request.forwarded_for = to_std(message["X-Forwarded-For"]);
     request.forwarded = to_std(message[http::field::forwarded]);
     exchange_.body_bytes = request.body.size();
     server_.run_handler(std::move(request), [self = shared_from_this()](HttpResponse&& response) {
