@@ -77,8 +77,9 @@ bool safe_header_value(const std::string& value) {
   return value.find_first_of("\r\n") == std::string::npos;
 }
 
-int64_t steady_now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
+// Nanoseconds: connections often go idle within the same millisecond.
+int64_t steady_now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
       .count();
 }
 
@@ -246,12 +247,12 @@ class HttpServer::Impl::Connection : public std::enable_shared_from_this<Connect
   }
 
   const std::string& remote_address() const { return remote_address_; }
-  // Since when (steady ms) this keep-alive connection waits for its next
+  // Since when (steady ns) this keep-alive connection waits for its next
   // request with nothing received; 0 when it is not idle.
-  int64_t idle_since() const { return idle_since_ms_.load(std::memory_order_acquire); }
+  int64_t idle_since() const { return idle_since_ns_.load(std::memory_order_acquire); }
   // Claims this idle connection for closing (so two accepts do not pick
   // it); false when it stopped being idle meanwhile.
-  bool claim_idle(int64_t seen) { return idle_since_ms_.compare_exchange_strong(seen, 0); }
+  bool claim_idle(int64_t seen) { return idle_since_ns_.compare_exchange_strong(seen, 0); }
 
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
@@ -307,10 +308,10 @@ class HttpServer::Impl::Connection : public std::enable_shared_from_this<Connect
   // Keep-alive: the idle timeout runs until the next request's first byte,
   // then the (shorter) header timeout.
   void wait_for_next_request() {
-    idle_since_ms_.store(steady_now_ms(), std::memory_order_release);
+    idle_since_ns_.store(steady_now_ns(), std::memory_order_release);
     stream_.expires_after(server_.options().idle_timeout);
     stream_.async_read_some(buffer_.prepare(kHeaderLimit), [self = shared_from_this()](error_code ec, size_t n) {
-      self->idle_since_ms_.store(0, std::memory_order_release);
+      self->idle_since_ns_.store(0, std::memory_order_release);
       if (ec) {
         if (ec == beast::error::timeout) self->server_.log().debug("{} closed after idle timeout", self->remote_address_);
         return self->close();
@@ -525,7 +526,7 @@ class HttpServer::Impl::Connection : public std::enable_shared_from_this<Connect
   beast::tcp_stream stream_;
   const net::any_io_executor strand_;  // stream_'s executor, copied for worker threads
   uint64_t id_ = 0;
-  std::atomic<int64_t> idle_since_ms_{0};  // read by the acceptor (close_oldest_idle)
+  std::atomic<int64_t> idle_since_ns_{0};  // read by the acceptor (close_oldest_idle)
 
   // Touched only on the strand.
   Phase phase_ = Phase::kReadingHeader;
@@ -728,13 +729,16 @@ void HttpServer::Impl::refuse(tcp::socket&& socket, std::string&& address, const
 bool HttpServer::Impl::close_oldest_idle() {
   std::shared_ptr<Connection> oldest;
   int64_t oldest_since = 0;
+  uint64_t oldest_id = 0;
   for (auto& [id, weak] : connections_) {
     auto connection = weak.lock();
     if (!connection) continue;
     const int64_t since = connection->idle_since();
-    if (since != 0 && (oldest == nullptr || since < oldest_since)) {
+    // Equal times: the connection accepted first (lower id) is the older.
+    if (since != 0 && (oldest == nullptr || since < oldest_since || (since == oldest_since && id < oldest_id))) {
       oldest = std::move(connection);
       oldest_since = since;
+      oldest_id = id;
     }
   }
   if (oldest == nullptr || !oldest->claim_idle(oldest_since)) return false;
