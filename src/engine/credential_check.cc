@@ -1,7 +1,5 @@
 // Checking a Cred against the nonces it may have been made with
 // (engine/auth_nonces.h explains why a challenge nonce is derived).
-#include <algorithm>
-
 #include "common/log.h"
 #include "engine/credentials.h"
 #include "engine/message_run.h"
@@ -13,18 +11,21 @@ Result<std::vector<std::string>> SyncEngine::MessageRun::credential_nonces(const
   auto stored = engine_.state_.auth_nonce(session_.device);
   if (!stored) return stored.error();
   std::vector<std::string> nonces;
-  if (!stored->empty()) nonces.push_back(std::move(*stored));
-  for (auto& derived : engine_.nonces_.accepted(session_.device)) nonces.push_back(std::move(derived));
+  if (!stored->empty()) nonces.push_back(*stored);
+  // The challenge nonces are derived from the device id and its stored nonce
+  // (MessageRun::challenge): a login stores a new one, so a digest accepted
+  // once never passes again (no replay), without any state for strangers.
+  for (auto& derived : engine_.nonces_.accepted(session_.device.str() + '\n' + *stored)) {
+    nonces.push_back(std::move(derived));
+  }
   return nonces;
 }
 
 CheckedLogin SyncEngine::MessageRun::check_credentials(const protocol::Cred& cred,
                                                        const std::vector<std::string>& nonces) {
   CheckedLogin login;
-  const auto derived = engine_.nonces_.accepted(session_.device);
   for (const auto& nonce : nonces) {
     login.nonce = nonce;
-    login.derived_nonce = std::find(derived.begin(), derived.end(), nonce) != derived.end();
     login.creds = decode_credentials(cred, in_.hdr.source.loc_name, nonce);
     if (!login.creds) return login;
     login.token = engine_.caf_.authenticate(*login.creds, caf::TokenKind::kReadWrite);

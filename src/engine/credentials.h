@@ -33,8 +33,7 @@ std::string claimed_user(const protocol::Cred& cred, const std::string& loc_name
 struct CheckedLogin {
   Result<caf::Credentials> creds = Status::unauthenticated("no credentials");
   Result<caf::Token> token = Status::unauthenticated("not checked");
-  std::string nonce;          // the MD5 nonce that passed (or was tried last)
-  bool derived_nonce = false;  // that nonce is a ChallengeNonces one
+  std::string nonce;  // the MD5 nonce that passed (or was tried last)
 };
 
 // The Chal element asking for basic authentication.

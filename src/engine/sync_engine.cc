@@ -196,7 +196,14 @@ Result<protocol::Chal> SyncEngine::MessageRun::challenge() {
   if (!engine_.options_.md5_auth || session_.version == protocol::SyncMLVersion::k10) return basic_challenge();
   // A device that has not authenticated gets a derived nonce: nothing is
   // stored for strangers (auth_nonces.h).
-  if (!session_.authenticated) return md5_challenge(engine_.nonces_.issue(session_.device));
+  if (!session_.authenticated) {
+    auto stored = engine_.state_.auth_nonce(session_.device);
+    if (!stored) return stored.error();
+    // Derived from the device id and the nonce its last 212 stored (empty for
+    // a stranger), which every md5 login replaces: a digest, once accepted,
+    // is never accepted again (credential_check.cc derives the same).
+    return md5_challenge(engine_.nonces_.issue(session_.device.str() + '\n' + *stored));
+  }
   // A fresh nonce for every challenge (SyncML DS Protocol §"MD5 digest"):
   // a digest seen once can never be replayed.
   const std::string nonce = base64_encode(random_hex(8));
@@ -236,9 +243,6 @@ Result<bool> SyncEngine::MessageRun::authenticate() {
     header_nonce_ = checked.nonce;
     creds = std::move(checked.creds);
     token = std::move(checked.token);
-    if (token && checked.derived_nonce && !engine_.nonces_.first_use(session_.device, checked.nonce)) {
-      token = Status::unauthenticated("this nonce was used before (a replayed digest)");
-    }
     // Only a checked and wrong password counts.
     if (creds && !token) engine_.throttle_.record_failure(claimed, where_.remote_address);
   }

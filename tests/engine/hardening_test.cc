@@ -63,21 +63,23 @@ TEST(SessionIdsTest, OnlyTheWholeIdOpensTheSession) {
   EXPECT_FALSE(SessionIds("other secret").key_of(id).has_value());
 }
 
-TEST(ChallengeNoncesTest, DerivedPerDeviceAndWindowAndUsedOnce) {
+TEST(ChallengeNoncesTest, DerivedPerSeedAndWindow) {
   ManualClock clock(ChallengeNonces::kWindowSeconds * 1000);
   ChallengeNonces nonces("server secret", clock);
-  const DeviceId phone("IMEI:1");
+  const std::string phone = "IMEI:1\n";  // device id and (no) stored nonce
   const std::string issued = nonces.issue(phone);
   EXPECT_EQ(issued, nonces.issue(phone));  // nothing stored, same answer
-  EXPECT_NE(issued, nonces.issue(DeviceId("IMEI:2")));
+  EXPECT_NE(issued, nonces.issue("IMEI:2\n"));
+  // Once the device logged in, its stored nonce changes the seed: the
+  // nonce of that login is no longer accepted (no replay).
+  auto after_login = nonces.accepted("IMEI:1\nbmV3");
+  EXPECT_EQ(std::find(after_login.begin(), after_login.end(), issued), after_login.end());
   clock.advance(ChallengeNonces::kWindowSeconds);
   auto accepted = nonces.accepted(phone);
   EXPECT_NE(std::find(accepted.begin(), accepted.end(), issued), accepted.end());  // the window after
   clock.advance(ChallengeNonces::kWindowSeconds);
   accepted = nonces.accepted(phone);
   EXPECT_EQ(std::find(accepted.begin(), accepted.end(), issued), accepted.end());  // then no more
-  EXPECT_TRUE(nonces.first_use(phone, issued));
-  EXPECT_FALSE(nonces.first_use(phone, issued));
 }
 
 }  // namespace
