@@ -429,10 +429,12 @@ class HttpServer::Impl::Connection : public std::enable_shared_from_this<Connect
 
   void on_handled(HttpResponse&& response) {
     if (phase_ == Phase::kClosed) return;  // force-closed by stop() meanwhile
-    // After an error answer the connection is closed: whatever the client
-    // sends next on it was written without knowing the request failed.
-    const bool keep_alive = exchange_.keep_alive && !server_.stopping() && response.status < 400;
-    prepare(std::move(response), keep_alive);
+    prepare(std::move(response), exchange_.keep_alive && !server_.stopping());
+    // After an error answer (the handler's, or the 500 prepare() made of a
+    // bad one) the connection is closed: whatever the client sends next on
+    // it was written without knowing the request failed.
+    const bool keep_alive = response_.keep_alive() && response_.result_int() < 400;
+    response_.keep_alive(keep_alive);
     write(keep_alive ? After::kReadNext : After::kClose);
   }
 

@@ -56,9 +56,11 @@ TEST_F(SyncEngineTest, NoCredentialsIsAnswered407WithMd5Challenge) {
   EXPECT_EQ(find_command(m, CommandKind::kAlert), nullptr);
   EXPECT_TRUE(m.final);
   EXPECT_FALSE(out->session_ended);
-  EXPECT_FALSE(d.key().empty());
+  // Nothing is kept for it (issue #11): no RespURI, no session.
+  EXPECT_TRUE(d.key().empty());
+  EXPECT_EQ(state_.session_count(), 0u);
 
-  // The client resends pkg 1 with credentials to the RespURI.
+  // The client resends pkg 1 with credentials, as a new first message.
   auto again = d.send({alert(200, "contacts", std::nullopt, "1")}, true, /*with_cred=*/true);
   ASSERT_TRUE(again) << again.error().to_string();
   EXPECT_EQ(hdr_status_code(again->reply), 212);
@@ -256,10 +258,8 @@ TEST_F(SyncEngineTest, IdleSessionsExpire) {
   ASSERT_TRUE(d.send({alert(201, "contacts", std::nullopt, "1")}, true, true));
   const SessionKey key = d.key();
   clock_.advance(EngineOptions{}.session_timeout_seconds + 1);
-  // Expiry runs when a new session starts.
-  Device other(*engine_, "IMEI:2");
-  other.start_session();
-  ASSERT_TRUE(other.send({alert(201, "contacts", std::nullopt, "1")}, true, true));
+  // Expiry runs on the server's timer, never on a client's request.
+  ASSERT_TRUE(engine_->purge_expired().is_ok());
   d.set_key(key);
   auto out = d.send({status_cmd("1", 0, "SyncHdr", 200)}, false, false);
   ASSERT_FALSE(out);
