@@ -7,13 +7,18 @@
 
 #include <cerrno>
 #include <csignal>
+#include <condition_variable>
 #include <cstring>
 #include <filesystem>
 #include <iostream>
+#include <mutex>
+#include <stop_token>
+#include <thread>
 
 #include "cli/cache_admin.h"
 #include "cli/command.h"
 #include "cli/services.h"
+#include "common/ip_networks.h"
 #include "common/log.h"
 #include "config/preferences.h"
 #include "engine/sync_engine.h"
@@ -117,6 +122,33 @@ Status signal_reload(const std::string& data_dir) {
   return Status::ok();
 }
 
+namespace {
+
+// Expired sessions and old nonces go on a timer, not on a client's request
+// (issue #11: a stranger's message must not cause a database write).
+class PurgeTimer {
+ public:
+  static constexpr auto kInterval = std::chrono::seconds(60);
+
+  explicit PurgeTimer(engine::SyncEngine& engine)
+      : thread_([&engine, this](std::stop_token stop) {
+          std::mutex mu;
+          std::unique_lock lock(mu);
+          while (!wake_.wait_for(lock, stop, kInterval, [] { return false; })) {
+            if (stop.stop_requested()) return;
+            if (auto st = engine.purge_expired(); !st.is_ok()) {
+              logger("server")->warn("purging expired sessions failed: {}", st.to_string());
+            }
+          }
+        }) {}
+
+ private:
+  std::condition_variable_any wake_;
+  std::jthread thread_;  // last: stopped and joined before wake_ goes
+};
+
+}  // namespace
+
 int serve(const config::Config& config, const ConfigSource& reread) {
   auto log = logger("server");
   // Block the signals in every thread; the main thread waits for them.
@@ -154,6 +186,19 @@ int serve(const config::Config& config, const ConfigSource& reread) {
   engine_options.max_msg_size = config.server.max_msg_size;
   engine_options.session_timeout_seconds = config.server.session_timeout_seconds;
   engine_options.md5_auth = config.auth.md5;
+  engine_options.login_free_failures = config.auth.login_free_failures;
+  engine_options.login_first_delay_seconds = config.auth.login_first_delay_seconds;
+  engine_options.login_max_delay_seconds = config.auth.login_max_delay_seconds;
+  engine_options.unauthenticated_burst = config.auth.unauthenticated_burst;
+  engine_options.unauthenticated_per_minute = config.auth.unauthenticated_per_minute;
+  {
+    auto secret = s.state->server_secret();
+    if (!secret) {
+      log->error("cannot start: server secret: {}", secret.error().message());
+      return 1;
+    }
+    engine_options.server_secret = std::move(*secret);
+  }
   // The rules quirks_file names, else the ones built in (config/quirks.toml
   // at build time). Kept here so that a reload can re-read the file
   // (subscribe()); the built-in rules have nothing to re-read.
@@ -172,12 +217,19 @@ int serve(const config::Config& config, const ConfigSource& reread) {
   engine::SyncEngine engine(*s.content, *s.state, config.stores, engine_options, s.clock);
   config::Preferences prefs(config);
   subscribe(prefs, s, engine, quirk_book);
+  PurgeTimer purge_timer(engine);
 
+  // Validated with the configuration: parsing again cannot fail.
+  auto parsed_proxies = IpNetworks::parse(config.auth.trusted_proxies);
+  const IpNetworks trusted_proxies = parsed_proxies ? *parsed_proxies : IpNetworks{};
   server::SyncHandlerOptions handler_options;
   handler_options.sync_path = config.server.sync_path;
   handler_options.public_url = config.server.public_url;
   handler_options.limits.max_bytes = config.server.max_body_bytes;
   handler_options.metrics = [&s] { return cache_metrics(s); };
+  handler_options.trusted_proxies = trusted_proxies;
+  handler_options.data_dir = config.data_dir;
+  handler_options.min_free_bytes = config.min_free_bytes;
   server::SyncHandler handler(engine, handler_options);
 
   server::HttpServerOptions http;
@@ -185,6 +237,10 @@ int serve(const config::Config& config, const ConfigSource& reread) {
   http.port = config.server.port;
   http.max_body_bytes = config.server.max_body_bytes;
   http.max_connections = config.server.max_connections;
+  http.max_connections_per_address = config.server.max_connections_per_address;
+  http.header_timeout = std::chrono::seconds(config.server.header_timeout_seconds);
+  http.idle_timeout = std::chrono::seconds(config.server.idle_timeout_seconds);
+  http.uncapped = trusted_proxies;
   http.io_threads = config.server.io_threads;
   http.worker_threads = config.server.worker_threads;
   server::HttpServer server(http, [&handler](const server::HttpRequest& r) { return handler(r); });

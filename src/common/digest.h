@@ -13,4 +13,8 @@ std::string md5_base64(std::string_view bytes);
 // Lower-case hex of SHA-256(bytes): content fingerprints (file data objects).
 std::string sha256_hex(std::string_view bytes);
 
+// Lower-case hex of HMAC-SHA256(key, bytes): values the server derives from
+// its secret and checks later without storing them (session ids, nonces).
+std::string hmac_sha256_hex(std::string_view key, std::string_view bytes);
+
 }  // namespace conflux

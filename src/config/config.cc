@@ -11,6 +11,8 @@
 
 #include <toml++/toml.h>
 
+#include "common/ip_networks.h"
+
 namespace conflux::config {
 namespace {
 
@@ -89,6 +91,21 @@ class TableReader {
     return Status::ok();
   }
 
+  Status strings(const char* key, std::vector<std::string>& out) {
+    seen_.insert(key);
+    const toml::node* node = table_.get(key);
+    if (!node) return Status::ok();
+    const toml::array* array = node->as_array();
+    if (!array) return bad(source_, *node, prefix_ + key, "must be an array of strings");
+    out.clear();
+    for (const auto& element : *array) {
+      auto value = element.value<std::string>();
+      if (!value || !element.is_string()) return bad(source_, element, prefix_ + key, "must be an array of strings");
+      out.push_back(*value);
+    }
+    return Status::ok();
+  }
+
   Status no_unknown_keys() const {
     for (const auto& [key, node] : table_) {
       if (!seen_.count(std::string(key.str()))) {
@@ -114,6 +131,9 @@ Status read_server(const toml::table& t, const std::string& source, ServerConfig
   CFX_RETURN_IF_ERROR(r.string("public_url", s.public_url));
   CFX_RETURN_IF_ERROR(r.integer("max_body_bytes", s.max_body_bytes, 1024, int64_t{1} << 32));
   CFX_RETURN_IF_ERROR(r.integer("max_connections", s.max_connections, 1, 1000000));
+  CFX_RETURN_IF_ERROR(r.integer("max_connections_per_address", s.max_connections_per_address, 0, 1000000));
+  CFX_RETURN_IF_ERROR(r.integer("header_timeout_seconds", s.header_timeout_seconds, 1, 300));
+  CFX_RETURN_IF_ERROR(r.integer("idle_timeout_seconds", s.idle_timeout_seconds, 1, 3600));
   CFX_RETURN_IF_ERROR(r.integer("io_threads", s.io_threads, 1, 256));
   CFX_RETURN_IF_ERROR(r.integer("worker_threads", s.worker_threads, 1, 1024));
   CFX_RETURN_IF_ERROR(r.integer("session_timeout_seconds", s.session_timeout_seconds, 10, 86400 * 7));
@@ -329,13 +349,23 @@ Result<Config> load_config_string(const std::string& text, const std::string& so
       return Status::invalid_argument(source + ": storage.database: expected a postgresql:// URI (leave it out to "
                                       "keep everything in conflux.db)");
     }
+    CFX_RETURN_IF_ERROR(r.integer("min_free_bytes", c.min_free_bytes, 0, int64_t{1} << 50));
     CFX_RETURN_IF_ERROR(r.no_unknown_keys());
     c.data_dir = std::filesystem::absolute(c.data_dir);
   }
   if (const toml::table* t = root["auth"].as_table()) {
     TableReader r(*t, "auth.", source);
     CFX_RETURN_IF_ERROR(r.boolean("md5", c.auth.md5));
+    CFX_RETURN_IF_ERROR(r.strings("trusted_proxies", c.auth.trusted_proxies));
+    CFX_RETURN_IF_ERROR(r.integer("login_free_failures", c.auth.login_free_failures, 1, 1000));
+    CFX_RETURN_IF_ERROR(r.integer("login_first_delay_seconds", c.auth.login_first_delay_seconds, 1, 3600));
+    CFX_RETURN_IF_ERROR(r.integer("login_max_delay_seconds", c.auth.login_max_delay_seconds, 1, 86400));
+    CFX_RETURN_IF_ERROR(r.integer("unauthenticated_burst", c.auth.unauthenticated_burst, 1, 1000000));
+    CFX_RETURN_IF_ERROR(r.integer("unauthenticated_per_minute", c.auth.unauthenticated_per_minute, 1, 1000000));
     CFX_RETURN_IF_ERROR(r.no_unknown_keys());
+    if (auto proxies = IpNetworks::parse(c.auth.trusted_proxies); !proxies) {
+      return bad(source, *t->get("trusted_proxies"), "auth.trusted_proxies", proxies.error().message());
+    }
   }
   if (const toml::table* t = root["log"].as_table()) {
     TableReader r(*t, "log.", source);
@@ -404,6 +434,18 @@ std::map<std::string, std::string> config_keys(const Config& c) {
   keys["server.worker_threads"] = std::to_string(s.worker_threads);
   keys["server.session_timeout_seconds"] = std::to_string(s.session_timeout_seconds);
   keys["server.max_msg_size"] = std::to_string(s.max_msg_size);
+  keys["server.max_connections_per_address"] = std::to_string(s.max_connections_per_address);
+  keys["server.header_timeout_seconds"] = std::to_string(s.header_timeout_seconds);
+  keys["server.idle_timeout_seconds"] = std::to_string(s.idle_timeout_seconds);
+  keys["storage.min_free_bytes"] = std::to_string(c.min_free_bytes);
+  std::string proxies;
+  for (const auto& p : c.auth.trusted_proxies) proxies += (proxies.empty() ? "" : ",") + p;
+  keys["auth.trusted_proxies"] = proxies;
+  keys["auth.login_free_failures"] = std::to_string(c.auth.login_free_failures);
+  keys["auth.login_first_delay_seconds"] = std::to_string(c.auth.login_first_delay_seconds);
+  keys["auth.login_max_delay_seconds"] = std::to_string(c.auth.login_max_delay_seconds);
+  keys["auth.unauthenticated_burst"] = std::to_string(c.auth.unauthenticated_burst);
+  keys["auth.unauthenticated_per_minute"] = std::to_string(c.auth.unauthenticated_per_minute);
   keys["storage.data_dir"] = c.data_dir;
   keys["storage.database"] = c.database;  // compared only, never logged (may hold a password)
   keys["auth.md5"] = c.auth.md5 ? "true" : "false";

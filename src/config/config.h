@@ -22,6 +22,13 @@ struct ServerConfig {
   std::string public_url;
   uint64_t max_body_bytes = 4 * 1024 * 1024;  // larger requests get HTTP 413
   uint64_t max_connections = 256;             // concurrent sockets
+  // Sockets one client address may hold (0: no cap); proxies in
+  // auth.trusted_proxies are exempt. More get 503 with Retry-After.
+  uint64_t max_connections_per_address = 32;
+  // A request header must be complete this long after its first byte; a
+  // keep-alive connection may wait idle_timeout_seconds for its next request.
+  int64_t header_timeout_seconds = 10;
+  int64_t idle_timeout_seconds = 60;
   int io_threads = 1;
   int worker_threads = 4;            // handlers block on the database: a few more than cores
   int64_t session_timeout_seconds = 1800;  // idle SyncML sessions are forgotten after this
@@ -38,6 +45,23 @@ struct AuthConfig {
   // password off the wire but needs B64(MD5(user:password)) on file, which
   // `conflux user add|passwd` stores beside the argon2id hash.
   bool md5 = true;
+  // Reverse proxies (addresses or networks, "10.0.0.0/8") whose
+  // X-Forwarded-For / Forwarded header names the client. From anyone else
+  // those headers are ignored: a client could name any address.
+  std::vector<std::string> trusted_proxies;
+  // Wrong passwords for one user from one address are free this many times;
+  // each further one doubles the wait (login_first_delay_seconds, then twice
+  // that ... up to login_max_delay_seconds) before that pair's next attempt
+  // is checked.
+  // A device that logged in before with the right password is never refused.
+  int login_free_failures = 5;
+  int64_t login_first_delay_seconds = 1;
+  int64_t login_max_delay_seconds = 900;
+  // Messages that do not authenticate (a first message, wrong credentials)
+  // per client address: a burst of this many, then this many per minute.
+  // More get HTTP 429 with Retry-After. Nothing is stored for them either way.
+  int unauthenticated_burst = 60;
+  int unauthenticated_per_minute = 120;
 };
 
 struct LogConfig {
@@ -54,6 +78,10 @@ struct Config {
   // Names this server in the leases of the cache's replication queue, which
   // several servers may share; empty: the host name. Each node needs its own.
   std::string node_id;
+  // Free space the data directory's file system must keep before a session
+  // starts (SQLite's journal and WAL need room to finish what was begun);
+  // below it new sessions get 503 and the log says how much is needed.
+  uint64_t min_free_bytes = 64ull * 1024 * 1024;
   AuthConfig auth;
   LogConfig log;
   std::vector<caf::StoreSettings> stores;

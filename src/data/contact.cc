@@ -142,6 +142,24 @@ Result<std::string> Contact::write(const Format& format) const {
   return Status::invalid_argument("a contact cannot be written as " + format.to_string());
 }
 
+std::vector<std::string> Contact::identity_keys() const {
+  std::string name;
+  if (const VCardProperty* fn = card_.first("FN"); fn && !fn->empty()) {
+    name = collapse_lower(fn->joined());
+  } else if (const VCardProperty* n = card_.first("N")) {
+    std::string joined;
+    for (const auto& part : n->values) joined += part + " ";
+    name = collapse_lower(joined);
+  }
+  std::vector<std::string> keys;
+  for (const auto& p : card_.properties) {
+    if (p.name == "TEL" && !digits_of(p.joined()).empty()) keys.push_back(name + "|tel:" + digits_of(p.joined()));
+    if (p.name == "EMAIL" && !p.empty()) keys.push_back(name + "|email:" + collapse_lower(p.joined()));
+  }
+  if (keys.empty() && !name.empty()) keys.push_back(name + "|");
+  return keys;
+}
+
 std::string Contact::identity_key() const {
   std::string name;
   if (const VCardProperty* fn = card_.first("FN"); fn && !fn->empty()) {

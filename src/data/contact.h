@@ -35,6 +35,11 @@ class Contact final : public DataObject {
   //   key   = name + "|" + reach; empty when both parts are empty.
   // UID is not used: clients' UIDs are not server keys (SYNCML-REFERENCE §16).
   std::string identity_key() const override;
+  // The rule "name plus phone or e-mail" in full: name + "|tel:" + digits for
+  // every TEL and name + "|email:" + address for every EMAIL, so a card whose
+  // phone changed is still found by its e-mail (issue #11); name + "|" alone
+  // when it has neither. Empty when it has none of the three.
+  std::vector<std::string> identity_keys() const override;
 
   // Field-level merge, ours (*this) winning:
   //  - a property name only one side has is taken from that side;

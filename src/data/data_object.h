@@ -65,6 +65,14 @@ class DataObject {
   // thing. Empty when the object has too little to tell (never a duplicate).
   // Each kind documents its rule.
   virtual std::string identity_key() const = 0;
+  // Every key the object can be recognised by: two objects sharing any one
+  // are the same thing. A kind whose identity has alternatives (a contact:
+  // name plus phone *or* e-mail) lists each; by default identity_key() alone.
+  virtual std::vector<std::string> identity_keys() const {
+    std::string key = identity_key();
+    if (key.empty()) return {};
+    return {std::move(key)};
+  }
 
   // Field-level two-way merge: the result holds every field of `*this`
   // ("ours", the side that wins a conflict) and adds what only `theirs` has,

@@ -308,28 +308,30 @@ void SyncEngine::MessageRun::journal_write(const DatastoreState& ds, caf::Action
 
 Result<std::optional<StatusCode>> SyncEngine::MessageRun::check_alert_credentials(const Command& alert) {
   if (!alert.cred) return std::optional<StatusCode>();
-  std::string nonce = header_nonce_;
-  if (alert.cred->meta.type == kAuthMd5 && nonce.empty()) {
-    auto stored = engine_.state_.auth_nonce(session_.device);
-    if (!stored) return stored.error();
-    nonce = std::move(*stored);
+  std::vector<std::string> nonces{header_nonce_};
+  if (alert.cred->meta.type == kAuthMd5 && header_nonce_.empty()) {
+    auto candidates = credential_nonces(*alert.cred);
+    if (!candidates) return candidates.error();
+    nonces = std::move(*candidates);
   }
-  auto creds = decode_credentials(*alert.cred, in_.hdr.source.loc_name, nonce);
-  const std::string claimed = creds ? creds->user.str() : in_.hdr.source.loc_name;
+  const std::string claimed = claimed_user(*alert.cred, in_.hdr.source.loc_name);
   auto refuse = [&](const std::string& why) -> std::optional<StatusCode> {
     logger("engine")->info("session {} device {}: credentials on the Alert for {} refused ({})", session_.key.str(),
                            session_.device.str(), alert.items.empty() ? "" : alert.items[0].target->loc_uri, why);
     return StatusCode::kInvalidCredentials;
   };
-  if (!creds) return refuse(creds.error().message());
-  if (engine_.throttle_.blocked(claimed, where_.remote_address)) return refuse("too many failed logins");
+  if (engine_.throttle_.wait_seconds(claimed, where_.remote_address) > 0 &&
+      !engine_.known_device(claimed, session_.device)) {
+    return refuse("wrong passwords: checked again later");
+  }
   // The session's token is the session user's: a datastore of another
   // account cannot join it.
-  if (creds->user != session_.user) return refuse("another user than the session's");
-  auto token = engine_.caf_.authenticate(*creds, caf::TokenKind::kReadWrite);
-  if (!token) {
+  if (claimed != session_.user.str()) return refuse("another user than the session's");
+  CheckedLogin checked = check_credentials(*alert.cred, nonces);
+  if (!checked.creds) return refuse(checked.creds.error().message());
+  if (!checked.token) {
     engine_.throttle_.record_failure(claimed, where_.remote_address);
-    return refuse(token.error().message());
+    return refuse(checked.token.error().message());
   }
   return std::optional<StatusCode>();
 }

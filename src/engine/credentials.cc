@@ -31,6 +31,12 @@ Result<caf::Credentials> decode_credentials(const protocol::Cred& cred, const st
   return creds;
 }
 
+std::string claimed_user(const protocol::Cred& cred, const std::string& loc_name) {
+  if (cred.meta.type == kAuthMd5) return loc_name;
+  auto creds = decode_credentials(cred, loc_name, "");
+  return creds ? creds->user.str() : loc_name;
+}
+
 protocol::Chal basic_challenge() {
   protocol::Chal chal;
   chal.meta.type = kAuthBasic;

@@ -25,6 +25,17 @@ inline constexpr const char* kAuthMd5 = "syncml:auth-md5";
 Result<caf::Credentials> decode_credentials(const protocol::Cred& cred, const std::string& loc_name,
                                             const std::string& nonce_b64);
 
+// The user a Cred claims to be, before anything is checked: the basic
+// credentials' user, or `loc_name` for MD5. Empty when there is none.
+std::string claimed_user(const protocol::Cred& cred, const std::string& loc_name);
+
+// What checking a login gave.
+struct CheckedLogin {
+  Result<caf::Credentials> creds = Status::unauthenticated("no credentials");
+  Result<caf::Token> token = Status::unauthenticated("not checked");
+  std::string nonce;  // the MD5 nonce that passed (or was tried last)
+};
+
 // The Chal element asking for basic authentication.
 protocol::Chal basic_challenge();
 // The Chal element asking for MD5 authentication with `next_nonce_b64`.

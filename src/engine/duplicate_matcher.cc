@@ -15,11 +15,11 @@ std::optional<data::Format> format_of(const std::string& content_type) {
   return std::nullopt;
 }
 
-std::string identity_of(const std::string& raw, const std::string& content_type) {
+std::vector<std::string> identities_of(const std::string& raw, const std::string& content_type) {
   auto format = format_of(content_type);
-  if (!format) return "";
+  if (!format) return {};
   auto object = data::parse(raw, *format);
-  return object ? (*object)->identity_key() : "";
+  return object ? (*object)->identity_keys() : std::vector<std::string>{};
 }
 
 }  // namespace
@@ -44,8 +44,7 @@ void DuplicateMatcher::index_identities() {
   identities_indexed_ = true;
   for (const auto& [guid, obj] : items_) {
     if (claimed_.count(guid)) continue;
-    std::string key = identity_of(obj.raw, obj.content_type);
-    if (!key.empty()) by_identity_.emplace(std::move(key), guid);
+    for (auto& key : identities_of(obj.raw, obj.content_type)) by_identity_.emplace(std::move(key), guid);
   }
 }
 
@@ -59,13 +58,18 @@ std::optional<DuplicateMatcher::Match> DuplicateMatcher::match(const std::string
     return m;
   }
 
-  const std::string key = identity_of(raw, content_type);
-  if (key.empty()) return std::nullopt;
+  const std::vector<std::string> keys = identities_of(raw, content_type);
+  if (keys.empty()) return std::nullopt;
   if (!identities_indexed_) index_identities();
-  auto [lo, hi] = by_identity_.equal_range(key);
-  for (auto it = lo; it != hi; ++it) {
-    if (claimed_.count(it->second)) continue;
-    const caf::SyncObj& server = items_.at(it->second);
+  // The first server item sharing any of the client item's identities.
+  std::vector<std::string> candidates;
+  for (const auto& key : keys) {
+    auto [lo, hi] = by_identity_.equal_range(key);
+    for (auto it = lo; it != hi; ++it) candidates.push_back(it->second);
+  }
+  for (const std::string& guid : candidates) {
+    if (claimed_.count(guid)) continue;
+    const caf::SyncObj& server = items_.at(guid);
     auto server_format = format_of(server.content_type);
     auto client_format = format_of(content_type);
     if (!server_format || !client_format) continue;
@@ -77,7 +81,7 @@ std::optional<DuplicateMatcher::Match> DuplicateMatcher::match(const std::string
     if (!merged) continue;
     auto text = (*merged)->write((*server_obj)->source_format());
     if (!text) continue;
-    Match m{it->second, false, std::move(*text)};
+    Match m{guid, false, std::move(*text)};
     claim(m.guid);
     return m;
   }

@@ -4,7 +4,7 @@
 //
 // A client item matches an unclaimed server item whose bytes are equal, else
 // one with the same identity key of its data object (a contact: normalised
-// name plus first phone or e-mail, data/contact.h; an event or task: its UID,
+// name plus any phone or e-mail, data/contact.h; an event or task: its UID,
 // data/calendar.h). Each server item matches
 // at most one client item per session.
 #pragma once

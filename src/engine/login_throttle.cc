@@ -1,49 +1,57 @@
 #include "engine/login_throttle.h"
 
+#include <algorithm>
+#include <vector>
+
 namespace conflux::engine {
 
-LoginThrottle::LoginThrottle(const Clock& clock, int max_failures, int64_t window_seconds)
-    : clock_(clock), max_failures_(max_failures), window_seconds_(window_seconds) {}
+LoginThrottle::LoginThrottle(const Clock& clock, int free_failures, int64_t first_delay_seconds,
+                             int64_t max_delay_seconds)
+    : clock_(clock),
+      free_failures_(free_failures),
+      first_delay_seconds_(first_delay_seconds),
+      max_delay_seconds_(max_delay_seconds) {}
 
-namespace {
-constexpr int kAddressFactor = 5;  // an address may front many users
-}  // namespace
-
-bool LoginThrottle::over_limit(std::deque<int64_t>& failures, int64_t now, int limit) const {
-  while (!failures.empty() && failures.front() <= now - window_seconds_) failures.pop_front();
-  return static_cast<int>(failures.size()) >= limit;
-}
-
-bool LoginThrottle::blocked(const std::string& user, const std::string& address) {
+int64_t LoginThrottle::wait_seconds(const std::string& user, const std::string& address) {
   const int64_t now = clock_.now_seconds();
   std::lock_guard lock(mutex_);
-  bool blocked = false;
-  if (auto it = by_user_.find(user); it != by_user_.end()) {
-    blocked = over_limit(it->second, now, max_failures_);
-    if (it->second.empty()) by_user_.erase(it);
-  }
-  if (auto it = by_address_.find(address); !address.empty() && it != by_address_.end()) {
-    blocked = over_limit(it->second, now, max_failures_ * kAddressFactor) || blocked;
-    if (it->second.empty()) by_address_.erase(it);
-  }
-  return blocked;
+  auto it = pairs_.find({user, address});
+  if (it == pairs_.end()) return 0;
+  return std::max<int64_t>(0, it->second.next_check - now);
 }
 
 void LoginThrottle::record_failure(const std::string& user, const std::string& address) {
   const int64_t now = clock_.now_seconds();
   std::lock_guard lock(mutex_);
-  // Bounded: at most max_failures entries per key are ever needed.
-  auto add = [&](std::deque<int64_t>& failures, int limit) {
-    failures.push_back(now);
-    while (static_cast<int>(failures.size()) > limit) failures.pop_front();
-  };
-  if (!user.empty()) add(by_user_[user], max_failures_);
-  if (!address.empty()) add(by_address_[address], max_failures_ * kAddressFactor);
+  if (pairs_.size() >= kMaxTracked) prune(now);
+  Pair& pair = pairs_[{user, address}];
+  ++pair.failures;
+  pair.last_failure = now;
+  const int over = pair.failures - free_failures_;
+  if (over <= 0) return;
+  // first_delay * 2^(over-1), capped; the shift is bounded so it cannot overflow.
+  const int64_t delay =
+      over > 30 ? max_delay_seconds_ : std::min<int64_t>(first_delay_seconds_ << (over - 1), max_delay_seconds_);
+  pair.next_check = now + delay;
 }
 
-void LoginThrottle::record_success(const std::string& user) {
+void LoginThrottle::record_success(const std::string& user, const std::string& address) {
   std::lock_guard lock(mutex_);
-  by_user_.erase(user);
+  pairs_.erase({user, address});
+}
+
+void LoginThrottle::prune(int64_t now) {
+  // A pair quiet for the longest delay has nothing left to slow down.
+  std::erase_if(pairs_, [&](const auto& entry) { return entry.second.last_failure + max_delay_seconds_ < now; });
+  // Still full (a flood of fresh pairs): drop the half that failed longest ago.
+  if (pairs_.size() < kMaxTracked) return;
+  std::vector<int64_t> times;
+  times.reserve(pairs_.size());
+  for (const auto& [key, pair] : pairs_) times.push_back(pair.last_failure);
+  auto middle = times.begin() + static_cast<std::ptrdiff_t>(times.size() / 2);
+  std::nth_element(times.begin(), middle, times.end());
+  const int64_t cutoff = *middle;
+  std::erase_if(pairs_, [&](const auto& entry) { return entry.second.last_failure <= cutoff; });
 }
 
 }  // namespace conflux::engine

@@ -1,16 +1,21 @@
-// Slows down password guessing (SyncML protocol issue: "failed logins are
-// rate-limited per user and address"). After `max_failures` failed logins
-// within `window_seconds` for one user name — or five times that many from
-// one client address, which may be a NAT or proxy in front of many users —
-// further attempts are refused without checking the credentials until the
-// window has passed. State is per process; several nodes each count their own.
+// Slows down password guessing without handing anyone a way to lock others
+// out (issue #11). Wrong passwords are counted per (user, client address)
+// pair: the first `free_failures` cost nothing, each further one doubles the
+// wait — `first_delay_seconds`, twice that, four times … up to
+// `max_delay_seconds` — before the pair's next attempt is checked at all. Other users, and the same user from other
+// addresses, are not affected. A device that logged in before with the right
+// password is never refused: the engine checks its password even while its
+// pair waits (SyncEngine::MessageRun::authenticate).
+//
+// State is per process and bounded (kMaxTracked pairs, the oldest waits
+// dropped first); several nodes each count their own.
 #pragma once
 
 #include <cstdint>
-#include <deque>
 #include <map>
 #include <mutex>
 #include <string>
+#include <utility>
 
 #include "common/clock.h"
 
@@ -18,25 +23,32 @@ namespace conflux::engine {
 
 class LoginThrottle {
  public:
-  // `clock` must outlive the throttle.
-  LoginThrottle(const Clock& clock, int max_failures, int64_t window_seconds);
+  static constexpr size_t kMaxTracked = 100000;
 
-  // True when attempts for this user or from this address must wait.
-  bool blocked(const std::string& user, const std::string& address);
+  // `clock` must outlive the throttle.
+  LoginThrottle(const Clock& clock, int free_failures, int64_t first_delay_seconds, int64_t max_delay_seconds);
+
+  // Seconds before an attempt of `user` from `address` is checked again;
+  // 0: check it now.
+  int64_t wait_seconds(const std::string& user, const std::string& address);
   void record_failure(const std::string& user, const std::string& address);
-  // A successful login clears the user's count (not the address's: one
-  // address may serve many users, some of them guessing).
-  void record_success(const std::string& user);
+  // The right password: the pair starts again from nothing.
+  void record_success(const std::string& user, const std::string& address);
 
  private:
-  bool over_limit(std::deque<int64_t>& failures, int64_t now, int limit) const;
+  struct Pair {
+    int failures = 0;
+    int64_t next_check = 0;  // Unix time
+    int64_t last_failure = 0;
+  };
+  void prune(int64_t now);  // needs mutex_
 
   const Clock& clock_;
-  const int max_failures_;
-  const int64_t window_seconds_;
+  const int free_failures_;
+  const int64_t first_delay_seconds_;
+  const int64_t max_delay_seconds_;
   std::mutex mutex_;
-  std::map<std::string, std::deque<int64_t>> by_user_;     // guarded by mutex_
-  std::map<std::string, std::deque<int64_t>> by_address_;  // guarded by mutex_
+  std::map<std::pair<std::string, std::string>, Pair> pairs_;  // guarded by mutex_
 };
 
 }  // namespace conflux::engine

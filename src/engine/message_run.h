@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "engine/conflict_policy.h"
+#include "engine/credentials.h"
 #include "engine/device_quirks.h"
 #include "engine/sync_engine.h"
 #include "protocol/devinf.h"
@@ -101,8 +102,19 @@ class SyncEngine::MessageRun {
   // Checks the header's credentials and answers the SyncHdr; false when the
   // message must not be processed. Errors are state-store failures.
   Result<bool> authenticate();
-  // Our Chal: MD5 with a fresh nonce (stored for the device), or basic.
+  // Our Chal: basic, or MD5 with a nonce — derived for a device that has not
+  // authenticated (nothing stored), else fresh and stored for the device.
   Result<protocol::Chal> challenge();
+
+  // --- credential_check.cc
+  // The nonces an MD5 digest from this device may be made with: the one
+  // stored with its last 212, then the derived challenge nonces; {""} for
+  // basic. Errors are state-store failures.
+  Result<std::vector<std::string>> credential_nonces(const protocol::Cred& cred);
+  // Checks `cred` with each nonce in turn until one passes.
+  CheckedLogin check_credentials(const protocol::Cred& cred, const std::vector<std::string>& nonces);
+
+  // --- sync_engine.cc
   Status run_command(const protocol::Command& cmd);
   Status handle_put(const protocol::Command& cmd);
   void handle_get(const protocol::Command& cmd);

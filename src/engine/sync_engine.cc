@@ -25,7 +25,11 @@ SyncEngine::SyncEngine(caf::CafInterface& caf, SyncStateStore& state, std::vecto
       stores_(std::move(stores)),
       options_(options),
       clock_(clock),
-      throttle_(clock, options.max_login_failures, options.login_failure_window_seconds) {
+      throttle_(clock, options.login_free_failures, options.login_first_delay_seconds,
+                options.login_max_delay_seconds),
+      unauthenticated_(clock, options.unauthenticated_burst, options.unauthenticated_per_minute),
+      session_ids_(options.server_secret),
+      nonces_(options.server_secret, clock) {
   set_conflict_policies(stores_);
 }
 
@@ -51,21 +55,58 @@ uint64_t SyncEngine::message_budget(uint64_t client_max) {
   return limit > 2 * kReserve ? limit - kReserve : limit / 2;
 }
 
+uint32_t SyncEngine::continued_msg_id(const std::string& client_msg_id) {
+  if (client_msg_id.empty() || client_msg_id.size() > 6 ||
+      client_msg_id.find_first_not_of("0123456789") != std::string::npos) {
+    return 0;
+  }
+  const auto n = static_cast<uint32_t>(std::stoul(client_msg_id));
+  return n > 0 ? n - 1 : 0;
+}
+
+bool SyncEngine::known_device(const std::string& user, const DeviceId& device) {
+  if (user.empty()) return false;
+  auto devinf = state_.device_info(UserId(user), device);
+  return devinf && devinf->has_value();
+}
+
+Status SyncEngine::purge_expired() {
+  auto sessions = state_.expire_sessions(options_.session_timeout_seconds);
+  if (!sessions) return sessions.error();
+  auto nonces = state_.expire_auth_nonces(kNonceMaxAgeSeconds);
+  if (!nonces) return nonces.error();
+  if (*sessions > 0 || *nonces > 0) {
+    logger("engine")->debug("purged {} expired sessions and {} old nonces", *sessions, *nonces);
+  }
+  return Status::ok();
+}
+
 Result<Outbound> SyncEngine::handle(const protocol::Message& in, const Inbound& where) {
   SessionState session;
   std::unique_lock<std::mutex> lock;
   if (where.session.empty()) {
-    if (auto expired = state_.expire_sessions(options_.session_timeout_seconds); !expired) {
-      return expired.error();
+    // Over the limit only a known device's login is still read: strangers
+    // must not be able to shut real devices out from a shared address.
+    if (int64_t wait = unauthenticated_.wait_seconds(where.remote_address);
+        wait > 0 && !(in.hdr.cred && known_device(claimed_user(*in.hdr.cred, in.hdr.source.loc_name),
+                                                   DeviceId(in.hdr.source.loc_uri)))) {
+      return Status::resource_exhausted("too many unauthenticated messages from " + where.remote_address +
+                                        "; retry in " + std::to_string(wait) + " s");
     }
     session.key = SessionKey(random_hex(16));
+    // A client that was challenged sends its credentials as message 2, 3 …
+    // of what is to it one session, though nothing of it was kept; our
+    // MsgIDs go on in step with its own, as if the session had been kept.
+    session.server_msg_id = continued_msg_id(in.hdr.msg_id);
     session.device = DeviceId(in.hdr.source.loc_uri);
     session.client_session_id = in.hdr.session_id;
     session.version = in.version;
     lock = std::unique_lock(lock_for(session.key));
   } else {
-    lock = std::unique_lock(lock_for(where.session));
-    auto blob = state_.load_session(where.session);
+    auto key = session_ids_.key_of(where.session.str());
+    if (!key) return Status::not_found("unknown or expired session");
+    lock = std::unique_lock(lock_for(*key));
+    auto blob = state_.load_session(*key);
     if (!blob) return blob.error();
     // A session of another device is answered like an unknown one: a client
     // must not learn which session keys exist.
@@ -94,7 +135,12 @@ Result<Outbound> SyncEngine::handle(const protocol::Message& in, const Inbound& 
   out->encoded = protocol::encode(out->reply, where.encoding);
   session.last_reply = out->encoded;
   session.last_reply_encoding = where.encoding;
-  if (out->session_ended && !session.suspended && !(session.phase == Phase::kDone && session.authenticated)) {
+  if (!session.authenticated) {
+    // A new session that did not authenticate leaves nothing behind.
+    unauthenticated_.charge(where.remote_address);
+    return out;
+  }
+  if (out->session_ended && !session.suspended && session.phase != Phase::kDone) {
     CFX_RETURN_IF_ERROR(state_.delete_session(session.key));
   } else {
     // A completed session is kept (phase kDone) until it expires, so a
@@ -169,6 +215,16 @@ Result<protocol::Chal> SyncEngine::MessageRun::challenge() {
   // SyncML 1.0's MD5 digest is made from the clear password, which is never
   // stored (only B64(MD5(user:password)) is): a 1.0 client is asked for basic.
   if (!engine_.options_.md5_auth || session_.version == protocol::SyncMLVersion::k10) return basic_challenge();
+  // A device that has not authenticated gets a derived nonce: nothing is
+  // stored for strangers (auth_nonces.h).
+  if (!session_.authenticated) {
+    auto stored = engine_.state_.auth_nonce(session_.device);
+    if (!stored) return stored.error();
+    // Derived from the device id and the nonce its last 212 stored (empty for
+    // a stranger), which every md5 login replaces: a digest, once accepted,
+    // is never accepted again (credential_check.cc derives the same).
+    return md5_challenge(engine_.nonces_.issue(session_.device.str() + '\n' + *stored));
+  }
   // A fresh nonce for every challenge (SyncML DS Protocol §"MD5 digest"):
   // a digest seen once can never be replayed.
   const std::string nonce = base64_encode(random_hex(8));
@@ -194,30 +250,30 @@ Result<bool> SyncEngine::MessageRun::authenticate() {
   };
   if (!in_.hdr.cred) return refuse(StatusCode::kMissingCredentials);
 
-  std::string nonce;
-  if (in_.hdr.cred->meta.type == kAuthMd5) {
-    auto stored = engine_.state_.auth_nonce(session_.device);
-    if (!stored) return stored.error();
-    nonce = std::move(*stored);
-    header_nonce_ = nonce;
-  }
-  auto creds = decode_credentials(*in_.hdr.cred, in_.hdr.source.loc_name, nonce);
-  const std::string claimed_user = creds ? creds->user.str() : in_.hdr.source.loc_name;
-  Result<caf::Token> token = Status::unauthenticated("too many failed logins; try again later");
-  if (engine_.throttle_.blocked(claimed_user, where_.remote_address)) {
-    log->warn("session {} device {} from {}: login for '{}' refused unchecked: too many failed logins",
-              session_.key.str(), session_.device.str(), where_.remote_address, claimed_user);
+  auto nonces = credential_nonces(*in_.hdr.cred);
+  if (!nonces) return nonces.error();
+  const std::string claimed = claimed_user(*in_.hdr.cred, in_.hdr.source.loc_name);
+  Result<caf::Credentials> creds = Status::unauthenticated("no credentials checked");
+  Result<caf::Token> token = Status::unauthenticated("too many wrong passwords; try again later");
+  if (int64_t wait = engine_.throttle_.wait_seconds(claimed, where_.remote_address);
+      wait > 0 && !engine_.known_device(claimed, session_.device)) {
+    log->warn("session {} device {} from {}: login for '{}' refused unchecked: wrong passwords, next check in {} s",
+              session_.key.str(), session_.device.str(), where_.remote_address, claimed, wait);
   } else {
-    token = creds ? engine_.caf_.authenticate(*creds, caf::TokenKind::kReadWrite) : Result<caf::Token>(creds.error());
-    // Only a checked and wrong password counts; a first MD5 attempt without
-    // a nonce yet is part of the normal handshake.
-    if (creds && !token) engine_.throttle_.record_failure(claimed_user, where_.remote_address);
+    CheckedLogin checked = check_credentials(*in_.hdr.cred, *nonces);
+    header_nonce_ = checked.nonce;
+    creds = std::move(checked.creds);
+    token = std::move(checked.token);
+    // Only a checked and wrong password counts.
+    if (creds && !token) engine_.throttle_.record_failure(claimed, where_.remote_address);
   }
   if (!token) {
     ++session_.auth_failures;
-    // A first MD5 attempt, before the device has our nonce, is the handshake's
-    // normal first step: the challenge follows, nothing is wrong.
-    const bool md5_handshake = in_.hdr.cred->meta.type == kAuthMd5 && nonce.empty();
+    // A device that never logged in makes its first MD5 attempt before it has
+    // our nonce: the handshake's normal first step, the challenge follows.
+    // The throttle warns when wrong guesses pile up.
+    const bool md5_handshake =
+        in_.hdr.cred->meta.type == kAuthMd5 && !engine_.known_device(claimed, session_.device);
     log->log(md5_handshake ? spdlog::level::debug : spdlog::level::info,
              "session {} device {}: authentication refused ({}: {})", session_.key.str(), session_.device.str(),
              in_.hdr.cred->meta.type.empty() ? kAuthBasic : in_.hdr.cred->meta.type, token.error().message());
@@ -234,7 +290,7 @@ Result<bool> SyncEngine::MessageRun::authenticate() {
     end_session_ = true;
     return refuse(StatusCode::kInvalidCredentials);
   }
-  engine_.throttle_.record_success(creds->user.str());
+  engine_.throttle_.record_success(creds->user.str(), where_.remote_address);
   credentials_ = *creds;
   session_.authenticated = true;
   session_.user = creds->user;
@@ -304,7 +360,10 @@ Result<Outbound> SyncEngine::MessageRun::run() {
     reply_.final = true;
   }
 
-  if (!end_session_) reply_.hdr.resp_uri = where_.base_url + "?sid=" + session_.key.str();
+  // Only an authenticated session is kept, so only it gets a RespURI.
+  if (!end_session_ && session_.authenticated) {
+    reply_.hdr.resp_uri = where_.base_url + "?sid=" + engine_.session_ids_.id_for(session_.key);
+  }
   reply_.commands = std::move(statuses_);
   for (auto& c : commands_) reply_.commands.push_back(std::move(c));
   return Outbound{std::move(reply_), {}, end_session_};

@@ -23,7 +23,10 @@
 #include "caf/caf_interface.h"
 #include "common/clock.h"
 #include "engine/device_quirks.h"
+#include "engine/auth_nonces.h"
 #include "engine/login_throttle.h"
+#include "engine/session_ids.h"
+#include "engine/unauthenticated_limiter.h"
 #include "engine/session_state.h"
 #include "engine/sync_state_store.h"
 #include "protocol/codec.h"
@@ -38,10 +41,19 @@ struct EngineOptions {
   // Challenge with syncml:auth-md5 (a nonce per device) rather than basic.
   // Both are accepted either way; md5 keeps the password off the wire.
   bool md5_auth = true;
-  // Failed logins per user name or client address within the window, after
-  // which further attempts are refused unchecked until the window passes.
-  int max_login_failures = 10;
-  int64_t login_failure_window_seconds = 300;
+  // The server's secret (SqliteStateStore::server_secret), from which
+  // session ids and challenge nonces are derived; every node sharing the
+  // state store must have the same. Empty: a random one for this process.
+  std::string server_secret;
+  // Wrong passwords per (user, address) that cost nothing; then each one
+  // doubles the wait before that pair is checked again (LoginThrottle).
+  int login_free_failures = 5;
+  int64_t login_first_delay_seconds = 1;
+  int64_t login_max_delay_seconds = 900;
+  // Messages that do not authenticate, per client address: a burst, then a
+  // rate (UnauthenticatedLimiter). Beyond it: kResourceExhausted.
+  int unauthenticated_burst = 60;
+  int unauthenticated_per_minute = 120;
   // Largest item accepted, whole or in chunks; announced as MaxObjSize.
   uint64_t max_object_size = 16 * 1024 * 1024;
   // Per-device workarounds, looked up from each device's DevInf; null: none.
@@ -51,9 +63,13 @@ struct EngineOptions {
 
 // Where the message came in, as the HTTP layer saw it.
 struct Inbound {
-  SessionKey session;     // from RespURI's query; empty for a session's first message
+  // The session id from RespURI's query, as sent (SessionIds: key plus
+  // tag); empty for a session's first message.
+  SessionKey session;
   std::string base_url;   // absolute URL of the sync endpoint, for RespURI
-  std::string remote_address;  // the client's IP address, for login throttling
+  // The client's IP address (behind a trusted proxy: the one it forwarded),
+  // for login throttling and the limit on unauthenticated messages.
+  std::string remote_address;
   protocol::Encoding encoding = protocol::Encoding::kXml;  // the reply's, for MaxMsgSize budgets
 };
 
@@ -71,10 +87,22 @@ class SyncEngine {
              EngineOptions options, const Clock& clock);
 
   // kNotFound: the message names a session we do not know (expired, or
-  // another device's); no SyncML answer is possible. A message naming a
-  // session that completed is answered (engine/late_message.h). Any other error means
+  // another device's, or an id we did not issue); no SyncML answer is
+  // possible. A message naming a session that completed is answered
+  // (engine/late_message.h). kResourceExhausted: too many unauthenticated
+  // messages from the client's address; the message was not read. Any other error means
   // the state store failed; the message was not processed.
+  //
+  // Nothing is stored for a message that does not authenticate: its
+  // session is not saved (its answer has no RespURI, so the client sends
+  // its credentials as a new session's first message) and its challenge
+  // nonce is derived, not kept (ChallengeNonces).
   Result<Outbound> handle(const protocol::Message& in, const Inbound& where);
+
+  // Removes sessions idle longer than the session timeout and nonces of
+  // devices not seen for kNonceMaxAgeSeconds. The server calls it on a timer.
+  Status purge_expired();
+  static constexpr int64_t kNonceMaxAgeSeconds = 30 * 86400;
 
   // Encoded size budget for a message to a client that allows `client_max` bytes.
   static uint64_t message_budget(uint64_t client_max);
@@ -91,6 +119,12 @@ class SyncEngine {
   // A message after `session` ended (engine/late_message.h); the session
   // lock is held.
   Result<Outbound> answer_after_end(SessionState& session, const protocol::Message& in, const Inbound& where);
+  // Our last MsgID before answering a new session whose first message the
+  // client numbered `client_msg_id` (one less; 0 when it is not a number).
+  static uint32_t continued_msg_id(const std::string& client_msg_id);
+  // A device that authenticated as `user` before (its DevInf is on file):
+  // its password is checked even while wrong guesses are being slowed.
+  bool known_device(const std::string& user, const DeviceId& device);
 
   caf::CafInterface& caf_;
   SyncStateStore& state_;
@@ -99,6 +133,9 @@ class SyncEngine {
   const Clock& clock_;
   std::array<std::mutex, 64> session_locks_;
   LoginThrottle throttle_;
+  UnauthenticatedLimiter unauthenticated_;
+  const SessionIds session_ids_;
+  ChallengeNonces nonces_;
   mutable std::mutex policies_mutex_;
   std::map<std::string, std::string> conflict_policies_;  // by datastore; guarded by policies_mutex_
 };

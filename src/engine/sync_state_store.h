@@ -122,6 +122,9 @@ class SyncStateStore {
   // as sent in NextNonce (base64); empty when none was issued yet.
   virtual Result<std::string> auth_nonce(const DeviceId& device) = 0;
   virtual Status save_auth_nonce(const DeviceId& device, const std::string& nonce_b64) = 0;
+  // Removes nonces not saved for `max_age_seconds` (devices long gone);
+  // returns how many.
+  virtual Result<int> expire_auth_nonces(int64_t max_age_seconds) = 0;
 
   // Conflict records. conflicts() lists the newest first; an empty user means every user.
   virtual Result<int64_t> save_conflict(const ConflictRecord& record) = 0;

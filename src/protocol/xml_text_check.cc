@@ -9,6 +9,14 @@
 namespace conflux::protocol {
 namespace {
 
+// XML 1.0 §2.2 Char: #x9 | #xA | #xD | [#x20-#xD7FF] | [#xE000-#xFFFD] |
+// [#x10000-#x10FFFF]. A character reference must name one too (§4.1 WFC:
+// Legal Character), so "&#0;" is not well-formed.
+bool xml_char(uint32_t c) {
+  return c == 0x9 || c == 0xA || c == 0xD || (c >= 0x20 && c <= 0xD7FF) || (c >= 0xE000 && c <= 0xFFFD) ||
+         (c >= 0x10000 && c <= 0x10FFFF);
+}
+
 bool known_entity(std::string_view name) {
   if (name == "lt" || name == "gt" || name == "amp" || name == "apos" || name == "quot") return true;
   if (name.size() < 2 || name[0] != '#') return false;
@@ -19,11 +27,15 @@ bool known_entity(std::string_view name) {
     digits.remove_prefix(1);
   }
   if (digits.empty()) return false;
+  uint32_t value = 0;
   for (char c : digits) {
     const bool ok = hex ? std::isxdigit(static_cast<unsigned char>(c)) : std::isdigit(static_cast<unsigned char>(c));
     if (!ok) return false;
+    const uint32_t d = std::isdigit(static_cast<unsigned char>(c)) ? c - '0' : (std::tolower(c) - 'a' + 10);
+    value = value * (hex ? 16 : 10) + d;
+    if (value > 0x10FFFF) return false;  // also keeps the sum from overflowing
   }
-  return true;
+  return xml_char(value);
 }
 
 }  // namespace
@@ -39,6 +51,9 @@ Status check_xml_text(std::string_view xml) {
       const size_t end = xml.find("-->", i);
       if (end == std::string_view::npos) return Status::invalid_argument("unterminated comment");
       i = end + 2;
+    } else if (static_cast<unsigned char>(xml[i]) < 0x20 && !xml_char(static_cast<unsigned char>(xml[i]))) {
+      return Status::invalid_argument("control character " + std::to_string(static_cast<int>(xml[i])) +
+                                      " at byte " + std::to_string(i) + " (not allowed in XML 1.0)");
     } else if (xml[i] == '&') {
       const size_t semi = xml.find(';', i);
       if (semi == std::string_view::npos || semi - i > 12 || !known_entity(xml.substr(i + 1, semi - i - 1))) {

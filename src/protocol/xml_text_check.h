@@ -12,7 +12,9 @@ namespace conflux::protocol {
 // UTF-8, and invalid bytes stored in an item would make every later reply to
 // the device ill-formed), or when it holds an entity reference other than the
 // five predefined ones and character references (XML 1.0 §4.1: an undeclared
-// entity is a well-formedness error). CDATA sections and comments are skipped.
+// entity is a well-formedness error), or a character XML 1.0 §2.2 does not
+// allow, raw or as a character reference ("&#0;", "&#x1F;", "&#xFFFE;").
+// CDATA sections and comments are skipped.
 Status check_xml_text(std::string_view xml);
 
 

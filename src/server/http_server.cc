@@ -14,11 +14,14 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <condition_variable>
+#include <cstring>
 #include <mutex>
 #include <optional>
 #include <unordered_map>
 #include <utility>
+#include <vector>
 
 #include "common/log.h"
 
@@ -40,11 +43,12 @@ constexpr uint32_t kHeaderLimit = 16 * 1024;
 // half-close and discard input for a while first, bounded by time and bytes.
 constexpr auto kLingerTime = std::chrono::seconds(2);
 constexpr size_t kLingerBytes = 16 * 1024 * 1024;
-// At most this many refused connections are lingering at once; beyond that a
-// refused connection is closed without an answer, so a flood cannot pin an
-// unbounded number of sockets.
-constexpr size_t kMaxRefusing = 64;
-constexpr const char* kRetryAfterSeconds = "5";
+// At least this many refused connections may linger at once (max_connections
+// if larger); beyond that a refused connection gets its 503 in one
+// non-blocking write and is closed at once, so a flood cannot pin an
+// unbounded number of sockets yet still gets an answer.
+constexpr size_t kMinRefusing = 64;
+constexpr int kRetryAfterSeconds = 5;
 // stop(): how long in-flight requests get before their sockets are closed.
 constexpr auto kStopGrace = std::chrono::seconds(5);
 // stop(): after force-closing, how long closing completions get to run.
@@ -71,6 +75,44 @@ std::string loggable_target(const std::string& target) {
 
 bool safe_header_value(const std::string& value) {
   return value.find_first_of("\r\n") == std::string::npos;
+}
+
+// Nanoseconds: connections often go idle within the same millisecond.
+int64_t steady_now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+// RFC 9112 §6.1, §6.3: what to answer a request that carries
+// Transfer-Encoding, or 0 when it is plain chunked (which Beast decodes).
+// Any other transfer coding leaves the body's end unknown to us, so the
+// request is refused and the connection closed: reading on would take the
+// rest of its body for the next request (request smuggling).
+int transfer_coding_refusal(const http::request<http::string_body>& req) {
+  std::string codings;
+  const auto fields = req.equal_range(http::field::transfer_encoding);
+  for (auto field = fields.first; field != fields.second; ++field) {
+    codings += (codings.empty() ? "" : ",") + to_std(field->value());
+  }
+  std::vector<std::string> tokens;
+  size_t pos = 0;
+  while (pos <= codings.size()) {
+    size_t comma = codings.find(',', pos);
+    if (comma == std::string::npos) comma = codings.size();
+    std::string token = codings.substr(pos, comma - pos);
+    token.erase(0, token.find_first_not_of(" \t"));
+    token.erase(token.find_last_not_of(" \t") + 1);
+    std::transform(token.begin(), token.end(), token.begin(), [](unsigned char c) { return std::tolower(c); });
+    if (!token.empty()) tokens.push_back(token);
+    pos = comma + 1;
+  }
+  if (tokens.empty()) return req.find(http::field::transfer_encoding) == req.end() ? 0 : 400;
+  // HTTP/1.0 has no transfer codings; chunked must be last (§6.3 item 4);
+  // with Content-Length too the framing is ambiguous (§6.1).
+  if (req.version() < 11 || tokens.back() != "chunked" || req.find(http::field::content_length) != req.end()) {
+    return 400;
+  }
+  return tokens.size() == 1 ? 0 : 501;  // e.g. "gzip, chunked": a coding we do not decode
 }
 
 // What the log line and the answer need to know about the request at hand.
@@ -122,7 +164,7 @@ class HttpServer::Impl {
     });
   }
 
-  void unregister_connection(uint64_t id);
+  void unregister_connection(uint64_t id, const std::string& address);
   void refused_connection_done() { refusing_.fetch_sub(1, std::memory_order_acq_rel); }
 
  private:
@@ -130,6 +172,11 @@ class HttpServer::Impl {
   void do_accept();
   void on_accept(error_code ec, tcp::socket socket);
   void admit(tcp::socket&& socket);
+  // Over a limit: a 503 with Retry-After, never a bare close or reset.
+  void refuse(tcp::socket&& socket, std::string&& address, const char* why);
+  // At max_connections: closes the keep-alive connection idle the longest,
+  // if any, to make room. Needs registry_mu_.
+  bool close_oldest_idle();
   HttpResponse call_handler(const HttpRequest& request);
   // Snapshot of live connections; the caller must drop it before waiting.
   std::vector<std::shared_ptr<Connection>> live_connections();
@@ -156,6 +203,7 @@ class HttpServer::Impl {
   std::condition_variable registry_cv_;  // signalled when one unregisters
   uint64_t next_id_ = 1;                                                 // guarded by registry_mu_
   std::unordered_map<uint64_t, std::weak_ptr<Connection>> connections_;  // guarded by registry_mu_
+  std::unordered_map<std::string, size_t> per_address_;  // live connections by peer address; guarded by registry_mu_
   // connections_.size(), readable without the lock by the accept path.
   std::atomic<size_t> live_{0};
 
@@ -183,20 +231,28 @@ class HttpServer::Impl::Connection : public std::enable_shared_from_this<Connect
     kRefuse,  // over max_connections: one 503, then close
   };
 
-  Connection(Impl& server, tcp::socket&& socket, Mode mode)
-      : server_(server), mode_(mode), stream_(std::move(socket)), strand_(stream_.get_executor()) {
-    error_code ec;
-    auto remote = stream_.socket().remote_endpoint(ec);
-    if (!ec) remote_address_ = remote.address().to_string();
-  }
+  Connection(Impl& server, tcp::socket&& socket, std::string&& remote_address, Mode mode)
+      : server_(server),
+        mode_(mode),
+        remote_address_(std::move(remote_address)),
+        stream_(std::move(socket)),
+        strand_(stream_.get_executor()) {}
 
   ~Connection() {
     if (mode_ == Mode::kRefuse) {
       server_.refused_connection_done();
     } else if (id_ != 0) {
-      server_.unregister_connection(id_);
+      server_.unregister_connection(id_, remote_address_);
     }
   }
+
+  const std::string& remote_address() const { return remote_address_; }
+  // Since when (steady ns) this keep-alive connection waits for its next
+  // request with nothing received; 0 when it is not idle.
+  int64_t idle_since() const { return idle_since_ns_.load(std::memory_order_acquire); }
+  // Claims this idle connection for closing (so two accepts do not pick
+  // it); false when it stopped being idle meanwhile.
+  bool claim_idle(int64_t seen) { return idle_since_ns_.compare_exchange_strong(seen, 0); }
 
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
@@ -208,10 +264,11 @@ class HttpServer::Impl::Connection : public std::enable_shared_from_this<Connect
     net::dispatch(strand_, [self = shared_from_this()] { self->read_request(); });
   }
 
-  void refuse() {
-    net::dispatch(strand_, [self = shared_from_this()] {
-      self->prepare(HttpResponse{503, "text/plain", "too many connections\n", ""}, /*keep_alive=*/false);
-      self->response_.set(http::field::retry_after, kRetryAfterSeconds);
+  void refuse(std::string why) {
+    net::dispatch(strand_, [self = shared_from_this(), why = std::move(why)]() mutable {
+      HttpResponse busy{503, "text/plain", why + "\n", ""};
+      busy.retry_after_seconds = kRetryAfterSeconds;
+      self->prepare(std::move(busy), /*keep_alive=*/false);
       self->write(After::kLingerClose);
     });
   }
@@ -244,18 +301,45 @@ class HttpServer::Impl::Connection : public std::enable_shared_from_this<Connect
     parser_.emplace();
     parser_->header_limit(kHeaderLimit);
     parser_->body_limit(static_cast<std::uint64_t>(server_.options().max_body_bytes));
+    if (requests_served_ > 0 && buffer_.size() == 0) return wait_for_next_request();
+    read_header();
+  }
+
+  // Keep-alive: the idle timeout runs until the next request's first byte,
+  // then the (shorter) header timeout.
+  void wait_for_next_request() {
+    idle_since_ns_.store(steady_now_ns(), std::memory_order_release);
     stream_.expires_after(server_.options().idle_timeout);
+    stream_.async_read_some(buffer_.prepare(kHeaderLimit), [self = shared_from_this()](error_code ec, size_t n) {
+      self->idle_since_ns_.store(0, std::memory_order_release);
+      if (ec) {
+        if (ec == beast::error::timeout) self->server_.log().debug("{} closed after idle timeout", self->remote_address_);
+        return self->close();
+      }
+      self->buffer_.commit(n);
+      self->read_header();
+    });
+  }
+
+  void read_header() {
+    stream_.expires_after(server_.options().header_timeout);
     http::async_read_header(stream_, buffer_, *parser_,
                             [self = shared_from_this()](error_code ec, size_t) { self->on_header(ec); });
   }
 
   void on_header(error_code ec) {
     if (ec) return on_read_error(ec);
+    ++requests_served_;
     const auto& req = parser_->get();
     exchange_.method = to_std(req.method_string());
     exchange_.target = to_std(req.target());
     exchange_.version = req.version();
     exchange_.keep_alive = req.keep_alive();
+    if (int refusal = transfer_coding_refusal(req); refusal != 0) {
+      return answer_error(refusal, refusal == 501 ? "transfer coding '" + to_std(req[http::field::transfer_encoding]) +
+                                                        "' is not supported; send chunked or Content-Length"
+                                                  : "ambiguous message framing (Transfer-Encoding)");
+    }
     // Beast already refuses a Content-Length over body_limit while parsing
     // the header; this keeps the rule visible and independent of that.
     if (auto length = parser_->content_length(); length && *length > server_.options().max_body_bytes) {
@@ -292,7 +376,10 @@ class HttpServer::Impl::Connection : public std::enable_shared_from_this<Connect
     const bool bad_http = ec.category() == http::make_error_code(http::error::bad_method).category() &&
                           ec != http::error::end_of_stream && ec != http::error::partial_message;
     if (!bad_http) {
-      if (ec == beast::error::timeout) server_.log().debug("{} closed after idle timeout", remote_address_);
+      // tcp_stream has closed the socket on a timeout: no answer is possible.
+      if (ec == beast::error::timeout) {
+        server_.log().debug("{} closed: request not complete in time", remote_address_);
+      }
       return close();
     }
     // What is known of a half-parsed request, for the log line.
@@ -329,6 +416,8 @@ class HttpServer::Impl::Connection : public std::enable_shared_from_this<Connect
     request.content_type = to_std(message[http::field::content_type]);
     request.body = std::move(message.body());
     request.remote_address = remote_address_;
+    request.forwarded_for = to_std(message["X-Forwarded-For"]);
+    request.forwarded = to_std(message[http::field::forwarded]);
     exchange_.body_bytes = request.body.size();
     server_.run_handler(std::move(request), [self = shared_from_this()](HttpResponse&& response) {
       // On a worker thread: back to the strand for the write.
@@ -340,8 +429,12 @@ class HttpServer::Impl::Connection : public std::enable_shared_from_this<Connect
 
   void on_handled(HttpResponse&& response) {
     if (phase_ == Phase::kClosed) return;  // force-closed by stop() meanwhile
-    const bool keep_alive = exchange_.keep_alive && !server_.stopping();
-    prepare(std::move(response), keep_alive);
+    prepare(std::move(response), exchange_.keep_alive && !server_.stopping());
+    // After an error answer (the handler's, or the 500 prepare() made of a
+    // bad one) the connection is closed: whatever the client sends next on
+    // it was written without knowing the request failed.
+    const bool keep_alive = response_.keep_alive() && response_.result_int() < 400;
+    response_.keep_alive(keep_alive);
     write(keep_alive ? After::kReadNext : After::kClose);
   }
 
@@ -362,7 +455,9 @@ class HttpServer::Impl::Connection : public std::enable_shared_from_this<Connect
     response_.set(http::field::server, "conflux");
     if (!answer.content_type.empty()) response_.set(http::field::content_type, answer.content_type);
     if (!answer.allow.empty()) response_.set(http::field::allow, answer.allow);
-    if (answer.retry_after_seconds > 0) response_.set(http::field::retry_after, std::to_string(answer.retry_after_seconds));
+    if (answer.retry_after_seconds > 0) {
+      response_.set(http::field::retry_after, std::to_string(answer.retry_after_seconds));
+    }
     // RFC 9110 §15.3.5, §15.4.5: 204 and 304 carry no content.
     if (answer.status == 204 || answer.status == 304) answer.body.clear();
     const size_t length = answer.body.size();
@@ -429,10 +524,11 @@ class HttpServer::Impl::Connection : public std::enable_shared_from_this<Connect
 
   Impl& server_;
   const Mode mode_;
+  const std::string remote_address_;
   beast::tcp_stream stream_;
   const net::any_io_executor strand_;  // stream_'s executor, copied for worker threads
-  std::string remote_address_;
   uint64_t id_ = 0;
+  std::atomic<int64_t> idle_since_ns_{0};  // read by the acceptor (close_oldest_idle)
 
   // Touched only on the strand.
   Phase phase_ = Phase::kReadingHeader;
@@ -441,6 +537,7 @@ class HttpServer::Impl::Connection : public std::enable_shared_from_this<Connect
   http::response<http::string_body> response_;  // alive until written
   Exchange exchange_;
   size_t lingered_ = 0;
+  uint64_t requests_served_ = 0;
 };
 
 Status HttpServer::Impl::start() {
@@ -472,9 +569,9 @@ Status HttpServer::Impl::start() {
   do_accept();  // no I/O thread runs yet, so touching the acceptor here is safe
   for (int i = 0; i < std::max(1, options_.io_threads); ++i) io_threads_.emplace_back([this] { run_io(); });
   state_ = State::kRunning;
-  log_->info("listening on {} ({} I/O threads, {} workers, max {} connections)",
+  log_->info("listening on {} ({} I/O threads, {} workers, max {} connections, {} per address, header timeout {} s)",
              endpoint_text(address, port()), io_threads_.size(), std::max(1, options_.worker_threads),
-             options_.max_connections);
+             options_.max_connections, options_.max_connections_per_address, options_.header_timeout.count());
   return Status::ok();
 }
 
@@ -561,51 +658,103 @@ void HttpServer::Impl::on_accept(error_code ec, tcp::socket socket) {
   do_accept();
 }
 
-// Runs on the acceptor strand, so checking live_ and registering cannot race
-// another accept; a connection ending meanwhile only lowers live_.
+// Runs on the acceptor strand, so checking the counts and registering cannot
+// race another accept; a connection ending meanwhile only lowers them.
 void HttpServer::Impl::admit(tcp::socket&& socket) {
   // Answers go out in one write; without this, a second answer written
   // before the first is ACKed waits out the peer's delayed ACK (~40 ms).
   error_code ignored;
   socket.set_option(tcp::no_delay(true), ignored);
-  if (live_.load(std::memory_order_acquire) >= options_.max_connections) {
-    // Over the limit we still accept and answer 503 with Retry-After rather
-    // than close at once or leave the connection in the backlog. A bare close
-    // reaches the client as "empty reply" or "connection reset", which HTTP
-    // clients treat as a network fault: some retry at once (making the
-    // overload worse), others report a broken server. 503 is the answer the
-    // protocol has for "up but busy" (RFC 9110 §15.6.4), says when to come
-    // back, and shows in the client's log as what it is. Not accepting would
-    // leave clients hanging in the backlog until their own timeout.
-    if (!limit_warned_) {
-      log_->warn("{} connections: refusing new ones with 503", options_.max_connections);
-      limit_warned_ = true;
-    }
-    if (refusing_.load(std::memory_order_acquire) >= kMaxRefusing) {
-      socket.close(ignored);
-      return;
-    }
-    refusing_.fetch_add(1, std::memory_order_acq_rel);
-    std::make_shared<Connection>(*this, std::move(socket), Connection::Mode::kRefuse)->refuse();
-    return;
-  }
-  limit_warned_ = false;
-  auto connection = std::make_shared<Connection>(*this, std::move(socket), Connection::Mode::kServe);
+  std::string address;
+  if (auto remote = socket.remote_endpoint(ignored); !ignored) address = remote.address().to_string();
+
+  // Over a limit we still accept and answer 503 with Retry-After rather
+  // than close at once or leave the connection in the backlog. A bare close
+  // reaches the client as "empty reply" or "connection reset", which HTTP
+  // clients treat as a network fault: some retry at once (making the
+  // overload worse), others report a broken server. 503 is the answer the
+  // protocol has for "up but busy" (RFC 9110 §15.6.4), says when to come
+  // back, and shows in the client's log as what it is.
+  const char* refusal = nullptr;
+  std::shared_ptr<Connection> connection;
   {
     std::lock_guard lock(registry_mu_);
-    if (stopping_.load(std::memory_order_acquire)) return;  // destroyed here: the socket closes
-    const uint64_t id = next_id_++;
-    connection->set_id(id);
-    connections_.emplace(id, connection);
-    live_.store(connections_.size(), std::memory_order_release);
+    if (stopping_.load(std::memory_order_acquire)) return;  // the socket closes as it goes out of scope
+    const size_t cap = options_.max_connections_per_address;
+    if (cap > 0 && per_address_[address] >= cap && !options_.uncapped.contains(address)) {
+      refusal = "too many connections from your address";
+    } else if (connections_.size() >= options_.max_connections && !close_oldest_idle()) {
+      refusal = "too many connections";
+    } else {
+      connection = std::make_shared<Connection>(*this, std::move(socket), std::string(address),
+                                                Connection::Mode::kServe);
+      const uint64_t id = next_id_++;
+      connection->set_id(id);
+      connections_.emplace(id, connection);
+      ++per_address_[address];
+      live_.store(connections_.size(), std::memory_order_release);
+    }
+    if (per_address_[address] == 0) per_address_.erase(address);
   }
-  connection->serve();
+  if (refusal == nullptr) {
+    limit_warned_ = false;
+    connection->serve();
+    return;
+  }
+  if (!limit_warned_) {
+    log_->warn("{} ({}): refusing new connections with 503", refusal, address);
+    limit_warned_ = true;
+  }
+  refuse(std::move(socket), std::move(address), refusal);
 }
 
-void HttpServer::Impl::unregister_connection(uint64_t id) {
+void HttpServer::Impl::refuse(tcp::socket&& socket, std::string&& address, const char* why) {
+  const size_t max_refusing = std::max(kMinRefusing, options_.max_connections);
+  if (refusing_.load(std::memory_order_acquire) >= max_refusing) {
+    // Too many lingering already: the answer in one non-blocking write, then
+    // close. Unread input may turn the close into a reset after the answer.
+    const std::string answer = std::string("HTTP/1.1 503 Service Unavailable\r\nServer: conflux\r\nRetry-After: ") +
+                               std::to_string(kRetryAfterSeconds) +
+                               "\r\nContent-Type: text/plain\r\nConnection: close\r\nContent-Length: " +
+                               std::to_string(std::strlen(why) + 1) + "\r\n\r\n" + why + "\n";
+    error_code ignored;
+    socket.non_blocking(true, ignored);
+    socket.write_some(net::buffer(answer), ignored);
+    socket.shutdown(tcp::socket::shutdown_send, ignored);
+    socket.close(ignored);
+    return;
+  }
+  refusing_.fetch_add(1, std::memory_order_acq_rel);
+  std::make_shared<Connection>(*this, std::move(socket), std::move(address), Connection::Mode::kRefuse)->refuse(why);
+}
+
+bool HttpServer::Impl::close_oldest_idle() {
+  std::shared_ptr<Connection> oldest;
+  int64_t oldest_since = 0;
+  uint64_t oldest_id = 0;
+  for (auto& [id, weak] : connections_) {
+    auto connection = weak.lock();
+    if (!connection) continue;
+    const int64_t since = connection->idle_since();
+    // Equal times: the connection accepted first (lower id) is the older.
+    if (since != 0 && (oldest == nullptr || since < oldest_since || (since == oldest_since && id < oldest_id))) {
+      oldest = std::move(connection);
+      oldest_since = since;
+      oldest_id = id;
+    }
+  }
+  if (oldest == nullptr || !oldest->claim_idle(oldest_since)) return false;
+  log_->debug("{} connections: closing the keep-alive connection of {} idle longest", options_.max_connections,
+              oldest->remote_address());
+  oldest->post_close_if_idle();
+  return true;
+}
+
+void HttpServer::Impl::unregister_connection(uint64_t id, const std::string& address) {
   {
     std::lock_guard lock(registry_mu_);
     connections_.erase(id);
+    if (auto it = per_address_.find(address); it != per_address_.end() && --it->second == 0) per_address_.erase(it);
     live_.store(connections_.size(), std::memory_order_release);
   }
   registry_cv_.notify_all();

@@ -15,6 +15,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/ip_networks.h"
 #include "common/status.h"
 
 namespace conflux::server {
@@ -24,7 +25,11 @@ struct HttpRequest {
   std::string target;        // path plus query, as sent: "/sync?sid=abc"
   std::string content_type;  // header value as sent, may carry parameters
   std::string body;
-  std::string remote_address;
+  std::string remote_address;  // the peer of the TCP connection
+  // As sent (empty when absent); the handler decides whether to believe
+  // them (only from a trusted proxy).
+  std::string forwarded_for;  // X-Forwarded-For
+  std::string forwarded;      // Forwarded (RFC 7239)
 };
 
 struct HttpResponse {
@@ -32,7 +37,7 @@ struct HttpResponse {
   std::string content_type;  // empty: no Content-Type header
   std::string body;
   std::string allow;         // for 405: the Allow header
-  int retry_after_seconds = 0;  // for 503: the Retry-After header; 0: none
+  int retry_after_seconds = 0;  // > 0: a Retry-After header (429, 503)
 };
 
 using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;
@@ -48,8 +53,18 @@ struct HttpServerOptions {
   int io_threads = 1;
   int worker_threads = 2;
   // A keep-alive connection with no request is closed after this; it also
-  // bounds each read of a request and each write of a response.
+  // bounds the read of a request's body and each write of a response.
   std::chrono::seconds idle_timeout{60};
+  // A request's header must be complete this long after its first byte (on
+  // a new connection: after accept). Short, so that connections sending
+  // half a header (slowloris) are gone in seconds; a partial header then
+  // gets 408.
+  std::chrono::seconds header_timeout{10};
+  // Connections one client address may hold at once; more get 503 with
+  // Retry-After. 0: no cap. Addresses in `uncapped` (reverse proxies, which
+  // carry many clients) are exempt.
+  size_t max_connections_per_address = 32;
+  IpNetworks uncapped;
 };
 
 class HttpServer {

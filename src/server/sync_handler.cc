@@ -2,13 +2,18 @@
 
 #include <algorithm>
 #include <cctype>
+#include <chrono>
+
+#include <sys/statvfs.h>
 
 #include "common/log.h"
+#include "server/client_address.h"
 
 namespace conflux::server {
 namespace {
 
-// Retry-After of a 503 for a message the engine could not process.
+// Retry-After of a 503 (the engine could not process the message, or the
+// disk is short of space) and of a 429 (too many unauthenticated messages).
 constexpr int kRetryAfterSeconds = 5;
 
 HttpResponse text(int status, std::string body) {
@@ -37,7 +42,31 @@ std::string query_param(const std::string& query, const std::string& name) {
 
 std::string strip_query(const std::string& url) { return url.substr(0, url.find('?')); }
 
+constexpr int64_t kSpaceWarningEverySeconds = 60;
+
+int64_t steady_seconds() {
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
 }  // namespace
+
+std::optional<uint64_t> SyncHandler::short_of_space() {
+  if (options_.data_dir.empty() || options_.min_free_bytes == 0) return std::nullopt;
+  struct statvfs fs {};
+  if (::statvfs(options_.data_dir.c_str(), &fs) != 0) return std::nullopt;  // unknown: do not refuse on a guess
+  const uint64_t free = static_cast<uint64_t>(fs.f_bavail) * fs.f_frsize;
+  if (free >= options_.min_free_bytes) return std::nullopt;
+  const int64_t now = steady_seconds();
+  int64_t last = space_warned_at_.load();
+  if (now - last >= kSpaceWarningEverySeconds && space_warned_at_.compare_exchange_strong(last, now)) {
+    logger("http")->error(
+        "data directory {} has {} MB free; new sessions need at least {} MB (storage.min_free_bytes): free {} MB "
+        "there, then sessions start again",
+        options_.data_dir, free >> 20, options_.min_free_bytes >> 20, (options_.min_free_bytes - free + (1 << 20) - 1) >> 20);
+  }
+  return free;
+}
 
 SyncHandler::SyncHandler(engine::SyncEngine& engine, SyncHandlerOptions options)
     : engine_(engine), options_(std::move(options)) {}
@@ -87,12 +116,27 @@ HttpResponse SyncHandler::handle_sync(const HttpRequest& request, const std::str
   engine::Inbound where;
   where.session = SessionKey(query_param(query, "sid"));
   where.encoding = encoding;
-  where.remote_address = request.remote_address;
+  where.remote_address = client_address(request.remote_address, request.forwarded_for, request.forwarded,
+                                        options_.trusted_proxies);
+  if (where.session.empty()) {
+    // Sessions under way may finish; a new one waits for room.
+    if (short_of_space()) {
+      HttpResponse busy = text(503, "the server is short of disk space; retry later");
+      busy.retry_after_seconds = kRetryAfterSeconds;
+      return busy;
+    }
+  }
   where.base_url = options_.public_url.empty() ? strip_query(message->hdr.target.loc_uri)
                                                : options_.public_url + options_.sync_path;
   auto out = engine_.handle(*message, where);
   if (!out) {
     if (out.error().is_not_found()) return text(404, "unknown or expired SyncML session; start a new sync");
+    if (out.error().code() == StatusCode::kResourceExhausted) {
+      log->info("{}: {}", where.remote_address, out.error().message());
+      HttpResponse slow_down = text(429, "too many unauthenticated requests; retry later");
+      slow_down.retry_after_seconds = kRetryAfterSeconds;
+      return slow_down;
+    }
     log->error("{}: message not processed: {}", request.remote_address, out.error().to_string());
     HttpResponse busy = text(503, "the server cannot process the message now; retry later");
     // RFC 9110 §10.2.3: when to try again; a database that went away (the

@@ -32,6 +32,9 @@ void ensure_sodium() {
 
 bool valid_user_name(std::string_view name) {
   if (name.empty() || name.size() > kMaxUserNameLength) return false;
+  // Names become path segments (the vdir adapter's <root>/<user>): "." and
+  // ".." would name the root or its parent.
+  if (name == "." || name == "..") return false;
   for (char c : name) {
     bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
               c == '_' || c == '@' || c == '-';

@@ -77,6 +77,7 @@ const std::vector<std::pair<std::string, std::string>>& statements() {
        " ON CONFLICT(key) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at"},
       {"state_delete_session", "DELETE FROM sessions WHERE key = $1"},
       {"state_expire_sessions", "DELETE FROM sessions WHERE updated_at < $1"},
+      {"state_expire_nonces", "DELETE FROM nonces WHERE updated_at < $1"},
       {"state_anchors",
        "SELECT client_next, server_next FROM anchors WHERE user_name = $1 AND device = $2 AND database = $3"},
       {"state_server_anchors", "SELECT server_next FROM anchors WHERE user_name = $1 AND database = $2"},
@@ -232,6 +233,14 @@ Result<int> PgStateStore::expire_sessions(int64_t max_age_seconds) {
   const int64_t before = now_seconds_() - max_age_seconds;
   return db_->transact("expire sessions", [&](pqxx::work& txn) -> Result<int> {
     return static_cast<int>(txn.exec_prepared("state_expire_sessions", before).affected_rows());
+  });
+}
+
+Result<int> PgStateStore::expire_auth_nonces(int64_t max_age_seconds) {
+  if (max_age_seconds < 0) return Status::invalid_argument("expire_auth_nonces: negative age");
+  const int64_t before = now_seconds_() - max_age_seconds;
+  return db_->transact("expire nonces", [&](pqxx::work& txn) -> Result<int> {
+    return static_cast<int>(txn.exec_prepared("state_expire_nonces", before).affected_rows());
   });
 }
 

@@ -152,6 +152,14 @@ Result<int> SqliteStateStore::expire_sessions(int64_t max_age_seconds) {
   return st->run();
 }
 
+Result<int> SqliteStateStore::expire_auth_nonces(int64_t max_age_seconds) {
+  if (max_age_seconds < 0) return Status::invalid_argument("expire_auth_nonces: negative age");
+  auto st = db_->prepare("DELETE FROM nonces WHERE updated_at < ?1");
+  if (!st) return st.error();
+  st->bind(1, now_seconds_() - max_age_seconds);
+  return st->run();
+}
+
 // --- anchors ----------------------------------------------------------------
 
 Result<std::optional<engine::SyncAnchors>> SqliteStateStore::anchors(const engine::DeviceStore& ds) {

@@ -70,6 +70,7 @@ class SqliteStateStore final : public StateStore {
   Result<std::vector<engine::SyncReport>> session_report(const SessionKey& session) override;
   Result<std::string> auth_nonce(const DeviceId& device) override;
   Status save_auth_nonce(const DeviceId& device, const std::string& nonce_b64) override;
+  Result<int> expire_auth_nonces(int64_t max_age_seconds) override;
   Result<std::vector<engine::Rejection>> rejections(const engine::DeviceStore& ds) override;
   Status record_rejection(const engine::DeviceStore& ds, const Guid& guid, const Anchor& revision,
                           int status) override;

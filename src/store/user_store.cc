@@ -56,7 +56,7 @@ bool UserStore::valid_user_name(std::string_view name) { return store::valid_use
 Status UserStore::add(const UserId& user, const std::string& password) {
   if (!valid_user_name(user.str())) {
     return Status::invalid_argument("invalid user name '" + user.str() +
-                                    "' (1-64 characters of A-Z a-z 0-9 . _ @ -)");
+                                    "' (1-64 characters of A-Z a-z 0-9 . _ @ -, not . or ..)");
   }
   CFX_RETURN_IF_ERROR(check_new_password(password));
   {

@@ -37,7 +37,7 @@ class UserStore final : public UserAccounts {
   UserStore(const UserStore&) = delete;
   UserStore& operator=(const UserStore&) = delete;
 
-  // 1..64 characters of [A-Za-z0-9._@-].
+  // 1..64 characters of [A-Za-z0-9._@-], other than "." and "..".
   static bool valid_user_name(std::string_view name);
 
   // kInvalidArgument for an invalid name or an empty password; kAlreadyExists

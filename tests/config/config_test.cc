@@ -91,6 +91,30 @@ TEST(ConfigTest, QuirksFileIsAServerKeyAndEmptyByDefault) {
   EXPECT_NE(bad.error().message().find("server.quirks_file: must be a string"), std::string::npos);
 }
 
+// Issue #11: the limits against hostile clients are keys with defaults, checked.
+TEST(ConfigTest, HardeningKeysHaveDefaultsAndAreValidated) {
+  const Config d = default_config();
+  EXPECT_EQ(d.server.max_connections_per_address, 32u);
+  EXPECT_EQ(d.server.header_timeout_seconds, 10);
+  EXPECT_TRUE(d.auth.trusted_proxies.empty());
+  auto c = load_config_string(
+      "[server]\nmax_connections_per_address = 0\nheader_timeout_seconds = 5\n"
+      "[auth]\ntrusted_proxies = [\"127.0.0.1\", \"10.0.0.0/8\", \"fd00::/8\"]\nlogin_free_failures = 3\n"
+      "[storage]\nmin_free_bytes = 0\n",
+      "conf.toml");
+  ASSERT_TRUE(c) << c.error().to_string();
+  EXPECT_EQ(c->server.max_connections_per_address, 0u);
+  EXPECT_EQ(c->auth.trusted_proxies.size(), 3u);
+  EXPECT_EQ(c->auth.login_free_failures, 3);
+  EXPECT_EQ(c->min_free_bytes, 0u);
+  EXPECT_EQ(load_error("[auth]\ntrusted_proxies = [\"proxy.example\"]\n"),
+            "conf.toml:2: auth.trusted_proxies: 'proxy.example' is not an IP address or network");
+  EXPECT_EQ(load_error("[auth]\ntrusted_proxies = \"10.0.0.1\"\n"),
+            "conf.toml:2: auth.trusted_proxies: must be an array of strings");
+  EXPECT_EQ(load_error("[server]\nheader_timeout_seconds = 0\n"),
+            "conf.toml:2: server.header_timeout_seconds: must be between 1 and 300");
+}
+
 TEST(ConfigTest, FullValidFile) {
   const std::string text = R"(# a complete configuration
 [server]

@@ -43,5 +43,37 @@ TEST(DuplicateMatcherTest, NotesMatchOnlyByBytes) {
   EXPECT_TRUE(same->identical);
 }
 
+std::string card(const std::string& fn, const std::string& lines) {
+  return "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:" + fn + "\r\nN:" + fn + ";;;;\r\n" + lines + "END:VCARD\r\n";
+}
+
+// Issue #11 item 7: the identity is "name plus phone or e-mail", so a card
+// whose phone changed is still the same contact when its e-mail is.
+TEST(DuplicateMatcherTest, ContactWithChangedPhoneMatchesByNameAndEmail) {
+  DuplicateMatcher matcher(
+      {stored("c1", "text/vcard", card("Ada Lovelace", "TEL:+44 20 1111\r\nEMAIL:ada@example.org\r\n"))}, {});
+  auto m = matcher.match(card("Ada Lovelace", "TEL:+44 20 2222\r\nEMAIL:Ada@Example.org\r\n"), "text/vcard");
+  ASSERT_TRUE(m.has_value()) << "a changed phone doubled the contact";
+  EXPECT_EQ(m->guid, "c1");
+  EXPECT_NE(m->merged_raw.find("2222"), std::string::npos) << m->merged_raw;
+}
+
+TEST(DuplicateMatcherTest, ContactWithChangedEmailMatchesByNameAndPhone) {
+  DuplicateMatcher matcher(
+      {stored("c1", "text/vcard", card("Ada Lovelace", "TEL:+44 20 1111\r\nEMAIL:ada@example.org\r\n"))}, {});
+  auto m = matcher.match(card("Ada Lovelace", "TEL:+44 (20) 1111\r\nEMAIL:ada@new.example\r\n"), "text/vcard");
+  ASSERT_TRUE(m.has_value());
+  EXPECT_EQ(m->guid, "c1");
+}
+
+TEST(DuplicateMatcherTest, SameNameWithNothingElseInCommonIsAnotherContact) {
+  DuplicateMatcher matcher(
+      {stored("c1", "text/vcard", card("John Smith", "TEL:555 0100\r\nEMAIL:john@one.example\r\n"))}, {});
+  EXPECT_FALSE(
+      matcher.match(card("John Smith", "TEL:555 0199\r\nEMAIL:john@two.example\r\n"), "text/vcard").has_value());
+  // The same phone under another name is another person too.
+  EXPECT_FALSE(matcher.match(card("Jane Smith", "TEL:555 0100\r\n"), "text/vcard").has_value());
+}
+
 }  // namespace
 }  // namespace conflux::engine

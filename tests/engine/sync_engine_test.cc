@@ -56,9 +56,11 @@ TEST_F(SyncEngineTest, NoCredentialsIsAnswered407WithMd5Challenge) {
   EXPECT_EQ(find_command(m, CommandKind::kAlert), nullptr);
   EXPECT_TRUE(m.final);
   EXPECT_FALSE(out->session_ended);
-  EXPECT_FALSE(d.key().empty());
+  // Nothing is kept for it (issue #11): no RespURI, no session.
+  EXPECT_TRUE(d.key().empty());
+  EXPECT_EQ(state_.session_count(), 0u);
 
-  // The client resends pkg 1 with credentials to the RespURI.
+  // The client resends pkg 1 with credentials, as a new first message.
   auto again = d.send({alert(200, "contacts", std::nullopt, "1")}, true, /*with_cred=*/true);
   ASSERT_TRUE(again) << again.error().to_string();
   EXPECT_EQ(hdr_status_code(again->reply), 212);
@@ -164,20 +166,34 @@ TEST_F(SyncEngineTest, WrongPasswordIsAnswered401WithMd5ChallengeAndLimited) {
   EXPECT_EQ(find_status(out->reply, "Alert"), nullptr);
   EXPECT_FALSE(out->session_ended);
 
-  // Three failures end the session (EngineOptions::max_auth_failures).
-  out = d.send({alert(200, "contacts", std::nullopt, "1")}, true, true);
-  ASSERT_TRUE(out);
-  EXPECT_EQ(hdr_status_code(out->reply), 401);
-  const SessionKey key = d.key();
-  out = d.send({alert(200, "contacts", std::nullopt, "1")}, true, true);
-  ASSERT_TRUE(out);
-  EXPECT_EQ(hdr_status_code(out->reply), 401);
-  EXPECT_TRUE(out->session_ended);
+  // Nothing is kept for it (issue #11): no RespURI, no session, no nonce;
+  // the next attempt is a new session's first message.
   EXPECT_TRUE(out->reply.hdr.resp_uri.empty());
-  d.set_key(key);
-  auto after = d.send({alert(200, "contacts", std::nullopt, "1")}, true, true);
-  ASSERT_FALSE(after);
-  EXPECT_TRUE(after.error().is_not_found());
+  EXPECT_EQ(state_.session_count(), 0u);
+  EXPECT_EQ(*state_.auth_nonce(DeviceId("IMEI:1")), "");
+  out = d.send({alert(200, "contacts", std::nullopt, "1")}, true, true);
+  ASSERT_TRUE(out);
+  EXPECT_EQ(hdr_status_code(out->reply), 401);
+  EXPECT_EQ(state_.session_count(), 0u);
+}
+
+// A session id is the key plus an HMAC tag; the key alone (as the log and
+// reports show it) or a forged tag opens nothing.
+TEST_F(SyncEngineTest, OnlyTheWholeSessionIdContinuesASession) {
+  Device d(*engine_, "IMEI:1");
+  d.start_session();
+  ASSERT_TRUE(d.send({alert(201, "contacts", std::nullopt, "1")}, true, true));
+  const SessionKey whole = d.key();
+  const std::string id = whole.str();
+  ASSERT_NE(id.find('.'), std::string::npos) << id;
+  for (const std::string& bad : {id.substr(0, id.find('.')), id.substr(0, id.size() - 1) + "x"}) {
+    d.set_key(SessionKey(bad));
+    auto out = d.send({status_cmd("1", 0, "SyncHdr", 200)}, false, false);
+    ASSERT_FALSE(out);
+    EXPECT_TRUE(out.error().is_not_found()) << bad;
+  }
+  d.set_key(whole);
+  EXPECT_TRUE(d.send({status_cmd("1", 0, "SyncHdr", 200)}, false, false));
 }
 
 TEST_F(SyncEngineTest, GoodCredentialsAre212WithRespUriCarryingTheSessionKey) {
@@ -242,10 +258,8 @@ TEST_F(SyncEngineTest, IdleSessionsExpire) {
   ASSERT_TRUE(d.send({alert(201, "contacts", std::nullopt, "1")}, true, true));
   const SessionKey key = d.key();
   clock_.advance(EngineOptions{}.session_timeout_seconds + 1);
-  // Expiry runs when a new session starts.
-  Device other(*engine_, "IMEI:2");
-  other.start_session();
-  ASSERT_TRUE(other.send({alert(201, "contacts", std::nullopt, "1")}, true, true));
+  // Expiry runs on the server's timer, never on a client's request.
+  ASSERT_TRUE(engine_->purge_expired().is_ok());
   d.set_key(key);
   auto out = d.send({status_cmd("1", 0, "SyncHdr", 200)}, false, false);
   ASSERT_FALSE(out);

@@ -619,6 +619,27 @@ TEST(XmlCodecDecode, CdataAndEscapedItemDataAreKeptExactly) {
   EXPECT_EQ(diff_messages(m, again), "");
 }
 
+// XML 1.0 §2.2, §4.1 (issue #11): a character reference or a raw character
+// outside Char is not well-formed, whatever pugixml would make of it.
+TEST(XmlCodecDecode, CharactersXmlForbidsAreRefused) {
+  for (const std::string& bad : {std::string("&#0;"), std::string("&#x0;"), std::string("&#x1F;"),
+                                 std::string("&#xFFFE;"), std::string("&#xD800;"), std::string("&#1114112;"),
+                                 std::string("&#99999999999;"), std::string("a\x01b")}) {
+    std::string xml = wrap(
+        "<Sync><CmdID>1</CmdID><Target><LocURI>card</LocURI></Target><Source><LocURI>contacts</LocURI></Source>"
+        "<Add><CmdID>2</CmdID><Item><Source><LocURI>1</LocURI></Source><Data>x" + bad + "y</Data></Item></Add>"
+        "</Sync><Final/>");
+    auto m = decode_xml(xml);
+    EXPECT_FALSE(m.has_value()) << "accepted " << bad;
+  }
+  // Tab, LF, CR and the rest of Unicode stay allowed.
+  std::string ok = wrap(
+      "<Sync><CmdID>1</CmdID><Target><LocURI>card</LocURI></Target><Source><LocURI>contacts</LocURI></Source>"
+      "<Add><CmdID>2</CmdID><Item><Source><LocURI>1</LocURI></Source><Data>&#9;&#xA;&#13;&#x10FFFF;\t</Data></Item></Add>"
+      "</Sync><Final/>");
+  DECODE_OR_FAIL(m, ok);
+}
+
 TEST(XmlCodecDecode, NamespaceSpellingsAllDecode) {
   const std::string body =
       "<Alert><CmdID>1</CmdID><Data>200</Data><Item><Target><LocURI>t</LocURI></Target>"

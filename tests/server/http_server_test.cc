@@ -144,6 +144,9 @@ HttpServerOptions local_options() {
   HttpServerOptions options;
   options.address = "127.0.0.1";
   options.port = 0;
+  // Every test client comes from 127.0.0.1; the per-address cap has its own
+  // test (ConnectionsPerAddressAreCapped).
+  options.max_connections_per_address = 0;
   return options;
 }
 
@@ -197,8 +200,12 @@ TEST(HttpServerTest, AllowHeaderAndEmptyContentType) {
   EXPECT_EQ(header(*refused, http::field::allow), "POST");
   EXPECT_EQ(refused->count(http::field::content_type), 0u);
   EXPECT_EQ(header(*refused, http::field::content_length), "0");
+  // An error answer closes the connection (issue #11): what the client sent
+  // after the failed request was written without knowing it failed.
+  EXPECT_TRUE(client.closed_by_server());
 
-  auto empty = client.post("/sync", "x");
+  Client again(server.port());
+  auto empty = again.post("/sync", "x");
   ASSERT_TRUE(empty);
   EXPECT_EQ(empty->result_int(), 204);
   EXPECT_TRUE(empty->body().empty());
@@ -363,38 +370,95 @@ TEST(HttpServerTest, ConnectionOverLimitGets503WhileOthersWork) {
   HttpServer server(options, echo);
   ASSERT_TRUE(server.start().is_ok());
 
+  // Two connections in the middle of a request: busy, not idle.
   auto first = std::make_unique<Client>(server.port());
   Client second(server.port());
-  // An answered request proves each is accepted and counted.
-  ASSERT_TRUE(first->post("/1", "a"));
-  ASSERT_TRUE(second.post("/2", "b"));
+  ASSERT_TRUE(first->send_raw("POST /1 HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\na"));
+  ASSERT_TRUE(second.send_raw("POST /2 HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\na"));
 
-  Client third(server.port());
-  auto refused = third.post("/3", "c");
+  // Try until both are counted (accepting is asynchronous).
+  std::optional<Response> refused;
+  for (int attempt = 0; attempt < 1000; ++attempt) {
+    Client third(server.port());
+    refused = third.post("/3", "c");
+    if (refused && refused->result_int() == 503) {
+      EXPECT_TRUE(third.closed_by_server());
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
   ASSERT_TRUE(refused);
   EXPECT_EQ(refused->result_int(), 503);
   EXPECT_EQ(refused->body(), "too many connections\n");
   EXPECT_EQ(header(*refused, http::field::retry_after), "5");
   EXPECT_FALSE(refused->keep_alive());
-  EXPECT_TRUE(third.closed_by_server());
 
-  auto again_first = first->post("/1", "again");
-  auto again_second = second.post("/2", "again");
+  // The busy ones finish their requests.
+  ASSERT_TRUE(first->send_raw("gain"));
+  ASSERT_TRUE(second.send_raw("gain"));
+  auto again_first = first->read_response();
+  auto again_second = second.read_response();
   ASSERT_TRUE(again_first && again_second);
   EXPECT_EQ(again_first->body(), "POST /1 again");
   EXPECT_EQ(again_second->body(), "POST /2 again");
+}
 
-  // Once a slot frees up a new connection is served. The server notices the
-  // close asynchronously, so try until it has.
-  first.reset();
-  bool served = false;
-  for (int attempt = 0; attempt < 1000 && !served; ++attempt) {
-    Client next(server.port());
-    auto response = next.post("/next", "d");
-    served = response && response->result_int() == 200;
-    if (!served) std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  EXPECT_TRUE(served);
+// At the limit, the keep-alive connection idle the longest makes room.
+TEST(HttpServerTest, OldestIdleConnectionMakesRoomAtTheLimit) {
+  auto options = local_options();
+  options.max_connections = 2;
+  HttpServer server(options, echo);
+  ASSERT_TRUE(server.start().is_ok());
+  Client first(server.port());
+  ASSERT_TRUE(first.post("/1", "a"));
+  Client second(server.port());
+  ASSERT_TRUE(second.post("/2", "b"));
+  Client third(server.port());
+  auto served = third.post("/3", "c");
+  ASSERT_TRUE(served);
+  EXPECT_EQ(served->result_int(), 200);
+  EXPECT_TRUE(first.closed_by_server());
+  auto still = second.post("/2", "again");
+  ASSERT_TRUE(still);
+  EXPECT_EQ(still->result_int(), 200);
+}
+
+TEST(HttpServerTest, ConnectionsPerAddressAreCapped) {
+  auto options = local_options();
+  options.max_connections_per_address = 2;
+  HttpServer server(options, echo);
+  ASSERT_TRUE(server.start().is_ok());
+  Client first(server.port());
+  ASSERT_TRUE(first.post("/1", "a"));
+  Client second(server.port());
+  ASSERT_TRUE(second.post("/2", "b"));
+  Client third(server.port());
+  auto refused = third.post("/3", "c");
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->result_int(), 503);
+  EXPECT_EQ(refused->body(), "too many connections from your address\n");
+  EXPECT_EQ(header(*refused, http::field::retry_after), "5");
+}
+
+TEST(HttpServerTest, UnsupportedTransferCodingIsRefusedAndTheConnectionClosed) {
+  HttpServer server(local_options(), echo);
+  ASSERT_TRUE(server.start().is_ok());
+  Client client(server.port());
+  auto refused = client.exchange(
+      "POST /x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n");
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->result_int(), 400);
+  EXPECT_TRUE(client.closed_by_server());
+}
+
+TEST(HttpServerTest, HalfSentHeaderIsDroppedAfterTheHeaderTimeout) {
+  auto options = local_options();
+  options.header_timeout = std::chrono::seconds(1);
+  HttpServer server(options, echo);
+  ASSERT_TRUE(server.start().is_ok());
+  Client client(server.port());
+  ASSERT_TRUE(client.send_raw("POST /x HTTP/1.1\r\nHo"));
+  EXPECT_TRUE(client.closed_by_server());  // blocks until the server gives up
 }
 
 TEST(HttpServerTest, ThrowingHandlerGets500AndServerGoesOn) {
@@ -407,14 +471,15 @@ TEST(HttpServerTest, ThrowingHandlerGets500AndServerGoesOn) {
   });
   ASSERT_TRUE(server.start().is_ok());
 
-  Client client(server.port());
   for (const char* target : {"/throw", "/throw-int", "/bad-status", "/bad-header"}) {
+    Client client(server.port());
     auto response = client.post(target, "x");
     ASSERT_TRUE(response) << target;
     EXPECT_EQ(response->result_int(), 500) << target;
     EXPECT_EQ(response->count("X-Evil"), 0u);
-    EXPECT_TRUE(response->keep_alive());
+    EXPECT_FALSE(response->keep_alive());  // error answers close the connection
   }
+  Client client(server.port());
   auto fine = client.post("/ok", "y");
   ASSERT_TRUE(fine);
   EXPECT_EQ(fine->result_int(), 200);

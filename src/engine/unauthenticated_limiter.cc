@@ -1,0 +1,41 @@
+#include "engine/unauthenticated_limiter.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace conflux::engine {
+
+UnauthenticatedLimiter::UnauthenticatedLimiter(const Clock& clock, int burst, int per_minute)
+    : clock_(clock), burst_(std::max(1, burst)), per_second_(std::max(1, per_minute) / 60.0) {}
+
+void UnauthenticatedLimiter::refill(Bucket& bucket, int64_t now) const {
+  if (now > bucket.updated) {
+    bucket.tokens = std::min(burst_, bucket.tokens + static_cast<double>(now - bucket.updated) * per_second_);
+    bucket.updated = now;
+  }
+}
+
+int64_t UnauthenticatedLimiter::wait_seconds(const std::string& address) {
+  const int64_t now = clock_.now_seconds();
+  std::lock_guard lock(mutex_);
+  auto it = buckets_.find(address);
+  if (it == buckets_.end()) return 0;
+  refill(it->second, now);
+  if (it->second.tokens >= 1) return 0;
+  return std::max<int64_t>(1, static_cast<int64_t>(std::ceil((1 - it->second.tokens) / per_second_)));
+}
+
+void UnauthenticatedLimiter::charge(const std::string& address) {
+  const int64_t now = clock_.now_seconds();
+  std::lock_guard lock(mutex_);
+  if (buckets_.size() >= kMaxTracked && !buckets_.count(address)) {
+    for (auto& [key, bucket] : buckets_) refill(bucket, now);
+    std::erase_if(buckets_, [&](const auto& entry) { return entry.second.tokens >= burst_; });
+    if (buckets_.size() >= kMaxTracked) buckets_.clear();
+  }
+  auto [it, fresh] = buckets_.try_emplace(address, Bucket{burst_, now});
+  refill(it->second, now);
+  it->second.tokens = std::max(0.0, it->second.tokens - 1);
+}
+
+}  // namespace conflux::engine
