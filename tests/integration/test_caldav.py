@@ -249,7 +249,7 @@ class CaldavTest(IntegrationTest):
         self.assertIn("changed in Radicale", text)
         (device_text,) = a.items(DS).values()
         self.assertIn("changed in Radicale", device_text)
-        listing = self.server.cli("conflicts", "list").stdout.strip().splitlines()
+        listing = self.server.cli("conflicts", "list").stdout.strip().splitlines()[1:]  # after the header row
         self.assertEqual(len(listing), 1, listing)
         self.assertIn("server-wins", listing[0])
         shown = self.server.cli("conflicts", "show", listing[0].split("\t")[0]).stdout
