@@ -97,7 +97,11 @@ struct World {
     for (const auto& r : memory->apply(caf::StoreRef{UserId("fuzz"), "contacts", {}}, std::move(items))) {
       require(r.status, "seed contacts");
     }
-    engine = std::make_unique<engine::SyncEngine>(manager, state, registry.stores(), engine::EngineOptions{}, clock);
+    engine::EngineOptions options;
+    // One secret for every World, so the pkg-1 session id (<key>.<tag>, the
+    // tag an HMAC under this secret) opens the session in each of them.
+    options.server_secret = "conflux-fuzz-server-secret";
+    engine = std::make_unique<engine::SyncEngine>(manager, state, registry.stores(), options, clock);
     handler = std::make_unique<server::SyncHandler>(*engine, server::SyncHandlerOptions{});
   }
 
@@ -118,7 +122,8 @@ struct World {
 
 // The pkg-1 session: its key and the engine's saved state after pkg 2.
 struct OpenSession {
-  SessionKey key;
+  std::string id;  // as in the RespURI: <key>.<tag>
+  SessionKey key;  // the state store's name for it
   std::string blob;
 };
 // CONFLUX_FUZZ_VERBOSE=1 prints each answer (for checking what a seed reaches).
@@ -173,7 +178,8 @@ OpenSession start_session() {
   const std::string& resp_uri = reply->hdr.resp_uri;
   const size_t at = resp_uri.find("?sid=");
   if (at == std::string::npos) property_failed("fuzz init: pkg 2 has no RespURI with ?sid=", r.body);
-  OpenSession session{SessionKey(resp_uri.substr(at + 5)), ""};
+  const std::string id = resp_uri.substr(at + 5);
+  OpenSession session{id, SessionKey(id.substr(0, id.find('.'))), ""};
   auto blob = world.state.load_session(session.key);
   if (!blob || !blob->has_value()) property_failed("fuzz init: pkg-1 session was not saved", r.body);
   session.blob = **blob;
@@ -207,7 +213,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
   const fuzz::OpenSession& open = fuzz::open_session();
   fuzz::World::require(world.state.save_session(open.key, open.blob), "restore pkg-1 session");
-  fuzz::check_response((*world.handler)(fuzz::post("/sync?sid=" + open.key.str(), type, body)), body,
+  fuzz::check_response((*world.handler)(fuzz::post("/sync?sid=" + open.id, type, body)), body,
                        "continuation");
   return 0;
 }
