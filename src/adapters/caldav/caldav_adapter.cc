@@ -284,6 +284,16 @@ std::string DavCollections::id_for_href(const std::string& href, const std::map<
   return segment;
 }
 
+DavCollections::Member DavCollections::listed_member(const UserState& state, const std::string& id,
+                                                    const std::string& path, const std::string& etag) {
+  Member m{path, etag, "", ""};
+  if (auto old = state.members.find(id); old != state.members.end() && old->second.etag == etag) {
+    m.revision = old->second.revision;
+    m.uid = old->second.uid;
+  }
+  return m;
+}
+
 Status DavCollections::list_by_sync_collection(UserState& state, const DavLogin& login) {
   const std::string collection_path = url_path(state.url);
   for (int round = 0; round < kMaxSyncRounds; ++round) {
@@ -320,12 +330,7 @@ Status DavCollections::list_by_sync_collection(UserState& state, const DavLogin&
         continue;
       }
       const std::string id = known != id_by_href.end() ? known->second : id_for_href(path, members);
-      Member m{path, item.etag, "", ""};
-      if (auto old = state.members.find(id); old != state.members.end() && old->second.etag == item.etag) {
-        m.revision = old->second.revision;
-        m.uid = old->second.uid;
-      }
-      members[id] = std::move(m);
+      members[id] = listed_member(state, id, path, item.etag);
     }
     state.members = std::move(members);
     state.sync_token = ms->sync_token;
@@ -360,12 +365,7 @@ Status DavCollections::list_by_propfind(UserState& state, const DavLogin& login)
     if (with_slash(path) == collection_path || ends_with(path, "/") || item.is_collection) continue;
     auto known = id_by_href.find(path);
     const std::string id = known != id_by_href.end() ? known->second : id_for_href(path, members);
-    Member m{path, item.etag, "", ""};
-    if (auto old = state.members.find(id); old != state.members.end() && old->second.etag == item.etag) {
-      m.revision = old->second.revision;
-      m.uid = old->second.uid;
-    }
-    members[id] = std::move(m);
+    members[id] = listed_member(state, id, path, item.etag);
   }
   state.members = std::move(members);
   state.ctag = ctag;

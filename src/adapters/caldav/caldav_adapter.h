@@ -137,6 +137,10 @@ class DavCollections final : public caf::TrackedBackend {
   Result<HttpResponse> send(const std::string& label, const std::string& method, const std::string& url,
                             const DavLogin& login, std::vector<std::string> headers, const std::string& body);
   std::string id_for_href(const std::string& href, const std::map<std::string, Member>& taken) const;
+  // The member `id` as a listing found it at `path` with `etag`; its revision
+  // and UID carry over from the last listing while the ETag is unchanged.
+  static Member listed_member(const UserState& state, const std::string& id, const std::string& path,
+                              const std::string& etag);
   std::string if_match(const std::string& etag) const;
   Result<std::string> etag_after_put(UserState& state, const DavLogin& login, const std::string& href,
                                      const HttpResponse& response);
