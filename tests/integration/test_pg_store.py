@@ -18,14 +18,9 @@ PostgreSQL the test starts itself (tests/pg/pg_test_server):
 Run: CONFLUX_BIN=/path/to/conflux /usr/bin/python3 test_pg_store.py
 """
 
-import http.client
-import itertools
 import sys
-import threading
 import unittest
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import pg_server  # noqa: E402
@@ -34,63 +29,13 @@ import vcards  # noqa: E402
 from conflux_server import IntegrationTest, http_request  # noqa: E402
 from engine_checks import (device_fns, doubled,  # noqa: E402
                            server_count, server_fns)
+from http_proxies import RoundRobinProxy  # noqa: E402
 
 DS = "contacts"
 USER = "pia"
 PASSWORD = "Pg-store-pw-3"
 CLIENT_EXTRA = {"maxMsgSize": "4000", "retryDuration": "0",
                 "retryInterval": "0"}
-
-
-class RoundRobinProxy:
-    """An HTTP proxy on loopback that sends each POST to the next of
-    `targets` in turn (as a load balancer without session affinity does)
-    and counts how many each one answered."""
-
-    def __init__(self, targets):
-        self.targets = [urlsplit(t) for t in targets]
-        self.served = [0] * len(targets)
-        turn = itertools.count()
-        lock = threading.Lock()
-        proxy = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                with lock:
-                    i = next(turn) % len(proxy.targets)
-                    proxy.served[i] += 1
-                target = proxy.targets[i]
-                conn = http.client.HTTPConnection(target.hostname,
-                                                  target.port, timeout=120)
-                conn.request("POST", self.path, body,
-                             {"Content-Type": self.headers["Content-Type"]})
-                answer = conn.getresponse()
-                data = answer.read()
-                self.send_response(answer.status)
-                for name in ("Content-Type", "Retry-After"):
-                    if answer.getheader(name):
-                        self.send_header(name, answer.getheader(name))
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-                conn.close()
-
-            def log_message(self, *args):
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.httpd.serve_forever,
-                                       daemon=True)
-        self.thread.start()
-
-    @property
-    def url(self):
-        return f"http://127.0.0.1:{self.httpd.server_address[1]}/sync"
-
-    def close(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
 
 
 class PgStoreTest(IntegrationTest):

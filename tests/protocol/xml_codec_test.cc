@@ -638,6 +638,7 @@ TEST(XmlCodecDecode, CharactersXmlForbidsAreRefused) {
       "<Add><CmdID>2</CmdID><Item><Source><LocURI>1</LocURI></Source><Data>&#9;&#xA;&#13;&#x10FFFF;\t</Data></Item></Add>"
       "</Sync><Final/>");
   DECODE_OR_FAIL(m, ok);
+  EXPECT_EQ(m.commands.back().children[0].items[0].data, "\t\n\r\xF4\x8F\xBF\xBF\t");
 }
 
 TEST(XmlCodecDecode, NamespaceSpellingsAllDecode) {

@@ -594,10 +594,12 @@ TEST(HttpServerTest, BadAddressAndSecondStart) {
 
 TEST(HttpServerTest, StopLetsInFlightHandlerFinish) {
   std::promise<void> entered;
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
   std::atomic<bool> finished{false};
   HttpServer server(local_options(), [&](const HttpRequest&) {
     entered.set_value();
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    released.wait();
     finished = true;
     return HttpResponse{200, "text/plain", "done", ""};
   });
@@ -612,7 +614,17 @@ TEST(HttpServerTest, StopLetsInFlightHandlerFinish) {
     closed = client.closed_by_server();
   });
   entered.get_future().wait();
-  server.stop();
+  std::atomic<bool> stopped{false};
+  std::thread stopper([&] {
+    server.stop();
+    stopped = true;
+  });
+  // stop() has begun once the listener is closed; it must then wait for
+  // the handler, however long that takes.
+  while (Client(port).connected()) std::this_thread::yield();
+  EXPECT_FALSE(stopped.load());
+  release.set_value();
+  stopper.join();
   EXPECT_TRUE(finished.load());
   client_thread.join();
 
