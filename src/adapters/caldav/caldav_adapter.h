@@ -100,6 +100,9 @@ class DavCollections final : public caf::TrackedBackend {
   Result<std::string> read(const caf::StoreRef& store, const std::string& id) override;
   Result<std::string> write(const caf::StoreRef& store, const std::string& id, std::string_view raw,
                             WriteMode mode) override;
+  // A 409/403 no-uid-conflict: the member holding the UID is looked up and
+  // the create becomes an update of it.
+  Result<Created> create(const caf::StoreRef& store, const std::string& id, std::string_view raw) override;
   Status remove(const caf::StoreRef& store, const std::string& id) override;
   void prefetch(const caf::StoreRef& store, const std::vector<std::string>& ids) override;
 
@@ -122,6 +125,7 @@ class DavCollections final : public caf::TrackedBackend {
     std::string ctag;
     std::map<std::string, Member> members;      // by id
     std::map<std::string, std::string> bodies;  // prefetched, by id; read() takes them
+    std::string listed_in_session;  // the session token (StoreRef::token) the last listing was made for
   };
 
   Result<DavLogin> login_for(const caf::StoreRef& store);
@@ -133,6 +137,7 @@ class DavCollections final : public caf::TrackedBackend {
   // Fills revisions; fetches content where the revision is a hash.
   Status settle_revisions(UserState& state, const DavLogin& login,
                           const std::map<std::string, std::string>& old_etags);
+  static std::map<std::string, std::string> listing_of(const UserState& state);
   Status multiget(UserState& state, const DavLogin& login, const std::vector<std::string>& ids);
   Result<HttpResponse> send(const std::string& label, const std::string& method, const std::string& url,
                             const DavLogin& login, std::vector<std::string> headers, const std::string& body);
@@ -141,6 +146,14 @@ class DavCollections final : public caf::TrackedBackend {
   // and UID carry over from the last listing while the ETag is unchanged.
   static Member listed_member(const UserState& state, const std::string& id, const std::string& path,
                               const std::string& etag);
+  // PUTs one item with its precondition; `uid_taken`, when given, is set
+  // when the server refuses it with no-uid-conflict.
+  Result<std::string> put(UserState& state, const DavLogin& login, const std::string& id, std::string_view raw,
+                          WriteMode mode, bool* uid_taken);
+  // The id of the member whose UID is `uid` (one query REPORT; the server
+  // need not name the member in its no-uid-conflict: Radicale does not);
+  // empty when there is none.
+  Result<std::string> find_by_uid(UserState& state, const DavLogin& login, const std::string& uid);
   std::string if_match(const std::string& etag) const;
   Result<std::string> etag_after_put(UserState& state, const DavLogin& login, const std::string& href,
                                      const HttpResponse& response);
