@@ -606,6 +606,9 @@ Result<std::string> DavCollections::put(UserState& s, const DavLogin& login, con
                                          (other.empty() ? "" : " as " + other));
     }
     if (r->status == 412 && mode == WriteMode::kCreate) return Status::already_exists(what + ": exists");
+    // Changed by another client since our listing: the session's next call
+    // lists again, so the engine's conflict policy sees the server's version.
+    if (r->status == 412) s.listed_in_session.clear();
     return http_status_error(what, *r);
   }
   auto etag = etag_after_put(s, login, href, *r);
@@ -633,6 +636,7 @@ Status DavCollections::remove(const caf::StoreRef& store, const std::string& id)
   if (!r) return r.error();
   if (success(*r) || r->status == 404 || r->status == 410) s.members.erase(id);
   if (success(*r)) return Status::ok();
+  if (r->status == 412) s.listed_in_session.clear();  // as in put()
   return http_status_error("DELETE " + href, *r);
 }
 

@@ -11,6 +11,9 @@
 //
 // Changes: a caf::RevisionTracker keeps the listing last seen and the change
 // counter (<data_dir>/caldav-<store>.db); an item's revision is its ETag.
+// One listing serves a whole sync session (the calls carrying the same
+// session token, StoreRef::token): its later calls cost no request; calls
+// without a token (the Cache and Back End Monitors) list every time.
 // DavCollections lists a collection with RFC 6578 sync-collection when the
 // collection offers it (looping while the server says 507 "truncated" on
 // the collection), else with a PROPFIND of the ETags, skipped while the
@@ -31,10 +34,12 @@
 // with If-None-Match: *; an update or delete sends the
 // exact ETag in If-Match (never "*": Radicale refuses it). 412 on an update
 // or delete: the item changed on the server since the listing — kAborted for
-// that item; the next listing brings the server's version, and the engine's
-// conflict policy decides between it and the device's. 409/403 with
-// no-uid-conflict: the server holds the UID under another href (named in the
-// error) — kFailedPrecondition for that item; 403 other: kPermissionDenied;
+// that item, and the next call lists again; the engine then decides the
+// conflict at once with the server's version (its conflict policy, the loser
+// in the conflict record). 409/403 with no-uid-conflict on a create: the
+// server holds the UID under another href (named in the error, or found by
+// a UID query) — the create becomes an update of that member, reported with
+// its id; 403 other: kPermissionDenied;
 // 507: kResourceExhausted; each fails that item alone. 401: kUnauthenticated.
 // No connection, a timeout or a 5xx: kUnavailable (with cache = true devices
 // go on syncing against the cache and the Cache Monitor retries).
