@@ -7,6 +7,7 @@
 #include <fstream>
 #include <utility>
 
+#include "caf/tracked_adapter.h"
 #include "common/digest.h"
 #include "common/log.h"
 
@@ -694,34 +695,16 @@ std::vector<caf::ApplyResult> CaldavAdapter::apply(const caf::StoreRef& store, s
   }
   if (batch.empty()) return {};
   const auto store_kind = kind_of(content_type_);
-  std::vector<caf::ApplyResult> results(batch.size());
-  std::vector<size_t> forwarded_at;
-  std::vector<caf::SyncObj> forwarded;
-  for (size_t i = 0; i < batch.size(); ++i) {
-    caf::SyncObj& obj = batch[i];
-    if (obj.action != caf::Action::kDelete && !obj.content_type.empty() && kind_of(obj.content_type) != store_kind) {
-      results[i].guid = obj.guid;
-      results[i].status = Status::invalid_argument("caldav: an item of type " + obj.content_type +
-                                                   " cannot go into a collection of " + content_type_);
-      continue;
-    }
-    forwarded_at.push_back(i);
-    forwarded.push_back(std::move(obj));
-  }
-  auto written = tracker_->apply(store, std::move(forwarded));
-  for (size_t k = 0; k < written.size() && k < forwarded_at.size(); ++k) {
-    results[forwarded_at[k]] = std::move(written[k]);
-  }
-  size_t failed = 0;
-  for (auto& r : results) {
-    if (r.status.is_ok()) continue;
-    if (failed++ == 0) {
-      log()->warn("store '{}' user '{}': item {} not applied: {}", store.database, store.user.str(),
-                  r.guid.empty() ? "(new)" : r.guid.str(), r.status.to_string());
-    }
-    r.status = r.status.with_context("caldav apply");
-  }
-  return results;
+  return caf::apply_tracked(
+      *tracker_, store, std::move(batch),
+      [&](const caf::SyncObj& obj) {
+        if (obj.action == caf::Action::kDelete || obj.content_type.empty() || kind_of(obj.content_type) == store_kind) {
+          return Status::ok();
+        }
+        return Status::invalid_argument("caldav: an item of type " + obj.content_type +
+                                        " cannot go into a collection of " + content_type_);
+      },
+      "caldav");
 }
 
 Result<std::vector<caf::SyncObj>> CaldavAdapter::search(const caf::StoreRef& store, const caf::Query& query) {
@@ -735,19 +718,13 @@ Result<caf::ExecResult> CaldavAdapter::execute(const caf::StoreRef& store, const
     return Status::invalid_argument("caldav " + command.name + ": unknown argument '" + command.args.begin()->first +
                                     "'");
   }
-  if (command.name == "count") {
-    caf::Query all;
-    all.metadata_only = true;
-    auto found = tracker_->search(store, all);
-    if (!found) return found.error().with_context("caldav count");
-    return caf::ExecResult{std::to_string(found->size())};
-  }
-  if (command.name == "rescan" || command.name == "resync") {
-    if (command.name == "resync") collections_->forget_sync_tokens();
+  if (command.name == "resync") {
+    collections_->forget_sync_tokens();
     auto changes = tracker_->refresh(store);
-    if (!changes) return changes.error().with_context("caldav " + command.name);
+    if (!changes) return changes.error().with_context("caldav resync");
     return caf::ExecResult{std::to_string(*changes)};
   }
+  if (auto answered = caf::tracked_command(*tracker_, store, command, "caldav")) return std::move(*answered);
   if (command.name == "requests") {
     std::string out;
     for (const auto& [label, n] : collections_->request_counts()) out += label + ": " + std::to_string(n) + "\n";
