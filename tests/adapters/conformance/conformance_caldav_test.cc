@@ -314,6 +314,59 @@ TEST(CaldavAgainstRadicale, ACreateOfAUidTheServerHoldsUpdatesThatItem) {
   EXPECT_EQ(changes->changes[0].action, caf::Action::kUpdate);
 }
 
+// Within one sync session (one token) the adapter lists once; an item
+// another client changed meanwhile meets the If-Match of our update (412):
+// kAborted, and the session's next call sees the server's version, which the
+// engine's conflict policy then weighs (settle_lost_races).
+TEST(CaldavAgainstRadicale, AnUpdateOverAnotherClientsChangeIsAbortedAndTheNextCallSeesIt) {
+  test::TempDir dir;
+  CaldavTarget target(dir.path().string());
+  auto adapter = target.open();
+  ASSERT_TRUE(adapter.has_value()) << adapter.status().to_string();
+  caf::StoreRef session;
+  session.user = UserId("lost-race");
+  session.database = kCollection;
+  session.token.value = "session-1";
+  auto card = [](const std::string& note) {
+    return "BEGIN:VCARD\r\nVERSION:3.0\r\nUID:race-1\r\nN:Race;Ada;;;\r\nFN:Ada Race\r\nNOTE:" + note +
+           "\r\nEND:VCARD\r\n";
+  };
+  std::vector<caf::SyncObj> create(1);
+  create[0].action = caf::Action::kCreate;
+  create[0].content_type = "text/vcard";
+  create[0].raw = card("first");
+  auto created = (*adapter)->apply(session, std::move(create));
+  ASSERT_TRUE(created.size() == 1 && created[0].status.is_ok());
+  const Guid guid = created[0].guid;
+  auto anchor = (*adapter)->current_anchor(session);
+  ASSERT_TRUE(anchor.has_value());
+
+  const adapters::DavHttp http{adapters::DavHttpOptions{}};
+  const adapters::DavLogin service{kService, kServicePassword};
+  const std::string href = radicale->base_url() + "/lost-race/contacts/" + guid.str() + ".vcf";
+  auto put = http.request("PUT", href, service, {"Content-Type: text/vcard"}, card("by Thunderbird"));
+  ASSERT_TRUE(put.has_value() && put->status == 201) << (put ? put->body : put.error().to_string());
+
+  std::vector<caf::SyncObj> update(1);
+  update[0].action = caf::Action::kUpdate;
+  update[0].guid = guid;
+  update[0].content_type = "text/vcard";
+  update[0].raw = card("by the phone");
+  auto updated = (*adapter)->apply(session, std::move(update));
+  ASSERT_EQ(updated.size(), 1u);
+  EXPECT_EQ(updated[0].status.code(), StatusCode::kAborted) << updated[0].status.to_string();
+
+  // The other client's change is a change now, within the same session.
+  auto changes = (*adapter)->changes_since(session, *anchor);
+  ASSERT_TRUE(changes.has_value()) << changes.status().to_string();
+  ASSERT_EQ(changes->changes.size(), 1u);
+  EXPECT_EQ(changes->changes[0].action, caf::Action::kUpdate);
+  EXPECT_NE(changes->changes[0].raw.find("by Thunderbird"), std::string::npos) << changes->changes[0].raw;
+  auto got = http.request("GET", href, service, {}, "");
+  ASSERT_TRUE(got.has_value() && got->status == 200);
+  EXPECT_EQ(got->body.find("by the phone"), std::string::npos) << "the refused update reached the server";
+}
+
 [[maybe_unused]] const auto* const kEnvironment = ::testing::AddGlobalTestEnvironment(new RadicaleEnvironment);
 
 }  // namespace
