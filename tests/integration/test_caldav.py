@@ -13,7 +13,8 @@ test_conflict_policy_decides_and_keeps_the_loser: the same contact changed
   version is in the conflict record.
 test_radicale_down_with_cache: Radicale stopped while the device syncs
   (cache = true): syncs succeed, the queue drains when Radicale is back,
-  nothing lost, nothing doubled; a change made in Radicale then reaches the
+  nothing lost, nothing doubled; idle, each Back End Monitor poll is one
+  sync-collection REPORT; a change made in Radicale then reaches the
   device through the Back End Monitor.
 test_expired_sync_token: Radicale with --storage-max-sync-token-age 0
   forgets every sync token on each change: Conflux lists in full and the
@@ -299,6 +300,12 @@ class CaldavTest(IntegrationTest):
         poll_until(drained, DRAIN_TIMEOUT, 0.5, "the queue drained into Radicale")
         status = self.server.cli("cache", "status").stdout
         self.assertRegex(status, r"(?m)^contacts\t0\t", status)
+
+        # Idle, the Back End Monitor's poll (every second here) costs one
+        # small sync-collection REPORT: no listing, no read.
+        mark = dav.log_size()
+        poll_until(lambda: len(dav.conflux_requests(mark)) >= 3, DRAIN_TIMEOUT, 0.5, "three polls")
+        self.assertEqual(set(dav.conflux_requests(mark)), {("REPORT", f"/{USER}/{DS}/", "0")})
 
         # A change in Radicale reaches the device through the Back End Monitor.
         added = vcards.contact(950, seed=172)
