@@ -37,10 +37,10 @@
 // that item, and the next call lists again; the engine then decides the
 // conflict at once with the server's version (its conflict policy, the loser
 // in the conflict record). 409/403 with no-uid-conflict on a create: the
-// server holds the UID under another href (named in the error, or found by
-// a UID query) — the create becomes an update of that member, reported with
-// its id; 403 other: kPermissionDenied;
-// 507: kResourceExhausted; each fails that item alone. 401: kUnauthenticated.
+// server holds the UID under another href, found by a UID query (Radicale's
+// error names none) — the create becomes an update of that member, reported
+// with its id. 403 other: kPermissionDenied; 507: kResourceExhausted; each
+// fails that item alone. 401: kUnauthenticated.
 // No connection, a timeout or a 5xx: kUnavailable (with cache = true devices
 // go on syncing against the cache and the Cache Monitor retries).
 //
