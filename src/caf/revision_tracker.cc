@@ -348,6 +348,12 @@ void RevisionTracker::apply_one(const StoreRef& store, SyncObj& obj, ApplyResult
     st->bind(1, store.user.str()).bind(2, store.database).bind(3, id);
     return st->step();
   };
+  auto is_live = [&](const std::string& id) -> Result<bool> {
+    auto st = db_->prepare("SELECT 1 FROM items WHERE user = ?1 AND database = ?2 AND id = ?3 AND deleted = 0");
+    if (!st) return st.error();
+    st->bind(1, store.user.str()).bind(2, store.database).bind(3, id);
+    return st->step();
+  };
   // Records the change; a failure here is logged, not reported: the back end
   // holds the change already (see apply()).
   auto note = [&](const std::string& id, const std::string& revision, bool created, bool deleted) {
@@ -373,18 +379,30 @@ void RevisionTracker::apply_one(const StoreRef& store, SyncObj& obj, ApplyResult
           return;
         }
         if (*seen) continue;  // never reuse an id, not even a tombstone's
-        auto revision = backend_.write(store, id, obj.raw, TrackedBackend::WriteMode::kCreate);
-        if (!revision) {
-          const StatusCode code = revision.error().code();
+        auto created = backend_.create(store, id, obj.raw);
+        if (!created) {
+          const StatusCode code = created.error().code();
           if (code == StatusCode::kAlreadyExists || (code == StatusCode::kInvalidArgument && id == obj.guid.str())) {
             continue;
           }
-          result.status = revision.error();
+          result.status = created.error();
+          return;
+        }
+        if (created->id != id) {
+          // The back end held this item already: an update of that one.
+          auto live = is_live(created->id);
+          if (!live) {
+            result.status = live.error();
+            return;
+          }
+          result.outcome = *live ? ApplyOutcome::kUpdated : ApplyOutcome::kCreated;
+          result.guid = Guid(created->id);
+          note(created->id, created->revision, !*live, false);
           return;
         }
         result.outcome = ApplyOutcome::kCreated;
         result.guid = Guid(id);
-        note(id, *revision, true, false);
+        note(id, created->revision, true, false);
         return;
       }
       result.status = Status::internal("no unused id after " + std::to_string(kIdAttempts) + " attempts");

@@ -68,6 +68,22 @@ class TrackedBackend {
   virtual Result<std::string> write(const StoreRef& store, const std::string& id, std::string_view raw,
                                     WriteMode mode) = 0;
 
+  // A create: what write(kCreate) does, except that a back end which keys
+  // items by a UID in their content may find it holds this item already
+  // under another id (a DAV server's 409 no-uid-conflict: the device sends
+  // again what the server has, after a reset or a lost map). It then
+  // updates that item and says so in `id`; the tracker records an update of
+  // it instead of a new item.
+  struct Created {
+    std::string revision;
+    std::string id;  // the id the item is stored under
+  };
+  virtual Result<Created> create(const StoreRef& store, const std::string& id, std::string_view raw) {
+    auto revision = write(store, id, raw, WriteMode::kCreate);
+    if (!revision) return revision.error();
+    return Created{std::move(*revision), id};
+  }
+
   // kNotFound when there is no such item.
   virtual Status remove(const StoreRef& store, const std::string& id) = 0;
 
@@ -106,7 +122,9 @@ class RevisionTracker {
   // nothing written), then writes through the back end and records each new
   // revision at once, so the next listing does not report Conflux's own
   // writes as changes. A create keeps the guid it carries when the back end has no such id and
-  // accepts it, else gets random hex. Updates of a missing item fail that
+  // accepts it, else gets random hex; one the back end took as an update of
+  // an item it holds (TrackedBackend::create) is kUpdated with that item's
+  // guid. Updates of a missing item fail that
   // item with kNotFound; deletes of one are kAlreadyDeleted. Items naming
   // another user or database fail with kInvalidArgument.
   std::vector<ApplyResult> apply(const StoreRef& store, std::vector<SyncObj>&& batch);

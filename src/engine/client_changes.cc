@@ -173,8 +173,53 @@ Status SyncEngine::MessageRun::apply_client_changes(DatastoreState& ds, const st
   }
   const std::map<std::string, caf::SyncObj> before = versions_before(ds, writes);
   std::vector<caf::ApplyResult> results;
-  if (!writes.empty()) results = engine_.caf_.apply(where, std::move(writes));
+  if (!writes.empty()) {
+    results = engine_.caf_.apply(where, std::move(writes));
+    CFX_RETURN_IF_ERROR(settle_lost_races(batch, plans, actions, written, results));
+  }
   return answer_client_items(batch, plans, actions, written, results, before);
+}
+
+Status SyncEngine::MessageRun::settle_lost_races(ClientBatch& batch, std::vector<ItemPlan>& plans,
+                                                 std::vector<caf::Action>& actions, std::vector<Guid>& written,
+                                                 std::vector<caf::ApplyResult>& results) {
+  for (ItemPlan& p : plans) {
+    if (p.batch_index < 0 || !p.race_item || results.at(p.batch_index).status.code() != conflux::StatusCode::kAborted) {
+      continue;
+    }
+    const MapEntry* mapped = batch.map.find(p.luid.str());
+    if (!mapped) continue;
+    caf::Query one;
+    one.guids = {mapped->guid};
+    one.metadata_only = true;
+    auto now = engine_.caf_.search(batch.where, one);
+    if (!now) continue;  // the refusal stands; the next sync decides
+    logger("engine")->info("session {} datastore {}: item {} changed in the back end during the sync: a conflict",
+                           session_.key.str(), batch.ds.server_uri, mapped->guid.str());
+    const int index = p.batch_index;
+    const protocol::Item& item = *p.race_item;
+    ItemPlan raced = std::move(p);
+    raced.batch_index = -1;
+    raced.race_item = nullptr;
+    raced.write.reset();
+    auto plan = plan_conflict(batch, std::move(raced), item, *mapped, now->empty());
+    if (!plan) return plan.error();
+    p = std::move(*plan);
+    if (!p.write) continue;  // answered by its decision alone
+    actions.at(index) = p.write->action;
+    written.at(index) = p.write->guid;
+    std::vector<caf::SyncObj> alone;
+    alone.push_back(std::move(*p.write));
+    p.write.reset();
+    auto again = engine_.caf_.apply(batch.where, std::move(alone));
+    if (again.size() == 1) {
+      results.at(index) = std::move(again.front());
+    } else {
+      results.at(index).status = Status::internal("apply returned " + std::to_string(again.size()) + " results for 1");
+    }
+    p.batch_index = index;
+  }
+  return Status::ok();
 }
 
 Result<ItemPlan> SyncEngine::MessageRun::classify_item(ClientBatch& batch, const Command& cmd,
@@ -211,6 +256,7 @@ Result<ItemPlan> SyncEngine::MessageRun::classify_item(ClientBatch& batch, const
       return plan_conflict(batch, std::move(plan), item, *mapped, server_deleted);
     }
   }
+  if (mapped && !ds.sends_everything() && !step.whole) plan.race_item = &incoming;
   if (cmd.kind == CommandKind::kDelete) {
     if (!mapped) return decided(std::move(plan), StatusCode::kItemNotDeleted);
     plan.write = caf::SyncObj{};

@@ -70,6 +70,10 @@ struct ItemPlan : PendingDecision {
   Guid matched_guid;  // set: the server has the item already; nothing is written
   Anchor matched_anchor;
   int batch_index = -1;  // where `write` went in the batch (apply_client_changes)
+  // A write over a mapped item the server had not changed when planned:
+  // should the back end refuse it as changed meanwhile (kAborted: a DAV
+  // server's 412), it becomes a conflict decided at once (settle_lost_races).
+  const protocol::Item* race_item = nullptr;
 };
 
 // What the map says about a datastore, indexed both ways.
@@ -206,6 +210,11 @@ class SyncEngine::MessageRun {
   // The plan for an Add or Replace carrying data.
   ItemPlan plan_write(ClientBatch& batch, ItemPlan&& plan, const protocol::Item& item, const MapEntry* mapped,
                       bool seen_before);
+  // Items the back end refused with kAborted (changed there after the plan
+  // was made): each becomes the conflict it is, decided by the policy with
+  // the back end's version now, and its write (if any) is applied alone.
+  Status settle_lost_races(ClientBatch& batch, std::vector<ItemPlan>& plans, std::vector<caf::Action>& actions,
+                           std::vector<Guid>& written, std::vector<caf::ApplyResult>& results);
   // Answers every planned item from the batch's results, collecting map rows.
   Status answer_client_items(ClientBatch& batch, const std::vector<ItemPlan>& plans,
                              const std::vector<caf::Action>& actions, const std::vector<Guid>& written,

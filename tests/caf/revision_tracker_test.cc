@@ -60,6 +60,16 @@ class MemoryBackend final : public TrackedBackend {
 
   void prefetch(const StoreRef& store, const std::vector<std::string>& ids) override { prefetched.push_back(ids); }
 
+  // As a DAV server that keys items by UID: while `holder` is set, a create
+  // lands on that existing item instead.
+  Result<Created> create(const StoreRef& store, const std::string& id, std::string_view raw) override {
+    if (holder.empty()) return TrackedBackend::create(store, id, raw);
+    auto revision = write(store, holder, raw, WriteMode::kReplace);
+    if (!revision) return revision.error();
+    return Created{*revision, holder};
+  }
+  std::string holder;
+
   // "Another program" edits.
   void put(const StoreRef& store, const std::string& id, const std::string& raw) {
     collections[key(store)][id] = Item{"x" + std::to_string(++next_revision), raw};
@@ -243,6 +253,25 @@ TEST_F(RevisionTrackerTest, TheBackEndHearsOnceWhichItemsWillBeRead) {
   meta.metadata_only = true;
   ASSERT_TRUE(tracker_->search(alice_, meta));
   EXPECT_EQ(backend_.prefetched.size(), 3u);
+}
+
+TEST_F(RevisionTrackerTest, ACreateTheBackEndTakesAsAnUpdateIsRecordedAsOne) {
+  backend_.put(alice_, "held", "by another program");
+  auto before = tracker_->current_anchor(alice_);
+  ASSERT_TRUE(before);
+  backend_.holder = "held";
+  ApplyResult r = apply1(change(Action::kCreate, "", "by the device"), alice_);
+  ASSERT_TRUE(r.status.is_ok()) << r.status.to_string();
+  EXPECT_EQ(r.guid.str(), "held");
+  EXPECT_EQ(r.outcome, ApplyOutcome::kUpdated);
+  EXPECT_EQ(backend_.collections[MemoryBackend::key(alice_)].size(), 1u);
+  ChangeSet set = changes(*before, alice_);
+  ASSERT_EQ(set.changes.size(), 1u);
+  EXPECT_EQ(set.changes[0].guid.str(), "held");
+  EXPECT_EQ(set.changes[0].action, Action::kUpdate);
+  EXPECT_EQ(set.changes[0].raw, "by the device");
+  EXPECT_EQ(set.changes[0].anchor, r.anchor);
+  EXPECT_TRUE(changes(set.anchor, alice_).changes.empty()) << "our own write came back as a change";
 }
 
 TEST_F(RevisionTrackerTest, UsersAreIsolated) {

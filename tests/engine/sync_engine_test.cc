@@ -1087,6 +1087,63 @@ TEST_F(ConflictPolicyTest, ChangedOnTheDeviceButDeletedOnTheServerIsRecreatedUnd
   EXPECT_EQ(sorted_items(a), std::vector<std::string>{vcard("Person 0 by B")});
 }
 
+// The back end refuses the device's write because another client changed
+// the item after the sync read it (a DAV server's 412, kAborted from the
+// adapter): the policy decides at once, with the back end's version of now,
+// and the loser is on record — not left for the next sync.
+class LostRaceTest : public SyncEngineTest, public ::testing::WithParamInterface<PolicyCase> {};
+
+TEST_P(LostRaceTest, AWriteRefusedAsChangedMeanwhileIsDecidedAsAConflict) {
+  const PolicyCase& c = GetParam();
+  restart_engine(c.policy);
+  Device a(*engine_, "IMEI:A");
+  seed(a, 1);
+  const std::string luid = a.luid_of(vcard("Person 0"));
+  bool raced = false;
+  faulty_->fail_items(
+      [&](const caf::SyncObj& obj) {
+        if (raced || obj.raw != vcard("Person 0 by A")) return false;
+        raced = true;  // once: another client writes just before the device's write lands
+        caf::SyncObj other;
+        other.action = caf::Action::kUpdate;
+        other.guid = obj.guid;
+        other.content_type = "text/vcard";
+        other.raw = vcard("Person 0 elsewhere");
+        std::vector<caf::SyncObj> batch;
+        batch.push_back(std::move(other));
+        auto done = memory_->apply(caf::StoreRef{UserId("alice"), "contacts"}, std::move(batch));
+        EXPECT_TRUE(done.size() == 1 && done[0].status.is_ok());
+        return true;
+      },
+      Status::aborted("injected: 412 Precondition Failed"));
+  a.edit(luid, vcard("Person 0 by A"));
+  SyncRun run = a.sync(200);
+  faulty_->fail_items(nullptr);
+  ASSERT_TRUE(raced);
+  ASSERT_TRUE(run.completed);
+  EXPECT_EQ(run.item_status[luid], c.status);
+  EXPECT_EQ(sorted_server(), c.server_after);
+  auto records = state_.conflicts(UserId("alice"), false);
+  ASSERT_TRUE(records);
+  ASSERT_EQ(records->size(), 1u);
+  EXPECT_EQ(records->front().server_data, vcard("Person 0 elsewhere"));
+  EXPECT_EQ(records->front().client_data, vcard("Person 0 by A"));
+  // The device ends with what the server holds.
+  ASSERT_TRUE(a.sync(200).completed);
+  EXPECT_EQ(sorted_items(a), c.device_b_after);
+  EXPECT_EQ(state_.conflicts(UserId(), true)->size(), 1u);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Policies, LostRaceTest,
+    ::testing::Values(PolicyCase{"server-wins", 419, {vcard("Person 0 elsewhere")}, {vcard("Person 0 elsewhere")}},
+                      PolicyCase{"client-wins", 208, {vcard("Person 0 by A")}, {vcard("Person 0 by A")}}),
+    [](const ::testing::TestParamInfo<PolicyCase>& info) {
+      std::string name = info.param.policy;
+      name.erase(std::remove(name.begin(), name.end(), '-'), name.end());
+      return name;
+    });
+
 TEST_F(ConflictPolicyTest, NoConflictWhenOnlyOneSideChanged) {
   restart_engine("report");
   Device a(*engine_, "IMEI:A");

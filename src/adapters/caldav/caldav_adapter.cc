@@ -7,6 +7,7 @@
 #include <fstream>
 #include <utility>
 
+#include "caf/tracked_adapter.h"
 #include "common/digest.h"
 #include "common/log.h"
 
@@ -135,6 +136,7 @@ void DavCollections::forget_sync_tokens() {
   for (auto& [user, state] : states_) {
     state.sync_token.clear();
     state.ctag.clear();
+    state.listed_in_session.clear();
   }
 }
 
@@ -434,12 +436,23 @@ Result<std::map<std::string, std::string>> DavCollections::list(const caf::Store
   if (!state) return state.error();
   UserState& s = **state;
   s.bodies.clear();  // what the last call prefetched and did not read
+  // One listing per sync session: the session's later calls (a message's
+  // read, a batch's writes) take it with Conflux's own writes folded in,
+  // instead of asking again (on Radicale each sync-collection hashes every
+  // member). Others' changes meanwhile come with the next session; a write
+  // over one meets its If-Match and is refused (412), never lost.
+  if (!store.token.value.empty() && s.listed_in_session == store.token.value) return listing_of(s);
   std::map<std::string, std::string> old_etags;
   for (const auto& [id, m] : s.members) old_etags[id] = m.etag;
   CFX_RETURN_IF_ERROR(s.sync_collection ? list_by_sync_collection(s, *login) : list_by_propfind(s, *login));
   CFX_RETURN_IF_ERROR(settle_revisions(s, *login, old_etags));
+  s.listed_in_session = store.token.value;
+  return listing_of(s);
+}
+
+std::map<std::string, std::string> DavCollections::listing_of(const UserState& state) {
   std::map<std::string, std::string> listing;
-  for (const auto& [id, m] : s.members) listing.emplace(id, m.revision);
+  for (const auto& [id, m] : state.members) listing.emplace(id, m.revision);
   return listing;
 }
 
@@ -507,7 +520,59 @@ Result<std::string> DavCollections::write(const caf::StoreRef& store, const std:
   if (!login) return login.error();
   auto state = state_for(store, *login);
   if (!state) return state.error();
+  return put(**state, *login, id, raw, mode, nullptr);
+}
+
+Result<caf::TrackedBackend::Created> DavCollections::create(const caf::StoreRef& store, const std::string& id,
+                                                            std::string_view raw) {
+  std::lock_guard guard(mutex_);
+  auto login = login_for(store);
+  if (!login) return login.error();
+  auto state = state_for(store, *login);
+  if (!state) return state.error();
   UserState& s = **state;
+  bool uid_taken = false;
+  auto revision = put(s, *login, id, raw, WriteMode::kCreate, &uid_taken);
+  if (revision) return Created{std::move(*revision), id};
+  if (!uid_taken) return revision.error();
+  // RFC 6352 §6.3.2.1, RFC 4791 §5.3.2.1: the server holds this UID under
+  // another href already (SyncEvolution looks it up the same way): the
+  // device sends an item the server has, so it becomes an update of that one.
+  const std::string raw_uid = uid_of(std::string(raw));
+  auto holder = find_by_uid(s, *login, raw_uid.empty() ? id : raw_uid);
+  if (!holder) return holder.error();
+  if (holder->empty()) return revision.error();
+  log()->info("collection {}: the new item's UID is held by member {}: updating that one", url_path(s.url), *holder);
+  auto updated = put(s, *login, *holder, raw, WriteMode::kReplace, nullptr);
+  if (!updated) return updated.error();
+  return Created{std::move(*updated), *holder};
+}
+
+Result<std::string> DavCollections::find_by_uid(UserState& s, const DavLogin& login, const std::string& uid) {
+  const char* label = config_.kind == DavKind::kAddressbook ? "REPORT addressbook-query" : "REPORT calendar-query";
+  auto r = send(label, "REPORT", s.url, login, {"Depth: 1", kXmlType},
+                uid_query_body(config_.kind, config_.component, uid));
+  if (!r) return r.error();
+  if (r->status != 207) return http_status_error(std::string(label) + " " + url_path(s.url), *r);
+  auto ms = parse_multistatus(r->body);
+  if (!ms) return ms.error();
+  std::map<std::string, std::string> id_by_path;
+  for (const auto& [id, m] : s.members) id_by_path[url_path(absolute_url(s.url, m.href))] = id;
+  for (const DavResponse& item : ms->responses) {
+    if (!item.has_data || uid_of(item.data) != uid) continue;  // CalDAV's text-match finds substrings
+    const std::string path = url_path(absolute_url(s.url, item.href));
+    auto known = id_by_path.find(path);
+    if (known != id_by_path.end()) return known->second;
+    // Put there since our listing (by another client): a member from now on.
+    const std::string id = id_for_href(path, s.members);
+    s.members[id] = Member{path, item.etag, item.etag, uid};
+    return id;
+  }
+  return std::string();
+}
+
+Result<std::string> DavCollections::put(UserState& s, const DavLogin& login, const std::string& id,
+                                        std::string_view raw, WriteMode mode, bool* uid_taken) {
   std::vector<std::string> headers = {"Content-Type: " + config_.content_type + "; charset=utf-8"};
   std::string href;
   auto existing = s.members.find(id);
@@ -525,25 +590,29 @@ Result<std::string> DavCollections::write(const caf::StoreRef& store, const std:
   // that); a new item without one gets its id.
   std::string uid = mode == WriteMode::kCreate ? id : existing->second.uid;
   if (uid.empty() && uid_of(std::string(raw)).empty()) {
-    auto r = send("GET", "GET", absolute_url(s.url, href), *login, {}, "");
+    auto r = send("GET", "GET", absolute_url(s.url, href), login, {}, "");
     if (!r) return r.error();
     if (r->status == 200) uid = uid_of(r->body);
     if (uid.empty()) uid = id;
   }
   const std::string body = with_uid(std::string(raw), uid);
   const std::string what = "PUT " + href;
-  auto r = send("PUT", "PUT", absolute_url(s.url, href), *login, std::move(headers), body);
+  auto r = send("PUT", "PUT", absolute_url(s.url, href), login, std::move(headers), body);
   if (!r) return r.error();
   if (!success(*r)) {
     if ((r->status == 409 || r->status == 403) && has_condition(*r, "no-uid-conflict")) {
       const std::string other = parse_no_uid_conflict_href(r->body);
+      if (uid_taken) *uid_taken = true;
       return Status::failed_precondition(what + ": the DAV server holds this UID already" +
                                          (other.empty() ? "" : " as " + other));
     }
     if (r->status == 412 && mode == WriteMode::kCreate) return Status::already_exists(what + ": exists");
+    // Changed by another client since our listing: the session's next call
+    // lists again, so the engine's conflict policy sees the server's version.
+    if (r->status == 412) s.listed_in_session.clear();
     return http_status_error(what, *r);
   }
-  auto etag = etag_after_put(s, *login, href, *r);
+  auto etag = etag_after_put(s, login, href, *r);
   if (!etag) return etag.error();
   Member m{href, *etag, "", uid_of(body)};
   m.revision = config_.quirks.etags_unreliable || etag->empty() ? "sha256:" + sha256_hex(body) : *etag;
@@ -568,6 +637,7 @@ Status DavCollections::remove(const caf::StoreRef& store, const std::string& id)
   if (!r) return r.error();
   if (success(*r) || r->status == 404 || r->status == 410) s.members.erase(id);
   if (success(*r)) return Status::ok();
+  if (r->status == 412) s.listed_in_session.clear();  // as in put()
   return http_status_error("DELETE " + href, *r);
 }
 
@@ -625,34 +695,16 @@ std::vector<caf::ApplyResult> CaldavAdapter::apply(const caf::StoreRef& store, s
   }
   if (batch.empty()) return {};
   const auto store_kind = kind_of(content_type_);
-  std::vector<caf::ApplyResult> results(batch.size());
-  std::vector<size_t> forwarded_at;
-  std::vector<caf::SyncObj> forwarded;
-  for (size_t i = 0; i < batch.size(); ++i) {
-    caf::SyncObj& obj = batch[i];
-    if (obj.action != caf::Action::kDelete && !obj.content_type.empty() && kind_of(obj.content_type) != store_kind) {
-      results[i].guid = obj.guid;
-      results[i].status = Status::invalid_argument("caldav: an item of type " + obj.content_type +
-                                                   " cannot go into a collection of " + content_type_);
-      continue;
-    }
-    forwarded_at.push_back(i);
-    forwarded.push_back(std::move(obj));
-  }
-  auto written = tracker_->apply(store, std::move(forwarded));
-  for (size_t k = 0; k < written.size() && k < forwarded_at.size(); ++k) {
-    results[forwarded_at[k]] = std::move(written[k]);
-  }
-  size_t failed = 0;
-  for (auto& r : results) {
-    if (r.status.is_ok()) continue;
-    if (failed++ == 0) {
-      log()->warn("store '{}' user '{}': item {} not applied: {}", store.database, store.user.str(),
-                  r.guid.empty() ? "(new)" : r.guid.str(), r.status.to_string());
-    }
-    r.status = r.status.with_context("caldav apply");
-  }
-  return results;
+  return caf::apply_tracked(
+      *tracker_, store, std::move(batch),
+      [&](const caf::SyncObj& obj) {
+        if (obj.action == caf::Action::kDelete || obj.content_type.empty() || kind_of(obj.content_type) == store_kind) {
+          return Status::ok();
+        }
+        return Status::invalid_argument("caldav: an item of type " + obj.content_type +
+                                        " cannot go into a collection of " + content_type_);
+      },
+      "caldav");
 }
 
 Result<std::vector<caf::SyncObj>> CaldavAdapter::search(const caf::StoreRef& store, const caf::Query& query) {
@@ -666,19 +718,13 @@ Result<caf::ExecResult> CaldavAdapter::execute(const caf::StoreRef& store, const
     return Status::invalid_argument("caldav " + command.name + ": unknown argument '" + command.args.begin()->first +
                                     "'");
   }
-  if (command.name == "count") {
-    caf::Query all;
-    all.metadata_only = true;
-    auto found = tracker_->search(store, all);
-    if (!found) return found.error().with_context("caldav count");
-    return caf::ExecResult{std::to_string(found->size())};
-  }
-  if (command.name == "rescan" || command.name == "resync") {
-    if (command.name == "resync") collections_->forget_sync_tokens();
+  if (command.name == "resync") {
+    collections_->forget_sync_tokens();
     auto changes = tracker_->refresh(store);
-    if (!changes) return changes.error().with_context("caldav " + command.name);
+    if (!changes) return changes.error().with_context("caldav resync");
     return caf::ExecResult{std::to_string(*changes)};
   }
+  if (auto answered = caf::tracked_command(*tracker_, store, command, "caldav")) return std::move(*answered);
   if (command.name == "requests") {
     std::string out;
     for (const auto& [label, n] : collections_->request_counts()) out += label + ": " + std::to_string(n) + "\n";

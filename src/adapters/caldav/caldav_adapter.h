@@ -11,6 +11,9 @@
 //
 // Changes: a caf::RevisionTracker keeps the listing last seen and the change
 // counter (<data_dir>/caldav-<store>.db); an item's revision is its ETag.
+// One listing serves a whole sync session (the calls carrying the same
+// session token, StoreRef::token): its later calls cost no request; calls
+// without a token (the Cache and Back End Monitors) list every time.
 // DavCollections lists a collection with RFC 6578 sync-collection when the
 // collection offers it (looping while the server says 507 "truncated" on
 // the collection), else with a PROPFIND of the ETags, skipped while the
@@ -31,11 +34,13 @@
 // with If-None-Match: *; an update or delete sends the
 // exact ETag in If-Match (never "*": Radicale refuses it). 412 on an update
 // or delete: the item changed on the server since the listing — kAborted for
-// that item; the next listing brings the server's version, and the engine's
-// conflict policy decides between it and the device's. 409/403 with
-// no-uid-conflict: the server holds the UID under another href (named in the
-// error) — kFailedPrecondition for that item; 403 other: kPermissionDenied;
-// 507: kResourceExhausted; each fails that item alone. 401: kUnauthenticated.
+// that item, and the next call lists again; the engine then decides the
+// conflict at once with the server's version (its conflict policy, the loser
+// in the conflict record). 409/403 with no-uid-conflict on a create: the
+// server holds the UID under another href, found by a UID query (Radicale's
+// error names none) — the create becomes an update of that member, reported
+// with its id. 403 other: kPermissionDenied; 507: kResourceExhausted; each
+// fails that item alone. 401: kUnauthenticated.
 // No connection, a timeout or a 5xx: kUnavailable (with cache = true devices
 // go on syncing against the cache and the Cache Monitor retries).
 //
@@ -100,6 +105,9 @@ class DavCollections final : public caf::TrackedBackend {
   Result<std::string> read(const caf::StoreRef& store, const std::string& id) override;
   Result<std::string> write(const caf::StoreRef& store, const std::string& id, std::string_view raw,
                             WriteMode mode) override;
+  // A 409/403 no-uid-conflict: the member holding the UID is looked up and
+  // the create becomes an update of it.
+  Result<Created> create(const caf::StoreRef& store, const std::string& id, std::string_view raw) override;
   Status remove(const caf::StoreRef& store, const std::string& id) override;
   void prefetch(const caf::StoreRef& store, const std::vector<std::string>& ids) override;
 
@@ -122,6 +130,7 @@ class DavCollections final : public caf::TrackedBackend {
     std::string ctag;
     std::map<std::string, Member> members;      // by id
     std::map<std::string, std::string> bodies;  // prefetched, by id; read() takes them
+    std::string listed_in_session;  // the session token (StoreRef::token) the last listing was made for
   };
 
   Result<DavLogin> login_for(const caf::StoreRef& store);
@@ -133,6 +142,7 @@ class DavCollections final : public caf::TrackedBackend {
   // Fills revisions; fetches content where the revision is a hash.
   Status settle_revisions(UserState& state, const DavLogin& login,
                           const std::map<std::string, std::string>& old_etags);
+  static std::map<std::string, std::string> listing_of(const UserState& state);
   Status multiget(UserState& state, const DavLogin& login, const std::vector<std::string>& ids);
   Result<HttpResponse> send(const std::string& label, const std::string& method, const std::string& url,
                             const DavLogin& login, std::vector<std::string> headers, const std::string& body);
@@ -141,6 +151,14 @@ class DavCollections final : public caf::TrackedBackend {
   // and UID carry over from the last listing while the ETag is unchanged.
   static Member listed_member(const UserState& state, const std::string& id, const std::string& path,
                               const std::string& etag);
+  // PUTs one item with its precondition; `uid_taken`, when given, is set
+  // when the server refuses it with no-uid-conflict.
+  Result<std::string> put(UserState& state, const DavLogin& login, const std::string& id, std::string_view raw,
+                          WriteMode mode, bool* uid_taken);
+  // The id of the member whose UID is `uid` (one query REPORT; the server
+  // need not name the member in its no-uid-conflict: Radicale does not);
+  // empty when there is none.
+  Result<std::string> find_by_uid(UserState& state, const DavLogin& login, const std::string& uid);
   std::string if_match(const std::string& etag) const;
   Result<std::string> etag_after_put(UserState& state, const DavLogin& login, const std::string& href,
                                      const HttpResponse& response);

@@ -180,4 +180,20 @@ std::string multiget_body(DavKind kind, const std::vector<std::string>& hrefs) {
   return body;
 }
 
+std::string uid_query_body(DavKind kind, const std::string& component, const std::string& uid) {
+  std::string body = R"(<?xml version="1.0" encoding="utf-8"?>)";
+  const std::string match = "<C:prop-filter name=\"UID\"><C:text-match collation=\"i;octet\"" +
+                            std::string(kind == DavKind::kAddressbook ? " match-type=\"equals\"" : "") + ">" +
+                            xml_escape(uid) + "</C:text-match></C:prop-filter>";
+  if (kind == DavKind::kAddressbook) {
+    body += R"(<C:addressbook-query xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:carddav">)";
+    body += "<D:prop><D:getetag/><C:address-data/></D:prop><C:filter>" + match + "</C:filter>";
+    return body + "</C:addressbook-query>";
+  }
+  body += R"(<C:calendar-query xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav">)";
+  body += R"(<D:prop><D:getetag/><C:calendar-data/></D:prop><C:filter><C:comp-filter name="VCALENDAR">)";
+  body += "<C:comp-filter name=\"" + xml_escape(component) + "\">" + match + "</C:comp-filter>";
+  return body + "</C:comp-filter></C:filter></C:calendar-query>";
+}
+
 }  // namespace conflux::adapters

@@ -57,6 +57,10 @@ std::string propfind_etags_body();       // getetag and resourcetype of the memb
 std::string propfind_discovery_body();   // current-user-principal, both home sets, resourcetype
 std::string sync_collection_body(const std::string& token);
 std::string multiget_body(DavKind kind, const std::vector<std::string>& hrefs);
+// addressbook-query / calendar-query (of `component`) for the members whose
+// UID is `uid`, with their ETag and data (CalDAV's text-match is a substring
+// match: the caller compares the UIDs it gets).
+std::string uid_query_body(DavKind kind, const std::string& component, const std::string& uid);
 
 // XML-escapes text for element content.
 std::string xml_escape(const std::string& text);

@@ -6,6 +6,7 @@
 #include <functional>
 #include <set>
 
+#include "caf/tracked_adapter.h"
 #include "common/log.h"
 
 namespace conflux::adapters {
@@ -282,7 +283,7 @@ Result<caf::ChangeSet> PluginAdapter::changes_since(const caf::StoreRef& store, 
 
 std::vector<caf::ApplyResult> PluginAdapter::apply(const caf::StoreRef& store, std::vector<caf::SyncObj>&& batch) {
   if (Status scope = check_scope(store); !scope.is_ok()) return fail_all(batch.size(), scope);
-  return tracker_->apply(store, std::move(batch));
+  return caf::apply_tracked(*tracker_, store, std::move(batch), {}, "plugin");
 }
 
 Result<std::vector<caf::SyncObj>> PluginAdapter::search(const caf::StoreRef& store, const caf::Query& query) {
@@ -292,18 +293,7 @@ Result<std::vector<caf::SyncObj>> PluginAdapter::search(const caf::StoreRef& sto
 
 Result<caf::ExecResult> PluginAdapter::execute(const caf::StoreRef& store, const caf::Command& command) {
   CFX_RETURN_IF_ERROR(check_scope(store));
-  if (command.name == "count") {
-    caf::Query all;
-    all.metadata_only = true;
-    auto found = tracker_->search(store, all);
-    if (!found) return found.error();
-    return caf::ExecResult{std::to_string(found->size())};
-  }
-  if (command.name == "rescan") {
-    auto changes = tracker_->refresh(store);
-    if (!changes) return changes.error();
-    return caf::ExecResult{std::to_string(*changes)};
-  }
+  if (auto answered = caf::tracked_command(*tracker_, store, command, "plugin")) return std::move(*answered);
   return Status::unimplemented("plugin adapter: unknown command '" + command.name + "'");
 }
 

@@ -13,6 +13,7 @@
 #include <utility>
 
 #include "adapters/vdir/vdir_watch.h"
+#include "caf/tracked_adapter.h"
 #include "common/base64.h"
 #include "common/log.h"
 
@@ -326,42 +327,17 @@ Result<caf::ChangeSet> VdirAdapter::changes_since(const caf::StoreRef& store, co
 std::vector<caf::ApplyResult> VdirAdapter::apply(const caf::StoreRef& store, std::vector<caf::SyncObj>&& batch) {
   if (Status scope = check_scope(store); !scope.is_ok()) return fail_all(batch.size(), scope);
   if (batch.empty()) return {};
-  auto log = logger("adapter.vdir");
-
   // Items of a type that belongs in files of another extension never reach
   // the files (an iCalendar in a .vcf would break khard).
-  std::vector<caf::ApplyResult> results(batch.size());
-  std::vector<size_t> forwarded_at;
-  std::vector<caf::SyncObj> forwarded;
-  for (size_t i = 0; i < batch.size(); ++i) {
-    caf::SyncObj& obj = batch[i];
-    const std::string ext = obj.action == caf::Action::kDelete ? "" : vdir_extension(obj.content_type);
-    if (!ext.empty() && ext != extension_) {
-      results[i].guid = obj.guid;
-      results[i].status = Status::invalid_argument("vdir: an item of type " + obj.content_type + " cannot go into " +
-                                                   extension_ + " files");
-      continue;
-    }
-    forwarded_at.push_back(i);
-    forwarded.push_back(std::move(obj));
-  }
-  auto written = tracker_->apply(store, std::move(forwarded));
-  for (size_t k = 0; k < written.size() && k < forwarded_at.size(); ++k) {
-    results[forwarded_at[k]] = std::move(written[k]);
-  }
-
-  size_t failed = 0;
-  for (auto& r : results) {
-    if (r.status.is_ok()) continue;
-    if (failed++ == 0) {
-      log->warn("store '{}' user '{}': item {} not applied: {}", store.database, store.user.str(),
-                r.guid.empty() ? "(new)" : r.guid.str(), r.status.to_string());
-    }
-    r.status = r.status.with_context("vdir apply");
-  }
-  log->debug("store '{}' user '{}': applied {} items, {} failed", store.database, store.user.str(), batch.size(),
-             failed);
-  return results;
+  return caf::apply_tracked(
+      *tracker_, store, std::move(batch),
+      [&](const caf::SyncObj& obj) {
+        const std::string ext = obj.action == caf::Action::kDelete ? "" : vdir_extension(obj.content_type);
+        if (ext.empty() || ext == extension_) return Status::ok();
+        return Status::invalid_argument("vdir: an item of type " + obj.content_type + " cannot go into " +
+                                        extension_ + " files");
+      },
+      "vdir");
 }
 
 Result<std::vector<caf::SyncObj>> VdirAdapter::search(const caf::StoreRef& store, const caf::Query& query) {
@@ -377,18 +353,7 @@ Result<caf::ExecResult> VdirAdapter::execute(const caf::StoreRef& store, const c
     return Status::invalid_argument("vdir " + command.name + ": unknown argument '" + command.args.begin()->first +
                                     "'");
   }
-  if (command.name == "count") {
-    caf::Query all;
-    all.metadata_only = true;
-    auto found = tracker_->search(store, all);
-    if (!found) return found.error().with_context("vdir count");
-    return caf::ExecResult{std::to_string(found->size())};
-  }
-  if (command.name == "rescan") {
-    auto changes = tracker_->refresh(store);
-    if (!changes) return changes.error().with_context("vdir rescan");
-    return caf::ExecResult{std::to_string(*changes)};
-  }
+  if (auto answered = caf::tracked_command(*tracker_, store, command, "vdir")) return std::move(*answered);
   return Status::unimplemented("vdir adapter: unknown command '" + command.name + "'");
 }
 

@@ -113,5 +113,20 @@ TEST(DavXml, RequestBodiesEscapeHrefsAndTokens) {
   EXPECT_TRUE(parse_multistatus("<multistatus xmlns='DAV:'/>")) << "an empty multistatus is one";
 }
 
+TEST(DavXml, UidQueriesFilterOnTheUidOfTheRightComponent) {
+  const std::string card = uid_query_body(DavKind::kAddressbook, "", "a<b");
+  EXPECT_NE(card.find("<C:addressbook-query"), std::string::npos);
+  EXPECT_NE(card.find("<C:prop-filter name=\"UID\"><C:text-match collation=\"i;octet\" match-type=\"equals\">"
+                      "a&lt;b</C:text-match>"),
+            std::string::npos)
+      << card;
+  EXPECT_NE(card.find("<C:address-data/>"), std::string::npos);
+  const std::string task = uid_query_body(DavKind::kCalendar, "VTODO", "t-1");
+  EXPECT_NE(task.find("<C:comp-filter name=\"VCALENDAR\"><C:comp-filter name=\"VTODO\"><C:prop-filter name=\"UID\">"),
+            std::string::npos)
+      << task;
+  EXPECT_EQ(task.find("match-type"), std::string::npos) << "CalDAV's text-match has no match-type";
+}
+
 }  // namespace
 }  // namespace conflux::adapters
