@@ -418,6 +418,11 @@ class HttpServer::Impl::Connection : public std::enable_shared_from_this<Connect
     request.remote_address = remote_address_;
     request.forwarded_for = to_std(message["X-Forwarded-For"]);
     request.forwarded = to_std(message[http::field::forwarded]);
+    request.authorization = to_std(message[http::field::authorization]);
+    request.cookie = to_std(message[http::field::cookie]);
+    request.csrf_token = to_std(message["X-CSRF-Token"]);
+    request.host = to_std(message[http::field::host]);
+    request.accept = to_std(message[http::field::accept]);
     exchange_.body_bytes = request.body.size();
     server_.run_handler(std::move(request), [self = shared_from_this()](HttpResponse&& response) {
       // On a worker thread: back to the strand for the write.
@@ -444,7 +449,11 @@ class HttpServer::Impl::Connection : public std::enable_shared_from_this<Connect
                           loggable_target(exchange_.target), answer.status);
       answer = HttpResponse{500, "text/plain", "internal server error\n", ""};
     }
-    if (!safe_header_value(answer.content_type) || !safe_header_value(answer.allow)) {
+    bool extra_headers_safe = true;
+    for (const auto& [name, value] : answer.headers) {
+      extra_headers_safe = extra_headers_safe && safe_header_value(name) && safe_header_value(value);
+    }
+    if (!safe_header_value(answer.content_type) || !safe_header_value(answer.allow) || !extra_headers_safe) {
       server_.log().error("handler answered {} {} with CR/LF in a header; sending 500", exchange_.method,
                           loggable_target(exchange_.target));
       answer = HttpResponse{500, "text/plain", "internal server error\n", ""};
@@ -458,6 +467,7 @@ class HttpServer::Impl::Connection : public std::enable_shared_from_this<Connect
     if (answer.retry_after_seconds > 0) {
       response_.set(http::field::retry_after, std::to_string(answer.retry_after_seconds));
     }
+    for (const auto& [name, value] : answer.headers) response_.insert(name, value);
     // RFC 9110 §15.3.5, §15.4.5: 204 and 304 carry no content.
     if (answer.status == 204 || answer.status == 304) answer.body.clear();
     const size_t length = answer.body.size();

@@ -13,6 +13,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "common/ip_networks.h"
@@ -30,6 +31,12 @@ struct HttpRequest {
   // them (only from a trusted proxy).
   std::string forwarded_for;  // X-Forwarded-For
   std::string forwarded;      // Forwarded (RFC 7239)
+  // For handlers that authenticate by HTTP header or cookie (the portal).
+  std::string authorization;  // Authorization, as sent; never logged
+  std::string cookie;         // Cookie, as sent; never logged
+  std::string csrf_token;     // X-CSRF-Token
+  std::string host;           // Host
+  std::string accept;         // Accept
 };
 
 struct HttpResponse {
@@ -38,6 +45,9 @@ struct HttpResponse {
   std::string body;
   std::string allow;         // for 405: the Allow header
   int retry_after_seconds = 0;  // > 0: a Retry-After header (429, 503)
+  // Further headers (Set-Cookie, WWW-Authenticate, Cache-Control ...); a
+  // name or value holding CR or LF turns the answer into a 500.
+  std::vector<std::pair<std::string, std::string>> headers = {};
 };
 
 using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;
