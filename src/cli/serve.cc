@@ -24,6 +24,7 @@
 #include "engine/sync_engine.h"
 #include "portal/jmap_api.h"
 #include "portal/portal_handler.h"
+#include "portal/push.h"
 #include "server/http_server.h"
 #include "server/sync_handler.h"
 
@@ -260,7 +261,8 @@ int serve(const config::Config& config, const ConfigSource& reread) {
   portal_options.login_free_failures = config.auth.login_free_failures;
   portal_options.login_first_delay_seconds = config.auth.login_first_delay_seconds;
   portal_options.login_max_delay_seconds = config.auth.login_max_delay_seconds;
-  portal::PortalHandler portal_handler(*s.content, *s.tokens, jmap, s.clock, portal_options,
+  portal::PushHub push(jmap, *s.tokens, s.clock);
+  portal::PortalHandler portal_handler(*s.content, *s.tokens, jmap, push, s.clock, portal_options,
                                        [&handler](const server::HttpRequest& r) { return handler(r); });
   server::HttpServer server(http, [&portal_handler](const server::HttpRequest& r) { return portal_handler(r); });
   if (auto st = server.start(); !st.is_ok()) {
@@ -286,6 +288,7 @@ int serve(const config::Config& config, const ConfigSource& reread) {
     prefs.reload(reread());
   }
   log->info("received {}, stopping", signal == SIGTERM ? "SIGTERM" : "SIGINT");
+  push.stop();  // ends the event streams, which have no end of their own
   server.stop();
   log->info("stopped");
   return 0;

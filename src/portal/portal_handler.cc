@@ -1,5 +1,7 @@
 #include "portal/portal_handler.h"
 
+#include <algorithm>
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "common/base64.h"
@@ -52,15 +54,44 @@ bool starts_with_ci(const std::string& s, const std::string& prefix) {
 
 std::string path_of(const std::string& target) { return target.substr(0, target.find('?')); }
 
+// The query parameters of a target, %-decoding values ("%2C" in types).
+std::map<std::string, std::string> query_of(const std::string& target) {
+  std::map<std::string, std::string> out;
+  const size_t q = target.find('?');
+  if (q == std::string::npos) return out;
+  std::string query = target.substr(q + 1);
+  size_t at = 0;
+  while (at <= query.size()) {
+    size_t end = query.find('&', at);
+    if (end == std::string::npos) end = query.size();
+    const std::string pair = query.substr(at, end - at);
+    const size_t eq = pair.find('=');
+    std::string value, raw = eq == std::string::npos ? "" : pair.substr(eq + 1);
+    for (size_t i = 0; i < raw.size(); ++i) {
+      if (raw[i] == '%' && i + 2 < raw.size() && std::isxdigit(static_cast<unsigned char>(raw[i + 1])) &&
+          std::isxdigit(static_cast<unsigned char>(raw[i + 2]))) {
+        value += static_cast<char>(std::stoi(raw.substr(i + 1, 2), nullptr, 16));
+        i += 2;
+      } else {
+        value += raw[i] == '+' ? ' ' : raw[i];
+      }
+    }
+    out[pair.substr(0, eq)] = value;
+    at = end + 1;
+  }
+  return out;
+}
+
 }  // namespace
 
 std::string csrf_token_for(const std::string& session_token) { return sha256_hex("csrf\n" + session_token); }
 
-PortalHandler::PortalHandler(caf::CafInterface& caf, const caf::TokenService& tokens, JmapApi& api,
+PortalHandler::PortalHandler(caf::CafInterface& caf, const caf::TokenService& tokens, JmapApi& api, PushHub& push,
                              const Clock& clock, PortalOptions options, server::HttpHandler next)
     : caf_(caf),
       tokens_(tokens),
       api_(api),
+      push_(push),
       options_(std::move(options)),
       next_(std::move(next)),
       throttle_(clock, options_.login_free_failures, options_.login_first_delay_seconds,
@@ -187,6 +218,36 @@ HttpResponse PortalHandler::login(const HttpRequest& request) {
   return r;
 }
 
+HttpResponse PortalHandler::event_source(const HttpRequest& request, const caf::Token& token) {
+  auto query = query_of(request.target);
+  EventSourceOptions options;
+  if (const std::string& types = query["types"]; !types.empty() && types != "*") {
+    size_t at = 0;
+    while (at <= types.size()) {
+      size_t comma = types.find(',', at);
+      if (comma == std::string::npos) comma = types.size();
+      options.types.insert(types.substr(at, comma - at));
+      at = comma + 1;
+    }
+  }
+  const std::string& close_after = query["closeafter"];
+  if (close_after != "" && close_after != "no" && close_after != "state") {
+    return error_response(400, "closeafter must be \"state\" or \"no\"");
+  }
+  options.close_after_state = close_after == "state";
+  if (const std::string& ping = query["ping"]; !ping.empty()) {
+    if (ping.size() > 4 || !std::all_of(ping.begin(), ping.end(), ::isdigit)) {
+      return error_response(400, "ping must be a number of seconds");
+    }
+    // RFC 8620 §7.3: the server may raise a small interval; pings more
+    // often than every 5 s would only cost.
+    options.ping_seconds = std::stoi(ping) == 0 ? 0 : std::max(5, std::stoi(ping));
+  }
+  HttpResponse r{200, "text/event-stream", "", ""};
+  r.stream = push_.subscribe(token, std::move(options));
+  return r;
+}
+
 HttpResponse PortalHandler::operator()(const HttpRequest& request) {
   const std::string path = path_of(request.target);
   if (!owns(path)) return next_(request);
@@ -215,6 +276,12 @@ HttpResponse PortalHandler::operator()(const HttpRequest& request) {
     if (!caller.token) return caller.refusal;
     JmapReply reply = api_.api(*caller.token, request.content_type, request.body);
     return HttpResponse{reply.status, reply.content_type, std::move(reply.body), ""};
+  }
+  if (path == "/jmap/eventsource") {
+    if (request.method != "GET") return HttpResponse{405, "text/plain", "GET only\n", "GET"};
+    Caller caller = authenticate(request, false);
+    if (!caller.token) return caller.refusal;
+    return event_source(request, *caller.token);
   }
   return error_response(404, "no such portal resource");
 }

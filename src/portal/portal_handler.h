@@ -2,6 +2,8 @@
 //
 //   GET  /.well-known/jmap     the JMAP session resource (JmapApi::session)
 //   POST /jmap/api             JMAP method calls (JmapApi::api)
+//   GET  /jmap/eventsource     push: StateChange events (PushHub), query
+//                              types=*|A,B  closeafter=state|no  ping=SECONDS
 //   POST /portal/login         {"username","password"} → session cookie + CSRF token
 //   POST /portal/logout        clears the cookie
 //   anything else              the next handler (the SyncML endpoint)
@@ -25,6 +27,7 @@
 #include "common/ip_networks.h"
 #include "engine/login_throttle.h"
 #include "portal/jmap_api.h"
+#include "portal/push.h"
 #include "server/http_server.h"
 
 namespace conflux::portal {
@@ -41,8 +44,8 @@ class PortalHandler {
  public:
   // caf, tokens, api and clock must outlive the handler; `next` answers
   // every request that is not the portal's.
-  PortalHandler(caf::CafInterface& caf, const caf::TokenService& tokens, JmapApi& api, const Clock& clock,
-                PortalOptions options, server::HttpHandler next);
+  PortalHandler(caf::CafInterface& caf, const caf::TokenService& tokens, JmapApi& api, PushHub& push,
+                const Clock& clock, PortalOptions options, server::HttpHandler next);
 
   server::HttpResponse operator()(const server::HttpRequest& request);
 
@@ -59,12 +62,14 @@ class PortalHandler {
   Result<caf::Token> password_login(const std::string& user, const std::string& password, const std::string& address,
                                     int64_t& wait_r);
   server::HttpResponse login(const server::HttpRequest& request);
+  server::HttpResponse event_source(const server::HttpRequest& request, const caf::Token& token);
   std::string base_url(const server::HttpRequest& request) const;
   std::string client(const server::HttpRequest& request) const;
 
   caf::CafInterface& caf_;
   const caf::TokenService& tokens_;
   JmapApi& api_;
+  PushHub& push_;
   const PortalOptions options_;
   const server::HttpHandler next_;
   engine::LoginThrottle throttle_;

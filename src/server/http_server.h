@@ -39,6 +39,22 @@ struct HttpRequest {
   std::string accept;         // Accept
 };
 
+// A response body produced over time (Server-Sent Events, the portal's
+// push). The server writes the head (status, Content-Type and headers of the
+// HttpResponse, "Connection: close", no length), then asks for the body
+// piece by piece until a piece is empty or the client goes away.
+class ResponseStream {
+ public:
+  virtual ~ResponseStream() = default;
+  // Hands the next bytes to `deliver` exactly once, now or later, from any
+  // thread; an empty string ends the response. Not called again before
+  // `deliver` ran.
+  virtual void next(std::function<void(std::string)> deliver) = 0;
+  // The client went away or the server stops: no further next(); a
+  // `deliver` still held may be called, it is ignored.
+  virtual void cancel() = 0;
+};
+
 struct HttpResponse {
   int status = 200;
   std::string content_type;  // empty: no Content-Type header
@@ -48,6 +64,8 @@ struct HttpResponse {
   // Further headers (Set-Cookie, WWW-Authenticate, Cache-Control ...); a
   // name or value holding CR or LF turns the answer into a 500.
   std::vector<std::pair<std::string, std::string>> headers = {};
+  // Set: `body` is ignored and the body is streamed (see ResponseStream).
+  std::shared_ptr<ResponseStream> stream = nullptr;
 };
 
 using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;

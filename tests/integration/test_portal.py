@@ -19,6 +19,7 @@ Run: CONFLUX_BIN=/path/to/conflux /usr/bin/python3 test_portal.py
 """
 
 import base64
+import http.client
 import json
 import sys
 import unittest
@@ -46,6 +47,41 @@ STORES = (
 def basic(user, password):
     token = base64.b64encode(f"{user}:{password}".encode()).decode()
     return {"Authorization": f"Basic {token}"}
+
+
+class EventSource:
+    """A client of GET /jmap/eventsource: reads one Server-Sent Event at a
+    time (bounded by the socket timeout)."""
+
+    def __init__(self, server, query, user=USER, password=PASSWORD):
+        self.conn = http.client.HTTPConnection("127.0.0.1", server.port,
+                                               timeout=60)
+        self.conn.request("GET", "/jmap/eventsource?" + query,
+                          headers=basic(user, password))
+        self.response = self.conn.getresponse()
+        self.status = self.response.status
+        self.content_type = self.response.getheader("Content-Type")
+
+    def next_event(self):
+        """(event type, parsed data) of the next event; None at the end."""
+        kind, data = None, ""
+        while True:
+            line = self.response.readline()
+            if not line:
+                return None
+            line = line.decode().rstrip("\n")
+            if not line:
+                if kind:
+                    return kind, json.loads(data)
+                continue
+            field, _, value = line.partition(": ")
+            if field == "event":
+                kind = value
+            elif field == "data":
+                data += value
+
+    def close(self):
+        self.conn.close()
 
 
 class PortalTest(IntegrationTest):
@@ -137,7 +173,17 @@ class PortalTest(IntegrationTest):
         self.assertEqual(changes["created"], [new_id])
         state = changes["newState"]
 
-        # The device's edit -> visible through /changes and /get.
+        # The device's edit -> pushed on the EventSource, and visible
+        # through /changes and /get.
+        events = EventSource(self.server, "types=ContactCard&closeafter=no"
+                             "&ping=0")
+        self.addCleanup(events.close)
+        self.assertEqual((events.status, events.content_type),
+                         (200, "text/event-stream"))
+        kind, first = events.next_event()
+        self.assertEqual((kind, first["@type"]), ("state", "StateChange"))
+        self.assertEqual(first["changed"]["contacts"],
+                         {"ContactCard": state})
         name = next(n for n, t in device.items("contacts").items()
                     if vcards.fn_of(t) == "Api Created")
         device.write_item("contacts", name, vcards.replace_property(
@@ -148,6 +194,11 @@ class PortalTest(IntegrationTest):
         self.assertEqual(changes["updated"], [new_id], changes)
         self.assertEqual(changes["created"] + changes["destroyed"], [])
         self.assertNotEqual(changes["newState"], state)
+        kind, pushed = events.next_event()
+        self.assertEqual(kind, "state")
+        self.assertEqual(pushed["changed"],
+                         {"contacts": {"ContactCard": changes["newState"]}})
+        events.close()
         got = self.ok("ContactCard/get", {"accountId": "contacts",
                                           "ids": [new_id]})
         self.assertEqual(list(got["list"][0]["notes"].values()),
