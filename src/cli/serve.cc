@@ -254,7 +254,7 @@ int serve(const config::Config& config, const ConfigSource& reread) {
   }
   portal::JmapLimits jmap_limits;
   jmap_limits.max_size_request = config.server.max_body_bytes;
-  portal::JmapApi jmap(*s.content, std::move(portal_stores), jmap_limits);
+  portal::JmapApi jmap(*s.content, *s.state, std::move(portal_stores), jmap_limits);
   portal::PortalOptions portal_options;
   portal_options.public_url = config.server.public_url;
   portal_options.trusted_proxies = trusted_proxies;

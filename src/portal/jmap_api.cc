@@ -1,11 +1,13 @@
 #include "portal/jmap_api.h"
 
 #include <algorithm>
+#include <ctime>
 #include <map>
 #include <set>
 
 #include "common/base64.h"
 #include "common/log.h"
+#include "engine/conflict_settle.h"
 #include "data/vcard.h"
 #include "portal/jscalendar.h"
 #include "portal/jscontact.h"
@@ -19,6 +21,7 @@ namespace {
 constexpr const char* kCore = "urn:ietf:params:jmap:core";
 constexpr const char* kContacts = "urn:ietf:params:jmap:contacts";
 constexpr const char* kCalendars = "urn:ietf:params:jmap:calendars";
+constexpr const char* kSyncRecords = "urn:conflux:params:jmap:sync";
 constexpr const char* kRawProperty = "conflux:raw";  // the item as stored (vCard / iCalendar text)
 constexpr const char* kAccountProperty = "conflux:accountId";
 
@@ -221,8 +224,9 @@ struct JmapApi::Call {
   std::map<std::string, std::string>& created_ids;  // creation id → id, for the whole request
 };
 
-JmapApi::JmapApi(caf::CafInterface& caf, std::vector<PortalStore> stores, JmapLimits limits)
-    : caf_(caf), stores_(std::move(stores)), limits_(limits) {}
+JmapApi::JmapApi(caf::CafInterface& caf, engine::SyncStateStore& records, std::vector<PortalStore> stores,
+                 JmapLimits limits)
+    : caf_(caf), records_(records), stores_(std::move(stores)), limits_(limits) {}
 
 std::string JmapApi::account_id(const std::string& store) { return id_safe(store) ? store : "x" + base64url(store); }
 
@@ -279,7 +283,8 @@ json JmapApi::session(const caf::Token& token, const std::string& base_url) cons
                {"maxObjectsInGet", limits_.max_objects_in_get},
                {"maxObjectsInSet", limits_.max_objects_in_set},
                {"collationAlgorithms", json::array({"i;ascii-casemap"})}};
-  return {{"capabilities", {{kCore, core}, {kContacts, json::object()}, {kCalendars, json::object()}}},
+  return {{"capabilities",
+           {{kCore, core}, {kContacts, json::object()}, {kCalendars, json::object()}, {kSyncRecords, json::object()}}},
           {"accounts", accounts},
           {"primaryAccounts", primary},
           {"username", token.user.str()},
@@ -788,12 +793,153 @@ json JmapApi::collections(Call& call, Kind kind) {
   return {{"accountId", a->id}, {"list", list}, {"notFound", json::array()}, {"state", "0"}};
 }
 
+namespace {
+
+std::string utc(int64_t unix_seconds) {
+  char text[32];
+  const time_t t = static_cast<time_t>(unix_seconds);
+  struct tm parts;
+  gmtime_r(&t, &parts);
+  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &parts);
+  return text;
+}
+
+}  // namespace
+
+// One side of a conflict: the bytes, and the ContactCard / CalendarEvent
+// they read as (when they do).
+json JmapApi::version_json(const std::string& database, const std::string& content_type,
+                           const std::string& raw) const {
+  if (raw.empty()) return {{"deleted", true}};
+  json out = {{"contentType", content_type}, {kRawProperty, raw}};
+  if (lower(content_type).find("vcard") != std::string::npos) {
+    if (auto card = data::parse_vcard(raw)) out["card"] = card_from_vcard(*card);
+  } else if (auto event = event_from_icalendar(raw)) {
+    out["event"] = std::move(*event);
+  }
+  return out;
+}
+
+// Conflict/get: the user's conflicts (open ones; "includeResolved": true
+// for all), both versions side by side.
+json JmapApi::conflicts_get(Call& call) {
+  const bool include_resolved = call.args.value("includeResolved", false);
+  auto records = records_.conflicts(call.token.user, include_resolved);
+  if (!records) fail_with(records.error());
+  json list = json::array();
+  for (const auto& r : *records) {
+    if (r.where.user != call.token.user || !call.token.kind_for(r.where.database)) continue;
+    list.push_back({{"id", std::to_string(r.id)},
+                    {"accountId", account_id(r.where.database)},
+                    {"itemId", item_id(r.where.database, r.guid)},
+                    {"device", r.where.device.str()},
+                    {"policy", r.policy},
+                    {"outcome", r.outcome},
+                    {"created", utc(r.created_at)},
+                    {"resolved", r.resolved},
+                    {"serverVersion", version_json(r.where.database, r.server_type, r.server_data)},
+                    {"deviceVersion", version_json(r.where.database, r.client_type, r.client_data)}});
+  }
+  return {{"list", list}, {"notFound", json::array()}, {"state", ""}};
+}
+
+// Conflict/set: update {id: {"keep": "server" | "device"}} writes the kept
+// version through the CAF (engine::settle_conflict) and marks it resolved.
+json JmapApi::conflicts_set(Call& call) {
+  json updated = json::object(), not_updated = json::object();
+  auto it = call.args.find("update");
+  if (it == call.args.end() || !it->is_object()) fail("invalidArguments", "update must be an object");
+  for (const auto& [id, change] : it->items()) {
+    if (!change.is_object() || !change.contains("keep") || (change["keep"] != "server" && change["keep"] != "device")) {
+      json e = method_error("invalidProperties", "keep must be \"server\" or \"device\"");
+      e["properties"] = json::array({"keep"});
+      not_updated[id] = e;
+      continue;
+    }
+    const bool numeric = !id.empty() && id.size() < 19 && std::all_of(id.begin(), id.end(), ::isdigit);
+    auto record = numeric ? records_.conflict(std::stoll(id)) : Result<std::optional<engine::ConflictRecord>>(std::nullopt);
+    if (!record) fail_with(record.error());
+    // Another user's conflict is not found, as their items are.
+    if (!record->has_value() || (*record)->where.user != call.token.user) {
+      not_updated[id] = method_error("notFound");
+      continue;
+    }
+    const auto keep = change["keep"] == "server" ? engine::KeptVersion::kServer : engine::KeptVersion::kDevice;
+    Status st = engine::settle_conflict(records_, caf_, call.token, **record, keep, /*again=*/false);
+    if (st.is_ok()) updated[id] = nullptr;
+    else if (st.code() == StatusCode::kFailedPrecondition) not_updated[id] = method_error("forbidden", st.message());
+    else not_updated[id] = set_error(st);
+  }
+  json out = {{"updated", updated}, {"created", json::object()}, {"destroyed", json::array()}};
+  if (!not_updated.empty()) out["notUpdated"] = not_updated;
+  return out;
+}
+
+// SyncSession/get: the user's last sessions, one entry per datastore synced,
+// newest first, with the items that failed.
+json JmapApi::sessions_get(Call& call) {
+  const int64_t limit = std::clamp<int64_t>(int_arg(call.args, "limit").value_or(50), 1, 500);
+  auto reports = records_.reports(call.token.user, static_cast<int>(limit));
+  if (!reports) fail_with(reports.error());
+  json list = json::array();
+  for (const auto& r : *reports) {
+    json problems = json::array();
+    for (const auto& p : r.problems) {
+      problems.push_back({{"direction", p.direction == engine::ItemProblem::Direction::kFromDevice ? "fromDevice"
+                                                                                                    : "toDevice"},
+                          {"item", p.item},
+                          {"status", p.status},
+                          {"what", p.what}});
+    }
+    const auto& c = r.counts;
+    list.push_back({{"session", r.session.str()},
+                    {"device", r.where.device.str()},
+                    {"accountId", account_id(r.where.database)},
+                    {"syncType", r.sync_type},
+                    {"finished", utc(r.finished_at)},
+                    {"fromDevice", {{"added", c.client_adds}, {"updated", c.client_updates},
+                                    {"deleted", c.client_deletes}, {"errors", c.client_errors}}},
+                    {"toDevice", {{"added", c.server_adds}, {"updated", c.server_updates}, {"deleted", c.server_deletes}}},
+                    {"conflicts", c.conflicts},
+                    {"problems", problems}});
+  }
+  return {{"list", list}, {"notFound", json::array()}, {"state", ""}};
+}
+
+// Device/get: the devices of the user's recent sessions, with their last sync.
+json JmapApi::devices_get(Call& call) {
+  auto reports = records_.reports(call.token.user, 500);
+  if (!reports) fail_with(reports.error());
+  std::map<std::string, json> devices;
+  for (const auto& r : *reports) {
+    json& d = devices[r.where.device.str()];
+    if (d.is_null()) d = {{"id", r.where.device.str()}, {"lastSync", utc(r.finished_at)}, {"accountIds", json::array()},
+                          {"problems", 0}};
+    if (std::find(d["accountIds"].begin(), d["accountIds"].end(), account_id(r.where.database)) == d["accountIds"].end()) {
+      d["accountIds"].push_back(account_id(r.where.database));
+    }
+    if (utc(r.finished_at) > d["lastSync"].get<std::string>()) d["lastSync"] = utc(r.finished_at);
+    d["problems"] = d["problems"].get<int>() + static_cast<int>(r.problems.size());
+  }
+  json list = json::array();
+  for (auto& [id, d] : devices) list.push_back(std::move(d));
+  return {{"list", list}, {"notFound", json::array()}, {"state", ""}};
+}
+
 json JmapApi::run_method(Call& call) {
   const std::string& name = call.name;
   const size_t slash = name.find('/');
   const std::string type = slash == std::string::npos ? name : name.substr(0, slash);
   const std::string method = slash == std::string::npos ? "" : name.substr(slash + 1);
   if (name == "Core/echo") return call.args;
+  if (type == "Conflict" || type == "SyncSession" || type == "Device") {
+    if (!call.using_caps.count(kSyncRecords)) fail("unknownMethod", name + " needs " + kSyncRecords + " in using");
+    if (name == "Conflict/get") return conflicts_get(call);
+    if (name == "Conflict/set") return conflicts_set(call);
+    if (name == "SyncSession/get") return sessions_get(call);
+    if (name == "Device/get") return devices_get(call);
+    fail("unknownMethod", "no method " + name);
+  }
   const bool contacts = type == "ContactCard" || type == "AddressBook";
   const bool calendars = type == "CalendarEvent" || type == "Calendar";
   if (!contacts && !calendars) fail("unknownMethod", "no method " + name);
@@ -825,7 +971,7 @@ JmapReply JmapApi::api(const caf::Token& token, const std::string& content_type,
   std::set<std::string> using_caps;
   for (const auto& cap : request["using"]) {
     if (!cap.is_string()) return problem("notRequest", "\"using\" must hold capability strings");
-    if (cap != kCore && cap != kContacts && cap != kCalendars) {
+    if (cap != kCore && cap != kContacts && cap != kCalendars && cap != kSyncRecords) {
       return problem("unknownCapability", "the server does not support " + cap.get<std::string>());
     }
     using_caps.insert(cap.get<std::string>());

@@ -26,6 +26,12 @@
 // search across back ends); each object then says its account in
 // "conflux:accountId".
 //
+// What the sync engine recorded for the user (capability
+// "urn:conflux:params:jmap:sync", Conflux's own): Conflict/get and
+// Conflict/set (keep one version: engine::settle_conflict, the path of
+// `conflux conflicts resolve`), SyncSession/get (the last sessions' reports
+// with their problems) and Device/get (the devices seen in them).
+//
 // Threading: api() and session() may run on any number of threads at once.
 #pragma once
 
@@ -35,6 +41,7 @@
 #include <vector>
 
 #include "caf/caf_interface.h"
+#include "engine/sync_state_store.h"
 
 namespace conflux::portal {
 
@@ -60,8 +67,9 @@ struct JmapReply {
 
 class JmapApi {
  public:
-  // `caf` must outlive the API.
-  JmapApi(caf::CafInterface& caf, std::vector<PortalStore> stores, JmapLimits limits);
+  // `caf` and `records` must outlive the API.
+  JmapApi(caf::CafInterface& caf, engine::SyncStateStore& records, std::vector<PortalStore> stores,
+          JmapLimits limits);
 
   // The session object; URLs start with `base_url` ("http://host:port").
   nlohmann::json session(const caf::Token& token, const std::string& base_url) const;
@@ -100,6 +108,13 @@ class JmapApi {
   nlohmann::json set(Call& call, Kind kind);
   nlohmann::json query(Call& call, Kind kind);
   nlohmann::json collections(Call& call, Kind kind);
+  // The sync engine's records (urn:conflux:params:jmap:sync).
+  nlohmann::json conflicts_get(Call& call);
+  nlohmann::json conflicts_set(Call& call);
+  nlohmann::json sessions_get(Call& call);
+  nlohmann::json devices_get(Call& call);
+  nlohmann::json version_json(const std::string& database, const std::string& content_type,
+                              const std::string& raw) const;
 
   caf::StoreRef store_ref(const caf::Token& token, const PortalStore& store) const;
   // Every item of `account` (kind-filtered, converted) or only `guids`.
@@ -107,6 +122,7 @@ class JmapApi {
                                        const std::vector<Guid>& guids, bool with_raw);
 
   caf::CafInterface& caf_;
+  engine::SyncStateStore& records_;
   const std::vector<PortalStore> stores_;
   const JmapLimits limits_;
 };

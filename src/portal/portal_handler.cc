@@ -7,6 +7,7 @@
 #include "common/base64.h"
 #include "common/digest.h"
 #include "common/log.h"
+#include "portal/web_assets.h"
 #include "server/client_address.h"
 
 namespace conflux::portal {
@@ -255,6 +256,32 @@ HttpResponse PortalHandler::operator()(const HttpRequest& request) {
   if (path == "/portal/login") {
     if (request.method != "POST") return HttpResponse{405, "text/plain", "POST only\n", "POST"};
     return login(request);
+  }
+  if (path == "/portal" || path == "/portal/index.html") {
+    HttpResponse r{302, "text/plain", "the portal is at /portal/\n", ""};
+    r.headers.push_back({"Location", "/portal/"});
+    return r;
+  }
+  if (const WebAsset* asset = web_asset(path)) {
+    if (request.method != "GET" && request.method != "HEAD") return HttpResponse{405, "text/plain", "GET only\n", "GET, HEAD"};
+    HttpResponse r{200, std::string(asset->content_type), std::string(asset->body), ""};
+    // Only our own files run in the page: no inline script, no other origin.
+    r.headers.push_back({"Content-Security-Policy",
+                         "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"});
+    r.headers.push_back({"X-Content-Type-Options", "nosniff"});
+    r.headers.push_back({"Cache-Control", "no-cache"});
+    return r;
+  }
+  if (path == "/portal/session") {
+    // The page after a reload: the cookie is still there, the CSRF token in
+    // memory is not. Only a same-origin page can read this answer.
+    if (request.method != "GET") return HttpResponse{405, "text/plain", "GET only\n", "GET"};
+    const std::string cookie = cookie_value(request.cookie, kCookieName);
+    auto token = cookie.empty() ? Result<caf::Token>(Status::unauthenticated("no session")) : tokens_.verify(cookie);
+    if (!token) return error_response(401, "not logged in");
+    HttpResponse r = json_response(200, {{"username", token->user.str()}, {"csrfToken", csrf_token_for(cookie)}});
+    r.headers.push_back({"Cache-Control", "no-store"});
+    return r;
   }
   if (path == "/portal/logout") {
     if (request.method != "POST") return HttpResponse{405, "text/plain", "POST only\n", "POST"};
