@@ -345,7 +345,8 @@ std::optional<data::VCard> vcard_from_card(const json& card, const data::VCard& 
     std::string text = in.text(*note, "note", path, true);
     if (!text.empty()) out.properties.push_back(make_property("NOTE", {text}));
   }
-  for (const auto& [path, anniversary] : in.entries(card, "anniversaries")) {
+  for (const auto& [entry_path, anniversary] : in.entries(card, "anniversaries")) {
+    const std::string& path = entry_path;  // a lambda below needs it (clang 14 cannot capture a binding)
     if (in.text(*anniversary, "kind", path, true) != "birth") continue;  // only BDAY has a vCard 3.0 home
     auto date = anniversary->find("date");
     if (date == anniversary->end() || !date->is_object()) {
