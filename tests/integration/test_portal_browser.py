@@ -9,7 +9,8 @@ SyncEvolution device. Every step is checked by what the page shows:
   4. a conflict (device and portal changed the same contact) is shown with
      both versions side by side; "Keep device version" settles it, the
      server's item becomes the device's version and the list says so;
-  5. the device and its sessions are listed.
+  5. a contact and an event are created in the forms, the contact deleted;
+  6. the device and its sessions are listed.
 
 Run: CONFLUX_BIN=/path/to/conflux /usr/bin/python3 test_portal_browser.py
 """
@@ -147,7 +148,9 @@ class PortalBrowserTest(IntegrationTest):
     def test_log_in_search_edit_resolve(self):
         self.server = self.make_server(
             '[stores.contacts]\nadapter = "sqlite"\ncontent_type = "text/vcard"\n'
-            'content_version = "3.0"\n')
+            'content_version = "3.0"\n'
+            '[stores.calendar]\nadapter = "sqlite"\ncontent_type = "text/calendar"\n'
+            'content_version = "2.0"\n')
         self.server.add_user(USER, PASSWORD)
         self.server.start()
         device = self.make_device(self.server, "dev-b", USER, PASSWORD)
@@ -230,7 +233,36 @@ class PortalBrowserTest(IntegrationTest):
         on_device = vcards.by_fn(device.items("contacts").values())
         self.assertEqual(notes_of(on_device[target]), ["the phone's note"])
 
-        # 5. Devices and sessions.
+        # 5. Create a contact and an event in the forms, delete the contact.
+        browser.js("document.querySelector('nav button[data-tab=contacts]').click()")
+        browser.set_value("contact-query", "")
+        browser.click("contact-new")
+        browser.set_value("c-given", "Paula")
+        browser.set_value("c-surname", "Page")
+        browser.set_value("c-email", "paula@example.org")
+        browser.click("c-save")
+        browser.wait_for("document.getElementById('status').textContent === 'Saved Paula Page'",
+                         "the new contact saved")
+        poll_until(lambda: "Paula Page" in contact_rows(browser), STEP_TIMEOUT, 0.2,
+                   "the new contact in the list")
+        browser.js("[...document.querySelectorAll('#contact-list tr')]"
+                   ".find(r => r.cells[0].textContent === 'Paula Page').click()")
+        browser.wait_for("!document.getElementById('c-delete').hidden", "the delete button")
+        browser.click("c-delete")
+        poll_until(lambda: "Paula Page" not in contact_rows(browser), STEP_TIMEOUT, 0.2,
+                   "the contact gone from the list")
+        browser.js("document.querySelector('nav button[data-tab=events]').click()")
+        browser.click("event-new")
+        browser.set_value("e-title", "Browser meeting")
+        browser.set_value("e-start", "2026-06-01T10:30")
+        browser.set_value("e-location", "Room 7")
+        browser.click("e-save")
+        browser.wait_for("document.getElementById('event-list').textContent.includes('Browser meeting')",
+                         "the new event in the list")
+        self.assertIn("2026-06-01 10:30:00", browser.text("event-list"))
+        self.assertIn("Room 7", browser.text("event-list"))
+
+        # 6. Devices and sessions.
         browser.js("document.querySelector('nav button[data-tab=devices]').click()")
         browser.js("refresh()")
         browser.wait_for("document.getElementById('device-list').textContent.includes('conflux-it-dev-b')",
