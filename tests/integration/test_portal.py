@@ -12,8 +12,9 @@ test_query_paging_search_errors: /query text search, sort and position/limit
   user's ids are notFound; a write on a read-only datastore is forbidden;
   a state the CAF does not know gives cannotCalculateChanges; CalendarEvent
   create/get/query; the session resource; Basic logins are throttled.
-test_aggregation: a user with contacts on sqlite and vdir sees both in one
-  query (the accountId-less query of the Conflux extension).
+test_aggregation: a user with contacts on sqlite, vdir and CardDAV
+  (Radicale) sees all of them in one query (the accountId-less query of the
+  Conflux extension).
 
 Run: CONFLUX_BIN=/path/to/conflux /usr/bin/python3 test_portal.py
 """
@@ -28,6 +29,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import vcards  # noqa: E402
 from conflux_server import IntegrationTest, error_lines, http_request  # noqa: E402
+from radicale import Radicale  # noqa: E402
 from sync_summary import local_changes, parse_summary  # noqa: E402
 
 USER, PASSWORD = "pia", "Portal-pw-3"
@@ -384,11 +386,26 @@ class PortalTest(IntegrationTest):
 
     def test_aggregation(self):
         root = self.tmp / "vdir"
-        self.start_server(f'[stores.vcontacts]\nadapter = "vdir"\n'
-                          f'root = "{root}"\ncontent_type = "text/vcard"\n'
-                          'content_version = "3.0"\n')
+        # Radicale: the service account Conflux logs in with may use every
+        # user's collections (from_file rules, first match wins).
+        dav = Radicale(self.tmp / "radicale", {USER: PASSWORD, "conflux": "Service-pw-1"},
+                       rights="[service]\nuser: conflux\ncollection: .*\npermissions: RrWw\n"
+                              "[owner]\nuser: .+\ncollection: {user}(/.*)?\npermissions: RrWw\n"
+                              "[root]\nuser: .+\ncollection:\npermissions: R\n")
+        dav.start()
+        self.addCleanup(dav.stop)
+        dav.make_collection(USER, "book", "addressbook")
+        (self.tmp / "service.pw").write_text("Service-pw-1\n")
+        self.start_server(
+            f'[stores.vcontacts]\nadapter = "vdir"\nroot = "{root}"\n'
+            'content_type = "text/vcard"\ncontent_version = "3.0"\n'
+            '[stores.davcontacts]\nadapter = "caldav"\ncontent_type = "text/vcard"\n'
+            f'content_version = "3.0"\ncollection_url = "{dav.base_url}/{{user}}/book/"\n'
+            'login = "service"\nservice_user = "conflux"\n'
+            f'service_password_file = "{self.tmp / "service.pw"}"\nserver_quirks = "radicale"\n')
         self.create_card(self.card("Sql", "Ite"), account="contacts")
         self.create_card(self.card("Vee", "Dir"), account="vcontacts")
+        self.create_card(self.card("Card", "Dav"), account="davcontacts")
         # The vdir item is a file another program could edit.
         files = list((root / USER / "vcontacts").glob("*.vcf"))
         self.assertEqual(len(files), 1)
@@ -396,9 +413,16 @@ class PortalTest(IntegrationTest):
 
         q = self.ok("ContactCard/query", {"sort": [{"property": "name/full"}]})
         got = self.ok("ContactCard/get", {"ids": q["ids"]})
-        self.assertEqual([(c["name"]["full"], c["conflux:accountId"])
-                          for c in got["list"]],
-                         [("Sql Ite", "contacts"), ("Vee Dir", "vcontacts")])
+        self.assertEqual(sorted((c["name"]["full"], c["conflux:accountId"])
+                                for c in got["list"]),
+                         [("Card Dav", "davcontacts"), ("Sql Ite", "contacts"),
+                          ("Vee Dir", "vcontacts")])
+        self.assertEqual(len(q["ids"]), 3)
+        # The CardDAV item is in Radicale.
+        status, _, body = dav.request(USER, "PROPFIND", f"/{USER}/book/",
+                                      headers={"Depth": "1"})
+        self.assertEqual(status, 207)
+        self.assertEqual(body.decode().count(".vcf</"), 1, body)
         self.server.stop()
         self.assertEqual(error_lines(self.server.log_text()), [])
 
