@@ -383,6 +383,11 @@ json JmapApi::get(Call& call, Kind kind) {
   std::string state;
   std::set<std::string> seen;
   for (const auto& a : scope) {
+    if (!all_accounts) {
+      auto anchor = caf_.current_anchor(store_ref(call.token, *a.store));
+      if (!anchor) fail_with(anchor.error());
+      state = anchor->str();
+    }
     std::vector<Guid> guids;
     if (ids) {
       for (const auto& id : *ids) {
@@ -391,10 +396,6 @@ json JmapApi::get(Call& call, Kind kind) {
       }
       if (guids.empty()) continue;
     }
-    const caf::StoreRef ref = store_ref(call.token, *a.store);
-    auto anchor = caf_.current_anchor(ref);
-    if (!anchor) fail_with(anchor.error());
-    state = anchor->str();
     auto items = read_items(call.token, a, guids, with_raw);
     if (!items) fail_with(items.error());
     if (!ids && list.size() + items->size() > limits_.max_objects_in_get) fail("requestTooLarge");
@@ -450,6 +451,9 @@ json JmapApi::changes(Call& call, Kind kind) {
   json created = json::array(), updated = json::array(), destroyed = json::array();
   for (const auto& obj : changed->changes) {
     const std::string id = item_id(a->store->name, obj.guid);
+    // A task beside the events is no CalendarEvent (a delete cannot be told
+    // apart: its id is listed, and is simply unknown to the client).
+    if (kind == Kind::kCalendars && obj.action != caf::Action::kDelete && !event_from_icalendar(obj.raw)) continue;
     switch (obj.action) {
       case caf::Action::kCreate:
         created.push_back(id);
