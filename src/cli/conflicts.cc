@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "cli/command.h"
+#include "engine/conflict_settle.h"
 
 namespace conflux::app {
 
@@ -43,49 +44,15 @@ int conflicts_resolve(Services& s, int64_t id, Keep keep, bool force) {
   if (!record) return fail(record.error().message());
   if (!record->has_value()) return fail("no conflict " + std::to_string(id));
   const auto& r = **record;
-  if (r.resolved && !force) {
-    return fail("conflict " + std::to_string(id) + " is already resolved; --force writes the kept version again "
-                "(only while nobody has changed the item since)");
-  }
-  const std::string& data = keep == Keep::kServer ? r.server_data : r.client_data;
-  const std::string& type = keep == Keep::kServer ? r.server_type : r.client_type;
-
   // An administrator acts for the user: the CAF still scopes every call to them.
-  caf::StoreRef ref{r.where.user, r.where.database, s.tokens->issue(r.where.user, caf::TokenKind::kReadWrite)};
-  caf::Query one;
-  one.guids = {r.guid};
-  auto current = s.content->search(ref, one);
-  if (!current) return fail(current.error().message());
-  const bool exists = !current->empty();
-  // A resolved conflict's item has moved on: settling it again must not
-  // write an old version over an edit made since. Unchanged means it still
-  // holds one of the two versions (or is deleted, as one of them was).
-  if (r.resolved) {
-    const std::string now = exists ? current->front().raw : std::string();
-    if (now != r.server_data && now != r.client_data) {
-      return fail("conflict " + std::to_string(id) + ": the item has changed since the conflict was resolved; "
-                  "not overwriting the newer version");
-    }
+  const caf::Token token = s.tokens->issue(r.where.user, caf::TokenKind::kReadWrite);
+  if (auto st = engine::settle_conflict(*s.state, *s.content, token, r,
+                                        keep == Keep::kServer ? engine::KeptVersion::kServer
+                                                              : engine::KeptVersion::kDevice,
+                                        force);
+      !st.is_ok()) {
+    return fail(st.message());
   }
-
-  caf::SyncObj obj;
-  obj.guid = r.guid;
-  if (data.empty()) {
-    obj.action = caf::Action::kDelete;
-  } else {
-    obj.action = exists ? caf::Action::kUpdate : caf::Action::kCreate;
-    if (!exists) obj.guid = Guid();
-    obj.content_type = type;
-    obj.raw = data;
-  }
-  std::vector<caf::SyncObj> batch;
-  batch.push_back(std::move(obj));
-  auto results = s.content->apply(ref, std::move(batch));
-  if (results.empty() || !results.front().status.is_ok()) {
-    return fail("writing the kept version failed: " + (results.empty() ? std::string("no result")
-                                                                       : results.front().status.message()));
-  }
-  if (auto st = s.state->mark_conflict_resolved(id); !st.is_ok()) return fail(st.message());
   std::cout << "conflict " << id << " resolved: " << (keep == Keep::kServer ? "server" : "device")
             << " version kept; devices receive it at their next sync\n";
   return 0;

@@ -22,6 +22,9 @@
 #include "common/log.h"
 #include "config/preferences.h"
 #include "engine/sync_engine.h"
+#include "portal/jmap_api.h"
+#include "portal/portal_handler.h"
+#include "portal/push.h"
 #include "server/http_server.h"
 #include "server/sync_handler.h"
 
@@ -243,7 +246,25 @@ int serve(const config::Config& config, const ConfigSource& reread) {
   http.uncapped = trusted_proxies;
   http.io_threads = config.server.io_threads;
   http.worker_threads = config.server.worker_threads;
-  server::HttpServer server(http, [&handler](const server::HttpRequest& r) { return handler(r); });
+  // The portal (MISSION §6) answers its own paths on the same port and hands
+  // every other request to the SyncML endpoint.
+  std::vector<portal::PortalStore> portal_stores;
+  for (const auto& store : config.stores) {
+    portal_stores.push_back({store.name, store.content_type, store.content_version});
+  }
+  portal::JmapLimits jmap_limits;
+  jmap_limits.max_size_request = config.server.max_body_bytes;
+  portal::JmapApi jmap(*s.content, *s.state, std::move(portal_stores), jmap_limits);
+  portal::PortalOptions portal_options;
+  portal_options.public_url = config.server.public_url;
+  portal_options.trusted_proxies = trusted_proxies;
+  portal_options.login_free_failures = config.auth.login_free_failures;
+  portal_options.login_first_delay_seconds = config.auth.login_first_delay_seconds;
+  portal_options.login_max_delay_seconds = config.auth.login_max_delay_seconds;
+  portal::PushHub push(jmap, *s.tokens, s.clock);
+  portal::PortalHandler portal_handler(*s.content, *s.tokens, jmap, push, s.clock, portal_options,
+                                       [&handler](const server::HttpRequest& r) { return handler(r); });
+  server::HttpServer server(http, [&portal_handler](const server::HttpRequest& r) { return portal_handler(r); });
   if (auto st = server.start(); !st.is_ok()) {
     log->error("cannot start: {}", st.message());
     return 1;
@@ -267,6 +288,7 @@ int serve(const config::Config& config, const ConfigSource& reread) {
     prefs.reload(reread());
   }
   log->info("received {}, stopping", signal == SIGTERM ? "SIGTERM" : "SIGINT");
+  push.stop();  // ends the event streams, which have no end of their own
   server.stop();
   log->info("stopped");
   return 0;

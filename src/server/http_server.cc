@@ -279,8 +279,10 @@ class HttpServer::Impl::Connection : public std::enable_shared_from_this<Connect
     net::post(strand_, [self = shared_from_this()] {
       // No parser yet: serve() has not run, and read_request() will see
       // stopping() anyway.
-      if (self->phase_ == Phase::kReadingHeader &&
-          (!self->parser_ || (!self->parser_->got_some() && self->buffer_.size() == 0))) {
+      // A streamed response has no end of its own: it ends here.
+      if (self->phase_ == Phase::kStreaming ||
+          (self->phase_ == Phase::kReadingHeader &&
+           (!self->parser_ || (!self->parser_->got_some() && self->buffer_.size() == 0)))) {
         self->close();
       }
     });
@@ -291,7 +293,7 @@ class HttpServer::Impl::Connection : public std::enable_shared_from_this<Connect
   }
 
  private:
-  enum class Phase { kReadingHeader, kReadingBody, kHandling, kWriting, kLingering, kClosed };
+  enum class Phase { kReadingHeader, kReadingBody, kHandling, kWriting, kStreaming, kLingering, kClosed };
   enum class After { kReadNext, kClose, kLingerClose };
 
   void read_request() {
@@ -418,6 +420,11 @@ class HttpServer::Impl::Connection : public std::enable_shared_from_this<Connect
     request.remote_address = remote_address_;
     request.forwarded_for = to_std(message["X-Forwarded-For"]);
     request.forwarded = to_std(message[http::field::forwarded]);
+    request.authorization = to_std(message[http::field::authorization]);
+    request.cookie = to_std(message[http::field::cookie]);
+    request.csrf_token = to_std(message["X-CSRF-Token"]);
+    request.host = to_std(message[http::field::host]);
+    request.accept = to_std(message[http::field::accept]);
     exchange_.body_bytes = request.body.size();
     server_.run_handler(std::move(request), [self = shared_from_this()](HttpResponse&& response) {
       // On a worker thread: back to the strand for the write.
@@ -428,7 +435,11 @@ class HttpServer::Impl::Connection : public std::enable_shared_from_this<Connect
   }
 
   void on_handled(HttpResponse&& response) {
-    if (phase_ == Phase::kClosed) return;  // force-closed by stop() meanwhile
+    if (phase_ == Phase::kClosed) {  // force-closed by stop() meanwhile
+      if (response.stream) response.stream->cancel();
+      return;
+    }
+    if (response.stream) return start_stream(std::move(response));
     prepare(std::move(response), exchange_.keep_alive && !server_.stopping());
     // After an error answer (the handler's, or the 500 prepare() made of a
     // bad one) the connection is closed: whatever the client sends next on
@@ -444,7 +455,11 @@ class HttpServer::Impl::Connection : public std::enable_shared_from_this<Connect
                           loggable_target(exchange_.target), answer.status);
       answer = HttpResponse{500, "text/plain", "internal server error\n", ""};
     }
-    if (!safe_header_value(answer.content_type) || !safe_header_value(answer.allow)) {
+    bool extra_headers_safe = true;
+    for (const auto& [name, value] : answer.headers) {
+      extra_headers_safe = extra_headers_safe && safe_header_value(name) && safe_header_value(value);
+    }
+    if (!safe_header_value(answer.content_type) || !safe_header_value(answer.allow) || !extra_headers_safe) {
       server_.log().error("handler answered {} {} with CR/LF in a header; sending 500", exchange_.method,
                           loggable_target(exchange_.target));
       answer = HttpResponse{500, "text/plain", "internal server error\n", ""};
@@ -458,6 +473,7 @@ class HttpServer::Impl::Connection : public std::enable_shared_from_this<Connect
     if (answer.retry_after_seconds > 0) {
       response_.set(http::field::retry_after, std::to_string(answer.retry_after_seconds));
     }
+    for (const auto& [name, value] : answer.headers) response_.insert(name, value);
     // RFC 9110 §15.3.5, §15.4.5: 204 and 304 carry no content.
     if (answer.status == 204 || answer.status == 304) answer.body.clear();
     const size_t length = answer.body.size();
@@ -490,6 +506,61 @@ class HttpServer::Impl::Connection : public std::enable_shared_from_this<Connect
     });
   }
 
+  // A streamed response (ResponseStream): the head, then each piece as the
+  // stream hands it over. A pending read notices the client hanging up; it
+  // also keeps the connection alive between pieces (the stream holds only a
+  // weak reference, so a stopping server is never kept waiting by it).
+  void start_stream(HttpResponse&& answer) {
+    if (!safe_header_value(answer.content_type)) return answer.stream->cancel(), close();
+    std::string head = "HTTP/1.1 " + std::to_string(answer.status) + " " +
+                       std::string(http::obsolete_reason(static_cast<http::status>(answer.status))) +
+                       "\r\nServer: conflux\r\nContent-Type: " + answer.content_type +
+                       "\r\nCache-Control: no-cache\r\nConnection: close\r\n";
+    for (const auto& [name, value] : answer.headers) {
+      if (!safe_header_value(name) || !safe_header_value(value)) return answer.stream->cancel(), close();
+      head += name + ": " + value + "\r\n";
+    }
+    head += "\r\n";
+    server_.log().debug("{} {} {} -> {} (stream)", remote_address_, exchange_.method,
+                        loggable_target(exchange_.target), answer.status);
+    phase_ = Phase::kStreaming;
+    // The pieces go to the socket itself: a stream has no deadline (it ends
+    // when the client goes or the server stops).
+    stream_.expires_never();
+    body_stream_ = std::move(answer.stream);
+    buffer_.consume(buffer_.size());
+    stream_.socket().async_read_some(buffer_.prepare(512), [self = shared_from_this()](error_code, size_t) {
+      self->end_stream();  // the client sent something or hung up: either way, done
+    });
+    write_stream_piece(std::move(head));
+  }
+
+  void write_stream_piece(std::string&& piece) {
+    stream_piece_ = std::move(piece);
+    net::async_write(stream_.socket(), net::buffer(stream_piece_), [self = shared_from_this()](error_code ec, size_t) {
+      if (ec || self->phase_ != Phase::kStreaming) return self->end_stream();
+      self->pull_stream_piece();
+    });
+  }
+
+  void pull_stream_piece() {
+    std::weak_ptr<Connection> weak = shared_from_this();
+    body_stream_->next([weak](std::string piece) {
+      auto self = weak.lock();
+      if (!self) return;
+      net::post(self->strand_, [self, piece = std::move(piece)]() mutable {
+        if (self->phase_ != Phase::kStreaming) return;
+        if (piece.empty()) return self->end_stream();
+        self->write_stream_piece(std::move(piece));
+      });
+    });
+  }
+
+  void end_stream() {
+    if (body_stream_) std::exchange(body_stream_, nullptr)->cancel();
+    shutdown_and_close();
+  }
+
   // Nothing more is expected from the peer: send FIN and close.
   void shutdown_and_close() {
     error_code ignored;
@@ -519,6 +590,7 @@ class HttpServer::Impl::Connection : public std::enable_shared_from_this<Connect
   void close() {
     if (phase_ == Phase::kClosed) return;
     phase_ = Phase::kClosed;
+    if (body_stream_) std::exchange(body_stream_, nullptr)->cancel();
     stream_.close();  // cancels the pending operation and the timer
   }
 
@@ -538,6 +610,8 @@ class HttpServer::Impl::Connection : public std::enable_shared_from_this<Connect
   Exchange exchange_;
   size_t lingered_ = 0;
   uint64_t requests_served_ = 0;
+  std::shared_ptr<ResponseStream> body_stream_;  // while Phase::kStreaming
+  std::string stream_piece_;                     // alive until written
 };
 
 Status HttpServer::Impl::start() {

@@ -13,6 +13,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "common/ip_networks.h"
@@ -30,6 +31,28 @@ struct HttpRequest {
   // them (only from a trusted proxy).
   std::string forwarded_for;  // X-Forwarded-For
   std::string forwarded;      // Forwarded (RFC 7239)
+  // For handlers that authenticate by HTTP header or cookie (the portal).
+  std::string authorization;  // Authorization, as sent; never logged
+  std::string cookie;         // Cookie, as sent; never logged
+  std::string csrf_token;     // X-CSRF-Token
+  std::string host;           // Host
+  std::string accept;         // Accept
+};
+
+// A response body produced over time (Server-Sent Events, the portal's
+// push). The server writes the head (status, Content-Type and headers of the
+// HttpResponse, "Connection: close", no length), then asks for the body
+// piece by piece until a piece is empty or the client goes away.
+class ResponseStream {
+ public:
+  virtual ~ResponseStream() = default;
+  // Hands the next bytes to `deliver` exactly once, now or later, from any
+  // thread; an empty string ends the response. Not called again before
+  // `deliver` ran.
+  virtual void next(std::function<void(std::string)> deliver) = 0;
+  // The client went away or the server stops: no further next(); a
+  // `deliver` still held may be called, it is ignored.
+  virtual void cancel() = 0;
 };
 
 struct HttpResponse {
@@ -38,6 +61,11 @@ struct HttpResponse {
   std::string body;
   std::string allow;         // for 405: the Allow header
   int retry_after_seconds = 0;  // > 0: a Retry-After header (429, 503)
+  // Further headers (Set-Cookie, WWW-Authenticate, Cache-Control ...); a
+  // name or value holding CR or LF turns the answer into a 500.
+  std::vector<std::pair<std::string, std::string>> headers = {};
+  // Set: `body` is ignored and the body is streamed (see ResponseStream).
+  std::shared_ptr<ResponseStream> stream = nullptr;
 };
 
 using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;

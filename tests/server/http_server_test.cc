@@ -74,6 +74,7 @@ class Client {
   Client& operator=(const Client&) = delete;
 
   bool connected() const { return connected_; }
+  int fd_for_test() const { return fd_; }
 
   void close() {
     if (fd_ >= 0) ::close(fd_);
@@ -665,6 +666,104 @@ TEST(HttpServerTest, StopWithoutStartIsHarmless) {
   EXPECT_EQ(server.port(), 0);
   server.stop();
   server.stop();
+}
+
+
+// A ResponseStream handing out fixed pieces, the last one empty (the end);
+// with `hold_after_first` it keeps the second request for `deliver` until
+// cancel(), like a push stream with nothing to say.
+class PieceStream final : public ResponseStream {
+ public:
+  PieceStream(std::vector<std::string> pieces, bool hold_after_first)
+      : pieces_(std::move(pieces)), hold_after_first_(hold_after_first) {}
+
+  void next(std::function<void(std::string)> deliver) override {
+    std::unique_lock lock(mu_);
+    if (hold_after_first_ && handed_ == 1) {
+      held_ = std::move(deliver);
+      return;
+    }
+    std::string piece = handed_ < pieces_.size() ? pieces_[handed_] : "";
+    ++handed_;
+    lock.unlock();
+    deliver(std::move(piece));
+  }
+  void cancel() override {
+    std::lock_guard lock(mu_);
+    cancelled_ = true;
+    held_ = nullptr;
+  }
+  bool cancelled() {
+    std::lock_guard lock(mu_);
+    return cancelled_;
+  }
+
+ private:
+  const std::vector<std::string> pieces_;
+  const bool hold_after_first_;
+  std::mutex mu_;
+  size_t handed_ = 0;
+  std::function<void(std::string)> held_;
+  bool cancelled_ = false;
+};
+
+TEST(HttpServerTest, StreamedResponseSendsEachPieceUntilAnEmptyOne) {
+  auto stream = std::make_shared<PieceStream>(std::vector<std::string>{"event: a\n\n", "event: b\n\n", ""}, false);
+  HttpServer server(local_options(), [&](const HttpRequest&) {
+    HttpResponse r{200, "text/event-stream", "ignored", ""};
+    r.headers.push_back({"X-Stream", "yes"});
+    r.stream = stream;
+    return r;
+  });
+  ASSERT_TRUE(server.start().is_ok());
+  Client client(server.port());
+  auto response = client.exchange(request_text("GET", "/events"));
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->result_int(), 200);
+  EXPECT_EQ(header(*response, http::field::content_type), "text/event-stream");
+  EXPECT_EQ(header(*response, http::field::connection), "close");
+  EXPECT_EQ(response->count(http::field::content_length), 0u);
+  EXPECT_EQ(response->at("X-Stream"), "yes");
+  EXPECT_EQ(response->body(), "event: a\n\nevent: b\n\n");
+  EXPECT_TRUE(client.closed_by_server());
+  EXPECT_TRUE(stream->cancelled());  // told it is over, so it can let go
+}
+
+TEST(HttpServerTest, StopEndsAStreamThatHasNothingToSay) {
+  auto stream = std::make_shared<PieceStream>(std::vector<std::string>{"event: first\n\n"}, true);
+  HttpServer server(local_options(), [&](const HttpRequest&) {
+    HttpResponse r{200, "text/event-stream", "", ""};
+    r.stream = stream;
+    return r;
+  });
+  ASSERT_TRUE(server.start().is_ok());
+  Client client(server.port());
+  ASSERT_TRUE(client.send_raw(request_text("GET", "/events")));
+  // The head and the first piece arrive; then the stream holds its deliver.
+  std::string got;
+  while (got.find("event: first") == std::string::npos) {
+    char chunk[512];
+    ssize_t n = ::recv(client.fd_for_test(), chunk, sizeof chunk, 0);
+    ASSERT_GT(n, 0);
+    got.append(chunk, static_cast<size_t>(n));
+  }
+  server.stop();  // returns although the stream never ends by itself
+  EXPECT_TRUE(stream->cancelled());
+  EXPECT_TRUE(client.closed_by_server());
+}
+
+TEST(HttpServerTest, ExtraHeaderWithLineBreakBecomes500) {
+  HttpServer server(local_options(), [](const HttpRequest&) {
+    HttpResponse r{200, "text/plain", "x", ""};
+    r.headers.push_back({"Set-Cookie", "a=b\r\nX-Injected: 1"});
+    return r;
+  });
+  ASSERT_TRUE(server.start().is_ok());
+  Client client(server.port());
+  auto response = client.exchange(request_text("GET", "/"));
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->result_int(), 500);
+  EXPECT_EQ(response->count("X-Injected"), 0u);
 }
 
 }  // namespace
