@@ -1,0 +1,111 @@
+#include "adapters/postgresql/pg_change_listener.h"
+
+#include <algorithm>
+#include <chrono>
+#include <set>
+
+#include <pqxx/pqxx>
+
+#include "common/log.h"
+
+namespace conflux::adapters {
+
+namespace {
+
+// Counts wake-ups; their payload (the table) is not needed, the log says more.
+class WakeUp final : public pqxx::notification_receiver {
+ public:
+  WakeUp(pqxx::connection_base& conn, const std::string& channel) : pqxx::notification_receiver(conn, channel) {}
+  void operator()(const std::string& /*payload*/, int /*backend_pid*/) override { woken = true; }
+  bool woken = false;
+};
+
+std::string one_line(std::string text) {
+  std::replace(text.begin(), text.end(), '\n', ' ');
+  while (!text.empty() && text.back() == ' ') text.pop_back();
+  return text;
+}
+
+}  // namespace
+
+std::unique_ptr<PgChangeListener> PgChangeListener::start(std::string store, std::string connection,
+                                                          std::string changelog_table, std::vector<std::string> tables,
+                                                          caf::ChangeCallback on_change) {
+  return std::unique_ptr<PgChangeListener>(new PgChangeListener(std::move(store), std::move(connection),
+                                                                std::move(changelog_table), std::move(tables),
+                                                                std::move(on_change)));
+}
+
+PgChangeListener::PgChangeListener(std::string store, std::string connection, std::string changelog_table,
+                                   std::vector<std::string> tables, caf::ChangeCallback on_change)
+    : store_(std::move(store)),
+      connection_(std::move(connection)),
+      changelog_table_(std::move(changelog_table)),
+      tables_(std::move(tables)),
+      on_change_(std::move(on_change)),
+      thread_([this] { run(); }) {}
+
+PgChangeListener::~PgChangeListener() {
+  {
+    std::lock_guard guard(mutex_);
+    stopping_ = true;
+  }
+  stop_.notify_all();
+  thread_.join();
+}
+
+void PgChangeListener::run() {
+  auto log = logger("adapter.postgresql");
+  bool reported = false;
+  while (!stopping_) {
+    try {
+      listen_once();
+      reported = false;
+    } catch (const std::exception& e) {
+      // Down: said once per outage; the catch-up at reconnection covers the gap.
+      if (!reported) {
+        log->warn("store '{}': change listener lost the database, retrying: {}", store_, one_line(e.what()));
+        reported = true;
+      }
+    }
+    std::unique_lock lock(mutex_);
+    stop_.wait_for(lock, std::chrono::seconds(2), [&] { return stopping_.load(); });
+  }
+}
+
+void PgChangeListener::listen_once() {
+  pqxx::connection conn(connection_);
+  WakeUp wake(conn, kChannel);  // LISTEN before the catch-up: nothing falls between
+  pqxx::nontransaction txn(conn);
+  const std::string tables_in = [&] {
+    std::string list;
+    for (const auto& t : tables_) list += (list.empty() ? "" : ", ") + txn.quote(t);
+    return list;
+  }();
+  txn.exec0("DELETE FROM " + changelog_table_ + " WHERE at < now() - interval '7 days'");
+  std::string position = txn.exec1("SELECT pg_snapshot_xmin(pg_current_snapshot())::text")[0].as<std::string>();
+  logger("adapter.postgresql")->info("store '{}': listening for changes of {} (change log {})", store_, tables_in,
+                                     changelog_table_);
+  on_change_(UserId());  // catch-up: whatever happened while nobody listened
+
+  bool pending = false;
+  while (!stopping_) {
+    conn.await_notification(1, 0);
+    if (!wake.woken && !pending) continue;
+    wake.woken = false;
+    const std::string horizon =
+        txn.exec1("SELECT pg_snapshot_xmin(pg_current_snapshot())::text")[0].as<std::string>();
+    const pqxx::result owners = txn.exec("SELECT DISTINCT owner FROM " + changelog_table_ + " WHERE tbl IN (" +
+                                         tables_in + ") AND xid >= " + txn.quote(position) + "::xid8 AND xid < " +
+                                         txn.quote(horizon) + "::xid8");
+    pending = txn.exec1("SELECT EXISTS (SELECT 1 FROM " + changelog_table_ + " WHERE tbl IN (" + tables_in +
+                        ") AND xid >= " + txn.quote(horizon) + "::xid8)")[0]
+                  .as<bool>();
+    position = horizon;
+    for (const auto& row : owners) {
+      on_change_(row[0].is_null() ? UserId() : UserId(row[0].as<std::string>()));
+    }
+  }
+}
+
+}  // namespace conflux::adapters
