@@ -23,9 +23,9 @@ column, a column of the wrong type, a malformed connection string, a server
 nobody listens on and a role without rights on the table each stop
 `conflux serve` with one line naming the store, the key and what to fix.
 
-test_per_user_login (login = "per-user", no cache): a user whose PostgreSQL
-role exists syncs and their rows carry their name; a user with no role is
-refused (the test cluster trusts local connections, so PostgreSQL checks the
+test_per_user_login (login = "per-user", no cache, no Conflux accounts at
+all): a user whose PostgreSQL role exists syncs and their rows carry their
+name; a user with no role is refused (the test cluster trusts local connections, so PostgreSQL checks the
 role, not the password).
 
 Run: CONFLUX_BIN=/path/to/conflux /usr/bin/python3 test_pg_backend.py
@@ -228,7 +228,8 @@ class PgBackendTest(IntegrationTest):
 
     def test_per_user_login(self):
         database, uri = self.crm_database()
-        server = self.make_server(self.store_section(
+        # PostgreSQL checks the password itself: the devices must send it (basic).
+        server = self.make_server("[auth]\nmd5 = false\n" + self.store_section(
             uri, 'login = "per-user"\n'))
         server.start()
         # After the start: the side table Conflux made at start included.
@@ -249,7 +250,11 @@ class PgBackendTest(IntegrationTest):
         ghost = self.make_device(server, "ghost", "ghost", "whatever")
         code, out = ghost.sync("slow", expect_ok=False, timeout=120)
         self.assertNotEqual(code, 0)
-        self.assertIn("refused the login", server.log_text())
+        self.assertRegex(server.log_text(), r"device conflux-it-ghost: "
+                         r"authentication refused \(syncml:auth-basic")
+        self.assertEqual(self.pg.psql(
+            database, "SELECT count(*) FROM crm.customers WHERE "
+            "account_manager <> 'olga'").strip(), "0")
         server.stop()
 
 

@@ -76,14 +76,17 @@ void PgChangeListener::run() {
 void PgChangeListener::listen_once() {
   pqxx::connection conn(connection_);
   WakeUp wake(conn, kChannel);  // LISTEN before the catch-up: nothing falls between
-  pqxx::nontransaction txn(conn);
-  const std::string tables_in = [&] {
-    std::string list;
-    for (const auto& t : tables_) list += (list.empty() ? "" : ", ") + txn.quote(t);
-    return list;
-  }();
-  txn.exec0("DELETE FROM " + changelog_table_ + " WHERE at < now() - interval '7 days'");
-  std::string position = txn.exec1("SELECT pg_snapshot_xmin(pg_current_snapshot())::text")[0].as<std::string>();
+  // Each query in its own short nontransaction: libpqxx delivers no
+  // notification while a transaction object is open on the connection.
+  auto query = [&](const std::string& sql) {
+    pqxx::nontransaction txn(conn);
+    return txn.exec(sql);
+  };
+  std::string tables_in;
+  for (const auto& t : tables_) tables_in += (tables_in.empty() ? "" : ", ") + conn.quote(t);
+  const std::string xmin_now = "SELECT pg_snapshot_xmin(pg_current_snapshot())::text";
+  query("DELETE FROM " + changelog_table_ + " WHERE at < now() - interval '7 days'");
+  std::string position = query(xmin_now)[0][0].as<std::string>();
   logger("adapter.postgresql")->info("store '{}': listening for changes of {} (change log {})", store_, tables_in,
                                      changelog_table_);
   on_change_(UserId());  // catch-up: whatever happened while nobody listened
@@ -93,13 +96,12 @@ void PgChangeListener::listen_once() {
     conn.await_notification(1, 0);
     if (!wake.woken && !pending) continue;
     wake.woken = false;
-    const std::string horizon =
-        txn.exec1("SELECT pg_snapshot_xmin(pg_current_snapshot())::text")[0].as<std::string>();
-    const pqxx::result owners = txn.exec("SELECT DISTINCT owner FROM " + changelog_table_ + " WHERE tbl IN (" +
-                                         tables_in + ") AND xid >= " + txn.quote(position) + "::xid8 AND xid < " +
-                                         txn.quote(horizon) + "::xid8");
-    pending = txn.exec1("SELECT EXISTS (SELECT 1 FROM " + changelog_table_ + " WHERE tbl IN (" + tables_in +
-                        ") AND xid >= " + txn.quote(horizon) + "::xid8)")[0]
+    const std::string horizon = query(xmin_now)[0][0].as<std::string>();
+    const pqxx::result owners =
+        query("SELECT DISTINCT owner FROM " + changelog_table_ + " WHERE tbl IN (" + tables_in + ") AND xid >= " +
+              conn.quote(position) + "::xid8 AND xid < " + conn.quote(horizon) + "::xid8");
+    pending = query("SELECT EXISTS (SELECT 1 FROM " + changelog_table_ + " WHERE tbl IN (" + tables_in +
+                    ") AND xid >= " + conn.quote(horizon) + "::xid8)")[0][0]
                   .as<bool>();
     position = horizon;
     for (const auto& row : owners) {
