@@ -13,9 +13,11 @@ a day, install_triggers = true):
      transaction: the NOTIFY brings it into the cache (the server logs it;
      no poll could have in a day) and A's next sync gets exactly 1 new,
      1 changed, 1 deleted;
-  4. A adds, edits and deletes a contact: the table shows the new row, the
+  4. the commit-order trap: a transaction that wrote first but commits
+     after a later one still reaches the device (both rows, one sync);
+  5. A adds, edits and deletes a contact: the table shows the new row, the
      edit and the row gone; loyalty_points kept its value;
-  5. device B slow-syncs and gets every contact whole: what no column holds
+  6. device B slow-syncs and gets every contact whole: what no column holds
      (CATEGORIES, UID, a second ADR ...) was kept in the side table.
 
 test_bad_mapping_and_connection_stop_the_server_with_one_line: a missing
@@ -25,13 +27,15 @@ nobody listens on and a role without rights on the table each stop
 
 test_per_user_login (login = "per-user", no cache, no Conflux accounts at
 all): a user whose PostgreSQL role exists syncs and their rows carry their
-name; a user with no role is refused (the test cluster trusts local connections, so PostgreSQL checks the
+name, a device's delete marks the row (delete = "soft"); a user with no
+role is refused (the test cluster trusts local connections, so PostgreSQL checks the
 role, not the password).
 
 Run: CONFLUX_BIN=/path/to/conflux /usr/bin/python3 test_pg_backend.py
 """
 
 import re
+import subprocess
 import sys
 import unittest
 from pathlib import Path
@@ -53,7 +57,7 @@ CREATE TABLE crm.customers (
   account_manager TEXT NOT NULL,
   first_name TEXT, last_name TEXT, company TEXT, job_title TEXT,
   email TEXT, phone TEXT, birthday DATE, notes TEXT, photo BYTEA,
-  loyalty_points INTEGER NOT NULL DEFAULT 0);
+  loyalty_points INTEGER NOT NULL DEFAULT 0, status CHAR(1) NOT NULL DEFAULT 'A');
 CREATE TABLE crm.customer_channels (
   customer_id INTEGER NOT NULL REFERENCES crm.customers(id) ON DELETE CASCADE,
   kind TEXT NOT NULL, label TEXT, value TEXT NOT NULL);
@@ -159,6 +163,34 @@ class PgBackendTest(IntegrationTest):
         self.assertIn("Ines Inserted", fns)
         self.assertEqual(len(fns), 4)
 
+        # The commit-order trap: a transaction that began first (its change
+        # log row is older) commits after a later one. Both reach the device.
+        late = subprocess.Popen(
+            [pg_server.PSQL, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", uri],
+            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+        late.stdin.write("BEGIN;\nINSERT INTO crm.customers (account_manager,"
+                         " first_name, last_name) VALUES ('olga', 'Lena',"
+                         " 'Late');\n")
+        late.stdin.flush()
+        poll_until(lambda: self.pg.psql(
+            database, "SELECT count(*) FROM pg_stat_activity WHERE state = "
+            "'idle in transaction' AND backend_xid IS NOT NULL").strip()
+            == "1", PUSH_TIMEOUT, what="the late transaction holding its row")
+        before = self.pushed(server)
+        self.pg.psql(database, "INSERT INTO crm.customers (account_manager,"
+                     " first_name, last_name) VALUES ('olga', 'Erik', "
+                     "'Early')", user="crm_sync")
+        late.stdin.write("COMMIT;\n")
+        late.stdin.close()
+        self.assertEqual(late.wait(timeout=60), 0)
+        poll_until(lambda: self.pushed(server) > before, PUSH_TIMEOUT,
+                   what="both commits brought into the cache by NOTIFY")
+        _, out = a.sync("two-way", timeout=120)
+        self.assertEqual(local_changes(parse_summary(out)[DS]), (2, 0, 0),
+                         out[-3000:])
+        fns = {vcards.fn_of(t) for t in a.items(DS).values()}
+        self.assertTrue({"Lena Late", "Erik Early"} <= fns, fns)
+
         # The device adds, edits and deletes.
         items = a.items(DS)
         by_fn = {vcards.fn_of(t): n for n, t in items.items()}
@@ -230,7 +262,8 @@ class PgBackendTest(IntegrationTest):
         database, uri = self.crm_database()
         # PostgreSQL checks the password itself: the devices must send it (basic).
         server = self.make_server("[auth]\nmd5 = false\n" + self.store_section(
-            uri, 'login = "per-user"\n'))
+            uri, 'login = "per-user"\ndelete = "soft"\n'
+            'deleted_column = "status"\ndeleted_value = "D"\n'))
         server.start()
         # After the start: the side table Conflux made at start included.
         self.pg.psql(database, f"DO $$ BEGIN CREATE ROLE {USER} LOGIN; "
@@ -246,6 +279,15 @@ class PgBackendTest(IntegrationTest):
         self.assertEqual(self.pg.psql(
             database, "SELECT count(*) FROM crm.customers WHERE "
             f"account_manager = '{USER}'").strip(), "2")
+
+        # A soft delete: the row stays, marked, and is gone for the device.
+        a.delete_item(DS, sorted(a.items(DS))[0])
+        a.sync("two-way", timeout=120)
+        self.assertEqual(self.pg.psql(
+            database, "SELECT status, count(*) FROM crm.customers "
+            "GROUP BY status ORDER BY status"), "A|1\nD|1\n")
+        _, out = a.sync("two-way", timeout=120)
+        self.assertEqual(local_changes(parse_summary(out)[DS]), (0, 0, 0))
 
         ghost = self.make_device(server, "ghost", "ghost", "whatever")
         code, out = ghost.sync("slow", expect_ok=False, timeout=120)
