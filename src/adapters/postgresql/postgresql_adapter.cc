@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
-#include <random>
 #include <set>
 #include <utility>
 
@@ -84,8 +83,10 @@ pqxx::result exec(pqxx::work& txn, const std::string& sql, const Params& params)
   return txn.exec_params(sql, pqxx::prepare::make_dynamic_params(pointers));
 }
 
-// The connection string with `user` and `password` set (per-user login).
-Result<std::string> with_login(const std::string& connection, const std::string& user, const std::string& password) {
+// `connection` as keyword=value pairs with `set` written over it and
+// `defaults` added where it has none (libpq parses both spellings).
+Result<std::string> rewritten(const std::string& connection, const std::map<std::string, std::string>& set,
+                              const std::map<std::string, std::string>& defaults) {
   char* error = nullptr;
   PQconninfoOption* options = PQconninfoParse(connection.c_str(), &error);
   if (options == nullptr) {
@@ -101,13 +102,14 @@ Result<std::string> with_login(const std::string& connection, const std::string&
     }
     return out + "'";
   };
-  std::string out = "user=" + quote(user) + " password=" + quote(password);
+  std::map<std::string, std::string> values = defaults;
   for (PQconninfoOption* o = options; o->keyword != nullptr; ++o) {
-    const std::string key = o->keyword;
-    if (o->val == nullptr || key == "user" || key == "password") continue;
-    out += " " + key + "=" + quote(o->val);
+    if (o->val != nullptr) values[o->keyword] = o->val;
   }
   PQconninfoFree(options);
+  for (const auto& [key, value] : set) values[key] = value;
+  std::string out;
+  for (const auto& [key, value] : values) out += (out.empty() ? "" : " ") + key + "=" + quote(value);
   return out;
 }
 
@@ -254,11 +256,12 @@ Result<std::string> PgTable::revision_of(pqxx::work& txn, const std::string& key
   return r[0][0].as<std::string>();
 }
 
-Result<std::string> PgTable::store_row(const caf::StoreRef& store, const std::string& key, std::string_view raw,
-                                       WriteMode mode) {
+Result<std::pair<std::string, std::string>> PgTable::store_row(const caf::StoreRef& store, const std::string& key,
+                                                              std::string_view raw, WriteMode mode) {
   auto row = contact_to_row(raw, mapped_, !shape_.child_qualified.empty());
   if (!row) return row.error();
-  return db_for(store.user)->transact("write " + shape_.name, [&](pqxx::work& txn) -> Result<std::string> {
+  using Written = std::pair<std::string, std::string>;
+  return db_for(store.user)->transact("write " + shape_.name, [&](pqxx::work& txn) -> Result<Written> {
     Params params;
     std::vector<std::pair<std::string, std::string>> assignments;  // column, value expression
     for (const std::string& field : mapped_) {
@@ -326,7 +329,7 @@ Result<std::string> PgTable::store_row(const caf::StoreRef& store, const std::st
     }
     auto revision = revision_of(txn, written_key);
     if (!revision) return revision.error();
-    return written_key + "\n" + *revision;
+    return Written(written_key, *revision);
   });
 }
 
@@ -334,15 +337,12 @@ Result<std::string> PgTable::write(const caf::StoreRef& store, const std::string
                                    WriteMode mode) {
   auto written = store_row(store, id, raw, mode);
   if (!written) return written.error();
-  return written->substr(written->find('\n') + 1);
+  return written->second;
 }
 
 Result<std::pair<std::string, std::string>> PgTable::create_with_own_id(const caf::StoreRef& store,
                                                                         std::string_view raw) {
-  auto written = store_row(store, "", raw, WriteMode::kCreate);
-  if (!written) return written.error();
-  const size_t cut = written->find('\n');
-  return std::make_pair(written->substr(0, cut), written->substr(cut + 1));
+  return store_row(store, "", raw, WriteMode::kCreate);
 }
 
 Status PgTable::remove(const caf::StoreRef& store, const std::string& id) {
@@ -595,7 +595,7 @@ Status PostgresqlAdapter::verify_credentials(const std::string& database, const 
   if (creds.scheme != caf::CredentialScheme::kPassword) {
     return Status::unauthenticated("postgresql per-user login needs the password (syncml:auth-basic)");
   }
-  auto uri = with_login(config_.connection, creds.user.str(), creds.secret);
+  auto uri = rewritten(config_.connection, {{"user", creds.user.str()}, {"password", creds.secret}}, {});
   if (!uri) return uri.error();
   auto db = PgDb::open(*uri, PgDb::Options{1, 1});
   if (!db) return db.error();
@@ -604,7 +604,7 @@ Status PostgresqlAdapter::verify_credentials(const std::string& database, const 
 
 Status PostgresqlAdapter::begin_connect(const UserId& user, const caf::Credentials* credentials) {
   if (credentials == nullptr || credentials->scheme != caf::CredentialScheme::kPassword) return Status::ok();
-  auto uri = with_login(config_.connection, credentials->user.str(), credentials->secret);
+  auto uri = rewritten(config_.connection, {{"user", credentials->user.str()}, {"password", credentials->secret}}, {});
   if (!uri) return uri.error();
   auto db = PgDb::open(*uri, PgDb::Options{1, 5});
   if (!db) return db.error();
@@ -678,8 +678,11 @@ Result<std::unique_ptr<caf::ChangeSubscription>> PostgresqlAdapter::watch_change
   }
   std::vector<std::string> tables = {shape.name};
   if (!shape.child_name.empty()) tables.push_back(shape.child_name);
+  // A bounded connect: the listener's thread must notice a stop while the database is away.
+  auto connection = rewritten(config_.connection, {}, {{"connect_timeout", "5"}, {"application_name", "conflux"}});
+  if (!connection) return connection.error().with_context("stores." + config_.store + ".connection");
   return std::unique_ptr<caf::ChangeSubscription>(PgChangeListener::start(
-      config_.store, config_.connection, shape.changelog_table, std::move(tables), std::move(on_change)));
+      config_.store, *connection, shape.changelog_table, std::move(tables), std::move(on_change)));
 }
 
 // ---------------------------------------------------------------------------

@@ -120,9 +120,10 @@ class PgTable final : public caf::TrackedBackend {
 
  private:
   std::shared_ptr<PgDb> db_for(const UserId& user);
-  // Writes a new row (key empty: the database picks it) or replaces one; returns its key.
-  Result<std::string> store_row(const caf::StoreRef& store, const std::string& key, std::string_view raw,
-                                WriteMode mode);
+  // Writes a new row (key empty: the database picks it) or replaces one;
+  // returns its key and revision.
+  Result<std::pair<std::string, std::string>> store_row(const caf::StoreRef& store, const std::string& key,
+                                                        std::string_view raw, WriteMode mode);
   Result<std::string> revision_of(pqxx::work& txn, const std::string& key);
 
   const PgTableConfig config_;
