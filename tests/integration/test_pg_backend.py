@@ -28,7 +28,8 @@ nobody listens on and a role without rights on the table each stop
 test_per_user_login (login = "per-user", no cache, no Conflux accounts at
 all): a user whose PostgreSQL role exists syncs and their rows carry their
 name, a device's delete marks the row (delete = "soft"); a user with no
-role is refused (the test cluster trusts local connections, so PostgreSQL checks the
+role is refused. Without install_triggers the trigger SQL is written to the
+data directory, and it runs by hand (the test cluster trusts local connections, so PostgreSQL checks the
 role, not the password).
 
 Run: CONFLUX_BIN=/path/to/conflux /usr/bin/python3 test_pg_backend.py
@@ -288,6 +289,13 @@ class PgBackendTest(IntegrationTest):
             "GROUP BY status ORDER BY status"), "A|1\nD|1\n")
         _, out = a.sync("two-way", timeout=120)
         self.assertEqual(local_changes(parse_summary(out)[DS]), (0, 0, 0))
+
+        # No install_triggers: the SQL is written out for the owner to run;
+        # it runs cleanly by hand.
+        script = server.data_dir / "postgresql-contacts-triggers.sql"
+        self.assertIn(str(script), server.log_text())
+        self.assertIn("CREATE TRIGGER conflux_changes", script.read_text())
+        self.pg.psql(database, script.read_text(), user="crm_sync")
 
         ghost = self.make_device(server, "ghost", "ghost", "whatever")
         code, out = ghost.sync("slow", expect_ok=False, timeout=120)
