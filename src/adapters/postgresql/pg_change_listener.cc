@@ -85,7 +85,11 @@ void PgChangeListener::listen_once() {
   std::string tables_in;
   for (const auto& t : tables_) tables_in += (tables_in.empty() ? "" : ", ") + conn.quote(t);
   const std::string xmin_now = "SELECT pg_snapshot_xmin(pg_current_snapshot())::text";
-  query("DELETE FROM " + changelog_table_ + " WHERE at < now() - interval '7 days'");
+  // The log is only a wake-up aid (the catch-up scan covers a listener that
+  // was away), so a week of it is plenty; pruned at connection and hourly.
+  const std::string prune = "DELETE FROM " + changelog_table_ + " WHERE at < now() - interval '7 days'";
+  query(prune);
+  auto pruned_at = std::chrono::steady_clock::now();
   std::string position = query(xmin_now)[0][0].as<std::string>();
   logger("adapter.postgresql")->info("store '{}': listening for changes of {} (change log {})", store_, tables_in,
                                      changelog_table_);
@@ -94,6 +98,10 @@ void PgChangeListener::listen_once() {
   bool pending = false;
   while (!stopping_) {
     conn.await_notification(1, 0);
+    if (std::chrono::steady_clock::now() - pruned_at > std::chrono::hours(1)) {
+      query(prune);
+      pruned_at = std::chrono::steady_clock::now();
+    }
     if (!wake.woken && !pending) continue;
     wake.woken = false;
     const std::string horizon = query(xmin_now)[0][0].as<std::string>();

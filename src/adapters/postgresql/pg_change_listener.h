@@ -15,6 +15,10 @@
 // in. Rows of transactions still open are taken once xmin has passed them:
 // while any wait, the listener looks again each second without a NOTIFY.
 //
+// Limit: xmin is the cluster's, so one long transaction anywhere holds every
+// push back until it ends (the Back End Monitor's poll still runs). Rows
+// older than 7 days are pruned at connection and hourly.
+//
 // Safety net: on every (re)connection — start, or after the database was
 // gone — the listener first calls back with "any user" (a catch-up scan by
 // the Back End Monitor finds what happened meanwhile), then starts at the
