@@ -207,7 +207,8 @@ Result<std::map<std::string, std::string>> PgTable::list(const caf::StoreRef& st
   });
 }
 
-Result<std::string> PgTable::read(const caf::StoreRef& store, const std::string& id) {
+Result<std::map<std::string, std::string>> PgTable::read_many(const caf::StoreRef& store,
+                                                              const std::vector<std::string>& ids) {
   std::string columns;
   for (const std::string& field : mapped_) {
     const std::string column = "t." + quote_ident(config_.fields.at(field));
@@ -216,35 +217,89 @@ Result<std::string> PgTable::read(const caf::StoreRef& store, const std::string&
                        : kind == ColumnKind::kDate ? "to_char(" + column + ", 'YYYY-MM-DD')"
                                                    : column + "::text");
   }
-  const std::string key = quote_ident(config_.key);
-  const std::string sql = "SELECT x.vcard" + columns + " FROM " + shape_.qualified + " t LEFT JOIN " +
-                          shape_.extra_table + " x ON x.tbl = $3 AND x.item_key = t." + key + "::text WHERE t." +
-                          key + "::text = $1 AND t." + quote_ident(config_.owner) + " = $2" + live_filter_;
-  return db_for(store.user)->transact("read " + shape_.name, [&](pqxx::work& txn) -> Result<std::string> {
-    const pqxx::result found = txn.exec_params(sql, id, store.user.str(), shape_.name);
-    if (found.empty()) return Status::not_found("no row " + id + " in " + shape_.name);
-    ContactRow row;
-    if (!found[0][0].is_null()) row.extra = found[0][0].as<std::string>();
-    for (size_t i = 0; i < mapped_.size(); ++i) {
-      const pqxx::field value = found[0][static_cast<int>(i + 1)];
-      if (value.is_null()) continue;
-      row.fields[mapped_[i]] = *contact_field_kind(mapped_[i]) == ColumnKind::kBytes
-                                   ? bytes_of_hex(value.as<std::string>())
-                                   : value.as<std::string>();
+  // One text[] parameter: {"id1","id2"} with \ and " escaped.
+  std::string array = "{";
+  for (const std::string& id : ids) {
+    array += (array.size() > 1 ? ",\"" : "\"");
+    for (char c : id) {
+      if (c == '"' || c == '\\') array += '\\';
+      array += c;
     }
-    if (!shape_.child_qualified.empty()) {
-      const std::string children = "SELECT " + quote_ident(config_.child_kind) + "::text, " +
-                                   quote_ident(config_.child_type) + "::text, " + quote_ident(config_.child_value) +
-                                   "::text FROM " + shape_.child_qualified + " WHERE " +
-                                   quote_ident(config_.child_key) + "::text = $1 ORDER BY 1, 2, 3";
-      for (const auto& child : txn.exec_params(children, id)) {
-        row.children.push_back(ChildValue{child[0].is_null() ? "" : child[0].as<std::string>(),
-                                          child[1].is_null() ? "" : child[1].as<std::string>(),
-                                          child[2].is_null() ? "" : child[2].as<std::string>()});
+    array += '"';
+  }
+  array += "}";
+  const std::string key = quote_ident(config_.key);
+  const std::string sql = "SELECT t." + key + "::text, x.vcard" + columns + " FROM " + shape_.qualified +
+                          " t LEFT JOIN " + shape_.extra_table + " x ON x.tbl = $3 AND x.item_key = t." + key +
+                          "::text WHERE t." + key + "::text = ANY($1::text[]) AND t." + quote_ident(config_.owner) +
+                          " = $2" + live_filter_;
+  using Found = std::map<std::string, std::string>;
+  return db_for(store.user)->transact("read " + shape_.name, [&](pqxx::work& txn) -> Result<Found> {
+    std::map<std::string, ContactRow> rows;
+    for (const auto& found : txn.exec_params(sql, array, store.user.str(), shape_.name)) {
+      ContactRow& row = rows[found[0].as<std::string>()];
+      if (!found[1].is_null()) row.extra = found[1].as<std::string>();
+      for (size_t i = 0; i < mapped_.size(); ++i) {
+        const pqxx::field value = found[static_cast<int>(i + 2)];
+        if (value.is_null()) continue;
+        row.fields[mapped_[i]] = *contact_field_kind(mapped_[i]) == ColumnKind::kBytes
+                                     ? bytes_of_hex(value.as<std::string>())
+                                     : value.as<std::string>();
       }
     }
-    return row_to_contact(row, mapped_, config_.version);
+    if (!shape_.child_qualified.empty() && !rows.empty()) {
+      const std::string fk = quote_ident(config_.child_key);
+      const std::string children = "SELECT " + fk + "::text, " + quote_ident(config_.child_kind) + "::text, " +
+                                   quote_ident(config_.child_type) + "::text, " + quote_ident(config_.child_value) +
+                                   "::text FROM " + shape_.child_qualified + " WHERE " + fk +
+                                   "::text = ANY($1::text[]) ORDER BY 1, 2, 3, 4";
+      for (const auto& child : txn.exec_params(children, array)) {
+        auto it = rows.find(child[0].as<std::string>());
+        if (it == rows.end()) continue;
+        it->second.children.push_back(ChildValue{child[1].is_null() ? "" : child[1].as<std::string>(),
+                                                 child[2].is_null() ? "" : child[2].as<std::string>(),
+                                                 child[3].is_null() ? "" : child[3].as<std::string>()});
+      }
+    }
+    Found out;
+    for (const auto& [id, row] : rows) out[id] = row_to_contact(row, mapped_, config_.version);
+    return Result<Found>(std::move(out));
   });
+}
+
+Result<std::string> PgTable::read(const caf::StoreRef& store, const std::string& id) {
+  {
+    std::lock_guard guard(mutex_);
+    auto it = prefetched_.find({store.user, id});
+    if (it != prefetched_.end()) {
+      std::string bytes = std::move(it->second);
+      prefetched_.erase(it);
+      return bytes;
+    }
+  }
+  auto found = read_many(store, {id});
+  if (!found) return found.error();
+  auto it = found->find(id);
+  if (it == found->end()) return Status::not_found("no row " + id + " in " + shape_.name);
+  return std::move(it->second);
+}
+
+void PgTable::forget_prefetched(const UserId& user, const std::string& id) {
+  std::lock_guard guard(mutex_);
+  prefetched_.erase({user, id});
+}
+
+void PgTable::prefetch(const caf::StoreRef& store, const std::vector<std::string>& ids) {
+  constexpr size_t kChunk = 500;  // rows per query: a bounded statement and result
+  std::map<std::pair<UserId, std::string>, std::string> fetched;
+  for (size_t at = 0; at < ids.size(); at += kChunk) {
+    std::vector<std::string> chunk(ids.begin() + at, ids.begin() + std::min(ids.size(), at + kChunk));
+    auto found = read_many(store, chunk);
+    if (!found) break;  // a hint only: read() reports the failure
+    for (auto& [id, bytes] : *found) fetched[{store.user, id}] = std::move(bytes);
+  }
+  std::lock_guard guard(mutex_);
+  prefetched_ = std::move(fetched);  // drops what an earlier call fetched and did not read
 }
 
 Result<std::string> PgTable::revision_of(pqxx::work& txn, const std::string& key) {
@@ -260,6 +315,7 @@ Result<std::pair<std::string, std::string>> PgTable::store_row(const caf::StoreR
                                                               std::string_view raw, WriteMode mode) {
   auto row = contact_to_row(raw, mapped_, !shape_.child_qualified.empty());
   if (!row) return row.error();
+  forget_prefetched(store.user, key);
   using Written = std::pair<std::string, std::string>;
   return db_for(store.user)->transact("write " + shape_.name, [&](pqxx::work& txn) -> Result<Written> {
     Params params;
@@ -348,6 +404,7 @@ Result<std::pair<std::string, std::string>> PgTable::create_with_own_id(const ca
 Status PgTable::remove(const caf::StoreRef& store, const std::string& id) {
   const std::string key = quote_ident(config_.key);
   const std::string owner = quote_ident(config_.owner);
+  forget_prefetched(store.user, id);
   return db_for(store.user)->transact("delete from " + shape_.name, [&](pqxx::work& txn) -> Status {
     pqxx::result done;
     if (config_.soft_delete) {

@@ -112,6 +112,8 @@ class PgTable final : public caf::TrackedBackend {
   Result<std::string> write(const caf::StoreRef& store, const std::string& id, std::string_view raw,
                             WriteMode mode) override;
   Status remove(const caf::StoreRef& store, const std::string& id) override;
+  // Reads the rows in queries of 500 and keeps them for the read() calls that follow.
+  void prefetch(const caf::StoreRef& store, const std::vector<std::string>& ids) override;
   bool picks_ids() const override { return shape_.key_has_default; }
   Result<std::pair<std::string, std::string>> create_with_own_id(const caf::StoreRef& store,
                                                                  std::string_view raw) override;
@@ -120,6 +122,10 @@ class PgTable final : public caf::TrackedBackend {
 
  private:
   std::shared_ptr<PgDb> db_for(const UserId& user);
+  // A row about to change is read afresh.
+  void forget_prefetched(const UserId& user, const std::string& id);
+  // The vCards of those of `ids` that are rows of the user, in one transaction.
+  Result<std::map<std::string, std::string>> read_many(const caf::StoreRef& store, const std::vector<std::string>& ids);
   // Writes a new row (key empty: the database picks it) or replaces one;
   // returns its key and revision.
   Result<std::pair<std::string, std::string>> store_row(const caf::StoreRef& store, const std::string& key,
@@ -135,6 +141,7 @@ class PgTable final : public caf::TrackedBackend {
 
   std::mutex mutex_;
   std::map<UserId, std::shared_ptr<PgDb>> sessions_;  // guarded by mutex_
+  std::map<std::pair<UserId, std::string>, std::string> prefetched_;  // guarded by mutex_; (user, id) -> vCard
 };
 
 class PostgresqlAdapter final : public caf::ContentAdapter {
