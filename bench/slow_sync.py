@@ -452,6 +452,75 @@ class ConfluxPg(Conflux):
         return TreeMeter(postmaster)
 
 
+class ConfluxPgBackend(ConfluxPg):
+    """Conflux with the contacts themselves in PostgreSQL: the postgresql
+    adapter over a CRM-like crm.customers table (README's worked example:
+    mapped columns, further phones and e-mails in a child table, what no
+    column holds in the side table), no cache; Conflux's own state stays in
+    conflux.db, so only the back end differs from `conflux`."""
+    name = "conflux-pg-backend"
+
+    SCHEMA = """
+CREATE SCHEMA crm;
+CREATE TABLE crm.customers (
+  id SERIAL PRIMARY KEY, account_manager TEXT NOT NULL,
+  first_name TEXT, last_name TEXT, company TEXT, job_title TEXT,
+  email TEXT, phone TEXT, birthday DATE, notes TEXT, photo BYTEA,
+  loyalty_points INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE crm.customer_channels (
+  customer_id INTEGER NOT NULL REFERENCES crm.customers(id) ON DELETE CASCADE,
+  kind TEXT NOT NULL, label TEXT, value TEXT NOT NULL);
+CREATE INDEX ON crm.customers (account_manager);
+CREATE INDEX ON crm.customer_channels (customer_id);
+"""
+    MAPPING = """table = "crm.customers"
+key = "id"
+owner = "account_manager"
+field_given = "first_name"
+field_family = "last_name"
+field_org = "company"
+field_title = "job_title"
+field_email_work = "email"
+field_tel = "phone"
+field_birthday = "birthday"
+field_note = "notes"
+field_photo = "photo"
+child_table = "crm.customer_channels"
+child_key = "customer_id"
+child_kind = "kind"
+child_type = "label"
+child_value = "value"
+install_triggers = true
+"""
+
+    def start(self):
+        self.data_dir.mkdir(parents=True)
+        self.pg.psql(self.database, self.SCHEMA)
+        config = self.root / "conflux.toml"
+        config.write_text(
+            f'[storage]\ndata_dir = "{self.data_dir}"\n'
+            '[stores.contacts]\nadapter = "postgresql"\n'
+            'content_type = "text/vcard"\ncontent_version = "3.0"\n'
+            f'connection = "{self.pg.uri(self.database)}"\n' + self.MAPPING)
+        subprocess.run([self.binary, "--config", str(config), "--log-level",
+                        "warn", "user", "add", USER],
+                       input=PASSWORD + "\n", text=True, check=True,
+                       stdout=subprocess.DEVNULL)
+        with open(self.log_path, "wb") as log:
+            self.proc = subprocess.Popen(
+                [self.binary, "--config", str(config), "--log-level", "info",
+                 "serve", "--listen", "127.0.0.1", "--port", "0"],
+                stdin=subprocess.DEVNULL, stdout=log, stderr=log)
+        m = wait_for_line(self.log_path,
+                          r"Conflux listening on (http://127\.0\.0\.1:\d+/sync)",
+                          self.proc, 60, "conflux")
+        self.url = m.group(1)
+
+    def stored_count(self):
+        return int(self.pg.psql(self.database,
+                                "SELECT count(*) FROM crm.customers").strip())
+
+
 def children_cpu():
     ru = resource.getrusage(resource.RUSAGE_CHILDREN)
     return ru.ru_utime + ru.ru_stime
@@ -657,6 +726,9 @@ def main():
     ap.add_argument("--pg-store", action="store_true",
                     help="also Conflux with its state in a throw-away "
                     "PostgreSQL 15 ([storage] database)")
+    ap.add_argument("--pg-backend", action="store_true",
+                    help="also Conflux with the contacts in a CRM-like table "
+                    "of a throw-away PostgreSQL 15 (adapter postgresql)")
     ap.add_argument("--keep", action="store_true",
                     help="keep the work directory (logs, data)")
     args = ap.parse_args()
@@ -678,6 +750,11 @@ def main():
         pg = pg_server.shared()
         servers.append(("conflux-pg",
                         lambda root: ConfluxPg(args.conflux, root, pg)))
+    if args.pg_backend:
+        os.environ["PG_TEST_FSYNC"] = "on"
+        pg = pg_server.shared()
+        servers.append(("conflux-pg-backend",
+                        lambda root: ConfluxPgBackend(args.conflux, root, pg)))
     if not args.no_peer:
         servers.append(("syncevolution", SyncEvoServer))
 

@@ -369,6 +369,17 @@ void RevisionTracker::apply_one(const StoreRef& store, SyncObj& obj, ApplyResult
 
   switch (obj.action) {
     case Action::kCreate: {
+      if (backend_.picks_ids()) {
+        auto made = backend_.create_with_own_id(store, obj.raw);
+        if (!made) {
+          result.status = made.error();
+          return;
+        }
+        result.outcome = ApplyOutcome::kCreated;
+        result.guid = Guid(made->first);
+        note(made->first, made->second, true, false);
+        return;
+      }
       std::vector<std::string> candidates;
       if (!obj.guid.empty()) candidates.push_back(obj.guid.str());
       for (int i = 0; i < kIdAttempts; ++i) candidates.push_back(random_hex(8));

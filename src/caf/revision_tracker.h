@@ -39,6 +39,7 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "caf/content_adapter.h"
@@ -86,6 +87,15 @@ class TrackedBackend {
 
   // kNotFound when there is no such item.
   virtual Status remove(const StoreRef& store, const std::string& id) = 0;
+
+  // Back ends whose store picks a new item's id (a database key with a
+  // default) say so; their creates go through create_with_own_id(), which
+  // returns the id it got and the revision, instead of write(kCreate).
+  virtual bool picks_ids() const { return false; }
+  virtual Result<std::pair<std::string, std::string>> create_with_own_id(const StoreRef& store,
+                                                                         std::string_view raw) {
+    return Status::unimplemented("this back end takes the ids it is given");
+  }
 
   // Told the ids the tracker is about to read() one after another, so a back
   // end that can fetch many items in one request (a DAV multiget) does so.

@@ -1111,7 +1111,7 @@ TEST_P(LostRaceTest, AWriteRefusedAsChangedMeanwhileIsDecidedAsAConflict) {
         other.raw = vcard("Person 0 elsewhere");
         std::vector<caf::SyncObj> batch;
         batch.push_back(std::move(other));
-        auto done = memory_->apply(caf::StoreRef{UserId("alice"), "contacts"}, std::move(batch));
+        auto done = memory_->apply(caf::StoreRef{UserId("alice"), "contacts", caf::Token{}}, std::move(batch));
         EXPECT_TRUE(done.size() == 1 && done[0].status.is_ok());
         return true;
       },

@@ -1,7 +1,7 @@
 // The adapter conformance suite (adapters/conformance/) on every built-in
 // adapter and on the C test plugin: one CTest entry per adapter and case,
 // named "<adapter>/<case>". Adding an adapter is one Target class and one
-// line in kTargets.
+// line in kTargets. The postgresql target is built into conformance_pg_test.
 #include "adapters/conformance/conformance.h"
 
 #include <gtest/gtest.h>
@@ -15,6 +15,10 @@
 #include "adapters/vdir/vdir_adapter.h"
 #include "common/digest.h"
 #include "tests/common/temp_dir.h"
+#ifdef CONFLUX_CONFORMANCE_POSTGRESQL
+#include "adapters/postgresql/postgresql_adapter.h"
+#include "tests/pg/pg_test_server.h"
+#endif
 
 namespace conflux::conformance {
 namespace {
@@ -35,14 +39,16 @@ caf::StoreSettings contacts_store(const std::string& adapter) {
 }
 
 // An accounts_file (caf/backend_accounts.h) holding kAccountUser.
-std::string write_accounts(const std::string& dir) {
+[[maybe_unused]] std::string write_accounts(const std::string& dir) {
   const std::string path = dir + "/accounts";
   std::ofstream(path) << kAccountUser << ":"
                       << md5_base64(std::string(kAccountUser) + ":" + kAccountPassword) << "\n";
   return path;
 }
 
-caf::Credentials account() { return caf::Credentials::with_password(UserId(kAccountUser), kAccountPassword); }
+[[maybe_unused]] caf::Credentials account() {
+  return caf::Credentials::with_password(UserId(kAccountUser), kAccountPassword);
+}
 
 // sqlite: down means another connection holds the write lock past the busy
 // timeout, as a second node stuck in a transaction would.
@@ -106,6 +112,79 @@ class VdirTarget final : public Target {
   adapters::VdirAdapterFactory factory_;
 };
 
+#ifdef CONFLUX_CONFORMANCE_POSTGRESQL
+// postgresql: a customers-like table in a fresh database of the binary's
+// test server (tests/pg/pg_test_server), with the change-log triggers. Down
+// means the database refuses connections and its sessions are ended, as
+// when it is shut down for maintenance.
+class PostgresqlTarget final : public Target {
+ public:
+  explicit PostgresqlTarget(const std::string& dir) : dir_(dir), settings_(contacts_store("postgresql")) {
+    auto server = test::PgTestServer::shared();
+    if (!server) {
+      setup_ = server.error();
+      return;
+    }
+    auto uri = (*server)->create_database();
+    if (!uri) {
+      setup_ = uri.error();
+      return;
+    }
+    database_ = uri->substr(std::string("postgresql:///").size(), uri->find('?') - std::string("postgresql:///").size());
+    admin_uri_ = (*server)->uri("postgres");
+    try {
+      pqxx::connection conn(*uri);
+      pqxx::nontransaction(conn).exec(
+          "CREATE TABLE people (id SERIAL PRIMARY KEY, owner TEXT NOT NULL, family TEXT, given TEXT,"
+          " mobile TEXT, note TEXT, created TIMESTAMPTZ NOT NULL DEFAULT now())");
+    } catch (const std::exception& e) {
+      setup_ = Status::unavailable(e.what());
+    }
+    settings_.options = {{"connection", *uri},      {"table", "people"},        {"key", "id"},
+                         {"owner", "owner"},        {"field_family", "family"}, {"field_given", "given"},
+                         {"field_tel_cell", "mobile"}, {"field_note", "note"},  {"install_triggers", "true"}};
+  }
+  ~PostgresqlTarget() override { (void)bring_up(); }
+  Result<std::shared_ptr<caf::ContentAdapter>> open() override { return open_in(dir_ + "/main"); }
+  Result<std::shared_ptr<caf::ContentAdapter>> open_other() override { return open_in(dir_ + "/other"); }
+  Status take_down() override {
+    down_ = true;
+    return admin("ALTER DATABASE " + database_ + " ALLOW_CONNECTIONS false",
+                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '" + database_ + "'");
+  }
+  Status bring_up() override {
+    if (!down_) return Status::ok();
+    down_ = false;
+    return admin("ALTER DATABASE " + database_ + " ALLOW_CONNECTIONS true", "SELECT 1");
+  }
+
+ private:
+  Result<std::shared_ptr<caf::ContentAdapter>> open_in(const std::string& data_dir) {
+    CFX_RETURN_IF_ERROR(setup_);
+    fs::create_directories(data_dir);
+    CFX_RETURN_IF_ERROR(factory_.validate(settings_));
+    return factory_.create(settings_, {data_dir});
+  }
+  Status admin(const std::string& first, const std::string& second) {
+    try {
+      pqxx::connection conn(admin_uri_);
+      pqxx::nontransaction txn(conn);
+      txn.exec(first);
+      txn.exec(second);
+      return Status::ok();
+    } catch (const std::exception& e) {
+      return Status::internal(e.what());
+    }
+  }
+  const std::string dir_;
+  caf::StoreSettings settings_;
+  adapters::PostgresqlAdapterFactory factory_;
+  Status setup_;
+  std::string database_, admin_uri_;
+  bool down_ = false;
+};
+#endif
+
 // A plugin built from tests/plugins/memory_plugin.c: down while its
 // down_file exists.
 class PluginTarget final : public Target {
@@ -142,11 +221,19 @@ struct TargetKind {
   std::function<std::unique_ptr<Target>(const std::string& dir)> make;
 };
 
+#ifdef CONFLUX_CONFORMANCE_POSTGRESQL
+// Its own binary and one CTest entry (conformance_pg_test): one PostgreSQL
+// server for every case.
+const TargetKind kTargets[] = {
+    {"postgresql", [](const std::string& dir) { return std::make_unique<PostgresqlTarget>(dir); }},
+};
+#else
 const TargetKind kTargets[] = {
     {"sqlite", [](const std::string& dir) { return std::make_unique<SqliteTarget>(dir); }},
     {"vdir", [](const std::string& dir) { return std::make_unique<VdirTarget>(dir); }},
     {"memory_plugin", [](const std::string& dir) { return std::make_unique<PluginTarget>(dir, "memory_plugin"); }},
 };
+#endif
 
 class Conformance : public ::testing::TestWithParam<std::tuple<size_t, size_t>> {};
 
@@ -168,6 +255,7 @@ INSTANTIATE_TEST_SUITE_P(EveryAdapter, Conformance,
                                   cases()[std::get<1>(info.param)].name;
                          });
 
+#ifndef CONFLUX_CONFORMANCE_POSTGRESQL
 // The suite must tell a broken adapter from a good one, naming what it broke.
 TEST(ConformanceOfABrokenPlugin, NamesTheCasesItFails) {
   test::TempDir dir;
@@ -178,6 +266,7 @@ TEST(ConformanceOfABrokenPlugin, NamesTheCasesItFails) {
   }
   EXPECT_EQ(failed, (std::vector<std::string>{"delete", "changes_since_anchor", "item_5mb"}));
 }
+#endif
 
 }  // namespace
 }  // namespace conflux::conformance

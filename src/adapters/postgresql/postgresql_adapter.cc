@@ -1,0 +1,853 @@
+#include "adapters/postgresql/postgresql_adapter.h"
+
+#include <libpq-fe.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <utility>
+
+#include "adapters/postgresql/pg_change_listener.h"
+#include "common/log.h"
+
+namespace conflux::adapters {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// PostgreSQL's identifier quoting ("a""b"); libpqxx's quote_name needs a
+// connection, which the config checks do not have yet.
+std::string quote_ident(const std::string& name) {
+  std::string out = "\"";
+  for (char c : name) out += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return out + "\"";
+}
+
+// 'it''s': for values built into DDL and filters (no parameters there).
+std::string quote_literal(const std::string& value) {
+  std::string out = "'";
+  for (char c : value) out += c == '\'' ? std::string("''") : std::string(1, c);
+  return out + "'";
+}
+
+// "crm.customers" -> "crm"."customers"; "customers" -> "customers".
+std::string quote_qualified(const std::string& name) {
+  const size_t dot = name.find('.');
+  if (dot == std::string::npos) return quote_ident(name);
+  return quote_ident(name.substr(0, dot)) + "." + quote_ident(name.substr(dot + 1));
+}
+
+std::string hex_of(const std::string& bytes) {
+  static const char* digits = "0123456789abcdef";
+  std::string out;
+  out.reserve(bytes.size() * 2);
+  for (unsigned char c : bytes) {
+    out += digits[c >> 4];
+    out += digits[c & 15];
+  }
+  return out;
+}
+
+std::string bytes_of_hex(const std::string& hex) {
+  auto nibble = [](char c) { return c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10; };
+  std::string out;
+  out.reserve(hex.size() / 2);
+  for (size_t i = 0; i + 1 < hex.size(); i += 2) out += static_cast<char>(nibble(hex[i]) * 16 + nibble(hex[i + 1]));
+  return out;
+}
+
+std::string one_line(std::string text) {
+  std::replace(text.begin(), text.end(), '\n', ' ');
+  while (!text.empty() && text.back() == ' ') text.pop_back();
+  return text;
+}
+
+// A parameter list with NULLs: libpqxx 6.4 sends a null const char* as SQL NULL.
+struct Params {
+  std::vector<std::optional<std::string>> values;
+  std::string add(std::optional<std::string> value) {
+    values.push_back(std::move(value));
+    return "$" + std::to_string(values.size());
+  }
+  std::vector<const char*> pointers() const {
+    std::vector<const char*> out;
+    for (const auto& v : values) out.push_back(v ? v->c_str() : nullptr);
+    return out;
+  }
+};
+
+pqxx::result exec(pqxx::work& txn, const std::string& sql, const Params& params) {
+  const std::vector<const char*> pointers = params.pointers();
+  return txn.exec_params(sql, pqxx::prepare::make_dynamic_params(pointers));
+}
+
+// `connection` as keyword=value pairs with `set` written over it and
+// `defaults` added where it has none (libpq parses both spellings).
+Result<std::string> rewritten(const std::string& connection, const std::map<std::string, std::string>& set,
+                              const std::map<std::string, std::string>& defaults) {
+  char* error = nullptr;
+  PQconninfoOption* options = PQconninfoParse(connection.c_str(), &error);
+  if (options == nullptr) {
+    std::string why = error ? one_line(error) : "cannot parse";
+    PQfreemem(error);
+    return Status::invalid_argument(why);
+  }
+  auto quote = [](const std::string& v) {
+    std::string out = "'";
+    for (char c : v) {
+      if (c == '\'' || c == '\\') out += '\\';
+      out += c;
+    }
+    return out + "'";
+  };
+  std::map<std::string, std::string> values = defaults;
+  for (PQconninfoOption* o = options; o->keyword != nullptr; ++o) {
+    if (o->val != nullptr) values[o->keyword] = o->val;
+  }
+  PQconninfoFree(options);
+  for (const auto& [key, value] : set) values[key] = value;
+  std::string out;
+  for (const auto& [key, value] : values) out += (out.empty() ? "" : " ") + key + "=" + quote(value);
+  return out;
+}
+
+const char* kind_needs(ColumnKind kind) {
+  switch (kind) {
+    case ColumnKind::kText:
+      return "a text type (text, varchar, char)";
+    case ColumnKind::kDate:
+      return "date";
+    case ColumnKind::kBytes:
+      return "bytea";
+  }
+  return "";
+}
+
+struct Column {
+  std::string type;      // format_type(): "character varying(80)"
+  std::string category;  // pg_type.typcategory: "S" for strings
+  std::string type_name;  // pg_type.typname: "date", "bytea"
+  bool has_default = false;
+};
+
+bool fits(const Column& column, ColumnKind kind) {
+  switch (kind) {
+    case ColumnKind::kText:
+      return column.category == "S";
+    case ColumnKind::kDate:
+      return column.type_name == "date";
+    case ColumnKind::kBytes:
+      return column.type_name == "bytea";
+  }
+  return false;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------
+// PgTable
+
+PgTable::PgTable(const PgTableConfig& config, PgTableShape shape, std::shared_ptr<PgDb> service)
+    : config_(config), shape_(std::move(shape)), service_(std::move(service)) {
+  std::string mapped_columns;
+  for (const auto& field : contact_fields()) {
+    auto it = config_.fields.find(field.name);
+    if (it == config_.fields.end()) continue;
+    mapped_.push_back(field.name);
+    mapped_columns += (mapped_columns.empty() ? "" : ", ") + std::string("t.") + quote_ident(it->second);
+  }
+  const std::string extra = "coalesce(x.vcard, '')";
+  if (!config_.modified_column.empty()) {
+    revision_sql_ = "t." + quote_ident(config_.modified_column) + "::text || '/' || md5(" + extra + ")";
+  } else {
+    std::string children = "''";
+    if (!shape_.child_qualified.empty()) {
+      children = "coalesce((SELECT string_agg(row(c." + quote_ident(config_.child_kind) + ", c." +
+                 quote_ident(config_.child_type) + ", c." + quote_ident(config_.child_value) +
+                 ")::text, ',' ORDER BY 1) FROM " + shape_.child_qualified + " c WHERE c." +
+                 quote_ident(config_.child_key) + " = t." + quote_ident(config_.key) + "), '')";
+    }
+    revision_sql_ = "md5(row(" + mapped_columns + ")::text || " + children + " || " + extra + ")";
+  }
+  if (config_.soft_delete) {
+    live_filter_ = " AND t." + quote_ident(config_.deleted_column) + "::text IS DISTINCT FROM " +
+                   quote_literal(config_.deleted_value);
+  }
+}
+
+void PgTable::set_session(const UserId& user, std::shared_ptr<PgDb> db) {
+  std::lock_guard guard(mutex_);
+  sessions_[user] = std::move(db);
+}
+
+void PgTable::end_session(const UserId& user) {
+  std::lock_guard guard(mutex_);
+  sessions_.erase(user);
+}
+
+std::shared_ptr<PgDb> PgTable::db_for(const UserId& user) {
+  std::lock_guard guard(mutex_);
+  auto it = sessions_.find(user);
+  return it == sessions_.end() ? service_ : it->second;
+}
+
+Result<std::map<std::string, std::string>> PgTable::list(const caf::StoreRef& store) {
+  const std::string sql = "SELECT t." + quote_ident(config_.key) + "::text, " + revision_sql_ + " FROM " +
+                          shape_.qualified + " t LEFT JOIN " + shape_.extra_table +
+                          " x ON x.tbl = $2 AND x.item_key = t." + quote_ident(config_.key) + "::text WHERE t." +
+                          quote_ident(config_.owner) + " = $1" + live_filter_;
+  return db_for(store.user)->transact("list " + shape_.name, [&](pqxx::work& txn) {
+    std::map<std::string, std::string> out;
+    for (const auto& row : txn.exec_params(sql, store.user.str(), shape_.name)) {
+      out[row[0].as<std::string>()] = row[1].as<std::string>();
+    }
+    return Result<std::map<std::string, std::string>>(std::move(out));
+  });
+}
+
+Result<std::map<std::string, std::string>> PgTable::read_many(const caf::StoreRef& store,
+                                                              const std::vector<std::string>& ids) {
+  std::string columns;
+  for (const std::string& field : mapped_) {
+    const std::string column = "t." + quote_ident(config_.fields.at(field));
+    const ColumnKind kind = *contact_field_kind(field);
+    columns += ", " + (kind == ColumnKind::kBytes   ? "encode(" + column + ", 'hex')"
+                       : kind == ColumnKind::kDate ? "to_char(" + column + ", 'YYYY-MM-DD')"
+                                                   : column + "::text");
+  }
+  // One text[] parameter: {"id1","id2"} with \ and " escaped.
+  std::string array = "{";
+  for (const std::string& id : ids) {
+    array += (array.size() > 1 ? ",\"" : "\"");
+    for (char c : id) {
+      if (c == '"' || c == '\\') array += '\\';
+      array += c;
+    }
+    array += '"';
+  }
+  array += "}";
+  const std::string key = quote_ident(config_.key);
+  const std::string sql = "SELECT t." + key + "::text, x.vcard" + columns + " FROM " + shape_.qualified +
+                          " t LEFT JOIN " + shape_.extra_table + " x ON x.tbl = $3 AND x.item_key = t." + key +
+                          "::text WHERE t." + key + "::text = ANY($1::text[]) AND t." + quote_ident(config_.owner) +
+                          " = $2" + live_filter_;
+  using Found = std::map<std::string, std::string>;
+  return db_for(store.user)->transact("read " + shape_.name, [&](pqxx::work& txn) -> Result<Found> {
+    std::map<std::string, ContactRow> rows;
+    for (const auto& found : txn.exec_params(sql, array, store.user.str(), shape_.name)) {
+      ContactRow& row = rows[found[0].as<std::string>()];
+      if (!found[1].is_null()) row.extra = found[1].as<std::string>();
+      for (size_t i = 0; i < mapped_.size(); ++i) {
+        const pqxx::field value = found[static_cast<int>(i + 2)];
+        if (value.is_null()) continue;
+        row.fields[mapped_[i]] = *contact_field_kind(mapped_[i]) == ColumnKind::kBytes
+                                     ? bytes_of_hex(value.as<std::string>())
+                                     : value.as<std::string>();
+      }
+    }
+    if (!shape_.child_qualified.empty() && !rows.empty()) {
+      const std::string fk = quote_ident(config_.child_key);
+      const std::string children = "SELECT " + fk + "::text, " + quote_ident(config_.child_kind) + "::text, " +
+                                   quote_ident(config_.child_type) + "::text, " + quote_ident(config_.child_value) +
+                                   "::text FROM " + shape_.child_qualified + " WHERE " + fk +
+                                   "::text = ANY($1::text[]) ORDER BY 1, 2, 3, 4";
+      for (const auto& child : txn.exec_params(children, array)) {
+        auto it = rows.find(child[0].as<std::string>());
+        if (it == rows.end()) continue;
+        it->second.children.push_back(ChildValue{child[1].is_null() ? "" : child[1].as<std::string>(),
+                                                 child[2].is_null() ? "" : child[2].as<std::string>(),
+                                                 child[3].is_null() ? "" : child[3].as<std::string>()});
+      }
+    }
+    Found out;
+    for (const auto& [id, row] : rows) out[id] = row_to_contact(row, mapped_, config_.version);
+    return Result<Found>(std::move(out));
+  });
+}
+
+Result<std::string> PgTable::read(const caf::StoreRef& store, const std::string& id) {
+  {
+    std::lock_guard guard(mutex_);
+    auto it = prefetched_.find({store.user, id});
+    if (it != prefetched_.end()) {
+      std::string bytes = std::move(it->second);
+      prefetched_.erase(it);
+      return bytes;
+    }
+  }
+  auto found = read_many(store, {id});
+  if (!found) return found.error();
+  auto it = found->find(id);
+  if (it == found->end()) return Status::not_found("no row " + id + " in " + shape_.name);
+  return std::move(it->second);
+}
+
+void PgTable::forget_prefetched(const UserId& user, const std::string& id) {
+  std::lock_guard guard(mutex_);
+  prefetched_.erase({user, id});
+}
+
+void PgTable::prefetch(const caf::StoreRef& store, const std::vector<std::string>& ids) {
+  constexpr size_t kChunk = 500;  // rows per query: a bounded statement and result
+  std::map<std::pair<UserId, std::string>, std::string> fetched;
+  for (size_t at = 0; at < ids.size(); at += kChunk) {
+    std::vector<std::string> chunk(ids.begin() + at, ids.begin() + std::min(ids.size(), at + kChunk));
+    auto found = read_many(store, chunk);
+    if (!found) break;  // a hint only: read() reports the failure
+    for (auto& [id, bytes] : *found) fetched[{store.user, id}] = std::move(bytes);
+  }
+  std::lock_guard guard(mutex_);
+  prefetched_ = std::move(fetched);  // drops what an earlier call fetched and did not read
+}
+
+Result<std::string> PgTable::revision_of(pqxx::work& txn, const std::string& key) {
+  const std::string sql = "SELECT " + revision_sql_ + " FROM " + shape_.qualified + " t LEFT JOIN " +
+                          shape_.extra_table + " x ON x.tbl = $2 AND x.item_key = t." + quote_ident(config_.key) +
+                          "::text WHERE t." + quote_ident(config_.key) + "::text = $1";
+  const pqxx::result r = txn.exec_params(sql, key, shape_.name);
+  if (r.empty()) return Status::internal("row " + key + " vanished from " + shape_.name + " while written");
+  return r[0][0].as<std::string>();
+}
+
+Result<std::pair<std::string, std::string>> PgTable::store_row(const caf::StoreRef& store, const std::string& key,
+                                                              std::string_view raw, WriteMode mode) {
+  auto row = contact_to_row(raw, mapped_, !shape_.child_qualified.empty());
+  if (!row) return row.error();
+  forget_prefetched(store.user, key);
+  using Written = std::pair<std::string, std::string>;
+  return db_for(store.user)->transact("write " + shape_.name, [&](pqxx::work& txn) -> Result<Written> {
+    Params params;
+    std::vector<std::pair<std::string, std::string>> assignments;  // column, value expression
+    for (const std::string& field : mapped_) {
+      auto it = row->fields.find(field);
+      std::optional<std::string> value;
+      if (it != row->fields.end()) value = it->second;
+      const ColumnKind kind = *contact_field_kind(field);
+      if (kind == ColumnKind::kBytes && value) value = hex_of(*value);
+      const std::string slot = params.add(std::move(value));
+      assignments.emplace_back(quote_ident(config_.fields.at(field)),
+                               kind == ColumnKind::kBytes  ? "decode(" + slot + ", 'hex')"
+                               : kind == ColumnKind::kDate ? slot + "::date"
+                                                           : slot);
+    }
+    const std::string key_column = quote_ident(config_.key);
+    const std::string owner_slot = params.add(store.user.str());
+    std::string written_key = key;
+    if (mode == WriteMode::kReplace) {
+      std::string sets;
+      for (const auto& [column, value] : assignments) sets += (sets.empty() ? "" : ", ") + column + " = " + value;
+      const std::string key_slot = params.add(key);
+      if (sets.empty()) sets = key_column + " = " + key_column;
+      const pqxx::result updated =
+          exec(txn,
+               "UPDATE " + shape_.qualified + " t SET " + sets + " WHERE t." + key_column + "::text = " + key_slot +
+                   " AND t." + quote_ident(config_.owner) + " = " + owner_slot + live_filter_,
+               params);
+      if (updated.affected_rows() == 0) return Status::not_found("no row " + key + " in " + shape_.name);
+    } else {
+      std::string columns = quote_ident(config_.owner), values = owner_slot;
+      if (!key.empty()) {
+        columns += ", " + key_column;
+        values += ", " + params.add(key);
+      }
+      for (const auto& [column, value] : assignments) {
+        columns += ", " + column;
+        values += ", " + value;
+      }
+      const pqxx::result inserted =
+          exec(txn,
+               "INSERT INTO " + shape_.qualified + " (" + columns + ") VALUES (" + values + ") RETURNING " +
+                   key_column + "::text",
+               params);
+      written_key = inserted[0][0].as<std::string>();
+    }
+    if (!shape_.child_qualified.empty()) {
+      const std::string fk = quote_ident(config_.child_key);
+      txn.exec_params("DELETE FROM " + shape_.child_qualified + " WHERE " + fk + "::text = $1", written_key);
+      for (const ChildValue& child : row->children) {
+        txn.exec_params("INSERT INTO " + shape_.child_qualified + " (" + fk + ", " + quote_ident(config_.child_kind) +
+                            ", " + quote_ident(config_.child_type) + ", " + quote_ident(config_.child_value) +
+                            ") SELECT t." + key_column + ", $2, $3, $4 FROM " + shape_.qualified + " t WHERE t." +
+                            key_column + "::text = $1",
+                        written_key, child.kind, child.types, child.value);
+      }
+    }
+    if (row->extra.empty()) {
+      txn.exec_params("DELETE FROM " + shape_.extra_table + " WHERE tbl = $1 AND item_key = $2", shape_.name,
+                      written_key);
+    } else {
+      txn.exec_params("INSERT INTO " + shape_.extra_table +
+                          " (tbl, item_key, vcard) VALUES ($1, $2, $3)"
+                          " ON CONFLICT (tbl, item_key) DO UPDATE SET vcard = EXCLUDED.vcard",
+                      shape_.name, written_key, row->extra);
+    }
+    auto revision = revision_of(txn, written_key);
+    if (!revision) return revision.error();
+    return Written(written_key, *revision);
+  });
+}
+
+Result<std::string> PgTable::write(const caf::StoreRef& store, const std::string& id, std::string_view raw,
+                                   WriteMode mode) {
+  auto written = store_row(store, id, raw, mode);
+  if (!written) return written.error();
+  return written->second;
+}
+
+Result<std::pair<std::string, std::string>> PgTable::create_with_own_id(const caf::StoreRef& store,
+                                                                        std::string_view raw) {
+  return store_row(store, "", raw, WriteMode::kCreate);
+}
+
+Status PgTable::remove(const caf::StoreRef& store, const std::string& id) {
+  const std::string key = quote_ident(config_.key);
+  const std::string owner = quote_ident(config_.owner);
+  forget_prefetched(store.user, id);
+  return db_for(store.user)->transact("delete from " + shape_.name, [&](pqxx::work& txn) -> Status {
+    pqxx::result done;
+    if (config_.soft_delete) {
+      done = txn.exec_params("UPDATE " + shape_.qualified + " t SET " + quote_ident(config_.deleted_column) +
+                                 " = $3 WHERE t." + key + "::text = $1 AND t." + owner + " = $2" + live_filter_,
+                             id, store.user.str(), config_.deleted_value);
+    } else {
+      if (!shape_.child_qualified.empty()) {
+        txn.exec_params("DELETE FROM " + shape_.child_qualified + " c USING " + shape_.qualified + " t WHERE c." +
+                            quote_ident(config_.child_key) + " = t." + key + " AND t." + key + "::text = $1 AND t." +
+                            owner + " = $2",
+                        id, store.user.str());
+      }
+      done = txn.exec_params("DELETE FROM " + shape_.qualified + " t WHERE t." + key + "::text = $1 AND t." + owner +
+                                 " = $2",
+                             id, store.user.str());
+      txn.exec_params("DELETE FROM " + shape_.extra_table + " WHERE tbl = $1 AND item_key = $2", shape_.name, id);
+    }
+    if (done.affected_rows() == 0) return Status::not_found("no row " + id + " in " + shape_.name);
+    return Status::ok();
+  });
+}
+
+// ---------------------------------------------------------------------------
+// Start: the mapping against the live schema
+
+namespace {
+
+// Checks table, columns, types and rights; fills the shape. Every error is
+// one line "stores.<store>.<key>: ..." naming the column.
+Result<PgTableShape> inspect(PgDb& db, const PgTableConfig& config) {
+  const std::string prefix = "stores." + config.store + ".";
+  return db.transact("inspect " + config.table, [&](pqxx::work& txn) -> Result<PgTableShape> {
+    PgTableShape shape;
+    auto columns_of = [&](const std::string& table, const std::string& key) -> Result<std::map<std::string, Column>> {
+      const pqxx::result where = txn.exec_params(
+          "SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+          " WHERE c.oid = to_regclass($1)",
+          quote_qualified(table));
+      if (where.empty()) {
+        return Status::invalid_argument(prefix + key + ": table " + table + " does not exist (or role " +
+                                        txn.exec1("SELECT current_user")[0].as<std::string>() + " cannot see it)");
+      }
+      std::map<std::string, Column> columns;
+      for (const auto& row : txn.exec_params(
+               "SELECT a.attname, format_type(a.atttypid, a.atttypmod), t.typcategory::text, t.typname::text,"
+               " a.atthasdef OR a.attidentity <> '' FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid"
+               " WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped",
+               quote_qualified(table))) {
+        columns[row[0].as<std::string>()] =
+            Column{row[1].as<std::string>(), row[2].as<std::string>(), row[3].as<std::string>(), row[4].as<bool>()};
+      }
+      for (const char* right : {"SELECT", "INSERT", "UPDATE", "DELETE"}) {
+        if (std::string(right) == "DELETE" && config.soft_delete && key == "table") continue;
+        if (!txn.exec_params1("SELECT has_table_privilege(to_regclass($1), $2)", quote_qualified(table), right)[0]
+                 .as<bool>()) {
+          const std::string role = txn.exec1("SELECT current_user")[0].as<std::string>();
+          return Status::permission_denied(prefix + key + ": role " + role + " may not " + right + " " + table +
+                                           " (GRANT SELECT, INSERT, UPDATE" + (config.soft_delete ? "" : ", DELETE") +
+                                           " ON " + table + " TO " + role + ")");
+        }
+      }
+      if (key == "table") {
+        shape.schema = where[0][0].as<std::string>();
+        shape.name = shape.schema + "." + where[0][1].as<std::string>();
+        shape.qualified = quote_ident(shape.schema) + "." + quote_ident(where[0][1].as<std::string>());
+      } else {
+        shape.child_name = where[0][0].as<std::string>() + "." + where[0][1].as<std::string>();
+        shape.child_qualified = quote_ident(where[0][0].as<std::string>()) + "." +
+                                quote_ident(where[0][1].as<std::string>());
+      }
+      return columns;
+    };
+    auto column = [&](const std::map<std::string, Column>& columns, const std::string& table, const std::string& key,
+                      const std::string& name) -> Result<Column> {
+      auto it = columns.find(name);
+      if (it == columns.end()) {
+        return Status::invalid_argument(prefix + key + ": table " + table + " has no column \"" + name + "\"");
+      }
+      return it->second;
+    };
+    auto typed = [&](const std::map<std::string, Column>& columns, const std::string& table, const std::string& key,
+                     const std::string& name, ColumnKind kind) -> Status {
+      auto c = column(columns, table, key, name);
+      if (!c) return c.error();
+      if (!fits(*c, kind)) {
+        return Status::invalid_argument(prefix + key + ": column " + table + "." + name + " is " + c->type + ", " +
+                                        kind_needs(kind) + " is needed");
+      }
+      return Status::ok();
+    };
+
+    auto columns = columns_of(config.table, "table");
+    if (!columns) return columns.error();
+    auto key = column(*columns, config.table, "key", config.key);
+    if (!key) return key.error();
+    shape.key_has_default = key->has_default;
+    if (!key->has_default && key->category != "S") {
+      return Status::invalid_argument(prefix + "key: column " + config.table + "." + config.key + " is " + key->type +
+                                      " without a default; Conflux can only name new rows itself in a text key");
+    }
+    CFX_RETURN_IF_ERROR(typed(*columns, config.table, "owner", config.owner, ColumnKind::kText));
+    for (const auto& [field, name] : config.fields) {
+      CFX_RETURN_IF_ERROR(typed(*columns, config.table, "field_" + field, name, *contact_field_kind(field)));
+    }
+    for (const auto& [key_name, name] : {std::pair{"modified_column", config.modified_column},
+                                         std::pair{"deleted_column", config.deleted_column}}) {
+      if (name.empty()) continue;
+      if (auto c = column(*columns, config.table, key_name, name); !c) return c.error();
+    }
+    if (!config.child_table.empty()) {
+      auto child = columns_of(config.child_table, "child_table");
+      if (!child) return child.error();
+      if (auto c = column(*child, config.child_table, "child_key", config.child_key); !c) return c.error();
+      CFX_RETURN_IF_ERROR(typed(*child, config.child_table, "child_kind", config.child_kind, ColumnKind::kText));
+      CFX_RETURN_IF_ERROR(typed(*child, config.child_table, "child_type", config.child_type, ColumnKind::kText));
+      CFX_RETURN_IF_ERROR(typed(*child, config.child_table, "child_value", config.child_value, ColumnKind::kText));
+    }
+    shape.extra_table = quote_ident(shape.schema) + "." + quote_ident("conflux_item_extra");
+    shape.changelog_table = quote_ident(shape.schema) + "." + quote_ident("conflux_changelog");
+    shape.triggers_present =
+        txn.exec_params1("SELECT count(*) > 0 FROM pg_trigger WHERE tgrelid = to_regclass($1)"
+                         " AND tgname = 'conflux_changes'",
+                         shape.qualified)[0]
+            .as<bool>();
+    return shape;
+  });
+}
+
+// The side table for what no column holds; created when missing.
+Status ensure_extra_table(PgDb& db, const PgTableConfig& config, const PgTableShape& shape) {
+  Status made = db.transact("create " + shape.extra_table, [&](pqxx::work& txn) -> Status {
+    if (!txn.exec_params1("SELECT to_regclass($1) IS NULL", shape.extra_table)[0].as<bool>()) return Status::ok();
+    txn.exec0("CREATE TABLE " + shape.extra_table +
+              " (tbl TEXT NOT NULL, item_key TEXT NOT NULL, vcard TEXT NOT NULL, PRIMARY KEY (tbl, item_key))");
+    return Status::ok();
+  });
+  if (!made.is_ok()) {
+    return made.with_context("stores." + config.store + ".table: cannot create " + shape.extra_table +
+                             " (kept vCard fields no column holds; grant CREATE on schema " + shape.schema +
+                             " or create it by hand)");
+  }
+  return Status::ok();
+}
+
+}  // namespace
+
+std::string change_log_sql(const PgTableConfig& config, const PgTableShape& shape, const std::string& service_role) {
+  const std::string function = quote_ident(shape.schema) + "." + quote_ident("conflux_log_change");
+  std::string sql;
+  sql += "-- Conflux change log for " + shape.name + " (store '" + config.store + "'): run as the table's owner.\n";
+  sql += "BEGIN;\n";
+  sql += "CREATE TABLE IF NOT EXISTS " + shape.changelog_table +
+         " (seq BIGSERIAL PRIMARY KEY, tbl TEXT NOT NULL, item_key TEXT, owner TEXT, op CHAR(1) NOT NULL,"
+         " xid XID8 NOT NULL DEFAULT pg_current_xact_id(), at TIMESTAMPTZ NOT NULL DEFAULT now());\n";
+  sql += "CREATE INDEX IF NOT EXISTS conflux_changelog_xid ON " + shape.changelog_table + " (xid);\n";
+  // SECURITY DEFINER: every program that writes the table may log, without rights on the log.
+  sql += "CREATE OR REPLACE FUNCTION " + function +
+         "() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $conflux$\n"
+         "DECLARE\n"
+         "  tbl TEXT := TG_TABLE_SCHEMA || '.' || TG_TABLE_NAME;\n"
+         "  r JSONB := to_jsonb(CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END);\n"
+         "BEGIN\n"
+         "  INSERT INTO " + shape.changelog_table + " (tbl, item_key, owner, op)\n"
+         "    VALUES (tbl, r ->> TG_ARGV[0], r ->> TG_ARGV[1], left(TG_OP, 1));\n"
+         "  IF TG_OP = 'UPDATE' AND (to_jsonb(OLD) ->> TG_ARGV[1]) IS DISTINCT FROM (r ->> TG_ARGV[1]) THEN\n"
+         "    INSERT INTO " + shape.changelog_table + " (tbl, item_key, owner, op)\n"
+         "      VALUES (tbl, r ->> TG_ARGV[0], to_jsonb(OLD) ->> TG_ARGV[1], 'U');\n"
+         "  END IF;\n"
+         "  PERFORM pg_notify('" + std::string(PgChangeListener::kChannel) + "', tbl);\n"
+         "  RETURN NULL;\n"
+         "END\n$conflux$;\n";
+  auto trigger = [&](const std::string& table, const std::string& key, const std::string& owner) {
+    sql += "DROP TRIGGER IF EXISTS conflux_changes ON " + table + ";\n";
+    sql += "CREATE TRIGGER conflux_changes AFTER INSERT OR UPDATE OR DELETE ON " + table +
+           " FOR EACH ROW EXECUTE FUNCTION " + function + "(" + quote_literal(key) + ", " + quote_literal(owner) + ");\n";
+  };
+  trigger(shape.qualified, config.key, config.owner);
+  if (!shape.child_qualified.empty()) trigger(shape.child_qualified, config.child_key, "");
+  sql += "GRANT SELECT, DELETE ON " + shape.changelog_table + " TO " + quote_ident(service_role) + ";\n";
+  sql += "COMMIT;\n";
+  return sql;
+}
+
+// ---------------------------------------------------------------------------
+// PostgresqlAdapter
+
+PostgresqlAdapter::PostgresqlAdapter(PgTableConfig config, std::unique_ptr<PgTable> table, bool per_user)
+    : config_(std::move(config)), per_user_(per_user), table_(std::move(table)) {}
+
+Result<std::shared_ptr<PostgresqlAdapter>> PostgresqlAdapter::open(const PgTableConfig& config,
+                                                                   const caf::StoreSettings& settings) {
+  auto log = logger("adapter.postgresql");
+  const std::string prefix = "stores." + config.store + ".";
+  auto db = PgDb::open(config.connection);
+  if (!db) return db.error().with_context(prefix + "connection");
+  auto shape = inspect(**db, config);
+  if (!shape) return shape.error();
+  CFX_RETURN_IF_ERROR(ensure_extra_table(**db, config, *shape));
+  auto role = (*db)->transact("current_user", [](pqxx::work& txn) {
+    return Result<std::string>(txn.exec1("SELECT current_user")[0].as<std::string>());
+  });
+  if (!role) return role.error();
+  const std::string script = change_log_sql(config, *shape, *role);
+  if (config.install_triggers) {
+    Status installed = (*db)->transact("install triggers", [&](pqxx::work& txn) -> Status {
+      // The script's own BEGIN/COMMIT are for psql; here it runs in this transaction.
+      std::string body = script.substr(script.find("BEGIN;\n") + 7);
+      body = body.substr(0, body.rfind("COMMIT;"));
+      txn.exec0(body);
+      return Status::ok();
+    });
+    if (!installed.is_ok()) {
+      return installed.with_context(prefix + "install_triggers: the role must own " + shape->name +
+                                    " (or set install_triggers = false and run the SQL by hand)");
+    }
+    shape->triggers_present = true;
+    log->info("store '{}': change-log triggers installed on {}", config.store, shape->name);
+  } else if (!shape->triggers_present) {
+    std::ofstream out(config.script_file, std::ios::trunc);
+    out << script;
+    log->warn("store '{}': no change-log triggers on {}; changes by other programs are found by polling. "
+              "To have them pushed, run {} as the table's owner (psql -f) or set install_triggers = true",
+              config.store, shape->name, out ? config.script_file : "the SQL (could not be written)");
+  }
+  std::unique_ptr<PgTable> table(new PgTable(config, *shape, *db));
+  std::shared_ptr<PostgresqlAdapter> adapter(new PostgresqlAdapter(config, std::move(table), settings.login == caf::BackendLogin::kPerUser));
+  auto tracker = caf::RevisionTracker::open(config.tracker_file, *adapter->table_, settings.content_type);
+  if (!tracker) return tracker.error().with_context(prefix + "tracker");
+  adapter->tracker_ = std::move(*tracker);
+  log->info("store '{}' kept in {} of {} ({} fields mapped{}), revisions in {}", config.store, shape->name,
+            (*db)->display_uri(), config.fields.size(), shape->child_qualified.empty() ? "" : ", child table",
+            config.tracker_file);
+  return adapter;
+}
+
+caf::AdapterCaps PostgresqlAdapter::caps() const {
+  caf::AdapterCaps caps = caf::kCapTombstones | caf::kCapSearch;
+  if (per_user_) caps |= caf::kCapOwnAccounts;
+  if (table_->shape().triggers_present) caps |= caf::kCapChangeNotify;
+  return caps;
+}
+
+Status PostgresqlAdapter::verify_credentials(const std::string& database, const caf::Credentials& creds) {
+  if (creds.scheme != caf::CredentialScheme::kPassword) {
+    return Status::unauthenticated("postgresql per-user login needs the password (syncml:auth-basic)");
+  }
+  auto uri = rewritten(config_.connection, {{"user", creds.user.str()}, {"password", creds.secret}}, {});
+  if (!uri) return uri.error();
+  auto db = PgDb::open(*uri, PgDb::Options{1, 1});
+  if (!db) return db.error();
+  return Status::ok();
+}
+
+Status PostgresqlAdapter::begin_connect(const UserId& user, const caf::Credentials* credentials) {
+  if (credentials == nullptr || credentials->scheme != caf::CredentialScheme::kPassword) return Status::ok();
+  auto uri = rewritten(config_.connection, {{"user", credentials->user.str()}, {"password", credentials->secret}}, {});
+  if (!uri) return uri.error();
+  auto db = PgDb::open(*uri, PgDb::Options{1, 5});
+  if (!db) return db.error();
+  table_->set_session(user, std::move(*db));
+  return Status::ok();
+}
+
+void PostgresqlAdapter::end_connect(const UserId& user) { table_->end_session(user); }
+
+Result<Anchor> PostgresqlAdapter::current_anchor(const caf::StoreRef& store) {
+  if (store.user.empty()) return Status::invalid_argument("postgresql adapter: call without a user");
+  auto anchor = tracker_->current_anchor(store);
+  if (!anchor) return anchor.error().with_context("postgresql current_anchor");
+  return anchor;
+}
+
+Result<caf::ChangeSet> PostgresqlAdapter::changes_since(const caf::StoreRef& store, const Anchor& since) {
+  if (store.user.empty()) return Status::invalid_argument("postgresql adapter: call without a user");
+  auto set = tracker_->changes_since(store, since);
+  if (!set) return set.error().with_context("postgresql changes_since");
+  return set;
+}
+
+std::vector<caf::ApplyResult> PostgresqlAdapter::apply(const caf::StoreRef& store,
+                                                       std::vector<caf::SyncObj>&& batch) {
+  if (store.user.empty()) {
+    std::vector<caf::ApplyResult> results(batch.size());
+    for (auto& r : results) r.status = Status::invalid_argument("postgresql adapter: call without a user");
+    return results;
+  }
+  auto results = tracker_->apply(store, std::move(batch));
+  for (auto& r : results) {
+    if (r.status.is_ok()) continue;
+    logger("adapter.postgresql")
+        ->warn("store '{}' user '{}': item {} not applied: {}", store.database, store.user.str(),
+               r.guid.empty() ? "(new)" : r.guid.str(), r.status.to_string());
+    r.status = r.status.with_context("postgresql apply");
+  }
+  return results;
+}
+
+Result<std::vector<caf::SyncObj>> PostgresqlAdapter::search(const caf::StoreRef& store, const caf::Query& query) {
+  if (store.user.empty()) return Status::invalid_argument("postgresql adapter: call without a user");
+  auto found = tracker_->search(store, query);
+  if (!found) return found.error().with_context("postgresql search");
+  return found;
+}
+
+Result<caf::ExecResult> PostgresqlAdapter::execute(const caf::StoreRef& store, const caf::Command& command) {
+  if (store.user.empty()) return Status::invalid_argument("postgresql adapter: call without a user");
+  if (command.name == "count") {
+    caf::Query all;
+    all.metadata_only = true;
+    auto found = tracker_->search(store, all);
+    if (!found) return found.error().with_context("postgresql count");
+    return caf::ExecResult{std::to_string(found->size())};
+  }
+  if (command.name == "rescan") {
+    auto changes = tracker_->refresh(store);
+    if (!changes) return changes.error().with_context("postgresql rescan");
+    return caf::ExecResult{std::to_string(*changes)};
+  }
+  return Status::unimplemented("postgresql adapter: unknown command '" + command.name + "'");
+}
+
+Result<std::unique_ptr<caf::ChangeSubscription>> PostgresqlAdapter::watch_changes(const std::string& database,
+                                                                                  caf::ChangeCallback on_change) {
+  const PgTableShape& shape = table_->shape();
+  if (!shape.triggers_present) {
+    return Status::unimplemented("store '" + config_.store + "': no change-log triggers on " + shape.name);
+  }
+  std::vector<std::string> tables = {shape.name};
+  if (!shape.child_name.empty()) tables.push_back(shape.child_name);
+  // A bounded connect: the listener's thread must notice a stop while the database is away.
+  auto connection = rewritten(config_.connection, {}, {{"connect_timeout", "5"}, {"application_name", "conflux"}});
+  if (!connection) return connection.error().with_context("stores." + config_.store + ".connection");
+  return std::unique_ptr<caf::ChangeSubscription>(PgChangeListener::start(
+      config_.store, *connection, shape.changelog_table, std::move(tables), std::move(on_change)));
+}
+
+// ---------------------------------------------------------------------------
+// PostgresqlAdapterFactory
+
+namespace {
+
+const std::set<std::string>& plain_keys() {
+  static const std::set<std::string> keys = {
+      "connection",  "table",      "key",         "owner",          "child_table",   "child_key",
+      "child_kind",  "child_type", "child_value", "delete",         "deleted_column", "deleted_value",
+      "modified_column", "install_triggers"};
+  return keys;
+}
+
+}  // namespace
+
+Status PostgresqlAdapterFactory::validate(const caf::StoreSettings& settings) const {
+  const std::string prefix = "stores." + settings.name + ".";
+  const auto& o = settings.options;
+  for (const auto& [key, value] : o) {
+    if (key.rfind("field_", 0) == 0) {
+      if (!contact_field_kind(key.substr(6))) {
+        std::string names;
+        for (const auto& f : contact_fields()) names += (names.empty() ? "" : ", ") + std::string(f.name);
+        return Status::invalid_argument(prefix + key + ": no contact field '" + key.substr(6) + "' (fields: " + names +
+                                        ")");
+      }
+      if (value.empty()) return Status::invalid_argument(prefix + key + ": must name a column");
+      continue;
+    }
+    if (!plain_keys().count(key)) {
+      return Status::invalid_argument(prefix + key +
+                                      ": unknown key for adapter postgresql (its keys: connection, table, key, owner, "
+                                      "field_<name>, child_table, child_key, child_kind, child_type, child_value, "
+                                      "delete, deleted_column, deleted_value, modified_column, install_triggers)");
+    }
+  }
+  for (const char* required : {"connection", "table", "key", "owner"}) {
+    auto it = o.find(required);
+    if (it == o.end() || it->second.empty()) {
+      return Status::invalid_argument(prefix + required + ": missing (adapter postgresql needs it)");
+    }
+  }
+  if (settings.content_type != "text/vcard" && settings.content_type != "text/x-vcard") {
+    return Status::invalid_argument(prefix + "content_type: adapter postgresql maps contacts only (text/vcard or "
+                                             "text/x-vcard), not '" + settings.content_type + "'");
+  }
+  const int children = static_cast<int>(o.count("child_table") + o.count("child_key") + o.count("child_kind") +
+                                        o.count("child_type") + o.count("child_value"));
+  if (children != 0 && children != 5) {
+    return Status::invalid_argument(prefix + "child_table: child_table, child_key, child_kind, child_type and "
+                                             "child_value go together");
+  }
+  const std::string mode = o.count("delete") ? o.at("delete") : "hard";
+  if (mode != "hard" && mode != "soft") return Status::invalid_argument(prefix + "delete: must be hard or soft");
+  if ((mode == "soft") != (o.count("deleted_column") && o.count("deleted_value"))) {
+    return Status::invalid_argument(prefix + "delete: soft delete needs deleted_column and deleted_value, and only it");
+  }
+  if (o.count("install_triggers") && o.at("install_triggers") != "true" && o.at("install_triggers") != "false") {
+    return Status::invalid_argument(prefix + "install_triggers: must be true or false");
+  }
+  if (o.count("table") && std::count(o.at("table").begin(), o.at("table").end(), '.') > 1) {
+    return Status::invalid_argument(prefix + "table: write schema.table or table");
+  }
+  return Status::ok();
+}
+
+Result<PgTableConfig> PostgresqlAdapterFactory::parse(const caf::StoreSettings& settings,
+                                                      const caf::AdapterEnv& env) {
+  CFX_RETURN_IF_ERROR(PostgresqlAdapterFactory().validate(settings));
+  const auto& o = settings.options;
+  auto get = [&](const char* key) { return o.count(key) ? o.at(key) : std::string(); };
+  PgTableConfig config;
+  config.store = settings.name;
+  config.connection = get("connection");
+  config.table = get("table");
+  config.key = get("key");
+  config.owner = get("owner");
+  for (const auto& [key, value] : o) {
+    if (key.rfind("field_", 0) == 0) config.fields[key.substr(6)] = value;
+  }
+  config.child_table = get("child_table");
+  config.child_key = get("child_key");
+  config.child_kind = get("child_kind");
+  config.child_type = get("child_type");
+  config.child_value = get("child_value");
+  config.soft_delete = get("delete") == "soft";
+  config.deleted_column = get("deleted_column");
+  config.deleted_value = get("deleted_value");
+  config.modified_column = get("modified_column");
+  config.install_triggers = get("install_triggers") == "true";
+  config.version = settings.content_version == "4.0" ? data::VCardVersion::k40 : data::VCardVersion::k30;
+  config.tracker_file = (fs::path(env.data_dir) / ("postgresql-" + settings.name + ".db")).lexically_normal().string();
+  config.script_file =
+      (fs::path(env.data_dir) / ("postgresql-" + settings.name + "-triggers.sql")).lexically_normal().string();
+  return config;
+}
+
+Result<std::shared_ptr<caf::ContentAdapter>> PostgresqlAdapterFactory::create(const caf::StoreSettings& settings,
+                                                                              const caf::AdapterEnv& env) {
+  auto config = parse(settings, env);
+  if (!config) return config.error();
+  std::error_code ec;
+  fs::create_directories(fs::path(config->tracker_file).parent_path(), ec);
+  auto adapter = PostgresqlAdapter::open(*config, settings);
+  if (!adapter) return adapter.error();
+  return std::shared_ptr<caf::ContentAdapter>(std::move(*adapter));
+}
+
+}  // namespace conflux::adapters

@@ -1,0 +1,312 @@
+#!/usr/bin/python3
+"""The postgresql back end: contacts in an organisation's own tables, with a
+real SyncEvolution client and a PostgreSQL the test starts itself
+(tests/pg/pg_test_server).
+
+test_customers_table (cache on, backend_monitor = "push", a poll interval of
+a day, install_triggers = true):
+  1. psql creates crm.customers (with a column Conflux does not know,
+     loyalty_points) and crm.customer_channels (further phones and e-mails);
+  2. device A slow-syncs 4 contacts: 4 rows appear, names, company, birthday
+     and e-mail in their columns, further phones in the child table;
+  3. psql sets loyalty_points, then inserts, updates and deletes a row in one
+     transaction: the NOTIFY brings it into the cache (the server logs it;
+     no poll could have in a day) and A's next sync gets exactly 1 new,
+     1 changed, 1 deleted;
+  4. the commit-order trap: a transaction that wrote first but commits
+     after a later one still reaches the device (both rows, one sync);
+  5. A adds, edits and deletes a contact: the table shows the new row, the
+     edit and the row gone; loyalty_points kept its value;
+  6. device B slow-syncs and gets every contact whole: what no column holds
+     (CATEGORIES, UID, a second ADR ...) was kept in the side table.
+
+test_bad_mapping_and_connection_stop_the_server_with_one_line: a missing
+column, a column of the wrong type, a malformed connection string, a server
+nobody listens on and a role without rights on the table each stop
+`conflux serve` with one line naming the store, the key and what to fix.
+
+test_per_user_login (login = "per-user", no cache, no Conflux accounts at
+all): a user whose PostgreSQL role exists syncs and their rows carry their
+name, a device's delete marks the row (delete = "soft"); a user with no
+role is refused. Without install_triggers the trigger SQL is written to the
+data directory, and it runs by hand (the test cluster trusts local connections, so PostgreSQL checks the
+role, not the password).
+
+Run: CONFLUX_BIN=/path/to/conflux /usr/bin/python3 test_pg_backend.py
+"""
+
+import re
+import subprocess
+import sys
+import unittest
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import pg_server  # noqa: E402
+import vcards  # noqa: E402
+from conflux_server import IntegrationTest, error_lines, poll_until  # noqa: E402
+from sync_summary import local_changes, parse_summary  # noqa: E402
+
+DS = "contacts"
+USER = "olga"
+PASSWORD = "Pg-backend-pw-5"
+PUSH_TIMEOUT = 60  # seconds a NOTIFY may take to bring a change into the cache
+
+SCHEMA = """
+CREATE TABLE crm.customers (
+  id SERIAL PRIMARY KEY,
+  account_manager TEXT NOT NULL,
+  first_name TEXT, last_name TEXT, company TEXT, job_title TEXT,
+  email TEXT, phone TEXT, birthday DATE, notes TEXT, photo BYTEA,
+  loyalty_points INTEGER NOT NULL DEFAULT 0, status CHAR(1) NOT NULL DEFAULT 'A');
+CREATE TABLE crm.customer_channels (
+  customer_id INTEGER NOT NULL REFERENCES crm.customers(id) ON DELETE CASCADE,
+  kind TEXT NOT NULL, label TEXT, value TEXT NOT NULL);
+"""
+
+MAPPING = """
+table = "crm.customers"
+key = "id"
+owner = "account_manager"
+field_given = "first_name"
+field_family = "last_name"
+field_org = "company"
+field_title = "job_title"
+field_email_work = "email"
+field_tel = "phone"
+field_birthday = "birthday"
+field_note = "notes"
+field_photo = "photo"
+child_table = "crm.customer_channels"
+child_key = "customer_id"
+child_kind = "kind"
+child_type = "label"
+child_value = "value"
+"""
+
+
+class PgBackendTest(IntegrationTest):
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.pg = pg_server.shared()
+
+    def crm_database(self):
+        """A fresh database with schema crm and the two tables, owned by
+        the role crm_sync; returns (database, crm_sync's URI)."""
+        database = self.pg.create_database("crm")
+        self.pg.psql(database, "DO $$ BEGIN CREATE ROLE crm_sync LOGIN; "
+                     "EXCEPTION WHEN duplicate_object THEN NULL; END $$; "
+                     "CREATE SCHEMA crm AUTHORIZATION crm_sync")
+        self.pg.psql(database, SCHEMA, user="crm_sync")
+        return database, self.pg.uri(database, user="crm_sync")
+
+    def store_section(self, uri, extra=""):
+        return (f'[stores.{DS}]\nadapter = "postgresql"\n'
+                'content_type = "text/vcard"\ncontent_version = "3.0"\n'
+                f'connection = "{uri}"\n' + MAPPING + extra)
+
+    def rows(self, database, columns="first_name, last_name"):
+        out = self.pg.psql(database, f"SELECT {columns} FROM crm.customers "
+                           "ORDER BY id")
+        return [tuple(line.split("|")) for line in out.splitlines()]
+
+    def pushed(self, server):
+        return len(re.findall(rf"store '{DS}' user '{USER}': \d+ changes by "
+                              "others brought into the cache",
+                              server.log_text()))
+
+    def test_customers_table(self):
+        database, uri = self.crm_database()
+        server = self.make_server(self.store_section(
+            uri, 'install_triggers = true\ncache = true\n'
+            'backend_monitor = "push"\nbackend_poll_seconds = 86400\n'))
+        server.add_user(USER, PASSWORD)
+        server.start()
+        a = self.make_device(server, "dev-a", USER, PASSWORD)
+        originals = dict(vcards.generate(4, seed=141))
+        for name, text in originals.items():
+            a.write_item(DS, name, text)
+        a.sync("slow", timeout=120)
+
+        # The Cache Monitor writes the rows.
+        poll_until(lambda: len(self.rows(database)) == 4, PUSH_TIMEOUT,
+                   what="4 rows in crm.customers")
+        want = {(n[1], n[0]) for n in
+                (vcards.parse_vcard(t)["N"][0][1] for t in originals.values())}
+        self.assertEqual(set(self.rows(database)), want)
+        self.assertEqual(self.pg.psql(
+            database, "SELECT count(*) FROM crm.customers WHERE email LIKE "
+            "'%@example.org' AND birthday IS NOT NULL AND company <> ''"
+            " AND account_manager = 'olga'").strip(), "4")
+        self.assertNotEqual(self.pg.psql(
+            database, "SELECT count(*) FROM crm.customer_channels").strip(),
+            "0")
+
+        # Another program: a column Conflux does not know, then an insert,
+        # an update and a delete in one transaction.
+        ids = [r[0] for r in self.rows(database, "id")]
+        self.pg.psql(database, "UPDATE crm.customers SET loyalty_points = 42")
+        before = self.pushed(server)
+        self.pg.psql(database, f"""BEGIN;
+            INSERT INTO crm.customers (account_manager, first_name, last_name,
+              company) VALUES ('olga', 'Ines', 'Inserted', 'Psql GmbH');
+            UPDATE crm.customers SET first_name = 'Udo' WHERE id = {ids[0]};
+            DELETE FROM crm.customers WHERE id = {ids[1]};
+            COMMIT;""", user="crm_sync")
+        poll_until(lambda: self.pushed(server) > before, PUSH_TIMEOUT,
+                   what="the change brought into the cache by NOTIFY")
+        _, out = a.sync("two-way", timeout=120)
+        self.assertEqual(local_changes(parse_summary(out)[DS]), (1, 1, 1),
+                         out[-3000:])
+        fns = {vcards.fn_of(t) for t in a.items(DS).values()}
+        self.assertIn("Ines Inserted", fns)
+        self.assertEqual(len(fns), 4)
+
+        # The commit-order trap: a transaction that began first (its change
+        # log row is older) commits after a later one. Both reach the device.
+        late = subprocess.Popen(
+            [pg_server.PSQL, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", uri],
+            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+        late.stdin.write("BEGIN;\nINSERT INTO crm.customers (account_manager,"
+                         " first_name, last_name) VALUES ('olga', 'Lena',"
+                         " 'Late');\n")
+        late.stdin.flush()
+        poll_until(lambda: self.pg.psql(
+            database, "SELECT count(*) FROM pg_stat_activity WHERE state = "
+            "'idle in transaction' AND backend_xid IS NOT NULL").strip()
+            == "1", PUSH_TIMEOUT, what="the late transaction holding its row")
+        before = self.pushed(server)
+        self.pg.psql(database, "INSERT INTO crm.customers (account_manager,"
+                     " first_name, last_name) VALUES ('olga', 'Erik', "
+                     "'Early')", user="crm_sync")
+        late.stdin.write("COMMIT;\n")
+        late.stdin.close()
+        self.assertEqual(late.wait(timeout=60), 0)
+        poll_until(lambda: self.pushed(server) > before, PUSH_TIMEOUT,
+                   what="both commits brought into the cache by NOTIFY")
+        _, out = a.sync("two-way", timeout=120)
+        self.assertEqual(local_changes(parse_summary(out)[DS]), (2, 0, 0),
+                         out[-3000:])
+        fns = {vcards.fn_of(t) for t in a.items(DS).values()}
+        self.assertTrue({"Lena Late", "Erik Early"} <= fns, fns)
+
+        # The device adds, edits and deletes.
+        items = a.items(DS)
+        by_fn = {vcards.fn_of(t): n for n, t in items.items()}
+        edited_name = by_fn[next(f for f in fns if f.startswith("Udo "))]
+        deleted_name = by_fn["Ines Inserted"]
+        a.write_item(DS, edited_name, vcards.replace_property(
+            items[edited_name], "NOTE", "NOTE:edited on the device"))
+        a.delete_item(DS, deleted_name)
+        a.write_item(DS, "new.vcf", vcards.contact(77, seed=141))
+        a.sync("two-way", timeout=120)
+        new_family = vcards.parse_vcard(
+            vcards.contact(77, seed=141))["N"][0][1][0]
+        poll_until(lambda: self.pg.psql(
+            database, "SELECT count(*) FROM crm.customers WHERE "
+            "notes = 'edited on the device' OR last_name = 'Inserted' OR "
+            f"last_name = '{new_family}'").strip() == "2",
+            PUSH_TIMEOUT, what="the device's add, edit and delete in the table")
+        self.assertEqual(self.pg.psql(
+            database, "SELECT loyalty_points FROM crm.customers WHERE "
+            f"id = {ids[0]}").strip(), "42")
+
+        # Nothing the table cannot hold was lost: B gets A's contacts whole.
+        b = self.make_device(server, "dev-b", USER, PASSWORD)
+        b.sync("slow", timeout=120)
+        on_a = vcards.by_fn(a.items(DS).values())
+        on_b = vcards.by_fn(b.items(DS).values())
+        self.assertEqual(set(on_a), set(on_b))
+        for fn, text in on_a.items():
+            self.assertEqual(vcards.contact_diff(text, on_b[fn]), [], fn)
+        server.stop()
+        self.assertEqual(error_lines(server.log_text()), [])
+
+    def start_fails(self, server):
+        proc = server.cli("serve", check=False)
+        self.assertNotEqual(proc.returncode, 0)
+        lines = [line for line in proc.stderr.splitlines() if line.strip()]
+        return lines[-1] if lines else ""
+
+    def test_bad_mapping_and_connection_stop_the_server_with_one_line(self):
+        database, uri = self.crm_database()
+        cases = [
+            ("missing", self.store_section(uri).replace(
+                'field_note = "notes"', 'field_note = "remarks"'),
+             ["stores.contacts.field_note", "remarks", "crm.customers"]),
+            ("wrongtype", self.store_section(uri).replace(
+                'field_birthday = "birthday"', 'field_birthday = "notes"'),
+             ["stores.contacts.field_birthday", "notes", "date"]),
+            ("malformed", self.store_section("postgresql://[::1"),
+             ["stores.contacts.connection"]),
+            ("nobody", self.store_section(
+                "postgresql:///crm?host=/nonexistent-conflux"),
+             ["stores.contacts.connection", "unreachable"]),
+        ]
+        self.pg.psql(database, "DO $$ BEGIN CREATE ROLE crm_reader LOGIN; "
+                     "EXCEPTION WHEN duplicate_object THEN NULL; END $$; "
+                     "GRANT USAGE ON SCHEMA crm TO crm_reader; "
+                     "GRANT SELECT ON crm.customers TO crm_reader")
+        cases.append(("reader", self.store_section(
+            self.pg.uri(database, user="crm_reader")),
+            ["stores.contacts.table", "crm_reader", "INSERT",
+             "GRANT"]))
+        for name, section, wanted in cases:
+            with self.subTest(name):
+                line = self.start_fails(self.make_server(section, name=name))
+                for text in wanted:
+                    self.assertIn(text, line)
+
+    def test_per_user_login(self):
+        database, uri = self.crm_database()
+        # PostgreSQL checks the password itself: the devices must send it (basic).
+        server = self.make_server("[auth]\nmd5 = false\n" + self.store_section(
+            uri, 'login = "per-user"\ndelete = "soft"\n'
+            'deleted_column = "status"\ndeleted_value = "D"\n'))
+        server.start()
+        # After the start: the side table Conflux made at start included.
+        self.pg.psql(database, f"DO $$ BEGIN CREATE ROLE {USER} LOGIN; "
+                     "EXCEPTION WHEN duplicate_object THEN NULL; END $$")
+        self.pg.psql(database, f"GRANT USAGE ON SCHEMA crm TO {USER}; "
+                     "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN "
+                     f"SCHEMA crm TO {USER}; GRANT USAGE ON ALL SEQUENCES IN "
+                     f"SCHEMA crm TO {USER}", user="crm_sync")
+        a = self.make_device(server, "dev-a", USER, PASSWORD)
+        for name, text in vcards.generate(2, seed=142):
+            a.write_item(DS, name, text)
+        a.sync("slow", timeout=120)
+        self.assertEqual(self.pg.psql(
+            database, "SELECT count(*) FROM crm.customers WHERE "
+            f"account_manager = '{USER}'").strip(), "2")
+
+        # A soft delete: the row stays, marked, and is gone for the device.
+        a.delete_item(DS, sorted(a.items(DS))[0])
+        a.sync("two-way", timeout=120)
+        self.assertEqual(self.pg.psql(
+            database, "SELECT status, count(*) FROM crm.customers "
+            "GROUP BY status ORDER BY status"), "A|1\nD|1\n")
+        _, out = a.sync("two-way", timeout=120)
+        self.assertEqual(local_changes(parse_summary(out)[DS]), (0, 0, 0))
+
+        # No install_triggers: the SQL is written out for the owner to run;
+        # it runs cleanly by hand.
+        script = server.data_dir / "postgresql-contacts-triggers.sql"
+        self.assertIn(str(script), server.log_text())
+        self.assertIn("CREATE TRIGGER conflux_changes", script.read_text())
+        self.pg.psql(database, script.read_text(), user="crm_sync")
+
+        ghost = self.make_device(server, "ghost", "ghost", "whatever")
+        code, out = ghost.sync("slow", expect_ok=False, timeout=120)
+        self.assertNotEqual(code, 0)
+        self.assertRegex(server.log_text(), r"device conflux-it-ghost: "
+                         r"authentication refused \(syncml:auth-basic")
+        self.assertEqual(self.pg.psql(
+            database, "SELECT count(*) FROM crm.customers WHERE "
+            "account_manager <> 'olga'").strip(), "0")
+        server.stop()
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
