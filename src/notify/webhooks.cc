@@ -75,12 +75,13 @@ void WebhookNotifier::on_change(const caf::ChangeEvent& event) {
       OutboxMessage m;
       m.id = "msg_" + random_hex(16);
       m.target = hook.name;
-      m.body = webhook_event_body(event, now);
       m.created_at = now;
       messages.push_back(std::move(m));
     }
   }
   if (messages.empty()) return;
+  const std::string body = webhook_event_body(event, now);  // one event, the same to every subscriber
+  for (auto& m : messages) m.body = body;
   if (auto st = outbox_.enqueue(messages); !st.is_ok()) {
     // The change itself is done; only its notification is lost.
     logger("notify")->error("{} webhook event(s) for user '{}' datastore '{}' could not be queued: {}",
