@@ -184,8 +184,8 @@ class CacheStore {
   // many changes reached the cache; `folded`, when given, gets each of them
   // by its cache id (the guid the CAF's callers see).
   // `now` stamps the tombstones of deletes.
-  Result<int> fold(const caf::StoreRef& store, const caf::ChangeSet& set, const std::string& default_type,
-                   int64_t now, std::vector<caf::ChangedItem>* folded = nullptr);
+  Result<int> fold(const caf::StoreRef& store, const caf::ChangeSet& set, const std::string& default_type, int64_t now,
+                   std::vector<caf::ChangedItem>* folded = nullptr);
 
   // The cache revision an anchor of this cache stands for; nullopt when
   // `anchor` is not one (e.g. handed out before the cache was switched on).

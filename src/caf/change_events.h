@@ -34,9 +34,9 @@ struct ChangedItem {
 
 struct ChangeEvent {
   UserId user;
-  std::string database;          // datastore name as configured
+  std::string database;  // datastore name as configured
   ChangeSource source = ChangeSource::kBackend;
-  DeviceId device;               // kDevice: the device that made the change
+  DeviceId device;                 // kDevice: the device that made the change
   std::vector<ChangedItem> items;  // never empty
 };
 

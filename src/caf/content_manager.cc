@@ -170,8 +170,11 @@ std::vector<ApplyResult> ContentManager::apply(const StoreRef& store, std::vecto
   }
   std::vector<ApplyResult> results = admitted->adapter->apply(store, std::move(batch));
   if (events_) {
-    ChangeEvent event{store.user, store.database, store.device.empty() ? ChangeSource::kPortal : ChangeSource::kDevice,
-                      store.device, {}};
+    ChangeEvent event{store.user,
+                      store.database,
+                      store.device.empty() ? ChangeSource::kPortal : ChangeSource::kDevice,
+                      store.device,
+                      {}};
     for (const ApplyResult& r : results) {
       if (!r.status.is_ok() || r.outcome == ApplyOutcome::kAlreadyDeleted) continue;
       event.items.push_back({r.outcome == ApplyOutcome::kCreated   ? Action::kCreate

@@ -60,10 +60,9 @@ Status wrap_cached_stores(Services& s) {
               cache_store, backend, store.name, store.content_type, store.cache.backend_poll_seconds,
               push ? cache::BackendMonitor::Policy::kPush : cache::BackendMonitor::Policy::kPoll);
           backend_monitor->set_change_events(&s.change_events);
-          monitors->add(
-              std::make_unique<cache::CacheMonitor>(cache_store, backend, store.name, trigger, s.clock.now_seconds(),
-                                                    options),
-              std::move(backend_monitor));
+          monitors->add(std::make_unique<cache::CacheMonitor>(cache_store, backend, store.name, trigger,
+                                                              s.clock.now_seconds(), options),
+                        std::move(backend_monitor));
           return std::shared_ptr<caf::ContentAdapter>(
               std::make_shared<cache::CachedAdapter>(cache_store, backend, store.content_type, s.clock));
         }));

@@ -112,8 +112,8 @@ class TableReader {
     const toml::node* node = table_.get(key);
     if (!node) return Status::ok();
     const toml::array* array = node->as_array();
-    const std::string what = "must be a non-empty array of integers between " + std::to_string(min) + " and " +
-                             std::to_string(max);
+    const std::string what =
+        "must be a non-empty array of integers between " + std::to_string(min) + " and " + std::to_string(max);
     if (!array || array->empty()) return bad(source_, *node, prefix_ + key, what);
     out.clear();
     for (const auto& element : *array) {
@@ -369,7 +369,8 @@ Status read_push(const toml::table& t, const std::string& source, const Config& 
   if (p.user.empty() || p.device.empty()) return bad(source, t, "push", "every [[push]] needs user and device");
   const std::string key = "push." + p.user + "." + p.device;
   for (const auto& other : c.push) {
-    if (other.user == p.user && other.device == p.device) return bad(source, t, key, "a second [[push]] for this device");
+    if (other.user == p.user && other.device == p.device)
+      return bad(source, t, key, "a second [[push]] for this device");
   }
   if (p.url.empty() == p.wap_push.empty()) return bad(source, t, key, "give exactly one of url and wap_push");
   if (!p.url.empty() && p.url.rfind("http://", 0) != 0 && p.url.rfind("https://", 0) != 0) {

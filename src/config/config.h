@@ -82,9 +82,9 @@ struct WebhookConfig {
 // Notification (DS 1.2 package 0), so it starts a sync (src/notify/).
 struct PushConfig {
   std::string user;
-  std::string device;    // the device id it syncs with
-  std::string url;       // HTTP POST of the SAN (application/vnd.syncml.ds.notification), or
-  std::string wap_push;  // "host:port" (port 2948 when left out): WAP Push over UDP, e.g. an SMS gateway
+  std::string device;     // the device id it syncs with
+  std::string url;        // HTTP POST of the SAN (application/vnd.syncml.ds.notification), or
+  std::string wap_push;   // "host:port" (port 2948 when left out): WAP Push over UDP, e.g. an SMS gateway
   std::string server_id;  // the server id in the device's profile; empty: the user name
 };
 

@@ -28,14 +28,14 @@
 namespace conflux::notify {
 
 struct OutboxMessage {
-  std::string id;       // unique; a webhook's webhook-id, the same on every attempt
-  std::string target;   // the [[webhooks]] subscription's name
-  std::string body;     // what is sent, exactly
+  std::string id;      // unique; a webhook's webhook-id, the same on every attempt
+  std::string target;  // the [[webhooks]] subscription's name
+  std::string body;    // what is sent, exactly
   int64_t created_at = 0;
-  int attempts = 0;     // failed attempts so far
+  int attempts = 0;  // failed attempts so far
   int64_t next_attempt_at = 0;
   std::string last_error;
-  bool dead = false;    // the last retry failed too
+  bool dead = false;  // the last retry failed too
 };
 
 class Outbox {

@@ -59,8 +59,7 @@ std::string wsp_push_pdu(uint8_t transaction_id, const std::string& san) {
   return pdu + san;
 }
 
-SanNotifier::SanNotifier(const Clock& clock, const config::Config& config, HasSynced has_synced,
-                         Credential credential)
+SanNotifier::SanNotifier(const Clock& clock, const config::Config& config, HasSynced has_synced, Credential credential)
     : clock_(clock), has_synced_(std::move(has_synced)), credential_(std::move(credential)), config_(config) {}
 
 SanNotifier::~SanNotifier() {

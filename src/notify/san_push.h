@@ -77,9 +77,9 @@ class SanNotifier {
   const Credential credential_;
 
   std::mutex mutex_;
-  config::Config config_;                    // guarded by mutex_ (push, notify, stores)
-  std::map<DeviceKey, Pending> pending_;     // guarded by mutex_
-  uint16_t next_session_ = 1;                // guarded by mutex_
+  config::Config config_;                 // guarded by mutex_ (push, notify, stores)
+  std::map<DeviceKey, Pending> pending_;  // guarded by mutex_
+  uint16_t next_session_ = 1;             // guarded by mutex_
   std::condition_variable_any wake_;
 
   SanCounters counters_;

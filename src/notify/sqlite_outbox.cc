@@ -58,8 +58,8 @@ class SqliteOutbox final : public Outbox {
     auto tx = db_->transaction();
     if (!tx) return tx.error().with_context("outbox enqueue");
     for (const auto& m : messages) {
-      auto st = db_->prepare(
-          "INSERT INTO outbox(id, target, body, created_at, next_attempt_at) VALUES (?1, ?2, ?3, ?4, ?4)");
+      auto st =
+          db_->prepare("INSERT INTO outbox(id, target, body, created_at, next_attempt_at) VALUES (?1, ?2, ?3, ?4, ?4)");
       if (!st) return st.error().with_context("outbox enqueue");
       st->bind(1, m.id).bind(2, m.target).bind(3, m.body).bind(4, m.created_at);
       CFX_RETURN_IF_ERROR(st->run().status().with_context("outbox enqueue"));

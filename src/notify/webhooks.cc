@@ -84,8 +84,8 @@ void WebhookNotifier::on_change(const caf::ChangeEvent& event) {
   for (auto& m : messages) m.body = body;
   if (auto st = outbox_.enqueue(messages); !st.is_ok()) {
     // The change itself is done; only its notification is lost.
-    logger("notify")->error("{} webhook event(s) for user '{}' datastore '{}' could not be queued: {}",
-                            messages.size(), event.user.str(), event.database, st.to_string());
+    logger("notify")->error("{} webhook event(s) for user '{}' datastore '{}' could not be queued: {}", messages.size(),
+                            event.user.str(), event.database, st.to_string());
     return;
   }
   counters_.enqueued += static_cast<int64_t>(messages.size());
@@ -167,8 +167,8 @@ bool WebhookNotifier::deliver(const OutboxMessage& message, int64_t now) {
     log->error("webhook {} to '{}' given up after {} attempts ({}); `conflux webhooks retry {}` sends it again",
                message.id, message.target, failures + 1, error, message.id);
   } else {
-    log->warn("webhook {} to '{}' failed ({}); retry {} of {} in {} s", message.id, message.target, error,
-              failures + 1, schedule.size(), next - now);
+    log->warn("webhook {} to '{}' failed ({}); retry {} of {} in {} s", message.id, message.target, error, failures + 1,
+              schedule.size(), next - now);
   }
   return false;
 }

@@ -85,7 +85,7 @@ class WebhookNotifier {
   WebhookCounters counters_;
   std::mutex wake_mutex_;
   std::condition_variable_any wake_;
-  bool woken_ = false;  // guarded by wake_mutex_
+  bool woken_ = false;   // guarded by wake_mutex_
   std::jthread thread_;  // last: stopped and joined before the rest goes
 };
 

@@ -220,8 +220,9 @@ TEST(ConfigTest, WebhooksAndPushChannelsAreReadAndChecked) {
   EXPECT_EQ(config->push[0].wap_push, "10.0.0.5:2948");
 
   const std::string hook = "[[webhooks]]\nname = \"crm\"\nurl = \"https://crm.example.org/h\"\n";
-  EXPECT_NE(load_error(hook + "secret = \"MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\"\n").find("webhooks.crm.secret: must be whsec_"),
-            std::string::npos);
+  EXPECT_NE(
+      load_error(hook + "secret = \"MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\"\n").find("webhooks.crm.secret: must be whsec_"),
+      std::string::npos);
   EXPECT_NE(load_error(hook + "secret = \"whsec_c2hvcnQ=\"\n").find("24 to 64 random bytes"), std::string::npos);
   EXPECT_NE(load_error(hook + "secret = \"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\"\nstore = \"mail\"\n")
                 .find("webhooks.crm.store: no datastore 'mail'"),

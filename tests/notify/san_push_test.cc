@@ -101,8 +101,8 @@ TEST(SanPush, ABurstOfChangesAlertsEachOtherDeviceOnceWithEveryChangedDatastore)
   for (const char* id : {"ann", "srv"}) {
     ASSERT_TRUE(by_server_id.count(id)) << id;
     const std::string& syncs = by_server_id[id];
-    EXPECT_EQ(static_cast<uint8_t>(syncs[0]) >> 4, 1) << id;          // one datastore
-    EXPECT_EQ(static_cast<uint8_t>(syncs[1]) >> 4, 6) << id;          // 206 - 200
+    EXPECT_EQ(static_cast<uint8_t>(syncs[0]) >> 4, 1) << id;  // one datastore
+    EXPECT_EQ(static_cast<uint8_t>(syncs[1]) >> 4, 6) << id;  // 206 - 200
     EXPECT_EQ(syncs.substr(6, static_cast<uint8_t>(syncs[5])), "contacts") << id;
   }
   EXPECT_EQ(san.counters().sent.load(), 2);
