@@ -88,12 +88,14 @@ Result<int> BackendMonitor::poll_user(const UserId& user, int64_t now) {
   if (!since) return since.error();
   auto set = backend_->changes_since(ref, *since);
   if (!set) return set.error();
-  auto folded = cache_->fold(ref, *set, default_type_, now);
+  caf::ChangeEvent event{user, database_, caf::ChangeSource::kBackend, DeviceId(), {}};
+  auto folded = cache_->fold(ref, *set, default_type_, now, events_ ? &event.items : nullptr);
   if (!folded) return folded.error();
   if (*folded > 0) {
     logger("cache")->info("store '{}' user '{}': {} changes by others brought into the cache", database_, user.str(),
                           *folded);
   }
+  if (events_) events_->publish(event);
   return folded;
 }
 

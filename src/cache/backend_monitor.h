@@ -29,6 +29,7 @@
 #include <string>
 
 #include "cache/cache_store.h"
+#include "caf/change_events.h"
 #include "caf/content_adapter.h"
 
 namespace conflux::cache {
@@ -59,6 +60,10 @@ class BackendMonitor {
   // does. Any thread.
   void note_change(const UserId& user);
 
+  // Where each poll that brought changes in publishes them (source kBackend,
+  // one event per user); none by default. Set before the first poll_once.
+  void set_change_events(const caf::ChangeEvents* events) { events_ = events; }
+
   const std::string& database() const { return database_; }
   Policy policy() const { return policy_; }
   // System preferences: the poll interval from the next poll_once on.
@@ -73,6 +78,7 @@ class BackendMonitor {
   const std::string database_;
   const std::string default_type_;
   const Policy policy_;
+  const caf::ChangeEvents* events_ = nullptr;
 
   std::mutex mutex_;                  // serialises poll_once
   int64_t interval_seconds_;          // guarded by mutex_

@@ -598,18 +598,19 @@ std::optional<int64_t> CacheStore::anchor_revision(const Anchor& anchor) { retur
 // Back End Monitor side
 
 Result<int> CacheStore::fold(const caf::StoreRef& store, const caf::ChangeSet& set, const std::string& default_type,
-                             int64_t now) {
+                             int64_t now, std::vector<caf::ChangedItem>* folded_items) {
   CFX_RETURN_IF_ERROR(check_scope(store));
   auto tx = db_->transaction();
   if (!tx) return tx.error().with_context("cache fold");
-  auto folded = fold_locked(store, set, default_type, FoldMode::kChangesByOthers, now);
+  auto folded = fold_locked(store, set, default_type, FoldMode::kChangesByOthers, now, folded_items);
   if (!folded) return folded.error().with_context("cache fold");
   CFX_RETURN_IF_ERROR(tx->commit().with_context("cache fold"));
   return *folded;
 }
 
 Result<int> CacheStore::fold_locked(const caf::StoreRef& store, const caf::ChangeSet& set,
-                                    const std::string& default_type, FoldMode mode, int64_t now) {
+                                    const std::string& default_type, FoldMode mode, int64_t now,
+                                    std::vector<caf::ChangedItem>* folded_items) {
   int folded = 0;
   for (const caf::SyncObj& change : set.changes) {
     if (change.guid.empty()) continue;
@@ -659,6 +660,13 @@ Result<int> CacheStore::fold_locked(const caf::StoreRef& store, const caf::Chang
     if (!*existing) st->bind(8, change.guid.str());
     CFX_RETURN_IF_ERROR(st->run().status());
     ++folded;
+    if (folded_items) {
+      const bool created = !*existing || (*existing)->deleted;  // a revived tombstone is a create
+      folded_items->push_back({change.action == caf::Action::kDelete ? caf::Action::kDelete
+                               : created                             ? caf::Action::kCreate
+                                                                     : caf::Action::kUpdate,
+                               Guid(cuid)});
+    }
   }
   auto st = db_->prepare(mode == FoldMode::kInitialLoad
                              ? "INSERT INTO stores(user, database, backend_anchor) VALUES (?1, ?2, ?3)"

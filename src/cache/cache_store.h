@@ -45,6 +45,7 @@
 #include <string>
 #include <vector>
 
+#include "caf/change_events.h"
 #include "caf/content_adapter.h"
 #include "common/sqlite_db.h"
 
@@ -180,10 +181,11 @@ class CacheStore {
   // change's anchor), deletes of items the cache deleted already, and
   // changes to items with queue entries still pending (the device's change
   // is newer than the back end's view and will overwrite it). Returns how
-  // many changes reached the cache.
+  // many changes reached the cache; `folded`, when given, gets each of them
+  // by its cache id (the guid the CAF's callers see).
   // `now` stamps the tombstones of deletes.
-  Result<int> fold(const caf::StoreRef& store, const caf::ChangeSet& set, const std::string& default_type,
-                   int64_t now);
+  Result<int> fold(const caf::StoreRef& store, const caf::ChangeSet& set, const std::string& default_type, int64_t now,
+                   std::vector<caf::ChangedItem>* folded = nullptr);
 
   // The cache revision an anchor of this cache stands for; nullopt when
   // `anchor` is not one (e.g. handed out before the cache was switched on).
@@ -194,7 +196,7 @@ class CacheStore {
 
   enum class FoldMode { kInitialLoad, kChangesByOthers };
   Result<int> fold_locked(const caf::StoreRef& store, const caf::ChangeSet& set, const std::string& default_type,
-                          FoldMode mode, int64_t now);
+                          FoldMode mode, int64_t now, std::vector<caf::ChangedItem>* folded = nullptr);
   Result<std::optional<CacheItem>> find(const caf::StoreRef& store, const std::string& column,
                                         const std::string& value);
   Result<int64_t> next_revision();

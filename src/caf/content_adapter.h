@@ -87,6 +87,9 @@ struct StoreRef {
   // (seed: "the engine may also pass credentials with each call"). A write
   // with an unrestricted-read token needs them. Never logged.
   std::optional<Credentials> credentials = std::nullopt;
+  // The device whose sync makes this call; empty for other callers (the
+  // portal). Change events name it, so a device is not alerted of its own change.
+  DeviceId device = {};
 };
 
 // Expected outcomes of applying one change; not errors (cf. SyncEvolution's

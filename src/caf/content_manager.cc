@@ -168,7 +168,23 @@ std::vector<ApplyResult> ContentManager::apply(const StoreRef& store, std::vecto
     obj.user = store.user;
     obj.database = store.database;
   }
-  return admitted->adapter->apply(store, std::move(batch));
+  std::vector<ApplyResult> results = admitted->adapter->apply(store, std::move(batch));
+  if (events_) {
+    ChangeEvent event{store.user,
+                      store.database,
+                      store.device.empty() ? ChangeSource::kPortal : ChangeSource::kDevice,
+                      store.device,
+                      {}};
+    for (const ApplyResult& r : results) {
+      if (!r.status.is_ok() || r.outcome == ApplyOutcome::kAlreadyDeleted) continue;
+      event.items.push_back({r.outcome == ApplyOutcome::kCreated   ? Action::kCreate
+                             : r.outcome == ApplyOutcome::kDeleted ? Action::kDelete
+                                                                   : Action::kUpdate,
+                             r.guid});
+    }
+    events_->publish(event);
+  }
+  return results;
 }
 
 Result<std::vector<SyncObj>> ContentManager::search(const StoreRef& store, const Query& query) {

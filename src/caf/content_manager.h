@@ -26,6 +26,7 @@
 #include "caf/accounts.h"
 #include "caf/backend_registry.h"
 #include "caf/caf_interface.h"
+#include "caf/change_events.h"
 #include "caf/connection_pool.h"
 #include "caf/token_service.h"
 
@@ -53,6 +54,10 @@ class ContentManager final : public CafInterface {
 
   const ConnectionPool& connections() const { return connections_; }
 
+  // Where apply() publishes each batch's changes (one event per call, the
+  // items that succeeded); none by default. Set before serving.
+  void set_change_events(const ChangeEvents* events) { events_ = events; }
+
  private:
   enum class Access { kRead, kWrite };
   // The adapter for `store` once the token proves the caller may `access` it,
@@ -77,6 +82,7 @@ class ContentManager final : public CafInterface {
   AccountDirectory& accounts_;
   const TokenService& tokens_;
   ConnectionPool connections_;
+  const ChangeEvents* events_ = nullptr;
 
   mutable std::mutex access_mutex_;
   std::map<std::string, TokenKind> access_;  // as reloaded, over the registry's; guarded by access_mutex_

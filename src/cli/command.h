@@ -52,5 +52,6 @@ void register_session_commands(CLI::App& app, Context& ctx);   // sessions ... (
 void register_cache_commands(CLI::App& app, Context& ctx);     // cache ... (cache_admin.cc)
 void register_notify_command(CLI::App& app, Context& ctx);     // notify (notify.cc)
 void register_conformance_command(CLI::App& app, Context& ctx);  // conformance (conformance.cc)
+void register_webhook_commands(CLI::App& app, Context& ctx);     // webhooks ... (webhooks.cc)
 
 }  // namespace conflux::app

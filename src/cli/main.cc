@@ -27,6 +27,7 @@ int main(int argc, char** argv) {
   app::register_cache_commands(app, ctx);
   app::register_notify_command(app, ctx);
   app::register_conformance_command(app, ctx);
+  app::register_webhook_commands(app, ctx);
 
   CLI11_PARSE(app, argc, argv);
 

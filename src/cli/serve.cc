@@ -18,6 +18,7 @@
 #include "cli/cache_admin.h"
 #include "cli/command.h"
 #include "cli/services.h"
+#include "cli/webhooks.h"
 #include "common/ip_networks.h"
 #include "common/log.h"
 #include "config/preferences.h"
@@ -84,6 +85,14 @@ void subscribe(config::Preferences& prefs, Services& s, engine::SyncEngine& engi
                      nullptr,
                      [&s](const config::Config& c) { s.cache_monitors->retune(c.stores); }});
   }
+  // Webhook subscriptions, push channels and their settings: every accepted
+  // reload hands them over.
+  prefs.on_change({"notify", {}, nullptr, [&s](const config::Config& c) {
+                     s.webhooks->set_config(c);
+                     if (!c.webhooks.empty()) s.webhooks->start();
+                     s.san->set_config(c);
+                     if (!c.push.empty()) s.san->start();
+                   }});
   if (quirk_book) {
     // The rules live in a file of their own: read again on every accepted
     // reload; a bad file keeps the rules in force.
@@ -183,6 +192,27 @@ int serve(const config::Config& config, const ConfigSource& reread) {
     return 1;
   }
   auto& s = **services;
+  {
+    auto outbox = notify::open_outbox(s.state_db, s.pg_db);
+    if (!outbox) {
+      log->error("cannot start: notification outbox: {}", outbox.error().message());
+      return 1;
+    }
+    s.outbox = std::move(*outbox);
+  }
+  s.webhooks = std::make_unique<notify::WebhookNotifier>(*s.outbox, s.clock, node_id(config), config);
+  s.change_events.subscribe([&s](const caf::ChangeEvent& event) { s.webhooks->on_change(event); });
+  s.san = std::make_unique<notify::SanNotifier>(
+      s.clock, config,
+      [&s](const UserId& user, const DeviceId& device, const std::string& database) {
+        auto anchors = s.state->anchors(engine::DeviceStore{user, device, database});
+        return anchors && anchors->has_value();
+      },
+      [&s](const UserId& user) { return s.users->md5_secret(user); });
+  s.change_events.subscribe([&s](const caf::ChangeEvent& event) { s.san->on_change(event); });
+  // Idle without subscriptions: a reload that adds the first one starts them.
+  if (!config.webhooks.empty()) s.webhooks->start();
+  if (!config.push.empty()) s.san->start();
   if (s.cache_monitors) s.cache_monitors->start();  // replication runs in the server only
 
   engine::EngineOptions engine_options;
@@ -229,7 +259,10 @@ int serve(const config::Config& config, const ConfigSource& reread) {
   handler_options.sync_path = config.server.sync_path;
   handler_options.public_url = config.server.public_url;
   handler_options.limits.max_bytes = config.server.max_body_bytes;
-  handler_options.metrics = [&s] { return cache_metrics(s); };
+  handler_options.metrics = [&s] {
+    return cache_metrics(s) + webhook_metrics(*s.outbox, s.webhooks->counters(), s.clock.now_seconds()) +
+           san_metrics(s.san->counters());
+  };
   handler_options.trusted_proxies = trusted_proxies;
   handler_options.data_dir = config.data_dir;
   handler_options.min_free_bytes = config.min_free_bytes;

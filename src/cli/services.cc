@@ -28,15 +28,6 @@ class StateStoreProgress final : public cache::DeviceProgress {
   store::StateStore& state_;
 };
 
-// This server's name in the cache queue's leases: the configured node_id,
-// else the host name.
-std::string node_id(const config::Config& config) {
-  if (!config.node_id.empty()) return config.node_id;
-  char host[256] = {};
-  if (::gethostname(host, sizeof host - 1) != 0 || host[0] == '\0') return "localhost";
-  return host;
-}
-
 // Puts the persistent cache (<data_dir>/cache.db) in front of every store
 // with `cache = true` and prepares one MonitorThread for their monitors; the
 // server starts it (admin commands share these services but do not replicate).
@@ -65,12 +56,13 @@ Status wrap_cached_stores(Services& s) {
             return Status::invalid_argument("stores." + store.name + ".backend_monitor: adapter " + store.adapter +
                                             " cannot report changes; use \"poll\"");
           }
-          monitors->add(
-              std::make_unique<cache::CacheMonitor>(cache_store, backend, store.name, trigger, s.clock.now_seconds(),
-                                                    options),
-              std::make_unique<cache::BackendMonitor>(
-                  cache_store, backend, store.name, store.content_type, store.cache.backend_poll_seconds,
-                  push ? cache::BackendMonitor::Policy::kPush : cache::BackendMonitor::Policy::kPoll));
+          auto backend_monitor = std::make_unique<cache::BackendMonitor>(
+              cache_store, backend, store.name, store.content_type, store.cache.backend_poll_seconds,
+              push ? cache::BackendMonitor::Policy::kPush : cache::BackendMonitor::Policy::kPoll);
+          backend_monitor->set_change_events(&s.change_events);
+          monitors->add(std::make_unique<cache::CacheMonitor>(cache_store, backend, store.name, trigger,
+                                                              s.clock.now_seconds(), options),
+                        std::move(backend_monitor));
           return std::shared_ptr<caf::ContentAdapter>(
               std::make_shared<cache::CachedAdapter>(cache_store, backend, store.content_type, s.clock));
         }));
@@ -105,6 +97,13 @@ Status check_backend_logins(const caf::BackendRegistry& registry) {
 }
 
 }  // namespace
+
+std::string node_id(const config::Config& config) {
+  if (!config.node_id.empty()) return config.node_id;
+  char host[256] = {};
+  if (::gethostname(host, sizeof host - 1) != 0 || host[0] == '\0') return "localhost";
+  return host;
+}
 
 Result<std::unique_ptr<Services>> Services::open_accounts(const config::Config& config) {
   auto s = std::make_unique<Services>();
@@ -164,6 +163,7 @@ Result<std::unique_ptr<Services>> Services::open_all(const config::Config& confi
   if (!secret) return secret.error().with_context("token key");
   s->tokens = std::make_unique<caf::TokenService>(*secret, s->clock);
   s->content = std::make_unique<caf::ContentManager>(s->registry, *s->users, *s->tokens, s->clock);
+  s->content->set_change_events(&s->change_events);
   return std::move(s);
 }
 

@@ -8,12 +8,16 @@
 
 #include "cache/monitor_thread.h"
 #include "caf/backend_registry.h"
+#include "caf/change_events.h"
 #include "caf/content_manager.h"
 #include "caf/token_service.h"
 #include "common/clock.h"
-#include "config/config.h"
 #include "common/pg_db.h"
 #include "common/sqlite_db.h"
+#include "config/config.h"
+#include "notify/outbox.h"
+#include "notify/san_push.h"
+#include "notify/webhooks.h"
 #include "store/state_store.h"
 #include "store/user_accounts.h"
 
@@ -29,12 +33,20 @@ struct Services {
   std::unique_ptr<store::StateStore> state;
   std::unique_ptr<store::UserAccounts> users;
   caf::BackendRegistry registry;
+  // The CAF's change events: the Content Manager and the Back End Monitors
+  // publish, consumers (notifications) subscribe before serving starts.
+  caf::ChangeEvents change_events;
   std::unique_ptr<caf::TokenService> tokens;
   std::unique_ptr<caf::ContentManager> content;
   // The persistent cache (<data_dir>/cache.db) when a store has `cache = true`.
   std::shared_ptr<cache::CacheStore> cache_store;
   // The engine's device anchors, for the cache's tombstone purge.
   std::unique_ptr<cache::DeviceProgress> device_progress;
+  // Notifications (src/notify/), made by `serve` only; declared before the
+  // monitors, which publish the change events they hear.
+  std::unique_ptr<notify::Outbox> outbox;
+  std::unique_ptr<notify::WebhookNotifier> webhooks;
+  std::unique_ptr<notify::SanNotifier> san;
   // Cache and Back End Monitors of the stores with `cache = true`, started by
   // `serve` only; declared after the registry and the progress, so it stops
   // (joins) before they go.
@@ -45,5 +57,9 @@ struct Services {
   // Opens everything, adapters included (serving).
   static Result<std::unique_ptr<Services>> open_all(const config::Config& config);
 };
+
+// This server's name in the leases of shared queues (the cache's replication
+// queue, the notification outbox): [storage] node_id, else the host name.
+std::string node_id(const config::Config& config);
 
 }  // namespace conflux::app

@@ -11,6 +11,7 @@
 
 #include <toml++/toml.h>
 
+#include "common/base64.h"
 #include "common/ip_networks.h"
 
 namespace conflux::config {
@@ -101,6 +102,25 @@ class TableReader {
     for (const auto& element : *array) {
       auto value = element.value<std::string>();
       if (!value || !element.is_string()) return bad(source_, element, prefix_ + key, "must be an array of strings");
+      out.push_back(*value);
+    }
+    return Status::ok();
+  }
+
+  Status integer_list(const char* key, std::vector<int64_t>& out, int64_t min, int64_t max) {
+    seen_.insert(key);
+    const toml::node* node = table_.get(key);
+    if (!node) return Status::ok();
+    const toml::array* array = node->as_array();
+    const std::string what =
+        "must be a non-empty array of integers between " + std::to_string(min) + " and " + std::to_string(max);
+    if (!array || array->empty()) return bad(source_, *node, prefix_ + key, what);
+    out.clear();
+    for (const auto& element : *array) {
+      auto value = element.value<int64_t>();
+      if (!value || !element.is_integer() || *value < min || *value > max) {
+        return bad(source_, element, prefix_ + key, what);
+      }
       out.push_back(*value);
     }
     return Status::ok();
@@ -300,6 +320,66 @@ caf::StoreSettings sqlite_store(std::string name, std::string type, std::string 
   return s;
 }
 
+Status read_notify(const toml::table& t, const std::string& source, NotifyConfig& n) {
+  TableReader r(t, "notify.", source);
+  CFX_RETURN_IF_ERROR(r.integer("webhook_timeout_seconds", n.webhook_timeout_seconds, 1, 300));
+  CFX_RETURN_IF_ERROR(r.integer_list("webhook_retry_seconds", n.webhook_retry_seconds, 1, 7 * 86400));
+  CFX_RETURN_IF_ERROR(r.integer("push_debounce_seconds", n.push_debounce_seconds, 0, 3600));
+  return r.no_unknown_keys();
+}
+
+Status read_webhook(const toml::table& t, const std::string& source, const Config& c, WebhookConfig& w) {
+  TableReader r(t, "webhooks.", source);
+  CFX_RETURN_IF_ERROR(r.string("name", w.name));
+  CFX_RETURN_IF_ERROR(r.string("url", w.url));
+  CFX_RETURN_IF_ERROR(r.string("secret", w.secret));
+  CFX_RETURN_IF_ERROR(r.string("user", w.user));
+  CFX_RETURN_IF_ERROR(r.string("store", w.store));
+  CFX_RETURN_IF_ERROR(r.no_unknown_keys());
+  if (w.name.empty()) return bad(source, t, "webhooks.name", "every webhook needs a name (the outbox keeps it)");
+  const std::string key = "webhooks." + w.name;
+  for (const auto& other : c.webhooks) {
+    if (other.name == w.name) return bad(source, t, key, "a second webhook of this name");
+  }
+  if (w.url.rfind("http://", 0) != 0 && w.url.rfind("https://", 0) != 0) {
+    return bad(source, t, key + ".url", "must start with http:// or https://");
+  }
+  // Standard Webhooks: whsec_ and the base64 of 24 to 64 random bytes.
+  std::optional<std::string> key_bytes;
+  if (w.secret.rfind("whsec_", 0) == 0) key_bytes = base64_decode(std::string_view(w.secret).substr(6));
+  if (!key_bytes || key_bytes->size() < 24 || key_bytes->size() > 64) {
+    return bad(source, t, key + ".secret",
+               "must be whsec_ and the base64 of 24 to 64 random bytes (e.g. \"whsec_$(openssl rand -base64 32)\")");
+  }
+  if (!w.store.empty() &&
+      std::none_of(c.stores.begin(), c.stores.end(), [&](const caf::StoreSettings& s) { return s.name == w.store; })) {
+    return bad(source, t, key + ".store", "no datastore '" + w.store + "' is configured");
+  }
+  return Status::ok();
+}
+
+Status read_push(const toml::table& t, const std::string& source, const Config& c, PushConfig& p) {
+  TableReader r(t, "push.", source);
+  CFX_RETURN_IF_ERROR(r.string("user", p.user));
+  CFX_RETURN_IF_ERROR(r.string("device", p.device));
+  CFX_RETURN_IF_ERROR(r.string("url", p.url));
+  CFX_RETURN_IF_ERROR(r.string("wap_push", p.wap_push));
+  CFX_RETURN_IF_ERROR(r.string("server_id", p.server_id));
+  CFX_RETURN_IF_ERROR(r.no_unknown_keys());
+  if (p.user.empty() || p.device.empty()) return bad(source, t, "push", "every [[push]] needs user and device");
+  const std::string key = "push." + p.user + "." + p.device;
+  for (const auto& other : c.push) {
+    if (other.user == p.user && other.device == p.device)
+      return bad(source, t, key, "a second [[push]] for this device");
+  }
+  if (p.url.empty() == p.wap_push.empty()) return bad(source, t, key, "give exactly one of url and wap_push");
+  if (!p.url.empty() && p.url.rfind("http://", 0) != 0 && p.url.rfind("https://", 0) != 0) {
+    return bad(source, t, key + ".url", "must start with http:// or https://");
+  }
+  if (p.server_id.size() > 255) return bad(source, t, key + ".server_id", "at most 255 bytes (SAN)");
+  return Status::ok();
+}
+
 }  // namespace
 
 std::string default_data_dir() {
@@ -333,11 +413,17 @@ Result<Config> load_config_string(const std::string& text, const std::string& so
   Config c = default_config();
   for (const auto& [key, node] : root) {
     std::string k(key.str());
-    if (k == "server" || k == "auth" || k == "log" || k == "storage" || k == "stores") {
+    if (k == "server" || k == "auth" || k == "log" || k == "storage" || k == "stores" || k == "notify") {
       if (!node.is_table()) return bad(source, node, k, "must be a table");
       continue;
     }
-    return bad(source, node, k, "unknown section" + did_you_mean(k, {"server", "auth", "log", "storage", "stores"}));
+    if (k == "webhooks" || k == "push") {
+      if (!node.is_array_of_tables()) return bad(source, node, k, "must be [[" + k + "]] tables");
+      continue;
+    }
+    return bad(source, node, k,
+               "unknown section" +
+                   did_you_mean(k, {"server", "auth", "log", "storage", "stores", "notify", "webhooks", "push"}));
   }
   if (const toml::table* t = root["server"].as_table()) CFX_RETURN_IF_ERROR(read_server(*t, source, c.server));
   if (const toml::table* t = root["storage"].as_table()) {
@@ -386,6 +472,21 @@ Result<Config> load_config_string(const std::string& text, const std::string& so
       c.stores.push_back(std::move(store));
     }
     if (c.stores.empty()) return bad(source, *t, "stores", "no datastore configured");
+  }
+  if (const toml::table* t = root["notify"].as_table()) CFX_RETURN_IF_ERROR(read_notify(*t, source, c.notify));
+  if (const toml::array* hooks = root["webhooks"].as_array()) {
+    for (const auto& node : *hooks) {
+      WebhookConfig hook;
+      CFX_RETURN_IF_ERROR(read_webhook(*node.as_table(), source, c, hook));
+      c.webhooks.push_back(std::move(hook));
+    }
+  }
+  if (const toml::array* pushes = root["push"].as_array()) {
+    for (const auto& node : *pushes) {
+      PushConfig push;
+      CFX_RETURN_IF_ERROR(read_push(*node.as_table(), source, c, push));
+      c.push.push_back(std::move(push));
+    }
   }
   record_origins(root, "", source, c.origins);
   for (auto& store : c.stores) {

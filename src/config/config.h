@@ -68,6 +68,37 @@ struct LogConfig {
   std::string level = "info";  // trace, debug, info, warn, error, off
 };
 
+// [[webhooks]]: a program told of every batch of changes to a user's
+// datastore, signed per Standard Webhooks (src/notify/).
+struct WebhookConfig {
+  std::string name;    // unique; the outbox names the subscription by it
+  std::string url;     // http:// or https://
+  std::string secret;  // whsec_ + base64 of 24 to 64 random bytes
+  std::string user;    // empty: every user
+  std::string store;   // empty: every datastore
+};
+
+// [[push]]: how to alert one device of changes with a Server Alerted
+// Notification (DS 1.2 package 0), so it starts a sync (src/notify/).
+struct PushConfig {
+  std::string user;
+  std::string device;     // the device id it syncs with
+  std::string url;        // HTTP POST of the SAN (application/vnd.syncml.ds.notification), or
+  std::string wap_push;   // "host:port" (port 2948 when left out): WAP Push over UDP, e.g. an SMS gateway
+  std::string server_id;  // the server id in the device's profile; empty: the user name
+};
+
+// [notify]
+struct NotifyConfig {
+  // Delay before each retry of a failed webhook; after the last one the
+  // message goes to the dead letters (`conflux webhooks failed|retry`).
+  // Standard Webhooks' example schedule, about three days in all.
+  std::vector<int64_t> webhook_retry_seconds = {5, 300, 1800, 7200, 18000, 36000, 50400, 72000, 86400};
+  int webhook_timeout_seconds = 15;
+  // A device is alerted this long after the last change of a burst, once.
+  int push_debounce_seconds = 5;
+};
+
 struct Config {
   ServerConfig server;
   std::string data_dir;  // absolute; holds conflux.db and the SQLite adapter's items.db
@@ -85,6 +116,9 @@ struct Config {
   AuthConfig auth;
   LogConfig log;
   std::vector<caf::StoreSettings> stores;
+  std::vector<WebhookConfig> webhooks;
+  std::vector<PushConfig> push;
+  NotifyConfig notify;
   // Where the loaded file set each key and section ("stores.contacts.root",
   // "stores.contacts", "storage.data_dir" → "conflux.toml:12"), for errors
   // found after loading (adapters, the data directory): see locate().

@@ -198,7 +198,8 @@ void SyncEngine::MessageRun::drop_unsent_statuses() {
 caf::StoreRef SyncEngine::MessageRun::store_ref(const DatastoreState& ds) const { return store_ref(ds.server_uri); }
 
 caf::StoreRef SyncEngine::MessageRun::store_ref(const std::string& database) const {
-  return caf::StoreRef{session_.user, database, caf::Token{session_.token, session_.user, {}}, credentials_};
+  return caf::StoreRef{session_.user, database, caf::Token{session_.token, session_.user, {}}, credentials_,
+                       session_.device};
 }
 
 std::string SyncEngine::MessageRun::normalize_store_uri(const std::string& uri) const {

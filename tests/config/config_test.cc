@@ -203,6 +203,37 @@ TEST(ConfigTest, UnknownSectionIsRefused) {
   EXPECT_EQ(load_error("[sever]\nport = 1\n"), "conf.toml:1: sever: unknown section (did you mean 'server'?)");
 }
 
+TEST(ConfigTest, WebhooksAndPushChannelsAreReadAndChecked) {
+  auto config = load_config_string(
+      "[notify]\nwebhook_retry_seconds = [1, 60]\npush_debounce_seconds = 0\n"
+      "[[webhooks]]\nname = \"crm\"\nurl = \"https://crm.example.org/h\"\n"
+      "secret = \"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\"\nstore = \"contacts\"\n"
+      "[[push]]\nuser = \"ann\"\ndevice = \"phone\"\nwap_push = \"10.0.0.5:2948\"\n",
+      "conf.toml");
+  ASSERT_TRUE(config) << config.error().to_string();
+  ASSERT_EQ(config->webhooks.size(), 1u);
+  EXPECT_EQ(config->webhooks[0].store, "contacts");
+  EXPECT_TRUE(config->webhooks[0].user.empty());
+  EXPECT_EQ(config->notify.webhook_retry_seconds, (std::vector<int64_t>{1, 60}));
+  EXPECT_EQ(config->notify.push_debounce_seconds, 0);
+  ASSERT_EQ(config->push.size(), 1u);
+  EXPECT_EQ(config->push[0].wap_push, "10.0.0.5:2948");
+
+  const std::string hook = "[[webhooks]]\nname = \"crm\"\nurl = \"https://crm.example.org/h\"\n";
+  EXPECT_NE(
+      load_error(hook + "secret = \"MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\"\n").find("webhooks.crm.secret: must be whsec_"),
+      std::string::npos);
+  EXPECT_NE(load_error(hook + "secret = \"whsec_c2hvcnQ=\"\n").find("24 to 64 random bytes"), std::string::npos);
+  EXPECT_NE(load_error(hook + "secret = \"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\"\nstore = \"mail\"\n")
+                .find("webhooks.crm.store: no datastore 'mail'"),
+            std::string::npos);
+  EXPECT_NE(load_error("[[webhooks]]\nname = \"x\"\nurl = \"ftp://h/\"\n").find("webhooks.x.url"), std::string::npos);
+  EXPECT_NE(load_error("[[push]]\nuser = \"ann\"\ndevice = \"phone\"\n").find("exactly one of url and wap_push"),
+            std::string::npos);
+  EXPECT_NE(load_error("[notify]\nwebhook_retry_seconds = []\n").find("notify.webhook_retry_seconds"),
+            std::string::npos);
+}
+
 TEST(ConfigTest, UnknownLogLevelIsRefused) {
   EXPECT_EQ(load_error("[log]\nlevel = \"loud\"\n"),
             "conf.toml:2: log.level: unknown level 'loud' (one of trace, debug, info, warn, error, critical, off)");

@@ -75,12 +75,17 @@ def merge_toml(base, extra):
     """Merge the TOML fragment `extra` into `base` line by line: keys under
     a [section] that base already has go into that section (replacing a key
     of the same name), other sections are appended.  Enough for the flat
-    tables Conflux's config uses."""
+    tables Conflux's config uses.  Each [[array]] table is appended as it
+    is, in order (a tuple names it, so it never merges)."""
     def sections(text):
         out, name = {None: []}, None
         for line in text.splitlines():
+            array = re.fullmatch(r"\s*\[\[([^\]]+)\]\]\s*", line)
             m = re.fullmatch(r"\s*\[([^\]]+)\]\s*", line)
-            if m:
+            if array:
+                name = (array.group(1).strip(), len(out))
+                out[name] = []
+            elif m:
                 name = m.group(1).strip()
                 out.setdefault(name, [])
             elif line.strip():
@@ -100,7 +105,9 @@ def merge_toml(base, extra):
             target.append(line)
     text = []
     for name, lines in merged.items():
-        if name is not None:
+        if isinstance(name, tuple):
+            text.append(f"[[{name[0]}]]")
+        elif name is not None:
             text.append(f"[{name}]")
         text.extend(lines)
     return "\n".join(text) + "\n"

@@ -1,0 +1,190 @@
+#include "notify/webhooks.h"
+
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <ctime>
+#include <optional>
+
+#include "common/base64.h"
+#include "common/log.h"
+#include "notify/http_post.h"
+#include "notify/webhook_signature.h"
+
+namespace conflux::notify {
+namespace {
+
+// Messages claimed per round; the lease covers sending all of them.
+constexpr int kClaimBatch = 8;
+
+std::string iso8601(int64_t unix_seconds) {
+  const std::time_t t = static_cast<std::time_t>(unix_seconds);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+bool covers(const config::WebhookConfig& hook, const caf::ChangeEvent& event) {
+  return (hook.user.empty() || hook.user == event.user.str()) && (hook.store.empty() || hook.store == event.database);
+}
+
+}  // namespace
+
+std::string webhook_event_body(const caf::ChangeEvent& event, int64_t at) {
+  nlohmann::json changes = nlohmann::json::array();
+  for (size_t i = 0; i < event.items.size() && i < WebhookNotifier::kMaxListedItems; ++i) {
+    changes.push_back({{"action", caf::action_name(event.items[i].action)}, {"id", event.items[i].guid.str()}});
+  }
+  nlohmann::json data = {{"user", event.user.str()},
+                         {"datastore", event.database},
+                         {"source", caf::change_source_name(event.source)},
+                         {"count", event.items.size()},
+                         {"truncated", event.items.size() > WebhookNotifier::kMaxListedItems},
+                         {"changes", std::move(changes)}};
+  if (event.source == caf::ChangeSource::kDevice) data["device"] = event.device.str();
+  return nlohmann::json{{"type", "datastore.changed"}, {"timestamp", iso8601(at)}, {"data", std::move(data)}}.dump();
+}
+
+WebhookNotifier::WebhookNotifier(Outbox& outbox, const Clock& clock, std::string node, const config::Config& config)
+    : outbox_(outbox), clock_(clock), node_(std::move(node)), jitter_(std::random_device{}()) {
+  set_config(config);
+}
+
+WebhookNotifier::~WebhookNotifier() {
+  if (thread_.joinable()) {
+    thread_.request_stop();
+    thread_.join();
+  }
+}
+
+void WebhookNotifier::set_config(const config::Config& config) {
+  std::lock_guard lock(config_mutex_);
+  webhooks_ = config.webhooks;
+  settings_ = config.notify;
+}
+
+void WebhookNotifier::on_change(const caf::ChangeEvent& event) {
+  std::vector<OutboxMessage> messages;
+  const int64_t now = clock_.now_seconds();
+  {
+    std::lock_guard lock(config_mutex_);
+    for (const auto& hook : webhooks_) {
+      if (!covers(hook, event)) continue;
+      OutboxMessage m;
+      m.id = "msg_" + random_hex(16);
+      m.target = hook.name;
+      m.created_at = now;
+      messages.push_back(std::move(m));
+    }
+  }
+  if (messages.empty()) return;
+  const std::string body = webhook_event_body(event, now);  // one event, the same to every subscriber
+  for (auto& m : messages) m.body = body;
+  if (auto st = outbox_.enqueue(messages); !st.is_ok()) {
+    // The change itself is done; only its notification is lost.
+    logger("notify")->error("{} webhook event(s) for user '{}' datastore '{}' could not be queued: {}", messages.size(),
+                            event.user.str(), event.database, st.to_string());
+    return;
+  }
+  counters_.enqueued += static_cast<int64_t>(messages.size());
+  {
+    std::lock_guard lock(wake_mutex_);
+    woken_ = true;
+  }
+  wake_.notify_all();
+}
+
+Result<int> WebhookNotifier::deliver_once() {
+  int timeout = 0;
+  {
+    std::lock_guard lock(config_mutex_);
+    timeout = settings_.webhook_timeout_seconds;
+  }
+  const int64_t now = clock_.now_seconds();
+  auto claimed = outbox_.claim_due(node_, now, int64_t{kClaimBatch} * timeout + 30, kClaimBatch);
+  if (!claimed) return claimed.error();
+  int delivered = 0;
+  for (const auto& message : *claimed) delivered += deliver(message, clock_.now_seconds()) ? 1 : 0;
+  return delivered;
+}
+
+bool WebhookNotifier::deliver(const OutboxMessage& message, int64_t now) {
+  auto log = logger("notify");
+  std::optional<config::WebhookConfig> hook;
+  std::vector<int64_t> schedule;
+  PostOptions post;
+  {
+    std::lock_guard lock(config_mutex_);
+    for (const auto& h : webhooks_) {
+      if (h.name == message.target) hook = h;
+    }
+    schedule = settings_.webhook_retry_seconds;
+    post.timeout_seconds = settings_.webhook_timeout_seconds;
+  }
+  std::string error;
+  if (!hook) {
+    error = "webhook '" + message.target + "' is no longer configured";
+  } else {
+    auto signature = sign_webhook(hook->secret, message.id, now, message.body);
+    if (!signature) {
+      error = signature.error().message();
+    } else {
+      auto status = http_post(hook->url,
+                              {"Content-Type: application/json", "webhook-id: " + message.id,
+                               "webhook-timestamp: " + std::to_string(now), "webhook-signature: " + *signature},
+                              message.body, post);
+      if (status && *status >= 200 && *status < 300) {
+        ++counters_.delivered;
+        if (auto st = outbox_.delivered(message, node_); !st.is_ok()) {
+          // Sent but still in the outbox: it goes again; receivers dedupe on webhook-id.
+          log->warn("webhook {} to '{}' delivered but not removed from the outbox: {}", message.id, hook->name,
+                    st.to_string());
+        }
+        log->info("webhook {} delivered to '{}' ({})", message.id, hook->name, *status);
+        return true;
+      }
+      error = status ? "HTTP " + std::to_string(*status) : status.error().message();
+    }
+  }
+  ++counters_.failed;
+  // attempts counts earlier failures: this one is number attempts + 1, and
+  // schedule[attempts] is the wait before the next.
+  const size_t failures = static_cast<size_t>(message.attempts);
+  const bool dead = !hook || failures >= schedule.size();
+  int64_t next = now;
+  if (!dead) {
+    const int64_t delay = schedule[failures];
+    std::lock_guard lock(config_mutex_);
+    next = now + delay + static_cast<int64_t>(jitter_() % static_cast<uint64_t>(delay / 10 + 1));
+  }
+  if (auto st = outbox_.failed(message, node_, next, dead, error); !st.is_ok()) {
+    log->warn("webhook {}: recording the failed attempt failed: {}", message.id, st.to_string());
+  }
+  if (dead) {
+    ++counters_.dead;
+    log->error("webhook {} to '{}' given up after {} attempts ({}); `conflux webhooks retry {}` sends it again",
+               message.id, message.target, failures + 1, error, message.id);
+  } else {
+    log->warn("webhook {} to '{}' failed ({}); retry {} of {} in {} s", message.id, message.target, error, failures + 1,
+              schedule.size(), next - now);
+  }
+  return false;
+}
+
+void WebhookNotifier::start() {
+  if (thread_.joinable()) return;
+  thread_ = std::jthread([this](std::stop_token stop) {
+    while (!stop.stop_requested()) {
+      if (auto done = deliver_once(); !done) {
+        logger("notify")->warn("webhook outbox: {}", done.error().to_string());
+      }
+      std::unique_lock lock(wake_mutex_);
+      wake_.wait_for(lock, stop, std::chrono::seconds(1), [this] { return woken_; });
+      woken_ = false;
+    }
+  });
+}
+
+}  // namespace conflux::notify

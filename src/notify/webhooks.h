@@ -1,0 +1,95 @@
+// Webhooks (MISSION §6, issue #19): a consumer of the CAF's change events.
+// For every batch of changes (a device's sync, the portal, the Back End
+// Monitor) and every [[webhooks]] subscription that covers its user and
+// datastore, one JSON event goes into the persistent Outbox; a delivery
+// thread POSTs due messages signed per Standard Webhooks (webhook-id,
+// webhook-timestamp, webhook-signature), removes each on a 2xx answer and
+// otherwise retries on [notify] webhook_retry_seconds (plus up to 10 %
+// jitter), then keeps it as a dead letter (`conflux webhooks failed|retry`).
+//
+// The event body ("thin": at most kMaxListedItems ids):
+//   {"type":"datastore.changed","timestamp":"2026-12-07T05:00:00Z",
+//    "data":{"user":"alice","datastore":"contacts","source":"backend",
+//            "device":"<only for source device>","count":2,"truncated":false,
+//            "changes":[{"action":"create","id":"<cuid>"}, ...]}}
+//
+// Threading: on_change() from any thread (it writes the outbox and returns);
+// deliver_once() from one thread at a time (start() runs it on its own);
+// set_config() from any thread.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <random>
+#include <stop_token>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "caf/change_events.h"
+#include "common/clock.h"
+#include "config/config.h"
+#include "notify/outbox.h"
+
+namespace conflux::notify {
+
+struct WebhookCounters {
+  std::atomic<int64_t> enqueued{0};
+  std::atomic<int64_t> delivered{0};
+  std::atomic<int64_t> failed{0};  // attempts that failed (each retry counts)
+  std::atomic<int64_t> dead{0};    // messages given up after the last retry
+};
+
+class WebhookNotifier {
+ public:
+  static constexpr size_t kMaxListedItems = 100;
+
+  // `node` names this server in the outbox's leases.
+  WebhookNotifier(Outbox& outbox, const Clock& clock, std::string node, const config::Config& config);
+  ~WebhookNotifier();
+  WebhookNotifier(const WebhookNotifier&) = delete;
+  WebhookNotifier& operator=(const WebhookNotifier&) = delete;
+
+  // The subscriptions and retry schedule from a (re)loaded configuration.
+  void set_config(const config::Config& config);
+
+  // The CAF listener: one outbox message per matching subscription.
+  void on_change(const caf::ChangeEvent& event);
+
+  // Claims the due messages and sends each once. Returns how many were
+  // delivered; an error only when the outbox could not be read.
+  Result<int> deliver_once();
+
+  // Runs deliver_once every second, and at once after on_change, until the
+  // notifier is destroyed. Again: nothing (it runs already).
+  void start();
+
+  const WebhookCounters& counters() const { return counters_; }
+
+ private:
+  // Delivery of one claimed message; updates the outbox.
+  bool deliver(const OutboxMessage& message, int64_t now);
+
+  Outbox& outbox_;
+  const Clock& clock_;
+  const std::string node_;
+
+  mutable std::mutex config_mutex_;
+  std::vector<config::WebhookConfig> webhooks_;  // guarded by config_mutex_
+  config::NotifyConfig settings_;                // guarded by config_mutex_
+  std::mt19937_64 jitter_;                       // guarded by config_mutex_
+
+  WebhookCounters counters_;
+  std::mutex wake_mutex_;
+  std::condition_variable_any wake_;
+  bool woken_ = false;   // guarded by wake_mutex_
+  std::jthread thread_;  // last: stopped and joined before the rest goes
+};
+
+// The event's JSON body (see the header comment); `at` is Unix seconds.
+std::string webhook_event_body(const caf::ChangeEvent& event, int64_t at);
+
+}  // namespace conflux::notify
