@@ -9,6 +9,8 @@
 
 #include "cli/cache_admin.h"
 #include "cli/conflicts.h"
+#include "cli/held.h"
+#include "cli/history.h"
 #include "cli/notify.h"
 #include "cli/serve.h"
 #include "cli/sessions.h"
@@ -139,6 +141,11 @@ int main(int argc, char** argv) {
   notify->add_option("--session", notify_request.session_id, "SessionID the device should use")
       ->check(CLI::Range(0, 65535));
 
+  app::HeldCommand held;
+  app::add_held_command(app, held);
+  app::HistoryCommands history;
+  app::add_history_commands(app, history);
+
   CLI11_PARSE(app, argc, argv);
 
   // The file (or the defaults) with the command line's overrides; the server
@@ -195,6 +202,9 @@ int main(int argc, char** argv) {
     if (cache_drop->parsed()) return app::cache_drop(**services, queue_entry);
     if (cache_dropped->parsed()) return app::cache_dropped(**services);
   }
+
+  if (held.held->parsed()) return app::run_held(held, cfg);
+  if (app::history_parsed(history)) return app::run_history(history, cfg);
 
   if (conflicts->parsed()) {
     auto services = app::Services::open_all(cfg);

@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "cli/cache_admin.h"
+#include "cli/history_purge.h"
 #include "cli/services.h"
 #include "common/log.h"
 #include "config/preferences.h"
@@ -123,6 +124,7 @@ int serve(const config::Config& config, const ConfigSource& reread) {
   }
   auto& s = **services;
   if (s.cache_monitors) s.cache_monitors->start();  // replication runs in the server only
+  HistoryPurge history_purge(*s.history, 3600);      // the item history's retention, hourly
 
   engine::EngineOptions engine_options;
   engine_options.max_msg_size = config.server.max_msg_size;

@@ -12,6 +12,7 @@
 #include "caf/token_service.h"
 #include "common/clock.h"
 #include "config/config.h"
+#include "store/sqlite_history_store.h"
 #include "store/sqlite_state_store.h"
 #include "store/user_store.h"
 
@@ -25,6 +26,10 @@ struct Services {
   std::unique_ptr<store::UserStore> users;
   caf::BackendRegistry registry;
   std::unique_ptr<caf::TokenService> tokens;
+  // Every version of every item (caf/item_history.h), in the state database;
+  // the Content Manager records through `history`.
+  std::unique_ptr<store::SqliteHistoryStore> history_store;
+  std::unique_ptr<caf::HistoryRecorder> history;
   std::unique_ptr<caf::ContentManager> content;
   // The persistent cache (<data_dir>/cache.db) when a store has `cache = true`.
   std::shared_ptr<cache::CacheStore> cache_store;

@@ -107,15 +107,22 @@ ConflictSide newest_side(std::optional<int64_t> server_modified, std::optional<i
   return ConflictSide::kDevice;
 }
 
-Result<std::string> merge_versions(const std::string& server_type, std::string_view server_data,
-                                   const std::string& device_type, std::string_view device_data) {
+Result<MergedVersions> merge_versions(const std::string& server_type, std::string_view server_data,
+                                      const std::string& device_type, std::string_view device_data) {
   auto server = data::parse(server_data, format_of(server_type));
   if (!server) return server.error().with_context("server version");
   auto device = data::parse(device_data, format_of(device_type));
   if (!device) return device.error().with_context("device version");
   auto merged = data::merge(**server, **device);
   if (!merged) return merged.error();
-  return (*merged)->write((*server)->source_format());
+  auto written = (*merged)->write((*server)->source_format());
+  if (!written) return written.error();
+  MergedVersions out;
+  out.data = std::move(*written);
+  const auto* merged_card = dynamic_cast<const data::Contact*>(merged->get());
+  const auto* device_card = dynamic_cast<const data::Contact*>(device->get());
+  if (merged_card && device_card) out.device_fields_left_out = merged_card->fields_left_out_of(*device_card);
+  return out;
 }
 
 }  // namespace conflux::engine

@@ -17,9 +17,23 @@ using protocol::StatusCode;
 ConflictPolicy SyncEngine::MessageRun::policy_for(const std::string& database) const {
   std::lock_guard lock(engine_.policies_mutex_);
   auto it = engine_.conflict_policies_.find(database);
-  if (it == engine_.conflict_policies_.end()) return ConflictPolicy::kServerWins;
-  return parse_conflict_policy(it->second).value_or(ConflictPolicy::kServerWins);
+  if (it == engine_.conflict_policies_.end()) return ConflictPolicy::kMerge;
+  return parse_conflict_policy(it->second).value_or(ConflictPolicy::kMerge);
 }
+
+namespace {
+
+// The conflict record's outcome of a merge; fields of the device's version it
+// left out make the record say so, where `conflux conflicts` shows it.
+std::string merge_outcome(const std::vector<std::string>& device_fields_left_out) {
+  std::string outcome = "merged: fields of both kept, both texts where both changed a text";
+  if (device_fields_left_out.empty()) return outcome + "; both originals kept here";
+  outcome += "; NOT KEPT from the device (server's value stays, device's in this record):";
+  for (const auto& name : device_fields_left_out) outcome += " " + name;
+  return outcome;
+}
+
+}  // namespace
 
 std::optional<caf::SyncObj> SyncEngine::MessageRun::resolve_conflict(DatastoreState& ds, ConflictPolicy policy,
                                                                      const Command& cmd, const protocol::Item& item,
@@ -67,7 +81,7 @@ std::optional<caf::SyncObj> SyncEngine::MessageRun::resolve_conflict(DatastoreSt
   // newest-wins and merge settle each conflict as one of the plain policies,
   // or (a merge) as a write of their own.
   ConflictPolicy settle_as = policy;
-  std::string merged;
+  MergedVersions merged;
   std::string merge_failure;
   if (policy == ConflictPolicy::kNewestWins) {
     const bool device_newer =
@@ -97,16 +111,19 @@ std::optional<caf::SyncObj> SyncEngine::MessageRun::resolve_conflict(DatastoreSt
       change->action = caf::Action::kUpdate;
       change->guid = mapped.guid;
       change->content_type = record.server_type;
-      change->raw = std::move(merged);
+      change->raw = std::move(merged.data);
       p.success = StatusCode::kConflictMerged;
       p.resend_to_device = true;
-      record.outcome = "merged field by field (server's value where both changed); both originals kept here";
+      record.outcome = merge_outcome(merged.device_fields_left_out);
       break;
     case ConflictPolicy::kNewestWins:
       break;  // settled above as client-wins or server-wins
     case ConflictPolicy::kClientWins:
       change = client_change();
-      p.success = StatusCode::kConflictClientWon;
+      // Under merge a device's edit of an item the server no longer holds
+      // is stored again as a new item: 201, as for any Add.
+      p.success = policy == ConflictPolicy::kMerge && server_deleted ? StatusCode::kItemAdded
+                                                                      : StatusCode::kConflictClientWon;
       record.outcome = "device version applied; server version kept here";
       break;
     case ConflictPolicy::kDuplicate:

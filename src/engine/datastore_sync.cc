@@ -227,6 +227,8 @@ void SyncEngine::MessageRun::apply_client_changes(DatastoreState& ds, const std:
       if (cmd.kind == CommandKind::kDelete) {
         if (!mapped) {
           p.decided = StatusCode::kItemNotDeleted;
+        } else if (defer_client_delete(ds, p.luid, mapped->guid)) {
+          ++ds.counts.client_deletes;  // accepted; applied or held with the rest (engine/deletion_guard.h)
         } else {
           caf::SyncObj obj;
           obj.action = caf::Action::kDelete;
@@ -472,6 +474,9 @@ Status SyncEngine::MessageRun::delete_unclaimed(DatastoreState& ds) {
     deletes.push_back(std::move(del));
   }
   if (deletes.empty()) return Status::ok();
+  std::vector<Guid> guids;
+  for (const auto& del : deletes) guids.push_back(del.guid);
+  if (hold_if_mass_deletion(ds, guids, live->size(), "refresh from client would delete")) return store_error_;
   const size_t n = deletes.size();
   int failed = 0;
   for (const auto& r : engine_.caf_.apply(store_ref(ds), std::move(deletes))) failed += r.status.is_ok() ? 0 : 1;
@@ -486,6 +491,7 @@ Status SyncEngine::MessageRun::prepare_server_changes(DatastoreState& ds) {
   // A resumed sync did these steps before its suspend (engine/suspend_resume.cc).
   const bool first_time = !ds.prepared;
   ds.prepared = true;
+  CFX_RETURN_IF_ERROR(settle_client_deletes(ds));
   // Refresh from server: the device starts empty.
   if (first_time && ds.alert_code == 205) CFX_RETURN_IF_ERROR(engine_.state_.clear_map(key));
   if (first_time && ds.alert_code == 203) CFX_RETURN_IF_ERROR(delete_unclaimed(ds));
@@ -521,6 +527,8 @@ Status SyncEngine::MessageRun::prepare_server_changes(DatastoreState& ds) {
   }
   auto poison = poison_items(ds, *live);
   if (!poison) return poison.error();
+  auto held = held_from(ds);
+  if (!held) return held.error();
   std::unordered_map<std::string, bool> live_guids;
   for (const auto& obj : *live) {
     live_guids[obj.guid.str()] = true;
@@ -528,6 +536,7 @@ Status SyncEngine::MessageRun::prepare_server_changes(DatastoreState& ds) {
     auto luid_it = map.luid_by_guid.find(obj.guid.str());
     const MapEntry* mapped = luid_it == map.luid_by_guid.end() ? nullptr : map.find(luid_it->second);
     if (!mapped) {
+      if (held->count(obj.guid.str())) continue;  // the device deleted it; held until the user decides
       // An Add the device acknowledged before a suspend waits for its Map.
       if (ds.awaiting_map.count(obj.guid.str()) && !ds.unacknowledged_adds.count(obj.guid.str())) continue;
       ds.outgoing.push_back(Outgoing{CommandKind::kAdd, obj.guid, Luid()});

@@ -9,6 +9,7 @@
 #include "engine/message_run.h"
 #include "engine/server_devinf.h"
 #include "engine/status_map.h"
+#include "engine/store_identity.h"
 #include "protocol/devinf.h"
 
 namespace conflux::engine {
@@ -131,7 +132,8 @@ void SyncEngine::MessageRun::drop_unsent_statuses() {
 }
 
 caf::StoreRef SyncEngine::MessageRun::store_ref(const DatastoreState& ds) const {
-  return caf::StoreRef{session_.user, ds.server_uri, caf::Token{session_.token, session_.user, {}}, credentials_};
+  return caf::StoreRef{session_.user, ds.server_uri, caf::Token{session_.token, session_.user, {}}, credentials_,
+                       "device " + session_.device.str(), session_.key.str()};
 }
 
 std::string SyncEngine::MessageRun::normalize_store_uri(const std::string& uri) const {
@@ -395,13 +397,16 @@ void SyncEngine::MessageRun::handle_alert(const Command& cmd) {
     resumed = *done;
   }
   const bool needs_history = requested == 200 || requested == 202 || requested == 204;
-  if ((is_resume && !resumed) ||
+  const bool moved = !resumed && forget_map_of_moved_store(key, *stored);
+  if (!store_error_.is_ok()) return;
+  if ((is_resume && !resumed) || (!is_resume && needs_history && moved) ||
       (!is_resume && needs_history && (!stored->has_value() || (*stored)->client_next != ds->client_last))) {
     status.code = protocol::to_int(StatusCode::kRefreshRequired);
     ds->alert_code = protocol::to_int(AlertCode::kSlow);
     logger("engine")->info("session {} user {} datastore {}: {}, slow sync", session_.key.str(),
                            session_.user.str(), server_uri,
-                           is_resume ? "suspended sync cannot be resumed" : "anchors do not match");
+                           is_resume ? "suspended sync cannot be resumed"
+                                     : (moved ? "its back end changed" : "anchors do not match"));
   }
   // Echo the client's Next anchor (RepPro §"Alert": Status carries it back).
   protocol::Item echo;
@@ -651,7 +656,8 @@ Status SyncEngine::MessageRun::commit_session() {
     // The server anchor saved is the Next announced in our pkg-2 Alert: the
     // client compares our next Last with it. Changes read at pkg 4 that are
     // newer are harmless to read again: the map's revisions filter them.
-    CFX_RETURN_IF_ERROR(engine_.state_.save_anchors(key, SyncAnchors{ds.client_next, ds.server_next}));
+    CFX_RETURN_IF_ERROR(engine_.state_.save_anchors(
+        key, SyncAnchors{ds.client_next, ds.server_next, store_identity_of(engine_.stores_, ds.server_uri)}));
     CFX_RETURN_IF_ERROR(engine_.state_.forget_resume_point(key));
     SyncReport report;
     report.session = session_.key;

@@ -134,9 +134,12 @@ TEST_F(SqliteStateStoreTest, AnchorsSaveLoadForget) {
   EXPECT_EQ((*loaded)->client_next, "20240101T000000Z");
   EXPECT_EQ((*loaded)->server_next, Anchor("17"));
 
-  ASSERT_TRUE(store_->save_anchors(phone_contacts_, SyncAnchors{"c2", Anchor("18")}).is_ok());
+  EXPECT_EQ((*loaded)->store_identity, "") << "none given";
+
+  ASSERT_TRUE(store_->save_anchors(phone_contacts_, SyncAnchors{"c2", Anchor("18"), "vdir root=/srv"}).is_ok());
   EXPECT_EQ((**store_->anchors(phone_contacts_)).client_next, "c2");
   EXPECT_EQ((**store_->anchors(phone_contacts_)).server_next, Anchor("18"));
+  EXPECT_EQ((**store_->anchors(phone_contacts_)).store_identity, "vdir root=/srv");
 
   // Other users, devices and datastores see nothing of it.
   for (const DeviceStore& other : {DeviceStore{UserId("bob"), DeviceId("IMEI:1"), "contacts"},
