@@ -229,6 +229,9 @@ void SyncEngine::MessageRun::apply_client_changes(DatastoreState& ds, const std:
           p.decided = StatusCode::kItemNotDeleted;
         } else if (defer_client_delete(ds, p.luid, mapped->guid)) {
           ++ds.counts.client_deletes;  // accepted; applied or held with the rest (engine/deletion_guard.h)
+          // Archive (RepPro §"Archive"): no store keeps deleted versions, and
+          // the protocol has a code for deleting without.
+          if (cmd.archive) p.decided = StatusCode::kDeleteWithoutArchive;
         } else {
           caf::SyncObj obj;
           obj.action = caf::Action::kDelete;

@@ -20,6 +20,19 @@ const caf::MassDeletionRule& SyncEngine::MessageRun::mass_deletion_rule(const st
 
 bool SyncEngine::MessageRun::defer_client_delete(DatastoreState& ds, const Luid& luid, const Guid& guid) {
   if (journal_) return false;  // inside an Atomic: applied now, so it can be undone
+  if (ds.deferred_deletes.empty()) {
+    // A device whose token may not write must get its refusal now, not a
+    // 200 for a delete that never happens. The Content Manager refuses before
+    // any back end is asked; for a writable store deleting an id no item has
+    // changes nothing (kAlreadyDeleted).
+    caf::SyncObj probe;
+    probe.action = caf::Action::kDelete;
+    probe.guid = Guid("conflux-write-permission-probe");
+    std::vector<caf::SyncObj> batch;
+    batch.push_back(std::move(probe));
+    auto results = engine_.caf_.apply(store_ref(ds), std::move(batch));
+    if (!results.empty() && results.front().status.code() == conflux::StatusCode::kPermissionDenied) return false;
+  }
   ds.deferred_deletes[luid.str()] = guid.str();
   return true;
 }

@@ -68,12 +68,8 @@ TEST(MergeVersions, ServerWinsFieldsBothChangedAndEachSidesOwnFieldsStay) {
 }
 
 TEST(MergeVersions, SingleValuedFieldBothChangedKeepsTheServersAndNamesTheDevicesAsLeftOut) {
-  auto merged = merge_versions("text/vcard", card("x", "BDAY:1980-01-01
-TEL:+49 30 1
-"), "text/vcard",
-                               card("x", "BDAY:1981-02-02
-TEL:+49 30 2
-"));
+  auto merged = merge_versions("text/vcard", card("x", "BDAY:1980-01-01\r\nTEL:+49 30 1\r\n"), "text/vcard",
+                               card("x", "BDAY:1981-02-02\r\nTEL:+49 30 2\r\n"));
   ASSERT_TRUE(merged) << merged.error().to_string();
   EXPECT_NE(merged->data.find("BDAY:1980-01-01"), std::string::npos) << merged->data;
   EXPECT_NE(merged->data.find("+49 30 1"), std::string::npos) << merged->data;
