@@ -36,7 +36,7 @@ class HistoryTest(IntegrationTest):
 
     def last_session_of(self, server, device_name):
         lines = server.cli("sessions", "list", "--user", USER).stdout.splitlines()
-        return next(line for line in lines if device_name in line).split("\t")[1]
+        return next(line for line in lines if device_name in line).split("\t")[0]
 
     def test_restore_before_a_session_and_undo_it(self):
         server = self.make_server(

@@ -60,7 +60,7 @@ class MassDeleteTest(IntegrationTest):
         self.assertIn("device deleted 200 of 300", held[6])
         self.assertEqual(server_count(server, USER), N)
         newest = server.cli("sessions", "list", "--user", USER).stdout.splitlines()
-        a_session = next(line for line in newest if "dev-a" in line).split("\t")[1]
+        a_session = next(line for line in newest if "dev-a" in line).split("\t")[0]
         self.assertIn(f"held deletion {held[0]}", server.cli("sessions", "show", a_session).stdout)
         b.sync("two-way", timeout=TIMEOUT)
         self.assertEqual(len(b.items(DS)), N)
