@@ -87,6 +87,10 @@ struct StoreRef {
   // (seed: "the engine may also pass credentials with each call"). A write
   // with an unrestricted-read token needs them. Never logged.
   std::optional<Credentials> credentials = std::nullopt;
+  // Who writes, for the item history (caf/item_history.h): "device IMEI:1",
+  // "conflux restore" …, and the sync session or restore it belongs to.
+  std::string origin = {};
+  std::string session = {};
 };
 
 // Expected outcomes of applying one change; not errors (cf. SyncEvolution's

@@ -168,7 +168,11 @@ std::vector<ApplyResult> ContentManager::apply(const StoreRef& store, std::vecto
     obj.user = store.user;
     obj.database = store.database;
   }
-  return admitted->adapter->apply(store, std::move(batch));
+  if (!history_) return admitted->adapter->apply(store, std::move(batch));
+  auto pending = history_->before_apply(*admitted->adapter, store, batch);
+  auto results = admitted->adapter->apply(store, std::move(batch));
+  history_->after_apply(store, std::move(pending), results);
+  return results;
 }
 
 Result<std::vector<SyncObj>> ContentManager::search(const StoreRef& store, const Query& query) {

@@ -27,6 +27,7 @@
 #include "caf/backend_registry.h"
 #include "caf/caf_interface.h"
 #include "caf/connection_pool.h"
+#include "caf/item_history.h"
 #include "caf/token_service.h"
 
 namespace conflux::caf {
@@ -53,6 +54,10 @@ class ContentManager final : public CafInterface {
 
   const ConnectionPool& connections() const { return connections_; }
 
+  // Every successful write is kept as a version by `history` (it must
+  // outlive the manager); null keeps none. Set before the first call.
+  void set_history(HistoryRecorder* history) { history_ = history; }
+
  private:
   enum class Access { kRead, kWrite };
   // The adapter for `store` once the token proves the caller may `access` it,
@@ -78,6 +83,7 @@ class ContentManager final : public CafInterface {
   const TokenService& tokens_;
   ConnectionPool connections_;
 
+  HistoryRecorder* history_ = nullptr;  // may be null: no item history
   mutable std::mutex access_mutex_;
   std::map<std::string, TokenKind> access_;  // as reloaded, over the registry's; guarded by access_mutex_
 };

@@ -51,7 +51,8 @@ int conflicts_resolve(Services& s, int64_t id, Keep keep, bool force) {
   const std::string& type = keep == Keep::kServer ? r.server_type : r.client_type;
 
   // An administrator acts for the user: the CAF still scopes every call to them.
-  caf::StoreRef ref{r.where.user, r.where.database, s.tokens->issue(r.where.user, caf::TokenKind::kReadWrite)};
+  caf::StoreRef ref{r.where.user, r.where.database, s.tokens->issue(r.where.user, caf::TokenKind::kReadWrite),
+                    std::nullopt, "conflux conflicts resolve", "conflict-" + std::to_string(id)};
   caf::Query one;
   one.guids = {r.guid};
   auto current = s.content->search(ref, one);

@@ -12,11 +12,13 @@
 #include <filesystem>
 #include <iostream>
 #include <mutex>
+#include <optional>
 #include <stop_token>
 #include <thread>
 
 #include "cli/cache_admin.h"
 #include "cli/command.h"
+#include "cli/history_purge.h"
 #include "cli/services.h"
 #include "common/ip_networks.h"
 #include "common/log.h"
@@ -181,6 +183,9 @@ int serve(const config::Config& config, const ConfigSource& reread) {
   }
   auto& s = **services;
   if (s.cache_monitors) s.cache_monitors->start();  // replication runs in the server only
+  // The item history's retention, hourly (no history with the state in PostgreSQL).
+  std::optional<HistoryPurge> history_purge;
+  if (s.history) history_purge.emplace(*s.history, 3600);
 
   engine::EngineOptions engine_options;
   engine_options.max_msg_size = config.server.max_msg_size;

@@ -164,6 +164,14 @@ Result<std::unique_ptr<Services>> Services::open_all(const config::Config& confi
   if (!secret) return secret.error().with_context("token key");
   s->tokens = std::make_unique<caf::TokenService>(*secret, s->clock);
   s->content = std::make_unique<caf::ContentManager>(s->registry, *s->users, *s->tokens, s->clock);
+  // The item history lives in conflux.db; with the state in PostgreSQL none
+  // is kept (not ported there yet).
+  if (!s->state_db) return std::move(s);
+  auto history = store::SqliteHistoryStore::open(s->state_db);
+  if (!history) return history.error().with_context("item history");
+  s->history_store = std::move(*history);
+  s->history = std::make_unique<caf::HistoryRecorder>(*s->history_store, s->clock, s->registry.stores());
+  s->content->set_history(s->history.get());
   return std::move(s);
 }
 

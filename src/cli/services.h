@@ -16,6 +16,7 @@
 #include "common/sqlite_db.h"
 #include "store/state_store.h"
 #include "store/user_accounts.h"
+#include "store/sqlite_history_store.h"
 
 namespace conflux::app {
 
@@ -30,6 +31,10 @@ struct Services {
   std::unique_ptr<store::UserAccounts> users;
   caf::BackendRegistry registry;
   std::unique_ptr<caf::TokenService> tokens;
+  // Every version of every item (caf/item_history.h), in the state database;
+  // the Content Manager records through `history`.
+  std::unique_ptr<store::SqliteHistoryStore> history_store;
+  std::unique_ptr<caf::HistoryRecorder> history;
   std::unique_ptr<caf::ContentManager> content;
   // The persistent cache (<data_dir>/cache.db) when a store has `cache = true`.
   std::shared_ptr<cache::CacheStore> cache_store;

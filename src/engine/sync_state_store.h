@@ -23,6 +23,9 @@ namespace conflux::engine {
 struct SyncAnchors {
   std::string client_next;  // the device's Next anchor of that sync
   Anchor server_next;       // the back end's anchor handed out in that sync
+  // The back end the anchors and the device's map point into
+  // (engine/store_identity.h); empty in rows saved before it was kept.
+  std::string store_identity;
 };
 
 // One row of a device's mapping table. `synced` is the back-end revision of
@@ -96,6 +99,17 @@ struct Rejection {
   int status = 0;   // the device's last status for it
 };
 
+// Deletions one sync asked for that would remove a large part of a store,
+// held until the user confirms or discards them (engine/deletion_guard.h).
+struct HeldDeletion {
+  int64_t id = 0;           // assigned by hold_deletions
+  DeviceStore where;        // the user, the device whose sync asked, the datastore
+  SessionKey session;       // that sync's session
+  std::string reason;       // for people: "device deleted 200 of 300 items"
+  std::vector<Guid> guids;  // the server items still kept
+  int64_t held_at = 0;      // set by hold_deletions
+};
+
 class SyncStateStore {
  public:
   virtual ~SyncStateStore() = default;
@@ -153,6 +167,13 @@ class SyncStateStore {
   virtual Status save_resume_point(const DeviceStore& ds, const SessionKey& session) = 0;
   virtual Result<std::optional<SessionKey>> resume_point(const DeviceStore& ds) = 0;
   virtual Status forget_resume_point(const DeviceStore& ds) = 0;
+
+  // Held deletions (engine/deletion_guard.h). held_deletions() lists the
+  // oldest first; an empty user means every user. release_held forgets one
+  // (after it was confirmed or discarded); kNotFound for an unknown id.
+  virtual Result<int64_t> hold_deletions(const HeldDeletion& held) = 0;
+  virtual Result<std::vector<HeldDeletion>> held_deletions(const UserId& user) = 0;
+  virtual Status release_held(int64_t id) = 0;
 
   // The device's last DevInf as XML text.
   virtual Status save_device_info(const UserId& user, const DeviceId& device, const std::string& devinf_xml) = 0;

@@ -1,0 +1,113 @@
+// The item history (issue #12, items 1 and 2): every change to an item, from
+// any source, kept as a version for `history_days`, so a user's store can be
+// put back to any moment within them.
+//
+// Call order: the Content Manager, the one place every write passes (device
+// syncs, `conflux` commands, later the portal), calls
+// HistoryRecorder::before_apply, the adapter's apply, then after_apply with
+// its results. Nothing else writes versions. A background thread calls
+// purge_expired() now and then (cli/serve.cc).
+//
+// HistoryStore is the storage seam: store/sqlite_history_store (the state
+// database, conflux.db); a PostgreSQL implementation follows the same
+// contract. Every method is safe to call from several threads at once;
+// failures are kUnavailable (database down or busy) or kInternal.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "caf/backend_registry.h"
+#include "caf/content_adapter.h"
+#include "common/clock.h"
+
+namespace conflux::caf {
+
+enum class VersionKind : uint8_t {
+  kFound = 0,    // the item as it was before its first recorded change (history began later)
+  kCreated = 1,
+  kUpdated = 2,
+  kDeleted = 3,  // no data: the version deleted is the one before
+};
+const char* version_kind_name(VersionKind kind);
+
+// One version of one item.
+struct ItemVersion {
+  int64_t id = 0;  // assigned by HistoryStore::record; increasing in the order of the changes
+  UserId user;
+  std::string database;
+  Guid guid;
+  VersionKind kind = VersionKind::kUpdated;
+  std::string content_type;
+  std::string raw;      // the item's data after the change (empty for kDeleted)
+  std::string origin;   // StoreRef::origin: "device IMEI:1", "conflux restore" …
+  std::string session;  // StoreRef::session
+  int64_t at = 0;       // Unix seconds of the change
+};
+
+class HistoryStore {
+ public:
+  virtual ~HistoryStore() = default;
+  // Appends `versions` in their order, assigning ids.
+  virtual Status record(const std::vector<ItemVersion>& versions) = 0;
+  // Those of `guids` that have any version in user's database.
+  virtual Result<std::set<std::string>> known(const UserId& user, const std::string& database,
+                                              const std::vector<Guid>& guids) = 0;
+  // user's versions in database, oldest first; only `guid`'s when given.
+  virtual Result<std::vector<ItemVersion>> versions(const UserId& user, const std::string& database,
+                                                    const std::optional<Guid>& guid) = 0;
+  // Retention: drops every version of `database` made before `before` (Unix
+  // seconds) except, per item, the last of them when it is not a deletion —
+  // the state a restore to any later moment starts from. Returns how many
+  // were dropped.
+  virtual Result<int64_t> purge(const std::string& database, int64_t before) = 0;
+};
+
+// The versions a restore writes: each item changed since the moment goes back
+// to its state at that moment. `versions` are one user's versions of one
+// datastore, oldest first; the moment is "just before version `cut_id`" (the
+// first version made after it). `only` restricts the restore to one item.
+// The changes are ordinary CAF writes: a deleted item is created anew (with a
+// new GUID), an added one deleted, an edited one updated.
+std::vector<SyncObj> plan_restore(const std::vector<ItemVersion>& versions, int64_t cut_id,
+                                  const std::optional<Guid>& only);
+
+class HistoryRecorder {
+ public:
+  // `store` and `clock` must outlive the recorder. Stores whose
+  // `history_days` is 0 keep no history.
+  HistoryRecorder(HistoryStore& store, const Clock& clock, const std::vector<StoreSettings>& stores);
+
+  // What before_apply saw, for after_apply.
+  struct Pending {
+    bool keep = false;
+    std::vector<ItemVersion> found;    // kFound versions of items without history yet
+    std::vector<ItemVersion> changes;  // one per batch entry, guid empty for a create
+  };
+  // Reads, through `adapter`, the current version of every item the batch
+  // updates or deletes that has no history yet. Failures to read leave those
+  // items without a kFound version (logged); they never stop the write.
+  Pending before_apply(ContentAdapter& adapter, const StoreRef& store, const std::vector<SyncObj>& batch);
+  // Records a version for every write that succeeded. A failure to record is
+  // logged and counted; the write stands (it was acknowledged by the back end).
+  void after_apply(const StoreRef& store, Pending&& pending, const std::vector<ApplyResult>& results);
+
+  // Drops versions older than each store's history_days. Returns how many.
+  Result<int64_t> purge_expired();
+  // history_days of `database`; 0 when it keeps none (or is unknown).
+  int history_days(const std::string& database) const;
+
+  HistoryStore& store() { return store_; }
+
+ private:
+  HistoryStore& store_;
+  const Clock& clock_;
+  const std::map<std::string, int> days_;  // by datastore
+};
+
+}  // namespace conflux::caf
