@@ -88,8 +88,10 @@ Result<int> BackendMonitor::poll_user(const UserId& user, int64_t now) {
   if (!since) return since.error();
   auto set = backend_->changes_since(ref, *since);
   if (!set) return set.error();
-  auto folded = cache_->fold(ref, *set, default_type_, now);
+  std::vector<caf::ObservedChange> changes;
+  auto folded = cache_->fold(ref, *set, default_type_, now, on_folded_ ? &changes : nullptr);
   if (!folded) return folded.error();
+  if (on_folded_ && !changes.empty()) on_folded_(ref, changes);
   if (*folded > 0) {
     logger("cache")->info("store '{}' user '{}': {} changes by others brought into the cache", database_, user.str(),
                           *folded);

@@ -46,6 +46,7 @@
 #include <vector>
 
 #include "caf/content_adapter.h"
+#include "caf/item_history.h"
 #include "common/sqlite_db.h"
 
 namespace conflux::cache {
@@ -181,9 +182,11 @@ class CacheStore {
   // changes to items with queue entries still pending (the device's change
   // is newer than the back end's view and will overwrite it). Returns how
   // many changes reached the cache.
-  // `now` stamps the tombstones of deletes.
+  // `now` stamps the tombstones of deletes. `folded`, when given, receives
+  // each change that reached the cache, under the cuid, with the cache's
+  // version it replaced (for the item history).
   Result<int> fold(const caf::StoreRef& store, const caf::ChangeSet& set, const std::string& default_type,
-                   int64_t now);
+                   int64_t now, std::vector<caf::ObservedChange>* folded = nullptr);
 
   // The cache revision an anchor of this cache stands for; nullopt when
   // `anchor` is not one (e.g. handed out before the cache was switched on).
@@ -194,7 +197,7 @@ class CacheStore {
 
   enum class FoldMode { kInitialLoad, kChangesByOthers };
   Result<int> fold_locked(const caf::StoreRef& store, const caf::ChangeSet& set, const std::string& default_type,
-                          FoldMode mode, int64_t now);
+                          FoldMode mode, int64_t now, std::vector<caf::ObservedChange>* folded);
   Result<std::optional<CacheItem>> find(const caf::StoreRef& store, const std::string& column,
                                         const std::string& value);
   Result<int64_t> next_revision();

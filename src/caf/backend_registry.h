@@ -79,6 +79,10 @@ struct StoreSettings {
   // store can be restored to any moment within them; 0 keeps no history.
   // Costs space (docs/PERFORMANCE.md) and a little CPU per write.
   int history_days = 30;
+  // At most this many versions of one item are kept, however young
+  // (`history_versions`); 0: no limit but the age. A restore to a moment
+  // before the oldest version kept of an item is refused.
+  int history_versions = 100;
   // Adapter-specific keys of the section, as strings; the adapter's factory
   // validates them and names the bad key in its error.
   std::map<std::string, std::string> options;

@@ -5,10 +5,11 @@
 namespace conflux::caf {
 namespace {
 
-std::map<std::string, int> days_by_store(const std::vector<StoreSettings>& stores) {
-  std::map<std::string, int> days;
-  for (const auto& s : stores) days[s.name] = s.history_days;
-  return days;
+template <typename Retention>
+std::map<std::string, Retention> retention_by_store(const std::vector<StoreSettings>& stores) {
+  std::map<std::string, Retention> by_store;
+  for (const auto& s : stores) by_store[s.name] = Retention{s.history_days, s.history_versions};
+  return by_store;
 }
 
 bool exists_after(const ItemVersion& v) { return v.kind != VersionKind::kDeleted; }
@@ -70,11 +71,16 @@ std::vector<SyncObj> plan_restore(const std::vector<ItemVersion>& versions, int6
 }
 
 HistoryRecorder::HistoryRecorder(HistoryStore& store, const Clock& clock, const std::vector<StoreSettings>& stores)
-    : store_(store), clock_(clock), days_(days_by_store(stores)) {}
+    : store_(store), clock_(clock), retention_(retention_by_store<Retention>(stores)) {}
 
 int HistoryRecorder::history_days(const std::string& database) const {
-  auto it = days_.find(database);
-  return it == days_.end() ? 0 : it->second;
+  auto it = retention_.find(database);
+  return it == retention_.end() ? 0 : it->second.days;
+}
+
+int HistoryRecorder::history_versions(const std::string& database) const {
+  auto it = retention_.find(database);
+  return it == retention_.end() ? 0 : it->second.versions;
 }
 
 HistoryRecorder::Pending HistoryRecorder::before_apply(ContentAdapter& adapter, const StoreRef& store,
@@ -153,12 +159,54 @@ void HistoryRecorder::after_apply(const StoreRef& store, Pending&& pending, cons
   }
 }
 
+void HistoryRecorder::record_observed(const StoreRef& store, const std::vector<ObservedChange>& changes) {
+  if (history_days(store.database) <= 0 || changes.empty()) return;
+  const int64_t now = clock_.now_seconds();
+  std::vector<Guid> guids;
+  for (const auto& c : changes) guids.push_back(c.now.guid);
+  auto known = store_.known(store.user, store.database, guids);
+  if (!known) {
+    logger("caf")->warn("history of {} {}: {}", store.user.str(), store.database, known.error().to_string());
+    return;
+  }
+  auto version = [&](const SyncObj& obj, VersionKind kind, const std::string& origin, const std::string& session) {
+    ItemVersion v;
+    v.user = store.user;
+    v.database = store.database;
+    v.guid = obj.guid;
+    v.kind = kind;
+    if (kind != VersionKind::kDeleted) {
+      v.content_type = obj.content_type;
+      v.raw = obj.raw;
+    }
+    v.origin = origin;
+    v.session = session;
+    v.at = now;
+    return v;
+  };
+  const std::string session = "backend-" + std::to_string(now);
+  std::vector<ItemVersion> versions;
+  for (const auto& c : changes) {
+    if (c.before && !known->count(c.now.guid.str())) {
+      versions.push_back(version(*c.before, VersionKind::kFound, "before history", ""));
+    }
+    const VersionKind kind = c.now.action == Action::kDelete ? VersionKind::kDeleted
+                             : c.before                      ? VersionKind::kUpdated
+                                                             : VersionKind::kCreated;
+    versions.push_back(version(c.now, kind, "back end", session));
+  }
+  if (auto st = store_.record(versions); !st.is_ok()) {
+    logger("caf")->error("history of {} {}: {} changes by others not recorded: {}", store.user.str(), store.database,
+                         changes.size(), st.to_string());
+  }
+}
+
 Result<int64_t> HistoryRecorder::purge_expired() {
   int64_t dropped = 0;
   const int64_t now = clock_.now_seconds();
-  for (const auto& [database, days] : days_) {
-    if (days <= 0) continue;
-    auto n = store_.purge(database, now - int64_t{days} * 86400);
+  for (const auto& [database, keep] : retention_) {
+    if (keep.days <= 0) continue;
+    auto n = store_.purge(database, now - int64_t{keep.days} * 86400, keep.versions);
     if (!n) return n.error();
     dropped += *n;
   }

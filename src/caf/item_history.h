@@ -5,7 +5,9 @@
 // Call order: the Content Manager, the one place every write passes (device
 // syncs, `conflux` commands, later the portal), calls
 // HistoryRecorder::before_apply, the adapter's apply, then after_apply with
-// its results. Nothing else writes versions. A background thread calls
+// its results. Changes other programs make in the back end reach the history
+// when a cached store's Back End Monitor folds them in (record_observed);
+// without the cache they are not seen. A background thread calls
 // purge_expired() now and then (cli/serve.cc).
 //
 // HistoryStore is the storage seam: store/sqlite_history_store (the state
@@ -63,9 +65,24 @@ class HistoryStore {
                                                     const std::optional<Guid>& guid) = 0;
   // Retention: drops every version of `database` made before `before` (Unix
   // seconds) except, per item, the last of them when it is not a deletion —
-  // the state a restore to any later moment starts from. Returns how many
+  // the state a restore to any later moment starts from; then, when
+  // `max_versions` > 0, all but the newest `max_versions` versions of each
+  // item, moving that user's complete_since past them. Returns how many
   // were dropped.
-  virtual Result<int64_t> purge(const std::string& database, int64_t before) = 0;
+  virtual Result<int64_t> purge(const std::string& database, int64_t before, int max_versions) = 0;
+  // The moment (Unix seconds) from which user's history of database is
+  // complete despite purges by count: a restore to an earlier moment would
+  // miss versions. 0 when none was purged by count.
+  virtual Result<int64_t> complete_since(const UserId& user, const std::string& database) = 0;
+};
+
+// A change made in the back end by another program, as the Back End Monitor
+// brought it in (cache/backend_monitor.h): `now` carries the id the engine
+// sees as guid (and the data, but for a delete); `before`, the version it
+// replaced, nullopt for an item new to the server.
+struct ObservedChange {
+  SyncObj now;
+  std::optional<SyncObj> before;
 };
 
 // The versions a restore writes: each item changed since the moment goes back
@@ -96,18 +113,29 @@ class HistoryRecorder {
   // Records a version for every write that succeeded. A failure to record is
   // logged and counted; the write stands (it was acknowledged by the back end).
   void after_apply(const StoreRef& store, Pending&& pending, const std::vector<ApplyResult>& results);
+  // Records changes by others (origin "back end", session "backend-<Unix
+  // seconds>", so a restore can start just before them), with the version
+  // each replaced when the item has no history yet. A failure is logged.
+  void record_observed(const StoreRef& store, const std::vector<ObservedChange>& changes);
 
-  // Drops versions older than each store's history_days. Returns how many.
+  // Drops versions older than each store's history_days and those beyond
+  // its history_versions per item. Returns how many.
   Result<int64_t> purge_expired();
   // history_days of `database`; 0 when it keeps none (or is unknown).
   int history_days(const std::string& database) const;
+  // history_versions of `database`; 0: no limit by count.
+  int history_versions(const std::string& database) const;
 
   HistoryStore& store() { return store_; }
 
  private:
   HistoryStore& store_;
   const Clock& clock_;
-  const std::map<std::string, int> days_;  // by datastore
+  struct Retention {
+    int days = 0;
+    int versions = 0;
+  };
+  const std::map<std::string, Retention> retention_;  // by datastore
 };
 
 }  // namespace conflux::caf

@@ -107,6 +107,18 @@ int restore(Services& s, const HistoryCommands& c, std::vector<caf::ItemVersion>
       return 0;
     }
   }
+  // Purges by count leave gaps before each thinned item's oldest version.
+  auto whole_since = s.history_store->complete_since(UserId(c.user), c.store);
+  if (!whole_since) return fail(whole_since.error().message());
+  int64_t cut_at = 0;  // when the first change undone was made
+  for (const auto& v : versions) {
+    if (v.id == cut_id) cut_at = v.at;
+  }
+  if (!c.before_session.empty() ? cut_at <= *whole_since : *parse_moment(c.to) < *whole_since) {
+    return fail("that moment is older than the retention: " + c.store + " keeps at most " +
+                std::to_string(s.history->history_versions(c.store)) + " versions of an item, so its history is " +
+                "whole only from " + when(*whole_since) + " UTC");
+  }
   const std::optional<Guid> only = c.item.empty() ? std::nullopt : std::optional<Guid>(Guid(c.item));
   std::vector<caf::SyncObj> changes = caf::plan_restore(versions, cut_id, only);
   for (const auto& obj : changes) {
@@ -123,10 +135,25 @@ int restore(Services& s, const HistoryCommands& c, std::vector<caf::ItemVersion>
   // An administrator acts for the user: the CAF still scopes every call to them.
   caf::StoreRef ref{UserId(c.user), c.store, s.tokens->issue(UserId(c.user), caf::TokenKind::kReadWrite),
                     std::nullopt, "conflux restore", session};
+  std::vector<Guid> deleted;  // per change: the guid it deletes, else empty
+  for (const auto& obj : changes) deleted.push_back(obj.action == caf::Action::kDelete ? obj.guid : Guid());
   int failed = 0;
-  for (const auto& r : s.content->apply(ref, std::move(changes))) {
-    if (r.status.is_ok()) continue;
+  engine::HeldDeletion approved;  // the user asked for these deletions: the guard lets them reach devices
+  approved.kind = engine::HeldKind::kConfirmed;
+  approved.where = engine::DeviceStore{UserId(c.user), DeviceId(), c.store};
+  approved.session = SessionKey(session);
+  approved.reason = "conflux restore";
+  const auto results = s.content->apply(ref, std::move(changes));
+  for (size_t i = 0; i < results.size(); ++i) {
+    const auto& r = results[i];
+    if (r.status.is_ok()) {
+      if (!deleted[i].empty()) approved.guids.push_back(deleted[i]);
+      continue;
+    }
     if (failed++ == 0) std::cerr << "conflux: " << r.status.message() << "\n";
+  }
+  if (!approved.guids.empty()) {
+    if (auto st = s.state->hold_deletions(approved).status(); !st.is_ok()) return fail(st.message());
   }
   std::cout << "restored as session " << session << "; devices get the changes at their next sync; undo with\n"
             << "  conflux restore " << c.user << " " << c.store << " --before-session " << session << "\n";
@@ -140,7 +167,6 @@ int run_history(const HistoryCommands& c, const config::Config& cfg) {
   auto services = Services::open_all(cfg);
   if (!services) return fail(services.error().message());
   auto& s = **services;
-  if (!s.history_store) return fail("the item history is kept in conflux.db only; not with [storage] database");
   const auto& stores = s.registry.stores();
   if (std::none_of(stores.begin(), stores.end(), [&](const caf::StoreSettings& st) { return st.name == c.store; })) {
     return fail("no datastore '" + c.store + "' is configured");

@@ -18,6 +18,7 @@
 
 #include "cli/cache_admin.h"
 #include "cli/command.h"
+#include "cli/held.h"
 #include "cli/history_purge.h"
 #include "cli/services.h"
 #include "common/ip_networks.h"
@@ -183,7 +184,7 @@ int serve(const config::Config& config, const ConfigSource& reread) {
   }
   auto& s = **services;
   if (s.cache_monitors) s.cache_monitors->start();  // replication runs in the server only
-  // The item history's retention, hourly (no history with the state in PostgreSQL).
+  // The item history's retention: at start, then hourly.
   std::optional<HistoryPurge> history_purge;
   if (s.history) history_purge.emplace(*s.history, 3600);
 
@@ -231,7 +232,7 @@ int serve(const config::Config& config, const ConfigSource& reread) {
   handler_options.sync_path = config.server.sync_path;
   handler_options.public_url = config.server.public_url;
   handler_options.limits.max_bytes = config.server.max_body_bytes;
-  handler_options.metrics = [&s] { return cache_metrics(s); };
+  handler_options.metrics = [&s] { return cache_metrics(s) + held_metrics(s); };
   handler_options.trusted_proxies = trusted_proxies;
   handler_options.data_dir = config.data_dir;
   handler_options.min_free_bytes = config.min_free_bytes;

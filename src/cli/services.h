@@ -16,7 +16,6 @@
 #include "common/sqlite_db.h"
 #include "store/state_store.h"
 #include "store/user_accounts.h"
-#include "store/sqlite_history_store.h"
 
 namespace conflux::app {
 
@@ -31,9 +30,9 @@ struct Services {
   std::unique_ptr<store::UserAccounts> users;
   caf::BackendRegistry registry;
   std::unique_ptr<caf::TokenService> tokens;
-  // Every version of every item (caf/item_history.h), in the state database;
-  // the Content Manager records through `history`.
-  std::unique_ptr<store::SqliteHistoryStore> history_store;
+  // Every version of every item (caf/item_history.h), in the state database
+  // (SQLite or PostgreSQL); the Content Manager records through `history`.
+  std::unique_ptr<caf::HistoryStore> history_store;
   std::unique_ptr<caf::HistoryRecorder> history;
   std::unique_ptr<caf::ContentManager> content;
   // The persistent cache (<data_dir>/cache.db) when a store has `cache = true`.

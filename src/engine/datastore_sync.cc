@@ -169,7 +169,7 @@ Status SyncEngine::MessageRun::delete_unclaimed(DatastoreState& ds) {
   if (deletes.empty()) return Status::ok();
   std::vector<Guid> guids;
   for (const auto& del : deletes) guids.push_back(del.guid);
-  auto held = hold_if_mass_deletion(ds, guids, live->size(), "refresh from client would delete");
+  auto held = hold_if_mass_deletion(ds, guids, live->size(), HeldKind::kFromDevice, "refresh from client would delete");
   if (!held) return held.error();
   if (*held) return Status::ok();
   const size_t n = deletes.size();
@@ -246,7 +246,7 @@ Status SyncEngine::MessageRun::prepare_server_changes(DatastoreState& ds) {
       ds.outgoing.push_back(Outgoing{CommandKind::kDelete, entry.guid, entry.luid});
     }
   }
-  return Status::ok();
+  return guard_deletions_to_device(ds, *entries);
 }
 
 uint64_t SyncEngine::MessageRun::reply_size_so_far() const {

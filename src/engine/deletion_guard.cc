@@ -1,5 +1,7 @@
 #include "engine/deletion_guard.h"
 
+#include <algorithm>
+
 #include "common/log.h"
 #include "engine/message_run.h"
 
@@ -38,12 +40,14 @@ bool SyncEngine::MessageRun::defer_client_delete(DatastoreState& ds, const Luid&
 }
 
 Result<bool> SyncEngine::MessageRun::hold_if_mass_deletion(DatastoreState& ds, const std::vector<Guid>& guids,
-                                                           size_t store_size, const std::string& what) {
+                                                           size_t store_size, HeldKind kind, const std::string& what) {
   if (!is_mass_deletion(guids.size(), store_size, mass_deletion_rule(ds.server_uri))) return false;
   HeldDeletion held;
+  held.kind = kind;
   held.where = DeviceStore{session_.user, session_.device, ds.server_uri};
   held.session = session_.key;
-  held.reason = what + " " + std::to_string(guids.size()) + " of " + std::to_string(store_size) + " items";
+  held.reason = what + " " + std::to_string(guids.size()) + " of " + std::to_string(store_size) + " items" +
+                (kind == HeldKind::kToDevice ? " on the device" : "");
   held.guids = guids;
   auto id = engine_.state_.hold_deletions(held);
   if (!id) return id.error();  // nothing is deleted when the hold could not be recorded
@@ -51,7 +55,9 @@ Result<bool> SyncEngine::MessageRun::hold_if_mass_deletion(DatastoreState& ds, c
       "session {} user {} device {} datastore {}: {} — deletions HELD as {} until `conflux held confirm {}` "
       "(or `discard`)",
       session_.key.str(), session_.user.str(), session_.device.str(), ds.server_uri, held.reason, *id, *id);
-  ds.problems.push_back(ItemProblem{ItemProblem::Direction::kFromDevice, "",
+  const auto direction =
+      kind == HeldKind::kToDevice ? ItemProblem::Direction::kToDevice : ItemProblem::Direction::kFromDevice;
+  ds.problems.push_back(ItemProblem{direction, "",
                                     protocol::to_int(protocol::StatusCode::kOk),
                                     "held deletion " + std::to_string(*id) + ": " + held.reason +
                                         "; confirm or discard with `conflux held`"});
@@ -72,7 +78,7 @@ Status SyncEngine::MessageRun::settle_client_deletes(DatastoreState& ds) {
   listing.metadata_only = true;
   auto live = engine_.caf_.search(store_ref(ds), listing);
   if (!live) return live.error().with_context("counting the store's items before deleting");
-  auto held = hold_if_mass_deletion(ds, guids, live->size(), "device deleted");
+  auto held = hold_if_mass_deletion(ds, guids, live->size(), HeldKind::kFromDevice, "device deleted");
   if (!held) return held.error();
   if (!*held) {
     std::vector<caf::SyncObj> batch;
@@ -100,10 +106,54 @@ Result<std::set<std::string>> SyncEngine::MessageRun::held_from(const DatastoreS
   if (!held) return held.error();
   std::set<std::string> guids;
   for (const auto& h : *held) {
+    if (h.kind != HeldKind::kFromDevice) continue;
     if (h.where.device != session_.device || h.where.database != ds.server_uri) continue;
     for (const auto& g : h.guids) guids.insert(g.str());
   }
   return guids;
+}
+
+Status SyncEngine::MessageRun::guard_deletions_to_device(DatastoreState& ds, const std::vector<MapEntry>& mapped) {
+  auto is_delete = [](const Outgoing& out) { return out.kind == protocol::CommandKind::kDelete; };
+  if (std::none_of(ds.outgoing.begin(), ds.outgoing.end(), is_delete)) return Status::ok();
+  auto all = engine_.state_.held_deletions(session_.user);
+  if (!all) return all.error();
+  std::set<std::string> waiting;    // held for this device, not yet decided
+  std::set<std::string> confirmed;  // the user said yes (for this device or every one)
+  std::set<std::string> device_has;
+  for (const auto& e : mapped) device_has.insert(e.guid.str());
+  for (const auto& h : *all) {
+    if (h.where.database != ds.server_uri) continue;
+    const bool here = h.where.device == session_.device;
+    if (h.kind == HeldKind::kToDevice && here) {
+      for (const auto& g : h.guids) waiting.insert(g.str());
+    } else if (h.kind == HeldKind::kConfirmed && (here || h.where.device.empty())) {
+      const bool delivered = std::none_of(h.guids.begin(), h.guids.end(),
+                                          [&](const Guid& g) { return device_has.count(g.str()) > 0; });
+      // A confirmation for this device alone is done once it has none of them.
+      if (here && delivered) {
+        CFX_RETURN_IF_ERROR(engine_.state_.release_held(h.id));
+        continue;
+      }
+      for (const auto& g : h.guids) confirmed.insert(g.str());
+    }
+  }
+  std::vector<Guid> fresh;
+  for (const auto& out : ds.outgoing) {
+    if (is_delete(out) && !waiting.count(out.guid.str()) && !confirmed.count(out.guid.str())) {
+      fresh.push_back(out.guid);
+    }
+  }
+  if (!fresh.empty()) {
+    auto held = hold_if_mass_deletion(ds, fresh, mapped.size(), HeldKind::kToDevice, "server would delete");
+    if (!held) return held.error();
+    if (*held) {
+      for (const auto& g : fresh) waiting.insert(g.str());
+    }
+  }
+  // The device keeps these items, and its map rows for them, until the user decides.
+  std::erase_if(ds.outgoing, [&](const Outgoing& out) { return is_delete(out) && waiting.count(out.guid.str()); });
+  return Status::ok();
 }
 
 }  // namespace conflux::engine

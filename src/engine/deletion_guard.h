@@ -13,6 +13,14 @@
 // A refresh from client that would delete as many items the device did not
 // send is held the same way. Deletions inside an Atomic are never held: the
 // Atomic must be able to undo them (engine/command_groups.cc).
+// The other way: when the server would send a device deletions of a mass of
+// the items it holds (a back end emptied by another program, many small
+// deletions while the device was away), they are held for that device
+// (HeldKind::kToDevice): not sent, the device keeps the items. `confirm`
+// lets them through; `discard` makes the device's next sync slow, so it
+// sends the items back to the server. Deletions the user approved
+// (`conflux held confirm`, `conflux restore`) are recorded as
+// HeldKind::kConfirmed and reach every device without a second question.
 #pragma once
 
 #include <cstddef>

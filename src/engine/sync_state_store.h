@@ -99,11 +99,28 @@ struct Rejection {
   int status = 0;   // the device's last status for it
 };
 
+// Which way a held deletion goes (engine/deletion_guard.h).
+enum class HeldKind : uint8_t {
+  kFromDevice = 0,  // a device deleted the items; the server keeps them until the user decides
+  kToDevice = 1,    // the server would delete them on the device; not sent until the user decides
+  kConfirmed = 2,   // the user approved these deletions: the guard lets them reach devices
+};
+
+// The HeldKind stored as `stored` for held deletion `id`; kInternal for a
+// number no HeldKind has (a newer binary's row).
+inline Result<HeldKind> held_kind(int64_t stored, int64_t id) {
+  if (stored < 0 || stored > static_cast<int64_t>(HeldKind::kConfirmed)) {
+    return Status::internal("held deletion " + std::to_string(id) + " has an unknown kind " + std::to_string(stored));
+  }
+  return static_cast<HeldKind>(stored);
+}
+
 // Deletions one sync asked for that would remove a large part of a store,
 // held until the user confirms or discards them (engine/deletion_guard.h).
 struct HeldDeletion {
   int64_t id = 0;           // assigned by hold_deletions
-  DeviceStore where;        // the user, the device whose sync asked, the datastore
+  HeldKind kind = HeldKind::kFromDevice;
+  DeviceStore where;        // the user, the device (kConfirmed: empty = every device), the datastore
   SessionKey session;       // that sync's session
   std::string reason;       // for people: "device deleted 200 of 300 items"
   std::vector<Guid> guids;  // the server items still kept

@@ -74,6 +74,8 @@ const std::vector<std::string>& state_migrations() {
       "  user_name TEXT NOT NULL, device TEXT NOT NULL, database TEXT NOT NULL,"
       "  session TEXT NOT NULL, reason TEXT NOT NULL, guids TEXT NOT NULL, held_at BIGINT NOT NULL);"
       "CREATE INDEX held_deletions_by_user ON held_deletions(user_name);",
+      // 3: SqliteStateStore's step 8: which way a held deletion goes (engine::HeldKind)
+      "ALTER TABLE held_deletions ADD COLUMN kind INTEGER NOT NULL DEFAULT 0;",
   };
   return steps;
 }
@@ -157,10 +159,10 @@ const std::vector<std::pair<std::string, std::string>>& statements() {
       {"state_resume", "SELECT session FROM resume_points WHERE user_name = $1 AND device = $2 AND database = $3"},
       {"state_forget_resume", "DELETE FROM resume_points WHERE user_name = $1 AND device = $2 AND database = $3"},
       {"state_hold_deletions",
-       "INSERT INTO held_deletions(user_name, device, database, session, reason, guids, held_at)"
-       " VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id"},
+       "INSERT INTO held_deletions(user_name, device, database, session, reason, guids, held_at, kind)"
+       " VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id"},
       {"state_held_deletions",
-       "SELECT id, user_name, device, database, session, reason, guids, held_at FROM held_deletions"
+       "SELECT id, user_name, device, database, session, reason, guids, held_at, kind FROM held_deletions"
        " WHERE ($1 = '' OR user_name = $1) ORDER BY id"},
       {"state_release_held", "DELETE FROM held_deletions WHERE id = $1"},
       {"state_put_secret", "INSERT INTO secrets(name, value) VALUES ($1, $2) ON CONFLICT(name) DO NOTHING"},
@@ -509,7 +511,8 @@ Result<int64_t> PgStateStore::hold_deletions(const engine::HeldDeletion& held) {
   return db_->transact("hold deletions", [&](pqxx::work& txn) -> Result<int64_t> {
     const pqxx::result rows =
         txn.exec_prepared("state_hold_deletions", held.where.user.str(), held.where.device.str(), held.where.database,
-                          held.session.str(), held.reason, guids.dump(), now_seconds_());
+                          held.session.str(), held.reason, guids.dump(), now_seconds_(),
+                          static_cast<int>(held.kind));
     if (rows.empty()) return Status::internal("held deletion insert returned no id");
     return rows[0][0].as<int64_t>();
   });
@@ -528,6 +531,9 @@ Result<std::vector<engine::HeldDeletion>> PgStateStore::held_deletions(const Use
       if (!guids.is_array()) return Status::internal("held deletion " + std::to_string(h.id) + ": broken guid list");
       for (const auto& g : guids) h.guids.emplace_back(g.get<std::string>());
       h.held_at = row[7].as<int64_t>();
+      auto kind = engine::held_kind(row[8].as<int64_t>(), h.id);
+      if (!kind) return kind.error();
+      h.kind = *kind;
       out.push_back(std::move(h));
     }
     return out;

@@ -1,5 +1,10 @@
 #include "store/sqlite_history_store.h"
 
+#include <algorithm>
+#include <map>
+#include <set>
+#include <utility>
+
 namespace conflux::store {
 namespace {
 
@@ -14,6 +19,11 @@ const std::vector<std::string>& history_migrations() {
       "  origin TEXT NOT NULL, session TEXT NOT NULL, at INTEGER NOT NULL);"
       "CREATE INDEX item_versions_by_item ON item_versions(user, database, guid);"
       "CREATE INDEX item_versions_by_age ON item_versions(database, at);",
+      // 2: per user and datastore, the moment from which no version was
+      // purged by count (caf::HistoryStore::complete_since)
+      "CREATE TABLE history_horizons("
+      "  user TEXT NOT NULL, database TEXT NOT NULL, complete_since INTEGER NOT NULL,"
+      "  PRIMARY KEY(user, database));",
   };
   return steps;
 }
@@ -88,7 +98,16 @@ Result<std::vector<caf::ItemVersion>> SqliteHistoryStore::versions(const UserId&
   }
 }
 
-Result<int64_t> SqliteHistoryStore::purge(const std::string& database, int64_t before) {
+Result<int64_t> SqliteHistoryStore::complete_since(const UserId& user, const std::string& database) {
+  auto st = db_->prepare("SELECT complete_since FROM history_horizons WHERE user = ?1 AND database = ?2");
+  if (!st) return st.error();
+  st->bind(1, user.str()).bind(2, database);
+  auto row = st->step();
+  if (!row) return row.error();
+  return *row ? st->column_int64(0) : int64_t{0};
+}
+
+Result<int64_t> SqliteHistoryStore::purge(const std::string& database, int64_t before, int max_versions) {
   auto tx = db_->transaction();
   if (!tx) return tx.error();
   // Older versions superseded by a newer old one go; of the last old one per
@@ -105,8 +124,44 @@ Result<int64_t> SqliteHistoryStore::purge(const std::string& database, int64_t b
   deletions->bind(1, database).bind(2, before).bind(3, static_cast<int>(caf::VersionKind::kDeleted));
   auto n2 = deletions->run();
   if (!n2) return n2.error();
+  int64_t by_count = 0;
+  if (max_versions > 0) {
+    // Each item's newest max_versions stay. Where older ones went, the user's
+    // history is complete only from the oldest version the item still has.
+    auto excess = db_->prepare(
+        "DELETE FROM item_versions WHERE id IN (SELECT id FROM (SELECT id, ROW_NUMBER() OVER"
+        " (PARTITION BY user, guid ORDER BY id DESC) AS newer FROM item_versions WHERE database = ?1)"
+        " WHERE newer > ?2) RETURNING user, guid");
+    if (!excess) return excess.error();
+    excess->bind(1, database).bind(2, max_versions);
+    std::set<std::pair<std::string, std::string>> thinned;  // (user, guid)
+    for (;;) {
+      auto row = excess->step();
+      if (!row) return row.error();
+      if (!*row) break;
+      thinned.emplace(excess->column_text(0), excess->column_text(1));
+      ++by_count;
+    }
+    std::map<std::string, int64_t> horizon;  // by user
+    for (const auto& [user, guid] : thinned) {
+      auto oldest = db_->prepare("SELECT MIN(at) FROM item_versions WHERE user = ?1 AND database = ?2 AND guid = ?3");
+      if (!oldest) return oldest.error();
+      oldest->bind(1, user).bind(2, database).bind(3, guid);
+      auto row = oldest->step();
+      if (!row) return row.error();
+      if (*row) horizon[user] = std::max(horizon[user], oldest->column_int64(0));
+    }
+    for (const auto& [user, since] : horizon) {
+      auto up = db_->prepare(
+          "INSERT INTO history_horizons(user, database, complete_since) VALUES (?1, ?2, ?3)"
+          " ON CONFLICT(user, database) DO UPDATE SET complete_since = MAX(complete_since, excluded.complete_since)");
+      if (!up) return up.error();
+      up->bind(1, user).bind(2, database).bind(3, since);
+      CFX_RETURN_IF_ERROR(up->run().status());
+    }
+  }
   CFX_RETURN_IF_ERROR(tx->commit());
-  return int64_t{*n1} + *n2;
+  return int64_t{*n1} + *n2 + by_count;
 }
 
 }  // namespace conflux::store

@@ -1,6 +1,7 @@
 // The item history (caf/item_history.h) in the state database (conflux.db),
-// beside the user's anchors, maps and conflicts: table item_versions, schema
-// module "history".
+// beside the user's anchors, maps and conflicts: table item_versions (and
+// history_horizons, where purges by count leave gaps), schema module
+// "history".
 #pragma once
 
 #include <memory>
@@ -20,7 +21,8 @@ class SqliteHistoryStore final : public caf::HistoryStore {
                                       const std::vector<Guid>& guids) override;
   Result<std::vector<caf::ItemVersion>> versions(const UserId& user, const std::string& database,
                                                  const std::optional<Guid>& guid) override;
-  Result<int64_t> purge(const std::string& database, int64_t before) override;
+  Result<int64_t> purge(const std::string& database, int64_t before, int max_versions) override;
+  Result<int64_t> complete_since(const UserId& user, const std::string& database) override;
 
  private:
   explicit SqliteHistoryStore(std::shared_ptr<SqliteDb> db) : db_(std::move(db)) {}

@@ -84,6 +84,8 @@ const std::vector<std::string>& state_migrations() {
       "  user TEXT NOT NULL, device TEXT NOT NULL, database TEXT NOT NULL,"
       "  session TEXT NOT NULL, reason TEXT NOT NULL, guids TEXT NOT NULL, held_at INTEGER NOT NULL);"
       "CREATE INDEX held_deletions_by_user ON held_deletions(user);",
+      // 8: which way a held deletion goes (engine::HeldKind)
+      "ALTER TABLE held_deletions ADD COLUMN kind INTEGER NOT NULL DEFAULT 0;",
   };
   return steps;
 }
@@ -573,11 +575,12 @@ Result<int64_t> SqliteStateStore::hold_deletions(const engine::HeldDeletion& hel
   nlohmann::json guids = nlohmann::json::array();
   for (const auto& g : held.guids) guids.push_back(g.str());
   auto st = db_->prepare(
-      "INSERT INTO held_deletions(user, device, database, session, reason, guids, held_at)"
-      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) RETURNING id");
+      "INSERT INTO held_deletions(user, device, database, session, reason, guids, held_at, kind)"
+      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) RETURNING id");
   if (!st) return st.error();
   st->bind(1, held.where.user.str()).bind(2, held.where.device.str()).bind(3, held.where.database);
   st->bind(4, held.session.str()).bind(5, held.reason).bind(6, guids.dump()).bind(7, now_seconds_());
+  st->bind(8, static_cast<int>(held.kind));
   auto row = st->step();
   if (!row) return row.error();
   if (!*row) return Status::internal("held deletion insert returned no id");
@@ -586,7 +589,7 @@ Result<int64_t> SqliteStateStore::hold_deletions(const engine::HeldDeletion& hel
 
 Result<std::vector<engine::HeldDeletion>> SqliteStateStore::held_deletions(const UserId& user) {
   auto st = db_->prepare(
-      "SELECT id, user, device, database, session, reason, guids, held_at FROM held_deletions"
+      "SELECT id, user, device, database, session, reason, guids, held_at, kind FROM held_deletions"
       " WHERE ?1 = '' OR user = ?1 ORDER BY id");
   if (!st) return st.error();
   st->bind(1, user.str());
@@ -604,6 +607,9 @@ Result<std::vector<engine::HeldDeletion>> SqliteStateStore::held_deletions(const
     if (!guids.is_array()) return Status::internal("held deletion " + std::to_string(h.id) + ": broken guid list");
     for (const auto& g : guids) h.guids.emplace_back(g.get<std::string>());
     h.held_at = st->column_int64(7);
+    auto kind = engine::held_kind(st->column_int64(8), h.id);
+    if (!kind) return kind.error();
+    h.kind = *kind;
     out.push_back(std::move(h));
   }
 }

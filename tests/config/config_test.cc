@@ -437,10 +437,13 @@ TEST(ConfigErrors, LocateGivesLaterErrorsTheLineOfTheirKey) {
 
 TEST(ConfigTest, SafetyNetKeysAreReadAndChecked) {
   const std::string head = "[stores.contacts]\nadapter = \"sqlite\"\ncontent_type = \"text/vcard\"\n";
-  auto c = load_config_string(head + "history_days = 7\nmass_delete_min_items = 10\nmass_delete_percent = 50\n",
-                            "conf.toml");
+  auto c = load_config_string(
+      head + "history_days = 7\nhistory_versions = 5\nmass_delete_min_items = 10\nmass_delete_percent = 50\n",
+      "conf.toml");
   ASSERT_TRUE(c) << c.error().to_string();
   EXPECT_EQ(c->stores[0].history_days, 7);
+  EXPECT_EQ(c->stores[0].history_versions, 5);
+  EXPECT_NE(load_error(head + "history_versions = -3\n").find("stores.contacts.history_versions"), std::string::npos);
   EXPECT_EQ(c->stores[0].mass_delete.min_items, 10);
   EXPECT_EQ(c->stores[0].mass_delete.percent, 50);
   EXPECT_NE(load_error(head + "history_days = -1\n").find("stores.contacts.history_days"), std::string::npos);
@@ -459,6 +462,7 @@ TEST(ConfigKeys, EverySettingByItsKeyPath) {
   EXPECT_EQ(keys.at("log.level"), "info");
   EXPECT_EQ(keys.at("stores.contacts.conflict_policy"), "merge") << "the default loses nothing";
   EXPECT_EQ(keys.at("stores.contacts.history_days"), "30");
+  EXPECT_EQ(keys.at("stores.contacts.history_versions"), "100");
   EXPECT_EQ(keys.at("stores.contacts.mass_delete_min_items"), "50");
   EXPECT_EQ(keys.at("stores.contacts.mass_delete_percent"), "33");
   EXPECT_EQ(keys.at("stores.contacts.access"), "read-write");

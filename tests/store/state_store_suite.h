@@ -293,6 +293,7 @@ TYPED_TEST_P(StateStoreSuite, HeldDeletionsHoldListAndRelease) {
   ASSERT_TRUE(id1) << id1.error().to_string();
   this->now_ += 10;
   engine::HeldDeletion second;
+  second.kind = engine::HeldKind::kToDevice;
   second.where = DeviceStore{UserId("bob"), DeviceId("IMEI:9"), "calendar"};
   second.session = SessionKey("s2");
   second.reason = "refresh from client would delete 1 of 1 items";
@@ -314,10 +315,12 @@ TYPED_TEST_P(StateStoreSuite, HeldDeletionsHoldListAndRelease) {
   EXPECT_EQ(h.reason, "device deleted 3 of 4 items");
   EXPECT_EQ(h.guids, (std::vector<Guid>{Guid("g1"), Guid("g2"), Guid("g3")}));
   EXPECT_EQ(h.held_at, 1'700'000'000);
+  EXPECT_EQ(h.kind, engine::HeldKind::kFromDevice);
   auto bobs = this->store_->held_deletions(UserId("bob"));
   ASSERT_TRUE(bobs);
   ASSERT_EQ(bobs->size(), 1u);
   EXPECT_EQ(bobs->front().id, *id2);
+  EXPECT_EQ(bobs->front().kind, engine::HeldKind::kToDevice);
 
   ASSERT_TRUE(this->store_->release_held(*id1).is_ok());
   EXPECT_TRUE(this->store_->release_held(*id1).is_not_found());
