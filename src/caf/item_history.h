@@ -67,13 +67,14 @@ class HistoryStore {
   // seconds) except, per item, the last of them when it is not a deletion —
   // the state a restore to any later moment starts from; then, when
   // `max_versions` > 0, all but the newest `max_versions` versions of each
-  // item, moving that user's complete_since past them. Returns how many
-  // were dropped.
+  // item, moving that user's whole_from past them. Returns how many were
+  // dropped.
   virtual Result<int64_t> purge(const std::string& database, int64_t before, int max_versions) = 0;
-  // The moment (Unix seconds) from which user's history of database is
-  // complete despite purges by count: a restore to an earlier moment would
-  // miss versions. 0 when none was purged by count.
-  virtual Result<int64_t> complete_since(const UserId& user, const std::string& database) = 0;
+  // The version id from which user's history of database is whole despite
+  // purges by count (the oldest version left of the item thinned last): a
+  // restore that undoes that version or an earlier one would miss versions.
+  // 0 when none was purged by count.
+  virtual Result<int64_t> whole_from(const UserId& user, const std::string& database) = 0;
 };
 
 // A change made in the back end by another program, as the Back End Monitor

@@ -107,17 +107,18 @@ int restore(Services& s, const HistoryCommands& c, std::vector<caf::ItemVersion>
       return 0;
     }
   }
-  // Purges by count leave gaps before each thinned item's oldest version.
-  auto whole_since = s.history_store->complete_since(UserId(c.user), c.store);
-  if (!whole_since) return fail(whole_since.error().message());
-  int64_t cut_at = 0;  // when the first change undone was made
-  for (const auto& v : versions) {
-    if (v.id == cut_id) cut_at = v.at;
-  }
-  if (!c.before_session.empty() ? cut_at <= *whole_since : *parse_moment(c.to) < *whole_since) {
+  // Purges by count leave gaps before each thinned item's oldest version:
+  // undoing that version or an earlier one needs what is gone.
+  auto whole_from = s.history_store->whole_from(UserId(c.user), c.store);
+  if (!whole_from) return fail(whole_from.error().message());
+  if (cut_id <= *whole_from) {
+    int64_t whole_at = 0;
+    for (const auto& v : versions) {
+      if (v.id == *whole_from) whole_at = v.at;
+    }
     return fail("that moment is older than the retention: " + c.store + " keeps at most " +
                 std::to_string(s.history->history_versions(c.store)) + " versions of an item, so its history is " +
-                "whole only from " + when(*whole_since) + " UTC");
+                "whole only after " + when(whole_at) + " UTC");
   }
   const std::optional<Guid> only = c.item.empty() ? std::nullopt : std::optional<Guid>(Guid(c.item));
   std::vector<caf::SyncObj> changes = caf::plan_restore(versions, cut_id, only);

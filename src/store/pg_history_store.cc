@@ -23,7 +23,7 @@ const std::vector<std::string>& history_migrations() {
       "CREATE INDEX item_versions_by_item ON item_versions(user_name, database, guid);"
       "CREATE INDEX item_versions_by_age ON item_versions(database, at);"
       "CREATE TABLE history_horizons("
-      "  user_name TEXT NOT NULL, database TEXT NOT NULL, complete_since BIGINT NOT NULL,"
+      "  user_name TEXT NOT NULL, database TEXT NOT NULL, whole_from BIGINT NOT NULL,"
       "  PRIMARY KEY(user_name, database));",
   };
   return steps;
@@ -48,12 +48,12 @@ const std::vector<std::pair<std::string, std::string>>& statements() {
        " (PARTITION BY user_name, guid ORDER BY id DESC) AS newer FROM item_versions WHERE database = $1) ranked"
        " WHERE newer > $2) RETURNING user_name, guid"},
       {"history_oldest",
-       "SELECT MIN(at) FROM item_versions WHERE user_name = $1 AND database = $2 AND guid = $3"},
+       "SELECT MIN(id) FROM item_versions WHERE user_name = $1 AND database = $2 AND guid = $3"},
       {"history_move_horizon",
-       "INSERT INTO history_horizons(user_name, database, complete_since) VALUES ($1, $2, $3)"
+       "INSERT INTO history_horizons(user_name, database, whole_from) VALUES ($1, $2, $3)"
        " ON CONFLICT(user_name, database) DO UPDATE SET"
-       " complete_since = GREATEST(history_horizons.complete_since, excluded.complete_since)"},
-      {"history_horizon", "SELECT complete_since FROM history_horizons WHERE user_name = $1 AND database = $2"},
+       " whole_from = GREATEST(history_horizons.whole_from, excluded.whole_from)"},
+      {"history_horizon", "SELECT whole_from FROM history_horizons WHERE user_name = $1 AND database = $2"},
   };
   return list;
 }
@@ -158,7 +158,7 @@ Result<int64_t> PgHistoryStore::purge(const std::string& database, int64_t befor
   });
 }
 
-Result<int64_t> PgHistoryStore::complete_since(const UserId& user, const std::string& database) {
+Result<int64_t> PgHistoryStore::whole_from(const UserId& user, const std::string& database) {
   return db_->transact("history horizon", [&](pqxx::work& txn) -> Result<int64_t> {
     const pqxx::result rows = txn.exec_prepared("history_horizon", user.str(), database);
     return rows.empty() ? int64_t{0} : rows[0][0].as<int64_t>();

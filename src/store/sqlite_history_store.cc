@@ -20,9 +20,9 @@ const std::vector<std::string>& history_migrations() {
       "CREATE INDEX item_versions_by_item ON item_versions(user, database, guid);"
       "CREATE INDEX item_versions_by_age ON item_versions(database, at);",
       // 2: per user and datastore, the moment from which no version was
-      // purged by count (caf::HistoryStore::complete_since)
+      // purged by count: the version id history is whole from (caf::HistoryStore::whole_from)
       "CREATE TABLE history_horizons("
-      "  user TEXT NOT NULL, database TEXT NOT NULL, complete_since INTEGER NOT NULL,"
+      "  user TEXT NOT NULL, database TEXT NOT NULL, whole_from INTEGER NOT NULL,"
       "  PRIMARY KEY(user, database));",
   };
   return steps;
@@ -98,8 +98,8 @@ Result<std::vector<caf::ItemVersion>> SqliteHistoryStore::versions(const UserId&
   }
 }
 
-Result<int64_t> SqliteHistoryStore::complete_since(const UserId& user, const std::string& database) {
-  auto st = db_->prepare("SELECT complete_since FROM history_horizons WHERE user = ?1 AND database = ?2");
+Result<int64_t> SqliteHistoryStore::whole_from(const UserId& user, const std::string& database) {
+  auto st = db_->prepare("SELECT whole_from FROM history_horizons WHERE user = ?1 AND database = ?2");
   if (!st) return st.error();
   st->bind(1, user.str()).bind(2, database);
   auto row = st->step();
@@ -144,7 +144,7 @@ Result<int64_t> SqliteHistoryStore::purge(const std::string& database, int64_t b
     }
     std::map<std::string, int64_t> horizon;  // by user
     for (const auto& [user, guid] : thinned) {
-      auto oldest = db_->prepare("SELECT MIN(at) FROM item_versions WHERE user = ?1 AND database = ?2 AND guid = ?3");
+      auto oldest = db_->prepare("SELECT MIN(id) FROM item_versions WHERE user = ?1 AND database = ?2 AND guid = ?3");
       if (!oldest) return oldest.error();
       oldest->bind(1, user).bind(2, database).bind(3, guid);
       auto row = oldest->step();
@@ -153,8 +153,8 @@ Result<int64_t> SqliteHistoryStore::purge(const std::string& database, int64_t b
     }
     for (const auto& [user, since] : horizon) {
       auto up = db_->prepare(
-          "INSERT INTO history_horizons(user, database, complete_since) VALUES (?1, ?2, ?3)"
-          " ON CONFLICT(user, database) DO UPDATE SET complete_since = MAX(complete_since, excluded.complete_since)");
+          "INSERT INTO history_horizons(user, database, whole_from) VALUES (?1, ?2, ?3)"
+          " ON CONFLICT(user, database) DO UPDATE SET whole_from = MAX(whole_from, excluded.whole_from)");
       if (!up) return up.error();
       up->bind(1, user).bind(2, database).bind(3, since);
       CFX_RETURN_IF_ERROR(up->run().status());

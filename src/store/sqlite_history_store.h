@@ -22,7 +22,7 @@ class SqliteHistoryStore final : public caf::HistoryStore {
   Result<std::vector<caf::ItemVersion>> versions(const UserId& user, const std::string& database,
                                                  const std::optional<Guid>& guid) override;
   Result<int64_t> purge(const std::string& database, int64_t before, int max_versions) override;
-  Result<int64_t> complete_since(const UserId& user, const std::string& database) override;
+  Result<int64_t> whole_from(const UserId& user, const std::string& database) override;
 
  private:
   explicit SqliteHistoryStore(std::shared_ptr<SqliteDb> db) : db_(std::move(db)) {}

@@ -42,7 +42,8 @@ class HistoryStoreSuite : public ::testing::Test {
   }
   std::vector<std::string> described() {
     std::vector<std::string> out;
-    for (const auto& v : *store_->versions(UserId("alice"), "contacts", std::nullopt)) {
+    auto versions = store_->versions(UserId("alice"), "contacts", std::nullopt);  // kept: the loop reads it
+    for (const auto& v : *versions) {
       out.push_back(v.guid.str() + ":" + caf::version_kind_name(v.kind) + ":" + v.raw);
     }
     return out;
@@ -82,23 +83,32 @@ TYPED_TEST_P(HistoryStoreSuite, PurgeKeepsTheLastOldVersionOfEachLiveItem) {
 
 TYPED_TEST_P(HistoryStoreSuite, PurgeByCountKeepsTheNewestVersionsAndSaysFromWhenHistoryIsWhole) {
   ASSERT_TRUE(this->store_->record({version("g1", VersionKind::kCreated, "a", 100),
-                              version("g1", VersionKind::kUpdated, "b", 200),
-                              version("g1", VersionKind::kUpdated, "c", 300),
-                              version("g2", VersionKind::kCreated, "x", 150)})
+                                    version("g1", VersionKind::kUpdated, "b", 200),
+                                    version("g1", VersionKind::kUpdated, "c", 300),
+                                    version("g2", VersionKind::kCreated, "x", 150)})
                   .is_ok());
-  EXPECT_EQ(*this->store_->complete_since(UserId("alice"), "contacts"), 0);
+  EXPECT_EQ(*this->store_->whole_from(UserId("alice"), "contacts"), 0);
+  auto id_of = [&](const std::string& raw) {
+    auto versions = this->store_->versions(UserId("alice"), "contacts", std::nullopt);
+    for (const auto& v : *versions) {
+      if (v.raw == raw) return v.id;
+    }
+    return int64_t{-1};
+  };
   auto dropped = this->store_->purge("contacts", 50, 2);  // nothing is old enough: only the count
   ASSERT_TRUE(dropped) << dropped.error().to_string();
   EXPECT_EQ(*dropped, 1);
   EXPECT_EQ(this->described(), (std::vector<std::string>{"g1:updated:b", "g1:updated:c", "g2:created:x"}));
-  EXPECT_EQ(*this->store_->complete_since(UserId("alice"), "contacts"), 200) << "g1 before 200 is gone";
-  EXPECT_EQ(*this->store_->complete_since(UserId("bob"), "contacts"), 0);
-  // It never moves back.
+  EXPECT_EQ(*this->store_->whole_from(UserId("alice"), "contacts"), id_of("b")) << "g1 before b is gone";
+  EXPECT_EQ(*this->store_->whole_from(UserId("bob"), "contacts"), 0);
+  // Thinned again: it moves on, never back.
   ASSERT_TRUE(this->store_->record({version("g2", VersionKind::kUpdated, "y", 160),
-                              version("g2", VersionKind::kUpdated, "z", 170)})
+                                    version("g2", VersionKind::kUpdated, "z", 170)})
                   .is_ok());
   ASSERT_TRUE(this->store_->purge("contacts", 50, 2));
-  EXPECT_EQ(*this->store_->complete_since(UserId("alice"), "contacts"), 200);
+  EXPECT_EQ(*this->store_->whole_from(UserId("alice"), "contacts"), id_of("y"));
+  ASSERT_TRUE(this->store_->purge("contacts", 50, 3));
+  EXPECT_EQ(*this->store_->whole_from(UserId("alice"), "contacts"), id_of("y"));
 }
 
 TYPED_TEST_P(HistoryStoreSuite, RecorderKeepsEveryWriteAndTheVersionFoundBeforeIt) {
