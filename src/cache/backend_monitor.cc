@@ -88,14 +88,26 @@ Result<int> BackendMonitor::poll_user(const UserId& user, int64_t now) {
   if (!since) return since.error();
   auto set = backend_->changes_since(ref, *since);
   if (!set) return set.error();
-  caf::ChangeEvent event{user, database_, caf::ChangeSource::kBackend, DeviceId(), {}};
-  auto folded = cache_->fold(ref, *set, default_type_, now, events_ ? &event.items : nullptr);
+  std::vector<caf::ObservedChange> changes;
+  const bool wanted = on_folded_ || events_;
+  auto folded = cache_->fold(ref, *set, default_type_, now, wanted ? &changes : nullptr);
   if (!folded) return folded.error();
+  if (on_folded_ && !changes.empty()) on_folded_(ref, changes);
   if (*folded > 0) {
     logger("cache")->info("store '{}' user '{}': {} changes by others brought into the cache", database_, user.str(),
                           *folded);
   }
-  if (events_) events_->publish(event);
+  if (events_) {
+    caf::ChangeEvent event{user, database_, caf::ChangeSource::kBackend, DeviceId(), {}};
+    for (const auto& change : changes) {
+      // A change with no version before it made the item new to the server.
+      const caf::Action action = change.now.action == caf::Action::kDelete ? caf::Action::kDelete
+                                 : change.before                           ? caf::Action::kUpdate
+                                                                           : caf::Action::kCreate;
+      event.items.push_back({action, change.now.guid});
+    }
+    events_->publish(event);
+  }
   return folded;
 }
 

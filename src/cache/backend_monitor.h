@@ -27,6 +27,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "cache/cache_store.h"
 #include "caf/change_events.h"
@@ -64,6 +65,12 @@ class BackendMonitor {
   // one event per user); none by default. Set before the first poll_once.
   void set_change_events(const caf::ChangeEvents* events) { events_ = events; }
 
+  // Called after each fold with the changes that reached the cache (the
+  // item history keeps them, caf::HistoryRecorder::record_observed). Set it
+  // before the first poll_once.
+  using FoldedSink = std::function<void(const caf::StoreRef&, const std::vector<caf::ObservedChange>&)>;
+  void on_folded(FoldedSink sink) { on_folded_ = std::move(sink); }
+
   const std::string& database() const { return database_; }
   Policy policy() const { return policy_; }
   // System preferences: the poll interval from the next poll_once on.
@@ -88,6 +95,7 @@ class BackendMonitor {
   std::set<UserId> marked_;   // guarded by marks_mutex_
   bool all_marked_ = false;   // guarded by marks_mutex_
   std::function<void()> wake_;  // set once by watch(), before the subscription
+  FoldedSink on_folded_;        // set once, before polling
   // Last: destroyed first, so no notification runs into members already gone.
   std::unique_ptr<caf::ChangeSubscription> subscription_;
 };

@@ -189,7 +189,7 @@ Status CacheStore::import(const caf::StoreRef& store, const caf::ChangeSet& set,
   auto done = loaded(store);
   if (!done) return done.error();
   if (*done) return Status::ok();
-  auto folded = fold_locked(store, set, default_type, FoldMode::kInitialLoad, 0);
+  auto folded = fold_locked(store, set, default_type, FoldMode::kInitialLoad, 0, nullptr);
   if (!folded) return folded.error().with_context("cache import");
   return tx->commit().with_context("cache import");
 }
@@ -598,19 +598,22 @@ std::optional<int64_t> CacheStore::anchor_revision(const Anchor& anchor) { retur
 // Back End Monitor side
 
 Result<int> CacheStore::fold(const caf::StoreRef& store, const caf::ChangeSet& set, const std::string& default_type,
-                             int64_t now, std::vector<caf::ChangedItem>* folded_items) {
+                             int64_t now, std::vector<caf::ObservedChange>* folded_changes) {
   CFX_RETURN_IF_ERROR(check_scope(store));
   auto tx = db_->transaction();
   if (!tx) return tx.error().with_context("cache fold");
-  auto folded = fold_locked(store, set, default_type, FoldMode::kChangesByOthers, now, folded_items);
+  std::vector<caf::ObservedChange> changes;
+  auto folded = fold_locked(store, set, default_type, FoldMode::kChangesByOthers, now,
+                            folded_changes ? &changes : nullptr);
   if (!folded) return folded.error().with_context("cache fold");
   CFX_RETURN_IF_ERROR(tx->commit().with_context("cache fold"));
+  if (folded_changes) *folded_changes = std::move(changes);
   return *folded;
 }
 
 Result<int> CacheStore::fold_locked(const caf::StoreRef& store, const caf::ChangeSet& set,
                                     const std::string& default_type, FoldMode mode, int64_t now,
-                                    std::vector<caf::ChangedItem>* folded_items) {
+                                    std::vector<caf::ObservedChange>* folded_changes) {
   int folded = 0;
   for (const caf::SyncObj& change : set.changes) {
     if (change.guid.empty()) continue;
@@ -660,12 +663,22 @@ Result<int> CacheStore::fold_locked(const caf::StoreRef& store, const caf::Chang
     if (!*existing) st->bind(8, change.guid.str());
     CFX_RETURN_IF_ERROR(st->run().status());
     ++folded;
-    if (folded_items) {
-      const bool created = !*existing || (*existing)->deleted;  // a revived tombstone is a create
-      folded_items->push_back({change.action == caf::Action::kDelete ? caf::Action::kDelete
-                               : created                             ? caf::Action::kCreate
-                                                                     : caf::Action::kUpdate,
-                               Guid(cuid)});
+    if (folded_changes) {
+      caf::ObservedChange observed;
+      observed.now.action = change.action;
+      observed.now.guid = Guid(cuid);
+      if (change.action != caf::Action::kDelete) {
+        observed.now.content_type = change.content_type.empty() ? default_type : change.content_type;
+        observed.now.raw = change.raw;
+      }
+      if (*existing && !(*existing)->deleted) {
+        caf::SyncObj before;
+        before.guid = Guid(cuid);
+        before.content_type = (*existing)->content_type;
+        before.raw = (*existing)->raw;
+        observed.before = std::move(before);
+      }
+      folded_changes->push_back(std::move(observed));
     }
   }
   auto st = db_->prepare(mode == FoldMode::kInitialLoad

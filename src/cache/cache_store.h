@@ -47,6 +47,7 @@
 
 #include "caf/change_events.h"
 #include "caf/content_adapter.h"
+#include "caf/item_history.h"
 #include "common/sqlite_db.h"
 
 namespace conflux::cache {
@@ -181,11 +182,12 @@ class CacheStore {
   // change's anchor), deletes of items the cache deleted already, and
   // changes to items with queue entries still pending (the device's change
   // is newer than the back end's view and will overwrite it). Returns how
-  // many changes reached the cache; `folded`, when given, gets each of them
-  // by its cache id (the guid the CAF's callers see).
-  // `now` stamps the tombstones of deletes.
-  Result<int> fold(const caf::StoreRef& store, const caf::ChangeSet& set, const std::string& default_type, int64_t now,
-                   std::vector<caf::ChangedItem>* folded = nullptr);
+  // many changes reached the cache.
+  // `now` stamps the tombstones of deletes. `folded`, when given, receives
+  // each change that reached the cache, under the cuid, with the cache's
+  // version it replaced (for the item history).
+  Result<int> fold(const caf::StoreRef& store, const caf::ChangeSet& set, const std::string& default_type,
+                   int64_t now, std::vector<caf::ObservedChange>* folded = nullptr);
 
   // The cache revision an anchor of this cache stands for; nullopt when
   // `anchor` is not one (e.g. handed out before the cache was switched on).
@@ -196,7 +198,7 @@ class CacheStore {
 
   enum class FoldMode { kInitialLoad, kChangesByOthers };
   Result<int> fold_locked(const caf::StoreRef& store, const caf::ChangeSet& set, const std::string& default_type,
-                          FoldMode mode, int64_t now, std::vector<caf::ChangedItem>* folded = nullptr);
+                          FoldMode mode, int64_t now, std::vector<caf::ObservedChange>* folded);
   Result<std::optional<CacheItem>> find(const caf::StoreRef& store, const std::string& column,
                                         const std::string& value);
   Result<int64_t> next_revision();

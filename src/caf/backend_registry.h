@@ -56,6 +56,14 @@ enum class BackendLogin : uint8_t {
 
 const char* backend_login_name(BackendLogin login);
 
+// When one sync's deletions are held until the user confirms them
+// (engine/deletion_guard.h): more than `min_items` of the store and more than
+// `percent` of it. Lower values hold more often; 0 and 0 hold every deletion.
+struct MassDeletionRule {
+  int min_items = 50;  // `mass_delete_min_items`
+  int percent = 33;    // `mass_delete_percent`: "more than a third"
+};
+
 // One configured datastore ("[stores.contacts]" in the config file).
 struct StoreSettings {
   std::string name;          // datastore URI the devices use: "contacts"
@@ -65,7 +73,16 @@ struct StoreSettings {
   // What the sync engine does when a device and the server both changed an
   // item: server-wins, client-wins, newest-wins, merge, duplicate or report
   // (engine/conflict_policy.h).
-  std::string conflict_policy = "server-wins";
+  std::string conflict_policy = "merge";
+  MassDeletionRule mass_delete;
+  // Days every version of every item is kept (caf/item_history.h), so the
+  // store can be restored to any moment within them; 0 keeps no history.
+  // Costs space (docs/PERFORMANCE.md) and a little CPU per write.
+  int history_days = 30;
+  // At most this many versions of one item are kept, however young
+  // (`history_versions`); 0: no limit but the age. A restore to a moment
+  // before the oldest version kept of an item is refused.
+  int history_versions = 100;
   // Adapter-specific keys of the section, as strings; the adapter's factory
   // validates them and names the bad key in its error.
   std::map<std::string, std::string> options;

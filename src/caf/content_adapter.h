@@ -87,6 +87,10 @@ struct StoreRef {
   // (seed: "the engine may also pass credentials with each call"). A write
   // with an unrestricted-read token needs them. Never logged.
   std::optional<Credentials> credentials = std::nullopt;
+  // Who writes, for the item history (caf/item_history.h): "device IMEI:1",
+  // "conflux restore" …, and the sync session or restore it belongs to.
+  std::string origin = {};
+  std::string session = {};
   // The device whose sync makes this call; empty for other callers (the
   // portal). Change events name it, so a device is not alerted of its own change.
   DeviceId device = {};

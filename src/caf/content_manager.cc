@@ -168,7 +168,14 @@ std::vector<ApplyResult> ContentManager::apply(const StoreRef& store, std::vecto
     obj.user = store.user;
     obj.database = store.database;
   }
-  std::vector<ApplyResult> results = admitted->adapter->apply(store, std::move(batch));
+  std::vector<ApplyResult> results;
+  if (history_) {
+    auto pending = history_->before_apply(*admitted->adapter, store, batch);
+    results = admitted->adapter->apply(store, std::move(batch));
+    history_->after_apply(store, std::move(pending), results);
+  } else {
+    results = admitted->adapter->apply(store, std::move(batch));
+  }
   if (events_) {
     ChangeEvent event{store.user,
                       store.database,

@@ -28,6 +28,7 @@
 #include "caf/caf_interface.h"
 #include "caf/change_events.h"
 #include "caf/connection_pool.h"
+#include "caf/item_history.h"
 #include "caf/token_service.h"
 
 namespace conflux::caf {
@@ -58,6 +59,10 @@ class ContentManager final : public CafInterface {
   // items that succeeded); none by default. Set before serving.
   void set_change_events(const ChangeEvents* events) { events_ = events; }
 
+  // Every successful write is kept as a version by `history` (it must
+  // outlive the manager); null keeps none. Set before the first call.
+  void set_history(HistoryRecorder* history) { history_ = history; }
+
  private:
   enum class Access { kRead, kWrite };
   // The adapter for `store` once the token proves the caller may `access` it,
@@ -84,6 +89,7 @@ class ContentManager final : public CafInterface {
   ConnectionPool connections_;
   const ChangeEvents* events_ = nullptr;
 
+  HistoryRecorder* history_ = nullptr;  // may be null: no item history
   mutable std::mutex access_mutex_;
   std::map<std::string, TokenKind> access_;  // as reloaded, over the registry's; guarded by access_mutex_
 };

@@ -53,5 +53,7 @@ void register_cache_commands(CLI::App& app, Context& ctx);     // cache ... (cac
 void register_notify_command(CLI::App& app, Context& ctx);     // notify (notify.cc)
 void register_conformance_command(CLI::App& app, Context& ctx);  // conformance (conformance.cc)
 void register_webhook_commands(CLI::App& app, Context& ctx);     // webhooks ... (webhooks.cc)
+void register_held_commands(CLI::App& app, Context& ctx);      // held ... (held.cc)
+void register_history_commands(CLI::App& app, Context& ctx);   // history, restore (history.cc)
 
 }  // namespace conflux::app

@@ -49,7 +49,7 @@ int conflicts_resolve(Services& s, int64_t id, Keep keep, bool force) {
   if (auto st = engine::settle_conflict(*s.state, *s.content, token, r,
                                         keep == Keep::kServer ? engine::KeptVersion::kServer
                                                               : engine::KeptVersion::kDevice,
-                                        force);
+                                        force, "conflux conflicts resolve");
       !st.is_ok()) {
     return fail(st.message());
   }

@@ -28,6 +28,9 @@ int main(int argc, char** argv) {
   app::register_notify_command(app, ctx);
   app::register_conformance_command(app, ctx);
   app::register_webhook_commands(app, ctx);
+  app::register_held_commands(app, ctx);
+  app::register_history_commands(app, ctx);
+
 
   CLI11_PARSE(app, argc, argv);
 

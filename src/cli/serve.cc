@@ -12,11 +12,14 @@
 #include <filesystem>
 #include <iostream>
 #include <mutex>
+#include <optional>
 #include <stop_token>
 #include <thread>
 
 #include "cli/cache_admin.h"
 #include "cli/command.h"
+#include "cli/held.h"
+#include "cli/history_purge.h"
 #include "cli/services.h"
 #include "cli/webhooks.h"
 #include "common/ip_networks.h"
@@ -214,6 +217,9 @@ int serve(const config::Config& config, const ConfigSource& reread) {
   if (!config.webhooks.empty()) s.webhooks->start();
   if (!config.push.empty()) s.san->start();
   if (s.cache_monitors) s.cache_monitors->start();  // replication runs in the server only
+  // The item history's retention: at start, then hourly.
+  std::optional<HistoryPurge> history_purge;
+  if (s.history) history_purge.emplace(*s.history, 3600);
 
   engine::EngineOptions engine_options;
   engine_options.max_msg_size = config.server.max_msg_size;
@@ -261,7 +267,7 @@ int serve(const config::Config& config, const ConfigSource& reread) {
   handler_options.limits.max_bytes = config.server.max_body_bytes;
   handler_options.metrics = [&s] {
     return cache_metrics(s) + webhook_metrics(*s.outbox, s.webhooks->counters(), s.clock.now_seconds()) +
-           san_metrics(s.san->counters());
+           san_metrics(s.san->counters()) + held_metrics(s);
   };
   handler_options.trusted_proxies = trusted_proxies;
   handler_options.data_dir = config.data_dir;

@@ -7,8 +7,10 @@
 #include "adapters/builtin_adapters.h"
 #include "cache/cached_adapter.h"
 #include "common/log.h"
+#include "store/pg_history_store.h"
 #include "store/pg_state_store.h"
 #include "store/pg_user_store.h"
+#include "store/sqlite_history_store.h"
 #include "store/sqlite_state_store.h"
 #include "store/user_store.h"
 
@@ -60,6 +62,10 @@ Status wrap_cached_stores(Services& s) {
               cache_store, backend, store.name, store.content_type, store.cache.backend_poll_seconds,
               push ? cache::BackendMonitor::Policy::kPush : cache::BackendMonitor::Policy::kPoll);
           backend_monitor->set_change_events(&s.change_events);
+          // Changes by others join the item history (opened after the stores).
+          backend_monitor->on_folded([&s](const caf::StoreRef& ref, const std::vector<caf::ObservedChange>& changes) {
+            if (s.history) s.history->record_observed(ref, changes);
+          });
           monitors->add(std::make_unique<cache::CacheMonitor>(cache_store, backend, store.name, trigger,
                                                               s.clock.now_seconds(), options),
                         std::move(backend_monitor));
@@ -163,6 +169,18 @@ Result<std::unique_ptr<Services>> Services::open_all(const config::Config& confi
   if (!secret) return secret.error().with_context("token key");
   s->tokens = std::make_unique<caf::TokenService>(*secret, s->clock);
   s->content = std::make_unique<caf::ContentManager>(s->registry, *s->users, *s->tokens, s->clock);
+  // The item history lives beside the state: conflux.db or PostgreSQL.
+  if (s->state_db) {
+    auto history = store::SqliteHistoryStore::open(s->state_db);
+    if (!history) return history.error().with_context("item history");
+    s->history_store = std::move(*history);
+  } else {
+    auto history = store::PgHistoryStore::open(s->pg_db);
+    if (!history) return history.error().with_context("item history");
+    s->history_store = std::move(*history);
+  }
+  s->history = std::make_unique<caf::HistoryRecorder>(*s->history_store, s->clock, s->registry.stores());
+  s->content->set_history(s->history.get());
   s->content->set_change_events(&s->change_events);
   return std::move(s);
 }

@@ -37,6 +37,10 @@ struct Services {
   // publish, consumers (notifications) subscribe before serving starts.
   caf::ChangeEvents change_events;
   std::unique_ptr<caf::TokenService> tokens;
+  // Every version of every item (caf/item_history.h), in the state database
+  // (SQLite or PostgreSQL); the Content Manager records through `history`.
+  std::unique_ptr<caf::HistoryStore> history_store;
+  std::unique_ptr<caf::HistoryRecorder> history;
   std::unique_ptr<caf::ContentManager> content;
   // The persistent cache (<data_dir>/cache.db) when a store has `cache = true`.
   std::shared_ptr<cache::CacheStore> cache_store;

@@ -174,7 +174,8 @@ const std::vector<std::string> kStoreKeys = {
     "adapter",         "content_type",   "content_version", "conflict_policy",
     "access",          "login",          "service_user",    "service_password_file",
     "cache",           "cache_trigger",  "cache_amount",    "cache_interval_seconds",
-    "backend_monitor", "backend_poll_seconds", "cache_stuck_after_attempts", "cache_tombstone_max_age_seconds"};
+    "backend_monitor", "backend_poll_seconds", "cache_stuck_after_attempts", "cache_tombstone_max_age_seconds",
+    "history_days",    "history_versions", "mass_delete_min_items", "mass_delete_percent"};
 
 // The cache_* keys of a [stores.<name>] section (caf::CacheSettings); `value`
 // is the node as text.
@@ -274,6 +275,25 @@ Status read_store(const std::string& name, const toml::table& t, const std::stri
       store.service_user = value;
     } else if (k == "service_password_file") {
       store.service_password_file = value;
+    } else if (k == "history_days") {
+      auto n = node.value<int64_t>();
+      if (!node.is_integer() || !n || *n < 0 || *n > 36500) {
+        return bad(source, node, path, "must be a number of days from 0 (no history) to 36500");
+      }
+      store.history_days = static_cast<int>(*n);
+    } else if (k == "history_versions") {
+      auto n = node.value<int64_t>();
+      if (!node.is_integer() || !n || *n < 0 || *n > 1'000'000) {
+        return bad(source, node, path, "must be a number of versions per item from 1 to 1000000, or 0 (no limit)");
+      }
+      store.history_versions = static_cast<int>(*n);
+    } else if (k == "mass_delete_min_items" || k == "mass_delete_percent") {
+      auto n = node.value<int64_t>();
+      const int64_t most = k == "mass_delete_percent" ? 100 : 1'000'000'000;
+      if (!node.is_integer() || !n || *n < 0 || *n > most) {
+        return bad(source, node, path, "must be an integer from 0 to " + std::to_string(most));
+      }
+      (k == "mass_delete_min_items" ? store.mass_delete.min_items : store.mass_delete.percent) = static_cast<int>(*n);
     } else if (k.starts_with("cache") || k.starts_with("backend_")) {
       CFX_RETURN_IF_ERROR(read_cache_key(k, node, value, source, path, store.cache));
     } else if (std::string hint = did_you_mean(k, kStoreKeys); !hint.empty()) {
@@ -557,6 +577,10 @@ std::map<std::string, std::string> config_keys(const Config& c) {
     keys[p + "content_type"] = store.content_type;
     keys[p + "content_version"] = store.content_version;
     keys[p + "conflict_policy"] = store.conflict_policy;
+    keys[p + "history_days"] = std::to_string(store.history_days);
+    keys[p + "history_versions"] = std::to_string(store.history_versions);
+    keys[p + "mass_delete_min_items"] = std::to_string(store.mass_delete.min_items);
+    keys[p + "mass_delete_percent"] = std::to_string(store.mass_delete.percent);
     keys[p + "access"] = caf::token_kind_name(store.access);
     keys[p + "login"] = caf::backend_login_name(store.login);
     keys[p + "service_user"] = store.service_user;

@@ -9,6 +9,7 @@
 #include "data/calendar_time.h"
 #include "data/sif.h"
 #include "data/text_codec.h"
+#include "data/text_merge.h"
 #include "data/vcalendar.h"
 
 namespace conflux::data {
@@ -241,6 +242,25 @@ icalcomponent* find_main(icalcomponent* cal) {
   return nullptr;
 }
 
+// Texts a person writes, where two versions both keep their words.
+// (COMMENT is multi-valued, so both are kept anyway.)
+bool is_free_text(const std::string& name) { return name == "DESCRIPTION"; }
+
+// Our first property of q's kind gets both texts (data::merge_free_text).
+void keep_both_texts(icalcomponent* ours, icalproperty* q) {
+  icalproperty* p = icalcomponent_get_first_property(ours, icalproperty_isa(q));
+  icalvalue* our_value = p ? icalproperty_get_value(p) : nullptr;
+  icalvalue* their_value = icalproperty_get_value(q);
+  if (!our_value || !their_value || icalvalue_isa(our_value) != ICAL_TEXT_VALUE ||
+      icalvalue_isa(their_value) != ICAL_TEXT_VALUE) {
+    return;
+  }
+  const char* our_text = icalvalue_get_text(our_value);
+  const char* their_text = icalvalue_get_text(their_value);
+  std::string merged = merge_free_text(our_text ? our_text : "", their_text ? their_text : "");
+  icalproperty_set_value(p, icalvalue_new_text(merged.c_str()));
+}
+
 void merge_component(icalcomponent* ours, icalcomponent* theirs) {
   std::set<std::string> our_names;
   std::set<std::string> our_values;
@@ -253,6 +273,10 @@ void merge_component(icalcomponent* ours, icalcomponent* theirs) {
   for (icalproperty* q = icalcomponent_get_first_property(theirs, ICAL_ANY_PROPERTY); q;
        q = icalcomponent_get_next_property(theirs, ICAL_ANY_PROPERTY)) {
     std::string name = prop_name(q);
+    if (is_free_text(name) && our_names.count(name)) {
+      keep_both_texts(ours, q);
+      continue;
+    }
     bool add = is_multi_valued(name) ? !our_values.count(prop_text(q)) : !our_names.count(name);
     if (add) to_add.push_back(q);
   }

@@ -63,6 +63,7 @@ class CalendarItem : public DataObject {
   //  - multi-valued properties (ATTENDEE, CATEGORIES, COMMENT, CONTACT,
   //    EXDATE, RDATE, RESOURCES, ATTACH, RELATED-TO, REQUEST-STATUS) are
   //    united by value;
+  //  - DESCRIPTION is free text: both texts are kept (data::merge_free_text);
   //  - every other property is single-valued: ours wins, theirs is taken
   //    when ours lacks it;
   //  - VALARMs of theirs not equal to one of ours are added; detached

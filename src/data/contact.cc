@@ -6,6 +6,7 @@
 
 #include "data/sif.h"
 #include "data/text_codec.h"
+#include "data/text_merge.h"
 
 namespace conflux::data {
 namespace {
@@ -18,6 +19,9 @@ bool is_multi_valued(std::string_view name) {
   return in_list(name, {"TEL", "EMAIL", "ADR", "URL", "IMPP", "LABEL", "CATEGORIES", "X-ABDATE", "X-ABRELATEDNAMES",
                         "X-AIM", "X-ICQ", "X-JABBER", "X-MSN", "X-YAHOO", "X-SKYPE", "X-SIP", "X-GROUPWISE"});
 }
+
+// Texts a person writes, where two versions both keep their words.
+bool is_free_text(std::string_view name) { return in_list(name, {"NOTE"}); }
 
 std::string digits_of(std::string_view s) {
   std::string out;
@@ -89,6 +93,11 @@ void merge_property(std::vector<VCardProperty>& props, const VCardProperty& q) {
     return;
   }
   bool all_empty = std::all_of(ours.begin(), ours.end(), [](const VCardProperty* p) { return p->empty(); });
+  if (is_free_text(q.name) && !all_empty) {
+    VCardProperty& kept = *ours.front();
+    kept.values = {merge_free_text(kept.joined(), q.joined())};
+    return;
+  }
   if (all_empty && !q.empty()) {
     std::string group = ours.front()->group;
     *ours.front() = q;
@@ -230,6 +239,16 @@ Result<std::unique_ptr<DataObject>> Contact::merged_with(const DataObject& their
     }
   }
   return std::unique_ptr<DataObject>(std::make_unique<Contact>(std::move(result)));
+}
+
+std::vector<std::string> Contact::fields_left_out_of(const Contact& theirs) const {
+  std::vector<std::string> names;
+  for (const auto& q : theirs.card().properties) {
+    if (is_multi_valued(q.name) || is_free_text(q.name) || in_list(q.name, {"REV", "PRODID", "UID"})) continue;
+    if (q.empty() || find_same_value(card_.properties, q)) continue;
+    if (std::find(names.begin(), names.end(), q.name) == names.end()) names.push_back(q.name);
+  }
+  return names;
 }
 
 }  // namespace conflux::data

@@ -4,6 +4,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "data/data_object.h"
 #include "data/vcard.h"
@@ -48,13 +49,20 @@ class Contact final : public DataObject {
   //    X-YAHOO, X-SKYPE, X-SIP, X-GROUPWISE): union by normalised value (TEL:
   //    digits; EMAIL: lower case; others: text lower case, whitespace
   //    collapsed); a value both have keeps ours and gains theirs' TYPEs;
-  //  - every other property (FN, N, BDAY, ORG, NOTE, PHOTO, X-EVOLUTION-...)
+  //  - NOTE is free text: both texts are kept (data::merge_free_text);
+  //  - every other property (FN, N, BDAY, ORG, PHOTO, X-EVOLUTION-...)
   //    is single-valued: ours wins unless all of ours are empty, then the
   //    first of theirs replaces them;
   //  - grouped properties of theirs (item1.TEL + item1.X-ABLabel) are judged
   //    by their members and, if any member is new, added together under a
   //    group name ours does not use.
   Result<std::unique_ptr<DataObject>> merged_with(const DataObject& theirs) const override;
+
+  // Names of the single-valued properties of `theirs` whose value this card
+  // does not hold (in their order, each once): what a merge into this card
+  // left out. Multi-valued properties, NOTE (merged_with keeps both texts)
+  // and REV, PRODID, UID (the versions' own bookkeeping) are never named.
+  std::vector<std::string> fields_left_out_of(const Contact& theirs) const;
 
   std::unique_ptr<DataObject> clone() const override {
     return other_source_ ? std::make_unique<Contact>(VCard(card_), *other_source_)

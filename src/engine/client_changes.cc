@@ -259,6 +259,12 @@ Result<ItemPlan> SyncEngine::MessageRun::classify_item(ClientBatch& batch, const
   if (mapped && !ds.sends_everything() && !step.whole) plan.race_item = &incoming;
   if (cmd.kind == CommandKind::kDelete) {
     if (!mapped) return decided(std::move(plan), StatusCode::kItemNotDeleted);
+    if (defer_client_delete(ds, plan.luid, mapped->guid)) {
+      ++ds.counts.client_deletes;  // accepted; applied or held with the rest (engine/deletion_guard.h)
+      // Archive (RepPro §"Archive"): no store keeps deleted versions, and
+      // the protocol has a code for deleting without.
+      return decided(std::move(plan), cmd.archive ? StatusCode::kDeleteWithoutArchive : StatusCode::kOk);
+    }
     plan.write = caf::SyncObj{};
     plan.write->action = caf::Action::kDelete;
     plan.write->guid = mapped->guid;

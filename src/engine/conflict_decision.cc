@@ -107,22 +107,29 @@ ConflictSide newest_side(std::optional<int64_t> server_modified, std::optional<i
   return ConflictSide::kDevice;
 }
 
-Result<std::string> merge_versions(const std::string& server_type, std::string_view server_data,
-                                   const std::string& device_type, std::string_view device_data) {
+Result<MergedVersions> merge_versions(const std::string& server_type, std::string_view server_data,
+                                      const std::string& device_type, std::string_view device_data) {
   auto server = data::parse(server_data, format_of(server_type));
   if (!server) return server.error().with_context("server version");
   auto device = data::parse(device_data, format_of(device_type));
   if (!device) return device.error().with_context("device version");
   auto merged = data::merge(**server, **device);
   if (!merged) return merged.error();
-  return (*merged)->write((*server)->source_format());
+  auto written = (*merged)->write((*server)->source_format());
+  if (!written) return written.error();
+  MergedVersions out;
+  out.data = std::move(*written);
+  const auto* merged_card = dynamic_cast<const data::Contact*>(merged->get());
+  const auto* device_card = dynamic_cast<const data::Contact*>(device->get());
+  if (merged_card && device_card) out.device_fields_left_out = merged_card->fields_left_out_of(*device_card);
+  return out;
 }
 
 namespace {
 
 // How newest-wins or merge settle `c`: as a plain policy, or as kMerge with
 // the merge in `merged`; `why` says what led there when it is not plain.
-ConflictPolicy settle_as(const ConflictCase& c, std::string& merged, std::string& why) {
+ConflictPolicy settle_as(const ConflictCase& c, MergedVersions& merged, std::string& why) {
   if (c.policy == ConflictPolicy::kNewestWins) {
     if (c.client_deletes || c.server_deleted) {
       why = "delete against change, the device's side taken (a delete has no time): ";
@@ -149,26 +156,41 @@ ConflictPolicy settle_as(const ConflictCase& c, std::string& merged, std::string
   return ConflictPolicy::kMerge;
 }
 
+// The conflict record's outcome of a merge; fields of the device's version it
+// left out make the record say so, where `conflux conflicts` shows it.
+std::string merge_outcome(const std::vector<std::string>& device_fields_left_out) {
+  std::string outcome = "merged: fields of both kept, both texts where both changed a text";
+  if (device_fields_left_out.empty()) return outcome + "; both originals kept here";
+  outcome += "; NOT KEPT from the device (server's value stays, device's in this record):";
+  for (const auto& name : device_fields_left_out) outcome += " " + name;
+  return outcome;
+}
+
 }  // namespace
 
 ConflictDecision decide_conflict(const ConflictCase& c) {
   using protocol::StatusCode;
   ConflictDecision d;
   std::string why;
-  switch (settle_as(c, d.merged, why)) {
+  MergedVersions merged;
+  switch (settle_as(c, merged, why)) {
     case ConflictPolicy::kMerge:
       // The merge replaces the server's version and goes back to the device
       // as a Replace (its map row names no revision, so pkg 4 sends it).
       d.write = ConflictDecision::Write::kMerged;
+      d.merged = std::move(merged.data);
       d.success = StatusCode::kConflictMerged;
       d.resend_to_device = true;
-      d.outcome = "merged field by field (server's value where both changed); both originals kept here";
+      d.outcome = merge_outcome(merged.device_fields_left_out);
       break;
     case ConflictPolicy::kNewestWins:
       break;  // settle_as never answers it
     case ConflictPolicy::kClientWins:
       d.write = ConflictDecision::Write::kClientVersion;
-      d.success = StatusCode::kConflictClientWon;
+      // Under merge a device's edit of an item the server no longer holds
+      // is stored again as a new item: 201, as for any Add.
+      d.success = c.policy == ConflictPolicy::kMerge && c.server_deleted ? StatusCode::kItemAdded
+                                                                          : StatusCode::kConflictClientWon;
       d.outcome = "device version applied; server version kept here";
       break;
     case ConflictPolicy::kDuplicate:

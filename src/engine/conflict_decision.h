@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/status.h"
 #include "engine/conflict_policy.h"
@@ -33,14 +34,24 @@ std::optional<int64_t> item_modified_at(std::string_view bytes, const std::strin
 // device's arrives now, so the device's is the newer.
 ConflictSide newest_side(std::optional<int64_t> server_modified, std::optional<int64_t> device_modified);
 
+struct MergedVersions {
+  std::string data;  // in the server version's content type
+  // Single-valued fields of the device's version whose value the merge did
+  // not keep (contacts: N, BDAY, ORG …; see data::Contact::fields_left_out_of).
+  // Empty when nothing the device typed was left out; always empty for other
+  // kinds of data, which are not inspected.
+  std::vector<std::string> device_fields_left_out;
+};
+
 // merge: a field-level merge of the two versions (data::DataObject::merged_with)
-// with the server's version as "ours": a field both sides changed keeps the
-// server's value, the version other devices already hold; every field only
-// one side has is kept. The result is written in the server version's
-// content type. kInvalidArgument / kUnimplemented when either version cannot
-// be parsed or the two are different kinds of data.
-Result<std::string> merge_versions(const std::string& server_type, std::string_view server_data,
-                                   const std::string& device_type, std::string_view device_data);
+// with the server's version as "ours", losing as little as it can: multi-
+// valued fields are united, a free-text field both changed (NOTE,
+// DESCRIPTION) keeps both texts, every field only one side has is kept; only
+// a single-valued field both changed keeps the server's value, the version
+// other devices already hold. kInvalidArgument / kUnimplemented when either
+// version cannot be parsed or the two are different kinds of data.
+Result<MergedVersions> merge_versions(const std::string& server_type, std::string_view server_data,
+                                      const std::string& device_type, std::string_view device_data);
 
 // One conflict as a policy sees it: what each side did and, for a side
 // that changed the item, its version. A side whose version could not be read

@@ -17,8 +17,8 @@ using protocol::StatusCode;
 ConflictPolicy SyncEngine::MessageRun::policy_for(const std::string& database) const {
   std::lock_guard lock(engine_.policies_mutex_);
   auto it = engine_.conflict_policies_.find(database);
-  if (it == engine_.conflict_policies_.end()) return ConflictPolicy::kServerWins;
-  return parse_conflict_policy(it->second).value_or(ConflictPolicy::kServerWins);
+  if (it == engine_.conflict_policies_.end()) return ConflictPolicy::kMerge;
+  return parse_conflict_policy(it->second).value_or(ConflictPolicy::kMerge);
 }
 
 Result<std::optional<caf::SyncObj>> SyncEngine::MessageRun::resolve_conflict(

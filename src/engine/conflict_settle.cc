@@ -3,7 +3,7 @@
 namespace conflux::engine {
 
 Status settle_conflict(SyncStateStore& records, caf::CafInterface& caf, const caf::Token& token,
-                       const ConflictRecord& r, KeptVersion keep, bool again) {
+                       const ConflictRecord& r, KeptVersion keep, bool again, std::string origin) {
   const std::string id = std::to_string(r.id);
   if (r.resolved && !again) {
     return Status::failed_precondition("conflict " + id + " is already resolved; --force writes the kept version "
@@ -13,6 +13,8 @@ Status settle_conflict(SyncStateStore& records, caf::CafInterface& caf, const ca
   const std::string& type = keep == KeptVersion::kServer ? r.server_type : r.client_type;
 
   caf::StoreRef ref{r.where.user, r.where.database, token};
+  ref.origin = std::move(origin);
+  ref.session = "conflict-" + id;
   caf::Query one;
   one.guids = {r.guid};
   auto current = caf.search(ref, one);

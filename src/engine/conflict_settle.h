@@ -15,8 +15,9 @@ enum class KeptVersion { kServer, kDevice };
 // A resolved conflict is refused (kFailedPrecondition) unless `again`, and
 // even then when the item changed since (it holds neither recorded version):
 // never over a newer edit. The CAF's refusal (kPermissionDenied for a
-// read-only token, kUnavailable ...) comes back as it is.
+// read-only token, kUnavailable ...) comes back as it is. `origin` names the
+// writer in the item history ("conflux conflicts resolve", "portal").
 Status settle_conflict(SyncStateStore& records, caf::CafInterface& caf, const caf::Token& token,
-                       const ConflictRecord& record, KeptVersion keep, bool again);
+                       const ConflictRecord& record, KeptVersion keep, bool again, std::string origin);
 
 }  // namespace conflux::engine

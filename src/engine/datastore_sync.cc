@@ -167,6 +167,11 @@ Status SyncEngine::MessageRun::delete_unclaimed(DatastoreState& ds) {
     deletes.push_back(std::move(del));
   }
   if (deletes.empty()) return Status::ok();
+  std::vector<Guid> guids;
+  for (const auto& del : deletes) guids.push_back(del.guid);
+  auto held = hold_if_mass_deletion(ds, guids, live->size(), HeldKind::kFromDevice, "refresh from client would delete");
+  if (!held) return held.error();
+  if (*held) return Status::ok();
   const size_t n = deletes.size();
   int failed = 0;
   for (const auto& r : engine_.caf_.apply(store_ref(ds), std::move(deletes))) failed += r.status.is_ok() ? 0 : 1;
@@ -181,6 +186,7 @@ Status SyncEngine::MessageRun::prepare_server_changes(DatastoreState& ds) {
   // A resumed sync did these steps before its suspend (engine/suspend_resume.cc).
   const bool first_time = !ds.prepared;
   ds.prepared = true;
+  CFX_RETURN_IF_ERROR(settle_client_deletes(ds));
   // Refresh from server: the device starts empty.
   if (first_time && ds.alert_code == 205) CFX_RETURN_IF_ERROR(engine_.state_.clear_map(key));
   if (first_time && ds.alert_code == 203) CFX_RETURN_IF_ERROR(delete_unclaimed(ds));
@@ -216,6 +222,8 @@ Status SyncEngine::MessageRun::prepare_server_changes(DatastoreState& ds) {
   }
   auto poison = poison_items(ds, *live);
   if (!poison) return poison.error();
+  auto held = held_from(ds);
+  if (!held) return held.error();
   std::unordered_map<std::string, bool> live_guids;
   for (const auto& obj : *live) {
     live_guids[obj.guid.str()] = true;
@@ -223,6 +231,7 @@ Status SyncEngine::MessageRun::prepare_server_changes(DatastoreState& ds) {
     auto luid_it = map.luid_by_guid.find(obj.guid.str());
     const MapEntry* mapped = luid_it == map.luid_by_guid.end() ? nullptr : map.find(luid_it->second);
     if (!mapped) {
+      if (held->count(obj.guid.str())) continue;  // the device deleted it; held until the user decides
       // An Add the device acknowledged before a suspend waits for its Map.
       if (ds.awaiting_map.count(obj.guid.str()) && !ds.unacknowledged_adds.count(obj.guid.str())) continue;
       ds.outgoing.push_back(Outgoing{CommandKind::kAdd, obj.guid, Luid()});
@@ -237,7 +246,7 @@ Status SyncEngine::MessageRun::prepare_server_changes(DatastoreState& ds) {
       ds.outgoing.push_back(Outgoing{CommandKind::kDelete, entry.guid, entry.luid});
     }
   }
-  return Status::ok();
+  return guard_deletions_to_device(ds, *entries);
 }
 
 uint64_t SyncEngine::MessageRun::reply_size_so_far() const {

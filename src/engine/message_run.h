@@ -163,6 +163,34 @@ class SyncEngine::MessageRun {
   // sync left, when there is one with the same Last anchor; false when
   // there is none. Errors are state-store failures.
   Result<bool> resume_datastore(DatastoreState& ds);
+  // --- deletion_guard.cc (engine/deletion_guard.h)
+  const caf::MassDeletionRule& mass_deletion_rule(const std::string& database) const;
+  // Collects a device's delete of a mapped item for settle_client_deletes;
+  // false inside an Atomic, where it must be applied at once.
+  bool defer_client_delete(DatastoreState& ds, const Luid& luid, const Guid& guid);
+  // Applies the collected deletes, or holds them when they are a mass
+  // deletion; the device's map rows go either way. Errors: CAF listing or
+  // state store.
+  Status settle_client_deletes(DatastoreState& ds);
+  // Records `guids` as held (`kind`: from or to the device) when deleting
+  // them from a store of `store_size` items is a mass deletion (`what`
+  // starts the reason: "device deleted"); true when held. Errors: recording
+  // the hold failed (nothing is deleted).
+  Result<bool> hold_if_mass_deletion(DatastoreState& ds, const std::vector<Guid>& guids, size_t store_size,
+                                     HeldKind kind, const std::string& what);
+  // Server items whose deletion this device asked for and which are held:
+  // not sent back to it while they are.
+  Result<std::set<std::string>> held_from(const DatastoreState& ds);
+  // Takes out of ds.outgoing the deletions the device must not get without
+  // the user's word: those of a hold still waiting, and a new mass deletion
+  // of the device's `mapped` items (held here). Deletions the user
+  // confirmed pass. Errors: state store.
+  Status guard_deletions_to_device(DatastoreState& ds, const std::vector<MapEntry>& mapped);
+  // --- store_identity.cc
+  // True when the datastore's back end changed since the device's `stored`
+  // anchors were saved (engine/store_identity.h); the device's map is then
+  // forgotten, the sync must be slow. Errors: state store.
+  Result<bool> forget_map_of_moved_store(const DeviceStore& key, const std::optional<SyncAnchors>& stored);
   // Moves the statuses that do not fit the client's MaxMsgSize into the
   // session for the next message; true when some had to wait.
   bool spill_statuses();

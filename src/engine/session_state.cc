@@ -110,6 +110,7 @@ json datastore_to_json(const DatastoreState& d) {
       {"problems", problems_to_json(d.problems)},
       {"rejected", d.rejected_guids},
       {"unacknowledged_adds", d.unacknowledged_adds},
+      {"deferred_deletes", d.deferred_deletes},
       {"counts", {d.counts.client_adds, d.counts.client_updates, d.counts.client_deletes, d.counts.client_errors, d.counts.server_adds,
                   d.counts.server_updates, d.counts.server_deletes, d.counts.conflicts}},
   };
@@ -148,6 +149,9 @@ DatastoreState datastore_from_json(const json& j) {
   // Absent in sessions saved before these fields existed.
   if (j.contains("problems")) d.problems = problems_from_json(j.at("problems"));
   if (j.contains("rejected")) d.rejected_guids = j.at("rejected").get<std::set<std::string>>();
+  if (j.contains("deferred_deletes")) {
+    d.deferred_deletes = j.at("deferred_deletes").get<std::map<std::string, std::string>>();
+  }
   if (j.contains("unacknowledged_adds")) {
     d.unacknowledged_adds = j.at("unacknowledged_adds").get<std::set<std::string>>();
   }

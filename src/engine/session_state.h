@@ -87,6 +87,9 @@ struct DatastoreState {
   // Server items this device had refused before this session (GUIDs): a
   // delivery clears their record.
   std::set<std::string> rejected_guids;
+  // The device's deletes of this sync (LUID -> GUID), applied or held once
+  // its changes are all in (engine/deletion_guard.h).
+  std::map<std::string, std::string> deferred_deletes;
 
   bool is_slow() const { return alert_code == 201; }
   // The client sends everything it has (slow sync, refresh from client):

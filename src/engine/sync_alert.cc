@@ -108,7 +108,8 @@ Result<bool> SyncEngine::MessageRun::open_datastore(const Command& cmd, const ca
 
   // Anchor rule (SyncProt §"Sync anchors"): a normal sync needs the client's
   // Last to equal the Next we stored after the last completed session.
-  auto stored = engine_.state_.anchors(DeviceStore{session_.user, session_.device, settings.name});
+  const DeviceStore key{session_.user, session_.device, settings.name};
+  auto stored = engine_.state_.anchors(key);
   if (!stored) return stored.error();
   ds->alert_code = requested;
   bool resumed = false;
@@ -119,13 +120,20 @@ Result<bool> SyncEngine::MessageRun::open_datastore(const Command& cmd, const ca
     if (!done) return done.error();
     resumed = *done;
   }
-  if ((is_resume && !resumed) ||
+  bool moved = false;
+  if (!resumed) {
+    auto forgotten = forget_map_of_moved_store(key, *stored);
+    if (!forgotten) return forgotten.error();
+    moved = *forgotten;
+  }
+  if ((is_resume && !resumed) || (!is_resume && needs_history(requested) && moved) ||
       (!is_resume && needs_history(requested) && (!stored->has_value() || (*stored)->client_next != ds->client_last))) {
     status.code = protocol::to_int(StatusCode::kRefreshRequired);
     ds->alert_code = protocol::to_int(AlertCode::kSlow);
     logger("engine")->info("session {} user {} datastore {}: {}, slow sync", session_.key.str(),
                            session_.user.str(), settings.name,
-                           is_resume ? "suspended sync cannot be resumed" : "anchors do not match");
+                           is_resume ? "suspended sync cannot be resumed"
+                                     : (moved ? "its back end changed" : "anchors do not match"));
   }
   // Echo the client's Next anchor (RepPro §"Alert": Status carries it back).
   protocol::Item echo;

@@ -10,6 +10,7 @@
 #include "engine/message_run.h"
 #include "engine/server_devinf.h"
 #include "engine/status_map.h"
+#include "engine/store_identity.h"
 #include "protocol/devinf.h"
 
 namespace conflux::engine {
@@ -199,7 +200,7 @@ caf::StoreRef SyncEngine::MessageRun::store_ref(const DatastoreState& ds) const 
 
 caf::StoreRef SyncEngine::MessageRun::store_ref(const std::string& database) const {
   return caf::StoreRef{session_.user, database, caf::Token{session_.token, session_.user, {}}, credentials_,
-                       session_.device};
+                       "device " + session_.device.str(), session_.key.str(), session_.device};
 }
 
 std::string SyncEngine::MessageRun::normalize_store_uri(const std::string& uri) const {
@@ -597,7 +598,8 @@ Status SyncEngine::MessageRun::commit_session() {
     // The server anchor saved is the Next announced in our pkg-2 Alert: the
     // client compares our next Last with it. Changes read at pkg 4 that are
     // newer are harmless to read again: the map's revisions filter them.
-    CFX_RETURN_IF_ERROR(engine_.state_.save_anchors(key, SyncAnchors{ds.client_next, ds.server_next}));
+    CFX_RETURN_IF_ERROR(engine_.state_.save_anchors(
+        key, SyncAnchors{ds.client_next, ds.server_next, store_identity_of(engine_.stores_, ds.server_uri)}));
     CFX_RETURN_IF_ERROR(engine_.state_.forget_resume_point(key));
     SyncReport report;
     report.session = session_.key;

@@ -23,6 +23,9 @@ namespace conflux::engine {
 struct SyncAnchors {
   std::string client_next;  // the device's Next anchor of that sync
   Anchor server_next;       // the back end's anchor handed out in that sync
+  // The back end the anchors and the device's map point into
+  // (engine/store_identity.h); empty in rows saved before it was kept.
+  std::string store_identity;
 };
 
 // One row of a device's mapping table. `synced` is the back-end revision of
@@ -96,6 +99,34 @@ struct Rejection {
   int status = 0;   // the device's last status for it
 };
 
+// Which way a held deletion goes (engine/deletion_guard.h).
+enum class HeldKind : uint8_t {
+  kFromDevice = 0,  // a device deleted the items; the server keeps them until the user decides
+  kToDevice = 1,    // the server would delete them on the device; not sent until the user decides
+  kConfirmed = 2,   // the user approved these deletions: the guard lets them reach devices
+};
+
+// The HeldKind stored as `stored` for held deletion `id`; kInternal for a
+// number no HeldKind has (a newer binary's row).
+inline Result<HeldKind> held_kind(int64_t stored, int64_t id) {
+  if (stored < 0 || stored > static_cast<int64_t>(HeldKind::kConfirmed)) {
+    return Status::internal("held deletion " + std::to_string(id) + " has an unknown kind " + std::to_string(stored));
+  }
+  return static_cast<HeldKind>(stored);
+}
+
+// Deletions one sync asked for that would remove a large part of a store,
+// held until the user confirms or discards them (engine/deletion_guard.h).
+struct HeldDeletion {
+  int64_t id = 0;           // assigned by hold_deletions
+  HeldKind kind = HeldKind::kFromDevice;
+  DeviceStore where;        // the user, the device (kConfirmed: empty = every device), the datastore
+  SessionKey session;       // that sync's session
+  std::string reason;       // for people: "device deleted 200 of 300 items"
+  std::vector<Guid> guids;  // the server items still kept
+  int64_t held_at = 0;      // set by hold_deletions
+};
+
 class SyncStateStore {
  public:
   virtual ~SyncStateStore() = default;
@@ -153,6 +184,13 @@ class SyncStateStore {
   virtual Status save_resume_point(const DeviceStore& ds, const SessionKey& session) = 0;
   virtual Result<std::optional<SessionKey>> resume_point(const DeviceStore& ds) = 0;
   virtual Status forget_resume_point(const DeviceStore& ds) = 0;
+
+  // Held deletions (engine/deletion_guard.h). held_deletions() lists the
+  // oldest first; an empty user means every user. release_held forgets one
+  // (after it was confirmed or discarded); kNotFound for an unknown id.
+  virtual Result<int64_t> hold_deletions(const HeldDeletion& held) = 0;
+  virtual Result<std::vector<HeldDeletion>> held_deletions(const UserId& user) = 0;
+  virtual Status release_held(int64_t id) = 0;
 
   // The device's last DevInf as XML text.
   virtual Status save_device_info(const UserId& user, const DeviceId& device, const std::string& devinf_xml) = 0;

@@ -259,7 +259,9 @@ std::optional<JmapApi::Account> JmapApi::account(const caf::Token& token, const 
 }
 
 caf::StoreRef JmapApi::store_ref(const caf::Token& token, const PortalStore& store) const {
-  return caf::StoreRef{token.user, store.name, token};
+  caf::StoreRef ref{token.user, store.name, token};
+  ref.origin = "portal";  // the writer the item history names
+  return ref;
 }
 
 json JmapApi::session(const caf::Token& token, const std::string& base_url) const {
@@ -869,7 +871,7 @@ json JmapApi::conflicts_set(Call& call) {
       continue;
     }
     const auto keep = change["keep"] == "server" ? engine::KeptVersion::kServer : engine::KeptVersion::kDevice;
-    Status st = engine::settle_conflict(records_, caf_, call.token, **record, keep, /*again=*/false);
+    Status st = engine::settle_conflict(records_, caf_, call.token, **record, keep, /*again=*/false, "portal");
     if (st.is_ok()) updated[id] = nullptr;
     else if (st.code() == StatusCode::kFailedPrecondition) not_updated[id] = method_error("forbidden", st.message());
     else not_updated[id] = set_error(st);

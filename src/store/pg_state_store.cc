@@ -5,6 +5,8 @@
 #include <chrono>
 #include <utility>
 
+#include <nlohmann/json.hpp>
+
 #include "store/report_problems.h"
 
 namespace conflux::store {
@@ -63,6 +65,17 @@ const std::vector<std::string>& state_migrations() {
       "  user_name TEXT NOT NULL, device TEXT NOT NULL, database TEXT NOT NULL,"
       "  session TEXT NOT NULL,"
       "  PRIMARY KEY(user_name, device, database));",
+      // 2: SqliteStateStore's steps 6 and 7: the back end the anchors and
+      // maps point into (engine/store_identity.h), and deletions held until
+      // the user confirms them (engine/deletion_guard.h); guids is a JSON array
+      "ALTER TABLE anchors ADD COLUMN store_identity TEXT NOT NULL DEFAULT '';"
+      "CREATE TABLE held_deletions("
+      "  id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+      "  user_name TEXT NOT NULL, device TEXT NOT NULL, database TEXT NOT NULL,"
+      "  session TEXT NOT NULL, reason TEXT NOT NULL, guids TEXT NOT NULL, held_at BIGINT NOT NULL);"
+      "CREATE INDEX held_deletions_by_user ON held_deletions(user_name);",
+      // 3: SqliteStateStore's step 8: which way a held deletion goes (engine::HeldKind)
+      "ALTER TABLE held_deletions ADD COLUMN kind INTEGER NOT NULL DEFAULT 0;",
   };
   return steps;
 }
@@ -79,12 +92,14 @@ const std::vector<std::pair<std::string, std::string>>& statements() {
       {"state_expire_sessions", "DELETE FROM sessions WHERE updated_at < $1"},
       {"state_expire_nonces", "DELETE FROM nonces WHERE updated_at < $1"},
       {"state_anchors",
-       "SELECT client_next, server_next FROM anchors WHERE user_name = $1 AND device = $2 AND database = $3"},
+       "SELECT client_next, server_next, store_identity FROM anchors"
+       " WHERE user_name = $1 AND device = $2 AND database = $3"},
       {"state_server_anchors", "SELECT server_next FROM anchors WHERE user_name = $1 AND database = $2"},
       {"state_save_anchors",
-       "INSERT INTO anchors(user_name, device, database, client_next, server_next) VALUES ($1, $2, $3, $4, $5)"
-       " ON CONFLICT(user_name, device, database) DO UPDATE SET"
-       " client_next = excluded.client_next, server_next = excluded.server_next"},
+       "INSERT INTO anchors(user_name, device, database, client_next, server_next, store_identity)"
+       " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT(user_name, device, database) DO UPDATE SET"
+       " client_next = excluded.client_next, server_next = excluded.server_next,"
+       " store_identity = excluded.store_identity"},
       {"state_forget_anchors", "DELETE FROM anchors WHERE user_name = $1 AND device = $2 AND database = $3"},
       {"state_map_entries",
        "SELECT luid, guid, synced FROM maps WHERE user_name = $1 AND device = $2 AND database = $3"
@@ -143,6 +158,13 @@ const std::vector<std::pair<std::string, std::string>>& statements() {
        " ON CONFLICT(user_name, device, database) DO UPDATE SET session = excluded.session"},
       {"state_resume", "SELECT session FROM resume_points WHERE user_name = $1 AND device = $2 AND database = $3"},
       {"state_forget_resume", "DELETE FROM resume_points WHERE user_name = $1 AND device = $2 AND database = $3"},
+      {"state_hold_deletions",
+       "INSERT INTO held_deletions(user_name, device, database, session, reason, guids, held_at, kind)"
+       " VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id"},
+      {"state_held_deletions",
+       "SELECT id, user_name, device, database, session, reason, guids, held_at, kind FROM held_deletions"
+       " WHERE ($1 = '' OR user_name = $1) ORDER BY id"},
+      {"state_release_held", "DELETE FROM held_deletions WHERE id = $1"},
       {"state_put_secret", "INSERT INTO secrets(name, value) VALUES ($1, $2) ON CONFLICT(name) DO NOTHING"},
       {"state_secret", "SELECT value FROM secrets WHERE name = $1"},
   };
@@ -251,7 +273,7 @@ Result<std::optional<engine::SyncAnchors>> PgStateStore::anchors(const engine::D
     const pqxx::result rows = txn.exec_prepared("state_anchors", ds.user.str(), ds.device.str(), ds.database);
     if (rows.empty()) return std::optional<engine::SyncAnchors>();
     return std::optional<engine::SyncAnchors>(
-        engine::SyncAnchors{rows[0][0].c_str(), Anchor(rows[0][1].c_str())});
+        engine::SyncAnchors{rows[0][0].c_str(), Anchor(rows[0][1].c_str()), rows[0][2].c_str()});
   });
 }
 
@@ -268,7 +290,7 @@ Result<std::vector<Anchor>> PgStateStore::server_anchors(const UserId& user, con
 Status PgStateStore::save_anchors(const engine::DeviceStore& ds, const engine::SyncAnchors& anchors) {
   return db_->transact("save anchors", [&](pqxx::work& txn) {
     txn.exec_prepared("state_save_anchors", ds.user.str(), ds.device.str(), ds.database, anchors.client_next,
-                      anchors.server_next.str());
+                      anchors.server_next.str(), anchors.store_identity);
     return Status::ok();
   });
 }
@@ -477,6 +499,52 @@ Result<std::optional<SessionKey>> PgStateStore::resume_point(const engine::Devic
 Status PgStateStore::forget_resume_point(const engine::DeviceStore& ds) {
   return db_->transact("forget resume point", [&](pqxx::work& txn) {
     txn.exec_prepared("state_forget_resume", ds.user.str(), ds.device.str(), ds.database);
+    return Status::ok();
+  });
+}
+
+// --- held deletions ---------------------------------------------------------
+
+Result<int64_t> PgStateStore::hold_deletions(const engine::HeldDeletion& held) {
+  nlohmann::json guids = nlohmann::json::array();
+  for (const auto& g : held.guids) guids.push_back(g.str());
+  return db_->transact("hold deletions", [&](pqxx::work& txn) -> Result<int64_t> {
+    const pqxx::result rows =
+        txn.exec_prepared("state_hold_deletions", held.where.user.str(), held.where.device.str(), held.where.database,
+                          held.session.str(), held.reason, guids.dump(), now_seconds_(),
+                          static_cast<int>(held.kind));
+    if (rows.empty()) return Status::internal("held deletion insert returned no id");
+    return rows[0][0].as<int64_t>();
+  });
+}
+
+Result<std::vector<engine::HeldDeletion>> PgStateStore::held_deletions(const UserId& user) {
+  return db_->transact("held deletions", [&](pqxx::work& txn) -> Result<std::vector<engine::HeldDeletion>> {
+    std::vector<engine::HeldDeletion> out;
+    for (const auto& row : txn.exec_prepared("state_held_deletions", user.str())) {
+      engine::HeldDeletion h;
+      h.id = row[0].as<int64_t>();
+      h.where = engine::DeviceStore{UserId(row[1].c_str()), DeviceId(row[2].c_str()), row[3].c_str()};
+      h.session = SessionKey(row[4].c_str());
+      h.reason = row[5].c_str();
+      auto guids = nlohmann::json::parse(row[6].c_str(), nullptr, false);
+      if (!guids.is_array()) return Status::internal("held deletion " + std::to_string(h.id) + ": broken guid list");
+      for (const auto& g : guids) h.guids.emplace_back(g.get<std::string>());
+      h.held_at = row[7].as<int64_t>();
+      auto kind = engine::held_kind(row[8].as<int64_t>(), h.id);
+      if (!kind) return kind.error();
+      h.kind = *kind;
+      out.push_back(std::move(h));
+    }
+    return out;
+  });
+}
+
+Status PgStateStore::release_held(int64_t id) {
+  return db_->transact("release held", [&](pqxx::work& txn) {
+    if (txn.exec_prepared("state_release_held", id).affected_rows() == 0) {
+      return Status::not_found("no held deletion " + std::to_string(id));
+    }
     return Status::ok();
   });
 }

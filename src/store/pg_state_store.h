@@ -63,6 +63,9 @@ class PgStateStore final : public StateStore {
   Status save_resume_point(const engine::DeviceStore& ds, const SessionKey& session) override;
   Result<std::optional<SessionKey>> resume_point(const engine::DeviceStore& ds) override;
   Status forget_resume_point(const engine::DeviceStore& ds) override;
+  Result<int64_t> hold_deletions(const engine::HeldDeletion& held) override;
+  Result<std::vector<engine::HeldDeletion>> held_deletions(const UserId& user) override;
+  Status release_held(int64_t id) override;
   Status save_device_info(const UserId& user, const DeviceId& device, const std::string& devinf_xml) override;
   Result<std::optional<std::string>> device_info(const UserId& user, const DeviceId& device) override;
 

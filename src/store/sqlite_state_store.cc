@@ -5,6 +5,8 @@
 #include <chrono>
 #include <utility>
 
+#include <nlohmann/json.hpp>
+
 #include "common/log.h"
 #include "store/report_problems.h"
 
@@ -73,6 +75,17 @@ const std::vector<std::string>& state_migrations() {
       "  user TEXT NOT NULL, device TEXT NOT NULL, database TEXT NOT NULL,"
       "  session TEXT NOT NULL,"
       "  PRIMARY KEY(user, device, database));",
+      // 6: the back end the anchors and maps point into (engine/store_identity.h)
+      "ALTER TABLE anchors ADD COLUMN store_identity TEXT NOT NULL DEFAULT '';",
+      // 7: deletions held until the user confirms them (engine/deletion_guard.h);
+      // guids is a JSON array
+      "CREATE TABLE held_deletions("
+      "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+      "  user TEXT NOT NULL, device TEXT NOT NULL, database TEXT NOT NULL,"
+      "  session TEXT NOT NULL, reason TEXT NOT NULL, guids TEXT NOT NULL, held_at INTEGER NOT NULL);"
+      "CREATE INDEX held_deletions_by_user ON held_deletions(user);",
+      // 8: which way a held deletion goes (engine::HeldKind)
+      "ALTER TABLE held_deletions ADD COLUMN kind INTEGER NOT NULL DEFAULT 0;",
   };
   return steps;
 }
@@ -164,14 +177,15 @@ Result<int> SqliteStateStore::expire_auth_nonces(int64_t max_age_seconds) {
 
 Result<std::optional<engine::SyncAnchors>> SqliteStateStore::anchors(const engine::DeviceStore& ds) {
   auto st = db_->prepare(
-      "SELECT client_next, server_next FROM anchors WHERE user = ?1 AND device = ?2 AND database = ?3");
+      "SELECT client_next, server_next, store_identity FROM anchors"
+      " WHERE user = ?1 AND device = ?2 AND database = ?3");
   if (!st) return st.error();
   st->bind(1, ds.user.str()).bind(2, ds.device.str()).bind(3, ds.database);
   auto row = st->step();
   if (!row) return row.error();
   if (!*row) return std::optional<engine::SyncAnchors>();
   return std::optional<engine::SyncAnchors>(
-      engine::SyncAnchors{st->column_text(0), Anchor(st->column_text(1))});
+      engine::SyncAnchors{st->column_text(0), Anchor(st->column_text(1)), st->column_text(2)});
 }
 
 Result<std::vector<Anchor>> SqliteStateStore::server_anchors(const UserId& user, const std::string& database) {
@@ -189,10 +203,11 @@ Result<std::vector<Anchor>> SqliteStateStore::server_anchors(const UserId& user,
 
 Status SqliteStateStore::save_anchors(const engine::DeviceStore& ds, const engine::SyncAnchors& anchors) {
   return run_scoped(*db_,
-                    "INSERT INTO anchors(user, device, database, client_next, server_next)"
-                    " VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT(user, device, database) DO UPDATE SET"
-                    " client_next = excluded.client_next, server_next = excluded.server_next",
-                    ds, anchors.client_next, anchors.server_next.str())
+                    "INSERT INTO anchors(user, device, database, client_next, server_next, store_identity)"
+                    " VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(user, device, database) DO UPDATE SET"
+                    " client_next = excluded.client_next, server_next = excluded.server_next,"
+                    " store_identity = excluded.store_identity",
+                    ds, anchors.client_next, anchors.server_next.str(), anchors.store_identity)
       .status();
 }
 
@@ -552,6 +567,61 @@ Result<std::string> SqliteStateStore::server_secret() {
   CFX_RETURN_IF_ERROR(tx->commit().with_context("server secret"));
   secret_ = std::move(stored);
   return secret_;
+}
+
+// --- held deletions -----------------------------------------------------------
+
+Result<int64_t> SqliteStateStore::hold_deletions(const engine::HeldDeletion& held) {
+  nlohmann::json guids = nlohmann::json::array();
+  for (const auto& g : held.guids) guids.push_back(g.str());
+  auto st = db_->prepare(
+      "INSERT INTO held_deletions(user, device, database, session, reason, guids, held_at, kind)"
+      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) RETURNING id");
+  if (!st) return st.error();
+  st->bind(1, held.where.user.str()).bind(2, held.where.device.str()).bind(3, held.where.database);
+  st->bind(4, held.session.str()).bind(5, held.reason).bind(6, guids.dump()).bind(7, now_seconds_());
+  st->bind(8, static_cast<int>(held.kind));
+  auto row = st->step();
+  if (!row) return row.error();
+  if (!*row) return Status::internal("held deletion insert returned no id");
+  return st->column_int64(0);
+}
+
+Result<std::vector<engine::HeldDeletion>> SqliteStateStore::held_deletions(const UserId& user) {
+  auto st = db_->prepare(
+      "SELECT id, user, device, database, session, reason, guids, held_at, kind FROM held_deletions"
+      " WHERE ?1 = '' OR user = ?1 ORDER BY id");
+  if (!st) return st.error();
+  st->bind(1, user.str());
+  std::vector<engine::HeldDeletion> out;
+  for (;;) {
+    auto row = st->step();
+    if (!row) return row.error();
+    if (!*row) return out;
+    engine::HeldDeletion h;
+    h.id = st->column_int64(0);
+    h.where = engine::DeviceStore{UserId(st->column_text(1)), DeviceId(st->column_text(2)), st->column_text(3)};
+    h.session = SessionKey(st->column_text(4));
+    h.reason = st->column_text(5);
+    auto guids = nlohmann::json::parse(st->column_text(6), nullptr, false);
+    if (!guids.is_array()) return Status::internal("held deletion " + std::to_string(h.id) + ": broken guid list");
+    for (const auto& g : guids) h.guids.emplace_back(g.get<std::string>());
+    h.held_at = st->column_int64(7);
+    auto kind = engine::held_kind(st->column_int64(8), h.id);
+    if (!kind) return kind.error();
+    h.kind = *kind;
+    out.push_back(std::move(h));
+  }
+}
+
+Status SqliteStateStore::release_held(int64_t id) {
+  auto st = db_->prepare("DELETE FROM held_deletions WHERE id = ?1");
+  if (!st) return st.error();
+  st->bind(1, id);
+  auto n = st->run();
+  if (!n) return n.error();
+  if (*n == 0) return Status::not_found("no held deletion " + std::to_string(id));
+  return Status::ok();
 }
 
 }  // namespace conflux::store

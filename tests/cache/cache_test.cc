@@ -330,6 +330,45 @@ TEST_F(CacheTest, CreateReplayedAfterCrashIsNotDuplicated) {
   EXPECT_EQ(faulty_->applied_items(), 0);
 }
 
+TEST_F(CacheTest, FoldedChangesByOthersReachTheHistorySinkWithTheVersionTheyReplaced) {
+  const Guid mine = create("mine-v1", alice_);
+  EXPECT_EQ(run(), 1);
+  std::vector<caf::ObservedChange> seen;
+  backend_monitor_->on_folded([&](const StoreRef& store, const std::vector<caf::ObservedChange>& changes) {
+    EXPECT_EQ(store.user, UserId("alice"));
+    seen.insert(seen.end(), changes.begin(), changes.end());
+  });
+  ASSERT_TRUE(backend_monitor_->poll_once(clock_.now_seconds()));
+  EXPECT_TRUE(seen.empty()) << "our own write is no change by others";
+
+  auto set = memory_->changes_since(alice_, Anchor());
+  ASSERT_TRUE(set);
+  ASSERT_EQ(set->changes.size(), 1u);
+  const Guid there = set->changes[0].guid;
+  ASSERT_TRUE(others(change(Action::kUpdate, there.str(), "mine-edited"), alice_).status.is_ok());
+  ASSERT_TRUE(others(change(Action::kCreate, "", "theirs"), alice_).status.is_ok());
+  clock_.advance(10);
+  ASSERT_EQ(*backend_monitor_->poll_once(clock_.now_seconds()), 2);
+  ASSERT_EQ(seen.size(), 2u);
+  std::map<std::string, const caf::ObservedChange*> by_raw;
+  for (const auto& c : seen) by_raw[c.now.raw] = &c;
+  ASSERT_TRUE(by_raw.count("mine-edited"));
+  EXPECT_EQ(by_raw["mine-edited"]->now.guid, mine) << "under the id the engine sees";
+  ASSERT_TRUE(by_raw["mine-edited"]->before.has_value());
+  EXPECT_EQ(by_raw["mine-edited"]->before->raw, "mine-v1");
+  ASSERT_TRUE(by_raw.count("theirs"));
+  EXPECT_FALSE(by_raw["theirs"]->before.has_value());
+
+  seen.clear();
+  ASSERT_TRUE(others(change(Action::kDelete, there.str()), alice_).status.is_ok());
+  clock_.advance(10);
+  ASSERT_EQ(*backend_monitor_->poll_once(clock_.now_seconds()), 1);
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_EQ(seen[0].now.action, Action::kDelete);
+  EXPECT_EQ(seen[0].now.guid, mine);
+  EXPECT_EQ(seen[0].before->raw, "mine-edited");
+}
+
 TEST_F(CacheTest, ChangesByOthersAreFoldedInAndNotEchoed) {
   const Guid mine = create("mine-v1", alice_);
   EXPECT_EQ(run(), 1);

@@ -466,6 +466,24 @@ TEST(ConfigErrors, LocateGivesLaterErrorsTheLineOfTheirKey) {
             "stores.contacts.file: bad");
 }
 
+TEST(ConfigTest, SafetyNetKeysAreReadAndChecked) {
+  const std::string head = "[stores.contacts]\nadapter = \"sqlite\"\ncontent_type = \"text/vcard\"\n";
+  auto c = load_config_string(
+      head + "history_days = 7\nhistory_versions = 5\nmass_delete_min_items = 10\nmass_delete_percent = 50\n",
+      "conf.toml");
+  ASSERT_TRUE(c) << c.error().to_string();
+  EXPECT_EQ(c->stores[0].history_days, 7);
+  EXPECT_EQ(c->stores[0].history_versions, 5);
+  EXPECT_NE(load_error(head + "history_versions = -3\n").find("stores.contacts.history_versions"), std::string::npos);
+  EXPECT_EQ(c->stores[0].mass_delete.min_items, 10);
+  EXPECT_EQ(c->stores[0].mass_delete.percent, 50);
+  EXPECT_NE(load_error(head + "history_days = -1\n").find("stores.contacts.history_days"), std::string::npos);
+  EXPECT_NE(load_error(head + "mass_delete_percent = 101\n").find("stores.contacts.mass_delete_percent"),
+            std::string::npos);
+  EXPECT_NE(load_error(head + "mass_delete_min_items = \"many\"\n").find("stores.contacts.mass_delete_min_items"),
+            std::string::npos);
+}
+
 TEST(ConfigKeys, EverySettingByItsKeyPath) {
   Config c = default_config();
   c.stores[0].options["file"] = "x.db";
@@ -473,7 +491,11 @@ TEST(ConfigKeys, EverySettingByItsKeyPath) {
   EXPECT_EQ(keys.at("server.listen"), "127.0.0.1");
   EXPECT_EQ(keys.at("storage.data_dir"), c.data_dir);
   EXPECT_EQ(keys.at("log.level"), "info");
-  EXPECT_EQ(keys.at("stores.contacts.conflict_policy"), "server-wins");
+  EXPECT_EQ(keys.at("stores.contacts.conflict_policy"), "merge") << "the default loses nothing";
+  EXPECT_EQ(keys.at("stores.contacts.history_days"), "30");
+  EXPECT_EQ(keys.at("stores.contacts.history_versions"), "100");
+  EXPECT_EQ(keys.at("stores.contacts.mass_delete_min_items"), "50");
+  EXPECT_EQ(keys.at("stores.contacts.mass_delete_percent"), "33");
   EXPECT_EQ(keys.at("stores.contacts.access"), "read-write");
   EXPECT_EQ(keys.at("stores.contacts.cache_trigger"), "amount");
   EXPECT_EQ(keys.at("stores.contacts.file"), "x.db");

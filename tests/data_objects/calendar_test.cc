@@ -199,6 +199,18 @@ TEST(CalendarTest, IdentityKeyAndMerge) {
   EXPECT_NE(text->find("DTSTART:20260315T120000Z"), std::string::npos);
 }
 
+TEST(CalendarTest, MergeKeepsBothDescriptions) {
+  auto ours = must_parse(ical("BEGIN:VEVENT\r\nUID:d\r\nDTSTART:20260315T120000Z\r\nDESCRIPTION:Bring slides\r\n"
+                              "END:VEVENT\r\n"));
+  auto theirs = must_parse(ical("BEGIN:VEVENT\r\nUID:d\r\nDTSTART:20260315T120000Z\r\nDESCRIPTION:Room 4\r\n"
+                                "END:VEVENT\r\n"));
+  auto merged = ours->merged_with(*theirs);
+  ASSERT_TRUE(merged.has_value());
+  auto text = (*merged)->write(ical20_format());
+  ASSERT_TRUE(text.has_value());
+  EXPECT_NE(text->find("DESCRIPTION:Bring slides\\nRoom 4"), std::string::npos) << *text;
+}
+
 TEST(CalendarTest, BadInputIsInvalidArgument) {
   for (const char* bad : {"", "garbage", "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nEND:VCALENDAR\r\n",
                           "BEGIN:VEVENT\r\nUID:x\r\nEND:VEVENT\r\n", "BEGIN:VCALENDAR\r\nVERSION:1.0\r\nBEGIN:VEVENT\r\n",

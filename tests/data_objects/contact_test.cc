@@ -105,6 +105,17 @@ TEST(ContactMergeTest, SingleValuedOursWinsUnlessEmpty) {
   EXPECT_EQ(values_of(ours->card(), "TITLE"), (Strings{""}));
 }
 
+TEST(ContactMergeTest, NoteBothChangedKeepsBothTexts) {
+  auto ours = contact("BEGIN:VCARD\nVERSION:3.0\nFN:A\nNOTE:changed on A\nEND:VCARD\n");
+  auto theirs = contact("BEGIN:VCARD\nVERSION:3.0\nFN:A\nNOTE:changed on B\nEND:VCARD\n");
+  auto merged = merge(*ours, *theirs);
+  ASSERT_TRUE(merged.has_value());
+  EXPECT_EQ(values_of(as_contact(**merged).card(), "NOTE"), (Strings{"changed on A\nchanged on B"}));
+  auto same = merge(*ours, *ours);
+  ASSERT_TRUE(same.has_value());
+  EXPECT_EQ(values_of(as_contact(**same).card(), "NOTE"), (Strings{"changed on A"}));
+}
+
 TEST(ContactMergeTest, MultiValuedUnionByNormalisedValue) {
   auto ours = contact(
       "BEGIN:VCARD\nVERSION:3.0\nFN:A\nTEL;TYPE=CELL:+49 30 123\nEMAIL:Anne@Example.com\nEND:VCARD\n");

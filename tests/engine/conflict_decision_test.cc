@@ -59,11 +59,22 @@ TEST(MergeVersions, ServerWinsFieldsBothChangedAndEachSidesOwnFieldsStay) {
   auto merged = merge_versions("text/vcard", card("by server", "EMAIL:ann@example.org\r\n"), "text/x-vcard",
                                card("by device", "TITLE:Boss\r\n"));
   ASSERT_TRUE(merged) << merged.error().to_string();
-  EXPECT_NE(merged->find("NOTE:by server"), std::string::npos) << *merged;
-  EXPECT_EQ(merged->find("by device"), std::string::npos) << *merged;
-  EXPECT_NE(merged->find("ann@example.org"), std::string::npos) << *merged;
-  EXPECT_NE(merged->find("TITLE:Boss"), std::string::npos) << *merged;
-  EXPECT_NE(merged->find("VERSION:3.0"), std::string::npos) << "written as the server's version: " << *merged;
+  const std::string& text = merged->data;
+  EXPECT_NE(text.find("NOTE:by server\\nby device"), std::string::npos) << "both texts are kept: " << text;
+  EXPECT_NE(text.find("ann@example.org"), std::string::npos) << text;
+  EXPECT_NE(text.find("TITLE:Boss"), std::string::npos) << text;
+  EXPECT_NE(text.find("VERSION:3.0"), std::string::npos) << "written as the server's version: " << text;
+  EXPECT_TRUE(merged->device_fields_left_out.empty());
+}
+
+TEST(MergeVersions, SingleValuedFieldBothChangedKeepsTheServersAndNamesTheDevicesAsLeftOut) {
+  auto merged = merge_versions("text/vcard", card("x", "BDAY:1980-01-01\r\nTEL:+49 30 1\r\n"), "text/vcard",
+                               card("x", "BDAY:1981-02-02\r\nTEL:+49 30 2\r\n"));
+  ASSERT_TRUE(merged) << merged.error().to_string();
+  EXPECT_NE(merged->data.find("BDAY:1980-01-01"), std::string::npos) << merged->data;
+  EXPECT_NE(merged->data.find("+49 30 1"), std::string::npos) << merged->data;
+  EXPECT_NE(merged->data.find("+49 30 2"), std::string::npos) << merged->data;
+  EXPECT_EQ(merged->device_fields_left_out, std::vector<std::string>{"BDAY"});
 }
 
 TEST(MergeVersions, UnparsableOrDifferentKindsAreErrors) {
@@ -166,7 +177,7 @@ TEST_F(NewestAndMergeTest, MergeCombinesBothEditsOnServerAndDevices) {
   const auto server = sorted_server();
   ASSERT_EQ(server.size(), 1u);
   const std::string& merged = server[0];
-  EXPECT_NE(merged.find("NOTE:by A"), std::string::npos) << merged;
+  EXPECT_NE(merged.find("NOTE:by A\\nby B"), std::string::npos) << merged;
   EXPECT_NE(merged.find("ann@example.org"), std::string::npos) << merged;
   EXPECT_NE(merged.find("TITLE:Boss"), std::string::npos) << merged;
   // The merge goes back to B in the same session and to A at its next sync.
@@ -203,9 +214,12 @@ TEST_F(NewestAndMergeTest, MergeChangeAgainstServerDeleteRecreatesTheItem) {
   b_->edit(luid_b, card("by B"));
   SyncRun run = b_->sync(200);
   ASSERT_TRUE(run.completed);
-  EXPECT_EQ(run.item_status[luid_b], 208);
+  EXPECT_EQ(run.item_status[luid_b], 201) << "stored again, as an Add";
   EXPECT_EQ(sorted_server(), std::vector<std::string>{card("by B")});
   EXPECT_EQ(only_record().client_data, card("by B"));
+  // Every other device gets it back.
+  ASSERT_TRUE(a_->sync(200).completed);
+  EXPECT_EQ(sorted_items(*a_), std::vector<std::string>{card("by B")});
 }
 
 TEST_F(NewestAndMergeTest, MergeOfUnparsableVersionsFallsBackToServerWins) {

@@ -159,6 +159,31 @@ class MemoryStateStore final : public engine::SyncStateStore {
     return Status::ok();
   }
 
+  Result<int64_t> hold_deletions(const engine::HeldDeletion& held) override {
+    CFX_RETURN_IF_ERROR(check());
+    std::lock_guard lock(mutex_);
+    engine::HeldDeletion copy = held;
+    copy.id = ++last_held_id_;
+    copy.held_at = clock_.now_seconds();
+    held_.push_back(std::move(copy));
+    return last_held_id_;
+  }
+  Result<std::vector<engine::HeldDeletion>> held_deletions(const UserId& user) override {
+    CFX_RETURN_IF_ERROR(check());
+    std::lock_guard lock(mutex_);
+    std::vector<engine::HeldDeletion> out;
+    for (const auto& h : held_) {
+      if (user.str().empty() || h.where.user == user) out.push_back(h);
+    }
+    return out;
+  }
+  Status release_held(int64_t id) override {
+    CFX_RETURN_IF_ERROR(check());
+    std::lock_guard lock(mutex_);
+    auto n = std::erase_if(held_, [&](const engine::HeldDeletion& h) { return h.id == id; });
+    return n ? Status::ok() : Status::not_found("no held deletion " + std::to_string(id));
+  }
+
   void set_unavailable(bool unavailable) { unavailable_ = unavailable; }
   size_t session_count() const;
 
@@ -184,6 +209,8 @@ class MemoryStateStore final : public engine::SyncStateStore {
   std::vector<engine::SyncReport> reports_;        // guarded by mutex_; oldest first
   std::map<StoreKey, std::map<std::string, engine::Rejection>> rejections_;  // guarded by mutex_; by GUID
   std::map<StoreKey, SessionKey> resume_points_;                           // guarded by mutex_
+  std::vector<engine::HeldDeletion> held_;  // guarded by mutex_; oldest first
+  int64_t last_held_id_ = 0;                // guarded by mutex_
 };
 
 }  // namespace conflux::test

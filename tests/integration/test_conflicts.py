@@ -138,8 +138,8 @@ class ConflictPolicyTest(IntegrationTest):
         self.assertEqual(notes(a), ["changed on B"])
 
     def test_merge(self):
-        # Both change NOTE (the server's value, A's, stays) and each adds a
-        # field of its own: both fields end up on both devices.
+        # Both change NOTE (both texts are kept, the server's, A's, first)
+        # and each adds a field of its own: both fields end up on both devices.
         server, a, b = self.scenario("merge",
                                      a_extra="EMAIL;TYPE=INTERNET:conny@example.org\r\n",
                                      b_extra="TITLE:Chief Tester\r\n")
@@ -152,7 +152,7 @@ class ConflictPolicyTest(IntegrationTest):
         for device in (b, a):
             if device is a:
                 a.sync("two-way")
-            self.assertEqual(notes(device), ["changed on A"])
+            self.assertEqual(notes(device), ["changed on A\nchanged on B"])
             self.assertEqual(fields_of(device, "EMAIL"), ["conny@example.org"])
             self.assertEqual(fields_of(device, "TITLE"), ["Chief Tester"])
             self.assertEqual(len(device.items(DS)), 1)

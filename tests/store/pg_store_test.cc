@@ -7,6 +7,7 @@
 #include <chrono>
 #include <thread>
 
+#include "tests/store/history_store_suite.h"
 #include "tests/store/pg_stores.h"
 #include "tests/store/state_store_suite.h"
 #include "tests/store/user_store_suite.h"
@@ -18,6 +19,9 @@ INSTANTIATE_TYPED_TEST_SUITE_P(PostgreSQL, StateStoreSuite, PgStores);
 namespace user_suite {
 INSTANTIATE_TYPED_TEST_SUITE_P(PostgreSQL, UserStoreSuite, PgStores);
 }  // namespace user_suite
+namespace history_suite {
+INSTANTIATE_TYPED_TEST_SUITE_P(PostgreSQL, HistoryStoreSuite, PgStores);
+}  // namespace history_suite
 
 namespace {
 

@@ -1,5 +1,5 @@
 // The PostgreSQL side of the store suites (state_store_suite.h,
-// user_store_suite.h): a fresh database per test on the binary's
+// user_store_suite.h, history_store_suite.h): a fresh database per test on the binary's
 // PgTestServer.
 #pragma once
 
@@ -7,6 +7,7 @@
 #include <string>
 
 #include "common/pg_db.h"
+#include "store/pg_history_store.h"
 #include "store/pg_state_store.h"
 #include "store/pg_user_store.h"
 #include "tests/pg/pg_test_server.h"
@@ -49,6 +50,11 @@ class PgStores {
     auto store = PgStateStore::open(std::move(*db));
     if (!store) return store.error();
     return std::unique_ptr<StateStore>(std::move(*store));
+  }
+  Result<std::unique_ptr<caf::HistoryStore>> history() {
+    auto store = PgHistoryStore::open(db_);
+    if (!store) return store.error();
+    return std::unique_ptr<caf::HistoryStore>(std::move(*store));
   }
   Result<std::unique_ptr<UserAccounts>> users(NowSeconds now) {
     auto store = PgUserStore::open(db_, std::move(now));

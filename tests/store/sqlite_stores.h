@@ -1,11 +1,12 @@
 // The SQLite side of the store suites (state_store_suite.h,
-// user_store_suite.h): conflux.db in a temporary directory.
+// user_store_suite.h, history_store_suite.h): conflux.db in a temporary directory.
 #pragma once
 
 #include <memory>
 #include <string>
 
 #include "common/sqlite_db.h"
+#include "store/sqlite_history_store.h"
 #include "store/sqlite_state_store.h"
 #include "store/user_store.h"
 #include "tests/common/temp_dir.h"
@@ -39,6 +40,11 @@ class SqliteStores {
     auto store = SqliteStateStore::open(std::move(*db));
     if (!store) return store.error();
     return std::unique_ptr<StateStore>(std::move(*store));
+  }
+  Result<std::unique_ptr<caf::HistoryStore>> history() {
+    auto store = SqliteHistoryStore::open(db_);
+    if (!store) return store.error();
+    return std::unique_ptr<caf::HistoryStore>(std::move(*store));
   }
   Result<std::unique_ptr<UserAccounts>> users(NowSeconds now) {
     auto store = UserStore::open(db_, std::move(now));

@@ -135,9 +135,13 @@ TYPED_TEST_P(StateStoreSuite, AnchorsSaveLoadForget) {
   EXPECT_EQ((*loaded)->client_next, "20240101T000000Z");
   EXPECT_EQ((*loaded)->server_next, Anchor("17"));
 
-  ASSERT_TRUE(this->store_->save_anchors(this->phone_contacts_, SyncAnchors{"c2", Anchor("18")}).is_ok());
+  EXPECT_EQ((*loaded)->store_identity, "") << "none given";
+
+  ASSERT_TRUE(
+      this->store_->save_anchors(this->phone_contacts_, SyncAnchors{"c2", Anchor("18"), "vdir root=/srv"}).is_ok());
   EXPECT_EQ((**this->store_->anchors(this->phone_contacts_)).client_next, "c2");
   EXPECT_EQ((**this->store_->anchors(this->phone_contacts_)).server_next, Anchor("18"));
+  EXPECT_EQ((**this->store_->anchors(this->phone_contacts_)).store_identity, "vdir root=/srv");
 
   // Other users, devices and datastores see nothing of it.
   for (const DeviceStore& other : {DeviceStore{UserId("bob"), DeviceId("IMEI:1"), "contacts"},
@@ -279,6 +283,50 @@ TYPED_TEST_P(StateStoreSuite, DeviceInfo) {
   EXPECT_FALSE(this->store_->device_info(UserId("alice"), DeviceId("IMEI:2"))->has_value());
 }
 
+TYPED_TEST_P(StateStoreSuite, HeldDeletionsHoldListAndRelease) {
+  engine::HeldDeletion first;
+  first.where = this->phone_contacts_;
+  first.session = SessionKey("s1");
+  first.reason = "device deleted 3 of 4 items";
+  first.guids = {Guid("g1"), Guid("g2"), Guid("g3")};
+  auto id1 = this->store_->hold_deletions(first);
+  ASSERT_TRUE(id1) << id1.error().to_string();
+  this->now_ += 10;
+  engine::HeldDeletion second;
+  second.kind = engine::HeldKind::kToDevice;
+  second.where = DeviceStore{UserId("bob"), DeviceId("IMEI:9"), "calendar"};
+  second.session = SessionKey("s2");
+  second.reason = "refresh from client would delete 1 of 1 items";
+  second.guids = {Guid("e1")};
+  auto id2 = this->store_->hold_deletions(second);
+  ASSERT_TRUE(id2) << id2.error().to_string();
+  EXPECT_NE(*id1, *id2);
+
+  this->reopen();
+  auto all = this->store_->held_deletions(UserId());
+  ASSERT_TRUE(all) << all.error().to_string();
+  ASSERT_EQ(all->size(), 2u);
+  const engine::HeldDeletion& h = all->front();  // the oldest first
+  EXPECT_EQ(h.id, *id1);
+  EXPECT_EQ(h.where.user, UserId("alice"));
+  EXPECT_EQ(h.where.device, DeviceId("IMEI:1"));
+  EXPECT_EQ(h.where.database, "contacts");
+  EXPECT_EQ(h.session, SessionKey("s1"));
+  EXPECT_EQ(h.reason, "device deleted 3 of 4 items");
+  EXPECT_EQ(h.guids, (std::vector<Guid>{Guid("g1"), Guid("g2"), Guid("g3")}));
+  EXPECT_EQ(h.held_at, 1'700'000'000);
+  EXPECT_EQ(h.kind, engine::HeldKind::kFromDevice);
+  auto bobs = this->store_->held_deletions(UserId("bob"));
+  ASSERT_TRUE(bobs);
+  ASSERT_EQ(bobs->size(), 1u);
+  EXPECT_EQ(bobs->front().id, *id2);
+  EXPECT_EQ(bobs->front().kind, engine::HeldKind::kToDevice);
+
+  ASSERT_TRUE(this->store_->release_held(*id1).is_ok());
+  EXPECT_TRUE(this->store_->release_held(*id1).is_not_found());
+  EXPECT_EQ(this->store_->held_deletions(UserId())->size(), 1u);
+}
+
 TYPED_TEST_P(StateStoreSuite, EverythingSurvivesReopen) {
   ASSERT_TRUE(this->store_->save_session(SessionKey("s"), "state").is_ok());
   ASSERT_TRUE(this->store_->save_anchors(this->phone_contacts_, SyncAnchors{"c", Anchor("1")}).is_ok());
@@ -327,6 +375,7 @@ REGISTER_TYPED_TEST_SUITE_P(StateStoreSuite,
                             RemoveAndClearMap,
                             MapsAreIsolatedByUserDeviceAndDatabase,
                             DeviceInfo,
+                            HeldDeletionsHoldListAndRelease,
                             EverythingSurvivesReopen,
                             ServerSecretIsStableAcrossReopenAndInstances);
 
