@@ -517,7 +517,7 @@ TEST_F(SqliteAdapterTest, StoresShareOneFileAndOneSequence) {
 TEST_F(SqliteAdapterTest, RegisteredAsBuiltin) {
   caf::BackendRegistry registry;
   ASSERT_TRUE(register_builtin_adapters(registry).is_ok());
-  EXPECT_EQ(registry.kinds(), (std::vector<std::string>{"caldav", "plugin", "sqlite", "vdir"}));
+  EXPECT_EQ(registry.kinds(), (std::vector<std::string>{"caldav", "plugin", "postgresql", "sqlite", "vdir"}));
   EXPECT_EQ(register_builtin_adapters(registry).code(), StatusCode::kAlreadyExists);
   ASSERT_TRUE(registry.add_store(settings("contacts"), env_).is_ok());
   ASSERT_TRUE(registry.add_store(settings("calendar"), env_).is_ok());
