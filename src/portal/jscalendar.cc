@@ -205,7 +205,7 @@ namespace {
 
 const std::set<std::string> kTaskKeys = {
     "@type",           "uid",      "title",           "description", "start",       "due",     "timeZone", "progress",
-    "percentComplete", "priority", "showWithoutTime", "id",          "calendarIds", "updated", "created"};
+    "percentComplete", "priority", "showWithoutTime", "id",          "taskListId",  "updated", "created"};
 
 icalcomponent* vtodo_of(icalcomponent* root) {
   if (!root) return nullptr;

@@ -466,10 +466,7 @@ class PortalTest(IntegrationTest):
         [note] = self.ok("Note/get", {"accountId": "notes", "ids": [shopping],
                                       "properties": ["title", "body", "conflux:raw"]})["list"]
         self.assertEqual((note["title"], note["body"], note["conflux:raw"]),
-                         ("Shopping", "milk
-eggs", "Shopping
-milk
-eggs"))
+                         ("Shopping", "milk\neggs", "Shopping\nmilk\neggs"))
         q = self.ok("Note/query", {"filter": {"text": "eggs"}})
         self.assertEqual(q["ids"], [shopping])
         q = self.ok("Note/query", {"accountId": "notes", "sort": [{"property": "title"}]})

@@ -88,6 +88,7 @@ TEST(JsCalendarTest, VTodoBecomesATaskAndAnEventIsNoTask) {
 
 TEST(JsCalendarTest, TaskUpdateEditsTheStoredTodoInPlace) {
   json task = *task_from_icalendar(kTask);
+  task["taskListId"] = "default";  // as Task/get gives it
   task["progress"] = "completed";
   task["percentComplete"] = 100;
   task.erase("priority");
