@@ -313,9 +313,10 @@ async function loadAll(type, queryId, sort) {
 }
 
 async function loadTasks() {
+  const list = await loadAll("Task", "task-query", "due");
   const body = $("task-list");
   body.textContent = "";
-  for (const t of await loadAll("Task", "task-query", "due")) {
+  for (const t of list) {
     const row = document.createElement("tr");
     cell(row, (t.due || "").replace("T", " "));
     cell(row, t.title);
@@ -326,9 +327,10 @@ async function loadTasks() {
 }
 
 async function loadNotes() {
+  const list = await loadAll("Note", "note-query", "title");
   const body = $("note-list");
   body.textContent = "";
-  for (const n of await loadAll("Note", "note-query", "title")) {
+  for (const n of list) {
     const row = document.createElement("tr");
     cell(row, n.title);
     cell(row, n.body);
