@@ -17,6 +17,10 @@ test_token_lifecycle:
      unknown user and an empty name fail with one clear line;
   6. the portal login's session token still works as a Bearer token;
   7. removing the user removes their tokens.
+test_session_cookie_and_csrf: the page's login sets a cookie that is
+  HttpOnly and SameSite=Strict, and Secure once [server] public_url is
+  https; a POST with the cookie but without the right X-CSRF-Token is 403,
+  with it 200; GETs need no CSRF token.
 Run with CONFLUX_TEST_STORE=postgresql too (tokens in PostgreSQL).
 
 Run: CONFLUX_BIN=/path/to/conflux /usr/bin/python3 test_api_tokens.py
@@ -202,6 +206,50 @@ class ApiTokenTest(IntegrationTest):
         self.assertEqual(error_lines(log), [])
         for token in (writer, reader, others):
             self.assertNotIn(token[4:], log)
+
+    def login(self):
+        """(Set-Cookie header, parsed body) of POST /portal/login."""
+        status, headers, body = http_request(
+            self.server.base_url + "/portal/login", "POST",
+            json.dumps({"username": USER, "password": PASSWORD}).encode(),
+            {"Content-Type": "application/json"})
+        self.assertEqual(status, 200, body)
+        return headers["Set-Cookie"], json.loads(body)
+
+    def test_session_cookie_and_csrf(self):
+        self.server = self.make_server(STORES)
+        self.server.add_user(USER, PASSWORD)
+        self.server.start()
+        cookie_header, body = self.login()
+        attributes = [a.strip() for a in cookie_header.split(";")]
+        self.assertTrue(attributes[0].startswith("conflux_session="), cookie_header)
+        self.assertIn("HttpOnly", attributes)
+        self.assertIn("SameSite=Strict", attributes)
+        self.assertNotIn("Secure", attributes)  # plain http here
+        cookie = attributes[0]
+        request = json.dumps({"using": USING, "methodCalls": [["ContactCard/query", {}, "c0"]]}).encode()
+
+        def post(headers):
+            return http_request(self.server.base_url + "/jmap/api", "POST", request,
+                                {"Content-Type": "application/json", "Cookie": cookie, **headers})[0]
+
+        # A cross-site page's POST carries the cookie but cannot know the token.
+        self.assertEqual(post({}), 403)
+        self.assertEqual(post({"X-CSRF-Token": "0" * 64}), 403)
+        self.assertEqual(post({"X-CSRF-Token": body["csrfToken"]}), 200)
+        status, _, _ = http_request(self.server.base_url + "/.well-known/jmap",
+                                    headers={"Cookie": cookie})
+        self.assertEqual(status, 200)
+        self.server.stop()
+
+        # Behind TLS (public_url https) the cookie is Secure too.
+        self.server = self.make_server(
+            STORES + '[server]\npublic_url = "https://sync.example.org/sync"\n', name="tls")
+        self.server.add_user(USER, PASSWORD)
+        self.server.start()
+        cookie_header, _ = self.login()
+        self.assertIn("Secure", [a.strip() for a in cookie_header.split(";")])
+        self.server.stop()
 
 
 if __name__ == "__main__":
