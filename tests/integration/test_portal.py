@@ -450,6 +450,9 @@ class PortalTest(IntegrationTest):
             "title": "Dentist", "start": "2026-05-02T10:00:00", "duration": "PT1H"}}})
         self.assertEqual(len(self.ok("CalendarEvent/query", {"accountId": "tasks"})["ids"]), 1)
         self.assertEqual(len(self.ok("Task/query", {"accountId": "tasks"})["ids"]), 2)
+        lists = self.ok("TaskList/get", {"accountId": "tasks"})
+        self.assertEqual([(t["id"], t["myRights"]["mayWrite"]) for t in lists["list"]],
+                         [("default", True)])
         # Tasks live in calendar datastores only.
         name, err = self.call("Task/query", {"accountId": "contacts"})
         self.assertEqual((name, err["type"]), ("error", "accountNotFound"))
