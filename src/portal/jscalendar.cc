@@ -204,8 +204,8 @@ std::optional<std::string> icalendar_from_event(const json& event, const std::st
 namespace {
 
 const std::set<std::string> kTaskKeys = {
-    "@type",           "uid",      "title",           "description", "start",       "due",     "timeZone", "progress",
-    "percentComplete", "priority", "showWithoutTime", "id",          "taskListId",  "updated", "created"};
+    "@type",           "uid",      "title",           "description", "start",      "due",     "timeZone", "progress",
+    "percentComplete", "priority", "showWithoutTime", "id",          "taskListId", "updated", "created"};
 
 icalcomponent* vtodo_of(icalcomponent* root) {
   if (!root) return nullptr;
