@@ -13,6 +13,12 @@
 
 namespace conflux::caf {
 
+// Whom an API token (`conflux token create`) speaks for.
+struct ApiTokenHolder {
+  UserId user;
+  bool read_only = false;  // the token reads only, whatever the user may do
+};
+
 class AccountDirectory {
  public:
   virtual ~AccountDirectory() = default;
@@ -29,6 +35,11 @@ class AccountDirectory {
   // overriding the datastore's `access`; empty when none. kUnavailable when
   // the directory cannot be read.
   virtual Result<std::map<std::string, TokenKind>> access_overrides(const UserId& user) = 0;
+
+  // The holder of API token `token`. kUnauthenticated for a token never made
+  // or revoked (a revoked one is refused from the next call on: nothing
+  // caches it); kUnavailable when the directory cannot be read.
+  virtual Result<ApiTokenHolder> verify_api_token(const std::string& token) = 0;
 };
 
 }  // namespace conflux::caf

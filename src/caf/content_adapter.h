@@ -63,6 +63,7 @@ struct Token {
 enum class CredentialScheme : uint8_t {
   kPassword,   // `secret` is the password (syncml:auth-basic)
   kMd5Digest,  // `secret` is B64(MD5(B64(MD5(user:password)) ":" nonce)) (syncml:auth-md5)
+  kApiToken,   // `secret` is a program's API token (`conflux token create`); `user` is the token's
 };
 
 // A user's credentials as a client presented them. `secret` is never logged.
@@ -74,6 +75,10 @@ struct Credentials {
 
   static Credentials with_password(UserId user, std::string password) {
     return Credentials{std::move(user), std::move(password), CredentialScheme::kPassword, {}};
+  }
+  // The user is the one the token was made for: the CAF fills it in.
+  static Credentials with_api_token(std::string token) {
+    return Credentials{UserId(""), std::move(token), CredentialScheme::kApiToken, {}};
   }
 };
 

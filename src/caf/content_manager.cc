@@ -77,16 +77,29 @@ Status ContentManager::check_login(const StoreSettings& settings, ContentAdapter
   return accepted;
 }
 
-Result<Token> ContentManager::authenticate(const Credentials& creds, TokenKind kind) {
-  if (creds.user.empty()) return Status::unauthenticated("no user name");
-  const Status directory = verify_with_directory(creds);
+Result<Token> ContentManager::authenticate(const Credentials& given, TokenKind kind) {
+  Credentials creds = given;
+  Status directory;
+  if (creds.scheme == CredentialScheme::kApiToken) {
+    auto holder = accounts_.verify_api_token(creds.secret);
+    if (!holder) return holder.error();
+    creds.user = holder->user;
+    if (holder->read_only) kind = narrower(kind, TokenKind::kReadOnly);
+  } else {
+    if (creds.user.empty()) return Status::unauthenticated("no user name");
+    directory = verify_with_directory(creds);
+  }
   auto overrides = accounts_.access_overrides(creds.user);
   if (!overrides) return overrides.error();
   std::map<std::string, TokenKind> grants;
   Status first_refusal = directory;
   for (const auto& settings : registry_.stores()) {
     ContentAdapter* adapter = registry_.adapter_for(settings.name);
-    Status verified = check_login(settings, *adapter, creds, directory);
+    // A back end that logs each user in wants their password; a program's
+    // token is none.
+    Status verified = creds.scheme == CredentialScheme::kApiToken && settings.login == BackendLogin::kPerUser
+                          ? Status::unauthenticated("store '" + settings.name + "' needs the user's own password")
+                          : check_login(settings, *adapter, creds, directory);
     if (!verified.is_ok()) {
       if (first_refusal.is_ok()) first_refusal = verified;
       continue;

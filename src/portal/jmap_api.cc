@@ -7,10 +7,11 @@
 
 #include "common/base64.h"
 #include "common/log.h"
-#include "engine/conflict_settle.h"
 #include "data/vcard.h"
+#include "engine/conflict_settle.h"
 #include "portal/jscalendar.h"
 #include "portal/jscontact.h"
+#include "portal/jsnote.h"
 
 namespace conflux::portal {
 
@@ -21,6 +22,8 @@ namespace {
 constexpr const char* kCore = "urn:ietf:params:jmap:core";
 constexpr const char* kContacts = "urn:ietf:params:jmap:contacts";
 constexpr const char* kCalendars = "urn:ietf:params:jmap:calendars";
+constexpr const char* kTasks = "urn:ietf:params:jmap:tasks";     // draft JMAP for Tasks: Task objects
+constexpr const char* kNotes = "urn:conflux:params:jmap:notes";  // Conflux's own Note objects
 constexpr const char* kSyncRecords = "urn:conflux:params:jmap:sync";
 constexpr const char* kRawProperty = "conflux:raw";  // the item as stored (vCard / iCalendar text)
 constexpr const char* kAccountProperty = "conflux:accountId";
@@ -205,7 +208,49 @@ std::optional<int64_t> int_arg(const json& args, const char* key) {
   return it->get<int64_t>();
 }
 
-const char* type_name(bool contacts) { return contacts ? "ContactCard" : "CalendarEvent"; }
+using Kind = JmapApi::Kind;
+using Type = JmapApi::Type;
+
+// What the API calls each type, the capability it needs, and the kind of
+// datastore that holds it.
+struct TypeInfo {
+  Type type;
+  const char* name;
+  const char* capability;
+  Kind kind;
+};
+
+const std::vector<TypeInfo>& type_infos() {
+  static const std::vector<TypeInfo> infos = {
+      {Type::kContact, "ContactCard", kContacts, Kind::kContacts},
+      {Type::kEvent, "CalendarEvent", kCalendars, Kind::kCalendars},
+      {Type::kTask, "Task", kTasks, Kind::kCalendars},
+      {Type::kNote, "Note", kNotes, Kind::kNotes},
+  };
+  return infos;
+}
+
+const TypeInfo& info(Type type) {
+  for (const auto& i : type_infos()) {
+    if (i.type == type) return i;
+  }
+  return type_infos().front();  // unreachable: every Type is listed
+}
+
+// The object an item's stored bytes read as when it is a `type`.
+std::optional<json> object_of(Type type, const std::string& raw, const PortalStore& store) {
+  switch (type) {
+    case Type::kContact: {
+      auto card = data::parse_vcard(raw);
+      if (!card) return std::nullopt;
+      return card_from_vcard(*card);
+    }
+    case Type::kEvent: return event_from_icalendar(raw);
+    case Type::kTask: return task_from_icalendar(raw);
+    case Type::kNote: return note_from_stored(raw, lower(store.content_type), store.content_version);
+  }
+  return std::nullopt;
+}
 
 }  // namespace
 
@@ -246,6 +291,8 @@ std::vector<JmapApi::Account> JmapApi::accounts_for(const caf::Token& token) con
       out.push_back({account_id(s.name), &s, Kind::kContacts});
     } else if (type.find("calendar") != std::string::npos) {
       out.push_back({account_id(s.name), &s, Kind::kCalendars});
+    } else if (type == "text/plain" || type == "text/x-vnote") {
+      out.push_back({account_id(s.name), &s, Kind::kNotes});
     }
   }
   return out;
@@ -269,12 +316,16 @@ json JmapApi::session(const caf::Token& token, const std::string& base_url) cons
   json primary = json::object();
   std::string state;
   for (const auto& a : accounts_for(token)) {
-    const char* cap = a.kind == Kind::kContacts ? kContacts : kCalendars;
+    json caps = json::object();
+    for (const auto& t : type_infos()) {
+      if (t.kind != a.kind) continue;
+      caps[t.capability] = json::object();
+      if (!primary.contains(t.capability)) primary[t.capability] = a.id;
+    }
     accounts[a.id] = {{"name", a.store->name},
                       {"isPersonal", true},
                       {"isReadOnly", token.kind_for(a.store->name) == caf::TokenKind::kReadOnly},
-                      {"accountCapabilities", {{cap, json::object()}}}};
-    if (!primary.contains(cap)) primary[cap] = a.id;
+                      {"accountCapabilities", caps}};
     state += a.id + ";";
   }
   json core = {{"maxSizeUpload", 0},
@@ -286,7 +337,12 @@ json JmapApi::session(const caf::Token& token, const std::string& base_url) cons
                {"maxObjectsInSet", limits_.max_objects_in_set},
                {"collationAlgorithms", json::array({"i;ascii-casemap"})}};
   return {{"capabilities",
-           {{kCore, core}, {kContacts, json::object()}, {kCalendars, json::object()}, {kSyncRecords, json::object()}}},
+           {{kCore, core},
+            {kContacts, json::object()},
+            {kCalendars, json::object()},
+            {kTasks, json::object()},
+            {kNotes, json::object()},
+            {kSyncRecords, json::object()}}},
           {"accounts", accounts},
           {"primaryAccounts", primary},
           {"username", token.user.str()},
@@ -302,12 +358,16 @@ json JmapApi::states(const caf::Token& token) {
   for (const auto& a : accounts_for(token)) {
     auto anchor = caf_.current_anchor(store_ref(token, *a.store));
     if (!anchor) continue;
-    changed[a.id] = {{type_name(a.kind == Kind::kContacts), anchor->str()}};
+    json types = json::object();
+    for (const auto& t : type_infos()) {
+      if (t.kind == a.kind) types[t.name] = anchor->str();
+    }
+    changed[a.id] = std::move(types);
   }
   return changed;
 }
 
-Result<std::vector<JmapApi::Item>> JmapApi::read_items(const caf::Token& token, const Account& account,
+Result<std::vector<JmapApi::Item>> JmapApi::read_items(const caf::Token& token, const Account& account, Type type,
                                                        const std::vector<Guid>& guids, bool with_raw) {
   caf::Query q;
   q.guids = guids;
@@ -316,21 +376,20 @@ Result<std::vector<JmapApi::Item>> JmapApi::read_items(const caf::Token& token, 
   std::vector<Item> out;
   for (auto& obj : *found) {
     Item item{obj.guid, item_id(account.store->name, obj.guid), json(), {}};
-    if (account.kind == Kind::kContacts) {
-      auto card = data::parse_vcard(obj.raw);
-      if (!card) {
-        logger("portal")->warn("store '{}': item {} of user '{}' is not a vCard the portal reads: {}",
-                               account.store->name, obj.guid.str(), token.user.str(), card.error().message());
-        continue;
+    auto object = object_of(type, obj.raw, *account.store);
+    if (!object) {
+      // A task beside the events is no CalendarEvent (and the other way
+      // round); a contact or note that does not read is worth a word.
+      if (type == Type::kContact || type == Type::kNote) {
+        logger("portal")->warn("store '{}': item {} of user '{}' is not a {} the portal reads", account.store->name,
+                               obj.guid.str(), token.user.str(), info(type).name);
       }
-      item.object = card_from_vcard(*card);
-      item.object["addressBookIds"] = {{"default", true}};
-    } else {
-      auto event = event_from_icalendar(obj.raw);
-      if (!event) continue;  // a task or a journal: not a CalendarEvent
-      item.object = std::move(*event);
-      item.object["calendarIds"] = {{"default", true}};
+      continue;
     }
+    item.object = std::move(*object);
+    if (type == Type::kContact) item.object["addressBookIds"] = {{"default", true}};
+    if (type == Type::kEvent) item.object["calendarIds"] = {{"default", true}};
+    if (type == Type::kTask) item.object["taskListId"] = "default";
     item.object["id"] = item.id;
     item.object[kAccountProperty] = account.id;
     if (with_raw) item.raw = std::move(obj.raw);
@@ -339,21 +398,35 @@ Result<std::vector<JmapApi::Item>> JmapApi::read_items(const caf::Token& token, 
   return out;
 }
 
-// Foo/get (RFC 8620 §5.1).
-json JmapApi::get(Call& call, Kind kind) {
+std::vector<JmapApi::Account> JmapApi::scope(Call& call, Type type, bool& all_accounts_r) const {
   const json& args = call.args;
-  const bool all_accounts = !args.contains("accountId") || args["accountId"].is_null();
-  std::vector<Account> scope;
-  if (all_accounts) {
+  all_accounts_r = !args.contains("accountId") || args["accountId"].is_null();
+  std::vector<Account> out;
+  if (all_accounts_r) {
     for (const auto& a : accounts_for(call.token)) {
-      if (a.kind == kind) scope.push_back(a);
+      if (a.kind == info(type).kind) out.push_back(a);
     }
-  } else {
-    if (!args["accountId"].is_string()) fail("invalidArguments", "accountId must be a string");
-    const auto a = account(call.token, args["accountId"]);
-    if (!a || a->kind != kind) fail("accountNotFound");
-    scope.push_back(*a);
+    return out;
   }
+  out.push_back(one_account(call, type));
+  return out;
+}
+
+JmapApi::Account JmapApi::one_account(Call& call, Type type) const {
+  const json& args = call.args;
+  if (!args.contains("accountId") || !args["accountId"].is_string()) {
+    fail("invalidArguments", "accountId is required");
+  }
+  const auto a = account(call.token, args["accountId"]);
+  if (!a || a->kind != info(type).kind) fail("accountNotFound");
+  return *a;
+}
+
+// Foo/get (RFC 8620 §5.1).
+json JmapApi::get(Call& call, Type type) {
+  const json& args = call.args;
+  bool all_accounts = false;
+  const std::vector<Account> scope = this->scope(call, type, all_accounts);
   std::optional<std::vector<std::string>> ids;
   if (args.contains("ids") && !args["ids"].is_null()) {
     if (!args["ids"].is_array()) fail("invalidArguments", "ids must be an array of ids or null");
@@ -398,7 +471,7 @@ json JmapApi::get(Call& call, Kind kind) {
       }
       if (guids.empty()) continue;
     }
-    auto items = read_items(call.token, a, guids, with_raw);
+    auto items = read_items(call.token, a, type, guids, with_raw);
     if (!items) fail_with(items.error());
     if (!ids && list.size() + items->size() > limits_.max_objects_in_get) fail("requestTooLarge");
     for (auto& item : *items) {
@@ -426,13 +499,9 @@ json JmapApi::get(Call& call, Kind kind) {
 }
 
 // Foo/changes (RFC 8620 §5.2): sinceState is a CAF anchor.
-json JmapApi::changes(Call& call, Kind kind) {
+json JmapApi::changes(Call& call, Type type) {
   const json& args = call.args;
-  if (!args.contains("accountId") || !args["accountId"].is_string()) {
-    fail("invalidArguments", "accountId is required");
-  }
-  const auto a = account(call.token, args["accountId"]);
-  if (!a || a->kind != kind) fail("accountNotFound");
+  const std::optional<Account> a = one_account(call, type);
   if (!args.contains("sinceState") || !args["sinceState"].is_string() || args["sinceState"].get<std::string>().empty()) {
     fail("invalidArguments", "sinceState must be a state string from an earlier /get or /changes");
   }
@@ -453,9 +522,13 @@ json JmapApi::changes(Call& call, Kind kind) {
   json created = json::array(), updated = json::array(), destroyed = json::array();
   for (const auto& obj : changed->changes) {
     const std::string id = item_id(a->store->name, obj.guid);
-    // A task beside the events is no CalendarEvent (a delete cannot be told
-    // apart: its id is listed, and is simply unknown to the client).
-    if (kind == Kind::kCalendars && obj.action != caf::Action::kDelete && !event_from_icalendar(obj.raw)) continue;
+    // A task beside the events is no CalendarEvent, and the other way round
+    // (a delete cannot be told apart: its id is listed, and is simply
+    // unknown to the client).
+    if ((type == Type::kEvent || type == Type::kTask) && obj.action != caf::Action::kDelete &&
+        !object_of(type, obj.raw, *a->store)) {
+      continue;
+    }
     switch (obj.action) {
       case caf::Action::kCreate:
         created.push_back(id);
@@ -475,16 +548,10 @@ json JmapApi::changes(Call& call, Kind kind) {
 
 // Foo/set (RFC 8620 §5.3): creates, then updates, then destroys, each one CAF
 // apply batch; a refused item is a SetError, the others go on.
-json JmapApi::set(Call& call, Kind kind) {
+json JmapApi::set(Call& call, Type type) {
   const json& args = call.args;
-  if (!args.contains("accountId") || !args["accountId"].is_string()) {
-    fail("invalidArguments", "accountId is required");
-  }
-  const auto a = account(call.token, args["accountId"]);
-  if (!a || a->kind != kind) fail("accountNotFound");
-  const Account acct = *a;
+  const Account acct = one_account(call, type);
   const caf::StoreRef ref = store_ref(call.token, *acct.store);
-  const bool contacts = kind == Kind::kContacts;
   auto object_arg = [&](const char* key) -> json {
     auto it = args.find(key);
     if (it == args.end() || it->is_null()) return json::object();
@@ -512,13 +579,15 @@ json JmapApi::set(Call& call, Kind kind) {
     std::vector<InvalidProperty> invalid;
     std::optional<std::string> raw;
     if (object.is_object() && object.contains(kRawProperty)) {
-      // The item as the client wrote it; checked as the datastore's kind.
+      // The item as the client wrote it; checked as the type it must be.
       const json& text = object[kRawProperty];
-      const bool ok = text.is_string() && (contacts ? data::parse_vcard(text.get<std::string>()).has_value()
-                                                    : event_from_icalendar(text.get<std::string>()).has_value());
-      if (ok) return text.get<std::string>();
-      invalid.push_back({kRawProperty, contacts ? "must be one vCard" : "must be an iCalendar object with a VEVENT"});
-    } else if (contacts) {
+      if (text.is_string() && object_of(type, text.get<std::string>(), *acct.store)) return text.get<std::string>();
+      static const std::map<Type, const char*> expected = {{Type::kContact, "must be one vCard"},
+                                                           {Type::kEvent, "must be an iCalendar object with a VEVENT"},
+                                                           {Type::kTask, "must be an iCalendar object with a VTODO"},
+                                                           {Type::kNote, "must be a note in the datastore's format"}};
+      invalid.push_back({kRawProperty, expected.at(type)});
+    } else if (type == Type::kContact) {
       data::VCard base;
       if (!base_raw.empty()) {
         if (auto parsed = data::parse_vcard(base_raw)) base = std::move(*parsed);
@@ -531,8 +600,12 @@ json JmapApi::set(Call& call, Kind kind) {
         const bool v21 = acct.store->content_type == "text/x-vcard" || card->version == data::VCardVersion::k21;
         raw = data::write_vcard(*card, v21 ? data::VCardVersion::k21 : card->version);
       }
-    } else {
+    } else if (type == Type::kEvent) {
       raw = icalendar_from_event(object, base_raw, invalid);
+    } else if (type == Type::kTask) {
+      raw = icalendar_from_task(object, base_raw, invalid);
+    } else {
+      raw = stored_from_note(object, base_raw, lower(acct.store->content_type), acct.store->content_version, invalid);
     }
     if (!invalid.empty()) {
       json paths = json::array();
@@ -610,7 +683,7 @@ json JmapApi::set(Call& call, Kind kind) {
         not_updated[id] = method_error("invalidPatch", "an update must be a PatchObject");
         continue;
       }
-      auto current = read_items(call.token, acct, {*guid}, true);
+      auto current = read_items(call.token, acct, type, {*guid}, true);
       if (!current) fail_with(current.error());
       if (current->empty()) {
         not_updated[id] = method_error("notFound");
@@ -688,21 +761,10 @@ json JmapApi::set(Call& call, Kind kind) {
 
 // Foo/query (RFC 8620 §5.5): filter {"text": ...} (case-insensitive, any
 // text of the object), sort, position/limit paging.
-json JmapApi::query(Call& call, Kind kind) {
+json JmapApi::query(Call& call, Type type) {
   const json& args = call.args;
-  const bool contacts = kind == Kind::kContacts;
-  const bool all_accounts = !args.contains("accountId") || args["accountId"].is_null();
-  std::vector<Account> scope;
-  if (all_accounts) {
-    for (const auto& a : accounts_for(call.token)) {
-      if (a.kind == kind) scope.push_back(a);
-    }
-  } else {
-    if (!args["accountId"].is_string()) fail("invalidArguments", "accountId must be a string");
-    const auto a = account(call.token, args["accountId"]);
-    if (!a || a->kind != kind) fail("accountNotFound");
-    scope.push_back(*a);
-  }
+  bool all_accounts = false;
+  const std::vector<Account> scope = this->scope(call, type, all_accounts);
   std::string text;
   if (args.contains("filter") && !args["filter"].is_null()) {
     const json& filter = args["filter"];
@@ -718,8 +780,12 @@ json JmapApi::query(Call& call, Kind kind) {
     bool ascending;
   };
   std::vector<Comparator> sort;
-  const std::set<std::string> sortable = contacts ? std::set<std::string>{"name/full", "name/given", "name/surname"}
-                                                  : std::set<std::string>{"start", "title"};
+  static const std::map<Type, std::set<std::string>> sortable_by_type = {
+      {Type::kContact, {"name/full", "name/given", "name/surname"}},
+      {Type::kEvent, {"start", "title"}},
+      {Type::kTask, {"due", "start", "title"}},
+      {Type::kNote, {"title"}}};
+  const std::set<std::string>& sortable = sortable_by_type.at(type);
   if (args.contains("sort") && !args["sort"].is_null()) {
     if (!args["sort"].is_array()) fail("invalidArguments", "sort must be an array of Comparator");
     for (const auto& c : args["sort"]) {
@@ -730,7 +796,9 @@ json JmapApi::query(Call& call, Kind kind) {
       sort.push_back({c["property"], c.value("isAscending", true)});
     }
   }
-  if (sort.empty()) sort.push_back({contacts ? "name/full" : "start", true});
+  static const std::map<Type, const char*> default_sort = {
+      {Type::kContact, "name/full"}, {Type::kEvent, "start"}, {Type::kTask, "due"}, {Type::kNote, "title"}};
+  if (sort.empty()) sort.push_back({default_sort.at(type), true});
   int64_t position = int_arg(args, "position").value_or(0);
   const auto limit = int_arg(args, "limit");
   if (limit && *limit < 0) fail("invalidArguments", "limit must not be negative");
@@ -746,7 +814,7 @@ json JmapApi::query(Call& call, Kind kind) {
     auto anchor = caf_.current_anchor(store_ref(call.token, *a.store));
     if (!anchor) fail_with(anchor.error());
     state += anchor->str() + ";";
-    auto items = read_items(call.token, a, {}, false);
+    auto items = read_items(call.token, a, type, {}, false);
     if (!items) fail_with(items.error());
     for (const auto& item : *items) {
       if (!text.empty()) {
@@ -781,14 +849,9 @@ json JmapApi::query(Call& call, Kind kind) {
   return out;
 }
 
-// AddressBook/get, Calendar/get: one collection per account.
-json JmapApi::collections(Call& call, Kind kind) {
-  const json& args = call.args;
-  if (!args.contains("accountId") || !args["accountId"].is_string()) {
-    fail("invalidArguments", "accountId is required");
-  }
-  const auto a = account(call.token, args["accountId"]);
-  if (!a || a->kind != kind) fail("accountNotFound");
+// AddressBook/get, Calendar/get, TaskList/get: one collection per account.
+json JmapApi::collections(Call& call, Type type) {
+  const std::optional<Account> a = one_account(call, type);
   const bool read_only = call.token.kind_for(a->store->name) == caf::TokenKind::kReadOnly;
   json list = json::array({{{"id", "default"},
                             {"name", a->store->name},
@@ -822,6 +885,8 @@ json JmapApi::version_json(const std::string& database, const std::string& conte
     if (auto card = data::parse_vcard(raw)) out["card"] = card_from_vcard(*card);
   } else if (auto event = event_from_icalendar(raw)) {
     out["event"] = std::move(*event);
+  } else if (auto task = task_from_icalendar(raw)) {
+    out["task"] = std::move(*task);
   }
   return out;
 }
@@ -946,21 +1011,31 @@ json JmapApi::run_method(Call& call) {
     if (name == "Device/get") return devices_get(call);
     fail("unknownMethod", "no method " + name);
   }
-  const bool contacts = type == "ContactCard" || type == "AddressBook";
-  const bool calendars = type == "CalendarEvent" || type == "Calendar";
-  if (!contacts && !calendars) fail("unknownMethod", "no method " + name);
-  if (!call.using_caps.count(contacts ? kContacts : kCalendars)) {
-    fail("unknownMethod", name + " needs " + (contacts ? kContacts : kCalendars) + " in using");
+  // The collections: one per account, of the type of objects they hold.
+  static const std::map<std::string, Type> collection_types = {
+      {"AddressBook", Type::kContact}, {"Calendar", Type::kEvent}, {"TaskList", Type::kTask}};
+  const TypeInfo* object_type = nullptr;
+  for (const auto& t : type_infos()) {
+    if (type == t.name) object_type = &t;
   }
-  const Kind kind = contacts ? Kind::kContacts : Kind::kCalendars;
-  if (type == "AddressBook" || type == "Calendar") {
-    if (method == "get") return collections(call, kind);
+  if (auto c = collection_types.find(type); c != collection_types.end()) object_type = &info(c->second);
+  if (!object_type) fail("unknownMethod", "no method " + name);
+  if (!call.using_caps.count(object_type->capability)) {
+    fail("unknownMethod", name + " needs " + object_type->capability + " in using");
+  }
+  if (collection_types.count(type)) {
+    if (method == "get") return collections(call, object_type->type);
     fail("unknownMethod", "no method " + name);
   }
-  if (method == "get") return get(call, kind);
-  if (method == "changes") return changes(call, kind);
-  if (method == "set") return set(call, kind);
-  if (method == "query") return query(call, kind);
+  if (method == "get") return get(call, object_type->type);
+  if (method == "changes") return changes(call, object_type->type);
+  if (method == "set") return set(call, object_type->type);
+  if (method == "query") return query(call, object_type->type);
+  if (method == "queryChanges") {
+    // RFC 8620 §5.6 lets a server always answer so; the client queries again.
+    one_account(call, object_type->type);
+    fail("cannotCalculateChanges", "query results are not tracked; run " + type + "/query again");
+  }
   fail("unknownMethod", "no method " + name);
 }
 
@@ -977,7 +1052,8 @@ JmapReply JmapApi::api(const caf::Token& token, const std::string& content_type,
   std::set<std::string> using_caps;
   for (const auto& cap : request["using"]) {
     if (!cap.is_string()) return problem("notRequest", "\"using\" must hold capability strings");
-    if (cap != kCore && cap != kContacts && cap != kCalendars && cap != kSyncRecords) {
+    if (cap != kCore && cap != kContacts && cap != kCalendars && cap != kTasks && cap != kNotes &&
+        cap != kSyncRecords) {
       return problem("unknownCapability", "the server does not support " + cap.get<std::string>());
     }
     using_caps.insert(cap.get<std::string>());

@@ -3,8 +3,10 @@
 //
 //   session(token)      the session resource (GET /.well-known/jmap): one
 //                       account per datastore the token grants, contacts
-//                       (ContactCard, JSContact RFC 9553) or calendars
-//                       (CalendarEvent, JSCalendar RFC 8984);
+//                       (ContactCard, JSContact RFC 9553), calendars and
+//                       task lists (CalendarEvent and Task, JSCalendar RFC
+//                       8984: a text/calendar datastore holds both) or
+//                       notes (Note, Conflux's own {title, body});
 //   api(token, body)    one POST to apiUrl: `using` + batched `methodCalls`,
 //                       back-references (#arg + resultOf, RFC 8620 §3.7),
 //                       creation ids (#cid) within the request.
@@ -19,12 +21,14 @@
 // back end no longer knows (or more changes than maxChanges) gives
 // cannotCalculateChanges, and the client fetches everything again.
 //
+// Foo/queryChanges is answered cannotCalculateChanges (RFC 8620 §5.6 allows
+// it): the client runs Foo/query again.
+//
 // Ids: an item's id is base64url(datastore "\n" guid), so an id names its
 // account; ids of another account (or user) are notFound. Conflux extension:
-// ContactCard/query, CalendarEvent/query and their /get without `accountId`
-// cover every account of the user that holds the type (the portal page's
-// search across back ends); each object then says its account in
-// "conflux:accountId".
+// Foo/query and Foo/get without `accountId` cover every account of the user
+// that holds the type (the portal page's search across back ends); each
+// object then says its account in "conflux:accountId".
 //
 // What the sync engine recorded for the user (capability
 // "urn:conflux:params:jmap:sync", Conflux's own): Conflict/get and
@@ -90,9 +94,12 @@ class JmapApi {
 
   struct Item;
   struct Call;
+  // What a datastore holds (by its content type), and the object types of
+  // the API; a calendar datastore holds events and tasks.
+  enum class Kind { kContacts, kCalendars, kNotes };
+  enum class Type { kContact, kEvent, kTask, kNote };
 
  private:
-  enum class Kind { kContacts, kCalendars };
   struct Account {
     std::string id;
     const PortalStore* store;
@@ -103,11 +110,15 @@ class JmapApi {
   std::optional<Account> account(const caf::Token& token, const std::string& id) const;
 
   nlohmann::json run_method(Call& call);
-  nlohmann::json get(Call& call, Kind kind);
-  nlohmann::json changes(Call& call, Kind kind);
-  nlohmann::json set(Call& call, Kind kind);
-  nlohmann::json query(Call& call, Kind kind);
-  nlohmann::json collections(Call& call, Kind kind);
+  // The accounts of the call's `accountId`, or all that hold `type` when
+  // none is given (all_accounts_r); accountNotFound otherwise.
+  std::vector<Account> scope(Call& call, Type type, bool& all_accounts_r) const;
+  Account one_account(Call& call, Type type) const;
+  nlohmann::json get(Call& call, Type type);
+  nlohmann::json changes(Call& call, Type type);
+  nlohmann::json set(Call& call, Type type);
+  nlohmann::json query(Call& call, Type type);
+  nlohmann::json collections(Call& call, Type type);
   // The sync engine's records (urn:conflux:params:jmap:sync).
   nlohmann::json conflicts_get(Call& call);
   nlohmann::json conflicts_set(Call& call);
@@ -117,8 +128,8 @@ class JmapApi {
                               const std::string& raw) const;
 
   caf::StoreRef store_ref(const caf::Token& token, const PortalStore& store) const;
-  // Every item of `account` (kind-filtered, converted) or only `guids`.
-  Result<std::vector<Item>> read_items(const caf::Token& token, const Account& account,
+  // Every item of `account` that is a `type` (converted), or only `guids`.
+  Result<std::vector<Item>> read_items(const caf::Token& token, const Account& account, Type type,
                                        const std::vector<Guid>& guids, bool with_raw);
 
   caf::CafInterface& caf_;

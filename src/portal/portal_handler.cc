@@ -19,6 +19,9 @@ using server::HttpResponse;
 namespace {
 
 constexpr const char* kCookieName = "conflux_session";
+// What every API token starts with (store/passwords.h); a session token
+// ("v2.") never does.
+constexpr const char* kApiTokenPrefix = "cfx_";
 
 HttpResponse json_response(int status, const json& body) {
   return HttpResponse{status, "application/json", body.dump(), ""};
@@ -133,6 +136,22 @@ Result<caf::Token> PortalHandler::password_login(const std::string& user, const 
   return token;
 }
 
+Result<caf::Token> PortalHandler::api_token_login(const std::string& api_token, const std::string& address,
+                                                  int64_t& wait_r) {
+  // Guesses are throttled per client address, as one "user".
+  static const std::string kGuesser = " api token";
+  wait_r = throttle_.wait_seconds(kGuesser, address);
+  if (wait_r > 0) return Status::resource_exhausted("too many failed logins; wait");
+  auto token = caf_.authenticate(caf::Credentials::with_api_token(api_token), caf::TokenKind::kReadWrite);
+  if (token) {
+    throttle_.record_success(kGuesser, address);
+  } else if (token.error().code() == StatusCode::kUnauthenticated) {
+    throttle_.record_failure(kGuesser, address);
+    logger("portal")->info("API token from {} refused", address);
+  }
+  return token;
+}
+
 PortalHandler::Caller PortalHandler::authenticate(const HttpRequest& request, bool state_changing) {
   Caller caller;
   const std::string& auth = request.authorization;
@@ -166,6 +185,29 @@ PortalHandler::Caller PortalHandler::authenticate(const HttpRequest& request, bo
   }
   std::string session;
   bool from_cookie = false;
+  if (starts_with_ci(auth, "Bearer ") && auth.compare(7, 4, kApiTokenPrefix) == 0) {
+    // A program's token (`conflux token create`): looked up on every call,
+    // so a revoked one is refused at once.
+    int64_t wait = 0;
+    auto token = api_token_login(auth.substr(7), client(request), wait);
+    if (wait > 0) {
+      caller.refusal = error_response(429, "too many failed logins; try again later");
+      caller.refusal.retry_after_seconds = static_cast<int>(wait);
+      return caller;
+    }
+    if (!token) {
+      if (token.error().is_unavailable()) {
+        caller.refusal = error_response(503, "the account directory is unavailable");
+        caller.refusal.retry_after_seconds = 30;
+        return caller;
+      }
+      caller.refusal = error_response(401, "unknown or revoked API token");
+      caller.refusal.headers.push_back({"WWW-Authenticate", "Bearer realm=\"Conflux\", error=\"invalid_token\""});
+      return caller;
+    }
+    caller.token = std::move(*token);
+    return caller;
+  }
   if (starts_with_ci(auth, "Bearer ")) {
     session = auth.substr(7);
   } else if (std::string cookie = cookie_value(request.cookie, kCookieName); !cookie.empty()) {

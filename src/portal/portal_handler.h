@@ -8,8 +8,11 @@
 //   POST /portal/logout        clears the cookie
 //   anything else              the next handler (the SyncML endpoint)
 //
-// Who calls: a program with HTTP Basic (the user's Conflux password) or
-// "Authorization: Bearer <token>" (the token /portal/login returns); the
+// Who calls: a program with HTTP Basic (the user's Conflux password),
+// "Authorization: Bearer cfx_..." (an API token of `conflux token create`,
+// checked by the CAF against the account directory on every call, so a
+// revoked one is refused at once) or "Authorization: Bearer <token>" (the
+// session token /portal/login returns); the
 // page with the session cookie, which is HttpOnly, SameSite=Strict, Secure
 // when server.public_url is https, and whose POSTs must carry the CSRF token
 // in X-CSRF-Token. Every credential becomes a CAF token
@@ -61,6 +64,7 @@ class PortalHandler {
   Caller authenticate(const server::HttpRequest& request, bool state_changing);
   Result<caf::Token> password_login(const std::string& user, const std::string& password, const std::string& address,
                                     int64_t& wait_r);
+  Result<caf::Token> api_token_login(const std::string& api_token, const std::string& address, int64_t& wait_r);
   server::HttpResponse login(const server::HttpRequest& request);
   server::HttpResponse event_source(const server::HttpRequest& request, const caf::Token& token);
   std::string base_url(const server::HttpRequest& request) const;

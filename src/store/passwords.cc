@@ -2,8 +2,11 @@
 
 #include <sodium.h>
 
+#include <algorithm>
+
 #include <mutex>
 
+#include "common/base64.h"
 #include "common/digest.h"
 #include "common/log.h"
 
@@ -75,6 +78,16 @@ bool md5_digest_matches(const std::string& secret, const std::string& nonce, con
   ensure_sodium();
   return !secret.empty() && expected.size() == digest.size() &&
          sodium_memcmp(expected.data(), digest.data(), expected.size()) == 0;
+}
+
+std::string new_api_token() { return "cfx_" + random_hex(32); }
+
+std::string api_token_hash(const std::string& token) { return sha256_hex("conflux api token\n" + token); }
+
+bool valid_api_token_name(std::string_view name) {
+  return !name.empty() && name.size() <= 64 && std::all_of(name.begin(), name.end(), [](char c) {
+    return static_cast<unsigned char>(c) >= 0x20 && c != 0x7f;
+  });
 }
 
 }  // namespace conflux::store

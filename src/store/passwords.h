@@ -25,4 +25,12 @@ bool password_matches(const std::string& hash, const std::string& password);
 // B64(MD5(secret ":" nonce)); false for an empty secret. Constant time.
 bool md5_digest_matches(const std::string& secret, const std::string& nonce, const std::string& digest);
 
+// A new API token: "cfx_" and 32 random bytes in hex. Only its
+// api_token_hash is stored: a token is random enough that a plain SHA-256
+// cannot be reversed, and it is found by that hash without a slow compare.
+std::string new_api_token();
+std::string api_token_hash(const std::string& token);
+// A name for a token: 1..64 printable characters.
+bool valid_api_token_name(std::string_view name);
+
 }  // namespace conflux::store

@@ -25,6 +25,14 @@ const std::vector<std::string>& user_migrations() {
       "  datastore TEXT NOT NULL,"
       "  kind TEXT NOT NULL,"
       "  PRIMARY KEY (name, datastore));",
+      // 2: UserStore's version 4, API tokens by their hash only
+      "CREATE TABLE api_tokens("
+      "  id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+      "  user_name TEXT NOT NULL,"
+      "  label TEXT NOT NULL,"
+      "  token_hash TEXT NOT NULL UNIQUE,"
+      "  read_only BOOLEAN NOT NULL,"
+      "  created_at BIGINT NOT NULL);",
   };
   return steps;
 }
@@ -44,6 +52,17 @@ const std::vector<std::pair<std::string, std::string>>& statements() {
       {"users_access", "SELECT datastore, kind FROM user_access WHERE name = $1"},
       {"users_hash", "SELECT password_hash FROM users WHERE name = $1"},
       {"users_md5", "SELECT md5_secret FROM users WHERE name = $1"},
+      {"tokens_add",
+       "INSERT INTO api_tokens(user_name, label, token_hash, read_only, created_at)"
+       " SELECT $1, $2, $3, $4, $5 WHERE EXISTS (SELECT 1 FROM users WHERE name = $1) RETURNING id"},
+      {"tokens_list",
+       "SELECT id, user_name, label, read_only, created_at FROM api_tokens"
+       " WHERE $1::text IS NULL OR user_name = $1 ORDER BY id"},
+      {"tokens_revoke", "DELETE FROM api_tokens WHERE id = $1"},
+      {"tokens_remove_user", "DELETE FROM api_tokens WHERE user_name = $1"},
+      {"tokens_find",
+       "SELECT t.user_name, t.read_only FROM api_tokens t JOIN users u ON u.name = t.user_name"
+       " WHERE t.token_hash = $1"},
   };
   return list;
 }
@@ -155,6 +174,7 @@ Status PgUserStore::remove(const UserId& user) {
     }
     // A new account of the same name starts from the datastores' access.
     txn.exec_prepared("users_remove_access", user.str());
+    txn.exec_prepared("tokens_remove_user", user.str());
     return Status::ok();
   }));
   logger("store")->info("user '{}' removed", user.str());
@@ -190,6 +210,55 @@ Status PgUserStore::verify_md5_digest(const UserId& user, const std::string& non
   if (!secret) return Status::unavailable("user directory: " + secret.error().message());
   if (!md5_digest_matches(*secret, nonce, digest)) return Status::unauthenticated("unknown user or wrong password");
   return Status::ok();
+}
+
+Result<NewApiToken> PgUserStore::create_api_token(const UserId& user, const std::string& name, bool read_only) {
+  if (!valid_api_token_name(name)) return Status::invalid_argument("a token name is 1-64 printable characters");
+  NewApiToken made{{0, user, name, read_only, now_seconds_()}, new_api_token()};
+  CFX_RETURN_IF_ERROR(db_->transact("create API token", [&](pqxx::work& txn) {
+    const pqxx::result rows =
+        txn.exec_prepared("tokens_add", user.str(), name, api_token_hash(made.token), read_only, made.info.created_at);
+    if (rows.empty()) return Status::not_found("no user '" + user.str() + "'");
+    made.info.id = rows[0][0].as<int64_t>();
+    return Status::ok();
+  }));
+  logger("store")->info("user '{}': API token {} ('{}') made", user.str(), made.info.id, name);
+  return made;
+}
+
+Result<std::vector<ApiTokenInfo>> PgUserStore::api_tokens(const std::optional<UserId>& user) {
+  return db_->transact("list API tokens", [&](pqxx::work& txn) -> Result<std::vector<ApiTokenInfo>> {
+    std::vector<ApiTokenInfo> out;
+    const std::optional<std::string> name = user ? std::optional<std::string>(user->str()) : std::nullopt;
+    for (const auto& row : txn.exec_prepared("tokens_list", name)) {
+      out.push_back(
+          {row[0].as<int64_t>(), UserId(row[1].c_str()), row[2].c_str(), row[3].as<bool>(), row[4].as<int64_t>()});
+    }
+    return out;
+  });
+}
+
+Status PgUserStore::revoke_api_token(int64_t id) {
+  CFX_RETURN_IF_ERROR(db_->transact("revoke API token", [&](pqxx::work& txn) {
+    if (txn.exec_prepared("tokens_revoke", id).affected_rows() == 0) {
+      return Status::not_found("no API token " + std::to_string(id));
+    }
+    return Status::ok();
+  }));
+  logger("store")->info("API token {} revoked", id);
+  return Status::ok();
+}
+
+Result<caf::ApiTokenHolder> PgUserStore::verify_api_token(const std::string& token) {
+  auto holder = db_->transact("user directory", [&](pqxx::work& txn) -> Result<caf::ApiTokenHolder> {
+    const pqxx::result rows = txn.exec_prepared("tokens_find", api_token_hash(token));
+    if (rows.empty()) return Status::unauthenticated("unknown or revoked API token");
+    return caf::ApiTokenHolder{UserId(rows[0][0].c_str()), rows[0][1].as<bool>()};
+  });
+  if (!holder && holder.error().code() != StatusCode::kUnauthenticated) {
+    return Status::unavailable("user directory: " + holder.error().message());
+  }
+  return holder;
 }
 
 }  // namespace conflux::store

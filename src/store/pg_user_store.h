@@ -35,11 +35,15 @@ class PgUserStore final : public UserAccounts {
   Status remove(const UserId& user) override;
   Status set_access(const UserId& user, const std::string& datastore, std::optional<caf::TokenKind> kind) override;
   Result<std::string> md5_secret(const UserId& user) override;
+  Result<NewApiToken> create_api_token(const UserId& user, const std::string& name, bool read_only) override;
+  Result<std::vector<ApiTokenInfo>> api_tokens(const std::optional<UserId>& user) override;
+  Status revoke_api_token(int64_t id) override;
 
   // caf::AccountDirectory
   Status verify_password(const UserId& user, const std::string& password) override;
   Status verify_md5_digest(const UserId& user, const std::string& nonce, const std::string& digest) override;
   Result<std::map<std::string, caf::TokenKind>> access_overrides(const UserId& user) override;
+  Result<caf::ApiTokenHolder> verify_api_token(const std::string& token) override;
 
  private:
   PgUserStore(std::shared_ptr<PgDb> db, NowSeconds now_seconds);

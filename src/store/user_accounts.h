@@ -10,6 +10,7 @@
 // when hashing runs out of memory, and per method below.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -17,6 +18,21 @@
 #include "caf/accounts.h"
 
 namespace conflux::store {
+
+// A program's API token as `conflux token list` shows it; the token itself
+// is not kept (only its hash), so it is shown once, when made.
+struct ApiTokenInfo {
+  int64_t id = 0;  // what `conflux token revoke` names
+  UserId user;
+  std::string name;
+  bool read_only = false;
+  int64_t created_at = 0;  // unix seconds
+};
+
+struct NewApiToken {
+  ApiTokenInfo info;
+  std::string token;  // "cfx_..." — to hand to the program, never to log
+};
 
 class UserAccounts : public caf::AccountDirectory {
  public:
@@ -38,6 +54,15 @@ class UserAccounts : public caf::AccountDirectory {
   // stored. kNotFound for an unknown user or an account made before secrets
   // were kept.
   virtual Result<std::string> md5_secret(const UserId& user) = 0;
+
+  // API tokens for programs (the portal's "Authorization: Bearer"). Removing
+  // the user removes their tokens. create: kNotFound for an unknown user,
+  // kInvalidArgument for a bad name (valid_api_token_name).
+  virtual Result<NewApiToken> create_api_token(const UserId& user, const std::string& name, bool read_only) = 0;
+  // The tokens of `user`, or everyone's when nullopt, oldest first.
+  virtual Result<std::vector<ApiTokenInfo>> api_tokens(const std::optional<UserId>& user) = 0;
+  // kNotFound when no token has that id (or it was revoked already).
+  virtual Status revoke_api_token(int64_t id) = 0;
 };
 
 }  // namespace conflux::store

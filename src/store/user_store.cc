@@ -30,6 +30,15 @@ const std::vector<std::string>& user_migrations() {
       "  datastore TEXT NOT NULL,"
       "  kind TEXT NOT NULL,"
       "  PRIMARY KEY (name, datastore));",
+      // 4: API tokens for programs (`conflux token`), by the hash of the
+      // token only. AUTOINCREMENT: a revoked token's id is never reused.
+      "CREATE TABLE api_tokens("
+      "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+      "  user_name TEXT NOT NULL,"
+      "  label TEXT NOT NULL,"
+      "  token_hash TEXT NOT NULL UNIQUE,"
+      "  read_only INTEGER NOT NULL,"
+      "  created_at INTEGER NOT NULL);",
   };
   return steps;
 }
@@ -163,6 +172,10 @@ Status UserStore::remove(const UserId& user) {
   if (!overrides) return overrides.error();
   overrides->bind(1, user.str());
   if (auto cleared = overrides->run(); !cleared) return cleared.error();
+  auto tokens = db_->prepare("DELETE FROM api_tokens WHERE user_name = ?1");
+  if (!tokens) return tokens.error();
+  tokens->bind(1, user.str());
+  if (auto cleared = tokens->run(); !cleared) return cleared.error();
   logger("store")->info("user '{}' removed", user.str());
   return Status::ok();
 }
@@ -205,6 +218,80 @@ Status UserStore::verify_md5_digest(const UserId& user, const std::string& nonce
   const bool match = md5_digest_matches(secret, nonce, digest);
   if (!match) return Status::unauthenticated("unknown user or wrong password");
   return Status::ok();
+}
+
+Result<NewApiToken> UserStore::create_api_token(const UserId& user, const std::string& name, bool read_only) {
+  if (!valid_api_token_name(name)) return Status::invalid_argument("a token name is 1-64 printable characters");
+  auto tx = db_->transaction();
+  if (!tx) return tx.error();
+  {
+    auto st = db_->prepare("SELECT 1 FROM users WHERE name = ?1");
+    if (!st) return st.error();
+    st->bind(1, user.str());
+    auto row = st->step();
+    if (!row) return row.error();
+    if (!*row) return Status::not_found("no user '" + user.str() + "'");
+  }
+  NewApiToken made{{0, user, name, read_only, now_seconds_()}, new_api_token()};
+  auto st = db_->prepare(
+      "INSERT INTO api_tokens(user_name, label, token_hash, read_only, created_at) VALUES (?1, ?2, ?3, ?4, ?5) "
+      "RETURNING id");
+  if (!st) return st.error();
+  st->bind(1, user.str())
+      .bind(2, name)
+      .bind(3, api_token_hash(made.token))
+      .bind(4, read_only)
+      .bind(5, made.info.created_at);
+  auto row = st->step();
+  if (!row) return row.error();
+  made.info.id = st->column_int64(0);
+  st->reset();
+  CFX_RETURN_IF_ERROR(tx->commit());
+  logger("store")->info("user '{}': API token {} ('{}') made", user.str(), made.info.id, name);
+  return made;
+}
+
+Result<std::vector<ApiTokenInfo>> UserStore::api_tokens(const std::optional<UserId>& user) {
+  auto st = db_->prepare(
+      "SELECT id, user_name, label, read_only, created_at FROM api_tokens WHERE ?1 IS NULL OR user_name = ?1 "
+      "ORDER BY id");
+  if (!st) return st.error();
+  if (user)
+    st->bind(1, user->str());
+  else
+    st->bind(1, nullptr);
+  std::vector<ApiTokenInfo> out;
+  for (;;) {
+    auto row = st->step();
+    if (!row) return row.error();
+    if (!*row) break;
+    out.push_back({st->column_int64(0), UserId(st->column_text(1)), st->column_text(2), st->column_int64(3) != 0,
+                   st->column_int64(4)});
+  }
+  return out;
+}
+
+Status UserStore::revoke_api_token(int64_t id) {
+  auto st = db_->prepare("DELETE FROM api_tokens WHERE id = ?1");
+  if (!st) return st.error();
+  st->bind(1, id);
+  auto removed = st->run();
+  if (!removed) return removed.error();
+  if (*removed == 0) return Status::not_found("no API token " + std::to_string(id));
+  logger("store")->info("API token {} revoked", id);
+  return Status::ok();
+}
+
+Result<caf::ApiTokenHolder> UserStore::verify_api_token(const std::string& token) {
+  auto st = db_->prepare(
+      "SELECT t.user_name, t.read_only FROM api_tokens t JOIN users u ON u.name = t.user_name "
+      "WHERE t.token_hash = ?1");
+  if (!st) return Status::unavailable("user directory: " + st.error().message());
+  st->bind(1, api_token_hash(token));
+  auto row = st->step();
+  if (!row) return Status::unavailable("user directory: " + row.error().message());
+  if (!*row) return Status::unauthenticated("unknown or revoked API token");
+  return caf::ApiTokenHolder{UserId(st->column_text(0)), st->column_int64(1) != 0};
 }
 
 }  // namespace conflux::store

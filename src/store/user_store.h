@@ -60,6 +60,10 @@ class UserStore final : public UserAccounts {
   // unknown user or an account made before secrets were kept.
   Result<std::string> md5_secret(const UserId& user) override;
 
+  Result<NewApiToken> create_api_token(const UserId& user, const std::string& name, bool read_only) override;
+  Result<std::vector<ApiTokenInfo>> api_tokens(const std::optional<UserId>& user) override;
+  Status revoke_api_token(int64_t id) override;
+
   // caf::AccountDirectory. OK when the password is right; kUnauthenticated
   // for an unknown user and a wrong password alike, and an unknown user costs
   // a full hash verification too, so timing does not tell them apart.
@@ -67,6 +71,7 @@ class UserStore final : public UserAccounts {
   Status verify_password(const UserId& user, const std::string& password) override;
   Status verify_md5_digest(const UserId& user, const std::string& nonce, const std::string& digest) override;
   Result<std::map<std::string, caf::TokenKind>> access_overrides(const UserId& user) override;
+  Result<caf::ApiTokenHolder> verify_api_token(const std::string& token) override;
 
  private:
   UserStore(std::shared_ptr<SqliteDb> db, NowSeconds now_seconds);

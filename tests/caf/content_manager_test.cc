@@ -88,6 +88,25 @@ TEST_F(ContentManagerTest, AuthenticatePassesDirectoryOutageOn) {
   EXPECT_EQ(token.error().code(), StatusCode::kUnavailable);
 }
 
+TEST_F(ContentManagerTest, ApiTokenSpeaksForItsUserAndARevokedOneIsRefused) {
+  accounts_.add_api_token("cfx_alice", "alice", /*read_only=*/false);
+  accounts_.add_api_token("cfx_alice_ro", "alice", /*read_only=*/true);
+  auto token = manager_.authenticate(Credentials::with_api_token("cfx_alice"), TokenKind::kReadWrite);
+  ASSERT_TRUE(token) << token.error().to_string();
+  EXPECT_EQ(token->user, UserId("alice"));
+  EXPECT_EQ(token->kind_for("contacts"), TokenKind::kReadWrite);
+
+  // A read-only API token narrows whatever the caller asks for.
+  auto read_only = manager_.authenticate(Credentials::with_api_token("cfx_alice_ro"), TokenKind::kReadWrite);
+  ASSERT_TRUE(read_only) << read_only.error().to_string();
+  EXPECT_EQ(read_only->kind_for("contacts"), TokenKind::kReadOnly);
+
+  accounts_.revoke_api_token("cfx_alice");
+  auto revoked = manager_.authenticate(Credentials::with_api_token("cfx_alice"), TokenKind::kReadWrite);
+  ASSERT_FALSE(revoked);
+  EXPECT_EQ(revoked.error().code(), StatusCode::kUnauthenticated);
+}
+
 TEST_F(ContentManagerTest, ReadWriteTokenReadsAndWrites) {
   Token token = login("alice", "secret");
   auto results = manager_.apply(ref("alice", "contacts", token), {create("BEGIN:VCARD\r\nFN:A\r\nEND:VCARD\r\n")});

@@ -15,6 +15,10 @@ class FakeAccountDirectory final : public caf::AccountDirectory {
  public:
   void add(const std::string& user, const std::string& password) { passwords_[user] = password; }
   void set_unavailable(bool unavailable) { unavailable_ = unavailable; }
+  void add_api_token(const std::string& token, const std::string& user, bool read_only) {
+    api_tokens_[token] = caf::ApiTokenHolder{UserId(user), read_only};
+  }
+  void revoke_api_token(const std::string& token) { api_tokens_.erase(token); }
   void set_access(const std::string& user, const std::string& datastore, caf::TokenKind kind) {
     access_[user][datastore] = kind;
   }
@@ -41,8 +45,16 @@ class FakeAccountDirectory final : public caf::AccountDirectory {
     return it == access_.end() ? std::map<std::string, caf::TokenKind>{} : it->second;
   }
 
+  Result<caf::ApiTokenHolder> verify_api_token(const std::string& token) override {
+    if (unavailable_) return Status::unavailable("account directory down");
+    auto it = api_tokens_.find(token);
+    if (it == api_tokens_.end()) return Status::unauthenticated("unknown API token");
+    return it->second;
+  }
+
  private:
   std::map<std::string, std::string> passwords_;
+  std::map<std::string, caf::ApiTokenHolder> api_tokens_;
   std::map<std::string, std::map<std::string, caf::TokenKind>> access_;
   bool unavailable_ = false;
 };

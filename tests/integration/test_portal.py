@@ -12,9 +12,15 @@ test_query_paging_search_errors: /query text search, sort and position/limit
   user's ids are notFound; a write on a read-only datastore is forbidden;
   a state the CAF does not know gives cannotCalculateChanges; CalendarEvent
   create/get/query; the session resource; Basic logins are throttled.
-test_aggregation: a user with contacts on sqlite, vdir and CardDAV
-  (Radicale) sees all of them in one query (the accountId-less query of the
-  Conflux extension).
+test_tasks_and_notes: Task (JSCalendar, a VTODO in the tasks datastore)
+  and Note (Conflux's own {title, body}, text/plain in the notes datastore)
+  through /set, /get, /query, /changes; what is stored (the raw iCalendar /
+  text); events and tasks of one calendar datastore kept apart; invalid
+  properties named; /queryChanges answered cannotCalculateChanges.
+test_aggregation: a user with contacts on sqlite, vdir, CardDAV (Radicale)
+  and the postgresql back end (a CRM table in a PostgreSQL the test starts)
+  sees all of them in one query (the accountId-less query of the Conflux
+  extension), a row another program inserted into the table too.
 
 Run: CONFLUX_BIN=/path/to/conflux /usr/bin/python3 test_portal.py
 """
@@ -29,13 +35,15 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import vcards  # noqa: E402
 from conflux_server import IntegrationTest, error_lines, http_request  # noqa: E402
+import pg_server  # noqa: E402
 from radicale import Radicale  # noqa: E402
 from sync_summary import local_changes, parse_summary  # noqa: E402
 
 USER, PASSWORD = "pia", "Portal-pw-3"
 OTHER, OTHER_PASSWORD = "otto", "Other-pw-9"
 USING = ["urn:ietf:params:jmap:core", "urn:ietf:params:jmap:contacts",
-         "urn:ietf:params:jmap:calendars"]
+         "urn:ietf:params:jmap:calendars", "urn:ietf:params:jmap:tasks",
+         "urn:conflux:params:jmap:notes"]
 
 STORES = (
     '[stores.contacts]\nadapter = "sqlite"\ncontent_type = "text/vcard"\n'
@@ -384,6 +392,106 @@ class PortalTest(IntegrationTest):
         self.assertIn(429, statuses)
         self.server.stop()
 
+    def test_tasks_and_notes(self):
+        self.start_server(
+            '[stores.tasks]\nadapter = "sqlite"\ncontent_type = "text/calendar"\n'
+            'content_version = "2.0"\n'
+            '[stores.notes]\nadapter = "sqlite"\ncontent_type = "text/plain"\n'
+            'content_version = "1.0"\n')
+        status, _, body = http_request(self.server.base_url + "/.well-known/jmap",
+                                       headers=basic(USER, PASSWORD))
+        session = json.loads(body)
+        self.assertEqual(sorted(session["accounts"]["tasks"]["accountCapabilities"]),
+                         ["urn:ietf:params:jmap:calendars", "urn:ietf:params:jmap:tasks"])
+        self.assertEqual(list(session["accounts"]["notes"]["accountCapabilities"]),
+                         ["urn:conflux:params:jmap:notes"])
+
+        # Tasks: create, read back, what is stored.
+        old_state = self.ok("Task/get", {"accountId": "tasks", "ids": []})["state"]
+        out = self.ok("Task/set", {"accountId": "tasks", "create": {
+            "t1": {"@type": "Task", "title": "File taxes", "due": "2026-04-30T17:00:00",
+                   "timeZone": "Europe/Berlin", "progress": "needs-action", "priority": 1},
+            "t2": {"title": "Buy stamps", "due": "2026-03-01T09:00:00",
+                   "percentComplete": 50, "progress": "in-process"},
+            "bad": {"title": "Nope", "progress": "done", "colour": "red"}}})
+        self.assertEqual(sorted(out["created"]), ["t1", "t2"], out)
+        self.assertEqual(out["notCreated"]["bad"]["type"], "invalidProperties")
+        self.assertEqual(sorted(out["notCreated"]["bad"]["properties"]), ["colour", "progress"])
+        taxes, stamps = out["created"]["t1"]["id"], out["created"]["t2"]["id"]
+        got = self.ok("Task/get", {"accountId": "tasks", "ids": [taxes],
+                                   "properties": ["title", "due", "timeZone", "progress",
+                                                  "priority", "conflux:raw"]})
+        [task] = got["list"]
+        self.assertEqual((task["title"], task["due"], task["timeZone"], task["progress"],
+                          task["priority"]),
+                         ("File taxes", "2026-04-30T17:00:00", "Europe/Berlin", "needs-action", 1))
+        raw = task["conflux:raw"]
+        self.assertIn("BEGIN:VTODO", raw)
+        self.assertIn("DUE;TZID=Europe/Berlin:20260430T170000", raw)
+        self.assertIn("STATUS:NEEDS-ACTION", raw)
+        # Sorted by due date; searched by text.
+        q = self.ok("Task/query", {"accountId": "tasks", "sort": [{"property": "due"}]})
+        self.assertEqual(q["ids"], [stamps, taxes])
+        q = self.ok("Task/query", {"filter": {"text": "TAXES"}})
+        self.assertEqual(q["ids"], [taxes])
+        # Completed: the VTODO says so, and /changes lists the update.
+        out = self.ok("Task/set", {"accountId": "tasks", "update": {
+            taxes: {"progress": "completed", "percentComplete": 100}}})
+        self.assertEqual(out["updated"], {taxes: None}, out)
+        raw = self.ok("Task/get", {"accountId": "tasks", "ids": [taxes],
+                                   "properties": ["conflux:raw"]})["list"][0]["conflux:raw"]
+        self.assertIn("STATUS:COMPLETED", raw)
+        self.assertIn("PERCENT-COMPLETE:100", raw)
+        self.assertIn("COMPLETED:", raw)
+        changes = self.ok("Task/changes", {"accountId": "tasks", "sinceState": old_state})
+        self.assertEqual(sorted(changes["created"] + changes["updated"]), sorted([taxes, stamps]))
+        # An event and a task in one calendar datastore stay apart.
+        self.ok("CalendarEvent/set", {"accountId": "tasks", "create": {"e": {
+            "title": "Dentist", "start": "2026-05-02T10:00:00", "duration": "PT1H"}}})
+        self.assertEqual(len(self.ok("CalendarEvent/query", {"accountId": "tasks"})["ids"]), 1)
+        self.assertEqual(len(self.ok("Task/query", {"accountId": "tasks"})["ids"]), 2)
+        lists = self.ok("TaskList/get", {"accountId": "tasks"})
+        self.assertEqual([(t["id"], t["myRights"]["mayWrite"]) for t in lists["list"]],
+                         [("default", True)])
+        # Tasks live in calendar datastores only.
+        name, err = self.call("Task/query", {"accountId": "contacts"})
+        self.assertEqual((name, err["type"]), ("error", "accountNotFound"))
+
+        # Notes: text/plain, the first line is the title.
+        old_state = self.ok("Note/get", {"accountId": "notes", "ids": []})["state"]
+        out = self.ok("Note/set", {"accountId": "notes", "create": {
+            "n1": {"@type": "Note", "title": "Shopping", "body": "milk\neggs"},
+            "n2": {"title": "Ideas", "body": "a portal"},
+            "bad": {"title": "two\nlines", "body": 7}}})
+        self.assertEqual(sorted(out["created"]), ["n1", "n2"], out)
+        self.assertEqual(sorted(out["notCreated"]["bad"]["properties"]), ["body", "title"])
+        shopping = out["created"]["n1"]["id"]
+        [note] = self.ok("Note/get", {"accountId": "notes", "ids": [shopping],
+                                      "properties": ["title", "body", "conflux:raw"]})["list"]
+        self.assertEqual((note["title"], note["body"], note["conflux:raw"]),
+                         ("Shopping", "milk\neggs", "Shopping\nmilk\neggs"))
+        q = self.ok("Note/query", {"filter": {"text": "eggs"}})
+        self.assertEqual(q["ids"], [shopping])
+        q = self.ok("Note/query", {"accountId": "notes", "sort": [{"property": "title"}]})
+        self.assertEqual(len(q["ids"]), 2)
+        self.assertEqual(q["ids"][1], shopping)
+        out = self.ok("Note/set", {"accountId": "notes", "update": {shopping: {"body": "milk"}}})
+        self.assertEqual(out["updated"], {shopping: None}, out)
+        changes = self.ok("Note/changes", {"accountId": "notes", "sinceState": old_state})
+        self.assertIn(shopping, changes["created"] + changes["updated"])
+        out = self.ok("Note/set", {"accountId": "notes", "destroy": [shopping]})
+        self.assertEqual(out["destroyed"], [shopping])
+        self.assertEqual(self.ok("Note/get", {"accountId": "notes", "ids": [shopping]})["notFound"],
+                         [shopping])
+
+        # Query results are not tracked: /queryChanges says so, as JMAP allows.
+        for type_name, account in (("ContactCard", "contacts"), ("Task", "tasks"), ("Note", "notes")):
+            name, err = self.call(f"{type_name}/queryChanges",
+                                  {"accountId": account, "sinceQueryState": "x"})
+            self.assertEqual((name, err["type"]), ("error", "cannotCalculateChanges"))
+        self.server.stop()
+        self.assertEqual(error_lines(self.server.log_text()), [])
+
     def test_aggregation(self):
         root = self.tmp / "vdir"
         # Radicale: the service account Conflux logs in with may use every
@@ -396,16 +504,34 @@ class PortalTest(IntegrationTest):
         self.addCleanup(dav.stop)
         dav.make_collection(USER, "book", "addressbook")
         (self.tmp / "service.pw").write_text("Service-pw-1\n")
+        # PostgreSQL: an organisation's table the postgresql back end maps.
+        pg = pg_server.shared()
+        database = pg.create_database("crm")
+        pg.psql(database, "DO $$ BEGIN CREATE ROLE crm_sync LOGIN; "
+                "EXCEPTION WHEN duplicate_object THEN NULL; END $$; "
+                "CREATE SCHEMA crm AUTHORIZATION crm_sync")
+        pg.psql(database, "CREATE TABLE crm.customers (id SERIAL PRIMARY KEY, "
+                "account_manager TEXT NOT NULL, full_name TEXT, first_name TEXT, last_name TEXT)",
+                user="crm_sync")
+        pg.psql(database, "INSERT INTO crm.customers(account_manager, full_name, first_name, "
+                f"last_name) VALUES ('{USER}', 'Crm Row', 'Crm', 'Row'), "
+                f"('{OTHER}', 'Not Hers', 'Not', 'Hers')", user="crm_sync")
         self.start_server(
             f'[stores.vcontacts]\nadapter = "vdir"\nroot = "{root}"\n'
             'content_type = "text/vcard"\ncontent_version = "3.0"\n'
             '[stores.davcontacts]\nadapter = "caldav"\ncontent_type = "text/vcard"\n'
             f'content_version = "3.0"\ncollection_url = "{dav.base_url}/{{user}}/book/"\n'
             'login = "service"\nservice_user = "conflux"\n'
-            f'service_password_file = "{self.tmp / "service.pw"}"\nserver_quirks = "radicale"\n')
+            f'service_password_file = "{self.tmp / "service.pw"}"\nserver_quirks = "radicale"\n'
+            '[stores.pgcontacts]\nadapter = "postgresql"\ncontent_type = "text/vcard"\n'
+            f'content_version = "3.0"\nconnection = "{pg.uri(database, user="crm_sync")}"\n'
+            'table = "crm.customers"\nkey = "id"\nowner = "account_manager"\n'
+            'field_formatted = "full_name"\nfield_given = "first_name"\n'
+            'field_family = "last_name"\n')
         self.create_card(self.card("Sql", "Ite"), account="contacts")
         self.create_card(self.card("Vee", "Dir"), account="vcontacts")
         self.create_card(self.card("Card", "Dav"), account="davcontacts")
+        self.create_card(self.card("Post", "Gres"), account="pgcontacts")
         # The vdir item is a file another program could edit.
         files = list((root / USER / "vcontacts").glob("*.vcf"))
         self.assertEqual(len(files), 1)
@@ -415,9 +541,15 @@ class PortalTest(IntegrationTest):
         got = self.ok("ContactCard/get", {"ids": q["ids"]})
         self.assertEqual(sorted((c["name"]["full"], c["conflux:accountId"])
                                 for c in got["list"]),
-                         [("Card Dav", "davcontacts"), ("Sql Ite", "contacts"),
+                         [("Card Dav", "davcontacts"), ("Crm Row", "pgcontacts"),
+                          ("Post Gres", "pgcontacts"), ("Sql Ite", "contacts"),
                           ("Vee Dir", "vcontacts")])
-        self.assertEqual(len(q["ids"]), 3)
+        self.assertEqual(len(q["ids"]), 5)
+        # The contact made through the API is a row of the table.
+        self.assertEqual(pg.psql(database, "SELECT first_name, last_name FROM crm.customers "
+                                 f"WHERE account_manager = '{USER}' ORDER BY id",
+                                 user="crm_sync").split(),
+                         ["Crm|Row", "Post|Gres"])
         # The CardDAV item is in Radicale.
         status, _, body = dav.request(USER, "PROPFIND", f"/{USER}/book/",
                                       headers={"Depth": "1"})

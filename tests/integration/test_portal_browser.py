@@ -10,7 +10,9 @@ SyncEvolution device. Every step is checked by what the page shows:
      both versions side by side; "Keep device version" settles it, the
      server's item becomes the device's version and the list says so;
   5. a contact and an event are created in the forms, the contact deleted;
-  6. the device and its sessions are listed.
+  6. a task and a note made through the API are listed in their tabs, and
+     the notes' search narrows the list;
+  7. the device and its sessions are listed.
 
 Run: CONFLUX_BIN=/path/to/conflux /usr/bin/python3 test_portal_browser.py
 """
@@ -133,10 +135,9 @@ def notes_of(text):
 
 class PortalBrowserTest(IntegrationTest):
 
-    def api(self, calls):
+    def api(self, calls, capability="urn:ietf:params:jmap:contacts"):
         token = base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
-        body = json.dumps({"using": ["urn:ietf:params:jmap:core",
-                                     "urn:ietf:params:jmap:contacts"],
+        body = json.dumps({"using": ["urn:ietf:params:jmap:core", capability],
                            "methodCalls": calls}).encode()
         status, _, out = http_request(
             self.server.base_url + "/jmap/api", "POST", body,
@@ -150,7 +151,11 @@ class PortalBrowserTest(IntegrationTest):
             '[stores.contacts]\nadapter = "sqlite"\ncontent_type = "text/vcard"\n'
             'content_version = "3.0"\n'
             '[stores.calendar]\nadapter = "sqlite"\ncontent_type = "text/calendar"\n'
-            'content_version = "2.0"\n')
+            'content_version = "2.0"\n'
+            '[stores.tasks]\nadapter = "sqlite"\ncontent_type = "text/calendar"\n'
+            'content_version = "2.0"\n'
+            '[stores.notes]\nadapter = "sqlite"\ncontent_type = "text/plain"\n'
+            'content_version = "1.0"\n')
         self.server.add_user(USER, PASSWORD)
         self.server.start()
         device = self.make_device(self.server, "dev-b", USER, PASSWORD)
@@ -262,7 +267,30 @@ class PortalBrowserTest(IntegrationTest):
         self.assertIn("2026-06-01 10:30:00", browser.text("event-list"))
         self.assertIn("Room 7", browser.text("event-list"))
 
-        # 6. Devices and sessions.
+        # 6. Tasks and notes (read only in the page).
+        [made] = self.api([["Task/set", {"accountId": "tasks", "create": {"t": {
+            "title": "Water the plants", "due": "2026-06-02T08:00:00",
+            "progress": "in-process"}}}, "0"]], "urn:ietf:params:jmap:tasks")
+        self.assertIn("t", made["created"], made)
+        [made] = self.api([["Note/set", {"accountId": "notes", "create": {
+            "a": {"title": "Shopping", "body": "milk"},
+            "b": {"title": "Ideas", "body": "a garden"}}}, "0"]], "urn:conflux:params:jmap:notes")
+        self.assertEqual(sorted(made["created"]), ["a", "b"], made)
+        browser.js("document.querySelector('nav button[data-tab=tasks]').click()")
+        browser.wait_for("document.getElementById('task-list').textContent.includes('Water the plants')",
+                         "the task in the list")
+        self.assertIn("2026-06-02 08:00:00", browser.text("task-list"))
+        self.assertIn("in-process", browser.text("task-list"))
+        browser.js("document.querySelector('nav button[data-tab=notes]').click()")
+        browser.wait_for("document.getElementById('note-list').textContent.includes('Ideas')",
+                         "the notes in the list")
+        browser.set_value("note-query", "milk")
+        browser.js("document.querySelector('#note-search button[type=submit]').click()")
+        browser.wait_for("document.getElementById('note-list').textContent.includes('Shopping') && "
+                         "!document.getElementById('note-list').textContent.includes('Ideas')",
+                         "the search narrowing the notes")
+
+        # 7. Devices and sessions.
         browser.js("document.querySelector('nav button[data-tab=devices]').click()")
         browser.js("refresh()")
         browser.wait_for("document.getElementById('device-list').textContent.includes('conflux-it-dev-b')",

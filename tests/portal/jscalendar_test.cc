@@ -65,5 +65,66 @@ TEST(JsCalendarTest, AllDayAndInvalidProperties) {
   EXPECT_EQ(paths, (std::vector<std::string>{"duration", "start", "where"}));
 }
 
+const char* kTask =
+    "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\nBEGIN:VTODO\r\nUID:t-1\r\nDTSTAMP:20260101T000000Z\r\n"
+    "SUMMARY:File taxes\r\nDUE;TZID=Europe/Berlin:20260430T170000\r\nSTATUS:IN-PROCESS\r\nPERCENT-COMPLETE:40\r\n"
+    "PRIORITY:1\r\nCATEGORIES:home\r\nBEGIN:VALARM\r\nACTION:DISPLAY\r\nDESCRIPTION:x\r\nTRIGGER:-PT1H\r\n"
+    "END:VALARM\r\nEND:VTODO\r\nEND:VCALENDAR\r\n";
+
+TEST(JsCalendarTest, VTodoBecomesATaskAndAnEventIsNoTask) {
+  auto task = task_from_icalendar(kTask);
+  ASSERT_TRUE(task);
+  EXPECT_EQ((*task)["@type"], "Task");
+  EXPECT_EQ((*task)["uid"], "t-1");
+  EXPECT_EQ((*task)["title"], "File taxes");
+  EXPECT_EQ((*task)["due"], "2026-04-30T17:00:00");
+  EXPECT_EQ((*task)["timeZone"], "Europe/Berlin");
+  EXPECT_EQ((*task)["progress"], "in-process");
+  EXPECT_EQ((*task)["percentComplete"], 40);
+  EXPECT_EQ((*task)["priority"], 1);
+  EXPECT_FALSE(task->contains("start"));
+  EXPECT_FALSE(task_from_icalendar(kEvent));
+}
+
+TEST(JsCalendarTest, TaskUpdateEditsTheStoredTodoInPlace) {
+  json task = *task_from_icalendar(kTask);
+  task["taskListId"] = "default";  // as Task/get gives it
+  task["progress"] = "completed";
+  task["percentComplete"] = 100;
+  task.erase("priority");
+  std::vector<InvalidProperty> invalid;
+  auto text = icalendar_from_task(task, kTask, invalid);
+  ASSERT_TRUE(text) << (invalid.empty() ? "" : invalid[0].path);
+  EXPECT_NE(text->find("CATEGORIES:home"), std::string::npos) << *text;  // not modelled: kept
+  EXPECT_NE(text->find("BEGIN:VALARM"), std::string::npos) << *text;
+  EXPECT_NE(text->find("STATUS:COMPLETED"), std::string::npos) << *text;
+  EXPECT_NE(text->find("\r\nCOMPLETED:"), std::string::npos) << *text;
+  EXPECT_EQ(text->find("PRIORITY"), std::string::npos) << *text;
+  auto again = task_from_icalendar(*text);
+  ASSERT_TRUE(again);
+  EXPECT_EQ((*again)["due"], "2026-04-30T17:00:00");
+  EXPECT_EQ((*again)["timeZone"], "Europe/Berlin");
+  EXPECT_EQ((*again)["percentComplete"], 100);
+}
+
+TEST(JsCalendarTest, NewTaskAndInvalidTaskProperties) {
+  std::vector<InvalidProperty> invalid;
+  auto text = icalendar_from_task(
+      json::parse(R"({"@type":"Task","title":"Call","due":"2026-05-01T00:00:00","showWithoutTime":true})"), "",
+      invalid);
+  ASSERT_TRUE(text);
+  EXPECT_NE(text->find("BEGIN:VTODO"), std::string::npos) << *text;
+  EXPECT_NE(text->find("DUE;VALUE=DATE:20260501"), std::string::npos) << *text;
+  EXPECT_NE(text->find("UID:"), std::string::npos) << *text;
+
+  EXPECT_FALSE(icalendar_from_task(
+      json::parse(R"({"@type":"Event","due":"soon","progress":"done","percentComplete":120,"colour":1})"), "",
+      invalid));
+  std::vector<std::string> paths;
+  for (const auto& p : invalid) paths.push_back(p.path);
+  std::sort(paths.begin(), paths.end());
+  EXPECT_EQ(paths, (std::vector<std::string>{"@type", "colour", "due", "percentComplete", "progress"}));
+}
+
 }  // namespace
 }  // namespace conflux::portal

@@ -76,6 +76,16 @@ class PgStores {
     });
   }
 
+  Result<std::string> api_token_rows() {
+    return db_->transact("token rows", [&](pqxx::work& txn) -> Result<std::string> {
+      std::string all;
+      for (const auto& row : txn.exec("SELECT user_name || ' ' || label || ' ' || token_hash FROM api_tokens")) {
+        all += std::string(row[0].c_str()) + "\n";
+      }
+      return all;
+    });
+  }
+
   const std::string& uri() const { return uri_; }
 
  private:

@@ -63,6 +63,19 @@ class SqliteStores {
     return std::make_pair(st->column_text(0), st->column_int64(1));
   }
   Status drop_users_table() { return db_->exec("DROP TABLE users"); }
+  // Every text stored in the api_tokens table, joined (to look for a token in).
+  Result<std::string> api_token_rows() {
+    auto st = db_->prepare("SELECT user_name || ' ' || label || ' ' || token_hash FROM api_tokens");
+    if (!st) return st.error();
+    std::string all;
+    for (;;) {
+      auto row = st->step();
+      if (!row) return row.error();
+      if (!*row) break;
+      all += st->column_text(0) + "\n";
+    }
+    return all;
+  }
 
  private:
   test::TempDir dir_;

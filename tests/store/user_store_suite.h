@@ -173,22 +173,73 @@ TYPED_TEST_P(UserStoreSuite, IsAnAccountDirectory) {
   EXPECT_EQ(directory.verify_password(UserId("alice"), "nope").code(), StatusCode::kUnauthenticated);
 }
 
+TYPED_TEST_P(UserStoreSuite, ApiTokensAreKeptHashedListedAndRevoked) {
+  ASSERT_TRUE(this->users_->add(UserId("alice"), "pw").is_ok());
+  ASSERT_TRUE(this->users_->add(UserId("bob"), "pw").is_ok());
+  auto made = this->users_->create_api_token(UserId("alice"), "backup script", /*read_only=*/false);
+  ASSERT_TRUE(made) << made.error().to_string();
+  auto reader = this->users_->create_api_token(UserId("alice"), "dashboard", /*read_only=*/true);
+  ASSERT_TRUE(reader) << reader.error().to_string();
+  auto bobs = this->users_->create_api_token(UserId("bob"), "phone", false);
+  ASSERT_TRUE(bobs) << bobs.error().to_string();
+  EXPECT_EQ(made->token.rfind("cfx_", 0), 0u);
+  EXPECT_NE(made->token, reader->token);
+  EXPECT_EQ(made->info.created_at, 1'700'000'000);
+
+  // The token is not in the database, only its hash.
+  auto rows = this->stores_.api_token_rows();
+  ASSERT_TRUE(rows) << rows.error().to_string();
+  EXPECT_NE(rows->find("backup script"), std::string::npos);
+  EXPECT_EQ(rows->find(made->token.substr(4)), std::string::npos);
+
+  auto holder = this->users_->verify_api_token(made->token);
+  ASSERT_TRUE(holder) << holder.error().to_string();
+  EXPECT_EQ(holder->user, UserId("alice"));
+  EXPECT_FALSE(holder->read_only);
+  auto read_only = this->users_->verify_api_token(reader->token);
+  ASSERT_TRUE(read_only);
+  EXPECT_TRUE(read_only->read_only);
+  EXPECT_EQ(this->users_->verify_api_token("cfx_" + std::string(64, '0')).error().code(), StatusCode::kUnauthenticated);
+
+  auto alices = this->users_->api_tokens(UserId("alice"));
+  ASSERT_TRUE(alices) << alices.error().to_string();
+  ASSERT_EQ(alices->size(), 2u);
+  EXPECT_EQ((*alices)[0].id, made->info.id);
+  EXPECT_EQ((*alices)[0].name, "backup script");
+  EXPECT_TRUE((*alices)[1].read_only);
+  auto everyone = this->users_->api_tokens(std::nullopt);
+  ASSERT_TRUE(everyone);
+  EXPECT_EQ(everyone->size(), 3u);
+
+  ASSERT_TRUE(this->users_->revoke_api_token(made->info.id).is_ok());
+  EXPECT_EQ(this->users_->verify_api_token(made->token).error().code(), StatusCode::kUnauthenticated);
+  EXPECT_EQ(this->users_->revoke_api_token(made->info.id).code(), StatusCode::kNotFound);
+  EXPECT_TRUE(this->users_->verify_api_token(reader->token));
+
+  // Bad input, and an unknown user, make no token.
+  EXPECT_EQ(this->users_->create_api_token(UserId("carol"), "x", false).error().code(), StatusCode::kNotFound);
+  EXPECT_EQ(this->users_->create_api_token(UserId("alice"), "", false).error().code(), StatusCode::kInvalidArgument);
+
+  // The tokens survive a restart and go with the account.
+  this->reopen();
+  EXPECT_TRUE(this->users_->verify_api_token(reader->token));
+  ASSERT_TRUE(this->users_->remove(UserId("alice")).is_ok());
+  EXPECT_EQ(this->users_->verify_api_token(reader->token).error().code(), StatusCode::kUnauthenticated);
+  ASSERT_TRUE(this->users_->add(UserId("alice"), "pw2").is_ok());
+  EXPECT_FALSE(this->users_->verify_api_token(reader->token));
+  EXPECT_TRUE(this->users_->verify_api_token(bobs->token));
+}
+
 TYPED_TEST_P(UserStoreSuite, UnreadableDirectoryIsUnavailable) {
   ASSERT_TRUE(this->stores_.drop_users_table().is_ok());
   EXPECT_EQ(this->users_->verify_password(UserId("alice"), "pw").code(), StatusCode::kUnavailable);
 }
 
-REGISTER_TYPED_TEST_SUITE_P(UserStoreSuite,
-                            AddListAndVerify,
-                            StoresAnArgon2idHashNotThePassword,
-                            VerifiesSyncmlMd5Digests,
-                            Md5SecretIsTheBase64OfMd5OfUserAndPassword,
-                            AddRejectsDuplicatesBadNamesAndEmptyPasswords,
-                            SetPassword,
-                            Remove,
-                            AccessOverridesPerDatastoreSurviveReopenAndGoWithTheAccount,
-                            AccountsSurviveReopen,
-                            IsAnAccountDirectory,
+REGISTER_TYPED_TEST_SUITE_P(UserStoreSuite, AddListAndVerify, StoresAnArgon2idHashNotThePassword,
+                            VerifiesSyncmlMd5Digests, Md5SecretIsTheBase64OfMd5OfUserAndPassword,
+                            AddRejectsDuplicatesBadNamesAndEmptyPasswords, SetPassword, Remove,
+                            AccessOverridesPerDatastoreSurviveReopenAndGoWithTheAccount, AccountsSurviveReopen,
+                            IsAnAccountDirectory, ApiTokensAreKeptHashedListedAndRevoked,
                             UnreadableDirectoryIsUnavailable);
 
 }  // namespace user_suite

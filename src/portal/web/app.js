@@ -3,7 +3,8 @@
 "use strict";
 
 const USING = ["urn:ietf:params:jmap:core", "urn:ietf:params:jmap:contacts",
-               "urn:ietf:params:jmap:calendars", "urn:conflux:params:jmap:sync"];
+               "urn:ietf:params:jmap:calendars", "urn:ietf:params:jmap:tasks",
+               "urn:conflux:params:jmap:notes", "urn:conflux:params:jmap:sync"];
 let csrf = "";
 let session = null;       // the JMAP session resource
 let events = null;        // the EventSource
@@ -66,7 +67,7 @@ function fillAccounts(selectId, capability) {
 
 async function refresh() {
   try {
-    await Promise.all([loadContacts(), loadEvents(), loadConflicts(), loadDevices()]);
+    await Promise.all([loadContacts(), loadEvents(), loadTasks(), loadNotes(), loadConflicts(), loadDevices()]);
   } catch (e) { status("Error: " + e.message); }
 }
 
@@ -299,6 +300,45 @@ async function loadDevices() {
   }
 }
 
+// --- tasks and notes (read only) -------------------------------------------
+
+// Every object of `type` across the accounts, filtered by the search box `queryId`.
+async function loadAll(type, queryId, sort) {
+  const text = $(queryId).value.trim();
+  const [, got] = await jmap([
+    [type + "/query", {filter: text ? {text} : null, sort: [{property: sort}], limit: 500}],
+    [type + "/get", {"#ids": {resultOf: "c0", name: type + "/query", path: "/ids"}}],
+  ]);
+  return got.list;
+}
+
+async function loadTasks() {
+  const list = await loadAll("Task", "task-query", "due");
+  const body = $("task-list");
+  body.textContent = "";
+  for (const t of list) {
+    const row = document.createElement("tr");
+    cell(row, (t.due || "").replace("T", " "));
+    cell(row, t.title);
+    cell(row, t.progress);
+    cell(row, session.accounts[t["conflux:accountId"]].name);
+    body.appendChild(row);
+  }
+}
+
+async function loadNotes() {
+  const list = await loadAll("Note", "note-query", "title");
+  const body = $("note-list");
+  body.textContent = "";
+  for (const n of list) {
+    const row = document.createElement("tr");
+    cell(row, n.title);
+    cell(row, n.body);
+    cell(row, session.accounts[n["conflux:accountId"]].name);
+    body.appendChild(row);
+  }
+}
+
 // --- wiring ------------------------------------------------------------------
 
 function showTab(name) {
@@ -330,6 +370,8 @@ document.addEventListener("DOMContentLoaded", async () => {
   $("c-cancel").addEventListener("click", () => { $("contact-edit").hidden = true; editing = null; });
   $("event-search").addEventListener("submit", (e) => { e.preventDefault(); loadEvents().catch((x) => status("Error: " + x.message)); });
   $("event-new").addEventListener("click", () => editEvent(null));
+  $("task-search").addEventListener("submit", (e) => { e.preventDefault(); loadTasks().catch((x) => status("Error: " + x.message)); });
+  $("note-search").addEventListener("submit", (e) => { e.preventDefault(); loadNotes().catch((x) => status("Error: " + x.message)); });
   $("event-edit").addEventListener("submit", saveEvent);
   $("e-delete").addEventListener("click", deleteEvent);
   $("e-cancel").addEventListener("click", () => { $("event-edit").hidden = true; editing = null; });
