@@ -55,5 +55,6 @@ void register_conformance_command(CLI::App& app, Context& ctx);  // conformance 
 void register_webhook_commands(CLI::App& app, Context& ctx);     // webhooks ... (webhooks.cc)
 void register_held_commands(CLI::App& app, Context& ctx);      // held ... (held.cc)
 void register_history_commands(CLI::App& app, Context& ctx);   // history, restore (history.cc)
+void register_device_commands(CLI::App& app, Context& ctx);    // devices ... (devices.cc)
 
 }  // namespace conflux::app

@@ -30,7 +30,7 @@ int main(int argc, char** argv) {
   app::register_webhook_commands(app, ctx);
   app::register_held_commands(app, ctx);
   app::register_history_commands(app, ctx);
-
+  app::register_device_commands(app, ctx);
 
   CLI11_PARSE(app, argc, argv);
 
