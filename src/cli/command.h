@@ -62,5 +62,6 @@ void register_history_commands(CLI::App& app, Context& ctx);   // history, resto
 void register_device_commands(CLI::App& app, Context& ctx);    // devices ... (devices.cc)
 void register_export_command(CLI::App& app, Context& ctx);     // export (export.cc)
 void register_import_command(CLI::App& app, Context& ctx);     // import (import.cc)
+void register_doctor_command(CLI::App& app, Context& ctx);     // doctor (doctor.cc)
 
 }  // namespace conflux::app

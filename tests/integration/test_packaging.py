@@ -61,7 +61,7 @@ class PackagingTest(IntegrationTest):
         helped = subprocess.run([str(binary), "--help"], stdout=subprocess.PIPE,
                                 text=True, timeout=60)
         self.assertEqual(helped.returncode, 0)
-        for command in ("serve", "devices", "export", "import"):
+        for command in ("serve", "doctor", "devices", "export", "import"):
             self.assertRegex(helped.stdout, rf"\n\s+{command}\s")
 
         text = unit.read_text()
