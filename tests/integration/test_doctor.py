@@ -5,7 +5,8 @@ port and whose vdir root does not exist, doctor prints one line per finding
 naming each of the three stores and what is wrong, leaves the missing
 directory uncreated, and exits 1; once they are fixed only the closed port
 remains, and stopping Radicale makes the CardDAV store broken again as
-"down or unreachable". A healthy configuration exits 0.
+"down or unreachable"; a stopped PostgreSQL holding the state is named the
+same way. A healthy configuration exits 0.
 
 Run: CONFLUX_BIN=/path/to/conflux /usr/bin/python3 test_doctor.py
 """
@@ -17,6 +18,7 @@ import unittest
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import pg_server  # noqa: E402
 from conflux_server import IntegrationTest  # noqa: E402
 from radicale import Radicale  # noqa: E402
 
@@ -121,6 +123,21 @@ class DoctorTest(IntegrationTest):
         for store in ("contacts", "calendar", "tasks", "notes"):
             self.assertRegex(found.stdout, rf"(?m)^ok\s+stores\.{store}: adapter sqlite opened$")
         self.assertTrue(found.stdout.endswith("nothing broken\n"))
+
+    def test_a_stopped_postgresql_state_database(self):
+        pg = pg_server.PgServer()  # its own: this test stops it
+        self.addCleanup(pg.destroy)
+        server = self.make_server(f"[storage]\ndatabase = \"{pg.uri(pg.create_database('doctor'))}\"\n")
+        server.add_user("alice", "Alice-pw-1")
+        found = self.doctor(server)
+        self.assertEqual(found.returncode, 0, found.stdout)
+        self.assertRegex(found.stdout, r"(?m)^ok\s+state database \(storage\.database\): postgresql:.*1 users$")
+        pg.stop()
+        found = self.doctor(server)
+        self.assertEqual(found.returncode, 1, found.stdout)
+        lines = lines_about(found.stdout, "state database (storage.database)")
+        self.assertEqual(len(lines), 1, found.stdout)
+        self.assertRegex(lines[0], r"^BROKEN\s+.*the back end is down or unreachable: start it")
 
     def test_too_little_free_space_is_broken(self):
         server = self.make_server("[storage]\nmin_free_bytes = 562949953421312\n")  # 512 TiB
