@@ -3,7 +3,9 @@
 // one, which makes its next sync of every datastore slow.
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "cli/command.h"
 #include "cli/services.h"

@@ -4,6 +4,7 @@
 // on a terminal only.
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <iostream>

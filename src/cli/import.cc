@@ -5,6 +5,7 @@
 // bar on a terminal only.
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 #include <iostream>
 #include <iterator>
