@@ -38,6 +38,11 @@ Status BackendRegistry::add_store(const StoreSettings& settings, const AdapterEn
   return Status::ok();
 }
 
+std::vector<Status> BackendRegistry::check_store(const StoreSettings& settings, const AdapterEnv& env) const {
+  if (Status valid = validate_store(settings); !valid.is_ok()) return {valid};
+  return factories_.at(settings.adapter)->check(settings, env);
+}
+
 Status BackendRegistry::wrap_store(const std::string& name, const AdapterWrap& wrap) {
   auto it = stores_.find(name);
   if (it == stores_.end()) return Status::not_found("no datastore '" + name + "'");

@@ -109,6 +109,12 @@ class AdapterFactory {
   virtual Status validate(const StoreSettings& settings) const = 0;
   virtual Result<std::shared_ptr<ContentAdapter>> create(const StoreSettings& settings,
                                                          const AdapterEnv& env) = 0;
+  // `conflux doctor`: problems of a valid section that can be seen without
+  // changing anything, before create() (which may make what is missing, as
+  // the vdir adapter makes its root). One Status per problem, each naming
+  // the key at fault and saying what to do; empty when none is found.
+  // Reachability and logins are checked on the created adapter instead.
+  virtual std::vector<Status> check(const StoreSettings& settings, const AdapterEnv& env) const { return {}; }
 };
 
 class BackendRegistry {
@@ -121,6 +127,9 @@ class BackendRegistry {
   // kAlreadyExists for a datastore name used twice.
   Status add_store(const StoreSettings& settings, const AdapterEnv& env);
 
+  // The factory's check() of a valid section (see AdapterFactory::check);
+  // the validation error alone when it is not valid.
+  std::vector<Status> check_store(const StoreSettings& settings, const AdapterEnv& env) const;
   // Validation alone, for config checks before start.
   Status validate_store(const StoreSettings& settings) const;
 

@@ -6,9 +6,7 @@
 #include "common/log.h"
 
 namespace conflux::caf {
-namespace {
 
-// The first line of a secret file, without its line end.
 Result<std::string> read_secret_file(const std::string& path) {
   std::ifstream in(path);
   if (!in) return Status::unavailable("cannot read secret file " + path);
@@ -17,8 +15,6 @@ Result<std::string> read_secret_file(const std::string& path) {
   if (!line.empty() && line.back() == '\r') line.pop_back();
   return line;
 }
-
-}  // namespace
 
 ContentManager::ContentManager(const BackendRegistry& registry, AccountDirectory& accounts,
                                const TokenService& tokens, const Clock& clock, ConnectionPoolOptions pool_options)

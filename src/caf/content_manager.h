@@ -33,6 +33,10 @@
 
 namespace conflux::caf {
 
+// The first line of a secret file (`service_password_file`), without its
+// line end; kUnavailable when it cannot be read.
+Result<std::string> read_secret_file(const std::string& path);
+
 class ContentManager final : public CafInterface {
  public:
   // registry, accounts, tokens and clock must outlive the manager.

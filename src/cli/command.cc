@@ -1,5 +1,8 @@
 #include "cli/command.h"
 
+#include <termios.h>
+#include <unistd.h>
+
 #include <ctime>
 #include <filesystem>
 #include <iostream>
@@ -30,6 +33,26 @@ Result<config::Config> Context::read_config() const {
 
 void set_action(CLI::App* command, Context& ctx, std::function<int(const config::Config&)> action) {
   command->callback([&ctx, action = std::move(action)] { ctx.action = action; });
+}
+
+std::string read_password(const std::string& prompt) {
+  const bool tty = isatty(STDIN_FILENO);
+  termios saved{};
+  if (tty) {
+    std::cerr << prompt << std::flush;
+    tcgetattr(STDIN_FILENO, &saved);
+    termios quiet = saved;
+    quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
+    tcsetattr(STDIN_FILENO, TCSANOW, &quiet);
+  }
+  std::string password;
+  std::getline(std::cin, password);
+  if (tty) {
+    tcsetattr(STDIN_FILENO, TCSANOW, &saved);
+    std::cerr << "\n";
+  }
+  if (!password.empty() && password.back() == '\r') password.pop_back();
+  return password;
 }
 
 int fail(const std::string& message) {

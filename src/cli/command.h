@@ -37,6 +37,10 @@ struct Context {
 // Makes `command` the one to run when the command line names it.
 void set_action(CLI::App* command, Context& ctx, std::function<int(const config::Config&)> action);
 
+// Reads a password from stdin: one line, without echo when stdin is a
+// terminal (then `prompt` is shown on stderr).
+std::string read_password(const std::string& prompt);
+
 // Prints "conflux: <message>" to stderr; returns the exit code 1.
 int fail(const std::string& message);
 
@@ -56,5 +60,9 @@ void register_webhook_commands(CLI::App& app, Context& ctx);     // webhooks ...
 void register_held_commands(CLI::App& app, Context& ctx);      // held ... (held.cc)
 void register_history_commands(CLI::App& app, Context& ctx);   // history, restore (history.cc)
 void register_token_commands(CLI::App& app, Context& ctx);     // token ... (tokens.cc)
+void register_device_commands(CLI::App& app, Context& ctx);    // devices ... (devices.cc)
+void register_export_command(CLI::App& app, Context& ctx);     // export (export.cc)
+void register_import_command(CLI::App& app, Context& ctx);     // import (import.cc)
+void register_doctor_command(CLI::App& app, Context& ctx);     // doctor (doctor.cc)
 
 }  // namespace conflux::app

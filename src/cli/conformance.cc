@@ -59,7 +59,7 @@ class PluginTarget final : public conformance::Target {
 };
 
 // The first line of `path`.
-Result<std::string> read_password(const std::string& path) {
+Result<std::string> read_password_file(const std::string& path) {
   std::ifstream in(path);
   std::string line;
   if (!in || !std::getline(in, line)) return Status::invalid_argument("--password-file " + path + ": cannot read it");
@@ -115,7 +115,7 @@ int conformance(const ConformanceRequest& request) {
 
   std::optional<caf::Credentials> good_credentials;
   if (!request.login.empty()) {
-    auto password = read_password(request.password_file);
+    auto password = read_password_file(request.password_file);
     if (!password) {
       std::cerr << "conflux: " << password.error().message() << "\n";
       return 2;

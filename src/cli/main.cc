@@ -31,6 +31,10 @@ int main(int argc, char** argv) {
   app::register_held_commands(app, ctx);
   app::register_history_commands(app, ctx);
   app::register_token_commands(app, ctx);
+  app::register_device_commands(app, ctx);
+  app::register_export_command(app, ctx);
+  app::register_import_command(app, ctx);
+  app::register_doctor_command(app, ctx);
 
   CLI11_PARSE(app, argc, argv);
 

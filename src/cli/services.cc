@@ -2,10 +2,12 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 
 #include "adapters/builtin_adapters.h"
 #include "cache/cached_adapter.h"
+#include "cli/command.h"
 #include "common/log.h"
 #include "store/pg_history_store.h"
 #include "store/pg_state_store.h"
@@ -103,6 +105,25 @@ Status check_backend_logins(const caf::BackendRegistry& registry) {
 }
 
 }  // namespace
+
+Result<caf::StoreRef> act_for_user(Services& s, const UserId& user, const std::string& store, caf::TokenKind kind,
+                                   std::string origin) {
+  const caf::StoreSettings* settings = s.registry.settings_for(store);
+  if (!settings) return Status::not_found("no datastore '" + store + "' is configured (see `conflux store list`)");
+  caf::StoreRef ref{user, store, s.tokens->issue(user, kind), std::nullopt, std::move(origin)};
+  if (settings->login == caf::BackendLogin::kPerUser) {
+    // The back end's own account of the user: only their password opens it.
+    ref.credentials =
+        caf::Credentials::with_password(user, read_password(user.str() + "'s password at " + store + ": "));
+    return ref;
+  }
+  auto users = s.users->list();
+  if (!users) return users.error();
+  if (std::find(users->begin(), users->end(), user.str()) == users->end()) {
+    return Status::not_found("no user '" + user.str() + "' (see `conflux user list`)");
+  }
+  return ref;
+}
 
 std::string node_id(const config::Config& config) {
   if (!config.node_id.empty()) return config.node_id;

@@ -62,6 +62,14 @@ struct Services {
   static Result<std::unique_ptr<Services>> open_all(const config::Config& config);
 };
 
+// A StoreRef for an administrator acting for `user` on `store` (export,
+// import): a token of `kind` for that user, so the CAF scopes every call to
+// them as it does a device's. A store whose back end logs in per user needs
+// the user's own password: it is read from stdin. kNotFound for a store that
+// is not configured or a user Conflux does not know.
+Result<caf::StoreRef> act_for_user(Services& services, const UserId& user, const std::string& store,
+                                   caf::TokenKind kind, std::string origin);
+
 // This server's name in the leases of shared queues (the cache's replication
 // queue, the notification outbox): [storage] node_id, else the host name.
 std::string node_id(const config::Config& config);

@@ -1,5 +1,4 @@
 // `conflux user add|set|list|passwd|remove`: the accounts devices log in with.
-#include <termios.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -12,27 +11,6 @@
 
 namespace conflux::app {
 namespace {
-
-// Reads a password from stdin: one line, without echo when stdin is a terminal.
-std::string read_password(const std::string& prompt) {
-  const bool tty = isatty(STDIN_FILENO);
-  termios saved{};
-  if (tty) {
-    std::cerr << prompt << std::flush;
-    tcgetattr(STDIN_FILENO, &saved);
-    termios quiet = saved;
-    quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
-    tcsetattr(STDIN_FILENO, TCSANOW, &quiet);
-  }
-  std::string password;
-  std::getline(std::cin, password);
-  if (tty) {
-    tcsetattr(STDIN_FILENO, TCSANOW, &saved);
-    std::cerr << "\n";
-  }
-  if (!password.empty() && password.back() == '\r') password.pop_back();
-  return password;
-}
 
 // A new password: typed twice on a terminal, where a typo cannot be seen;
 // kInvalidArgument when the two differ.

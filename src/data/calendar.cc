@@ -352,6 +352,26 @@ Result<std::string> CalendarItem::write(const Format& format) const {
                                   format.to_string());
 }
 
+std::string write_calendar_file(const std::vector<const CalendarItem*>& items) {
+  IcalComponentPtr file = new_vcalendar();
+  std::set<std::string> tzids;
+  for (const CalendarItem* item : items) {
+    auto* cal = const_cast<icalcomponent*>(item->vcalendar());  // libical's iterators are not const
+    for (icalcomponent* tz = icalcomponent_get_first_component(cal, ICAL_VTIMEZONE_COMPONENT); tz;
+         tz = icalcomponent_get_next_component(cal, ICAL_VTIMEZONE_COMPONENT)) {
+      if (tzids.insert(tzid_of(tz)).second) icalcomponent_add_component(file.get(), icalcomponent_new_clone(tz));
+    }
+  }
+  for (const CalendarItem* item : items) {
+    auto* cal = const_cast<icalcomponent*>(item->vcalendar());
+    for (icalcomponent* k = icalcomponent_get_first_component(cal, ICAL_ANY_COMPONENT); k;
+         k = icalcomponent_get_next_component(cal, ICAL_ANY_COMPONENT)) {
+      if (is_item_kind(icalcomponent_isa(k))) icalcomponent_add_component(file.get(), icalcomponent_new_clone(k));
+    }
+  }
+  return comp_text(file.get());
+}
+
 std::string CalendarItem::identity_key() const {
   icalcomponent* main = find_main(vcalendar_.get());
   if (!main) return "";

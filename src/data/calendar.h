@@ -88,6 +88,12 @@ class CalendarItem : public DataObject {
   const Format source_;
 };
 
+// One iCalendar 2.0 file holding every item of `items` in a single VCALENDAR
+// (a calendar export): each VTIMEZONE once (the first of a TZID wins), then
+// the items' VEVENT/VTODO components in order. CalendarItem::parse_all reads
+// it back into the same items. The pointers are borrowed.
+std::string write_calendar_file(const std::vector<const CalendarItem*>& items);
+
 class Event final : public CalendarItem {
  public:
   Event(IcalComponentPtr&& vcalendar, Format source) : CalendarItem(std::move(vcalendar), std::move(source)) {}

@@ -3,6 +3,7 @@
 #include <sodium.h>
 
 #include <chrono>
+#include <map>
 #include <utility>
 
 #include <nlohmann/json.hpp>
@@ -165,6 +166,19 @@ const std::vector<std::pair<std::string, std::string>>& statements() {
        "SELECT id, user_name, device, database, session, reason, guids, held_at, kind FROM held_deletions"
        " WHERE ($1 = '' OR user_name = $1) ORDER BY id"},
       {"state_release_held", "DELETE FROM held_deletions WHERE id = $1"},
+      {"state_devices", "SELECT user_name, device, updated_at FROM devices WHERE $1 = '' OR user_name = $1"},
+      {"state_device_anchors",
+       "SELECT user_name, device, database FROM anchors WHERE $1 = '' OR user_name = $1 ORDER BY database COLLATE "
+       "\"C\""},
+      {"state_device_last_sync",
+       "SELECT user_name, device, MAX(finished_at) FROM reports WHERE $1 = '' OR user_name = $1"
+       " GROUP BY user_name, device"},
+      {"state_forget_device_anchors",
+       "WITH gone AS (DELETE FROM anchors WHERE user_name = $1 AND device = $2 RETURNING 1) SELECT COUNT(*) FROM gone"},
+      {"state_forget_device_maps", "DELETE FROM maps WHERE user_name = $1 AND device = $2"},
+      {"state_forget_device_rejections", "DELETE FROM rejections WHERE user_name = $1 AND device = $2"},
+      {"state_forget_device_resume_points", "DELETE FROM resume_points WHERE user_name = $1 AND device = $2"},
+      {"state_forget_device_devinf", "DELETE FROM devices WHERE user_name = $1 AND device = $2"},
       {"state_put_secret", "INSERT INTO secrets(name, value) VALUES ($1, $2) ON CONFLICT(name) DO NOTHING"},
       {"state_secret", "SELECT value FROM secrets WHERE name = $1"},
   };
@@ -284,6 +298,41 @@ Result<std::vector<Anchor>> PgStateStore::server_anchors(const UserId& user, con
       out.emplace_back(row[0].c_str());
     }
     return out;
+  });
+}
+
+Result<std::vector<KnownDevice>> PgStateStore::devices(const UserId& user) {
+  return db_->transact("devices", [&](pqxx::work& txn) -> Result<std::vector<KnownDevice>> {
+    std::map<std::pair<std::string, std::string>, KnownDevice> found;
+    auto known = [&](const pqxx::row& row) -> KnownDevice& {
+      KnownDevice& d = found[{row[0].c_str(), row[1].c_str()}];
+      d.user = UserId(row[0].c_str());
+      d.device = DeviceId(row[1].c_str());
+      return d;
+    };
+    for (const auto& row : txn.exec_prepared("state_devices", user.str())) known(row).devinf_at = row[2].as<int64_t>();
+    for (const auto& row : txn.exec_prepared("state_device_anchors", user.str())) {
+      known(row).databases.emplace_back(row[2].c_str());
+    }
+    // Reports outlive a forgotten device: they date the devices listed, they do not list them.
+    for (const auto& row : txn.exec_prepared("state_device_last_sync", user.str())) {
+      auto it = found.find({row[0].c_str(), row[1].c_str()});
+      if (it != found.end()) it->second.last_sync_at = row[2].as<int64_t>();
+    }
+    std::vector<KnownDevice> out;
+    for (auto& [key, device] : found) out.push_back(std::move(device));
+    return out;
+  });
+}
+
+Result<int> PgStateStore::forget_device(const UserId& user, const DeviceId& device) {
+  return db_->transact("forget device", [&](pqxx::work& txn) -> Result<int> {
+    const int databases = txn.exec_prepared("state_forget_device_anchors", user.str(), device.str())[0][0].as<int>();
+    for (const char* statement : {"state_forget_device_maps", "state_forget_device_rejections",
+                                  "state_forget_device_resume_points", "state_forget_device_devinf"}) {
+      txn.exec_prepared(statement, user.str(), device.str());
+    }
+    return databases;
   });
 }
 

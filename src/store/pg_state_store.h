@@ -71,6 +71,8 @@ class PgStateStore final : public StateStore {
 
   // StateStore
   Result<std::vector<Anchor>> server_anchors(const UserId& user, const std::string& database) override;
+  Result<std::vector<KnownDevice>> devices(const UserId& user) override;
+  Result<int> forget_device(const UserId& user, const DeviceId& device) override;
   Result<std::string> server_secret() override;
 
  private:

@@ -3,6 +3,7 @@
 #include <sodium.h>
 
 #include <chrono>
+#include <map>
 #include <utility>
 
 #include <nlohmann/json.hpp>
@@ -199,6 +200,69 @@ Result<std::vector<Anchor>> SqliteStateStore::server_anchors(const UserId& user,
     if (!*row) return out;
     out.emplace_back(st->column_text(0));
   }
+}
+
+Result<std::vector<KnownDevice>> SqliteStateStore::devices(const UserId& user) {
+  std::map<std::pair<std::string, std::string>, KnownDevice> found;
+  // Calls `take` for each row of `sql`, whose ?1 is the user ('' for all).
+  auto each_row = [&](std::string_view sql, const std::function<void(SqliteStatement&)>& take) -> Status {
+    auto st = db_->prepare(sql);
+    if (!st) return st.error();
+    st->bind(1, user.str());
+    for (;;) {
+      auto row = st->step();
+      if (!row) return row.error();
+      if (!*row) return Status::ok();
+      take(*st);
+    }
+  };
+  auto known = [&](SqliteStatement& st) -> KnownDevice& {
+    KnownDevice& d = found[{st.column_text(0), st.column_text(1)}];
+    d.user = UserId(st.column_text(0));
+    d.device = DeviceId(st.column_text(1));
+    return d;
+  };
+  // One snapshot of the tables a device shows up in.
+  auto tx = db_->transaction(SqliteDb::TxMode::kDeferred);
+  if (!tx) return tx.error();
+  CFX_RETURN_IF_ERROR(each_row("SELECT user, device, updated_at FROM devices WHERE ?1 = '' OR user = ?1",
+                               [&](SqliteStatement& st) { known(st).devinf_at = st.column_int64(2); }));
+  CFX_RETURN_IF_ERROR(
+      each_row("SELECT user, device, database FROM anchors WHERE ?1 = '' OR user = ?1 ORDER BY database",
+               [&](SqliteStatement& st) { known(st).databases.push_back(st.column_text(2)); }));
+  // Reports outlive a forgotten device: they date the devices listed, they do not list them.
+  CFX_RETURN_IF_ERROR(
+      each_row("SELECT user, device, MAX(finished_at) FROM reports WHERE ?1 = '' OR user = ?1 GROUP BY user, device",
+               [&](SqliteStatement& st) {
+                 auto it = found.find({st.column_text(0), st.column_text(1)});
+                 if (it != found.end()) it->second.last_sync_at = st.column_int64(2);
+               }));
+  CFX_RETURN_IF_ERROR(tx->commit());
+  std::vector<KnownDevice> out;
+  for (auto& [key, device] : found) out.push_back(std::move(device));
+  return out;
+}
+
+Result<int> SqliteStateStore::forget_device(const UserId& user, const DeviceId& device) {
+  auto tx = db_->transaction();
+  if (!tx) return tx.error();
+  int databases = 0;
+  {
+    auto counted = db_->prepare("SELECT COUNT(*) FROM anchors WHERE user = ?1 AND device = ?2");
+    if (!counted) return counted.error();
+    counted->bind(1, user.str()).bind(2, device.str());
+    auto row = counted->step();
+    if (!row) return row.error();
+    if (*row) databases = static_cast<int>(counted->column_int64(0));
+  }
+  for (const char* table : {"anchors", "maps", "rejections", "resume_points", "devices"}) {
+    auto st = db_->prepare(std::string("DELETE FROM ") + table + " WHERE user = ?1 AND device = ?2");
+    if (!st) return st.error();
+    st->bind(1, user.str()).bind(2, device.str());
+    CFX_RETURN_IF_ERROR(st->run().status());
+  }
+  CFX_RETURN_IF_ERROR(tx->commit());
+  return databases;
 }
 
 Status SqliteStateStore::save_anchors(const engine::DeviceStore& ds, const engine::SyncAnchors& anchors) {

@@ -48,6 +48,8 @@ class SqliteStateStore final : public StateStore {
   // The server anchors of `database` handed to each device of `user` in its
   // last completed sync (the cache's tombstone purge asks this).
   Result<std::vector<Anchor>> server_anchors(const UserId& user, const std::string& database) override;
+  Result<std::vector<KnownDevice>> devices(const UserId& user) override;
+  Result<int> forget_device(const UserId& user, const DeviceId& device) override;
   Status save_anchors(const engine::DeviceStore& ds, const engine::SyncAnchors& anchors) override;
   Status forget_anchors(const engine::DeviceStore& ds) override;
 

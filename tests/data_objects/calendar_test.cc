@@ -254,5 +254,39 @@ TEST(CalendarTest, BrokenStructureFailsNamingTheLine) {
   EXPECT_TRUE(lenient.has_value()) << lenient.error().to_string();
 }
 
+TEST(CalendarTest, CalendarFileHoldsEveryItemInOneVcalendarWithEachTimeZoneOnce) {
+  const std::string berlin =
+      "BEGIN:VTIMEZONE\r\nTZID:Europe/Berlin\r\nBEGIN:STANDARD\r\nDTSTART:19701025T030000\r\n"
+      "TZOFFSETFROM:+0200\r\nTZOFFSETTO:+0100\r\nEND:STANDARD\r\nEND:VTIMEZONE\r\n";
+  auto weekly = must_parse(
+      ical("BEGIN:VEVENT\r\nUID:w\r\nDTSTART;TZID=Europe/Berlin:20261207T093000\r\nRRULE:FREQ=WEEKLY\r\n"
+           "SUMMARY:Weekly\r\nEND:VEVENT\r\nBEGIN:VEVENT\r\nUID:w\r\n"
+           "RECURRENCE-ID;TZID=Europe/Berlin:20261214T093000\r\nDTSTART;TZID=Europe/Berlin:20261214T110000\r\n"
+           "SUMMARY:Moved\r\nEND:VEVENT\r\n",
+           berlin));
+  auto other = must_parse(
+      ical("BEGIN:VEVENT\r\nUID:o\r\nDTSTART;TZID=Europe/Berlin:20261208T150000\r\nSUMMARY:Other\r\nEND:VEVENT\r\n",
+           berlin));
+  auto task = must_parse(ical("BEGIN:VTODO\r\nUID:t\r\nSUMMARY:Task\r\nEND:VTODO\r\n"));
+  ASSERT_TRUE(weekly && other && task);
+
+  const std::string file = write_calendar_file({weekly.get(), other.get(), task.get()});
+  auto count = [&](const std::string& what) {
+    size_t n = 0;
+    for (size_t at = file.find(what); at != std::string::npos; at = file.find(what, at + 1)) ++n;
+    return n;
+  };
+  EXPECT_EQ(count("BEGIN:VCALENDAR"), 1u);
+  EXPECT_EQ(count("BEGIN:VTIMEZONE"), 1u);
+  EXPECT_EQ(count("BEGIN:VEVENT"), 3u);
+  EXPECT_EQ(count("BEGIN:VTODO"), 1u);
+  auto back = CalendarItem::parse_all(file, ical20_format());
+  ASSERT_TRUE(back) << back.error().to_string();
+  ASSERT_EQ(back->size(), 3u);  // the exception stays with its event
+  EXPECT_EQ(*(*back)[0]->write(ical20_format()), *weekly->write(ical20_format()));
+  EXPECT_EQ(*(*back)[1]->write(ical20_format()), *other->write(ical20_format()));
+  EXPECT_EQ(*(*back)[2]->write(ical20_format()), *task->write(ical20_format()));
+}
+
 }  // namespace
 }  // namespace conflux::data

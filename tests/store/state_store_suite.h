@@ -283,6 +283,81 @@ TYPED_TEST_P(StateStoreSuite, DeviceInfo) {
   EXPECT_FALSE(this->store_->device_info(UserId("alice"), DeviceId("IMEI:2"))->has_value());
 }
 
+TYPED_TEST_P(StateStoreSuite, DevicesAreListedFromDevInfAndAnchorsAndDatedByReports) {
+  const DeviceStore tablet_calendar{UserId("alice"), DeviceId("tab-7"), "calendar"};
+  const DeviceStore bob_contacts{UserId("bob"), DeviceId("IMEI:9"), "contacts"};
+  ASSERT_TRUE(this->store_->save_device_info(UserId("alice"), DeviceId("IMEI:1"), "<DevInf/>").is_ok());
+  ASSERT_TRUE(this->store_->save_anchors(this->phone_contacts_, SyncAnchors{"c1", Anchor("s1"), ""}).is_ok());
+  const DeviceStore phone_calendar{UserId("alice"), DeviceId("IMEI:1"), "calendar"};
+  ASSERT_TRUE(this->store_->save_anchors(phone_calendar, SyncAnchors{"c1", Anchor("s1"), ""}).is_ok());
+  ASSERT_TRUE(this->store_->save_anchors(tablet_calendar, SyncAnchors{"c2", Anchor("s2"), ""}).is_ok());
+  ASSERT_TRUE(this->store_->save_anchors(bob_contacts, SyncAnchors{"c3", Anchor("s3"), ""}).is_ok());
+  SyncReport report;
+  report.session = SessionKey("sess-1");
+  report.where = this->phone_contacts_;
+  report.sync_type = 200;
+  const int64_t devinf_saved = this->now_.load();
+  this->now_ = devinf_saved + 100;
+  ASSERT_TRUE(this->store_->save_report(report).is_ok());
+  this->now_ = devinf_saved + 200;
+  ASSERT_TRUE(this->store_->save_report(report).is_ok());
+
+  auto alice = this->store_->devices(UserId("alice"));
+  ASSERT_TRUE(alice) << alice.error().to_string();
+  ASSERT_EQ(alice->size(), 2u);
+  EXPECT_EQ((*alice)[0].device.str(), "IMEI:1");
+  EXPECT_EQ((*alice)[0].devinf_at, devinf_saved);
+  EXPECT_EQ((*alice)[0].last_sync_at, devinf_saved + 200);  // the newest of its reports
+  EXPECT_EQ((*alice)[0].databases, (std::vector<std::string>{"calendar", "contacts"}));
+  EXPECT_EQ((*alice)[1].device.str(), "tab-7");
+  EXPECT_EQ((*alice)[1].devinf_at, 0);  // never sent its DevInf
+  EXPECT_EQ((*alice)[1].last_sync_at, 0);
+  auto everyone = this->store_->devices(UserId());
+  ASSERT_TRUE(everyone);
+  EXPECT_EQ(everyone->size(), 3u);
+}
+
+TYPED_TEST_P(StateStoreSuite, ForgetDeviceDropsItsSyncStateOnly) {
+  const DeviceStore phone_calendar{UserId("alice"), DeviceId("IMEI:1"), "calendar"};
+  const DeviceStore tablet_contacts{UserId("alice"), DeviceId("tab-7"), "contacts"};
+  const DeviceStore bob_phone{UserId("bob"), DeviceId("IMEI:1"), "contacts"};  // same device id, other user
+  for (const auto& ds : {this->phone_contacts_, phone_calendar, tablet_contacts, bob_phone}) {
+    ASSERT_TRUE(this->store_->save_anchors(ds, SyncAnchors{"c", Anchor("s"), ""}).is_ok());
+    ASSERT_TRUE(this->store_->upsert_map(ds, {entry("1", "g1", "r1")}).is_ok());
+  }
+  ASSERT_TRUE(this->store_->save_device_info(UserId("alice"), DeviceId("IMEI:1"), "<DevInf/>").is_ok());
+  ASSERT_TRUE(this->store_->record_rejection(this->phone_contacts_, Guid("g1"), Anchor("r1"), 500).is_ok());
+  ASSERT_TRUE(this->store_->save_resume_point(phone_calendar, SessionKey("s9")).is_ok());
+  SyncReport report;
+  report.session = SessionKey("sess-1");
+  report.where = this->phone_contacts_;
+  ASSERT_TRUE(this->store_->save_report(report).is_ok());
+
+  auto forgotten = this->store_->forget_device(UserId("alice"), DeviceId("IMEI:1"));
+  ASSERT_TRUE(forgotten) << forgotten.error().to_string();
+  EXPECT_EQ(*forgotten, 2);
+  for (const auto& ds : {this->phone_contacts_, phone_calendar}) {
+    EXPECT_FALSE(this->store_->anchors(ds)->has_value());
+    EXPECT_TRUE(this->map_of(ds).empty());
+  }
+  EXPECT_TRUE(this->store_->rejections(this->phone_contacts_)->empty());
+  EXPECT_FALSE(this->store_->resume_point(phone_calendar)->has_value());
+  EXPECT_FALSE(this->store_->device_info(UserId("alice"), DeviceId("IMEI:1"))->has_value());
+  EXPECT_EQ(this->store_->session_report(SessionKey("sess-1"))->size(), 1u);  // the record stays
+  // Other devices and other users' device of the same id keep theirs.
+  for (const auto& ds : {tablet_contacts, bob_phone}) {
+    EXPECT_TRUE(this->store_->anchors(ds)->has_value());
+    EXPECT_EQ(this->map_of(ds), (std::vector<std::string>{"1=g1@r1"}));
+  }
+  auto listed = this->store_->devices(UserId("alice"));
+  ASSERT_TRUE(listed);
+  ASSERT_EQ(listed->size(), 1u);
+  EXPECT_EQ((*listed)[0].device.str(), "tab-7");
+  auto again = this->store_->forget_device(UserId("alice"), DeviceId("IMEI:1"));
+  ASSERT_TRUE(again);
+  EXPECT_EQ(*again, 0);
+}
+
 TYPED_TEST_P(StateStoreSuite, HeldDeletionsHoldListAndRelease) {
   engine::HeldDeletion first;
   first.where = this->phone_contacts_;
@@ -362,21 +437,14 @@ TYPED_TEST_P(StateStoreSuite, ServerSecretIsStableAcrossReopenAndInstances) {
   EXPECT_NE(*other_secret, *first);
 }
 
-REGISTER_TYPED_TEST_SUITE_P(StateStoreSuite,
-                            AuthNoncesAreKeptPerDevice,
-                            SessionsSaveLoadDelete,
-                            ExpireSessionsUsesTheInjectedClock,
-                            AnchorsSaveLoadForget,
-                            RejectionsCountPerRevisionAndSurviveReopen,
-                            ResumePointsSaveLoadForget,
-                            ReportsKeepTheirItemProblems,
-                            UpsertMapReplacesByLuidAndByGuid,
-                            UpsertMapRejectsEmptyIdsAndWritesNothing,
-                            RemoveAndClearMap,
-                            MapsAreIsolatedByUserDeviceAndDatabase,
-                            DeviceInfo,
-                            HeldDeletionsHoldListAndRelease,
-                            EverythingSurvivesReopen,
+REGISTER_TYPED_TEST_SUITE_P(StateStoreSuite, AuthNoncesAreKeptPerDevice, SessionsSaveLoadDelete,
+                            ExpireSessionsUsesTheInjectedClock, AnchorsSaveLoadForget,
+                            RejectionsCountPerRevisionAndSurviveReopen, ResumePointsSaveLoadForget,
+                            ReportsKeepTheirItemProblems, UpsertMapReplacesByLuidAndByGuid,
+                            UpsertMapRejectsEmptyIdsAndWritesNothing, RemoveAndClearMap,
+                            MapsAreIsolatedByUserDeviceAndDatabase, DeviceInfo,
+                            DevicesAreListedFromDevInfAndAnchorsAndDatedByReports, ForgetDeviceDropsItsSyncStateOnly,
+                            HeldDeletionsHoldListAndRelease, EverythingSurvivesReopen,
                             ServerSecretIsStableAcrossReopenAndInstances);
 
 }  // namespace state_suite

@@ -433,4 +433,29 @@ Result<std::shared_ptr<caf::ContentAdapter>> VdirAdapterFactory::create(const ca
   return std::shared_ptr<caf::ContentAdapter>(std::move(*adapter));
 }
 
+std::vector<Status> VdirAdapterFactory::check(const caf::StoreSettings& settings, const caf::AdapterEnv& env) const {
+  auto config = parse(settings, env);
+  if (!config) return {config.error()};
+  const std::string key = "stores." + settings.name + ".";
+  std::vector<Status> found;
+  std::error_code ec;
+  const fs::file_status root = fs::status(config->root, ec);
+  if (!fs::exists(root)) {
+    found.push_back(Status::not_found(key + "root: directory " + config->root +
+                                      " does not exist: create it (mkdir -p " + config->root +
+                                      ", writable by the server's user) or correct root"));
+  } else if (!fs::is_directory(root)) {
+    found.push_back(Status::failed_precondition(key + "root: " + config->root + " is not a directory: correct root"));
+  } else if (::access(config->root.c_str(), R_OK | W_OK | X_OK) != 0) {
+    found.push_back(Status::permission_denied(key + "root: " + config->root + " is not writable by this user (" +
+                                              std::generic_category().message(errno) +
+                                              "): give the server's user the rights (chown/chmod)"));
+  }
+  if (!config->accounts_file.empty() && ::access(config->accounts_file.c_str(), R_OK) != 0) {
+    found.push_back(Status::not_found(key + "accounts_file: cannot read " + config->accounts_file + " (" +
+                                      std::generic_category().message(errno) + "): create it or correct the path"));
+  }
+  return found;
+}
+
 }  // namespace conflux::adapters

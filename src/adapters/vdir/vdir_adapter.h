@@ -140,6 +140,10 @@ class VdirAdapterFactory final : public caf::AdapterFactory {
   // Creates the root directory when missing, then opens the adapter.
   Result<std::shared_ptr<caf::ContentAdapter>> create(const caf::StoreSettings& settings,
                                                       const caf::AdapterEnv& env) override;
+  // `conflux doctor`: the root is an existing directory this user may write
+  // (create() would make a missing one, hiding a mistyped path), and the
+  // accounts file is readable.
+  std::vector<Status> check(const caf::StoreSettings& settings, const caf::AdapterEnv& env) const override;
 
   // The validated section, with paths made absolute against env.data_dir.
   static Result<VdirAdapterConfig> parse(const caf::StoreSettings& settings, const caf::AdapterEnv& env);

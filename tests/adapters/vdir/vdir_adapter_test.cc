@@ -354,5 +354,35 @@ TEST_F(VdirAdapterTest, FactoryValidates) {
   EXPECT_EQ(registry.add_store(settings("notes", {}), env_).code(), StatusCode::kInvalidArgument);
 }
 
+TEST_F(VdirAdapterTest, CheckNamesAMissingRootWithoutMakingIt) {
+  const fs::path missing = dir_.path() / "not-yet";
+  auto found = factory_.check(settings("files", {{"root", missing.string()}}), env_);
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_EQ(found[0].code(), StatusCode::kNotFound);
+  EXPECT_NE(found[0].message().find("stores.files.root: directory " + missing.string() + " does not exist"),
+            std::string::npos)
+      << found[0].message();
+  EXPECT_FALSE(fs::exists(missing));  // create() would have made it
+
+  spit(missing, "a file, not a directory");
+  found = factory_.check(settings("files", {{"root", missing.string()}}), env_);
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_EQ(found[0].code(), StatusCode::kFailedPrecondition) << found[0].message();
+
+  fs::remove(missing);
+  fs::create_directory(missing);
+  EXPECT_TRUE(factory_.check(settings("files", {{"root", missing.string()}}), env_).empty());
+  auto accounts = factory_.check(settings("files", {{"root", missing.string()}, {"accounts_file", "nope.txt"}}), env_);
+  ASSERT_EQ(accounts.size(), 1u);
+  EXPECT_NE(accounts[0].message().find("stores.files.accounts_file: cannot read"), std::string::npos)
+      << accounts[0].message();
+  // Through the registry, an invalid section gives its validation error alone.
+  caf::BackendRegistry registry;
+  ASSERT_TRUE(register_builtin_adapters(registry).is_ok());
+  auto invalid = registry.check_store(settings("files", {}), env_);
+  ASSERT_EQ(invalid.size(), 1u);
+  EXPECT_EQ(invalid[0].code(), StatusCode::kInvalidArgument);
+}
+
 }  // namespace
 }  // namespace conflux::adapters
