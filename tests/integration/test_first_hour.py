@@ -44,7 +44,7 @@ class FirstHourTest(IntegrationTest):
 
     def test_config_errors_name_file_and_line(self):
         self.assert_refused("[stores.books]\nadapter = \"vdr\"\ncontent_type = \"text/vcard\"\n",
-                            "4: stores.books.adapter: unknown adapter 'vdr' (known: caldav, plugin, sqlite, vdir)")
+                            "4: stores.books.adapter: unknown adapter 'vdr' (known: caldav, plugin, postgresql, sqlite, vdir)")
         self.assert_refused("\n[stores.books]\nadapter = \"vdir\"\ncontent_type = \"text/vcard\"\n",
                             "4: stores.books.root: missing (adapter vdir needs a directory)")
         self.assert_refused("[stores.books]\nadapter = \"sqlite\"\ncontent_type = \"text/vcard\"\nfiel = \"b.db\"\n",
