@@ -31,6 +31,7 @@
 #include "portal/push.h"
 #include "server/http_server.h"
 #include "server/sync_handler.h"
+#include "server/tls_context.h"
 
 namespace conflux::app {
 namespace {
@@ -105,6 +106,34 @@ void subscribe(config::Preferences& prefs, Services& s, engine::SyncEngine& engi
                        }
                      }});
   }
+}
+
+// TLS files: re-read on every accepted reload (a renewed certificate keeps
+// its path); a reload naming files that do not load is refused. Switching
+// TLS on or off needs a restart: the listener was made for one of the two.
+void subscribe_tls(config::Preferences& prefs, const std::shared_ptr<server::TlsContext>& tls) {
+  auto check = [](const config::Config& c) {
+    if (c.server.tls_certificate.empty()) return Status::ok();
+    auto loaded = server::TlsContext::load(c.server.tls_certificate, c.server.tls_key);
+    return loaded ? Status::ok() : config::locate(c, loaded.error().with_context("server.tls_certificate"));
+  };
+  auto apply = [tls](const config::Config& c) {
+    auto log = logger("config");
+    if ((tls != nullptr) == c.server.tls_certificate.empty()) {
+      log->warn("server.tls_certificate: switching TLS {} takes effect at the next restart", tls ? "off" : "on");
+      return;
+    }
+    if (!tls) return;
+    if (Status st = tls->reload(c.server.tls_certificate, c.server.tls_key); !st.is_ok()) {
+      log->error("TLS files not reloaded, the old certificate stays: {}", st.message());
+      return;
+    }
+    log->info("TLS certificate {} loaded; new connections use it", c.server.tls_certificate);
+  };
+  // The keys are followed here so that a new path is not logged as needing
+  // a restart; the subscriber without keys below does the reading.
+  prefs.on_change({"tls", {"server.tls_certificate", "server.tls_key"}, nullptr, [](const config::Config&) {}});
+  prefs.on_change({"tls files", {}, check, apply});
 }
 
 }  // namespace
@@ -275,6 +304,16 @@ int serve(const config::Config& config, const ConfigSource& reread) {
   server::SyncHandler handler(engine, handler_options);
 
   server::HttpServerOptions http;
+  if (!config.server.tls_certificate.empty()) {
+    auto tls = server::TlsContext::load(config.server.tls_certificate, config.server.tls_key);
+    if (!tls) {
+      log->error("cannot start: {}",
+                 config::locate(config, tls.error().with_context("server.tls_certificate")).message());
+      return 1;
+    }
+    http.tls = std::move(*tls);
+  }
+  subscribe_tls(prefs, http.tls);
   http.address = config.server.listen;
   http.port = config.server.port;
   http.max_body_bytes = config.server.max_body_bytes;
@@ -310,8 +349,8 @@ int serve(const config::Config& config, const ConfigSource& reread) {
   }
   std::string stores;
   for (const auto& st : config.stores) stores += (stores.empty() ? "" : ", ") + st.name + " (" + st.adapter + ")";
-  log->info("Conflux listening on http://{}:{}{} — data in {} — datastores: {}", config.server.listen,
-            server.port(), config.server.sync_path, config.data_dir, stores);
+  log->info("Conflux listening on {}://{}:{}{} — data in {} — datastores: {}", http.tls ? "https" : "http",
+            config.server.listen, server.port(), config.server.sync_path, config.data_dir, stores);
   log->info("stop with Ctrl-C or SIGTERM; `conflux reload` (or SIGHUP) re-reads the configuration");
   if (auto users = s.users->list(); users && users->empty()) {
     log->warn("no users yet: every sync is refused until one exists; add one with `conflux user add NAME` "

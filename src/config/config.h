@@ -20,6 +20,12 @@ struct ServerConfig {
   // Base URL devices reach the server by, used in RespURI. Empty: the URL the
   // client addressed (SyncHdr Target), which is right unless a proxy rewrites it.
   std::string public_url;
+  // TLS on the listener: a PEM certificate chain (the server's certificate
+  // first) and its unencrypted PEM key, both set or neither. Re-read on every
+  // reload, so a renewed certificate needs no restart; switching TLS on or
+  // off does. Empty: plain HTTP (e.g. behind a proxy that terminates TLS).
+  std::string tls_certificate;
+  std::string tls_key;
   uint64_t max_body_bytes = 4 * 1024 * 1024;  // larger requests get HTTP 413
   uint64_t max_connections = 256;             // concurrent sockets
   // Sockets one client address may hold (0: no cap); proxies in

@@ -108,6 +108,11 @@ std::string PortalHandler::client(const HttpRequest& request) const {
                                 options_.trusted_proxies);
 }
 
+bool PortalHandler::https(const HttpRequest& request) const {
+  return server::reached_over_https(request.tls, request.remote_address, request.forwarded_proto, request.forwarded,
+                                    options_.trusted_proxies);
+}
+
 std::string PortalHandler::base_url(const HttpRequest& request) const {
   if (!options_.public_url.empty()) {
     std::string url = options_.public_url;
@@ -116,7 +121,7 @@ std::string PortalHandler::base_url(const HttpRequest& request) const {
     const size_t path = url.find('/', scheme == std::string::npos ? 0 : scheme + 3);
     return path == std::string::npos ? url : url.substr(0, path);
   }
-  return "http://" + (request.host.empty() ? std::string("localhost") : request.host);
+  return (https(request) ? "https://" : "http://") + (request.host.empty() ? std::string("localhost") : request.host);
 }
 
 Result<caf::Token> PortalHandler::password_login(const std::string& user, const std::string& password,
@@ -212,7 +217,7 @@ HttpResponse PortalHandler::login(const HttpRequest& request) {
   HttpResponse r = json_response(200, {{"username", token->user.str()},
                                        {"csrfToken", csrf_token_for(token->value)},
                                        {"accessToken", token->value}});
-  const bool secure = options_.public_url.rfind("https://", 0) == 0;
+  const bool secure = options_.public_url.rfind("https://", 0) == 0 || https(request);
   r.headers.push_back({"Set-Cookie", std::string(kCookieName) + "=" + token->value +
                                          "; Path=/; HttpOnly; SameSite=Strict" + (secure ? "; Secure" : "")});
   r.headers.push_back({"Cache-Control", "no-store"});

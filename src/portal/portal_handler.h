@@ -63,6 +63,8 @@ class PortalHandler {
                                     int64_t& wait_r);
   server::HttpResponse login(const server::HttpRequest& request);
   server::HttpResponse event_source(const server::HttpRequest& request, const caf::Token& token);
+  // Did the client reach us over HTTPS (our TLS, or a trusted TLS proxy)?
+  bool https(const server::HttpRequest& request) const;
   std::string base_url(const server::HttpRequest& request) const;
   std::string client(const server::HttpRequest& request) const;
 
