@@ -259,6 +259,7 @@ int serve(const config::Config& config, const ConfigSource& reread) {
   engine_options.login_max_delay_seconds = config.auth.login_max_delay_seconds;
   engine_options.unauthenticated_burst = config.auth.unauthenticated_burst;
   engine_options.unauthenticated_per_minute = config.auth.unauthenticated_per_minute;
+  engine_options.metrics = &s.metrics;
   {
     auto secret = s.state->server_secret();
     if (!secret) {
@@ -295,8 +296,9 @@ int serve(const config::Config& config, const ConfigSource& reread) {
   handler_options.public_url = config.server.public_url;
   handler_options.limits.max_bytes = config.server.max_body_bytes;
   handler_options.metrics = [&s] {
-    return cache_metrics(s) + webhook_metrics(*s.outbox, s.webhooks->counters(), s.clock.now_seconds()) +
-           san_metrics(s.san->counters()) + held_metrics(s);
+    return s.metrics.text() + cache_metrics(s) +
+           webhook_metrics(*s.outbox, s.webhooks->counters(), s.clock.now_seconds()) + san_metrics(s.san->counters()) +
+           held_metrics(s);
   };
   handler_options.trusted_proxies = trusted_proxies;
   handler_options.data_dir = config.data_dir;
@@ -324,6 +326,7 @@ int serve(const config::Config& config, const ConfigSource& reread) {
   http.uncapped = trusted_proxies;
   http.io_threads = config.server.io_threads;
   http.worker_threads = config.server.worker_threads;
+  http.metrics = &s.metrics;
   // The portal (MISSION §6) answers its own paths on the same port and hands
   // every other request to the SyncML endpoint.
   std::vector<portal::PortalStore> portal_stores;
@@ -339,6 +342,7 @@ int serve(const config::Config& config, const ConfigSource& reread) {
   portal_options.login_free_failures = config.auth.login_free_failures;
   portal_options.login_first_delay_seconds = config.auth.login_first_delay_seconds;
   portal_options.login_max_delay_seconds = config.auth.login_max_delay_seconds;
+  portal_options.metrics = &s.metrics;
   portal::PushHub push(jmap, *s.tokens, s.clock);
   portal::PortalHandler portal_handler(*s.content, *s.tokens, jmap, push, s.clock, portal_options,
                                        [&handler](const server::HttpRequest& r) { return handler(r); });

@@ -19,6 +19,19 @@ using protocol::Command;
 using protocol::CommandKind;
 using protocol::StatusCode;
 
+namespace {
+
+// The status the reply gives the client's SyncHdr: what ended a session that
+// ends here.
+int header_status(const protocol::Message& reply) {
+  for (const auto& command : reply.commands) {
+    if (command.kind == CommandKind::kStatus && command.cmd_ref == "0") return command.code;
+  }
+  return 0;
+}
+
+}  // namespace
+
 SyncEngine::SyncEngine(caf::CafInterface& caf, SyncStateStore& state, std::vector<caf::StoreSettings> stores,
                        EngineOptions options, const Clock& clock)
     : caf_(caf),
@@ -91,6 +104,7 @@ Result<Outbound> SyncEngine::handle(const protocol::Message& in, const Inbound& 
     if (int64_t wait = unauthenticated_.wait_seconds(where.remote_address);
         wait > 0 && !(in.hdr.cred && known_device(claimed_user(*in.hdr.cred, in.hdr.source.loc_name),
                                                    DeviceId(in.hdr.source.loc_uri)))) {
+      if (options_.metrics) options_.metrics->login_throttled("syncml", "unauthenticated_rate");
       return Status::resource_exhausted("too many unauthenticated messages from " + where.remote_address +
                                         "; retry in " + std::to_string(wait) + " s");
     }
@@ -141,7 +155,9 @@ Result<Outbound> SyncEngine::handle(const protocol::Message& in, const Inbound& 
     unauthenticated_.charge(where.remote_address);
     return out;
   }
+  if (options_.metrics && where.session.empty()) options_.metrics->session_started();
   if (out->session_ended && !session.suspended && session.phase != Phase::kDone) {
+    if (options_.metrics) options_.metrics->session_failed(header_status(out->reply));
     CFX_RETURN_IF_ERROR(state_.delete_session(session.key));
   } else {
     // A completed session is kept (phase kDone) until it expires, so a
@@ -261,13 +277,17 @@ Result<bool> SyncEngine::MessageRun::authenticate() {
       wait > 0 && !engine_.known_device(claimed, session_.device)) {
     log->warn("session {} device {} from {}: login for '{}' refused unchecked: wrong passwords, next check in {} s",
               session_.key.str(), session_.device.str(), where_.remote_address, claimed, wait);
+    if (engine_.options_.metrics) engine_.options_.metrics->login_throttled("syncml", "wrong_passwords");
   } else {
     CheckedLogin checked = check_credentials(*in_.hdr.cred, *nonces);
     header_nonce_ = checked.nonce;
     creds = std::move(checked.creds);
     token = std::move(checked.token);
     // Only a checked and wrong password counts.
-    if (creds && !token) engine_.throttle_.record_failure(claimed, where_.remote_address);
+    if (creds && !token) {
+      engine_.throttle_.record_failure(claimed, where_.remote_address);
+      if (engine_.options_.metrics) engine_.options_.metrics->login_failed("syncml");
+    }
   }
   if (!token) {
     ++session_.auth_failures;
@@ -608,6 +628,7 @@ Status SyncEngine::MessageRun::commit_session() {
     report.counts = ds.counts;
     report.problems = ds.problems;
     CFX_RETURN_IF_ERROR(engine_.state_.save_report(report));
+    count_items(ds);
     logger("engine")->info(
         "session {} user {} device {} datastore {} sync {} done: from client {} added {} updated {} deleted {} "
         "failed; to client {} added {} updated {} deleted; {} conflicts",
@@ -615,7 +636,32 @@ Status SyncEngine::MessageRun::commit_session() {
         ds.counts.client_adds, ds.counts.client_updates, ds.counts.client_deletes, ds.counts.client_errors,
         ds.counts.server_adds, ds.counts.server_updates, ds.counts.server_deletes, ds.counts.conflicts);
   }
+  if (engine_.options_.metrics) engine_.options_.metrics->session_completed();
   return Status::ok();
+}
+
+void SyncEngine::MessageRun::count_items(const DatastoreState& ds) const {
+  Metrics* metrics = engine_.options_.metrics;
+  if (!metrics) return;
+  const SyncCounts& c = ds.counts;
+  const int to_device_failed =
+      static_cast<int>(std::count_if(ds.problems.begin(), ds.problems.end(),
+                                     [](const auto& p) { return p.direction == ItemProblem::Direction::kToDevice; }));
+  const std::pair<const char*, int> from_device[] = {{"added", c.client_adds},
+                                                     {"updated", c.client_updates},
+                                                     {"deleted", c.client_deletes},
+                                                     {"failed", c.client_errors}};
+  const std::pair<const char*, int> to_device[] = {{"added", c.server_adds},
+                                                   {"updated", c.server_updates},
+                                                   {"deleted", c.server_deletes},
+                                                   {"failed", to_device_failed}};
+  for (const auto& [outcome, n] : from_device) {
+    if (n > 0) metrics->items(ds.server_uri, "from_device", outcome, static_cast<uint64_t>(n));
+  }
+  for (const auto& [outcome, n] : to_device) {
+    if (n > 0) metrics->items(ds.server_uri, "to_device", outcome, static_cast<uint64_t>(n));
+  }
+  if (c.conflicts > 0) metrics->conflicts(ds.server_uri, static_cast<uint64_t>(c.conflicts));
 }
 
 }  // namespace conflux::engine

@@ -127,12 +127,16 @@ std::string PortalHandler::base_url(const HttpRequest& request) const {
 Result<caf::Token> PortalHandler::password_login(const std::string& user, const std::string& password,
                                                  const std::string& address, int64_t& wait_r) {
   wait_r = throttle_.wait_seconds(user, address);
-  if (wait_r > 0) return Status::resource_exhausted("too many failed logins; wait");
+  if (wait_r > 0) {
+    if (options_.metrics) options_.metrics->login_throttled("portal", "wrong_passwords");
+    return Status::resource_exhausted("too many failed logins; wait");
+  }
   auto token = caf_.authenticate(caf::Credentials::with_password(UserId(user), password), caf::TokenKind::kReadWrite);
   if (token) {
     throttle_.record_success(user, address);
   } else if (token.error().code() == StatusCode::kUnauthenticated) {
     throttle_.record_failure(user, address);
+    if (options_.metrics) options_.metrics->login_failed("portal");
     logger("portal")->info("portal login of '{}' from {} refused", user, address);
   }
   return token;

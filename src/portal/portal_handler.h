@@ -38,6 +38,9 @@ struct PortalOptions {
   int login_free_failures = 5;
   int64_t login_first_delay_seconds = 1;
   int64_t login_max_delay_seconds = 60;
+  // Password logins refused are counted here; null: not counted. Must
+  // outlive the handler.
+  Metrics* metrics = nullptr;
 };
 
 class PortalHandler {

@@ -389,6 +389,8 @@ class HttpServer::Impl::Connection : public std::enable_shared_from_this<Connect
   // close. OpenSSL read the request's first bytes and sent nothing back.
   void answer_plain_http() {
     server_.log().info("{}: plain HTTP on the TLS port, answered 400", remote_address_);
+    request_started_ = std::chrono::steady_clock::now();
+    count_answer(400);
     phase_ = Phase::kWriting;
     stream_.transport().expires_after(server_.options().idle_timeout);
     net::async_write(stream_.transport(), net::buffer(kPlainHttpToTlsPort),
@@ -432,6 +434,7 @@ class HttpServer::Impl::Connection : public std::enable_shared_from_this<Connect
   }
 
   void on_header(error_code ec) {
+    request_started_ = std::chrono::steady_clock::now();
     if (ec) return on_read_error(ec);
     ++requests_served_;
     const auto& req = parser_->get();
@@ -591,8 +594,18 @@ class HttpServer::Impl::Connection : public std::enable_shared_from_this<Connect
     }
   }
 
+  // For /metrics: the answer's status and the time since its request's
+  // header was read (since the refusal, for a connection refused at once).
+  void count_answer(int status) {
+    if (Metrics* metrics = server_.options().metrics) {
+      metrics->http_response(
+          status, std::chrono::duration<double>(std::chrono::steady_clock::now() - request_started_).count());
+    }
+  }
+
   void write(After after) {
     phase_ = Phase::kWriting;
+    count_answer(response_.result_int());
     server_.log().debug("{} {} {} -> {} ({} bytes in, {} bytes out)", remote_address_, exchange_.method,
                         loggable_target(exchange_.target), response_.result_int(), exchange_.body_bytes,
                         response_.body().size());
@@ -627,6 +640,7 @@ class HttpServer::Impl::Connection : public std::enable_shared_from_this<Connect
     head += "\r\n";
     server_.log().debug("{} {} {} -> {} (stream)", remote_address_, exchange_.method,
                         loggable_target(exchange_.target), answer.status);
+    count_answer(answer.status);
     phase_ = Phase::kStreaming;
     // The pieces go to the socket itself: a stream has no deadline (it ends
     // when the client goes or the server stops).
@@ -725,6 +739,8 @@ class HttpServer::Impl::Connection : public std::enable_shared_from_this<Connect
   Exchange exchange_;
   size_t lingered_ = 0;
   uint64_t requests_served_ = 0;
+  // When the request at hand was read; set on refusal too.
+  std::chrono::steady_clock::time_point request_started_ = std::chrono::steady_clock::now();
   std::shared_ptr<ResponseStream> body_stream_;  // while Phase::kStreaming
   std::string stream_piece_;                     // alive until written
 };

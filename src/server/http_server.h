@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "common/ip_networks.h"
+#include "common/metrics.h"
 #include "common/status.h"
 
 namespace conflux::server {
@@ -102,6 +103,9 @@ struct HttpServerOptions {
   // counts against header_timeout. A plain-HTTP request gets a 400 in the
   // clear and is closed.
   std::shared_ptr<TlsContext> tls;
+  // Each answer's status and latency are counted here; null: not counted.
+  // Must outlive the server.
+  Metrics* metrics = nullptr;
 };
 
 class HttpServer {
