@@ -24,6 +24,7 @@
 #include "cli/webhooks.h"
 #include "common/ip_networks.h"
 #include "common/log.h"
+#include "common/log_context.h"
 #include "config/preferences.h"
 #include "engine/sync_engine.h"
 #include "portal/jmap_api.h"
@@ -77,7 +78,10 @@ void subscribe(config::Preferences& prefs, Services& s, engine::SyncEngine& engi
     for (const auto& store : c.stores) CFX_RETURN_IF_ERROR(config::locate(c, s.registry.validate_store(store)));
     return Status::ok();
   });
-  prefs.on_change({"log", {"log.level"}, nullptr, [](const config::Config& c) { set_log_level(c.log.level); }});
+  prefs.on_change({"log", {"log.level", "log.format"}, nullptr, [](const config::Config& c) {
+                     set_log_level(c.log.level);
+                     set_log_format(c.log.format);
+                   }});
   prefs.on_change({"engine", {"stores.*.conflict_policy"}, nullptr,
                    [&engine](const config::Config& c) { engine.set_conflict_policies(c.stores); }});
   prefs.on_change({"caf", {"stores.*.access"}, nullptr,

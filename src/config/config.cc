@@ -484,7 +484,11 @@ Result<Config> load_config_string(const std::string& text, const std::string& so
   if (const toml::table* t = root["log"].as_table()) {
     TableReader r(*t, "log.", source);
     CFX_RETURN_IF_ERROR(r.string("level", c.log.level));
+    CFX_RETURN_IF_ERROR(r.string("format", c.log.format));
     CFX_RETURN_IF_ERROR(r.no_unknown_keys());
+    if (c.log.format != "text" && c.log.format != "json") {
+      return bad(source, *t->get("format"), "log.format", "unknown format '" + c.log.format + "' (text or json)");
+    }
     static const std::set<std::string> levels = {"trace", "debug", "info", "warn", "error", "critical", "off"};
     if (!levels.count(c.log.level)) {
       return bad(source, *t->get("level"), "log.level",
@@ -581,6 +585,7 @@ std::map<std::string, std::string> config_keys(const Config& c) {
   keys["storage.database"] = c.database;  // compared only, never logged (may hold a password)
   keys["auth.md5"] = c.auth.md5 ? "true" : "false";
   keys["log.level"] = c.log.level;
+  keys["log.format"] = c.log.format;
   for (const auto& store : c.stores) {
     const std::string p = "stores." + store.name + ".";
     keys[p + "adapter"] = store.adapter;

@@ -72,6 +72,10 @@ struct AuthConfig {
 
 struct LogConfig {
   std::string level = "info";  // trace, debug, info, warn, error, off
+  // "text" (the default, for people) or "json": one object per line with
+  // time, level, logger, message and the sync's session, user, device and
+  // datastore (common/log_context.h), for a log collector.
+  std::string format = "text";
 };
 
 // [[webhooks]]: a program told of every batch of changes to a user's

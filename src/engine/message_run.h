@@ -333,6 +333,9 @@ class SyncEngine::MessageRun {
   // The same for a datastore named by its configured name.
   caf::StoreRef store_ref(const std::string& database) const;
   std::string normalize_store_uri(const std::string& uri) const;
+  // The configured name of the datastore an Alert, Sync or Map addresses;
+  // empty for other commands.
+  std::string datastore_of(const protocol::Command& cmd) const;
 
   SyncEngine& engine_;
   SessionState& session_;

@@ -5,6 +5,7 @@
 
 #include "common/base64.h"
 #include "common/log.h"
+#include "common/log_context.h"
 #include "engine/credentials.h"
 #include "engine/late_message.h"
 #include "engine/message_run.h"
@@ -96,6 +97,8 @@ Status SyncEngine::purge_expired() {
 }
 
 Result<Outbound> SyncEngine::handle(const protocol::Message& in, const Inbound& where) {
+  // Every line logged while this message is handled names its sync.
+  LogScope log_scope;
   SessionState session;
   std::unique_lock<std::mutex> lock;
   if (where.session.empty()) {
@@ -130,6 +133,8 @@ Result<Outbound> SyncEngine::handle(const protocol::Message& in, const Inbound& 
       return Status::not_found("unknown or expired session");
     }
   }
+
+  log_context() = LogContext{session.key.str(), session.user.str(), session.device.str(), ""};
 
   // A resent message (same MsgID: the client lost our answer) gets the same
   // answer again; running it twice would apply its changes twice.
@@ -317,6 +322,7 @@ Result<bool> SyncEngine::MessageRun::authenticate() {
   session_.authenticated = true;
   session_.user = creds->user;
   session_.token = token->value;
+  log_context().user = session_.user.str();
   hdr_status.code = protocol::to_int(StatusCode::kAuthenticationAccepted);
   if (creds->scheme == caf::CredentialScheme::kMd5Digest) {
     // The nonce for the device's next session travels with the 212.
@@ -392,6 +398,9 @@ Result<Outbound> SyncEngine::MessageRun::run() {
 }
 
 Status SyncEngine::MessageRun::run_command(const Command& cmd) {
+  // The lines logged for a datastore's command name it.
+  LogScope log_scope;
+  log_context().datastore = datastore_of(cmd);
   switch (cmd.kind) {
     case CommandKind::kStatus: return handle_status(cmd);
     case CommandKind::kAlert: return handle_alert(cmd);
@@ -629,6 +638,8 @@ Status SyncEngine::MessageRun::commit_session() {
     report.problems = ds.problems;
     CFX_RETURN_IF_ERROR(engine_.state_.save_report(report));
     count_items(ds);
+    LogScope log_scope;
+    log_context().datastore = ds.server_uri;
     logger("engine")->info(
         "session {} user {} device {} datastore {} sync {} done: from client {} added {} updated {} deleted {} "
         "failed; to client {} added {} updated {} deleted; {} conflicts",
@@ -662,6 +673,16 @@ void SyncEngine::MessageRun::count_items(const DatastoreState& ds) const {
     if (n > 0) metrics->items(ds.server_uri, "to_device", outcome, static_cast<uint64_t>(n));
   }
   if (c.conflicts > 0) metrics->conflicts(ds.server_uri, static_cast<uint64_t>(c.conflicts));
+}
+
+std::string SyncEngine::MessageRun::datastore_of(const Command& cmd) const {
+  switch (cmd.kind) {
+    case CommandKind::kAlert:
+      return !cmd.items.empty() && cmd.items[0].target ? normalize_store_uri(cmd.items[0].target->loc_uri) : "";
+    case CommandKind::kSync:
+    case CommandKind::kMap: return cmd.target ? normalize_store_uri(cmd.target->loc_uri) : "";
+    default: return "";
+  }
 }
 
 }  // namespace conflux::engine

@@ -25,8 +25,10 @@ from pathlib import Path
 
 import pg_server
 
+# In the text log format, or the JSON one ([log] format = "json").
 LISTEN_RE = re.compile(
-    r"\[server\] Conflux listening on (https?)://127\.0\.0\.1:(\d+)/sync")
+    r"(?:\[server\] |\"logger\":\"server\",\"message\":\")"
+    r"Conflux listening on (https?)://127\.0\.0\.1:(\d+)/sync")
 START_TIMEOUT = 30      # seconds until the listening line must appear
 STOP_TIMEOUT = 30       # seconds a SIGTERM'd server may take to exit
 
