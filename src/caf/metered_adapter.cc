@@ -9,8 +9,7 @@ void MeteredAdapter::count(const Status& status) {
   switch (status.code()) {
     case StatusCode::kUnavailable:
     case StatusCode::kResourceExhausted:
-    case StatusCode::kInternal:
-    case StatusCode::kUnimplemented: metrics_.backend_error(datastore_, status_code_name(status.code())); return;
+    case StatusCode::kInternal: metrics_.backend_error(datastore_, status_code_name(status.code())); return;
     default: return;
   }
 }

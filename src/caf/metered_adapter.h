@@ -3,10 +3,10 @@
 // forwards everything else unchanged. It sits directly on the adapter, under
 // the cache when there is one, so replication's failures count too.
 //
-// Counted: kUnavailable, kResourceExhausted, kInternal, kUnimplemented —
-// the back end failing. Not counted: answers about the request or the item
-// (not found, a concurrent change, bad data, refused credentials), which a
-// healthy back end gives.
+// Counted: kUnavailable, kResourceExhausted, kInternal — the back end
+// failing. Not counted: answers about the request or the item (not found, a
+// concurrent change, bad data, refused credentials, a command the adapter
+// does not have), which a healthy back end gives.
 //
 // Thread rule: as the wrapped adapter's; Metrics is thread-safe.
 #pragma once
