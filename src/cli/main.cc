@@ -5,6 +5,7 @@
 
 #include "cli/command.h"
 #include "common/log.h"
+#include "common/log_context.h"
 
 int main(int argc, char** argv) {
   using namespace conflux;
@@ -49,5 +50,6 @@ int main(int argc, char** argv) {
   auto cfg = ctx.read_config();
   if (!cfg) return app::fail(cfg.error().message());
   set_log_level(cfg->log.level);
+  set_log_format(cfg->log.format);
   return ctx.action(*cfg);
 }

@@ -24,6 +24,7 @@
 #include "cli/webhooks.h"
 #include "common/ip_networks.h"
 #include "common/log.h"
+#include "common/log_context.h"
 #include "config/preferences.h"
 #include "engine/sync_engine.h"
 #include "portal/jmap_api.h"
@@ -31,6 +32,7 @@
 #include "portal/push.h"
 #include "server/http_server.h"
 #include "server/sync_handler.h"
+#include "server/tls_context.h"
 
 namespace conflux::app {
 namespace {
@@ -76,7 +78,10 @@ void subscribe(config::Preferences& prefs, Services& s, engine::SyncEngine& engi
     for (const auto& store : c.stores) CFX_RETURN_IF_ERROR(config::locate(c, s.registry.validate_store(store)));
     return Status::ok();
   });
-  prefs.on_change({"log", {"log.level"}, nullptr, [](const config::Config& c) { set_log_level(c.log.level); }});
+  prefs.on_change({"log", {"log.level", "log.format"}, nullptr, [](const config::Config& c) {
+                     set_log_level(c.log.level);
+                     set_log_format(c.log.format);
+                   }});
   prefs.on_change({"engine", {"stores.*.conflict_policy"}, nullptr,
                    [&engine](const config::Config& c) { engine.set_conflict_policies(c.stores); }});
   prefs.on_change({"caf", {"stores.*.access"}, nullptr,
@@ -105,6 +110,34 @@ void subscribe(config::Preferences& prefs, Services& s, engine::SyncEngine& engi
                        }
                      }});
   }
+}
+
+// TLS files: re-read on every accepted reload (a renewed certificate keeps
+// its path); a reload naming files that do not load is refused. Switching
+// TLS on or off needs a restart: the listener was made for one of the two.
+void subscribe_tls(config::Preferences& prefs, const std::shared_ptr<server::TlsContext>& tls) {
+  auto check = [](const config::Config& c) {
+    if (c.server.tls_certificate.empty()) return Status::ok();
+    auto loaded = server::TlsContext::load(c.server.tls_certificate, c.server.tls_key);
+    return loaded ? Status::ok() : config::locate(c, loaded.error().with_context("server.tls_certificate"));
+  };
+  auto apply = [tls](const config::Config& c) {
+    auto log = logger("config");
+    if ((tls != nullptr) == c.server.tls_certificate.empty()) {
+      log->warn("server.tls_certificate: switching TLS {} takes effect at the next restart", tls ? "off" : "on");
+      return;
+    }
+    if (!tls) return;
+    if (Status st = tls->reload(c.server.tls_certificate, c.server.tls_key); !st.is_ok()) {
+      log->error("TLS files not reloaded, the old certificate stays: {}", st.message());
+      return;
+    }
+    log->info("TLS certificate {} loaded; new connections use it", c.server.tls_certificate);
+  };
+  // The keys are followed here so that a new path is not logged as needing
+  // a restart; the subscriber without keys below does the reading.
+  prefs.on_change({"tls", {"server.tls_certificate", "server.tls_key"}, nullptr, [](const config::Config&) {}});
+  prefs.on_change({"tls files", {}, check, apply});
 }
 
 }  // namespace
@@ -230,6 +263,7 @@ int serve(const config::Config& config, const ConfigSource& reread) {
   engine_options.login_max_delay_seconds = config.auth.login_max_delay_seconds;
   engine_options.unauthenticated_burst = config.auth.unauthenticated_burst;
   engine_options.unauthenticated_per_minute = config.auth.unauthenticated_per_minute;
+  engine_options.metrics = &s.metrics;
   {
     auto secret = s.state->server_secret();
     if (!secret) {
@@ -266,8 +300,9 @@ int serve(const config::Config& config, const ConfigSource& reread) {
   handler_options.public_url = config.server.public_url;
   handler_options.limits.max_bytes = config.server.max_body_bytes;
   handler_options.metrics = [&s] {
-    return cache_metrics(s) + webhook_metrics(*s.outbox, s.webhooks->counters(), s.clock.now_seconds()) +
-           san_metrics(s.san->counters()) + held_metrics(s);
+    return s.metrics.text() + cache_metrics(s) +
+           webhook_metrics(*s.outbox, s.webhooks->counters(), s.clock.now_seconds()) + san_metrics(s.san->counters()) +
+           held_metrics(s);
   };
   handler_options.trusted_proxies = trusted_proxies;
   handler_options.data_dir = config.data_dir;
@@ -275,6 +310,16 @@ int serve(const config::Config& config, const ConfigSource& reread) {
   server::SyncHandler handler(engine, handler_options);
 
   server::HttpServerOptions http;
+  if (!config.server.tls_certificate.empty()) {
+    auto tls = server::TlsContext::load(config.server.tls_certificate, config.server.tls_key);
+    if (!tls) {
+      log->error("cannot start: {}",
+                 config::locate(config, tls.error().with_context("server.tls_certificate")).message());
+      return 1;
+    }
+    http.tls = std::move(*tls);
+  }
+  subscribe_tls(prefs, http.tls);
   http.address = config.server.listen;
   http.port = config.server.port;
   http.max_body_bytes = config.server.max_body_bytes;
@@ -285,6 +330,7 @@ int serve(const config::Config& config, const ConfigSource& reread) {
   http.uncapped = trusted_proxies;
   http.io_threads = config.server.io_threads;
   http.worker_threads = config.server.worker_threads;
+  http.metrics = &s.metrics;
   // The portal (MISSION §6) answers its own paths on the same port and hands
   // every other request to the SyncML endpoint.
   std::vector<portal::PortalStore> portal_stores;
@@ -300,6 +346,7 @@ int serve(const config::Config& config, const ConfigSource& reread) {
   portal_options.login_free_failures = config.auth.login_free_failures;
   portal_options.login_first_delay_seconds = config.auth.login_first_delay_seconds;
   portal_options.login_max_delay_seconds = config.auth.login_max_delay_seconds;
+  portal_options.metrics = &s.metrics;
   portal::PushHub push(jmap, *s.tokens, s.clock);
   portal::PortalHandler portal_handler(*s.content, *s.tokens, jmap, push, s.clock, portal_options,
                                        [&handler](const server::HttpRequest& r) { return handler(r); });
@@ -310,8 +357,8 @@ int serve(const config::Config& config, const ConfigSource& reread) {
   }
   std::string stores;
   for (const auto& st : config.stores) stores += (stores.empty() ? "" : ", ") + st.name + " (" + st.adapter + ")";
-  log->info("Conflux listening on http://{}:{}{} — data in {} — datastores: {}", config.server.listen,
-            server.port(), config.server.sync_path, config.data_dir, stores);
+  log->info("Conflux listening on {}://{}:{}{} — data in {} — datastores: {}", http.tls ? "https" : "http",
+            config.server.listen, server.port(), config.server.sync_path, config.data_dir, stores);
   log->info("stop with Ctrl-C or SIGTERM; `conflux reload` (or SIGHUP) re-reads the configuration");
   if (auto users = s.users->list(); users && users->empty()) {
     log->warn("no users yet: every sync is refused until one exists; add one with `conflux user add NAME` "

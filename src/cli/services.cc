@@ -7,6 +7,7 @@
 
 #include "adapters/builtin_adapters.h"
 #include "cache/cached_adapter.h"
+#include "caf/metered_adapter.h"
 #include "cli/command.h"
 #include "common/log.h"
 #include "store/pg_history_store.h"
@@ -182,6 +183,15 @@ Result<std::unique_ptr<Services>> Services::open_all(const config::Config& confi
   // the file and line of the key they name (config::locate).
   for (const auto& store : config.stores) {
     CFX_RETURN_IF_ERROR(config::locate(config, s->registry.add_store(store, env)));
+  }
+  // Each back end's failures count for /metrics; under the cache, so that
+  // replication's count too.
+  for (const auto& store : config.stores) {
+    CFX_RETURN_IF_ERROR(s->registry.wrap_store(
+        store.name, [&](std::shared_ptr<caf::ContentAdapter> backend) -> Result<std::shared_ptr<caf::ContentAdapter>> {
+          return std::shared_ptr<caf::ContentAdapter>(
+              std::make_shared<caf::MeteredAdapter>(std::move(backend), store.name, s->metrics));
+        }));
   }
   CFX_RETURN_IF_ERROR(config::locate(config, wrap_cached_stores(*s)));
   CFX_RETURN_IF_ERROR(config::locate(config, check_backend_logins(s->registry)));

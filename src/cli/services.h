@@ -12,6 +12,7 @@
 #include "caf/content_manager.h"
 #include "caf/token_service.h"
 #include "common/clock.h"
+#include "common/metrics.h"
 #include "common/pg_db.h"
 #include "common/sqlite_db.h"
 #include "config/config.h"
@@ -26,6 +27,9 @@ namespace conflux::app {
 struct Services {
   config::Config config;
   SystemClock clock;
+  // The server's counters for /metrics; before the registry, whose metered
+  // adapters count into it.
+  Metrics metrics;
   // The state database: conflux.db (state_db), or PostgreSQL (pg_db) when
   // [storage] database names one; the other stays null.
   std::shared_ptr<SqliteDb> state_db;

@@ -4,6 +4,8 @@
 
 #include <mutex>
 
+#include "common/log_context.h"
+
 namespace conflux {
 namespace {
 
@@ -26,7 +28,7 @@ std::shared_ptr<spdlog::logger> logger(const std::string& component) {
   if (auto existing = spdlog::get(component)) return existing;
   auto created = spdlog::stderr_color_mt(component);
   created->set_level(g_level);
-  created->set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %^%-5l%$ [%n] %v");  // %z: the zone, so lines compare across machines
+  apply_log_format(*created);
   return created;
 }
 

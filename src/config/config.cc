@@ -149,6 +149,8 @@ Status read_server(const toml::table& t, const std::string& source, ServerConfig
   CFX_RETURN_IF_ERROR(r.integer("port", s.port, 0, 65535));
   CFX_RETURN_IF_ERROR(r.string("sync_path", s.sync_path));
   CFX_RETURN_IF_ERROR(r.string("public_url", s.public_url));
+  CFX_RETURN_IF_ERROR(r.string("tls_certificate", s.tls_certificate));
+  CFX_RETURN_IF_ERROR(r.string("tls_key", s.tls_key));
   CFX_RETURN_IF_ERROR(r.integer("max_body_bytes", s.max_body_bytes, 1024, int64_t{1} << 32));
   CFX_RETURN_IF_ERROR(r.integer("max_connections", s.max_connections, 1, 1000000));
   CFX_RETURN_IF_ERROR(r.integer("max_connections_per_address", s.max_connections_per_address, 0, 1000000));
@@ -162,6 +164,12 @@ Status read_server(const toml::table& t, const std::string& source, ServerConfig
   CFX_RETURN_IF_ERROR(r.no_unknown_keys());
   if (const toml::node* listen = t.get("listen")) {
     if (Status st = check_listen_address(s.listen); !st.is_ok()) return bad(source, *listen, "server.listen", st.message());
+  }
+  if (s.tls_certificate.empty() != s.tls_key.empty()) {
+    const char* missing = s.tls_certificate.empty() ? "tls_certificate" : "tls_key";
+    const char* present = s.tls_certificate.empty() ? "tls_key" : "tls_certificate";
+    return bad(source, *t.get(present), std::string("server.") + present,
+               std::string("TLS needs both files: set server.") + missing + " too, or neither");
   }
   if (s.sync_path.empty() || s.sync_path[0] != '/') {
     return bad(source, *t.get("sync_path"), "server.sync_path", "must start with '/'");
@@ -476,7 +484,11 @@ Result<Config> load_config_string(const std::string& text, const std::string& so
   if (const toml::table* t = root["log"].as_table()) {
     TableReader r(*t, "log.", source);
     CFX_RETURN_IF_ERROR(r.string("level", c.log.level));
+    CFX_RETURN_IF_ERROR(r.string("format", c.log.format));
     CFX_RETURN_IF_ERROR(r.no_unknown_keys());
+    if (c.log.format != "text" && c.log.format != "json") {
+      return bad(source, *t->get("format"), "log.format", "unknown format '" + c.log.format + "' (text or json)");
+    }
     static const std::set<std::string> levels = {"trace", "debug", "info", "warn", "error", "critical", "off"};
     if (!levels.count(c.log.level)) {
       return bad(source, *t->get("level"), "log.level",
@@ -549,6 +561,8 @@ std::map<std::string, std::string> config_keys(const Config& c) {
   keys["server.port"] = std::to_string(s.port);
   keys["server.sync_path"] = s.sync_path;
   keys["server.public_url"] = s.public_url;
+  keys["server.tls_certificate"] = s.tls_certificate;
+  keys["server.tls_key"] = s.tls_key;
   keys["server.max_body_bytes"] = std::to_string(s.max_body_bytes);
   keys["server.max_connections"] = std::to_string(s.max_connections);
   keys["server.io_threads"] = std::to_string(s.io_threads);
@@ -571,6 +585,7 @@ std::map<std::string, std::string> config_keys(const Config& c) {
   keys["storage.database"] = c.database;  // compared only, never logged (may hold a password)
   keys["auth.md5"] = c.auth.md5 ? "true" : "false";
   keys["log.level"] = c.log.level;
+  keys["log.format"] = c.log.format;
   for (const auto& store : c.stores) {
     const std::string p = "stores." + store.name + ".";
     keys[p + "adapter"] = store.adapter;

@@ -20,6 +20,12 @@ struct ServerConfig {
   // Base URL devices reach the server by, used in RespURI. Empty: the URL the
   // client addressed (SyncHdr Target), which is right unless a proxy rewrites it.
   std::string public_url;
+  // TLS on the listener: a PEM certificate chain (the server's certificate
+  // first) and its unencrypted PEM key, both set or neither. Re-read on every
+  // reload, so a renewed certificate needs no restart; switching TLS on or
+  // off does. Empty: plain HTTP (e.g. behind a proxy that terminates TLS).
+  std::string tls_certificate;
+  std::string tls_key;
   uint64_t max_body_bytes = 4 * 1024 * 1024;  // larger requests get HTTP 413
   uint64_t max_connections = 256;             // concurrent sockets
   // Sockets one client address may hold (0: no cap); proxies in
@@ -66,6 +72,10 @@ struct AuthConfig {
 
 struct LogConfig {
   std::string level = "info";  // trace, debug, info, warn, error, off
+  // "text" (the default, for people) or "json": one object per line with
+  // time, level, logger, message and the sync's session, user, device and
+  // datastore (common/log_context.h), for a log collector.
+  std::string format = "text";
 };
 
 // [[webhooks]]: a program told of every batch of changes to a user's

@@ -5,6 +5,7 @@
 #include <unordered_map>
 
 #include "common/log.h"
+#include "common/log_context.h"
 #include "engine/format_negotiation.h"
 #include "engine/late_message.h"
 #include "engine/message_run.h"
@@ -266,6 +267,8 @@ Result<bool> SyncEngine::MessageRun::add_server_changes() {
   for (auto& ds : session_.datastores) {
     if (!ds.server_sends()) continue;
     if (ds.server_sync_sent && ds.outgoing.empty()) continue;
+    LogScope log_scope;
+    log_context().datastore = ds.server_uri;
 
     Command sync;
     sync.kind = CommandKind::kSync;

@@ -144,6 +144,8 @@ class SyncEngine::MessageRun {
   // The package step after this message: our alerts, our changes, or the end.
   Status finish_package(bool package_ended);
   Status commit_session();
+  // A completed datastore's items and conflicts, for /metrics.
+  void count_items(const DatastoreState& ds) const;
 
   // --- sync_alert.cc: a datastore's Alert in pkg 1 (SyncProt §"Sync initialization")
   Status handle_alert(const protocol::Command& cmd);
@@ -331,6 +333,9 @@ class SyncEngine::MessageRun {
   // The same for a datastore named by its configured name.
   caf::StoreRef store_ref(const std::string& database) const;
   std::string normalize_store_uri(const std::string& uri) const;
+  // The configured name of the datastore an Alert, Sync or Map addresses;
+  // empty for other commands.
+  std::string datastore_of(const protocol::Command& cmd) const;
 
   SyncEngine& engine_;
   SessionState& session_;

@@ -5,6 +5,7 @@
 
 #include "common/base64.h"
 #include "common/log.h"
+#include "common/log_context.h"
 #include "engine/credentials.h"
 #include "engine/late_message.h"
 #include "engine/message_run.h"
@@ -18,6 +19,19 @@ namespace conflux::engine {
 using protocol::Command;
 using protocol::CommandKind;
 using protocol::StatusCode;
+
+namespace {
+
+// The status the reply gives the client's SyncHdr: what ended a session that
+// ends here.
+int header_status(const protocol::Message& reply) {
+  for (const auto& command : reply.commands) {
+    if (command.kind == CommandKind::kStatus && command.cmd_ref == "0") return command.code;
+  }
+  return 0;
+}
+
+}  // namespace
 
 SyncEngine::SyncEngine(caf::CafInterface& caf, SyncStateStore& state, std::vector<caf::StoreSettings> stores,
                        EngineOptions options, const Clock& clock)
@@ -83,6 +97,8 @@ Status SyncEngine::purge_expired() {
 }
 
 Result<Outbound> SyncEngine::handle(const protocol::Message& in, const Inbound& where) {
+  // Every line logged while this message is handled names its sync.
+  LogScope log_scope;
   SessionState session;
   std::unique_lock<std::mutex> lock;
   if (where.session.empty()) {
@@ -91,6 +107,7 @@ Result<Outbound> SyncEngine::handle(const protocol::Message& in, const Inbound& 
     if (int64_t wait = unauthenticated_.wait_seconds(where.remote_address);
         wait > 0 && !(in.hdr.cred && known_device(claimed_user(*in.hdr.cred, in.hdr.source.loc_name),
                                                    DeviceId(in.hdr.source.loc_uri)))) {
+      if (options_.metrics) options_.metrics->login_throttled("syncml", "unauthenticated_rate");
       return Status::resource_exhausted("too many unauthenticated messages from " + where.remote_address +
                                         "; retry in " + std::to_string(wait) + " s");
     }
@@ -117,6 +134,8 @@ Result<Outbound> SyncEngine::handle(const protocol::Message& in, const Inbound& 
     }
   }
 
+  log_context() = LogContext{session.key.str(), session.user.str(), session.device.str(), ""};
+
   // A resent message (same MsgID: the client lost our answer) gets the same
   // answer again; running it twice would apply its changes twice.
   if (!where.session.empty() && !session.last_client_msg_id.empty() &&
@@ -141,7 +160,9 @@ Result<Outbound> SyncEngine::handle(const protocol::Message& in, const Inbound& 
     unauthenticated_.charge(where.remote_address);
     return out;
   }
+  if (options_.metrics && where.session.empty()) options_.metrics->session_started();
   if (out->session_ended && !session.suspended && session.phase != Phase::kDone) {
+    if (options_.metrics) options_.metrics->session_failed(header_status(out->reply));
     CFX_RETURN_IF_ERROR(state_.delete_session(session.key));
   } else {
     // A completed session is kept (phase kDone) until it expires, so a
@@ -261,13 +282,17 @@ Result<bool> SyncEngine::MessageRun::authenticate() {
       wait > 0 && !engine_.known_device(claimed, session_.device)) {
     log->warn("session {} device {} from {}: login for '{}' refused unchecked: wrong passwords, next check in {} s",
               session_.key.str(), session_.device.str(), where_.remote_address, claimed, wait);
+    if (engine_.options_.metrics) engine_.options_.metrics->login_throttled("syncml", "wrong_passwords");
   } else {
     CheckedLogin checked = check_credentials(*in_.hdr.cred, *nonces);
     header_nonce_ = checked.nonce;
     creds = std::move(checked.creds);
     token = std::move(checked.token);
     // Only a checked and wrong password counts.
-    if (creds && !token) engine_.throttle_.record_failure(claimed, where_.remote_address);
+    if (creds && !token) {
+      engine_.throttle_.record_failure(claimed, where_.remote_address);
+      if (engine_.options_.metrics) engine_.options_.metrics->login_failed("syncml");
+    }
   }
   if (!token) {
     ++session_.auth_failures;
@@ -297,6 +322,7 @@ Result<bool> SyncEngine::MessageRun::authenticate() {
   session_.authenticated = true;
   session_.user = creds->user;
   session_.token = token->value;
+  log_context().user = session_.user.str();
   hdr_status.code = protocol::to_int(StatusCode::kAuthenticationAccepted);
   if (creds->scheme == caf::CredentialScheme::kMd5Digest) {
     // The nonce for the device's next session travels with the 212.
@@ -372,6 +398,9 @@ Result<Outbound> SyncEngine::MessageRun::run() {
 }
 
 Status SyncEngine::MessageRun::run_command(const Command& cmd) {
+  // The lines logged for a datastore's command name it.
+  LogScope log_scope;
+  log_context().datastore = datastore_of(cmd);
   switch (cmd.kind) {
     case CommandKind::kStatus: return handle_status(cmd);
     case CommandKind::kAlert: return handle_alert(cmd);
@@ -608,6 +637,9 @@ Status SyncEngine::MessageRun::commit_session() {
     report.counts = ds.counts;
     report.problems = ds.problems;
     CFX_RETURN_IF_ERROR(engine_.state_.save_report(report));
+    count_items(ds);
+    LogScope log_scope;
+    log_context().datastore = ds.server_uri;
     logger("engine")->info(
         "session {} user {} device {} datastore {} sync {} done: from client {} added {} updated {} deleted {} "
         "failed; to client {} added {} updated {} deleted; {} conflicts",
@@ -615,7 +647,42 @@ Status SyncEngine::MessageRun::commit_session() {
         ds.counts.client_adds, ds.counts.client_updates, ds.counts.client_deletes, ds.counts.client_errors,
         ds.counts.server_adds, ds.counts.server_updates, ds.counts.server_deletes, ds.counts.conflicts);
   }
+  if (engine_.options_.metrics) engine_.options_.metrics->session_completed();
   return Status::ok();
+}
+
+void SyncEngine::MessageRun::count_items(const DatastoreState& ds) const {
+  Metrics* metrics = engine_.options_.metrics;
+  if (!metrics) return;
+  const SyncCounts& c = ds.counts;
+  const int to_device_failed =
+      static_cast<int>(std::count_if(ds.problems.begin(), ds.problems.end(),
+                                     [](const auto& p) { return p.direction == ItemProblem::Direction::kToDevice; }));
+  const std::pair<const char*, int> from_device[] = {{"added", c.client_adds},
+                                                     {"updated", c.client_updates},
+                                                     {"deleted", c.client_deletes},
+                                                     {"failed", c.client_errors}};
+  const std::pair<const char*, int> to_device[] = {{"added", c.server_adds},
+                                                   {"updated", c.server_updates},
+                                                   {"deleted", c.server_deletes},
+                                                   {"failed", to_device_failed}};
+  for (const auto& [outcome, n] : from_device) {
+    if (n > 0) metrics->items(ds.server_uri, "from_device", outcome, static_cast<uint64_t>(n));
+  }
+  for (const auto& [outcome, n] : to_device) {
+    if (n > 0) metrics->items(ds.server_uri, "to_device", outcome, static_cast<uint64_t>(n));
+  }
+  if (c.conflicts > 0) metrics->conflicts(ds.server_uri, static_cast<uint64_t>(c.conflicts));
+}
+
+std::string SyncEngine::MessageRun::datastore_of(const Command& cmd) const {
+  switch (cmd.kind) {
+    case CommandKind::kAlert:
+      return !cmd.items.empty() && cmd.items[0].target ? normalize_store_uri(cmd.items[0].target->loc_uri) : "";
+    case CommandKind::kSync:
+    case CommandKind::kMap: return cmd.target ? normalize_store_uri(cmd.target->loc_uri) : "";
+    default: return "";
+  }
 }
 
 }  // namespace conflux::engine

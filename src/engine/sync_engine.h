@@ -22,13 +22,14 @@
 #include "caf/backend_registry.h"
 #include "caf/caf_interface.h"
 #include "common/clock.h"
-#include "engine/device_quirks.h"
+#include "common/metrics.h"
 #include "engine/auth_nonces.h"
+#include "engine/device_quirks.h"
 #include "engine/login_throttle.h"
 #include "engine/session_ids.h"
-#include "engine/unauthenticated_limiter.h"
 #include "engine/session_state.h"
 #include "engine/sync_state_store.h"
+#include "engine/unauthenticated_limiter.h"
 #include "protocol/codec.h"
 #include "protocol/message.h"
 
@@ -59,6 +60,9 @@ struct EngineOptions {
   // Per-device workarounds, looked up from each device's DevInf; null: none.
   // The book may be reloaded while the engine runs.
   std::shared_ptr<const DeviceQuirkBook> quirks;
+  // Sessions, items and logins are counted here for /metrics; null: not
+  // counted (tests). Must outlive the engine.
+  Metrics* metrics = nullptr;
 };
 
 // Where the message came in, as the HTTP layer saw it.

@@ -111,6 +111,11 @@ std::string PortalHandler::client(const HttpRequest& request) const {
                                 options_.trusted_proxies);
 }
 
+bool PortalHandler::https(const HttpRequest& request) const {
+  return server::reached_over_https(request.tls, request.remote_address, request.forwarded_proto, request.forwarded,
+                                    options_.trusted_proxies);
+}
+
 std::string PortalHandler::base_url(const HttpRequest& request) const {
   if (!options_.public_url.empty()) {
     std::string url = options_.public_url;
@@ -119,18 +124,22 @@ std::string PortalHandler::base_url(const HttpRequest& request) const {
     const size_t path = url.find('/', scheme == std::string::npos ? 0 : scheme + 3);
     return path == std::string::npos ? url : url.substr(0, path);
   }
-  return "http://" + (request.host.empty() ? std::string("localhost") : request.host);
+  return (https(request) ? "https://" : "http://") + (request.host.empty() ? std::string("localhost") : request.host);
 }
 
 Result<caf::Token> PortalHandler::password_login(const std::string& user, const std::string& password,
                                                  const std::string& address, int64_t& wait_r) {
   wait_r = throttle_.wait_seconds(user, address);
-  if (wait_r > 0) return Status::resource_exhausted("too many failed logins; wait");
+  if (wait_r > 0) {
+    if (options_.metrics) options_.metrics->login_throttled("portal", "wrong_passwords");
+    return Status::resource_exhausted("too many failed logins; wait");
+  }
   auto token = caf_.authenticate(caf::Credentials::with_password(UserId(user), password), caf::TokenKind::kReadWrite);
   if (token) {
     throttle_.record_success(user, address);
   } else if (token.error().code() == StatusCode::kUnauthenticated) {
     throttle_.record_failure(user, address);
+    if (options_.metrics) options_.metrics->login_failed("portal");
     logger("portal")->info("portal login of '{}' from {} refused", user, address);
   }
   return token;
@@ -254,7 +263,7 @@ HttpResponse PortalHandler::login(const HttpRequest& request) {
   HttpResponse r = json_response(200, {{"username", token->user.str()},
                                        {"csrfToken", csrf_token_for(token->value)},
                                        {"accessToken", token->value}});
-  const bool secure = options_.public_url.rfind("https://", 0) == 0;
+  const bool secure = options_.public_url.rfind("https://", 0) == 0 || https(request);
   r.headers.push_back({"Set-Cookie", std::string(kCookieName) + "=" + token->value +
                                          "; Path=/; HttpOnly; SameSite=Strict" + (secure ? "; Secure" : "")});
   r.headers.push_back({"Cache-Control", "no-store"});

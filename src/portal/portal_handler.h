@@ -41,6 +41,9 @@ struct PortalOptions {
   int login_free_failures = 5;
   int64_t login_first_delay_seconds = 1;
   int64_t login_max_delay_seconds = 60;
+  // Password logins refused are counted here; null: not counted. Must
+  // outlive the handler.
+  Metrics* metrics = nullptr;
 };
 
 class PortalHandler {
@@ -67,6 +70,8 @@ class PortalHandler {
   Result<caf::Token> api_token_login(const std::string& api_token, const std::string& address, int64_t& wait_r);
   server::HttpResponse login(const server::HttpRequest& request);
   server::HttpResponse event_source(const server::HttpRequest& request, const caf::Token& token);
+  // Did the client reach us over HTTPS (our TLS, or a trusted TLS proxy)?
+  bool https(const server::HttpRequest& request) const;
   std::string base_url(const server::HttpRequest& request) const;
   std::string client(const server::HttpRequest& request) const;
 

@@ -1,5 +1,6 @@
 #include "server/client_address.h"
 
+#include <cctype>
 #include <vector>
 
 namespace conflux::server {
@@ -50,7 +51,37 @@ std::vector<std::string> forwarded_for_nodes(const std::string& forwarded) {
   return nodes;
 }
 
+// The value of the last proto= of a Forwarded header, lower case; empty
+// when there is none.
+std::string forwarded_proto(const std::string& forwarded) {
+  std::string proto;
+  for (const auto& element : split(forwarded, ',')) {
+    for (const auto& pair : split(element, ';')) {
+      if (pair.size() <= 6) continue;
+      std::string name = pair.substr(0, 6);
+      for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      if (name == "proto=") proto = pair.substr(6);
+    }
+  }
+  if (proto.size() >= 2 && proto.front() == '"' && proto.back() == '"') proto = proto.substr(1, proto.size() - 2);
+  for (auto& c : proto) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return proto;
+}
+
 }  // namespace
+
+bool reached_over_https(bool tls, const std::string& peer, const std::string& x_forwarded_proto,
+                        const std::string& forwarded, const IpNetworks& trusted_proxies) {
+  if (tls) return true;
+  if (!trusted_proxies.contains(peer)) return false;
+  std::string proto = forwarded_proto(forwarded);
+  if (proto.empty()) {
+    const auto hops = split(x_forwarded_proto, ',');
+    proto = hops.back();
+    for (auto& c : proto) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  return proto == "https";
+}
 
 std::string client_address(const std::string& peer, const std::string& x_forwarded_for,
                            const std::string& forwarded, const IpNetworks& trusted_proxies) {

@@ -21,4 +21,11 @@ namespace conflux::server {
 std::string client_address(const std::string& peer, const std::string& x_forwarded_for,
                            const std::string& forwarded, const IpNetworks& trusted_proxies);
 
+// Whether the client reached us over HTTPS: the connection itself is TLS,
+// or a trusted proxy that terminated TLS says so (Forwarded proto=https,
+// else X-Forwarded-Proto: https; its last hop counts). From anyone else
+// those headers are ignored.
+bool reached_over_https(bool tls, const std::string& peer, const std::string& x_forwarded_proto,
+                        const std::string& forwarded, const IpNetworks& trusted_proxies);
+
 }  // namespace conflux::server

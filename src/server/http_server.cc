@@ -1,5 +1,7 @@
 #include "server/http_server.h"
 
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
@@ -11,6 +13,7 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
 
 #include <algorithm>
 #include <atomic>
@@ -24,6 +27,7 @@
 #include <vector>
 
 #include "common/log.h"
+#include "server/tls_context.h"
 
 namespace conflux::server {
 namespace {
@@ -115,6 +119,71 @@ int transfer_coding_refusal(const http::request<http::string_body>& req) {
   return tokens.size() == 1 ? 0 : 501;  // e.g. "gzip, chunked": a coding we do not decode
 }
 
+// The bytes a plain-HTTP request to the TLS port gets, written in the clear
+// so the client reads a reason instead of a broken handshake.
+const std::string kPlainHttpToTlsPort = [] {
+  const std::string body = "this port speaks HTTPS: use an https:// URL\n";
+  return "HTTP/1.1 400 Bad Request\r\nServer: conflux\r\nContent-Type: text/plain\r\nConnection: close\r\n"
+         "Content-Length: " +
+         std::to_string(body.size()) + "\r\n\r\n" + body;
+}();
+
+// A connection's byte stream: plain TCP, or TLS over it. Either way an
+// Asio AsyncReadStream/AsyncWriteStream, so Beast's HTTP reads and writes
+// take it; deadlines, shutdown and close act on the TCP layer, transport(), whose
+// deadline also bounds the TLS records (and the handshake) read through it.
+class ConnectionStream {
+ public:
+  using executor_type = beast::tcp_stream::executor_type;
+
+  // `tls` null: plain TCP.
+  ConnectionStream(tcp::socket&& socket, std::shared_ptr<net::ssl::context> tls) : tls_context_(std::move(tls)) {
+    if (tls_context_) {
+      tls_.emplace(std::move(socket), *tls_context_);
+    } else {
+      plain_.emplace(std::move(socket));
+    }
+  }
+
+  bool is_tls() const { return tls_.has_value(); }
+  // The TCP layer.
+  beast::tcp_stream& transport() { return tls_ ? tls_->next_layer() : *plain_; }
+  executor_type get_executor() { return transport().get_executor(); }
+
+  template <typename Buffers, typename Handler>
+  void async_read_some(const Buffers& buffers, Handler&& handler) {
+    if (tls_) return tls_->async_read_some(buffers, std::forward<Handler>(handler));
+    plain_->async_read_some(buffers, std::forward<Handler>(handler));
+  }
+
+  template <typename Buffers, typename Handler>
+  void async_write_some(const Buffers& buffers, Handler&& handler) {
+    if (tls_) return tls_->async_write_some(buffers, std::forward<Handler>(handler));
+    plain_->async_write_some(buffers, std::forward<Handler>(handler));
+  }
+
+  // Only when is_tls().
+  template <typename Handler>
+  void async_handshake(Handler&& handler) {
+    tls_->async_handshake(net::ssl::stream_base::server, std::forward<Handler>(handler));
+  }
+  template <typename Handler>
+  void async_shutdown(Handler&& handler) {
+    tls_->async_shutdown(std::forward<Handler>(handler));
+  }
+
+ private:
+  const std::shared_ptr<net::ssl::context> tls_context_;  // outlives tls_, which refers to it
+  std::optional<beast::tcp_stream> plain_;                // one of the two
+  std::optional<beast::ssl_stream<beast::tcp_stream>> tls_;
+};
+
+// Did the TLS handshake fail because the client spoke plain HTTP?
+bool plain_http_on_tls(error_code ec) {
+  return ec.category() == net::error::get_ssl_category() &&
+         (ERR_GET_REASON(static_cast<unsigned long>(ec.value())) == SSL_R_HTTP_REQUEST);
+}
+
 // What the log line and the answer need to know about the request at hand.
 struct Exchange {
   std::string method = "-";
@@ -148,6 +217,8 @@ class HttpServer::Impl {
   // --- Used by connections, from their strands or from worker threads. ---
 
   const HttpServerOptions& options() const { return options_; }
+  // The TLS context for a new connection; null: plain HTTP.
+  std::shared_ptr<net::ssl::context> tls_context() const { return options_.tls ? options_.tls->current() : nullptr; }
   spdlog::logger& log() const { return *log_; }
   // stop() has begun: answer in-flight requests with "Connection: close",
   // read no further request.
@@ -235,7 +306,7 @@ class HttpServer::Impl::Connection : public std::enable_shared_from_this<Connect
       : server_(server),
         mode_(mode),
         remote_address_(std::move(remote_address)),
-        stream_(std::move(socket)),
+        stream_(std::move(socket), server.tls_context()),
         strand_(stream_.get_executor()) {}
 
   ~Connection() {
@@ -261,15 +332,17 @@ class HttpServer::Impl::Connection : public std::enable_shared_from_this<Connect
   void set_id(uint64_t id) { id_ = id; }
 
   void serve() {
-    net::dispatch(strand_, [self = shared_from_this()] { self->read_request(); });
+    net::dispatch(strand_, [self = shared_from_this()] { self->handshake_then([self] { self->read_request(); }); });
   }
 
   void refuse(std::string why) {
     net::dispatch(strand_, [self = shared_from_this(), why = std::move(why)]() mutable {
-      HttpResponse busy{503, "text/plain", why + "\n", ""};
-      busy.retry_after_seconds = kRetryAfterSeconds;
-      self->prepare(std::move(busy), /*keep_alive=*/false);
-      self->write(After::kLingerClose);
+      self->handshake_then([self, why = std::move(why)] {
+        HttpResponse busy{503, "text/plain", why + "\n", ""};
+        busy.retry_after_seconds = kRetryAfterSeconds;
+        self->prepare(std::move(busy), /*keep_alive=*/false);
+        self->write(After::kLingerClose);
+      });
     });
   }
 
@@ -296,6 +369,37 @@ class HttpServer::Impl::Connection : public std::enable_shared_from_this<Connect
   enum class Phase { kReadingHeader, kReadingBody, kHandling, kWriting, kStreaming, kLingering, kClosed };
   enum class After { kReadNext, kClose, kLingerClose };
 
+  // Under TLS: the handshake first, bounded by the header timeout like the
+  // header it precedes (a client that stalls in it holds a socket no longer
+  // than one that stalls in its header). Plain TCP: `next` at once.
+  template <typename Next>
+  void handshake_then(Next&& next) {
+    if (!stream_.is_tls()) return next();
+    stream_.transport().expires_after(server_.options().header_timeout);
+    stream_.async_handshake([self = shared_from_this(), next = std::forward<Next>(next)](error_code ec) mutable {
+      if (!ec) return next();
+      if (plain_http_on_tls(ec)) return self->answer_plain_http();
+      self->server_.log().debug("{}: TLS handshake failed: {}", self->remote_address_,
+                                ec == beast::error::timeout ? "not complete in time" : ec.message());
+      self->close();
+    });
+  }
+
+  // A plain-HTTP request reached the TLS port: a 400 in the clear, then
+  // close. OpenSSL read the request's first bytes and sent nothing back.
+  void answer_plain_http() {
+    server_.log().info("{}: plain HTTP on the TLS port, answered 400", remote_address_);
+    request_started_ = std::chrono::steady_clock::now();
+    count_answer(400);
+    phase_ = Phase::kWriting;
+    stream_.transport().expires_after(server_.options().idle_timeout);
+    net::async_write(stream_.transport(), net::buffer(kPlainHttpToTlsPort),
+                     [self = shared_from_this()](error_code ec, size_t) {
+                       if (ec) return self->close();
+                       self->linger_close();
+                     });
+  }
+
   void read_request() {
     if (server_.stopping()) return shutdown_and_close();
     phase_ = Phase::kReadingHeader;
@@ -311,7 +415,7 @@ class HttpServer::Impl::Connection : public std::enable_shared_from_this<Connect
   // then the (shorter) header timeout.
   void wait_for_next_request() {
     idle_since_ns_.store(steady_now_ns(), std::memory_order_release);
-    stream_.expires_after(server_.options().idle_timeout);
+    stream_.transport().expires_after(server_.options().idle_timeout);
     stream_.async_read_some(buffer_.prepare(kHeaderLimit), [self = shared_from_this()](error_code ec, size_t n) {
       self->idle_since_ns_.store(0, std::memory_order_release);
       if (ec) {
@@ -324,12 +428,13 @@ class HttpServer::Impl::Connection : public std::enable_shared_from_this<Connect
   }
 
   void read_header() {
-    stream_.expires_after(server_.options().header_timeout);
+    stream_.transport().expires_after(server_.options().header_timeout);
     http::async_read_header(stream_, buffer_, *parser_,
                             [self = shared_from_this()](error_code ec, size_t) { self->on_header(ec); });
   }
 
   void on_header(error_code ec) {
+    request_started_ = std::chrono::steady_clock::now();
     if (ec) return on_read_error(ec);
     ++requests_served_;
     const auto& req = parser_->get();
@@ -352,7 +457,7 @@ class HttpServer::Impl::Connection : public std::enable_shared_from_this<Connect
     // this before sending the body (curl does so for large POSTs).
     if (req.version() >= 11 && beast::iequals(req[http::field::expect], "100-continue")) {
       phase_ = Phase::kWriting;
-      stream_.expires_after(server_.options().idle_timeout);
+      stream_.transport().expires_after(server_.options().idle_timeout);
       net::async_write(stream_, net::buffer(kContinue.data(), kContinue.size()),
                        [self = shared_from_this()](error_code ec, size_t) {
                          if (ec) return self->close();
@@ -365,7 +470,7 @@ class HttpServer::Impl::Connection : public std::enable_shared_from_this<Connect
 
   void read_body() {
     phase_ = Phase::kReadingBody;
-    stream_.expires_after(server_.options().idle_timeout);
+    stream_.transport().expires_after(server_.options().idle_timeout);
     http::async_read(stream_, buffer_, *parser_, [self = shared_from_this()](error_code ec, size_t) {
       if (ec) return self->on_read_error(ec);
       self->dispatch_request();
@@ -418,6 +523,8 @@ class HttpServer::Impl::Connection : public std::enable_shared_from_this<Connect
     request.content_type = to_std(message[http::field::content_type]);
     request.body = std::move(message.body());
     request.remote_address = remote_address_;
+    request.tls = stream_.is_tls();
+    request.forwarded_proto = to_std(message["X-Forwarded-Proto"]);
     request.forwarded_for = to_std(message["X-Forwarded-For"]);
     request.forwarded = to_std(message[http::field::forwarded]);
     request.authorization = to_std(message[http::field::authorization]);
@@ -487,12 +594,22 @@ class HttpServer::Impl::Connection : public std::enable_shared_from_this<Connect
     }
   }
 
+  // For /metrics: the answer's status and the time since its request's
+  // header was read (since the refusal, for a connection refused at once).
+  void count_answer(int status) {
+    if (Metrics* metrics = server_.options().metrics) {
+      metrics->http_response(
+          status, std::chrono::duration<double>(std::chrono::steady_clock::now() - request_started_).count());
+    }
+  }
+
   void write(After after) {
     phase_ = Phase::kWriting;
+    count_answer(response_.result_int());
     server_.log().debug("{} {} {} -> {} ({} bytes in, {} bytes out)", remote_address_, exchange_.method,
                         loggable_target(exchange_.target), response_.result_int(), exchange_.body_bytes,
                         response_.body().size());
-    stream_.expires_after(server_.options().idle_timeout);
+    stream_.transport().expires_after(server_.options().idle_timeout);
     http::async_write(stream_, response_, [self = shared_from_this(), after](error_code ec, size_t) {
       if (ec) return self->close();
       switch (after) {
@@ -523,13 +640,14 @@ class HttpServer::Impl::Connection : public std::enable_shared_from_this<Connect
     head += "\r\n";
     server_.log().debug("{} {} {} -> {} (stream)", remote_address_, exchange_.method,
                         loggable_target(exchange_.target), answer.status);
+    count_answer(answer.status);
     phase_ = Phase::kStreaming;
     // The pieces go to the socket itself: a stream has no deadline (it ends
     // when the client goes or the server stops).
-    stream_.expires_never();
+    stream_.transport().expires_never();
     body_stream_ = std::move(answer.stream);
     buffer_.consume(buffer_.size());
-    stream_.socket().async_read_some(buffer_.prepare(512), [self = shared_from_this()](error_code, size_t) {
+    stream_.async_read_some(buffer_.prepare(512), [self = shared_from_this()](error_code, size_t) {
       self->end_stream();  // the client sent something or hung up: either way, done
     });
     write_stream_piece(std::move(head));
@@ -537,7 +655,7 @@ class HttpServer::Impl::Connection : public std::enable_shared_from_this<Connect
 
   void write_stream_piece(std::string&& piece) {
     stream_piece_ = std::move(piece);
-    net::async_write(stream_.socket(), net::buffer(stream_piece_), [self = shared_from_this()](error_code ec, size_t) {
+    net::async_write(stream_, net::buffer(stream_piece_), [self = shared_from_this()](error_code ec, size_t) {
       if (ec || self->phase_ != Phase::kStreaming) return self->end_stream();
       self->pull_stream_piece();
     });
@@ -558,29 +676,40 @@ class HttpServer::Impl::Connection : public std::enable_shared_from_this<Connect
 
   void end_stream() {
     if (body_stream_) std::exchange(body_stream_, nullptr)->cancel();
+    // Under TLS a read is still pending here, and a TLS shutdown must not
+    // run beside it: the stream ends with the connection.
+    if (stream_.is_tls()) return close();
     shutdown_and_close();
   }
 
-  // Nothing more is expected from the peer: send FIN and close.
+  // Nothing more is expected from the peer: send FIN and close. Under TLS
+  // first a close_notify (RFC 8446 §6.1), so the client can tell our end
+  // from a cut connection; its answer is awaited no longer than a linger.
   void shutdown_and_close() {
+    if (stream_.is_tls() && phase_ != Phase::kClosed) {
+      phase_ = Phase::kLingering;
+      stream_.transport().expires_after(kLingerTime);
+      return stream_.async_shutdown([self = shared_from_this()](error_code) { self->close(); });
+    }
     error_code ignored;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    stream_.transport().socket().shutdown(tcp::socket::shutdown_send, ignored);
     close();
   }
 
   void linger_close() {
     phase_ = Phase::kLingering;
     error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    stream_.transport().socket().shutdown(tcp::socket::shutdown_send, ec);
     if (ec) return close();
     // One deadline for the whole drain: tcp_stream keeps it until changed.
-    stream_.expires_after(kLingerTime);
+    stream_.transport().expires_after(kLingerTime);
     linger_read();
   }
 
   void linger_read() {
     buffer_.consume(buffer_.size());
-    stream_.async_read_some(buffer_.prepare(8192), [self = shared_from_this()](error_code ec, size_t n) {
+    // What is left is discarded, so under TLS too it is read as it comes.
+    stream_.transport().async_read_some(buffer_.prepare(8192), [self = shared_from_this()](error_code ec, size_t n) {
       self->lingered_ += n;
       if (ec || self->lingered_ >= kLingerBytes) return self->close();
       self->linger_read();
@@ -591,13 +720,13 @@ class HttpServer::Impl::Connection : public std::enable_shared_from_this<Connect
     if (phase_ == Phase::kClosed) return;
     phase_ = Phase::kClosed;
     if (body_stream_) std::exchange(body_stream_, nullptr)->cancel();
-    stream_.close();  // cancels the pending operation and the timer
+    stream_.transport().close();  // cancels the pending operation and the timer
   }
 
   Impl& server_;
   const Mode mode_;
   const std::string remote_address_;
-  beast::tcp_stream stream_;
+  ConnectionStream stream_;
   const net::any_io_executor strand_;  // stream_'s executor, copied for worker threads
   uint64_t id_ = 0;
   std::atomic<int64_t> idle_since_ns_{0};  // read by the acceptor (close_oldest_idle)
@@ -610,6 +739,8 @@ class HttpServer::Impl::Connection : public std::enable_shared_from_this<Connect
   Exchange exchange_;
   size_t lingered_ = 0;
   uint64_t requests_served_ = 0;
+  // When the request at hand was read; set on refusal too.
+  std::chrono::steady_clock::time_point request_started_ = std::chrono::steady_clock::now();
   std::shared_ptr<ResponseStream> body_stream_;  // while Phase::kStreaming
   std::string stream_piece_;                     // alive until written
 };
@@ -643,9 +774,11 @@ Status HttpServer::Impl::start() {
   do_accept();  // no I/O thread runs yet, so touching the acceptor here is safe
   for (int i = 0; i < std::max(1, options_.io_threads); ++i) io_threads_.emplace_back([this] { run_io(); });
   state_ = State::kRunning;
-  log_->info("listening on {} ({} I/O threads, {} workers, max {} connections, {} per address, header timeout {} s)",
-             endpoint_text(address, port()), io_threads_.size(), std::max(1, options_.worker_threads),
-             options_.max_connections, options_.max_connections_per_address, options_.header_timeout.count());
+  log_->info("listening on {}{} ({} I/O threads, {} workers, max {} connections, {} per address, header timeout {} s)",
+             endpoint_text(address, port()),
+             options_.tls ? " with TLS, certificate " + options_.tls->certificate_file() : "", io_threads_.size(),
+             std::max(1, options_.worker_threads), options_.max_connections, options_.max_connections_per_address,
+             options_.header_timeout.count());
   return Status::ok();
 }
 
@@ -784,6 +917,13 @@ void HttpServer::Impl::admit(tcp::socket&& socket) {
 
 void HttpServer::Impl::refuse(tcp::socket&& socket, std::string&& address, const char* why) {
   const size_t max_refusing = std::max(kMinRefusing, options_.max_connections);
+  if (refusing_.load(std::memory_order_acquire) >= max_refusing && options_.tls) {
+    // An answer in the clear would be garbage to a TLS client, and a
+    // handshake per refused connection is what a flood must not get.
+    error_code ignored;
+    socket.close(ignored);
+    return;
+  }
   if (refusing_.load(std::memory_order_acquire) >= max_refusing) {
     // Too many lingering already: the answer in one non-blocking write, then
     // close. Unread input may turn the close into a reset after the answer.

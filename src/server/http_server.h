@@ -17,9 +17,12 @@
 #include <vector>
 
 #include "common/ip_networks.h"
+#include "common/metrics.h"
 #include "common/status.h"
 
 namespace conflux::server {
+
+class TlsContext;
 
 struct HttpRequest {
   std::string method;        // "POST"
@@ -27,10 +30,12 @@ struct HttpRequest {
   std::string content_type;  // header value as sent, may carry parameters
   std::string body;
   std::string remote_address;  // the peer of the TCP connection
+  bool tls = false;            // the connection is TLS (HttpServerOptions::tls)
   // As sent (empty when absent); the handler decides whether to believe
   // them (only from a trusted proxy).
   std::string forwarded_for;  // X-Forwarded-For
   std::string forwarded;      // Forwarded (RFC 7239)
+  std::string forwarded_proto;  // X-Forwarded-Proto ("https" from a TLS-terminating proxy)
   // For handlers that authenticate by HTTP header or cookie (the portal).
   std::string authorization;  // Authorization, as sent; never logged
   std::string cookie;         // Cookie, as sent; never logged
@@ -93,6 +98,14 @@ struct HttpServerOptions {
   // carry many clients) are exempt.
   size_t max_connections_per_address = 32;
   IpNetworks uncapped;
+  // Set: every connection speaks TLS, with the context in force when it is
+  // accepted (TlsContext::reload swaps it for later ones). The handshake
+  // counts against header_timeout. A plain-HTTP request gets a 400 in the
+  // clear and is closed.
+  std::shared_ptr<TlsContext> tls;
+  // Each answer's status and latency are counted here; null: not counted.
+  // Must outlive the server.
+  Metrics* metrics = nullptr;
 };
 
 class HttpServer {

@@ -25,8 +25,10 @@ from pathlib import Path
 
 import pg_server
 
+# In the text log format, or the JSON one ([log] format = "json").
 LISTEN_RE = re.compile(
-    r"\[server\] Conflux listening on http://127\.0\.0\.1:(\d+)/sync")
+    r"(?:\[server\] |\"logger\":\"server\",\"message\":\")"
+    r"Conflux listening on (https?)://127\.0\.0\.1:(\d+)/sync")
 START_TIMEOUT = 30      # seconds until the listening line must appear
 STOP_TIMEOUT = 30       # seconds a SIGTERM'd server may take to exit
 
@@ -59,13 +61,15 @@ def poll_until(predicate, timeout, interval=0.05, what="condition"):
         time.sleep(interval)
 
 
-def http_request(url, method="GET", body=None, headers=None, timeout=30):
+def http_request(url, method="GET", body=None, headers=None, timeout=30,
+                 context=None):
     """(status, headers dict, body bytes); HTTP errors are returned, not
-    raised."""
+    raised.  context: the ssl.SSLContext for an https:// URL."""
     req = urllib.request.Request(url, data=body, method=method,
                                  headers=headers or {})
     try:
-        with urllib.request.urlopen(req, timeout=timeout) as r:
+        with urllib.request.urlopen(req, timeout=timeout,
+                                    context=context) as r:
             return r.status, dict(r.headers), r.read()
     except urllib.error.HTTPError as e:
         return e.code, dict(e.headers), e.read()
@@ -131,6 +135,8 @@ class ConfluxServer:
         self.log_path = self.root / "server.log"
         self.proc = None
         self.port = None
+        self.scheme = "http"      # "https" when the config sets TLS files
+        self.ssl_context = None   # trusts the server's certificate (https)
         base = ("[server]\nlisten = \"127.0.0.1\"\nport = 0\n"
                 f"[storage]\ndata_dir = \"{self.data_dir}\"\n"
                 "[log]\nlevel = \"debug\"\n")
@@ -162,14 +168,14 @@ class ConfluxServer:
 
     @property
     def url(self):
-        """The SyncML endpoint, http://127.0.0.1:PORT/sync."""
+        """The SyncML endpoint, http(s)://127.0.0.1:PORT/sync."""
         if self.port is None:
             raise RuntimeError("server has not been started")
-        return f"http://127.0.0.1:{self.port}/sync"
+        return f"{self.base_url}/sync"
 
     @property
     def base_url(self):
-        return f"http://127.0.0.1:{self.port}"
+        return f"{self.scheme}://127.0.0.1:{self.port}"
 
     def running(self):
         return self.proc is not None and self.proc.poll() is None
@@ -189,7 +195,7 @@ class ConfluxServer:
         def listening():
             m = LISTEN_RE.search(self._log_since(offset))
             if m:
-                return int(m.group(1))
+                return m.group(1), int(m.group(2))
             if self.proc.poll() is not None:
                 raise AssertionError(
                     f"conflux exited with {self.proc.returncode} before "
@@ -197,15 +203,16 @@ class ConfluxServer:
             return None
 
         try:
-            port = poll_until(listening, START_TIMEOUT,
-                              what="the server's listening line")
+            self.scheme, port = poll_until(
+                listening, START_TIMEOUT, what="the server's listening line")
         except AssertionError:
             self.kill()
             raise
         if self.port is not None and port != self.port:
             raise AssertionError(f"restarted on port {port}, not {self.port}")
         self.port = port
-        status, _, body = http_request(self.base_url + "/health")
+        status, _, body = http_request(self.base_url + "/health",
+                                       context=self.ssl_context)
         if (status, body.strip()) != (200, b"ok"):
             raise AssertionError(f"/health answered {status} {body!r}")
 

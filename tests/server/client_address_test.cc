@@ -30,5 +30,15 @@ TEST(ClientAddressTest, ForwardedHeader) {
   EXPECT_EQ(client_address("10.0.0.2", "", "for=_hidden", proxies()), "10.0.0.2");
 }
 
+TEST(ClientAddressTest, HttpsFromOurTlsOrATrustedProxysWord) {
+  EXPECT_TRUE(reached_over_https(true, "192.0.2.5", "", "", proxies()));
+  EXPECT_FALSE(reached_over_https(false, "192.0.2.5", "https", "proto=https", proxies()));  // not a proxy of ours
+  EXPECT_TRUE(reached_over_https(false, "10.0.0.2", "https", "", proxies()));
+  EXPECT_TRUE(reached_over_https(false, "10.0.0.2", "http, HTTPS", "", proxies()));  // the last hop counts
+  EXPECT_FALSE(reached_over_https(false, "10.0.0.2", "http", "", proxies()));
+  EXPECT_TRUE(reached_over_https(false, "10.0.0.2", "http", R"(for=192.0.2.60;proto="https")", proxies()));
+  EXPECT_FALSE(reached_over_https(false, "10.0.0.2", "", "", proxies()));
+}
+
 }  // namespace
 }  // namespace conflux::server
