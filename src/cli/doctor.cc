@@ -1,12 +1,15 @@
 // `conflux doctor`: reads the configuration and checks what the server needs,
 // one line per finding with what to do: the data directory (there, owned by
-// this user, private, free space), the state database, and every datastore's
+// this user, private, free space), the listener's TLS files (they load, the
+// key fits, the certificate is not expired), the state database, and every datastore's
 // back end (its section, what its adapter checks before opening — a vdir's
 // root —, opening it as the server would, which reaches the back end and
 // checks a mapping against its schema, and the login the CAF uses there).
 // Exit status 1 when something is broken, so scripts and health checks can
 // act on it. Run it as the server's user: permissions are checked for the
 // user running it.
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
@@ -22,6 +25,7 @@
 #include "caf/content_manager.h"
 #include "cli/command.h"
 #include "cli/services.h"
+#include "server/tls_context.h"
 
 namespace conflux::app {
 namespace {
@@ -123,6 +127,37 @@ void check_data_dir(const config::Config& cfg, Findings& out) {
   out.add(Level::kOk, subject, "mode " + octal_mode(perms) + ", " + mebibytes(free_bytes) + " free");
 }
 
+// Certificates renewed by certbot or acme.sh are renewed this long before
+// they expire; one closer than that has missed its renewal.
+constexpr int kCertificateWarnDays = 14;
+
+void check_tls(const config::Config& cfg, Findings& out) {
+  const config::ServerConfig& server = cfg.server;
+  if (server.tls_certificate.empty() && server.tls_key.empty()) return;  // plain HTTP, e.g. behind a proxy
+  const std::string subject = "TLS " + server.tls_certificate;
+  // The same load the server does at start and on reload.
+  auto loaded = server::TlsContext::load(server.tls_certificate, server.tls_key);
+  if (!loaded) {
+    out.add(Level::kBroken, subject, loaded.error().message() + "; correct server.tls_certificate / server.tls_key");
+    return;
+  }
+  std::unique_ptr<FILE, int (*)(FILE*)> file(std::fopen(server.tls_certificate.c_str(), "r"), &std::fclose);
+  std::unique_ptr<X509, void (*)(X509*)> cert(file ? PEM_read_X509(file.get(), nullptr, nullptr, nullptr) : nullptr,
+                                              &X509_free);
+  int days = 0, seconds = 0;
+  if (!cert || ASN1_TIME_diff(&days, &seconds, nullptr, X509_get0_notAfter(cert.get())) != 1) {
+    out.add(Level::kWarn, subject, "loads, but its expiry date cannot be read");
+  } else if (days < 0 || (days == 0 && seconds <= 0)) {
+    out.add(Level::kBroken, subject, "the certificate has expired: renew it, then `conflux reload`");
+  } else if (days < kCertificateWarnDays) {
+    out.add(Level::kWarn, subject,
+            "the certificate expires in " + std::to_string(days) + (days == 1 ? " day" : " days") +
+                ": renew it, then `conflux reload`");
+  } else {
+    out.add(Level::kOk, subject, "certificate and key load; " + std::to_string(days) + " days until it expires");
+  }
+}
+
 void check_state_database(const config::Config& cfg, Findings& out) {
   const std::string subject =
       cfg.database.empty() ? "state database " + cfg.data_dir + "/conflux.db" : "state database (storage.database)";
@@ -214,6 +249,7 @@ void check_stores(const config::Config& cfg, Findings& out) {
 int run_doctor(const config::Config& cfg) {
   Findings out;
   check_data_dir(cfg, out);
+  check_tls(cfg, out);
   check_state_database(cfg, out);
   check_stores(cfg, out);
   if (out.broken() == 0) {

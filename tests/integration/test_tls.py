@@ -20,6 +20,7 @@ import base64
 import http.client
 import json
 import os
+import re
 import socket
 import ssl
 import subprocess
@@ -284,6 +285,27 @@ class BehindTlsProxyTest(IntegrationTest):
             "http://sync.example.org/"), raw)
         server.stop()
         untrusted.stop()
+
+
+class DoctorTlsTest(IntegrationTest):
+
+    def test_doctor_checks_the_tls_files(self):
+        ca = TestCa(self.tmp / "ca")
+        cert, key = ca.issue("server")
+        server = self.make_server(
+            f"[server]\ntls_certificate = \"{cert}\"\ntls_key = \"{key}\"\n")
+        server.add_user(USER, PASSWORD)
+        found = server.cli("doctor", check=False)
+        # The test CA's certificates live two days: doctor warns that the
+        # renewal is due, and nothing is broken.
+        self.assertEqual(found.returncode, 0, found.stdout)
+        self.assertRegex(found.stdout, rf"(?m)^warn\s+TLS {re.escape(str(cert))}: the certificate expires in [01] days?: renew it")
+        # A key that is not the certificate's is named, as the server's start would refuse it.
+        _, other_key = ca.issue("other")
+        key.write_bytes(other_key.read_bytes())
+        found = server.cli("doctor", check=False)
+        self.assertEqual(found.returncode, 1, found.stdout)
+        self.assertRegex(found.stdout, rf"(?m)^BROKEN\s+TLS {re.escape(str(cert))}: .*correct server\.tls_certificate")
 
 
 class ExampleConfigTest(IntegrationTest):
