@@ -1,0 +1,339 @@
+#!/usr/bin/python3
+"""Three Conflux nodes on one PostgreSQL database ([storage] database) and
+one shared back end, behind a real load balancer: HAProxy, then nginx
+(Debian's packages, started by the test on loopback with a generated config
+in the test's directory; round robin per request, no stickiness).
+
+For each balancer:
+  (a) SyncEvolution slow-syncs 1,000 contacts through it; the balancer's
+      access log shows that session's messages (grouped by the ?sid= of the
+      RespURI) answered by more than one node;
+  (b) one node is stopped; HAProxy's health check on /health takes it out
+      (its log says so), nginx passes a refused connection on to the next
+      node; a two-way sync with edits, deletes and adds completes on the
+      two nodes left;
+  (c) the shared back end then holds exactly the 1,000 contacts with those
+      changes, each once.
+
+The example configurations for production (TLS termination, the settings
+Conflux needs behind a proxy) are in docs/LOAD-BALANCING.md.
+
+Run: CONFLUX_BIN=/path/to/conflux /usr/bin/python3 test_load_balancers.py
+"""
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import unittest
+from collections import Counter, defaultdict
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import pg_server  # noqa: E402
+import vcards  # noqa: E402
+from conflux_server import (IntegrationTest, http_request,  # noqa: E402
+                            poll_until)
+from engine_checks import doubled, server_fns  # noqa: E402
+
+DS = "contacts"
+USER = "lena"
+PASSWORD = "Balanced-pw-7"
+NODES = ("a", "b", "c")
+CONTACTS = 1000
+START_TIMEOUT = 30     # seconds for a balancer to answer /health
+HAPROXY = "/usr/sbin/haproxy"
+NGINX = "/usr/sbin/nginx"
+
+
+def free_port():
+    """A loopback port nobody listens on now.  The nodes need the
+    balancer's URL (public_url) before the balancer starts."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Balancer:
+    """A load balancer process in `root`, in the foreground, its log
+    (access lines and its own messages) in files there.  Subclasses write
+    the config and read their access log format."""
+
+    name = ""
+
+    def __init__(self, root, port, nodes):
+        self.root = Path(root)
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.port = port
+        self.nodes = nodes          # {name: ConfluxServer}, started
+        self.proc = None
+
+    @property
+    def url(self):
+        return f"http://127.0.0.1:{self.port}/sync"
+
+    def start(self):
+        with open(self.root / "stdout.log", "ab") as out:
+            self.proc = subprocess.Popen(self.command(),
+                                         stdin=subprocess.DEVNULL,
+                                         stdout=out, stderr=out)
+
+        def answering():
+            if self.proc.poll() is not None:
+                raise AssertionError(
+                    f"{self.name} exited with {self.proc.returncode}:\n"
+                    f"{self.messages()}")
+            try:
+                status, _, body = http_request(
+                    f"http://127.0.0.1:{self.port}/health", timeout=5)
+            except OSError:
+                return False
+            return (status, body.strip()) == (200, b"ok")
+
+        poll_until(answering, START_TIMEOUT, what=f"{self.name} on /health")
+
+    def close(self):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+
+    def messages(self):
+        return (self.root / "stdout.log").read_text(errors="replace")
+
+    def requests_since(self, offset):
+        """[(node name, request URI)] of the access log from line `offset`
+        on, the node being the one that answered."""
+        return [self.parse(line) for line in self.access_lines()[offset:]]
+
+    def access_lines(self):
+        raise NotImplementedError
+
+
+class HAProxy(Balancer):
+    name = "haproxy"
+
+    def command(self):
+        cfg = self.root / "haproxy.cfg"
+        servers = "\n".join(
+            f"    server {name} 127.0.0.1:{node.port}"
+            for name, node in self.nodes.items())
+        # `log stdout`: HAProxy logs to syslog otherwise; in the foreground
+        # (-db) it writes there unprivileged, one raw line per request.
+        cfg.write_text(f"""\
+global
+    log stdout format raw local0 info
+    maxconn 256
+
+defaults
+    mode http
+    log global
+    log-format "access %s %ST %HM %HU"
+    timeout connect 5s
+    timeout client 120s
+    timeout server 120s
+
+frontend sync
+    bind 127.0.0.1:{self.port}
+    default_backend conflux
+
+backend conflux
+    balance roundrobin
+    option httpchk GET /health
+    http-check expect status 200
+    default-server check inter 300ms fall 2 rise 2
+{servers}
+""")
+        return [HAPROXY, "-db", "-f", str(cfg)]
+
+    def access_lines(self):
+        return [line for line in self.messages().splitlines()
+                if line.startswith("access ")]
+
+    @staticmethod
+    def parse(line):
+        _, server, _, _, uri = line.split(" ", 4)
+        return server, uri
+
+    def wait_until_down(self, node_name):
+        poll_until(lambda: f"conflux/{node_name} is DOWN" in self.messages(),
+                   30, what=f"HAProxy's health check taking {node_name} out")
+
+
+class Nginx(Balancer):
+    name = "nginx"
+
+    def command(self):
+        cfg = self.root / "nginx.conf"
+        tmp = self.root
+        servers = "\n".join(
+            f"        server 127.0.0.1:{node.port} max_fails=1 fail_timeout=30s;"
+            for node in self.nodes.values())
+        # As root the workers would run as nobody, who cannot enter the
+        # test's private directory.
+        user = "user root;\n" if os.geteuid() == 0 else ""
+        cfg.write_text(f"""\
+{user}daemon off;
+worker_processes 1;
+pid {tmp}/nginx.pid;
+error_log {tmp}/error.log notice;
+events {{ worker_connections 256; }}
+http {{
+    client_body_temp_path {tmp}/body;
+    proxy_temp_path {tmp}/proxy;
+    fastcgi_temp_path {tmp}/fastcgi;
+    uwsgi_temp_path {tmp}/uwsgi;
+    scgi_temp_path {tmp}/scgi;
+    log_format balanced '$upstream_addr $status $request_method $request_uri';
+    access_log {tmp}/access.log balanced;
+    client_max_body_size 8m;
+    client_body_buffer_size 1m;    # a SyncML message in memory, not a temp file
+
+    upstream conflux {{
+{servers}
+        keepalive 8;
+    }}
+    server {{
+        listen 127.0.0.1:{self.port};
+        location / {{
+            proxy_pass http://conflux;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_set_header Host $http_host;
+            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+            proxy_set_header X-Forwarded-Proto $scheme;
+            proxy_read_timeout 120s;
+        }}
+    }}
+}}
+""")
+        return [NGINX, "-p", str(tmp), "-e", str(tmp / "error.log"),
+                "-c", str(cfg)]
+
+    def messages(self):
+        error_log = self.root / "error.log"
+        return super().messages() + (error_log.read_text(errors="replace")
+                                     if error_log.exists() else "")
+
+    def access_lines(self):
+        path = self.root / "access.log"
+        return path.read_text().splitlines() if path.exists() else []
+
+    def parse(self, line):
+        # "$upstream_addr" lists every node tried ("A, B" when A refused);
+        # the last one answered.
+        upstreams, _, _, uri = line.rsplit(" ", 3)
+        answered = upstreams.split(", ")[-1]
+        by_address = {f"127.0.0.1:{node.port}": name
+                      for name, node in self.nodes.items()}
+        return by_address[answered], uri
+
+
+def per_session(requests):
+    """{sid: Counter(node: requests)} of the requests that carry a ?sid=
+    (every message of a session after its first)."""
+    sessions = defaultdict(Counter)
+    for node, uri in requests:
+        sid = parse_qs(urlsplit(uri).query).get("sid")
+        if sid:
+            sessions[sid[0]][node] += 1
+    return sessions
+
+
+class LoadBalancerTest(IntegrationTest):
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        for tool in (HAPROXY, NGINX):
+            if not os.access(tool, os.X_OK):
+                raise RuntimeError(f"{tool} is missing: scripts/install-deps "
+                                   "--test installs haproxy and nginx-light")
+        cls.pg = pg_server.shared()
+
+    def start_nodes(self, balancer_port):
+        """Three nodes on one fresh database, one back end (a sqlite file
+        all of them open), each with its own data directory."""
+        database = self.pg.create_database()
+        # In node a's data directory, where server_fns() looks.
+        items = self.tmp / "node-a" / "data" / "items.db"
+        public_url = f"http://127.0.0.1:{balancer_port}"
+        config = (f'[storage]\ndatabase = "{self.pg.uri(database)}"\n'
+                  f'[server]\npublic_url = "{public_url}"\n'
+                  '[auth]\ntrusted_proxies = ["127.0.0.1"]\n'
+                  f'[stores.contacts]\nadapter = "sqlite"\nfile = "{items}"\n'
+                  'content_type = "text/vcard"\ncontent_version = "3.0"\n')
+        nodes = {name: self.make_server(config, name=f"node-{name}")
+                 for name in NODES}
+        nodes["a"].add_user(USER, PASSWORD)   # in PostgreSQL: all see it
+        for node in nodes.values():
+            node.start()
+        return nodes
+
+    def check_balancer(self, balancer_class):
+        port = free_port()
+        nodes = self.start_nodes(port)
+        balancer = balancer_class(self.tmp / balancer_class.name, port, nodes)
+        self.addCleanup(balancer.close)
+        balancer.start()
+
+        device = self.make_device(balancer, "dev", USER, PASSWORD)
+        originals = dict(vcards.generate(CONTACTS, seed=61))
+        for name, text in originals.items():
+            device.write_item(DS, name, text)
+        offset = len(balancer.access_lines())
+        device.sync("slow")
+
+        # One session, its messages answered by more than one node.
+        sessions = per_session(balancer.requests_since(offset))
+        self.assertEqual(len(sessions), 1, sessions)
+        (spread,) = sessions.values()
+        self.assertGreater(len(spread), 1, spread)
+        print(f"\n{balancer.name}: slow sync of {CONTACTS} contacts, "
+              f"messages per node {dict(spread)}", file=sys.stderr)
+        got = server_fns(nodes["a"], USER, DS)
+        self.assertEqual(set(got), {vcards.fn_of(t) for t in originals.values()})
+        self.assertEqual(doubled(got), {})
+
+        # A node goes away; the balancer keeps the session on the others.
+        nodes["c"].stop()
+        if isinstance(balancer, HAProxy):
+            balancer.wait_until_down("c")
+        names = sorted(originals)
+        expected = {vcards.fn_of(originals[n]) for n in names[4:]}
+        for i, name in enumerate(names[:2]):
+            fn = f"Edited Behind {balancer.name} {i}"
+            device.write_item(DS, name, vcards.replace_property(
+                originals[name], "FN", f"FN:{fn}"))
+            expected.add(fn)
+        for name in names[2:4]:
+            device.delete_item(DS, name)
+        for name, text in vcards.generate(3, seed=62, start=CONTACTS):
+            device.write_item(DS, name, text)
+            expected.add(vcards.fn_of(text))
+        offset = len(balancer.access_lines())
+        device.sync("two-way")
+
+        sessions = per_session(balancer.requests_since(offset))
+        self.assertEqual(len(sessions), 1, sessions)
+        (spread,) = sessions.values()
+        self.assertEqual(set(spread), {"a", "b"}, spread)
+        got = server_fns(nodes["a"], USER, DS)
+        self.assertEqual(len(expected), CONTACTS + 1)
+        self.assertEqual(set(got), expected)
+        self.assertEqual(doubled(got), {})
+
+    def test_haproxy_spreads_a_session_over_three_nodes(self):
+        self.check_balancer(HAProxy)
+
+    def test_nginx_spreads_a_session_over_three_nodes(self):
+        self.check_balancer(Nginx)
+
+
+if __name__ == "__main__":
+    unittest.main()
