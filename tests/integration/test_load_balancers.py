@@ -15,8 +15,11 @@ For each balancer:
   (c) the shared back end then holds exactly the 1,000 contacts with those
       changes, each once.
 
-The example configurations for production (TLS termination, the settings
-Conflux needs behind a proxy) are in docs/LOAD-BALANCING.md.
+And the example configurations of docs/examples (haproxy.cfg, nginx.conf:
+TLS termination, health checks, no stickiness; docs/LOAD-BALANCING.md) run
+as documented, only addresses and files replaced: SyncEvolution, verifying
+the certificate, syncs through each, every message over TLS and answered by
+more than one node.
 
 Run: CONFLUX_BIN=/path/to/conflux /usr/bin/python3 test_load_balancers.py
 """
@@ -37,6 +40,7 @@ import vcards  # noqa: E402
 from conflux_server import (IntegrationTest, http_request,  # noqa: E402
                             poll_until)
 from engine_checks import doubled, server_fns  # noqa: E402
+from test_tls import TestCa  # noqa: E402
 
 DS = "contacts"
 USER = "lena"
@@ -57,22 +61,26 @@ def free_port():
 
 
 class Balancer:
-    """A load balancer process in `root`, in the foreground, its log
-    (access lines and its own messages) in files there.  Subclasses write
-    the config and read their access log format."""
+    """A load balancer process in `root`, in the foreground, its messages
+    and access log in files there.  Subclasses write the config (config())
+    and say how to read their access log (ACCESS: a regex with the groups
+    `upstream` and `uri`)."""
 
     name = ""
+    ACCESS = None
 
-    def __init__(self, root, port, nodes):
+    def __init__(self, root, port, nodes, scheme="http", context=None):
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
         self.port = port
         self.nodes = nodes          # {name: ConfluxServer}, started
+        self.scheme = scheme
+        self.context = context      # ssl.SSLContext trusting it (https)
         self.proc = None
 
     @property
     def url(self):
-        return f"http://127.0.0.1:{self.port}/sync"
+        return f"{self.scheme}://127.0.0.1:{self.port}/sync"
 
     def start(self):
         with open(self.root / "stdout.log", "ab") as out:
@@ -87,7 +95,8 @@ class Balancer:
                     f"{self.messages()}")
             try:
                 status, _, body = http_request(
-                    f"http://127.0.0.1:{self.port}/health", timeout=5)
+                    f"{self.scheme}://127.0.0.1:{self.port}/health",
+                    timeout=5, context=self.context)
             except OSError:
                 return False
             return (status, body.strip()) == (200, b"ok")
@@ -106,26 +115,34 @@ class Balancer:
     def messages(self):
         return (self.root / "stdout.log").read_text(errors="replace")
 
+    def access_log(self):
+        return self.messages()
+
+    def access_lines(self):
+        return [m for m in map(self.ACCESS.search,
+                               self.access_log().splitlines()) if m]
+
     def requests_since(self, offset):
         """[(node name, request URI)] of the access log from line `offset`
         on, the node being the one that answered."""
-        return [self.parse(line) for line in self.access_lines()[offset:]]
+        return [(self.node_of(m["upstream"]), m["uri"])
+                for m in self.access_lines()[offset:]]
 
-    def access_lines(self):
-        raise NotImplementedError
+    def node_of(self, upstream):
+        return upstream
 
 
 class HAProxy(Balancer):
     name = "haproxy"
+    ACCESS = re.compile(r"^access (?P<upstream>\S+) \d+ \S+ (?P<uri>\S+)$")
 
-    def command(self):
-        cfg = self.root / "haproxy.cfg"
+    def config(self):
         servers = "\n".join(
             f"    server {name} 127.0.0.1:{node.port}"
             for name, node in self.nodes.items())
         # `log stdout`: HAProxy logs to syslog otherwise; in the foreground
         # (-db) it writes there unprivileged, one raw line per request.
-        cfg.write_text(f"""\
+        return f"""\
 global
     log stdout format raw local0 info
     maxconn 256
@@ -148,17 +165,12 @@ backend conflux
     http-check expect status 200
     default-server check inter 300ms fall 2 rise 2
 {servers}
-""")
+"""
+
+    def command(self):
+        cfg = self.root / "haproxy.cfg"
+        cfg.write_text(self.config())
         return [HAPROXY, "-db", "-f", str(cfg)]
-
-    def access_lines(self):
-        return [line for line in self.messages().splitlines()
-                if line.startswith("access ")]
-
-    @staticmethod
-    def parse(line):
-        _, server, _, _, uri = line.split(" ", 4)
-        return server, uri
 
     def wait_until_down(self, node_name):
         poll_until(lambda: f"conflux/{node_name} is DOWN" in self.messages(),
@@ -167,30 +179,15 @@ backend conflux
 
 class Nginx(Balancer):
     name = "nginx"
+    ACCESS = re.compile(r"^(?P<upstream>.+) \d+ \S+ (?P<uri>\S+)$")
 
-    def command(self):
-        cfg = self.root / "nginx.conf"
-        tmp = self.root
+    def http_block(self):
         servers = "\n".join(
             f"        server 127.0.0.1:{node.port} max_fails=1 fail_timeout=30s;"
             for node in self.nodes.values())
-        # As root the workers would run as nobody, who cannot enter the
-        # test's private directory.
-        user = "user root;\n" if os.geteuid() == 0 else ""
-        cfg.write_text(f"""\
-{user}daemon off;
-worker_processes 1;
-pid {tmp}/nginx.pid;
-error_log {tmp}/error.log notice;
-events {{ worker_connections 256; }}
-http {{
-    client_body_temp_path {tmp}/body;
-    proxy_temp_path {tmp}/proxy;
-    fastcgi_temp_path {tmp}/fastcgi;
-    uwsgi_temp_path {tmp}/uwsgi;
-    scgi_temp_path {tmp}/scgi;
+        return f"""\
     log_format balanced '$upstream_addr $status $request_method $request_uri';
-    access_log {tmp}/access.log balanced;
+    access_log {self.root}/access.log balanced;
     client_max_body_size 8m;
     client_body_buffer_size 1m;    # a SyncML message in memory, not a temp file
 
@@ -210,7 +207,27 @@ http {{
             proxy_read_timeout 120s;
         }}
     }}
-}}
+"""
+
+    def command(self):
+        tmp = self.root
+        # As root the workers would run as nobody, who cannot enter the
+        # test's private directory.
+        user = "user root;\n" if os.geteuid() == 0 else ""
+        cfg = tmp / "nginx.conf"
+        cfg.write_text(f"""\
+{user}daemon off;
+worker_processes 1;
+pid {tmp}/nginx.pid;
+error_log {tmp}/error.log notice;
+events {{ worker_connections 256; }}
+http {{
+    client_body_temp_path {tmp}/body;
+    proxy_temp_path {tmp}/proxy;
+    fastcgi_temp_path {tmp}/fastcgi;
+    uwsgi_temp_path {tmp}/uwsgi;
+    scgi_temp_path {tmp}/scgi;
+{self.http_block()}}}
 """)
         return [NGINX, "-p", str(tmp), "-e", str(tmp / "error.log"),
                 "-c", str(cfg)]
@@ -220,18 +237,84 @@ http {{
         return super().messages() + (error_log.read_text(errors="replace")
                                      if error_log.exists() else "")
 
-    def access_lines(self):
+    def access_log(self):
         path = self.root / "access.log"
-        return path.read_text().splitlines() if path.exists() else []
+        return path.read_text() if path.exists() else ""
 
-    def parse(self, line):
+    def node_of(self, upstream):
         # "$upstream_addr" lists every node tried ("A, B" when A refused);
         # the last one answered.
-        upstreams, _, _, uri = line.rsplit(" ", 3)
-        answered = upstreams.split(", ")[-1]
         by_address = {f"127.0.0.1:{node.port}": name
                       for name, node in self.nodes.items()}
-        return by_address[answered], uri
+        return by_address[upstream.split(", ")[-1]]
+
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "docs" / "examples"
+EXAMPLE_NODES = ("10.0.0.11:8080", "10.0.0.12:8080", "10.0.0.13:8080")
+
+
+def example(name, replacements):
+    """docs/examples/<name> with each (old, new) of replacements applied: the
+    production addresses and paths become the test's.  An `old` the file no
+    longer contains fails the test: the example changed, so must this."""
+    text = (EXAMPLES / name).read_text()
+    for old, new in replacements:
+        if old not in text:
+            raise AssertionError(f"docs/examples/{name} no longer has {old!r}")
+        text = text.replace(old, new)
+    return text
+
+
+class ExampleHAProxy(HAProxy):
+    """docs/examples/haproxy.cfg as documented (TLS on `port`, plain HTTP
+    redirected from `plain_port`), only addresses and files replaced."""
+
+    name = "haproxy-example"
+    # %ci:%cp [%tr] %ft %b/%s %TR/%Tw/%Tc/%Tr/%Ta %ST %B %tsc %HM %HPO, on the
+    # TLS side of the frontend ("sync~").
+    ACCESS = re.compile(r"^\S+ \[[^\]]+\] sync~ conflux/(?P<upstream>\S+) "
+                        r"\S+ \d+ \d+ \S+ \S+ (?P<uri>\S+)$")
+
+    def __init__(self, root, port, nodes, plain_port, cert, key, context):
+        super().__init__(root, port, nodes, "https", context)
+        self.plain_port = plain_port
+        self.pem = self.root / "sync.pem"    # HAProxy: chain and key in one
+        self.pem.write_text(Path(cert).read_text() + Path(key).read_text())
+
+    def config(self):
+        return example("haproxy.cfg", [
+            ("log /dev/log local0 info", "log stdout format raw local0 info"),
+            ("bind :443 ssl crt /etc/haproxy/certs/sync.example.org.pem",
+             f"bind 127.0.0.1:{self.port} ssl crt {self.pem}"),
+            ("bind :80\n", f"bind 127.0.0.1:{self.plain_port}\n"),
+            *zip(EXAMPLE_NODES,
+                 (f"127.0.0.1:{node.port}" for node in self.nodes.values()))])
+
+
+class ExampleNginx(Nginx):
+    """docs/examples/nginx.conf as documented (TLS on `port`, plain HTTP
+    redirected from `plain_port`), only addresses and files replaced; the
+    test's main nginx.conf includes it."""
+
+    name = "nginx-example"
+    ACCESS = re.compile(r'"\S+ (?P<uri>\S+)" \d+ \d+ '
+                        r"upstream=(?P<upstream>.+) \S+$")
+
+    def __init__(self, root, port, nodes, plain_port, cert, key, context):
+        super().__init__(root, port, nodes, "https", context)
+        self.plain_port, self.cert, self.key = plain_port, cert, key
+
+    def http_block(self):
+        site = self.root / "conflux-site.conf"
+        site.write_text(example("nginx.conf", [
+            ("listen 80;", f"listen 127.0.0.1:{self.plain_port};"),
+            ("listen 443 ssl http2;", f"listen 127.0.0.1:{self.port} ssl http2;"),
+            ("/etc/nginx/tls/sync.example.org/fullchain.pem", str(self.cert)),
+            ("/etc/nginx/tls/sync.example.org/privkey.pem", str(self.key)),
+            ("/var/log/nginx/conflux.log", str(self.root / "access.log")),
+            *zip(EXAMPLE_NODES,
+                 (f"127.0.0.1:{node.port}" for node in self.nodes.values()))]))
+        return f"    include {site};\n"
 
 
 def per_session(requests):
@@ -256,28 +339,28 @@ class LoadBalancerTest(IntegrationTest):
                                    "--test installs haproxy and nginx-light")
         cls.pg = pg_server.shared()
 
-    def start_nodes(self, balancer_port):
+    def start_nodes(self, public_url, names=NODES):
         """Three nodes on one fresh database, one back end (a sqlite file
-        all of them open), each with its own data directory."""
+        all of them open), each with its own data directory; RespURIs point
+        at public_url, the balancer."""
         database = self.pg.create_database()
         # In node a's data directory, where server_fns() looks.
-        items = self.tmp / "node-a" / "data" / "items.db"
-        public_url = f"http://127.0.0.1:{balancer_port}"
+        items = self.tmp / f"node-{names[0]}" / "data" / "items.db"
         config = (f'[storage]\ndatabase = "{self.pg.uri(database)}"\n'
                   f'[server]\npublic_url = "{public_url}"\n'
                   '[auth]\ntrusted_proxies = ["127.0.0.1"]\n'
                   f'[stores.contacts]\nadapter = "sqlite"\nfile = "{items}"\n'
                   'content_type = "text/vcard"\ncontent_version = "3.0"\n')
         nodes = {name: self.make_server(config, name=f"node-{name}")
-                 for name in NODES}
-        nodes["a"].add_user(USER, PASSWORD)   # in PostgreSQL: all see it
+                 for name in names}
+        nodes[names[0]].add_user(USER, PASSWORD)   # in PostgreSQL: all see it
         for node in nodes.values():
             node.start()
         return nodes
 
     def check_balancer(self, balancer_class):
         port = free_port()
-        nodes = self.start_nodes(port)
+        nodes = self.start_nodes(f"http://127.0.0.1:{port}")
         balancer = balancer_class(self.tmp / balancer_class.name, port, nodes)
         self.addCleanup(balancer.close)
         balancer.start()
@@ -333,6 +416,46 @@ class LoadBalancerTest(IntegrationTest):
 
     def test_nginx_spreads_a_session_over_three_nodes(self):
         self.check_balancer(Nginx)
+
+    def check_example(self, balancer_class):
+        """The documented config, TLS terminated by the balancer: a
+        SyncEvolution that verifies the certificate syncs through it, every
+        message over TLS, answered by more than one node."""
+        ca = TestCa(self.tmp / "ca")
+        cert, key = ca.issue("balancer")
+        port, plain_port = free_port(), free_port()
+        nodes = self.start_nodes(f"https://127.0.0.1:{port}",
+                                 names=("node1", "node2", "node3"))
+        balancer = balancer_class(self.tmp / balancer_class.name, port, nodes,
+                                  plain_port, cert, key, ca.client_context())
+        self.addCleanup(balancer.close)
+        balancer.start()
+
+        device = self.make_device(balancer, "dev", USER, PASSWORD, extra={
+            "SSLServerCertificates": str(ca.cert),
+            "SSLVerifyServer": "1",
+            "SSLVerifyHost": "1",
+        })
+        originals = dict(vcards.generate(50, seed=63))
+        for name, text in originals.items():
+            device.write_item(DS, name, text)
+        offset = len(balancer.access_lines())
+        device.sync("slow")
+
+        # The RespURI (public_url) brought every message back through the
+        # TLS side: the challenge, the login, the items, the map at least.
+        requests = balancer.requests_since(offset)
+        self.assertGreaterEqual(len(requests), 4, requests)
+        self.assertGreater(len({node for node, _ in requests}), 1, requests)
+        got = server_fns(nodes["node1"], USER, DS)
+        self.assertEqual(set(got), {vcards.fn_of(t) for t in originals.values()})
+        self.assertEqual(doubled(got), {})
+
+    def test_the_documented_haproxy_config_terminates_tls(self):
+        self.check_example(ExampleHAProxy)
+
+    def test_the_documented_nginx_config_terminates_tls(self):
+        self.check_example(ExampleNginx)
 
 
 if __name__ == "__main__":
