@@ -351,7 +351,11 @@ class LoadBalancerTest(IntegrationTest):
                   '[auth]\ntrusted_proxies = ["127.0.0.1"]\n'
                   f'[stores.contacts]\nadapter = "sqlite"\nfile = "{items}"\n'
                   'content_type = "text/vcard"\ncontent_version = "3.0"\n')
-        nodes = {name: self.make_server(config, name=f"node-{name}")
+        # node_id: on one host all would default to the host name, and a
+        # lease (outbox, cache queue) would look like each other's own.
+        nodes = {name: self.make_server(
+                     config + f'[storage]\nnode_id = "{name}"\n',
+                     name=f"node-{name}")
                  for name in names}
         nodes[names[0]].add_user(USER, PASSWORD)   # in PostgreSQL: all see it
         for node in nodes.values():
