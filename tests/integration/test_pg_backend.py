@@ -22,8 +22,13 @@ a day, install_triggers = true):
 
 test_bad_mapping_and_connection_stop_the_server_with_one_line: a missing
 column, a column of the wrong type, a malformed connection string, a server
-nobody listens on and a role without rights on the table each stop
-`conflux serve` with one line naming the store, the key and what to fix.
+nobody listens on, a wrong password, a database that does not exist and a
+role without rights on the table each stop `conflux serve` with one line
+(its only output) naming the store, the key and what to fix.
+
+test_per_user_login_is_refused_when_postgresql_refuses_the_password: the
+role asks for its password (scram-sha-256 in pg_hba.conf); a device with
+a wrong one is refused and writes nothing, with the right one it syncs.
 
 test_per_user_login (login = "per-user", no cache, no Conflux accounts at
 all): a user whose PostgreSQL role exists syncs and their rows carry their
@@ -225,10 +230,12 @@ class PgBackendTest(IntegrationTest):
         self.assertEqual(error_lines(server.log_text()), [])
 
     def start_fails(self, server):
+        """The one line `conflux serve` prints before it exits non-zero."""
         proc = server.cli("serve", check=False)
         self.assertNotEqual(proc.returncode, 0)
         lines = [line for line in proc.stderr.splitlines() if line.strip()]
-        return lines[-1] if lines else ""
+        self.assertEqual(len(lines), 1, proc.stderr)
+        return lines[0]
 
     def test_bad_mapping_and_connection_stop_the_server_with_one_line(self):
         database, uri = self.crm_database()
@@ -253,11 +260,22 @@ class PgBackendTest(IntegrationTest):
             self.pg.uri(database, user="crm_reader")),
             ["stores.contacts.table", "crm_reader", "INSERT",
              "GRANT"]))
+        self.pg.psql(database, "DO $$ BEGIN CREATE ROLE crm_pw LOGIN; "
+                     "EXCEPTION WHEN duplicate_object THEN NULL; END $$")
+        self.pg.require_password("crm_pw", "right-pw-1")
+        cases.append(("password", self.store_section(
+            self.pg.uri(database, user="crm_pw", password="wrong-pw-2")),
+            ["stores.contacts.connection", "password", "crm_pw"]))
+        cases.append(("nodatabase", self.store_section(
+            self.pg.uri("crm_nonexistent")),
+            ["stores.contacts.connection", "crm_nonexistent",
+             "does not exist"]))
         for name, section, wanted in cases:
             with self.subTest(name):
                 line = self.start_fails(self.make_server(section, name=name))
                 for text in wanted:
                     self.assertIn(text, line)
+                self.assertNotIn("wrong-pw-2", line)
 
     def test_per_user_login(self):
         database, uri = self.crm_database()
@@ -306,6 +324,39 @@ class PgBackendTest(IntegrationTest):
             database, "SELECT count(*) FROM crm.customers WHERE "
             "account_manager <> 'olga'").strip(), "0")
         server.stop()
+
+    def test_per_user_login_is_refused_when_postgresql_refuses_the_password(self):
+        database, uri = self.crm_database()
+        role, password = "petra", "Petra-pg-pw-7"
+        self.pg.psql(database, f"DO $$ BEGIN CREATE ROLE {role} LOGIN; "
+                     "EXCEPTION WHEN duplicate_object THEN NULL; END $$")
+        self.pg.require_password(role, password)
+        server = self.make_server("[auth]\nmd5 = false\n" + self.store_section(
+            uri, 'login = "per-user"\n'))
+        server.start()
+        # After the start: the side table Conflux made at start included.
+        self.pg.psql(database, f"GRANT USAGE ON SCHEMA crm TO {role}; "
+                     "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN "
+                     f"SCHEMA crm TO {role}; GRANT USAGE ON ALL SEQUENCES IN "
+                     f"SCHEMA crm TO {role}", user="crm_sync")
+        wrong = self.make_device(server, "wrong", role, "Not-her-pw-8")
+        wrong.write_item(DS, "w.vcf", vcards.contact(1, seed=143))
+        code, _ = wrong.sync("slow", expect_ok=False, timeout=120)
+        self.assertNotEqual(code, 0)
+        self.assertRegex(server.log_text(), r"device conflux-it-wrong: "
+                         r"authentication refused")
+        self.assertNotIn("Not-her-pw-8", server.log_text())
+        self.assertEqual(self.pg.psql(
+            database, "SELECT count(*) FROM crm.customers").strip(), "0")
+
+        right = self.make_device(server, "right", role, password)
+        right.write_item(DS, "r.vcf", vcards.contact(2, seed=143))
+        right.sync("slow", timeout=120)
+        self.assertEqual(self.pg.psql(
+            database, "SELECT count(*) FROM crm.customers WHERE "
+            f"account_manager = '{role}'").strip(), "1")
+        server.stop()
+        self.assertEqual(error_lines(server.log_text()), [])
 
 
 if __name__ == "__main__":
