@@ -20,6 +20,15 @@ a day, install_triggers = true):
   6. device B slow-syncs and gets every contact whole: what no column holds
      (CATEGORIES, UID, a second ADR ...) was kept in the side table.
 
+test_appointments_table: events in a booking system's crm.appointments
+(timestamptz start and end, all-day flag, time zone, recurrence rule, a
+column Conflux does not know). A field naming a column of the wrong type
+stops the server; SyncEvolution slow-syncs three events (a weekly meeting
+in Europe/Berlin, an all-day holiday, a UTC call with an alarm) into rows
+with the right instants; a row inserted with psql reaches the device with
+its time zone; the device's edit moves the row; a second device gets
+every event whole (what no column holds was kept beside the row).
+
 test_bad_mapping_and_connection_stop_the_server_with_one_line: a missing
 column, a column of the wrong type, a malformed connection string, a server
 nobody listens on, a wrong password, a database that does not exist and a
@@ -88,6 +97,89 @@ child_kind = "kind"
 child_type = "label"
 child_value = "value"
 """
+
+
+APPOINTMENTS = """
+CREATE TABLE crm.appointments (
+  id SERIAL PRIMARY KEY,
+  booked_by TEXT NOT NULL,
+  title TEXT, place TEXT, details TEXT,
+  starts_at TIMESTAMPTZ NOT NULL, ends_at TIMESTAMPTZ,
+  whole_day BOOLEAN NOT NULL DEFAULT false, zone TEXT, repeats TEXT,
+  room_confirmed BOOLEAN NOT NULL DEFAULT false);
+"""
+
+EVENT_MAPPING = """
+table = "crm.appointments"
+key = "id"
+owner = "booked_by"
+field_summary = "title"
+field_location = "place"
+field_description = "details"
+field_start = "starts_at"
+field_end = "ends_at"
+field_all_day = "whole_day"
+field_timezone = "zone"
+field_rrule = "repeats"
+"""
+
+BERLIN = ("BEGIN:VTIMEZONE\r\nTZID:Europe/Berlin\r\n"
+          "BEGIN:DAYLIGHT\r\nTZOFFSETFROM:+0100\r\nTZOFFSETTO:+0200\r\n"
+          "TZNAME:CEST\r\nDTSTART:19700329T020000\r\n"
+          "RRULE:FREQ=YEARLY;BYDAY=-1SU;BYMONTH=3\r\nEND:DAYLIGHT\r\n"
+          "BEGIN:STANDARD\r\nTZOFFSETFROM:+0200\r\nTZOFFSETTO:+0100\r\n"
+          "TZNAME:CET\r\nDTSTART:19701025T030000\r\n"
+          "RRULE:FREQ=YEARLY;BYDAY=-1SU;BYMONTH=10\r\nEND:STANDARD\r\n"
+          "END:VTIMEZONE\r\n")
+
+
+def vcalendar(body, timezone=""):
+    return ("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Conflux tests//pg//EN\r\n"
+            + timezone + "BEGIN:VEVENT\r\nDTSTAMP:20260101T000000Z\r\n" + body
+            + "END:VEVENT\r\nEND:VCALENDAR\r\n")
+
+
+EVENTS = {
+    "review.ics": vcalendar(
+        "UID:review-1\r\nSUMMARY:Design review\r\nLOCATION:Room 4\r\n"
+        "DESCRIPTION:Bring the drafts\r\nCATEGORIES:Work\r\n"
+        "DTSTART;TZID=Europe/Berlin:20260715T100000\r\n"
+        "DTEND;TZID=Europe/Berlin:20260715T113000\r\n"
+        "RRULE:FREQ=WEEKLY;COUNT=4;BYDAY=WE\r\n", BERLIN),
+    "holiday.ics": vcalendar(
+        "UID:holiday-1\r\nSUMMARY:Holiday\r\nDTSTART;VALUE=DATE:20261224\r\n"
+        "DTEND;VALUE=DATE:20261227\r\n"),
+    "call.ics": vcalendar(
+        "UID:call-1\r\nSUMMARY:Call\r\nDTSTART:20260110T090000Z\r\n"
+        "DTEND:20260110T093000Z\r\nBEGIN:VALARM\r\nACTION:DISPLAY\r\n"
+        "DESCRIPTION:Call\r\nTRIGGER:-PT10M\r\nEND:VALARM\r\n"),
+}
+
+
+def unfolded_lines(text):
+    return text.replace("\r\n ", "").replace("\r\n", "\n").split("\n")
+
+
+FACTS = ("SUMMARY", "LOCATION", "DESCRIPTION", "DTSTART", "DTEND", "UID",
+         "CATEGORIES", "ACTION", "BEGIN:VALARM")
+
+
+def event_facts(text):
+    """The lines of the VEVENT that hold what was sent (not what each
+    device adds itself: LAST-MODIFIED, its spelling of RRULE), sorted."""
+    lines = unfolded_lines(text)
+    start = lines.index("BEGIN:VEVENT")
+    out, depth = [], 0
+    for line in lines[start + 1:]:
+        if line.startswith("BEGIN:"):
+            depth += 1
+        if line == "END:VEVENT" and depth == 0:
+            break
+        if line.startswith("END:"):
+            depth -= 1
+        if line.startswith(FACTS):
+            out.append(line)
+    return sorted(out)
 
 
 class PgBackendTest(IntegrationTest):
@@ -226,6 +318,85 @@ class PgBackendTest(IntegrationTest):
         self.assertEqual(set(on_a), set(on_b))
         for fn, text in on_a.items():
             self.assertEqual(vcards.contact_diff(text, on_b[fn]), [], fn)
+        server.stop()
+        self.assertEqual(error_lines(server.log_text()), [])
+
+    def test_appointments_table(self):
+        database, uri = self.crm_database()
+        self.pg.psql(database, APPOINTMENTS, user="crm_sync")
+        section = ('[stores.calendar]\nadapter = "postgresql"\n'
+                   'content_type = "text/calendar"\ncontent_version = "2.0"\n'
+                   f'connection = "{uri}"\n' + EVENT_MAPPING)
+        # Checked against the live schema like contacts.
+        wrong = self.make_server(section.replace('field_all_day = "whole_day"',
+                                                 'field_all_day = "title"'),
+                                 name="wrongtype")
+        line = self.start_fails(wrong)
+        for text in ("stores.calendar.field_all_day", "title", "boolean"):
+            self.assertIn(text, line)
+
+        server = self.make_server(section)
+        server.add_user(USER, PASSWORD)
+        server.start()
+        stores = {"calendar": ("text/calendar", "calendar")}
+        a = self.make_device(server, "cal-a", USER, PASSWORD, datastores=stores)
+        for name, text in EVENTS.items():
+            a.write_item("calendar", name, text)
+        a.sync("slow", timeout=120)
+
+        def rows(columns):
+            return self.pg.psql(database, f"SELECT {columns} FROM "
+                                "crm.appointments ORDER BY title")
+        self.assertEqual(rows(
+            "title, place, to_char(starts_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI'),"
+            " to_char(ends_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI'),"
+            " whole_day, zone, repeats IS NOT NULL, booked_by"),
+            "Call||2026-01-10 09:00|2026-01-10 09:30|f||f|olga\n"
+            "Design review|Room 4|2026-07-15 08:00|2026-07-15 09:30|f|"
+            "Europe/Berlin|t|olga\n"
+            "Holiday||2026-12-24 00:00|2026-12-27 00:00|t||f|olga\n")
+        # SyncEvolution sends COUNT=4 as the UNTIL of the fourth meeting.
+        self.assertRegex(rows("repeats").splitlines()[1],
+                         r"^FREQ=WEEKLY;(COUNT=4|UNTIL=20260805T080000Z);BYDAY=WE$")
+
+        # Another program books an appointment; the device gets it.
+        self.pg.psql(database, "INSERT INTO crm.appointments (booked_by, title,"
+                     " place, starts_at, ends_at, zone) VALUES ('olga', 'Dentist',"
+                     " 'Main St 5', '2026-03-02 15:00 America/New_York',"
+                     " '2026-03-02 15:45 America/New_York', 'America/New_York')",
+                     user="crm_sync")
+        _, out = a.sync("two-way", timeout=120)
+        self.assertEqual(local_changes(parse_summary(out)["calendar"]),
+                         (1, 0, 0), out[-3000:])
+        dentist = next(t for t in a.items("calendar").values()
+                       if "SUMMARY:Dentist" in t)
+        facts = event_facts(dentist)
+        self.assertIn("DTSTART;TZID=America/New_York:20260302T150000", facts)
+        self.assertIn("LOCATION:Main St 5", facts)
+
+        # The device moves the review; the row follows, room_confirmed (a
+        # column the mapping does not know) keeps its value.
+        self.pg.psql(database, "UPDATE crm.appointments SET room_confirmed = true"
+                     " WHERE title = 'Design review'")
+        a.write_item("calendar", "review.ics", EVENTS["review.ics"].replace(
+            "T100000", "T140000").replace("T113000", "T153000"))
+        a.sync("two-way", timeout=120)
+        self.assertEqual(self.pg.psql(
+            database, "SELECT to_char(starts_at AT TIME ZONE 'Europe/Berlin',"
+            " 'HH24:MI'), room_confirmed FROM crm.appointments"
+            " WHERE title = 'Design review'").strip(), "14:00|t")
+
+        # A second device gets every event whole: UID, CATEGORIES, the
+        # alarm were kept beside the row.
+        b = self.make_device(server, "cal-b", USER, PASSWORD, datastores=stores)
+        b.sync("slow", timeout=120)
+        on_a = {tuple(event_facts(t)) for t in a.items("calendar").values()}
+        on_b = {tuple(event_facts(t)) for t in b.items("calendar").values()}
+        self.assertEqual(len(on_b), 4)
+        self.assertEqual(on_a, on_b)
+        review = next(f for f in on_b if "UID:review-1" in f)
+        self.assertIn("CATEGORIES:Work", review)
+        self.assertIn("DTSTART;TZID=Europe/Berlin:20260715T140000", review)
         server.stop()
         self.assertEqual(error_lines(server.log_text()), [])
 

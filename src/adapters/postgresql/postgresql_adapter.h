@@ -1,5 +1,8 @@
-// The postgresql back end: contacts kept in an organisation's own table (a
-// CRM's `customers`), mapped column by column in the store's section.
+// The postgresql back end: contacts or events kept in an organisation's own
+// table (a CRM's `customers`, a booking system's `appointments`), mapped
+// column by column in the store's section. The store's content type says
+// which: text/vcard or text/x-vcard maps contacts (contact_row.h lists the
+// fields), text/calendar or text/x-vcalendar maps events (event_row.h).
 // Registered as adapter kind "postgresql".
 //
 //   [stores.contacts]
@@ -9,7 +12,7 @@
 //   table = "crm.customers"          # schema-qualified or on the search path
 //   key = "id"                       # any type; a key without a default must be text
 //   owner = "account_manager"        # text column holding the Conflux user name
-//   field_given = "first_name"       # field_<name> = "<column>": contact_row.h lists the names
+//   field_given = "first_name"       # field_<name> = "<column>": contact_row.h, event_row.h list the names
 //   child_table = "crm.customer_channels"  # optional: further phones and e-mails, with
 //   child_key = "customer_id"        #   the parent's key, "tel"/"email", the TYPE values
 //   child_kind = "kind"              #   and the value
@@ -29,8 +32,8 @@
 // mapped columns, an INSERT leaves the others to their defaults.
 //
 // What a device sends that no column holds is kept per item in the side
-// table `<schema>.conflux_item_extra` (table, item key, a vCard of the
-// leftovers; contact_row.h says what goes there), created at start, so the
+// table `<schema>.conflux_item_extra` (table, item key, the leftovers as a
+// vCard or a VCALENDAR; contact_row.h and event_row.h say what goes there), created at start, so the
 // device gets it back on its next sync.
 //
 // Changes: a caf::RevisionTracker (<data_dir>/postgresql-<store>.db) lists
@@ -54,10 +57,12 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "adapters/postgresql/contact_row.h"
+#include "adapters/postgresql/event_row.h"
 #include "caf/backend_registry.h"
 #include "caf/content_adapter.h"
 #include "caf/revision_tracker.h"
@@ -79,6 +84,8 @@ struct PgTableConfig {
   std::string modified_column;
   bool install_triggers = false;
   data::VCardVersion version = data::VCardVersion::k30;
+  std::string content_type;     // text/vcard, text/x-vcard: contacts; text/calendar, text/x-vcalendar: events
+  std::string content_version;  // of the items written to devices ("3.0", "2.0" ...)
   std::string tracker_file;  // absolute path of the RevisionTracker state
   std::string script_file;   // where the trigger SQL is written when not installed
 };
@@ -92,6 +99,7 @@ struct PgTableShape {
   std::string child_name;
   std::string extra_table;      // quoted "<schema>"."conflux_item_extra"
   std::string changelog_table;  // quoted "<schema>"."conflux_changelog"
+  std::set<std::string> instant_fields;  // timestamp fields whose column is a timestamptz
   bool key_has_default = false;  // the database picks new keys
   bool triggers_present = false;
 };
@@ -131,11 +139,15 @@ class PgTable final : public caf::TrackedBackend {
   Result<std::pair<std::string, std::string>> store_row(const caf::StoreRef& store, const std::string& key,
                                                         std::string_view raw, WriteMode mode);
   Result<std::string> revision_of(pqxx::work& txn, const std::string& key);
+  // A mapped field's column as the row mapping spells it (ColumnKind), and back.
+  std::string read_expression(const std::string& field) const;
+  std::string write_expression(const std::string& field, const std::string& slot) const;
 
   const PgTableConfig config_;
   const PgTableShape shape_;
   const std::shared_ptr<PgDb> service_;
-  std::vector<std::string> mapped_;  // field names with a column, in contact_fields() order
+  std::vector<std::string> mapped_;  // field names with a column, in the mapping's fields() order
+  std::unique_ptr<RowMapping> mapping_;  // contacts or events, by the store's content type
   std::string revision_sql_;         // md5(...) or modified || md5(extra), over t and x
   std::string live_filter_;          // "" or " AND t.<deleted> IS DISTINCT FROM '<value>'"
 
