@@ -29,6 +29,12 @@ with the right instants; a row inserted with psql reaches the device with
 its time zone; the device's edit moves the row; a second device gets
 every event whole (what no column holds was kept beside the row).
 
+test_owner_through_an_accounts_table: the owner column holds a key of
+crm.accounts, whose login column names the Conflux user (owner_table*):
+a missing login column stops the server with one line; olga's device gets
+only her account's rows, its adds carry her account's id, and a row psql
+adds to her account is pushed to her (the change log names the account).
+
 test_bad_mapping_and_connection_stop_the_server_with_one_line: a missing
 column, a column of the wrong type, a malformed connection string, a server
 nobody listens on, a wrong password, a database that does not exist and a
@@ -397,6 +403,62 @@ class PgBackendTest(IntegrationTest):
         review = next(f for f in on_b if "UID:review-1" in f)
         self.assertIn("CATEGORIES:Work", review)
         self.assertIn("DTSTART;TZID=Europe/Berlin:20260715T140000", review)
+        server.stop()
+        self.assertEqual(error_lines(server.log_text()), [])
+
+    def test_owner_through_an_accounts_table(self):
+        database, uri = self.crm_database()
+        self.pg.psql(database, """
+            CREATE TABLE crm.accounts (id SERIAL PRIMARY KEY, login TEXT UNIQUE NOT NULL);
+            CREATE TABLE crm.leads (id SERIAL PRIMARY KEY,
+              account_id INTEGER NOT NULL REFERENCES crm.accounts(id),
+              first_name TEXT, last_name TEXT, email TEXT);
+            INSERT INTO crm.accounts (login) VALUES ('olga'), ('piet');
+            INSERT INTO crm.leads (account_id, first_name, last_name)
+              SELECT id, 'Piets', 'Lead' FROM crm.accounts WHERE login = 'piet';
+            """, user="crm_sync")
+        section = (f'[stores.{DS}]\nadapter = "postgresql"\n'
+                   'content_type = "text/vcard"\ncontent_version = "3.0"\n'
+                   f'connection = "{uri}"\ntable = "crm.leads"\nkey = "id"\n'
+                   'owner = "account_id"\nowner_table = "crm.accounts"\n'
+                   'owner_table_key = "id"\nowner_table_user = "login"\n'
+                   'field_given = "first_name"\nfield_family = "last_name"\n'
+                   'field_email = "email"\ninstall_triggers = true\ncache = true\n'
+                   'backend_monitor = "push"\nbackend_poll_seconds = 86400\n')
+        line = self.start_fails(self.make_server(
+            section.replace('"login"', '"username"'), name="nouser"))
+        for text in ("stores.contacts.owner_table_user", "crm.accounts",
+                     "username"):
+            self.assertIn(text, line)
+
+        server = self.make_server(section)
+        server.add_user(USER, PASSWORD)
+        server.start()
+        a = self.make_device(server, "dev-a", USER, PASSWORD)
+        for name, text in vcards.generate(2, seed=144):
+            a.write_item(DS, name, text)
+        _, out = a.sync("slow", timeout=120)
+        self.assertEqual(local_changes(parse_summary(out)[DS]), (0, 0, 0),
+                         "piet's lead must not reach olga's device")
+        poll_until(lambda: self.pg.psql(
+            database, "SELECT count(*) FROM crm.leads l JOIN crm.accounts a"
+            " ON a.id = l.account_id WHERE a.login = 'olga'").strip() == "2",
+            PUSH_TIMEOUT, what="olga's 2 rows in crm.leads")
+
+        # Another program adds a lead to olga's account: the change log
+        # names account 1, the NOTIFY brings it to olga.
+        before = self.pushed(server)
+        self.pg.psql(database, "INSERT INTO crm.leads (account_id, first_name,"
+                     " last_name) SELECT id, 'Nora', 'New' FROM crm.accounts"
+                     " WHERE login = 'olga'", user="crm_sync")
+        poll_until(lambda: self.pushed(server) > before, PUSH_TIMEOUT,
+                   what="the change brought into olga's cache by NOTIFY")
+        _, out = a.sync("two-way", timeout=120)
+        self.assertEqual(local_changes(parse_summary(out)[DS]), (1, 0, 0),
+                         out[-3000:])
+        self.assertIn("Nora New", {vcards.fn_of(t) for t in a.items(DS).values()})
+        self.assertEqual(self.pg.psql(
+            database, "SELECT count(*) FROM crm.leads").strip(), "4")
         server.stop()
         self.assertEqual(error_lines(server.log_text()), [])
 

@@ -210,6 +210,13 @@ PgTable::PgTable(const PgTableConfig& config, PgTableShape shape, std::shared_pt
   }
 }
 
+std::string PgTable::owner_match(const std::string& slot) const {
+  const std::string owner = "t." + quote_ident(config_.owner);
+  if (shape_.owner_table.empty()) return owner + " = " + slot;
+  return owner + " IN (SELECT a." + quote_ident(config_.owner_table_key) + " FROM " + shape_.owner_table + " a WHERE a." +
+         quote_ident(config_.owner_table_user) + " = " + slot + ")";
+}
+
 std::string PgTable::read_expression(const std::string& field) const {
   const std::string column = "t." + quote_ident(config_.fields.at(field));
   switch (*mapping_->kind_of(field)) {
@@ -262,8 +269,8 @@ std::shared_ptr<PgDb> PgTable::db_for(const UserId& user) {
 Result<std::map<std::string, std::string>> PgTable::list(const caf::StoreRef& store) {
   const std::string sql = "SELECT t." + quote_ident(config_.key) + "::text, " + revision_sql_ + " FROM " +
                           shape_.qualified + " t LEFT JOIN " + shape_.extra_table +
-                          " x ON x.tbl = $2 AND x.item_key = t." + quote_ident(config_.key) + "::text WHERE t." +
-                          quote_ident(config_.owner) + " = $1" + live_filter_;
+                          " x ON x.tbl = $2 AND x.item_key = t." + quote_ident(config_.key) + "::text WHERE " +
+                          owner_match("$1") + live_filter_;
   return db_for(store.user)->transact("list " + shape_.name, [&](pqxx::work& txn) {
     std::map<std::string, std::string> out;
     for (const auto& row : txn.exec_params(sql, store.user.str(), shape_.name)) {
@@ -291,8 +298,8 @@ Result<std::map<std::string, std::string>> PgTable::read_many(const caf::StoreRe
   const std::string key = quote_ident(config_.key);
   const std::string sql = "SELECT t." + key + "::text, x.vcard" + columns + " FROM " + shape_.qualified +
                           " t LEFT JOIN " + shape_.extra_table + " x ON x.tbl = $3 AND x.item_key = t." + key +
-                          "::text WHERE t." + key + "::text = ANY($1::text[]) AND t." + quote_ident(config_.owner) +
-                          " = $2" + live_filter_;
+                          "::text WHERE t." + key + "::text = ANY($1::text[]) AND " + owner_match("$2") +
+                          live_filter_;
   using Found = std::map<std::string, std::string>;
   return db_for(store.user)->transact("read " + shape_.name, [&](pqxx::work& txn) -> Result<Found> {
     std::map<std::string, MappedRow> rows;
@@ -409,11 +416,13 @@ Result<std::pair<std::string, std::string>> PgTable::store_row(const caf::StoreR
       const pqxx::result updated =
           exec(txn,
                "UPDATE " + shape_.qualified + " t SET " + sets + " WHERE t." + key_column + "::text = " + key_slot +
-                   " AND t." + quote_ident(config_.owner) + " = " + owner_slot + live_filter_,
+                   " AND " + owner_match(owner_slot) + live_filter_,
                params);
       if (updated.affected_rows() == 0) return Status::not_found("no row " + key + " in " + shape_.name);
     } else {
-      std::string columns = quote_ident(config_.owner), values = owner_slot;
+      // INSERT ... SELECT: with an owner table, no row is made for a user it lacks.
+      std::string columns = quote_ident(config_.owner);
+      std::string values = shape_.owner_table.empty() ? owner_slot : "a." + quote_ident(config_.owner_table_key);
       if (!key.empty()) {
         columns += ", " + key_column;
         values += ", " + params.add(key);
@@ -424,9 +433,16 @@ Result<std::pair<std::string, std::string>> PgTable::store_row(const caf::StoreR
       }
       const pqxx::result inserted =
           exec(txn,
-               "INSERT INTO " + shape_.qualified + " (" + columns + ") VALUES (" + values + ") RETURNING " +
-                   key_column + "::text",
+               "INSERT INTO " + shape_.qualified + " (" + columns + ") SELECT " + values +
+                   (shape_.owner_table.empty() ? ""
+                                               : " FROM " + shape_.owner_table + " a WHERE a." +
+                                                     quote_ident(config_.owner_table_user) + " = " + owner_slot) +
+                   " RETURNING " + key_column + "::text",
                params);
+      if (inserted.empty()) {
+        return Status::failed_precondition("user " + store.user.str() + " has no row in " + config_.owner_table +
+                                           " (" + config_.owner_table_user + " = '" + store.user.str() + "')");
+      }
       written_key = inserted[0][0].as<std::string>();
     }
     if (!shape_.child_qualified.empty()) {
@@ -469,23 +485,22 @@ Result<std::pair<std::string, std::string>> PgTable::create_with_own_id(const ca
 
 Status PgTable::remove(const caf::StoreRef& store, const std::string& id) {
   const std::string key = quote_ident(config_.key);
-  const std::string owner = quote_ident(config_.owner);
   forget_prefetched(store.user, id);
   return db_for(store.user)->transact("delete from " + shape_.name, [&](pqxx::work& txn) -> Status {
     pqxx::result done;
     if (config_.soft_delete) {
       done = txn.exec_params("UPDATE " + shape_.qualified + " t SET " + quote_ident(config_.deleted_column) +
-                                 " = $3 WHERE t." + key + "::text = $1 AND t." + owner + " = $2" + live_filter_,
+                                 " = $3 WHERE t." + key + "::text = $1 AND " + owner_match("$2") + live_filter_,
                              id, store.user.str(), config_.deleted_value);
     } else {
       if (!shape_.child_qualified.empty()) {
         txn.exec_params("DELETE FROM " + shape_.child_qualified + " c USING " + shape_.qualified + " t WHERE c." +
-                            quote_ident(config_.child_key) + " = t." + key + " AND t." + key + "::text = $1 AND t." +
-                            owner + " = $2",
+                            quote_ident(config_.child_key) + " = t." + key + " AND t." + key + "::text = $1 AND " +
+                            owner_match("$2"),
                         id, store.user.str());
       }
-      done = txn.exec_params("DELETE FROM " + shape_.qualified + " t WHERE t." + key + "::text = $1 AND t." + owner +
-                                 " = $2",
+      done = txn.exec_params("DELETE FROM " + shape_.qualified + " t WHERE t." + key + "::text = $1 AND " +
+                                 owner_match("$2"),
                              id, store.user.str());
       txn.exec_params("DELETE FROM " + shape_.extra_table + " WHERE tbl = $1 AND item_key = $2", shape_.name, id);
     }
@@ -523,20 +538,25 @@ Result<PgTableShape> inspect(PgDb& db, const PgTableConfig& config) {
         columns[row[0].as<std::string>()] =
             Column{row[1].as<std::string>(), row[2].as<std::string>(), row[3].as<std::string>(), row[4].as<bool>()};
       }
+      const bool read_only = key == "owner_table";
       for (const char* right : {"SELECT", "INSERT", "UPDATE", "DELETE"}) {
         if (std::string(right) == "DELETE" && config.soft_delete && key == "table") continue;
+        if (read_only && std::string(right) != "SELECT") continue;
         if (!txn.exec_params1("SELECT has_table_privilege(to_regclass($1), $2)", quote_qualified(table), right)[0]
                  .as<bool>()) {
           const std::string role = txn.exec1("SELECT current_user")[0].as<std::string>();
+          const std::string grant = read_only ? "SELECT" : config.soft_delete ? "SELECT, INSERT, UPDATE"
+                                                                              : "SELECT, INSERT, UPDATE, DELETE";
           return Status::permission_denied(prefix + key + ": role " + role + " may not " + right + " " + table +
-                                           " (GRANT SELECT, INSERT, UPDATE" + (config.soft_delete ? "" : ", DELETE") +
-                                           " ON " + table + " TO " + role + ")");
+                                           " (GRANT " + grant + " ON " + table + " TO " + role + ")");
         }
       }
       if (key == "table") {
         shape.schema = where[0][0].as<std::string>();
         shape.name = shape.schema + "." + where[0][1].as<std::string>();
         shape.qualified = quote_ident(shape.schema) + "." + quote_ident(where[0][1].as<std::string>());
+      } else if (read_only) {
+        shape.owner_table = quote_ident(where[0][0].as<std::string>()) + "." + quote_ident(where[0][1].as<std::string>());
       } else {
         shape.child_name = where[0][0].as<std::string>() + "." + where[0][1].as<std::string>();
         shape.child_qualified = quote_ident(where[0][0].as<std::string>()) + "." +
@@ -572,7 +592,19 @@ Result<PgTableShape> inspect(PgDb& db, const PgTableConfig& config) {
       return Status::invalid_argument(prefix + "key: column " + config.table + "." + config.key + " is " + key->type +
                                       " without a default; Conflux can only name new rows itself in a text key");
     }
-    CFX_RETURN_IF_ERROR(typed(*columns, config.table, "owner", config.owner, ColumnKind::kText));
+    if (config.owner_table.empty()) {
+      CFX_RETURN_IF_ERROR(typed(*columns, config.table, "owner", config.owner, ColumnKind::kText));
+    } else {
+      // The owner column holds a key of the owner table, whose user column names the Conflux user.
+      if (auto c = column(*columns, config.table, "owner", config.owner); !c) return c.error();
+      auto owners = columns_of(config.owner_table, "owner_table");
+      if (!owners) return owners.error();
+      if (auto c = column(*owners, config.owner_table, "owner_table_key", config.owner_table_key); !c) {
+        return c.error();
+      }
+      CFX_RETURN_IF_ERROR(
+          typed(*owners, config.owner_table, "owner_table_user", config.owner_table_user, ColumnKind::kText));
+    }
     for (const auto& [field, name] : config.fields) {
       const ColumnKind kind = *field_kind(config.content_type, field);
       CFX_RETURN_IF_ERROR(typed(*columns, config.table, "field_" + field, name, kind));
@@ -808,8 +840,14 @@ Result<std::unique_ptr<caf::ChangeSubscription>> PostgresqlAdapter::watch_change
   // A bounded connect: the listener's thread must notice a stop while the database is away.
   auto connection = rewritten(config_.connection, {}, {{"connect_timeout", "5"}, {"application_name", "conflux"}});
   if (!connection) return connection.error().with_context("stores." + config_.store + ".connection");
-  return std::unique_ptr<caf::ChangeSubscription>(PgChangeListener::start(
-      config_.store, *connection, shape.changelog_table, std::move(tables), std::move(on_change)));
+  std::string owner_name = "l.owner";
+  if (!shape.owner_table.empty()) {
+    owner_name = "(SELECT a." + quote_ident(config_.owner_table_user) + "::text FROM " + shape.owner_table +
+                 " a WHERE a." + quote_ident(config_.owner_table_key) + "::text = l.owner LIMIT 1)";
+  }
+  return std::unique_ptr<caf::ChangeSubscription>(PgChangeListener::start(config_.store, *connection,
+                                                                          shape.changelog_table, std::move(tables),
+                                                                          std::move(owner_name), std::move(on_change)));
 }
 
 // ---------------------------------------------------------------------------
@@ -821,7 +859,7 @@ const std::set<std::string>& plain_keys() {
   static const std::set<std::string> keys = {
       "connection",  "table",      "key",         "owner",          "child_table",   "child_key",
       "child_kind",  "child_type", "child_value", "delete",         "deleted_column", "deleted_value",
-      "modified_column", "install_triggers"};
+      "modified_column", "install_triggers", "owner_table", "owner_table_key", "owner_table_user"};
   return keys;
 }
 
@@ -853,7 +891,8 @@ Status PostgresqlAdapterFactory::validate(const caf::StoreSettings& settings) co
       return Status::invalid_argument(prefix + key +
                                       ": unknown key for adapter postgresql (its keys: connection, table, key, owner, "
                                       "field_<name>, child_table, child_key, child_kind, child_type, child_value, "
-                                      "delete, deleted_column, deleted_value, modified_column, install_triggers)");
+                                      "delete, deleted_column, deleted_value, modified_column, install_triggers, owner_table, "
+                                      "owner_table_key, owner_table_user)");
     }
   }
   for (const char* required : {"connection", "table", "key", "owner"}) {
@@ -871,6 +910,14 @@ Status PostgresqlAdapterFactory::validate(const caf::StoreSettings& settings) co
   if (children != 0 && children != 5) {
     return Status::invalid_argument(prefix + "child_table: child_table, child_key, child_kind, child_type and "
                                              "child_value go together");
+  }
+  const int owner_join = static_cast<int>(o.count("owner_table") + o.count("owner_table_key") + o.count("owner_table_user"));
+  if (owner_join != 0 && owner_join != 3) {
+    return Status::invalid_argument(prefix + "owner_table: owner_table, owner_table_key and owner_table_user go "
+                                             "together");
+  }
+  if (o.count("owner_table") && std::count(o.at("owner_table").begin(), o.at("owner_table").end(), '.') > 1) {
+    return Status::invalid_argument(prefix + "owner_table: write schema.table or table");
   }
   const std::string mode = o.count("delete") ? o.at("delete") : "hard";
   if (mode != "hard" && mode != "soft") return Status::invalid_argument(prefix + "delete: must be hard or soft");
@@ -897,6 +944,9 @@ Result<PgTableConfig> PostgresqlAdapterFactory::parse(const caf::StoreSettings& 
   config.table = get("table");
   config.key = get("key");
   config.owner = get("owner");
+  config.owner_table = get("owner_table");
+  config.owner_table_key = get("owner_table_key");
+  config.owner_table_user = get("owner_table_user");
   for (const auto& [key, value] : o) {
     if (key.rfind("field_", 0) == 0) config.fields[key.substr(6)] = value;
   }

@@ -11,7 +11,11 @@
 //   connection = "postgresql://conflux@/crm?host=/run/postgresql"
 //   table = "crm.customers"          # schema-qualified or on the search path
 //   key = "id"                       # any type; a key without a default must be text
-//   owner = "account_manager"        # text column holding the Conflux user name
+//   owner = "account_manager"        # text column holding the Conflux user name, or
+//   owner = "account_id"             #   a key of another table that names the user:
+//   owner_table = "crm.accounts"     #   (all three together; the role needs SELECT on it)
+//   owner_table_key = "id"           #   the column `owner` refers to
+//   owner_table_user = "login"       #   the text column holding the Conflux user name
 //   field_given = "first_name"       # field_<name> = "<column>": contact_row.h, event_row.h list the names
 //   child_table = "crm.customer_channels"  # optional: further phones and e-mails, with
 //   child_key = "customer_id"        #   the parent's key, "tel"/"email", the TYPE values
@@ -77,6 +81,7 @@ struct PgTableConfig {
   std::string table;       // as configured: "crm.customers"
   std::string key;
   std::string owner;
+  std::string owner_table, owner_table_key, owner_table_user;  // all or none: the owner via a join
   std::map<std::string, std::string> fields;  // field name -> column
   std::string child_table, child_key, child_kind, child_type, child_value;  // all or none
   bool soft_delete = false;
@@ -95,6 +100,7 @@ struct PgTableShape {
   std::string schema;          // of the mapped table, which also gets the side tables
   std::string qualified;       // "crm"."customers", quoted
   std::string name;            // crm.customers, as triggers name it (TG_TABLE_SCHEMA.TG_TABLE_NAME)
+  std::string owner_table;      // quoted; empty when the owner column holds the user name
   std::string child_qualified;  // quoted; empty without a child table
   std::string child_name;
   std::string extra_table;      // quoted "<schema>"."conflux_item_extra"
@@ -139,6 +145,8 @@ class PgTable final : public caf::TrackedBackend {
   Result<std::pair<std::string, std::string>> store_row(const caf::StoreRef& store, const std::string& key,
                                                         std::string_view raw, WriteMode mode);
   Result<std::string> revision_of(pqxx::work& txn, const std::string& key);
+  // "t.<owner> = <slot>", or through the owner table: the rows of the user named by the parameter `slot`.
+  std::string owner_match(const std::string& slot) const;
   // A mapped field's column as the row mapping spells it (ColumnKind), and back.
   std::string read_expression(const std::string& field) const;
   std::string write_expression(const std::string& field, const std::string& slot) const;
