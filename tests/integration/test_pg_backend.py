@@ -35,6 +35,10 @@ a missing login column stops the server with one line; olga's device gets
 only her account's rows, its adds carry her account's id, and a row psql
 adds to her account is pushed to her (the change log names the account).
 
+test_a_row_the_table_refuses_fails_alone: a batch is one transaction; a
+row a CHECK constraint refuses fails only its item (the savepoint), the
+other four of the upload are in the table.
+
 test_bad_mapping_and_connection_stop_the_server_with_one_line: a missing
 column, a column of the wrong type, a malformed connection string, a server
 nobody listens on, a wrong password, a database that does not exist and a
@@ -461,6 +465,34 @@ class PgBackendTest(IntegrationTest):
             database, "SELECT count(*) FROM crm.leads").strip(), "4")
         server.stop()
         self.assertEqual(error_lines(server.log_text()), [])
+
+    def test_a_row_the_table_refuses_fails_alone(self):
+        database, uri = self.crm_database()
+        self.pg.psql(database, "ALTER TABLE crm.customers ADD CONSTRAINT "
+                     "no_refused CHECK (last_name IS DISTINCT FROM 'Refused')",
+                     user="crm_sync")
+        server = self.make_server(self.store_section(uri))
+        server.add_user(USER, PASSWORD)
+        server.start()
+        a = self.make_device(server, "dev-a", USER, PASSWORD)
+        for name, text in vcards.generate(4, seed=145):
+            a.write_item(DS, name, text)
+        a.write_item(DS, "refused.vcf", "BEGIN:VCARD\r\nVERSION:3.0\r\n"
+                     "N:Refused;Rita;;;\r\nFN:Rita Refused\r\nEND:VCARD\r\n")
+        _, out = a.sync("slow", expect_ok=False, timeout=120)
+        counts = parse_summary(out)[DS]
+        self.assertEqual((counts.remote_new, counts.remote_err), (4, 1), out[-3000:])
+        self.assertEqual(len(self.rows(database)), 4)
+        self.assertNotIn(("Rita", "Refused"), self.rows(database))
+        self.assertRegex(server.log_text(), r"item \(new\) not applied: .*no_refused")
+
+        # The table took the other four in the same transaction; once the
+        # device drops the refused one, a sync has nothing left to do.
+        a.delete_item(DS, "refused.vcf")
+        _, out = a.sync("two-way", timeout=120)
+        self.assertEqual(local_changes(parse_summary(out)[DS]), (0, 0, 0))
+        self.assertEqual(len(self.rows(database)), 4)
+        server.stop()
 
     def start_fails(self, server):
         """The one line `conflux serve` prints before it exits non-zero."""

@@ -78,11 +78,6 @@ struct Params {
   }
 };
 
-pqxx::result exec(pqxx::work& txn, const std::string& sql, const Params& params) {
-  const std::vector<const char*> pointers = params.pointers();
-  return txn.exec_params(sql, pqxx::prepare::make_dynamic_params(pointers));
-}
-
 // `connection` as keyword=value pairs with `set` written over it and
 // `defaults` added where it has none (libpq parses both spellings).
 Result<std::string> rewritten(const std::string& connection, const std::map<std::string, std::string>& set,
@@ -208,6 +203,7 @@ PgTable::PgTable(const PgTableConfig& config, PgTableShape shape, std::shared_pt
     live_filter_ = " AND t." + quote_ident(config_.deleted_column) + "::text IS DISTINCT FROM " +
                    quote_literal(config_.deleted_value);
   }
+  build_statements();
 }
 
 std::string PgTable::owner_match(const std::string& slot) const {
@@ -266,25 +262,16 @@ std::shared_ptr<PgDb> PgTable::db_for(const UserId& user) {
   return it == sessions_.end() ? service_ : it->second;
 }
 
-Result<std::map<std::string, std::string>> PgTable::list(const caf::StoreRef& store) {
-  const std::string sql = "SELECT t." + quote_ident(config_.key) + "::text, " + revision_sql_ + " FROM " +
-                          shape_.qualified + " t LEFT JOIN " + shape_.extra_table +
-                          " x ON x.tbl = $2 AND x.item_key = t." + quote_ident(config_.key) + "::text WHERE " +
-                          owner_match("$1") + live_filter_;
-  return db_for(store.user)->transact("list " + shape_.name, [&](pqxx::work& txn) {
-    std::map<std::string, std::string> out;
-    for (const auto& row : txn.exec_params(sql, store.user.str(), shape_.name)) {
-      out[row[0].as<std::string>()] = row[1].as<std::string>();
-    }
-    return Result<std::map<std::string, std::string>>(std::move(out));
-  });
+namespace {
+
+bool succeeded(const Status& status) { return status.is_ok(); }
+template <typename T>
+bool succeeded(const Result<T>& result) {
+  return result.has_value();
 }
 
-Result<std::map<std::string, std::string>> PgTable::read_many(const caf::StoreRef& store,
-                                                              const std::vector<std::string>& ids) {
-  std::string columns;
-  for (const std::string& field : mapped_) columns += ", " + read_expression(field);
-  // One text[] parameter: {"id1","id2"} with \ and " escaped.
+// One text[] parameter: {"id1","id2"} with \ and " escaped.
+std::string text_array(const std::vector<std::string>& ids) {
   std::string array = "{";
   for (const std::string& id : ids) {
     array += (array.size() > 1 ? ",\"" : "\"");
@@ -294,16 +281,166 @@ Result<std::map<std::string, std::string>> PgTable::read_many(const caf::StoreRe
     }
     array += '"';
   }
-  array += "}";
+  return array + "}";
+}
+
+}  // namespace
+
+void PgTable::build_statements() {
   const std::string key = quote_ident(config_.key);
-  const std::string sql = "SELECT t." + key + "::text, x.vcard" + columns + " FROM " + shape_.qualified +
-                          " t LEFT JOIN " + shape_.extra_table + " x ON x.tbl = $3 AND x.item_key = t." + key +
-                          "::text WHERE t." + key + "::text = ANY($1::text[]) AND " + owner_match("$2") +
-                          live_filter_;
+  const std::string joined_extra = " LEFT JOIN " + shape_.extra_table + " x ON x.tbl = $2 AND x.item_key = t." + key +
+                                   "::text";
+  auto add = [&](const std::string& name, const std::string& sql) { statements_.emplace_back("pgt_" + name, sql); };
+  add("list", "SELECT t." + key + "::text, " + revision_sql_ + " FROM " + shape_.qualified + " t" + joined_extra +
+                  " WHERE " + owner_match("$1") + live_filter_);
+  std::string columns;
+  for (const std::string& field : mapped_) columns += ", " + read_expression(field);
+  add("read", "SELECT t." + key + "::text, x.vcard" + columns + " FROM " + shape_.qualified + " t LEFT JOIN " +
+                  shape_.extra_table + " x ON x.tbl = $3 AND x.item_key = t." + key + "::text WHERE t." + key +
+                  "::text = ANY($1::text[]) AND " + owner_match("$2") + live_filter_);
+  add("revision", "SELECT " + revision_sql_ + " FROM " + shape_.qualified + " t" + joined_extra + " WHERE t." + key +
+                      "::text = $1");
+
+  // Writes: $1 .. $n the mapped fields in mapped_ order, $n+1 the user, $n+2 the key.
+  const std::string user_slot = "$" + std::to_string(mapped_.size() + 1);
+  const std::string key_slot = "$" + std::to_string(mapped_.size() + 2);
+  std::string sets, insert_columns = quote_ident(config_.owner), insert_values;
+  insert_values = shape_.owner_table.empty() ? user_slot : "a." + quote_ident(config_.owner_table_key);
+  for (size_t i = 0; i < mapped_.size(); ++i) {
+    const std::string column = quote_ident(config_.fields.at(mapped_[i]));
+    const std::string value = write_expression(mapped_[i], "$" + std::to_string(i + 1));
+    sets += (sets.empty() ? "" : ", ") + column + " = " + value;
+    insert_columns += ", " + column;
+    insert_values += ", " + value;
+  }
+  if (sets.empty()) sets = key + " = " + key;
+  add("update", "UPDATE " + shape_.qualified + " t SET " + sets + " WHERE t." + key + "::text = " + key_slot +
+                    " AND " + owner_match(user_slot) + live_filter_);
+  // INSERT ... SELECT: with an owner table, no row is made for a user it lacks.
+  const std::string owner_row = shape_.owner_table.empty() ? ""
+                                                           : " FROM " + shape_.owner_table + " a WHERE a." +
+                                                                 quote_ident(config_.owner_table_user) + " = " +
+                                                                 user_slot;
+  add("insert", "INSERT INTO " + shape_.qualified + " (" + insert_columns + ") SELECT " + insert_values + owner_row +
+                    " RETURNING " + key + "::text");
+  add("insert_keyed", "INSERT INTO " + shape_.qualified + " (" + key + ", " + insert_columns + ") SELECT " +
+                          key_slot + ", " + insert_values + owner_row + " RETURNING " + key + "::text");
+
+  add("extra_delete", "DELETE FROM " + shape_.extra_table + " WHERE tbl = $1 AND item_key = $2");
+  add("extra_upsert", "INSERT INTO " + shape_.extra_table +
+                          " (tbl, item_key, vcard) VALUES ($1, $2, $3)"
+                          " ON CONFLICT (tbl, item_key) DO UPDATE SET vcard = EXCLUDED.vcard");
+  if (config_.soft_delete) {
+    add("delete", "UPDATE " + shape_.qualified + " t SET " + quote_ident(config_.deleted_column) +
+                      " = $3 WHERE t." + key + "::text = $1 AND " + owner_match("$2") + live_filter_);
+  } else {
+    add("delete", "DELETE FROM " + shape_.qualified + " t WHERE t." + key + "::text = $1 AND " + owner_match("$2"));
+  }
+  if (!shape_.child_qualified.empty()) {
+    const std::string fk = quote_ident(config_.child_key);
+    add("children_read", "SELECT " + fk + "::text, " + quote_ident(config_.child_kind) + "::text, " +
+                             quote_ident(config_.child_type) + "::text, " + quote_ident(config_.child_value) +
+                             "::text FROM " + shape_.child_qualified + " WHERE " + fk +
+                             "::text = ANY($1::text[]) ORDER BY 1, 2, 3, 4");
+    add("children_delete", "DELETE FROM " + shape_.child_qualified + " WHERE " + fk + "::text = $1");
+    add("children_delete_owned", "DELETE FROM " + shape_.child_qualified + " c USING " + shape_.qualified +
+                                     " t WHERE c." + fk + " = t." + key + " AND t." + key + "::text = $1 AND " +
+                                     owner_match("$2"));
+    add("child_insert", "INSERT INTO " + shape_.child_qualified + " (" + fk + ", " + quote_ident(config_.child_kind) +
+                            ", " + quote_ident(config_.child_type) + ", " + quote_ident(config_.child_value) +
+                            ") SELECT t." + key + ", $2, $3, $4 FROM " + shape_.qualified + " t WHERE t." + key +
+                            "::text = $1");
+  }
+}
+
+void PgTable::prepare_on(PgDb& db) const {
+  for (const auto& [name, sql] : statements_) db.prepare(name, sql);
+}
+
+template <typename Work>
+auto PgTable::run(const caf::StoreRef& store, const std::string& what, Work&& work)
+    -> std::invoke_result_t<Work&, pqxx::transaction_base&> {
+  using Out = std::invoke_result_t<Work&, pqxx::transaction_base&>;
+  Batch* batch = nullptr;
+  {
+    std::lock_guard guard(mutex_);
+    if (batch_ && batch_->user == store.user) batch = &*batch_;
+  }
+  if (batch == nullptr) return db_for(store.user)->transact(what, [&](pqxx::work& txn) { return work(txn); });
+  if (batch->failure) return Out(Status::unavailable(what + ": the batch's transaction failed before"));
+  // A savepoint per item: an item that fails takes back only its own writes.
+  // Plain SQL: libpqxx 6.4's subtransaction issues its SAVEPOINT lazily, and
+  // not before exec_prepared, so a failed item would abort the whole batch
+  // and its COMMIT would silently roll back.
+  pqxx::dbtransaction& txn = *batch->txn;
+  std::optional<Status> refused;
+  try {
+    txn.exec0("SAVEPOINT conflux_item");
+    Out out = work(txn);
+    txn.exec0(succeeded(out) ? "RELEASE SAVEPOINT conflux_item" : "ROLLBACK TO SAVEPOINT conflux_item");
+    return out;
+  } catch (const pqxx::unique_violation& e) {
+    refused = Status::already_exists(what + ": " + one_line(e.what()));
+  } catch (const pqxx::insufficient_privilege& e) {
+    refused = Status::permission_denied(what + ": " + one_line(e.what()));
+  } catch (const pqxx::sql_error& e) {
+    const std::string state = e.sqlstate();
+    // Deadlock, serialization failure, shutdown: the whole transaction must go.
+    if (state.rfind("40", 0) != 0 && state.rfind("57P", 0) != 0) {
+      refused = Status::internal(what + ": " + one_line(e.what()));
+    } else {
+      batch->failure = std::current_exception();
+    }
+  } catch (...) {  // the connection broke
+    batch->failure = std::current_exception();
+  }
+  if (refused) {
+    try {
+      txn.exec0("ROLLBACK TO SAVEPOINT conflux_item");
+      return Out(*refused);
+    } catch (...) {
+      batch->failure = std::current_exception();
+    }
+  }
+  return Out(Status::unavailable(what + ": the batch's transaction failed"));
+}
+
+Status PgTable::in_one_transaction(const caf::StoreRef& store, const std::function<Status()>& write_all) {
+  return db_for(store.user)->transact("write to " + shape_.name, [&](pqxx::work& txn) -> Status {
+    {
+      std::lock_guard guard(mutex_);
+      batch_ = Batch{store.user, &txn, nullptr};
+    }
+    const Status written = write_all();
+    std::exception_ptr failure;
+    {
+      std::lock_guard guard(mutex_);
+      failure = batch_->failure;
+      batch_.reset();
+    }
+    // PgDb::transact retries a deadlock or a lost connection (write_all runs again) or reports it.
+    if (failure) std::rethrow_exception(failure);
+    return written;
+  });
+}
+
+Result<std::map<std::string, std::string>> PgTable::list(const caf::StoreRef& store) {
+  return db_for(store.user)->transact("list " + shape_.name, [&](pqxx::work& txn) {
+    std::map<std::string, std::string> out;
+    for (const auto& row : txn.exec_prepared("pgt_list", store.user.str(), shape_.name)) {
+      out[row[0].as<std::string>()] = row[1].as<std::string>();
+    }
+    return Result<std::map<std::string, std::string>>(std::move(out));
+  });
+}
+
+Result<std::map<std::string, std::string>> PgTable::read_many(const caf::StoreRef& store,
+                                                              const std::vector<std::string>& ids) {
+  const std::string array = text_array(ids);
   using Found = std::map<std::string, std::string>;
   return db_for(store.user)->transact("read " + shape_.name, [&](pqxx::work& txn) -> Result<Found> {
     std::map<std::string, MappedRow> rows;
-    for (const auto& found : txn.exec_params(sql, array, store.user.str(), shape_.name)) {
+    for (const auto& found : txn.exec_prepared("pgt_read", array, store.user.str(), shape_.name)) {
       MappedRow& row = rows[found[0].as<std::string>()];
       row.name = shape_.name + ":" + found[0].as<std::string>();
       if (!found[1].is_null()) row.extra = found[1].as<std::string>();
@@ -316,12 +453,7 @@ Result<std::map<std::string, std::string>> PgTable::read_many(const caf::StoreRe
       }
     }
     if (!shape_.child_qualified.empty() && !rows.empty()) {
-      const std::string fk = quote_ident(config_.child_key);
-      const std::string children = "SELECT " + fk + "::text, " + quote_ident(config_.child_kind) + "::text, " +
-                                   quote_ident(config_.child_type) + "::text, " + quote_ident(config_.child_value) +
-                                   "::text FROM " + shape_.child_qualified + " WHERE " + fk +
-                                   "::text = ANY($1::text[]) ORDER BY 1, 2, 3, 4";
-      for (const auto& child : txn.exec_params(children, array)) {
+      for (const auto& child : txn.exec_prepared("pgt_children_read", array)) {
         auto it = rows.find(child[0].as<std::string>());
         if (it == rows.end()) continue;
         it->second.children.push_back(ChildValue{child[1].is_null() ? "" : child[1].as<std::string>(),
@@ -380,11 +512,8 @@ void PgTable::prefetch(const caf::StoreRef& store, const std::vector<std::string
   prefetched_ = std::move(fetched);  // drops what an earlier call fetched and did not read
 }
 
-Result<std::string> PgTable::revision_of(pqxx::work& txn, const std::string& key) {
-  const std::string sql = "SELECT " + revision_sql_ + " FROM " + shape_.qualified + " t LEFT JOIN " +
-                          shape_.extra_table + " x ON x.tbl = $2 AND x.item_key = t." + quote_ident(config_.key) +
-                          "::text WHERE t." + quote_ident(config_.key) + "::text = $1";
-  const pqxx::result r = txn.exec_params(sql, key, shape_.name);
+Result<std::string> PgTable::revision_of(pqxx::transaction_base& txn, const std::string& key) {
+  const pqxx::result r = txn.exec_prepared("pgt_revision", key, shape_.name);
   if (r.empty()) return Status::internal("row " + key + " vanished from " + shape_.name + " while written");
   return r[0][0].as<std::string>();
 }
@@ -394,51 +523,30 @@ Result<std::pair<std::string, std::string>> PgTable::store_row(const caf::StoreR
   auto row = mapping_->to_row(raw);
   if (!row) return row.error();
   forget_prefetched(store.user, key);
+  // The parameters of pgt_update and pgt_insert*: the mapped fields, the user, the key.
+  Params params;
+  for (const std::string& field : mapped_) {
+    auto it = row->fields.find(field);
+    std::optional<std::string> value;
+    if (it != row->fields.end()) value = it->second;
+    if (*mapping_->kind_of(field) == ColumnKind::kBytes && value) value = hex_of(*value);
+    params.add(std::move(value));
+  }
+  params.add(store.user.str());
   using Written = std::pair<std::string, std::string>;
-  return db_for(store.user)->transact("write " + shape_.name, [&](pqxx::work& txn) -> Result<Written> {
-    Params params;
-    std::vector<std::pair<std::string, std::string>> assignments;  // column, value expression
-    for (const std::string& field : mapped_) {
-      auto it = row->fields.find(field);
-      std::optional<std::string> value;
-      if (it != row->fields.end()) value = it->second;
-      if (*mapping_->kind_of(field) == ColumnKind::kBytes && value) value = hex_of(*value);
-      assignments.emplace_back(quote_ident(config_.fields.at(field)), write_expression(field, params.add(std::move(value))));
-    }
-    const std::string key_column = quote_ident(config_.key);
-    const std::string owner_slot = params.add(store.user.str());
+  return run(store, "write " + shape_.name, [&](pqxx::transaction_base& txn) -> Result<Written> {
+    Params all = params;
     std::string written_key = key;
     if (mode == WriteMode::kReplace) {
-      std::string sets;
-      for (const auto& [column, value] : assignments) sets += (sets.empty() ? "" : ", ") + column + " = " + value;
-      const std::string key_slot = params.add(key);
-      if (sets.empty()) sets = key_column + " = " + key_column;
-      const pqxx::result updated =
-          exec(txn,
-               "UPDATE " + shape_.qualified + " t SET " + sets + " WHERE t." + key_column + "::text = " + key_slot +
-                   " AND " + owner_match(owner_slot) + live_filter_,
-               params);
+      all.add(key);
+      const std::vector<const char*> pointers = all.pointers();
+      const pqxx::result updated = txn.exec_prepared("pgt_update", pqxx::prepare::make_dynamic_params(pointers));
       if (updated.affected_rows() == 0) return Status::not_found("no row " + key + " in " + shape_.name);
     } else {
-      // INSERT ... SELECT: with an owner table, no row is made for a user it lacks.
-      std::string columns = quote_ident(config_.owner);
-      std::string values = shape_.owner_table.empty() ? owner_slot : "a." + quote_ident(config_.owner_table_key);
-      if (!key.empty()) {
-        columns += ", " + key_column;
-        values += ", " + params.add(key);
-      }
-      for (const auto& [column, value] : assignments) {
-        columns += ", " + column;
-        values += ", " + value;
-      }
-      const pqxx::result inserted =
-          exec(txn,
-               "INSERT INTO " + shape_.qualified + " (" + columns + ") SELECT " + values +
-                   (shape_.owner_table.empty() ? ""
-                                               : " FROM " + shape_.owner_table + " a WHERE a." +
-                                                     quote_ident(config_.owner_table_user) + " = " + owner_slot) +
-                   " RETURNING " + key_column + "::text",
-               params);
+      if (!key.empty()) all.add(key);
+      const std::vector<const char*> pointers = all.pointers();
+      const pqxx::result inserted = txn.exec_prepared(key.empty() ? "pgt_insert" : "pgt_insert_keyed",
+                                                      pqxx::prepare::make_dynamic_params(pointers));
       if (inserted.empty()) {
         return Status::failed_precondition("user " + store.user.str() + " has no row in " + config_.owner_table +
                                            " (" + config_.owner_table_user + " = '" + store.user.str() + "')");
@@ -446,24 +554,15 @@ Result<std::pair<std::string, std::string>> PgTable::store_row(const caf::StoreR
       written_key = inserted[0][0].as<std::string>();
     }
     if (!shape_.child_qualified.empty()) {
-      const std::string fk = quote_ident(config_.child_key);
-      txn.exec_params("DELETE FROM " + shape_.child_qualified + " WHERE " + fk + "::text = $1", written_key);
+      txn.exec_prepared("pgt_children_delete", written_key);
       for (const ChildValue& child : row->children) {
-        txn.exec_params("INSERT INTO " + shape_.child_qualified + " (" + fk + ", " + quote_ident(config_.child_kind) +
-                            ", " + quote_ident(config_.child_type) + ", " + quote_ident(config_.child_value) +
-                            ") SELECT t." + key_column + ", $2, $3, $4 FROM " + shape_.qualified + " t WHERE t." +
-                            key_column + "::text = $1",
-                        written_key, child.kind, child.types, child.value);
+        txn.exec_prepared("pgt_child_insert", written_key, child.kind, child.types, child.value);
       }
     }
     if (row->extra.empty()) {
-      txn.exec_params("DELETE FROM " + shape_.extra_table + " WHERE tbl = $1 AND item_key = $2", shape_.name,
-                      written_key);
+      txn.exec_prepared("pgt_extra_delete", shape_.name, written_key);
     } else {
-      txn.exec_params("INSERT INTO " + shape_.extra_table +
-                          " (tbl, item_key, vcard) VALUES ($1, $2, $3)"
-                          " ON CONFLICT (tbl, item_key) DO UPDATE SET vcard = EXCLUDED.vcard",
-                      shape_.name, written_key, row->extra);
+      txn.exec_prepared("pgt_extra_upsert", shape_.name, written_key, row->extra);
     }
     auto revision = revision_of(txn, written_key);
     if (!revision) return revision.error();
@@ -484,25 +583,15 @@ Result<std::pair<std::string, std::string>> PgTable::create_with_own_id(const ca
 }
 
 Status PgTable::remove(const caf::StoreRef& store, const std::string& id) {
-  const std::string key = quote_ident(config_.key);
   forget_prefetched(store.user, id);
-  return db_for(store.user)->transact("delete from " + shape_.name, [&](pqxx::work& txn) -> Status {
+  return run(store, "delete from " + shape_.name, [&](pqxx::transaction_base& txn) -> Status {
     pqxx::result done;
     if (config_.soft_delete) {
-      done = txn.exec_params("UPDATE " + shape_.qualified + " t SET " + quote_ident(config_.deleted_column) +
-                                 " = $3 WHERE t." + key + "::text = $1 AND " + owner_match("$2") + live_filter_,
-                             id, store.user.str(), config_.deleted_value);
+      done = txn.exec_prepared("pgt_delete", id, store.user.str(), config_.deleted_value);
     } else {
-      if (!shape_.child_qualified.empty()) {
-        txn.exec_params("DELETE FROM " + shape_.child_qualified + " c USING " + shape_.qualified + " t WHERE c." +
-                            quote_ident(config_.child_key) + " = t." + key + " AND t." + key + "::text = $1 AND " +
-                            owner_match("$2"),
-                        id, store.user.str());
-      }
-      done = txn.exec_params("DELETE FROM " + shape_.qualified + " t WHERE t." + key + "::text = $1 AND " +
-                                 owner_match("$2"),
-                             id, store.user.str());
-      txn.exec_params("DELETE FROM " + shape_.extra_table + " WHERE tbl = $1 AND item_key = $2", shape_.name, id);
+      if (!shape_.child_qualified.empty()) txn.exec_prepared("pgt_children_delete_owned", id, store.user.str());
+      done = txn.exec_prepared("pgt_delete", id, store.user.str());
+      txn.exec_prepared("pgt_extra_delete", shape_.name, id);
     }
     if (done.affected_rows() == 0) return Status::not_found("no row " + id + " in " + shape_.name);
     return Status::ok();
@@ -733,6 +822,7 @@ Result<std::shared_ptr<PostgresqlAdapter>> PostgresqlAdapter::open(const PgTable
               config.store, shape->name, out ? config.script_file : "the SQL (could not be written)");
   }
   std::unique_ptr<PgTable> table(new PgTable(config, *shape, *db));
+  table->prepare_on(**db);
   std::shared_ptr<PostgresqlAdapter> adapter(new PostgresqlAdapter(config, std::move(table), settings.login == caf::BackendLogin::kPerUser));
   auto tracker = caf::RevisionTracker::open(config.tracker_file, *adapter->table_, settings.content_type);
   if (!tracker) return tracker.error().with_context(prefix + "tracker");
@@ -767,6 +857,7 @@ Status PostgresqlAdapter::begin_connect(const UserId& user, const caf::Credentia
   if (!uri) return uri.error();
   auto db = PgDb::open(*uri, PgDb::Options{1, 5});
   if (!db) return db.error();
+  table_->prepare_on(**db);
   table_->set_session(user, std::move(*db));
   return Status::ok();
 }

@@ -54,12 +54,19 @@
 // and runs that user's session calls on that connection, so the database's
 // own grants and row policies apply.
 //
+// Writes: the tracker's apply() batch runs in one transaction
+// (PgTable::in_one_transaction) through statements prepared once per
+// connection, a savepoint per item so that one failing item fails alone.
+//
 // Threading: any method from any thread; the tracker serialises the item
 // calls of the store.
 #pragma once
 
+#include <exception>
+#include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <mutex>
 #include <set>
 #include <string>
@@ -129,10 +136,17 @@ class PgTable final : public caf::TrackedBackend {
   // Reads the rows in queries of 500 and keeps them for the read() calls that follow.
   void prefetch(const caf::StoreRef& store, const std::vector<std::string>& ids) override;
   bool picks_ids() const override { return shape_.key_has_default; }
+  // One transaction for the batch's writes, through prepared statements; an
+  // item that fails is rolled back to its savepoint and fails alone. A lost
+  // connection, a deadlock or a failed COMMIT fails the whole batch (PgDb
+  // retries the first two by running the batch again).
+  Status in_one_transaction(const caf::StoreRef& store, const std::function<Status()>& write_all) override;
   Result<std::pair<std::string, std::string>> create_with_own_id(const caf::StoreRef& store,
                                                                  std::string_view raw) override;
 
   const PgTableShape& shape() const { return shape_; }
+  // Declares the table's statements on `db` (the service role's, or a user's own).
+  void prepare_on(PgDb& db) const;
 
  private:
   std::shared_ptr<PgDb> db_for(const UserId& user);
@@ -144,7 +158,14 @@ class PgTable final : public caf::TrackedBackend {
   // returns its key and revision.
   Result<std::pair<std::string, std::string>> store_row(const caf::StoreRef& store, const std::string& key,
                                                         std::string_view raw, WriteMode mode);
-  Result<std::string> revision_of(pqxx::work& txn, const std::string& key);
+  Result<std::string> revision_of(pqxx::transaction_base& txn, const std::string& key);
+  // The statements (pgt_*), made once from the mapping.
+  void build_statements();
+  // Runs `work` on the user's batch transaction under a savepoint while
+  // in_one_transaction() holds one, else in a transaction of its own.
+  template <typename Work>
+  auto run(const caf::StoreRef& store, const std::string& what, Work&& work)
+      -> std::invoke_result_t<Work&, pqxx::transaction_base&>;
   // "t.<owner> = <slot>", or through the owner table: the rows of the user named by the parameter `slot`.
   std::string owner_match(const std::string& slot) const;
   // A mapped field's column as the row mapping spells it (ColumnKind), and back.
@@ -159,7 +180,16 @@ class PgTable final : public caf::TrackedBackend {
   std::string revision_sql_;         // md5(...) or modified || md5(extra), over t and x
   std::string live_filter_;          // "" or " AND t.<deleted> IS DISTINCT FROM '<value>'"
 
+  std::vector<std::pair<std::string, std::string>> statements_;  // name, SQL
+
+  struct Batch {
+    UserId user;
+    pqxx::dbtransaction* txn;
+    std::exception_ptr failure;  // what ended the transaction: rethrown to PgDb::transact
+  };
+
   std::mutex mutex_;
+  std::optional<Batch> batch_;  // guarded by mutex_; set during in_one_transaction()
   std::map<UserId, std::shared_ptr<PgDb>> sessions_;  // guarded by mutex_
   std::map<std::pair<UserId, std::string>, std::string> prefetched_;  // guarded by mutex_; (user, id) -> vCard
 };
@@ -183,7 +213,7 @@ class PostgresqlAdapter final : public caf::ContentAdapter {
   void end_connect(const UserId& user) override;
   Result<Anchor> current_anchor(const caf::StoreRef& store) override;
   Result<caf::ChangeSet> changes_since(const caf::StoreRef& store, const Anchor& since) override;
-  // One transaction per item (the tracker records each as it is written).
+  // One transaction per batch, a savepoint per item (PgTable::in_one_transaction).
   std::vector<caf::ApplyResult> apply(const caf::StoreRef& store, std::vector<caf::SyncObj>&& batch) override;
   Result<std::vector<caf::SyncObj>> search(const caf::StoreRef& store, const caf::Query& query) override;
   // "count": number of rows of the user. "rescan": lists now, output the
