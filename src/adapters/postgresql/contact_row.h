@@ -49,11 +49,10 @@ std::optional<ColumnKind> contact_field_kind(const std::string& field);
 // column) and the child table (`has_children`). kInvalidArgument for bytes
 // that are no vCard.
 Result<MappedRow> contact_to_row(std::string_view vcard_bytes, const std::vector<std::string>& mapped,
-                                  bool has_children);
+                                 bool has_children);
 
 // The vCard (in `version`) for a row read back; `mapped` as for contact_to_row.
-std::string row_to_contact(const MappedRow& row, const std::vector<std::string>& mapped,
-                           data::VCardVersion version);
+std::string row_to_contact(const MappedRow& row, const std::vector<std::string>& mapped, data::VCardVersion version);
 
 // The RowMapping of a contacts table.
 class ContactMapping final : public RowMapping {

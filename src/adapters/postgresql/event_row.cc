@@ -33,9 +33,7 @@ icalcomponent* main_event(icalcomponent* vcalendar) {
   return nullptr;
 }
 
-int count_of(icalcomponent* c, icalproperty_kind kind) {
-  return icalcomponent_count_properties(c, kind);
-}
+int count_of(icalcomponent* c, icalproperty_kind kind) { return icalcomponent_count_properties(c, kind); }
 
 bool has_parameters(icalproperty* p) { return icalproperty_get_first_parameter(p, ICAL_ANY_PARAMETER) != nullptr; }
 

@@ -109,8 +109,7 @@ void PgChangeListener::listen_once() {
     const std::string horizon = query(xmin_now)[0][0].as<std::string>();
     const pqxx::result owners =
         query("SELECT DISTINCT " + owner_name_ + " FROM " + changelog_table_ + " l WHERE tbl IN (" + tables_in +
-              ") AND xid >= " +
-              conn.quote(position) + "::xid8 AND xid < " + conn.quote(horizon) + "::xid8");
+              ") AND xid >= " + conn.quote(position) + "::xid8 AND xid < " + conn.quote(horizon) + "::xid8");
     pending = query("SELECT EXISTS (SELECT 1 FROM " + changelog_table_ + " WHERE tbl IN (" + tables_in +
                     ") AND xid >= " + conn.quote(horizon) + "::xid8)")[0][0]
                   .as<bool>();

@@ -47,9 +47,9 @@ class PgChangeListener final : public caf::ChangeSubscription {
   // `tables`: the names the triggers log (schema.table), one or two.
   // `owner_name`: SQL giving the user name from a log row `l` ("l.owner",
   // or a lookup in the owner table when the owner column holds its key).
-  static std::unique_ptr<PgChangeListener> start(std::string store, std::string connection,
-                                                 std::string changelog_table, std::vector<std::string> tables,
-                                                 std::string owner_name, caf::ChangeCallback on_change);
+  static std::unique_ptr<PgChangeListener> start(std::string store, std::string connection, std::string changelog_table,
+                                                 std::vector<std::string> tables, std::string owner_name,
+                                                 caf::ChangeCallback on_change);
   PgChangeListener(const PgChangeListener&) = delete;
   PgChangeListener& operator=(const PgChangeListener&) = delete;
   ~PgChangeListener() override;

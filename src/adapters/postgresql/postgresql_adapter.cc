@@ -116,10 +116,8 @@ const char* kind_needs(ColumnKind kind) {
       return "date";
     case ColumnKind::kBytes:
       return "bytea";
-    case ColumnKind::kTimestamp:
-      return "timestamptz or timestamp";
-    case ColumnKind::kBool:
-      return "boolean";
+    case ColumnKind::kTimestamp: return "timestamptz or timestamp";
+    case ColumnKind::kBool: return "boolean";
   }
   return "";
 }
@@ -139,10 +137,8 @@ bool fits(const Column& column, ColumnKind kind) {
       return column.type_name == "date";
     case ColumnKind::kBytes:
       return column.type_name == "bytea";
-    case ColumnKind::kTimestamp:
-      return column.type_name == "timestamptz" || column.type_name == "timestamp";
-    case ColumnKind::kBool:
-      return column.type_name == "bool";
+    case ColumnKind::kTimestamp: return column.type_name == "timestamptz" || column.type_name == "timestamp";
+    case ColumnKind::kBool: return column.type_name == "bool";
   }
   return false;
 }
@@ -209,39 +205,32 @@ PgTable::PgTable(const PgTableConfig& config, PgTableShape shape, std::shared_pt
 std::string PgTable::owner_match(const std::string& slot) const {
   const std::string owner = "t." + quote_ident(config_.owner);
   if (shape_.owner_table.empty()) return owner + " = " + slot;
-  return owner + " IN (SELECT a." + quote_ident(config_.owner_table_key) + " FROM " + shape_.owner_table + " a WHERE a." +
-         quote_ident(config_.owner_table_user) + " = " + slot + ")";
+  return owner + " IN (SELECT a." + quote_ident(config_.owner_table_key) + " FROM " + shape_.owner_table +
+         " a WHERE a." + quote_ident(config_.owner_table_user) + " = " + slot + ")";
 }
 
 std::string PgTable::read_expression(const std::string& field) const {
   const std::string column = "t." + quote_ident(config_.fields.at(field));
   switch (*mapping_->kind_of(field)) {
-    case ColumnKind::kBytes:
-      return "encode(" + column + ", 'hex')";
-    case ColumnKind::kDate:
-      return "to_char(" + column + ", 'YYYY-MM-DD')";
+    case ColumnKind::kBytes: return "encode(" + column + ", 'hex')";
+    case ColumnKind::kDate: return "to_char(" + column + ", 'YYYY-MM-DD')";
     case ColumnKind::kTimestamp:
       return "to_char(" + column + (shape_.instant_fields.count(field) ? " AT TIME ZONE 'UTC'" : "") +
              ", 'YYYY-MM-DD HH24:MI:SS')";
     case ColumnKind::kText:
-    case ColumnKind::kBool:
-      break;
+    case ColumnKind::kBool: break;
   }
   return column + "::text";
 }
 
 std::string PgTable::write_expression(const std::string& field, const std::string& slot) const {
   switch (*mapping_->kind_of(field)) {
-    case ColumnKind::kBytes:
-      return "decode(" + slot + ", 'hex')";
-    case ColumnKind::kDate:
-      return slot + "::date";
+    case ColumnKind::kBytes: return "decode(" + slot + ", 'hex')";
+    case ColumnKind::kDate: return slot + "::date";
     case ColumnKind::kTimestamp:
       return shape_.instant_fields.count(field) ? "(" + slot + "::timestamp AT TIME ZONE 'UTC')" : slot + "::timestamp";
-    case ColumnKind::kBool:
-      return slot + "::boolean";
-    case ColumnKind::kText:
-      break;
+    case ColumnKind::kBool: return slot + "::boolean";
+    case ColumnKind::kText: break;
   }
   return slot;
 }
@@ -288,8 +277,8 @@ std::string text_array(const std::vector<std::string>& ids) {
 
 void PgTable::build_statements() {
   const std::string key = quote_ident(config_.key);
-  const std::string joined_extra = " LEFT JOIN " + shape_.extra_table + " x ON x.tbl = $2 AND x.item_key = t." + key +
-                                   "::text";
+  const std::string joined_extra =
+      " LEFT JOIN " + shape_.extra_table + " x ON x.tbl = $2 AND x.item_key = t." + key + "::text";
   auto add = [&](const std::string& name, const std::string& sql) { statements_.emplace_back("pgt_" + name, sql); };
   add("list", "SELECT t." + key + "::text, " + revision_sql_ + " FROM " + shape_.qualified + " t" + joined_extra +
                   " WHERE " + owner_match("$1") + live_filter_);
@@ -314,25 +303,25 @@ void PgTable::build_statements() {
     insert_values += ", " + value;
   }
   if (sets.empty()) sets = key + " = " + key;
-  add("update", "UPDATE " + shape_.qualified + " t SET " + sets + " WHERE t." + key + "::text = " + key_slot +
-                    " AND " + owner_match(user_slot) + live_filter_);
+  add("update", "UPDATE " + shape_.qualified + " t SET " + sets + " WHERE t." + key + "::text = " + key_slot + " AND " +
+                    owner_match(user_slot) + live_filter_);
   // INSERT ... SELECT: with an owner table, no row is made for a user it lacks.
-  const std::string owner_row = shape_.owner_table.empty() ? ""
-                                                           : " FROM " + shape_.owner_table + " a WHERE a." +
-                                                                 quote_ident(config_.owner_table_user) + " = " +
-                                                                 user_slot;
+  const std::string owner_row =
+      shape_.owner_table.empty()
+          ? ""
+          : " FROM " + shape_.owner_table + " a WHERE a." + quote_ident(config_.owner_table_user) + " = " + user_slot;
   add("insert", "INSERT INTO " + shape_.qualified + " (" + insert_columns + ") SELECT " + insert_values + owner_row +
                     " RETURNING " + key + "::text");
-  add("insert_keyed", "INSERT INTO " + shape_.qualified + " (" + key + ", " + insert_columns + ") SELECT " +
-                          key_slot + ", " + insert_values + owner_row + " RETURNING " + key + "::text");
+  add("insert_keyed", "INSERT INTO " + shape_.qualified + " (" + key + ", " + insert_columns + ") SELECT " + key_slot +
+                          ", " + insert_values + owner_row + " RETURNING " + key + "::text");
 
   add("extra_delete", "DELETE FROM " + shape_.extra_table + " WHERE tbl = $1 AND item_key = $2");
   add("extra_upsert", "INSERT INTO " + shape_.extra_table +
                           " (tbl, item_key, vcard) VALUES ($1, $2, $3)"
                           " ON CONFLICT (tbl, item_key) DO UPDATE SET vcard = EXCLUDED.vcard");
   if (config_.soft_delete) {
-    add("delete", "UPDATE " + shape_.qualified + " t SET " + quote_ident(config_.deleted_column) +
-                      " = $3 WHERE t." + key + "::text = $1 AND " + owner_match("$2") + live_filter_);
+    add("delete", "UPDATE " + shape_.qualified + " t SET " + quote_ident(config_.deleted_column) + " = $3 WHERE t." +
+                      key + "::text = $1 AND " + owner_match("$2") + live_filter_);
   } else {
     add("delete", "DELETE FROM " + shape_.qualified + " t WHERE t." + key + "::text = $1 AND " + owner_match("$2"));
   }
@@ -548,8 +537,8 @@ Result<std::pair<std::string, std::string>> PgTable::store_row(const caf::StoreR
       const pqxx::result inserted = txn.exec_prepared(key.empty() ? "pgt_insert" : "pgt_insert_keyed",
                                                       pqxx::prepare::make_dynamic_params(pointers));
       if (inserted.empty()) {
-        return Status::failed_precondition("user " + store.user.str() + " has no row in " + config_.owner_table +
-                                           " (" + config_.owner_table_user + " = '" + store.user.str() + "')");
+        return Status::failed_precondition("user " + store.user.str() + " has no row in " + config_.owner_table + " (" +
+                                           config_.owner_table_user + " = '" + store.user.str() + "')");
       }
       written_key = inserted[0][0].as<std::string>();
     }
@@ -634,8 +623,9 @@ Result<PgTableShape> inspect(PgDb& db, const PgTableConfig& config) {
         if (!txn.exec_params1("SELECT has_table_privilege(to_regclass($1), $2)", quote_qualified(table), right)[0]
                  .as<bool>()) {
           const std::string role = txn.exec1("SELECT current_user")[0].as<std::string>();
-          const std::string grant = read_only ? "SELECT" : config.soft_delete ? "SELECT, INSERT, UPDATE"
-                                                                              : "SELECT, INSERT, UPDATE, DELETE";
+          const std::string grant = read_only            ? "SELECT"
+                                    : config.soft_delete ? "SELECT, INSERT, UPDATE"
+                                                         : "SELECT, INSERT, UPDATE, DELETE";
           return Status::permission_denied(prefix + key + ": role " + role + " may not " + right + " " + table +
                                            " (GRANT " + grant + " ON " + table + " TO " + role + ")");
         }
@@ -645,7 +635,8 @@ Result<PgTableShape> inspect(PgDb& db, const PgTableConfig& config) {
         shape.name = shape.schema + "." + where[0][1].as<std::string>();
         shape.qualified = quote_ident(shape.schema) + "." + quote_ident(where[0][1].as<std::string>());
       } else if (read_only) {
-        shape.owner_table = quote_ident(where[0][0].as<std::string>()) + "." + quote_ident(where[0][1].as<std::string>());
+        shape.owner_table =
+            quote_ident(where[0][0].as<std::string>()) + "." + quote_ident(where[0][1].as<std::string>());
       } else {
         shape.child_name = where[0][0].as<std::string>() + "." + where[0][1].as<std::string>();
         shape.child_qualified = quote_ident(where[0][0].as<std::string>()) + "." +
@@ -947,10 +938,23 @@ Result<std::unique_ptr<caf::ChangeSubscription>> PostgresqlAdapter::watch_change
 namespace {
 
 const std::set<std::string>& plain_keys() {
-  static const std::set<std::string> keys = {
-      "connection",  "table",      "key",         "owner",          "child_table",   "child_key",
-      "child_kind",  "child_type", "child_value", "delete",         "deleted_column", "deleted_value",
-      "modified_column", "install_triggers", "owner_table", "owner_table_key", "owner_table_user"};
+  static const std::set<std::string> keys = {"connection",
+                                             "table",
+                                             "key",
+                                             "owner",
+                                             "child_table",
+                                             "child_key",
+                                             "child_kind",
+                                             "child_type",
+                                             "child_value",
+                                             "delete",
+                                             "deleted_column",
+                                             "deleted_value",
+                                             "modified_column",
+                                             "install_triggers",
+                                             "owner_table",
+                                             "owner_table_key",
+                                             "owner_table_user"};
   return keys;
 }
 
@@ -960,8 +964,9 @@ Status PostgresqlAdapterFactory::validate(const caf::StoreSettings& settings) co
   const std::string prefix = "stores." + settings.name + ".";
   const auto& o = settings.options;
   if (!is_contacts(settings.content_type) && !is_events(settings.content_type)) {
-    return Status::invalid_argument(prefix + "content_type: adapter postgresql maps contacts (text/vcard, "
-                                             "text/x-vcard) and events (text/calendar, text/x-vcalendar), not '" +
+    return Status::invalid_argument(prefix +
+                                    "content_type: adapter postgresql maps contacts (text/vcard, "
+                                    "text/x-vcard) and events (text/calendar, text/x-vcalendar), not '" +
                                     settings.content_type + "'");
   }
   const char* kind = is_events(settings.content_type) ? "event" : "contact";
@@ -972,18 +977,19 @@ Status PostgresqlAdapterFactory::validate(const caf::StoreSettings& settings) co
         for (const auto& f : fields_for(settings.content_type)) {
           names += (names.empty() ? "" : ", ") + std::string(f.name);
         }
-        return Status::invalid_argument(prefix + key + ": no " + kind + " field '" + key.substr(6) + "' (fields: " +
-                                        names + ")");
+        return Status::invalid_argument(prefix + key + ": no " + kind + " field '" + key.substr(6) +
+                                        "' (fields: " + names + ")");
       }
       if (value.empty()) return Status::invalid_argument(prefix + key + ": must name a column");
       continue;
     }
     if (!plain_keys().count(key)) {
-      return Status::invalid_argument(prefix + key +
-                                      ": unknown key for adapter postgresql (its keys: connection, table, key, owner, "
-                                      "field_<name>, child_table, child_key, child_kind, child_type, child_value, "
-                                      "delete, deleted_column, deleted_value, modified_column, install_triggers, owner_table, "
-                                      "owner_table_key, owner_table_user)");
+      return Status::invalid_argument(
+          prefix + key +
+          ": unknown key for adapter postgresql (its keys: connection, table, key, owner, "
+          "field_<name>, child_table, child_key, child_kind, child_type, child_value, "
+          "delete, deleted_column, deleted_value, modified_column, install_triggers, owner_table, "
+          "owner_table_key, owner_table_user)");
     }
   }
   for (const char* required : {"connection", "table", "key", "owner"}) {
@@ -995,17 +1001,20 @@ Status PostgresqlAdapterFactory::validate(const caf::StoreSettings& settings) co
   const int children = static_cast<int>(o.count("child_table") + o.count("child_key") + o.count("child_kind") +
                                         o.count("child_type") + o.count("child_value"));
   if (children != 0 && is_events(settings.content_type)) {
-    return Status::invalid_argument(prefix + "child_table: only contacts have a child table (further phones and "
-                                             "e-mails)");
+    return Status::invalid_argument(prefix +
+                                    "child_table: only contacts have a child table (further phones and "
+                                    "e-mails)");
   }
   if (children != 0 && children != 5) {
     return Status::invalid_argument(prefix + "child_table: child_table, child_key, child_kind, child_type and "
                                              "child_value go together");
   }
-  const int owner_join = static_cast<int>(o.count("owner_table") + o.count("owner_table_key") + o.count("owner_table_user"));
+  const int owner_join =
+      static_cast<int>(o.count("owner_table") + o.count("owner_table_key") + o.count("owner_table_user"));
   if (owner_join != 0 && owner_join != 3) {
-    return Status::invalid_argument(prefix + "owner_table: owner_table, owner_table_key and owner_table_user go "
-                                             "together");
+    return Status::invalid_argument(prefix +
+                                    "owner_table: owner_table, owner_table_key and owner_table_user go "
+                                    "together");
   }
   if (o.count("owner_table") && std::count(o.at("owner_table").begin(), o.at("owner_table").end(), '.') > 1) {
     return Status::invalid_argument(prefix + "owner_table: write schema.table or table");

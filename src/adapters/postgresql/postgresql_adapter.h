@@ -66,8 +66,8 @@
 #include <functional>
 #include <map>
 #include <memory>
-#include <optional>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -107,7 +107,7 @@ struct PgTableShape {
   std::string schema;          // of the mapped table, which also gets the side tables
   std::string qualified;       // "crm"."customers", quoted
   std::string name;            // crm.customers, as triggers name it (TG_TABLE_SCHEMA.TG_TABLE_NAME)
-  std::string owner_table;      // quoted; empty when the owner column holds the user name
+  std::string owner_table;     // quoted; empty when the owner column holds the user name
   std::string child_qualified;  // quoted; empty without a child table
   std::string child_name;
   std::string extra_table;      // quoted "<schema>"."conflux_item_extra"
@@ -175,7 +175,7 @@ class PgTable final : public caf::TrackedBackend {
   const PgTableConfig config_;
   const PgTableShape shape_;
   const std::shared_ptr<PgDb> service_;
-  std::vector<std::string> mapped_;  // field names with a column, in the mapping's fields() order
+  std::vector<std::string> mapped_;      // field names with a column, in the mapping's fields() order
   std::unique_ptr<RowMapping> mapping_;  // contacts or events, by the store's content type
   std::string revision_sql_;         // md5(...) or modified || md5(extra), over t and x
   std::string live_filter_;          // "" or " AND t.<deleted> IS DISTINCT FROM '<value>'"
@@ -189,7 +189,7 @@ class PgTable final : public caf::TrackedBackend {
   };
 
   std::mutex mutex_;
-  std::optional<Batch> batch_;  // guarded by mutex_; set during in_one_transaction()
+  std::optional<Batch> batch_;                        // guarded by mutex_; set during in_one_transaction()
   std::map<UserId, std::shared_ptr<PgDb>> sessions_;  // guarded by mutex_
   std::map<std::pair<UserId, std::string>, std::string> prefetched_;  // guarded by mutex_; (user, id) -> vCard
 };

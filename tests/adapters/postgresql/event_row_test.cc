@@ -38,9 +38,9 @@ std::string facts(const std::string& text) {
   if (!item) return "";
   icalcomponent* main = const_cast<icalcomponent*>((*item)->main_component());
   std::string out;
-  for (icalproperty_kind kind : {ICAL_SUMMARY_PROPERTY, ICAL_LOCATION_PROPERTY, ICAL_DESCRIPTION_PROPERTY,
-                                 ICAL_DTSTART_PROPERTY, ICAL_DTEND_PROPERTY, ICAL_RRULE_PROPERTY, ICAL_UID_PROPERTY,
-                                 ICAL_CATEGORIES_PROPERTY}) {
+  for (icalproperty_kind kind :
+       {ICAL_SUMMARY_PROPERTY, ICAL_LOCATION_PROPERTY, ICAL_DESCRIPTION_PROPERTY, ICAL_DTSTART_PROPERTY,
+        ICAL_DTEND_PROPERTY, ICAL_RRULE_PROPERTY, ICAL_UID_PROPERTY, ICAL_CATEGORIES_PROPERTY}) {
     for (icalproperty* p = icalcomponent_get_first_property(main, kind); p != nullptr;
          p = icalcomponent_get_next_property(main, kind)) {
       char* line = icalproperty_as_ical_string_r(p);
@@ -83,8 +83,9 @@ TEST(EventRow, TimestamptzColumnsHoldTheInstant) {
 TEST(EventRow, ARowAnotherProgramWroteBecomesAnEvent) {
   EventMapping mapping(kAll, {}, data::ical20_format());
   MappedRow row;
-  row.fields = {{"summary", "Dentist"},           {"start", "2026-03-02 15:00:00"}, {"end", "2026-03-02 15:45:00"},
-                {"timezone", "America/New_York"}, {"all_day", "false"},            {"location", "Main St; 5"}};
+  row.fields = {{"summary", "Dentist"},         {"start", "2026-03-02 15:00:00"},
+                {"end", "2026-03-02 15:45:00"}, {"timezone", "America/New_York"},
+                {"all_day", "false"},           {"location", "Main St; 5"}};
   row.name = "crm.appointments:7";
   auto text = mapping.to_item(row);
   ASSERT_TRUE(text.has_value()) << text.error().to_string();
@@ -110,7 +111,8 @@ TEST(EventRow, AllDayEventsAndUtcTimes) {
   EXPECT_EQ(row->fields.count("timezone"), 0u);
   EXPECT_EQ(facts(*mapping.to_item(*row)), facts(holiday));
 
-  const std::string call = calendar("BEGIN:VEVENT\r\nUID:c\r\nSUMMARY:Call\r\nDTSTART:20260110T090000Z\r\nEND:VEVENT\r\n");
+  const std::string call =
+      calendar("BEGIN:VEVENT\r\nUID:c\r\nSUMMARY:Call\r\nDTSTART:20260110T090000Z\r\nEND:VEVENT\r\n");
   row = mapping.to_row(call);
   ASSERT_TRUE(row.has_value());
   EXPECT_EQ(row->fields.at("start"), "2026-01-10 09:00:00");
