@@ -315,12 +315,22 @@ std::vector<ApplyResult> RevisionTracker::apply(const StoreRef& store, std::vect
   // whole batch before anything is written (so a write cannot recreate a
   // vanished collection and turn every other item into a tombstone).
   if (auto refreshed = refresh_locked(store); !refreshed) return fail_all(batch.size(), refreshed.error());
-  // One transaction records the whole batch; the back end's writes are not
-  // part of it (a file system has none), so each is recorded right after it.
-  auto tx = db_->transaction();
-  if (!tx) return fail_all(batch.size(), tx.error().with_context("revision tracker"));
-  std::vector<ApplyResult> results(batch.size());
-  for (size_t i = 0; i < batch.size(); ++i) apply_one(store, batch[i], results[i]);
+  // One transaction records the whole batch. A back end with transactions
+  // runs the writes in one of its own (TrackedBackend::in_one_transaction)
+  // that commits before the record; a file system has none, so there each
+  // write is recorded right after it.
+  std::optional<SqliteTransaction> tx;
+  std::vector<ApplyResult> results;
+  Status written = backend_.in_one_transaction(store, [&]() -> Status {
+    tx.reset();  // a run again: what the last one recorded is rolled back
+    auto begun = db_->transaction();
+    if (!begun) return begun.error().with_context("revision tracker");
+    tx.emplace(std::move(*begun));
+    results.assign(batch.size(), ApplyResult{});
+    for (size_t i = 0; i < batch.size(); ++i) apply_one(store, batch[i], results[i]);
+    return Status::ok();
+  });
+  if (!written.is_ok()) return fail_all(batch.size(), written);
   if (Status committed = tx->commit(); !committed.is_ok()) {
     // The back end holds the writes; only their revisions are not recorded.
     // The next listing reports them as changes, so devices get them again

@@ -34,6 +34,7 @@
 // one tracker, back-end primitives included.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -97,6 +98,17 @@ class TrackedBackend {
     return Status::unimplemented("this back end takes the ids it is given");
   }
 
+  // Runs `write_all` (the writes of one apply() batch); a back end with
+  // transactions puts them in one and commits it when `write_all` returns
+  // OK. A write that fails inside fails only its item (the back end undoes
+  // just that one, e.g. by a savepoint). An error returned here (the commit
+  // failed, the connection broke) means nothing of the batch was kept.
+  // `write_all` may run more than once (a retried transaction), each run
+  // from scratch.
+  virtual Status in_one_transaction(const StoreRef& store, const std::function<Status()>& write_all) {
+    return write_all();
+  }
+
   // Told the ids the tracker is about to read() one after another, so a back
   // end that can fetch many items in one request (a DAV multiget) does so.
   // A hint only: read() must work without it, and a failure here is left for
@@ -129,8 +141,9 @@ class RevisionTracker {
   // unknown guids are skipped).
   Result<std::vector<SyncObj>> search(const StoreRef& store, const Query& query);
   // Lists the back end first (a failure fails every item with that status,
-  // nothing written), then writes through the back end and records each new
-  // revision at once, so the next listing does not report Conflux's own
+  // nothing written), then writes through the back end (in one of its
+  // transactions when it has them: a failed commit fails every item) and
+  // records each new revision at once, so the next listing does not report Conflux's own
   // writes as changes. A create keeps the guid it carries when the back end has no such id and
   // accepts it, else gets random hex; one the back end took as an update of
   // an item it holds (TrackedBackend::create) is kUpdated with that item's

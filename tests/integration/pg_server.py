@@ -17,6 +17,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 
 SCRIPT = Path(__file__).resolve().parent.parent / "pg" / "pg_test_server"
@@ -53,6 +54,26 @@ class PgServer:
         if proc.returncode != 0:
             raise AssertionError(f"psql failed: {proc.stderr}")
         return proc.stdout
+
+    def require_password(self, role, password):
+        """Gives `role` a password and makes the server ask it for one
+        (scram-sha-256) on every connection; every other role stays trusted."""
+        self.psql("postgres", f"ALTER ROLE {role} PASSWORD '{password}'")
+        hba = Path(self.dir) / "data" / "pg_hba.conf"
+        rule = f"local all {role} scram-sha-256\n"
+        text = hba.read_text()
+        if rule not in text:
+            hba.write_text(rule + text)  # the first matching line wins
+        self.psql("postgres", "SELECT pg_reload_conf()")
+        # The reload is a signal: wait until a login without the password fails.
+        for _ in range(600):
+            proc = subprocess.run([PSQL, "-X", "-w", "-d", self.uri("postgres", role),
+                                   "-c", "SELECT 1"], stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.DEVNULL, timeout=60)
+            if proc.returncode != 0:
+                return
+            time.sleep(0.1)
+        raise RuntimeError(f"pg_hba.conf reload did not take effect for {role}")
 
     def create_database(self, prefix="conflux"):
         """A new empty database; returns its name."""

@@ -20,10 +20,34 @@ a day, install_triggers = true):
   6. device B slow-syncs and gets every contact whole: what no column holds
      (CATEGORIES, UID, a second ADR ...) was kept in the side table.
 
+test_appointments_table: events in a booking system's crm.appointments
+(timestamptz start and end, all-day flag, time zone, recurrence rule, a
+column Conflux does not know). A field naming a column of the wrong type
+stops the server; SyncEvolution slow-syncs three events (a weekly meeting
+in Europe/Berlin, an all-day holiday, a UTC call with an alarm) into rows
+with the right instants; a row inserted with psql reaches the device with
+its time zone; the device's edit moves the row; a second device gets
+every event whole (what no column holds was kept beside the row).
+
+test_owner_through_an_accounts_table: the owner column holds a key of
+crm.accounts, whose login column names the Conflux user (owner_table*):
+a missing login column stops the server with one line; olga's device gets
+only her account's rows, its adds carry her account's id, and a row psql
+adds to her account is pushed to her (the change log names the account).
+
+test_a_row_the_table_refuses_fails_alone: a batch is one transaction; a
+row a CHECK constraint refuses fails only its item (the savepoint), the
+other four of the upload are in the table.
+
 test_bad_mapping_and_connection_stop_the_server_with_one_line: a missing
 column, a column of the wrong type, a malformed connection string, a server
-nobody listens on and a role without rights on the table each stop
-`conflux serve` with one line naming the store, the key and what to fix.
+nobody listens on, a wrong password, a database that does not exist and a
+role without rights on the table each stop `conflux serve` with one line
+(its only output) naming the store, the key and what to fix.
+
+test_per_user_login_is_refused_when_postgresql_refuses_the_password: the
+role asks for its password (scram-sha-256 in pg_hba.conf); a device with
+a wrong one is refused and writes nothing, with the right one it syncs.
 
 test_per_user_login (login = "per-user", no cache, no Conflux accounts at
 all): a user whose PostgreSQL role exists syncs and their rows carry their
@@ -83,6 +107,89 @@ child_kind = "kind"
 child_type = "label"
 child_value = "value"
 """
+
+
+APPOINTMENTS = """
+CREATE TABLE crm.appointments (
+  id SERIAL PRIMARY KEY,
+  booked_by TEXT NOT NULL,
+  title TEXT, place TEXT, details TEXT,
+  starts_at TIMESTAMPTZ NOT NULL, ends_at TIMESTAMPTZ,
+  whole_day BOOLEAN NOT NULL DEFAULT false, zone TEXT, repeats TEXT,
+  room_confirmed BOOLEAN NOT NULL DEFAULT false);
+"""
+
+EVENT_MAPPING = """
+table = "crm.appointments"
+key = "id"
+owner = "booked_by"
+field_summary = "title"
+field_location = "place"
+field_description = "details"
+field_start = "starts_at"
+field_end = "ends_at"
+field_all_day = "whole_day"
+field_timezone = "zone"
+field_rrule = "repeats"
+"""
+
+BERLIN = ("BEGIN:VTIMEZONE\r\nTZID:Europe/Berlin\r\n"
+          "BEGIN:DAYLIGHT\r\nTZOFFSETFROM:+0100\r\nTZOFFSETTO:+0200\r\n"
+          "TZNAME:CEST\r\nDTSTART:19700329T020000\r\n"
+          "RRULE:FREQ=YEARLY;BYDAY=-1SU;BYMONTH=3\r\nEND:DAYLIGHT\r\n"
+          "BEGIN:STANDARD\r\nTZOFFSETFROM:+0200\r\nTZOFFSETTO:+0100\r\n"
+          "TZNAME:CET\r\nDTSTART:19701025T030000\r\n"
+          "RRULE:FREQ=YEARLY;BYDAY=-1SU;BYMONTH=10\r\nEND:STANDARD\r\n"
+          "END:VTIMEZONE\r\n")
+
+
+def vcalendar(body, timezone=""):
+    return ("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Conflux tests//pg//EN\r\n"
+            + timezone + "BEGIN:VEVENT\r\nDTSTAMP:20260101T000000Z\r\n" + body
+            + "END:VEVENT\r\nEND:VCALENDAR\r\n")
+
+
+EVENTS = {
+    "review.ics": vcalendar(
+        "UID:review-1\r\nSUMMARY:Design review\r\nLOCATION:Room 4\r\n"
+        "DESCRIPTION:Bring the drafts\r\nCATEGORIES:Work\r\n"
+        "DTSTART;TZID=Europe/Berlin:20260715T100000\r\n"
+        "DTEND;TZID=Europe/Berlin:20260715T113000\r\n"
+        "RRULE:FREQ=WEEKLY;COUNT=4;BYDAY=WE\r\n", BERLIN),
+    "holiday.ics": vcalendar(
+        "UID:holiday-1\r\nSUMMARY:Holiday\r\nDTSTART;VALUE=DATE:20261224\r\n"
+        "DTEND;VALUE=DATE:20261227\r\n"),
+    "call.ics": vcalendar(
+        "UID:call-1\r\nSUMMARY:Call\r\nDTSTART:20260110T090000Z\r\n"
+        "DTEND:20260110T093000Z\r\nBEGIN:VALARM\r\nACTION:DISPLAY\r\n"
+        "DESCRIPTION:Call\r\nTRIGGER:-PT10M\r\nEND:VALARM\r\n"),
+}
+
+
+def unfolded_lines(text):
+    return text.replace("\r\n ", "").replace("\r\n", "\n").split("\n")
+
+
+FACTS = ("SUMMARY", "LOCATION", "DESCRIPTION", "DTSTART", "DTEND", "UID",
+         "CATEGORIES", "ACTION", "BEGIN:VALARM")
+
+
+def event_facts(text):
+    """The lines of the VEVENT that hold what was sent (not what each
+    device adds itself: LAST-MODIFIED, its spelling of RRULE), sorted."""
+    lines = unfolded_lines(text)
+    start = lines.index("BEGIN:VEVENT")
+    out, depth = [], 0
+    for line in lines[start + 1:]:
+        if line.startswith("BEGIN:"):
+            depth += 1
+        if line == "END:VEVENT" and depth == 0:
+            break
+        if line.startswith("END:"):
+            depth -= 1
+        if line.startswith(FACTS):
+            out.append(line)
+    return sorted(out)
 
 
 class PgBackendTest(IntegrationTest):
@@ -224,11 +331,176 @@ class PgBackendTest(IntegrationTest):
         server.stop()
         self.assertEqual(error_lines(server.log_text()), [])
 
+    def test_appointments_table(self):
+        database, uri = self.crm_database()
+        self.pg.psql(database, APPOINTMENTS, user="crm_sync")
+        section = ('[stores.calendar]\nadapter = "postgresql"\n'
+                   'content_type = "text/calendar"\ncontent_version = "2.0"\n'
+                   f'connection = "{uri}"\n' + EVENT_MAPPING)
+        # Checked against the live schema like contacts.
+        wrong = self.make_server(section.replace('field_all_day = "whole_day"',
+                                                 'field_all_day = "title"'),
+                                 name="wrongtype")
+        line = self.start_fails(wrong)
+        for text in ("stores.calendar.field_all_day", "title", "boolean"):
+            self.assertIn(text, line)
+
+        server = self.make_server(section)
+        server.add_user(USER, PASSWORD)
+        server.start()
+        stores = {"calendar": ("text/calendar", "calendar")}
+        a = self.make_device(server, "cal-a", USER, PASSWORD, datastores=stores)
+        for name, text in EVENTS.items():
+            a.write_item("calendar", name, text)
+        a.sync("slow", timeout=120)
+
+        def rows(columns):
+            return self.pg.psql(database, f"SELECT {columns} FROM "
+                                "crm.appointments ORDER BY title")
+        self.assertEqual(rows(
+            "title, place, to_char(starts_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI'),"
+            " to_char(ends_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI'),"
+            " whole_day, zone, repeats IS NOT NULL, booked_by"),
+            "Call||2026-01-10 09:00|2026-01-10 09:30|f||f|olga\n"
+            "Design review|Room 4|2026-07-15 08:00|2026-07-15 09:30|f|"
+            "Europe/Berlin|t|olga\n"
+            "Holiday||2026-12-24 00:00|2026-12-27 00:00|t||f|olga\n")
+        # SyncEvolution sends COUNT=4 as the UNTIL of the fourth meeting.
+        self.assertRegex(rows("repeats").splitlines()[1],
+                         r"^FREQ=WEEKLY;(COUNT=4|UNTIL=20260805T080000Z);BYDAY=WE$")
+
+        # Another program books an appointment; the device gets it.
+        self.pg.psql(database, "INSERT INTO crm.appointments (booked_by, title,"
+                     " place, starts_at, ends_at, zone) VALUES ('olga', 'Dentist',"
+                     " 'Main St 5', '2026-03-02 15:00 America/New_York',"
+                     " '2026-03-02 15:45 America/New_York', 'America/New_York')",
+                     user="crm_sync")
+        _, out = a.sync("two-way", timeout=120)
+        self.assertEqual(local_changes(parse_summary(out)["calendar"]),
+                         (1, 0, 0), out[-3000:])
+        dentist = next(t for t in a.items("calendar").values()
+                       if "SUMMARY:Dentist" in t)
+        facts = event_facts(dentist)
+        self.assertIn("DTSTART;TZID=America/New_York:20260302T150000", facts)
+        self.assertIn("LOCATION:Main St 5", facts)
+
+        # The device moves the review; the row follows, room_confirmed (a
+        # column the mapping does not know) keeps its value.
+        self.pg.psql(database, "UPDATE crm.appointments SET room_confirmed = true"
+                     " WHERE title = 'Design review'")
+        a.write_item("calendar", "review.ics", EVENTS["review.ics"].replace(
+            "T100000", "T140000").replace("T113000", "T153000"))
+        a.sync("two-way", timeout=120)
+        self.assertEqual(self.pg.psql(
+            database, "SELECT to_char(starts_at AT TIME ZONE 'Europe/Berlin',"
+            " 'HH24:MI'), room_confirmed FROM crm.appointments"
+            " WHERE title = 'Design review'").strip(), "14:00|t")
+
+        # A second device gets every event whole: UID, CATEGORIES, the
+        # alarm were kept beside the row.
+        b = self.make_device(server, "cal-b", USER, PASSWORD, datastores=stores)
+        b.sync("slow", timeout=120)
+        on_a = {tuple(event_facts(t)) for t in a.items("calendar").values()}
+        on_b = {tuple(event_facts(t)) for t in b.items("calendar").values()}
+        self.assertEqual(len(on_b), 4)
+        self.assertEqual(on_a, on_b)
+        review = next(f for f in on_b if "UID:review-1" in f)
+        self.assertIn("CATEGORIES:Work", review)
+        self.assertIn("DTSTART;TZID=Europe/Berlin:20260715T140000", review)
+        server.stop()
+        self.assertEqual(error_lines(server.log_text()), [])
+
+    def test_owner_through_an_accounts_table(self):
+        database, uri = self.crm_database()
+        self.pg.psql(database, """
+            CREATE TABLE crm.accounts (id SERIAL PRIMARY KEY, login TEXT UNIQUE NOT NULL);
+            CREATE TABLE crm.leads (id SERIAL PRIMARY KEY,
+              account_id INTEGER NOT NULL REFERENCES crm.accounts(id),
+              first_name TEXT, last_name TEXT, email TEXT);
+            INSERT INTO crm.accounts (login) VALUES ('olga'), ('piet');
+            INSERT INTO crm.leads (account_id, first_name, last_name)
+              SELECT id, 'Piets', 'Lead' FROM crm.accounts WHERE login = 'piet';
+            """, user="crm_sync")
+        section = (f'[stores.{DS}]\nadapter = "postgresql"\n'
+                   'content_type = "text/vcard"\ncontent_version = "3.0"\n'
+                   f'connection = "{uri}"\ntable = "crm.leads"\nkey = "id"\n'
+                   'owner = "account_id"\nowner_table = "crm.accounts"\n'
+                   'owner_table_key = "id"\nowner_table_user = "login"\n'
+                   'field_given = "first_name"\nfield_family = "last_name"\n'
+                   'field_email = "email"\ninstall_triggers = true\ncache = true\n'
+                   'backend_monitor = "push"\nbackend_poll_seconds = 86400\n')
+        line = self.start_fails(self.make_server(
+            section.replace('"login"', '"username"'), name="nouser"))
+        for text in ("stores.contacts.owner_table_user", "crm.accounts",
+                     "username"):
+            self.assertIn(text, line)
+
+        server = self.make_server(section)
+        server.add_user(USER, PASSWORD)
+        server.start()
+        a = self.make_device(server, "dev-a", USER, PASSWORD)
+        for name, text in vcards.generate(2, seed=144):
+            a.write_item(DS, name, text)
+        _, out = a.sync("slow", timeout=120)
+        self.assertEqual(local_changes(parse_summary(out)[DS]), (0, 0, 0),
+                         "piet's lead must not reach olga's device")
+        poll_until(lambda: self.pg.psql(
+            database, "SELECT count(*) FROM crm.leads l JOIN crm.accounts a"
+            " ON a.id = l.account_id WHERE a.login = 'olga'").strip() == "2",
+            PUSH_TIMEOUT, what="olga's 2 rows in crm.leads")
+
+        # Another program adds a lead to olga's account: the change log
+        # names account 1, the NOTIFY brings it to olga.
+        before = self.pushed(server)
+        self.pg.psql(database, "INSERT INTO crm.leads (account_id, first_name,"
+                     " last_name) SELECT id, 'Nora', 'New' FROM crm.accounts"
+                     " WHERE login = 'olga'", user="crm_sync")
+        poll_until(lambda: self.pushed(server) > before, PUSH_TIMEOUT,
+                   what="the change brought into olga's cache by NOTIFY")
+        _, out = a.sync("two-way", timeout=120)
+        self.assertEqual(local_changes(parse_summary(out)[DS]), (1, 0, 0),
+                         out[-3000:])
+        self.assertIn("Nora New", {vcards.fn_of(t) for t in a.items(DS).values()})
+        self.assertEqual(self.pg.psql(
+            database, "SELECT count(*) FROM crm.leads").strip(), "4")
+        server.stop()
+        self.assertEqual(error_lines(server.log_text()), [])
+
+    def test_a_row_the_table_refuses_fails_alone(self):
+        database, uri = self.crm_database()
+        self.pg.psql(database, "ALTER TABLE crm.customers ADD CONSTRAINT "
+                     "no_refused CHECK (last_name IS DISTINCT FROM 'Refused')",
+                     user="crm_sync")
+        server = self.make_server(self.store_section(uri))
+        server.add_user(USER, PASSWORD)
+        server.start()
+        a = self.make_device(server, "dev-a", USER, PASSWORD)
+        for name, text in vcards.generate(4, seed=145):
+            a.write_item(DS, name, text)
+        a.write_item(DS, "refused.vcf", "BEGIN:VCARD\r\nVERSION:3.0\r\n"
+                     "N:Refused;Rita;;;\r\nFN:Rita Refused\r\nEND:VCARD\r\n")
+        _, out = a.sync("slow", expect_ok=False, timeout=120)
+        counts = parse_summary(out)[DS]
+        self.assertEqual((counts.remote_new, counts.remote_err), (4, 1), out[-3000:])
+        self.assertEqual(len(self.rows(database)), 4)
+        self.assertNotIn(("Rita", "Refused"), self.rows(database))
+        self.assertRegex(server.log_text(), r"item \(new\) not applied: .*no_refused")
+
+        # The table took the other four in the same transaction; once the
+        # device drops the refused one, a sync has nothing left to do.
+        a.delete_item(DS, "refused.vcf")
+        _, out = a.sync("two-way", timeout=120)
+        self.assertEqual(local_changes(parse_summary(out)[DS]), (0, 0, 0))
+        self.assertEqual(len(self.rows(database)), 4)
+        server.stop()
+
     def start_fails(self, server):
+        """The one line `conflux serve` prints before it exits non-zero."""
         proc = server.cli("serve", check=False)
         self.assertNotEqual(proc.returncode, 0)
         lines = [line for line in proc.stderr.splitlines() if line.strip()]
-        return lines[-1] if lines else ""
+        self.assertEqual(len(lines), 1, proc.stderr)
+        return lines[0]
 
     def test_bad_mapping_and_connection_stop_the_server_with_one_line(self):
         database, uri = self.crm_database()
@@ -253,11 +525,22 @@ class PgBackendTest(IntegrationTest):
             self.pg.uri(database, user="crm_reader")),
             ["stores.contacts.table", "crm_reader", "INSERT",
              "GRANT"]))
+        self.pg.psql(database, "DO $$ BEGIN CREATE ROLE crm_pw LOGIN; "
+                     "EXCEPTION WHEN duplicate_object THEN NULL; END $$")
+        self.pg.require_password("crm_pw", "right-pw-1")
+        cases.append(("password", self.store_section(
+            self.pg.uri(database, user="crm_pw", password="wrong-pw-2")),
+            ["stores.contacts.connection", "password", "crm_pw"]))
+        cases.append(("nodatabase", self.store_section(
+            self.pg.uri("crm_nonexistent")),
+            ["stores.contacts.connection", "crm_nonexistent",
+             "does not exist"]))
         for name, section, wanted in cases:
             with self.subTest(name):
                 line = self.start_fails(self.make_server(section, name=name))
                 for text in wanted:
                     self.assertIn(text, line)
+                self.assertNotIn("wrong-pw-2", line)
 
     def test_per_user_login(self):
         database, uri = self.crm_database()
@@ -306,6 +589,39 @@ class PgBackendTest(IntegrationTest):
             database, "SELECT count(*) FROM crm.customers WHERE "
             "account_manager <> 'olga'").strip(), "0")
         server.stop()
+
+    def test_per_user_login_is_refused_when_postgresql_refuses_the_password(self):
+        database, uri = self.crm_database()
+        role, password = "petra", "Petra-pg-pw-7"
+        self.pg.psql(database, f"DO $$ BEGIN CREATE ROLE {role} LOGIN; "
+                     "EXCEPTION WHEN duplicate_object THEN NULL; END $$")
+        self.pg.require_password(role, password)
+        server = self.make_server("[auth]\nmd5 = false\n" + self.store_section(
+            uri, 'login = "per-user"\n'))
+        server.start()
+        # After the start: the side table Conflux made at start included.
+        self.pg.psql(database, f"GRANT USAGE ON SCHEMA crm TO {role}; "
+                     "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN "
+                     f"SCHEMA crm TO {role}; GRANT USAGE ON ALL SEQUENCES IN "
+                     f"SCHEMA crm TO {role}", user="crm_sync")
+        wrong = self.make_device(server, "wrong", role, "Not-her-pw-8")
+        wrong.write_item(DS, "w.vcf", vcards.contact(1, seed=143))
+        code, _ = wrong.sync("slow", expect_ok=False, timeout=120)
+        self.assertNotEqual(code, 0)
+        self.assertRegex(server.log_text(), r"device conflux-it-wrong: "
+                         r"authentication refused")
+        self.assertNotIn("Not-her-pw-8", server.log_text())
+        self.assertEqual(self.pg.psql(
+            database, "SELECT count(*) FROM crm.customers").strip(), "0")
+
+        right = self.make_device(server, "right", role, password)
+        right.write_item(DS, "r.vcf", vcards.contact(2, seed=143))
+        right.sync("slow", timeout=120)
+        self.assertEqual(self.pg.psql(
+            database, "SELECT count(*) FROM crm.customers WHERE "
+            f"account_manager = '{role}'").strip(), "1")
+        server.stop()
+        self.assertEqual(error_lines(server.log_text()), [])
 
 
 if __name__ == "__main__":

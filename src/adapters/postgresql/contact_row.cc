@@ -100,16 +100,16 @@ std::string image_type(const std::string& bytes) {
 
 }  // namespace
 
-const std::vector<ContactField>& contact_fields() {
-  static const std::vector<ContactField> fields = {
-      {"family", ColumnKind::kText},   {"given", ColumnKind::kText},      {"middle", ColumnKind::kText},
-      {"prefix", ColumnKind::kText},   {"suffix", ColumnKind::kText},     {"formatted", ColumnKind::kText},
-      {"org", ColumnKind::kText},      {"department", ColumnKind::kText}, {"title", ColumnKind::kText},
-      {"tel", ColumnKind::kText},      {"tel_home", ColumnKind::kText},   {"tel_work", ColumnKind::kText},
-      {"tel_cell", ColumnKind::kText}, {"email", ColumnKind::kText},      {"email_home", ColumnKind::kText},
-      {"email_work", ColumnKind::kText}, {"street", ColumnKind::kText},   {"city", ColumnKind::kText},
-      {"region", ColumnKind::kText},   {"postcode", ColumnKind::kText},   {"country", ColumnKind::kText},
-      {"birthday", ColumnKind::kDate}, {"note", ColumnKind::kText},       {"url", ColumnKind::kText},
+const std::vector<MappedField>& contact_fields() {
+  static const std::vector<MappedField> fields = {
+      {"family", ColumnKind::kText},     {"given", ColumnKind::kText},      {"middle", ColumnKind::kText},
+      {"prefix", ColumnKind::kText},     {"suffix", ColumnKind::kText},     {"formatted", ColumnKind::kText},
+      {"org", ColumnKind::kText},        {"department", ColumnKind::kText}, {"title", ColumnKind::kText},
+      {"tel", ColumnKind::kText},        {"tel_home", ColumnKind::kText},   {"tel_work", ColumnKind::kText},
+      {"tel_cell", ColumnKind::kText},   {"email", ColumnKind::kText},      {"email_home", ColumnKind::kText},
+      {"email_work", ColumnKind::kText}, {"street", ColumnKind::kText},     {"city", ColumnKind::kText},
+      {"region", ColumnKind::kText},     {"postcode", ColumnKind::kText},   {"country", ColumnKind::kText},
+      {"birthday", ColumnKind::kDate},   {"note", ColumnKind::kText},       {"url", ColumnKind::kText},
       {"photo", ColumnKind::kBytes},
   };
   return fields;
@@ -122,11 +122,11 @@ std::optional<ColumnKind> contact_field_kind(const std::string& field) {
   return std::nullopt;
 }
 
-Result<ContactRow> contact_to_row(std::string_view vcard_bytes, const std::vector<std::string>& mapped,
-                                  bool has_children) {
+Result<MappedRow> contact_to_row(std::string_view vcard_bytes, const std::vector<std::string>& mapped,
+                                 bool has_children) {
   auto card = data::parse_vcard(vcard_bytes);
   if (!card) return card.error();
-  ContactRow row;
+  MappedRow row;
   data::VCard leftovers;
   leftovers.version = card->version;
   auto take = [&](const char* field, const std::string& value) {
@@ -199,8 +199,7 @@ Result<ContactRow> contact_to_row(std::string_view vcard_bytes, const std::vecto
   return row;
 }
 
-std::string row_to_contact(const ContactRow& row, const std::vector<std::string>& mapped,
-                           data::VCardVersion version) {
+std::string row_to_contact(const MappedRow& row, const std::vector<std::string>& mapped, data::VCardVersion version) {
   data::VCard extra;
   if (!row.extra.empty()) {
     // Written by contact_to_row, so it parses; a hand-edited broken one is dropped.

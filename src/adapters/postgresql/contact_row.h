@@ -33,47 +33,42 @@
 #include <string>
 #include <vector>
 
+#include "adapters/postgresql/row_mapping.h"
 #include "common/status.h"
 #include "data/vcard.h"
 
 namespace conflux::adapters {
 
-enum class ColumnKind { kText, kDate, kBytes };
-
-// Every contact field name, with the column kind it needs; nullptr-free and
-// in the order fields are written to a vCard.
-struct ContactField {
-  const char* name;
-  ColumnKind kind;
-};
-const std::vector<ContactField>& contact_fields();
+// Every contact field name, with the column kind it needs, in the order
+// fields are written to a vCard.
+const std::vector<MappedField>& contact_fields();
 // The kind a field needs, nullopt for a name that is no contact field.
 std::optional<ColumnKind> contact_field_kind(const std::string& field);
-
-// One phone or e-mail in the child table.
-struct ChildValue {
-  std::string kind;   // "tel" or "email"
-  std::string types;  // TYPE values joined by ',' ("WORK,FAX"); may be empty
-  std::string value;
-  bool operator==(const ChildValue&) const = default;
-};
-
-struct ContactRow {
-  // field name -> value; a mapped field absent here is NULL. kDate values are
-  // "YYYY-MM-DD", kBytes values raw bytes.
-  std::map<std::string, std::string> fields;
-  std::vector<ChildValue> children;
-  std::string extra;  // a vCard of what no column holds; empty when nothing
-};
 
 // Splits `vcard_bytes` over the fields in `mapped` (field names that have a
 // column) and the child table (`has_children`). kInvalidArgument for bytes
 // that are no vCard.
-Result<ContactRow> contact_to_row(std::string_view vcard_bytes, const std::vector<std::string>& mapped,
-                                  bool has_children);
+Result<MappedRow> contact_to_row(std::string_view vcard_bytes, const std::vector<std::string>& mapped,
+                                 bool has_children);
 
 // The vCard (in `version`) for a row read back; `mapped` as for contact_to_row.
-std::string row_to_contact(const ContactRow& row, const std::vector<std::string>& mapped,
-                           data::VCardVersion version);
+std::string row_to_contact(const MappedRow& row, const std::vector<std::string>& mapped, data::VCardVersion version);
+
+// The RowMapping of a contacts table.
+class ContactMapping final : public RowMapping {
+ public:
+  ContactMapping(std::vector<std::string> mapped, bool has_children, data::VCardVersion version)
+      : mapped_(std::move(mapped)), has_children_(has_children), version_(version) {}
+  const std::vector<MappedField>& fields() const override { return contact_fields(); }
+  Result<MappedRow> to_row(std::string_view item) const override {
+    return contact_to_row(item, mapped_, has_children_);
+  }
+  Result<std::string> to_item(const MappedRow& row) const override { return row_to_contact(row, mapped_, version_); }
+
+ private:
+  const std::vector<std::string> mapped_;
+  const bool has_children_;
+  const data::VCardVersion version_;
+};
 
 }  // namespace conflux::adapters

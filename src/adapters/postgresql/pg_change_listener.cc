@@ -30,18 +30,20 @@ std::string one_line(std::string text) {
 
 std::unique_ptr<PgChangeListener> PgChangeListener::start(std::string store, std::string connection,
                                                           std::string changelog_table, std::vector<std::string> tables,
-                                                          caf::ChangeCallback on_change) {
+                                                          std::string owner_name, caf::ChangeCallback on_change) {
   return std::unique_ptr<PgChangeListener>(new PgChangeListener(std::move(store), std::move(connection),
                                                                 std::move(changelog_table), std::move(tables),
-                                                                std::move(on_change)));
+                                                                std::move(owner_name), std::move(on_change)));
 }
 
 PgChangeListener::PgChangeListener(std::string store, std::string connection, std::string changelog_table,
-                                   std::vector<std::string> tables, caf::ChangeCallback on_change)
+                                   std::vector<std::string> tables, std::string owner_name,
+                                   caf::ChangeCallback on_change)
     : store_(std::move(store)),
       connection_(std::move(connection)),
       changelog_table_(std::move(changelog_table)),
       tables_(std::move(tables)),
+      owner_name_(std::move(owner_name)),
       on_change_(std::move(on_change)),
       thread_([this] { run(); }) {}
 
@@ -106,8 +108,8 @@ void PgChangeListener::listen_once() {
     wake.woken = false;
     const std::string horizon = query(xmin_now)[0][0].as<std::string>();
     const pqxx::result owners =
-        query("SELECT DISTINCT owner FROM " + changelog_table_ + " WHERE tbl IN (" + tables_in + ") AND xid >= " +
-              conn.quote(position) + "::xid8 AND xid < " + conn.quote(horizon) + "::xid8");
+        query("SELECT DISTINCT " + owner_name_ + " FROM " + changelog_table_ + " l WHERE tbl IN (" + tables_in +
+              ") AND xid >= " + conn.quote(position) + "::xid8 AND xid < " + conn.quote(horizon) + "::xid8");
     pending = query("SELECT EXISTS (SELECT 1 FROM " + changelog_table_ + " WHERE tbl IN (" + tables_in +
                     ") AND xid >= " + conn.quote(horizon) + "::xid8)")[0][0]
                   .as<bool>();

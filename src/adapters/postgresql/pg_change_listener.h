@@ -45,8 +45,10 @@ namespace conflux::adapters {
 class PgChangeListener final : public caf::ChangeSubscription {
  public:
   // `tables`: the names the triggers log (schema.table), one or two.
-  static std::unique_ptr<PgChangeListener> start(std::string store, std::string connection,
-                                                 std::string changelog_table, std::vector<std::string> tables,
+  // `owner_name`: SQL giving the user name from a log row `l` ("l.owner",
+  // or a lookup in the owner table when the owner column holds its key).
+  static std::unique_ptr<PgChangeListener> start(std::string store, std::string connection, std::string changelog_table,
+                                                 std::vector<std::string> tables, std::string owner_name,
                                                  caf::ChangeCallback on_change);
   PgChangeListener(const PgChangeListener&) = delete;
   PgChangeListener& operator=(const PgChangeListener&) = delete;
@@ -56,7 +58,7 @@ class PgChangeListener final : public caf::ChangeSubscription {
 
  private:
   PgChangeListener(std::string store, std::string connection, std::string changelog_table,
-                   std::vector<std::string> tables, caf::ChangeCallback on_change);
+                   std::vector<std::string> tables, std::string owner_name, caf::ChangeCallback on_change);
   void run();
   // One connection's life: LISTEN, catch up, read the log on every wake-up.
   // Returns when stopping or when the connection fails (throws then).
@@ -66,6 +68,7 @@ class PgChangeListener final : public caf::ChangeSubscription {
   const std::string connection_;
   const std::string changelog_table_;
   const std::vector<std::string> tables_;
+  const std::string owner_name_;
   const caf::ChangeCallback on_change_;
 
   std::atomic<bool> stopping_{false};

@@ -78,11 +78,6 @@ struct Params {
   }
 };
 
-pqxx::result exec(pqxx::work& txn, const std::string& sql, const Params& params) {
-  const std::vector<const char*> pointers = params.pointers();
-  return txn.exec_params(sql, pqxx::prepare::make_dynamic_params(pointers));
-}
-
 // `connection` as keyword=value pairs with `set` written over it and
 // `defaults` added where it has none (libpq parses both spellings).
 Result<std::string> rewritten(const std::string& connection, const std::map<std::string, std::string>& set,
@@ -121,6 +116,8 @@ const char* kind_needs(ColumnKind kind) {
       return "date";
     case ColumnKind::kBytes:
       return "bytea";
+    case ColumnKind::kTimestamp: return "timestamptz or timestamp";
+    case ColumnKind::kBool: return "boolean";
   }
   return "";
 }
@@ -140,8 +137,29 @@ bool fits(const Column& column, ColumnKind kind) {
       return column.type_name == "date";
     case ColumnKind::kBytes:
       return column.type_name == "bytea";
+    case ColumnKind::kTimestamp: return column.type_name == "timestamptz" || column.type_name == "timestamp";
+    case ColumnKind::kBool: return column.type_name == "bool";
   }
   return false;
+}
+
+bool is_contacts(const std::string& content_type) {
+  return content_type == "text/vcard" || content_type == "text/x-vcard";
+}
+
+bool is_events(const std::string& content_type) {
+  return content_type == "text/calendar" || content_type == "text/x-vcalendar";
+}
+
+const std::vector<MappedField>& fields_for(const std::string& content_type) {
+  return is_events(content_type) ? event_fields() : contact_fields();
+}
+
+std::optional<ColumnKind> field_kind(const std::string& content_type, const std::string& field) {
+  for (const MappedField& f : fields_for(content_type)) {
+    if (field == f.name) return f.kind;
+  }
+  return std::nullopt;
 }
 
 }  // namespace
@@ -152,7 +170,7 @@ bool fits(const Column& column, ColumnKind kind) {
 PgTable::PgTable(const PgTableConfig& config, PgTableShape shape, std::shared_ptr<PgDb> service)
     : config_(config), shape_(std::move(shape)), service_(std::move(service)) {
   std::string mapped_columns;
-  for (const auto& field : contact_fields()) {
+  for (const auto& field : fields_for(config_.content_type)) {
     auto it = config_.fields.find(field.name);
     if (it == config_.fields.end()) continue;
     mapped_.push_back(field.name);
@@ -171,10 +189,50 @@ PgTable::PgTable(const PgTableConfig& config, PgTableShape shape, std::shared_pt
     }
     revision_sql_ = "md5(row(" + mapped_columns + ")::text || " + children + " || " + extra + ")";
   }
+  if (is_events(config_.content_type)) {
+    mapping_ = std::make_unique<EventMapping>(mapped_, shape_.instant_fields,
+                                              data::Format{config_.content_type, config_.content_version});
+  } else {
+    mapping_ = std::make_unique<ContactMapping>(mapped_, !shape_.child_qualified.empty(), config_.version);
+  }
   if (config_.soft_delete) {
     live_filter_ = " AND t." + quote_ident(config_.deleted_column) + "::text IS DISTINCT FROM " +
                    quote_literal(config_.deleted_value);
   }
+  build_statements();
+}
+
+std::string PgTable::owner_match(const std::string& slot) const {
+  const std::string owner = "t." + quote_ident(config_.owner);
+  if (shape_.owner_table.empty()) return owner + " = " + slot;
+  return owner + " IN (SELECT a." + quote_ident(config_.owner_table_key) + " FROM " + shape_.owner_table +
+         " a WHERE a." + quote_ident(config_.owner_table_user) + " = " + slot + ")";
+}
+
+std::string PgTable::read_expression(const std::string& field) const {
+  const std::string column = "t." + quote_ident(config_.fields.at(field));
+  switch (*mapping_->kind_of(field)) {
+    case ColumnKind::kBytes: return "encode(" + column + ", 'hex')";
+    case ColumnKind::kDate: return "to_char(" + column + ", 'YYYY-MM-DD')";
+    case ColumnKind::kTimestamp:
+      return "to_char(" + column + (shape_.instant_fields.count(field) ? " AT TIME ZONE 'UTC'" : "") +
+             ", 'YYYY-MM-DD HH24:MI:SS')";
+    case ColumnKind::kText:
+    case ColumnKind::kBool: break;
+  }
+  return column + "::text";
+}
+
+std::string PgTable::write_expression(const std::string& field, const std::string& slot) const {
+  switch (*mapping_->kind_of(field)) {
+    case ColumnKind::kBytes: return "decode(" + slot + ", 'hex')";
+    case ColumnKind::kDate: return slot + "::date";
+    case ColumnKind::kTimestamp:
+      return shape_.instant_fields.count(field) ? "(" + slot + "::timestamp AT TIME ZONE 'UTC')" : slot + "::timestamp";
+    case ColumnKind::kBool: return slot + "::boolean";
+    case ColumnKind::kText: break;
+  }
+  return slot;
 }
 
 void PgTable::set_session(const UserId& user, std::shared_ptr<PgDb> db) {
@@ -193,31 +251,16 @@ std::shared_ptr<PgDb> PgTable::db_for(const UserId& user) {
   return it == sessions_.end() ? service_ : it->second;
 }
 
-Result<std::map<std::string, std::string>> PgTable::list(const caf::StoreRef& store) {
-  const std::string sql = "SELECT t." + quote_ident(config_.key) + "::text, " + revision_sql_ + " FROM " +
-                          shape_.qualified + " t LEFT JOIN " + shape_.extra_table +
-                          " x ON x.tbl = $2 AND x.item_key = t." + quote_ident(config_.key) + "::text WHERE t." +
-                          quote_ident(config_.owner) + " = $1" + live_filter_;
-  return db_for(store.user)->transact("list " + shape_.name, [&](pqxx::work& txn) {
-    std::map<std::string, std::string> out;
-    for (const auto& row : txn.exec_params(sql, store.user.str(), shape_.name)) {
-      out[row[0].as<std::string>()] = row[1].as<std::string>();
-    }
-    return Result<std::map<std::string, std::string>>(std::move(out));
-  });
+namespace {
+
+bool succeeded(const Status& status) { return status.is_ok(); }
+template <typename T>
+bool succeeded(const Result<T>& result) {
+  return result.has_value();
 }
 
-Result<std::map<std::string, std::string>> PgTable::read_many(const caf::StoreRef& store,
-                                                              const std::vector<std::string>& ids) {
-  std::string columns;
-  for (const std::string& field : mapped_) {
-    const std::string column = "t." + quote_ident(config_.fields.at(field));
-    const ColumnKind kind = *contact_field_kind(field);
-    columns += ", " + (kind == ColumnKind::kBytes   ? "encode(" + column + ", 'hex')"
-                       : kind == ColumnKind::kDate ? "to_char(" + column + ", 'YYYY-MM-DD')"
-                                                   : column + "::text");
-  }
-  // One text[] parameter: {"id1","id2"} with \ and " escaped.
+// One text[] parameter: {"id1","id2"} with \ and " escaped.
+std::string text_array(const std::vector<std::string>& ids) {
   std::string array = "{";
   for (const std::string& id : ids) {
     array += (array.size() > 1 ? ",\"" : "\"");
@@ -227,33 +270,179 @@ Result<std::map<std::string, std::string>> PgTable::read_many(const caf::StoreRe
     }
     array += '"';
   }
-  array += "}";
+  return array + "}";
+}
+
+}  // namespace
+
+void PgTable::build_statements() {
   const std::string key = quote_ident(config_.key);
-  const std::string sql = "SELECT t." + key + "::text, x.vcard" + columns + " FROM " + shape_.qualified +
-                          " t LEFT JOIN " + shape_.extra_table + " x ON x.tbl = $3 AND x.item_key = t." + key +
-                          "::text WHERE t." + key + "::text = ANY($1::text[]) AND t." + quote_ident(config_.owner) +
-                          " = $2" + live_filter_;
+  const std::string joined_extra =
+      " LEFT JOIN " + shape_.extra_table + " x ON x.tbl = $2 AND x.item_key = t." + key + "::text";
+  auto add = [&](const std::string& name, const std::string& sql) { statements_.emplace_back("pgt_" + name, sql); };
+  add("list", "SELECT t." + key + "::text, " + revision_sql_ + " FROM " + shape_.qualified + " t" + joined_extra +
+                  " WHERE " + owner_match("$1") + live_filter_);
+  std::string columns;
+  for (const std::string& field : mapped_) columns += ", " + read_expression(field);
+  add("read", "SELECT t." + key + "::text, x.vcard" + columns + " FROM " + shape_.qualified + " t LEFT JOIN " +
+                  shape_.extra_table + " x ON x.tbl = $3 AND x.item_key = t." + key + "::text WHERE t." + key +
+                  "::text = ANY($1::text[]) AND " + owner_match("$2") + live_filter_);
+  add("revision", "SELECT " + revision_sql_ + " FROM " + shape_.qualified + " t" + joined_extra + " WHERE t." + key +
+                      "::text = $1");
+
+  // Writes: $1 .. $n the mapped fields in mapped_ order, $n+1 the user, $n+2 the key.
+  const std::string user_slot = "$" + std::to_string(mapped_.size() + 1);
+  const std::string key_slot = "$" + std::to_string(mapped_.size() + 2);
+  std::string sets, insert_columns = quote_ident(config_.owner), insert_values;
+  insert_values = shape_.owner_table.empty() ? user_slot : "a." + quote_ident(config_.owner_table_key);
+  for (size_t i = 0; i < mapped_.size(); ++i) {
+    const std::string column = quote_ident(config_.fields.at(mapped_[i]));
+    const std::string value = write_expression(mapped_[i], "$" + std::to_string(i + 1));
+    sets += (sets.empty() ? "" : ", ") + column + " = " + value;
+    insert_columns += ", " + column;
+    insert_values += ", " + value;
+  }
+  if (sets.empty()) sets = key + " = " + key;
+  add("update", "UPDATE " + shape_.qualified + " t SET " + sets + " WHERE t." + key + "::text = " + key_slot + " AND " +
+                    owner_match(user_slot) + live_filter_);
+  // INSERT ... SELECT: with an owner table, no row is made for a user it lacks.
+  const std::string owner_row =
+      shape_.owner_table.empty()
+          ? ""
+          : " FROM " + shape_.owner_table + " a WHERE a." + quote_ident(config_.owner_table_user) + " = " + user_slot;
+  add("insert", "INSERT INTO " + shape_.qualified + " (" + insert_columns + ") SELECT " + insert_values + owner_row +
+                    " RETURNING " + key + "::text");
+  add("insert_keyed", "INSERT INTO " + shape_.qualified + " (" + key + ", " + insert_columns + ") SELECT " + key_slot +
+                          ", " + insert_values + owner_row + " RETURNING " + key + "::text");
+
+  add("extra_delete", "DELETE FROM " + shape_.extra_table + " WHERE tbl = $1 AND item_key = $2");
+  add("extra_upsert", "INSERT INTO " + shape_.extra_table +
+                          " (tbl, item_key, vcard) VALUES ($1, $2, $3)"
+                          " ON CONFLICT (tbl, item_key) DO UPDATE SET vcard = EXCLUDED.vcard");
+  if (config_.soft_delete) {
+    add("delete", "UPDATE " + shape_.qualified + " t SET " + quote_ident(config_.deleted_column) + " = $3 WHERE t." +
+                      key + "::text = $1 AND " + owner_match("$2") + live_filter_);
+  } else {
+    add("delete", "DELETE FROM " + shape_.qualified + " t WHERE t." + key + "::text = $1 AND " + owner_match("$2"));
+  }
+  if (!shape_.child_qualified.empty()) {
+    const std::string fk = quote_ident(config_.child_key);
+    add("children_read", "SELECT " + fk + "::text, " + quote_ident(config_.child_kind) + "::text, " +
+                             quote_ident(config_.child_type) + "::text, " + quote_ident(config_.child_value) +
+                             "::text FROM " + shape_.child_qualified + " WHERE " + fk +
+                             "::text = ANY($1::text[]) ORDER BY 1, 2, 3, 4");
+    add("children_delete", "DELETE FROM " + shape_.child_qualified + " WHERE " + fk + "::text = $1");
+    add("children_delete_owned", "DELETE FROM " + shape_.child_qualified + " c USING " + shape_.qualified +
+                                     " t WHERE c." + fk + " = t." + key + " AND t." + key + "::text = $1 AND " +
+                                     owner_match("$2"));
+    add("child_insert", "INSERT INTO " + shape_.child_qualified + " (" + fk + ", " + quote_ident(config_.child_kind) +
+                            ", " + quote_ident(config_.child_type) + ", " + quote_ident(config_.child_value) +
+                            ") SELECT t." + key + ", $2, $3, $4 FROM " + shape_.qualified + " t WHERE t." + key +
+                            "::text = $1");
+  }
+}
+
+void PgTable::prepare_on(PgDb& db) const {
+  for (const auto& [name, sql] : statements_) db.prepare(name, sql);
+}
+
+template <typename Work>
+auto PgTable::run(const caf::StoreRef& store, const std::string& what, Work&& work)
+    -> std::invoke_result_t<Work&, pqxx::transaction_base&> {
+  using Out = std::invoke_result_t<Work&, pqxx::transaction_base&>;
+  Batch* batch = nullptr;
+  {
+    std::lock_guard guard(mutex_);
+    if (batch_ && batch_->user == store.user) batch = &*batch_;
+  }
+  if (batch == nullptr) return db_for(store.user)->transact(what, [&](pqxx::work& txn) { return work(txn); });
+  if (batch->failure) return Out(Status::unavailable(what + ": the batch's transaction failed before"));
+  // A savepoint per item: an item that fails takes back only its own writes.
+  // Plain SQL: libpqxx 6.4's subtransaction issues its SAVEPOINT lazily, and
+  // not before exec_prepared, so a failed item would abort the whole batch
+  // and its COMMIT would silently roll back.
+  pqxx::dbtransaction& txn = *batch->txn;
+  std::optional<Status> refused;
+  try {
+    txn.exec0("SAVEPOINT conflux_item");
+    Out out = work(txn);
+    txn.exec0(succeeded(out) ? "RELEASE SAVEPOINT conflux_item" : "ROLLBACK TO SAVEPOINT conflux_item");
+    return out;
+  } catch (const pqxx::unique_violation& e) {
+    refused = Status::already_exists(what + ": " + one_line(e.what()));
+  } catch (const pqxx::insufficient_privilege& e) {
+    refused = Status::permission_denied(what + ": " + one_line(e.what()));
+  } catch (const pqxx::sql_error& e) {
+    const std::string state = e.sqlstate();
+    // Deadlock, serialization failure, shutdown: the whole transaction must go.
+    if (state.rfind("40", 0) != 0 && state.rfind("57P", 0) != 0) {
+      refused = Status::internal(what + ": " + one_line(e.what()));
+    } else {
+      batch->failure = std::current_exception();
+    }
+  } catch (...) {  // the connection broke
+    batch->failure = std::current_exception();
+  }
+  if (refused) {
+    try {
+      txn.exec0("ROLLBACK TO SAVEPOINT conflux_item");
+      return Out(*refused);
+    } catch (...) {
+      batch->failure = std::current_exception();
+    }
+  }
+  return Out(Status::unavailable(what + ": the batch's transaction failed"));
+}
+
+Status PgTable::in_one_transaction(const caf::StoreRef& store, const std::function<Status()>& write_all) {
+  return db_for(store.user)->transact("write to " + shape_.name, [&](pqxx::work& txn) -> Status {
+    {
+      std::lock_guard guard(mutex_);
+      batch_ = Batch{store.user, &txn, nullptr};
+    }
+    const Status written = write_all();
+    std::exception_ptr failure;
+    {
+      std::lock_guard guard(mutex_);
+      failure = batch_->failure;
+      batch_.reset();
+    }
+    // PgDb::transact retries a deadlock or a lost connection (write_all runs again) or reports it.
+    if (failure) std::rethrow_exception(failure);
+    return written;
+  });
+}
+
+Result<std::map<std::string, std::string>> PgTable::list(const caf::StoreRef& store) {
+  return db_for(store.user)->transact("list " + shape_.name, [&](pqxx::work& txn) {
+    std::map<std::string, std::string> out;
+    for (const auto& row : txn.exec_prepared("pgt_list", store.user.str(), shape_.name)) {
+      out[row[0].as<std::string>()] = row[1].as<std::string>();
+    }
+    return Result<std::map<std::string, std::string>>(std::move(out));
+  });
+}
+
+Result<std::map<std::string, std::string>> PgTable::read_many(const caf::StoreRef& store,
+                                                              const std::vector<std::string>& ids) {
+  const std::string array = text_array(ids);
   using Found = std::map<std::string, std::string>;
   return db_for(store.user)->transact("read " + shape_.name, [&](pqxx::work& txn) -> Result<Found> {
-    std::map<std::string, ContactRow> rows;
-    for (const auto& found : txn.exec_params(sql, array, store.user.str(), shape_.name)) {
-      ContactRow& row = rows[found[0].as<std::string>()];
+    std::map<std::string, MappedRow> rows;
+    for (const auto& found : txn.exec_prepared("pgt_read", array, store.user.str(), shape_.name)) {
+      MappedRow& row = rows[found[0].as<std::string>()];
+      row.name = shape_.name + ":" + found[0].as<std::string>();
       if (!found[1].is_null()) row.extra = found[1].as<std::string>();
       for (size_t i = 0; i < mapped_.size(); ++i) {
         const pqxx::field value = found[static_cast<int>(i + 2)];
         if (value.is_null()) continue;
-        row.fields[mapped_[i]] = *contact_field_kind(mapped_[i]) == ColumnKind::kBytes
+        row.fields[mapped_[i]] = *mapping_->kind_of(mapped_[i]) == ColumnKind::kBytes
                                      ? bytes_of_hex(value.as<std::string>())
                                      : value.as<std::string>();
       }
     }
     if (!shape_.child_qualified.empty() && !rows.empty()) {
-      const std::string fk = quote_ident(config_.child_key);
-      const std::string children = "SELECT " + fk + "::text, " + quote_ident(config_.child_kind) + "::text, " +
-                                   quote_ident(config_.child_type) + "::text, " + quote_ident(config_.child_value) +
-                                   "::text FROM " + shape_.child_qualified + " WHERE " + fk +
-                                   "::text = ANY($1::text[]) ORDER BY 1, 2, 3, 4";
-      for (const auto& child : txn.exec_params(children, array)) {
+      for (const auto& child : txn.exec_prepared("pgt_children_read", array)) {
         auto it = rows.find(child[0].as<std::string>());
         if (it == rows.end()) continue;
         it->second.children.push_back(ChildValue{child[1].is_null() ? "" : child[1].as<std::string>(),
@@ -262,7 +451,17 @@ Result<std::map<std::string, std::string>> PgTable::read_many(const caf::StoreRe
       }
     }
     Found out;
-    for (const auto& [id, row] : rows) out[id] = row_to_contact(row, mapped_, config_.version);
+    for (const auto& [id, row] : rows) {
+      auto item = mapping_->to_item(row);
+      if (!item) {
+        // Left out: read() reports the row as not found, the listing's next change brings it again.
+        logger("adapter.postgresql")
+            ->warn("store '{}': row {} of {} cannot be read: {}", config_.store, id, shape_.name,
+                   item.error().to_string());
+        continue;
+      }
+      out[id] = std::move(*item);
+    }
     return Result<Found>(std::move(out));
   });
 }
@@ -302,86 +501,57 @@ void PgTable::prefetch(const caf::StoreRef& store, const std::vector<std::string
   prefetched_ = std::move(fetched);  // drops what an earlier call fetched and did not read
 }
 
-Result<std::string> PgTable::revision_of(pqxx::work& txn, const std::string& key) {
-  const std::string sql = "SELECT " + revision_sql_ + " FROM " + shape_.qualified + " t LEFT JOIN " +
-                          shape_.extra_table + " x ON x.tbl = $2 AND x.item_key = t." + quote_ident(config_.key) +
-                          "::text WHERE t." + quote_ident(config_.key) + "::text = $1";
-  const pqxx::result r = txn.exec_params(sql, key, shape_.name);
+Result<std::string> PgTable::revision_of(pqxx::transaction_base& txn, const std::string& key) {
+  const pqxx::result r = txn.exec_prepared("pgt_revision", key, shape_.name);
   if (r.empty()) return Status::internal("row " + key + " vanished from " + shape_.name + " while written");
   return r[0][0].as<std::string>();
 }
 
 Result<std::pair<std::string, std::string>> PgTable::store_row(const caf::StoreRef& store, const std::string& key,
                                                               std::string_view raw, WriteMode mode) {
-  auto row = contact_to_row(raw, mapped_, !shape_.child_qualified.empty());
+  auto row = mapping_->to_row(raw);
   if (!row) return row.error();
   forget_prefetched(store.user, key);
+  // The parameters of pgt_update and pgt_insert*: the mapped fields, the user, the key.
+  Params params;
+  for (const std::string& field : mapped_) {
+    auto it = row->fields.find(field);
+    std::optional<std::string> value;
+    if (it != row->fields.end()) value = it->second;
+    if (*mapping_->kind_of(field) == ColumnKind::kBytes && value) value = hex_of(*value);
+    params.add(std::move(value));
+  }
+  params.add(store.user.str());
   using Written = std::pair<std::string, std::string>;
-  return db_for(store.user)->transact("write " + shape_.name, [&](pqxx::work& txn) -> Result<Written> {
-    Params params;
-    std::vector<std::pair<std::string, std::string>> assignments;  // column, value expression
-    for (const std::string& field : mapped_) {
-      auto it = row->fields.find(field);
-      std::optional<std::string> value;
-      if (it != row->fields.end()) value = it->second;
-      const ColumnKind kind = *contact_field_kind(field);
-      if (kind == ColumnKind::kBytes && value) value = hex_of(*value);
-      const std::string slot = params.add(std::move(value));
-      assignments.emplace_back(quote_ident(config_.fields.at(field)),
-                               kind == ColumnKind::kBytes  ? "decode(" + slot + ", 'hex')"
-                               : kind == ColumnKind::kDate ? slot + "::date"
-                                                           : slot);
-    }
-    const std::string key_column = quote_ident(config_.key);
-    const std::string owner_slot = params.add(store.user.str());
+  return run(store, "write " + shape_.name, [&](pqxx::transaction_base& txn) -> Result<Written> {
+    Params all = params;
     std::string written_key = key;
     if (mode == WriteMode::kReplace) {
-      std::string sets;
-      for (const auto& [column, value] : assignments) sets += (sets.empty() ? "" : ", ") + column + " = " + value;
-      const std::string key_slot = params.add(key);
-      if (sets.empty()) sets = key_column + " = " + key_column;
-      const pqxx::result updated =
-          exec(txn,
-               "UPDATE " + shape_.qualified + " t SET " + sets + " WHERE t." + key_column + "::text = " + key_slot +
-                   " AND t." + quote_ident(config_.owner) + " = " + owner_slot + live_filter_,
-               params);
+      all.add(key);
+      const std::vector<const char*> pointers = all.pointers();
+      const pqxx::result updated = txn.exec_prepared("pgt_update", pqxx::prepare::make_dynamic_params(pointers));
       if (updated.affected_rows() == 0) return Status::not_found("no row " + key + " in " + shape_.name);
     } else {
-      std::string columns = quote_ident(config_.owner), values = owner_slot;
-      if (!key.empty()) {
-        columns += ", " + key_column;
-        values += ", " + params.add(key);
+      if (!key.empty()) all.add(key);
+      const std::vector<const char*> pointers = all.pointers();
+      const pqxx::result inserted = txn.exec_prepared(key.empty() ? "pgt_insert" : "pgt_insert_keyed",
+                                                      pqxx::prepare::make_dynamic_params(pointers));
+      if (inserted.empty()) {
+        return Status::failed_precondition("user " + store.user.str() + " has no row in " + config_.owner_table + " (" +
+                                           config_.owner_table_user + " = '" + store.user.str() + "')");
       }
-      for (const auto& [column, value] : assignments) {
-        columns += ", " + column;
-        values += ", " + value;
-      }
-      const pqxx::result inserted =
-          exec(txn,
-               "INSERT INTO " + shape_.qualified + " (" + columns + ") VALUES (" + values + ") RETURNING " +
-                   key_column + "::text",
-               params);
       written_key = inserted[0][0].as<std::string>();
     }
     if (!shape_.child_qualified.empty()) {
-      const std::string fk = quote_ident(config_.child_key);
-      txn.exec_params("DELETE FROM " + shape_.child_qualified + " WHERE " + fk + "::text = $1", written_key);
+      txn.exec_prepared("pgt_children_delete", written_key);
       for (const ChildValue& child : row->children) {
-        txn.exec_params("INSERT INTO " + shape_.child_qualified + " (" + fk + ", " + quote_ident(config_.child_kind) +
-                            ", " + quote_ident(config_.child_type) + ", " + quote_ident(config_.child_value) +
-                            ") SELECT t." + key_column + ", $2, $3, $4 FROM " + shape_.qualified + " t WHERE t." +
-                            key_column + "::text = $1",
-                        written_key, child.kind, child.types, child.value);
+        txn.exec_prepared("pgt_child_insert", written_key, child.kind, child.types, child.value);
       }
     }
     if (row->extra.empty()) {
-      txn.exec_params("DELETE FROM " + shape_.extra_table + " WHERE tbl = $1 AND item_key = $2", shape_.name,
-                      written_key);
+      txn.exec_prepared("pgt_extra_delete", shape_.name, written_key);
     } else {
-      txn.exec_params("INSERT INTO " + shape_.extra_table +
-                          " (tbl, item_key, vcard) VALUES ($1, $2, $3)"
-                          " ON CONFLICT (tbl, item_key) DO UPDATE SET vcard = EXCLUDED.vcard",
-                      shape_.name, written_key, row->extra);
+      txn.exec_prepared("pgt_extra_upsert", shape_.name, written_key, row->extra);
     }
     auto revision = revision_of(txn, written_key);
     if (!revision) return revision.error();
@@ -402,26 +572,15 @@ Result<std::pair<std::string, std::string>> PgTable::create_with_own_id(const ca
 }
 
 Status PgTable::remove(const caf::StoreRef& store, const std::string& id) {
-  const std::string key = quote_ident(config_.key);
-  const std::string owner = quote_ident(config_.owner);
   forget_prefetched(store.user, id);
-  return db_for(store.user)->transact("delete from " + shape_.name, [&](pqxx::work& txn) -> Status {
+  return run(store, "delete from " + shape_.name, [&](pqxx::transaction_base& txn) -> Status {
     pqxx::result done;
     if (config_.soft_delete) {
-      done = txn.exec_params("UPDATE " + shape_.qualified + " t SET " + quote_ident(config_.deleted_column) +
-                                 " = $3 WHERE t." + key + "::text = $1 AND t." + owner + " = $2" + live_filter_,
-                             id, store.user.str(), config_.deleted_value);
+      done = txn.exec_prepared("pgt_delete", id, store.user.str(), config_.deleted_value);
     } else {
-      if (!shape_.child_qualified.empty()) {
-        txn.exec_params("DELETE FROM " + shape_.child_qualified + " c USING " + shape_.qualified + " t WHERE c." +
-                            quote_ident(config_.child_key) + " = t." + key + " AND t." + key + "::text = $1 AND t." +
-                            owner + " = $2",
-                        id, store.user.str());
-      }
-      done = txn.exec_params("DELETE FROM " + shape_.qualified + " t WHERE t." + key + "::text = $1 AND t." + owner +
-                                 " = $2",
-                             id, store.user.str());
-      txn.exec_params("DELETE FROM " + shape_.extra_table + " WHERE tbl = $1 AND item_key = $2", shape_.name, id);
+      if (!shape_.child_qualified.empty()) txn.exec_prepared("pgt_children_delete_owned", id, store.user.str());
+      done = txn.exec_prepared("pgt_delete", id, store.user.str());
+      txn.exec_prepared("pgt_extra_delete", shape_.name, id);
     }
     if (done.affected_rows() == 0) return Status::not_found("no row " + id + " in " + shape_.name);
     return Status::ok();
@@ -457,20 +616,27 @@ Result<PgTableShape> inspect(PgDb& db, const PgTableConfig& config) {
         columns[row[0].as<std::string>()] =
             Column{row[1].as<std::string>(), row[2].as<std::string>(), row[3].as<std::string>(), row[4].as<bool>()};
       }
+      const bool read_only = key == "owner_table";
       for (const char* right : {"SELECT", "INSERT", "UPDATE", "DELETE"}) {
         if (std::string(right) == "DELETE" && config.soft_delete && key == "table") continue;
+        if (read_only && std::string(right) != "SELECT") continue;
         if (!txn.exec_params1("SELECT has_table_privilege(to_regclass($1), $2)", quote_qualified(table), right)[0]
                  .as<bool>()) {
           const std::string role = txn.exec1("SELECT current_user")[0].as<std::string>();
+          const std::string grant = read_only            ? "SELECT"
+                                    : config.soft_delete ? "SELECT, INSERT, UPDATE"
+                                                         : "SELECT, INSERT, UPDATE, DELETE";
           return Status::permission_denied(prefix + key + ": role " + role + " may not " + right + " " + table +
-                                           " (GRANT SELECT, INSERT, UPDATE" + (config.soft_delete ? "" : ", DELETE") +
-                                           " ON " + table + " TO " + role + ")");
+                                           " (GRANT " + grant + " ON " + table + " TO " + role + ")");
         }
       }
       if (key == "table") {
         shape.schema = where[0][0].as<std::string>();
         shape.name = shape.schema + "." + where[0][1].as<std::string>();
         shape.qualified = quote_ident(shape.schema) + "." + quote_ident(where[0][1].as<std::string>());
+      } else if (read_only) {
+        shape.owner_table =
+            quote_ident(where[0][0].as<std::string>()) + "." + quote_ident(where[0][1].as<std::string>());
       } else {
         shape.child_name = where[0][0].as<std::string>() + "." + where[0][1].as<std::string>();
         shape.child_qualified = quote_ident(where[0][0].as<std::string>()) + "." +
@@ -506,9 +672,25 @@ Result<PgTableShape> inspect(PgDb& db, const PgTableConfig& config) {
       return Status::invalid_argument(prefix + "key: column " + config.table + "." + config.key + " is " + key->type +
                                       " without a default; Conflux can only name new rows itself in a text key");
     }
-    CFX_RETURN_IF_ERROR(typed(*columns, config.table, "owner", config.owner, ColumnKind::kText));
+    if (config.owner_table.empty()) {
+      CFX_RETURN_IF_ERROR(typed(*columns, config.table, "owner", config.owner, ColumnKind::kText));
+    } else {
+      // The owner column holds a key of the owner table, whose user column names the Conflux user.
+      if (auto c = column(*columns, config.table, "owner", config.owner); !c) return c.error();
+      auto owners = columns_of(config.owner_table, "owner_table");
+      if (!owners) return owners.error();
+      if (auto c = column(*owners, config.owner_table, "owner_table_key", config.owner_table_key); !c) {
+        return c.error();
+      }
+      CFX_RETURN_IF_ERROR(
+          typed(*owners, config.owner_table, "owner_table_user", config.owner_table_user, ColumnKind::kText));
+    }
     for (const auto& [field, name] : config.fields) {
-      CFX_RETURN_IF_ERROR(typed(*columns, config.table, "field_" + field, name, *contact_field_kind(field)));
+      const ColumnKind kind = *field_kind(config.content_type, field);
+      CFX_RETURN_IF_ERROR(typed(*columns, config.table, "field_" + field, name, kind));
+      if (kind == ColumnKind::kTimestamp && columns->at(name).type_name == "timestamptz") {
+        shape.instant_fields.insert(field);
+      }
     }
     for (const auto& [key_name, name] : {std::pair{"modified_column", config.modified_column},
                                          std::pair{"deleted_column", config.deleted_column}}) {
@@ -631,6 +813,7 @@ Result<std::shared_ptr<PostgresqlAdapter>> PostgresqlAdapter::open(const PgTable
               config.store, shape->name, out ? config.script_file : "the SQL (could not be written)");
   }
   std::unique_ptr<PgTable> table(new PgTable(config, *shape, *db));
+  table->prepare_on(**db);
   std::shared_ptr<PostgresqlAdapter> adapter(new PostgresqlAdapter(config, std::move(table), settings.login == caf::BackendLogin::kPerUser));
   auto tracker = caf::RevisionTracker::open(config.tracker_file, *adapter->table_, settings.content_type);
   if (!tracker) return tracker.error().with_context(prefix + "tracker");
@@ -665,6 +848,7 @@ Status PostgresqlAdapter::begin_connect(const UserId& user, const caf::Credentia
   if (!uri) return uri.error();
   auto db = PgDb::open(*uri, PgDb::Options{1, 5});
   if (!db) return db.error();
+  table_->prepare_on(**db);
   table_->set_session(user, std::move(*db));
   return Status::ok();
 }
@@ -738,8 +922,14 @@ Result<std::unique_ptr<caf::ChangeSubscription>> PostgresqlAdapter::watch_change
   // A bounded connect: the listener's thread must notice a stop while the database is away.
   auto connection = rewritten(config_.connection, {}, {{"connect_timeout", "5"}, {"application_name", "conflux"}});
   if (!connection) return connection.error().with_context("stores." + config_.store + ".connection");
-  return std::unique_ptr<caf::ChangeSubscription>(PgChangeListener::start(
-      config_.store, *connection, shape.changelog_table, std::move(tables), std::move(on_change)));
+  std::string owner_name = "l.owner";
+  if (!shape.owner_table.empty()) {
+    owner_name = "(SELECT a." + quote_ident(config_.owner_table_user) + "::text FROM " + shape.owner_table +
+                 " a WHERE a." + quote_ident(config_.owner_table_key) + "::text = l.owner LIMIT 1)";
+  }
+  return std::unique_ptr<caf::ChangeSubscription>(PgChangeListener::start(config_.store, *connection,
+                                                                          shape.changelog_table, std::move(tables),
+                                                                          std::move(owner_name), std::move(on_change)));
 }
 
 // ---------------------------------------------------------------------------
@@ -748,10 +938,23 @@ Result<std::unique_ptr<caf::ChangeSubscription>> PostgresqlAdapter::watch_change
 namespace {
 
 const std::set<std::string>& plain_keys() {
-  static const std::set<std::string> keys = {
-      "connection",  "table",      "key",         "owner",          "child_table",   "child_key",
-      "child_kind",  "child_type", "child_value", "delete",         "deleted_column", "deleted_value",
-      "modified_column", "install_triggers"};
+  static const std::set<std::string> keys = {"connection",
+                                             "table",
+                                             "key",
+                                             "owner",
+                                             "child_table",
+                                             "child_key",
+                                             "child_kind",
+                                             "child_type",
+                                             "child_value",
+                                             "delete",
+                                             "deleted_column",
+                                             "deleted_value",
+                                             "modified_column",
+                                             "install_triggers",
+                                             "owner_table",
+                                             "owner_table_key",
+                                             "owner_table_user"};
   return keys;
 }
 
@@ -760,22 +963,33 @@ const std::set<std::string>& plain_keys() {
 Status PostgresqlAdapterFactory::validate(const caf::StoreSettings& settings) const {
   const std::string prefix = "stores." + settings.name + ".";
   const auto& o = settings.options;
+  if (!is_contacts(settings.content_type) && !is_events(settings.content_type)) {
+    return Status::invalid_argument(prefix +
+                                    "content_type: adapter postgresql maps contacts (text/vcard, "
+                                    "text/x-vcard) and events (text/calendar, text/x-vcalendar), not '" +
+                                    settings.content_type + "'");
+  }
+  const char* kind = is_events(settings.content_type) ? "event" : "contact";
   for (const auto& [key, value] : o) {
     if (key.rfind("field_", 0) == 0) {
-      if (!contact_field_kind(key.substr(6))) {
+      if (!field_kind(settings.content_type, key.substr(6))) {
         std::string names;
-        for (const auto& f : contact_fields()) names += (names.empty() ? "" : ", ") + std::string(f.name);
-        return Status::invalid_argument(prefix + key + ": no contact field '" + key.substr(6) + "' (fields: " + names +
-                                        ")");
+        for (const auto& f : fields_for(settings.content_type)) {
+          names += (names.empty() ? "" : ", ") + std::string(f.name);
+        }
+        return Status::invalid_argument(prefix + key + ": no " + kind + " field '" + key.substr(6) +
+                                        "' (fields: " + names + ")");
       }
       if (value.empty()) return Status::invalid_argument(prefix + key + ": must name a column");
       continue;
     }
     if (!plain_keys().count(key)) {
-      return Status::invalid_argument(prefix + key +
-                                      ": unknown key for adapter postgresql (its keys: connection, table, key, owner, "
-                                      "field_<name>, child_table, child_key, child_kind, child_type, child_value, "
-                                      "delete, deleted_column, deleted_value, modified_column, install_triggers)");
+      return Status::invalid_argument(
+          prefix + key +
+          ": unknown key for adapter postgresql (its keys: connection, table, key, owner, "
+          "field_<name>, child_table, child_key, child_kind, child_type, child_value, "
+          "delete, deleted_column, deleted_value, modified_column, install_triggers, owner_table, "
+          "owner_table_key, owner_table_user)");
     }
   }
   for (const char* required : {"connection", "table", "key", "owner"}) {
@@ -784,15 +998,26 @@ Status PostgresqlAdapterFactory::validate(const caf::StoreSettings& settings) co
       return Status::invalid_argument(prefix + required + ": missing (adapter postgresql needs it)");
     }
   }
-  if (settings.content_type != "text/vcard" && settings.content_type != "text/x-vcard") {
-    return Status::invalid_argument(prefix + "content_type: adapter postgresql maps contacts only (text/vcard or "
-                                             "text/x-vcard), not '" + settings.content_type + "'");
-  }
   const int children = static_cast<int>(o.count("child_table") + o.count("child_key") + o.count("child_kind") +
                                         o.count("child_type") + o.count("child_value"));
+  if (children != 0 && is_events(settings.content_type)) {
+    return Status::invalid_argument(prefix +
+                                    "child_table: only contacts have a child table (further phones and "
+                                    "e-mails)");
+  }
   if (children != 0 && children != 5) {
     return Status::invalid_argument(prefix + "child_table: child_table, child_key, child_kind, child_type and "
                                              "child_value go together");
+  }
+  const int owner_join =
+      static_cast<int>(o.count("owner_table") + o.count("owner_table_key") + o.count("owner_table_user"));
+  if (owner_join != 0 && owner_join != 3) {
+    return Status::invalid_argument(prefix +
+                                    "owner_table: owner_table, owner_table_key and owner_table_user go "
+                                    "together");
+  }
+  if (o.count("owner_table") && std::count(o.at("owner_table").begin(), o.at("owner_table").end(), '.') > 1) {
+    return Status::invalid_argument(prefix + "owner_table: write schema.table or table");
   }
   const std::string mode = o.count("delete") ? o.at("delete") : "hard";
   if (mode != "hard" && mode != "soft") return Status::invalid_argument(prefix + "delete: must be hard or soft");
@@ -819,6 +1044,9 @@ Result<PgTableConfig> PostgresqlAdapterFactory::parse(const caf::StoreSettings& 
   config.table = get("table");
   config.key = get("key");
   config.owner = get("owner");
+  config.owner_table = get("owner_table");
+  config.owner_table_key = get("owner_table_key");
+  config.owner_table_user = get("owner_table_user");
   for (const auto& [key, value] : o) {
     if (key.rfind("field_", 0) == 0) config.fields[key.substr(6)] = value;
   }
@@ -833,6 +1061,8 @@ Result<PgTableConfig> PostgresqlAdapterFactory::parse(const caf::StoreSettings& 
   config.modified_column = get("modified_column");
   config.install_triggers = get("install_triggers") == "true";
   config.version = settings.content_version == "4.0" ? data::VCardVersion::k40 : data::VCardVersion::k30;
+  config.content_type = settings.content_type;
+  config.content_version = settings.content_version;
   config.tracker_file = (fs::path(env.data_dir) / ("postgresql-" + settings.name + ".db")).lexically_normal().string();
   config.script_file =
       (fs::path(env.data_dir) / ("postgresql-" + settings.name + "-triggers.sql")).lexically_normal().string();

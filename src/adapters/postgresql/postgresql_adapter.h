@@ -1,5 +1,8 @@
-// The postgresql back end: contacts kept in an organisation's own table (a
-// CRM's `customers`), mapped column by column in the store's section.
+// The postgresql back end: contacts or events kept in an organisation's own
+// table (a CRM's `customers`, a booking system's `appointments`), mapped
+// column by column in the store's section. The store's content type says
+// which: text/vcard or text/x-vcard maps contacts (contact_row.h lists the
+// fields), text/calendar or text/x-vcalendar maps events (event_row.h).
 // Registered as adapter kind "postgresql".
 //
 //   [stores.contacts]
@@ -8,8 +11,12 @@
 //   connection = "postgresql://conflux@/crm?host=/run/postgresql"
 //   table = "crm.customers"          # schema-qualified or on the search path
 //   key = "id"                       # any type; a key without a default must be text
-//   owner = "account_manager"        # text column holding the Conflux user name
-//   field_given = "first_name"       # field_<name> = "<column>": contact_row.h lists the names
+//   owner = "account_manager"        # text column holding the Conflux user name, or
+//   owner = "account_id"             #   a key of another table that names the user:
+//   owner_table = "crm.accounts"     #   (all three together; the role needs SELECT on it)
+//   owner_table_key = "id"           #   the column `owner` refers to
+//   owner_table_user = "login"       #   the text column holding the Conflux user name
+//   field_given = "first_name"       # field_<name> = "<column>": contact_row.h, event_row.h list the names
 //   child_table = "crm.customer_channels"  # optional: further phones and e-mails, with
 //   child_key = "customer_id"        #   the parent's key, "tel"/"email", the TYPE values
 //   child_kind = "kind"              #   and the value
@@ -29,8 +36,8 @@
 // mapped columns, an INSERT leaves the others to their defaults.
 //
 // What a device sends that no column holds is kept per item in the side
-// table `<schema>.conflux_item_extra` (table, item key, a vCard of the
-// leftovers; contact_row.h says what goes there), created at start, so the
+// table `<schema>.conflux_item_extra` (table, item key, the leftovers as a
+// vCard or a VCALENDAR; contact_row.h and event_row.h say what goes there), created at start, so the
 // device gets it back on its next sync.
 //
 // Changes: a caf::RevisionTracker (<data_dir>/postgresql-<store>.db) lists
@@ -47,17 +54,26 @@
 // and runs that user's session calls on that connection, so the database's
 // own grants and row policies apply.
 //
+// Writes: the tracker's apply() batch runs in one transaction
+// (PgTable::in_one_transaction) through statements prepared once per
+// connection, a savepoint per item so that one failing item fails alone.
+//
 // Threading: any method from any thread; the tracker serialises the item
 // calls of the store.
 #pragma once
 
+#include <exception>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "adapters/postgresql/contact_row.h"
+#include "adapters/postgresql/event_row.h"
 #include "caf/backend_registry.h"
 #include "caf/content_adapter.h"
 #include "caf/revision_tracker.h"
@@ -72,6 +88,7 @@ struct PgTableConfig {
   std::string table;       // as configured: "crm.customers"
   std::string key;
   std::string owner;
+  std::string owner_table, owner_table_key, owner_table_user;  // all or none: the owner via a join
   std::map<std::string, std::string> fields;  // field name -> column
   std::string child_table, child_key, child_kind, child_type, child_value;  // all or none
   bool soft_delete = false;
@@ -79,6 +96,8 @@ struct PgTableConfig {
   std::string modified_column;
   bool install_triggers = false;
   data::VCardVersion version = data::VCardVersion::k30;
+  std::string content_type;     // text/vcard, text/x-vcard: contacts; text/calendar, text/x-vcalendar: events
+  std::string content_version;  // of the items written to devices ("3.0", "2.0" ...)
   std::string tracker_file;  // absolute path of the RevisionTracker state
   std::string script_file;   // where the trigger SQL is written when not installed
 };
@@ -88,10 +107,12 @@ struct PgTableShape {
   std::string schema;          // of the mapped table, which also gets the side tables
   std::string qualified;       // "crm"."customers", quoted
   std::string name;            // crm.customers, as triggers name it (TG_TABLE_SCHEMA.TG_TABLE_NAME)
+  std::string owner_table;     // quoted; empty when the owner column holds the user name
   std::string child_qualified;  // quoted; empty without a child table
   std::string child_name;
   std::string extra_table;      // quoted "<schema>"."conflux_item_extra"
   std::string changelog_table;  // quoted "<schema>"."conflux_changelog"
+  std::set<std::string> instant_fields;  // timestamp fields whose column is a timestamptz
   bool key_has_default = false;  // the database picks new keys
   bool triggers_present = false;
 };
@@ -115,10 +136,17 @@ class PgTable final : public caf::TrackedBackend {
   // Reads the rows in queries of 500 and keeps them for the read() calls that follow.
   void prefetch(const caf::StoreRef& store, const std::vector<std::string>& ids) override;
   bool picks_ids() const override { return shape_.key_has_default; }
+  // One transaction for the batch's writes, through prepared statements; an
+  // item that fails is rolled back to its savepoint and fails alone. A lost
+  // connection, a deadlock or a failed COMMIT fails the whole batch (PgDb
+  // retries the first two by running the batch again).
+  Status in_one_transaction(const caf::StoreRef& store, const std::function<Status()>& write_all) override;
   Result<std::pair<std::string, std::string>> create_with_own_id(const caf::StoreRef& store,
                                                                  std::string_view raw) override;
 
   const PgTableShape& shape() const { return shape_; }
+  // Declares the table's statements on `db` (the service role's, or a user's own).
+  void prepare_on(PgDb& db) const;
 
  private:
   std::shared_ptr<PgDb> db_for(const UserId& user);
@@ -130,16 +158,38 @@ class PgTable final : public caf::TrackedBackend {
   // returns its key and revision.
   Result<std::pair<std::string, std::string>> store_row(const caf::StoreRef& store, const std::string& key,
                                                         std::string_view raw, WriteMode mode);
-  Result<std::string> revision_of(pqxx::work& txn, const std::string& key);
+  Result<std::string> revision_of(pqxx::transaction_base& txn, const std::string& key);
+  // The statements (pgt_*), made once from the mapping.
+  void build_statements();
+  // Runs `work` on the user's batch transaction under a savepoint while
+  // in_one_transaction() holds one, else in a transaction of its own.
+  template <typename Work>
+  auto run(const caf::StoreRef& store, const std::string& what, Work&& work)
+      -> std::invoke_result_t<Work&, pqxx::transaction_base&>;
+  // "t.<owner> = <slot>", or through the owner table: the rows of the user named by the parameter `slot`.
+  std::string owner_match(const std::string& slot) const;
+  // A mapped field's column as the row mapping spells it (ColumnKind), and back.
+  std::string read_expression(const std::string& field) const;
+  std::string write_expression(const std::string& field, const std::string& slot) const;
 
   const PgTableConfig config_;
   const PgTableShape shape_;
   const std::shared_ptr<PgDb> service_;
-  std::vector<std::string> mapped_;  // field names with a column, in contact_fields() order
+  std::vector<std::string> mapped_;      // field names with a column, in the mapping's fields() order
+  std::unique_ptr<RowMapping> mapping_;  // contacts or events, by the store's content type
   std::string revision_sql_;         // md5(...) or modified || md5(extra), over t and x
   std::string live_filter_;          // "" or " AND t.<deleted> IS DISTINCT FROM '<value>'"
 
+  std::vector<std::pair<std::string, std::string>> statements_;  // name, SQL
+
+  struct Batch {
+    UserId user;
+    pqxx::dbtransaction* txn;
+    std::exception_ptr failure;  // what ended the transaction: rethrown to PgDb::transact
+  };
+
   std::mutex mutex_;
+  std::optional<Batch> batch_;                        // guarded by mutex_; set during in_one_transaction()
   std::map<UserId, std::shared_ptr<PgDb>> sessions_;  // guarded by mutex_
   std::map<std::pair<UserId, std::string>, std::string> prefetched_;  // guarded by mutex_; (user, id) -> vCard
 };
@@ -163,7 +213,7 @@ class PostgresqlAdapter final : public caf::ContentAdapter {
   void end_connect(const UserId& user) override;
   Result<Anchor> current_anchor(const caf::StoreRef& store) override;
   Result<caf::ChangeSet> changes_since(const caf::StoreRef& store, const Anchor& since) override;
-  // One transaction per item (the tracker records each as it is written).
+  // One transaction per batch, a savepoint per item (PgTable::in_one_transaction).
   std::vector<caf::ApplyResult> apply(const caf::StoreRef& store, std::vector<caf::SyncObj>&& batch) override;
   Result<std::vector<caf::SyncObj>> search(const caf::StoreRef& store, const caf::Query& query) override;
   // "count": number of rows of the user. "rescan": lists now, output the

@@ -94,7 +94,7 @@ TEST(ContactRow, PartsWithoutAColumnAndDatesWithoutAYearAreKept) {
 }
 
 TEST(ContactRow, ARowWrittenByAnotherProgramReadsAsAContact) {
-  ContactRow row;
+  MappedRow row;
   row.fields = {{"given", "Ines"}, {"family", "Inserted"}, {"org", "Psql GmbH"}, {"tel_cell", "+49 1"}};
   const std::string out = row_to_contact(row, kMapped, data::VCardVersion::k30);
   EXPECT_EQ(content(out), content(card("N:Inserted;Ines;;;\r\nFN:Ines Inserted\r\nORG:Psql GmbH\r\n"
