@@ -103,7 +103,7 @@ class PackagingTest(IntegrationTest):
                 if proc.poll() is not None:
                     raise AssertionError(f"conflux exited: {log_path.read_text()}")
                 m = LISTEN_RE.search(log_path.read_text(errors="replace"))
-                return int(m.group(1)) if m else None
+                return int(m.group(2)) if m else None
             port = poll_until(listening, 30, what="the listening line")
             status, _, body = http_request(f"http://127.0.0.1:{port}/health")
             self.assertEqual((status, body.strip()), (200, b"ok"))

@@ -129,7 +129,8 @@ TYPED_TEST_P(StateStoreSuite, AnchorsSaveLoadForget) {
   ASSERT_TRUE(none);
   EXPECT_FALSE(none->has_value());
 
-  ASSERT_TRUE(this->store_->save_anchors(this->phone_contacts_, SyncAnchors{"20240101T000000Z", Anchor("17")}).is_ok());
+  ASSERT_TRUE(
+      this->store_->save_anchors(this->phone_contacts_, SyncAnchors{"20240101T000000Z", Anchor("17"), ""}).is_ok());
   auto loaded = this->store_->anchors(this->phone_contacts_);
   ASSERT_TRUE(loaded && loaded->has_value());
   EXPECT_EQ((*loaded)->client_next, "20240101T000000Z");
@@ -404,7 +405,7 @@ TYPED_TEST_P(StateStoreSuite, HeldDeletionsHoldListAndRelease) {
 
 TYPED_TEST_P(StateStoreSuite, EverythingSurvivesReopen) {
   ASSERT_TRUE(this->store_->save_session(SessionKey("s"), "state").is_ok());
-  ASSERT_TRUE(this->store_->save_anchors(this->phone_contacts_, SyncAnchors{"c", Anchor("1")}).is_ok());
+  ASSERT_TRUE(this->store_->save_anchors(this->phone_contacts_, SyncAnchors{"c", Anchor("1"), ""}).is_ok());
   ASSERT_TRUE(this->store_->upsert_map(this->phone_contacts_, {state_suite::entry("1", "g", "1")}).is_ok());
   ASSERT_TRUE(this->store_->save_device_info(UserId("alice"), DeviceId("IMEI:1"), "<DevInf/>").is_ok());
   this->reopen();  // migrations run again: must be a no-op

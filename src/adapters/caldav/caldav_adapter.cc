@@ -440,13 +440,14 @@ Result<std::map<std::string, std::string>> DavCollections::list(const caf::Store
   // read, a batch's writes) take it with Conflux's own writes folded in,
   // instead of asking again (on Radicale each sync-collection hashes every
   // member). Others' changes meanwhile come with the next session; a write
-  // over one meets its If-Match and is refused (412), never lost.
-  if (!store.token.value.empty() && s.listed_in_session == store.token.value) return listing_of(s);
+  // over one meets its If-Match and is refused (412), never lost. Keyed by
+  // the session, not the token: two sessions in one second get equal tokens.
+  if (!store.session.empty() && s.listed_in_session == store.session) return listing_of(s);
   std::map<std::string, std::string> old_etags;
   for (const auto& [id, m] : s.members) old_etags[id] = m.etag;
   CFX_RETURN_IF_ERROR(s.sync_collection ? list_by_sync_collection(s, *login) : list_by_propfind(s, *login));
   CFX_RETURN_IF_ERROR(settle_revisions(s, *login, old_etags));
-  s.listed_in_session = store.token.value;
+  s.listed_in_session = store.session;
   return listing_of(s);
 }
 

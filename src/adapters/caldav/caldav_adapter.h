@@ -130,7 +130,7 @@ class DavCollections final : public caf::TrackedBackend {
     std::string ctag;
     std::map<std::string, Member> members;      // by id
     std::map<std::string, std::string> bodies;  // prefetched, by id; read() takes them
-    std::string listed_in_session;  // the session token (StoreRef::token) the last listing was made for
+    std::string listed_in_session;  // the sync session (StoreRef::session) the last listing was made for
   };
 
   Result<DavLogin> login_for(const caf::StoreRef& store);
