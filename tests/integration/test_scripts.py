@@ -20,7 +20,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIGURE_RE = re.compile(r"^cmake -S \. -B (\S+) (.*?)(?:\s*>/dev/null)?$", re.M)
-RUN_CTEST_RE = re.compile(r"^run_ctest (\S+) (.*)--(.*)$", re.M)
+RUN_CTEST_RE = re.compile(r'^(?:timed "[^"]*" )?run_ctest (\S+) (.*)--(.*)$', re.M)
 
 
 def configure_lines(script):

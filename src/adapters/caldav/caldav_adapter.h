@@ -12,8 +12,9 @@
 // Changes: a caf::RevisionTracker keeps the listing last seen and the change
 // counter (<data_dir>/caldav-<store>.db); an item's revision is its ETag.
 // One listing serves a whole sync session (the calls carrying the same
-// session token, StoreRef::token): its later calls cost no request; calls
-// without a token (the Cache and Back End Monitors) list every time.
+// StoreRef::session): its later calls cost no request, and a write sends the
+// ETag of that listing, so another client's change since is a 412, not
+// overwritten. Calls without a session (monitors, the portal) list every time.
 // DavCollections lists a collection with RFC 6578 sync-collection when the
 // collection offers it (looping while the server says 507 "truncated" on
 // the collection), else with a PROPFIND of the ETags, skipped while the

@@ -326,7 +326,7 @@ TEST(CaldavAgainstRadicale, AnUpdateOverAnotherClientsChangeIsAbortedAndTheNextC
   caf::StoreRef session;
   session.user = UserId("lost-race");
   session.database = kCollection;
-  session.token.value = "session-1";
+  session.session = "session-1";  // as the engine names each sync session: one listing serves it
   auto card = [](const std::string& note) {
     return "BEGIN:VCARD\r\nVERSION:3.0\r\nUID:race-1\r\nN:Race;Ada;;;\r\nFN:Ada Race\r\nNOTE:" + note +
            "\r\nEND:VCARD\r\n";
