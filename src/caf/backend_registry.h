@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "caf/conflict_policy.h"
 #include "caf/content_adapter.h"
 #include "common/status.h"
 
@@ -71,9 +72,8 @@ struct StoreSettings {
   std::string content_type;  // canonical storage format: "text/vcard"
   std::string content_version;  // "3.0"
   // What the sync engine does when a device and the server both changed an
-  // item: server-wins, client-wins, newest-wins, merge, duplicate or report
-  // (engine/conflict_policy.h).
-  std::string conflict_policy = "merge";
+  // item (caf/conflict_policy.h); parsed once, when the config is read.
+  ConflictPolicy conflict_policy = ConflictPolicy::kMerge;
   MassDeletionRule mass_delete;
   // Days every version of every item is kept (caf/item_history.h), so the
   // store can be restored to any moment within them; 0 keeps no history.

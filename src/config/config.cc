@@ -256,15 +256,13 @@ Status read_store(const std::string& name, const toml::table& t, const std::stri
     } else if (k == "content_version") {
       store.content_version = value;
     } else if (k == "conflict_policy") {
-      // The names engine::parse_conflict_policy reads (config does not depend on the engine).
-      static const std::set<std::string> policies = {"server-wins", "client-wins", "newest-wins",
-                                                     "merge",       "duplicate",   "report"};
-      if (!policies.count(value)) {
+      auto policy = caf::parse_conflict_policy(value);
+      if (!policy) {
         return bad(source, node, path,
                    "'" + value + "' is not a conflict policy: use server-wins, client-wins, newest-wins, merge, "
                    "duplicate or report");
       }
-      store.conflict_policy = value;
+      store.conflict_policy = *policy;
     } else if (k == "access") {
       auto kind = caf::parse_token_kind(value);
       if (!kind || !node.is_string()) {
@@ -591,7 +589,7 @@ std::map<std::string, std::string> config_keys(const Config& c) {
     keys[p + "adapter"] = store.adapter;
     keys[p + "content_type"] = store.content_type;
     keys[p + "content_version"] = store.content_version;
-    keys[p + "conflict_policy"] = store.conflict_policy;
+    keys[p + "conflict_policy"] = caf::conflict_policy_name(store.conflict_policy);
     keys[p + "history_days"] = std::to_string(store.history_days);
     keys[p + "history_versions"] = std::to_string(store.history_versions);
     keys[p + "mass_delete_min_items"] = std::to_string(store.mass_delete.min_items);

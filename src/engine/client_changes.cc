@@ -46,7 +46,7 @@ struct SyncEngine::MessageRun::ClientBatch {
   // Otherwise: revisions of the server items this Sync changes or deletes,
   // to see whether the server changed them too since the device last saw them.
   const std::unordered_map<std::string, Anchor> current;
-  const ConflictPolicy policy;
+  const caf::ConflictPolicy policy;
 
   void claim(const std::string& guid) {
     ds.slow_claimed_guids.insert(guid);

@@ -1,5 +1,5 @@
 // The decisions of the newest-wins and merge conflict policies
-// (engine/conflict_policy.h), apart from the engine's bookkeeping so that
+// (caf/conflict_policy.h), apart from the engine's bookkeeping so that
 // each rule can be tested alone. They read items through the data objects
 // (data::parse); the engine only passes bytes and content types.
 //
@@ -12,11 +12,14 @@
 #include <string_view>
 #include <vector>
 
+#include "caf/conflict_policy.h"
 #include "common/status.h"
-#include "engine/conflict_policy.h"
 #include "protocol/status_code.h"
 
 namespace conflux::engine {
+
+// A datastore setting (StoreSettings::conflict_policy) the engine acts on.
+using caf::ConflictPolicy;
 
 enum class ConflictSide { kServer, kDevice };
 

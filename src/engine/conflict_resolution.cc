@@ -1,5 +1,5 @@
 // Conflicts: a device changed an item the server changed too since that
-// device last saw it; the datastore's policy decides (engine/conflict_policy.h).
+// device last saw it; the datastore's policy decides (caf/conflict_policy.h).
 #include <algorithm>
 #include <optional>
 
@@ -17,8 +17,7 @@ using protocol::StatusCode;
 ConflictPolicy SyncEngine::MessageRun::policy_for(const std::string& database) const {
   std::lock_guard lock(engine_.policies_mutex_);
   auto it = engine_.conflict_policies_.find(database);
-  if (it == engine_.conflict_policies_.end()) return ConflictPolicy::kMerge;
-  return parse_conflict_policy(it->second).value_or(ConflictPolicy::kMerge);
+  return it == engine_.conflict_policies_.end() ? ConflictPolicy::kMerge : it->second;
 }
 
 Result<std::optional<caf::SyncObj>> SyncEngine::MessageRun::resolve_conflict(
@@ -80,7 +79,7 @@ Result<std::optional<caf::SyncObj>> SyncEngine::MessageRun::resolve_conflict(
   record.where = DeviceStore{session_.user, session_.device, ds.server_uri};
   record.guid = mapped.guid;
   record.luid = mapped.luid;
-  record.policy = conflict_policy_name(policy);
+  record.policy = caf::conflict_policy_name(policy);
   record.client_type = std::move(c.client_type);
   record.client_data = std::move(c.client_data);
   record.server_type = std::move(c.server_type);

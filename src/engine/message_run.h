@@ -22,7 +22,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "engine/conflict_policy.h"
+#include "caf/conflict_policy.h"
 #include "engine/credentials.h"
 #include "engine/device_quirks.h"
 #include "engine/sync_engine.h"
@@ -265,11 +265,10 @@ class SyncEngine::MessageRun {
   // Applies the datastore's policy to a conflicting Replace/Delete
   // (decide_conflict), records the conflict, fills `p`, and returns the
   // write to make, if any.
-  Result<std::optional<caf::SyncObj>> resolve_conflict(DatastoreState& ds, ConflictPolicy policy,
+  Result<std::optional<caf::SyncObj>> resolve_conflict(DatastoreState& ds, caf::ConflictPolicy policy,
                                                        const protocol::Command& cmd, const protocol::Item& item,
-                                                       const MapEntry& mapped, bool server_deleted,
-                                                       PendingDecision& p);
-  ConflictPolicy policy_for(const std::string& database) const;
+                                                       const MapEntry& mapped, bool server_deleted, PendingDecision& p);
+  caf::ConflictPolicy policy_for(const std::string& database) const;
 
   // --- item_problems.cc: items that fail alone, never the whole sync
   // A device's change the server could not apply: reported and logged.

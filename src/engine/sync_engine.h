@@ -141,7 +141,7 @@ class SyncEngine {
   const SessionIds session_ids_;
   ChallengeNonces nonces_;
   mutable std::mutex policies_mutex_;
-  std::map<std::string, std::string> conflict_policies_;  // by datastore; guarded by policies_mutex_
+  std::map<std::string, caf::ConflictPolicy> conflict_policies_;  // by datastore; guarded by policies_mutex_
 };
 
 }  // namespace conflux::engine

@@ -271,7 +271,7 @@ TEST(ConfigTest, ConflictPoliciesIncludeNewestWinsAndMerge) {
                                             "conflict_policy = \"") + policy + "\"\n",
                                 "conf.toml");
     ASSERT_TRUE(c) << c.error().to_string();
-    EXPECT_EQ(c->stores[0].conflict_policy, policy);
+    EXPECT_STREQ(caf::conflict_policy_name(c->stores[0].conflict_policy), policy);
   }
   EXPECT_EQ(load_error("[stores.c]\nadapter = \"x\"\ncontent_type = \"text/vcard\"\nconflict_policy = \"newest\"\n"),
             "conf.toml:4: stores.c.conflict_policy: 'newest' is not a conflict policy: use server-wins, client-wins, "

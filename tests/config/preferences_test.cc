@@ -15,14 +15,14 @@ namespace {
 Config with_policy(const std::string& policy) {
   Config c = default_config();
   for (auto& store : c.stores) {
-    if (store.name == "contacts") store.conflict_policy = policy;
+    if (store.name == "contacts") store.conflict_policy = caf::parse_conflict_policy(policy).value();
   }
   return c;
 }
 
 std::string contacts_policy(const Config& c) {
   for (const auto& store : c.stores) {
-    if (store.name == "contacts") return store.conflict_policy;
+    if (store.name == "contacts") return caf::conflict_policy_name(store.conflict_policy);
   }
   return "";
 }

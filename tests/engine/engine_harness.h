@@ -53,7 +53,7 @@ class EngineHarness : public ::testing::Test {
   void restart_engine(const std::string& policy = "") {
     auto stores = registry_.stores();
     if (!policy.empty()) {
-      for (auto& s : stores) s.conflict_policy = policy;
+      for (auto& s : stores) s.conflict_policy = caf::parse_conflict_policy(policy).value();
     }
     engine_.emplace(manager_, state_, stores, options_, clock_);
   }

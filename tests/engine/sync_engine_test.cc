@@ -1169,7 +1169,7 @@ TEST_F(ConflictPolicyTest, ReloadedPolicyDecidesTheNextConflict) {
   // System preferences: a reload turns contacts to client-wins; a store the
   // engine does not serve is ignored.
   auto reloaded = registry_.stores();
-  for (auto& s : reloaded) s.conflict_policy = "client-wins";
+  for (auto& s : reloaded) s.conflict_policy = caf::ConflictPolicy::kClientWins;
   caf::StoreSettings unknown = reloaded.front();
   unknown.name = "movies";
   reloaded.push_back(unknown);

@@ -1,6 +1,6 @@
-#include "engine/conflict_policy.h"
+#include "caf/conflict_policy.h"
 
-namespace conflux::engine {
+namespace conflux::caf {
 
 std::optional<ConflictPolicy> parse_conflict_policy(std::string_view name) {
   if (name == "server-wins") return ConflictPolicy::kServerWins;
@@ -24,4 +24,4 @@ const char* conflict_policy_name(ConflictPolicy policy) {
   return "server-wins";
 }
 
-}  // namespace conflux::engine
+}  // namespace conflux::caf

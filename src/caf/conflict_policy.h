@@ -7,7 +7,7 @@
 #include <optional>
 #include <string_view>
 
-namespace conflux::engine {
+namespace conflux::caf {
 
 enum class ConflictPolicy {
   kServerWins,  // server version stays and goes back to the device (Status 419)
@@ -37,4 +37,4 @@ enum class ConflictPolicy {
 std::optional<ConflictPolicy> parse_conflict_policy(std::string_view name);
 const char* conflict_policy_name(ConflictPolicy policy);
 
-}  // namespace conflux::engine
+}  // namespace conflux::caf
