@@ -44,7 +44,8 @@
 // every row of the user (key -> revision) and works out creates, updates and
 // deletes (the key set). The revision is an md5 over the mapped columns,
 // child rows and kept leftovers, or `modified_column` with the leftovers'
-// md5 when that is configured. Changes by other programs are pushed
+// md5 when that is configured. The tracker lists once per sync session and
+// keeps the vCards it read by revision (costly_listing). Changes by other programs are pushed
 // (kCapChangeNotify) when the change-log triggers are installed: see
 // pg_change_listener.h; without them the Back End Monitor's poll finds them.
 //
@@ -136,6 +137,7 @@ class PgTable final : public caf::TrackedBackend {
   // Reads the rows in queries of 500 and keeps them for the read() calls that follow.
   void prefetch(const caf::StoreRef& store, const std::vector<std::string>& ids) override;
   bool picks_ids() const override { return shape_.key_has_default; }
+  bool costly_listing() const override { return true; }
   // One transaction for the batch's writes, through prepared statements; an
   // item that fails is rolled back to its savepoint and fails alone. A lost
   // connection, a deadlock or a failed COMMIT fails the whole batch (PgDb
