@@ -3,12 +3,14 @@
 #include <libpq-fe.h>
 
 #include <algorithm>
+#include <charconv>
 #include <filesystem>
 #include <fstream>
 #include <set>
 #include <utility>
 
 #include "adapters/postgresql/pg_change_listener.h"
+#include "caf/tracked_adapter.h"
 #include "common/log.h"
 
 namespace conflux::adapters {
@@ -374,8 +376,10 @@ auto PgTable::run(const caf::StoreRef& store, const std::string& what, Work&& wo
     refused = Status::permission_denied(what + ": " + one_line(e.what()));
   } catch (const pqxx::sql_error& e) {
     const std::string state = e.sqlstate();
-    // Deadlock, serialization failure, shutdown: the whole transaction must go.
-    if (state.rfind("40", 0) != 0 && state.rfind("57P", 0) != 0) {
+    // Deadlock, serialization failure, shutdown, or a statement that timed
+    // out (a locked table: each further item would wait as long): the whole
+    // transaction must go.
+    if (state.rfind("40", 0) != 0 && state.rfind("57P", 0) != 0 && !PgDb::is_statement_timeout(e)) {
       refused = Status::internal(what + ": " + one_line(e.what()));
     } else {
       batch->failure = std::current_exception();
@@ -781,7 +785,7 @@ Result<std::shared_ptr<PostgresqlAdapter>> PostgresqlAdapter::open(const PgTable
                                                                    const caf::StoreSettings& settings) {
   auto log = logger("adapter.postgresql");
   const std::string prefix = "stores." + config.store + ".";
-  auto db = PgDb::open(config.connection);
+  auto db = PgDb::open(config.connection, PgDb::Options{.statement_timeout = config.statement_timeout});
   if (!db) return db.error().with_context(prefix + "connection");
   auto shape = inspect(**db, config);
   if (!shape) return shape.error();
@@ -837,7 +841,7 @@ Status PostgresqlAdapter::verify_credentials(const std::string& database, const 
   }
   auto uri = rewritten(config_.connection, {{"user", creds.user.str()}, {"password", creds.secret}}, {});
   if (!uri) return uri.error();
-  auto db = PgDb::open(*uri, PgDb::Options{1, 1});
+  auto db = PgDb::open(*uri, PgDb::Options{1, 1, config_.statement_timeout});
   if (!db) return db.error();
   return Status::ok();
 }
@@ -846,7 +850,7 @@ Status PostgresqlAdapter::begin_connect(const UserId& user, const caf::Credentia
   if (credentials == nullptr || credentials->scheme != caf::CredentialScheme::kPassword) return Status::ok();
   auto uri = rewritten(config_.connection, {{"user", credentials->user.str()}, {"password", credentials->secret}}, {});
   if (!uri) return uri.error();
-  auto db = PgDb::open(*uri, PgDb::Options{1, 5});
+  auto db = PgDb::open(*uri, PgDb::Options{1, 5, config_.statement_timeout});
   if (!db) return db.error();
   table_->prepare_on(**db);
   table_->set_session(user, std::move(*db));
@@ -876,15 +880,7 @@ std::vector<caf::ApplyResult> PostgresqlAdapter::apply(const caf::StoreRef& stor
     for (auto& r : results) r.status = Status::invalid_argument("postgresql adapter: call without a user");
     return results;
   }
-  auto results = tracker_->apply(store, std::move(batch));
-  for (auto& r : results) {
-    if (r.status.is_ok()) continue;
-    logger("adapter.postgresql")
-        ->warn("store '{}' user '{}': item {} not applied: {}", store.database, store.user.str(),
-               r.guid.empty() ? "(new)" : r.guid.str(), r.status.to_string());
-    r.status = r.status.with_context("postgresql apply");
-  }
-  return results;
+  return caf::apply_tracked(*tracker_, store, std::move(batch), nullptr, "postgresql");
 }
 
 Result<std::vector<caf::SyncObj>> PostgresqlAdapter::search(const caf::StoreRef& store, const caf::Query& query) {
@@ -896,18 +892,7 @@ Result<std::vector<caf::SyncObj>> PostgresqlAdapter::search(const caf::StoreRef&
 
 Result<caf::ExecResult> PostgresqlAdapter::execute(const caf::StoreRef& store, const caf::Command& command) {
   if (store.user.empty()) return Status::invalid_argument("postgresql adapter: call without a user");
-  if (command.name == "count") {
-    caf::Query all;
-    all.metadata_only = true;
-    auto found = tracker_->search(store, all);
-    if (!found) return found.error().with_context("postgresql count");
-    return caf::ExecResult{std::to_string(found->size())};
-  }
-  if (command.name == "rescan") {
-    auto changes = tracker_->refresh(store);
-    if (!changes) return changes.error().with_context("postgresql rescan");
-    return caf::ExecResult{std::to_string(*changes)};
-  }
+  if (auto answered = caf::tracked_command(*tracker_, store, command, "postgresql")) return std::move(*answered);
   return Status::unimplemented("postgresql adapter: unknown command '" + command.name + "'");
 }
 
@@ -954,8 +939,19 @@ const std::set<std::string>& plain_keys() {
                                              "install_triggers",
                                              "owner_table",
                                              "owner_table_key",
-                                             "owner_table_user"};
+                                             "owner_table_user",
+                                             "statement_timeout_seconds"};
   return keys;
+}
+
+// "30" -> 30; nullopt for anything but 0 .. 86400.
+std::optional<int> timeout_seconds(const std::string& text) {
+  int value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (text.empty() || ec != std::errc() || end != text.data() + text.size() || value < 0 || value > 86400) {
+    return std::nullopt;
+  }
+  return value;
 }
 
 }  // namespace
@@ -989,7 +985,7 @@ Status PostgresqlAdapterFactory::validate(const caf::StoreSettings& settings) co
           ": unknown key for adapter postgresql (its keys: connection, table, key, owner, "
           "field_<name>, child_table, child_key, child_kind, child_type, child_value, "
           "delete, deleted_column, deleted_value, modified_column, install_triggers, owner_table, "
-          "owner_table_key, owner_table_user)");
+          "owner_table_key, owner_table_user, statement_timeout_seconds)");
     }
   }
   for (const char* required : {"connection", "table", "key", "owner"}) {
@@ -1030,6 +1026,11 @@ Status PostgresqlAdapterFactory::validate(const caf::StoreSettings& settings) co
   if (o.count("table") && std::count(o.at("table").begin(), o.at("table").end(), '.') > 1) {
     return Status::invalid_argument(prefix + "table: write schema.table or table");
   }
+  if (o.count("statement_timeout_seconds") && !timeout_seconds(o.at("statement_timeout_seconds"))) {
+    return Status::invalid_argument(prefix +
+                                    "statement_timeout_seconds: must be a whole number of seconds from 0 (no "
+                                    "limit) to 86400");
+  }
   return Status::ok();
 }
 
@@ -1060,6 +1061,9 @@ Result<PgTableConfig> PostgresqlAdapterFactory::parse(const caf::StoreSettings& 
   config.deleted_value = get("deleted_value");
   config.modified_column = get("modified_column");
   config.install_triggers = get("install_triggers") == "true";
+  if (o.count("statement_timeout_seconds")) {
+    config.statement_timeout = std::chrono::seconds(*timeout_seconds(o.at("statement_timeout_seconds")));
+  }
   config.version = settings.content_version == "4.0" ? data::VCardVersion::k40 : data::VCardVersion::k30;
   config.content_type = settings.content_type;
   config.content_version = settings.content_version;

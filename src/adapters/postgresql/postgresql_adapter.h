@@ -27,6 +27,8 @@
 //   deleted_value = "D"
 //   modified_column = "updated_at"   # optional: the revision, when every writer bumps it
 //   install_triggers = true          # else the SQL is written to a file to run by hand
+//   statement_timeout_seconds = 30   # a statement waiting longer (a locked table) is
+//                                    #   cancelled: kUnavailable, the batch kept nothing
 //
 // At start the mapping is checked against the live schema (table, every
 // column and its type, the role's rights); anything wrong stops the server
@@ -63,6 +65,7 @@
 // calls of the store.
 #pragma once
 
+#include <chrono>
 #include <exception>
 #include <functional>
 #include <map>
@@ -96,6 +99,7 @@ struct PgTableConfig {
   std::string deleted_column, deleted_value;
   std::string modified_column;
   bool install_triggers = false;
+  std::chrono::milliseconds statement_timeout{30'000};  // 0: no limit
   data::VCardVersion version = data::VCardVersion::k30;
   std::string content_type;     // text/vcard, text/x-vcard: contacts; text/calendar, text/x-vcalendar: events
   std::string content_version;  // of the items written to devices ("3.0", "2.0" ...)
