@@ -6,6 +6,7 @@
 #include <charconv>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <set>
 #include <utility>
 
@@ -289,8 +290,11 @@ void PgTable::build_statements() {
   add("read", "SELECT t." + key + "::text, x.vcard" + columns + " FROM " + shape_.qualified + " t LEFT JOIN " +
                   shape_.extra_table + " x ON x.tbl = $3 AND x.item_key = t." + key + "::text WHERE t." + key +
                   "::text = ANY($1::text[]) AND " + owner_match("$2") + live_filter_);
-  add("revision", "SELECT " + revision_sql_ + " FROM " + shape_.qualified + " t" + joined_extra + " WHERE t." + key +
-                      "::text = $1");
+  // One row by its key: compared in the key's own type where it has one the
+  // parameter can be given as (an index on the key serves it), else as text.
+  auto row_is = [&](const std::string& slot) { return "t." + key + (shape_.key_typed ? " = " : "::text = ") + slot; };
+  add("revision",
+      "SELECT " + revision_sql_ + " FROM " + shape_.qualified + " t" + joined_extra + " WHERE " + row_is("$1"));
 
   // Writes: $1 .. $n the mapped fields in mapped_ order, $n+1 the user, $n+2 the key.
   const std::string user_slot = "$" + std::to_string(mapped_.size() + 1);
@@ -305,7 +309,7 @@ void PgTable::build_statements() {
     insert_values += ", " + value;
   }
   if (sets.empty()) sets = key + " = " + key;
-  add("update", "UPDATE " + shape_.qualified + " t SET " + sets + " WHERE t." + key + "::text = " + key_slot + " AND " +
+  add("update", "UPDATE " + shape_.qualified + " t SET " + sets + " WHERE " + row_is(key_slot) + " AND " +
                     owner_match(user_slot) + live_filter_);
   // INSERT ... SELECT: with an owner table, no row is made for a user it lacks.
   const std::string owner_row =
@@ -322,10 +326,10 @@ void PgTable::build_statements() {
                           " (tbl, item_key, vcard) VALUES ($1, $2, $3)"
                           " ON CONFLICT (tbl, item_key) DO UPDATE SET vcard = EXCLUDED.vcard");
   if (config_.soft_delete) {
-    add("delete", "UPDATE " + shape_.qualified + " t SET " + quote_ident(config_.deleted_column) + " = $3 WHERE t." +
-                      key + "::text = $1 AND " + owner_match("$2") + live_filter_);
+    add("delete", "UPDATE " + shape_.qualified + " t SET " + quote_ident(config_.deleted_column) + " = $3 WHERE " +
+                      row_is("$1") + " AND " + owner_match("$2") + live_filter_);
   } else {
-    add("delete", "DELETE FROM " + shape_.qualified + " t WHERE t." + key + "::text = $1 AND " + owner_match("$2"));
+    add("delete", "DELETE FROM " + shape_.qualified + " t WHERE " + row_is("$1") + " AND " + owner_match("$2"));
   }
   if (!shape_.child_qualified.empty()) {
     const std::string fk = quote_ident(config_.child_key);
@@ -333,14 +337,14 @@ void PgTable::build_statements() {
                              quote_ident(config_.child_type) + "::text, " + quote_ident(config_.child_value) +
                              "::text FROM " + shape_.child_qualified + " WHERE " + fk +
                              "::text = ANY($1::text[]) ORDER BY 1, 2, 3, 4");
-    add("children_delete", "DELETE FROM " + shape_.child_qualified + " WHERE " + fk + "::text = $1");
+    add("children_delete", "DELETE FROM " + shape_.child_qualified + " WHERE " + fk + " IN (SELECT t." + key +
+                               " FROM " + shape_.qualified + " t WHERE " + row_is("$1") + ")");
     add("children_delete_owned", "DELETE FROM " + shape_.child_qualified + " c USING " + shape_.qualified +
-                                     " t WHERE c." + fk + " = t." + key + " AND t." + key + "::text = $1 AND " +
+                                     " t WHERE c." + fk + " = t." + key + " AND " + row_is("$1") + " AND " +
                                      owner_match("$2"));
     add("child_insert", "INSERT INTO " + shape_.child_qualified + " (" + fk + ", " + quote_ident(config_.child_kind) +
                             ", " + quote_ident(config_.child_type) + ", " + quote_ident(config_.child_value) +
-                            ") SELECT t." + key + ", $2, $3, $4 FROM " + shape_.qualified + " t WHERE t." + key +
-                            "::text = $1");
+                            ") SELECT t." + key + ", $2, $3, $4 FROM " + shape_.qualified + " t WHERE " + row_is("$1"));
   }
 }
 
@@ -513,6 +517,8 @@ Result<std::string> PgTable::revision_of(pqxx::transaction_base& txn, const std:
 
 Result<std::pair<std::string, std::string>> PgTable::store_row(const caf::StoreRef& store, const std::string& key,
                                                               std::string_view raw, WriteMode mode) {
+  if (mode == WriteMode::kReplace && !could_be_key(key))
+    return Status::not_found("no row " + key + " in " + shape_.name);
   auto row = mapping_->to_row(raw);
   if (!row) return row.error();
   forget_prefetched(store.user, key);
@@ -575,7 +581,16 @@ Result<std::pair<std::string, std::string>> PgTable::create_with_own_id(const ca
   return store_row(store, "", raw, WriteMode::kCreate);
 }
 
+bool PgTable::could_be_key(const std::string& id) const {
+  if (shape_.key_integer_max == 0) return true;
+  int64_t value = 0;
+  auto [end, ec] = std::from_chars(id.data(), id.data() + id.size(), value);
+  return !id.empty() && ec == std::errc() && end == id.data() + id.size() && value <= shape_.key_integer_max &&
+         value >= -shape_.key_integer_max - 1;
+}
+
 Status PgTable::remove(const caf::StoreRef& store, const std::string& id) {
+  if (!could_be_key(id)) return Status::not_found("no row " + id + " in " + shape_.name);
   forget_prefetched(store.user, id);
   return run(store, "delete from " + shape_.name, [&](pqxx::transaction_base& txn) -> Status {
     pqxx::result done;
@@ -672,6 +687,10 @@ Result<PgTableShape> inspect(PgDb& db, const PgTableConfig& config) {
     auto key = column(*columns, config.table, "key", config.key);
     if (!key) return key.error();
     shape.key_has_default = key->has_default;
+    static const std::map<std::string, int64_t> integer_max = {
+        {"int2", 32767}, {"int4", 2147483647}, {"int8", std::numeric_limits<int64_t>::max()}};
+    if (auto it = integer_max.find(key->type_name); it != integer_max.end()) shape.key_integer_max = it->second;
+    shape.key_typed = key->category == "S" || shape.key_integer_max > 0;
     if (!key->has_default && key->category != "S") {
       return Status::invalid_argument(prefix + "key: column " + config.table + "." + config.key + " is " + key->type +
                                       " without a default; Conflux can only name new rows itself in a text key");

@@ -119,6 +119,10 @@ struct PgTableShape {
   std::string changelog_table;  // quoted "<schema>"."conflux_changelog"
   std::set<std::string> instant_fields;  // timestamp fields whose column is a timestamptz
   bool key_has_default = false;  // the database picks new keys
+  // The key is compared in its own type, so that its index serves a row's
+  // statements: a text type or an integer. Other types are compared as text.
+  bool key_typed = false;
+  int64_t key_integer_max = 0;  // an integer key's largest value (int2, int4, int8); 0 otherwise
   bool triggers_present = false;
 };
 
@@ -156,6 +160,8 @@ class PgTable final : public caf::TrackedBackend {
 
  private:
   std::shared_ptr<PgDb> db_for(const UserId& user);
+  // False for an id no row can have (not a number, for an integer key): such an id names no row.
+  bool could_be_key(const std::string& id) const;
   // A row about to change is read afresh.
   void forget_prefetched(const UserId& user, const std::string& id);
   // The vCards of those of `ids` that are rows of the user, in one transaction.
