@@ -14,6 +14,9 @@ namespace conflux::caf {
 namespace {
 
 constexpr int kIdAttempts = 8;  // a 64-bit random id colliding twice is already absurd
+// What the item cache may hold; past it, it starts again empty. 10,000
+// contacts of a slow sync are about 6 MiB.
+constexpr size_t kItemCacheBytes = size_t{64} << 20;
 
 // Schema of module "caf.revision_tracker". Append new steps; never edit a released one.
 const std::vector<std::string>& tracker_migrations() {
@@ -122,10 +125,22 @@ Result<int64_t> RevisionTracker::store_anchor(const StoreRef& store) {
 
 Result<int> RevisionTracker::refresh(const StoreRef& store) {
   std::lock_guard guard(mutex_);
-  return refresh_locked(store);
+  return list_and_record(store);
 }
 
 Result<int> RevisionTracker::refresh_locked(const StoreRef& store) {
+  const bool once_per_session = backend_.costly_listing() && !store.session.empty();
+  const std::pair<std::string, std::string> collection(store.user.str(), store.database);
+  if (once_per_session) {
+    auto it = listed_in_session_.find(collection);
+    if (it != listed_in_session_.end() && it->second == store.session) return 0;
+  }
+  auto changes = list_and_record(store);
+  if (changes && once_per_session) listed_in_session_[collection] = store.session;
+  return changes;
+}
+
+Result<int> RevisionTracker::list_and_record(const StoreRef& store) {
   auto listing = backend_.list(store);
   if (!listing && !listing.error().is_not_found()) return listing.error();
 
@@ -170,6 +185,40 @@ Result<int> RevisionTracker::refresh_locked(const StoreRef& store) {
   return changes;
 }
 
+void RevisionTracker::prefetch_uncached(const StoreRef& store,
+                                        const std::vector<std::pair<std::string, std::string>>& items) {
+  std::vector<std::string> to_read;
+  for (const auto& [id, revision] : items) {
+    if (!cached(store, id, revision)) to_read.push_back(id);
+  }
+  if (!to_read.empty()) backend_.prefetch(store, to_read);
+}
+
+const std::string* RevisionTracker::cached(const StoreRef& store, const std::string& id,
+                                           const std::string& revision) const {
+  auto it = item_cache_.find({store.user.str(), store.database, id});
+  return it != item_cache_.end() && it->second.revision == revision ? &it->second.raw : nullptr;
+}
+
+Result<std::string> RevisionTracker::read_item(const StoreRef& store, const std::string& id,
+                                               const std::string& revision) {
+  if (!backend_.costly_listing()) return backend_.read(store, id);
+  if (const std::string* raw = cached(store, id, revision)) return *raw;
+  auto raw = backend_.read(store, id);
+  if (!raw) return raw;
+  CachedItem& slot = item_cache_[{store.user.str(), store.database, id}];
+  item_cache_bytes_ -= slot.raw.size();
+  if (item_cache_bytes_ + raw->size() > kItemCacheBytes) {
+    item_cache_.clear();
+    item_cache_bytes_ = 0;
+    item_cache_[{store.user.str(), store.database, id}] = CachedItem{revision, *raw};
+  } else {
+    slot = CachedItem{revision, *raw};
+  }
+  item_cache_bytes_ += raw->size();
+  return raw;
+}
+
 Result<Anchor> RevisionTracker::current_anchor(const StoreRef& store) {
   std::lock_guard guard(mutex_);
   auto refreshed = refresh_locked(store);
@@ -210,11 +259,11 @@ Result<ChangeSet> RevisionTracker::changes_since(const StoreRef& store, const An
                                                 st->column_int64(4) != 0});
     }
   }
-  std::vector<std::string> to_read;
+  std::vector<std::pair<std::string, std::string>> to_read;
   for (const auto& [id, row] : rows) {
-    if (!row.deleted) to_read.push_back(id);
+    if (!row.deleted) to_read.emplace_back(id, row.revision);
   }
-  if (!to_read.empty()) backend_.prefetch(store, to_read);
+  prefetch_uncached(store, to_read);
   for (auto& [id, row] : rows) {
     SyncObj obj;
     obj.guid = Guid(id);
@@ -226,7 +275,7 @@ Result<ChangeSet> RevisionTracker::changes_since(const StoreRef& store, const An
       set.changes.push_back(std::move(obj));
       continue;
     }
-    auto raw = backend_.read(store, id);
+    auto raw = read_item(store, id, row.revision);
     if (!raw) {
       if (raw.error().is_not_found()) continue;  // gone since the listing: the next call reports the delete
       return raw.error();
@@ -244,21 +293,26 @@ Result<std::vector<SyncObj>> RevisionTracker::search(const StoreRef& store, cons
   auto refreshed = refresh_locked(store);
   if (!refreshed) return refreshed.error();
 
-  // (id, changed) of the candidates, in the order they are reported.
-  std::vector<std::pair<std::string, int64_t>> candidates;
+  // The candidates, in the order they are reported.
+  struct Candidate {
+    std::string id;
+    std::string revision;
+    int64_t changed = 0;
+  };
+  std::vector<Candidate> candidates;
   {
-    auto st = db_->prepare(query.guids.empty()
-                               ? "SELECT id, changed FROM items WHERE user = ?1 AND database = ?2 AND deleted = 0"
-                                 " ORDER BY changed"
-                               : "SELECT id, changed FROM items WHERE user = ?1 AND database = ?2 AND deleted = 0"
-                                 " AND id = ?3");
+    auto st =
+        db_->prepare(query.guids.empty() ? "SELECT id, revision, changed FROM items WHERE user = ?1 AND database = ?2"
+                                           " AND deleted = 0 ORDER BY changed"
+                                         : "SELECT id, revision, changed FROM items WHERE user = ?1 AND database = ?2"
+                                           " AND deleted = 0 AND id = ?3");
     if (!st) return st.error().with_context("revision tracker");
     auto collect = [&]() -> Status {
       for (;;) {
         auto more = st->step();
         if (!more) return more.error().with_context("revision tracker");
         if (!*more) return Status::ok();
-        candidates.emplace_back(st->column_text(0), st->column_int64(1));
+        candidates.push_back(Candidate{st->column_text(0), st->column_text(1), st->column_int64(2)});
       }
     };
     if (query.guids.empty()) {
@@ -277,15 +331,15 @@ Result<std::vector<SyncObj>> RevisionTracker::search(const StoreRef& store, cons
 
   const bool need_data = !query.metadata_only || !query.contains.empty();
   if (need_data && !candidates.empty()) {
-    std::vector<std::string> to_read;
-    for (const auto& [id, changed] : candidates) {
+    std::vector<std::pair<std::string, std::string>> to_read;
+    for (const Candidate& c : candidates) {
       if (query.limit > 0 && to_read.size() >= query.limit && query.contains.empty()) break;
-      to_read.push_back(id);
+      to_read.emplace_back(c.id, c.revision);
     }
-    backend_.prefetch(store, to_read);
+    prefetch_uncached(store, to_read);
   }
   std::vector<SyncObj> found;
-  for (auto& [id, changed] : candidates) {
+  for (const auto& [id, revision, changed] : candidates) {
     if (query.limit > 0 && found.size() >= query.limit) break;
     SyncObj obj;
     obj.guid = Guid(id);
@@ -295,7 +349,7 @@ Result<std::vector<SyncObj>> RevisionTracker::search(const StoreRef& store, cons
     obj.database = store.database;
     obj.content_type = content_type_;
     if (need_data) {
-      auto raw = backend_.read(store, id);
+      auto raw = read_item(store, id, revision);
       if (!raw) {
         if (raw.error().is_not_found()) continue;  // gone since the listing
         return raw.error();

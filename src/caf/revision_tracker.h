@@ -23,6 +23,14 @@
 // tombstone) was first seen; a store's anchor is the highest of its items',
 // tombstones included ("0" when it has none). Anchors are decimal text.
 //
+// Back ends whose listing is a query over a whole collection (a database
+// table: TrackedBackend::costly_listing) are listed once per sync session
+// (StoreRef::session; calls without one list every time), so the messages of
+// a sync cost what their own items cost, not a listing each: a change by
+// another program during a session is found at the next one. The items read
+// from such a back end are kept in memory by revision (kItemCacheBytes per
+// tracker), since the revision changes on every edit.
+//
 // Safety: a listing that fails leaves the state untouched (nothing is taken
 // as deleted). A collection that is missing as a whole (list() -> kNotFound)
 // counts as empty only while the tracker holds no live item for it;
@@ -40,6 +48,7 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -114,6 +123,11 @@ class TrackedBackend {
   // A hint only: read() must work without it, and a failure here is left for
   // read() to report.
   virtual void prefetch(const StoreRef& store, const std::vector<std::string>& ids) {}
+
+  // True when list() and read() are queries over the whole collection (a
+  // database table) rather than a look at local files: the tracker then lists
+  // once per sync session and keeps what it read (see RevisionTracker).
+  virtual bool costly_listing() const { return false; }
 };
 
 class RevisionTracker {
@@ -152,8 +166,8 @@ class RevisionTracker {
   // another user or database fail with kInvalidArgument.
   std::vector<ApplyResult> apply(const StoreRef& store, std::vector<SyncObj>&& batch);
 
-  // Lists the back end and records creates, updates and deletes. Returns the
-  // number of changes recorded.
+  // Lists the back end and records creates, updates and deletes, whatever
+  // the session (a rescan). Returns the number of changes recorded.
   Result<int> refresh(const StoreRef& store);
 
   const std::string& path() const { return db_->path(); }
@@ -162,7 +176,19 @@ class RevisionTracker {
   RevisionTracker(std::unique_ptr<SqliteDb> db, TrackedBackend& backend, std::string content_type);
 
   struct Row;
+  struct CachedItem {
+    std::string revision;
+    std::string raw;
+  };
+  // list_and_record(), unless a costly listing was made in this sync session already.
   Result<int> refresh_locked(const StoreRef& store);
+  Result<int> list_and_record(const StoreRef& store);
+  // The item's bytes at `revision`: from item_cache_ when it holds them (a
+  // costly back end), else read from the back end.
+  Result<std::string> read_item(const StoreRef& store, const std::string& id, const std::string& revision);
+  const std::string* cached(const StoreRef& store, const std::string& id, const std::string& revision) const;
+  // backend_.prefetch() of those of (id, revision) the cache does not hold.
+  void prefetch_uncached(const StoreRef& store, const std::vector<std::pair<std::string, std::string>>& items);
   Result<std::map<std::string, Row>> load_rows(const StoreRef& store);
   Result<int64_t> next_counter();
   Status record(const StoreRef& store, const std::string& id, const std::string& revision, bool created,
@@ -174,6 +200,11 @@ class RevisionTracker {
   TrackedBackend& backend_;
   const std::string content_type_;
   std::mutex mutex_;  // serialises every public call
+  // (user, database) -> the sync session its last costly listing was made for. Guarded by mutex_.
+  std::map<std::pair<std::string, std::string>, std::string> listed_in_session_;
+  // (user, database, id) -> bytes at a revision; emptied when past kItemCacheBytes. Guarded by mutex_.
+  std::map<std::tuple<std::string, std::string, std::string>, CachedItem> item_cache_;
+  size_t item_cache_bytes_ = 0;  // guarded by mutex_
 };
 
 }  // namespace conflux::caf

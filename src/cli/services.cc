@@ -149,7 +149,8 @@ Result<std::unique_ptr<Services>> Services::open_accounts(const config::Config& 
   std::filesystem::permissions(config.data_dir, std::filesystem::perms::owner_all, ec);  // holds password hashes
 
   if (!config.database.empty()) {
-    auto pg = PgDb::open(config.database);
+    auto pg = PgDb::open(config.database,
+                         PgDb::Options{.statement_timeout = std::chrono::seconds(config.statement_timeout_seconds)});
     if (!pg) return pg.error().with_context("storage.database");
     s->pg_db = std::move(*pg);
     auto state = store::PgStateStore::open(s->pg_db);

@@ -53,7 +53,17 @@ std::string one_line(std::string text) {
   return out;
 }
 
+std::string timeout_text(std::chrono::milliseconds timeout) {
+  if (timeout.count() % 1000 == 0) return std::to_string(timeout.count() / 1000) + " s";
+  return std::to_string(timeout.count()) + " ms";
+}
+
 }  // namespace
+
+bool PgDb::is_statement_timeout(const pqxx::sql_error& error) {
+  // 57014 query_canceled: statement_timeout (or a cancel request); 55P03 lock_not_available: lock_timeout.
+  return error.sqlstate() == "57014" || error.sqlstate() == "55P03";
+}
 
 PgDb::PgDb(std::string uri, std::string display_uri, Options options)
     : uri_(std::move(uri)), display_uri_(std::move(display_uri)), options_(options) {}
@@ -95,7 +105,10 @@ Result<PgDb::Conn> PgDb::acquire() {
     statements = statements_;
   }
   try {
-    if (!conn.conn) conn.conn = std::make_unique<pqxx::connection>(uri_);
+    if (!conn.conn) {
+      conn.conn = std::make_unique<pqxx::connection>(uri_);
+      conn.conn->set_variable("statement_timeout", std::to_string(options_.statement_timeout.count()));
+    }
     for (; conn.declared < statements.size(); ++conn.declared) {
       conn.conn->prepare(statements[conn.declared].first, statements[conn.declared].second);
     }
@@ -166,6 +179,11 @@ Status PgDb::status_of(std::string_view what, std::exception_ptr error) const {
     return Status::permission_denied(where + one_line(e.what()));
   } catch (const pqxx::sql_error& e) {
     if (e.sqlstate().rfind("57P", 0) == 0) return Status::unavailable(where + one_line(e.what()));
+    if (is_statement_timeout(e)) {
+      return Status::unavailable(
+          where + "statement timed out after " + timeout_text(options_.statement_timeout) +
+          " (a lock another session holds, or an overloaded server; statement_timeout_seconds): " + one_line(e.what()));
+    }
     return Status::internal(where + one_line(e.what()));
   } catch (const std::exception& e) {
     return Status::internal(where + one_line(e.what()));

@@ -6,6 +6,7 @@
 //   connection refused / lost before commit  -> kUnavailable (retry later)
 //   lost during COMMIT (outcome unknown)     -> kUnavailable, message says so
 //   serialization failure, deadlock          -> retried, then kAborted
+//   statement_timeout or lock_timeout hit    -> kUnavailable, message says so
 //   unique violation                         -> kAlreadyExists
 //   insufficient privilege                   -> kPermissionDenied
 //   anything else                            -> kInternal
@@ -19,6 +20,7 @@
 // connections exist, further callers wait for one to come back.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <exception>
@@ -47,7 +49,14 @@ class PgDb {
     // Attempts of one transaction that hits a serialization failure or a
     // deadlock, or a connection found broken before its work started.
     int max_attempts = 5;
+    // Longest a statement may run, waiting for a lock included, before
+    // PostgreSQL cancels it (statement_timeout): a table another session
+    // holds locked costs a worker this long, not for ever. 0: no limit.
+    std::chrono::milliseconds statement_timeout{30'000};
   };
+
+  // A statement cancelled by statement_timeout or lock_timeout.
+  static bool is_statement_timeout(const pqxx::sql_error& error);
 
   // Checks `uri` (a libpq connection string or postgresql:// URI) by opening
   // one connection. kInvalidArgument for a malformed string, kUnavailable

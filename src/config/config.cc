@@ -462,6 +462,7 @@ Result<Config> load_config_string(const std::string& text, const std::string& so
                                       "keep everything in conflux.db)");
     }
     CFX_RETURN_IF_ERROR(r.integer("min_free_bytes", c.min_free_bytes, 0, int64_t{1} << 50));
+    CFX_RETURN_IF_ERROR(r.integer("statement_timeout_seconds", c.statement_timeout_seconds, 0, 86400));
     CFX_RETURN_IF_ERROR(r.no_unknown_keys());
     c.data_dir = std::filesystem::absolute(c.data_dir);
   }
@@ -571,6 +572,7 @@ std::map<std::string, std::string> config_keys(const Config& c) {
   keys["server.header_timeout_seconds"] = std::to_string(s.header_timeout_seconds);
   keys["server.idle_timeout_seconds"] = std::to_string(s.idle_timeout_seconds);
   keys["storage.min_free_bytes"] = std::to_string(c.min_free_bytes);
+  keys["storage.statement_timeout_seconds"] = std::to_string(c.statement_timeout_seconds);
   std::string proxies;
   for (const auto& p : c.auth.trusted_proxies) proxies += (proxies.empty() ? "" : ",") + p;
   keys["auth.trusted_proxies"] = proxies;

@@ -116,6 +116,9 @@ struct Config {
   // reports are kept: empty (the default) for conflux.db in data_dir, or a
   // postgresql:// URI for a PostgreSQL database several servers share.
   std::string database;
+  // With `database`: a statement running longer (a locked table) is
+  // cancelled and the call fails as "try later"; 0 waits for ever.
+  int64_t statement_timeout_seconds = 30;
   // Names this server in the leases of the cache's replication queue, which
   // several servers may share; empty: the host name. Each node needs its own.
   std::string node_id;

@@ -35,6 +35,7 @@ class MemoryBackend final : public TrackedBackend {
     return listing;
   }
   Result<std::string> read(const StoreRef& store, const std::string& id) override {
+    ++reads;
     auto& c = collections[key(store)];
     auto it = c.find(id);
     if (it == c.end()) return Status::not_found("no item " + id);
@@ -59,6 +60,7 @@ class MemoryBackend final : public TrackedBackend {
   }
 
   void prefetch(const StoreRef& store, const std::vector<std::string>& ids) override { prefetched.push_back(ids); }
+  bool costly_listing() const override { return costly; }
 
   // As a DAV server that keys items by UID: while `holder` is set, a create
   // lands on that existing item instead.
@@ -77,7 +79,9 @@ class MemoryBackend final : public TrackedBackend {
 
   std::map<std::string, Collection> collections;
   bool down = false;
+  bool costly = false;  // as a database table
   int lists = 0;
+  int reads = 0;
   std::vector<std::vector<std::string>> prefetched;  // each prefetch() call's ids
   int next_revision = 0;
 };
@@ -226,6 +230,41 @@ TEST_F(RevisionTrackerTest, ChangesByOthersAreDetected) {
   EXPECT_EQ(actions(changes(next.anchor, alice_)), (std::map<std::string, Action>{{"c", Action::kCreate}}));
   // Since the beginning: live items only, no deletes.
   EXPECT_EQ(changes(Anchor(), alice_).changes.size(), 4u);
+}
+
+// A back end whose listing is a query over a whole table: one listing per
+// sync session, whatever the calls (a slow sync searches every item in each
+// message), and an item is read again only when its revision changed. What
+// another program does meanwhile comes with the next session; calls without
+// a session list every time.
+TEST_F(RevisionTrackerTest, ACostlyBackEndIsListedOncePerSessionAndEachRevisionReadOnce) {
+  backend_.costly = true;
+  backend_.put(alice_, "a", "A");
+  backend_.put(alice_, "b", "B");
+  StoreRef first = alice_;
+  first.session = "session-1";
+  ASSERT_TRUE(tracker_->current_anchor(first));
+  auto all = tracker_->search(first, Query{});
+  ASSERT_TRUE(all);
+  EXPECT_EQ(all->size(), 2u);
+  const ApplyResult edited = apply1(change(Action::kUpdate, "a", "A2"), first);
+  ASSERT_TRUE(edited.status.is_ok()) << edited.status.to_string();
+  backend_.put(alice_, "c", "C");  // another program, during the session
+  all = tracker_->search(first, Query{});
+  ASSERT_TRUE(all);
+  std::map<std::string, std::string> seen;
+  for (const auto& obj : *all) seen[obj.guid.str()] = obj.raw;
+  EXPECT_EQ(seen, (std::map<std::string, std::string>{{"a", "A2"}, {"b", "B"}}));
+  EXPECT_EQ(backend_.lists, 1);
+  EXPECT_EQ(backend_.reads, 3);  // a and b, then a at its new revision
+
+  StoreRef second = alice_;
+  second.session = "session-2";
+  EXPECT_EQ(actions(changes(edited.anchor, second)), (std::map<std::string, Action>{{"c", Action::kCreate}}));
+  EXPECT_EQ(backend_.lists, 2);
+  ASSERT_TRUE(tracker_->current_anchor(alice_));
+  ASSERT_TRUE(tracker_->current_anchor(alice_));
+  EXPECT_EQ(backend_.lists, 4);
 }
 
 TEST_F(RevisionTrackerTest, TheBackEndHearsOnceWhichItemsWillBeRead) {

@@ -100,13 +100,17 @@ TEST(ConfigTest, HardeningKeysHaveDefaultsAndAreValidated) {
   auto c = load_config_string(
       "[server]\nmax_connections_per_address = 0\nheader_timeout_seconds = 5\n"
       "[auth]\ntrusted_proxies = [\"127.0.0.1\", \"10.0.0.0/8\", \"fd00::/8\"]\nlogin_free_failures = 3\n"
-      "[storage]\nmin_free_bytes = 0\n",
+      "[storage]\nmin_free_bytes = 0\nstatement_timeout_seconds = 5\n",
       "conf.toml");
   ASSERT_TRUE(c) << c.error().to_string();
   EXPECT_EQ(c->server.max_connections_per_address, 0u);
   EXPECT_EQ(c->auth.trusted_proxies.size(), 3u);
   EXPECT_EQ(c->auth.login_free_failures, 3);
   EXPECT_EQ(c->min_free_bytes, 0u);
+  EXPECT_EQ(d.statement_timeout_seconds, 30);
+  EXPECT_EQ(c->statement_timeout_seconds, 5);
+  EXPECT_EQ(load_error("[storage]\nstatement_timeout_seconds = -1\n"),
+            "conf.toml:2: storage.statement_timeout_seconds: must be between 0 and 86400");
   EXPECT_EQ(load_error("[auth]\ntrusted_proxies = [\"proxy.example\"]\n"),
             "conf.toml:2: auth.trusted_proxies: 'proxy.example' is not an IP address or network");
   EXPECT_EQ(load_error("[auth]\ntrusted_proxies = \"10.0.0.1\"\n"),

@@ -39,6 +39,12 @@ test_a_row_the_table_refuses_fails_alone: a batch is one transaction; a
 row a CHECK constraint refuses fails only its item (the savepoint), the
 other four of the upload are in the table.
 
+test_a_locked_table_times_out_and_the_next_sync_writes: another psql
+session holds crm.customers locked (EXCLUSIVE: reads pass, writes wait);
+with statement_timeout_seconds = 1 the device's new contact fails with a
+temporary error (SyncML 503), the log says the statement timed out, the
+table is unchanged; after ROLLBACK the next sync writes the contact, once.
+
 test_bad_mapping_and_connection_stop_the_server_with_one_line: a missing
 column, a column of the wrong type, a malformed connection string, a server
 nobody listens on, a wrong password, a database that does not exist and a
@@ -492,6 +498,59 @@ class PgBackendTest(IntegrationTest):
         _, out = a.sync("two-way", timeout=120)
         self.assertEqual(local_changes(parse_summary(out)[DS]), (0, 0, 0))
         self.assertEqual(len(self.rows(database)), 4)
+        server.stop()
+
+    def test_a_locked_table_times_out_and_the_next_sync_writes(self):
+        database, uri = self.crm_database()
+        server = self.make_server(self.store_section(
+            uri, "statement_timeout_seconds = 1\n"))
+        server.add_user(USER, PASSWORD)
+        server.start()
+        a = self.make_device(server, "dev-a", USER, PASSWORD)
+        contacts = vcards.generate(3, seed=149)
+        for name, text in contacts[:2]:
+            a.write_item(DS, name, text)
+        a.sync("slow", timeout=120)
+        self.assertEqual(len(self.rows(database)), 2)
+
+        # Another program holds the table: reads pass, writes wait.
+        locker = subprocess.Popen(
+            [pg_server.PSQL, "-X", "-q", "-v", "ON_ERROR_STOP=1",
+             "-d", self.pg.uri(database, user="crm_sync")],
+            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL, text=True)
+        try:
+            locker.stdin.write(
+                "BEGIN;\nLOCK TABLE crm.customers IN EXCLUSIVE MODE;\n")
+            locker.stdin.flush()
+            poll_until(lambda: self.pg.psql(
+                database, "SELECT count(*) FROM pg_locks WHERE granted AND "
+                "mode = 'ExclusiveLock' AND "
+                "relation = 'crm.customers'::regclass").strip() == "1",
+                30, what="crm.customers locked by psql")
+            name, text = contacts[2]
+            a.write_item(DS, name, text)
+            _, out = a.sync("two-way", expect_ok=False, timeout=120)
+            # SyncML 503 for the item: SyncEvolution ends the sync there
+            # ("remote, status 503") and keeps the contact to send again.
+            self.assertIn("remote, status 503", out, out[-3000:])
+            self.assertEqual(len(self.rows(database)), 2)
+            self.assertRegex(
+                server.log_text(),
+                r"item \(new\) not applied: UNAVAILABLE: .*statement timed "
+                r"out after 1 s .*canceling statement due to statement timeout")
+        finally:
+            locker.stdin.write("ROLLBACK;\n")
+            locker.stdin.close()
+            locker.wait(timeout=30)
+
+        # The lock is gone: the device sends its contact again, and it is
+        # written once.
+        _, out = a.sync("two-way", timeout=120)
+        family = vcards.parse_vcard(text)["N"][0][1][0]
+        rows = self.rows(database)
+        self.assertEqual(len(rows), 3, out[-3000:])
+        self.assertEqual(sum(1 for row in rows if row[1] == family), 1, rows)
         server.stop()
 
     def start_fails(self, server):

@@ -195,5 +195,36 @@ TEST_F(PgStoreTest, ADeadlockedTransactionIsRetriedAndBothCallersSucceed) {
   EXPECT_EQ(*counts, "a=2 b=2 ");
 }
 
+// A table another session holds locked: the store's write waits no longer
+// than statement_timeout, fails with kUnavailable saying so (nothing of it
+// kept), and the same store writes once the lock is gone.
+TEST_F(PgStoreTest, AWriteToALockedTableTimesOutAsUnavailableAndSucceedsOnceTheLockIsGone) {
+  auto db = PgDb::open(uri_, PgDb::Options{.statement_timeout = std::chrono::milliseconds(300)});
+  ASSERT_TRUE(db);
+  auto store = PgStateStore::open(*db);
+  ASSERT_TRUE(store);
+  const engine::DeviceStore ds{UserId("alice"), DeviceId("IMEI:1"), "contacts"};
+  const std::vector<engine::MapEntry> entry = {engine::MapEntry{Luid("1"), Guid("g1"), Anchor("1")}};
+
+  pqxx::connection other(uri_);
+  auto locker = std::make_unique<pqxx::work>(other);
+  locker->exec0("LOCK TABLE maps IN EXCLUSIVE MODE");  // reads pass, writes wait
+  Status locked = (*store)->upsert_map(ds, entry);
+  EXPECT_EQ(locked.code(), StatusCode::kUnavailable) << locked.to_string();
+  EXPECT_NE(locked.message().find("statement timed out after 300 ms"), std::string::npos) << locked.to_string();
+  auto meanwhile = (*store)->map_entries(ds);
+  ASSERT_TRUE(meanwhile) << meanwhile.error().to_string();
+  EXPECT_TRUE(meanwhile->empty());
+  locker->abort();
+  locker.reset();
+
+  Status unlocked = (*store)->upsert_map(ds, entry);
+  EXPECT_TRUE(unlocked.is_ok()) << unlocked.to_string();
+  auto entries = (*store)->map_entries(ds);
+  ASSERT_TRUE(entries) << entries.error().to_string();
+  ASSERT_EQ(entries->size(), 1u);
+  EXPECT_EQ((*entries)[0].guid.str(), "g1");
+}
+
 }  // namespace
 }  // namespace conflux::store

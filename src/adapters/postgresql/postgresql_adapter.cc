@@ -3,12 +3,15 @@
 #include <libpq-fe.h>
 
 #include <algorithm>
+#include <charconv>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <set>
 #include <utility>
 
 #include "adapters/postgresql/pg_change_listener.h"
+#include "caf/tracked_adapter.h"
 #include "common/log.h"
 
 namespace conflux::adapters {
@@ -287,8 +290,11 @@ void PgTable::build_statements() {
   add("read", "SELECT t." + key + "::text, x.vcard" + columns + " FROM " + shape_.qualified + " t LEFT JOIN " +
                   shape_.extra_table + " x ON x.tbl = $3 AND x.item_key = t." + key + "::text WHERE t." + key +
                   "::text = ANY($1::text[]) AND " + owner_match("$2") + live_filter_);
-  add("revision", "SELECT " + revision_sql_ + " FROM " + shape_.qualified + " t" + joined_extra + " WHERE t." + key +
-                      "::text = $1");
+  // One row by its key: compared in the key's own type where it has one the
+  // parameter can be given as (an index on the key serves it), else as text.
+  auto row_is = [&](const std::string& slot) { return "t." + key + (shape_.key_typed ? " = " : "::text = ") + slot; };
+  add("revision",
+      "SELECT " + revision_sql_ + " FROM " + shape_.qualified + " t" + joined_extra + " WHERE " + row_is("$1"));
 
   // Writes: $1 .. $n the mapped fields in mapped_ order, $n+1 the user, $n+2 the key.
   const std::string user_slot = "$" + std::to_string(mapped_.size() + 1);
@@ -303,7 +309,7 @@ void PgTable::build_statements() {
     insert_values += ", " + value;
   }
   if (sets.empty()) sets = key + " = " + key;
-  add("update", "UPDATE " + shape_.qualified + " t SET " + sets + " WHERE t." + key + "::text = " + key_slot + " AND " +
+  add("update", "UPDATE " + shape_.qualified + " t SET " + sets + " WHERE " + row_is(key_slot) + " AND " +
                     owner_match(user_slot) + live_filter_);
   // INSERT ... SELECT: with an owner table, no row is made for a user it lacks.
   const std::string owner_row =
@@ -320,10 +326,10 @@ void PgTable::build_statements() {
                           " (tbl, item_key, vcard) VALUES ($1, $2, $3)"
                           " ON CONFLICT (tbl, item_key) DO UPDATE SET vcard = EXCLUDED.vcard");
   if (config_.soft_delete) {
-    add("delete", "UPDATE " + shape_.qualified + " t SET " + quote_ident(config_.deleted_column) + " = $3 WHERE t." +
-                      key + "::text = $1 AND " + owner_match("$2") + live_filter_);
+    add("delete", "UPDATE " + shape_.qualified + " t SET " + quote_ident(config_.deleted_column) + " = $3 WHERE " +
+                      row_is("$1") + " AND " + owner_match("$2") + live_filter_);
   } else {
-    add("delete", "DELETE FROM " + shape_.qualified + " t WHERE t." + key + "::text = $1 AND " + owner_match("$2"));
+    add("delete", "DELETE FROM " + shape_.qualified + " t WHERE " + row_is("$1") + " AND " + owner_match("$2"));
   }
   if (!shape_.child_qualified.empty()) {
     const std::string fk = quote_ident(config_.child_key);
@@ -331,14 +337,14 @@ void PgTable::build_statements() {
                              quote_ident(config_.child_type) + "::text, " + quote_ident(config_.child_value) +
                              "::text FROM " + shape_.child_qualified + " WHERE " + fk +
                              "::text = ANY($1::text[]) ORDER BY 1, 2, 3, 4");
-    add("children_delete", "DELETE FROM " + shape_.child_qualified + " WHERE " + fk + "::text = $1");
+    add("children_delete", "DELETE FROM " + shape_.child_qualified + " WHERE " + fk + " IN (SELECT t." + key +
+                               " FROM " + shape_.qualified + " t WHERE " + row_is("$1") + ")");
     add("children_delete_owned", "DELETE FROM " + shape_.child_qualified + " c USING " + shape_.qualified +
-                                     " t WHERE c." + fk + " = t." + key + " AND t." + key + "::text = $1 AND " +
+                                     " t WHERE c." + fk + " = t." + key + " AND " + row_is("$1") + " AND " +
                                      owner_match("$2"));
     add("child_insert", "INSERT INTO " + shape_.child_qualified + " (" + fk + ", " + quote_ident(config_.child_kind) +
                             ", " + quote_ident(config_.child_type) + ", " + quote_ident(config_.child_value) +
-                            ") SELECT t." + key + ", $2, $3, $4 FROM " + shape_.qualified + " t WHERE t." + key +
-                            "::text = $1");
+                            ") SELECT t." + key + ", $2, $3, $4 FROM " + shape_.qualified + " t WHERE " + row_is("$1"));
   }
 }
 
@@ -374,8 +380,10 @@ auto PgTable::run(const caf::StoreRef& store, const std::string& what, Work&& wo
     refused = Status::permission_denied(what + ": " + one_line(e.what()));
   } catch (const pqxx::sql_error& e) {
     const std::string state = e.sqlstate();
-    // Deadlock, serialization failure, shutdown: the whole transaction must go.
-    if (state.rfind("40", 0) != 0 && state.rfind("57P", 0) != 0) {
+    // Deadlock, serialization failure, shutdown, or a statement that timed
+    // out (a locked table: each further item would wait as long): the whole
+    // transaction must go.
+    if (state.rfind("40", 0) != 0 && state.rfind("57P", 0) != 0 && !PgDb::is_statement_timeout(e)) {
       refused = Status::internal(what + ": " + one_line(e.what()));
     } else {
       batch->failure = std::current_exception();
@@ -509,6 +517,8 @@ Result<std::string> PgTable::revision_of(pqxx::transaction_base& txn, const std:
 
 Result<std::pair<std::string, std::string>> PgTable::store_row(const caf::StoreRef& store, const std::string& key,
                                                               std::string_view raw, WriteMode mode) {
+  if (mode == WriteMode::kReplace && !could_be_key(key))
+    return Status::not_found("no row " + key + " in " + shape_.name);
   auto row = mapping_->to_row(raw);
   if (!row) return row.error();
   forget_prefetched(store.user, key);
@@ -571,7 +581,16 @@ Result<std::pair<std::string, std::string>> PgTable::create_with_own_id(const ca
   return store_row(store, "", raw, WriteMode::kCreate);
 }
 
+bool PgTable::could_be_key(const std::string& id) const {
+  if (shape_.key_integer_max == 0) return true;
+  int64_t value = 0;
+  auto [end, ec] = std::from_chars(id.data(), id.data() + id.size(), value);
+  return !id.empty() && ec == std::errc() && end == id.data() + id.size() && value <= shape_.key_integer_max &&
+         value >= -shape_.key_integer_max - 1;
+}
+
 Status PgTable::remove(const caf::StoreRef& store, const std::string& id) {
+  if (!could_be_key(id)) return Status::not_found("no row " + id + " in " + shape_.name);
   forget_prefetched(store.user, id);
   return run(store, "delete from " + shape_.name, [&](pqxx::transaction_base& txn) -> Status {
     pqxx::result done;
@@ -668,6 +687,10 @@ Result<PgTableShape> inspect(PgDb& db, const PgTableConfig& config) {
     auto key = column(*columns, config.table, "key", config.key);
     if (!key) return key.error();
     shape.key_has_default = key->has_default;
+    static const std::map<std::string, int64_t> integer_max = {
+        {"int2", 32767}, {"int4", 2147483647}, {"int8", std::numeric_limits<int64_t>::max()}};
+    if (auto it = integer_max.find(key->type_name); it != integer_max.end()) shape.key_integer_max = it->second;
+    shape.key_typed = key->category == "S" || shape.key_integer_max > 0;
     if (!key->has_default && key->category != "S") {
       return Status::invalid_argument(prefix + "key: column " + config.table + "." + config.key + " is " + key->type +
                                       " without a default; Conflux can only name new rows itself in a text key");
@@ -781,7 +804,7 @@ Result<std::shared_ptr<PostgresqlAdapter>> PostgresqlAdapter::open(const PgTable
                                                                    const caf::StoreSettings& settings) {
   auto log = logger("adapter.postgresql");
   const std::string prefix = "stores." + config.store + ".";
-  auto db = PgDb::open(config.connection);
+  auto db = PgDb::open(config.connection, PgDb::Options{.statement_timeout = config.statement_timeout});
   if (!db) return db.error().with_context(prefix + "connection");
   auto shape = inspect(**db, config);
   if (!shape) return shape.error();
@@ -837,7 +860,7 @@ Status PostgresqlAdapter::verify_credentials(const std::string& database, const 
   }
   auto uri = rewritten(config_.connection, {{"user", creds.user.str()}, {"password", creds.secret}}, {});
   if (!uri) return uri.error();
-  auto db = PgDb::open(*uri, PgDb::Options{1, 1});
+  auto db = PgDb::open(*uri, PgDb::Options{1, 1, config_.statement_timeout});
   if (!db) return db.error();
   return Status::ok();
 }
@@ -846,7 +869,7 @@ Status PostgresqlAdapter::begin_connect(const UserId& user, const caf::Credentia
   if (credentials == nullptr || credentials->scheme != caf::CredentialScheme::kPassword) return Status::ok();
   auto uri = rewritten(config_.connection, {{"user", credentials->user.str()}, {"password", credentials->secret}}, {});
   if (!uri) return uri.error();
-  auto db = PgDb::open(*uri, PgDb::Options{1, 5});
+  auto db = PgDb::open(*uri, PgDb::Options{1, 5, config_.statement_timeout});
   if (!db) return db.error();
   table_->prepare_on(**db);
   table_->set_session(user, std::move(*db));
@@ -876,15 +899,7 @@ std::vector<caf::ApplyResult> PostgresqlAdapter::apply(const caf::StoreRef& stor
     for (auto& r : results) r.status = Status::invalid_argument("postgresql adapter: call without a user");
     return results;
   }
-  auto results = tracker_->apply(store, std::move(batch));
-  for (auto& r : results) {
-    if (r.status.is_ok()) continue;
-    logger("adapter.postgresql")
-        ->warn("store '{}' user '{}': item {} not applied: {}", store.database, store.user.str(),
-               r.guid.empty() ? "(new)" : r.guid.str(), r.status.to_string());
-    r.status = r.status.with_context("postgresql apply");
-  }
-  return results;
+  return caf::apply_tracked(*tracker_, store, std::move(batch), nullptr, "postgresql");
 }
 
 Result<std::vector<caf::SyncObj>> PostgresqlAdapter::search(const caf::StoreRef& store, const caf::Query& query) {
@@ -896,18 +911,7 @@ Result<std::vector<caf::SyncObj>> PostgresqlAdapter::search(const caf::StoreRef&
 
 Result<caf::ExecResult> PostgresqlAdapter::execute(const caf::StoreRef& store, const caf::Command& command) {
   if (store.user.empty()) return Status::invalid_argument("postgresql adapter: call without a user");
-  if (command.name == "count") {
-    caf::Query all;
-    all.metadata_only = true;
-    auto found = tracker_->search(store, all);
-    if (!found) return found.error().with_context("postgresql count");
-    return caf::ExecResult{std::to_string(found->size())};
-  }
-  if (command.name == "rescan") {
-    auto changes = tracker_->refresh(store);
-    if (!changes) return changes.error().with_context("postgresql rescan");
-    return caf::ExecResult{std::to_string(*changes)};
-  }
+  if (auto answered = caf::tracked_command(*tracker_, store, command, "postgresql")) return std::move(*answered);
   return Status::unimplemented("postgresql adapter: unknown command '" + command.name + "'");
 }
 
@@ -954,8 +958,19 @@ const std::set<std::string>& plain_keys() {
                                              "install_triggers",
                                              "owner_table",
                                              "owner_table_key",
-                                             "owner_table_user"};
+                                             "owner_table_user",
+                                             "statement_timeout_seconds"};
   return keys;
+}
+
+// "30" -> 30; nullopt for anything but 0 .. 86400.
+std::optional<int> timeout_seconds(const std::string& text) {
+  int value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (text.empty() || ec != std::errc() || end != text.data() + text.size() || value < 0 || value > 86400) {
+    return std::nullopt;
+  }
+  return value;
 }
 
 }  // namespace
@@ -989,7 +1004,7 @@ Status PostgresqlAdapterFactory::validate(const caf::StoreSettings& settings) co
           ": unknown key for adapter postgresql (its keys: connection, table, key, owner, "
           "field_<name>, child_table, child_key, child_kind, child_type, child_value, "
           "delete, deleted_column, deleted_value, modified_column, install_triggers, owner_table, "
-          "owner_table_key, owner_table_user)");
+          "owner_table_key, owner_table_user, statement_timeout_seconds)");
     }
   }
   for (const char* required : {"connection", "table", "key", "owner"}) {
@@ -1030,6 +1045,11 @@ Status PostgresqlAdapterFactory::validate(const caf::StoreSettings& settings) co
   if (o.count("table") && std::count(o.at("table").begin(), o.at("table").end(), '.') > 1) {
     return Status::invalid_argument(prefix + "table: write schema.table or table");
   }
+  if (o.count("statement_timeout_seconds") && !timeout_seconds(o.at("statement_timeout_seconds"))) {
+    return Status::invalid_argument(prefix +
+                                    "statement_timeout_seconds: must be a whole number of seconds from 0 (no "
+                                    "limit) to 86400");
+  }
   return Status::ok();
 }
 
@@ -1060,6 +1080,9 @@ Result<PgTableConfig> PostgresqlAdapterFactory::parse(const caf::StoreSettings& 
   config.deleted_value = get("deleted_value");
   config.modified_column = get("modified_column");
   config.install_triggers = get("install_triggers") == "true";
+  if (o.count("statement_timeout_seconds")) {
+    config.statement_timeout = std::chrono::seconds(*timeout_seconds(o.at("statement_timeout_seconds")));
+  }
   config.version = settings.content_version == "4.0" ? data::VCardVersion::k40 : data::VCardVersion::k30;
   config.content_type = settings.content_type;
   config.content_version = settings.content_version;

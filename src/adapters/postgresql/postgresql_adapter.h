@@ -27,6 +27,8 @@
 //   deleted_value = "D"
 //   modified_column = "updated_at"   # optional: the revision, when every writer bumps it
 //   install_triggers = true          # else the SQL is written to a file to run by hand
+//   statement_timeout_seconds = 30   # a statement waiting longer (a locked table) is
+//                                    #   cancelled: kUnavailable, the batch kept nothing
 //
 // At start the mapping is checked against the live schema (table, every
 // column and its type, the role's rights); anything wrong stops the server
@@ -44,7 +46,8 @@
 // every row of the user (key -> revision) and works out creates, updates and
 // deletes (the key set). The revision is an md5 over the mapped columns,
 // child rows and kept leftovers, or `modified_column` with the leftovers'
-// md5 when that is configured. Changes by other programs are pushed
+// md5 when that is configured. The tracker lists once per sync session and
+// keeps the vCards it read by revision (costly_listing). Changes by other programs are pushed
 // (kCapChangeNotify) when the change-log triggers are installed: see
 // pg_change_listener.h; without them the Back End Monitor's poll finds them.
 //
@@ -62,6 +65,7 @@
 // calls of the store.
 #pragma once
 
+#include <chrono>
 #include <exception>
 #include <functional>
 #include <map>
@@ -95,6 +99,7 @@ struct PgTableConfig {
   std::string deleted_column, deleted_value;
   std::string modified_column;
   bool install_triggers = false;
+  std::chrono::milliseconds statement_timeout{30'000};  // 0: no limit
   data::VCardVersion version = data::VCardVersion::k30;
   std::string content_type;     // text/vcard, text/x-vcard: contacts; text/calendar, text/x-vcalendar: events
   std::string content_version;  // of the items written to devices ("3.0", "2.0" ...)
@@ -114,6 +119,10 @@ struct PgTableShape {
   std::string changelog_table;  // quoted "<schema>"."conflux_changelog"
   std::set<std::string> instant_fields;  // timestamp fields whose column is a timestamptz
   bool key_has_default = false;  // the database picks new keys
+  // The key is compared in its own type, so that its index serves a row's
+  // statements: a text type or an integer. Other types are compared as text.
+  bool key_typed = false;
+  int64_t key_integer_max = 0;  // an integer key's largest value (int2, int4, int8); 0 otherwise
   bool triggers_present = false;
 };
 
@@ -136,6 +145,7 @@ class PgTable final : public caf::TrackedBackend {
   // Reads the rows in queries of 500 and keeps them for the read() calls that follow.
   void prefetch(const caf::StoreRef& store, const std::vector<std::string>& ids) override;
   bool picks_ids() const override { return shape_.key_has_default; }
+  bool costly_listing() const override { return true; }
   // One transaction for the batch's writes, through prepared statements; an
   // item that fails is rolled back to its savepoint and fails alone. A lost
   // connection, a deadlock or a failed COMMIT fails the whole batch (PgDb
@@ -150,6 +160,8 @@ class PgTable final : public caf::TrackedBackend {
 
  private:
   std::shared_ptr<PgDb> db_for(const UserId& user);
+  // False for an id no row can have (not a number, for an integer key): such an id names no row.
+  bool could_be_key(const std::string& id) const;
   // A row about to change is read afresh.
   void forget_prefetched(const UserId& user, const std::string& id);
   // The vCards of those of `ids` that are rows of the user, in one transaction.
