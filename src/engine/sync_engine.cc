@@ -40,9 +40,9 @@ SyncEngine::SyncEngine(caf::CafInterface& caf, SyncStateStore& state, std::vecto
       stores_(std::move(stores)),
       options_(options),
       clock_(clock),
-      throttle_(clock, options.login_free_failures, options.login_first_delay_seconds,
-                options.login_max_delay_seconds),
-      unauthenticated_(clock, options.unauthenticated_burst, options.unauthenticated_per_minute),
+      throttle_(clock, options.login_free_failures, options.login_first_delay_seconds, options.login_max_delay_seconds,
+                options.shared_limits, "syncml-login"),
+      unauthenticated_(clock, options.unauthenticated_burst, options.unauthenticated_per_minute, options.shared_limits),
       session_ids_(options.server_secret),
       nonces_(options.server_secret, clock) {
   set_conflict_policies(stores_);
@@ -101,6 +101,7 @@ Result<Outbound> SyncEngine::handle(const protocol::Message& in, const Inbound& 
   LogScope log_scope;
   SessionState session;
   std::unique_lock<std::mutex> lock;
+  std::unique_ptr<SyncStateStore::SessionHold> hold;  // released before `lock`
   if (where.session.empty()) {
     // Over the limit only a known device's login is still read: strangers
     // must not be able to shut real devices out from a shared address.
@@ -124,6 +125,11 @@ Result<Outbound> SyncEngine::handle(const protocol::Message& in, const Inbound& 
     auto key = session_ids_.key_of(where.session.str());
     if (!key) return Status::not_found("unknown or expired session");
     lock = std::unique_lock(lock_for(*key));
+    // Other servers sharing the store: one message of a session at a time
+    // there too, so one resent to two nodes at once runs only once.
+    auto held = state_.hold_session(*key);
+    if (!held) return held.error();
+    hold = std::move(*held);
     auto blob = state_.load_session(*key);
     if (!blob) return blob.error();
     // A session of another device is answered like an unknown one: a client
