@@ -31,6 +31,12 @@ int header_status(const protocol::Message& reply) {
   return 0;
 }
 
+// Whether `in` carries client changes (a Sync with commands in it).
+bool carries_changes(const protocol::Message& in) {
+  return std::any_of(in.commands.begin(), in.commands.end(),
+                     [](const Command& c) { return c.kind == CommandKind::kSync && !c.children.empty(); });
+}
+
 }  // namespace
 
 SyncEngine::SyncEngine(caf::CafInterface& caf, SyncStateStore& state, std::vector<caf::StoreSettings> stores,
@@ -155,9 +161,23 @@ Result<Outbound> SyncEngine::handle(const protocol::Message& in, const Inbound& 
 
   if (session.phase == Phase::kDone) return answer_after_end(session, in, where);
 
-  MessageRun run(*this, session, in, where);
+  // Writes to the back end and the save of the session below are two
+  // databases: a server that dies between them leaves the message's changes
+  // stored but unanswered, and the client sends it again. Marked before it
+  // runs, a message seen again is known to be such a rerun.
+  const bool rerun =
+      !where.session.empty() && !session.running_msg_id.empty() && session.running_msg_id == in.hdr.msg_id;
+  if (rerun) {
+    logger("engine")->warn("session {}: message {} began before and did not end; its adds are matched first",
+                           session.key.str(), in.hdr.msg_id);
+  } else if (!where.session.empty() && carries_changes(in)) {
+    session.running_msg_id = in.hdr.msg_id;
+    CFX_RETURN_IF_ERROR(state_.save_session(session.key, serialize(session)));
+  }
+  MessageRun run(*this, session, in, where, rerun);
   auto out = run.run();
   if (!out) return out.error();
+  session.running_msg_id.clear();
   out->encoded = protocol::encode(out->reply, where.encoding);
   session.last_reply = out->encoded;
   session.last_reply_encoding = where.encoding;
@@ -196,8 +216,8 @@ Result<Outbound> SyncEngine::answer_after_end(SessionState& session, const proto
 // ---------------------------------------------------------------------------
 
 SyncEngine::MessageRun::MessageRun(SyncEngine& engine, SessionState& session, const protocol::Message& in,
-                                   const Inbound& where)
-    : engine_(engine), session_(session), in_(in), where_(where) {}
+                                   const Inbound& where, bool rerun)
+    : engine_(engine), session_(session), in_(in), where_(where), rerun_(rerun) {}
 
 Command& SyncEngine::MessageRun::add_status(const std::string& cmd_ref, const char* cmd_name, StatusCode code,
                                             bool wanted) {
