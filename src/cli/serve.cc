@@ -7,19 +7,14 @@
 
 #include <cerrno>
 #include <csignal>
-#include <condition_variable>
 #include <cstring>
 #include <filesystem>
 #include <iostream>
-#include <mutex>
-#include <optional>
-#include <stop_token>
-#include <thread>
 
+#include "cli/background_jobs.h"
 #include "cli/cache_admin.h"
 #include "cli/command.h"
 #include "cli/held.h"
-#include "cli/history_purge.h"
 #include "cli/services.h"
 #include "cli/webhooks.h"
 #include "common/ip_networks.h"
@@ -33,6 +28,7 @@
 #include "server/http_server.h"
 #include "server/sync_handler.h"
 #include "server/tls_context.h"
+#include "store/pg_shared_limits.h"
 
 namespace conflux::app {
 namespace {
@@ -170,33 +166,6 @@ Status signal_reload(const std::string& data_dir) {
   return Status::ok();
 }
 
-namespace {
-
-// Expired sessions and old nonces go on a timer, not on a client's request
-// (issue #11: a stranger's message must not cause a database write).
-class PurgeTimer {
- public:
-  static constexpr auto kInterval = std::chrono::seconds(60);
-
-  explicit PurgeTimer(engine::SyncEngine& engine)
-      : thread_([&engine, this](std::stop_token stop) {
-          std::mutex mu;
-          std::unique_lock lock(mu);
-          while (!wake_.wait_for(lock, stop, kInterval, [] { return false; })) {
-            if (stop.stop_requested()) return;
-            if (auto st = engine.purge_expired(); !st.is_ok()) {
-              logger("server")->warn("purging expired sessions failed: {}", st.to_string());
-            }
-          }
-        }) {}
-
- private:
-  std::condition_variable_any wake_;
-  std::jthread thread_;  // last: stopped and joined before wake_ goes
-};
-
-}  // namespace
-
 int serve(const config::Config& config, const ConfigSource& reread) {
   auto log = logger("server");
   // Block the signals in every thread; the main thread waits for them.
@@ -250,10 +219,6 @@ int serve(const config::Config& config, const ConfigSource& reread) {
   if (!config.webhooks.empty()) s.webhooks->start();
   if (!config.push.empty()) s.san->start();
   if (s.cache_monitors) s.cache_monitors->start();  // replication runs in the server only
-  // The item history's retention: at start, then hourly.
-  std::optional<HistoryPurge> history_purge;
-  if (s.history) history_purge.emplace(*s.history, 3600);
-
   engine::EngineOptions engine_options;
   engine_options.max_msg_size = config.server.max_msg_size;
   engine_options.session_timeout_seconds = config.server.session_timeout_seconds;
@@ -264,6 +229,17 @@ int serve(const config::Config& config, const ConfigSource& reread) {
   engine_options.unauthenticated_burst = config.auth.unauthenticated_burst;
   engine_options.unauthenticated_per_minute = config.auth.unauthenticated_per_minute;
   engine_options.metrics = &s.metrics;
+  // Behind a balancer every node counts logins in the shared database.
+  std::unique_ptr<store::PgSharedLimits> shared_limits;
+  if (s.pg_db) {
+    auto opened = store::PgSharedLimits::open(s.pg_db);
+    if (!opened) {
+      log->error("cannot start: login counts: {}", opened.error().message());
+      return 1;
+    }
+    shared_limits = std::move(*opened);
+    engine_options.shared_limits = shared_limits.get();
+  }
   {
     auto secret = s.state->server_secret();
     if (!secret) {
@@ -290,7 +266,33 @@ int serve(const config::Config& config, const ConfigSource& reread) {
   engine::SyncEngine engine(*s.content, *s.state, config.stores, engine_options, s.clock);
   config::Preferences prefs(config);
   subscribe(prefs, s, engine, quirk_book);
-  PurgeTimer purge_timer(engine);
+  // Expired sessions and old nonces go on a timer, not on a client's
+  // request (issue #11: a stranger's message must not cause a database
+  // write); the item history's retention hourly.
+  std::vector<BackgroundJobs::Job> jobs;
+  jobs.push_back({"expired-sessions", std::chrono::seconds(60), [&engine, &shared_limits, &s, &config] {
+                    if (auto st = engine.purge_expired(); !st.is_ok()) {
+                      logger("server")->warn("purging expired sessions failed: {}", st.to_string());
+                    }
+                    // A count idle for the longest wait has nothing left to slow down.
+                    if (!shared_limits) return;
+                    const int64_t before = s.clock.now_seconds() - config.auth.login_max_delay_seconds - 3600;
+                    if (auto expired = shared_limits->expire(before); !expired) {
+                      logger("server")->warn("purging old login counts failed: {}", expired.error().to_string());
+                    }
+                  }});
+  if (s.history) {
+    jobs.push_back({"item-history", std::chrono::seconds(3600), [&s] {
+                      auto dropped = s.history->purge_expired();
+                      if (!dropped) {
+                        logger("caf")->warn("item history: purge failed, retried later: {}",
+                                            dropped.error().to_string());
+                      } else if (*dropped > 0) {
+                        logger("caf")->info("item history: purged {} versions older than the retention", *dropped);
+                      }
+                    }});
+  }
+  BackgroundJobs background_jobs(s.pg_db, std::move(jobs));
 
   // Validated with the configuration: parsing again cannot fail.
   auto parsed_proxies = IpNetworks::parse(config.auth.trusted_proxies);
@@ -347,6 +349,7 @@ int serve(const config::Config& config, const ConfigSource& reread) {
   portal_options.login_first_delay_seconds = config.auth.login_first_delay_seconds;
   portal_options.login_max_delay_seconds = config.auth.login_max_delay_seconds;
   portal_options.metrics = &s.metrics;
+  portal_options.shared_limits = shared_limits.get();
   portal::PushHub push(jmap, *s.tokens, s.clock);
   portal::PortalHandler portal_handler(*s.content, *s.tokens, jmap, push, s.clock, portal_options,
                                        [&handler](const server::HttpRequest& r) { return handler(r); });

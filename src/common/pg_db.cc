@@ -90,6 +90,23 @@ void PgDb::prepare(const std::string& name, const std::string& sql) {
   statements_.emplace_back(name, sql);
 }
 
+Result<std::unique_ptr<pqxx::connection>> PgDb::connect_outside_pool() const {
+  try {
+    return std::make_unique<pqxx::connection>(uri_);
+  } catch (const std::exception& e) {
+    return connect_error(e);
+  }
+}
+
+Status PgDb::connect_error(const std::exception& e) const {
+  const std::string why = one_line(e.what());
+  if (why.find("authentication failed") != std::string::npos ||
+      (why.find("role") != std::string::npos && why.find("does not exist") != std::string::npos)) {
+    return Status::unauthenticated("postgresql " + display_uri_ + " refused the login: " + why);
+  }
+  return Status::unavailable("postgresql " + display_uri_ + " unreachable: " + why);
+}
+
 Result<PgDb::Conn> PgDb::acquire() {
   Conn conn;
   std::vector<std::pair<std::string, std::string>> statements;
@@ -115,12 +132,7 @@ Result<PgDb::Conn> PgDb::acquire() {
     return conn;
   } catch (const std::exception& e) {
     release(std::move(conn), /*broken=*/true);
-    const std::string why = one_line(e.what());
-    if (why.find("authentication failed") != std::string::npos ||
-        (why.find("role") != std::string::npos && why.find("does not exist") != std::string::npos)) {
-      return Status::unauthenticated("postgresql " + display_uri_ + " refused the login: " + why);
-    }
-    return Status::unavailable("postgresql " + display_uri_ + " unreachable: " + why);
+    return connect_error(e);
   }
 }
 

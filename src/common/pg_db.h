@@ -90,6 +90,11 @@ class PgDb {
   // this build knows.
   Status migrate(const std::string& module, const std::vector<std::string>& steps);
 
+  // A new connection outside the pool, for state that lives as long as a
+  // connection does (session-level advisory locks, common/pg_locks.h).
+  // kUnavailable / kUnauthenticated as open().
+  Result<std::unique_ptr<pqxx::connection>> connect_outside_pool() const;
+
  private:
   struct Conn {
     std::unique_ptr<pqxx::connection> conn;
@@ -103,6 +108,8 @@ class PgDb {
   Result<Conn> acquire();
   // Back to the pool; a broken connection is dropped instead.
   void release(Conn&& conn, bool broken);
+  // What a failed connection attempt tells the caller.
+  Status connect_error(const std::exception& e) const;
   Status status_of(std::string_view what, std::exception_ptr error) const;
   static bool is_retryable(std::exception_ptr error);
   static bool is_broken_connection(std::exception_ptr error);

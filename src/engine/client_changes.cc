@@ -96,8 +96,8 @@ namespace {
 // holds in the server's version must not be written again, and items the
 // server has under another id must be matched, not doubled.
 std::vector<caf::SyncObj> slow_sync_candidates(caf::CafInterface& caf, const caf::StoreRef& where,
-                                               const DatastoreState& ds, const std::string& session) {
-  if (!ds.sends_everything()) return {};
+                                               const DatastoreState& ds, const std::string& session, bool rerun) {
+  if (!ds.sends_everything() && !rerun) return {};
   auto all = caf.search(where, caf::Query{});
   if (!all) {
     logger("engine")->warn("session {} datastore {}: reading items for matching failed: {}", session, ds.server_uri,
@@ -147,7 +147,7 @@ Status SyncEngine::MessageRun::apply_client_changes(DatastoreState& ds, const st
                     where,
                     std::move(map),
                     load_device_formats(engine_.state_, engine_.stores_, key, ds.client_uri, session_.key.str()),
-                    DuplicateMatcher(slow_sync_candidates(engine_.caf_, where, ds, session_.key.str()),
+                    DuplicateMatcher(slow_sync_candidates(engine_.caf_, where, ds, session_.key.str(), rerun_),
                                      ds.slow_claimed_guids),
                     std::move(current),
                     policy_for(ds.server_uri)};
@@ -321,6 +321,11 @@ ItemPlan SyncEngine::MessageRun::plan_write(ClientBatch& batch, ItemPlan&& plan,
         return std::move(plan);
       }
     } else if (auto twin = batch.matcher.match(stored.raw, stored.content_type)) {
+      return batch.match_twin(std::move(plan), std::move(*twin));
+    }
+  } else if (rerun_ && !mapped && cmd.kind == CommandKind::kAdd) {
+    // Stored by the run its server did not live to answer: map it, once.
+    if (auto twin = batch.matcher.match(stored.raw, stored.content_type)) {
       return batch.match_twin(std::move(plan), std::move(*twin));
     }
   }

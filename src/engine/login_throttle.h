@@ -8,7 +8,9 @@
 // pair waits (SyncEngine::MessageRun::authenticate).
 //
 // State is per process and bounded (kMaxTracked pairs, the oldest waits
-// dropped first); several nodes each count their own.
+// dropped first), or, given SharedLimits, in the database every node shares:
+// then N nodes allow what one would. While that database cannot be reached
+// the pairs are counted in memory.
 #pragma once
 
 #include <cstdint>
@@ -18,6 +20,7 @@
 #include <utility>
 
 #include "common/clock.h"
+#include "engine/shared_limits.h"
 
 namespace conflux::engine {
 
@@ -26,7 +29,10 @@ class LoginThrottle {
   static constexpr size_t kMaxTracked = 100000;
 
   // `clock` must outlive the throttle.
-  LoginThrottle(const Clock& clock, int free_failures, int64_t first_delay_seconds, int64_t max_delay_seconds);
+  // `shared` (may be null; must outlive the throttle) keeps the counts
+  // under `kind` ("syncml-login", "portal-login").
+  LoginThrottle(const Clock& clock, int free_failures, int64_t first_delay_seconds, int64_t max_delay_seconds,
+                SharedLimits* shared = nullptr, std::string kind = "login");
 
   // Seconds before an attempt of `user` from `address` is checked again;
   // 0: check it now.
@@ -42,11 +48,16 @@ class LoginThrottle {
     int64_t last_failure = 0;
   };
   void prune(int64_t now);  // needs mutex_
+  // The wait after the `failures`-th wrong password in a row.
+  int64_t delay_after(int failures) const;
+  static std::string shared_key(const std::string& user, const std::string& address);
 
   const Clock& clock_;
   const int free_failures_;
   const int64_t first_delay_seconds_;
   const int64_t max_delay_seconds_;
+  SharedLimits* const shared_;
+  const std::string kind_;
   std::mutex mutex_;
   std::map<std::pair<std::string, std::string>, Pair> pairs_;  // guarded by mutex_
 };

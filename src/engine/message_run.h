@@ -95,7 +95,10 @@ struct MapIndex {
 
 class SyncEngine::MessageRun {
  public:
-  MessageRun(SyncEngine& engine, SessionState& session, const protocol::Message& in, const Inbound& where);
+  // `rerun`: `in` began to run before and its server died (SessionState::
+  // running_msg_id): client Adds are matched against the store's items.
+  MessageRun(SyncEngine& engine, SessionState& session, const protocol::Message& in, const Inbound& where,
+             bool rerun = false);
 
   // Runs every command and assembles the reply. Errors are state-store
   // failures; command failures become Statuses in the reply.
@@ -340,6 +343,7 @@ class SyncEngine::MessageRun {
   SessionState& session_;
   const protocol::Message& in_;
   const Inbound& where_;
+  const bool rerun_;
   protocol::Message reply_;
   std::vector<protocol::Command> statuses_;
   std::vector<protocol::Command> commands_;

@@ -201,6 +201,7 @@ std::string serialize(const SessionState& s) {
       {"phase", static_cast<int>(s.phase)},
       {"server_msg_id", s.server_msg_id},
       {"last_client_msg_id", s.last_client_msg_id},
+      {"running_msg_id", s.running_msg_id},
       {"last_reply", base64_encode(s.last_reply)},
       {"last_reply_encoding", static_cast<int>(s.last_reply_encoding)},
       {"authenticated", s.authenticated},
@@ -229,6 +230,7 @@ bool deserialize(const std::string& blob, SessionState& s) {
     s.phase = static_cast<Phase>(j.at("phase").get<int>());
     s.server_msg_id = j.at("server_msg_id");
     s.last_client_msg_id = j.at("last_client_msg_id");
+    s.running_msg_id = j.value("running_msg_id", "");  // absent before it existed
     auto reply = base64_decode(j.at("last_reply").get<std::string>());
     if (!reply) return false;
     s.last_reply = std::move(*reply);

@@ -113,6 +113,10 @@ struct SessionState {
   // the same message and gets the same answer, and nothing runs twice.
   std::string last_reply;
   protocol::Encoding last_reply_encoding = protocol::Encoding::kXml;
+  // The client MsgID of a message with changes whose run began but never
+  // ended (saved before the run): its server died with part of its writes
+  // done. When it comes again, its Adds are matched by content first.
+  std::string running_msg_id;
   bool authenticated = false;
   int auth_failures = 0;
   UserId user;

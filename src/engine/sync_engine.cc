@@ -31,6 +31,12 @@ int header_status(const protocol::Message& reply) {
   return 0;
 }
 
+// Whether `in` carries client changes (a Sync with commands in it).
+bool carries_changes(const protocol::Message& in) {
+  return std::any_of(in.commands.begin(), in.commands.end(),
+                     [](const Command& c) { return c.kind == CommandKind::kSync && !c.children.empty(); });
+}
+
 }  // namespace
 
 SyncEngine::SyncEngine(caf::CafInterface& caf, SyncStateStore& state, std::vector<caf::StoreSettings> stores,
@@ -40,9 +46,9 @@ SyncEngine::SyncEngine(caf::CafInterface& caf, SyncStateStore& state, std::vecto
       stores_(std::move(stores)),
       options_(options),
       clock_(clock),
-      throttle_(clock, options.login_free_failures, options.login_first_delay_seconds,
-                options.login_max_delay_seconds),
-      unauthenticated_(clock, options.unauthenticated_burst, options.unauthenticated_per_minute),
+      throttle_(clock, options.login_free_failures, options.login_first_delay_seconds, options.login_max_delay_seconds,
+                options.shared_limits, "syncml-login"),
+      unauthenticated_(clock, options.unauthenticated_burst, options.unauthenticated_per_minute, options.shared_limits),
       session_ids_(options.server_secret),
       nonces_(options.server_secret, clock) {
   set_conflict_policies(stores_);
@@ -101,6 +107,7 @@ Result<Outbound> SyncEngine::handle(const protocol::Message& in, const Inbound& 
   LogScope log_scope;
   SessionState session;
   std::unique_lock<std::mutex> lock;
+  std::unique_ptr<SyncStateStore::SessionHold> hold;  // released before `lock`
   if (where.session.empty()) {
     // Over the limit only a known device's login is still read: strangers
     // must not be able to shut real devices out from a shared address.
@@ -124,6 +131,11 @@ Result<Outbound> SyncEngine::handle(const protocol::Message& in, const Inbound& 
     auto key = session_ids_.key_of(where.session.str());
     if (!key) return Status::not_found("unknown or expired session");
     lock = std::unique_lock(lock_for(*key));
+    // Other servers sharing the store: one message of a session at a time
+    // there too, so one resent to two nodes at once runs only once.
+    auto held = state_.hold_session(*key);
+    if (!held) return held.error();
+    hold = std::move(*held);
     auto blob = state_.load_session(*key);
     if (!blob) return blob.error();
     // A session of another device is answered like an unknown one: a client
@@ -149,9 +161,23 @@ Result<Outbound> SyncEngine::handle(const protocol::Message& in, const Inbound& 
 
   if (session.phase == Phase::kDone) return answer_after_end(session, in, where);
 
-  MessageRun run(*this, session, in, where);
+  // Writes to the back end and the save of the session below are two
+  // databases: a server that dies between them leaves the message's changes
+  // stored but unanswered, and the client sends it again. Marked before it
+  // runs, a message seen again is known to be such a rerun.
+  const bool rerun =
+      !where.session.empty() && !session.running_msg_id.empty() && session.running_msg_id == in.hdr.msg_id;
+  if (rerun) {
+    logger("engine")->warn("session {}: message {} began before and did not end; its adds are matched first",
+                           session.key.str(), in.hdr.msg_id);
+  } else if (!where.session.empty() && carries_changes(in)) {
+    session.running_msg_id = in.hdr.msg_id;
+    CFX_RETURN_IF_ERROR(state_.save_session(session.key, serialize(session)));
+  }
+  MessageRun run(*this, session, in, where, rerun);
   auto out = run.run();
   if (!out) return out.error();
+  session.running_msg_id.clear();
   out->encoded = protocol::encode(out->reply, where.encoding);
   session.last_reply = out->encoded;
   session.last_reply_encoding = where.encoding;
@@ -190,8 +216,8 @@ Result<Outbound> SyncEngine::answer_after_end(SessionState& session, const proto
 // ---------------------------------------------------------------------------
 
 SyncEngine::MessageRun::MessageRun(SyncEngine& engine, SessionState& session, const protocol::Message& in,
-                                   const Inbound& where)
-    : engine_(engine), session_(session), in_(in), where_(where) {}
+                                   const Inbound& where, bool rerun)
+    : engine_(engine), session_(session), in_(in), where_(where), rerun_(rerun) {}
 
 Command& SyncEngine::MessageRun::add_status(const std::string& cmd_ref, const char* cmd_name, StatusCode code,
                                             bool wanted) {

@@ -63,6 +63,10 @@ struct EngineOptions {
   // Sessions, items and logins are counted here for /metrics; null: not
   // counted (tests). Must outlive the engine.
   Metrics* metrics = nullptr;
+  // Where the login throttle and the unauthenticated-message limit count
+  // when several servers share the store (engine/shared_limits.h); null:
+  // in this process. Must outlive the engine.
+  SharedLimits* shared_limits = nullptr;
 };
 
 // Where the message came in, as the HTTP layer saw it.

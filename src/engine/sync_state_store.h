@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -130,6 +131,21 @@ struct HeldDeletion {
 class SyncStateStore {
  public:
   virtual ~SyncStateStore() = default;
+
+  // Held while one message of a session runs (SyncEngine::handle).
+  class SessionHold {
+   public:
+    virtual ~SessionHold() = default;
+  };
+  // Until the returned hold goes, no other server sharing this store runs a
+  // message of session `key`: a second caller waits here, then loads what
+  // the first saved (a resent message then gets the saved answer). A store
+  // one process owns returns null: SyncEngine serialises its own threads.
+  // kUnavailable when the session stayed busy too long or the store cannot
+  // be reached.
+  virtual Result<std::unique_ptr<SessionHold>> hold_session(const SessionKey& /*key*/) {
+    return std::unique_ptr<SessionHold>();
+  }
 
   // Session state as an opaque serialized blob. nullopt: no such session (or expired).
   virtual Result<std::optional<std::string>> load_session(const SessionKey& key) = 0;

@@ -6,6 +6,8 @@
 // In memory and bounded (kMaxTracked addresses): when full, addresses whose
 // bucket has refilled are forgotten; if a flood from that many addresses
 // leaves none, all are forgotten — the limiter then fails open, never shut.
+// Given SharedLimits, the buckets are in the database every node shares
+// (kind "unauthenticated"), in memory only while it cannot be reached.
 #pragma once
 
 #include <cstdint>
@@ -14,6 +16,7 @@
 #include <unordered_map>
 
 #include "common/clock.h"
+#include "engine/shared_limits.h"
 
 namespace conflux::engine {
 
@@ -22,7 +25,8 @@ class UnauthenticatedLimiter {
   static constexpr size_t kMaxTracked = 100000;
 
   // `clock` must outlive the limiter.
-  UnauthenticatedLimiter(const Clock& clock, int burst, int per_minute);
+  // `shared` may be null; it must outlive the limiter.
+  UnauthenticatedLimiter(const Clock& clock, int burst, int per_minute, SharedLimits* shared = nullptr);
 
   // Seconds until `address` may send another such message; 0: now.
   int64_t wait_seconds(const std::string& address);
@@ -35,10 +39,12 @@ class UnauthenticatedLimiter {
     int64_t updated = 0;  // Unix time of the last refill
   };
   void refill(Bucket& bucket, int64_t now) const;
+  int64_t wait_for(const Bucket& bucket) const;  // bucket refilled to now
 
   const Clock& clock_;
   const double burst_;
   const double per_second_;
+  SharedLimits* const shared_;
   std::mutex mutex_;
   std::unordered_map<std::string, Bucket> buckets_;  // guarded by mutex_
 };

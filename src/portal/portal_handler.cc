@@ -99,7 +99,7 @@ PortalHandler::PortalHandler(caf::CafInterface& caf, const caf::TokenService& to
       options_(std::move(options)),
       next_(std::move(next)),
       throttle_(clock, options_.login_free_failures, options_.login_first_delay_seconds,
-                options_.login_max_delay_seconds) {}
+                options_.login_max_delay_seconds, options_.shared_limits, "portal-login") {}
 
 bool PortalHandler::owns(const std::string& path) {
   return path == "/.well-known/jmap" || path.rfind("/jmap/", 0) == 0 || path == "/portal" ||

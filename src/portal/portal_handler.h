@@ -44,6 +44,9 @@ struct PortalOptions {
   // Password logins refused are counted here; null: not counted. Must
   // outlive the handler.
   Metrics* metrics = nullptr;
+  // Several servers sharing one database count wrong passwords there
+  // (engine/shared_limits.h); null: in this process. Must outlive the handler.
+  engine::SharedLimits* shared_limits = nullptr;
 };
 
 class PortalHandler {

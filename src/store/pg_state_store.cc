@@ -230,7 +230,7 @@ std::vector<engine::SyncReport> reports_from(const pqxx::result& rows) {
 }  // namespace
 
 PgStateStore::PgStateStore(std::shared_ptr<PgDb> db, NowSeconds now_seconds)
-    : db_(std::move(db)), now_seconds_(std::move(now_seconds)) {}
+    : db_(std::move(db)), now_seconds_(std::move(now_seconds)), session_locks_(db_) {}
 
 Result<std::unique_ptr<PgStateStore>> PgStateStore::open(std::shared_ptr<PgDb> db, NowSeconds now_seconds) {
   if (!db) return Status::invalid_argument("state store: no database");
@@ -241,6 +241,25 @@ Result<std::unique_ptr<PgStateStore>> PgStateStore::open(std::shared_ptr<PgDb> d
 }
 
 // --- sessions ---------------------------------------------------------------
+
+namespace {
+
+class PgSessionHold final : public engine::SyncStateStore::SessionHold {
+ public:
+  PgSessionHold(PgLocks& locks, std::string key) : locks_(locks), key_(std::move(key)) {}
+  ~PgSessionHold() override { locks_.unlock(PgLocks::Space::kSession, key_); }
+
+ private:
+  PgLocks& locks_;
+  const std::string key_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<engine::SyncStateStore::SessionHold>> PgStateStore::hold_session(const SessionKey& key) {
+  CFX_RETURN_IF_ERROR(session_locks_.lock(PgLocks::Space::kSession, key.str(), session_wait_));
+  return std::unique_ptr<SessionHold>(std::make_unique<PgSessionHold>(session_locks_, key.str()));
+}
 
 Result<std::optional<std::string>> PgStateStore::load_session(const SessionKey& key) {
   return db_->transact("load session", [&](pqxx::work& txn) -> Result<std::optional<std::string>> {

@@ -10,6 +10,7 @@
 // call was written), kInternal for anything else, kInvalidArgument where noted.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -19,6 +20,7 @@
 #include <vector>
 
 #include "common/pg_db.h"
+#include "common/pg_locks.h"
 #include "store/state_store.h"
 
 namespace conflux::store {
@@ -28,6 +30,10 @@ class PgStateStore final : public StateStore {
   // Unix time in seconds; tests inject their own.
   using NowSeconds = std::function<int64_t()>;
 
+  // How long a message waits for another node's message of the same
+  // session to end; longer than any one message runs.
+  static constexpr std::chrono::milliseconds kSessionWait{60000};
+
   // Brings module "state"'s tables in `db` up to date and returns the store.
   static Result<std::unique_ptr<PgStateStore>> open(std::shared_ptr<PgDb> db, NowSeconds now_seconds = {});
 
@@ -35,6 +41,9 @@ class PgStateStore final : public StateStore {
   PgStateStore& operator=(const PgStateStore&) = delete;
 
   // engine::SyncStateStore (contracts there and in SqliteStateStore)
+  // An advisory lock on the session's key (common/pg_locks.h), waited for
+  // up to kSessionWait: a node that dies frees it with its connection.
+  Result<std::unique_ptr<SessionHold>> hold_session(const SessionKey& key) override;
   Result<std::optional<std::string>> load_session(const SessionKey& key) override;
   Status save_session(const SessionKey& key, const std::string& state) override;
   Status delete_session(const SessionKey& key) override;
@@ -75,11 +84,17 @@ class PgStateStore final : public StateStore {
   Result<int> forget_device(const UserId& user, const DeviceId& device) override;
   Result<std::string> server_secret() override;
 
+  // Tests: a shorter wait for a busy session. Before any other call.
+  void TEST_set_session_wait(std::chrono::milliseconds wait) { session_wait_ = wait; }
+
  private:
   PgStateStore(std::shared_ptr<PgDb> db, NowSeconds now_seconds);
 
   const std::shared_ptr<PgDb> db_;
   const NowSeconds now_seconds_;
+
+  PgLocks session_locks_;
+  std::chrono::milliseconds session_wait_ = kSessionWait;  // constant after construction but for tests
 
   std::mutex secret_mutex_;
   std::string secret_;  // guarded by secret_mutex_; empty until first read

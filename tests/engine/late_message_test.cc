@@ -87,5 +87,47 @@ TEST_F(LateMessageTest, AMessageAfterTheSessionsEndIsAnsweredNotRefused) {
   EXPECT_TRUE(late->reply.hdr.resp_uri.empty());
 }
 
+// A message whose server died after the back end stored its Adds but before
+// the session was saved comes again (to another node, or to the restarted
+// server): its Adds are matched to what the first run stored, not stored twice.
+TEST_F(LateMessageTest, AMessageRunAgainAfterItsServerDiedStoresItsAddsOnce) {
+  Device a(engine(), "IMEI:A");
+  seed(a, 2);
+  a.start_session();
+  auto pkg2 = a.send({alert(200, "contacts", a.last_anchor, "next")}, true, true);
+  ASSERT_TRUE(pkg2) << pkg2.error().to_string();
+  const Command* server_alert = find_command(pkg2->reply, CommandKind::kAlert);
+  ASSERT_NE(server_alert, nullptr);
+  ASSERT_EQ(server_alert->code, 200);  // two-way: Adds are not matched as a slow sync's are
+  const SessionKey key = a.key();
+  auto before = state_.load_session(SessionKey(key.str().substr(0, key.str().find('.'))));
+  ASSERT_TRUE(before && before->has_value());
+  const std::vector<Command> adds = {sync_cmd("contacts", {change(CommandKind::kAdd, "10", vcard("New One")),
+                                                           change(CommandKind::kAdd, "11", vcard("New Two"))})};
+  auto first = a.send(adds, true);
+  ASSERT_TRUE(first) << first.error().to_string();
+  ASSERT_EQ(server_items(), 4u);
+
+  // What the server died with: the session as saved before the run, marked
+  // running that message; the Adds in the back end, their map rows not.
+  engine::SessionState died;
+  ASSERT_TRUE(engine::deserialize(**before, died));
+  died.running_msg_id = "2";  // the Adds' message: the second of this session
+  const engine::DeviceStore where{UserId("alice"), DeviceId("IMEI:A"), "contacts"};
+  ASSERT_TRUE(state_.remove_map(where, {Luid("10"), Luid("11")}).is_ok());
+  ASSERT_TRUE(state_.save_session(died.key, engine::serialize(died)).is_ok());
+
+  a.set_key(key);
+  a.repeat_msg_id();
+  auto again = a.send(adds, true);
+  ASSERT_TRUE(again) << again.error().to_string();
+  EXPECT_EQ(code_for(again->reply, "Add", "10") / 100, 2);
+  EXPECT_EQ(code_for(again->reply, "Add", "11") / 100, 2);
+  EXPECT_EQ(server_items(), 4u);
+  auto rows = state_.map_entries(where);
+  ASSERT_TRUE(rows);
+  EXPECT_EQ(rows->size(), 4u);
+}
+
 }  // namespace
 }  // namespace conflux::test

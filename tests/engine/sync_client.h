@@ -75,6 +75,8 @@ class Device {
   // Target, Source, Cred when `with_cred`, Meta MaxMsgSize when set.
   Result<engine::Outbound> send(std::vector<protocol::Command> commands, bool final, bool with_cred = false);
   const SessionKey& key() const { return key_; }
+  // The next message takes the last one's MsgID again: a client resending.
+  void repeat_msg_id() { --msg_id_; }
   void set_key(SessionKey key) { key_ = std::move(key); }
   const std::string& id() const { return id_; }
 

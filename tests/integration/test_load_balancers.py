@@ -339,10 +339,10 @@ class LoadBalancerTest(IntegrationTest):
                                    "--test installs haproxy and nginx-light")
         cls.pg = pg_server.shared()
 
-    def start_nodes(self, public_url, names=NODES):
+    def start_nodes(self, public_url, names=NODES, extra=""):
         """Three nodes on one fresh database, one back end (a sqlite file
         all of them open), each with its own data directory; RespURIs point
-        at public_url, the balancer."""
+        at public_url, the balancer.  `extra`: more of each node's config."""
         database = self.pg.create_database()
         # In node a's data directory, where server_fns() looks.
         items = self.tmp / f"node-{names[0]}" / "data" / "items.db"
@@ -354,7 +354,7 @@ class LoadBalancerTest(IntegrationTest):
         # node_id: on one host all would default to the host name, and a
         # lease (outbox, cache queue) would look like each other's own.
         nodes = {name: self.make_server(
-                     config + f'[storage]\nnode_id = "{name}"\n',
+                     config + f'[storage]\nnode_id = "{name}"\n' + extra,
                      name=f"node-{name}")
                  for name in names}
         nodes[names[0]].add_user(USER, PASSWORD)   # in PostgreSQL: all see it

@@ -7,6 +7,10 @@
 #include <chrono>
 #include <thread>
 
+#include "common/clock.h"
+#include "engine/login_throttle.h"
+#include "engine/unauthenticated_limiter.h"
+#include "store/pg_shared_limits.h"
 #include "tests/store/history_store_suite.h"
 #include "tests/store/pg_stores.h"
 #include "tests/store/state_store_suite.h"
@@ -224,6 +228,185 @@ TEST_F(PgStoreTest, AWriteToALockedTableTimesOutAsUnavailableAndSucceedsOnceTheL
   ASSERT_TRUE(entries) << entries.error().to_string();
   ASSERT_EQ(entries->size(), 1u);
   EXPECT_EQ((*entries)[0].guid.str(), "g1");
+}
+
+// Two nodes, one session: the second node's message waits for the first's
+// to end and then reads what it saved (a resent message finds its answer).
+TEST_F(PgStoreTest, AMessageOfASessionWaitsWhileAnotherNodeRunsOne) {
+  auto db_a = PgDb::open(uri_);
+  auto db_b = PgDb::open(uri_);
+  ASSERT_TRUE(db_a && db_b);
+  auto a = PgStateStore::open(*db_a);
+  auto b = PgStateStore::open(*db_b);
+  ASSERT_TRUE(a && b);
+  const SessionKey key("s1");
+  auto first = (*a)->hold_session(key);
+  ASSERT_TRUE(first) << first.error().to_string();
+  ASSERT_NE(*first, nullptr);
+
+  std::atomic<bool> second_held{false};
+  Result<std::optional<std::string>> seen = std::optional<std::string>();
+  std::thread second_node([&] {
+    auto hold = (*b)->hold_session(key);
+    if (!hold) {
+      seen = hold.error();
+      return;
+    }
+    second_held = true;
+    seen = (*b)->load_session(key);
+  });
+  // Give the second node every chance to get in wrongly.
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  EXPECT_FALSE(second_held.load());
+  ASSERT_TRUE((*a)->save_session(key, "after the first message").is_ok());
+  first->reset();
+  second_node.join();
+  ASSERT_TRUE(seen) << seen.error().to_string();
+  EXPECT_EQ(seen->value_or("(none)"), "after the first message");
+}
+
+TEST_F(PgStoreTest, OtherSessionsDoNotWaitAndABusySessionIsUnavailableAfterTheWait) {
+  auto db_a = PgDb::open(uri_);
+  auto db_b = PgDb::open(uri_);
+  ASSERT_TRUE(db_a && db_b);
+  auto a = PgStateStore::open(*db_a);
+  auto b = PgStateStore::open(*db_b);
+  ASSERT_TRUE(a && b);
+  (*b)->TEST_set_session_wait(std::chrono::milliseconds(50));
+  auto held = (*a)->hold_session(SessionKey("s1"));
+  ASSERT_TRUE(held);
+
+  auto other = (*b)->hold_session(SessionKey("s2"));
+  EXPECT_TRUE(other) << other.error().to_string();
+  auto busy = (*b)->hold_session(SessionKey("s1"));
+  ASSERT_FALSE(busy);
+  EXPECT_EQ(busy.error().code(), StatusCode::kUnavailable) << busy.error().to_string();
+
+  held->reset();
+  auto free_again = (*b)->hold_session(SessionKey("s1"));
+  EXPECT_TRUE(free_again) << free_again.error().to_string();
+}
+
+// Ends the connections of every other backend holding an advisory lock in
+// `space`: what PostgreSQL does when the node behind them dies.
+Status end_lock_holders(PgDb& db, PgLocks::Space space) {
+  return db.transact("end lock holders", [&](pqxx::work& txn) {
+    txn.exec_params(
+        "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory'"
+        " AND classid = $1::int4::oid AND pid <> pg_backend_pid()",
+        static_cast<int32_t>(space));
+    return Status::ok();
+  });
+}
+
+TEST_F(PgStoreTest, ADeadNodesSessionIsFreedForTheOthers) {
+  auto db_a = PgDb::open(uri_);
+  auto db_b = PgDb::open(uri_);
+  ASSERT_TRUE(db_a && db_b);
+  auto a = PgStateStore::open(*db_a);
+  auto b = PgStateStore::open(*db_b);
+  ASSERT_TRUE(a && b);
+  (*b)->TEST_set_session_wait(std::chrono::milliseconds(50));
+  auto held = (*a)->hold_session(SessionKey("s1"));
+  ASSERT_TRUE(held);
+  ASSERT_FALSE((*b)->hold_session(SessionKey("s1")));
+
+  ASSERT_TRUE(end_lock_holders(**db_b, PgLocks::Space::kSession).is_ok());
+  (*b)->TEST_set_session_wait(PgStateStore::kSessionWait);
+  auto taken = (*b)->hold_session(SessionKey("s1"));
+  EXPECT_TRUE(taken) << taken.error().to_string();
+  held->reset();  // the dead node's hold lets go of nothing it still has
+}
+
+// A job's lock: one node holds it as long as it lives; when its connection
+// ends, another takes it, and the first learns it lost it.
+TEST_F(PgStoreTest, AJobLockIsOneNodesUntilThatNodeDies) {
+  auto db_a = PgDb::open(uri_);
+  auto db_b = PgDb::open(uri_);
+  ASSERT_TRUE(db_a && db_b);
+  PgLocks a(*db_a);
+  PgLocks b(*db_b);
+  const std::string job = "purge";
+  auto got_a = a.try_lock(PgLocks::Space::kJob, job);
+  ASSERT_TRUE(got_a) << got_a.error().to_string();
+  EXPECT_TRUE(*got_a);
+  EXPECT_TRUE(*a.try_lock(PgLocks::Space::kJob, job));  // still ours
+  EXPECT_FALSE(*b.try_lock(PgLocks::Space::kJob, job));
+  EXPECT_TRUE(*b.try_lock(PgLocks::Space::kSession, job));  // another space
+  EXPECT_TRUE(*a.holds(PgLocks::Space::kJob, job));
+
+  ASSERT_TRUE(end_lock_holders(**db_b, PgLocks::Space::kJob).is_ok());
+  auto still = a.holds(PgLocks::Space::kJob, job);
+  EXPECT_FALSE(still && *still);
+  EXPECT_TRUE(*b.try_lock(PgLocks::Space::kJob, job));
+  EXPECT_FALSE(*a.try_lock(PgLocks::Space::kJob, job));  // reconnected, but b has it now
+
+  b.unlock(PgLocks::Space::kJob, job);
+  EXPECT_TRUE(*a.try_lock(PgLocks::Space::kJob, job));
+}
+
+// Two nodes count one guesser's wrong passwords together: the free ones are
+// free once in all, not once per node, and the wait then holds on both.
+TEST_F(PgStoreTest, TwoNodesShareOneLoginThrottle) {
+  auto db_a = PgDb::open(uri_);
+  auto db_b = PgDb::open(uri_);
+  ASSERT_TRUE(db_a && db_b);
+  auto limits_a = PgSharedLimits::open(*db_a);
+  auto limits_b = PgSharedLimits::open(*db_b);
+  ASSERT_TRUE(limits_a && limits_b);
+  ManualClock clock(1000000);
+  engine::LoginThrottle a(clock, 4, 10, 900, limits_a->get(), "syncml-login");
+  engine::LoginThrottle b(clock, 4, 10, 900, limits_b->get(), "syncml-login");
+
+  for (int i = 0; i < 2; ++i) {
+    a.record_failure("alice", "192.0.2.7");
+    b.record_failure("alice", "192.0.2.7");
+  }
+  EXPECT_EQ(a.wait_seconds("alice", "192.0.2.7"), 0);  // four: all free
+  b.record_failure("alice", "192.0.2.7");
+  EXPECT_EQ(a.wait_seconds("alice", "192.0.2.7"), 10);
+  EXPECT_EQ(b.wait_seconds("alice", "192.0.2.7"), 10);
+  EXPECT_EQ(b.wait_seconds("alice", "198.51.100.1"), 0);  // another address
+  a.record_failure("alice", "192.0.2.7");
+  EXPECT_EQ(b.wait_seconds("alice", "192.0.2.7"), 20);
+
+  a.record_success("alice", "192.0.2.7");
+  EXPECT_EQ(b.wait_seconds("alice", "192.0.2.7"), 0);
+  // The portal's count is its own.
+  engine::LoginThrottle portal(clock, 0, 10, 900, limits_a->get(), "portal-login");
+  EXPECT_EQ(portal.wait_seconds("alice", "192.0.2.7"), 0);
+}
+
+TEST_F(PgStoreTest, TwoNodesShareOneUnauthenticatedBucketAndOldCountsExpire) {
+  auto db_a = PgDb::open(uri_);
+  auto db_b = PgDb::open(uri_);
+  ASSERT_TRUE(db_a && db_b);
+  auto limits_a = PgSharedLimits::open(*db_a);
+  auto limits_b = PgSharedLimits::open(*db_b);
+  ASSERT_TRUE(limits_a && limits_b);
+  ManualClock clock(1000000);
+  engine::UnauthenticatedLimiter a(clock, 3, 60, limits_a->get());
+  engine::UnauthenticatedLimiter b(clock, 3, 60, limits_b->get());
+
+  a.charge("192.0.2.7");
+  b.charge("192.0.2.7");
+  EXPECT_EQ(a.wait_seconds("192.0.2.7"), 0);
+  a.charge("192.0.2.7");  // the burst of 3, spent on two nodes
+  EXPECT_EQ(b.wait_seconds("192.0.2.7"), 1);
+  EXPECT_EQ(a.wait_seconds("192.0.2.7"), 1);
+  EXPECT_EQ(b.wait_seconds("203.0.113.9"), 0);
+  clock.advance(1);  // 60 a minute: one back
+  EXPECT_EQ(b.wait_seconds("192.0.2.7"), 0);
+
+  auto kept = (*limits_a)->expire(1000000);
+  ASSERT_TRUE(kept);
+  EXPECT_EQ(*kept, 0);
+  auto expired = (*limits_a)->expire(1000002);
+  ASSERT_TRUE(expired) << expired.error().to_string();
+  EXPECT_EQ(*expired, 1);
+  auto gone = (*limits_b)->read("unauthenticated", "192.0.2.7");
+  ASSERT_TRUE(gone);
+  EXPECT_FALSE(gone->has_value());
 }
 
 }  // namespace
