@@ -2,6 +2,8 @@
 // not followed: Standard Webhooks counts a 3xx as a failure.
 #pragma once
 
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -14,9 +16,19 @@ struct PostOptions {
   std::string user_agent = "Conflux-notify";
 };
 
-// The response's HTTP status; kUnavailable (with curl's reason) when no
-// response came: unreachable, refused, timed out.
-Result<long> http_post(const std::string& url, const std::vector<std::string>& headers, const std::string& body,
-                       const PostOptions& options);
+struct PostResponse {
+  long status = 0;
+  std::string retry_after;  // the Retry-After header as sent; empty: none
+};
+
+// The response's status and the headers a sender acts on; kUnavailable (with
+// curl's reason) when no response came: unreachable, refused, timed out.
+Result<PostResponse> http_post(const std::string& url, const std::vector<std::string>& headers, const std::string& body,
+                               const PostOptions& options);
+
+// How long a Retry-After value (RFC 9110 §10.2.3: delay-seconds or an
+// HTTP-date) asks to wait at `now`; nullopt when it is neither. A date in the
+// past is 0.
+std::optional<int64_t> retry_after_seconds(const std::string& value, int64_t now);
 
 }  // namespace conflux::notify

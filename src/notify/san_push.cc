@@ -164,11 +164,11 @@ Status SanNotifier::send(const config::PushConfig& push, const std::set<std::str
   std::string what;
   for (const auto& s : san.syncs) what += (what.empty() ? "" : ", ") + s.server_uri;
   if (!push.url.empty()) {
-    auto status = http_post(push.url, {std::string("Content-Type: ") + kSanContentType}, *bytes,
-                            PostOptions{timeout, "Conflux-notify"});
-    if (!status) return status.error();
-    if (*status < 200 || *status >= 300) {
-      return Status::unavailable("POST " + push.url + ": HTTP " + std::to_string(*status));
+    auto response = http_post(push.url, {std::string("Content-Type: ") + kSanContentType}, *bytes,
+                              PostOptions{timeout, "Conflux-notify"});
+    if (!response) return response.error();
+    if (response->status < 200 || response->status >= 300) {
+      return Status::unavailable("POST " + push.url + ": HTTP " + std::to_string(response->status));
     }
     logger("notify")->info("server alerted sync of {} sent to device '{}' of user '{}' ({})", what, push.device,
                            push.user, push.url);

@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <ctime>
 #include <optional>
@@ -32,6 +33,14 @@ bool covers(const config::WebhookConfig& hook, const caf::ChangeEvent& event) {
 
 }  // namespace
 
+int64_t retry_delay(const std::vector<int64_t>& schedule, size_t failures, std::optional<int64_t> retry_after) {
+  if (schedule.empty()) return 0;
+  const int64_t scheduled = schedule[std::min(failures, schedule.size() - 1)];
+  if (!retry_after) return scheduled;
+  const int64_t longest = *std::max_element(schedule.begin(), schedule.end());
+  return std::max(scheduled, std::min(*retry_after, longest));
+}
+
 std::string webhook_event_body(const caf::ChangeEvent& event, int64_t at) {
   nlohmann::json changes = nlohmann::json::array();
   for (size_t i = 0; i < event.items.size() && i < WebhookNotifier::kMaxListedItems; ++i) {
@@ -47,8 +56,13 @@ std::string webhook_event_body(const caf::ChangeEvent& event, int64_t at) {
   return nlohmann::json{{"type", "datastore.changed"}, {"timestamp", iso8601(at)}, {"data", std::move(data)}}.dump();
 }
 
-WebhookNotifier::WebhookNotifier(Outbox& outbox, const Clock& clock, std::string node, const config::Config& config)
-    : outbox_(outbox), clock_(clock), node_(std::move(node)), jitter_(std::random_device{}()) {
+WebhookNotifier::WebhookNotifier(Outbox& outbox, const Clock& clock, std::string node, const config::Config& config,
+                                 Poster poster)
+    : outbox_(outbox),
+      clock_(clock),
+      node_(std::move(node)),
+      poster_(std::move(poster)),
+      jitter_(std::random_device{}()) {
   set_config(config);
 }
 
@@ -63,6 +77,7 @@ void WebhookNotifier::set_config(const config::Config& config) {
   std::lock_guard lock(config_mutex_);
   webhooks_ = config.webhooks;
   settings_ = config.notify;
+  gone_.clear();
 }
 
 void WebhookNotifier::on_change(const caf::ChangeEvent& event) {
@@ -71,7 +86,7 @@ void WebhookNotifier::on_change(const caf::ChangeEvent& event) {
   {
     std::lock_guard lock(config_mutex_);
     for (const auto& hook : webhooks_) {
-      if (!covers(hook, event)) continue;
+      if (!covers(hook, event) || gone_.contains(hook.name)) continue;
       OutboxMessage m;
       m.id = "msg_" + random_hex(16);
       m.target = hook.name;
@@ -113,6 +128,7 @@ Result<int> WebhookNotifier::deliver_once() {
 bool WebhookNotifier::deliver(const OutboxMessage& message, int64_t now) {
   auto log = logger("notify");
   std::optional<config::WebhookConfig> hook;
+  bool gone = false;
   std::vector<int64_t> schedule;
   PostOptions post;
   {
@@ -120,44 +136,65 @@ bool WebhookNotifier::deliver(const OutboxMessage& message, int64_t now) {
     for (const auto& h : webhooks_) {
       if (h.name == message.target) hook = h;
     }
+    gone = gone_.contains(message.target);
     schedule = settings_.webhook_retry_seconds;
     post.timeout_seconds = settings_.webhook_timeout_seconds;
   }
   std::string error;
+  std::optional<int64_t> retry_after;
   if (!hook) {
     error = "webhook '" + message.target + "' is no longer configured";
+  } else if (gone) {
+    error = "webhook '" + message.target + "' is disabled: its receiver answered 410 Gone";
   } else {
     auto signature = sign_webhook(hook->secret, message.id, now, message.body);
     if (!signature) {
       error = signature.error().message();
     } else {
-      auto status = http_post(hook->url,
+      auto response = poster_(hook->url,
                               {"Content-Type: application/json", "webhook-id: " + message.id,
                                "webhook-timestamp: " + std::to_string(now), "webhook-signature: " + *signature},
                               message.body, post);
-      if (status && *status >= 200 && *status < 300) {
+      if (response && response->status >= 200 && response->status < 300) {
         ++counters_.delivered;
         if (auto st = outbox_.delivered(message, node_); !st.is_ok()) {
           // Sent but still in the outbox: it goes again; receivers dedupe on webhook-id.
           log->warn("webhook {} to '{}' delivered but not removed from the outbox: {}", message.id, hook->name,
                     st.to_string());
         }
-        log->info("webhook {} delivered to '{}' ({})", message.id, hook->name, *status);
+        log->info("webhook {} delivered to '{}' ({})", message.id, hook->name, response->status);
         return true;
       }
-      error = status ? "HTTP " + std::to_string(*status) : status.error().message();
+      if (!response) {
+        error = response.error().message();
+      } else {
+        error = "HTTP " + std::to_string(response->status);
+        if (response->status == 429 || response->status == 503) {
+          retry_after = retry_after_seconds(response->retry_after, now);
+          if (retry_after) error += " (Retry-After: " + response->retry_after + ")";
+        } else if (response->status == 410) {
+          // Logged once: the subscription's later messages are not sent.
+          gone = true;
+          std::lock_guard lock(config_mutex_);
+          gone_.insert(hook->name);
+          log->error(
+              "webhook '{}': the receiver {} answered 410 Gone; the subscription is disabled until the "
+              "configuration is reloaded, and its messages are kept as dead letters (`conflux webhooks failed`)",
+              hook->name, hook->url);
+        }
+      }
     }
   }
   ++counters_.failed;
   // attempts counts earlier failures: this one is number attempts + 1, and
   // schedule[attempts] is the wait before the next.
   const size_t failures = static_cast<size_t>(message.attempts);
-  const bool dead = !hook || failures >= schedule.size();
+  const bool dead = !hook || gone || failures >= schedule.size();
   int64_t next = now;
   if (!dead) {
-    const int64_t delay = schedule[failures];
+    const int64_t delay = retry_delay(schedule, failures, retry_after);
     std::lock_guard lock(config_mutex_);
-    next = now + delay + static_cast<int64_t>(jitter_() % static_cast<uint64_t>(delay / 10 + 1));
+    next = now + delay + static_cast<int64_t>(jitter_() % static_cast<uint64_t>(schedule[failures] / 10 + 1));
   }
   if (auto st = outbox_.failed(message, node_, next, dead, error); !st.is_ok()) {
     log->warn("webhook {}: recording the failed attempt failed: {}", message.id, st.to_string());

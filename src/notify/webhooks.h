@@ -6,6 +6,10 @@
 // webhook-timestamp, webhook-signature), removes each on a 2xx answer and
 // otherwise retries on [notify] webhook_retry_seconds (plus up to 10 %
 // jitter), then keeps it as a dead letter (`conflux webhooks failed|retry`).
+// The receiver's answer is honoured: a Retry-After on 429 or 503 puts the
+// next attempt off that long (at most the schedule's longest wait); 410 Gone
+// disables the subscription until the configuration is reloaded (its
+// messages become dead letters, logged once).
 //
 // The event body ("thin": at most kMaxListedItems ids):
 //   {"type":"datastore.changed","timestamp":"2026-12-07T05:00:00Z",
@@ -21,9 +25,12 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <random>
+#include <set>
 #include <stop_token>
 #include <string>
 #include <thread>
@@ -32,6 +39,7 @@
 #include "caf/change_events.h"
 #include "common/clock.h"
 #include "config/config.h"
+#include "notify/http_post.h"
 #include "notify/outbox.h"
 
 namespace conflux::notify {
@@ -47,13 +55,19 @@ class WebhookNotifier {
  public:
   static constexpr size_t kMaxListedItems = 100;
 
+  // Sends one request; http_post in production, a stand-in in unit tests.
+  using Poster = std::function<Result<PostResponse>(const std::string& url, const std::vector<std::string>& headers,
+                                                    const std::string& body, const PostOptions& options)>;
+
   // `node` names this server in the outbox's leases.
-  WebhookNotifier(Outbox& outbox, const Clock& clock, std::string node, const config::Config& config);
+  WebhookNotifier(Outbox& outbox, const Clock& clock, std::string node, const config::Config& config,
+                  Poster poster = &http_post);
   ~WebhookNotifier();
   WebhookNotifier(const WebhookNotifier&) = delete;
   WebhookNotifier& operator=(const WebhookNotifier&) = delete;
 
-  // The subscriptions and retry schedule from a (re)loaded configuration.
+  // The subscriptions and retry schedule from a (re)loaded configuration;
+  // re-enables the subscriptions a 410 Gone disabled.
   void set_config(const config::Config& config);
 
   // The CAF listener: one outbox message per matching subscription.
@@ -76,9 +90,11 @@ class WebhookNotifier {
   Outbox& outbox_;
   const Clock& clock_;
   const std::string node_;
+  const Poster poster_;
 
   mutable std::mutex config_mutex_;
   std::vector<config::WebhookConfig> webhooks_;  // guarded by config_mutex_
+  std::set<std::string> gone_;                   // guarded by config_mutex_: names answered 410 Gone
   config::NotifyConfig settings_;                // guarded by config_mutex_
   std::mt19937_64 jitter_;                       // guarded by config_mutex_
 
@@ -88,6 +104,11 @@ class WebhookNotifier {
   bool woken_ = false;   // guarded by wake_mutex_
   std::jthread thread_;  // last: stopped and joined before the rest goes
 };
+
+// Seconds before the next attempt after `failures` earlier failures (0: the
+// first attempt failed): the schedule's wait, or the receiver's Retry-After
+// when that is longer, but never beyond the schedule's longest wait.
+int64_t retry_delay(const std::vector<int64_t>& schedule, size_t failures, std::optional<int64_t> retry_after);
 
 // The event's JSON body (see the header comment); `at` is Unix seconds.
 std::string webhook_event_body(const caf::ChangeEvent& event, int64_t at);
