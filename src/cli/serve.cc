@@ -5,6 +5,7 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <condition_variable>
@@ -173,22 +174,24 @@ Status signal_reload(const std::string& data_dir) {
 namespace {
 
 // Expired sessions and old nonces go on a timer, not on a client's request
-// (issue #11: a stranger's message must not cause a database write).
+// (issue #11: a stranger's message must not cause a database write), every
+// fifth of the session timeout (at most a minute), so a session expires
+// within a fifth of its timeout after it is due.
 class PurgeTimer {
  public:
-  static constexpr auto kInterval = std::chrono::seconds(60);
-
-  explicit PurgeTimer(engine::SyncEngine& engine)
-      : thread_([&engine, this](std::stop_token stop) {
-          std::mutex mu;
-          std::unique_lock lock(mu);
-          while (!wake_.wait_for(lock, stop, kInterval, [] { return false; })) {
-            if (stop.stop_requested()) return;
-            if (auto st = engine.purge_expired(); !st.is_ok()) {
-              logger("server")->warn("purging expired sessions failed: {}", st.to_string());
-            }
-          }
-        }) {}
+  explicit PurgeTimer(engine::SyncEngine& engine, int64_t session_timeout_seconds)
+      : thread_(
+            [&engine, this, interval = std::chrono::seconds(std::clamp<int64_t>(session_timeout_seconds / 5, 1, 60))](
+                std::stop_token stop) {
+              std::mutex mu;
+              std::unique_lock lock(mu);
+              while (!wake_.wait_for(lock, stop, interval, [] { return false; })) {
+                if (stop.stop_requested()) return;
+                if (auto st = engine.purge_expired(); !st.is_ok()) {
+                  logger("server")->warn("purging expired sessions failed: {}", st.to_string());
+                }
+              }
+            }) {}
 
  private:
   std::condition_variable_any wake_;
@@ -290,7 +293,7 @@ int serve(const config::Config& config, const ConfigSource& reread) {
   engine::SyncEngine engine(*s.content, *s.state, config.stores, engine_options, s.clock);
   config::Preferences prefs(config);
   subscribe(prefs, s, engine, quirk_book);
-  PurgeTimer purge_timer(engine);
+  PurgeTimer purge_timer(engine, config.server.session_timeout_seconds);
 
   // Validated with the configuration: parsing again cannot fail.
   auto parsed_proxies = IpNetworks::parse(config.auth.trusted_proxies);
