@@ -7,8 +7,8 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <csignal>
 #include <condition_variable>
+#include <csignal>
 #include <cstring>
 #include <filesystem>
 #include <iostream>
@@ -98,7 +98,6 @@ void subscribe(config::Preferences& prefs, Services& s, engine::SyncEngine& engi
   // reload hands them over.
   prefs.on_change({"notify", {}, nullptr, [&s](const config::Config& c) {
                      s.webhooks->set_config(c);
-                     if (!c.webhooks.empty()) s.webhooks->start();
                      s.san->set_config(c);
                      if (!c.push.empty()) s.san->start();
                    }});
@@ -238,8 +237,15 @@ int serve(const config::Config& config, const ConfigSource& reread) {
       return 1;
     }
     s.outbox = std::move(*outbox);
+    auto subscriptions = notify::open_subscriptions(s.state_db, s.pg_db);
+    if (!subscriptions) {
+      log->error("cannot start: webhook subscriptions: {}", subscriptions.error().message());
+      return 1;
+    }
+    s.subscriptions = std::move(*subscriptions);
   }
-  s.webhooks = std::make_unique<notify::WebhookNotifier>(*s.outbox, s.clock, node_id(config), config);
+  s.webhooks =
+      std::make_unique<notify::WebhookNotifier>(*s.outbox, s.clock, node_id(config), config, s.subscriptions.get());
   s.change_events.subscribe([&s](const caf::ChangeEvent& event) { s.webhooks->on_change(event); });
   s.san = std::make_unique<notify::SanNotifier>(
       s.clock, config,
@@ -249,8 +255,9 @@ int serve(const config::Config& config, const ConfigSource& reread) {
       },
       [&s](const UserId& user) { return s.users->md5_secret(user); });
   s.change_events.subscribe([&s](const caf::ChangeEvent& event) { s.san->on_change(event); });
-  // Idle without subscriptions: a reload that adds the first one starts them.
-  if (!config.webhooks.empty()) s.webhooks->start();
+  // Users may subscribe at any time (portal API): webhooks always run. SANs
+  // idle without [[push]]: a reload that adds the first one starts them.
+  s.webhooks->start();
   if (!config.push.empty()) s.san->start();
   if (s.cache_monitors) s.cache_monitors->start();  // replication runs in the server only
   // The item history's retention: at start, then hourly.
@@ -342,7 +349,10 @@ int serve(const config::Config& config, const ConfigSource& reread) {
   }
   portal::JmapLimits jmap_limits;
   jmap_limits.max_size_request = config.server.max_body_bytes;
-  portal::JmapApi jmap(*s.content, *s.state, std::move(portal_stores), jmap_limits);
+  portal::JmapWebhooks jmap_webhooks{s.subscriptions.get(),
+                                     [&s](const std::string& url) { return s.webhooks->check_subscription_url(url); },
+                                     &s.clock};
+  portal::JmapApi jmap(*s.content, *s.state, std::move(portal_stores), jmap_limits, std::move(jmap_webhooks));
   portal::PortalOptions portal_options;
   portal_options.public_url = config.server.public_url;
   portal_options.trusted_proxies = trusted_proxies;

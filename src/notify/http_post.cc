@@ -1,6 +1,8 @@
 #include "notify/http_post.h"
 
+#include <arpa/inet.h>
 #include <curl/curl.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <cctype>
@@ -29,6 +31,30 @@ size_t keep_retry_after(char* data, size_t size, size_t count, void* out) {
     static_cast<PostResponse*>(out)->retry_after = trimmed(line.substr(kName.size()));
   }
   return size * count;
+}
+
+// Opens curl's socket unless the guard refuses the address it is for.
+struct AddressCheck {
+  const std::function<std::string(const std::string&)>* refuse;
+  std::string refused;  // "127.0.0.1 (loopback)" once refused
+};
+
+curl_socket_t open_checked_socket(void* clientp, curlsocktype, curl_sockaddr* address) {
+  auto* check = static_cast<AddressCheck*>(clientp);
+  char text[INET6_ADDRSTRLEN] = {0};
+  const void* raw = address->family == AF_INET6
+                        ? static_cast<const void*>(&reinterpret_cast<const sockaddr_in6*>(&address->addr)->sin6_addr)
+                        : static_cast<const void*>(&reinterpret_cast<const sockaddr_in*>(&address->addr)->sin_addr);
+  if ((address->family != AF_INET && address->family != AF_INET6) ||
+      !inet_ntop(address->family, raw, text, sizeof text)) {
+    check->refused = "an address that is not IP";
+    return CURL_SOCKET_BAD;
+  }
+  if (const std::string what = (*check->refuse)(text); !what.empty()) {
+    check->refused = std::string(text) + " (" + what + ")";
+    return CURL_SOCKET_BAD;
+  }
+  return socket(address->family, address->socktype, address->protocol);
 }
 
 }  // namespace
@@ -60,7 +86,16 @@ Result<PostResponse> http_post(const std::string& url, const std::vector<std::st
   PostResponse response;
   curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, &keep_retry_after);
   curl_easy_setopt(h, CURLOPT_HEADERDATA, &response);
+  AddressCheck check{&options.refuse_address, ""};
+  if (options.refuse_address) {
+    curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, &open_checked_socket);
+    curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, &check);
+  }
   const CURLcode rc = curl_easy_perform(h);
+  if (!check.refused.empty()) {
+    return Status::permission_denied("POST " + url + ": not sent to " + check.refused +
+                                     ": not allowed for this webhook ([notify] subscription_allowed_networks)");
+  }
   if (rc != CURLE_OK) {
     return Status::unavailable("POST " + url + ": " + (error[0] ? std::string(error) : curl_easy_strerror(rc)));
   }

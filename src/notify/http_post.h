@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -14,6 +15,10 @@ namespace conflux::notify {
 struct PostOptions {
   int timeout_seconds = 15;
   std::string user_agent = "Conflux-notify";
+  // When set: asked for every address a connection is about to be opened to
+  // (after DNS resolution); a non-empty answer (what the address is) refuses
+  // it, and the POST fails with kPermissionDenied.
+  std::function<std::string(const std::string& address)> refuse_address;
 };
 
 struct PostResponse {
@@ -22,7 +27,8 @@ struct PostResponse {
 };
 
 // The response's status and the headers a sender acts on; kUnavailable (with
-// curl's reason) when no response came: unreachable, refused, timed out.
+// curl's reason) when no response came: unreachable, refused, timed out;
+// kPermissionDenied when options.refuse_address refused the address.
 Result<PostResponse> http_post(const std::string& url, const std::vector<std::string>& headers, const std::string& body,
                                const PostOptions& options);
 

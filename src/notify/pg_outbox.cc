@@ -5,13 +5,13 @@
 #include <utility>
 
 #include "notify/outbox.h"
+#include "notify/schema.h"
 
 namespace conflux::notify {
-namespace {
 
 // Schema of module "notify" in PostgreSQL, the SQLite schema's twin. Append
 // new steps; never edit a released one.
-const std::vector<std::string>& migrations() {
+const std::vector<std::string>& pg_schema() {
   static const std::vector<std::string> steps = {
       // 1: webhook outbox
       "CREATE TABLE outbox("
@@ -22,9 +22,17 @@ const std::vector<std::string>& migrations() {
       "  dead BOOLEAN NOT NULL DEFAULT FALSE,"
       "  lease_owner TEXT NOT NULL DEFAULT '', lease_until BIGINT NOT NULL DEFAULT 0);"
       "CREATE INDEX outbox_due ON outbox(dead, next_attempt_at);",
+      // 2: users' webhook subscriptions (subscriptions.h)
+      "CREATE TABLE webhook_subscriptions("
+      "  seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+      "  id TEXT NOT NULL UNIQUE, user_name TEXT NOT NULL, datastores TEXT NOT NULL,"
+      "  url TEXT NOT NULL, secret TEXT NOT NULL, created_at BIGINT NOT NULL);"
+      "CREATE INDEX webhook_subscriptions_user ON webhook_subscriptions(user_name);",
   };
   return steps;
 }
+
+namespace {
 
 #define OUTBOX_COLUMNS "id, target, body, created_at, attempts, next_attempt_at, last_error, dead"
 
@@ -136,7 +144,7 @@ class PgOutbox final : public Outbox {
 
 Result<std::unique_ptr<Outbox>> open_pg_outbox(std::shared_ptr<PgDb> db) {
   if (!db) return Status::invalid_argument("outbox: no database");
-  CFX_RETURN_IF_ERROR(db->migrate("notify", migrations()));
+  CFX_RETURN_IF_ERROR(db->migrate("notify", pg_schema()));
   for (const auto& [name, sql] : statements()) db->prepare(name, sql);
   return std::unique_ptr<Outbox>(new PgOutbox(std::move(db)));
 }

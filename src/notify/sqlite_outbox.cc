@@ -4,12 +4,12 @@
 #include <utility>
 
 #include "notify/outbox.h"
+#include "notify/schema.h"
 
 namespace conflux::notify {
-namespace {
 
 // Schema of module "notify". Append new steps; never edit a released one.
-const std::vector<std::string>& migrations() {
+const std::vector<std::string>& sqlite_schema() {
   static const std::vector<std::string> steps = {
       // 1: webhook outbox
       "CREATE TABLE outbox("
@@ -20,9 +20,17 @@ const std::vector<std::string>& migrations() {
       "  dead INTEGER NOT NULL DEFAULT 0,"
       "  lease_owner TEXT NOT NULL DEFAULT '', lease_until INTEGER NOT NULL DEFAULT 0);"
       "CREATE INDEX outbox_due ON outbox(dead, next_attempt_at);",
+      // 2: users' webhook subscriptions (subscriptions.h)
+      "CREATE TABLE webhook_subscriptions("
+      "  seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+      "  id TEXT NOT NULL UNIQUE, user_name TEXT NOT NULL, datastores TEXT NOT NULL,"
+      "  url TEXT NOT NULL, secret TEXT NOT NULL, created_at INTEGER NOT NULL);"
+      "CREATE INDEX webhook_subscriptions_user ON webhook_subscriptions(user_name);",
   };
   return steps;
 }
+
+namespace {
 
 constexpr const char* kColumns = "id, target, body, created_at, attempts, next_attempt_at, last_error, dead";
 
@@ -105,7 +113,8 @@ class SqliteOutbox final : public Outbox {
   }
 
   Result<std::vector<OutboxMessage>> dead_letters() override {
-    auto st = db_->prepare(std::string("SELECT ") + kColumns + " FROM outbox WHERE dead = 1 ORDER BY seq");
+    auto st = db_->prepare(std::string("SELECT ") + kColumns +
+                           " FROM outbox WHERE dead = 1 ORDER BY seq");
     if (!st) return st.error().with_context("outbox dead letters");
     return all_rows(*st);
   }
@@ -140,7 +149,7 @@ class SqliteOutbox final : public Outbox {
 
 Result<std::unique_ptr<Outbox>> open_sqlite_outbox(std::shared_ptr<SqliteDb> db) {
   if (!db) return Status::invalid_argument("outbox: no database");
-  CFX_RETURN_IF_ERROR(db->migrate("notify", migrations()));
+  CFX_RETURN_IF_ERROR(db->migrate("notify", sqlite_schema()));
   return std::unique_ptr<Outbox>(new SqliteOutbox(std::move(db)));
 }
 

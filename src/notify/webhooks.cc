@@ -57,10 +57,11 @@ std::string webhook_event_body(const caf::ChangeEvent& event, int64_t at) {
 }
 
 WebhookNotifier::WebhookNotifier(Outbox& outbox, const Clock& clock, std::string node, const config::Config& config,
-                                 Poster poster)
+                                 SubscriptionStore* subscriptions, Poster poster)
     : outbox_(outbox),
       clock_(clock),
       node_(std::move(node)),
+      subscriptions_(subscriptions),
       poster_(std::move(poster)),
       jitter_(std::random_device{}()) {
   set_config(config);
@@ -78,6 +79,18 @@ void WebhookNotifier::set_config(const config::Config& config) {
   webhooks_ = config.webhooks;
   settings_ = config.notify;
   gone_.clear();
+  // Checked when the configuration was read: the networks parse.
+  auto allowed = IpNetworks::parse(config.notify.subscription_allowed_networks);
+  guard_ = std::make_shared<const AddressGuard>(allowed ? std::move(*allowed) : IpNetworks());
+}
+
+Status WebhookNotifier::check_subscription_url(const std::string& url) const {
+  std::shared_ptr<const AddressGuard> guard;
+  {
+    std::lock_guard lock(config_mutex_);
+    guard = guard_;
+  }
+  return guard->check_url(url);
 }
 
 void WebhookNotifier::on_change(const caf::ChangeEvent& event) {
@@ -92,6 +105,22 @@ void WebhookNotifier::on_change(const caf::ChangeEvent& event) {
       m.target = hook.name;
       m.created_at = now;
       messages.push_back(std::move(m));
+    }
+  }
+  if (subscriptions_) {
+    auto own = subscriptions_->of_user(event.user.str());
+    if (!own) {
+      logger("notify")->error("the webhook subscriptions of user '{}' could not be read; datastore '{}' changed: {}",
+                              event.user.str(), event.database, own.error().to_string());
+    } else {
+      for (const auto& subscription : *own) {
+        if (!subscription.covers(event.user.str(), event.database)) continue;
+        OutboxMessage m;
+        m.id = "msg_" + random_hex(16);
+        m.target = kSubscriptionTargetPrefix + subscription.id;
+        m.created_at = now;
+        messages.push_back(std::move(m));
+      }
     }
   }
   if (messages.empty()) return;
@@ -125,20 +154,51 @@ Result<int> WebhookNotifier::deliver_once() {
   return delivered;
 }
 
+void WebhookNotifier::drop(const OutboxMessage& message, const std::string& why) {
+  if (auto st = outbox_.delivered(message, node_); !st.is_ok()) {
+    logger("notify")->warn("webhook {}: could not be removed from the outbox: {}", message.id, st.to_string());
+    return;
+  }
+  logger("notify")->info("webhook {} dropped: {}", message.id, why);
+}
+
 bool WebhookNotifier::deliver(const OutboxMessage& message, int64_t now) {
   auto log = logger("notify");
-  std::optional<config::WebhookConfig> hook;
+  std::optional<Target> hook;
   bool gone = false;
   std::vector<int64_t> schedule;
   PostOptions post;
+  std::shared_ptr<const AddressGuard> guard;
   {
     std::lock_guard lock(config_mutex_);
     for (const auto& h : webhooks_) {
-      if (h.name == message.target) hook = h;
+      if (h.name == message.target) hook = Target{h.name, h.url, h.secret, std::nullopt};
     }
     gone = gone_.contains(message.target);
     schedule = settings_.webhook_retry_seconds;
     post.timeout_seconds = settings_.webhook_timeout_seconds;
+    guard = guard_;
+  }
+  if (message.target.starts_with(kSubscriptionTargetPrefix) && subscriptions_) {
+    const std::string id = message.target.substr(std::string_view(kSubscriptionTargetPrefix).size());
+    auto found = subscriptions_->find(id);
+    if (!found) {
+      // Not known whether it still exists: try again later, as for a failed POST.
+      log->warn("webhook {}: subscription {} could not be read: {}", message.id, id, found.error().to_string());
+      if (auto st = outbox_.failed(message, node_, now + retry_delay(schedule, 0, std::nullopt), false,
+                                   found.error().message());
+          !st.is_ok()) {
+        log->warn("webhook {}: recording the failed attempt failed: {}", message.id, st.to_string());
+      }
+      return false;
+    }
+    if (!*found) {
+      drop(message, "subscription " + id + " was deleted");
+      return false;
+    }
+    hook = Target{id, (*found)->url, (*found)->secret, **found};
+    // Checked again on the address connected to (a name may resolve elsewhere now).
+    post.refuse_address = [guard](const std::string& address) { return guard->refusal(address); };
   }
   std::string error;
   std::optional<int64_t> retry_after;
@@ -172,6 +232,14 @@ bool WebhookNotifier::deliver(const OutboxMessage& message, int64_t now) {
         if (response->status == 429 || response->status == 503) {
           retry_after = retry_after_seconds(response->retry_after, now);
           if (retry_after) error += " (Retry-After: " + response->retry_after + ")";
+        } else if (response->status == 410 && hook->subscription) {
+          const UserSubscription& subscription = *hook->subscription;
+          auto removed = subscriptions_->remove(subscription.user, subscription.id);
+          log->warn("webhook subscription {} of user '{}': the receiver answered 410 Gone; {}", subscription.id,
+                    subscription.user,
+                    removed ? "the subscription is deleted" : "deleting it failed: " + removed.error().to_string());
+          drop(message, "its receiver is gone");
+          return false;
         } else if (response->status == 410) {
           // Logged once: the subscription's later messages are not sent.
           gone = true;

@@ -5,6 +5,8 @@
 #include <ctime>
 #include <deque>
 
+#include "notify/address_guard.h"
+#include "notify/subscriptions.h"
 #include "notify/webhook_signature.h"
 #include "notify/webhooks.h"
 #include "tests/common/temp_dir.h"
@@ -73,26 +75,31 @@ class WebhookDelivery : public ::testing::Test {
   WebhookDelivery() {
     auto db = SqliteDb::open((dir_.path() / "conflux.db").string());
     EXPECT_TRUE(db.has_value());
-    auto box = open_sqlite_outbox(std::shared_ptr<SqliteDb>(std::move(*db)));
+    std::shared_ptr<SqliteDb> shared(std::move(*db));
+    auto box = open_sqlite_outbox(shared);
     EXPECT_TRUE(box.has_value());
     outbox_ = std::move(*box);
+    auto subscriptions = open_subscriptions(shared, nullptr);
+    EXPECT_TRUE(subscriptions.has_value());
+    subscriptions_ = std::move(*subscriptions);
     config_.notify.webhook_retry_seconds = {10, 100, 1000};
     config_.webhooks.push_back({"crm", "http://receiver.test/crm", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "", ""});
-    notifier_ =
-        std::make_unique<WebhookNotifier>(*outbox_, clock_, "node-1", config_,
-                                          [this](const std::string& url, const std::vector<std::string>&,
-                                                 const std::string&, const PostOptions&) -> Result<PostResponse> {
-                                            requests_.push_back(url);
-                                            if (answers_.empty()) return PostResponse{200, ""};
-                                            PostResponse answer = answers_.front();
-                                            answers_.pop_front();
-                                            return answer;
-                                          });
+    notifier_ = std::make_unique<WebhookNotifier>(
+        *outbox_, clock_, "node-1", config_, subscriptions_.get(),
+        [this](const std::string& url, const std::vector<std::string>&, const std::string&,
+               const PostOptions& options) -> Result<PostResponse> {
+          requests_.push_back(url);
+          guarded_.push_back(static_cast<bool>(options.refuse_address));
+          if (answers_.empty()) return PostResponse{200, ""};
+          PostResponse answer = answers_.front();
+          answers_.pop_front();
+          return answer;
+        });
   }
 
-  void change() {
+  void change(const std::string& user = "alice", const std::string& datastore = "contacts") {
     notifier_->on_change(
-        {UserId("alice"), "contacts", caf::ChangeSource::kPortal, DeviceId(""), {{caf::Action::kCreate, Guid("g1")}}});
+        {UserId(user), datastore, caf::ChangeSource::kPortal, DeviceId(""), {{caf::Action::kCreate, Guid("g1")}}});
   }
 
   int64_t next_attempt_at() {
@@ -104,10 +111,12 @@ class WebhookDelivery : public ::testing::Test {
 
   test::TempDir dir_{"webhooks"};
   std::unique_ptr<Outbox> outbox_;
+  std::unique_ptr<SubscriptionStore> subscriptions_;
   ManualClock clock_{1614265330};
   config::Config config_;
   std::deque<PostResponse> answers_;
   std::vector<std::string> requests_;
+  std::vector<bool> guarded_;  // whether each request had the address guard
   std::unique_ptr<WebhookNotifier> notifier_;
 };
 
@@ -156,6 +165,52 @@ TEST_F(WebhookDelivery, GoneDisablesTheSubscriptionUntilTheConfigurationIsReload
   change();
   ASSERT_EQ(notifier_->deliver_once().value(), 1);
   EXPECT_EQ(requests_.size(), 2u);
+}
+
+TEST_F(WebhookDelivery, AUsersSubscriptionGetsOnlyTheirChangesOfItsDatastoresGuardedUntilGone) {
+  config_.webhooks.clear();
+  notifier_->set_config(config_);
+  const UserSubscription mine{new_subscription_id(),     "alice", {"contacts"}, "http://receiver.test/alice",
+                              new_subscription_secret(), 1};
+  ASSERT_TRUE(subscriptions_->add(mine).is_ok());
+  change("bob", "contacts");
+  change("alice", "calendar");
+  EXPECT_EQ(outbox_->backlog()->waiting, 0) << "another user's or datastore's change queued";
+  change("alice", "contacts");
+  ASSERT_EQ(notifier_->deliver_once().value(), 1);
+  EXPECT_EQ(requests_, std::vector<std::string>{"http://receiver.test/alice"});
+  EXPECT_EQ(guarded_, std::vector<bool>{true}) << "a user's webhook sent without the address guard";
+
+  answers_ = {{410, ""}};
+  change();
+  change();
+  ASSERT_EQ(notifier_->deliver_once().value(), 0);
+  EXPECT_EQ(requests_.size(), 2u) << "sent again after 410 Gone";
+  EXPECT_TRUE(subscriptions_->of_user("alice")->empty()) << "the subscription outlived 410 Gone";
+  EXPECT_EQ(outbox_->backlog()->waiting, 0);
+  EXPECT_TRUE(outbox_->dead_letters()->empty());
+}
+
+TEST(AddressGuard, RefusesNonPublicAddressesUnlessAllowed) {
+  const AddressGuard strict(IpNetworks{});
+  EXPECT_EQ(strict.refusal("127.0.0.1"), "loopback");
+  EXPECT_EQ(strict.refusal("::1"), "loopback");
+  EXPECT_EQ(strict.refusal("::ffff:10.1.2.3"), "private");
+  EXPECT_EQ(strict.refusal("169.254.169.254"), "link-local");
+  EXPECT_EQ(strict.refusal("fd00::1"), "private");
+  EXPECT_EQ(strict.refusal("0.0.0.0"), "unspecified");
+  EXPECT_EQ(strict.refusal("93.184.216.34"), "");
+  EXPECT_EQ(strict.refusal("2606:2800:220:1::"), "");
+  EXPECT_EQ(strict.check_url("http://127.0.0.1:9/x").code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(strict.check_url("http://[::1]/x").code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(strict.check_url("file:///etc/passwd").code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(strict.check_url("http://user:pw@93.184.216.34/").code(), StatusCode::kInvalidArgument);
+  EXPECT_TRUE(strict.check_url("https://93.184.216.34/hook").is_ok());
+
+  const AddressGuard lenient(*IpNetworks::parse({"127.0.0.0/8"}));
+  EXPECT_EQ(lenient.refusal("127.0.0.1"), "");
+  EXPECT_EQ(lenient.refusal("10.0.0.1"), "private");
+  EXPECT_TRUE(lenient.check_url("http://127.0.0.1:9/x").is_ok());
 }
 
 }  // namespace
