@@ -248,7 +248,7 @@ int serve(const config::Config& config, const ConfigSource& reread) {
       std::make_unique<notify::WebhookNotifier>(*s.outbox, s.clock, node_id(config), config, s.subscriptions.get());
   s.change_events.subscribe([&s](const caf::ChangeEvent& event) { s.webhooks->on_change(event); });
   s.san = std::make_unique<notify::SanNotifier>(
-      s.clock, config,
+      *s.outbox, s.clock, node_id(config), config,
       [&s](const UserId& user, const DeviceId& device, const std::string& database) {
         auto anchors = s.state->anchors(engine::DeviceStore{user, device, database});
         return anchors && anchors->has_value();
@@ -256,7 +256,8 @@ int serve(const config::Config& config, const ConfigSource& reread) {
       [&s](const UserId& user) { return s.users->md5_secret(user); });
   s.change_events.subscribe([&s](const caf::ChangeEvent& event) { s.san->on_change(event); });
   // Users may subscribe at any time (portal API): webhooks always run. SANs
-  // idle without [[push]]: a reload that adds the first one starts them.
+  // idle without [[push]]: a reload that adds the first one starts them
+  // (alerts queued before a restart are sent once it runs).
   s.webhooks->start();
   if (!config.push.empty()) s.san->start();
   if (s.cache_monitors) s.cache_monitors->start();  // replication runs in the server only

@@ -33,6 +33,10 @@ message is a dead letter and the next change is not sent to it, until
 `conflux reload`; "busy" answers 503 with Retry-After: 120: the message's
 next attempt is put off 120 s (as the log says), not the 1 s of the
 schedule (Retry-After applies to the message that got it).
+test_alert_survives_a_kill_inside_the_debounce_window: dev-a's change
+queues a SAN for dev-b, due 5 s later; the server is SIGKILLed as soon as
+it logged the queued alert, before it was due; after the restart dev-b's
+push URL gets the SAN once, of "contacts".
 
 Run: CONFLUX_BIN=/path/to/conflux /usr/bin/python3 test_webhooks.py
 """
@@ -316,6 +320,39 @@ class WebhookTest(IntegrationTest):
                            what="the event after the reload at gone")
         self.assertTrue(verify_standard_webhook(SECRET_CRM, third[0][1],
                                                 third[0][2]))
+        server.stop()
+
+    def test_alert_survives_a_kill_inside_the_debounce_window(self):
+        receiver = WebhookReceiver()
+        self.addCleanup(receiver.close)
+        server = self.make_server(
+            '[stores.contacts]\nadapter = "sqlite"\n'
+            'content_type = "text/vcard"\ncontent_version = "3.0"\n'
+            '[notify]\npush_debounce_seconds = 5\n'
+            f'[[push]]\nuser = "{USER}"\ndevice = "dev-b"\n'
+            f'url = "{receiver.url("/san")}"\n')
+        server.add_user(USER, PASSWORD)
+        server.start()
+        sc.slow_sync(server.url, "dev-b", USER, PASSWORD)
+        offset = len(server.log_text())
+        sc.slow_sync(server.url, "dev-a", USER, PASSWORD,
+                     adds=list(vcards.generate(1, seed=29)))
+        poll_until(lambda: "for device 'dev-b' of user 'wanda' queued" in
+                   server.log_text()[offset:], WAIT,
+                   what="the alert for dev-b queued")
+        server.kill()
+        self.assertEqual(receiver.received("/san"), [],
+                         "the alert was due before the kill: the test "
+                         "proves nothing")
+        server.start()
+        pushed = poll_until(lambda: receiver.received("/san"), WAIT,
+                            what="the SAN after the restart")
+        self.assertEqual(decode_san(pushed[0][2]),
+                         (USER, [(206, 0x0309, "contacts")]))
+        poll_until(lambda: 'conflux_san_deliveries_total{outcome="sent"} 1' in
+                   http_request(server.base_url + "/metrics")[2].decode(),
+                   WAIT, what="the alert counted as sent")
+        self.assertEqual(len(receiver.received("/san")), 1, "sent twice")
         server.stop()
 
 
