@@ -5,6 +5,7 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <cstring>
@@ -93,7 +94,6 @@ void subscribe(config::Preferences& prefs, Services& s, engine::SyncEngine& engi
   // reload hands them over.
   prefs.on_change({"notify", {}, nullptr, [&s](const config::Config& c) {
                      s.webhooks->set_config(c);
-                     if (!c.webhooks.empty()) s.webhooks->start();
                      s.san->set_config(c);
                      if (!c.push.empty()) s.san->start();
                    }});
@@ -204,19 +204,28 @@ int serve(const config::Config& config, const ConfigSource& reread) {
       return 1;
     }
     s.outbox = std::move(*outbox);
+    auto subscriptions = notify::open_subscriptions(s.state_db, s.pg_db);
+    if (!subscriptions) {
+      log->error("cannot start: webhook subscriptions: {}", subscriptions.error().message());
+      return 1;
+    }
+    s.subscriptions = std::move(*subscriptions);
   }
-  s.webhooks = std::make_unique<notify::WebhookNotifier>(*s.outbox, s.clock, node_id(config), config);
+  s.webhooks =
+      std::make_unique<notify::WebhookNotifier>(*s.outbox, s.clock, node_id(config), config, s.subscriptions.get());
   s.change_events.subscribe([&s](const caf::ChangeEvent& event) { s.webhooks->on_change(event); });
   s.san = std::make_unique<notify::SanNotifier>(
-      s.clock, config,
+      *s.outbox, s.clock, node_id(config), config,
       [&s](const UserId& user, const DeviceId& device, const std::string& database) {
         auto anchors = s.state->anchors(engine::DeviceStore{user, device, database});
         return anchors && anchors->has_value();
       },
       [&s](const UserId& user) { return s.users->md5_secret(user); });
   s.change_events.subscribe([&s](const caf::ChangeEvent& event) { s.san->on_change(event); });
-  // Idle without subscriptions: a reload that adds the first one starts them.
-  if (!config.webhooks.empty()) s.webhooks->start();
+  // Users may subscribe at any time (portal API): webhooks always run. SANs
+  // idle without [[push]]: a reload that adds the first one starts them
+  // (alerts queued before a restart are sent once it runs).
+  s.webhooks->start();
   if (!config.push.empty()) s.san->start();
   if (s.cache_monitors) s.cache_monitors->start();  // replication runs in the server only
   engine::EngineOptions engine_options;
@@ -268,9 +277,12 @@ int serve(const config::Config& config, const ConfigSource& reread) {
   subscribe(prefs, s, engine, quirk_book);
   // Expired sessions and old nonces go on a timer, not on a client's
   // request (issue #11: a stranger's message must not cause a database
-  // write); the item history's retention hourly.
+  // write), every fifth of the session timeout (at most a minute), so a
+  // session expires within a fifth of its timeout after it is due; the item
+  // history's retention hourly.
   std::vector<BackgroundJobs::Job> jobs;
-  jobs.push_back({"expired-sessions", std::chrono::seconds(60), [&engine, &shared_limits, &s, &config] {
+  const auto purge_interval = std::chrono::seconds(std::clamp<int64_t>(config.server.session_timeout_seconds / 5, 1, 60));
+  jobs.push_back({"expired-sessions", purge_interval, [&engine, &shared_limits, &s, &config] {
                     if (auto st = engine.purge_expired(); !st.is_ok()) {
                       logger("server")->warn("purging expired sessions failed: {}", st.to_string());
                     }
@@ -341,7 +353,10 @@ int serve(const config::Config& config, const ConfigSource& reread) {
   }
   portal::JmapLimits jmap_limits;
   jmap_limits.max_size_request = config.server.max_body_bytes;
-  portal::JmapApi jmap(*s.content, *s.state, std::move(portal_stores), jmap_limits);
+  portal::JmapWebhooks jmap_webhooks{s.subscriptions.get(),
+                                     [&s](const std::string& url) { return s.webhooks->check_subscription_url(url); },
+                                     &s.clock};
+  portal::JmapApi jmap(*s.content, *s.state, std::move(portal_stores), jmap_limits, std::move(jmap_webhooks));
   portal::PortalOptions portal_options;
   portal_options.public_url = config.server.public_url;
   portal_options.trusted_proxies = trusted_proxies;

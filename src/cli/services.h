@@ -18,6 +18,7 @@
 #include "config/config.h"
 #include "notify/outbox.h"
 #include "notify/san_push.h"
+#include "notify/subscriptions.h"
 #include "notify/webhooks.h"
 #include "store/state_store.h"
 #include "store/user_accounts.h"
@@ -53,6 +54,7 @@ struct Services {
   // Notifications (src/notify/), made by `serve` only; declared before the
   // monitors, which publish the change events they hear.
   std::unique_ptr<notify::Outbox> outbox;
+  std::unique_ptr<notify::SubscriptionStore> subscriptions;  // users' own webhooks
   std::unique_ptr<notify::WebhookNotifier> webhooks;
   std::unique_ptr<notify::SanNotifier> san;
   // Cache and Back End Monitors of the stores with `cache = true`, started by

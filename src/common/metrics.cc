@@ -31,14 +31,17 @@ Metrics::Metrics()
                               .Name("conflux_sessions_completed_total")
                               .Help("SyncML sessions that ended with every datastore committed")
                               .Register(*registry_)),
-      sessions_failed_(BuildCounter()
-                           .Name("conflux_sessions_failed_total")
-                           .Help("SyncML sessions that ended before completing, by the SyncML status that ended them")
-                           .Register(*registry_)),
-      items_(BuildCounter()
-                 .Name("conflux_sync_items_total")
-                 .Help("Items of completed syncs, by datastore, direction and outcome")
-                 .Register(*registry_)),
+      sessions_failed_(
+          BuildCounter()
+              .Name("conflux_sessions_failed_total")
+              .Help("SyncML sessions that ended before completing, by the SyncML status that ended them, or "
+                    "expired: left unfinished by the client")
+              .Register(*registry_)),
+      items_(
+          BuildCounter()
+              .Name("conflux_sync_items_total")
+              .Help("Items synced, by datastore, direction and outcome, counted as each message applies or sends them")
+              .Register(*registry_)),
       conflicts_(BuildCounter()
                      .Name("conflux_sync_conflicts_total")
                      .Help("Conflicts settled in completed syncs, by datastore")
@@ -76,6 +79,8 @@ void Metrics::session_started() { sessions_started_.Add({}).Increment(); }
 void Metrics::session_completed() { sessions_completed_.Add({}).Increment(); }
 
 void Metrics::session_failed(int status) { sessions_failed_.Add({{"status", std::to_string(status)}}).Increment(); }
+
+void Metrics::session_expired() { sessions_failed_.Add({{"status", "expired"}}).Increment(); }
 
 void Metrics::items(const std::string& datastore, std::string_view direction, std::string_view outcome,
                     uint64_t count) {

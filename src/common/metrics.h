@@ -37,8 +37,11 @@ class Metrics {
   // A session ended before that; `status` is the SyncML status that ended it
   // (e.g. 401 for credentials refused inside a session).
   void session_failed(int status);
-  // Items of a completed sync: `direction` "from_device" or "to_device",
-  // `outcome` "added", "updated", "deleted" or "failed".
+  // A session the client left unfinished expired (status "expired").
+  void session_expired();
+  // Items a sync applied or sent, counted as they are: `direction`
+  // "from_device" or "to_device", `outcome` "added", "updated", "deleted" or
+  // "failed".
   void items(const std::string& datastore, std::string_view direction, std::string_view outcome, uint64_t count);
   void conflicts(const std::string& datastore, uint64_t count);
 

@@ -351,6 +351,11 @@ Status read_notify(const toml::table& t, const std::string& source, NotifyConfig
   CFX_RETURN_IF_ERROR(r.integer("webhook_timeout_seconds", n.webhook_timeout_seconds, 1, 300));
   CFX_RETURN_IF_ERROR(r.integer_list("webhook_retry_seconds", n.webhook_retry_seconds, 1, 7 * 86400));
   CFX_RETURN_IF_ERROR(r.integer("push_debounce_seconds", n.push_debounce_seconds, 0, 3600));
+  CFX_RETURN_IF_ERROR(r.strings("subscription_allowed_networks", n.subscription_allowed_networks));
+  if (auto networks = IpNetworks::parse(n.subscription_allowed_networks); !networks) {
+    return bad(source, *t.get("subscription_allowed_networks"), "notify.subscription_allowed_networks",
+               networks.error().message());
+  }
   return r.no_unknown_keys();
 }
 
@@ -363,6 +368,9 @@ Status read_webhook(const toml::table& t, const std::string& source, const Confi
   CFX_RETURN_IF_ERROR(r.string("store", w.store));
   CFX_RETURN_IF_ERROR(r.no_unknown_keys());
   if (w.name.empty()) return bad(source, t, "webhooks.name", "every webhook needs a name (the outbox keeps it)");
+  if (w.name.rfind("subscription:", 0) == 0) {
+    return bad(source, t, "webhooks.name", "\"subscription:\" starts the names of users' own subscriptions");
+  }
   const std::string key = "webhooks." + w.name;
   for (const auto& other : c.webhooks) {
     if (other.name == w.name) return bad(source, t, key, "a second webhook of this name");

@@ -107,6 +107,10 @@ struct NotifyConfig {
   int webhook_timeout_seconds = 15;
   // A device is alerted this long after the last change of a burst, once.
   int push_debounce_seconds = 5;
+  // Networks that users' webhook subscriptions (made through the portal API)
+  // may target although they are loopback, link-local or private ("10.0.0.0/8",
+  // "::1"); by default none: only public addresses.
+  std::vector<std::string> subscription_allowed_networks;
 };
 
 struct Config {

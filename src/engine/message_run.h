@@ -147,8 +147,6 @@ class SyncEngine::MessageRun {
   // The package step after this message: our alerts, our changes, or the end.
   Status finish_package(bool package_ended);
   Status commit_session();
-  // A completed datastore's items and conflicts, for /metrics.
-  void count_items(const DatastoreState& ds) const;
 
   // --- sync_alert.cc: a datastore's Alert in pkg 1 (SyncProt §"Sync initialization")
   Status handle_alert(const protocol::Command& cmd);

@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+
 #include "common/base64.h"
 
 namespace conflux::engine {
@@ -186,6 +188,15 @@ protocol::Command status_from_json(const json& j) {
 }
 
 }  // namespace
+
+ItemTally item_tally(const DatastoreState& ds) {
+  const SyncCounts& c = ds.counts;
+  const int to_device_failed =
+      static_cast<int>(std::count_if(ds.problems.begin(), ds.problems.end(),
+                                     [](const auto& p) { return p.direction == ItemProblem::Direction::kToDevice; }));
+  return {c.client_adds,    c.client_updates, c.client_deletes, c.client_errors, c.server_adds,
+          c.server_updates, c.server_deletes, to_device_failed, c.conflicts};
+}
 
 std::string serialize(const SessionState& s) {
   json stores = json::array();

@@ -3,6 +3,7 @@
 // by another process or node; nothing of a session lives only in memory.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -101,6 +102,11 @@ struct DatastoreState {
   bool client_sends() const;
 };
 
+// What a datastore's sync has counted so far, for /metrics: from the device
+// added, updated, deleted, failed; to the device the same four; conflicts.
+using ItemTally = std::array<int, 9>;
+ItemTally item_tally(const DatastoreState& ds);
+
 struct SessionState {
   SessionKey key;
   DeviceId device;
@@ -132,6 +138,9 @@ struct SessionState {
   // so that a later Alert 225 can resume its datastores.
   bool suspended = false;
   std::vector<DatastoreState> datastores;
+  // Not saved: the tallies that datastores resumed in this message brought
+  // from their earlier session, where /metrics was told of them already.
+  std::map<std::string, ItemTally> resumed_tallies;
 
   DatastoreState* find_by_server_uri(const std::string& uri);
   DatastoreState* find_by_client_uri(const std::string& uri);

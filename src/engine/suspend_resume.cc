@@ -77,6 +77,7 @@ Result<bool> SyncEngine::MessageRun::resume_datastore(DatastoreState& ds) {
   resumed.client_sync_seen = false;
   resumed.server_sync_sent = false;
   ds = std::move(resumed);
+  session_.resumed_tallies[ds.server_uri] = item_tally(ds);
   logger("engine")->info("session {} user {} datastore {}: resuming sync {} of session {}", session_.key.str(),
                          session_.user.str(), ds.server_uri, ds.alert_code, (*point)->str());
   return true;

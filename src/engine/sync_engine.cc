@@ -1,7 +1,9 @@
 #include "engine/sync_engine.h"
 
 #include <algorithm>
+#include <array>
 #include <functional>
+#include <map>
 
 #include "common/base64.h"
 #include "common/log.h"
@@ -15,6 +17,43 @@
 #include "protocol/devinf.h"
 
 namespace conflux::engine {
+
+namespace {
+
+using SessionTally = std::map<std::string, ItemTally>;  // per datastore
+
+SessionTally tally_items(const SessionState& session) {
+  SessionTally tally;
+  for (const auto& ds : session.datastores) tally[ds.server_uri] = item_tally(ds);
+  return tally;
+}
+
+// Tells /metrics the items a message applied or sent (after - before), so
+// the counters move during a long sync, and count a sync that never ends.
+void count_new_items(Metrics& metrics, const SessionTally& before, const SessionTally& after) {
+  static constexpr std::array<std::pair<const char*, const char*>, 8> kKinds = {{{"from_device", "added"},
+                                                                                 {"from_device", "updated"},
+                                                                                 {"from_device", "deleted"},
+                                                                                 {"from_device", "failed"},
+                                                                                 {"to_device", "added"},
+                                                                                 {"to_device", "updated"},
+                                                                                 {"to_device", "deleted"},
+                                                                                 {"to_device", "failed"}}};
+  for (const auto& [datastore, now] : after) {
+    const auto earlier = before.find(datastore);
+    for (size_t i = 0; i < now.size(); ++i) {
+      const int n = now[i] - (earlier == before.end() ? 0 : earlier->second[i]);
+      if (n <= 0) continue;
+      if (i < kKinds.size()) {
+        metrics.items(datastore, kKinds[i].first, kKinds[i].second, static_cast<uint64_t>(n));
+      } else {
+        metrics.conflicts(datastore, static_cast<uint64_t>(n));
+      }
+    }
+  }
+}
+
+}  // namespace
 
 using protocol::Command;
 using protocol::CommandKind;
@@ -94,10 +133,20 @@ bool SyncEngine::known_device(const std::string& user, const DeviceId& device) {
 Status SyncEngine::purge_expired() {
   auto sessions = state_.expire_sessions(options_.session_timeout_seconds);
   if (!sessions) return sessions.error();
+  // A completed session is kept until it expires (late messages); any other
+  // is one the client left unfinished.
+  int unfinished = 0;
+  for (const std::string& blob : *sessions) {
+    SessionState session;
+    if (deserialize(blob, session) && session.phase == Phase::kDone && !session.suspended) continue;
+    ++unfinished;
+    if (options_.metrics) options_.metrics->session_expired();
+  }
   auto nonces = state_.expire_auth_nonces(kNonceMaxAgeSeconds);
   if (!nonces) return nonces.error();
-  if (*sessions > 0 || *nonces > 0) {
-    logger("engine")->debug("purged {} expired sessions and {} old nonces", *sessions, *nonces);
+  if (!sessions->empty() || *nonces > 0) {
+    logger("engine")->debug("purged {} expired sessions ({} left unfinished by the client) and {} old nonces",
+                            sessions->size(), unfinished, *nonces);
   }
   return Status::ok();
 }
@@ -174,10 +223,15 @@ Result<Outbound> SyncEngine::handle(const protocol::Message& in, const Inbound& 
     session.running_msg_id = in.hdr.msg_id;
     CFX_RETURN_IF_ERROR(state_.save_session(session.key, serialize(session)));
   }
+  SessionTally counted = tally_items(session);
   MessageRun run(*this, session, in, where, rerun);
   auto out = run.run();
   if (!out) return out.error();
   session.running_msg_id.clear();
+  if (options_.metrics) {
+    for (const auto& [datastore, tally] : session.resumed_tallies) counted[datastore] = tally;
+    count_new_items(*options_.metrics, counted, tally_items(session));
+  }
   out->encoded = protocol::encode(out->reply, where.encoding);
   session.last_reply = out->encoded;
   session.last_reply_encoding = where.encoding;
@@ -663,7 +717,6 @@ Status SyncEngine::MessageRun::commit_session() {
     report.counts = ds.counts;
     report.problems = ds.problems;
     CFX_RETURN_IF_ERROR(engine_.state_.save_report(report));
-    count_items(ds);
     LogScope log_scope;
     log_context().datastore = ds.server_uri;
     logger("engine")->info(
@@ -675,30 +728,6 @@ Status SyncEngine::MessageRun::commit_session() {
   }
   if (engine_.options_.metrics) engine_.options_.metrics->session_completed();
   return Status::ok();
-}
-
-void SyncEngine::MessageRun::count_items(const DatastoreState& ds) const {
-  Metrics* metrics = engine_.options_.metrics;
-  if (!metrics) return;
-  const SyncCounts& c = ds.counts;
-  const int to_device_failed =
-      static_cast<int>(std::count_if(ds.problems.begin(), ds.problems.end(),
-                                     [](const auto& p) { return p.direction == ItemProblem::Direction::kToDevice; }));
-  const std::pair<const char*, int> from_device[] = {{"added", c.client_adds},
-                                                     {"updated", c.client_updates},
-                                                     {"deleted", c.client_deletes},
-                                                     {"failed", c.client_errors}};
-  const std::pair<const char*, int> to_device[] = {{"added", c.server_adds},
-                                                   {"updated", c.server_updates},
-                                                   {"deleted", c.server_deletes},
-                                                   {"failed", to_device_failed}};
-  for (const auto& [outcome, n] : from_device) {
-    if (n > 0) metrics->items(ds.server_uri, "from_device", outcome, static_cast<uint64_t>(n));
-  }
-  for (const auto& [outcome, n] : to_device) {
-    if (n > 0) metrics->items(ds.server_uri, "to_device", outcome, static_cast<uint64_t>(n));
-  }
-  if (c.conflicts > 0) metrics->conflicts(ds.server_uri, static_cast<uint64_t>(c.conflicts));
 }
 
 std::string SyncEngine::MessageRun::datastore_of(const Command& cmd) const {

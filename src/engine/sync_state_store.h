@@ -151,8 +151,9 @@ class SyncStateStore {
   virtual Result<std::optional<std::string>> load_session(const SessionKey& key) = 0;
   virtual Status save_session(const SessionKey& key, const std::string& state) = 0;
   virtual Status delete_session(const SessionKey& key) = 0;
-  // Removes sessions not saved for `max_age_seconds`; returns how many.
-  virtual Result<int> expire_sessions(int64_t max_age_seconds) = 0;
+  // Removes sessions not saved for `max_age_seconds`; returns their states,
+  // each to one caller also when several servers share the store.
+  virtual Result<std::vector<std::string>> expire_sessions(int64_t max_age_seconds) = 0;
 
   virtual Result<std::optional<SyncAnchors>> anchors(const DeviceStore& ds) = 0;
   virtual Status save_anchors(const DeviceStore& ds, const SyncAnchors& anchors) = 0;

@@ -20,6 +20,10 @@ constexpr const char* kSanContentType = "application/vnd.syncml.ds.notification"
 constexpr uint8_t kWspPush = 0x06;
 constexpr uint8_t kWspSanContentType = 0x80 | 0x4E;  // well-known short integer
 constexpr const char* kWdpPort = "2948";             // WAP Push connectionless (wap-push-ota)
+constexpr const char* kAlertTargetPrefix = "san:";
+// Alerts claimed per round, and how long the claim holds them.
+constexpr int kClaimBatch = 64;
+constexpr int64_t kClaimLeaseSeconds = 300;
 
 // One UDP datagram to "host:port" (port 2948 when left out).
 Status send_udp(const std::string& where, const std::string& datagram) {
@@ -49,6 +53,18 @@ Status send_udp(const std::string& where, const std::string& datagram) {
 
 }  // namespace
 
+std::string alert_target(const std::string& user, const std::string& device) {
+  return kAlertTargetPrefix + user + "\n" + device;
+}
+
+std::optional<std::pair<std::string, std::string>> alert_device(const std::string& target) {
+  if (!target.starts_with(kAlertTargetPrefix)) return std::nullopt;
+  const std::string rest = target.substr(std::string_view(kAlertTargetPrefix).size());
+  const size_t newline = rest.find('\n');
+  if (newline == std::string::npos) return std::nullopt;
+  return std::make_pair(rest.substr(0, newline), rest.substr(newline + 1));
+}
+
 std::string wsp_push_pdu(uint8_t transaction_id, const std::string& san) {
   // Headers: the content type alone, one byte, so the uintvar length is 1.
   std::string pdu;
@@ -59,8 +75,14 @@ std::string wsp_push_pdu(uint8_t transaction_id, const std::string& san) {
   return pdu + san;
 }
 
-SanNotifier::SanNotifier(const Clock& clock, const config::Config& config, HasSynced has_synced, Credential credential)
-    : clock_(clock), has_synced_(std::move(has_synced)), credential_(std::move(credential)), config_(config) {}
+SanNotifier::SanNotifier(Outbox& outbox, const Clock& clock, std::string node, const config::Config& config,
+                         HasSynced has_synced, Credential credential)
+    : outbox_(outbox),
+      clock_(clock),
+      node_(std::move(node)),
+      has_synced_(std::move(has_synced)),
+      credential_(std::move(credential)),
+      config_(config) {}
 
 SanNotifier::~SanNotifier() {
   if (thread_.joinable()) {
@@ -87,51 +109,61 @@ void SanNotifier::on_change(const caf::ChangeEvent& event) {
     debounce = config_.notify.push_debounce_seconds;
   }
   if (candidates.empty()) return;
-  std::vector<DeviceKey> due;
+  const int64_t now = clock_.now_seconds();
   for (const auto& push : candidates) {
-    // Outside the lock: a state database read.
-    if (has_synced_(event.user, DeviceId(push.device), event.database)) due.emplace_back(push.user, push.device);
-  }
-  if (due.empty()) return;
-  const int64_t at = clock_.now_seconds() + debounce;
-  {
-    std::lock_guard lock(mutex_);
-    for (const auto& key : due) {
-      Pending& p = pending_[key];
-      p.databases.insert(event.database);
-      p.due = at;
+    // Outside the lock: state database reads and writes.
+    if (!has_synced_(event.user, DeviceId(push.device), event.database)) continue;
+    if (Status st = outbox_.queue_alert(alert_target(push.user, push.device), event.database, now + debounce, now);
+        !st.is_ok()) {
+      ++counters_.failed;
+      logger("notify")->warn("server alerted sync of {} for device '{}' of user '{}' not queued: {}", event.database,
+                             push.device, push.user, st.to_string());
+      continue;
     }
+    logger("notify")->debug("server alerted sync of {} for device '{}' of user '{}' queued, due in {} s",
+                            event.database, push.device, push.user, debounce);
   }
-  wake_.notify_all();
 }
 
 int SanNotifier::send_due(int64_t now) {
-  std::vector<std::pair<config::PushConfig, std::set<std::string>>> ready;
-  {
-    std::lock_guard lock(mutex_);
-    for (auto it = pending_.begin(); it != pending_.end();) {
-      if (it->second.due > now) {
-        ++it;
-        continue;
-      }
-      for (const auto& push : config_.push) {
-        if (push.user == it->first.first && push.device == it->first.second) {
-          ready.emplace_back(push, it->second.databases);
-        }
-      }
-      it = pending_.erase(it);
-    }
+  auto claimed = outbox_.claim_due_alerts(node_, now, kClaimLeaseSeconds, kClaimBatch);
+  if (!claimed) {
+    logger("notify")->warn("pending server alerted syncs could not be read: {}", claimed.error().to_string());
+    return 0;
   }
+  // One alert per device, for every datastore claimed for it.
+  std::map<std::string, std::vector<const OutboxMessage*>> by_target;
+  for (const auto& message : *claimed) by_target[message.target].push_back(&message);
   int sent = 0;
-  for (const auto& [push, databases] : ready) {
-    if (Status st = send(push, databases); !st.is_ok()) {
-      ++counters_.failed;
-      logger("notify")->warn("server alerted sync for device '{}' of user '{}' not delivered: {}", push.device,
-                             push.user, st.to_string());
-      continue;
+  for (const auto& [target, messages] : by_target) {
+    std::optional<config::PushConfig> push;
+    const auto device = alert_device(target);
+    {
+      std::lock_guard lock(mutex_);
+      for (const auto& p : config_.push) {
+        if (device && p.user == device->first && p.device == device->second) push = p;
+      }
     }
-    ++counters_.sent;
-    ++sent;
+    if (push) {
+      std::set<std::string> databases;
+      for (const OutboxMessage* m : messages) databases.insert(m->body);
+      if (Status st = send(*push, databases); !st.is_ok()) {
+        ++counters_.failed;
+        logger("notify")->warn("server alerted sync for device '{}' of user '{}' not delivered: {}", push->device,
+                               push->user, st.to_string());
+      } else {
+        ++counters_.sent;
+        ++sent;
+      }
+    }
+    // Sent or not, the alert is done (not retried), also one whose [[push]]
+    // was removed. Removed after sending: a crash in between sends it again.
+    for (const OutboxMessage* m : messages) {
+      if (Status st = outbox_.delivered(*m, node_); !st.is_ok()) {
+        logger("notify")->warn("server alerted sync {}: could not be removed from the outbox: {}", m->id,
+                               st.to_string());
+      }
+    }
   }
   return sent;
 }
@@ -164,11 +196,11 @@ Status SanNotifier::send(const config::PushConfig& push, const std::set<std::str
   std::string what;
   for (const auto& s : san.syncs) what += (what.empty() ? "" : ", ") + s.server_uri;
   if (!push.url.empty()) {
-    auto status = http_post(push.url, {std::string("Content-Type: ") + kSanContentType}, *bytes,
-                            PostOptions{timeout, "Conflux-notify"});
-    if (!status) return status.error();
-    if (*status < 200 || *status >= 300) {
-      return Status::unavailable("POST " + push.url + ": HTTP " + std::to_string(*status));
+    auto response = http_post(push.url, {std::string("Content-Type: ") + kSanContentType}, *bytes,
+                              PostOptions{timeout, "Conflux-notify"});
+    if (!response) return response.error();
+    if (response->status < 200 || response->status >= 300) {
+      return Status::unavailable("POST " + push.url + ": HTTP " + std::to_string(response->status));
     }
     logger("notify")->info("server alerted sync of {} sent to device '{}' of user '{}' ({})", what, push.device,
                            push.user, push.url);
@@ -186,7 +218,6 @@ void SanNotifier::start() {
     while (!stop.stop_requested()) {
       send_due(clock_.now_seconds());
       std::unique_lock lock(mutex_);
-      // Wakes for a new change (to recompute the next due time) or each second.
       wake_.wait_for(lock, stop, std::chrono::seconds(1), [] { return false; });
     }
   });

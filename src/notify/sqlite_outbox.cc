@@ -3,13 +3,14 @@
 // processes sharing the file.
 #include <utility>
 
+#include "common/base64.h"
 #include "notify/outbox.h"
+#include "notify/schema.h"
 
 namespace conflux::notify {
-namespace {
 
 // Schema of module "notify". Append new steps; never edit a released one.
-const std::vector<std::string>& migrations() {
+const std::vector<std::string>& sqlite_schema() {
   static const std::vector<std::string> steps = {
       // 1: webhook outbox
       "CREATE TABLE outbox("
@@ -20,9 +21,20 @@ const std::vector<std::string>& migrations() {
       "  dead INTEGER NOT NULL DEFAULT 0,"
       "  lease_owner TEXT NOT NULL DEFAULT '', lease_until INTEGER NOT NULL DEFAULT 0);"
       "CREATE INDEX outbox_due ON outbox(dead, next_attempt_at);",
+      // 2: users' webhook subscriptions (subscriptions.h)
+      "CREATE TABLE webhook_subscriptions("
+      "  seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+      "  id TEXT NOT NULL UNIQUE, user_name TEXT NOT NULL, datastores TEXT NOT NULL,"
+      "  url TEXT NOT NULL, secret TEXT NOT NULL, created_at INTEGER NOT NULL);"
+      "CREATE INDEX webhook_subscriptions_user ON webhook_subscriptions(user_name);",
+      // 3: devices' pending alerts in the outbox; one waiting per device and datastore
+      "ALTER TABLE outbox ADD COLUMN kind TEXT NOT NULL DEFAULT 'webhook';"
+      "CREATE UNIQUE INDEX outbox_waiting_alert ON outbox(target, body) WHERE kind = 'alert' AND lease_owner = '';",
   };
   return steps;
 }
+
+namespace {
 
 constexpr const char* kColumns = "id, target, body, created_at, attempts, next_attempt_at, last_error, dead";
 
@@ -69,16 +81,30 @@ class SqliteOutbox final : public Outbox {
 
   Result<std::vector<OutboxMessage>> claim_due(const std::string& node, int64_t now, int64_t lease_seconds,
                                                int limit) override {
-    auto st = db_->prepare(std::string("UPDATE outbox SET lease_owner = ?1, lease_until = ?2 WHERE seq IN ("
-                                       "  SELECT seq FROM outbox WHERE dead = 0 AND next_attempt_at <= ?3"
-                                       "  AND (lease_owner = '' OR lease_owner = ?1 OR lease_until <= ?3)"
-                                       "  ORDER BY seq LIMIT ?4) RETURNING ") +
-                           kColumns);
-    if (!st) return st.error().with_context("outbox claim");
-    st->bind(1, node).bind(2, now + lease_seconds).bind(3, now).bind(4, limit);
-    auto rows = all_rows(*st);
-    if (!rows) return rows.error().with_context("outbox claim");
-    return rows;
+    return claim("webhook", node, now, lease_seconds, limit);
+  }
+
+  Status queue_alert(const std::string& target, const std::string& datastore, int64_t due, int64_t now) override {
+    auto tx = db_->transaction();
+    if (!tx) return tx.error().with_context("outbox queue alert");
+    auto insert = db_->prepare(
+        "INSERT INTO outbox(id, target, body, created_at, next_attempt_at, kind) VALUES (?1, ?2, ?3, ?4, ?5, 'alert')"
+        " ON CONFLICT(target, body) WHERE kind = 'alert' AND lease_owner = ''"
+        " DO UPDATE SET next_attempt_at = excluded.next_attempt_at");
+    if (!insert) return insert.error().with_context("outbox queue alert");
+    insert->bind(1, "san_" + random_hex(16)).bind(2, target).bind(3, datastore).bind(4, now).bind(5, due);
+    CFX_RETURN_IF_ERROR(insert->run().status().with_context("outbox queue alert"));
+    auto burst = db_->prepare(
+        "UPDATE outbox SET next_attempt_at = ?2 WHERE kind = 'alert' AND target = ?1 AND lease_owner = ''");
+    if (!burst) return burst.error().with_context("outbox queue alert");
+    burst->bind(1, target).bind(2, due);
+    CFX_RETURN_IF_ERROR(burst->run().status().with_context("outbox queue alert"));
+    return tx->commit().with_context("outbox queue alert");
+  }
+
+  Result<std::vector<OutboxMessage>> claim_due_alerts(const std::string& node, int64_t now, int64_t lease_seconds,
+                                                      int limit) override {
+    return claim("alert", node, now, lease_seconds, limit);
   }
 
   Status delivered(const OutboxMessage& message, const std::string& node) override {
@@ -105,7 +131,8 @@ class SqliteOutbox final : public Outbox {
   }
 
   Result<std::vector<OutboxMessage>> dead_letters() override {
-    auto st = db_->prepare(std::string("SELECT ") + kColumns + " FROM outbox WHERE dead = 1 ORDER BY seq");
+    auto st = db_->prepare(std::string("SELECT ") + kColumns +
+                           " FROM outbox WHERE kind = 'webhook' AND dead = 1 ORDER BY seq");
     if (!st) return st.error().with_context("outbox dead letters");
     return all_rows(*st);
   }
@@ -125,7 +152,7 @@ class SqliteOutbox final : public Outbox {
   Result<Backlog> backlog() override {
     auto st = db_->prepare(
         "SELECT COUNT(*) FILTER (WHERE dead = 0), COALESCE(MIN(created_at) FILTER (WHERE dead = 0), 0),"
-        " COUNT(*) FILTER (WHERE dead = 1) FROM outbox");
+        " COUNT(*) FILTER (WHERE dead = 1) FROM outbox WHERE kind = 'webhook'");
     if (!st) return st.error().with_context("outbox backlog");
     auto row = st->step();
     if (!row) return row.error().with_context("outbox backlog");
@@ -133,6 +160,21 @@ class SqliteOutbox final : public Outbox {
   }
 
  private:
+  // Claims due messages of `kind` ("webhook" or "alert"); see claim_due.
+  Result<std::vector<OutboxMessage>> claim(const char* kind, const std::string& node, int64_t now,
+                                           int64_t lease_seconds, int limit) {
+    auto st = db_->prepare(std::string("UPDATE outbox SET lease_owner = ?1, lease_until = ?2 WHERE seq IN ("
+                                       "  SELECT seq FROM outbox WHERE kind = ?5 AND dead = 0 AND next_attempt_at <= ?3"
+                                       "  AND (lease_owner = '' OR lease_owner = ?1 OR lease_until <= ?3)"
+                                       "  ORDER BY seq LIMIT ?4) RETURNING ") +
+                           kColumns);
+    if (!st) return st.error().with_context("outbox claim");
+    st->bind(1, node).bind(2, now + lease_seconds).bind(3, now).bind(4, limit).bind(5, std::string(kind));
+    auto rows = all_rows(*st);
+    if (!rows) return rows.error().with_context("outbox claim");
+    return rows;
+  }
+
   const std::shared_ptr<SqliteDb> db_;
 };
 
@@ -140,7 +182,7 @@ class SqliteOutbox final : public Outbox {
 
 Result<std::unique_ptr<Outbox>> open_sqlite_outbox(std::shared_ptr<SqliteDb> db) {
   if (!db) return Status::invalid_argument("outbox: no database");
-  CFX_RETURN_IF_ERROR(db->migrate("notify", migrations()));
+  CFX_RETURN_IF_ERROR(db->migrate("notify", sqlite_schema()));
   return std::unique_ptr<Outbox>(new SqliteOutbox(std::move(db)));
 }
 

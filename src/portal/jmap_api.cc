@@ -25,6 +25,7 @@ constexpr const char* kCalendars = "urn:ietf:params:jmap:calendars";
 constexpr const char* kTasks = "urn:ietf:params:jmap:tasks";     // draft JMAP for Tasks: Task objects
 constexpr const char* kNotes = "urn:conflux:params:jmap:notes";  // Conflux's own Note objects
 constexpr const char* kSyncRecords = "urn:conflux:params:jmap:sync";
+constexpr const char* kWebhooks = "urn:conflux:params:jmap:webhooks";  // the user's WebhookSubscriptions
 constexpr const char* kRawProperty = "conflux:raw";  // the item as stored (vCard / iCalendar text)
 constexpr const char* kAccountProperty = "conflux:accountId";
 
@@ -270,8 +271,8 @@ struct JmapApi::Call {
 };
 
 JmapApi::JmapApi(caf::CafInterface& caf, engine::SyncStateStore& records, std::vector<PortalStore> stores,
-                 JmapLimits limits)
-    : caf_(caf), records_(records), stores_(std::move(stores)), limits_(limits) {}
+                 JmapLimits limits, JmapWebhooks webhooks)
+    : caf_(caf), records_(records), stores_(std::move(stores)), limits_(limits), webhooks_(std::move(webhooks)) {}
 
 std::string JmapApi::account_id(const std::string& store) { return id_safe(store) ? store : "x" + base64url(store); }
 
@@ -342,7 +343,8 @@ json JmapApi::session(const caf::Token& token, const std::string& base_url) cons
             {kCalendars, json::object()},
             {kTasks, json::object()},
             {kNotes, json::object()},
-            {kSyncRecords, json::object()}}},
+            {kSyncRecords, json::object()},
+            {kWebhooks, json::object()}}},
           {"accounts", accounts},
           {"primaryAccounts", primary},
           {"username", token.user.str()},
@@ -997,12 +999,135 @@ json JmapApi::devices_get(Call& call) {
   return {{"list", list}, {"notFound", json::array()}, {"state", ""}};
 }
 
+namespace {
+
+json subscription_json(const notify::UserSubscription& s) {
+  json accounts = json::array();
+  for (const auto& store : s.datastores) accounts.push_back(JmapApi::account_id(store));
+  return {{"id", s.id}, {"url", s.url}, {"accountIds", accounts}, {"createdAt", utc(s.created_at)}};
+}
+
+}  // namespace
+
+// WebhookSubscription/get: the caller's own; the secret is never shown again.
+json JmapApi::subscriptions_get(Call& call) {
+  auto own = webhooks_.store->of_user(call.token.user.str());
+  if (!own) fail_with(own.error());
+  std::optional<std::set<std::string>> wanted;
+  if (call.args.contains("ids") && !call.args["ids"].is_null()) {
+    if (!call.args["ids"].is_array()) fail("invalidArguments", "ids must be an array of ids or null");
+    wanted.emplace();
+    for (const auto& id : call.args["ids"]) {
+      if (!id.is_string()) fail("invalidArguments", "ids must be an array of ids or null");
+      wanted->insert(id.get<std::string>());
+    }
+  }
+  json list = json::array(), not_found = json::array();
+  for (const auto& s : *own) {
+    if (!wanted || wanted->erase(s.id)) list.push_back(subscription_json(s));
+  }
+  if (wanted) {
+    for (const auto& id : *wanted) not_found.push_back(id);  // another user's ids too
+  }
+  return {{"list", list}, {"notFound", not_found}, {"state", ""}};
+}
+
+// WebhookSubscription/set: create {url, accountIds (default: every account of
+// the token)}, destroy [ids]; update is not offered (destroy and create).
+json JmapApi::subscriptions_set(Call& call) {
+  json created = json::object(), not_created = json::object();
+  json destroyed = json::array(), not_destroyed = json::object();
+  if (call.args.contains("update") && !call.args["update"].is_null()) {
+    fail("invalidArguments", "a subscription cannot be updated: destroy it and create another");
+  }
+  auto invalid = [](const std::string& property, const std::string& description) {
+    json e = method_error("invalidProperties", description);
+    e["properties"] = json::array({property});
+    return e;
+  };
+  if (auto it = call.args.find("create"); it != call.args.end() && !it->is_null()) {
+    if (!it->is_object()) fail("invalidArguments", "create must be an object");
+    for (const auto& [cid, spec] : it->items()) {
+      if (!spec.is_object() || !spec.contains("url") || !spec["url"].is_string()) {
+        not_created[cid] = invalid("url", "url must be an http:// or https:// URL");
+        continue;
+      }
+      notify::UserSubscription s;
+      s.url = spec["url"].get<std::string>();
+      const auto granted = accounts_for(call.token);
+      if (!spec.contains("accountIds") || spec["accountIds"].is_null()) {
+        for (const auto& a : granted) s.datastores.push_back(a.store->name);
+      } else if (spec["accountIds"].is_array()) {
+        for (const auto& id : spec["accountIds"]) {
+          auto a = id.is_string() ? account(call.token, id.get<std::string>()) : std::nullopt;
+          if (!a) {
+            s.datastores.clear();
+            break;
+          }
+          if (std::find(s.datastores.begin(), s.datastores.end(), a->store->name) == s.datastores.end()) {
+            s.datastores.push_back(a->store->name);
+          }
+        }
+      }
+      if (s.datastores.empty()) {
+        not_created[cid] = invalid("accountIds", "accountIds must name at least one of your accounts");
+        continue;
+      }
+      if (Status st = webhooks_.check_url(s.url); !st.is_ok()) {
+        not_created[cid] = invalid("url", st.message());
+        continue;
+      }
+      s.id = notify::new_subscription_id();
+      s.user = call.token.user.str();
+      s.secret = notify::new_subscription_secret();
+      s.created_at = webhooks_.clock->now_seconds();
+      if (Status st = webhooks_.store->add(s); !st.is_ok()) {
+        not_created[cid] = set_error(st);
+        continue;
+      }
+      call.created_ids[cid] = s.id;
+      json c = subscription_json(s);
+      c["secret"] = s.secret;  // shown this once
+      created[cid] = c;
+    }
+  }
+  if (auto it = call.args.find("destroy"); it != call.args.end() && !it->is_null()) {
+    if (!it->is_array()) fail("invalidArguments", "destroy must be an array of ids");
+    for (const auto& entry : *it) {
+      if (!entry.is_string()) fail("invalidArguments", "destroy must be an array of ids");
+      std::string id = entry.get<std::string>();
+      if (id.size() > 1 && id[0] == '#') {
+        if (auto c = call.created_ids.find(id.substr(1)); c != call.created_ids.end()) id = c->second;
+      }
+      auto removed = webhooks_.store->remove(call.token.user.str(), id);
+      if (!removed)
+        not_destroyed[id] = set_error(removed.error());
+      else if (!*removed)
+        not_destroyed[id] = method_error("notFound");  // also another user's
+      else
+        destroyed.push_back(id);
+    }
+  }
+  json out = {
+      {"created", created}, {"updated", json::object()}, {"destroyed", destroyed}, {"oldState", ""}, {"newState", ""}};
+  if (!not_created.empty()) out["notCreated"] = not_created;
+  if (!not_destroyed.empty()) out["notDestroyed"] = not_destroyed;
+  return out;
+}
+
 json JmapApi::run_method(Call& call) {
   const std::string& name = call.name;
   const size_t slash = name.find('/');
   const std::string type = slash == std::string::npos ? name : name.substr(0, slash);
   const std::string method = slash == std::string::npos ? "" : name.substr(slash + 1);
   if (name == "Core/echo") return call.args;
+  if (type == "WebhookSubscription") {
+    if (!call.using_caps.count(kWebhooks)) fail("unknownMethod", name + " needs " + kWebhooks + " in using");
+    if (!webhooks_.store) fail("unknownMethod", "webhook subscriptions are not available on this server");
+    if (method == "get") return subscriptions_get(call);
+    if (method == "set") return subscriptions_set(call);
+    fail("unknownMethod", "no method " + name);
+  }
   if (type == "Conflict" || type == "SyncSession" || type == "Device") {
     if (!call.using_caps.count(kSyncRecords)) fail("unknownMethod", name + " needs " + kSyncRecords + " in using");
     if (name == "Conflict/get") return conflicts_get(call);
@@ -1053,7 +1178,7 @@ JmapReply JmapApi::api(const caf::Token& token, const std::string& content_type,
   for (const auto& cap : request["using"]) {
     if (!cap.is_string()) return problem("notRequest", "\"using\" must hold capability strings");
     if (cap != kCore && cap != kContacts && cap != kCalendars && cap != kTasks && cap != kNotes &&
-        cap != kSyncRecords) {
+        cap != kSyncRecords && cap != kWebhooks) {
       return problem("unknownCapability", "the server does not support " + cap.get<std::string>());
     }
     using_caps.insert(cap.get<std::string>());

@@ -36,16 +36,25 @@
 // `conflux conflicts resolve`), SyncSession/get (the last sessions' reports
 // with their problems) and Device/get (the devices seen in them).
 //
+// The user's own webhook subscriptions (capability
+// "urn:conflux:params:jmap:webhooks", Conflux's own): WebhookSubscription/get
+// and WebhookSubscription/set (create, destroy). A subscription covers some
+// of the token's accounts; its secret is made by the server and returned
+// once, in `created`. A user sees and destroys only their own.
+//
 // Threading: api() and session() may run on any number of threads at once.
 #pragma once
 
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "caf/caf_interface.h"
+#include "common/clock.h"
 #include "engine/sync_state_store.h"
+#include "notify/subscriptions.h"
 
 namespace conflux::portal {
 
@@ -63,6 +72,15 @@ struct JmapLimits {
   size_t max_objects_in_set = 500;
 };
 
+// The users' webhook subscriptions, for WebhookSubscription/get and /set.
+struct JmapWebhooks {
+  notify::SubscriptionStore* store = nullptr;  // null: the methods answer unknownMethod
+  // Whether a subscription may send to a URL (the SSRF guard); a refusal's
+  // message is shown to the user.
+  std::function<Status(const std::string& url)> check_url;
+  const Clock* clock = nullptr;
+};
+
 struct JmapReply {
   int status = 200;
   std::string content_type = "application/json";
@@ -72,8 +90,8 @@ struct JmapReply {
 class JmapApi {
  public:
   // `caf` and `records` must outlive the API.
-  JmapApi(caf::CafInterface& caf, engine::SyncStateStore& records, std::vector<PortalStore> stores,
-          JmapLimits limits);
+  JmapApi(caf::CafInterface& caf, engine::SyncStateStore& records, std::vector<PortalStore> stores, JmapLimits limits,
+          JmapWebhooks webhooks = {});
 
   // The session object; URLs start with `base_url` ("http://host:port").
   nlohmann::json session(const caf::Token& token, const std::string& base_url) const;
@@ -124,6 +142,9 @@ class JmapApi {
   nlohmann::json conflicts_set(Call& call);
   nlohmann::json sessions_get(Call& call);
   nlohmann::json devices_get(Call& call);
+  // The user's webhook subscriptions (urn:conflux:params:jmap:webhooks).
+  nlohmann::json subscriptions_get(Call& call);
+  nlohmann::json subscriptions_set(Call& call);
   nlohmann::json version_json(const std::string& database, const std::string& content_type,
                               const std::string& raw) const;
 
@@ -136,6 +157,7 @@ class JmapApi {
   engine::SyncStateStore& records_;
   const std::vector<PortalStore> stores_;
   const JmapLimits limits_;
+  const JmapWebhooks webhooks_;
 };
 
 }  // namespace conflux::portal

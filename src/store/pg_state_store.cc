@@ -90,7 +90,7 @@ const std::vector<std::pair<std::string, std::string>>& statements() {
        "INSERT INTO sessions(key, state, updated_at) VALUES ($1, $2, $3)"
        " ON CONFLICT(key) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at"},
       {"state_delete_session", "DELETE FROM sessions WHERE key = $1"},
-      {"state_expire_sessions", "DELETE FROM sessions WHERE updated_at < $1"},
+      {"state_expire_sessions", "DELETE FROM sessions WHERE updated_at < $1 RETURNING state"},
       {"state_expire_nonces", "DELETE FROM nonces WHERE updated_at < $1"},
       {"state_anchors",
        "SELECT client_next, server_next, store_identity FROM anchors"
@@ -283,11 +283,15 @@ Status PgStateStore::delete_session(const SessionKey& key) {
   });
 }
 
-Result<int> PgStateStore::expire_sessions(int64_t max_age_seconds) {
+Result<std::vector<std::string>> PgStateStore::expire_sessions(int64_t max_age_seconds) {
   if (max_age_seconds < 0) return Status::invalid_argument("expire_sessions: negative age");
   const int64_t before = now_seconds_() - max_age_seconds;
-  return db_->transact("expire sessions", [&](pqxx::work& txn) -> Result<int> {
-    return static_cast<int>(txn.exec_prepared("state_expire_sessions", before).affected_rows());
+  return db_->transact("expire sessions", [&](pqxx::work& txn) -> Result<std::vector<std::string>> {
+    std::vector<std::string> states;
+    for (const auto& row : txn.exec_prepared("state_expire_sessions", before)) {
+      states.push_back(bytes(row[0]));
+    }
+    return states;
   });
 }
 

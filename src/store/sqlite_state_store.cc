@@ -158,12 +158,18 @@ Status SqliteStateStore::delete_session(const SessionKey& key) {
   return st->run().status();
 }
 
-Result<int> SqliteStateStore::expire_sessions(int64_t max_age_seconds) {
+Result<std::vector<std::string>> SqliteStateStore::expire_sessions(int64_t max_age_seconds) {
   if (max_age_seconds < 0) return Status::invalid_argument("expire_sessions: negative age");
-  auto st = db_->prepare("DELETE FROM sessions WHERE updated_at < ?1");
+  auto st = db_->prepare("DELETE FROM sessions WHERE updated_at < ?1 RETURNING state");
   if (!st) return st.error();
   st->bind(1, now_seconds_() - max_age_seconds);
-  return st->run();
+  std::vector<std::string> states;
+  for (;;) {
+    auto row = st->step();
+    if (!row) return row.error();
+    if (!*row) return states;
+    states.push_back(st->column_blob(0));
+  }
 }
 
 Result<int> SqliteStateStore::expire_auth_nonces(int64_t max_age_seconds) {

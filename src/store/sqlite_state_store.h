@@ -42,7 +42,7 @@ class SqliteStateStore final : public StateStore {
   Status delete_session(const SessionKey& key) override;
   // Deletes sessions whose last save is more than `max_age_seconds` before now.
   // kInvalidArgument for a negative age.
-  Result<int> expire_sessions(int64_t max_age_seconds) override;
+  Result<std::vector<std::string>> expire_sessions(int64_t max_age_seconds) override;
 
   Result<std::optional<engine::SyncAnchors>> anchors(const engine::DeviceStore& ds) override;
   // The server anchors of `database` handed to each device of `user` in its

@@ -33,16 +33,16 @@ Status MemoryStateStore::delete_session(const SessionKey& key) {
   return Status::ok();
 }
 
-Result<int> MemoryStateStore::expire_sessions(int64_t max_age_seconds) {
+Result<std::vector<std::string>> MemoryStateStore::expire_sessions(int64_t max_age_seconds) {
   CFX_RETURN_IF_ERROR(check());
   if (max_age_seconds < 0) return Status::invalid_argument("expire_sessions: negative age");
   std::lock_guard lock(mutex_);
   const int64_t oldest = clock_.now_seconds() - max_age_seconds;
-  int removed = 0;
+  std::vector<std::string> removed;
   for (auto it = sessions_.begin(); it != sessions_.end();) {
     if (it->second.saved_at < oldest) {
+      removed.push_back(it->second.blob);
       it = sessions_.erase(it);
-      ++removed;
     } else {
       ++it;
     }

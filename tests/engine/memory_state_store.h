@@ -29,7 +29,7 @@ class MemoryStateStore final : public engine::SyncStateStore {
   Result<std::optional<std::string>> load_session(const SessionKey& key) override;
   Status save_session(const SessionKey& key, const std::string& state) override;
   Status delete_session(const SessionKey& key) override;
-  Result<int> expire_sessions(int64_t max_age_seconds) override;
+  Result<std::vector<std::string>> expire_sessions(int64_t max_age_seconds) override;
 
   Result<std::optional<engine::SyncAnchors>> anchors(const engine::DeviceStore& ds) override;
   Status save_anchors(const engine::DeviceStore& ds, const engine::SyncAnchors& anchors) override;

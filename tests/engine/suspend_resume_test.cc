@@ -6,8 +6,10 @@
 
 #include <map>
 #include <set>
+#include <sstream>
 #include <string>
 
+#include "common/metrics.h"
 #include "tests/engine/engine_harness.h"
 
 namespace conflux::engine {
@@ -208,6 +210,45 @@ TEST_F(SuspendResumeTest, ACompletedSyncCannotBeResumed) {
   SyncRun run = b_->sync(225);
   ASSERT_TRUE(run.completed);
   EXPECT_EQ(run.alert_status, 508);
+}
+
+// The value of sample `name` (with its labels) in Prometheus text; 0 when absent.
+double sample(const std::string& text, const std::string& name) {
+  std::istringstream lines(text);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.rfind(name + " ", 0) == 0) return std::stod(line.substr(name.size() + 1));
+  }
+  return 0;
+}
+
+TEST_F(SuspendResumeTest, MetricsCountItemsAsAppliedOnceAcrossAResumeAndTheSuspendedSessionWhenItExpires) {
+  Metrics metrics;
+  options_.metrics = &metrics;
+  restart_engine();
+  ASSERT_TRUE(b_->sync(201).completed);
+  for (int i = 0; i < 3; ++i) b_->add(vcard("New " + std::to_string(i)));
+  for (int i = 0; i < kItems; ++i) {  // so that B's pkg 4 takes several messages
+    a_->edit(a_->luid_of(vcard("Person " + std::to_string(i))), vcard("Edited " + std::to_string(i)));
+  }
+  ASSERT_TRUE(a_->sync(200).completed);
+  const std::string updated =
+      R"(conflux_sync_items_total{datastore="contacts",direction="to_device",outcome="updated"})";
+  const std::string added = R"(conflux_sync_items_total{datastore="contacts",direction="from_device",outcome="added"})";
+  const std::string expired = R"(conflux_sessions_failed_total{status="expired"})";
+
+  ASSERT_TRUE(b_->sync(200, Device::Stop::kSuspendInPkg4).suspended);
+  EXPECT_EQ(sample(metrics.text(), added), 3) << "counted before the session completed";
+  ASSERT_TRUE(b_->sync(225).completed);
+  EXPECT_EQ(sample(metrics.text(), added), 3) << "the resumed sync counted its earlier half again";
+  EXPECT_EQ(sample(metrics.text(), updated), kItems) << "each update sent to B counted once";
+  EXPECT_EQ(sample(metrics.text(), "conflux_sessions_completed_total"), 3);
+
+  // The completed sessions are kept for late messages, then expire without
+  // a count; the suspended one, which the client left unfinished, counts.
+  clock_.advance(options_.session_timeout_seconds + 1);
+  ASSERT_TRUE(engine().purge_expired().is_ok());
+  EXPECT_EQ(sample(metrics.text(), expired), 1);
+  EXPECT_EQ(sample(metrics.text(), "conflux_sessions_started_total"), 4);
 }
 
 }  // namespace

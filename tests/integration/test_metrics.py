@@ -3,7 +3,9 @@
 counters move by what happened — sessions started and completed, items by
 datastore, direction and outcome, HTTP answers and their latency, wrong
 passwords and throttled logins — and `promtool check metrics` (Debian's
-prometheus package) accepts the text.
+prometheus package) accepts the text. A session the client abandons
+counts its items as they are applied, and when it expires it is counted as
+failed with status "expired".
 
 Run: CONFLUX_BIN=/path/to/conflux /usr/bin/python3 test_metrics.py
 """
@@ -18,7 +20,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import syncml_client as sc  # noqa: E402
 import vcards  # noqa: E402
-from conflux_server import IntegrationTest, http_request  # noqa: E402
+from conflux_server import IntegrationTest, http_request, poll_until  # noqa: E402
 
 USER, PASSWORD = "alice", "Metrics-pw-3"
 SAMPLE = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})?\s+(\S+)$")
@@ -109,6 +111,36 @@ class MetricsTest(IntegrationTest):
         self.assertEqual(moved(before, after, 'conflux_login_failures_total{endpoint="syncml"}'), 2)
         self.assertEqual(moved(before, after,
                                'conflux_login_throttled_total{endpoint="syncml",reason="wrong_passwords"}'), 1)
+        server.stop()
+
+    def test_an_abandoned_session_counts_its_items_and_expires_as_failed(self):
+        server = self.make_server("[server]\nsession_timeout_seconds = 10\n")
+        server.start()
+        server.add_user(USER, PASSWORD)
+        before, _ = scrape(server)
+        session = sc.RawSession(server.url, "abandoner", USER, PASSWORD)
+        session.start(alert=201)
+        session.sync(adds=[("1", vcards.contact(1)), ("2", vcards.contact(2))])
+        # The client goes away before its last package: the items it sent
+        # are applied, and counted, already.
+        during, _ = scrape(server)
+        added = 'conflux_sync_items_total{datastore="contacts",direction="from_device",outcome="added"}'
+        expired = 'conflux_sessions_failed_total{status="expired"}'
+        self.assertEqual(moved(before, during, "conflux_sessions_started_total"), 1)
+        self.assertEqual(moved(before, during, added), 2)
+        self.assertEqual(moved(before, during, expired), 0)
+
+        after, text = poll_until(
+            lambda: (lambda s: s if moved(before, s[0], expired) else None)(scrape(server)),
+            60, interval=0.5, what="the abandoned session counted as expired")
+        self.assertEqual(moved(before, after, expired), 1)
+        self.assertEqual(moved(before, after, "conflux_sessions_completed_total"), 0)
+        self.assertEqual(moved(before, after, added), 2, "items counted twice")
+        promtool = shutil.which("promtool")
+        self.assertIsNotNone(promtool, "promtool missing: apt-get install prometheus")
+        check = subprocess.run([promtool, "check", "metrics"], input=text,
+                               text=True, capture_output=True, timeout=60)
+        self.assertEqual(check.returncode, 0, check.stdout + check.stderr)
         server.stop()
 
 

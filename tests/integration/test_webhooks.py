@@ -26,6 +26,18 @@ backend_monitor = "push"; subscriptions "crm" (this user, contacts) and
   6. GET /metrics counts the deliveries and `promtool check metrics` accepts
      the whole page.
 
+test_receivers_answers_are_honoured (subscriptions "gone", "busy" and "ok",
+retries after 1 s and 600 s): a device's change reaches all three; "gone"
+answers 410 Gone: the log says once that it is disabled until a reload, its
+message is a dead letter and the next change is not sent to it, until
+`conflux reload`; "busy" answers 503 with Retry-After: 120: the message's
+next attempt is put off 120 s (as the log says), not the 1 s of the
+schedule (Retry-After applies to the message that got it).
+test_alert_survives_a_kill_inside_the_debounce_window: dev-a's change
+queues a SAN for dev-b, due 5 s later; the server is SIGKILLed as soon as
+it logged the queued alert, before it was due; after the restart dev-b's
+push URL gets the SAN once, of "contacts".
+
 Run: CONFLUX_BIN=/path/to/conflux /usr/bin/python3 test_webhooks.py
 """
 
@@ -33,6 +45,7 @@ import base64
 import hashlib
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -243,6 +256,103 @@ class WebhookTest(IntegrationTest):
                          check.stdout.decode() + check.stderr.decode())
         self.assertEqual(len(receiver.received("/crm")), 4,
                          "a delivered message was sent again")
+        server.stop()
+
+    def test_receivers_answers_are_honoured(self):
+        receiver = WebhookReceiver()
+        self.addCleanup(receiver.close)
+        hooks = "".join(
+            f'[[webhooks]]\nname = "{name}"\nurl = "{receiver.url("/" + name)}"\n'
+            f'secret = "{SECRET_CRM}"\n' for name in ("gone", "busy", "ok"))
+        server = self.make_server(
+            '[stores.contacts]\nadapter = "sqlite"\n'
+            'content_type = "text/vcard"\ncontent_version = "3.0"\n'
+            '[notify]\nwebhook_retry_seconds = [1, 600]\n' + hooks)
+        server.add_user(USER, PASSWORD)
+        server.start()
+        receiver.answer("/gone", 410)
+        receiver.answer("/busy", (503, {"Retry-After": "120"}))
+
+        def change(n):
+            """A device adds a contact; returns when "ok" has its event.
+            The subscriptions' messages are queued in the configuration's
+            order and sent in turn, so "gone" and "busy" had theirs first."""
+            sc.slow_sync(server.url, f"dev-{n}", USER, PASSWORD,
+                         adds=list(vcards.generate(1, seed=40 + n)))
+            poll_until(lambda: len(receiver.received("/ok")) >= n, WAIT,
+                       what=f"event {n} at the ok receiver")
+
+        change(1)
+        self.assertEqual(len(receiver.received("/gone")), 1)
+        self.assertEqual(len(receiver.received("/busy")), 1)
+        gone_line = "'gone': the receiver .* answered 410 Gone; the " \
+            "subscription is disabled until the configuration is reloaded"
+        poll_until(lambda: re.search(gone_line, server.log_text()), WAIT,
+                   what="the log line saying 'gone' is disabled")
+        failed = server.cli("webhooks", "failed").stdout
+        self.assertIn(receiver.received("/gone")[0][1]["webhook-id"], failed)
+        retry = poll_until(
+            lambda: re.search(r"to 'busy' failed \(HTTP 503 \(Retry-After: "
+                              r"120\)\); retry 1 of 2 in (\d+) s",
+                              server.log_text()), WAIT,
+            what="the log line of busy's failed attempt")
+        self.assertGreaterEqual(int(retry.group(1)), 120,
+                                "Retry-After was not honoured")
+
+        change(2)
+        self.assertEqual(len(receiver.received("/gone")), 1,
+                         "a change was sent to a receiver that is gone")
+        busy_ids = [r[1]["webhook-id"] for r in receiver.received("/busy")]
+        self.assertEqual(len(busy_ids), len(set(busy_ids)),
+                         "busy's message was sent again before its "
+                         "Retry-After")
+        self.assertEqual(len(re.findall(gone_line, server.log_text())), 1,
+                         "the 410 was not logged once")
+
+        # A reload enables "gone" again.
+        receiver.answer("/gone", 200)
+        offset = len(server.log_text())
+        server.cli("reload")
+        poll_until(lambda: "reload: " in server.log_text()[offset:], WAIT,
+                   what="the reload")
+        change(3)
+        third = poll_until(lambda: receiver.received("/gone")[1:], WAIT,
+                           what="the event after the reload at gone")
+        self.assertTrue(verify_standard_webhook(SECRET_CRM, third[0][1],
+                                                third[0][2]))
+        server.stop()
+
+    def test_alert_survives_a_kill_inside_the_debounce_window(self):
+        receiver = WebhookReceiver()
+        self.addCleanup(receiver.close)
+        server = self.make_server(
+            '[stores.contacts]\nadapter = "sqlite"\n'
+            'content_type = "text/vcard"\ncontent_version = "3.0"\n'
+            '[notify]\npush_debounce_seconds = 5\n'
+            f'[[push]]\nuser = "{USER}"\ndevice = "dev-b"\n'
+            f'url = "{receiver.url("/san")}"\n')
+        server.add_user(USER, PASSWORD)
+        server.start()
+        sc.slow_sync(server.url, "dev-b", USER, PASSWORD)
+        offset = len(server.log_text())
+        sc.slow_sync(server.url, "dev-a", USER, PASSWORD,
+                     adds=list(vcards.generate(1, seed=29)))
+        poll_until(lambda: "for device 'dev-b' of user 'wanda' queued" in
+                   server.log_text()[offset:], WAIT,
+                   what="the alert for dev-b queued")
+        server.kill()
+        self.assertEqual(receiver.received("/san"), [],
+                         "the alert was due before the kill: the test "
+                         "proves nothing")
+        server.start()
+        pushed = poll_until(lambda: receiver.received("/san"), WAIT,
+                            what="the SAN after the restart")
+        self.assertEqual(decode_san(pushed[0][2]),
+                         (USER, [(206, 0x0309, "contacts")]))
+        poll_until(lambda: 'conflux_san_deliveries_total{outcome="sent"} 1' in
+                   http_request(server.base_url + "/metrics")[2].decode(),
+                   WAIT, what="the alert counted as sent")
+        self.assertEqual(len(receiver.received("/san")), 1, "sent twice")
         server.stop()
 
 

@@ -1,7 +1,8 @@
 """A webhook receiver for the integration tests: an HTTP server on loopback
 in a thread that records every POST (path, headers, body) and answers what
-the test says per path: a status code, or "hang" (hold the request open
-until release_hung() — to crash the sender mid-delivery).
+the test says per path: a status code, a (status code, {header: value})
+pair, or "hang" (hold the request open until release_hung() — to crash the
+sender mid-delivery).
 
 verify_standard_webhook() checks a request exactly as the Standard Webhooks
 specification says, with Python's own hmac: an implementation independent
@@ -54,7 +55,11 @@ class WebhookReceiver:
                 if answer == "hang":
                     receiver._release.wait()
                     return
-                self.send_response(answer)
+                status, extra = answer if isinstance(answer, tuple) \
+                    else (answer, {})
+                self.send_response(status)
+                for name, value in extra.items():
+                    self.send_header(name, value)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 

@@ -107,7 +107,45 @@ TYPED_TEST_P(OutboxSuite, AMessageIdIsUnique) {
   EXPECT_EQ(backlog->oldest_created_at, 100);
 }
 
-REGISTER_TYPED_TEST_SUITE_P(OutboxSuite, ClaimTakesDueMessagesOnceUntilTheLeaseExpires,
+// A device's pending alerts: coalesced per datastore while they wait, a
+// burst moves them all, two servers' claims take each once, and they are not
+// webhooks (no webhook claim, backlog or dead letter shows them).
+TYPED_TEST_P(OutboxSuite, AlertsWaitCoalescedAndAreClaimedOnce) {
+  auto a = this->db_.open();
+  auto b = this->db_.open();
+  ASSERT_TRUE(a->queue_alert("san:ann\nphone", "contacts", 105, 100).is_ok());
+  ASSERT_TRUE(b->queue_alert("san:ann\nphone", "contacts", 107, 102).is_ok());  // the burst goes on
+  ASSERT_TRUE(a->queue_alert("san:ann\nphone", "calendar", 110, 105).is_ok());  // moves contacts too
+  ASSERT_TRUE(a->queue_alert("san:ann\ntablet", "contacts", 107, 102).is_ok());
+
+  EXPECT_TRUE(a->claim_due("a", 1000, 60, 10)->empty()) << "an alert claimed as a webhook";
+  EXPECT_EQ(a->backlog()->waiting, 0);
+  auto early = a->claim_due_alerts("a", 109, 60, 10);
+  ASSERT_TRUE(early) << early.error().to_string();
+  ASSERT_EQ(early->size(), 1u) << "the phone's alert was not moved to the burst's end";
+  EXPECT_EQ(early->front().target, "san:ann\ntablet");
+  ASSERT_TRUE(a->delivered(early->front(), "a").is_ok());
+  auto due = b->claim_due_alerts("b", 110, 60, 10);
+  ASSERT_TRUE(due);
+  std::set<std::string> datastores;
+  for (const auto& m : *due) {
+    EXPECT_EQ(m.target, "san:ann\nphone");
+    datastores.insert(m.body);
+  }
+  EXPECT_EQ(datastores, (std::set<std::string>{"calendar", "contacts"}));
+  EXPECT_TRUE(a->claim_due_alerts("a", 111, 60, 10)->empty()) << "claimed twice";
+
+  // A change while the alert is being sent is a new alert, not lost in it.
+  ASSERT_TRUE(a->queue_alert("san:ann\nphone", "contacts", 116, 111).is_ok());
+  for (const auto& m : *due) ASSERT_TRUE(b->delivered(m, "b").is_ok());
+  auto next = a->claim_due_alerts("a", 116, 60, 10);
+  ASSERT_TRUE(next);
+  ASSERT_EQ(next->size(), 1u);
+  EXPECT_EQ(next->front().body, "contacts");
+}
+
+REGISTER_TYPED_TEST_SUITE_P(OutboxSuite, AlertsWaitCoalescedAndAreClaimedOnce,
+                            ClaimTakesDueMessagesOnceUntilTheLeaseExpires,
                             DeliveredRemovesAndFailedReschedulesUntilDead, RetryRevivesADeadLetterWithAFreshSchedule,
                             AMessageIdIsUnique);
 

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "notify/san_push.h"
+#include "tests/common/temp_dir.h"
 
 namespace conflux::notify {
 namespace {
@@ -52,6 +53,32 @@ config::Config two_devices(const std::string& udp) {
   return c;
 }
 
+// The outbox in a conflux.db of its own; each open() another connection, as
+// another server (or the same one restarted) would have.
+class OutboxFile {
+ public:
+  std::unique_ptr<Outbox> open() {
+    auto db = SqliteDb::open((dir_.path() / "conflux.db").string());
+    EXPECT_TRUE(db.has_value());
+    auto box = open_sqlite_outbox(std::shared_ptr<SqliteDb>(std::move(*db)));
+    EXPECT_TRUE(box.has_value());
+    return std::move(*box);
+  }
+
+ private:
+  test::TempDir dir_{"san"};
+};
+
+SanNotifier::HasSynced synced_all_but_tablet_notes() {
+  return [](const UserId&, const DeviceId& device, const std::string& database) {
+    return !(device.str() == "tablet" && database == "notes");  // the tablet never synced notes
+  };
+}
+
+SanNotifier::Credential credential() {
+  return [](const UserId&) -> Result<std::string> { return std::string("c2VjcmV0"); };
+}
+
 caf::ChangeEvent change(const std::string& database, caf::ChangeSource source, const std::string& device = "") {
   return caf::ChangeEvent{UserId("ann"), database, source, DeviceId(device), {{caf::Action::kUpdate, Guid("g1")}}};
 }
@@ -59,12 +86,9 @@ caf::ChangeEvent change(const std::string& database, caf::ChangeSource source, c
 TEST(SanPush, ABurstOfChangesAlertsEachOtherDeviceOnceWithEveryChangedDatastore) {
   UdpSink sink;
   ManualClock clock(1000);
-  SanNotifier san(
-      clock, two_devices(sink.where()),
-      [](const UserId&, const DeviceId& device, const std::string& database) {
-        return !(device.str() == "tablet" && database == "notes");  // the tablet never synced notes
-      },
-      [](const UserId&) -> Result<std::string> { return std::string("c2VjcmV0"); });
+  OutboxFile file;
+  auto outbox = file.open();
+  SanNotifier san(*outbox, clock, "node-1", two_devices(sink.where()), synced_all_but_tablet_notes(), credential());
   san.on_change(change("contacts", caf::ChangeSource::kBackend));
   clock.advance(3);
   san.on_change(change("contacts", caf::ChangeSource::kBackend));  // the burst goes on: due at 1008
@@ -111,12 +135,36 @@ TEST(SanPush, ABurstOfChangesAlertsEachOtherDeviceOnceWithEveryChangedDatastore)
 TEST(SanPush, ADeviceThatNeverSyncedTheDatastoreIsNotAlerted) {
   UdpSink sink;
   ManualClock clock(1000);
+  OutboxFile file;
+  auto outbox = file.open();
   SanNotifier san(
-      clock, two_devices(sink.where()), [](const UserId&, const DeviceId&, const std::string&) { return false; },
-      [](const UserId&) -> Result<std::string> { return std::string("c2VjcmV0"); });
+      *outbox, clock, "node-1", two_devices(sink.where()),
+      [](const UserId&, const DeviceId&, const std::string&) { return false; }, credential());
   san.on_change(change("contacts", caf::ChangeSource::kBackend));
   clock.advance(60);
   EXPECT_EQ(san.send_due(clock.now_seconds()), 0);
+}
+
+// The pending alert is in the database: a server that stops inside the
+// debounce window (here: its notifier goes) loses nothing; of two servers on
+// the one outbox, one sends it.
+TEST(SanPush, APendingAlertOutlivesItsServerAndOneOfTwoSendsIt) {
+  UdpSink sink;
+  ManualClock clock(1000);
+  OutboxFile file;
+  {
+    auto outbox = file.open();
+    SanNotifier heard(*outbox, clock, "node-1", two_devices(sink.where()), synced_all_but_tablet_notes(), credential());
+    heard.on_change(change("contacts", caf::ChangeSource::kDevice, "tablet"));  // alerts the phone only
+  }
+  clock.advance(5);
+  auto box_a = file.open();
+  auto box_b = file.open();
+  SanNotifier a(*box_a, clock, "node-1", two_devices(sink.where()), synced_all_but_tablet_notes(), credential());
+  SanNotifier b(*box_b, clock, "node-2", two_devices(sink.where()), synced_all_but_tablet_notes(), credential());
+  EXPECT_EQ(a.send_due(clock.now_seconds()) + b.send_due(clock.now_seconds()), 1);
+  clock.advance(600);  // past any lease
+  EXPECT_EQ(a.send_due(clock.now_seconds()) + b.send_due(clock.now_seconds()), 0) << "sent twice";
 }
 
 TEST(SanPush, WspPushPduWrapsTheNotification) {
