@@ -23,6 +23,8 @@ const std::vector<std::pair<IpNetworks, std::string>>& special_ranges() {
         {{"0.0.0.0/8", "::/128"}, "unspecified"},
         {{"224.0.0.0/4", "ff00::/8"}, "multicast"},
         {{"192.0.0.0/24", "198.18.0.0/15", "240.0.0.0/4"}, "reserved"},
+        // IPv4 carried in IPv6, where the IPv4 address could be any of the above.
+        {{"64:ff9b::/96", "64:ff9b:1::/48", "2002::/16", "2001::/32"}, "IPv4 translation (NAT64, 6to4, Teredo)"},
     };
     std::vector<std::pair<IpNetworks, std::string>> out;
     for (const auto& [networks, what] : text) out.emplace_back(*IpNetworks::parse(networks), what);

@@ -196,8 +196,9 @@ Status SanNotifier::send(const config::PushConfig& push, const std::set<std::str
   std::string what;
   for (const auto& s : san.syncs) what += (what.empty() ? "" : ", ") + s.server_uri;
   if (!push.url.empty()) {
-    auto response = http_post(push.url, {std::string("Content-Type: ") + kSanContentType}, *bytes,
-                              PostOptions{timeout, "Conflux-notify"});
+    PostOptions options;
+    options.timeout_seconds = timeout;
+    auto response = http_post(push.url, {std::string("Content-Type: ") + kSanContentType}, *bytes, options);
     if (!response) return response.error();
     if (response->status < 200 || response->status >= 300) {
       return Status::unavailable("POST " + push.url + ": HTTP " + std::to_string(response->status));

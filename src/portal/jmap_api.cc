@@ -26,6 +26,8 @@ constexpr const char* kTasks = "urn:ietf:params:jmap:tasks";     // draft JMAP f
 constexpr const char* kNotes = "urn:conflux:params:jmap:notes";  // Conflux's own Note objects
 constexpr const char* kSyncRecords = "urn:conflux:params:jmap:sync";
 constexpr const char* kWebhooks = "urn:conflux:params:jmap:webhooks";  // the user's WebhookSubscriptions
+// Each subscription costs a delivery per change batch: a user's are bounded.
+constexpr size_t kMaxSubscriptionsPerUser = 20;
 constexpr const char* kRawProperty = "conflux:raw";  // the item as stored (vCard / iCalendar text)
 constexpr const char* kAccountProperty = "conflux:accountId";
 
@@ -1047,7 +1049,15 @@ json JmapApi::subscriptions_set(Call& call) {
   };
   if (auto it = call.args.find("create"); it != call.args.end() && !it->is_null()) {
     if (!it->is_object()) fail("invalidArguments", "create must be an object");
+    auto existing = webhooks_.store->of_user(call.token.user.str());
+    if (!existing) fail_with(existing.error());
+    size_t held = existing->size();
     for (const auto& [cid, spec] : it->items()) {
+      if (held >= kMaxSubscriptionsPerUser) {
+        not_created[cid] = method_error("overQuota", "at most " + std::to_string(kMaxSubscriptionsPerUser) +
+                                                         " webhook subscriptions per user: destroy one first");
+        continue;
+      }
       if (!spec.is_object() || !spec.contains("url") || !spec["url"].is_string()) {
         not_created[cid] = invalid("url", "url must be an http:// or https:// URL");
         continue;
@@ -1085,6 +1095,7 @@ json JmapApi::subscriptions_set(Call& call) {
         not_created[cid] = set_error(st);
         continue;
       }
+      ++held;
       call.created_ids[cid] = s.id;
       json c = subscription_json(s);
       c["secret"] = s.secret;  // shown this once

@@ -16,6 +16,9 @@ the test's loopback receiver through):
 test_private_addresses_refused: without the allowance, a loopback URL (by
   address or by name), a private one and a non-HTTP one are refused with
   invalidProperties on "url", saying why; nothing is stored.
+test_a_user_holds_at_most_twenty: the 21st subscription of a user is
+  refused with overQuota (in the same call as others, and alone); after a
+  destroy the next one is created; another user is not limited by hers.
 
 Run: CONFLUX_BIN=/path/to/conflux /usr/bin/python3 test_webhook_subscriptions.py
 """
@@ -196,6 +199,24 @@ class SubscriptionTest(IntegrationTest):
                              accountIds=["nonesuch"])
         self.assertEqual(out["notCreated"]["s"]["properties"], ["accountIds"])
         self.assertEqual(self.call("WebhookSubscription/get", {})["list"], [])
+        self.server.stop()
+
+    def test_a_user_holds_at_most_twenty(self):
+        receiver = WebhookReceiver()
+        self.addCleanup(receiver.close)
+        self.start_server('[notify]\nsubscription_allowed_networks = ["127.0.0.0/8"]\n')
+        url = receiver.url("/hook")
+        out = self.call("WebhookSubscription/set",
+                        {"create": {f"s{i}": {"url": url} for i in range(21)}})
+        self.assertEqual(len(out["created"]), 20, out)
+        [(_, refused)] = out["notCreated"].items()
+        self.assertEqual(refused["type"], "overQuota", refused)
+        self.assertEqual(self.subscribe(url)["notCreated"]["s"]["type"], "overQuota")
+        self.assertEqual(len(self.subscribe(url, OTHER, OTHER_PASSWORD)["created"]), 1)
+        some_id = next(iter(out["created"].values()))["id"]
+        self.call("WebhookSubscription/set", {"destroy": [some_id]})
+        self.assertIn("s", self.subscribe(url)["created"])
+        self.assertEqual(len(self.call("WebhookSubscription/get", {})["list"]), 20)
         self.server.stop()
 
 

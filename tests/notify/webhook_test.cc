@@ -199,6 +199,8 @@ TEST(AddressGuard, RefusesNonPublicAddressesUnlessAllowed) {
   EXPECT_EQ(strict.refusal("169.254.169.254"), "link-local");
   EXPECT_EQ(strict.refusal("fd00::1"), "private");
   EXPECT_EQ(strict.refusal("0.0.0.0"), "unspecified");
+  EXPECT_EQ(strict.refusal("64:ff9b::7f00:1"), "IPv4 translation (NAT64, 6to4, Teredo)");  // NAT64 of 127.0.0.1
+  EXPECT_EQ(strict.refusal("2002:7f00:1::"), "IPv4 translation (NAT64, 6to4, Teredo)");    // 6to4 of 127.0.0.1
   EXPECT_EQ(strict.refusal("93.184.216.34"), "");
   EXPECT_EQ(strict.refusal("2606:2800:220:1::"), "");
   EXPECT_EQ(strict.check_url("http://127.0.0.1:9/x").code(), StatusCode::kInvalidArgument);
