@@ -38,6 +38,24 @@ bool known_entity(std::string_view name) {
   return xml_char(value);
 }
 
+Status control_character_error(std::string_view xml, size_t at) {
+  return Status::invalid_argument("control character " + std::to_string(static_cast<int>(xml[at])) + " at byte " +
+                                  std::to_string(at) + " (not allowed in XML 1.0)");
+}
+
+bool forbidden_control(char c) {
+  return static_cast<unsigned char>(c) < 0x20 && !xml_char(static_cast<unsigned char>(c));
+}
+
+// A CDATA section or comment is Char* too (XML 1.0 §2.5, §2.7): only entity
+// references are literal inside them, so their bytes get the control check.
+Status check_controls(std::string_view xml, size_t from, size_t to) {
+  for (size_t i = from; i < to; ++i) {
+    if (forbidden_control(xml[i])) return control_character_error(xml, i);
+  }
+  return Status::ok();
+}
+
 }  // namespace
 
 Status check_xml_text(std::string_view xml) {
@@ -46,14 +64,15 @@ Status check_xml_text(std::string_view xml) {
     if (xml.compare(i, 9, "<![CDATA[") == 0) {
       const size_t end = xml.find("]]>", i);
       if (end == std::string_view::npos) return Status::invalid_argument("unterminated CDATA section");
+      if (Status s = check_controls(xml, i, end); !s.is_ok()) return s;
       i = end + 2;
     } else if (xml.compare(i, 4, "<!--") == 0) {
       const size_t end = xml.find("-->", i);
       if (end == std::string_view::npos) return Status::invalid_argument("unterminated comment");
+      if (Status s = check_controls(xml, i, end); !s.is_ok()) return s;
       i = end + 2;
-    } else if (static_cast<unsigned char>(xml[i]) < 0x20 && !xml_char(static_cast<unsigned char>(xml[i]))) {
-      return Status::invalid_argument("control character " + std::to_string(static_cast<int>(xml[i])) +
-                                      " at byte " + std::to_string(i) + " (not allowed in XML 1.0)");
+    } else if (forbidden_control(xml[i])) {
+      return control_character_error(xml, i);
     } else if (xml[i] == '&') {
       const size_t semi = xml.find(';', i);
       if (semi == std::string_view::npos || semi - i > 12 || !known_entity(xml.substr(i + 1, semi - i - 1))) {
