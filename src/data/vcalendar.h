@@ -66,6 +66,12 @@ namespace conflux::data {
 // which): kInvalidArgument naming the line.
 Status check_ical_structure(std::string_view text);
 
+// The text of a display alarm that has none: iCalendar requires a
+// DESCRIPTION on a DISPLAY VALARM, vCalendar's DALARM may leave it empty.
+// Both directions use it, so an alarm without text does not change on a
+// round trip.
+inline constexpr const char* kDefaultAlarmText = "Reminder";
+
 // True when the data's first VERSION line inside a VCALENDAR says 1.0.
 bool is_vcal10(std::string_view bytes);
 

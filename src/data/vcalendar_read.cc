@@ -453,7 +453,7 @@ class Translator {
     icalerror_clear_errno();
     if (l.name == "DALARM") {
       std::string text = f.size() > 3 ? trim(unescape_text(f[3])) : "";
-      alarms_ += "DESCRIPTION:" + escape_text(text.empty() ? "Reminder" : text) + "\r\n";
+      alarms_ += "DESCRIPTION:" + escape_text(text.empty() ? kDefaultAlarmText : text) + "\r\n";
     }
     alarms_ += "END:VALARM\r\n";
   }

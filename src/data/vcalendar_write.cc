@@ -320,6 +320,7 @@ class Writer {
     if (act == ICAL_ACTION_AUDIO) return "AALARM:" + fields + ";\r\n";
     icalproperty* desc = icalcomponent_get_first_property(a, ICAL_DESCRIPTION_PROPERTY);
     std::string text = desc && icalproperty_get_description(desc) ? icalproperty_get_description(desc) : "";
+    if (text.empty()) text = kDefaultAlarmText;
     std::string escaped;
     for (char c : text) {
       if (c == '\\' || c == ';') escaped.push_back('\\');

@@ -40,8 +40,15 @@ bool is_name_char(char c) {
          c == '_';
 }
 
-bool is_valid_name(std::string_view s) {
-  return !s.empty() && std::all_of(s.begin(), s.end(), is_name_char);
+bool is_valid_name(std::string_view s) { return is_vcard_name(s); }
+
+// RFC 6350 §3.3 param-value: SAFE-CHAR / QSAFE-CHAR exclude the controls
+// (tab aside); one would make the card unwritable in 2.1, where TYPE values
+// stand bare.
+bool has_control(std::string_view s) {
+  return std::any_of(s.begin(), s.end(), [](char c) {
+    return (static_cast<unsigned char>(c) < 0x20 && c != '\t') || c == 0x7f;
+  });
 }
 
 // For messages: at most 40 characters, non-printables as '?'.
@@ -360,6 +367,9 @@ Result<VCardProperty> parse_content_line(const LogicalLine& line) {
     std::vector<std::string> values;
     for (auto v : split_unquoted(token.substr(eq + 1), ',')) {
       std::string value = unquote(v);
+      if (has_control(value)) {
+        return line_error(line.number, "property " + p.name + ": control character in parameter " + name);
+      }
       if (name != "TYPE") {
         values.push_back(std::move(value));
         continue;
@@ -460,6 +470,12 @@ Result<VCard> parse_card(const std::vector<PhysLine>& lines) {
   for (const auto& logical : unfold(lines, card.version)) {
     auto property = parse_content_line(logical);
     if (!property) return property.error();
+    // A nested card lives inside an AGENT value; a BEGIN or END of its own
+    // (a 2.1 continuation line that looked like one to the card splitter)
+    // would end the card early when written again.
+    if (property->name == "BEGIN" || property->name == "END") {
+      return line_error(logical.number, property->name + ":" + printable(property->raw) + " inside a card");
+    }
     if (property->name == "VERSION" && property->group.empty() && !seen_version) {
       seen_version = true;
       continue;
@@ -470,6 +486,8 @@ Result<VCard> parse_card(const std::vector<PhysLine>& lines) {
 }
 
 }  // namespace
+
+bool is_vcard_name(std::string_view s) { return !s.empty() && std::all_of(s.begin(), s.end(), is_name_char); }
 
 const char* vcard_version_name(VCardVersion v) {
   switch (v) {

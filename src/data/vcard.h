@@ -100,6 +100,10 @@ Result<VCard> parse_vcard(std::string_view bytes);
 // (2.1). Cannot fail: every model value has a spelling in every version.
 std::string write_vcard(const VCard& card, VCardVersion version);
 
+// True when `s` can be a property, group or parameter name: letters, digits,
+// '-' and '_' (so a 2.1 bare parameter can be told from a value).
+bool is_vcard_name(std::string_view s);
+
 // The kind a property's value has in the model (for parsers and for code that
 // builds properties by hand).
 ValueKind value_kind_for(std::string_view name);

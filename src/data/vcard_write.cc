@@ -112,7 +112,11 @@ std::string param_text(const std::vector<VCardParam>& params, VCardVersion v) {
   std::string out;
   for (const auto& p : params) {
     if (v == VCardVersion::k21) {
-      for (const auto& value : p.values) out += p.name == "TYPE" ? ";" + value : ";" + p.name + "=" + value;
+      for (const auto& value : p.values) {
+        // A TYPE value that is not a name ("My Type") would not read back bare.
+        const bool bare = p.name == "TYPE" && is_vcard_name(value);
+        out += bare ? ";" + value : ";" + p.name + "=" + (needs_quotes(value) ? "\"" + value + "\"" : value);
+      }
       if (p.values.empty()) out += ";" + p.name + "=";
       continue;
     }
@@ -234,6 +238,13 @@ std::string media_type_for(std::string_view name, const std::vector<VCardParam>&
   return top + ascii_lower(t->values.front());
 }
 
+// The properties whose binary value 4.0 writes as a data: URI (and the
+// reader reads back as binary).
+bool is_media_property(const std::string& name) {
+  const std::string base = base_name(name);
+  return base == "PHOTO" || base == "LOGO" || base == "SOUND" || base == "KEY";
+}
+
 bool is_tel_uri_body(std::string_view s) {
   return !s.empty() && s.find_first_not_of("+0123456789*#()-.") == std::string_view::npos;
 }
@@ -245,6 +256,12 @@ void write_property(std::string& out, const VCardProperty& p, VCardVersion v) {
 
   if (p.kind == ValueKind::kBinary) {
     std::string data = base64_encode(p.values.empty() ? std::string() : p.values[0]);
+    if (v == VCardVersion::k40 && !is_media_property(p.name)) {
+      // 4.0 has no ENCODING parameter, and the reader takes data: URIs as
+      // binary only for media properties: the base64 text is the value.
+      append_folded(out, head + param_text(params, v) + ":" + data);
+      return;
+    }
     if (v == VCardVersion::k40) {
       std::string media = media_type_for(p.name, params);
       remove_param(params, "TYPE");

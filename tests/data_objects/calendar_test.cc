@@ -170,6 +170,22 @@ TEST(CalendarTest, AlarmsBothWays) {
   EXPECT_NE(std::find(keys.begin(), keys.end(), "VEVENT.VALARM=AUDIO@utc:1136102400"), keys.end());
 }
 
+// iCalendar wants a DESCRIPTION on a DISPLAY alarm, vCalendar's DALARM may
+// leave the text out: both directions fill in the same default, so such an
+// alarm does not change on its next round trip (docs/FUZZING.md F5).
+TEST(CalendarTest, DisplayAlarmWithoutTextGetsTheSameDefaultBothWays) {
+  auto item = must_parse(ical(
+      "BEGIN:VEVENT\r\nUID:al\r\nDTSTART:20260315T120000Z\r\nSUMMARY:x\r\n"
+      "BEGIN:VALARM\r\nACTION:DISPLAY\r\nTRIGGER;VALUE=DATE-TIME:20260315T100000Z\r\nEND:VALARM\r\n"
+      "END:VEVENT\r\n"));
+  auto first = item->write(vcal10_format());
+  ASSERT_TRUE(first.has_value());
+  EXPECT_NE(first->find("DALARM:20260315T100000Z;;;Reminder\r\n"), std::string::npos) << *first;
+  auto again = must_parse(*first, vcal10_format())->write(vcal10_format());
+  ASSERT_TRUE(again.has_value());
+  EXPECT_EQ(*again, *first);
+}
+
 TEST(CalendarTest, TasksKeepDueDatesAndStatus) {
   auto task = must_parse(vcal("BEGIN:VTODO\r\nSUMMARY:t\r\nDUE:20080831T000000\r\nSTATUS:NEEDS ACTION\r\n"
                               "PRIORITY:1\r\nEND:VTODO\r\n"), vcal10_format());

@@ -249,5 +249,22 @@ TEST(VCardParseTest, BinaryGarbageFailsWithoutCrash) {
   EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
 }
 
+// Found by fuzz_vcard (docs/FUZZING.md F6): a control character in a
+// parameter value, and a 2.1 continuation line that looked like a nested
+// BEGIN:VCARD to the card splitter, each made a card we could not write back.
+TEST(VCardParseTest, ControlCharacterInParameterIsRefused) {
+  auto card = parse_vcard("BEGIN:VCARD\r\nVERSION:3.0\r\nTEL;TYPE=O\x12THER:1\r\nEND:VCARD\r\n");
+  ASSERT_FALSE(card.has_value());
+  EXPECT_EQ(card.error().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(card.error().message().find("control character in parameter TYPE"), std::string::npos)
+      << card.error().message();
+}
+
+TEST(VCardParseTest, BeginOrEndInsideACardIsRefused) {
+  auto card = parse_vcards("BEGIN:VCARD\r\nII:\r\n  BEGIN:VCARD\r\nEND:VCARD\r\nEND:VCARD\r\n");
+  ASSERT_FALSE(card.has_value());
+  EXPECT_NE(card.error().message().find("END:VCARD inside a card"), std::string::npos) << card.error().message();
+}
+
 }  // namespace
 }  // namespace conflux::data

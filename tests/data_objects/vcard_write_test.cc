@@ -232,5 +232,27 @@ TEST(VCardWriteTest, VersionComesRightAfterBegin) {
   EXPECT_EQ(write_vcard(card, VCardVersion::k40), "BEGIN:VCARD\r\nVERSION:4.0\r\nFN:A\r\nEND:VCARD\r\n");
 }
 
+// 2.1 writes TYPE values bare; one that is not a name would not read back
+// as the same value (docs/FUZZING.md F6).
+TEST(VCardWriteTest, Vcard21WritesATypeThatIsNoNameAsAParameter) {
+  VCard card = parse_ok("BEGIN:VCARD\r\nVERSION:3.0\r\nTEL;TYPE=\"MY CELL\",HOME:1\r\nEND:VCARD\r\n");
+  std::string text = write_vcard(card, VCardVersion::k21);
+  EXPECT_NE(text.find("TEL;TYPE=MY CELL;HOME:1\r\n"), std::string::npos) << text;
+  VCard back = parse_ok(text);
+  ASSERT_NE(back.first("TEL"), nullptr);
+  EXPECT_EQ(back.first("TEL")->types(), (Strings{"MY CELL", "HOME"}));
+  EXPECT_EQ(write_vcard(back, VCardVersion::k21), text);
+}
+
+// 4.0 has no ENCODING parameter: a binary value of a property that is not a
+// media one (PHOTO, LOGO, SOUND, KEY) goes out as its base64 text, which
+// reads back and writes again the same (docs/FUZZING.md F6).
+TEST(VCardWriteTest, Vcard40WritesBinaryOfANonMediaPropertyAsBase64Text) {
+  VCard card = parse_ok("BEGIN:VCARD\r\nVERSION:3.0\r\nX-BLOB;ENCODING=b:AAEC\r\nEND:VCARD\r\n");
+  std::string text = write_vcard(card, VCardVersion::k40);
+  EXPECT_NE(text.find("X-BLOB:AAEC\r\n"), std::string::npos) << text;
+  EXPECT_EQ(write_vcard(parse_ok(text), VCardVersion::k40), text);
+}
+
 }  // namespace
 }  // namespace conflux::data
