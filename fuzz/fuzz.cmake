@@ -1,7 +1,7 @@
 # libFuzzer build (CONFLUX_FUZZ=ON). Included by the top-level CMakeLists.txt
 # before any library is added, so every library the targets link is built
 # with coverage instrumentation and the same sanitizers as the targets; only
-# the four fuzz targets link libFuzzer's main (fuzz/CMakeLists.txt).
+# the fuzz targets link libFuzzer's main (fuzz/CMakeLists.txt).
 # Use a build directory of its own (tests/fuzz/run_smoke.sh uses build-fuzz/):
 #   cmake -S . -B build-fuzz -G Ninja -DCMAKE_C_COMPILER=clang-14 \
 #         -DCMAKE_CXX_COMPILER=clang++-14 -DCONFLUX_FUZZ=ON -DCONFLUX_BUILD_TESTS=OFF
