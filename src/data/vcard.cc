@@ -565,6 +565,9 @@ Result<std::vector<VCard>> parse_vcards(std::string_view bytes) {
   size_t begin_line = 0;
   size_t number = 0;
   size_t pos = 0;
+  // The previous line ended a quoted-printable value in a soft break ('='):
+  // this one continues the value, whatever it looks like ("BEGIN:VCARD" too).
+  bool qp_soft_break = false;
   while (pos < bytes.size()) {
     size_t nl = bytes.find('\n', pos);
     std::string_view line = bytes.substr(pos, nl == std::string_view::npos ? std::string_view::npos : nl - pos);
@@ -583,14 +586,24 @@ Result<std::vector<VCard>> parse_vcards(std::string_view bytes) {
       lines.clear();
       continue;
     }
-    if (iequals(t, "BEGIN:VCARD") || is_agent_inline_begin(t)) ++depth;
-    if (iequals(t, "END:VCARD") && --depth == 0) {
+    const bool ends_in_equals = !line.empty() && line.back() == '=';
+    if (qp_soft_break) {
+      lines.push_back({line, number});
+      qp_soft_break = ends_in_equals;
+      continue;
+    }
+    // A line that starts with white space continues the one before (a 3.0/4.0
+    // fold, a 2.1 continuation), so it never opens or closes a card.
+    const bool continuation = !line.empty() && (line[0] == ' ' || line[0] == '\t');
+    if (!continuation && (iequals(t, "BEGIN:VCARD") || is_agent_inline_begin(t))) ++depth;
+    if (!continuation && iequals(t, "END:VCARD") && --depth == 0) {
       auto card = parse_card(lines);
       if (!card) return card.error();
       cards.push_back(std::move(*card));
       continue;
     }
     lines.push_back({line, number});
+    qp_soft_break = ends_in_equals && fold_mode_of(line) == FoldMode::kQuotedPrintable;
   }
   if (depth != 0) return line_error(begin_line, "BEGIN:VCARD without END:VCARD");
   if (cards.empty()) return Status::invalid_argument("no BEGIN:VCARD found");

@@ -261,9 +261,30 @@ TEST(VCardParseTest, ControlCharacterInParameterIsRefused) {
 }
 
 TEST(VCardParseTest, BeginOrEndInsideACardIsRefused) {
-  auto card = parse_vcards("BEGIN:VCARD\r\nII:\r\n  BEGIN:VCARD\r\nEND:VCARD\r\nEND:VCARD\r\n");
+  // The card splitter's END:VCARD has no parameters; this one would be
+  // written back as one.
+  auto card = parse_vcards("BEGIN:VCARD\r\nEND;X-A=1:VCARD\r\nEND:VCARD\r\n");
   ASSERT_FALSE(card.has_value());
   EXPECT_NE(card.error().message().find("END:VCARD inside a card"), std::string::npos) << card.error().message();
+  // What fuzz_vcard found: the indented BEGIN continues "II:", so the first
+  // END:VCARD ends the card and the second is stray.
+  auto found = parse_vcards("BEGIN:VCARD\r\nII:\r\n  BEGIN:VCARD\r\nEND:VCARD\r\nEND:VCARD\r\n");
+  ASSERT_FALSE(found.has_value());
+  EXPECT_EQ(found.error().code(), StatusCode::kInvalidArgument);
+}
+
+// A value may hold "BEGIN:VCARD" where a line starts: after a 2.1
+// quoted-printable soft break, or after a 3.0/4.0 fold. Neither opens a
+// nested card (docs/FUZZING.md F8).
+TEST(VCardParseTest, BeginVcardInsideAContinuedValueOpensNoCard) {
+  auto qp = parse_vcard(
+      "BEGIN:VCARD\r\nVERSION:2.1\r\nNOTE;ENCODING=QUOTED-PRINTABLE:a=\r\nBEGIN:VCARD\r\nEND:VCARD\r\n");
+  ASSERT_TRUE(qp.has_value()) << qp.error().to_string();
+  ASSERT_NE(qp->first("NOTE"), nullptr);
+  EXPECT_EQ(qp->first("NOTE")->values, (Strings{"aBEGIN:VCARD"}));
+  auto folded = parse_vcard("BEGIN:VCARD\r\nVERSION:3.0\r\nNOTE:a\r\n BEGIN:VCARD\r\nEND:VCARD\r\n");
+  ASSERT_TRUE(folded.has_value()) << folded.error().to_string();
+  EXPECT_EQ(folded->first("NOTE")->values, (Strings{"aBEGIN:VCARD"}));
 }
 
 }  // namespace
