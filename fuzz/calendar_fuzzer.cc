@@ -22,8 +22,7 @@ using conflux::data::Format;
 
 void check_rejection(const conflux::Status& error, std::string_view what) {
   if (error.code() != conflux::StatusCode::kInvalidArgument) {
-    conflux::fuzz::property_failed(std::string(what) + " rejected input with an unexpected status",
-                                   error.to_string());
+    conflux::fuzz::property_failed(std::string(what) + " rejected input with an unexpected status", error.to_string());
   }
 }
 

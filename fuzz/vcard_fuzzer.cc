@@ -28,15 +28,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       const std::string written = data::write_vcard(card, version);
       auto again = data::parse_vcard(written);
       if (!again) {
-        fuzz::property_failed(std::string("write_vcard ") + data::vcard_version_name(version) +
-                                  " output does not parse",
-                              again.error().to_string() + "\nwritten: " + written.substr(0, 4096));
+        fuzz::property_failed(
+            std::string("write_vcard ") + data::vcard_version_name(version) + " output does not parse",
+            again.error().to_string() + "\nwritten: " + written.substr(0, 4096));
       }
       const std::string rewritten = data::write_vcard(*again, version);
       if (rewritten != written) {
-        fuzz::property_failed(std::string("write_vcard ") + data::vcard_version_name(version) +
-                                  ": write(parse(w)) != w",
-                              "first:\n" + written.substr(0, 4096) + "\nsecond:\n" + rewritten.substr(0, 4096));
+        fuzz::property_failed(
+            std::string("write_vcard ") + data::vcard_version_name(version) + ": write(parse(w)) != w",
+            "first:\n" + written.substr(0, 4096) + "\nsecond:\n" + rewritten.substr(0, 4096));
       }
     }
   }

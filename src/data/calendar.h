@@ -5,7 +5,10 @@
 //
 // The model is a libical VCALENDAR holding the VTIMEZONEs the item refers to
 // and one VEVENT or VTODO, plus the detached exceptions of it (components of
-// the same UID with RECURRENCE-ID). libical reports trouble through icalerrno
+// the same UID with RECURRENCE-ID). Times are read in the zone their TZID
+// names in the system's time zone database when it knows the TZID, else in
+// the item's VTIMEZONE (calendar_time.h: resolved_datetime). The
+// VTIMEZONEs themselves are kept and written as they came. libical reports trouble through icalerrno
 // and X-LIC-ERROR properties; both become kInvalidArgument or are dropped
 // (X-LIC-ERROR), never a crash.
 //

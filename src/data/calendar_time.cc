@@ -23,7 +23,18 @@ std::string normalised_time(icalproperty* p, icalcomponent* owner) {
   if (!v) return "";
   icalvalue_kind k = icalvalue_isa(v);
   if (k != ICAL_DATETIME_VALUE && k != ICAL_DATE_VALUE && k != ICAL_DATETIMEDATE_VALUE) return "";
-  return normalised_time(icalproperty_get_datetime_with_component(p, owner));
+  return normalised_time(resolved_datetime(p, owner));
+}
+
+icaltimetype resolved_datetime(icalproperty* p, icalcomponent* owner) {
+  icaltimetype t = icalproperty_get_datetime_with_component(p, owner);
+  if (!t.zone || icaltime_is_utc(t)) return t;
+  const char* tzid = icaltimezone_get_tzid(const_cast<icaltimezone*>(t.zone));
+  if (!tzid) return t;
+  icaltimezone* known = icaltimezone_get_builtin_timezone(tzid);
+  if (!known) known = icaltimezone_get_builtin_timezone_from_tzid(tzid);
+  if (known) t.zone = known;
+  return t;
 }
 
 }  // namespace conflux::data

@@ -16,4 +16,13 @@ namespace conflux::data {
 std::string normalised_time(icalproperty* p, icalcomponent* owner);
 std::string normalised_time(icaltimetype t);
 
+// The date-time value of `p` with its zone resolved as libical does (the
+// VTIMEZONE of `owner`'s calendar for its TZID, else a built-in zone), except
+// that a TZID the system's time zone database knows ("America/Sao_Paulo")
+// takes the database's zone. libical builds an item's own VTIMEZONE anew for
+// every parsed item and expands all its rules at the first offset lookup: for
+// a zone with a long history that costs seconds per item (docs/FUZZING.md
+// F9); a database zone is loaded once per process.
+icaltimetype resolved_datetime(icalproperty* p, icalcomponent* owner);
+
 }  // namespace conflux::data

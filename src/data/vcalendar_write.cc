@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <vector>
 
+#include "data/calendar_time.h"
 #include "data/text_codec.h"
 #include "data/vcalendar.h"
 
@@ -71,7 +72,7 @@ class Writer {
   std::string run() {
     std::string out = "BEGIN:VCALENDAR\r\nVERSION:1.0\r\n";
     if (icalproperty* start = icalcomponent_get_first_property(main_, ICAL_DTSTART_PROPERTY)) {
-      start_ = icalproperty_get_datetime_with_component(start, main_);
+      start_ = resolved_datetime(start, main_);
       if (start_.zone && !icaltime_is_utc(start_) && !start_.is_date) {
         zone_ = start_.zone;
         std::string daylight = daylight_lines();
@@ -228,11 +229,10 @@ class Writer {
       case ICAL_COMPLETED_PROPERTY:
       case ICAL_CREATED_PROPERTY:
       case ICAL_LASTMODIFIED_PROPERTY:
-      case ICAL_DTSTAMP_PROPERTY:
-        return date_or_time(n == "CREATED" ? "DCREATED" : n, icalproperty_get_datetime_with_component(p, main_));
+      case ICAL_DTSTAMP_PROPERTY: return date_or_time(n == "CREATED" ? "DCREATED" : n, resolved_datetime(p, main_));
       case ICAL_EXDATE_PROPERTY:
       case ICAL_RDATE_PROPERTY: {
-        icaltimetype t = icalproperty_get_datetime_with_component(p, main_);
+        icaltimetype t = resolved_datetime(p, main_);
         if (icaltime_is_null_time(t)) return "";  // RDATE periods: no 1.0 spelling
         if (t.is_date) {
           char buf[16];
@@ -292,7 +292,7 @@ class Writer {
         main_, at_end ? (icalcomponent_isa(main_) == ICAL_VTODO_COMPONENT ? ICAL_DUE_PROPERTY : ICAL_DTEND_PROPERTY)
                       : ICAL_DTSTART_PROPERTY);
     if (!base_p) return std::nullopt;
-    icaltimetype base = icalproperty_get_datetime_with_component(base_p, main_);
+    icaltimetype base = resolved_datetime(base_p, main_);
     if (icaltime_is_null_time(base)) return std::nullopt;
     if (base.is_date) {
       base.is_date = 0;

@@ -46,9 +46,8 @@ bool is_valid_name(std::string_view s) { return is_vcard_name(s); }
 // (tab aside); one would make the card unwritable in 2.1, where TYPE values
 // stand bare.
 bool has_control(std::string_view s) {
-  return std::any_of(s.begin(), s.end(), [](char c) {
-    return (static_cast<unsigned char>(c) < 0x20 && c != '\t') || c == 0x7f;
-  });
+  return std::any_of(s.begin(), s.end(),
+                     [](char c) { return (static_cast<unsigned char>(c) < 0x20 && c != '\t') || c == 0x7f; });
 }
 
 // For messages: at most 40 characters, non-printables as '?'.

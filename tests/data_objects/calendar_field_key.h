@@ -71,7 +71,7 @@ inline bool in_vcal10(const std::string& n) {
 
 inline icaltimetype start_of(icalcomponent* c) {
   icalproperty* p = icalcomponent_get_first_property(c, ICAL_DTSTART_PROPERTY);
-  return p ? icalproperty_get_datetime_with_component(p, c) : icaltime_null_time();
+  return p ? resolved_datetime(p, c) : icaltime_null_time();
 }
 
 inline std::string rrule_key(icalproperty* p, icalcomponent* c, FieldSet set) {
@@ -112,7 +112,7 @@ inline std::string alarm_key(icalcomponent* a, icalcomponent* c) {
         c, at_end ? (icalcomponent_isa(c) == ICAL_VTODO_COMPONENT ? ICAL_DUE_PROPERTY : ICAL_DTEND_PROPERTY)
                   : ICAL_DTSTART_PROPERTY);
     if (!base) return "";
-    icaltimetype b = icalproperty_get_datetime_with_component(base, c);
+    icaltimetype b = resolved_datetime(base, c);
     if (b.is_date) {
       b.is_date = 0;
       b.hour = b.minute = b.second = 0;

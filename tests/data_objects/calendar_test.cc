@@ -170,14 +170,37 @@ TEST(CalendarTest, AlarmsBothWays) {
   EXPECT_NE(std::find(keys.begin(), keys.end(), "VEVENT.VALARM=AUDIO@utc:1136102400"), keys.end());
 }
 
+// A TZID the system's time zone database knows takes the database's zone,
+// not the item's VTIMEZONE (libical would expand that anew for every item:
+// seconds for São Paulo's history, docs/FUZZING.md F9); any other TZID
+// keeps its VTIMEZONE.
+TEST(CalendarTest, KnownTzidUsesTheTimeZoneDatabaseOthersTheirVtimezone) {
+  const std::string fixed_plus_five =
+      "BEGIN:STANDARD\r\nDTSTART:19700101T000000\r\nTZOFFSETFROM:+0500\r\nTZOFFSETTO:+0500\r\nEND:STANDARD\r\n";
+  auto item_in = [&](const std::string& tzid) {
+    return must_parse(
+        ical("BEGIN:VEVENT\r\nUID:z\r\nDTSTART;TZID=" + tzid + ":20170704T120000\r\nSUMMARY:x\r\nEND:VEVENT\r\n",
+             "BEGIN:VTIMEZONE\r\nTZID:" + tzid + "\r\n" + fixed_plus_five + "END:VTIMEZONE\r\n"));
+  };
+  // The database's São Paulo: -03:00, with daylight time in 2017.
+  auto known = item_in("America/Sao_Paulo")->write(vcal10_format());
+  ASSERT_TRUE(known.has_value());
+  EXPECT_NE(known->find("TZ:-03:00\r\n"), std::string::npos) << *known;
+  EXPECT_NE(known->find("DAYLIGHT:TRUE;-02:00;20171015T000000;"), std::string::npos) << *known;
+  // A zone only the item defines: its own fixed +05:00.
+  auto own = item_in("Office-Time")->write(vcal10_format());
+  ASSERT_TRUE(own.has_value());
+  EXPECT_NE(own->find("TZ:+05:00\r\nBEGIN:VEVENT"), std::string::npos) << *own;
+}
+
 // iCalendar wants a DESCRIPTION on a DISPLAY alarm, vCalendar's DALARM may
 // leave the text out: both directions fill in the same default, so such an
 // alarm does not change on its next round trip (docs/FUZZING.md F5).
 TEST(CalendarTest, DisplayAlarmWithoutTextGetsTheSameDefaultBothWays) {
-  auto item = must_parse(ical(
-      "BEGIN:VEVENT\r\nUID:al\r\nDTSTART:20260315T120000Z\r\nSUMMARY:x\r\n"
-      "BEGIN:VALARM\r\nACTION:DISPLAY\r\nTRIGGER;VALUE=DATE-TIME:20260315T100000Z\r\nEND:VALARM\r\n"
-      "END:VEVENT\r\n"));
+  auto item =
+      must_parse(ical("BEGIN:VEVENT\r\nUID:al\r\nDTSTART:20260315T120000Z\r\nSUMMARY:x\r\n"
+                      "BEGIN:VALARM\r\nACTION:DISPLAY\r\nTRIGGER;VALUE=DATE-TIME:20260315T100000Z\r\nEND:VALARM\r\n"
+                      "END:VEVENT\r\n"));
   auto first = item->write(vcal10_format());
   ASSERT_TRUE(first.has_value());
   EXPECT_NE(first->find("DALARM:20260315T100000Z;;;Reminder\r\n"), std::string::npos) << *first;

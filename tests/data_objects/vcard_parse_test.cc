@@ -277,8 +277,8 @@ TEST(VCardParseTest, BeginOrEndInsideACardIsRefused) {
 // quoted-printable soft break, or after a 3.0/4.0 fold. Neither opens a
 // nested card (docs/FUZZING.md F8).
 TEST(VCardParseTest, BeginVcardInsideAContinuedValueOpensNoCard) {
-  auto qp = parse_vcard(
-      "BEGIN:VCARD\r\nVERSION:2.1\r\nNOTE;ENCODING=QUOTED-PRINTABLE:a=\r\nBEGIN:VCARD\r\nEND:VCARD\r\n");
+  auto qp =
+      parse_vcard("BEGIN:VCARD\r\nVERSION:2.1\r\nNOTE;ENCODING=QUOTED-PRINTABLE:a=\r\nBEGIN:VCARD\r\nEND:VCARD\r\n");
   ASSERT_TRUE(qp.has_value()) << qp.error().to_string();
   ASSERT_NE(qp->first("NOTE"), nullptr);
   EXPECT_EQ(qp->first("NOTE")->values, (Strings{"aBEGIN:VCARD"}));

@@ -622,12 +622,14 @@ TEST(XmlCodecDecode, CdataAndEscapedItemDataAreKeptExactly) {
 // XML 1.0 §2.2, §4.1 (issue #11): a character reference or a raw character
 // outside Char is not well-formed, whatever pugixml would make of it.
 TEST(XmlCodecDecode, CharactersXmlForbidsAreRefused) {
-  for (const std::string& bad : {std::string("&#0;"), std::string("&#x0;"), std::string("&#x1F;"),
-                                 std::string("&#xFFFE;"), std::string("&#xD800;"), std::string("&#1114112;"),
-                                 std::string("&#99999999999;"), std::string("a\x01b"),
-                                 // Inside CDATA or a comment a control is still not Char (fuzz_xml_decode
-                                 // found the CDATA one: its re-encoding "&#19;" was then refused).
-                                 std::string("<![CDATA[a\x13" "b]]>"), std::string("<!-- \x01 -->")}) {
+  for (const std::string& bad :
+       {std::string("&#0;"), std::string("&#x0;"), std::string("&#x1F;"), std::string("&#xFFFE;"),
+        std::string("&#xD800;"), std::string("&#1114112;"), std::string("&#99999999999;"), std::string("a\x01b"),
+        // Inside CDATA or a comment a control is still not Char (fuzz_xml_decode
+        // found the CDATA one: its re-encoding "&#19;" was then refused).
+        std::string("<![CDATA[a\x13"
+                    "b]]>"),
+        std::string("<!-- \x01 -->")}) {
     std::string xml = wrap(
         "<Sync><CmdID>1</CmdID><Target><LocURI>card</LocURI></Target><Source><LocURI>contacts</LocURI></Source>"
         "<Add><CmdID>2</CmdID><Item><Source><LocURI>1</LocURI></Source><Data>x" + bad + "y</Data></Item></Add>"
