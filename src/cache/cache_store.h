@@ -1,6 +1,5 @@
 // CacheStore: the Persistent Store (seed FIG. 6, "Persistent Store 40" and
-// "cache 50") — one SQLite file, <data_dir>/cache.db, shared by every cached
-// datastore. Per (user, database) it holds
+// "cache 50"), shared by every cached datastore. Per (user, database) it holds
 //   - items: cuid (the cache's id, the Guid the engine sees), guid (the back
 //     end's id; empty until the Cache Monitor replicated the item), the cache
 //     revision it was last written at, a deleted flag (tombstone), content
@@ -15,13 +14,19 @@
 //   - a state row: whether the initial load from the back end happened, and
 //     the back-end anchor the Back End Monitor has read up to.
 //
-// Durability: apply() writes items and queue entries in ONE transaction, on
-// a connection with synchronous=FULL, so a change the engine acknowledges
-// survives a crash or a power cut, queued. Queue entries go
-// only when replicated() records the back end's answer, or when drop()
-// moves them to the dropped table.
+// Two implementations, chosen by `[storage] database` like the state store:
+// SqliteCacheStore (<data_dir>/cache.db, one node or nodes sharing the file)
+// and PgCacheStore (tables in the shared PostgreSQL database, so every node's
+// Cache Monitor works on one queue). An interface rather than one class with
+// two back ends because the two share no statement text: SQLite serialises
+// writers itself, PostgreSQL needs a per-store lock (see pg_cache_store.h).
 //
-// Several server nodes may share the file: a Cache Monitor claim()s an
+// Durability: apply() writes items and queue entries in ONE transaction,
+// committed durably before it returns, so a change the engine acknowledges
+// survives a crash, queued. Queue entries go only when replicated() records
+// the back end's answer, or when drop() moves them to the dropped table.
+//
+// Several server nodes may share the store: a Cache Monitor claim()s an
 // entry (lease: owner node and expiry) before it replicates it; one UPDATE
 // decides, so two nodes never both hold a live lease on one entry. An
 // expired lease (a node died mid-replication) can be claimed by any node.
@@ -31,12 +36,12 @@
 // past or that are older than a limit, and never one whose delete is still
 // queued.
 //
-// Anchors: cache revisions come from one sequence per file, so they only
+// Anchors: cache revisions come from one sequence per store, so they only
 // grow; an anchor is their decimal text ("0" for an empty store), as in the
 // SQLite adapter.
 //
-// Threading: any method from any thread; the SqliteDb serialises them and
-// every multi-statement write is one IMMEDIATE transaction.
+// Threading: any method from any thread; every multi-statement write is one
+// transaction.
 #pragma once
 
 #include <cstdint>
@@ -48,7 +53,7 @@
 #include "caf/change_events.h"
 #include "caf/content_adapter.h"
 #include "caf/item_history.h"
-#include "common/sqlite_db.h"
+#include "common/status.h"
 
 namespace conflux::cache {
 
@@ -65,7 +70,7 @@ struct CacheItem {
 
 // One queued change, waiting for the Cache Monitor.
 struct QueueEntry {
-  int64_t seq = 0;  // order of enqueueing, over the whole file
+  int64_t seq = 0;  // order of enqueueing, over the whole store
   UserId user;
   std::string database;
   Cuid cuid;
@@ -100,80 +105,80 @@ struct DroppedEntry {
 
 class CacheStore {
  public:
-  // Opens (creating when missing) the cache file and brings module "cache"'s
-  // schema up to date. ":memory:" works for tests.
-  static Result<std::shared_ptr<CacheStore>> open(const std::string& path);
-
+  CacheStore() = default;
   CacheStore(const CacheStore&) = delete;
   CacheStore& operator=(const CacheStore&) = delete;
+  virtual ~CacheStore() = default;
 
-  const std::string& path() const { return db_->path(); }
+  // Where the cache lives, for messages: a file path or a database URI
+  // without its password.
+  virtual std::string location() const = 0;
 
   // --- the (user, database) state
-  Result<bool> loaded(const caf::StoreRef& store);
+  virtual Result<bool> loaded(const caf::StoreRef& store) = 0;
   // The initial load: `set` (a back end's changes_since("")) becomes the
   // cache's content and the store counts as loaded, in one transaction. A
   // no-op when the store is loaded already (a racing caller did it).
-  Status import(const caf::StoreRef& store, const caf::ChangeSet& set, const std::string& default_type);
+  virtual Status import(const caf::StoreRef& store, const caf::ChangeSet& set, const std::string& default_type) = 0;
   // Users with a loaded store of `database`, for the monitors.
-  Result<std::vector<UserId>> users(const std::string& database);
+  virtual Result<std::vector<UserId>> users(const std::string& database) = 0;
   // The back-end anchor the Back End Monitor has folded in up to.
-  Result<Anchor> backend_anchor(const caf::StoreRef& store);
+  virtual Result<Anchor> backend_anchor(const caf::StoreRef& store) = 0;
 
   // --- the engine's side: the contracts of caf::ContentAdapter, over the cache
-  Result<Anchor> current_anchor(const caf::StoreRef& store);
-  Result<caf::ChangeSet> changes_since(const caf::StoreRef& store, const Anchor& since);
+  virtual Result<Anchor> current_anchor(const caf::StoreRef& store) = 0;
+  virtual Result<caf::ChangeSet> changes_since(const caf::StoreRef& store, const Anchor& since) = 0;
   // Items and queue entries in one transaction (a failure to begin or commit
   // fails every item). Creates keep the guid they carry as cuid when unused,
   // else get random hex. Update of an unknown or deleted cuid: kNotFound;
   // delete of one: kAlreadyDeleted (nothing queued). `now` stamps the queue.
-  std::vector<caf::ApplyResult> apply(const caf::StoreRef& store, std::vector<caf::SyncObj>&& batch,
-                                      const std::string& default_type, int64_t now);
-  Result<std::vector<caf::SyncObj>> search(const caf::StoreRef& store, const caf::Query& query);
-  Result<int64_t> live_count(const caf::StoreRef& store);
+  virtual std::vector<caf::ApplyResult> apply(const caf::StoreRef& store, std::vector<caf::SyncObj>&& batch,
+                                              const std::string& default_type, int64_t now) = 0;
+  virtual Result<std::vector<caf::SyncObj>> search(const caf::StoreRef& store, const caf::Query& query) = 0;
+  virtual Result<int64_t> live_count(const caf::StoreRef& store) = 0;
 
   // --- the Cache Monitor's side
   // The queue entries of `database` (all users), oldest first; at most
   // `limit` of them (0: all).
-  Result<std::vector<QueueEntry>> queued(const std::string& database, size_t limit = 0);
-  Result<size_t> queue_length(const std::string& database);
-  Result<std::optional<CacheItem>> item(const caf::StoreRef& store, const Cuid& cuid);
-  Result<QueueStats> queue_stats(const std::string& database);
+  virtual Result<std::vector<QueueEntry>> queued(const std::string& database, size_t limit = 0) = 0;
+  virtual Result<size_t> queue_length(const std::string& database) = 0;
+  virtual Result<std::optional<CacheItem>> item(const caf::StoreRef& store, const Cuid& cuid) = 0;
+  virtual Result<QueueStats> queue_stats(const std::string& database) = 0;
   // Takes the lease on `entry` for `node` until now + lease_seconds, when
   // the entry is still queued, not stuck, and its lease is free, expired or
   // `node`'s own. false: another node holds it, or it is gone.
-  Result<bool> claim(const QueueEntry& entry, const std::string& node, int64_t now, int64_t lease_seconds);
+  virtual Result<bool> claim(const QueueEntry& entry, const std::string& node, int64_t now, int64_t lease_seconds) = 0;
   // The back end took `entry`: records its guid (when not empty) and
   // `backend_rev` on the item and removes the entry, in one transaction.
   // kAborted (nothing written) when `node` no longer holds its lease.
-  Status replicated(const QueueEntry& entry, const Guid& guid, const Anchor& backend_rev,
-                    const std::string& node);
+  virtual Status replicated(const QueueEntry& entry, const Guid& guid, const Anchor& backend_rev,
+                            const std::string& node) = 0;
   // The back end refused or was down: the entry stays, attempts + 1, its
   // lease freed; Retry::kStuck stops automatic retries. Nothing changes when
   // `node` no longer holds the lease (another node owns the entry now).
   enum class Retry { kLater, kStuck };
-  Status retry_later(const QueueEntry& entry, int64_t next_attempt_at, const std::string& error, Retry retry,
-                     const std::string& node);
+  virtual Status retry_later(const QueueEntry& entry, int64_t next_attempt_at, const std::string& error, Retry retry,
+                             const std::string& node) = 0;
 
   // --- the administrator's side (`conflux cache ...`)
   // Stuck entries of every datastore, oldest first.
-  Result<std::vector<QueueEntry>> stuck();
+  virtual Result<std::vector<QueueEntry>> stuck() = 0;
   // Makes entry `seq` due again (stuck cleared, attempts 0). kNotFound when
   // there is no such entry.
-  Status retry_now(int64_t seq);
+  virtual Status retry_now(int64_t seq) = 0;
   // Removes entry `seq` from the queue and records it with the item's
   // current content in `dropped`, in one transaction; returns the record's
   // id. The cache keeps the item: devices still have it, the back end never
   // gets this change. kNotFound when there is no such entry.
-  Result<int64_t> drop(int64_t seq, int64_t now);
-  Result<std::vector<DroppedEntry>> dropped();
+  virtual Result<int64_t> drop(int64_t seq, int64_t now) = 0;
+  virtual Result<std::vector<DroppedEntry>> dropped() = 0;
 
   // --- tombstones
   // Deletes the tombstones of `store` with no queue entry that either have
   // revision <= synced_revision (every device synced past them; -1: none
   // may go for this reason) or were deleted at or before `deleted_before`.
   // Returns how many went.
-  Result<int> purge_tombstones(const caf::StoreRef& store, int64_t synced_revision, int64_t deleted_before);
+  virtual Result<int> purge_tombstones(const caf::StoreRef& store, int64_t synced_revision, int64_t deleted_before) = 0;
 
   // --- the Back End Monitor's side
   // Folds changes the back end reports (by others) into the cache and moves
@@ -182,30 +187,37 @@ class CacheStore {
   // change's anchor), deletes of items the cache deleted already, and
   // changes to items with queue entries still pending (the device's change
   // is newer than the back end's view and will overwrite it). Returns how
-  // many changes reached the cache.
+  // many changes reached the cache. While a replication into the store is in
+  // flight (an entry under a live lease, any node's) nothing is folded and
+  // the anchor stays: `set` may hold that write before replicated() tells
+  // the cache it is ours, and the next poll sees it as the echo it is.
   // `now` stamps the tombstones of deletes. `folded`, when given, receives
   // each change that reached the cache, under the cuid, with the cache's
   // version it replaced (for the item history).
-  Result<int> fold(const caf::StoreRef& store, const caf::ChangeSet& set, const std::string& default_type,
-                   int64_t now, std::vector<caf::ObservedChange>* folded = nullptr);
+  virtual Result<int> fold(const caf::StoreRef& store, const caf::ChangeSet& set, const std::string& default_type,
+                           int64_t now, std::vector<caf::ObservedChange>* folded = nullptr) = 0;
 
   // The cache revision an anchor of this cache stands for; nullopt when
   // `anchor` is not one (e.g. handed out before the cache was switched on).
   static std::optional<int64_t> anchor_revision(const Anchor& anchor);
+  // The anchor of cache revision `revision`.
+  static Anchor revision_anchor(int64_t revision) { return Anchor(std::to_string(revision)); }
 
- private:
-  explicit CacheStore(std::unique_ptr<SqliteDb> db) : db_(std::move(db)) {}
-
-  enum class FoldMode { kInitialLoad, kChangesByOthers };
-  Result<int> fold_locked(const caf::StoreRef& store, const caf::ChangeSet& set, const std::string& default_type,
-                          FoldMode mode, int64_t now, std::vector<caf::ObservedChange>* folded);
-  Result<std::optional<CacheItem>> find(const caf::StoreRef& store, const std::string& column,
-                                        const std::string& value);
-  Result<int64_t> next_revision();
-  Result<bool> has_pending(const caf::StoreRef& store, const Cuid& cuid);
-  Result<Cuid> fresh_cuid(const caf::StoreRef& store, const std::string& wanted);
-
-  const std::unique_ptr<SqliteDb> db_;
+ protected:
+  // kInvalidArgument when `store` names no user or no database.
+  static Status check_scope(const caf::StoreRef& store);
+  // One item of apply()'s batch: kInvalidArgument when it names another user
+  // or datastore than `store`, or is an update or delete without a guid.
+  static Status check_item(const caf::StoreRef& store, const caf::SyncObj& obj);
+  // `n` results, each failed with `status`: nothing of the batch stands.
+  static std::vector<caf::ApplyResult> fail_all(size_t n, const Status& status);
+  // changes_since's `since`: nullopt for "" (everything), else its revision;
+  // kInvalidArgument when it is no anchor of the cache.
+  static Result<std::optional<int64_t>> since_revision(const Anchor& since);
+  // What fold() reports of a change it folded in under `cuid`, replacing
+  // `before` (the cache's version; none, or a tombstone: nothing replaced).
+  static caf::ObservedChange observed(const caf::SyncObj& change, const std::string& cuid,
+                                      const std::string& content_type, const std::optional<CacheItem>& before);
 };
 
 }  // namespace conflux::cache

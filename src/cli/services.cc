@@ -7,6 +7,8 @@
 
 #include "adapters/builtin_adapters.h"
 #include "cache/cached_adapter.h"
+#include "cache/pg_cache_store.h"
+#include "cache/sqlite_cache_store.h"
 #include "caf/metered_adapter.h"
 #include "cli/command.h"
 #include "common/log.h"
@@ -33,8 +35,21 @@ class StateStoreProgress final : public cache::DeviceProgress {
   store::StateStore& state_;
 };
 
-// Puts the persistent cache (<data_dir>/cache.db) in front of every store
-// with `cache = true` and prepares one MonitorThread for their monitors; the
+// The persistent cache beside the state: <data_dir>/cache.db, or the tables
+// of module "cache" in the PostgreSQL database the nodes share.
+Result<std::shared_ptr<cache::CacheStore>> open_cache_store(const Services& s) {
+  if (s.pg_db) {
+    auto opened = cache::PgCacheStore::open(s.pg_db);
+    if (!opened) return opened.error().with_context("storage.database (cache)");
+    return std::shared_ptr<cache::CacheStore>(std::move(*opened));
+  }
+  auto opened = cache::SqliteCacheStore::open(s.config.data_dir + "/cache.db");
+  if (!opened) return opened.error();
+  return std::shared_ptr<cache::CacheStore>(std::move(*opened));
+}
+
+// Puts the persistent cache (open_cache_store) in front of every store with
+// `cache = true` and prepares one MonitorThread for their monitors; the
 // server starts it (admin commands share these services but do not replicate).
 Status wrap_cached_stores(Services& s) {
   std::shared_ptr<cache::CacheStore>& cache_store = s.cache_store;
@@ -44,7 +59,7 @@ Status wrap_cached_stores(Services& s) {
   for (const auto& store : s.config.stores) {
     if (!store.cache.enabled) continue;
     if (!cache_store) {
-      auto opened = cache::CacheStore::open(s.config.data_dir + "/cache.db");
+      auto opened = open_cache_store(s);
       if (!opened) return opened.error();
       cache_store = std::move(*opened);
     }
@@ -76,7 +91,7 @@ Status wrap_cached_stores(Services& s) {
               std::make_shared<cache::CachedAdapter>(cache_store, backend, store.content_type, s.clock));
         }));
     logger("cache")->info("store '{}' cached in {} (node '{}'): trigger {}, back end {}polled every {} s", store.name,
-                          cache_store->path(), node, trigger.describe(), push ? "watched and " : "",
+                          cache_store->location(), node, trigger.describe(), push ? "watched and " : "",
                           store.cache.backend_poll_seconds);
   }
   if (monitors->size() == 0) return Status::ok();

@@ -47,7 +47,8 @@ struct Services {
   std::unique_ptr<caf::HistoryStore> history_store;
   std::unique_ptr<caf::HistoryRecorder> history;
   std::unique_ptr<caf::ContentManager> content;
-  // The persistent cache (<data_dir>/cache.db) when a store has `cache = true`.
+  // The persistent cache (<data_dir>/cache.db, or PostgreSQL with
+  // `[storage] database`) when a store has `cache = true`.
   std::shared_ptr<cache::CacheStore> cache_store;
   // The engine's device anchors, for the cache's tombstone purge.
   std::unique_ptr<cache::DeviceProgress> device_progress;

@@ -38,6 +38,9 @@ class PgLocks {
   enum class Space : int32_t {
     kSession = 0x43460001,  // a sync session's key (engine::SyncStateStore::hold_session)
     kJob = 0x43460002,      // a background job's name (one node runs it)
+    // A cached store's writes (cache/pg_cache_store.h), taken per transaction
+    // with pg_advisory_xact_lock, not through this class.
+    kCacheStore = 0x43460003,
   };
 
   // Connects on first use.

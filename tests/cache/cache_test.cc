@@ -1,9 +1,13 @@
 // The cache layer over a MemoryAdapter behind a FlakyBackendAdapter, with a
-// ManualClock: no sleeps, no threads (except MonitorThreadRunsAndStops).
+// ManualClock: no sleeps, no threads (except MonitorThreadRunsAndStops and
+// TwoNodesRacingForOneQueueReplicateEachEntryOnce). Every case runs on each
+// cache store implementation (tests/cache/cache_store_kind.h).
 #include <gtest/gtest.h>
 
 #include <filesystem>
 #include <map>
+#include <mutex>
+#include <thread>
 
 #include "cache/backend_monitor.h"
 #include "cache/cache_monitor.h"
@@ -12,6 +16,7 @@
 #include "cache/monitor_thread.h"
 #include "caf/backend_registry.h"
 #include "common/base64.h"
+#include "tests/cache/cache_store_kind.h"
 #include "tests/cache/faulty_adapter.h"
 #include "tests/caf/memory_adapter.h"
 
@@ -38,11 +43,14 @@ SyncObj change(Action action, const std::string& guid, const std::string& raw = 
   return obj;
 }
 
-class CacheTest : public ::testing::Test {
+class CacheTest : public ::testing::TestWithParam<test::CacheStoreKind> {
  protected:
   void SetUp() override {
     dir_ = fs::temp_directory_path() / ("conflux-cache-test-" + random_hex(8));
     fs::create_directories(dir_);
+    auto storage = GetParam().create(dir_);
+    ASSERT_TRUE(storage) << storage.error().to_string();
+    storage_ = std::move(*storage);
     memory_ = std::make_shared<test::MemoryAdapter>();
     faulty_ = std::make_shared<test::FlakyBackendAdapter>(memory_);
     open(Trigger::amount(1));
@@ -55,7 +63,7 @@ class CacheTest : public ::testing::Test {
   // Everything but the back end, as after a restart.
   void open(Trigger trigger) {
     close();
-    auto c = CacheStore::open((dir_ / "cache.db").string());
+    auto c = storage_->open();
     ASSERT_TRUE(c) << c.error().to_string();
     cache_ = *c;
     adapter_ = std::make_unique<CachedAdapter>(cache_, faulty_, "text/vcard", clock_);
@@ -67,6 +75,12 @@ class CacheTest : public ::testing::Test {
     monitor_.reset();
     adapter_.reset();
     cache_.reset();
+  }
+  // The test's storage as another node (or a restarted process) opens it.
+  std::shared_ptr<CacheStore> open_again() {
+    auto c = storage_->open();
+    EXPECT_TRUE(c) << c.error().to_string();
+    return c ? *c : nullptr;
   }
   ApplyResult apply1(SyncObj obj, const StoreRef& store) {
     std::vector<SyncObj> batch;
@@ -112,6 +126,7 @@ class CacheTest : public ::testing::Test {
   }
 
   fs::path dir_;
+  std::unique_ptr<test::CacheStorage> storage_;
   ManualClock clock_{kStart};
   CacheMonitorOptions options_;  // read by open()
   std::shared_ptr<test::MemoryAdapter> memory_;
@@ -124,7 +139,7 @@ class CacheTest : public ::testing::Test {
   const StoreRef bob_ = ref("bob");
 };
 
-TEST_F(CacheTest, ApplyWritesCacheAndQueueTogether) {
+TEST_P(CacheTest, ApplyWritesCacheAndQueueTogether) {
   std::vector<SyncObj> batch;
   batch.push_back(change(Action::kCreate, "", "one"));
   batch.push_back(change(Action::kCreate, "", "two"));
@@ -160,7 +175,7 @@ TEST_F(CacheTest, ApplyWritesCacheAndQueueTogether) {
   EXPECT_EQ(adapter_->execute(alice_, caf::Command{"cache-queue", {}})->output, "2");
 }
 
-TEST_F(CacheTest, TrickleReplicatesEveryChange) {
+TEST_P(CacheTest, TrickleReplicatesEveryChange) {
   const Guid a = create("a1", alice_);
   EXPECT_EQ(run(), 1);
   EXPECT_EQ(backend_raws("alice"), (std::vector<std::string>{"a1"}));
@@ -174,7 +189,7 @@ TEST_F(CacheTest, TrickleReplicatesEveryChange) {
   EXPECT_EQ(run(), 0);
 }
 
-TEST_F(CacheTest, AmountTriggerWaitsForN) {
+TEST_P(CacheTest, AmountTriggerWaitsForN) {
   open(Trigger::amount(3));
   create("1", alice_);
   create("2", alice_);
@@ -186,7 +201,7 @@ TEST_F(CacheTest, AmountTriggerWaitsForN) {
   EXPECT_EQ(backend_raws("alice"), (std::vector<std::string>{"1", "2", "3"}));
 }
 
-TEST_F(CacheTest, ReloadedTriggerTakesEffectAtTheNextRun) {
+TEST_P(CacheTest, ReloadedTriggerTakesEffectAtTheNextRun) {
   open(Trigger::amount(3));
   create("1", alice_);
   EXPECT_EQ(run(), 0);
@@ -200,7 +215,7 @@ TEST_F(CacheTest, ReloadedTriggerTakesEffectAtTheNextRun) {
   EXPECT_EQ(backend_raws("alice"), (std::vector<std::string>{"1"}));
 }
 
-TEST_F(CacheTest, MonitorThreadRetunesOnlyTheStoresItMonitors) {
+TEST_P(CacheTest, MonitorThreadRetunesOnlyTheStoresItMonitors) {
   MonitorThread thread(clock_);
   thread.add(std::move(monitor_), std::move(backend_monitor_));
   caf::StoreSettings contacts;
@@ -211,7 +226,7 @@ TEST_F(CacheTest, MonitorThreadRetunesOnlyTheStoresItMonitors) {
   EXPECT_EQ(thread.retune({calendar, contacts}), 1u);
 }
 
-TEST_F(CacheTest, IntervalTriggerWaitsForTheInterval) {
+TEST_P(CacheTest, IntervalTriggerWaitsForTheInterval) {
   open(Trigger::interval(60));
   create("1", alice_);
   clock_.advance(59);
@@ -227,7 +242,7 @@ TEST_F(CacheTest, IntervalTriggerWaitsForTheInterval) {
   EXPECT_EQ(backend_raws("alice").size(), 3u);
 }
 
-TEST_F(CacheTest, CombinedTriggerFiresOnWhicheverComesFirst) {
+TEST_P(CacheTest, CombinedTriggerFiresOnWhicheverComesFirst) {
   open(Trigger::combined(3, 60));
   create("1", alice_);
   create("2", alice_);
@@ -243,7 +258,7 @@ TEST_F(CacheTest, CombinedTriggerFiresOnWhicheverComesFirst) {
   EXPECT_EQ(backend_raws("alice").size(), 4u);
 }
 
-TEST_F(CacheTest, BackendDownKeepsEverythingRetriesWithBackoffAndDrainsInOrder) {
+TEST_P(CacheTest, BackendDownKeepsEverythingRetriesWithBackoffAndDrainsInOrder) {
   const Guid kept = create("kept-v1", alice_);
   EXPECT_EQ(run(), 1);
   faulty_->set_down(true);
@@ -297,7 +312,7 @@ TEST_F(CacheTest, BackendDownKeepsEverythingRetriesWithBackoffAndDrainsInOrder) 
   EXPECT_EQ(memory_->find(UserId("alice"), "contacts", Guid(gone.str())), std::nullopt);
 }
 
-TEST_F(CacheTest, ReopenedMidQueueLosesNothing) {
+TEST_P(CacheTest, ReopenedMidQueueLosesNothing) {
   ASSERT_TRUE(adapter_->current_anchor(alice_));  // loaded while the back end was up
   ASSERT_TRUE(adapter_->current_anchor(bob_));
   faulty_->set_down(true);
@@ -320,7 +335,7 @@ TEST_F(CacheTest, ReopenedMidQueueLosesNothing) {
   EXPECT_EQ(backend_raws("bob"), (std::vector<std::string>{"three"}));
 }
 
-TEST_F(CacheTest, CreateReplayedAfterCrashIsNotDuplicated) {
+TEST_P(CacheTest, CreateReplayedAfterCrashIsNotDuplicated) {
   const Guid cuid = create("once", alice_);
   // The back end took it, then the process died before the cache knew.
   ASSERT_TRUE(others(change(Action::kCreate, cuid.str(), "once"), alice_).status.is_ok());
@@ -330,7 +345,7 @@ TEST_F(CacheTest, CreateReplayedAfterCrashIsNotDuplicated) {
   EXPECT_EQ(faulty_->applied_items(), 0);
 }
 
-TEST_F(CacheTest, FoldedChangesByOthersReachTheHistorySinkWithTheVersionTheyReplaced) {
+TEST_P(CacheTest, FoldedChangesByOthersReachTheHistorySinkWithTheVersionTheyReplaced) {
   const Guid mine = create("mine-v1", alice_);
   EXPECT_EQ(run(), 1);
   std::vector<caf::ObservedChange> seen;
@@ -369,7 +384,7 @@ TEST_F(CacheTest, FoldedChangesByOthersReachTheHistorySinkWithTheVersionTheyRepl
   EXPECT_EQ(seen[0].before->raw, "mine-edited");
 }
 
-TEST_F(CacheTest, ChangesByOthersAreFoldedInAndNotEchoed) {
+TEST_P(CacheTest, ChangesByOthersAreFoldedInAndNotEchoed) {
   const Guid mine = create("mine-v1", alice_);
   EXPECT_EQ(run(), 1);
   // Our own write, seen in the back end's change log, is no change.
@@ -430,7 +445,33 @@ TEST_F(CacheTest, ChangesByOthersAreFoldedInAndNotEchoed) {
   EXPECT_EQ(backend_raws("alice"), (std::vector<std::string>{"mine-v3"}));
 }
 
-TEST_F(CacheTest, PendingDeviceChangeWinsOverTheBackEnds) {
+// Node A wrote an entry to the back end and has not told the cache yet when
+// node B's Back End Monitor reads the back end: B must not take A's write for
+// a new item by someone else (a second copy on every device).
+TEST_P(CacheTest, FoldWaitsWhileAReplicationIsInFlight) {
+  const Guid cuid = create("mine", alice_);
+  auto q = cache_->queued("contacts");
+  ASSERT_TRUE(q);
+  ASSERT_EQ(q->size(), 1u);
+  ASSERT_TRUE(*cache_->claim(q->front(), "node-a", clock_.now_seconds(), 300));
+  const ApplyResult written = others(change(Action::kCreate, cuid.str(), "mine"), alice_);
+  ASSERT_TRUE(written.status.is_ok());
+
+  clock_.advance(10);
+  auto polled = backend_monitor_->poll_once(clock_.now_seconds());
+  ASSERT_TRUE(polled) << polled.error().to_string();
+  EXPECT_EQ(*polled, 0);
+  EXPECT_EQ(*cache_->live_count(alice_), 1);
+
+  ASSERT_TRUE(cache_->replicated(q->front(), written.guid, written.anchor, "node-a").is_ok());
+  clock_.advance(10);
+  polled = backend_monitor_->poll_once(clock_.now_seconds());
+  ASSERT_TRUE(polled) << polled.error().to_string();
+  EXPECT_EQ(*polled, 0);  // now known as the echo of A's replication
+  EXPECT_EQ(cache_raws(alice_), (std::vector<std::string>{"mine"}));
+}
+
+TEST_P(CacheTest, PendingDeviceChangeWinsOverTheBackEnds) {
   const Guid item = create("v1", alice_);
   EXPECT_EQ(run(), 1);
   faulty_->set_user_down("alice", true);
@@ -447,7 +488,7 @@ TEST_F(CacheTest, PendingDeviceChangeWinsOverTheBackEnds) {
   EXPECT_EQ(backend_raws("alice"), (std::vector<std::string>{"device"}));
 }
 
-TEST_F(CacheTest, InitialLoadImportsTheBackEnd) {
+TEST_P(CacheTest, InitialLoadImportsTheBackEnd) {
   ASSERT_TRUE(others(change(Action::kCreate, "", "old-1"), alice_).status.is_ok());
   ASSERT_TRUE(others(change(Action::kCreate, "", "old-2"), alice_).status.is_ok());
   auto set = adapter_->changes_since(alice_, Anchor());
@@ -465,7 +506,7 @@ TEST_F(CacheTest, InitialLoadImportsTheBackEnd) {
   EXPECT_EQ(*cache_->loaded(bob_), false);
 }
 
-TEST_F(CacheTest, UsersAreIsolated) {
+TEST_P(CacheTest, UsersAreIsolated) {
   const Guid a = create("alice-1", alice_);
   create("bob-1", bob_);
   EXPECT_EQ(cache_raws(alice_), (std::vector<std::string>{"alice-1"}));
@@ -489,7 +530,7 @@ TEST_F(CacheTest, UsersAreIsolated) {
   EXPECT_EQ(backend_raws("alice"), (std::vector<std::string>{"alice-1", "alice-2"}));
 }
 
-TEST_F(CacheTest, MonitorThreadRunsAndStops) {
+TEST_P(CacheTest, MonitorThreadRunsAndStops) {
   SystemClock clock;
   create("threaded", alice_);
   auto mt = std::make_unique<MonitorThread>(clock, 5);
@@ -504,7 +545,7 @@ TEST_F(CacheTest, MonitorThreadRunsAndStops) {
   EXPECT_EQ(backend_raws("alice"), (std::vector<std::string>{"threaded"}));
 }
 
-TEST_F(CacheTest, RegistryWrapsAStoresAdapter) {
+TEST_P(CacheTest, RegistryWrapsAStoresAdapter) {
   caf::BackendRegistry registry;
   ASSERT_TRUE(registry.add_factory(std::make_unique<test::MemoryAdapterFactory>(memory_)).is_ok());
   caf::StoreSettings settings;
@@ -534,7 +575,7 @@ TEST_F(CacheTest, RegistryWrapsAStoresAdapter) {
 
 // --- stuck entries, replication lag -----------------------------------------
 
-TEST_F(CacheTest, RefusedEntryBecomesStuckAndOthersGoOn) {
+TEST_P(CacheTest, RefusedEntryBecomesStuckAndOthersGoOn) {
   options_.stuck_after_attempts = 3;
   open(Trigger::amount(1));
   faulty_->set_refuse("BAD");
@@ -579,7 +620,7 @@ TEST_F(CacheTest, RefusedEntryBecomesStuckAndOthersGoOn) {
   EXPECT_EQ(backend_raws("alice"), (std::vector<std::string>{"good-1", "good-2", "BAD-v2"}));
 }
 
-TEST_F(CacheTest, DroppedEntryKeepsItsContentOnRecord) {
+TEST_P(CacheTest, DroppedEntryKeepsItsContentOnRecord) {
   options_.stuck_after_attempts = 1;
   open(Trigger::amount(1));
   faulty_->set_refuse("BAD");
@@ -611,7 +652,7 @@ TEST_F(CacheTest, DroppedEntryKeepsItsContentOnRecord) {
   EXPECT_NE(d.entry.last_error.find("refused"), std::string::npos);
 }
 
-TEST_F(CacheTest, BackEndDownNeverMakesAnEntryStuck) {
+TEST_P(CacheTest, BackEndDownNeverMakesAnEntryStuck) {
   options_.stuck_after_attempts = 2;
   open(Trigger::amount(1));
   ASSERT_TRUE(adapter_->current_anchor(alice_));  // loaded while the back end was up
@@ -649,7 +690,7 @@ class FakeProgress final : public DeviceProgress {
   std::map<std::string, std::vector<Anchor>> anchors;
 };
 
-TEST_F(CacheTest, TombstonesGoOnceEveryDeviceSyncedPastThem) {
+TEST_P(CacheTest, TombstonesGoOnceEveryDeviceSyncedPastThem) {
   FakeProgress progress;
   options_.progress = &progress;
   options_.purge_every_seconds = 60;
@@ -688,7 +729,7 @@ TEST_F(CacheTest, TombstonesGoOnceEveryDeviceSyncedPastThem) {
   EXPECT_EQ(*monitor_->purge_tombstones(clock_.now_seconds()), 1);
 }
 
-TEST_F(CacheTest, TombstonesGoAfterTheMaxAge) {
+TEST_P(CacheTest, TombstonesGoAfterTheMaxAge) {
   FakeProgress progress;
   options_.progress = &progress;
   options_.purge_every_seconds = 1;
@@ -722,16 +763,16 @@ TEST_F(CacheTest, TombstonesGoAfterTheMaxAge) {
   EXPECT_EQ(*cache_->item(alice_, Cuid(c.str())), std::nullopt);
 }
 
-// --- several nodes on one cache file ----------------------------------------
+// --- several nodes on one cache store ----------------------------------------
 
-TEST_F(CacheTest, TwoNodesNeverReplicateAnEntryTwice) {
+TEST_P(CacheTest, TwoNodesNeverReplicateAnEntryTwice) {
   options_.node_id = "node-a";
   open(Trigger::amount(1));
-  auto second = CacheStore::open((dir_ / "cache.db").string());
-  ASSERT_TRUE(second) << second.error().to_string();
+  std::shared_ptr<CacheStore> second = open_again();
+  ASSERT_TRUE(second);
   CacheMonitorOptions b_options;
   b_options.node_id = "node-b";
-  CacheMonitor node_b(*second, faulty_, "contacts", Trigger::amount(1), clock_.now_seconds(), b_options);
+  CacheMonitor node_b(second, faulty_, "contacts", Trigger::amount(1), clock_.now_seconds(), b_options);
 
   for (int i = 0; i < 4; ++i) create("alice-" + std::to_string(i), alice_);
   for (int i = 0; i < 3; ++i) create("bob-" + std::to_string(i), bob_);
@@ -758,7 +799,7 @@ TEST_F(CacheTest, TwoNodesNeverReplicateAnEntryTwice) {
   EXPECT_EQ(backend_raws("bob"), (std::vector<std::string>{"bob-0", "bob-1", "bob-2"}));
 }
 
-TEST_F(CacheTest, ExpiredLeaseIsTakenOver) {
+TEST_P(CacheTest, ExpiredLeaseIsTakenOver) {
   options_.node_id = "node-b";
   open(Trigger::amount(1));
   create("orphan", alice_);
@@ -785,6 +826,52 @@ TEST_F(CacheTest, ExpiredLeaseIsTakenOver) {
   // A's late answer cannot remove what B did, nor record twice.
   EXPECT_EQ(cache_->replicated(q->front(), Guid("x"), Anchor("1"), "node-a").code(), StatusCode::kAborted);
 }
+
+// Two nodes, each with a store handle of its own, drain one queue at the same
+// time: every entry is claimed, replicated and removed by exactly one.
+TEST_P(CacheTest, TwoNodesRacingForOneQueueReplicateEachEntryOnce) {
+  constexpr int kEntries = 120;
+  for (int i = 0; i < kEntries; ++i) create("item-" + std::to_string(i), i % 2 == 0 ? alice_ : bob_);
+  std::mutex mutex;
+  std::map<int64_t, std::vector<std::string>> replicated_by;  // seq -> nodes that replicated it
+  auto node = [&](std::string name) {
+    std::shared_ptr<CacheStore> store = open_again();
+    if (!store) return;
+    // Bounded: a node that failed leaves its leased entry, and the other must not wait for it for ever.
+    for (int round = 0; round < 100; ++round) {
+      auto entries = store->queued("contacts");
+      ASSERT_TRUE(entries) << entries.error().to_string();
+      if (entries->empty()) return;
+      for (const QueueEntry& entry : *entries) {
+        auto claimed = store->claim(entry, name, kStart, 300);
+        ASSERT_TRUE(claimed) << claimed.error().to_string();
+        if (!*claimed) continue;
+        {
+          std::lock_guard lock(mutex);
+          replicated_by[entry.seq].push_back(name);
+        }
+        Status done = store->replicated(entry, Guid("b-" + entry.cuid.str()), Anchor("1"), name);
+        ASSERT_TRUE(done.is_ok()) << done.to_string();
+      }
+    }
+  };
+  std::thread a(node, "node-a");
+  std::thread b(node, "node-b");
+  a.join();
+  b.join();
+
+  EXPECT_EQ(replicated_by.size(), static_cast<size_t>(kEntries));
+  std::map<std::string, int> per_node;
+  for (const auto& [seq, nodes] : replicated_by) {
+    EXPECT_EQ(nodes.size(), 1u) << "entry " << seq << " replicated more than once";
+    if (!nodes.empty()) ++per_node[nodes.front()];
+  }
+  EXPECT_EQ(queue_length(), 0u);
+  EXPECT_EQ(per_node["node-a"] + per_node["node-b"], kEntries);
+}
+
+INSTANTIATE_TEST_SUITE_P(Stores, CacheTest, ::testing::ValuesIn(test::cache_store_kinds()),
+                         [](const ::testing::TestParamInfo<test::CacheStoreKind>& info) { return info.param.name; });
 
 }  // namespace
 }  // namespace conflux::cache

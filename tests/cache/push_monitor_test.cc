@@ -16,13 +16,13 @@
 #include "adapters/vdir/vdir_adapter.h"
 #include "cache/backend_monitor.h"
 #include "cache/cache_monitor.h"
-#include "cache/cache_store.h"
 #include "cache/cached_adapter.h"
 #include "cache/monitor_thread.h"
-#include "tests/common/temp_dir.h"
+#include "cache/sqlite_cache_store.h"
 #include "tests/cache/faulty_adapter.h"
 #include "tests/caf/memory_adapter.h"
 #include "tests/caf/sync_objs.h"
+#include "tests/common/temp_dir.h"
 
 namespace conflux::cache {
 namespace {
@@ -53,7 +53,7 @@ TEST(PushMonitorTest, AMarkedStoreIsPolledBeforeTheInterval) {
   TempDir dir;
   ManualClock clock(kStart);
   auto memory = std::make_shared<test::MemoryAdapter>();
-  auto cache = CacheStore::open(dir.file("cache.db"));
+  auto cache = SqliteCacheStore::open(dir.file("cache.db"));
   ASSERT_TRUE(cache) << cache.error().to_string();
   CachedAdapter adapter(*cache, memory, "text/vcard", clock);
   const StoreRef alice = ref("alice"), bob = ref("bob");
@@ -107,7 +107,7 @@ class VdirPushTest : public ::testing::Test {
     auto vdir = adapters::VdirAdapterFactory().create(settings, caf::AdapterEnv{dir_.path().string()});
     ASSERT_TRUE(vdir) << vdir.error().to_string();
     vdir_ = *vdir;
-    auto cache = CacheStore::open(dir_.file("cache.db"));
+    auto cache = SqliteCacheStore::open(dir_.file("cache.db"));
     ASSERT_TRUE(cache) << cache.error().to_string();
     cache_ = *cache;
     adapter_ = std::make_unique<CachedAdapter>(cache_, vdir_, "text/vcard", clock_);

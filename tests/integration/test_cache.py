@@ -16,7 +16,9 @@ acknowledged is ever lost"):
   5. device B slow-syncs and gets all 10; A's next sync brings nothing back
      (the Cache Monitor's writes are not echoed by the Back End Monitor).
   While the back end is broken, `conflux cache status` and GET /metrics show
-  the queued changes and their age (replication lag).
+  the queued changes and their age (replication lag). With
+  CONFLUX_TEST_STORE=postgresql the cache and its queue live in the server's
+  PostgreSQL database: no cache.db, and psql finds the 10 items there.
 
 test_stuck_entries: a change the back end refuses is marked stuck after
 cache_stuck_after_attempts failures; `conflux cache stuck` lists it,
@@ -44,6 +46,7 @@ import unittest
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import pg_server  # noqa: E402
 import syncml_client as sc  # noqa: E402
 import vcards  # noqa: E402
 from conflux_server import (IntegrationTest, error_lines, http_request,  # noqa: E402
@@ -184,9 +187,27 @@ class CacheTest(IntegrationTest):
 
         self.server.stop()
         self.assertEqual(error_lines(self.server.log_text()), [])
-        self.assertTrue((self.server.data_dir / "cache.db").exists())
+        self.assert_cache_holds(10)
         status = self.server.cli("cache", "status").stdout
         self.assertRegex(status, r"(?m)^contacts\t0\t0\t0\t\d+$", status)
+
+    def assert_cache_holds(self, live_items):
+        """The cache is where [storage] says: cache.db beside the state, or
+        (CONFLUX_TEST_STORE=postgresql) the server's PostgreSQL database,
+        with no cache.db at all; there it holds the user's `live_items`
+        and an empty queue."""
+        cache_file = self.server.data_dir / "cache.db"
+        if self.server.database is None:
+            self.assertTrue(cache_file.exists())
+            return
+        self.assertFalse(cache_file.exists())
+        pg = pg_server.shared()
+        items = pg.psql(self.server.database,
+                        "SELECT count(*) FROM cache_items WHERE user_name = "
+                        f"'{USER}' AND database = '{DS}' AND NOT deleted")
+        self.assertEqual(items.strip(), str(live_items))
+        queued = pg.psql(self.server.database, "SELECT count(*) FROM cache_queue")
+        self.assertEqual(queued.strip(), "0")
 
     def stuck_lines(self):
         return [line for line in self.server.cli("cache", "stuck")

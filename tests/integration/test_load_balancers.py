@@ -339,18 +339,20 @@ class LoadBalancerTest(IntegrationTest):
                                    "--test installs haproxy and nginx-light")
         cls.pg = pg_server.shared()
 
-    def start_nodes(self, public_url, names=NODES, extra=""):
+    def start_nodes(self, public_url, names=NODES, extra="", store=None):
         """Three nodes on one fresh database, one back end (a sqlite file
         all of them open), each with its own data directory; RespURIs point
-        at public_url, the balancer.  `extra`: more of each node's config."""
+        at public_url, the balancer.  `extra`: more of each node's config;
+        `store`: another [stores.contacts] section than the sqlite file."""
         database = self.pg.create_database()
-        # In node a's data directory, where server_fns() looks.
-        items = self.tmp / f"node-{names[0]}" / "data" / "items.db"
+        if store is None:
+            # In node a's data directory, where server_fns() looks.
+            items = self.tmp / f"node-{names[0]}" / "data" / "items.db"
+            store = (f'[stores.contacts]\nadapter = "sqlite"\nfile = "{items}"\n'
+                     'content_type = "text/vcard"\ncontent_version = "3.0"\n')
         config = (f'[storage]\ndatabase = "{self.pg.uri(database)}"\n'
                   f'[server]\npublic_url = "{public_url}"\n'
-                  '[auth]\ntrusted_proxies = ["127.0.0.1"]\n'
-                  f'[stores.contacts]\nadapter = "sqlite"\nfile = "{items}"\n'
-                  'content_type = "text/vcard"\ncontent_version = "3.0"\n')
+                  '[auth]\ntrusted_proxies = ["127.0.0.1"]\n' + store)
         # node_id: on one host all would default to the host name, and a
         # lease (outbox, cache queue) would look like each other's own.
         nodes = {name: self.make_server(

@@ -17,7 +17,13 @@
       time): the sync completes on the others or fails cleanly and the next
       one completes, and then the server holds exactly the device's
       contacts, each once.  CONFLUX_NODE_KILLS sets the rounds (default
-      6; docs/LOAD-BALANCING.md runs 100).
+      6; docs/LOAD-BALANCING.md runs 100);
+  (e) two nodes share one persistent cache in PostgreSQL in front of a
+      vdir: a device's adds and edits, queued by whichever node took the
+      message, are written to the directory by both nodes' Cache Monitors,
+      each change once (the replicated counts of both logs add up to the
+      changes, one file per contact), and `conflux cache status` on a node
+      sees the one queue drained.
 
 Nodes and the shared back end as test_load_balancers.py starts them.
 
@@ -30,6 +36,7 @@ import sys
 import threading
 import time
 import unittest
+from collections import Counter
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -47,6 +54,8 @@ from test_load_balancers import (DS, NODES, PASSWORD, USER,  # noqa: E402
 import test_load_balancers  # noqa: E402  (not its TestCase: it would run here too)
 
 RACED_CONTACTS = 300
+CACHED_CONTACTS = 40
+REPLICATED = re.compile(r"store 'contacts': replicated (\d+) of")
 TAKE_OVER_TIMEOUT = 60   # seconds; a job's lock is tried every 5 s
 KILL_ROUNDS = int(os.environ.get("CONFLUX_NODE_KILLS", "6"))
 KILL_CONTACTS = 150
@@ -167,12 +176,17 @@ class NodeFailureTest(IntegrationTest):
         poll_until(lambda: "this" in said()[other], TAKE_OVER_TIMEOUT,
                    what=f"node {other} taking the job over")
 
-    def test_a_node_killed_at_many_moments_of_a_sync_costs_nothing(self):
+    def start_behind_haproxy(self, **options):
+        """start_nodes(**options) with an HAProxy in front; (nodes, balancer)."""
         port = free_port()
-        nodes = self.start_nodes(f"http://127.0.0.1:{port}")
+        nodes = self.start_nodes(f"http://127.0.0.1:{port}", **options)
         balancer = HAProxy(self.tmp / "haproxy", port, nodes)
         self.addCleanup(balancer.close)
         balancer.start()
+        return nodes, balancer
+
+    def test_a_node_killed_at_many_moments_of_a_sync_costs_nothing(self):
+        nodes, balancer = self.start_behind_haproxy()
         device = self.make_device(balancer, "dev", USER, PASSWORD,
                                   extra=KILL_CLIENT)
         for name, text in vcards.generate(KILL_CONTACTS, seed=81):
@@ -227,6 +241,44 @@ class NodeFailureTest(IntegrationTest):
               f"answered 502/503: {undelivered}", file=sys.stderr)
         # Round 0 kills as the client starts: one kill at least met a sync.
         self.assertGreater(mid_sync, 0)
+
+    def test_two_cache_monitors_write_each_queued_change_once(self):
+        vdir = self.tmp / "vdir"
+        nodes, balancer = self.start_behind_haproxy(
+            names=("a", "b"),
+            store=(f'[stores.contacts]\nadapter = "vdir"\nroot = "{vdir}"\n'
+                   'content_type = "text/vcard"\ncontent_version = "3.0"\n'
+                   'cache = true\ncache_trigger = "amount"\ncache_amount = 1\n'
+                   'backend_poll_seconds = 1\n'))
+        device = self.make_device(balancer, "cached-dev", USER, PASSWORD,
+                                  extra=KILL_CLIENT)
+        for name, text in vcards.generate(CACHED_CONTACTS, seed=91):
+            device.write_item(DS, name, text)
+        device.sync("slow")
+        edited = sorted(device.items(DS))[::4]
+        for name in edited:
+            device.write_item(DS, name, vcards.replace_property(
+                device.items(DS)[name], "FN", f"FN:Edited {name}"))
+        device.sync("two-way")
+        changes = CACHED_CONTACTS + len(edited)
+
+        def replicated():
+            return {name: sum(int(n) for n in REPLICATED.findall(node.log_text()))
+                    for name, node in nodes.items()}
+        poll_until(lambda: sum(replicated().values()) >= changes, 60,
+                   what=f"{changes} changes replicated")
+        collection = vdir / USER / DS
+        on_disk = Counter(vcards.fn_of(p.read_text(encoding="utf-8"))
+                          for p in collection.glob("*.vcf"))
+        self.assertEqual(doubled(on_disk), {})
+        self.assertEqual(on_disk, device_fns(device))
+        status = nodes["b"].cli("cache", "status").stdout
+        self.assertRegex(status, r"(?m)^contacts\t0\t0\t0\t\d+$", status)
+        self.assertFalse((nodes["a"].data_dir / "cache.db").exists())
+        counts = replicated()
+        self.assertEqual(sum(counts.values()), changes, counts)
+        print(f"\nshared cache: {changes} changes replicated, per node {counts}",
+              file=sys.stderr)
 
     def assert_server_has_the_devices(self, nodes, device, what):
         # The shared back end is in the first node's data directory.
