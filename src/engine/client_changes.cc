@@ -97,7 +97,7 @@ namespace {
 // server has under another id must be matched, not doubled.
 std::vector<caf::SyncObj> slow_sync_candidates(caf::CafInterface& caf, const caf::StoreRef& where,
                                                const DatastoreState& ds, const std::string& session, bool rerun) {
-  if (!ds.sends_everything() && !rerun) return {};
+  if (!ds.sends_everything() && !rerun && !ds.resumed) return {};
   auto all = caf.search(where, caf::Query{});
   if (!all) {
     logger("engine")->warn("session {} datastore {}: reading items for matching failed: {}", session, ds.server_uri,
@@ -271,7 +271,24 @@ Result<ItemPlan> SyncEngine::MessageRun::classify_item(ClientBatch& batch, const
     return plan;
   }
   if (item.data_kind == protocol::DataKind::kNone) return decided(std::move(plan), StatusCode::kIncompleteCommand);
-  return plan_write(batch, std::move(plan), item, mapped, seen_before);
+  ItemPlan planned = plan_write(batch, std::move(plan), item, mapped, seen_before);
+  // A slow sync marks no changes: an item the device had (its map row says
+  // so) that the server changed or deleted since may come as the device's
+  // older copy (say its anchors went with an answer it never got) as well
+  // as a change of its own. Written over or added again, the server's
+  // change would be undone without a trace; it is a conflict, for the
+  // store's policy, as in a two-way sync (issue #20: found by the crash loop).
+  if (ds.sends_everything() && mapped && planned.write) {
+    const caf::SyncObj* current = batch.matcher.item(mapped->guid.str());
+    const bool changed = current && current->anchor != mapped->synced &&
+                         planned.write->action == caf::Action::kUpdate && planned.write->guid == mapped->guid;
+    const bool deleted = !current && planned.write->action == caf::Action::kCreate;
+    if (changed || deleted) {
+      planned.write.reset();
+      return plan_conflict(batch, std::move(planned), item, *mapped, deleted);
+    }
+  }
+  return planned;
 }
 
 Result<ItemPlan> SyncEngine::MessageRun::plan_conflict(ClientBatch& batch, ItemPlan&& plan,
@@ -323,8 +340,10 @@ ItemPlan SyncEngine::MessageRun::plan_write(ClientBatch& batch, ItemPlan&& plan,
     } else if (auto twin = batch.matcher.match(stored.raw, stored.content_type)) {
       return batch.match_twin(std::move(plan), std::move(*twin));
     }
-  } else if (rerun_ && !mapped && cmd.kind == CommandKind::kAdd) {
-    // Stored by the run its server did not live to answer: map it, once.
+  } else if ((rerun_ || ds.resumed) && !mapped && cmd.kind == CommandKind::kAdd) {
+    // Stored by the run its server did not live to answer: map it, once. A
+    // resumed sync's Adds too: the suspended session may have ended in such
+    // a run, its message never sent again (issue #20: the crash loop).
     if (auto twin = batch.matcher.match(stored.raw, stored.content_type)) {
       return batch.match_twin(std::move(plan), std::move(*twin));
     }

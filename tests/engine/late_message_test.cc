@@ -129,5 +129,38 @@ TEST_F(LateMessageTest, AMessageRunAgainAfterItsServerDiedStoresItsAddsOnce) {
   EXPECT_EQ(rows->size(), 4u);
 }
 
+// The same death, but the device gives that session up and resumes it
+// (Alert 225) in a new one, sending the Adds again: a resumed sync matches its
+// Adds by content first, so what the dead run stored is mapped, not stored
+// twice (issue #20: found by the crash loop).
+TEST_F(LateMessageTest, AddsSentAgainInAResumedSyncAfterTheServerDiedAreStoredOnce) {
+  Device a(engine(), "IMEI:A");
+  seed(a, 2);
+  a.start_session();
+  auto pkg2 = a.send({alert(200, "contacts", a.last_anchor, "next")}, true, true);
+  ASSERT_TRUE(pkg2) << pkg2.error().to_string();
+  const std::vector<Command> adds = {sync_cmd("contacts", {change(CommandKind::kAdd, "10", vcard("New One")),
+                                                           change(CommandKind::kAdd, "11", vcard("New Two"))})};
+  auto first = a.send(adds, true);
+  ASSERT_TRUE(first) << first.error().to_string();
+  ASSERT_EQ(server_items(), 4u);
+  // The Adds in the back end, their map rows not: the server died, and the
+  // device, its answer lost, gave the session up.
+  const engine::DeviceStore where{UserId("alice"), DeviceId("IMEI:A"), "contacts"};
+  ASSERT_TRUE(state_.remove_map(where, {Luid("10"), Luid("11")}).is_ok());
+
+  a.start_session();
+  auto resumed = a.send({alert(225, "contacts", a.last_anchor, "next")}, true, true);
+  ASSERT_TRUE(resumed) << resumed.error().to_string();
+  auto again = a.send(adds, true);
+  ASSERT_TRUE(again) << again.error().to_string();
+  EXPECT_EQ(code_for(again->reply, "Add", "10") / 100, 2);
+  EXPECT_EQ(code_for(again->reply, "Add", "11") / 100, 2);
+  EXPECT_EQ(server_items(), 4u);
+  auto rows = state_.map_entries(where);
+  ASSERT_TRUE(rows);
+  EXPECT_EQ(rows->size(), 4u);
+}
+
 }  // namespace
 }  // namespace conflux::test

@@ -1186,5 +1186,41 @@ TEST_F(ConflictPolicyTest, ReloadedPolicyDecidesTheNextConflict) {
   EXPECT_EQ(state_.conflicts(UserId("alice"), false)->front().policy, "client-wins");
 }
 
+// Issue #20 (found by the crash loop): device A slow-syncs holding its old
+// copies of items device B changed and deleted since (A's anchors went with
+// an answer it never got). A slow sync marks no changes, so the old copies
+// neither overwrite the newer version nor bring the deleted item back: each is
+// a conflict for the store's policy. Under server-wins A gets B's version and
+// B's delete, and its copies stay in the conflict records.
+TEST_F(ConflictPolicyTest, SlowSyncDoesNotUndoChangesWithOlderCopies) {
+  restart_engine("server-wins");
+  Device a(*engine_, "IMEI:A");
+  seed(a, 3);
+  Device b(*engine_, "IMEI:B");
+  ASSERT_TRUE(b.sync(201).completed);
+  b.edit(b.luid_of(vcard("Person 0")), vcard("Person 0 by B"));
+  b.remove(b.luid_of(vcard("Person 1")));
+  ASSERT_TRUE(b.sync(200).completed);
+
+  const std::string changed = a.luid_of(vcard("Person 0"));
+  const std::string deleted = a.luid_of(vcard("Person 1"));
+  SyncRun run = a.sync(201);
+  ASSERT_TRUE(run.completed);
+  EXPECT_EQ(run.item_status[changed], 419);
+  EXPECT_EQ(run.item_status[deleted], 419);
+  const std::vector<std::string> newest{vcard("Person 0 by B"), vcard("Person 2")};
+  EXPECT_EQ(sorted_server(), newest);
+  EXPECT_EQ(sorted_items(a), newest);
+  auto conflicts = state_.conflicts(UserId("alice"), false);
+  ASSERT_TRUE(conflicts);
+  EXPECT_EQ(conflicts->size(), 2u);
+
+  // An item the server did not change since is the device's to change, in a
+  // slow sync too.
+  a.edit(a.luid_of(vcard("Person 2")), vcard("Person 2 by A"));
+  ASSERT_TRUE(a.sync(201).completed);
+  EXPECT_EQ(sorted_server(), (std::vector<std::string>{vcard("Person 0 by B"), vcard("Person 2 by A")}));
+}
+
 }  // namespace
 }  // namespace conflux::engine

@@ -124,9 +124,11 @@ class ConfluxServer:
     TOML fragment merged into the generated config (e.g.
     "[server]\\nmax_body_bytes = 65536").  The first start() binds any free
     port; restart() keeps that port, so configured clients stay valid.
+    env: variables added to the process's environment (e.g. a preloaded
+    library that steers its clock, test_backend_outage.py).
     """
 
-    def __init__(self, binary, root_dir, config_extra=""):
+    def __init__(self, binary, root_dir, config_extra="", env=None):
         self.binary = binary
         self.root = Path(root_dir).resolve()
         self.root.mkdir(parents=True, exist_ok=True)
@@ -134,6 +136,7 @@ class ConfluxServer:
         self.config_path = self.root / "conflux.toml"
         self.log_path = self.root / "server.log"
         self.proc = None
+        self.env = dict(env or {})
         self.port = None
         self.scheme = "http"      # "https" when the config sets TLS files
         self.ssl_context = None   # trusts the server's certificate (https)
@@ -190,7 +193,8 @@ class ConfluxServer:
             args += ["--port", str(self.port)]
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL,
-                                         stdout=log, stderr=log)
+                                         stdout=log, stderr=log,
+                                         env={**os.environ, **self.env})
 
         def listening():
             m = LISTEN_RE.search(self._log_since(offset))
@@ -317,9 +321,9 @@ class IntegrationTest(unittest.TestCase):
         self._servers = []
         self.addCleanup(self._cleanup_tmp)
 
-    def make_server(self, config_extra="", name="server"):
+    def make_server(self, config_extra="", name="server", env=None):
         server = ConfluxServer(conflux_binary(), self.tmp / name,
-                               config_extra)
+                               config_extra, env)
         self._servers.append(server)
         return server
 
