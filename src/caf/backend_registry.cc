@@ -2,10 +2,6 @@
 
 namespace conflux::caf {
 
-const char* backend_login_name(BackendLogin login) {
-  return login == BackendLogin::kPerUser ? "per-user" : "service";
-}
-
 Status BackendRegistry::add_factory(std::unique_ptr<AdapterFactory> factory) {
   std::string kind = factory->kind();
   if (factories_.count(kind)) return Status::already_exists("adapter kind '" + kind + "' registered twice");
