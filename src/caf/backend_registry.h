@@ -48,6 +48,16 @@ class BackendRegistry {
   // kAlreadyExists for a datastore name used twice.
   Status add_store(const StoreSettings& settings, const AdapterEnv& env);
 
+  // Registers datastore `settings.name` with an UnavailableAdapter
+  // (caf/unavailable_adapter.h) that answers every call with kUnavailable and
+  // `reason`: what add_store returned when the factory refused the section
+  // or could not reach its back end at start. The server then starts with
+  // every other datastore working. kAlreadyExists as add_store.
+  Status add_unavailable_store(const StoreSettings& settings, const Status& reason);
+  // Why datastore `name` is unavailable (add_unavailable_store); OK for one
+  // whose adapter was made, and for an unknown name.
+  Status unavailability(const std::string& name) const;
+
   // The factory's check() of a valid section (see AdapterFactory::check);
   // the validation error alone when it is not valid.
   std::vector<Status> check_store(const StoreSettings& settings, const AdapterEnv& env) const;
@@ -71,6 +81,7 @@ class BackendRegistry {
   struct Entry {
     StoreSettings settings;
     std::shared_ptr<ContentAdapter> adapter;
+    Status unavailable;  // non-OK: `adapter` is an UnavailableAdapter, for this reason
   };
   std::map<std::string, std::unique_ptr<AdapterFactory>> factories_;
   std::map<std::string, Entry> stores_;
