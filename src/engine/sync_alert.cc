@@ -6,6 +6,7 @@
 #include "common/log.h"
 #include "engine/message_run.h"
 #include "engine/status_map.h"
+#include "protocol/sync_type.h"
 
 namespace conflux::engine {
 
@@ -16,23 +17,13 @@ using protocol::StatusCode;
 
 namespace {
 
-// The sync type (200–205) an Alert code asks for; 0 when it asks for none.
-// A device answering a server alert (package 0) sends 206–210: the sync
-// types initiated by the server (SYNCML-REFERENCE §4). They run as 200 and
-// 202–205 (there is no server-alerted slow sync), and our Alert answers with
-// the type run, as libsynthesis' server does.
+// The Alert code of the sync type an Alert code asks for (protocol/sync_type.h);
+// 0 when it asks for none. A device answering a server alert (package 0)
+// sends 206–210; those run as the matching client type, and our Alert answers
+// with the type run, as libsynthesis' server does.
 int requested_sync_type(int code) {
-  if (code >= protocol::to_int(AlertCode::kTwoWay) && code <= protocol::to_int(AlertCode::kRefreshFromServer)) {
-    return code;
-  }
-  switch (static_cast<AlertCode>(code)) {
-    case AlertCode::kTwoWayByServer: return protocol::to_int(AlertCode::kTwoWay);
-    case AlertCode::kOneWayFromClientByServer: return protocol::to_int(AlertCode::kOneWayFromClient);
-    case AlertCode::kRefreshFromClientByServer: return protocol::to_int(AlertCode::kRefreshFromClient);
-    case AlertCode::kOneWayFromServerByServer: return protocol::to_int(AlertCode::kOneWayFromServer);
-    case AlertCode::kRefreshFromServerByServer: return protocol::to_int(AlertCode::kRefreshFromServer);
-    default: return 0;
-  }
+  const std::optional<protocol::SyncType> type = protocol::sync_type_of_alert(code);
+  return type ? protocol::to_int(protocol::client_alert_code(*type)) : 0;
 }
 
 // Whether the sync type needs the history of an earlier sync (the anchors).
