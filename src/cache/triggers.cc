@@ -5,16 +5,8 @@
 namespace conflux::cache {
 
 Trigger Trigger::from_settings(const caf::CacheSettings& settings) {
-  const auto n = static_cast<size_t>(std::max<int64_t>(settings.amount, 1));
-  switch (settings.trigger) {
-    case caf::CacheSettings::Trigger::kInterval:
-      return interval(settings.interval_seconds);
-    case caf::CacheSettings::Trigger::kCombined:
-      return combined(n, settings.interval_seconds);
-    case caf::CacheSettings::Trigger::kAmount:
-    default:
-      return amount(n);
-  }
+  return Trigger(settings.trigger, static_cast<size_t>(std::max<int64_t>(settings.amount, 1)),
+                 settings.interval_seconds);
 }
 
 bool Trigger::due(size_t queue_length, int64_t now, int64_t last_propagation) const {

@@ -12,13 +12,14 @@
 #include <cstdint>
 #include <string>
 
-#include "caf/backend_registry.h"
+#include "caf/store_settings.h"
 
 namespace conflux::cache {
 
 class Trigger {
  public:
-  enum class Kind : uint8_t { kAmount, kInterval, kCombined };
+  // The one list of trigger kinds, as the configuration names them.
+  using Kind = caf::CacheTrigger;
 
   static Trigger amount(size_t n) { return Trigger(Kind::kAmount, n, 0); }
   static Trigger interval(int64_t seconds) { return Trigger(Kind::kInterval, 0, seconds); }

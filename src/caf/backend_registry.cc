@@ -1,10 +1,8 @@
 #include "caf/backend_registry.h"
 
-namespace conflux::caf {
+#include "caf/unavailable_adapter.h"
 
-const char* backend_login_name(BackendLogin login) {
-  return login == BackendLogin::kPerUser ? "per-user" : "service";
-}
+namespace conflux::caf {
 
 Status BackendRegistry::add_factory(std::unique_ptr<AdapterFactory> factory) {
   std::string kind = factory->kind();
@@ -34,8 +32,19 @@ Status BackendRegistry::add_store(const StoreSettings& settings, const AdapterEn
     if (adapter.error().message().starts_with(key)) return adapter.error();
     return adapter.error().with_context(key);
   }
-  stores_.emplace(settings.name, Entry{settings, std::move(*adapter)});
+  stores_.emplace(settings.name, Entry{settings, std::move(*adapter), Status::ok()});
   return Status::ok();
+}
+
+Status BackendRegistry::add_unavailable_store(const StoreSettings& settings, const Status& reason) {
+  if (stores_.count(settings.name)) return Status::already_exists("datastore '" + settings.name + "' configured twice");
+  stores_.emplace(settings.name, Entry{settings, std::make_shared<UnavailableAdapter>(settings.name, reason), reason});
+  return Status::ok();
+}
+
+Status BackendRegistry::unavailability(const std::string& name) const {
+  auto it = stores_.find(name);
+  return it == stores_.end() ? Status::ok() : it->second.unavailable;
 }
 
 std::vector<Status> BackendRegistry::check_store(const StoreSettings& settings, const AdapterEnv& env) const {

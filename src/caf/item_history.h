@@ -24,8 +24,8 @@
 #include <string>
 #include <vector>
 
-#include "caf/backend_registry.h"
 #include "caf/content_adapter.h"
+#include "caf/store_settings.h"
 #include "common/clock.h"
 
 namespace conflux::caf {

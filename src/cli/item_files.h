@@ -9,7 +9,7 @@
 #include <string_view>
 #include <vector>
 
-#include "caf/backend_registry.h"
+#include "caf/store_settings.h"
 #include "common/status.h"
 #include "data/data_object.h"
 

@@ -2,21 +2,18 @@
 
 #include <fstream>
 #include <iostream>
-#include <map>
+#include <optional>
 
 #include "cli/command.h"
 #include "protocol/san.h"
+#include "protocol/sync_type.h"
 
 namespace conflux::app {
 
 int notify(Services& s, const NotifyRequest& r) {
-  static const std::map<std::string, int> kTypes = {{"two-way", 206},
-                                                    {"one-way-from-client", 207},
-                                                    {"refresh-from-client", 208},
-                                                    {"one-way-from-server", 209},
-                                                    {"refresh-from-server", 210}};
-  auto type = kTypes.find(r.type);
-  if (type == kTypes.end()) return fail("unknown sync type '" + r.type + "'");
+  const std::optional<protocol::SyncType> type = protocol::parse_sync_type(r.type);
+  // A slow sync is the device's own decision: there is no server-alerted one.
+  if (!type || !protocol::server_alert_code(*type)) return fail("unknown sync type '" + r.type + "'");
   const caf::StoreSettings* store = nullptr;
   for (const auto& st : s.config.stores) {
     if (st.name == r.store) store = &st;
@@ -39,7 +36,7 @@ int notify(Services& s, const NotifyRequest& r) {
   san.initiator = protocol::SanInitiator::kServer;
   san.session_id = static_cast<uint16_t>(r.session_id);
   san.server_id = r.server_id.empty() ? r.user : r.server_id;
-  san.syncs = {protocol::SanSync{type->second, protocol::san_content_type(store->content_type), store->name}};
+  san.syncs = {protocol::SanSync{*type, protocol::san_content_type(store->content_type), store->name}};
   auto bytes = protocol::encode_san(san, *secret, r.nonce);
   if (!bytes) return fail(bytes.error().message());
   std::ofstream out(r.out, std::ios::binary | std::ios::trunc);

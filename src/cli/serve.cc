@@ -72,7 +72,11 @@ class PidFile {
 void subscribe(config::Preferences& prefs, Services& s, engine::SyncEngine& engine,
                const std::shared_ptr<engine::DeviceQuirkBook>& quirk_book) {
   prefs.add_check("stores", [&s](const config::Config& c) {
-    for (const auto& store : c.stores) CFX_RETURN_IF_ERROR(config::locate(c, s.registry.validate_store(store)));
+    for (const auto& store : c.stores) {
+      // Unavailable since start, it stays so until a restart: a reload does not remake adapters.
+      if (!s.registry.unavailability(store.name).is_ok()) continue;
+      CFX_RETURN_IF_ERROR(config::locate(c, s.registry.validate_store(store)));
+    }
     return Status::ok();
   });
   prefs.on_change({"log", {"log.level", "log.format"}, nullptr, [](const config::Config& c) {
@@ -425,6 +429,10 @@ void register_server_commands(CLI::App& app, Context& ctx) {
   set_action(check, ctx, [](const config::Config& cfg) {
     auto services = Services::open_all(cfg);
     if (!services) return fail(services.error().message());
+    // The server would start without such a store; the check says so.
+    for (const auto& store : cfg.stores) {
+      if (Status st = (*services)->registry.unavailability(store.name); !st.is_ok()) return fail(st.message());
+    }
     std::cout << "configuration is valid; data directory " << cfg.data_dir << "\n";
     return 0;
   });

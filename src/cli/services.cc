@@ -57,7 +57,8 @@ Status wrap_cached_stores(Services& s) {
   s.device_progress = std::make_unique<StateStoreProgress>(*s.state);
   const std::string node = node_id(s.config);
   for (const auto& store : s.config.stores) {
-    if (!store.cache.enabled) continue;
+    // An unavailable store has no back end to replicate to or watch.
+    if (!store.cache.enabled || !s.registry.unavailability(store.name).is_ok()) continue;
     if (!cache_store) {
       auto opened = open_cache_store(s);
       if (!opened) return opened.error();
@@ -103,6 +104,7 @@ Status wrap_cached_stores(Services& s) {
 // logins and a service account need a back end with accounts of its own.
 Status check_backend_logins(const caf::BackendRegistry& registry) {
   for (const auto& store : registry.stores()) {
+    if (!registry.unavailability(store.name).is_ok()) continue;  // its capabilities are unknown
     const bool own_accounts = registry.adapter_for(store.name)->caps() & caf::kCapOwnAccounts;
     const std::string key = "stores." + store.name + ".";
     if (store.login == caf::BackendLogin::kPerUser && !own_accounts) {
@@ -197,8 +199,17 @@ Result<std::unique_ptr<Services>> Services::open_all(const config::Config& confi
   caf::AdapterEnv env{config.data_dir};
   // The adapters check their settings here, after loading: their errors get
   // the file and line of the key they name (config::locate).
+  // A store whose adapter cannot be made (a bad value, its database down)
+  // answers its devices "unavailable"; the others work meanwhile.
   for (const auto& store : config.stores) {
-    CFX_RETURN_IF_ERROR(config::locate(config, s->registry.add_store(store, env)));
+    const Status added = config::locate(config, s->registry.add_store(store, env));
+    if (added.is_ok()) continue;
+    if (added.code() == StatusCode::kAlreadyExists) return added;
+    logger("caf")->error(
+        "{}; datastore '{}' is unavailable (its devices get 503) until this is fixed and the "
+        "server restarted",
+        added.message(), store.name);
+    CFX_RETURN_IF_ERROR(s->registry.add_unavailable_store(store, added));
   }
   // Each back end's failures count for /metrics; under the cache, so that
   // replication's count too.

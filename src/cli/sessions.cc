@@ -4,24 +4,13 @@
 #include <set>
 
 #include "cli/command.h"
+#include "protocol/sync_type.h"
 
 namespace conflux::app {
 namespace {
 
 // How many of the newest report lines a session id prefix is looked up in.
 constexpr int kPrefixSearchLimit = 10000;
-
-const char* sync_type_name(int code) {
-  switch (code) {
-    case 200: return "two-way";
-    case 201: return "slow";
-    case 202: return "one-way-from-client";
-    case 203: return "refresh-from-client";
-    case 204: return "one-way-from-server";
-    case 205: return "refresh-from-server";
-    default: return "other";
-  }
-}
 
 // The column names of print()'s lines.
 void print_header() {
@@ -30,10 +19,11 @@ void print_header() {
 
 void print(const engine::SyncReport& r) {
   std::cout << r.session.str() << "\t" << when(r.finished_at) << "\t" << r.where.user.str() << "\t"
-            << r.where.device.str() << "\t" << r.where.database << "\t" << sync_type_name(r.sync_type)
-            << "\tfrom device +" << r.counts.client_adds << " ~" << r.counts.client_updates << " -" << r.counts.client_deletes << " !"
-            << r.counts.client_errors << "\tto device +" << r.counts.server_adds << " ~" << r.counts.server_updates << " -"
-            << r.counts.server_deletes << "\tconflicts " << r.counts.conflicts;
+            << r.where.device.str() << "\t" << r.where.database << "\t" << protocol::sync_type_name(r.sync_type)
+            << "\tfrom device +" << r.counts.client_adds << " ~" << r.counts.client_updates << " -"
+            << r.counts.client_deletes << " !" << r.counts.client_errors << "\tto device +" << r.counts.server_adds
+            << " ~" << r.counts.server_updates << " -" << r.counts.server_deletes << "\tconflicts "
+            << r.counts.conflicts;
   if (!r.problems.empty()) std::cout << "\tproblems " << r.problems.size();
   std::cout << "\n";
 }

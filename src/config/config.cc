@@ -196,11 +196,11 @@ Status read_cache_key(const std::string& key, const toml::node& node, const std:
   }
   if (key == "cache_trigger") {
     if (value == "amount" && node.is_string()) {
-      cache.trigger = caf::CacheSettings::Trigger::kAmount;
+      cache.trigger = caf::CacheTrigger::kAmount;
     } else if (value == "interval" && node.is_string()) {
-      cache.trigger = caf::CacheSettings::Trigger::kInterval;
+      cache.trigger = caf::CacheTrigger::kInterval;
     } else if (value == "combined" && node.is_string()) {
-      cache.trigger = caf::CacheSettings::Trigger::kCombined;
+      cache.trigger = caf::CacheTrigger::kCombined;
     } else {
       return bad(source, node, path, "must be one of amount, interval, combined");
     }
@@ -609,9 +609,9 @@ std::map<std::string, std::string> config_keys(const Config& c) {
     keys[p + "service_user"] = store.service_user;
     keys[p + "service_password_file"] = store.service_password_file;
     keys[p + "cache"] = store.cache.enabled ? "true" : "false";
-    keys[p + "cache_trigger"] = store.cache.trigger == caf::CacheSettings::Trigger::kAmount     ? "amount"
-                                : store.cache.trigger == caf::CacheSettings::Trigger::kInterval ? "interval"
-                                                                                                : "combined";
+    keys[p + "cache_trigger"] = store.cache.trigger == caf::CacheTrigger::kAmount     ? "amount"
+                                : store.cache.trigger == caf::CacheTrigger::kInterval ? "interval"
+                                                                                      : "combined";
     keys[p + "cache_amount"] = std::to_string(store.cache.amount);
     keys[p + "cache_interval_seconds"] = std::to_string(store.cache.interval_seconds);
     keys[p + "backend_poll_seconds"] = std::to_string(store.cache.backend_poll_seconds);

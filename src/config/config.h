@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "caf/backend_registry.h"
+#include "caf/store_settings.h"
 #include "common/status.h"
 
 namespace conflux::config {

@@ -189,8 +189,9 @@ Status SyncEngine::MessageRun::prepare_server_changes(DatastoreState& ds) {
   ds.prepared = true;
   CFX_RETURN_IF_ERROR(settle_client_deletes(ds));
   // Refresh from server: the device starts empty.
-  if (first_time && ds.alert_code == 205) CFX_RETURN_IF_ERROR(engine_.state_.clear_map(key));
-  if (first_time && ds.alert_code == 203) CFX_RETURN_IF_ERROR(delete_unclaimed(ds));
+  if (first_time && ds.sync_type == protocol::SyncType::kRefreshFromServer)
+    CFX_RETURN_IF_ERROR(engine_.state_.clear_map(key));
+  if (first_time && ds.sync_type == protocol::SyncType::kRefreshFromClient) CFX_RETURN_IF_ERROR(delete_unclaimed(ds));
   if (first_time && ds.sends_everything()) {
     // Map rows for items the client did not send any more are stale.
     auto entries = engine_.state_.map_entries(key);

@@ -25,7 +25,7 @@
 
 #include <cstddef>
 
-#include "caf/backend_registry.h"
+#include "caf/store_settings.h"
 
 namespace conflux::engine {
 

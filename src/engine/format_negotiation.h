@@ -32,7 +32,7 @@
 #include <string_view>
 #include <vector>
 
-#include "caf/backend_registry.h"
+#include "caf/store_settings.h"
 #include "caf/sync_obj.h"
 #include "data/device_caps.h"
 #include "engine/sync_state_store.h"

@@ -154,8 +154,8 @@ class SyncEngine::MessageRun {
   // it runs: the requested one, or a slow sync (status 508) when the anchors
   // do not match or a resume is impossible. False when the datastore cannot
   // sync now (the status says why).
-  Result<bool> open_datastore(const protocol::Command& cmd, const caf::StoreSettings& settings, int requested,
-                              protocol::Command& status);
+  Result<bool> open_datastore(const protocol::Command& cmd, const caf::StoreSettings& settings,
+                              std::optional<protocol::SyncType> requested, protocol::Command& status);
   // Our Alert for the datastore, with our anchors.
   void announce_datastore(const DatastoreState& ds, const std::optional<SyncAnchors>& stored);
 

@@ -3,7 +3,7 @@
 
 #include <vector>
 
-#include "caf/backend_registry.h"
+#include "caf/store_settings.h"
 #include "protocol/devinf.h"
 
 namespace conflux::engine {

@@ -22,11 +22,15 @@ const char* phase_name(Phase phase) {
 }
 
 bool DatastoreState::server_sends() const {
-  return alert_code == 200 || alert_code == 201 || alert_code == 204 || alert_code == 205;
+  using protocol::SyncType;
+  return sync_type == SyncType::kTwoWay || sync_type == SyncType::kSlow || sync_type == SyncType::kOneWayFromServer ||
+         sync_type == SyncType::kRefreshFromServer;
 }
 
 bool DatastoreState::client_sends() const {
-  return alert_code == 200 || alert_code == 201 || alert_code == 202 || alert_code == 203;
+  using protocol::SyncType;
+  return sync_type == SyncType::kTwoWay || sync_type == SyncType::kSlow || sync_type == SyncType::kOneWayFromClient ||
+         sync_type == SyncType::kRefreshFromClient;
 }
 
 DatastoreState* SessionState::find_by_server_uri(const std::string& uri) {
@@ -88,7 +92,7 @@ json datastore_to_json(const DatastoreState& d) {
   return {
       {"server_uri", d.server_uri},
       {"client_uri", d.client_uri},
-      {"alert", d.alert_code},
+      {"alert", protocol::to_int(d.sync_type)},
       {"client_last", d.client_last},
       {"client_next", d.client_next},
       {"server_next", d.server_next.str()},
@@ -101,8 +105,10 @@ json datastore_to_json(const DatastoreState& d) {
       {"slow_claimed", d.slow_claimed_guids},
       {"outgoing", out},
       {"outgoing_offset", d.outgoing_offset},
-      {"partial", d.partial ? json{{"kind", static_cast<int>(d.partial->kind)}, {"luid", d.partial->luid},
-                                   {"type", d.partial->type}, {"format", d.partial->format},
+      {"partial", d.partial ? json{{"kind", static_cast<int>(d.partial->kind)},
+                                   {"luid", d.partial->luid},
+                                   {"type", d.partial->type},
+                                   {"format", d.partial->format},
                                    {"size", d.partial->declared_size},
                                    // chunks may end inside a UTF-8 sequence: JSON needs base64 here
                                    {"data", base64_encode(d.partial->data)}}
@@ -113,8 +119,9 @@ json datastore_to_json(const DatastoreState& d) {
       {"rejected", d.rejected_guids},
       {"unacknowledged_adds", d.unacknowledged_adds},
       {"deferred_deletes", d.deferred_deletes},
-      {"counts", {d.counts.client_adds, d.counts.client_updates, d.counts.client_deletes, d.counts.client_errors, d.counts.server_adds,
-                  d.counts.server_updates, d.counts.server_deletes, d.counts.conflicts}},
+      {"counts",
+       {d.counts.client_adds, d.counts.client_updates, d.counts.client_deletes, d.counts.client_errors,
+        d.counts.server_adds, d.counts.server_updates, d.counts.server_deletes, d.counts.conflicts}},
   };
 }
 
@@ -122,7 +129,8 @@ DatastoreState datastore_from_json(const json& j) {
   DatastoreState d;
   d.server_uri = j.at("server_uri");
   d.client_uri = j.at("client_uri");
-  d.alert_code = j.at("alert");
+  // A damaged row's unknown type syncs slow: it matches and loses nothing.
+  d.sync_type = protocol::sync_type_of_alert(j.at("alert").get<int>()).value_or(protocol::SyncType::kSlow);
   d.client_last = j.at("client_last");
   d.client_next = j.at("client_next");
   d.server_next = Anchor(j.at("server_next").get<std::string>());

@@ -15,6 +15,7 @@
 #include "engine/sync_state_store.h"
 #include "protocol/codec.h"
 #include "protocol/message.h"
+#include "protocol/sync_type.h"
 
 namespace conflux::engine {
 
@@ -58,7 +59,7 @@ struct PartialItem {
 struct DatastoreState {
   std::string server_uri;   // our datastore name ("contacts")
   std::string client_uri;   // the client's ("./contacts")
-  int alert_code = 200;     // sync type agreed for this session
+  protocol::SyncType sync_type = protocol::SyncType::kTwoWay;  // agreed for this session
   std::string client_last;  // anchors the client sent in pkg 1
   std::string client_next;
   Anchor server_next;       // back-end anchor our pkg-2 Alert announced
@@ -92,10 +93,12 @@ struct DatastoreState {
   // its changes are all in (engine/deletion_guard.h).
   std::map<std::string, std::string> deferred_deletes;
 
-  bool is_slow() const { return alert_code == 201; }
+  bool is_slow() const { return sync_type == protocol::SyncType::kSlow; }
   // The client sends everything it has (slow sync, refresh from client):
   // its items are matched with the server's by content, not by change marks.
-  bool sends_everything() const { return alert_code == 201 || alert_code == 203; }
+  bool sends_everything() const {
+    return sync_type == protocol::SyncType::kSlow || sync_type == protocol::SyncType::kRefreshFromClient;
+  }
   // The server sends changes in these sync types (two-way, slow, one-way from server, refresh from server).
   bool server_sends() const;
   // The client sends changes in these sync types.

@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "caf/backend_registry.h"
+#include "caf/store_settings.h"
 #include "engine/sync_state_store.h"
 
 namespace conflux::engine {

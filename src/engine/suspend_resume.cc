@@ -79,7 +79,7 @@ Result<bool> SyncEngine::MessageRun::resume_datastore(DatastoreState& ds) {
   ds = std::move(resumed);
   session_.resumed_tallies[ds.server_uri] = item_tally(ds);
   logger("engine")->info("session {} user {} datastore {}: resuming sync {} of session {}", session_.key.str(),
-                         session_.user.str(), ds.server_uri, ds.alert_code, (*point)->str());
+                         session_.user.str(), ds.server_uri, protocol::to_int(ds.sync_type), (*point)->str());
   return true;
 }
 

@@ -6,6 +6,7 @@
 #include "common/log.h"
 #include "engine/message_run.h"
 #include "engine/status_map.h"
+#include "protocol/sync_type.h"
 
 namespace conflux::engine {
 
@@ -13,33 +14,13 @@ using protocol::AlertCode;
 using protocol::Command;
 using protocol::CommandKind;
 using protocol::StatusCode;
+using protocol::SyncType;
 
 namespace {
 
-// The sync type (200–205) an Alert code asks for; 0 when it asks for none.
-// A device answering a server alert (package 0) sends 206–210: the sync
-// types initiated by the server (SYNCML-REFERENCE §4). They run as 200 and
-// 202–205 (there is no server-alerted slow sync), and our Alert answers with
-// the type run, as libsynthesis' server does.
-int requested_sync_type(int code) {
-  if (code >= protocol::to_int(AlertCode::kTwoWay) && code <= protocol::to_int(AlertCode::kRefreshFromServer)) {
-    return code;
-  }
-  switch (static_cast<AlertCode>(code)) {
-    case AlertCode::kTwoWayByServer: return protocol::to_int(AlertCode::kTwoWay);
-    case AlertCode::kOneWayFromClientByServer: return protocol::to_int(AlertCode::kOneWayFromClient);
-    case AlertCode::kRefreshFromClientByServer: return protocol::to_int(AlertCode::kRefreshFromClient);
-    case AlertCode::kOneWayFromServerByServer: return protocol::to_int(AlertCode::kOneWayFromServer);
-    case AlertCode::kRefreshFromServerByServer: return protocol::to_int(AlertCode::kRefreshFromServer);
-    default: return 0;
-  }
-}
-
 // Whether the sync type needs the history of an earlier sync (the anchors).
-bool needs_history(int sync_type) {
-  return sync_type == protocol::to_int(AlertCode::kTwoWay) ||
-         sync_type == protocol::to_int(AlertCode::kOneWayFromClient) ||
-         sync_type == protocol::to_int(AlertCode::kOneWayFromServer);
+bool needs_history(SyncType type) {
+  return type == SyncType::kTwoWay || type == SyncType::kOneWayFromClient || type == SyncType::kOneWayFromServer;
 }
 
 }  // namespace
@@ -55,8 +36,11 @@ Status SyncEngine::MessageRun::handle_alert(const Command& cmd) {
     return Status::ok();
   }
   const bool is_resume = code == protocol::to_int(AlertCode::kResume);
-  const int requested = requested_sync_type(code);
-  if ((requested == 0 && !is_resume) || cmd.items.empty() || !cmd.items[0].target || !cmd.items[0].source) {
+  // A device answering a server alert (package 0) asks with 206–210; those
+  // run as the matching client type, and our Alert answers with the type run,
+  // as libsynthesis' server does.
+  const std::optional<SyncType> requested = protocol::sync_type_of_alert(code);
+  if ((!requested && !is_resume) || cmd.items.empty() || !cmd.items[0].target || !cmd.items[0].source) {
     add_status(cmd, StatusCode::kOptionalFeatureNotSupported);
     return Status::ok();
   }
@@ -87,7 +71,7 @@ Status SyncEngine::MessageRun::handle_alert(const Command& cmd) {
 }
 
 Result<bool> SyncEngine::MessageRun::open_datastore(const Command& cmd, const caf::StoreSettings& settings,
-                                                    int requested, Command& status) {
+                                                    std::optional<SyncType> requested, Command& status) {
   const protocol::Item& item = cmd.items[0];
   const bool is_resume = cmd.code == protocol::to_int(AlertCode::kResume);
   DatastoreState fresh;
@@ -111,7 +95,8 @@ Result<bool> SyncEngine::MessageRun::open_datastore(const Command& cmd, const ca
   const DeviceStore key{session_.user, session_.device, settings.name};
   auto stored = engine_.state_.anchors(key);
   if (!stored) return stored.error();
-  ds->alert_code = requested;
+  // A resume takes the suspended sync's type, or runs slow.
+  ds->sync_type = requested.value_or(SyncType::kSlow);
   bool resumed = false;
   if (is_resume) {
     // Resume (SYNCML-REFERENCE §15): continue the suspended sync where it
@@ -126,10 +111,11 @@ Result<bool> SyncEngine::MessageRun::open_datastore(const Command& cmd, const ca
     if (!forgotten) return forgotten.error();
     moved = *forgotten;
   }
-  if ((is_resume && !resumed) || (!is_resume && needs_history(requested) && moved) ||
-      (!is_resume && needs_history(requested) && (!stored->has_value() || (*stored)->client_next != ds->client_last))) {
+  if ((is_resume && !resumed) || (!is_resume && needs_history(*requested) && moved) ||
+      (!is_resume && needs_history(*requested) &&
+       (!stored->has_value() || (*stored)->client_next != ds->client_last))) {
     status.code = protocol::to_int(StatusCode::kRefreshRequired);
-    ds->alert_code = protocol::to_int(AlertCode::kSlow);
+    ds->sync_type = SyncType::kSlow;
     logger("engine")->info("session {} user {} datastore {}: {}, slow sync", session_.key.str(),
                            session_.user.str(), settings.name,
                            is_resume ? "suspended sync cannot be resumed"
@@ -151,7 +137,7 @@ Result<bool> SyncEngine::MessageRun::open_datastore(const Command& cmd, const ca
   }
   // A resumed sync keeps the anchor it announced before the suspend.
   if (!resumed) ds->server_next = *anchor;
-  if (!resumed && ds->alert_code == protocol::to_int(AlertCode::kOneWayFromClient) && stored->has_value()) {
+  if (!resumed && ds->sync_type == SyncType::kOneWayFromClient && stored->has_value()) {
     // Nothing flows to the device: what changed on the server since the
     // last sync is still owed to it, so the anchor does not move.
     ds->server_next = (*stored)->server_next;
@@ -166,7 +152,7 @@ void SyncEngine::MessageRun::announce_datastore(const DatastoreState& ds, const 
   alert.cmd_id = next_cmd_id();
   // A resumed sync is announced with its own type: libsynthesis refuses a
   // server Alert 225 (seen with SyncEvolution 2.0).
-  alert.code = ds.alert_code;
+  alert.code = protocol::to_int(protocol::client_alert_code(ds.sync_type));
   protocol::Item ours;
   ours.target = protocol::LocRef{ds.client_uri, {}};
   ours.source = protocol::LocRef{ds.server_uri, {}};

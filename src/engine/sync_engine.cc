@@ -713,7 +713,7 @@ Status SyncEngine::MessageRun::commit_session() {
     SyncReport report;
     report.session = session_.key;
     report.where = key;
-    report.sync_type = ds.alert_code;
+    report.sync_type = ds.sync_type;
     report.counts = ds.counts;
     report.problems = ds.problems;
     CFX_RETURN_IF_ERROR(engine_.state_.save_report(report));
@@ -722,7 +722,7 @@ Status SyncEngine::MessageRun::commit_session() {
     logger("engine")->info(
         "session {} user {} device {} datastore {} sync {} done: from client {} added {} updated {} deleted {} "
         "failed; to client {} added {} updated {} deleted; {} conflicts",
-        session_.key.str(), session_.user.str(), session_.device.str(), ds.server_uri, ds.alert_code,
+        session_.key.str(), session_.user.str(), session_.device.str(), ds.server_uri, protocol::to_int(ds.sync_type),
         ds.counts.client_adds, ds.counts.client_updates, ds.counts.client_deletes, ds.counts.client_errors,
         ds.counts.server_adds, ds.counts.server_updates, ds.counts.server_deletes, ds.counts.conflicts);
   }

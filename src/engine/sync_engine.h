@@ -19,8 +19,8 @@
 #include <string>
 #include <vector>
 
-#include "caf/backend_registry.h"
 #include "caf/caf_interface.h"
+#include "caf/store_settings.h"
 #include "common/clock.h"
 #include "common/metrics.h"
 #include "engine/auth_nonces.h"

@@ -16,6 +16,7 @@
 
 #include "common/ids.h"
 #include "common/status.h"
+#include "protocol/sync_type.h"
 
 namespace conflux::engine {
 
@@ -85,7 +86,7 @@ struct ItemProblem {
 struct SyncReport {
   SessionKey session;
   DeviceStore where;
-  int sync_type = 200;  // alert code that was run
+  protocol::SyncType sync_type = protocol::SyncType::kTwoWay;  // the type that was run
   int64_t finished_at = 0;  // set by save_report
   SyncCounts counts;
   std::vector<ItemProblem> problems;

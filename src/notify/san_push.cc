@@ -180,7 +180,8 @@ Status SanNotifier::send(const config::PushConfig& push, const std::set<std::str
     for (const auto& name : databases) {
       for (const auto& store : config_.stores) {
         if (store.name == name) {
-          san.syncs.push_back({206, protocol::san_content_type(store.content_type), store.name});
+          san.syncs.push_back(
+              {protocol::SyncType::kTwoWay, protocol::san_content_type(store.content_type), store.name});
         }
       }
     }

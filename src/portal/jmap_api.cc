@@ -967,16 +967,20 @@ json JmapApi::sessions_get(Call& call) {
                           {"what", p.what}});
     }
     const auto& c = r.counts;
-    list.push_back({{"session", r.session.str()},
-                    {"device", r.where.device.str()},
-                    {"accountId", account_id(r.where.database)},
-                    {"syncType", r.sync_type},
-                    {"finished", utc(r.finished_at)},
-                    {"fromDevice", {{"added", c.client_adds}, {"updated", c.client_updates},
-                                    {"deleted", c.client_deletes}, {"errors", c.client_errors}}},
-                    {"toDevice", {{"added", c.server_adds}, {"updated", c.server_updates}, {"deleted", c.server_deletes}}},
-                    {"conflicts", c.conflicts},
-                    {"problems", problems}});
+    list.push_back(
+        {{"session", r.session.str()},
+         {"device", r.where.device.str()},
+         {"accountId", account_id(r.where.database)},
+         {"syncType", protocol::to_int(r.sync_type)},
+         {"finished", utc(r.finished_at)},
+         {"fromDevice",
+          {{"added", c.client_adds},
+           {"updated", c.client_updates},
+           {"deleted", c.client_deletes},
+           {"errors", c.client_errors}}},
+         {"toDevice", {{"added", c.server_adds}, {"updated", c.server_updates}, {"deleted", c.server_deletes}}},
+         {"conflicts", c.conflicts},
+         {"problems", problems}});
   }
   return {{"list", list}, {"notFound", json::array()}, {"state", ""}};
 }

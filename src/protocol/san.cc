@@ -39,12 +39,13 @@ Result<std::string> encode_san(const ServerAlertedNotification& san, std::string
   body += san.server_id;
   body += static_cast<char>(san.syncs.size() << 4);
   for (const auto& sync : san.syncs) {
-    if (sync.alert_code < 206 || sync.alert_code > 210) {
-      return Status::invalid_argument("SAN: sync type " + std::to_string(sync.alert_code) + " is not 206..210");
-    }
+    const std::optional<AlertCode> alert = server_alert_code(sync.sync_type);
+    if (!alert) return Status::invalid_argument("SAN: a slow sync cannot be server-alerted");
     if (sync.content_type > 0xFFFFFF) return Status::invalid_argument("SAN: content type over 24 bits");
     if (sync.server_uri.size() > kMaxName) return Status::invalid_argument("SAN: server URI longer than 255 bytes");
-    body += static_cast<char>((sync.alert_code - 200) << 4);
+    // The 4-bit sync type field holds the server-alerted code's last digits
+    // (SYNCML-REFERENCE §12: 6 for 206 … 10 for 210).
+    body += static_cast<char>((to_int(*alert) - to_int(AlertCode::kTwoWay)) << 4);
     body += static_cast<char>((sync.content_type >> 16) & 0xFF);
     body += static_cast<char>((sync.content_type >> 8) & 0xFF);
     body += static_cast<char>(sync.content_type & 0xFF);

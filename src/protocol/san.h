@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "protocol/sync_type.h"
 
 namespace conflux::protocol {
 
@@ -33,7 +34,7 @@ enum class SanUiMode : uint8_t { kNotSpecified = 0, kBackground = 1, kInformativ
 enum class SanInitiator : uint8_t { kUser = 0, kServer = 1 };
 
 struct SanSync {
-  int alert_code = 206;           // 206..210
+  SyncType sync_type = SyncType::kTwoWay;  // any but kSlow (sent as 206..210)
   uint32_t content_type = 0;      // WSP number (san_content_type), 24 bits
   std::string server_uri;         // our datastore name, at most 255 bytes
 };
@@ -56,7 +57,7 @@ uint32_t san_content_type(std::string_view mime_type);
 // where credential_b64 is B64(MD5(server-id ":" password)) as the device
 // knows it, and notification every byte after the digest.
 // kInvalidArgument for a field that does not fit its bits (server id or URI
-// over 255 bytes, more than 15 syncs, an alert code outside 206..210, a
+// over 255 bytes, more than 15 syncs, a slow sync (not server-alerted), a
 // content type over 24 bits).
 Result<std::string> encode_san(const ServerAlertedNotification& san, std::string_view credential_b64,
                                std::string_view nonce);

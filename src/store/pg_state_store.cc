@@ -215,7 +215,7 @@ std::vector<engine::SyncReport> reports_from(const pqxx::result& rows) {
     engine::SyncReport r;
     r.session = SessionKey(row[0].c_str());
     r.where = engine::DeviceStore{UserId(row[1].c_str()), DeviceId(row[2].c_str()), row[3].c_str()};
-    r.sync_type = row[4].as<int>();
+    r.sync_type = static_cast<protocol::SyncType>(row[4].as<int>());  // as sqlite_state_store.cc
     r.finished_at = row[5].as<int64_t>();
     int* counts[] = {&r.counts.client_adds, &r.counts.client_updates, &r.counts.client_deletes,
                      &r.counts.client_errors, &r.counts.server_adds, &r.counts.server_updates,
@@ -501,8 +501,8 @@ Status PgStateStore::save_report(const engine::SyncReport& r) {
   const int64_t now = now_seconds_();
   return db_->transact("save report", [&](pqxx::work& txn) {
     const auto& c = r.counts;
-    txn.exec_prepared("state_save_report", r.session.str(), r.where.user.str(), r.where.device.str(),
-                      r.where.database, r.sync_type, now, c.client_adds, c.client_updates, c.client_deletes,
+    txn.exec_prepared("state_save_report", r.session.str(), r.where.user.str(), r.where.device.str(), r.where.database,
+                      protocol::to_int(r.sync_type), now, c.client_adds, c.client_updates, c.client_deletes,
                       c.client_errors, c.server_adds, c.server_updates, c.server_deletes, c.conflicts,
                       problems_to_json(r.problems));
     return Status::ok();

@@ -473,7 +473,8 @@ engine::SyncReport report_from_row(const SqliteStatement& st) {
   engine::SyncReport r;
   r.session = SessionKey(st.column_text(0));
   r.where = engine::DeviceStore{UserId(st.column_text(1)), DeviceId(st.column_text(2)), st.column_text(3)};
-  r.sync_type = static_cast<int>(st.column_int64(4));
+  // Written from a SyncType; kept as read, so a number this build does not know prints as "other".
+  r.sync_type = static_cast<protocol::SyncType>(st.column_int64(4));
   r.finished_at = st.column_int64(5);
   int* counts[] = {&r.counts.client_adds, &r.counts.client_updates, &r.counts.client_deletes, &r.counts.client_errors,
                    &r.counts.server_adds, &r.counts.server_updates, &r.counts.server_deletes, &r.counts.conflicts};
@@ -500,7 +501,7 @@ Status SqliteStateStore::save_report(const engine::SyncReport& r) {
                          ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)");
   if (!st) return st.error();
   st->bind(1, r.session.str()).bind(2, r.where.user.str()).bind(3, r.where.device.str()).bind(4, r.where.database);
-  st->bind(5, r.sync_type).bind(6, now_seconds_());
+  st->bind(5, protocol::to_int(r.sync_type)).bind(6, now_seconds_());
   const int counts[] = {r.counts.client_adds, r.counts.client_updates, r.counts.client_deletes, r.counts.client_errors,
                         r.counts.server_adds, r.counts.server_updates, r.counts.server_deletes, r.counts.conflicts};
   for (int i = 0; i < 8; ++i) st->bind(7 + i, counts[i]);

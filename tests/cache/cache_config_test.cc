@@ -14,7 +14,7 @@ TEST(CacheConfigTest, DefaultsAreOffAndTrickle) {
   ASSERT_TRUE(c) << c.error().to_string();
   const caf::CacheSettings& cache = c->stores.at(0).cache;
   EXPECT_FALSE(cache.enabled);
-  EXPECT_EQ(cache.trigger, caf::CacheSettings::Trigger::kAmount);
+  EXPECT_EQ(cache.trigger, caf::CacheTrigger::kAmount);
   EXPECT_EQ(cache.amount, 1);
   EXPECT_EQ(cache.interval_seconds, 5);
   EXPECT_EQ(cache.backend_poll_seconds, 10);
@@ -34,7 +34,7 @@ TEST(CacheConfigTest, KeysAreReadAndKeptFromTheAdapter) {
   ASSERT_TRUE(c) << c.error().to_string();
   const caf::StoreSettings& s = c->stores.at(0);
   EXPECT_TRUE(s.cache.enabled);
-  EXPECT_EQ(s.cache.trigger, caf::CacheSettings::Trigger::kCombined);
+  EXPECT_EQ(s.cache.trigger, caf::CacheTrigger::kCombined);
   EXPECT_EQ(s.cache.amount, 7);
   EXPECT_EQ(s.cache.interval_seconds, 30);
   EXPECT_EQ(s.cache.backend_poll_seconds, 2);

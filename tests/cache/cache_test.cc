@@ -209,7 +209,7 @@ TEST_P(CacheTest, ReloadedTriggerTakesEffectAtTheNextRun) {
   EXPECT_EQ(run(), 0);
   // System preferences: cache_amount = 1 (trickle) by reload.
   caf::CacheSettings reloaded;
-  reloaded.trigger = caf::CacheSettings::Trigger::kAmount;
+  reloaded.trigger = caf::CacheTrigger::kAmount;
   reloaded.amount = 1;
   monitor_->set_trigger(Trigger::from_settings(reloaded));
   EXPECT_EQ(monitor_->trigger().describe(), "amount(1)");

@@ -42,11 +42,11 @@ TEST(TriggerTest, CombinedFiresOnWhicheverComesFirst) {
 TEST(TriggerTest, FromSettings) {
   caf::CacheSettings s;
   EXPECT_EQ(Trigger::from_settings(s).describe(), "amount(1)");
-  s.trigger = caf::CacheSettings::Trigger::kCombined;
+  s.trigger = caf::CacheTrigger::kCombined;
   s.amount = 5;
   s.interval_seconds = 30;
   EXPECT_EQ(Trigger::from_settings(s).describe(), "combined(5, 30s)");
-  s.trigger = caf::CacheSettings::Trigger::kInterval;
+  s.trigger = caf::CacheTrigger::kInterval;
   EXPECT_EQ(Trigger::from_settings(s).describe(), "interval(30s)");
 }
 

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "tests/caf/memory_adapter.h"
+#include "tests/caf/sync_objs.h"
 
 namespace conflux::caf {
 namespace {
@@ -111,6 +112,39 @@ TEST_F(BackendRegistryTest, CreateFailureNamesTheStoreAndAddsNothing) {
   EXPECT_EQ(registry_.adapter_for("remote"), nullptr);
   // The name stays free for a corrected section.
   EXPECT_TRUE(registry_.add_store(store("remote", "memory"), env_).is_ok());
+}
+
+TEST_F(BackendRegistryTest, AStoreWhoseFactoryFailedAnswersUnavailableAndTheOthersWork) {
+  const Status failed = registry_.add_store(store("remote", "broken"), env_);
+  ASSERT_EQ(failed.code(), StatusCode::kUnavailable);
+  ASSERT_TRUE(registry_.add_unavailable_store(store("remote", "broken"), failed).is_ok());
+  ASSERT_TRUE(registry_.add_store(store("contacts", "memory"), env_).is_ok());
+
+  EXPECT_EQ(registry_.unavailability("remote").code(), StatusCode::kUnavailable);
+  EXPECT_TRUE(registry_.unavailability("contacts").is_ok());
+  ASSERT_NE(registry_.settings_for("remote"), nullptr);
+  ContentAdapter* remote = registry_.adapter_for("remote");
+  ASSERT_NE(remote, nullptr);
+  EXPECT_EQ(remote->caps(), 0u);
+  const StoreRef alice_remote{UserId("alice"), "remote", {}};
+  auto anchor = remote->current_anchor(alice_remote);
+  ASSERT_FALSE(anchor);
+  EXPECT_EQ(anchor.error().code(), StatusCode::kUnavailable);
+  EXPECT_NE(anchor.error().message().find("datastore 'remote' is unavailable"), std::string::npos)
+      << anchor.error().message();
+  EXPECT_NE(anchor.error().message().find("server unreachable"), std::string::npos) << anchor.error().message();
+  std::vector<SyncObj> batch;
+  batch.push_back(test::create("BEGIN:VCARD\r\nFN:A\r\nEND:VCARD\r\n"));
+  batch.push_back(test::create("BEGIN:VCARD\r\nFN:B\r\nEND:VCARD\r\n"));
+  auto results = remote->apply(alice_remote, std::move(batch));
+  ASSERT_EQ(results.size(), 2u);
+  for (const auto& result : results) EXPECT_EQ(result.status.code(), StatusCode::kUnavailable);
+  auto watched = remote->watch_changes("remote", [](const UserId&) {});
+  ASSERT_FALSE(watched);
+  EXPECT_EQ(watched.error().code(), StatusCode::kUnavailable);
+
+  EXPECT_TRUE(registry_.adapter_for("contacts")->current_anchor(StoreRef{UserId("alice"), "contacts", {}}));
+  EXPECT_EQ(registry_.add_unavailable_store(store("remote", "memory"), failed).code(), StatusCode::kAlreadyExists);
 }
 
 TEST_F(BackendRegistryTest, EmptyRegistryNamesNoKinds) {

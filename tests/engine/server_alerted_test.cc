@@ -47,7 +47,7 @@ TEST_F(ServerAlertedTest, TwoWayByServerRunsAsTwoWay) {
   EXPECT_EQ(run.server_alert, 200);
   EXPECT_TRUE(b_received(run, "From server"));
   EXPECT_EQ(sorted_server(), (std::vector<std::string>{vcard("From device"), vcard("From server"), vcard("Shared")}));
-  EXPECT_EQ(state_.reports(UserId("alice"), 1)->front().sync_type, 200);
+  EXPECT_EQ(state_.reports(UserId("alice"), 1)->front().sync_type, protocol::SyncType::kTwoWay);
 }
 
 TEST_F(ServerAlertedTest, OneWayFromClientByServerRunsAsOneWayFromClient) {

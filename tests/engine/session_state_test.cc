@@ -29,7 +29,7 @@ SessionState full_state() {
   DatastoreState d;
   d.server_uri = "contacts";
   d.client_uri = "./Contacts";
-  d.alert_code = 201;
+  d.sync_type = protocol::SyncType::kSlow;
   d.client_last = "41";
   d.client_next = "42";
   d.server_next = Anchor("99");
@@ -70,7 +70,7 @@ SessionState full_state() {
 void expect_same(const DatastoreState& a, const DatastoreState& b) {
   EXPECT_EQ(a.server_uri, b.server_uri);
   EXPECT_EQ(a.client_uri, b.client_uri);
-  EXPECT_EQ(a.alert_code, b.alert_code);
+  EXPECT_EQ(a.sync_type, b.sync_type);
   EXPECT_EQ(a.client_last, b.client_last);
   EXPECT_EQ(a.client_next, b.client_next);
   EXPECT_EQ(a.server_next, b.server_next);
@@ -241,17 +241,23 @@ TEST(SessionStateTest, FindDatastoreByEitherUri) {
 TEST(SessionStateTest, SyncTypeDirections) {
   DatastoreState d;
   // SYNCML-REFERENCE §4: which side sends changes in each sync type.
+  using protocol::SyncType;
   const struct {
-    int code;
+    SyncType type;
     bool server_sends;
     bool client_sends;
-  } cases[] = {{200, true, true},  {201, true, true},   {202, false, true},
-               {203, false, true}, {204, true, false},  {205, true, false}};
+  } cases[] = {{SyncType::kTwoWay, true, true},
+               {SyncType::kSlow, true, true},
+               {SyncType::kOneWayFromClient, false, true},
+               {SyncType::kRefreshFromClient, false, true},
+               {SyncType::kOneWayFromServer, true, false},
+               {SyncType::kRefreshFromServer, true, false}};
   for (const auto& c : cases) {
-    d.alert_code = c.code;
-    EXPECT_EQ(d.server_sends(), c.server_sends) << c.code;
-    EXPECT_EQ(d.client_sends(), c.client_sends) << c.code;
-    EXPECT_EQ(d.is_slow(), c.code == 201) << c.code;
+    d.sync_type = c.type;
+    const char* name = protocol::sync_type_name(c.type);
+    EXPECT_EQ(d.server_sends(), c.server_sends) << name;
+    EXPECT_EQ(d.client_sends(), c.client_sends) << name;
+    EXPECT_EQ(d.is_slow(), c.type == SyncType::kSlow) << name;
   }
 }
 

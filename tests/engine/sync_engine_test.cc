@@ -941,7 +941,7 @@ TEST_F(SyncEngineTest, CompletedSessionsLeaveAReportPerDatastore) {
   ASSERT_EQ(reports->size(), 3u);
   const SyncReport& last = reports->front();
   EXPECT_EQ(last.where.device.str(), "IMEI:B");
-  EXPECT_EQ(last.sync_type, 200);
+  EXPECT_EQ(last.sync_type, protocol::SyncType::kTwoWay);
   EXPECT_EQ(last.counts.client_adds, 1);
   EXPECT_EQ(last.counts.client_deletes, 1);
   EXPECT_EQ(reports->at(1).counts.server_adds, 3);  // B's slow sync received A's three

@@ -29,7 +29,7 @@ ServerAlertedNotification pc_suite(const std::string& uri) {
   san.initiator = SanInitiator::kServer;
   san.session_id = 0;
   san.server_id = "PC Suite Data Sync";
-  san.syncs = {SanSync{206, 0, uri}};
+  san.syncs = {SanSync{SyncType::kTwoWay, 0, uri}};
   return san;
 }
 
@@ -50,8 +50,8 @@ TEST(SanTest, FieldsSitWhereTheSpecificationPutsThem) {
   san.initiator = SanInitiator::kUser;        // 0
   san.session_id = 0x1234;
   san.server_id = "conflux";
-  san.syncs = {SanSync{210, san_content_type("text/vcard"), "contacts"},
-               SanSync{207, san_content_type("text/calendar"), "calendar"}};
+  san.syncs = {SanSync{SyncType::kRefreshFromServer, san_content_type("text/vcard"), "contacts"},
+               SanSync{SyncType::kOneWayFromClient, san_content_type("text/calendar"), "calendar"}};
   auto bytes = encode_san(san, md5_base64("alice:secret"), "nonce-1");
   ASSERT_TRUE(bytes) << bytes.error().to_string();
   const std::string& b = *bytes;
@@ -93,12 +93,12 @@ TEST(SanTest, FieldsSitWhereTheSpecificationPutsThem) {
 
 TEST(SanTest, FieldsThatDoNotFitAreRefused) {
   ServerAlertedNotification san = pc_suite("Contacts");
-  san.syncs[0].alert_code = 200;
-  EXPECT_EQ(encode_san(san, "", "").error().code(), StatusCode::kInvalidArgument);
+  san.syncs[0].sync_type = SyncType::kSlow;
+  EXPECT_EQ(encode_san(san, "", "").error().code(), conflux::StatusCode::kInvalidArgument);
   san = pc_suite(std::string(256, 'x'));
   EXPECT_FALSE(encode_san(san, "", ""));
   san = pc_suite("Contacts");
-  san.syncs.assign(16, SanSync{206, 0, "c"});
+  san.syncs.assign(16, SanSync{SyncType::kTwoWay, 0, "c"});
   EXPECT_FALSE(encode_san(san, "", ""));
   san = pc_suite("Contacts");
   san.syncs[0].content_type = 0x1000000;

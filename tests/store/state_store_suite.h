@@ -296,7 +296,7 @@ TYPED_TEST_P(StateStoreSuite, DevicesAreListedFromDevInfAndAnchorsAndDatedByRepo
   SyncReport report;
   report.session = SessionKey("sess-1");
   report.where = this->phone_contacts_;
-  report.sync_type = 200;
+  report.sync_type = protocol::SyncType::kTwoWay;
   const int64_t devinf_saved = this->now_.load();
   this->now_ = devinf_saved + 100;
   ASSERT_TRUE(this->store_->save_report(report).is_ok());
