@@ -91,7 +91,7 @@ struct QueueStats {
   size_t length = 0;
   int64_t oldest_enqueued_at = 0;  // 0 when the queue is empty
   size_t stuck = 0;
-  size_t tombstones = 0;           // deleted items still kept
+  size_t tombstones = 0;  // deleted items still kept
 };
 
 // A queue entry an administrator dropped, with the item's content then.

@@ -14,25 +14,19 @@ bool Trigger::due(size_t queue_length, int64_t now, int64_t last_propagation) co
   const bool amount_due = queue_length >= std::max<size_t>(amount_, 1);
   const bool interval_due = now - last_propagation >= seconds_;
   switch (kind_) {
-    case Kind::kAmount:
-      return amount_due;
-    case Kind::kInterval:
-      return interval_due;
+    case Kind::kAmount: return amount_due;
+    case Kind::kInterval: return interval_due;
     case Kind::kCombined:
-    default:
-      return amount_due || interval_due;
+    default: return amount_due || interval_due;
   }
 }
 
 std::string Trigger::describe() const {
   switch (kind_) {
-    case Kind::kAmount:
-      return "amount(" + std::to_string(amount_) + ")";
-    case Kind::kInterval:
-      return "interval(" + std::to_string(seconds_) + "s)";
+    case Kind::kAmount: return "amount(" + std::to_string(amount_) + ")";
+    case Kind::kInterval: return "interval(" + std::to_string(seconds_) + "s)";
     case Kind::kCombined:
-    default:
-      return "combined(" + std::to_string(amount_) + ", " + std::to_string(seconds_) + "s)";
+    default: return "combined(" + std::to_string(amount_) + ", " + std::to_string(seconds_) + "s)";
   }
 }
 

@@ -16,8 +16,8 @@ Status BackendRegistry::validate_store(const StoreSettings& settings) const {
   if (it == factories_.end()) {
     std::string known;
     for (const auto& [kind, _] : factories_) known += (known.empty() ? "" : ", ") + kind;
-    return Status::invalid_argument("stores." + settings.name + ".adapter: unknown adapter '" +
-                                    settings.adapter + "' (known: " + known + ")");
+    return Status::invalid_argument("stores." + settings.name + ".adapter: unknown adapter '" + settings.adapter +
+                                    "' (known: " + known + ")");
   }
   return it->second->validate(settings);
 }

@@ -28,8 +28,7 @@ class AdapterFactory {
   virtual ~AdapterFactory() = default;
   virtual std::string kind() const = 0;
   virtual Status validate(const StoreSettings& settings) const = 0;
-  virtual Result<std::shared_ptr<ContentAdapter>> create(const StoreSettings& settings,
-                                                         const AdapterEnv& env) = 0;
+  virtual Result<std::shared_ptr<ContentAdapter>> create(const StoreSettings& settings, const AdapterEnv& env) = 0;
   // `conflux doctor`: problems of a valid section that can be seen without
   // changing anything, before create() (which may make what is missing, as
   // the vdir adapter makes its root). One Status per problem, each naming
@@ -67,8 +66,7 @@ class BackendRegistry {
   // Replaces the adapter of datastore `name` by wrap(current adapter), e.g.
   // a cache in front of it. kNotFound for an unknown name; the error of
   // `wrap` as it returned it. Call before the registry is shared.
-  using AdapterWrap =
-      std::function<Result<std::shared_ptr<ContentAdapter>>(std::shared_ptr<ContentAdapter>)>;
+  using AdapterWrap = std::function<Result<std::shared_ptr<ContentAdapter>>(std::shared_ptr<ContentAdapter>)>;
   Status wrap_store(const std::string& name, const AdapterWrap& wrap);
 
   // nullptr when no datastore of that name is configured.

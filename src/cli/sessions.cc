@@ -32,8 +32,8 @@ void print(const engine::SyncReport& r) {
 void print_problems(const engine::SyncReport& r) {
   for (const auto& p : r.problems) {
     const bool to_device = p.direction == engine::ItemProblem::Direction::kToDevice;
-    std::cout << "  " << (to_device ? "to device   item " : "from device item ") << p.item << "\tstatus "
-              << p.status << "\t" << p.what << "\n";
+    std::cout << "  " << (to_device ? "to device   item " : "from device item ") << p.item << "\tstatus " << p.status
+              << "\t" << p.what << "\n";
   }
 }
 

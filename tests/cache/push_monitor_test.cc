@@ -136,9 +136,9 @@ class VdirPushTest : public ::testing::Test {
 
 TEST_F(VdirPushTest, FilesOfOtherProgramsReachTheCacheWithoutAPoll) {
   MonitorThread thread(clock_, 3600 * 1000);
-  thread.add(std::make_unique<CacheMonitor>(cache_, vdir_, "contacts", Trigger::amount(1), clock_.now_seconds()),
-             std::make_unique<BackendMonitor>(cache_, vdir_, "contacts", "text/vcard", kDay,
-                                              BackendMonitor::Policy::kPush));
+  thread.add(
+      std::make_unique<CacheMonitor>(cache_, vdir_, "contacts", Trigger::amount(1), clock_.now_seconds()),
+      std::make_unique<BackendMonitor>(cache_, vdir_, "contacts", "text/vcard", kDay, BackendMonitor::Policy::kPush));
   thread.start();
   fs::create_directories(collection());
   std::ofstream(collection() / "khal-1.vcf", std::ios::binary) << "one";
