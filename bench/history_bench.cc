@@ -35,9 +35,8 @@ double cpu_seconds() {
 // A contact of about 300 bytes, as phones send them; `round` changes its NOTE.
 std::string contact(int i, int round) {
   return "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Person " + std::to_string(i) + "\r\nN:" + std::to_string(i) +
-         ";Person;;;\r\nTEL;TYPE=CELL:+49 170 " + std::to_string(1000000 + i) +
-         "\r\nEMAIL;TYPE=INTERNET:person" + std::to_string(i) +
-         "@example.org\r\nADR;TYPE=HOME:;;Street " + std::to_string(i % 500) +
+         ";Person;;;\r\nTEL;TYPE=CELL:+49 170 " + std::to_string(1000000 + i) + "\r\nEMAIL;TYPE=INTERNET:person" +
+         std::to_string(i) + "@example.org\r\nADR;TYPE=HOME:;;Street " + std::to_string(i % 500) +
          ";Berlin;;10115;Germany\r\nORG:Example Ltd\r\nNOTE:edit " + std::to_string(round) +
          " of a note that says a little about this person\r\nEND:VCARD\r\n";
 }
@@ -149,8 +148,8 @@ int main(int argc, char** argv) {
   std::printf("CPU per change, history on:  %.1f us (+%.1f us)\n", on->cpu_per_change_us,
               on->cpu_per_change_us - off->cpu_per_change_us);
   std::printf("items.db:                    %.1f MB\n", static_cast<double>(on->items_bytes) / 1e6);
-  std::printf("history (%lld versions):  %.1f MB, %.0f bytes per version\n",
-              static_cast<long long>(on->versions), static_cast<double>(on->history_bytes - empty) / 1e6,
+  std::printf("history (%lld versions):  %.1f MB, %.0f bytes per version\n", static_cast<long long>(on->versions),
+              static_cast<double>(on->history_bytes - empty) / 1e6,
               static_cast<double>(on->history_bytes - empty) / static_cast<double>(on->versions));
   return 0;
 }

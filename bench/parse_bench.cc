@@ -128,8 +128,8 @@ Timing median_of(int repeat, Run run) {
 
 void report(const char* parser, const char* kind, const std::vector<std::string>& items, const Timing& t) {
   std::cout << "{\"parser\": \"" << parser << "\", \"kind\": \"" << kind << "\", \"items\": " << items.size()
-            << ", \"bytes\": " << total_bytes(items) << ", \"parse_s\": " << t.parse_s
-            << ", \"write_s\": " << t.write_s << ", \"errors\": " << t.errors << "}" << std::endl;
+            << ", \"bytes\": " << total_bytes(items) << ", \"parse_s\": " << t.parse_s << ", \"write_s\": " << t.write_s
+            << ", \"errors\": " << t.errors << "}" << std::endl;
 }
 
 Timing conflux_vcard(const std::vector<std::string>& items) {

@@ -94,7 +94,8 @@ class Differ {
     optional(p + ".source", a.source, b.source, ref);
     optional(p + ".source_parent", a.source_parent, b.source_parent, ref);
     optional(p + ".target_parent", a.target_parent, b.target_parent, ref);
-    optional(p + ".meta", a.meta, b.meta, [this](const std::string& q, const Meta& x, const Meta& y) { meta(q, x, y); });
+    optional(p + ".meta", a.meta, b.meta,
+             [this](const std::string& q, const Meta& x, const Meta& y) { meta(q, x, y); });
     const bool xml_as_text = rule_ == RoundTrip::kXmlDataMayBecomeText && a.data_kind == protocol::DataKind::kXml &&
                              b.data_kind == protocol::DataKind::kText;
     if (!xml_as_text) value(p + ".data_kind", static_cast<int>(a.data_kind), static_cast<int>(b.data_kind));
@@ -110,7 +111,8 @@ class Differ {
       meta(q + ".meta", x.meta, y.meta);
       value(q + ".data", x.data, y.data);
     });
-    optional(p + ".meta", a.meta, b.meta, [this](const std::string& q, const Meta& x, const Meta& y) { meta(q, x, y); });
+    optional(p + ".meta", a.meta, b.meta,
+             [this](const std::string& q, const Meta& x, const Meta& y) { meta(q, x, y); });
     list(p + ".items", a.items, b.items, [this](const std::string& q, const Item& x, const Item& y) { item(q, x, y); });
     value(p + ".code", a.code, b.code);
     value(p + ".msg_ref", a.msg_ref, b.msg_ref);

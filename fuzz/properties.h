@@ -26,8 +26,7 @@ enum class RoundTrip : uint8_t {
   kXmlDataMayBecomeText,
 };
 
-std::string message_diff(const protocol::Message& a, const protocol::Message& b,
-                         RoundTrip rule = RoundTrip::kExact);
+std::string message_diff(const protocol::Message& a, const protocol::Message& b, RoundTrip rule = RoundTrip::kExact);
 
 // Prints what a failed property saw to stderr and aborts, so libFuzzer
 // reports the input as a crash and writes it out.

@@ -74,9 +74,9 @@ struct World {
   World() {
     accounts.add("fuzz", "fuzz");
     require(registry.add_factory(std::make_unique<test::MemoryAdapterFactory>(memory)), "add memory factory");
-    for (auto [name, type, version] : {std::tuple{"contacts", "text/vcard", "3.0"},
-                                       std::tuple{"calendar", "text/calendar", "2.0"},
-                                       std::tuple{"notes", "text/plain", "1.0"}}) {
+    for (auto [name, type, version] :
+         {std::tuple{"contacts", "text/vcard", "3.0"}, std::tuple{"calendar", "text/calendar", "2.0"},
+          std::tuple{"notes", "text/plain", "1.0"}}) {
       caf::StoreSettings s;
       s.name = name;
       s.adapter = test::MemoryAdapterFactory::kKind;
@@ -151,8 +151,7 @@ std::optional<protocol::Message> check_response(const server::HttpResponse& r, s
     case 413:
     case 415: return std::nullopt;
     default:
-      property_failed("SyncHandler answered HTTP " + std::to_string(r.status) + " to client input",
-                      r.body + where);
+      property_failed("SyncHandler answered HTTP " + std::to_string(r.status) + " to client input", r.body + where);
   }
   Result<protocol::Message> reply = Status::invalid_argument("unset");
   if (r.content_type == kXmlType) {
@@ -213,7 +212,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
   const fuzz::OpenSession& open = fuzz::open_session();
   fuzz::World::require(world.state.save_session(open.key, open.blob), "restore pkg-1 session");
-  fuzz::check_response((*world.handler)(fuzz::post("/sync?sid=" + open.id, type, body)), body,
-                       "continuation");
+  fuzz::check_response((*world.handler)(fuzz::post("/sync?sid=" + open.id, type, body)), body, "continuation");
   return 0;
 }

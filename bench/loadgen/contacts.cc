@@ -11,22 +11,22 @@
 namespace conflux::loadgen {
 namespace {
 
-constexpr std::array<std::string_view, 24> kGiven = {
-    "Anna",  "Jürgen", "Zoë",  "Hélène", "Søren",  "Mateo", "Aiko",   "Olusegun",
-    "Priya", "Liam",   "Małgorzata", "José", "Yuki", "Ingrid", "Dmitri", "Chloé",
-    "Björn", "Fatima", "Kenji", "Noémie", "Ruairí", "Ximena", "Tomasz", "Elif"};
+constexpr std::array<std::string_view, 24> kGiven = {"Anna",  "Jürgen",   "Zoë",    "Hélène", "Søren",      "Mateo",
+                                                     "Aiko",  "Olusegun", "Priya",  "Liam",   "Małgorzata", "José",
+                                                     "Yuki",  "Ingrid",   "Dmitri", "Chloé",  "Björn",      "Fatima",
+                                                     "Kenji", "Noémie",   "Ruairí", "Ximena", "Tomasz",     "Elif"};
 constexpr std::array<std::string_view, 22> kFamily = {
-    "Müller",    "Dubois",   "Sørensen", "García",     "Tanaka",    "Okafor", "Sharma",   "O'Brien",
-    "Kowalski",  "Fernández", "Nakamura", "Lindqvist", "Petrov",    "Lefèvre", "Åberg",   "Haddad",
-    "Yamamoto",  "Moreau",   "Ní Bhriain", "Hernández", "Wiśniewski", "Yılmaz"};
+    "Müller",   "Dubois",    "Sørensen",   "García",    "Tanaka",     "Okafor",  "Sharma", "O'Brien",
+    "Kowalski", "Fernández", "Nakamura",   "Lindqvist", "Petrov",     "Lefèvre", "Åberg",  "Haddad",
+    "Yamamoto", "Moreau",    "Ní Bhriain", "Hernández", "Wiśniewski", "Yılmaz"};
 // Mailbox-safe spellings of kGiven / kFamily, index for index.
 constexpr std::array<std::string_view, 24> kGivenAscii = {
-    "anna",  "jurgen", "zoe",  "helene", "soren",  "mateo", "aiko",   "olusegun",
-    "priya", "liam",   "malgorzata", "jose", "yuki", "ingrid", "dmitri", "chloe",
-    "bjorn", "fatima", "kenji", "noemie", "ruairi", "ximena", "tomasz", "elif"};
+    "anna",  "jurgen", "zoe",        "helene", "soren",  "mateo",  "aiko",   "olusegun",
+    "priya", "liam",   "malgorzata", "jose",   "yuki",   "ingrid", "dmitri", "chloe",
+    "bjorn", "fatima", "kenji",      "noemie", "ruairi", "ximena", "tomasz", "elif"};
 constexpr std::array<std::string_view, 22> kFamilyAscii = {
-    "muller",   "dubois",    "sorensen", "garcia",    "tanaka",  "okafor", "sharma",    "obrien",
-    "kowalski", "fernandez", "nakamura", "lindqvist", "petrov",  "lefevre", "aberg",    "haddad",
+    "muller",   "dubois",    "sorensen",  "garcia",    "tanaka",     "okafor",  "sharma", "obrien",
+    "kowalski", "fernandez", "nakamura",  "lindqvist", "petrov",     "lefevre", "aberg",  "haddad",
     "yamamoto", "moreau",    "nibhriain", "hernandez", "wisniewski", "yilmaz"};
 
 struct Place {
@@ -50,9 +50,8 @@ constexpr std::array<std::pair<std::string_view, std::string_view>, 6> kOrgs = {
     {"Acme, Inc.", "R&D"},
     {"Universidad de Alcalá", "Física"},
 }};
-constexpr std::array<std::string_view, 7> kTitles = {"Engineer",         "Directrice générale", "Sales Manager",
-                                                     "Senior Developer", "Chef de projet",      "部長",
-                                                     "Consultant"};
+constexpr std::array<std::string_view, 7> kTitles = {
+    "Engineer", "Directrice générale", "Sales Manager", "Senior Developer", "Chef de projet", "部長", "Consultant"};
 constexpr std::array<std::string_view, 6> kCategories = {"Family", "Friends", "Work", "VIP", "Sports Club", "Café"};
 constexpr std::array<std::string_view, 7> kTelTypes = {"CELL,VOICE", "WORK,VOICE", "HOME,VOICE", "WORK,FAX",
                                                        "HOME",       "CELL",       "PAGER"};
@@ -73,7 +72,9 @@ class Rng {
   explicit Rng(uint64_t seed) : engine_(seed) {}
   uint64_t below(uint64_t n) { return engine_() % n; }
   template <typename Array>
-  const auto& pick(const Array& a) { return a[below(a.size())]; }
+  const auto& pick(const Array& a) {
+    return a[below(a.size())];
+  }
 
  private:
   std::mt19937_64 engine_;

@@ -51,8 +51,7 @@ struct HttpClient::Connection {
 HttpClient::HttpClient(std::chrono::milliseconds timeout) : timeout_(timeout) {}
 HttpClient::~HttpClient() = default;
 
-Result<HttpReply> HttpClient::post(const std::string& url, const std::string& content_type,
-                                   const std::string& body) {
+Result<HttpReply> HttpClient::post(const std::string& url, const std::string& content_type, const std::string& body) {
   auto parsed = parse_http_url(url);
   if (!parsed) return parsed.error();
   const bool reused = connection_ && connection_->host == parsed->host && connection_->port == parsed->port;
@@ -63,8 +62,7 @@ Result<HttpReply> HttpClient::post(const std::string& url, const std::string& co
   return reply;
 }
 
-Result<HttpReply> HttpClient::exchange(const HttpUrl& url, const std::string& content_type,
-                                       const std::string& body) {
+Result<HttpReply> HttpClient::exchange(const HttpUrl& url, const std::string& content_type, const std::string& body) {
   beast::error_code ec;
   if (!connection_ || connection_->host != url.host || connection_->port != url.port ||
       !connection_->stream.socket().is_open()) {

@@ -36,8 +36,7 @@ class Transport {
   virtual ~Transport() = default;
   // One request and its reply. kUnavailable when the server cannot be
   // reached or does not answer in time; any HTTP status is a value.
-  virtual Result<HttpReply> post(const std::string& url, const std::string& content_type,
-                                 const std::string& body) = 0;
+  virtual Result<HttpReply> post(const std::string& url, const std::string& content_type, const std::string& body) = 0;
 };
 
 class HttpClient : public Transport {

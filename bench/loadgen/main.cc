@@ -38,7 +38,8 @@ int main(int argc, char** argv) {
   app.add_option("--server-pid", server_pid, "process to measure (CPU, RSS) from /proc");
   app.add_flag("--server-tree", server_tree, "measure the descendants of --server-pid instead (not the pid itself)");
   app.add_option("--json", json_path, "write the results as JSON here");
-  app.add_flag("--print-accounts", print_accounts, "print the accounts the run needs (user password device-id...), and exit");
+  app.add_flag("--print-accounts", print_accounts,
+               "print the accounts the run needs (user password device-id...), and exit");
   CLI11_PARSE(app, argc, argv);
 
   config.auth = auth == "basic" ? AuthScheme::kBasic : AuthScheme::kMd5;
@@ -58,8 +59,8 @@ int main(int argc, char** argv) {
 
   std::unique_ptr<ProcMeter> meter;
   if (server_pid > 0) {
-    meter = std::make_unique<ProcMeter>(server_pid,
-                                        server_tree ? MeterScope::kDescendantsOfRoot : MeterScope::kProcess);
+    meter =
+        std::make_unique<ProcMeter>(server_pid, server_tree ? MeterScope::kDescendantsOfRoot : MeterScope::kProcess);
   }
   auto phases = run_scenarios(config, meter.get(), [&](const PhaseResult& p) {
     std::cerr << label << " " << p.name << ": " << p.sessions << " sessions, " << p.failures << " failed, "

@@ -38,7 +38,9 @@ uint64_t status_kb(int pid, const std::string& key) {
 // Resets VmHWM to the current RSS (clear_refs value 5, Linux >= 4.0).
 void reset_peak(int pid) { std::ofstream("/proc/" + std::to_string(pid) + "/clear_refs") << "5"; }
 
-double ticks_to_seconds(uint64_t ticks) { return static_cast<double>(ticks) / static_cast<double>(sysconf(_SC_CLK_TCK)); }
+double ticks_to_seconds(uint64_t ticks) {
+  return static_cast<double>(ticks) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
 
 }  // namespace
 

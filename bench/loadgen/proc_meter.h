@@ -19,7 +19,7 @@ enum class MeterScope : uint8_t {
 };
 
 struct PhaseUsage {
-  double cpu_seconds = 0;    // utime+stime over the phase, incl. reaped children
+  double cpu_seconds = 0;  // utime+stime over the phase, incl. reaped children
   uint64_t rss_before_kb = 0;
   // A process: VmHWM, reset at the start. A tree: the largest sum of its
   // members' VmRSS seen at one sample.

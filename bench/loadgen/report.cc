@@ -24,8 +24,8 @@ std::string latencies(const Percentiles& p) {
 }  // namespace
 
 std::string format_table(const std::vector<PhaseResult>& phases, bool with_server) {
-  std::string out = format("%-5s %4s %6s %5s %8s %9s %-30s %-26s", "phase", "devs", "sess", "fail", "sess/s",
-                           "items/s", "session ms p50/p90/p99/max", "message ms p50/p90/p99/max");
+  std::string out = format("%-5s %4s %6s %5s %8s %9s %-30s %-26s", "phase", "devs", "sess", "fail", "sess/s", "items/s",
+                           "session ms p50/p90/p99/max", "message ms p50/p90/p99/max");
   if (with_server) out += format(" %8s %9s %9s", "srv CPU", "peak MiB", "after MiB");
   out += format(" %8s\n", "gen CPU");
   for (const auto& p : phases) {

@@ -202,8 +202,8 @@ std::vector<PhaseResult> run_scenarios(const LoadConfig& config, ProcMeter* mete
       plan.expected_alert_status = 508;
       first.push_back({devices[i].get(), {std::move(plan)}});
     }
-    record(run_phase("a1", "first sync: two-way refused (508), slow sync of " + std::to_string(config.a_base) +
-                               " contacts",
+    record(run_phase("a1",
+                     "first sync: two-way refused (508), slow sync of " + std::to_string(config.a_base) + " contacts",
                      std::move(first), meter));
 
     std::vector<DeviceJob> rounds;
@@ -219,8 +219,9 @@ std::vector<PhaseResult> run_scenarios(const LoadConfig& config, ProcMeter* mete
     for (size_t i = 0; i < checkers.size(); ++i) {
       check.push_back({checkers[i].get(), {slow_sync_download(books[i].cards.size())}});
     }
-    record(run_phase("a3", "check: a second device of each user slow-syncs and receives all " +
-                               std::to_string(books.empty() ? 0 : books[0].cards.size()) + " contacts",
+    record(run_phase("a3",
+                     "check: a second device of each user slow-syncs and receives all " +
+                         std::to_string(books.empty() ? 0 : books[0].cards.size()) + " contacts",
                      std::move(check), meter));
   }
 
@@ -233,8 +234,8 @@ std::vector<PhaseResult> run_scenarios(const LoadConfig& config, ProcMeter* mete
       AddressBook book(config.seed + 1000 * static_cast<uint32_t>(scenario) + static_cast<uint32_t>(i));
       upload.push_back({devices[i].get(), {slow_sync_upload(book, n_contacts)}});
     }
-    record(run_phase(s + "1", "slow sync, upload " + std::to_string(n_contacts) + " contacts", std::move(upload),
-                     meter));
+    record(
+        run_phase(s + "1", "slow sync, upload " + std::to_string(n_contacts) + " contacts", std::move(upload), meter));
     auto second = devices_for(scenario, n_devices, second_device(scenario));
     std::vector<DeviceJob> download;
     for (auto& d : second) download.push_back({d.get(), {slow_sync_download(n_contacts)}});

@@ -60,8 +60,8 @@ struct PhaseResult {
   size_t messages = 0;
   size_t bytes_sent = 0, bytes_received = 0;
   Percentiles session_latency, message_latency;
-  PhaseUsage server;                // zero unless a server pid was given
-  double loadgen_cpu_seconds = 0;   // this process, all threads
+  PhaseUsage server;               // zero unless a server pid was given
+  double loadgen_cpu_seconds = 0;  // this process, all threads
 };
 
 // Runs the chosen scenarios against config.url. `meter` may be null (no

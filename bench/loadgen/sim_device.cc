@@ -19,7 +19,7 @@ using Clock = std::chrono::steady_clock;
 constexpr const char* kLocalStore = "./contacts";
 constexpr const char* kAuthBasic = "syncml:auth-basic";
 constexpr const char* kAuthMd5 = "syncml:auth-md5";
-constexpr int kMaxAuthRounds = 2;       // a first MD5 try without a nonce, then the real one
+constexpr int kMaxAuthRounds = 2;  // a first MD5 try without a nonce, then the real one
 constexpr int kMaxMessagesPerPackage = 100000;
 
 // A check that failed. Thrown inside SessionRun and caught in run_session():
@@ -80,8 +80,7 @@ class SessionRun {
       uint64_t used = 1024;  // header, statuses and Sync around the items
       for (const auto& c : owed_) used += protocol::encoded_size(c, protocol::SyncMLVersion::k12, config.encoding);
       while (next < changes.size()) {
-        const uint64_t size =
-            protocol::encoded_size(changes[next], protocol::SyncMLVersion::k12, config.encoding);
+        const uint64_t size = protocol::encoded_size(changes[next], protocol::SyncMLVersion::k12, config.encoding);
         if (!sync.children.empty() && used + size > budget) break;
         used += size;
         sync.children.push_back(std::move(changes[next++]));
@@ -422,7 +421,7 @@ class SessionRun {
       fail(std::string("unexpected ") + protocol::command_name(change.kind) + " inside the server's Sync");
     }
     for (const auto& item : change.items) {
-      const std::string server_id = item.source ? item.source->loc_uri
+      const std::string server_id = item.source   ? item.source->loc_uri
                                     : item.target ? item.target->loc_uri
                                                   : std::string();
       if (server_id.empty()) fail("a server change without an item id");
@@ -449,7 +448,7 @@ class SessionRun {
   int hdr_code_ = 0;
   bool server_alert_seen_ = false;
   bool server_sync_seen_ = false;
-  std::vector<Command> owed_;  // statuses (and Results) for the server's last message
+  std::vector<Command> owed_;                    // statuses (and Results) for the server's last message
   std::map<std::string, Expectation> awaiting_;  // "msgid:cmdid" of our commands
   std::vector<protocol::MapItem> maps_;
   size_t received_ = 0;

@@ -38,13 +38,13 @@ struct DeviceConfig {
 
 // What one session sends and what the server must answer.
 struct SessionPlan {
-  int alert = 200;                      // the sync type we ask for
-  int expected_alert_status = 200;      // the Alert's Status: 508 when the server must refuse a two-way
-  int expected_server_alert = 200;      // the sync type the server must answer with
+  int alert = 200;                  // the sync type we ask for
+  int expected_alert_status = 200;  // the Alert's Status: 508 when the server must refuse a two-way
+  int expected_server_alert = 200;  // the sync type the server must answer with
   std::vector<std::pair<std::string, std::string>> adds;      // (LUID, vCard)
   std::vector<std::pair<std::string, std::string>> replaces;  // (LUID, vCard)
   std::vector<std::string> deletes;                           // LUIDs
-  std::optional<size_t> expected_from_server;  // items the server must send, if known
+  std::optional<size_t> expected_from_server;                 // items the server must send, if known
 };
 
 struct SessionOutcome {

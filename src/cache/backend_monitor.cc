@@ -7,8 +7,7 @@
 namespace conflux::cache {
 
 BackendMonitor::BackendMonitor(std::shared_ptr<CacheStore> cache, std::shared_ptr<caf::ContentAdapter> backend,
-                               std::string database, std::string default_type, int64_t interval_seconds,
-                               Policy policy)
+                               std::string database, std::string default_type, int64_t interval_seconds, Policy policy)
     : cache_(std::move(cache)),
       backend_(std::move(backend)),
       database_(std::move(database)),

@@ -39,9 +39,8 @@ class BackendMonitor {
  public:
   enum class Policy : uint8_t { kPoll, kPush };
 
-  BackendMonitor(std::shared_ptr<CacheStore> cache, std::shared_ptr<caf::ContentAdapter> backend,
-                 std::string database, std::string default_type, int64_t interval_seconds,
-                 Policy policy = Policy::kPoll);
+  BackendMonitor(std::shared_ptr<CacheStore> cache, std::shared_ptr<caf::ContentAdapter> backend, std::string database,
+                 std::string default_type, int64_t interval_seconds, Policy policy = Policy::kPoll);
 
   // kPush only: subscribes to the back end's notifications; `wake` is called
   // (on the back end's thread) after each one marked a store. kUnimplemented
@@ -92,8 +91,8 @@ class BackendMonitor {
   std::optional<int64_t> last_poll_;  // guarded by mutex_
 
   std::mutex marks_mutex_;
-  std::set<UserId> marked_;   // guarded by marks_mutex_
-  bool all_marked_ = false;   // guarded by marks_mutex_
+  std::set<UserId> marked_;     // guarded by marks_mutex_
+  bool all_marked_ = false;     // guarded by marks_mutex_
   std::function<void()> wake_;  // set once by watch(), before the subscription
   FoldedSink on_folded_;        // set once, before polling
   // Last: destroyed first, so no notification runs into members already gone.

@@ -99,23 +99,23 @@ Result<int> CacheMonitor::run_once(int64_t now) {
     const int64_t wait = backoff_seconds(attempt);
     if (stuck) {
       stuck_items.insert(item_key);
-      log->error("store '{}' user '{}': replication of {} {} failed {} times, marked stuck (queue entry {}; "
-                 "conflux cache retry|drop): {}",
-                 database_, entry.user.str(), caf::action_name(entry.action), entry.cuid.str(), attempt, entry.seq,
-                 done.to_string());
+      log->error(
+          "store '{}' user '{}': replication of {} {} failed {} times, marked stuck (queue entry {}; "
+          "conflux cache retry|drop): {}",
+          database_, entry.user.str(), caf::action_name(entry.action), entry.cuid.str(), attempt, entry.seq,
+          done.to_string());
     } else {
       blocked.insert(entry.user);
       log->warn("store '{}' user '{}': replication of {} {} failed (attempt {}), retry in {} s: {}", database_,
                 entry.user.str(), caf::action_name(entry.action), entry.cuid.str(), attempt, wait, done.to_string());
     }
     Status kept = cache_->retry_later(entry, now + wait, done.to_string(),
-                                      stuck ? CacheStore::Retry::kStuck : CacheStore::Retry::kLater,
-                                      options_.node_id);
+                                      stuck ? CacheStore::Retry::kStuck : CacheStore::Retry::kLater, options_.node_id);
     if (!kept.is_ok()) return kept.with_context("cache monitor '" + database_ + "'");
   }
   if (replicated > 0 || failed > 0) {
-    log->info("store '{}': replicated {} of {} queued changes ({} failed, trigger {})", database_, replicated,
-              *length, failed, trigger_.describe());
+    log->info("store '{}': replicated {} of {} queued changes ({} failed, trigger {})", database_, replicated, *length,
+              failed, trigger_.describe());
   }
   return replicated;
 }
@@ -162,8 +162,7 @@ Status CacheMonitor::replicate(const QueueEntry& entry) {
       if (!r.status.is_ok()) return r.status;
       return cache_->replicated(entry, item.guid, r.anchor, options_.node_id);
     }
-    default:
-      return Status::internal("unknown action in the queue");
+    default: return Status::internal("unknown action in the queue");
   }
 }
 

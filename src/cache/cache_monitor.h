@@ -87,8 +87,8 @@ class CacheMonitor {
   static constexpr size_t kBatchLimit = 500;
 
   // `start`: the time the last propagation counts from (Interval trigger).
-  CacheMonitor(std::shared_ptr<CacheStore> cache, std::shared_ptr<caf::ContentAdapter> backend,
-               std::string database, Trigger trigger, int64_t start, CacheMonitorOptions options = {});
+  CacheMonitor(std::shared_ptr<CacheStore> cache, std::shared_ptr<caf::ContentAdapter> backend, std::string database,
+               Trigger trigger, int64_t start, CacheMonitorOptions options = {});
 
   // Returns how many entries reached the back end; an error only when the
   // cache itself could not be read or written.

@@ -351,9 +351,8 @@ std::vector<caf::ApplyResult> CacheStore::apply(const caf::StoreRef& store, std:
 
 Result<std::vector<caf::SyncObj>> CacheStore::search(const caf::StoreRef& store, const caf::Query& query) {
   CFX_RETURN_IF_ERROR(check_scope(store));
-  const char* columns = query.metadata_only
-                            ? "cuid, guid, revision, created, deleted, content_type, x'', backend_rev"
-                            : kItemColumns;
+  const char* columns =
+      query.metadata_only ? "cuid, guid, revision, created, deleted, content_type, x'', backend_rev" : kItemColumns;
   std::string sql = std::string("SELECT ") + columns + " FROM items WHERE user = ?1 AND database = ?2 AND deleted = 0";
   if (!query.contains.empty()) sql += " AND instr(data, ?3) > 0";
   if (!query.guids.empty()) {
@@ -448,8 +447,7 @@ Result<QueueStats> CacheStore::queue_stats(const std::string& database) {
   return stats;
 }
 
-Result<bool> CacheStore::claim(const QueueEntry& entry, const std::string& node, int64_t now,
-                               int64_t lease_seconds) {
+Result<bool> CacheStore::claim(const QueueEntry& entry, const std::string& node, int64_t now, int64_t lease_seconds) {
   // One statement: SQLite runs writes one at a time, so of two nodes
   // claiming together exactly one sees its row changed.
   auto st = db_->prepare(
@@ -486,8 +484,8 @@ Status CacheStore::replicated(const QueueEntry& entry, const Guid& guid, const A
   return tx->commit().with_context("cache replicated");
 }
 
-Status CacheStore::retry_later(const QueueEntry& entry, int64_t next_attempt_at, const std::string& error,
-                               Retry retry, const std::string& node) {
+Status CacheStore::retry_later(const QueueEntry& entry, int64_t next_attempt_at, const std::string& error, Retry retry,
+                               const std::string& node) {
   auto st = db_->prepare(
       "UPDATE queue SET attempts = attempts + 1, next_attempt_at = ?2, last_error = ?3, stuck = ?4,"
       " lease_owner = '', lease_until = 0 WHERE seq = ?1 AND lease_owner = ?5");
@@ -577,8 +575,7 @@ Result<std::vector<DroppedEntry>> CacheStore::dropped() {
 // ---------------------------------------------------------------------------
 // Tombstones
 
-Result<int> CacheStore::purge_tombstones(const caf::StoreRef& store, int64_t synced_revision,
-                                         int64_t deleted_before) {
+Result<int> CacheStore::purge_tombstones(const caf::StoreRef& store, int64_t synced_revision, int64_t deleted_before) {
   CFX_RETURN_IF_ERROR(check_scope(store));
   auto st = db_->prepare(
       "DELETE FROM items WHERE user = ?1 AND database = ?2 AND deleted = 1"
@@ -603,8 +600,8 @@ Result<int> CacheStore::fold(const caf::StoreRef& store, const caf::ChangeSet& s
   auto tx = db_->transaction();
   if (!tx) return tx.error().with_context("cache fold");
   std::vector<caf::ObservedChange> changes;
-  auto folded = fold_locked(store, set, default_type, FoldMode::kChangesByOthers, now,
-                            folded_changes ? &changes : nullptr);
+  auto folded =
+      fold_locked(store, set, default_type, FoldMode::kChangesByOthers, now, folded_changes ? &changes : nullptr);
   if (!folded) return folded.error().with_context("cache fold");
   CFX_RETURN_IF_ERROR(tx->commit().with_context("cache fold"));
   if (folded_changes) *folded_changes = std::move(changes);
@@ -636,20 +633,23 @@ Result<int> CacheStore::fold_locked(const caf::StoreRef& store, const caf::Chang
     std::string sql;
     std::string cuid;
     if (change.action == caf::Action::kDelete) {
-      sql = "UPDATE items SET revision = ?4, deleted = 1, data = NULL, backend_rev = ?5, deleted_at = ?6"
-            " WHERE user = ?1 AND database = ?2 AND cuid = ?3";
+      sql =
+          "UPDATE items SET revision = ?4, deleted = 1, data = NULL, backend_rev = ?5, deleted_at = ?6"
+          " WHERE user = ?1 AND database = ?2 AND cuid = ?3";
       cuid = (*existing)->cuid.str();
     } else if (*existing) {
       // A revived tombstone counts as created now, so devices get a create.
-      sql = "UPDATE items SET revision = ?4, backend_rev = ?5, content_type = ?6, data = ?7,"
-            " created = CASE WHEN deleted = 1 THEN ?4 ELSE created END, deleted = 0"
-            " WHERE user = ?1 AND database = ?2 AND cuid = ?3";
+      sql =
+          "UPDATE items SET revision = ?4, backend_rev = ?5, content_type = ?6, data = ?7,"
+          " created = CASE WHEN deleted = 1 THEN ?4 ELSE created END, deleted = 0"
+          " WHERE user = ?1 AND database = ?2 AND cuid = ?3";
       cuid = (*existing)->cuid.str();
     } else {
       auto fresh = fresh_cuid(store, change.guid.str());
       if (!fresh) return fresh.error();
-      sql = "INSERT INTO items(user, database, cuid, revision, created, backend_rev, content_type, data, guid)"
-            " VALUES (?1, ?2, ?3, ?4, ?4, ?5, ?6, ?7, ?8)";
+      sql =
+          "INSERT INTO items(user, database, cuid, revision, created, backend_rev, content_type, data, guid)"
+          " VALUES (?1, ?2, ?3, ?4, ?4, ?5, ?6, ?7, ?8)";
       cuid = fresh->str();
     }
     auto st = db_->prepare(sql);

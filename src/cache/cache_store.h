@@ -86,7 +86,7 @@ struct QueueStats {
   size_t length = 0;
   int64_t oldest_enqueued_at = 0;  // 0 when the queue is empty
   size_t stuck = 0;
-  size_t tombstones = 0;           // deleted items still kept
+  size_t tombstones = 0;  // deleted items still kept
 };
 
 // A queue entry an administrator dropped, with the item's content then.
@@ -146,8 +146,7 @@ class CacheStore {
   // The back end took `entry`: records its guid (when not empty) and
   // `backend_rev` on the item and removes the entry, in one transaction.
   // kAborted (nothing written) when `node` no longer holds its lease.
-  Status replicated(const QueueEntry& entry, const Guid& guid, const Anchor& backend_rev,
-                    const std::string& node);
+  Status replicated(const QueueEntry& entry, const Guid& guid, const Anchor& backend_rev, const std::string& node);
   // The back end refused or was down: the entry stays, attempts + 1, its
   // lease freed; Retry::kStuck stops automatic retries. Nothing changes when
   // `node` no longer holds the lease (another node owns the entry now).
@@ -186,8 +185,8 @@ class CacheStore {
   // `now` stamps the tombstones of deletes. `folded`, when given, receives
   // each change that reached the cache, under the cuid, with the cache's
   // version it replaced (for the item history).
-  Result<int> fold(const caf::StoreRef& store, const caf::ChangeSet& set, const std::string& default_type,
-                   int64_t now, std::vector<caf::ObservedChange>* folded = nullptr);
+  Result<int> fold(const caf::StoreRef& store, const caf::ChangeSet& set, const std::string& default_type, int64_t now,
+                   std::vector<caf::ObservedChange>* folded = nullptr);
 
   // The cache revision an anchor of this cache stands for; nullopt when
   // `anchor` is not one (e.g. handed out before the cache was switched on).

@@ -30,8 +30,8 @@ Status CachedAdapter::ensure_loaded(const caf::StoreRef& store) {
     auto set = backend_->changes_since(store, Anchor());
     if (!set) return set.error().with_context("cache: initial load of '" + store.database + "'");
     CFX_RETURN_IF_ERROR(cache_->import(store, *set, default_type_));
-    logger("cache")->info("store '{}' user '{}': loaded {} items from the back end", store.database,
-                          store.user.str(), set->changes.size());
+    logger("cache")->info("store '{}' user '{}': loaded {} items from the back end", store.database, store.user.str(),
+                          set->changes.size());
   }
   loaded_.insert(key);
   return Status::ok();

@@ -70,7 +70,7 @@ class CachedAdapter final : public caf::AdapterWrapper {
   const std::string default_type_;
   const Clock& clock_;
 
-  std::mutex load_mutex_;  // one initial load at a time
+  std::mutex load_mutex_;                            // one initial load at a time
   std::set<std::pair<UserId, std::string>> loaded_;  // guarded by load_mutex_
 };
 

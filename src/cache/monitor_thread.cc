@@ -104,12 +104,14 @@ void MonitorThread::run() {
 void MonitorThread::tick() {
   for (Pair& pair : monitors_) {
     const int64_t now = clock_.now_seconds();
-    if (pair.cache) note(pair.cache->run_once(now).status(), pair.last_cache_error, "cache monitor",
-                         pair.cache->database());
-    if (pair.backend) note(pair.backend->poll_once(now).status(), pair.last_backend_error, "back end monitor",
-                           pair.backend->database());
-    if (pair.cache) note(pair.cache->purge_tombstones(now).status(), pair.last_purge_error, "tombstone purge",
-                         pair.cache->database());
+    if (pair.cache)
+      note(pair.cache->run_once(now).status(), pair.last_cache_error, "cache monitor", pair.cache->database());
+    if (pair.backend)
+      note(pair.backend->poll_once(now).status(), pair.last_backend_error, "back end monitor",
+           pair.backend->database());
+    if (pair.cache)
+      note(pair.cache->purge_tombstones(now).status(), pair.last_purge_error, "tombstone purge",
+           pair.cache->database());
   }
 }
 

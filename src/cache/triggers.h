@@ -37,8 +37,8 @@ class Trigger {
   Trigger(Kind kind, size_t amount, int64_t seconds) : kind_(kind), amount_(amount), seconds_(seconds) {}
 
   Kind kind_;
-  size_t amount_;     // kAmount, kCombined; 0 is taken as 1
-  int64_t seconds_;   // kInterval, kCombined
+  size_t amount_;    // kAmount, kCombined; 0 is taken as 1
+  int64_t seconds_;  // kInterval, kCombined
 };
 
 }  // namespace conflux::cache

@@ -2,9 +2,7 @@
 
 namespace conflux::caf {
 
-const char* backend_login_name(BackendLogin login) {
-  return login == BackendLogin::kPerUser ? "per-user" : "service";
-}
+const char* backend_login_name(BackendLogin login) { return login == BackendLogin::kPerUser ? "per-user" : "service"; }
 
 Status BackendRegistry::add_factory(std::unique_ptr<AdapterFactory> factory) {
   std::string kind = factory->kind();
@@ -18,8 +16,8 @@ Status BackendRegistry::validate_store(const StoreSettings& settings) const {
   if (it == factories_.end()) {
     std::string known;
     for (const auto& [kind, _] : factories_) known += (known.empty() ? "" : ", ") + kind;
-    return Status::invalid_argument("stores." + settings.name + ".adapter: unknown adapter '" +
-                                    settings.adapter + "' (known: " + known + ")");
+    return Status::invalid_argument("stores." + settings.name + ".adapter: unknown adapter '" + settings.adapter +
+                                    "' (known: " + known + ")");
   }
   return it->second->validate(settings);
 }

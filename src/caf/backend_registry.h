@@ -29,8 +29,8 @@ struct CacheSettings {
   // When the Cache Monitor propagates its queue (cache/triggers.h).
   enum class Trigger : uint8_t { kAmount, kInterval, kCombined };
   Trigger trigger = Trigger::kAmount;
-  int64_t amount = 1;             // queue length that fires kAmount/kCombined; 1 = trickle
-  int64_t interval_seconds = 5;   // since the last propagation, for kInterval/kCombined
+  int64_t amount = 1;                 // queue length that fires kAmount/kCombined; 1 = trickle
+  int64_t interval_seconds = 5;       // since the last propagation, for kInterval/kCombined
   int64_t backend_poll_seconds = 10;  // Back End Monitor: lazy poll of the adapter's changes
   // Push: the adapter also reports changes by others as they happen
   // (kCapChangeNotify; vdir: inotify), the poll stays as a safety net.
@@ -67,9 +67,9 @@ struct MassDeletionRule {
 
 // One configured datastore ("[stores.contacts]" in the config file).
 struct StoreSettings {
-  std::string name;          // datastore URI the devices use: "contacts"
-  std::string adapter;       // adapter kind: "sqlite"
-  std::string content_type;  // canonical storage format: "text/vcard"
+  std::string name;             // datastore URI the devices use: "contacts"
+  std::string adapter;          // adapter kind: "sqlite"
+  std::string content_type;     // canonical storage format: "text/vcard"
   std::string content_version;  // "3.0"
   // What the sync engine does when a device and the server both changed an
   // item (caf/conflict_policy.h); parsed once, when the config is read.
@@ -91,8 +91,8 @@ struct StoreSettings {
   // --access` says otherwise for one of them (`access`). Changes by reload.
   TokenKind access = TokenKind::kReadWrite;
   BackendLogin login = BackendLogin::kService;  // `login`
-  std::string service_user;           // `service_user`, for kService at a back end with own accounts
-  std::string service_password_file;  // `service_password_file`: absolute path of a file holding its password
+  std::string service_user;                     // `service_user`, for kService at a back end with own accounts
+  std::string service_password_file;            // `service_password_file`: absolute path of a file holding its password
 };
 
 // What every adapter may use when it is created.
@@ -107,8 +107,7 @@ class AdapterFactory {
   virtual ~AdapterFactory() = default;
   virtual std::string kind() const = 0;
   virtual Status validate(const StoreSettings& settings) const = 0;
-  virtual Result<std::shared_ptr<ContentAdapter>> create(const StoreSettings& settings,
-                                                         const AdapterEnv& env) = 0;
+  virtual Result<std::shared_ptr<ContentAdapter>> create(const StoreSettings& settings, const AdapterEnv& env) = 0;
   // `conflux doctor`: problems of a valid section that can be seen without
   // changing anything, before create() (which may make what is missing, as
   // the vdir adapter makes its root). One Status per problem, each naming
@@ -136,8 +135,7 @@ class BackendRegistry {
   // Replaces the adapter of datastore `name` by wrap(current adapter), e.g.
   // a cache in front of it. kNotFound for an unknown name; the error of
   // `wrap` as it returned it. Call before the registry is shared.
-  using AdapterWrap =
-      std::function<Result<std::shared_ptr<ContentAdapter>>(std::shared_ptr<ContentAdapter>)>;
+  using AdapterWrap = std::function<Result<std::shared_ptr<ContentAdapter>>(std::shared_ptr<ContentAdapter>)>;
   Status wrap_store(const std::string& name, const AdapterWrap& wrap);
 
   // nullptr when no datastore of that name is configured.

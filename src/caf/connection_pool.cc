@@ -8,8 +8,7 @@ ConnectionPool::Lease::~Lease() {
   if (pool_) pool_->release(key_);
 }
 
-ConnectionPool::ConnectionPool(const Clock& clock, ConnectionPoolOptions options)
-    : clock_(clock), options_(options) {}
+ConnectionPool::ConnectionPool(const Clock& clock, ConnectionPoolOptions options) : clock_(clock), options_(options) {}
 
 ConnectionPool::~ConnectionPool() {
   std::lock_guard lock(mutex_);

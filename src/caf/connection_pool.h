@@ -73,7 +73,7 @@ class ConnectionPool {
   };
   using Key = std::pair<std::string, UserId>;
   void release(const Key& key);
-  void close_idle_locked(int64_t now);  // requires mutex_
+  void close_idle_locked(int64_t now);               // requires mutex_
   void end(std::map<Key, Connection>::iterator it);  // requires mutex_
 
   const Clock& clock_;

@@ -111,10 +111,10 @@ enum class ApplyOutcome : uint8_t {
 };
 
 struct ApplyResult {
-  Status status;                    // non-OK: this item failed, the others may not have
+  Status status;  // non-OK: this item failed, the others may not have
   ApplyOutcome outcome = ApplyOutcome::kCreated;
-  Guid guid;                        // the item's id after the change
-  Anchor anchor;                    // revision written (a delete's tombstone; empty for kAlreadyDeleted)
+  Guid guid;      // the item's id after the change
+  Anchor anchor;  // revision written (a delete's tombstone; empty for kAlreadyDeleted)
 };
 
 struct ChangeSet {

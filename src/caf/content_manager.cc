@@ -16,8 +16,8 @@ Result<std::string> read_secret_file(const std::string& path) {
   return line;
 }
 
-ContentManager::ContentManager(const BackendRegistry& registry, AccountDirectory& accounts,
-                               const TokenService& tokens, const Clock& clock, ConnectionPoolOptions pool_options)
+ContentManager::ContentManager(const BackendRegistry& registry, AccountDirectory& accounts, const TokenService& tokens,
+                               const Clock& clock, ConnectionPoolOptions pool_options)
     : registry_(registry), accounts_(accounts), tokens_(tokens), connections_(clock, pool_options) {}
 
 void ContentManager::set_store_access(const std::vector<StoreSettings>& stores) {
@@ -38,8 +38,7 @@ Status ContentManager::verify_with_directory(const Credentials& creds) {
              : accounts_.verify_password(creds.user, creds.secret);
 }
 
-Result<std::optional<Credentials>> ContentManager::backend_login(const StoreSettings& settings,
-                                                                 ContentAdapter& adapter,
+Result<std::optional<Credentials>> ContentManager::backend_login(const StoreSettings& settings, ContentAdapter& adapter,
                                                                  const StoreRef& store) const {
   if (settings.login == BackendLogin::kPerUser) return store.credentials;
   if (!(adapter.caps() & kCapOwnAccounts)) return std::optional<Credentials>();
@@ -133,8 +132,8 @@ Result<ContentManager::Admitted> ContentManager::admit(const StoreRef& store, Ac
     if (!store.credentials || store.credentials->user != store.user) {
       return Status::permission_denied("an unrestricted-read token writes only with the user's credentials");
     }
-    const Status directory = settings->login == BackendLogin::kService ? verify_with_directory(*store.credentials)
-                                                                        : Status::ok();
+    const Status directory =
+        settings->login == BackendLogin::kService ? verify_with_directory(*store.credentials) : Status::ok();
     if (Status again = check_login(*settings, *adapter, *store.credentials, directory); !again.is_ok()) {
       logger("caf")->info("store '{}': write of user '{}' refused at re-authentication: {}", store.database,
                           store.user.str(), again.message());

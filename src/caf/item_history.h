@@ -31,7 +31,7 @@
 namespace conflux::caf {
 
 enum class VersionKind : uint8_t {
-  kFound = 0,    // the item as it was before its first recorded change (history began later)
+  kFound = 0,  // the item as it was before its first recorded change (history began later)
   kCreated = 1,
   kUpdated = 2,
   kDeleted = 3,  // no data: the version deleted is the one before

@@ -82,8 +82,8 @@ Result<std::map<std::string, RevisionTracker::Row>> RevisionTracker::load_rows(c
     auto more = st->step();
     if (!more) return more.error();
     if (!*more) break;
-    rows[st->column_text(0)] = Row{st->column_text(1), st->column_int64(2), st->column_int64(3),
-                                   st->column_int64(4) != 0};
+    rows[st->column_text(0)] =
+        Row{st->column_text(1), st->column_int64(2), st->column_int64(3), st->column_int64(4) != 0};
   }
   return rows;
 }
@@ -97,8 +97,8 @@ Result<int64_t> RevisionTracker::next_counter() {
   return st->column_int64(0);
 }
 
-Status RevisionTracker::record(const StoreRef& store, const std::string& id, const std::string& revision,
-                               bool created, bool deleted, int64_t counter) {
+Status RevisionTracker::record(const StoreRef& store, const std::string& id, const std::string& revision, bool created,
+                               bool deleted, int64_t counter) {
   // A new row is always a creation; an existing one keeps its creation
   // counter unless the id comes back from a tombstone.
   auto st = db_->prepare(
@@ -255,8 +255,8 @@ Result<ChangeSet> RevisionTracker::changes_since(const StoreRef& store, const An
       auto more = st->step();
       if (!more) return more.error().with_context("revision tracker");
       if (!*more) break;
-      rows.emplace_back(st->column_text(0), Row{st->column_text(1), st->column_int64(2), st->column_int64(3),
-                                                st->column_int64(4) != 0});
+      rows.emplace_back(st->column_text(0),
+                        Row{st->column_text(1), st->column_int64(2), st->column_int64(3), st->column_int64(4) != 0});
     }
   }
   std::vector<std::pair<std::string, std::string>> to_read;
@@ -389,8 +389,8 @@ std::vector<ApplyResult> RevisionTracker::apply(const StoreRef& store, std::vect
     // The back end holds the writes; only their revisions are not recorded.
     // The next listing reports them as changes, so devices get them again
     // (harmless); failing the items would make devices send them twice.
-    logger("caf")->warn("tracker: store '{}' user '{}': revisions of a batch of {} not recorded: {}",
-                        store.database, store.user.str(), batch.size(), committed.to_string());
+    logger("caf")->warn("tracker: store '{}' user '{}': revisions of a batch of {} not recorded: {}", store.database,
+                        store.user.str(), batch.size(), committed.to_string());
     for (auto& r : results) r.anchor = Anchor();
   }
   return results;

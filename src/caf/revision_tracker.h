@@ -102,8 +102,7 @@ class TrackedBackend {
   // default) say so; their creates go through create_with_own_id(), which
   // returns the id it got and the revision, instead of write(kCreate).
   virtual bool picks_ids() const { return false; }
-  virtual Result<std::pair<std::string, std::string>> create_with_own_id(const StoreRef& store,
-                                                                         std::string_view raw) {
+  virtual Result<std::pair<std::string, std::string>> create_with_own_id(const StoreRef& store, std::string_view raw) {
     return Status::unimplemented("this back end takes the ids it is given");
   }
 
@@ -191,8 +190,8 @@ class RevisionTracker {
   void prefetch_uncached(const StoreRef& store, const std::vector<std::pair<std::string, std::string>>& items);
   Result<std::map<std::string, Row>> load_rows(const StoreRef& store);
   Result<int64_t> next_counter();
-  Status record(const StoreRef& store, const std::string& id, const std::string& revision, bool created,
-                bool deleted, int64_t counter);
+  Status record(const StoreRef& store, const std::string& id, const std::string& revision, bool created, bool deleted,
+                int64_t counter);
   Result<int64_t> store_anchor(const StoreRef& store);
   void apply_one(const StoreRef& store, SyncObj& obj, ApplyResult& result);
 

@@ -15,7 +15,7 @@ enum class Action : uint8_t { kCreate, kUpdate, kDelete };
 const char* action_name(Action action);
 
 struct SyncObj {
-  Anchor anchor;             // revision of this version in the back end (seed: Timestamp)
+  Anchor anchor;  // revision of this version in the back end (seed: Timestamp)
   Action action = Action::kCreate;
   Guid guid;                 // back end's global id; empty on a create until applied
   Cuid cuid;                 // cache id; empty while no cache sits in between

@@ -28,8 +28,7 @@ std::string TokenService::sign(const std::string& payload) const {
   unsigned char mac[crypto_auth_hmacsha256_BYTES];
   crypto_auth_hmacsha256_state state;
   crypto_auth_hmacsha256_init(&state, reinterpret_cast<const unsigned char*>(key_.data()), key_.size());
-  crypto_auth_hmacsha256_update(&state, reinterpret_cast<const unsigned char*>(payload.data()),
-                                payload.size());
+  crypto_auth_hmacsha256_update(&state, reinterpret_cast<const unsigned char*>(payload.data()), payload.size());
   crypto_auth_hmacsha256_final(&state, mac);
   char hex[sizeof mac * 2 + 1];
   sodium_bin2hex(hex, sizeof hex, mac, sizeof mac);
@@ -55,8 +54,7 @@ Result<Token> TokenService::verify(const std::string& value) const {
   if (parts.size() != 5 || parts[0] != "v2") return Status::unauthenticated("malformed token");
   std::string payload = value.substr(0, value.rfind('.'));
   std::string expected = sign(payload);
-  if (expected.size() != parts[4].size() ||
-      sodium_memcmp(expected.data(), parts[4].data(), expected.size()) != 0) {
+  if (expected.size() != parts[4].size() || sodium_memcmp(expected.data(), parts[4].data(), expected.size()) != 0) {
     return Status::unauthenticated("token signature does not match");
   }
   auto user = base64_decode(parts[1]);

@@ -6,8 +6,7 @@
 
 namespace conflux::caf {
 
-std::vector<ApplyResult> apply_tracked(RevisionTracker& tracker, const StoreRef& store,
-                                       std::vector<SyncObj>&& batch,
+std::vector<ApplyResult> apply_tracked(RevisionTracker& tracker, const StoreRef& store, std::vector<SyncObj>&& batch,
                                        const std::function<Status(const SyncObj&)>& refuse,
                                        const std::string& adapter) {
   std::vector<ApplyResult> results(batch.size());

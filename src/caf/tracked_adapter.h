@@ -19,10 +19,8 @@ namespace conflux::caf {
 // with it and never reaches the tracker; `refuse` may be empty. Every
 // failure gets `adapter` + " apply" as context; the first is logged on
 // logger("adapter." + adapter).
-std::vector<ApplyResult> apply_tracked(RevisionTracker& tracker, const StoreRef& store,
-                                       std::vector<SyncObj>&& batch,
-                                       const std::function<Status(const SyncObj&)>& refuse,
-                                       const std::string& adapter);
+std::vector<ApplyResult> apply_tracked(RevisionTracker& tracker, const StoreRef& store, std::vector<SyncObj>&& batch,
+                                       const std::function<Status(const SyncObj&)>& refuse, const std::string& adapter);
 
 // The commands a tracked adapter answers through its tracker: "count" (live
 // items) and "rescan" (lists the back end now; the output is the number of

@@ -42,8 +42,8 @@ std::string label(const std::string& value) {
 
 void print_entry(const cache::QueueEntry& e) {
   std::cout << e.seq << "\t" << e.database << "\t" << e.user.str() << "\t" << caf::action_name(e.action) << "\t"
-            << e.cuid.str() << "\tqueued " << when(e.enqueued_at) << "\t" << e.attempts << " attempts\t"
-            << e.last_error << "\n";
+            << e.cuid.str() << "\tqueued " << when(e.enqueued_at) << "\t" << e.attempts << " attempts\t" << e.last_error
+            << "\n";
 }
 
 }  // namespace
@@ -90,8 +90,8 @@ int cache_dropped(Services& s) {
   auto records = s.cache_store->dropped();
   if (!records) return fail(records.error().message());
   for (const auto& d : *records) {
-    std::cout << "--- dropped record " << d.id << " (queue entry " << d.entry.seq << ", dropped "
-              << when(d.dropped_at) << " UTC)\n"
+    std::cout << "--- dropped record " << d.id << " (queue entry " << d.entry.seq << ", dropped " << when(d.dropped_at)
+              << " UTC)\n"
               << d.entry.database << "\t" << d.entry.user.str() << "\t" << caf::action_name(d.entry.action) << "\t"
               << d.entry.cuid.str() << "\t" << d.entry.attempts << " attempts\t" << d.entry.last_error << "\n";
     if (!d.raw.empty()) std::cout << d.content_type << "\n" << d.raw << (d.raw.back() == '\n' ? "" : "\n");

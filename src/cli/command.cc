@@ -12,8 +12,8 @@
 namespace conflux::app {
 
 Result<config::Config> Context::read_config() const {
-  auto loaded = config_path.empty() ? Result<config::Config>(config::default_config())
-                                    : config::load_config_file(config_path);
+  auto loaded =
+      config_path.empty() ? Result<config::Config>(config::default_config()) : config::load_config_file(config_path);
   if (!loaded) return loaded.error();
   config::Config cfg = std::move(*loaded);
   if (!data_dir.empty()) cfg.data_dir = std::filesystem::absolute(data_dir);

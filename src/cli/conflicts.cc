@@ -12,9 +12,9 @@ int conflicts_list(Services& s, const std::string& user, bool include_resolved) 
   if (!records) return fail(records.error().message());
   if (!records->empty()) std::cout << "id\twhen (UTC)\tuser\tdatastore\tdevice\tpolicy\tstate\toutcome\n";
   for (const auto& r : *records) {
-    std::cout << r.id << "\t" << when(r.created_at) << "\t" << r.where.user.str() << "\t" << r.where.database
-              << "\t" << r.where.device.str() << "\t" << r.policy << (r.resolved ? "\tresolved" : "\topen") << "\t"
-              << r.outcome << "\n";
+    std::cout << r.id << "\t" << when(r.created_at) << "\t" << r.where.user.str() << "\t" << r.where.database << "\t"
+              << r.where.device.str() << "\t" << r.policy << (r.resolved ? "\tresolved" : "\topen") << "\t" << r.outcome
+              << "\n";
   }
   return 0;
 }
@@ -46,10 +46,10 @@ int conflicts_resolve(Services& s, int64_t id, Keep keep, bool force) {
   const auto& r = **record;
   // An administrator acts for the user: the CAF still scopes every call to them.
   const caf::Token token = s.tokens->issue(r.where.user, caf::TokenKind::kReadWrite);
-  if (auto st = engine::settle_conflict(*s.state, *s.content, token, r,
-                                        keep == Keep::kServer ? engine::KeptVersion::kServer
-                                                              : engine::KeptVersion::kDevice,
-                                        force, "conflux conflicts resolve");
+  if (auto st =
+          engine::settle_conflict(*s.state, *s.content, token, r,
+                                  keep == Keep::kServer ? engine::KeptVersion::kServer : engine::KeptVersion::kDevice,
+                                  force, "conflux conflicts resolve");
       !st.is_ok()) {
     return fail(st.message());
   }
@@ -94,8 +94,7 @@ void register_conflict_commands(CLI::App& app, Context& ctx) {
   set_action(resolve, ctx, [opts](const config::Config& cfg) {
     auto services = Services::open_all(cfg);
     if (!services) return fail(services.error().message());
-    return conflicts_resolve(**services, opts->id, opts->keep == "server" ? Keep::kServer : Keep::kClient,
-                             opts->force);
+    return conflicts_resolve(**services, opts->id, opts->keep == "server" ? Keep::kServer : Keep::kClient, opts->force);
   });
 }
 

@@ -11,8 +11,8 @@
 #include <memory>
 
 #include "adapters/conformance/conformance.h"
-#include "cli/command.h"
 #include "adapters/plugin/plugin_adapter.h"
+#include "cli/command.h"
 
 namespace conflux::app {
 

@@ -59,8 +59,8 @@ int held_confirm(Services& s, int64_t id) {
     return 0;
   }
   // An administrator acts for the user: the CAF still scopes every call to them.
-  caf::StoreRef ref{h->where.user, h->where.database, s.tokens->issue(h->where.user, caf::TokenKind::kReadWrite),
-                    std::nullopt, "conflux held confirm", "held-" + std::to_string(id)};
+  caf::StoreRef ref{h->where.user, h->where.database,      s.tokens->issue(h->where.user, caf::TokenKind::kReadWrite),
+                    std::nullopt,  "conflux held confirm", "held-" + std::to_string(id)};
   std::vector<caf::SyncObj> batch;
   for (const auto& guid : h->guids) {
     caf::SyncObj del;

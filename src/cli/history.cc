@@ -123,9 +123,10 @@ int restore(Services& s, const HistoryCommands& c, std::vector<caf::ItemVersion>
   const std::optional<Guid> only = c.item.empty() ? std::nullopt : std::optional<Guid>(Guid(c.item));
   std::vector<caf::SyncObj> changes = caf::plan_restore(versions, cut_id, only);
   for (const auto& obj : changes) {
-    std::cout << (c.dry_run ? "would " : "") << (obj.action == caf::Action::kDelete   ? "delete "
-                                                 : obj.action == caf::Action::kCreate ? "re-create "
-                                                                                      : "revert ")
+    std::cout << (c.dry_run ? "would " : "")
+              << (obj.action == caf::Action::kDelete   ? "delete "
+                  : obj.action == caf::Action::kCreate ? "re-create "
+                                                       : "revert ")
               << (obj.guid.empty() ? "a deleted item" : obj.guid.str()) << "\n";
   }
   if (c.dry_run || changes.empty()) {
@@ -134,8 +135,8 @@ int restore(Services& s, const HistoryCommands& c, std::vector<caf::ItemVersion>
   }
   const std::string session = "restore-" + std::to_string(s.clock.now_seconds()) + "-" + std::to_string(getpid());
   // An administrator acts for the user: the CAF still scopes every call to them.
-  caf::StoreRef ref{UserId(c.user), c.store, s.tokens->issue(UserId(c.user), caf::TokenKind::kReadWrite),
-                    std::nullopt, "conflux restore", session};
+  caf::StoreRef ref{UserId(c.user), c.store,           s.tokens->issue(UserId(c.user), caf::TokenKind::kReadWrite),
+                    std::nullopt,   "conflux restore", session};
   std::vector<Guid> deleted;  // per change: the guid it deletes, else empty
   for (const auto& obj : changes) deleted.push_back(obj.action == caf::Action::kDelete ? obj.guid : Guid());
   int failed = 0;

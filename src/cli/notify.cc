@@ -57,8 +57,8 @@ void register_notify_command(CLI::App& app, Context& ctx) {
   notify_cmd->add_option("--device", request->device, "device id (as it syncs)")->required();
   notify_cmd->add_option("--store", request->store, "datastore to sync")->required();
   notify_cmd->add_option("--type", request->type, "sync type")
-      ->check(CLI::IsMember({"two-way", "one-way-from-client", "refresh-from-client", "one-way-from-server",
-                             "refresh-from-server"}));
+      ->check(CLI::IsMember(
+          {"two-way", "one-way-from-client", "refresh-from-client", "one-way-from-server", "refresh-from-server"}));
   notify_cmd->add_option("--out", request->out, "file to write the notification to")->required();
   notify_cmd->add_option("--server-id", request->server_id, "server id in the device's profile (default: user)");
   notify_cmd->add_option("--nonce", request->nonce, "the device's notification nonce (default: empty)");

@@ -15,9 +15,9 @@ struct NotifyRequest {
   std::string store;
   // two-way, one-way-from-client, refresh-from-client, one-way-from-server, refresh-from-server
   std::string type = "two-way";
-  std::string out;               // file to write
-  std::string server_id;         // empty: the user name (see notify.cc)
-  std::string nonce;             // per-device nonce the device is configured with; often empty
+  std::string out;        // file to write
+  std::string server_id;  // empty: the user name (see notify.cc)
+  std::string nonce;      // per-device nonce the device is configured with; often empty
   int session_id = 0;
 };
 

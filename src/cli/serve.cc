@@ -79,10 +79,11 @@ void subscribe(config::Preferences& prefs, Services& s, engine::SyncEngine& engi
                      set_log_level(c.log.level);
                      set_log_format(c.log.format);
                    }});
-  prefs.on_change({"engine", {"stores.*.conflict_policy"}, nullptr,
-                   [&engine](const config::Config& c) { engine.set_conflict_policies(c.stores); }});
-  prefs.on_change({"caf", {"stores.*.access"}, nullptr,
-                   [&s](const config::Config& c) { s.content->set_store_access(c.stores); }});
+  prefs.on_change({"engine", {"stores.*.conflict_policy"}, nullptr, [&engine](const config::Config& c) {
+                     engine.set_conflict_policies(c.stores);
+                   }});
+  prefs.on_change(
+      {"caf", {"stores.*.access"}, nullptr, [&s](const config::Config& c) { s.content->set_store_access(c.stores); }});
   if (s.cache_monitors) {
     prefs.on_change({"cache",
                      {"stores.*.cache_trigger", "stores.*.cache_amount", "stores.*.cache_interval_seconds",
@@ -281,7 +282,8 @@ int serve(const config::Config& config, const ConfigSource& reread) {
   // session expires within a fifth of its timeout after it is due; the item
   // history's retention hourly.
   std::vector<BackgroundJobs::Job> jobs;
-  const auto purge_interval = std::chrono::seconds(std::clamp<int64_t>(config.server.session_timeout_seconds / 5, 1, 60));
+  const auto purge_interval =
+      std::chrono::seconds(std::clamp<int64_t>(config.server.session_timeout_seconds / 5, 1, 60));
   jobs.push_back({"expired-sessions", purge_interval, [&engine, &shared_limits, &s, &config] {
                     if (auto st = engine.purge_expired(); !st.is_ok()) {
                       logger("server")->warn("purging expired sessions failed: {}", st.to_string());
@@ -379,9 +381,10 @@ int serve(const config::Config& config, const ConfigSource& reread) {
             config.server.listen, server.port(), config.server.sync_path, config.data_dir, stores);
   log->info("stop with Ctrl-C or SIGTERM; `conflux reload` (or SIGHUP) re-reads the configuration");
   if (auto users = s.users->list(); users && users->empty()) {
-    log->warn("no users yet: every sync is refused until one exists; add one with `conflux user add NAME` "
-              "and the same --config/--data-dir as this server (data directory {})",
-              config.data_dir);
+    log->warn(
+        "no users yet: every sync is refused until one exists; add one with `conflux user add NAME` "
+        "and the same --config/--data-dir as this server (data directory {})",
+        config.data_dir);
   }
 
   int signal = 0;

@@ -91,11 +91,13 @@ Status check_backend_logins(const caf::BackendRegistry& registry) {
     const bool own_accounts = registry.adapter_for(store.name)->caps() & caf::kCapOwnAccounts;
     const std::string key = "stores." + store.name + ".";
     if (store.login == caf::BackendLogin::kPerUser && !own_accounts) {
-      return Status::invalid_argument(key + "login: per-user needs a back end with accounts of its own "
+      return Status::invalid_argument(key +
+                                      "login: per-user needs a back end with accounts of its own "
                                       "(accounts_file for sqlite and vdir)");
     }
     if (store.login == caf::BackendLogin::kService && own_accounts && store.service_user.empty()) {
-      return Status::invalid_argument(key + "service_user: the back end has accounts of its own; "
+      return Status::invalid_argument(key +
+                                      "service_user: the back end has accounts of its own; "
                                       "name the service account CAF logs in with");
     }
     if (!store.service_user.empty() && !own_accounts) {
@@ -143,8 +145,8 @@ Result<std::unique_ptr<Services>> Services::open_accounts(const config::Config& 
     logger("store")->warn("created data directory {}", config.data_dir);
   }
   if (ec) {
-    return config::locate(config, Status::unavailable("storage.data_dir: cannot create " + config.data_dir + ": " +
-                                                      ec.message()));
+    return config::locate(
+        config, Status::unavailable("storage.data_dir: cannot create " + config.data_dir + ": " + ec.message()));
   }
   std::filesystem::permissions(config.data_dir, std::filesystem::perms::owner_all, ec);  // holds password hashes
 

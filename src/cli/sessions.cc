@@ -31,9 +31,10 @@ void print_header() {
 void print(const engine::SyncReport& r) {
   std::cout << r.session.str() << "\t" << when(r.finished_at) << "\t" << r.where.user.str() << "\t"
             << r.where.device.str() << "\t" << r.where.database << "\t" << sync_type_name(r.sync_type)
-            << "\tfrom device +" << r.counts.client_adds << " ~" << r.counts.client_updates << " -" << r.counts.client_deletes << " !"
-            << r.counts.client_errors << "\tto device +" << r.counts.server_adds << " ~" << r.counts.server_updates << " -"
-            << r.counts.server_deletes << "\tconflicts " << r.counts.conflicts;
+            << "\tfrom device +" << r.counts.client_adds << " ~" << r.counts.client_updates << " -"
+            << r.counts.client_deletes << " !" << r.counts.client_errors << "\tto device +" << r.counts.server_adds
+            << " ~" << r.counts.server_updates << " -" << r.counts.server_deletes << "\tconflicts "
+            << r.counts.conflicts;
   if (!r.problems.empty()) std::cout << "\tproblems " << r.problems.size();
   std::cout << "\n";
 }
@@ -42,8 +43,8 @@ void print(const engine::SyncReport& r) {
 void print_problems(const engine::SyncReport& r) {
   for (const auto& p : r.problems) {
     const bool to_device = p.direction == engine::ItemProblem::Direction::kToDevice;
-    std::cout << "  " << (to_device ? "to device   item " : "from device item ") << p.item << "\tstatus "
-              << p.status << "\t" << p.what << "\n";
+    std::cout << "  " << (to_device ? "to device   item " : "from device item ") << p.item << "\tstatus " << p.status
+              << "\t" << p.what << "\n";
   }
 }
 

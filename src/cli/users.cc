@@ -39,7 +39,8 @@ Result<std::vector<AccessChange>> parse_access(const config::Config& cfg, const 
     }
     bool configured = std::any_of(cfg.stores.begin(), cfg.stores.end(),
                                   [&](const caf::StoreSettings& st) { return st.name == store_name; });
-    if (!configured) return Status::invalid_argument("--access " + entry + ": no datastore '" + store_name + "' is configured");
+    if (!configured)
+      return Status::invalid_argument("--access " + entry + ": no datastore '" + store_name + "' is configured");
     access.emplace_back(store_name, kind);
   }
   return access;
@@ -71,8 +72,9 @@ void register_user_commands(CLI::App& app, Context& ctx) {
     std::vector<std::string> access;
   };
   auto opts = std::make_shared<UserOptions>();
-  const char* access_help = "STORE=KIND (read-write, read-only, unrestricted-read, or default to follow the "
-                            "store's access); repeatable";
+  const char* access_help =
+      "STORE=KIND (read-write, read-only, unrestricted-read, or default to follow the "
+      "store's access); repeatable";
 
   auto* user = app.add_subcommand("user", "manage user accounts");
   user->require_subcommand(0, 1);

@@ -30,20 +30,18 @@ struct UserIdTag {};
 struct DeviceIdTag {};
 struct SessionKeyTag {};
 
-using Guid = StrongId<GuidTag>;          // the back end's global id of an item
-using Luid = StrongId<LuidTag>;          // a device's local id of an item
-using Cuid = StrongId<CuidTag>;          // the CAF cache's id of an item
-using UserId = StrongId<UserIdTag>;      // a Conflux user name
-using DeviceId = StrongId<DeviceIdTag>;  // SyncHdr Source LocURI of a client
+using Guid = StrongId<GuidTag>;              // the back end's global id of an item
+using Luid = StrongId<LuidTag>;              // a device's local id of an item
+using Cuid = StrongId<CuidTag>;              // the CAF cache's id of an item
+using UserId = StrongId<UserIdTag>;          // a Conflux user name
+using DeviceId = StrongId<DeviceIdTag>;      // SyncHdr Source LocURI of a client
 using SessionKey = StrongId<SessionKeyTag>;  // our key for a SyncML session (in RespURI)
 
 }  // namespace conflux
 
 template <typename Tag>
 struct std::hash<conflux::StrongId<Tag>> {
-  size_t operator()(const conflux::StrongId<Tag>& id) const noexcept {
-    return std::hash<std::string>()(id.str());
-  }
+  size_t operator()(const conflux::StrongId<Tag>& id) const noexcept { return std::hash<std::string>()(id.str()); }
 };
 
 namespace conflux {

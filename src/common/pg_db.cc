@@ -7,9 +7,7 @@
 namespace conflux {
 namespace {
 
-bool is_uri(const std::string& uri) {
-  return uri.rfind("postgresql://", 0) == 0 || uri.rfind("postgres://", 0) == 0;
-}
+bool is_uri(const std::string& uri) { return uri.rfind("postgresql://", 0) == 0 || uri.rfind("postgres://", 0) == 0; }
 
 // Adds `key=value` unless the connection string sets `key` already.
 std::string with_default(const std::string& uri, const std::string& key, const std::string& value) {
@@ -213,13 +211,13 @@ Status PgDb::migrate(const std::string& module, const std::vector<std::string>& 
     txn.exec(
         "CREATE TABLE IF NOT EXISTS conflux_schema("
         " module TEXT NOT NULL, version BIGINT NOT NULL, PRIMARY KEY(module, version))");
-    const pqxx::row top = txn.exec_params1("SELECT COALESCE(MAX(version), 0) FROM conflux_schema WHERE module = $1",
-                                           module);
+    const pqxx::row top =
+        txn.exec_params1("SELECT COALESCE(MAX(version), 0) FROM conflux_schema WHERE module = $1", module);
     const int64_t current = top[0].as<int64_t>();
     if (current > known) {
-      return Status::failed_precondition("postgresql " + display_uri_ + ": schema of '" + module +
-                                         "' is at version " + std::to_string(current) + ", this build knows " +
-                                         std::to_string(known) + " (written by a newer Conflux; upgrade it)");
+      return Status::failed_precondition("postgresql " + display_uri_ + ": schema of '" + module + "' is at version " +
+                                         std::to_string(current) + ", this build knows " + std::to_string(known) +
+                                         " (written by a newer Conflux; upgrade it)");
     }
     for (int64_t version = current + 1; version <= known; ++version) {
       txn.exec(steps[version - 1]);

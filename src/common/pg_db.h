@@ -120,8 +120,8 @@ class PgDb {
 
   std::mutex mutex_;
   std::condition_variable returned_;
-  std::vector<Conn> idle_;                                        // guarded by mutex_
-  size_t open_count_ = 0;                                         // guarded by mutex_
+  std::vector<Conn> idle_;                                       // guarded by mutex_
+  size_t open_count_ = 0;                                        // guarded by mutex_
   std::vector<std::pair<std::string, std::string>> statements_;  // guarded by mutex_; name, sql
 };
 

@@ -28,20 +28,16 @@ Status sqlite_status(int rc, std::string_view message) {
   switch (rc & 0xff) {
     case SQLITE_OK:
     case SQLITE_ROW:
-    case SQLITE_DONE:
-      return Status::ok();
+    case SQLITE_DONE: return Status::ok();
     case SQLITE_BUSY:
-    case SQLITE_LOCKED:
-      return Status::unavailable(std::move(msg));
+    case SQLITE_LOCKED: return Status::unavailable(std::move(msg));
     case SQLITE_CONSTRAINT:
       if (rc == SQLITE_CONSTRAINT_PRIMARYKEY || rc == SQLITE_CONSTRAINT_UNIQUE) {
         return Status::already_exists(std::move(msg));
       }
       return Status::failed_precondition(std::move(msg));
-    case SQLITE_FULL:
-      return Status::resource_exhausted(std::move(msg));
-    default:
-      return Status::internal(std::move(msg));
+    case SQLITE_FULL: return Status::resource_exhausted(std::move(msg));
+    default: return Status::internal(std::move(msg));
   }
 }
 
@@ -55,8 +51,8 @@ Result<std::unique_ptr<SqliteDb>> SqliteDb::open(const std::string& path) {
   sqlite3* raw = nullptr;
   // NOMUTEX: SQLite's own per-connection mutex is redundant, every use of the
   // handle already runs under mutex_.
-  int rc = sqlite3_open_v2(path.c_str(), &raw,
-                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+  int rc =
+      sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
   if (rc != SQLITE_OK) {
     std::string msg = raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc);
     sqlite3_close_v2(raw);
@@ -75,8 +71,7 @@ Result<std::unique_ptr<SqliteDb>> SqliteDb::open(const std::string& path) {
   // WAL lets readers of other processes (nodes sharing the file) proceed
   // while one writes; synchronous=NORMAL is durable across process crashes
   // and loses at most the last transactions on power loss in WAL mode.
-  Status configured = db->exec(
-      "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;");
+  Status configured = db->exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;");
   if (!configured.is_ok()) return configured.with_context("sqlite open " + path);
   return db;
 }
@@ -126,12 +121,10 @@ Result<SqliteTransaction> SqliteDb::transaction(TxMode mode) {
 }
 
 Status SqliteDb::migrate(const std::string& module, const std::vector<std::string>& steps) {
-  auto context = [&](int64_t version) {
-    return "migrate " + module + " to version " + std::to_string(version);
-  };
-  CFX_RETURN_IF_ERROR(exec(
-      "CREATE TABLE IF NOT EXISTS schema_migrations("
-      " module TEXT NOT NULL, version INTEGER NOT NULL, PRIMARY KEY(module, version))"));
+  auto context = [&](int64_t version) { return "migrate " + module + " to version " + std::to_string(version); };
+  CFX_RETURN_IF_ERROR(
+      exec("CREATE TABLE IF NOT EXISTS schema_migrations("
+           " module TEXT NOT NULL, version INTEGER NOT NULL, PRIMARY KEY(module, version))"));
 
   std::set<int64_t> applied;
   {

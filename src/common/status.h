@@ -83,7 +83,7 @@ class [[nodiscard]] Status {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}  // NOLINT: implicit on purpose
+  Result(T value) : v_(std::move(value)) {}        // NOLINT: implicit on purpose
   Result(Status status) : v_(std::move(status)) {  // NOLINT
     assert(!std::get<Status>(v_).is_ok() && "Result built from an OK status");
   }
@@ -108,9 +108,9 @@ class [[nodiscard]] Result {
   std::variant<T, Status> v_;
 };
 
-#define CFX_RETURN_IF_ERROR(expr)            \
-  do {                                       \
-    ::conflux::Status cfx_status_ = (expr);  \
+#define CFX_RETURN_IF_ERROR(expr)                 \
+  do {                                            \
+    ::conflux::Status cfx_status_ = (expr);       \
     if (!cfx_status_.is_ok()) return cfx_status_; \
   } while (0)
 

@@ -5,8 +5,8 @@
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
-#include <set>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include <toml++/toml.h>
@@ -34,7 +34,8 @@ size_t edit_distance(const std::string& a, const std::string& b) {
   for (size_t i = 1; i <= a.size(); ++i) {
     for (size_t j = 1; j <= b.size(); ++j) {
       d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1])
+        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
     }
   }
   return d[a.size()][b.size()];
@@ -163,7 +164,8 @@ Status read_server(const toml::table& t, const std::string& source, ServerConfig
   CFX_RETURN_IF_ERROR(r.string("quirks_file", s.quirks_file));
   CFX_RETURN_IF_ERROR(r.no_unknown_keys());
   if (const toml::node* listen = t.get("listen")) {
-    if (Status st = check_listen_address(s.listen); !st.is_ok()) return bad(source, *listen, "server.listen", st.message());
+    if (Status st = check_listen_address(s.listen); !st.is_ok())
+      return bad(source, *listen, "server.listen", st.message());
   }
   if (s.tls_certificate.empty() != s.tls_key.empty()) {
     const char* missing = s.tls_certificate.empty() ? "tls_certificate" : "tls_key";
@@ -178,12 +180,26 @@ Status read_server(const toml::table& t, const std::string& source, ServerConfig
 }
 
 // The keys every [stores.<name>] section may have, whatever its adapter.
-const std::vector<std::string> kStoreKeys = {
-    "adapter",         "content_type",   "content_version", "conflict_policy",
-    "access",          "login",          "service_user",    "service_password_file",
-    "cache",           "cache_trigger",  "cache_amount",    "cache_interval_seconds",
-    "backend_monitor", "backend_poll_seconds", "cache_stuck_after_attempts", "cache_tombstone_max_age_seconds",
-    "history_days",    "history_versions", "mass_delete_min_items", "mass_delete_percent"};
+const std::vector<std::string> kStoreKeys = {"adapter",
+                                             "content_type",
+                                             "content_version",
+                                             "conflict_policy",
+                                             "access",
+                                             "login",
+                                             "service_user",
+                                             "service_password_file",
+                                             "cache",
+                                             "cache_trigger",
+                                             "cache_amount",
+                                             "cache_interval_seconds",
+                                             "backend_monitor",
+                                             "backend_poll_seconds",
+                                             "cache_stuck_after_attempts",
+                                             "cache_tombstone_max_age_seconds",
+                                             "history_days",
+                                             "history_versions",
+                                             "mass_delete_min_items",
+                                             "mass_delete_percent"};
 
 // The cache_* keys of a [stores.<name>] section (caf::CacheSettings); `value`
 // is the node as text.
@@ -231,8 +247,7 @@ Status read_cache_key(const std::string& key, const toml::node& node, const std:
   return Status::ok();
 }
 
-Status read_store(const std::string& name, const toml::table& t, const std::string& source,
-                  caf::StoreSettings& store) {
+Status read_store(const std::string& name, const toml::table& t, const std::string& source, caf::StoreSettings& store) {
   store.name = name;
   store.content_type.clear();
   store.content_version.clear();
@@ -259,8 +274,9 @@ Status read_store(const std::string& name, const toml::table& t, const std::stri
       auto policy = caf::parse_conflict_policy(value);
       if (!policy) {
         return bad(source, node, path,
-                   "'" + value + "' is not a conflict policy: use server-wins, client-wins, newest-wins, merge, "
-                   "duplicate or report");
+                   "'" + value +
+                       "' is not a conflict policy: use server-wins, client-wins, newest-wins, merge, "
+                       "duplicate or report");
       }
       store.conflict_policy = *policy;
     } else if (k == "access") {
@@ -315,8 +331,7 @@ Status read_store(const std::string& name, const toml::table& t, const std::stri
     return bad(source, t, "stores." + name, "a datastore name must not be empty or hold ',', '=', '/', '.' or spaces");
   }
   if (store.service_user.empty() != store.service_password_file.empty()) {
-    return bad(source, t, "stores." + name + ".service_user",
-               "service_user and service_password_file go together");
+    return bad(source, t, "stores." + name + ".service_user", "service_user and service_password_file go together");
   }
   if (store.adapter.empty()) return bad(source, t, "stores." + name + ".adapter", "missing");
   if (store.content_type.empty()) return bad(source, t, "stores." + name + ".content_type", "missing");
@@ -466,7 +481,8 @@ Result<Config> load_config_string(const std::string& text, const std::string& so
     CFX_RETURN_IF_ERROR(r.string("database", c.database));
     CFX_RETURN_IF_ERROR(r.string("node_id", c.node_id));
     if (!c.database.empty() && c.database.rfind("postgresql://", 0) != 0 && c.database.rfind("postgres://", 0) != 0) {
-      return Status::invalid_argument(source + ": storage.database: expected a postgresql:// URI (leave it out to "
+      return Status::invalid_argument(source +
+                                      ": storage.database: expected a postgresql:// URI (leave it out to "
                                       "keep everything in conflux.db)");
     }
     CFX_RETURN_IF_ERROR(r.integer("min_free_bytes", c.min_free_bytes, 0, int64_t{1} << 50));
@@ -557,7 +573,8 @@ Status check_listen_address(const std::string& address) {
   if (inet_pton(AF_INET, address.c_str(), bytes) == 1 || inet_pton(AF_INET6, address.c_str(), bytes) == 1) {
     return Status::ok();
   }
-  return Status::invalid_argument("'" + address + "' is not an IP address; use 127.0.0.1 (or ::1) for this "
+  return Status::invalid_argument("'" + address +
+                                  "' is not an IP address; use 127.0.0.1 (or ::1) for this "
                                   "machine only, 0.0.0.0 (or ::) for every interface");
 }
 

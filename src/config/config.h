@@ -16,7 +16,7 @@ namespace conflux::config {
 struct ServerConfig {
   std::string listen = "127.0.0.1";  // loopback by default: expose deliberately
   uint16_t port = 8080;
-  std::string sync_path = "/sync";   // where devices POST SyncML
+  std::string sync_path = "/sync";  // where devices POST SyncML
   // Base URL devices reach the server by, used in RespURI. Empty: the URL the
   // client addressed (SyncHdr Target), which is right unless a proxy rewrites it.
   std::string public_url;
@@ -36,7 +36,7 @@ struct ServerConfig {
   int64_t header_timeout_seconds = 10;
   int64_t idle_timeout_seconds = 60;
   int io_threads = 1;
-  int worker_threads = 4;            // handlers block on the database: a few more than cores
+  int worker_threads = 4;                  // handlers block on the database: a few more than cores
   int64_t session_timeout_seconds = 1800;  // idle SyncML sessions are forgotten after this
   uint64_t max_msg_size = 1024 * 1024;     // largest message we accept, announced to clients
   // Device quirk rules (engine/device_quirks.h). Empty: the rules built

@@ -30,9 +30,9 @@ std::string take_string(char* s) {
 }
 
 bool is_component_name(std::string_view name) {
-  static const char* const kKnown[] = {"VCALENDAR", "VEVENT", "VTODO", "VJOURNAL", "VFREEBUSY", "VTIMEZONE",
-                                       "STANDARD", "DAYLIGHT", "VALARM", "VAVAILABILITY", "AVAILABLE",
-                                       "VPOLL", "VVOTER", "VOTE", "PARTICIPANT", "VLOCATION", "VRESOURCE"};
+  static const char* const kKnown[] = {
+      "VCALENDAR",     "VEVENT",    "VTODO", "VJOURNAL", "VFREEBUSY", "VTIMEZONE",   "STANDARD",  "DAYLIGHT", "VALARM",
+      "VAVAILABILITY", "AVAILABLE", "VPOLL", "VVOTER",   "VOTE",      "PARTICIPANT", "VLOCATION", "VRESOURCE"};
   std::string upper = ascii_upper(name);
   if (upper.rfind("X-", 0) == 0 && upper.size() > 2) return true;
   return std::any_of(std::begin(kKnown), std::end(kKnown), [&](const char* k) { return upper == k; });
@@ -305,7 +305,7 @@ std::unique_ptr<CalendarItem> CalendarItem::make(IcalComponentPtr&& vcalendar, c
 }
 
 Result<std::vector<std::unique_ptr<CalendarItem>>> CalendarItem::parse_all(std::string_view bytes,
-                                                                          const Format& format) {
+                                                                           const Format& format) {
   Format source = ical20_format();
   if (bytes.substr(0, 3) == "\xEF\xBB\xBF") bytes.remove_prefix(3);  // UTF-8 byte order mark
   std::string converted;

@@ -44,8 +44,7 @@ class CalendarItem : public DataObject {
   // Every item in `bytes` (a calendar file holding many VCALENDARs, events
   // and tasks). Components other than VEVENT/VTODO (VJOURNAL, VFREEBUSY) are
   // skipped. kInvalidArgument when the bytes are broken or hold no item.
-  static Result<std::vector<std::unique_ptr<CalendarItem>>> parse_all(std::string_view bytes,
-                                                                      const Format& format);
+  static Result<std::vector<std::unique_ptr<CalendarItem>>> parse_all(std::string_view bytes, const Format& format);
 
   Format source_format() const override { return source_; }
   std::vector<Format> supported_formats() const override;
@@ -79,7 +78,8 @@ class CalendarItem : public DataObject {
   const icalcomponent* main_component() const;
 
  protected:
-  CalendarItem(IcalComponentPtr&& vcalendar, Format source) : vcalendar_(std::move(vcalendar)), source_(std::move(source)) {}
+  CalendarItem(IcalComponentPtr&& vcalendar, Format source)
+      : vcalendar_(std::move(vcalendar)), source_(std::move(source)) {}
 
  private:
   static std::unique_ptr<CalendarItem> make(IcalComponentPtr&& vcalendar, const Format& source);

@@ -57,7 +57,8 @@ std::optional<size_t> find_same_value(const std::vector<VCardProperty>& props, c
 void unite_types(VCardProperty& into, const VCardProperty& from) {
   for (const auto& t : from.types()) {
     if (into.has_type(t)) continue;
-    auto it = std::find_if(into.params.begin(), into.params.end(), [](const VCardParam& p) { return p.name == "TYPE"; });
+    auto it =
+        std::find_if(into.params.begin(), into.params.end(), [](const VCardParam& p) { return p.name == "TYPE"; });
     if (it == into.params.end()) {
       into.params.push_back({"TYPE", {}});
       it = into.params.end() - 1;
@@ -123,12 +124,9 @@ Result<std::unique_ptr<Contact>> Contact::parse(std::string_view bytes) {
 Format Contact::source_format() const {
   if (other_source_) return *other_source_;
   switch (card_.version) {
-    case VCardVersion::k21:
-      return Format::vcard21();
-    case VCardVersion::k30:
-      return Format::vcard30();
-    case VCardVersion::k40:
-      return Format::vcard40();
+    case VCardVersion::k21: return Format::vcard21();
+    case VCardVersion::k30: return Format::vcard30();
+    case VCardVersion::k40: return Format::vcard40();
   }
   return Format::vcard30();
 }

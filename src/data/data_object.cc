@@ -13,20 +13,13 @@ namespace conflux::data {
 
 const char* data_kind_name(DataKind kind) {
   switch (kind) {
-    case DataKind::kContact:
-      return "contact";
-    case DataKind::kEvent:
-      return "event";
-    case DataKind::kTask:
-      return "task";
-    case DataKind::kNote:
-      return "note";
-    case DataKind::kFile:
-      return "file";
-    case DataKind::kRecord:
-      return "record";
-    case DataKind::kXmlDocument:
-      return "xml document";
+    case DataKind::kContact: return "contact";
+    case DataKind::kEvent: return "event";
+    case DataKind::kTask: return "task";
+    case DataKind::kNote: return "note";
+    case DataKind::kFile: return "file";
+    case DataKind::kRecord: return "record";
+    case DataKind::kXmlDocument: return "xml document";
   }
   return "unknown";
 }

@@ -34,7 +34,7 @@ std::vector<bool> server_properties_to_keep(const std::vector<std::string>& serv
 }
 
 Result<std::unique_ptr<DataObject>> keep_contact_fields(const Contact& update, const Contact& server,
-                                                         const FormatCaps* caps) {
+                                                        const FormatCaps* caps) {
   VCard result = update.card();
   // Phones send fixed empty slots (NOTE:); an empty property of a name the
   // CTCap does not list says nothing, so it does not count as sent.
@@ -49,8 +49,9 @@ Result<std::unique_ptr<DataObject>> keep_contact_fields(const Contact& update, c
   for (size_t i = 0; i < keep.size(); ++i) {
     if (keep[i]) kept_names.insert(server_names[i]);
   }
-  std::erase_if(result.properties,
-                [&](const VCardProperty& p) { return p.empty() && kept_names.count(p.name) && !update_has.count(p.name); });
+  std::erase_if(result.properties, [&](const VCardProperty& p) {
+    return p.empty() && kept_names.count(p.name) && !update_has.count(p.name);
+  });
   for (size_t i = 0; i < keep.size(); ++i) {
     if (keep[i]) result.properties.push_back(server.card().properties[i]);
   }
@@ -86,7 +87,7 @@ std::set<std::string> tzids_of(icalcomponent* vcalendar) {
 }
 
 Result<std::unique_ptr<DataObject>> keep_calendar_fields(const CalendarItem& update, const CalendarItem& server,
-                                                          const FormatCaps* caps) {
+                                                         const FormatCaps* caps) {
   IcalComponentPtr result(icalcomponent_new_clone(const_cast<icalcomponent*>(update.vcalendar())));
   icalcomponent* server_cal = const_cast<icalcomponent*>(server.vcalendar());
   icalcomponent* ours = main_of(result.get());
@@ -123,7 +124,8 @@ Result<std::unique_ptr<DataObject>> keep_calendar_fields(const CalendarItem& upd
     }
   }
   const Format source = update.source_format();
-  if (update.kind() == DataKind::kTask) return std::unique_ptr<DataObject>(std::make_unique<Task>(std::move(result), source));
+  if (update.kind() == DataKind::kTask)
+    return std::unique_ptr<DataObject>(std::make_unique<Task>(std::move(result), source));
   return std::unique_ptr<DataObject>(std::make_unique<Event>(std::move(result), source));
 }
 
@@ -144,8 +146,7 @@ const PropertyCaps* FormatCaps::find(std::string_view name) const {
   return it == properties.end() ? nullptr : &it->second;
 }
 
-Result<std::unique_ptr<DataObject>> keep_fields_device_cannot_hold(const DataObject& update,
-                                                                   const DataObject& server,
+Result<std::unique_ptr<DataObject>> keep_fields_device_cannot_hold(const DataObject& update, const DataObject& server,
                                                                    const FormatCaps* caps) {
   if (update.kind() != server.kind()) {
     return Status::invalid_argument(std::string("an update of a ") + data_kind_name(server.kind()) + " is a " +
@@ -158,8 +159,7 @@ Result<std::unique_ptr<DataObject>> keep_fields_device_cannot_hold(const DataObj
     case DataKind::kTask:
       return keep_calendar_fields(static_cast<const CalendarItem&>(update), static_cast<const CalendarItem&>(server),
                                   caps);
-    default:
-      return update.clone();
+    default: return update.clone();
   }
 }
 
@@ -221,14 +221,21 @@ Result<Format> sniff_format(std::string_view bytes, const Format& declared) {
 
   Format found = declared;
   if (contact) {
-    if (version.empty() || version == "2.1") found = Format::vcard21();
-    else if (version == "3.0") found = Format::vcard30();
-    else if (version == "4.0") found = Format::vcard40();
-    else return Status::invalid_argument("vCard VERSION " + version + " is not 2.1, 3.0 or 4.0");
+    if (version.empty() || version == "2.1")
+      found = Format::vcard21();
+    else if (version == "3.0")
+      found = Format::vcard30();
+    else if (version == "4.0")
+      found = Format::vcard40();
+    else
+      return Status::invalid_argument("vCard VERSION " + version + " is not 2.1, 3.0 or 4.0");
   } else {
-    if (version == "2.0") found = ical20_format();
-    else if (version == "1.0") found = vcal10_format();
-    else if (!version.empty()) return Status::invalid_argument("calendar VERSION " + version + " is not 1.0 or 2.0");
+    if (version == "2.0")
+      found = ical20_format();
+    else if (version == "1.0")
+      found = vcal10_format();
+    else if (!version.empty())
+      return Status::invalid_argument("calendar VERSION " + version + " is not 1.0 or 2.0");
   }
   // 2.1 and 1.0 allow 8-bit charsets and QP soft breaks (continuations
   // without indentation); only the strict formats get the line check.

@@ -47,8 +47,7 @@ struct FormatCaps {
 // tasks: per property of the VEVENT/VTODO; alarms, exceptions and time zones
 // come from the update. Notes: the update as it is (it has one field).
 // The result has the update's kind; kInvalidArgument when the kinds differ.
-Result<std::unique_ptr<DataObject>> keep_fields_device_cannot_hold(const DataObject& update,
-                                                                   const DataObject& server,
+Result<std::unique_ptr<DataObject>> keep_fields_device_cannot_hold(const DataObject& update, const DataObject& server,
                                                                    const FormatCaps* caps);
 
 // A cheap structural check for bytes that may be stored without parsing

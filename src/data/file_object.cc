@@ -124,9 +124,7 @@ Result<std::unique_ptr<File>> File::parse(std::string_view bytes, const Format& 
   return std::make_unique<File>(std::move(raw), std::move(source));
 }
 
-std::vector<Format> File::supported_formats() const {
-  return {omads_file_format(), Format{fields_.content_type, ""}};
-}
+std::vector<Format> File::supported_formats() const { return {omads_file_format(), Format{fields_.content_type, ""}}; }
 
 Result<std::string> File::write(const Format& format) const {
   std::string type = ascii_lower(format.mime_type);
@@ -141,7 +139,8 @@ Result<std::string> File::write(const Format& format) const {
       pugi::xml_node attrs = root.append_child("attributes");
       for (const char* c = kAttributeFlags; *c; ++c) {
         auto it = fields_.attributes.find(std::string(1, *c));
-        if (it != fields_.attributes.end()) attrs.append_child(it->first.c_str()).text().set(it->second ? "true" : "false");
+        if (it != fields_.attributes.end())
+          attrs.append_child(it->first.c_str()).text().set(it->second ? "true" : "false");
       }
     }
     append_text(root, "cttype", fields_.content_type);

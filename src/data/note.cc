@@ -18,7 +18,6 @@ Result<std::string> as_utf8(std::string_view bytes, std::string_view charset) {
   return to_utf8(bytes, "windows-1252");
 }
 
-
 std::string text_line(const std::string& name, std::string_view value) {
   std::string escaped;
   for (char c : value) {

@@ -50,13 +50,13 @@ inline Format vjournal_format() { return {"text/calendar", "2.0"}; }
 bool holds_only_journals(std::string_view bytes);
 
 struct NoteFields {
-  std::string body;           // UTF-8, LF line ends
-  std::string summary;        // vNote SUMMARY; empty when none
-  std::string created;        // DCREATED as sent (YYYYMMDDTHHMMSSZ); may be empty
-  std::string last_modified;  // LAST-MODIFIED as sent; may be empty
+  std::string body;                                        // UTF-8, LF line ends
+  std::string summary;                                     // vNote SUMMARY; empty when none
+  std::string created;                                     // DCREATED as sent (YYYYMMDDTHHMMSSZ); may be empty
+  std::string last_modified;                               // LAST-MODIFIED as sent; may be empty
   std::vector<std::pair<std::string, std::string>> extra;  // CATEGORIES, CLASS, X-...: (NAME, text)
-  std::vector<std::string> journal_only;    // VJOURNAL properties vNote cannot hold, as iCalendar lines
-  std::vector<std::string> journal_zones;   // VTIMEZONEs those refer to, as iCalendar text
+  std::vector<std::string> journal_only;                   // VJOURNAL properties vNote cannot hold, as iCalendar lines
+  std::vector<std::string> journal_zones;                  // VTIMEZONEs those refer to, as iCalendar text
 
   bool operator==(const NoteFields&) const = default;
 };

@@ -15,8 +15,9 @@ namespace {
 
 using Json = nlohmann::ordered_json;
 
-constexpr ColumnType kAllTypes[] = {ColumnType::kInteger, ColumnType::kReal, ColumnType::kText, ColumnType::kBoolean,
-                                    ColumnType::kBlob,    ColumnType::kDate, ColumnType::kTimestamp};
+constexpr ColumnType kAllTypes[] = {ColumnType::kInteger,  ColumnType::kReal, ColumnType::kText,
+                                    ColumnType::kBoolean,  ColumnType::kBlob, ColumnType::kDate,
+                                    ColumnType::kTimestamp};
 
 bool digits_at(std::string_view s, size_t pos, size_t n) {
   if (pos + n > s.size()) return false;
@@ -156,20 +157,13 @@ Result<RecordFields> parse_fields(const Json& doc) {
 
 const char* column_type_name(ColumnType type) {
   switch (type) {
-    case ColumnType::kInteger:
-      return "integer";
-    case ColumnType::kReal:
-      return "real";
-    case ColumnType::kText:
-      return "text";
-    case ColumnType::kBoolean:
-      return "boolean";
-    case ColumnType::kBlob:
-      return "blob";
-    case ColumnType::kDate:
-      return "date";
-    case ColumnType::kTimestamp:
-      return "timestamp";
+    case ColumnType::kInteger: return "integer";
+    case ColumnType::kReal: return "real";
+    case ColumnType::kText: return "text";
+    case ColumnType::kBoolean: return "boolean";
+    case ColumnType::kBlob: return "blob";
+    case ColumnType::kDate: return "date";
+    case ColumnType::kTimestamp: return "timestamp";
   }
   return "unknown";
 }

@@ -26,14 +26,52 @@ namespace {
 // the element's own spelling is recovered from this list when SIF is written
 // (an element not listed comes back in upper case, still the same field to a
 // SIF client's case-insensitive reader).
-constexpr std::array kKnownElements = {
-    "AssistantTelephoneNumber", "BillingInformation", "Business2TelephoneNumber", "BusyStatus",
-    "CallbackTelephoneNumber", "Children", "Companies", "ComputerNetworkName", "CustomerID", "Email1AddressType",
-    "Email2AddressType", "Email3AddressType", "Gender", "Hobby", "IMAddress", "Initials", "Language",
-    "MeetingStatus", "Mileage", "OfficeLocation", "OrganizationalIDNumber", "RadioTelephoneNumber", "ReplyTime",
-    "ReminderOptions", "ReminderSoundFile", "TelexNumber", "Color", "Height", "Width", "Left", "Top", "TeamTask",
-    "TotalWork", "ActualWork", "YomiCompanyName", "YomiFirstName", "YomiLastName", "Folder", "Subject",
-    "Timezone", "Status", "Sensitivity", "Importance", "Duration", "Private", "IsRecurring"};
+constexpr std::array kKnownElements = {"AssistantTelephoneNumber",
+                                       "BillingInformation",
+                                       "Business2TelephoneNumber",
+                                       "BusyStatus",
+                                       "CallbackTelephoneNumber",
+                                       "Children",
+                                       "Companies",
+                                       "ComputerNetworkName",
+                                       "CustomerID",
+                                       "Email1AddressType",
+                                       "Email2AddressType",
+                                       "Email3AddressType",
+                                       "Gender",
+                                       "Hobby",
+                                       "IMAddress",
+                                       "Initials",
+                                       "Language",
+                                       "MeetingStatus",
+                                       "Mileage",
+                                       "OfficeLocation",
+                                       "OrganizationalIDNumber",
+                                       "RadioTelephoneNumber",
+                                       "ReplyTime",
+                                       "ReminderOptions",
+                                       "ReminderSoundFile",
+                                       "TelexNumber",
+                                       "Color",
+                                       "Height",
+                                       "Width",
+                                       "Left",
+                                       "Top",
+                                       "TeamTask",
+                                       "TotalWork",
+                                       "ActualWork",
+                                       "YomiCompanyName",
+                                       "YomiFirstName",
+                                       "YomiLastName",
+                                       "Folder",
+                                       "Subject",
+                                       "Timezone",
+                                       "Status",
+                                       "Sensitivity",
+                                       "Importance",
+                                       "Duration",
+                                       "Private",
+                                       "IsRecurring"};
 
 // The element's text with Windows line ends made LF, as the models hold text.
 std::string text_of(const pugi::xml_node& node) {
@@ -196,22 +234,24 @@ struct TextSlot {
   const char* property;
   const char* type;  // null: none
 };
-constexpr std::array<TextSlot, 11> kTextSlots = {
-    TextSlot{"NickName", "NICKNAME", nullptr},      TextSlot{"JobTitle", "TITLE", nullptr},
-    TextSlot{"Body", "NOTE", nullptr},              TextSlot{"Birthday", "BDAY", nullptr},
-    TextSlot{"Anniversary", "X-EVOLUTION-ANNIVERSARY", nullptr},
-    TextSlot{"Spouse", "X-EVOLUTION-SPOUSE", nullptr},
-    TextSlot{"ManagerName", "X-EVOLUTION-MANAGER", nullptr},
-    TextSlot{"AssistantName", "X-EVOLUTION-ASSISTANT", nullptr},
-    TextSlot{"WebPage", "URL", nullptr},            TextSlot{"HomeWebPage", "URL", "HOME"},
-    TextSlot{"BusinessWebPage", "URL", "WORK"}};
+constexpr std::array<TextSlot, 11> kTextSlots = {TextSlot{"NickName", "NICKNAME", nullptr},
+                                                 TextSlot{"JobTitle", "TITLE", nullptr},
+                                                 TextSlot{"Body", "NOTE", nullptr},
+                                                 TextSlot{"Birthday", "BDAY", nullptr},
+                                                 TextSlot{"Anniversary", "X-EVOLUTION-ANNIVERSARY", nullptr},
+                                                 TextSlot{"Spouse", "X-EVOLUTION-SPOUSE", nullptr},
+                                                 TextSlot{"ManagerName", "X-EVOLUTION-MANAGER", nullptr},
+                                                 TextSlot{"AssistantName", "X-EVOLUTION-ASSISTANT", nullptr},
+                                                 TextSlot{"WebPage", "URL", nullptr},
+                                                 TextSlot{"HomeWebPage", "URL", "HOME"},
+                                                 TextSlot{"BusinessWebPage", "URL", "WORK"}};
 
 // Elements whose meaning the vCard model holds (everything else non-empty is
 // kept as X-SIF-…).
 bool is_mapped_contact_element(const std::string& name) {
   static const std::set<std::string> mapped = [] {
-    std::set<std::string> s = {"FirstName", "MiddleName", "LastName", "Title", "Suffix", "FileAs", "CompanyName",
-                               "Department", "Categories", "Sensitivity", "Photo"};
+    std::set<std::string> s = {"FirstName",   "MiddleName", "LastName",   "Title",       "Suffix", "FileAs",
+                               "CompanyName", "Department", "Categories", "Sensitivity", "Photo"};
     for (const auto& t : tel_slots()) s.insert(t.element);
     for (const auto& e : kEmailSlots) s.insert(e.element);
     for (const auto& t : kTextSlots) s.insert(t.element);
@@ -289,7 +329,8 @@ VCard contact_from_sif(const SifFields& f) {
     if (slot.type) types.push_back(slot.type);
     props.push_back(make_property("ADR", adr, types));
   }
-  if (auto cats = split_categories(f.get("Categories")); !cats.empty()) props.push_back(make_property("CATEGORIES", cats));
+  if (auto cats = split_categories(f.get("Categories")); !cats.empty())
+    props.push_back(make_property("CATEGORIES", cats));
   if (std::string cls = class_for_sensitivity(f.get("Sensitivity")); !cls.empty() && cls != "PUBLIC") {
     props.push_back(make_property("CLASS", {cls}));
   }
@@ -437,9 +478,9 @@ std::string write_sif_contact(const VCard& card) {
   const VCardProperty* cls = card.first("CLASS");
   add_element(root, "Sensitivity", sensitivity_for_class(cls ? ascii_upper(cls->joined()) : ""));
   const VCardProperty* photo = card.first("PHOTO");
-  add_element(root, "Photo", photo && photo->kind == ValueKind::kBinary && !photo->values.empty()
-                                 ? base64_encode(photo->values[0])
-                                 : "");
+  add_element(
+      root, "Photo",
+      photo && photo->kind == ValueKind::kBinary && !photo->values.empty() ? base64_encode(photo->values[0]) : "");
   for (const auto& p : card.properties) {
     if (p.name.rfind(kSifPrefix, 0) == 0) add_element(root, element_for(p.name.substr(kSifPrefix.size())), p.joined());
   }

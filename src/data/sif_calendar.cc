@@ -33,7 +33,6 @@ std::string ical_escape(std::string_view s) {
 
 bool is_date_only(std::string_view v) { return v.size() == 10 && v[4] == '-' ? true : v.size() == 8; }
 
-
 // The ical line "NAME;VALUE=DATE:20070101" or "NAME:20070101T050000Z".
 std::string time_line(const std::string& name, std::string_view value, bool as_date) {
   std::string v = compact_date(value);
@@ -91,12 +90,17 @@ std::string rrule_from_sif(const SifFields& f, bool all_day) {
 }
 
 const std::set<std::string>& mapped_calendar_elements() {
-  static const std::set<std::string> s = {
-      "Subject", "Body", "Location", "Categories", "Start", "End", "AllDayEvent", "ReminderSet",
-      "ReminderMinutesBeforeStart", "ReminderTime", "IsRecurring", "RecurrenceType", "Interval", "DayOfWeekMask",
-      "DayOfMonth", "MonthOfYear", "Instance", "PatternStartDate", "PatternEndDate", "NoEndDate", "Occurrences",
-      "Sensitivity", "Importance", "BusyStatus", "Duration", "StartDate", "DueDate", "Complete", "DateCompleted",
-      "PercentComplete", "Status"};
+  static const std::set<std::string> s = {"Subject",        "Body",          "Location",
+                                          "Categories",     "Start",         "End",
+                                          "AllDayEvent",    "ReminderSet",   "ReminderMinutesBeforeStart",
+                                          "ReminderTime",   "IsRecurring",   "RecurrenceType",
+                                          "Interval",       "DayOfWeekMask", "DayOfMonth",
+                                          "MonthOfYear",    "Instance",      "PatternStartDate",
+                                          "PatternEndDate", "NoEndDate",     "Occurrences",
+                                          "Sensitivity",    "Importance",    "BusyStatus",
+                                          "Duration",       "StartDate",     "DueDate",
+                                          "Complete",       "DateCompleted", "PercentComplete",
+                                          "Status"};
   return s;
 }
 
@@ -216,8 +220,8 @@ std::string sif_time(icaltimetype t) {
     return buf;
   }
   if (t.zone && !icaltime_is_utc(t)) t = icaltime_convert_to_zone(t, icaltimezone_get_utc_timezone());
-  std::snprintf(buf, sizeof buf, "%04d%02d%02dT%02d%02d%02d%s", t.year, t.month, t.day, t.hour, t.minute,
-                t.second, icaltime_is_utc(t) ? "Z" : "");
+  std::snprintf(buf, sizeof buf, "%04d%02d%02dT%02d%02d%02d%s", t.year, t.month, t.day, t.hour, t.minute, t.second,
+                icaltime_is_utc(t) ? "Z" : "");
   return buf;
 }
 
@@ -389,9 +393,7 @@ Result<std::string> write_sif_calendar(const CalendarItem& item, const Format& f
     add_element(root, "DueDate", sif_time(icalcomponent_get_due(main)));
     const icalproperty_status status = icalcomponent_get_status(main);
     add_element(root, "Complete", status == ICAL_STATUS_COMPLETED ? "1" : "0");
-    add_element(root, "Status", status == ICAL_STATUS_COMPLETED    ? "2"
-                                : status == ICAL_STATUS_INPROCESS ? "1"
-                                                                  : "0");
+    add_element(root, "Status", status == ICAL_STATUS_COMPLETED ? "2" : status == ICAL_STATUS_INPROCESS ? "1" : "0");
     icalproperty* completed = icalcomponent_get_first_property(main, ICAL_COMPLETED_PROPERTY);
     add_element(root, "DateCompleted", completed ? sif_time(icalproperty_get_completed(completed)) : "");
     icalproperty* percent = icalcomponent_get_first_property(main, ICAL_PERCENTCOMPLETE_PROPERTY);

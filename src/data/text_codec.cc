@@ -119,7 +119,6 @@ std::string qp_encode(std::string_view bytes, size_t first_line_room) {
   return out;
 }
 
-
 Result<std::string> to_utf8(std::string_view bytes, std::string_view charset) {
   std::string name = iconv_name(charset);
   if (name == "UTF-8" || name == "US-ASCII" || name == "ASCII") {

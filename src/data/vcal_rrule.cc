@@ -60,18 +60,19 @@ Result<std::string> rrule_from_vcal10(std::string_view rule) {
   std::string interval = head.substr(letters);
   if (interval.empty()) interval = "1";
   if (!all_digits(interval) || interval.size() > 4) return Status::invalid_argument("bad RRULE interval in " + head);
-  std::string freq = kind == "D"                   ? "DAILY"
-                     : kind == "W"                 ? "WEEKLY"
+  std::string freq = kind == "D"                    ? "DAILY"
+                     : kind == "W"                  ? "WEEKLY"
                      : kind == "MP" || kind == "MD" ? "MONTHLY"
                      : kind == "YM" || kind == "YD" ? "YEARLY"
-                                                   : "";
+                                                    : "";
   if (freq.empty()) return Status::invalid_argument("unknown RRULE frequency " + head);
 
   std::string end;
   size_t last = tokens.size();
   if (tokens.size() > 1) {
     const std::string& t = tokens.back();
-    if (t[0] == '#' || (t.size() >= 8 && all_digits(t.substr(0, 8)) && t.size() != 2 && t.find('T') != std::string::npos) ||
+    if (t[0] == '#' ||
+        (t.size() >= 8 && all_digits(t.substr(0, 8)) && t.size() != 2 && t.find('T') != std::string::npos) ||
         (t.size() == 8 && all_digits(t))) {
       end = t;
       last = tokens.size() - 1;
@@ -90,7 +91,8 @@ Result<std::string> rrule_from_vcal10(std::string_view rule) {
     } else if (kind == "MD" && (t == "LD" || (t.size() >= 2 && (t.back() == 'L' || t.back() == '-') &&
                                               all_digits(t.substr(0, t.size() - 1))))) {
       by.push_back(t == "LD" ? "-1" : "-" + t.substr(0, t.size() - 1));
-    } else if ((kind == "MD" || kind == "YM" || kind == "YD") && all_digits(t.back() == '+' ? t.substr(0, t.size() - 1) : t)) {
+    } else if ((kind == "MD" || kind == "YM" || kind == "YD") &&
+               all_digits(t.back() == '+' ? t.substr(0, t.size() - 1) : t)) {
       by.push_back(t.back() == '+' ? t.substr(0, t.size() - 1) : t);
     } else {
       return Status::invalid_argument("RRULE token '" + t + "' not understood in " + std::string(rule));
@@ -206,8 +208,7 @@ std::optional<std::string> rrule_to_vcal10(std::string_view ical_rrule, icaltime
         per_interval = months.size();
       }
       break;
-    default:
-      return std::nullopt;  // SECONDLY, MINUTELY, HOURLY: no 1.0 spelling
+    default: return std::nullopt;  // SECONDLY, MINUTELY, HOURLY: no 1.0 spelling
   }
   if (r.count > 0 && r.count % static_cast<int>(per_interval) == 0) {
     out += " #" + std::to_string(r.count / static_cast<int>(per_interval));

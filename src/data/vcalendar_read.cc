@@ -109,8 +109,10 @@ std::optional<int> parse_offset(std::string_view s) {
   int sign = t[0] == '-' ? -1 : 1;
   std::string digits;
   for (char c : t.substr(1)) {
-    if (c >= '0' && c <= '9') digits.push_back(c);
-    else if (c != ':') return std::nullopt;
+    if (c >= '0' && c <= '9')
+      digits.push_back(c);
+    else if (c != ':')
+      return std::nullopt;
   }
   if (digits.empty() || digits.size() > 4) return std::nullopt;
   int hours = std::stoi(digits.size() > 2 ? digits.substr(0, digits.size() - 2) : digits);
@@ -235,7 +237,6 @@ std::string escape_text(std::string_view s) {
   return out;
 }
 
-
 // Splits a 1.0 list on unescaped ';'.
 std::vector<std::string> split_list(std::string_view s) {
   std::vector<std::string> out(1);
@@ -324,9 +325,10 @@ class Translator {
                                         std::string* tzid = nullptr) {
     auto t = parse_time(value);
     if (!t) return std::nullopt;
-    bool date = t->is_date || ((all_day_ && name != "LAST-MODIFIED" && name != "DCREATED" && name != "CREATED" &&
-                                name != "DTSTAMP" && name != "COMPLETED") ||
-                               (task_dates_ && (name == "DUE" || name == "DTSTART") && is_local(*t) && at_midnight(*t)));
+    bool date =
+        t->is_date || ((all_day_ && name != "LAST-MODIFIED" && name != "DCREATED" && name != "CREATED" &&
+                        name != "DTSTAMP" && name != "COMPLETED") ||
+                       (task_dates_ && (name == "DUE" || name == "DTSTART") && is_local(*t) && at_midnight(*t)));
     *is_date = date;
     if (date) return date_text(name == "DTEND" && end_date_ ? *end_date_ : *t);
     if (t->hour == 24) {
@@ -337,8 +339,8 @@ class Translator {
       *tzid = tzid_for(cal_);
       return time_text(*t);
     }
-    bool stamp = name == "LAST-MODIFIED" || name == "DCREATED" || name == "CREATED" || name == "DTSTAMP" ||
-                 name == "COMPLETED";
+    bool stamp =
+        name == "LAST-MODIFIED" || name == "DCREATED" || name == "CREATED" || name == "DTSTAMP" || name == "COMPLETED";
     if (stamp) return time_text(*t);  // a floating stamp stays floating (2.0 wants UTC, but keeps the value)
     return time_text(local_to_utc(cal_, *t));
   }
@@ -420,7 +422,8 @@ class Translator {
       std::string params;
       if (n.substr(0, 2) == "X-") {
         for (const auto& [pn, pv] : l.params) {
-          if (pv.find_first_of(":;,\"") == std::string::npos && !pn.empty()) params += ";" + pn + (pv.empty() ? "" : "=" + pv);
+          if (pv.find_first_of(":;,\"") == std::string::npos && !pn.empty())
+            params += ";" + pn + (pv.empty() ? "" : "=" + pv);
         }
       }
       out_ += n + params + ":" + escape_text(unescape_text(l.value)) + "\r\n";
@@ -510,7 +513,8 @@ Result<std::string> vcal10_to_ical20(std::string_view bytes) {
       stack.pop_back();
       continue;
     }
-    if (stack.empty()) return Status::invalid_argument("line " + std::to_string(line_no) + ": content outside a VCALENDAR");
+    if (stack.empty())
+      return Status::invalid_argument("line " + std::to_string(line_no) + ": content outside a VCALENDAR");
     Calendar& cal = cals.back();
     if (stack.back() == "VCALENDAR") {
       if (l.name == "TZ") cal.tz_offset_min = parse_offset(l.value);

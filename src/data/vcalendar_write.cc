@@ -18,10 +18,11 @@ std::string take(char* s) {
 
 // Properties vCalendar 1.0 defines (vCalendar 1.0 §3.6-3.7); X- ones pass too.
 bool written_in_10(std::string_view n) {
-  static const char* const kNames[] = {"ATTACH",   "ATTENDEE",    "CATEGORIES", "CLASS",   "COMPLETED", "CREATED",
-                                       "DESCRIPTION", "DTEND",    "DTSTAMP",    "DTSTART",    "DUE",     "EXDATE",    "LAST-MODIFIED",
-                                       "LOCATION", "PRIORITY",    "RDATE",      "RELATED-TO", "RESOURCES", "RRULE",
-                                       "SEQUENCE", "STATUS",      "SUMMARY",    "TRANSP",  "UID",       "URL"};
+  static const char* const kNames[] = {"ATTACH",  "ATTENDEE",    "CATEGORIES",    "CLASS",    "COMPLETED",
+                                       "CREATED", "DESCRIPTION", "DTEND",         "DTSTAMP",  "DTSTART",
+                                       "DUE",     "EXDATE",      "LAST-MODIFIED", "LOCATION", "PRIORITY",
+                                       "RDATE",   "RELATED-TO",  "RESOURCES",     "RRULE",    "SEQUENCE",
+                                       "STATUS",  "SUMMARY",     "TRANSP",        "UID",      "URL"};
   if (n.substr(0, 2) == "X-") return n.substr(0, 6) != "X-LIC-";
   return std::any_of(std::begin(kNames), std::end(kNames), [&](const char* k) { return n == k; });
 }
@@ -54,8 +55,9 @@ std::string text_line(const std::string& name, std::string_view value) {
     if (c == '\\' || c == ';') escaped.push_back('\\');
     escaped.push_back(c);
   }
-  bool plain = std::all_of(escaped.begin(), escaped.end(),
-                           [](char c) { return static_cast<unsigned char>(c) >= 0x20 && static_cast<unsigned char>(c) < 0x7f; });
+  bool plain = std::all_of(escaped.begin(), escaped.end(), [](char c) {
+    return static_cast<unsigned char>(c) >= 0x20 && static_cast<unsigned char>(c) < 0x7f;
+  });
   if (plain && (escaped.empty() || (escaped.front() != ' ' && escaped.back() != ' '))) {
     return name + ":" + escaped + "\r\n";
   }
@@ -274,8 +276,7 @@ class Writer {
         if (text) return text_line(n, text);
         return n + ":" + take(icalproperty_get_value_as_string_r(p)) + "\r\n";
       }
-      default:
-        return n + ":" + take(icalproperty_get_value_as_string_r(p)) + "\r\n";
+      default: return n + ":" + take(icalproperty_get_value_as_string_r(p)) + "\r\n";
     }
   }
 

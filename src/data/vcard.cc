@@ -36,20 +36,16 @@ bool starts_with_i(std::string_view s, std::string_view prefix) {
 }
 
 bool is_name_char(char c) {
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-         c == '_';
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
 }
 
-bool is_valid_name(std::string_view s) {
-  return !s.empty() && std::all_of(s.begin(), s.end(), is_name_char);
-}
+bool is_valid_name(std::string_view s) { return !s.empty() && std::all_of(s.begin(), s.end(), is_name_char); }
 
 // For messages: at most 40 characters, non-printables as '?'.
 std::string printable(std::string_view s) {
   std::string out;
   for (char c : s.substr(0, 40)) {
-    out.push_back(static_cast<unsigned char>(c) >= 0x20 && static_cast<unsigned char>(c) < 0x7f ? c
-                                                                                                   : '?');
+    out.push_back(static_cast<unsigned char>(c) >= 0x20 && static_cast<unsigned char>(c) < 0x7f ? c : '?');
   }
   if (s.size() > 40) out += "...";
   return out;
@@ -63,8 +59,10 @@ Status line_error(size_t line, std::string_view what) {
 size_t find_unquoted(std::string_view s, char sep, size_t from = 0) {
   bool quoted = false;
   for (size_t i = from; i < s.size(); ++i) {
-    if (s[i] == '"') quoted = !quoted;
-    else if (s[i] == sep && !quoted) return i;
+    if (s[i] == '"')
+      quoted = !quoted;
+    else if (s[i] == sep && !quoted)
+      return i;
   }
   return std::string_view::npos;
 }
@@ -111,8 +109,8 @@ bool looks_like_base64(std::string_view line) {
   bool any = false;
   for (char c : line) {
     if (c == ' ' || c == '\t') continue;
-    bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' ||
-              c == '/' || c == '=';
+    bool ok =
+        (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '/' || c == '=';
     if (!ok) return false;
     any = true;
   }
@@ -231,7 +229,9 @@ bool parse_geo(std::string_view text, VCardProperty& p) {
 }
 
 Status decode_value(const LogicalLine& line, std::string_view value, VCardProperty& p) {
-  auto where = [&](std::string_view what) { return line_error(line.number, "property " + p.name + ": " + std::string(what)); };
+  auto where = [&](std::string_view what) {
+    return line_error(line.number, "property " + p.name + ": " + std::string(what));
+  };
   std::optional<std::string> encoding = take_param(p.params, "ENCODING");
   std::optional<std::string> charset = take_param(p.params, "CHARSET");
   std::string enc = encoding ? ascii_upper(*encoding) : std::string();
@@ -306,9 +306,7 @@ Status decode_value(const LogicalLine& line, std::string_view value, VCardProper
     p.kind = ValueKind::kRaw;
   }
   switch (p.kind) {
-    case ValueKind::kRaw:
-      p.values = {*text};
-      break;
+    case ValueKind::kRaw: p.values = {*text}; break;
     case ValueKind::kStructured:
     case ValueKind::kList:
       p.values.clear();
@@ -316,9 +314,7 @@ Status decode_value(const LogicalLine& line, std::string_view value, VCardProper
         p.values.push_back(normalise_newlines(unescape(part)));
       }
       break;
-    default:
-      p.values = {normalise_newlines(unescape(*text))};
-      break;
+    default: p.values = {normalise_newlines(unescape(*text))}; break;
   }
   return Status::ok();
 }
@@ -349,7 +345,8 @@ Result<VCardProperty> parse_content_line(const LogicalLine& line) {
     if (eq == std::string_view::npos) {
       // 2.1 bare parameter: TEL;HOME;VOICE, N;QUOTED-PRINTABLE.
       std::string up = ascii_upper(unquote(token));
-      if (!is_valid_name(up)) return line_error(line.number, "property " + p.name + ": invalid parameter '" + printable(token) + "'");
+      if (!is_valid_name(up))
+        return line_error(line.number, "property " + p.name + ": invalid parameter '" + printable(token) + "'");
       add_param_values(p.params, is_encoding_word(up) ? "ENCODING" : "TYPE", {up});
       continue;
     }
@@ -402,8 +399,8 @@ std::vector<LogicalLine> unfold(const std::vector<PhysLine>& lines, VCardVersion
   for (size_t i = 0; i < lines.size(); ++i) {
     std::string_view line = lines[i].text;
     LogicalLine* prev = out.empty() ? nullptr : &out.back();
-    bool soft_break = prev && prev->mode == FoldMode::kQuotedPrintable && !prev->text.empty() &&
-                      prev->text.back() == '=';
+    bool soft_break =
+        prev && prev->mode == FoldMode::kQuotedPrintable && !prev->text.empty() && prev->text.back() == '=';
     if (soft_break) {
       prev->text.pop_back();
       prev->text += line;
@@ -473,12 +470,9 @@ Result<VCard> parse_card(const std::vector<PhysLine>& lines) {
 
 const char* vcard_version_name(VCardVersion v) {
   switch (v) {
-    case VCardVersion::k21:
-      return "2.1";
-    case VCardVersion::k30:
-      return "3.0";
-    case VCardVersion::k40:
-      return "4.0";
+    case VCardVersion::k21: return "2.1";
+    case VCardVersion::k30: return "3.0";
+    case VCardVersion::k40: return "4.0";
   }
   return "?";
 }

@@ -62,12 +62,12 @@ enum class ValueKind {
 };
 
 struct VCardProperty {
-  std::string group;  // "item1" for item1.TEL (case kept); empty when none
-  std::string name;   // upper case, e.g. "TEL", "X-ABLABEL"
+  std::string group;               // "item1" for item1.TEL (case kept); empty when none
+  std::string name;                // upper case, e.g. "TEL", "X-ABLABEL"
   std::vector<VCardParam> params;  // without ENCODING and CHARSET
   ValueKind kind = ValueKind::kText;
   std::vector<std::string> values;  // decoded, UTF-8 (bytes for kBinary)
-  std::string raw;  // the value as it stood on the wire after unfolding
+  std::string raw;                  // the value as it stood on the wire after unfolding
 
   const VCardParam* param(std::string_view param_name) const;
   // Upper-case TYPE values, plus "PREF" when a PREF parameter is present.

@@ -271,8 +271,8 @@ void write_property(std::string& out, const VCardProperty& p, VCardVersion v) {
   }
 
   std::string value = encode_values(p, v);
-  if (v == VCardVersion::k40 && base_name(p.name) == "TEL" && p.kind == ValueKind::kText &&
-      is_tel_uri_body(value) && !find_param(params, "VALUE")) {
+  if (v == VCardVersion::k40 && base_name(p.name) == "TEL" && p.kind == ValueKind::kText && is_tel_uri_body(value) &&
+      !find_param(params, "VALUE")) {
     params.push_back({"VALUE", {"uri"}});
     value = "tel:" + value;
   }

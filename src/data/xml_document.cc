@@ -25,9 +25,9 @@ ChildKey child_key(const pugi::xml_node& n, const std::string& id_attribute) {
   return {n.name(), id_attribute.empty() ? "" : n.attribute(id_attribute.c_str()).value()};
 }
 
-bool has_element_children(const pugi::xml_node& n) { return static_cast<bool>(n.find_child([](const pugi::xml_node& c) {
-  return c.type() == pugi::node_element;
-})); }
+bool has_element_children(const pugi::xml_node& n) {
+  return static_cast<bool>(n.find_child([](const pugi::xml_node& c) { return c.type() == pugi::node_element; }));
+}
 
 void merge_element(pugi::xml_node ours, const pugi::xml_node& theirs, const std::string& id_attribute) {
   for (const pugi::xml_attribute& a : theirs.attributes()) {
@@ -68,7 +68,8 @@ Result<std::unique_ptr<XmlDocument>> XmlDocument::parse(std::string_view bytes, 
     return Status::invalid_argument("an XML document cannot be read from " + format.to_string());
   }
   auto doc = std::make_unique<pugi::xml_document>();
-  pugi::xml_parse_result parsed = doc->load_buffer(bytes.data(), bytes.size(), pugi::parse_default | pugi::parse_comments);
+  pugi::xml_parse_result parsed =
+      doc->load_buffer(bytes.data(), bytes.size(), pugi::parse_default | pugi::parse_comments);
   if (!parsed) {
     return Status::invalid_argument(std::string("XML document: ") + parsed.description() + " at byte " +
                                     std::to_string(parsed.offset));

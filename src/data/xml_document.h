@@ -27,7 +27,7 @@ namespace conflux::data {
 inline Format xml_format() { return {"application/xml", ""}; }
 
 struct XmlIdentity {
-  std::string key_element;           // path below the root; empty = none
+  std::string key_element;          // path below the root; empty = none
   std::string id_attribute = "id";  // attribute of the root; empty = none
 };
 

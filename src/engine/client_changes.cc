@@ -274,9 +274,8 @@ Result<ItemPlan> SyncEngine::MessageRun::classify_item(ClientBatch& batch, const
   return plan_write(batch, std::move(plan), item, mapped, seen_before);
 }
 
-Result<ItemPlan> SyncEngine::MessageRun::plan_conflict(ClientBatch& batch, ItemPlan&& plan,
-                                                       const protocol::Item& item, const MapEntry& mapped,
-                                                       bool server_deleted) {
+Result<ItemPlan> SyncEngine::MessageRun::plan_conflict(ClientBatch& batch, ItemPlan&& plan, const protocol::Item& item,
+                                                       const MapEntry& mapped, bool server_deleted) {
   auto change = resolve_conflict(batch.ds, batch.policy, *plan.cmd, item, mapped, server_deleted, plan);
   if (!change) return change.error();
   if (*change && (*change)->action != caf::Action::kDelete) {
@@ -303,9 +302,9 @@ ItemPlan SyncEngine::MessageRun::plan_write(ClientBatch& batch, ItemPlan&& plan,
   }
   // Into the storage format, merged with the server's version so fields
   // the device cannot hold survive (engine/format_negotiation.h).
-  Ingested stored = batch.formats.to_storage(std::move(raw), item_type(cmd, item, ds.content_type), plan.luid.str(), [&] {
-    return mapped && cmd.kind == CommandKind::kReplace ? batch.current_version(mapped->guid) : std::nullopt;
-  });
+  Ingested stored = batch.formats.to_storage(
+      std::move(raw), item_type(cmd, item, ds.content_type), plan.luid.str(),
+      [&] { return mapped && cmd.kind == CommandKind::kReplace ? batch.current_version(mapped->guid) : std::nullopt; });
   if (stored.refused) return decided(std::move(plan), *stored.refused);
   bool known = mapped != nullptr;
   if (ds.sends_everything()) {

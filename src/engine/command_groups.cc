@@ -147,17 +147,15 @@ Status SyncEngine::MessageRun::handle_atomic(const Command& atomic, DatastoreSta
   statuses_[own].code = protocol::to_int(StatusCode::kAtomicFailed);
   for (size_t i = own + 1; i < statuses_.size(); ++i) {
     if (command_failed(statuses_[i].code)) continue;
-    statuses_[i].code =
-        protocol::to_int(undone ? StatusCode::kAtomicRollbackOk : StatusCode::kAtomicRollbackFailed);
+    statuses_[i].code = protocol::to_int(undone ? StatusCode::kAtomicRollbackOk : StatusCode::kAtomicRollbackFailed);
   }
-  logger("engine")->info("session {} user {}: Atomic {} failed; {} writes {}", session_.key.str(),
-                         session_.user.str(), atomic.cmd_id, journal->size(),
-                         undone ? "rolled back" : "NOT all rolled back");
+  logger("engine")->info("session {} user {}: Atomic {} failed; {} writes {}", session_.key.str(), session_.user.str(),
+                         atomic.cmd_id, journal->size(), undone ? "rolled back" : "NOT all rolled back");
   return Status::ok();
 }
 
-Result<std::vector<SyncEngine::MessageRun::JournalEntry>> SyncEngine::MessageRun::run_journaled(
-    const Command& atomic, DatastoreState* ds) {
+Result<std::vector<SyncEngine::MessageRun::JournalEntry>> SyncEngine::MessageRun::run_journaled(const Command& atomic,
+                                                                                                DatastoreState* ds) {
   std::vector<JournalEntry> journal;
   std::vector<JournalEntry>* outer = std::exchange(journal_, &journal);
   Status st = Status::ok();
@@ -268,8 +266,7 @@ Status SyncEngine::MessageRun::handle_copy(DatastoreState& ds, const Command& co
     auto results = engine_.caf_.apply(store_ref(ds), {std::move(created)});
     if (results.empty() || !results[0].status.is_ok()) {
       ++ds.counts.client_errors;
-      answer(results.empty() ? StatusCode::kCommandFailed
-                             : item_write_status(results[0].status, CommandKind::kCopy));
+      answer(results.empty() ? StatusCode::kCommandFailed : item_write_status(results[0].status, CommandKind::kCopy));
       continue;
     }
     journal_write(ds, caf::Action::kCreate, results[0].guid, std::nullopt);
@@ -282,7 +279,7 @@ Status SyncEngine::MessageRun::handle_copy(DatastoreState& ds, const Command& co
 }
 
 std::map<std::string, caf::SyncObj> SyncEngine::MessageRun::versions_before(const DatastoreState& ds,
-                                                                           const std::vector<caf::SyncObj>& batch) {
+                                                                            const std::vector<caf::SyncObj>& batch) {
   std::map<std::string, caf::SyncObj> before;
   if (!journal_) return before;
   caf::Query query;

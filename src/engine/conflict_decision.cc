@@ -183,14 +183,13 @@ ConflictDecision decide_conflict(const ConflictCase& c) {
       d.resend_to_device = true;
       d.outcome = merge_outcome(merged.device_fields_left_out);
       break;
-    case ConflictPolicy::kNewestWins:
-      break;  // settle_as never answers it
+    case ConflictPolicy::kNewestWins: break;  // settle_as never answers it
     case ConflictPolicy::kClientWins:
       d.write = ConflictDecision::Write::kClientVersion;
       // Under merge a device's edit of an item the server no longer holds
       // is stored again as a new item: 201, as for any Add.
       d.success = c.policy == ConflictPolicy::kMerge && c.server_deleted ? StatusCode::kItemAdded
-                                                                          : StatusCode::kConflictClientWon;
+                                                                         : StatusCode::kConflictClientWon;
       d.outcome = "device version applied; server version kept here";
       break;
     case ConflictPolicy::kDuplicate:

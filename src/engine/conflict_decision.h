@@ -85,8 +85,8 @@ struct ConflictDecision {
   std::string merged;
   protocol::StatusCode decided = protocol::StatusCode::kOk;  // the answer when nothing is written
   protocol::StatusCode success = protocol::StatusCode::kOk;  // the answer when the write succeeds
-  bool map_written_item = true;   // false: the written item is not the device's (duplicate)
-  bool resend_to_device = false;  // the device gets the written version back
+  bool map_written_item = true;                              // false: the written item is not the device's (duplicate)
+  bool resend_to_device = false;                             // the device gets the written version back
   MapChange map = MapChange::kNone;
   std::string outcome;  // for the ConflictRecord
 };

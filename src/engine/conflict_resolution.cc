@@ -20,9 +20,11 @@ ConflictPolicy SyncEngine::MessageRun::policy_for(const std::string& database) c
   return it == engine_.conflict_policies_.end() ? ConflictPolicy::kMerge : it->second;
 }
 
-Result<std::optional<caf::SyncObj>> SyncEngine::MessageRun::resolve_conflict(
-    DatastoreState& ds, ConflictPolicy policy, const Command& cmd, const protocol::Item& item,
-    const MapEntry& mapped, bool server_deleted, PendingDecision& p) {
+Result<std::optional<caf::SyncObj>> SyncEngine::MessageRun::resolve_conflict(DatastoreState& ds, ConflictPolicy policy,
+                                                                             const Command& cmd,
+                                                                             const protocol::Item& item,
+                                                                             const MapEntry& mapped,
+                                                                             bool server_deleted, PendingDecision& p) {
   ++ds.counts.conflicts;
   ConflictCase c;
   c.policy = policy;
@@ -51,7 +53,8 @@ Result<std::optional<caf::SyncObj>> SyncEngine::MessageRun::resolve_conflict(
   p.map_written_item = d.map_written_item;
   p.resend_to_device = d.resend_to_device;
   if (d.map == ConflictDecision::MapChange::kRemove) p.fix = MapFix{MapFix::Kind::kRemove, {}, {}};
-  if (d.map == ConflictDecision::MapChange::kSetSynced) p.fix = MapFix{MapFix::Kind::kSetSynced, mapped.guid, server_anchor};
+  if (d.map == ConflictDecision::MapChange::kSetSynced)
+    p.fix = MapFix{MapFix::Kind::kSetSynced, mapped.guid, server_anchor};
   std::optional<caf::SyncObj> change;
   if (d.write != ConflictDecision::Write::kNone) {
     change = caf::SyncObj{};

@@ -6,7 +6,8 @@ Status settle_conflict(SyncStateStore& records, caf::CafInterface& caf, const ca
                        const ConflictRecord& r, KeptVersion keep, bool again, std::string origin) {
   const std::string id = std::to_string(r.id);
   if (r.resolved && !again) {
-    return Status::failed_precondition("conflict " + id + " is already resolved; --force writes the kept version "
+    return Status::failed_precondition("conflict " + id +
+                                       " is already resolved; --force writes the kept version "
                                        "again (only while nobody has changed the item since)");
   }
   const std::string& data = keep == KeptVersion::kServer ? r.server_data : r.client_data;
@@ -26,7 +27,8 @@ Status settle_conflict(SyncStateStore& records, caf::CafInterface& caf, const ca
   if (r.resolved) {
     const std::string now = exists ? current->front().raw : std::string();
     if (now != r.server_data && now != r.client_data) {
-      return Status::failed_precondition("conflict " + id + ": the item has changed since the conflict was "
+      return Status::failed_precondition("conflict " + id +
+                                         ": the item has changed since the conflict was "
                                          "resolved; not overwriting the newer version");
     }
   }

@@ -124,8 +124,7 @@ Status SyncEngine::MessageRun::on_item_status(DatastoreState& ds, const SentItem
     case CommandKind::kDelete:
       if (is_success(code) || code == 404 || code == 410) map_removals_[ds.server_uri].push_back(sent.luid);
       break;
-    default:
-      break;
+    default: break;
   }
   if (!is_success(code)) {
     logger("engine")->warn("session {} user {} datastore {}: client answered {} for {} of {}", session_.key.str(),
@@ -176,9 +175,10 @@ Status SyncEngine::MessageRun::delete_unclaimed(DatastoreState& ds) {
   const size_t n = deletes.size();
   int failed = 0;
   for (const auto& r : engine_.caf_.apply(store_ref(ds), std::move(deletes))) failed += r.status.is_ok() ? 0 : 1;
-  logger("engine")->info("session {} user {} datastore {}: refresh from client removed {} items the device did not "
-                         "send ({} failed)",
-                         session_.key.str(), session_.user.str(), ds.server_uri, n - failed, failed);
+  logger("engine")->info(
+      "session {} user {} datastore {}: refresh from client removed {} items the device did not "
+      "send ({} failed)",
+      session_.key.str(), session_.user.str(), ds.server_uri, n - failed, failed);
   return Status::ok();
 }
 
@@ -340,8 +340,8 @@ void SyncEngine::MessageRun::fill_server_sync(DatastoreState& ds, Command& sync,
       auto found = engine_.caf_.search(store_ref(ds), query);
       if (!found) {
         // Back end unreachable: send what we have; the rest goes next message or session.
-        logger("engine")->warn("session {} datastore {}: reading items failed: {}", session_.key.str(),
-                               ds.server_uri, found.error().to_string());
+        logger("engine")->warn("session {} datastore {}: reading items failed: {}", session_.key.str(), ds.server_uri,
+                               found.error().to_string());
         full = true;
         break;
       }

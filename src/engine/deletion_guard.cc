@@ -57,10 +57,9 @@ Result<bool> SyncEngine::MessageRun::hold_if_mass_deletion(DatastoreState& ds, c
       session_.key.str(), session_.user.str(), session_.device.str(), ds.server_uri, held.reason, *id, *id);
   const auto direction =
       kind == HeldKind::kToDevice ? ItemProblem::Direction::kToDevice : ItemProblem::Direction::kFromDevice;
-  ds.problems.push_back(ItemProblem{direction, "",
-                                    protocol::to_int(protocol::StatusCode::kOk),
-                                    "held deletion " + std::to_string(*id) + ": " + held.reason +
-                                        "; confirm or discard with `conflux held`"});
+  ds.problems.push_back(ItemProblem{
+      direction, "", protocol::to_int(protocol::StatusCode::kOk),
+      "held deletion " + std::to_string(*id) + ": " + held.reason + "; confirm or discard with `conflux held`"});
   return true;
 }
 
@@ -128,8 +127,8 @@ Status SyncEngine::MessageRun::guard_deletions_to_device(DatastoreState& ds, con
     if (h.kind == HeldKind::kToDevice && here) {
       for (const auto& g : h.guids) waiting.insert(g.str());
     } else if (h.kind == HeldKind::kConfirmed && (here || h.where.device.empty())) {
-      const bool delivered = std::none_of(h.guids.begin(), h.guids.end(),
-                                          [&](const Guid& g) { return device_has.count(g.str()) > 0; });
+      const bool delivered =
+          std::none_of(h.guids.begin(), h.guids.end(), [&](const Guid& g) { return device_has.count(g.str()) > 0; });
       // A confirmation for this device alone is done once it has none of them.
       if (here && delivered) {
         CFX_RETURN_IF_ERROR(engine_.state_.release_held(h.id));

@@ -17,14 +17,17 @@ namespace {
 constexpr int64_t kRulesVersion = 1;
 
 Status bad(const std::string& source, const toml::node& node, const std::string& key, const std::string& what) {
-  return Status::invalid_argument(source + ":" + std::to_string(node.source().begin.line) + ": " + key + ": " +
-                                  what);
+  return Status::invalid_argument(source + ":" + std::to_string(node.source().begin.line) + ": " + key + ": " + what);
 }
 
 // The DevInf fields a rule may match on, by their key in the file.
 const std::pair<const char*, std::string DeviceIdentity::*> kMatchFields[] = {
-    {"man", &DeviceIdentity::man},         {"mod", &DeviceIdentity::mod}, {"sw_v", &DeviceIdentity::sw_v},
-    {"fw_v", &DeviceIdentity::fw_v},       {"oem", &DeviceIdentity::oem}, {"dev_typ", &DeviceIdentity::dev_typ},
+    {"man", &DeviceIdentity::man},
+    {"mod", &DeviceIdentity::mod},
+    {"sw_v", &DeviceIdentity::sw_v},
+    {"fw_v", &DeviceIdentity::fw_v},
+    {"oem", &DeviceIdentity::oem},
+    {"dev_typ", &DeviceIdentity::dev_typ},
     {"device_id", &DeviceIdentity::device_id},
 };
 
@@ -65,8 +68,8 @@ Result<QuirkRules> QuirkRules::parse(const std::string& toml_text, const std::st
         rule.name = value;
         continue;
       }
-      auto field = std::find_if(std::begin(kMatchFields), std::end(kMatchFields),
-                                [&](const auto& f) { return k == f.first; });
+      auto field =
+          std::find_if(std::begin(kMatchFields), std::end(kMatchFields), [&](const auto& f) { return k == f.first; });
       if (field == std::end(kMatchFields)) return bad(source, node, at + k, "unknown key");
       rule.patterns.emplace_back(field->second, value);
       constrained = true;

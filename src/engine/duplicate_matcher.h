@@ -24,8 +24,8 @@ class DuplicateMatcher {
  public:
   struct Match {
     std::string guid;
-    bool identical = false;   // byte-equal: nothing to write
-    std::string merged_raw;   // otherwise: client merged into the server version, in the server's format
+    bool identical = false;  // byte-equal: nothing to write
+    std::string merged_raw;  // otherwise: client merged into the server version, in the server's format
   };
 
   // `items` are the store's live items with data; `claimed` the GUIDs already

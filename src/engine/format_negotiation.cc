@@ -1,10 +1,10 @@
 #include "engine/format_negotiation.h"
 
+#include "common/base64.h"
 #include "common/log.h"
 #include "data/calendar.h"
 #include "data/note.h"
 #include "data/sif.h"
-#include "common/base64.h"
 #include "data/text_codec.h"
 
 namespace conflux::engine {
@@ -190,7 +190,8 @@ Delivered DeviceFormats::to_device(const caf::SyncObj& stored) const {
   if (!text) return as_stored_because(text.error());
   // Funambol's clients expect SIF base64-encoded (Meta Format b64), as
   // Funambol's server sends it.
-  if (data::is_sif_type(preferred_->mime_type)) return Delivered{preferred_->mime_type, base64_encode(*text), "", "b64"};
+  if (data::is_sif_type(preferred_->mime_type))
+    return Delivered{preferred_->mime_type, base64_encode(*text), "", "b64"};
   return Delivered{preferred_->mime_type, std::move(*text), "", ""};
 }
 

@@ -24,8 +24,7 @@ bool is_success(int code) { return code >= 200 && code < 300; }
 
 void SyncEngine::MessageRun::report_client_failure(DatastoreState& ds, const Luid& luid, protocol::StatusCode code,
                                                    const std::string& why) {
-  ds.problems.push_back(
-      ItemProblem{ItemProblem::Direction::kFromDevice, luid.str(), protocol::to_int(code), why});
+  ds.problems.push_back(ItemProblem{ItemProblem::Direction::kFromDevice, luid.str(), protocol::to_int(code), why});
   logger("engine")->warn("session {} user {} datastore {}: item {} from the device failed with {}: {}",
                          session_.key.str(), session_.user.str(), ds.server_uri, luid.str(), protocol::to_int(code),
                          why);
@@ -43,14 +42,14 @@ Status SyncEngine::MessageRun::track_device_answer(DatastoreState& ds, const Sen
   if (code == 404 || code == 410) return Status::ok();
   CFX_RETURN_IF_ERROR(engine_.state_.record_rejection(key, sent.guid, sent.anchor, code));
   ds.rejected_guids.insert(sent.guid.str());
-  ds.problems.push_back(ItemProblem{ItemProblem::Direction::kToDevice, sent.guid.str(), code,
-                                    std::string("refused by the device (") + protocol::command_name(sent.kind) +
-                                        "); sent again next sync"});
+  ds.problems.push_back(ItemProblem{
+      ItemProblem::Direction::kToDevice, sent.guid.str(), code,
+      std::string("refused by the device (") + protocol::command_name(sent.kind) + "); sent again next sync"});
   return Status::ok();
 }
 
 Result<std::set<std::string>> SyncEngine::MessageRun::poison_items(DatastoreState& ds,
-                                                                  const std::vector<caf::SyncObj>& live) {
+                                                                   const std::vector<caf::SyncObj>& live) {
   const DeviceStore key{session_.user, session_.device, ds.server_uri};
   auto records = engine_.state_.rejections(key);
   if (!records) return records.error();
@@ -69,12 +68,13 @@ Result<std::set<std::string>> SyncEngine::MessageRun::poison_items(DatastoreStat
     // A changed item gets a new chance: the record counts one revision only.
     if (r.count < kPoisonAfterRejections || it->second->anchor != r.revision) continue;
     poison.insert(r.guid.str());
-    ds.problems.push_back(ItemProblem{ItemProblem::Direction::kToDevice, r.guid.str(), r.status,
-                                      "poison: refused " + std::to_string(r.count) +
-                                          " times in a row; not sent to this device until it changes"});
-    logger("engine")->warn("session {} user {} datastore {}: item {} not sent: the device refused it {} times "
-                           "(last status {})",
-                           session_.key.str(), session_.user.str(), ds.server_uri, r.guid.str(), r.count, r.status);
+    ds.problems.push_back(ItemProblem{
+        ItemProblem::Direction::kToDevice, r.guid.str(), r.status,
+        "poison: refused " + std::to_string(r.count) + " times in a row; not sent to this device until it changes"});
+    logger("engine")->warn(
+        "session {} user {} datastore {}: item {} not sent: the device refused it {} times "
+        "(last status {})",
+        session_.key.str(), session_.user.str(), ds.server_uri, r.guid.str(), r.count, r.status);
   }
   if (!gone.empty()) CFX_RETURN_IF_ERROR(engine_.state_.clear_rejections(key, gone));
   return poison;

@@ -13,8 +13,7 @@ using protocol::Command;
 using protocol::CommandKind;
 using protocol::StatusCode;
 
-SyncEngine::MessageRun::ChunkStep SyncEngine::MessageRun::take_client_chunk(DatastoreState& ds,
-                                                                            const Command& cmd,
+SyncEngine::MessageRun::ChunkStep SyncEngine::MessageRun::take_client_chunk(DatastoreState& ds, const Command& cmd,
                                                                             const protocol::Item& item,
                                                                             protocol::Item& assembled) {
   const std::string luid = item.source ? item.source->loc_uri : (item.target ? item.target->loc_uri : "");
@@ -70,8 +69,8 @@ SyncEngine::MessageRun::ChunkStep SyncEngine::MessageRun::take_client_chunk(Data
                                                               : std::nullopt;
   if (!size) return ChunkStep{StatusCode::kSizeRequired, false};
   if (*size > engine_.options_.max_object_size) return ChunkStep{StatusCode::kRequestedSizeTooBig, false};
-  ds.partial = PartialItem{cmd.kind, luid, item_type(cmd, item, ds.content_type), item_format(cmd, item), *size,
-                           item.data};
+  ds.partial =
+      PartialItem{cmd.kind, luid, item_type(cmd, item, ds.content_type), item_format(cmd, item), *size, item.data};
   return ChunkStep{StatusCode::kChunkAccepted, false};
 }
 

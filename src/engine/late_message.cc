@@ -73,16 +73,15 @@ class LateAnswer {
 
   Status answer(const Command& cmd) {
     switch (cmd.kind) {
-      case CommandKind::kStatus:
-        return Status::ok();  // statuses are not answered (RepPro §"Status")
-      case CommandKind::kMap:
-        return answer_map(cmd);
+      case CommandKind::kStatus: return Status::ok();  // statuses are not answered (RepPro §"Status")
+      case CommandKind::kMap: return answer_map(cmd);
       case CommandKind::kAlert:
         // 222 asks for the rest of our package: there is none, and saying so
         // is a success. Any other alert would start a sync in a session that
         // is over: the client starts a new session for that.
-        add_status(cmd, cmd.code == protocol::to_int(protocol::AlertCode::kNextMessage) ? StatusCode::kOk
-                                                                                     : StatusCode::kCommandNotAllowed);
+        add_status(cmd, cmd.code == protocol::to_int(protocol::AlertCode::kNextMessage)
+                            ? StatusCode::kOk
+                            : StatusCode::kCommandNotAllowed);
         return Status::ok();
       default:
         // Changes and requests in an ended session are not run; the
@@ -141,9 +140,8 @@ class LateAnswer {
 }  // namespace
 
 bool map_item_known(const std::vector<MapEntry>& mapped, const protocol::MapItem& item) {
-  return std::any_of(mapped.begin(), mapped.end(), [&](const MapEntry& e) {
-    return e.guid.str() == item.target && e.luid.str() == item.source;
-  });
+  return std::any_of(mapped.begin(), mapped.end(),
+                     [&](const MapEntry& e) { return e.guid.str() == item.target && e.luid.str() == item.source; });
 }
 
 void log_unknown_map_item(const SessionState& session, const std::string& datastore, const protocol::MapItem& item) {

@@ -56,8 +56,8 @@ struct MapFix {
 struct PendingDecision {
   protocol::StatusCode decided = protocol::StatusCode::kOk;  // code when nothing is written
   protocol::StatusCode success = protocol::StatusCode::kOk;  // code when the write succeeds (208, 209)
-  bool map_written_item = true;  // false: a duplicate the device receives as a new Add
-  bool resend_to_device = false; // the device gets the written version back (a slow-sync merge)
+  bool map_written_item = true;                              // false: a duplicate the device receives as a new Add
+  bool resend_to_device = false;  // the device gets the written version back (a slow-sync merge)
   MapFix fix;
 };
 
@@ -273,8 +273,7 @@ class SyncEngine::MessageRun {
 
   // --- item_problems.cc: items that fail alone, never the whole sync
   // A device's change the server could not apply: reported and logged.
-  void report_client_failure(DatastoreState& ds, const Luid& luid, protocol::StatusCode code,
-                             const std::string& why);
+  void report_client_failure(DatastoreState& ds, const Luid& luid, protocol::StatusCode code, const std::string& why);
   // The device's answer to one of our Adds/Replaces: an error counts one
   // more refusal of that revision; a success clears an earlier record.
   Status track_device_answer(DatastoreState& ds, const SentItem& sent, int code);
@@ -311,8 +310,7 @@ class SyncEngine::MessageRun {
                      std::optional<caf::SyncObj> before);
   // Versions before the write of every update and delete in `batch`, by GUID,
   // read only while an Atomic is running.
-  std::map<std::string, caf::SyncObj> versions_before(const DatastoreState& ds,
-                                                      const std::vector<caf::SyncObj>& batch);
+  std::map<std::string, caf::SyncObj> versions_before(const DatastoreState& ds, const std::vector<caf::SyncObj>& batch);
   // Checks credentials carried by a datastore's Alert (RepPro §"Cred": they
   // apply to that command only); the code to answer when they do not pass.
   Result<std::optional<protocol::StatusCode>> check_alert_credentials(const protocol::Command& alert);

@@ -8,7 +8,8 @@ std::vector<protocol::ContentTypeRef> sibling_formats(const std::string& content
     return {{"text/vcard", "3.0"}, {"text/x-vcard", "2.1"}, {"text/vcard", "4.0"}, {"text/x-s4j-sifc", "1.0"}};
   }
   if (content_type == "text/calendar" || content_type == "text/x-vcalendar") {
-    return {{"text/calendar", "2.0"}, {"text/x-vcalendar", "1.0"}, {"text/x-s4j-sife", "1.0"}, {"text/x-s4j-sift", "1.0"}};
+    return {
+        {"text/calendar", "2.0"}, {"text/x-vcalendar", "1.0"}, {"text/x-s4j-sife", "1.0"}, {"text/x-s4j-sift", "1.0"}};
   }
   if (content_type == "text/plain" || content_type == "text/x-vnote") {
     return {{"text/plain", "1.0"}, {"text/x-vnote", "1.1"}, {"text/x-s4j-sifn", "1.0"}};
@@ -39,7 +40,8 @@ protocol::DevInf server_devinf(const std::vector<caf::StoreSettings>& stores) {
     // Every format the datastore's kind converts from and to
     // (engine/format_negotiation.h); the storage format is preferred.
     for (const protocol::ContentTypeRef& other : sibling_formats(store.content_type)) {
-      if (other.type == store.content_type && (other.version == store.content_version || store.content_version.empty())) {
+      if (other.type == store.content_type &&
+          (other.version == store.content_version || store.content_version.empty())) {
         continue;
       }
       ds.rx.push_back(other);

@@ -67,9 +67,9 @@ json problems_to_json(const std::vector<ItemProblem>& problems) {
 std::vector<ItemProblem> problems_from_json(const json& j) {
   std::vector<ItemProblem> out;
   for (const auto& p : j) {
-    out.push_back(ItemProblem{p.at(0).get<bool>() ? ItemProblem::Direction::kToDevice
-                                                  : ItemProblem::Direction::kFromDevice,
-                              p.at(1).get<std::string>(), p.at(2).get<int>(), p.at(3).get<std::string>()});
+    out.push_back(
+        ItemProblem{p.at(0).get<bool>() ? ItemProblem::Direction::kToDevice : ItemProblem::Direction::kFromDevice,
+                    p.at(1).get<std::string>(), p.at(2).get<int>(), p.at(3).get<std::string>()});
   }
   return out;
 }
@@ -101,8 +101,10 @@ json datastore_to_json(const DatastoreState& d) {
       {"slow_claimed", d.slow_claimed_guids},
       {"outgoing", out},
       {"outgoing_offset", d.outgoing_offset},
-      {"partial", d.partial ? json{{"kind", static_cast<int>(d.partial->kind)}, {"luid", d.partial->luid},
-                                   {"type", d.partial->type}, {"format", d.partial->format},
+      {"partial", d.partial ? json{{"kind", static_cast<int>(d.partial->kind)},
+                                   {"luid", d.partial->luid},
+                                   {"type", d.partial->type},
+                                   {"format", d.partial->format},
                                    {"size", d.partial->declared_size},
                                    // chunks may end inside a UTF-8 sequence: JSON needs base64 here
                                    {"data", base64_encode(d.partial->data)}}
@@ -113,8 +115,9 @@ json datastore_to_json(const DatastoreState& d) {
       {"rejected", d.rejected_guids},
       {"unacknowledged_adds", d.unacknowledged_adds},
       {"deferred_deletes", d.deferred_deletes},
-      {"counts", {d.counts.client_adds, d.counts.client_updates, d.counts.client_deletes, d.counts.client_errors, d.counts.server_adds,
-                  d.counts.server_updates, d.counts.server_deletes, d.counts.conflicts}},
+      {"counts",
+       {d.counts.client_adds, d.counts.client_updates, d.counts.client_deletes, d.counts.client_errors,
+        d.counts.server_adds, d.counts.server_updates, d.counts.server_deletes, d.counts.conflicts}},
   };
 }
 
@@ -135,8 +138,11 @@ DatastoreState datastore_from_json(const json& j) {
   d.slow_claimed_guids = j.at("slow_claimed").get<std::set<std::string>>();
   d.outgoing_offset = j.at("outgoing_offset");
   if (const json& partial = j.at("partial"); !partial.is_null()) {
-    d.partial = PartialItem{static_cast<protocol::CommandKind>(partial.at("kind").get<int>()), partial.at("luid"),
-                            partial.at("type"), partial.at("format"), partial.at("size"),
+    d.partial = PartialItem{static_cast<protocol::CommandKind>(partial.at("kind").get<int>()),
+                            partial.at("luid"),
+                            partial.at("type"),
+                            partial.at("format"),
+                            partial.at("size"),
                             base64_decode(partial.at("data").get<std::string>()).value_or("")};
   }
   for (const auto& o : j.at("outgoing")) {
@@ -147,7 +153,8 @@ DatastoreState datastore_from_json(const json& j) {
     auto& items = d.awaiting_status[ref];
     for (const auto& s : list) items.push_back(sent_from_json(s));
   }
-  for (const auto& [guid, anchor] : j.at("awaiting_map").items()) d.awaiting_map[guid] = Anchor(anchor.get<std::string>());
+  for (const auto& [guid, anchor] : j.at("awaiting_map").items())
+    d.awaiting_map[guid] = Anchor(anchor.get<std::string>());
   // Absent in sessions saved before these fields existed.
   if (j.contains("problems")) d.problems = problems_from_json(j.at("problems"));
   if (j.contains("rejected")) d.rejected_guids = j.at("rejected").get<std::set<std::string>>();
@@ -171,8 +178,8 @@ DatastoreState datastore_from_json(const json& j) {
 
 // Only what a pending Status carries.
 json status_to_json(const protocol::Command& c) {
-  return {{"msg_ref", c.msg_ref}, {"cmd_ref", c.cmd_ref}, {"cmd", c.cmd_name}, {"code", c.code},
-          {"target_refs", c.target_refs}, {"source_refs", c.source_refs}};
+  return {{"msg_ref", c.msg_ref}, {"cmd_ref", c.cmd_ref},         {"cmd", c.cmd_name},
+          {"code", c.code},       {"target_refs", c.target_refs}, {"source_refs", c.source_refs}};
 }
 
 protocol::Command status_from_json(const json& j) {

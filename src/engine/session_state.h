@@ -20,10 +20,10 @@ namespace conflux::engine {
 
 // Where a session stands (SyncML packages, SyncProt §"Sync protocol").
 enum class Phase : uint8_t {
-  kInit,          // waiting for the client's pkg 1 (alerts) to end
-  kClientSync,    // pkg 2 sent; receiving the client's Sync (pkg 3)
-  kServerSync,    // sending our Sync (pkg 4), maybe over several messages
-  kMapping,       // pkg 4 complete; receiving statuses and Map (pkg 5)
+  kInit,        // waiting for the client's pkg 1 (alerts) to end
+  kClientSync,  // pkg 2 sent; receiving the client's Sync (pkg 3)
+  kServerSync,  // sending our Sync (pkg 4), maybe over several messages
+  kMapping,     // pkg 4 complete; receiving statuses and Map (pkg 5)
   kDone,
 };
 
@@ -34,7 +34,7 @@ const char* phase_name(Phase phase);
 struct Outgoing {
   protocol::CommandKind kind = protocol::CommandKind::kAdd;  // Add, Replace or Delete
   Guid guid;
-  Luid luid;      // client id for Replace/Delete; empty for Add
+  Luid luid;  // client id for Replace/Delete; empty for Add
 };
 
 // An item we sent and whose Status we wait for ("msgid:cmdid" → these).
@@ -61,22 +61,22 @@ struct DatastoreState {
   int alert_code = 200;     // sync type agreed for this session
   std::string client_last;  // anchors the client sent in pkg 1
   std::string client_next;
-  Anchor server_next;       // back-end anchor our pkg-2 Alert announced
-  std::string content_type; // the store's canonical type
+  Anchor server_next;        // back-end anchor our pkg-2 Alert announced
+  std::string content_type;  // the store's canonical type
   bool client_sync_seen = false;
   bool server_sync_sent = false;  // our Sync command for this package went out (maybe empty)
   // The one-time steps before pkg 4 (refresh: clear the map, delete what the
   // client did not send; slow: drop stale map rows) are done; a resumed sync
   // must not repeat them.
   bool prepared = false;
-  bool resumed = false;  // this sync continues a suspended one (Alert 225)
+  bool resumed = false;                      // this sync continues a suspended one (Alert 225)
   std::set<std::string> slow_seen_luids;     // slow sync: LUIDs the client sent
   std::set<std::string> slow_claimed_guids;  // slow sync: server items already matched to one of them
-  std::vector<Outgoing> outgoing;         // not yet sent
-  uint64_t outgoing_offset = 0;           // bytes of outgoing.front() already sent in chunks
-  std::optional<PartialItem> partial;     // a client item still arriving in chunks
+  std::vector<Outgoing> outgoing;            // not yet sent
+  uint64_t outgoing_offset = 0;              // bytes of outgoing.front() already sent in chunks
+  std::optional<PartialItem> partial;        // a client item still arriving in chunks
   std::map<std::string, std::vector<SentItem>> awaiting_status;  // key "msg:cmd"
-  std::map<std::string, Anchor> awaiting_map;  // GUID sent in an Add → revision sent
+  std::map<std::string, Anchor> awaiting_map;                    // GUID sent in an Add → revision sent
   // Resumed sync: Adds sent before the suspend without a Status back. They
   // are sent again unless a Map or the client's own items show that the
   // device has them; their revision stays in awaiting_map for that Map.
@@ -126,7 +126,7 @@ struct SessionState {
   bool authenticated = false;
   int auth_failures = 0;
   UserId user;
-  std::string token;               // CAF session token (signed; never logged)
+  std::string token;                 // CAF session token (signed; never logged)
   uint64_t client_max_msg_size = 0;  // 0: the client named no limit
   // Statuses that did not fit into the last reply (RepPro: every response
   // within the client's MaxMsgSize); they lead the next one.

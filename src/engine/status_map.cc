@@ -18,8 +18,7 @@ bool is_item_write(CommandKind command) {
 
 StatusCode to_syncml_status(const Status& status, CommandKind command) {
   switch (status.code()) {
-    case conflux::StatusCode::kOk:
-      return command == CommandKind::kAdd ? StatusCode::kItemAdded : StatusCode::kOk;
+    case conflux::StatusCode::kOk: return command == CommandKind::kAdd ? StatusCode::kItemAdded : StatusCode::kOk;
     case conflux::StatusCode::kNotFound:
       return command == CommandKind::kDelete ? StatusCode::kItemNotDeleted : StatusCode::kNotFound;
     case conflux::StatusCode::kAlreadyExists: return StatusCode::kAlreadyExists;

@@ -37,11 +37,10 @@ bool store_moved(const std::optional<SyncAnchors>& stored, const std::string& cu
 
 }  // namespace conflux::engine
 
-
 namespace conflux::engine {
 
 Result<bool> SyncEngine::MessageRun::forget_map_of_moved_store(const DeviceStore& key,
-                                                                const std::optional<SyncAnchors>& stored) {
+                                                               const std::optional<SyncAnchors>& stored) {
   const std::string current = store_identity_of(engine_.stores_, key.database);
   if (!store_moved(stored, current)) return false;
   logger("engine")->warn(

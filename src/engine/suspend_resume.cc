@@ -41,8 +41,8 @@ void SyncEngine::MessageRun::handle_suspend(const Command& cmd) {
 Result<bool> SyncEngine::MessageRun::resume_datastore(DatastoreState& ds) {
   const DeviceStore key{session_.user, session_.device, ds.server_uri};
   auto cannot = [&](const char* why) {
-    logger("engine")->info("session {} user {} datastore {}: no resume: {}", session_.key.str(),
-                           session_.user.str(), ds.server_uri, why);
+    logger("engine")->info("session {} user {} datastore {}: no resume: {}", session_.key.str(), session_.user.str(),
+                           ds.server_uri, why);
     return false;
   };
   auto point = engine_.state_.resume_point(key);

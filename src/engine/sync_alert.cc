@@ -130,10 +130,9 @@ Result<bool> SyncEngine::MessageRun::open_datastore(const Command& cmd, const ca
       (!is_resume && needs_history(requested) && (!stored->has_value() || (*stored)->client_next != ds->client_last))) {
     status.code = protocol::to_int(StatusCode::kRefreshRequired);
     ds->alert_code = protocol::to_int(AlertCode::kSlow);
-    logger("engine")->info("session {} user {} datastore {}: {}, slow sync", session_.key.str(),
-                           session_.user.str(), settings.name,
-                           is_resume ? "suspended sync cannot be resumed"
-                                     : (moved ? "its back end changed" : "anchors do not match"));
+    logger("engine")->info(
+        "session {} user {} datastore {}: {}, slow sync", session_.key.str(), session_.user.str(), settings.name,
+        is_resume ? "suspended sync cannot be resumed" : (moved ? "its back end changed" : "anchors do not match"));
   }
   // Echo the client's Next anchor (RepPro §"Alert": Status carries it back).
   protocol::Item echo;

@@ -162,7 +162,7 @@ Result<Outbound> SyncEngine::handle(const protocol::Message& in, const Inbound& 
     // must not be able to shut real devices out from a shared address.
     if (int64_t wait = unauthenticated_.wait_seconds(where.remote_address);
         wait > 0 && !(in.hdr.cred && known_device(claimed_user(*in.hdr.cred, in.hdr.source.loc_name),
-                                                   DeviceId(in.hdr.source.loc_uri)))) {
+                                                  DeviceId(in.hdr.source.loc_uri)))) {
       if (options_.metrics) options_.metrics->login_throttled("syncml", "unauthenticated_rate");
       return Status::resource_exhausted("too many unauthenticated messages from " + where.remote_address +
                                         "; retry in " + std::to_string(wait) + " s");
@@ -199,10 +199,9 @@ Result<Outbound> SyncEngine::handle(const protocol::Message& in, const Inbound& 
 
   // A resent message (same MsgID: the client lost our answer) gets the same
   // answer again; running it twice would apply its changes twice.
-  if (!where.session.empty() && !session.last_client_msg_id.empty() &&
-      in.hdr.msg_id == session.last_client_msg_id && where.encoding == session.last_reply_encoding) {
-    logger("engine")->info("session {}: message {} received again; answer repeated", session.key.str(),
-                           in.hdr.msg_id);
+  if (!where.session.empty() && !session.last_client_msg_id.empty() && in.hdr.msg_id == session.last_client_msg_id &&
+      where.encoding == session.last_reply_encoding) {
+    logger("engine")->info("session {}: message {} received again; answer repeated", session.key.str(), in.hdr.msg_id);
     Outbound again;
     again.encoded = session.last_reply;
     return again;
@@ -300,8 +299,13 @@ void SyncEngine::MessageRun::drop_unsent_statuses() {
 caf::StoreRef SyncEngine::MessageRun::store_ref(const DatastoreState& ds) const { return store_ref(ds.server_uri); }
 
 caf::StoreRef SyncEngine::MessageRun::store_ref(const std::string& database) const {
-  return caf::StoreRef{session_.user, database, caf::Token{session_.token, session_.user, {}}, credentials_,
-                       "device " + session_.device.str(), session_.key.str(), session_.device};
+  return caf::StoreRef{session_.user,
+                       database,
+                       caf::Token{session_.token, session_.user, {}},
+                       credentials_,
+                       "device " + session_.device.str(),
+                       session_.key.str(),
+                       session_.device};
 }
 
 std::string SyncEngine::MessageRun::normalize_store_uri(const std::string& uri) const {
@@ -379,8 +383,7 @@ Result<bool> SyncEngine::MessageRun::authenticate() {
     // A device that never logged in makes its first MD5 attempt before it has
     // our nonce: the handshake's normal first step, the challenge follows.
     // The throttle warns when wrong guesses pile up.
-    const bool md5_handshake =
-        in_.hdr.cred->meta.type == kAuthMd5 && !engine_.known_device(claimed, session_.device);
+    const bool md5_handshake = in_.hdr.cred->meta.type == kAuthMd5 && !engine_.known_device(claimed, session_.device);
     log->log(md5_handshake ? spdlog::level::debug : spdlog::level::info,
              "session {} device {}: authentication refused ({}: {})", session_.key.str(), session_.device.str(),
              in_.hdr.cred->meta.type.empty() ? kAuthBasic : in_.hdr.cred->meta.type, token.error().message());
@@ -511,8 +514,8 @@ Status SyncEngine::MessageRun::handle_put(const Command& cmd) {
     }
     CFX_RETURN_IF_ERROR(engine_.state_.save_device_info(session_.user, session_.device, item.data));
     // run() identified the device from this DevInf already (devinf_in_message).
-    logger("engine")->debug("session {}: device {} is {} {} {}", session_.key.str(), session_.device.str(),
-                            devinf->man, devinf->mod, devinf->sw_v);
+    logger("engine")->debug("session {}: device {} is {} {} {}", session_.key.str(), session_.device.str(), devinf->man,
+                            devinf->mod, devinf->sw_v);
   }
   add_status(cmd, code);
   return Status::ok();
@@ -554,8 +557,8 @@ Status SyncEngine::MessageRun::identify_device(const protocol::DevInf* devinf) {
   }
   quirks_ = engine_.options_.quirks->lookup(who);
   for (const auto& rule : quirks_.matched_rules) {
-    logger("engine")->debug("session {} device {}: quirk rule '{}' applies", session_.key.str(),
-                            session_.device.str(), rule);
+    logger("engine")->debug("session {} device {}: quirk rule '{}' applies", session_.key.str(), session_.device.str(),
+                            rule);
   }
   return Status::ok();
 }
@@ -572,8 +575,8 @@ StatusCode SyncEngine::MessageRun::item_write_status(const Status& status, Comma
 }
 
 void SyncEngine::MessageRun::handle_get(const Command& cmd) {
-  const bool wants_devinf = !cmd.items.empty() && cmd.items[0].target &&
-                            cmd.items[0].target->loc_uri.rfind("./devinf", 0) == 0;
+  const bool wants_devinf =
+      !cmd.items.empty() && cmd.items[0].target && cmd.items[0].target->loc_uri.rfind("./devinf", 0) == 0;
   if (!wants_devinf) {
     add_status(cmd, StatusCode::kNotFound);
     return;
@@ -586,7 +589,7 @@ void SyncEngine::MessageRun::handle_get(const Command& cmd) {
   results.cmd_ref = std::to_string(cmd.cmd_id);
   results.meta = protocol::Meta{};
   results.meta->type = where_.encoding == protocol::Encoding::kWbxml ? "application/vnd.syncml-devinf+wbxml"
-                                                                    : "application/vnd.syncml-devinf+xml";
+                                                                     : "application/vnd.syncml-devinf+xml";
   protocol::Item item;
   item.source = protocol::LocRef{protocol::devinf_uri(session_.version), {}};
   item.data_kind = protocol::DataKind::kXml;
@@ -607,7 +610,7 @@ Status SyncEngine::MessageRun::ask_for_devinf() {
   get.cmd_id = next_cmd_id();
   get.meta = protocol::Meta{};
   get.meta->type = where_.encoding == protocol::Encoding::kWbxml ? "application/vnd.syncml-devinf+wbxml"
-                                                                : "application/vnd.syncml-devinf+xml";
+                                                                 : "application/vnd.syncml-devinf+xml";
   protocol::Item item;
   item.target = protocol::LocRef{protocol::devinf_uri(session_.version), {}};
   get.items.push_back(std::move(item));
@@ -695,8 +698,7 @@ Status SyncEngine::MessageRun::finish_package(bool package_ended) {
       session_.phase = Phase::kDone;
       end_session_ = true;
       return Status::ok();
-    case Phase::kDone:
-      return Status::ok();
+    case Phase::kDone: return Status::ok();
   }
   return Status::ok();
 }

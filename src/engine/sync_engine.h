@@ -36,9 +36,9 @@
 namespace conflux::engine {
 
 struct EngineOptions {
-  uint64_t max_msg_size = 1024 * 1024;   // what we accept; announced in our SyncHdr Meta
+  uint64_t max_msg_size = 1024 * 1024;  // what we accept; announced in our SyncHdr Meta
   int64_t session_timeout_seconds = 1800;
-  int max_auth_failures = 3;             // then the session ends
+  int max_auth_failures = 3;  // then the session ends
   // Challenge with syncml:auth-md5 (a nonce per device) rather than basic.
   // Both are accepted either way; md5 keeps the password off the wire.
   bool md5_auth = true;
@@ -74,7 +74,7 @@ struct Inbound {
   // The session id from RespURI's query, as sent (SessionIds: key plus
   // tag); empty for a session's first message.
   SessionKey session;
-  std::string base_url;   // absolute URL of the sync endpoint, for RespURI
+  std::string base_url;  // absolute URL of the sync endpoint, for RespURI
   // The client's IP address (behind a trusted proxy: the one it forwarded),
   // for login throttling and the limit on unauthenticated messages.
   std::string remote_address;

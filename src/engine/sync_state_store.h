@@ -49,18 +49,18 @@ struct DeviceStore {
 // too since that device last saw it. Whatever the policy, the version that
 // lost (or both, under "report" and "merge") is kept here, so nothing is lost silently.
 struct ConflictRecord {
-  int64_t id = 0;            // assigned by save_conflict
-  DeviceStore where;         // user, device, datastore
-  Guid guid;                 // the server item
-  Luid luid;                 // the device's item
-  std::string policy;        // conflict_policy_name(): "server-wins", "newest-wins", "merge", ...
-  std::string outcome;       // what was done, for people: "server version kept; device gets it back"
-  std::string server_type;   // server version (empty data: the server had deleted it)
+  int64_t id = 0;           // assigned by save_conflict
+  DeviceStore where;        // user, device, datastore
+  Guid guid;                // the server item
+  Luid luid;                // the device's item
+  std::string policy;       // conflict_policy_name(): "server-wins", "newest-wins", "merge", ...
+  std::string outcome;      // what was done, for people: "server version kept; device gets it back"
+  std::string server_type;  // server version (empty data: the server had deleted it)
   std::string server_data;
-  std::string client_type;   // device version (empty data: the device deleted it)
+  std::string client_type;  // device version (empty data: the device deleted it)
   std::string client_data;
-  int64_t created_at = 0;    // set by save_conflict
-  bool resolved = false;     // an admin or the user settled it
+  int64_t created_at = 0;  // set by save_conflict
+  bool resolved = false;   // an admin or the user settled it
 };
 
 // What one session did to one datastore: counted while it runs
@@ -76,16 +76,16 @@ struct SyncCounts {
 struct ItemProblem {
   enum class Direction : uint8_t { kFromDevice, kToDevice };
   Direction direction = Direction::kFromDevice;
-  std::string item;    // the device's LUID (from device) or the server's GUID (to device)
-  int status = 0;      // the SyncML status it got or gave
-  std::string what;    // for people: "apply failed: ...", "poison: refused 3 times ..."
+  std::string item;  // the device's LUID (from device) or the server's GUID (to device)
+  int status = 0;    // the SyncML status it got or gave
+  std::string what;  // for people: "apply failed: ...", "poison: refused 3 times ..."
 };
 
 // Post-synchronisation report of one datastore in one completed session.
 struct SyncReport {
   SessionKey session;
   DeviceStore where;
-  int sync_type = 200;  // alert code that was run
+  int sync_type = 200;      // alert code that was run
   int64_t finished_at = 0;  // set by save_report
   SyncCounts counts;
   std::vector<ItemProblem> problems;
@@ -119,7 +119,7 @@ inline Result<HeldKind> held_kind(int64_t stored, int64_t id) {
 // Deletions one sync asked for that would remove a large part of a store,
 // held until the user confirms or discards them (engine/deletion_guard.h).
 struct HeldDeletion {
-  int64_t id = 0;           // assigned by hold_deletions
+  int64_t id = 0;  // assigned by hold_deletions
   HeldKind kind = HeldKind::kFromDevice;
   DeviceStore where;        // the user, the device (kConfirmed: empty = every device), the datastore
   SessionKey session;       // that sync's session

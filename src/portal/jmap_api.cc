@@ -41,9 +41,12 @@ std::string base64url(std::string_view bytes) {
 
 std::optional<std::string> from_base64url(std::string text) {
   for (char& c : text) {
-    if (c == '-') c = '+';
-    else if (c == '_') c = '/';
-    else if (!std::isalnum(static_cast<unsigned char>(c))) return std::nullopt;
+    if (c == '-')
+      c = '+';
+    else if (c == '_')
+      c = '/';
+    else if (!std::isalnum(static_cast<unsigned char>(c)))
+      return std::nullopt;
   }
   while (text.size() % 4 != 0) text += '=';
   return base64_decode(text);
@@ -90,27 +93,20 @@ JmapReply problem(const std::string& type, const std::string& detail, int status
 // The method error for a CAF failure that concerns the whole call.
 [[noreturn]] void fail_with(const Status& st) {
   switch (st.code()) {
-    case StatusCode::kPermissionDenied:
-      fail("forbidden", st.message());
+    case StatusCode::kPermissionDenied: fail("forbidden", st.message());
     case StatusCode::kUnavailable:
-    case StatusCode::kResourceExhausted:
-      fail("serverUnavailable", st.message());
-    default:
-      fail("serverFail", st.message());
+    case StatusCode::kResourceExhausted: fail("serverUnavailable", st.message());
+    default: fail("serverFail", st.message());
   }
 }
 
 // The SetError for one refused item write (RFC 8620 §5.3).
 json set_error(const Status& st) {
   switch (st.code()) {
-    case StatusCode::kPermissionDenied:
-      return method_error("forbidden", st.message());
-    case StatusCode::kNotFound:
-      return method_error("notFound", st.message());
-    case StatusCode::kInvalidArgument:
-      return method_error("invalidProperties", st.message());
-    default:
-      return method_error("serverFail", st.message());
+    case StatusCode::kPermissionDenied: return method_error("forbidden", st.message());
+    case StatusCode::kNotFound: return method_error("notFound", st.message());
+    case StatusCode::kInvalidArgument: return method_error("invalidProperties", st.message());
+    default: return method_error("serverFail", st.message());
   }
 }
 
@@ -171,8 +167,10 @@ std::optional<std::string> apply_patch(json& target, const json& patch) {
       at = &(*at)[tokens[i]];
     }
     if (!at->is_object()) return path;
-    if (value.is_null()) at->erase(tokens.back());
-    else (*at)[tokens.back()] = value;
+    if (value.is_null())
+      at->erase(tokens.back());
+    else
+      (*at)[tokens.back()] = value;
   }
   return std::nullopt;
 }
@@ -506,7 +504,8 @@ json JmapApi::get(Call& call, Type type) {
 json JmapApi::changes(Call& call, Type type) {
   const json& args = call.args;
   const std::optional<Account> a = one_account(call, type);
-  if (!args.contains("sinceState") || !args["sinceState"].is_string() || args["sinceState"].get<std::string>().empty()) {
+  if (!args.contains("sinceState") || !args["sinceState"].is_string() ||
+      args["sinceState"].get<std::string>().empty()) {
     fail("invalidArguments", "sinceState must be a state string from an earlier /get or /changes");
   }
   const auto max_changes = int_arg(args, "maxChanges");
@@ -534,19 +533,13 @@ json JmapApi::changes(Call& call, Type type) {
       continue;
     }
     switch (obj.action) {
-      case caf::Action::kCreate:
-        created.push_back(id);
-        break;
-      case caf::Action::kUpdate:
-        updated.push_back(id);
-        break;
-      case caf::Action::kDelete:
-        destroyed.push_back(id);
-        break;
+      case caf::Action::kCreate: created.push_back(id); break;
+      case caf::Action::kUpdate: updated.push_back(id); break;
+      case caf::Action::kDelete: destroyed.push_back(id); break;
     }
   }
-  return {{"accountId", a->id},        {"oldState", since},        {"newState", changed->anchor.str()},
-          {"hasMoreChanges", false},   {"created", created},       {"updated", updated},
+  return {{"accountId", a->id},      {"oldState", since},  {"newState", changed->anchor.str()},
+          {"hasMoreChanges", false}, {"created", created}, {"updated", updated},
           {"destroyed", destroyed}};
 }
 
@@ -596,9 +589,9 @@ json JmapApi::set(Call& call, Type type) {
       if (!base_raw.empty()) {
         if (auto parsed = data::parse_vcard(base_raw)) base = std::move(*parsed);
       } else {
-        base.version = acct.store->content_version == "2.1" ? data::VCardVersion::k21
+        base.version = acct.store->content_version == "2.1"   ? data::VCardVersion::k21
                        : acct.store->content_version == "4.0" ? data::VCardVersion::k40
-                                                                 : data::VCardVersion::k30;
+                                                              : data::VCardVersion::k30;
       }
       if (auto card = vcard_from_card(object, base, invalid)) {
         const bool v21 = acct.store->content_type == "text/x-vcard" || card->version == data::VCardVersion::k21;
@@ -721,8 +714,10 @@ json JmapApi::set(Call& call, Type type) {
     if (!batch.empty()) {
       auto results = caf_.apply(ref, std::move(batch));
       for (size_t i = 0; i < ids.size(); ++i) {
-        if (results.at(i).status.is_ok()) updated[ids[i]] = nullptr;
-        else not_updated[ids[i]] = set_error(results.at(i).status);
+        if (results.at(i).status.is_ok())
+          updated[ids[i]] = nullptr;
+        else
+          not_updated[ids[i]] = set_error(results.at(i).status);
       }
     }
   }
@@ -748,15 +743,18 @@ json JmapApi::set(Call& call, Type type) {
       auto results = caf_.apply(ref, std::move(batch));
       for (size_t i = 0; i < ids.size(); ++i) {
         const caf::ApplyResult& r = results.at(i);
-        if (!r.status.is_ok()) not_destroyed[ids[i]] = set_error(r.status);
-        else if (r.outcome == caf::ApplyOutcome::kAlreadyDeleted) not_destroyed[ids[i]] = method_error("notFound");
-        else destroyed.push_back(ids[i]);
+        if (!r.status.is_ok())
+          not_destroyed[ids[i]] = set_error(r.status);
+        else if (r.outcome == caf::ApplyOutcome::kAlreadyDeleted)
+          not_destroyed[ids[i]] = method_error("notFound");
+        else
+          destroyed.push_back(ids[i]);
       }
     }
   }
   auto after = caf_.current_anchor(ref);
   json out = {{"accountId", acct.id}, {"oldState", old_state}, {"newState", after ? after->str() : old_state},
-              {"created", created},   {"updated", updated},     {"destroyed", destroyed}};
+              {"created", created},   {"updated", updated},    {"destroyed", destroyed}};
   if (!not_created.empty()) out["notCreated"] = not_created;
   if (!not_updated.empty()) out["notUpdated"] = not_updated;
   if (!not_destroyed.empty()) out["notDestroyed"] = not_destroyed;
@@ -828,8 +826,10 @@ json JmapApi::query(Call& call, Type type) {
       }
       Row row{{}, item.id};
       for (const auto& c : sort) {
-        if (c.property.rfind("name/", 0) == 0) row.keys.push_back(name_part(item.object, c.property.substr(5)));
-        else row.keys.push_back(lower(item.object.value(c.property, "")));
+        if (c.property.rfind("name/", 0) == 0)
+          row.keys.push_back(name_part(item.object, c.property.substr(5)));
+        else
+          row.keys.push_back(lower(item.object.value(c.property, "")));
       }
       rows.push_back(std::move(row));
     }
@@ -857,12 +857,12 @@ json JmapApi::query(Call& call, Type type) {
 json JmapApi::collections(Call& call, Type type) {
   const std::optional<Account> a = one_account(call, type);
   const bool read_only = call.token.kind_for(a->store->name) == caf::TokenKind::kReadOnly;
-  json list = json::array({{{"id", "default"},
-                            {"name", a->store->name},
-                            {"isDefault", true},
-                            {"isSubscribed", true},
-                            {"myRights",
-                             {{"mayRead", true}, {"mayWrite", !read_only}, {"mayDelete", false}, {"mayShare", false}}}}});
+  json list = json::array(
+      {{{"id", "default"},
+        {"name", a->store->name},
+        {"isDefault", true},
+        {"isSubscribed", true},
+        {"myRights", {{"mayRead", true}, {"mayWrite", !read_only}, {"mayDelete", false}, {"mayShare", false}}}}});
   return {{"accountId", a->id}, {"list", list}, {"notFound", json::array()}, {"state", "0"}};
 }
 
@@ -881,8 +881,7 @@ std::string utc(int64_t unix_seconds) {
 
 // One side of a conflict: the bytes, and the ContactCard / CalendarEvent
 // they read as (when they do).
-json JmapApi::version_json(const std::string& database, const std::string& content_type,
-                           const std::string& raw) const {
+json JmapApi::version_json(const std::string& database, const std::string& content_type, const std::string& raw) const {
   if (raw.empty()) return {{"deleted", true}};
   json out = {{"contentType", content_type}, {kRawProperty, raw}};
   if (lower(content_type).find("vcard") != std::string::npos) {
@@ -932,7 +931,8 @@ json JmapApi::conflicts_set(Call& call) {
       continue;
     }
     const bool numeric = !id.empty() && id.size() < 19 && std::all_of(id.begin(), id.end(), ::isdigit);
-    auto record = numeric ? records_.conflict(std::stoll(id)) : Result<std::optional<engine::ConflictRecord>>(std::nullopt);
+    auto record =
+        numeric ? records_.conflict(std::stoll(id)) : Result<std::optional<engine::ConflictRecord>>(std::nullopt);
     if (!record) fail_with(record.error());
     // Another user's conflict is not found, as their items are.
     if (!record->has_value() || (*record)->where.user != call.token.user) {
@@ -941,9 +941,12 @@ json JmapApi::conflicts_set(Call& call) {
     }
     const auto keep = change["keep"] == "server" ? engine::KeptVersion::kServer : engine::KeptVersion::kDevice;
     Status st = engine::settle_conflict(records_, caf_, call.token, **record, keep, /*again=*/false, "portal");
-    if (st.is_ok()) updated[id] = nullptr;
-    else if (st.code() == StatusCode::kFailedPrecondition) not_updated[id] = method_error("forbidden", st.message());
-    else not_updated[id] = set_error(st);
+    if (st.is_ok())
+      updated[id] = nullptr;
+    else if (st.code() == StatusCode::kFailedPrecondition)
+      not_updated[id] = method_error("forbidden", st.message());
+    else
+      not_updated[id] = set_error(st);
   }
   json out = {{"updated", updated}, {"created", json::object()}, {"destroyed", json::array()}};
   if (!not_updated.empty()) out["notUpdated"] = not_updated;
@@ -960,23 +963,27 @@ json JmapApi::sessions_get(Call& call) {
   for (const auto& r : *reports) {
     json problems = json::array();
     for (const auto& p : r.problems) {
-      problems.push_back({{"direction", p.direction == engine::ItemProblem::Direction::kFromDevice ? "fromDevice"
-                                                                                                    : "toDevice"},
-                          {"item", p.item},
-                          {"status", p.status},
-                          {"what", p.what}});
+      problems.push_back(
+          {{"direction", p.direction == engine::ItemProblem::Direction::kFromDevice ? "fromDevice" : "toDevice"},
+           {"item", p.item},
+           {"status", p.status},
+           {"what", p.what}});
     }
     const auto& c = r.counts;
-    list.push_back({{"session", r.session.str()},
-                    {"device", r.where.device.str()},
-                    {"accountId", account_id(r.where.database)},
-                    {"syncType", r.sync_type},
-                    {"finished", utc(r.finished_at)},
-                    {"fromDevice", {{"added", c.client_adds}, {"updated", c.client_updates},
-                                    {"deleted", c.client_deletes}, {"errors", c.client_errors}}},
-                    {"toDevice", {{"added", c.server_adds}, {"updated", c.server_updates}, {"deleted", c.server_deletes}}},
-                    {"conflicts", c.conflicts},
-                    {"problems", problems}});
+    list.push_back(
+        {{"session", r.session.str()},
+         {"device", r.where.device.str()},
+         {"accountId", account_id(r.where.database)},
+         {"syncType", r.sync_type},
+         {"finished", utc(r.finished_at)},
+         {"fromDevice",
+          {{"added", c.client_adds},
+           {"updated", c.client_updates},
+           {"deleted", c.client_deletes},
+           {"errors", c.client_errors}}},
+         {"toDevice", {{"added", c.server_adds}, {"updated", c.server_updates}, {"deleted", c.server_deletes}}},
+         {"conflicts", c.conflicts},
+         {"problems", problems}});
   }
   return {{"list", list}, {"notFound", json::array()}, {"state", ""}};
 }
@@ -988,9 +995,13 @@ json JmapApi::devices_get(Call& call) {
   std::map<std::string, json> devices;
   for (const auto& r : *reports) {
     json& d = devices[r.where.device.str()];
-    if (d.is_null()) d = {{"id", r.where.device.str()}, {"lastSync", utc(r.finished_at)}, {"accountIds", json::array()},
-                          {"problems", 0}};
-    if (std::find(d["accountIds"].begin(), d["accountIds"].end(), account_id(r.where.database)) == d["accountIds"].end()) {
+    if (d.is_null())
+      d = {{"id", r.where.device.str()},
+           {"lastSync", utc(r.finished_at)},
+           {"accountIds", json::array()},
+           {"problems", 0}};
+    if (std::find(d["accountIds"].begin(), d["accountIds"].end(), account_id(r.where.database)) ==
+        d["accountIds"].end()) {
       d["accountIds"].push_back(account_id(r.where.database));
     }
     if (utc(r.finished_at) > d["lastSync"].get<std::string>()) d["lastSync"] = utc(r.finished_at);
@@ -1237,8 +1248,10 @@ JmapReply JmapApi::api(const caf::Token& token, const std::string& content_type,
         resolved[key.substr(1)] = std::move(*result);
       }
       for (auto it = args.begin(); it != args.end();) {
-        if (!it.key().empty() && it.key()[0] == '#') it = args.erase(it);
-        else ++it;
+        if (!it.key().empty() && it.key()[0] == '#')
+          it = args.erase(it);
+        else
+          ++it;
       }
       for (auto& [key, value] : resolved.items()) args[key] = std::move(value);
 

@@ -20,9 +20,9 @@ struct ComponentFree {
 };
 using ComponentPtr = std::unique_ptr<icalcomponent, ComponentFree>;
 
-const std::set<std::string> kEventKeys = {"@type",    "uid",       "title",           "description", "start",
-                                          "timeZone", "duration",  "showWithoutTime", "locations",   "id",
-                                          "calendarIds", "updated", "created"};
+const std::set<std::string> kEventKeys = {"@type",       "uid",      "title",           "description", "start",
+                                          "timeZone",    "duration", "showWithoutTime", "locations",   "id",
+                                          "calendarIds", "updated",  "created"};
 
 icalcomponent* vevent_of(icalcomponent* root) {
   if (!root) return nullptr;
@@ -98,7 +98,9 @@ std::optional<json> event_from_icalendar(const std::string& icalendar) {
 std::optional<std::string> icalendar_from_event(const json& event, const std::string& base,
                                                 std::vector<InvalidProperty>& invalid_r) {
   const size_t problems_before = invalid_r.size();
-  auto bad = [&invalid_r](std::string path, std::string why) { invalid_r.push_back({std::move(path), std::move(why)}); };
+  auto bad = [&invalid_r](std::string path, std::string why) {
+    invalid_r.push_back({std::move(path), std::move(why)});
+  };
   if (!event.is_object()) {
     bad("", "a CalendarEvent must be a JSON object");
     return std::nullopt;
@@ -125,11 +127,13 @@ std::optional<std::string> icalendar_from_event(const json& event, const std::st
                                    icalproperty_new_prodid("-//Conflux//portal//EN"), nullptr));
     vevent = icalcomponent_new(ICAL_VEVENT_COMPONENT);
     icalcomponent_add_component(root.get(), vevent);
-    icalcomponent_add_property(vevent, icalproperty_new_dtstamp(icaltime_current_time_with_zone(icaltimezone_get_utc_timezone())));
+    icalcomponent_add_property(
+        vevent, icalproperty_new_dtstamp(icaltime_current_time_with_zone(icaltimezone_get_utc_timezone())));
   }
 
   const std::optional<std::string> uid = text("uid");
-  if (uid) replace_property(vevent, ICAL_UID_PROPERTY, icalproperty_new_uid(uid->c_str()));
+  if (uid)
+    replace_property(vevent, ICAL_UID_PROPERTY, icalproperty_new_uid(uid->c_str()));
   else if (!icalcomponent_get_uid(vevent)) {
     const std::string made = random_hex(16) + "@conflux";
     icalcomponent_add_property(vevent, icalproperty_new_uid(made.c_str()));
@@ -152,7 +156,8 @@ std::optional<std::string> icalendar_from_event(const json& event, const std::st
       location += std::string(location.empty() ? "" : ", ") + name->get<std::string>();
     }
   }
-  replace_property(vevent, ICAL_LOCATION_PROPERTY, location.empty() ? nullptr : icalproperty_new_location(location.c_str()));
+  replace_property(vevent, ICAL_LOCATION_PROPERTY,
+                   location.empty() ? nullptr : icalproperty_new_location(location.c_str()));
 
   const auto start_text = text("start");
   if (!start_text) bad("start", "is required");
@@ -160,13 +165,17 @@ std::optional<std::string> icalendar_from_event(const json& event, const std::st
   if (start_text && !start) bad("start", "must be a LocalDateTime like 2026-04-10T09:00:00");
   bool without_time = false;
   if (auto it = event.find("showWithoutTime"); it != event.end() && !it->is_null()) {
-    if (!it->is_boolean()) bad("showWithoutTime", "must be true or false");
-    else without_time = it->get<bool>();
+    if (!it->is_boolean())
+      bad("showWithoutTime", "must be true or false");
+    else
+      without_time = it->get<bool>();
   }
   std::string tzid;
   if (auto it = event.find("timeZone"); it != event.end() && !it->is_null()) {
-    if (!it->is_string()) bad("timeZone", "must be a time zone name or null");
-    else tzid = it->get<std::string>();
+    if (!it->is_string())
+      bad("timeZone", "must be a time zone name or null");
+    else
+      tzid = it->get<std::string>();
   }
   icaldurationtype duration = icaldurationtype_null_duration();
   if (auto d = text("duration")) {

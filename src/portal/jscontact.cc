@@ -14,7 +14,7 @@ using nlohmann::json;
 constexpr const char* kNameKinds[] = {"surname", "given", "given2", "title", "credential"};
 // ADR's components in vCard order (RFC 9555 §2.3.1); the extended address is
 // an apartment, the street address the street's name.
-constexpr const char* kAddressKinds[] = {"postOfficeBox", "apartment", "name", "locality",
+constexpr const char* kAddressKinds[] = {"postOfficeBox", "apartment", "name",   "locality",
                                          "region",        "postcode",  "country"};
 
 // vCard TYPE values and where RFC 9555 puts them: contexts (§2.4.1 CONTEXT)
@@ -30,9 +30,9 @@ constexpr TypeMapping kPhoneFeatures[] = {{"CELL", "mobile"}, {"VOICE", "voice"}
 // The properties the subset owns: to_vcard replaces exactly these.
 const std::set<std::string> kOwned = {"FN", "N", "TEL", "EMAIL", "ADR", "ORG", "TITLE", "NOTE", "BDAY", "UID"};
 
-const std::set<std::string> kCardKeys = {"@type",     "version",   "uid",           "name",  "phones", "emails",
-                                         "addresses", "notes",     "organizations", "titles", "anniversaries",
-                                         "kind",      "updated",   "created",       "id",    "addressBookIds"};
+const std::set<std::string> kCardKeys = {
+    "@type",         "version", "uid",           "name", "phones",  "emails",  "addresses", "notes",
+    "organizations", "titles",  "anniversaries", "kind", "updated", "created", "id",        "addressBookIds"};
 
 std::string component(const data::VCardProperty& p, size_t i) { return i < p.values.size() ? p.values[i] : ""; }
 
@@ -331,8 +331,10 @@ std::optional<data::VCard> vcard_from_card(const json& card, const data::VCard& 
       if (!units->is_array()) in.bad(path + "/units", "must be an array");
       for (size_t i = 0; units->is_array() && i < units->size(); ++i) {
         const std::string upath = path + "/units/" + std::to_string(i);
-        if ((*units)[i].is_object()) values.push_back(in.text((*units)[i], "name", upath, true));
-        else in.bad(upath, "must be an object");
+        if ((*units)[i].is_object())
+          values.push_back(in.text((*units)[i], "name", upath, true));
+        else
+          in.bad(upath, "must be an object");
       }
     }
     out.properties.push_back(make_property("ORG", values));
@@ -370,8 +372,10 @@ std::optional<data::VCard> vcard_from_card(const json& card, const data::VCard& 
       continue;
     }
     char text[16];
-    if (year) std::snprintf(text, sizeof text, "%04d-%02d-%02d", *year, *month, *day);
-    else std::snprintf(text, sizeof text, "--%02d%02d", *month, *day);
+    if (year)
+      std::snprintf(text, sizeof text, "%04d-%02d-%02d", *year, *month, *day);
+    else
+      std::snprintf(text, sizeof text, "--%02d%02d", *month, *day);
     out.properties.push_back(make_property("BDAY", {text}));
   }
   if (invalid_r.size() != problems_before) return std::nullopt;

@@ -245,8 +245,8 @@ PortalHandler::Caller PortalHandler::authenticate(const HttpRequest& request, bo
 
 HttpResponse PortalHandler::login(const HttpRequest& request) {
   json body = json::parse(request.body, nullptr, /*allow_exceptions=*/false);
-  if (!body.is_object() || !body.contains("username") || !body["username"].is_string() ||
-      !body.contains("password") || !body["password"].is_string()) {
+  if (!body.is_object() || !body.contains("username") || !body["username"].is_string() || !body.contains("password") ||
+      !body["password"].is_string()) {
     return error_response(400, "send {\"username\": ..., \"password\": ...}");
   }
   int64_t wait = 0;
@@ -260,9 +260,9 @@ HttpResponse PortalHandler::login(const HttpRequest& request) {
     if (token.error().is_unavailable()) return error_response(503, "the account directory is unavailable");
     return error_response(401, "wrong user name or password");
   }
-  HttpResponse r = json_response(200, {{"username", token->user.str()},
-                                       {"csrfToken", csrf_token_for(token->value)},
-                                       {"accessToken", token->value}});
+  HttpResponse r = json_response(
+      200,
+      {{"username", token->user.str()}, {"csrfToken", csrf_token_for(token->value)}, {"accessToken", token->value}});
   const bool secure = options_.public_url.rfind("https://", 0) == 0 || https(request);
   r.headers.push_back({"Set-Cookie", std::string(kCookieName) + "=" + token->value +
                                          "; Path=/; HttpOnly; SameSite=Strict" + (secure ? "; Secure" : "")});
@@ -314,11 +314,12 @@ HttpResponse PortalHandler::operator()(const HttpRequest& request) {
     return r;
   }
   if (const WebAsset* asset = web_asset(path)) {
-    if (request.method != "GET" && request.method != "HEAD") return HttpResponse{405, "text/plain", "GET only\n", "GET, HEAD"};
+    if (request.method != "GET" && request.method != "HEAD")
+      return HttpResponse{405, "text/plain", "GET only\n", "GET, HEAD"};
     HttpResponse r{200, std::string(asset->content_type), std::string(asset->body), ""};
     // Only our own files run in the page: no inline script, no other origin.
-    r.headers.push_back({"Content-Security-Policy",
-                         "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"});
+    r.headers.push_back(
+        {"Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"});
     r.headers.push_back({"X-Content-Type-Options", "nosniff"});
     r.headers.push_back({"Cache-Control", "no-cache"});
     return r;

@@ -55,8 +55,10 @@ class PushHub::Stream final : public server::ResponseStream {
   void push(std::string piece) {
     std::unique_lock lock(mutex_);
     if (cancelled_ || ended_) return;
-    if (piece.empty() || pending_.size() >= kMaxPending) ended_ = true;
-    else pending_.push_back(std::move(piece));
+    if (piece.empty() || pending_.size() >= kMaxPending)
+      ended_ = true;
+    else
+      pending_.push_back(std::move(piece));
     if (!deliver_) return;
     auto deliver = std::exchange(deliver_, nullptr);
     std::string out;
@@ -106,10 +108,10 @@ class PushHub::Stream final : public server::ResponseStream {
   int64_t next_ping_;
 
   std::mutex mutex_;
-  std::deque<std::string> pending_;                  // guarded by mutex_
-  std::function<void(std::string)> deliver_;         // guarded by mutex_
-  bool cancelled_ = false;                           // guarded by mutex_
-  bool ended_ = false;                               // guarded by mutex_
+  std::deque<std::string> pending_;           // guarded by mutex_
+  std::function<void(std::string)> deliver_;  // guarded by mutex_
+  bool cancelled_ = false;                    // guarded by mutex_
+  bool ended_ = false;                        // guarded by mutex_
 };
 
 PushHub::PushHub(JmapApi& api, const caf::TokenService& tokens, const Clock& clock)

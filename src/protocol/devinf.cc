@@ -54,8 +54,10 @@ void for_each_element(pugi::xml_node node, Fn&& fn) {
 ContentTypeRef parse_content_type(pugi::xml_node node) {
   ContentTypeRef ref;
   for_each_element(node, [&](std::string_view name, pugi::xml_node c) {
-    if (name == "CTType") ref.type = text_of(c);
-    else if (name == "VerCT") ref.version = text_of(c);
+    if (name == "CTType")
+      ref.type = text_of(c);
+    else if (name == "VerCT")
+      ref.version = text_of(c);
   });
   return ref;
 }
@@ -159,20 +161,34 @@ Result<DevInf> parse_document(std::string_view xml) {
 
   DevInf devinf;
   for_each_element(root, [&](std::string_view name, pugi::xml_node c) {
-    if (name == "VerDTD") devinf.ver_dtd = text_of(c);
-    else if (name == "Man") devinf.man = text_of(c);
-    else if (name == "Mod") devinf.mod = text_of(c);
-    else if (name == "OEM") devinf.oem = text_of(c);
-    else if (name == "FwV") devinf.fw_v = text_of(c);
-    else if (name == "SwV") devinf.sw_v = text_of(c);
-    else if (name == "HwV") devinf.hw_v = text_of(c);
-    else if (name == "DevID") devinf.dev_id = text_of(c);
-    else if (name == "DevTyp") devinf.dev_typ = text_of(c);
-    else if (name == "UTC") devinf.utc = true;
-    else if (name == "SupportLargeObjs") devinf.support_large_objs = true;
-    else if (name == "SupportNumberOfChanges") devinf.support_number_of_changes = true;
-    else if (name == "DataStore") devinf.datastores.push_back(parse_datastore(c));
-    else if (name == "CTCap") parse_ctcap(c, devinf.ctcaps);  // 1.1: top level
+    if (name == "VerDTD")
+      devinf.ver_dtd = text_of(c);
+    else if (name == "Man")
+      devinf.man = text_of(c);
+    else if (name == "Mod")
+      devinf.mod = text_of(c);
+    else if (name == "OEM")
+      devinf.oem = text_of(c);
+    else if (name == "FwV")
+      devinf.fw_v = text_of(c);
+    else if (name == "SwV")
+      devinf.sw_v = text_of(c);
+    else if (name == "HwV")
+      devinf.hw_v = text_of(c);
+    else if (name == "DevID")
+      devinf.dev_id = text_of(c);
+    else if (name == "DevTyp")
+      devinf.dev_typ = text_of(c);
+    else if (name == "UTC")
+      devinf.utc = true;
+    else if (name == "SupportLargeObjs")
+      devinf.support_large_objs = true;
+    else if (name == "SupportNumberOfChanges")
+      devinf.support_number_of_changes = true;
+    else if (name == "DataStore")
+      devinf.datastores.push_back(parse_datastore(c));
+    else if (name == "CTCap")
+      parse_ctcap(c, devinf.ctcaps);  // 1.1: top level
     // Ext: skipped.
   });
   return devinf;

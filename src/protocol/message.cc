@@ -82,8 +82,8 @@ std::optional<CommandKind> command_kind_from_name(std::string_view name) {
 }
 
 bool Meta::empty() const {
-  return type.empty() && format.empty() && version.empty() && mark.empty() && next_nonce.empty() &&
-         !size && !max_msg_size && !max_obj_size && !anchor;
+  return type.empty() && format.empty() && version.empty() && mark.empty() && next_nonce.empty() && !size &&
+         !max_msg_size && !max_obj_size && !anchor;
 }
 
 }  // namespace conflux::protocol

@@ -36,8 +36,8 @@ struct MetAnchor {
 
 // MetInf (syncml:metinf). Only the fields a DS server reads or writes.
 struct Meta {
-  std::string type;        // MIME type, or auth type in Cred/Chal
-  std::string format;      // chr (default), b64, bin
+  std::string type;    // MIME type, or auth type in Cred/Chal
+  std::string format;  // chr (default), b64, bin
   std::string version;
   std::string mark;
   std::string next_nonce;  // base64 on the wire, kept as sent

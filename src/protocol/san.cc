@@ -29,8 +29,7 @@ Result<std::string> encode_san(const ServerAlertedNotification& san, std::string
   if (san.syncs.size() > kMaxSyncs) return Status::invalid_argument("SAN: more than 15 datastores");
   std::string body;
   // version (10) | ui-mode (2) | initiator (1) | future (27 + ...) over 5 bytes.
-  const uint64_t head = (static_cast<uint64_t>(kSanVersion) << 30) |
-                        (static_cast<uint64_t>(san.ui_mode) << 28) |
+  const uint64_t head = (static_cast<uint64_t>(kSanVersion) << 30) | (static_cast<uint64_t>(san.ui_mode) << 28) |
                         (static_cast<uint64_t>(san.initiator) << 27);
   for (int shift = 32; shift >= 0; shift -= 8) body += static_cast<char>((head >> shift) & 0xFF);
   body += static_cast<char>(san.session_id >> 8);
@@ -51,8 +50,7 @@ Result<std::string> encode_san(const ServerAlertedNotification& san, std::string
     body += static_cast<char>(sync.server_uri.size());
     body += sync.server_uri;
   }
-  const std::string digest_input =
-      std::string(credential_b64) + ":" + std::string(nonce) + ":" + md5_base64(body);
+  const std::string digest_input = std::string(credential_b64) + ":" + std::string(nonce) + ":" + md5_base64(body);
   return raw_md5(digest_input) + body;
 }
 

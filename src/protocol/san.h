@@ -33,17 +33,17 @@ enum class SanUiMode : uint8_t { kNotSpecified = 0, kBackground = 1, kInformativ
 enum class SanInitiator : uint8_t { kUser = 0, kServer = 1 };
 
 struct SanSync {
-  int alert_code = 206;           // 206..210
-  uint32_t content_type = 0;      // WSP number (san_content_type), 24 bits
-  std::string server_uri;         // our datastore name, at most 255 bytes
+  int alert_code = 206;       // 206..210
+  uint32_t content_type = 0;  // WSP number (san_content_type), 24 bits
+  std::string server_uri;     // our datastore name, at most 255 bytes
 };
 
 struct ServerAlertedNotification {
   SanUiMode ui_mode = SanUiMode::kBackground;
   SanInitiator initiator = SanInitiator::kServer;
-  uint16_t session_id = 0;        // the SessionID the device should use
-  std::string server_id;          // as in the device's profile, at most 255 bytes
-  std::vector<SanSync> syncs;     // at most 15; empty: every datastore
+  uint16_t session_id = 0;     // the SessionID the device should use
+  std::string server_id;       // as in the device's profile, at most 255 bytes
+  std::vector<SanSync> syncs;  // at most 15; empty: every datastore
 };
 
 // The WSP content type number of a MIME type (SYNCML-REFERENCE §12):

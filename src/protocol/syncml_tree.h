@@ -41,8 +41,7 @@ Result<Message> decode_guarded(std::string_view bytes, const DecodeLimits& limit
 // The Message in a document tree, with every rule decode_xml documents:
 // limits, root and header checks, structural command decoding. `binary` may be
 // null; when given, a <Data> element it lists decodes to those bytes (kText).
-Result<Message> decode_tree(const pugi::xml_document& doc, const DecodeLimits& limits,
-                            const BinaryData* binary);
+Result<Message> decode_tree(const pugi::xml_document& doc, const DecodeLimits& limits, const BinaryData* binary);
 
 // Appends the <SyncHdr> element of `message` to `parent`.
 void append_header(pugi::xml_node parent, const Message& message);

@@ -1,4 +1,5 @@
-// Own WBXML codec: Debian 12's libwbxml2 aborts/segfaults on malformed input (corpus malformed/libwbxml-fuzz); a server must never crash on input.
+// Own WBXML codec: Debian 12's libwbxml2 aborts/segfaults on malformed input (corpus malformed/libwbxml-fuzz); a server
+// must never crash on input.
 //
 // Table-driven over the element tree of syncml_tree.h: the reader turns
 // WBXML into the pugixml tree the XML parser would have built, and the
@@ -19,8 +20,8 @@
 #include <pugixml.hpp>
 
 #include <cassert>
-#include <cstdio>
 #include <cstdint>
+#include <cstdio>
 #include <map>
 #include <new>
 #include <optional>
@@ -63,38 +64,79 @@ constexpr size_t kMaxAttributes = 8;
 enum class Vocabulary : uint8_t { kSyncML, kDevInf11, kDevInf12 };
 
 // Tag names by token, from 0x05. nullptr: unassigned.
-constexpr const char* kSyncMLTags[] = {  // SyncML code page 0
-    "Add",          "Alert",        "Archive",   "Atomic",     "Chal",         "Cmd",          // 05-0A
-    "CmdID",        "CmdRef",       "Copy",      "Cred",       "Data",         "Delete",       // 0B-10
-    "Exec",         "Final",        "Get",       "Item",       "Lang",         "LocName",      // 11-16
-    "LocURI",       "Map",          "MapItem",   "Meta",       "MsgID",        "MsgRef",       // 17-1C
-    "NoResp",       "NoResults",    "Put",       "Replace",    "RespURI",      "Results",      // 1D-22
-    "Search",       "Sequence",     "SessionID", "SftDel",     "Source",       "SourceRef",    // 23-28
-    "Status",       "Sync",         "SyncBody",  "SyncHdr",    "SyncML",       "Target",       // 29-2E
-    "TargetRef",    nullptr,        "VerDTD",    "VerProto",   "NumberOfChanges", "MoreData",  // 2F-34
+constexpr const char* kSyncMLTags[] = {
+    // SyncML code page 0
+    "Add", "Alert", "Archive", "Atomic", "Chal", "Cmd",                         // 05-0A
+    "CmdID", "CmdRef", "Copy", "Cred", "Data", "Delete",                        // 0B-10
+    "Exec", "Final", "Get", "Item", "Lang", "LocName",                          // 11-16
+    "LocURI", "Map", "MapItem", "Meta", "MsgID", "MsgRef",                      // 17-1C
+    "NoResp", "NoResults", "Put", "Replace", "RespURI", "Results",              // 1D-22
+    "Search", "Sequence", "SessionID", "SftDel", "Source", "SourceRef",         // 23-28
+    "Status", "Sync", "SyncBody", "SyncHdr", "SyncML", "Target",                // 29-2E
+    "TargetRef", nullptr, "VerDTD", "VerProto", "NumberOfChanges", "MoreData",  // 2F-34
     // 1.2 only; also read in 1.1 documents, as Nokia sends SourceParent there.
-    "Field",        "Filter",       "Record",    "FilterType", "SourceParent", "TargetParent",  // 35-3A
-    "Move",         "Correlator",                                                               // 3B-3C
+    "Field", "Filter", "Record", "FilterType", "SourceParent", "TargetParent",  // 35-3A
+    "Move", "Correlator",                                                       // 3B-3C
 };
 
-constexpr const char* kMetInfTags[] = {  // MetInf code page 1, same in 1.1 and 1.2
-    "Anchor",    "EMI",  "Format", "FreeID",  "FreeMem",    "Last",       // 05-0A
-    "Mark",      "MaxMsgSize", "Mem", "MetInf", "Next",     "NextNonce",  // 0B-10
-    "SharedMem", "Size", "Type",   "Version", "MaxObjSize", "FieldLevel", // 11-16 (16: 1.2)
+constexpr const char* kMetInfTags[] = {
+    // MetInf code page 1, same in 1.1 and 1.2
+    "Anchor",    "EMI",        "Format", "FreeID",  "FreeMem",    "Last",        // 05-0A
+    "Mark",      "MaxMsgSize", "Mem",    "MetInf",  "Next",       "NextNonce",   // 0B-10
+    "SharedMem", "Size",       "Type",   "Version", "MaxObjSize", "FieldLevel",  // 11-16 (16: 1.2)
 };
 
 // DevInf code page 0 as in DevInf 1.2. DevInf 1.1 ends at 0x2A and has
 // Size where 1.2 has MaxSize (token 0x1C).
 constexpr const char* kDevInfTags[] = {
-    "CTCap",      "CTType",       "DataStore", "DataType",  "DevID",     "DevInf",          // 05-0A
-    "DevTyp",     "DisplayName",  "DSMem",     "Ext",       "FwV",       "HwV",             // 0B-10
-    "Man",        "MaxGUIDSize",  "MaxID",     "MaxMem",    "Mod",       "OEM",             // 11-16
-    "ParamName",  "PropName",     "Rx",        "Rx-Pref",   "SharedMem", "MaxSize",         // 17-1C
-    "SourceRef",  "SwV",          "SyncCap",   "SyncType",  "Tx",        "Tx-Pref",         // 1D-22
-    "ValEnum",    "VerCT",        "VerDTD",    "XNam",      "XVal",      "UTC",             // 23-28
-    "SupportNumberOfChanges",     "SupportLargeObjs",                                       // 29-2A
-    "Property",   "PropParam",    "MaxOccur",  "NoTruncate", nullptr,                       // 2B-2F (1.2)
-    "Filter-Rx",  "FilterCap",    "FilterKeyword", "FieldLevel", "SupportHierarchicalSync", // 30-34 (1.2)
+    "CTCap",
+    "CTType",
+    "DataStore",
+    "DataType",
+    "DevID",
+    "DevInf",  // 05-0A
+    "DevTyp",
+    "DisplayName",
+    "DSMem",
+    "Ext",
+    "FwV",
+    "HwV",  // 0B-10
+    "Man",
+    "MaxGUIDSize",
+    "MaxID",
+    "MaxMem",
+    "Mod",
+    "OEM",  // 11-16
+    "ParamName",
+    "PropName",
+    "Rx",
+    "Rx-Pref",
+    "SharedMem",
+    "MaxSize",  // 17-1C
+    "SourceRef",
+    "SwV",
+    "SyncCap",
+    "SyncType",
+    "Tx",
+    "Tx-Pref",  // 1D-22
+    "ValEnum",
+    "VerCT",
+    "VerDTD",
+    "XNam",
+    "XVal",
+    "UTC",  // 23-28
+    "SupportNumberOfChanges",
+    "SupportLargeObjs",  // 29-2A
+    "Property",
+    "PropParam",
+    "MaxOccur",
+    "NoTruncate",
+    nullptr,  // 2B-2F (1.2)
+    "Filter-Rx",
+    "FilterCap",
+    "FilterKeyword",
+    "FieldLevel",
+    "SupportHierarchicalSync",  // 30-34 (1.2)
 };
 constexpr uint8_t kDevInfSizeToken = 0x1C;
 constexpr uint8_t kLastDevInf11Token = 0x2A;
@@ -353,9 +395,7 @@ bool append_utf8(uint32_t cp, std::string& out) {
   return true;
 }
 
-bool is_string_token(uint8_t token) {
-  return token == kStrI || token == kStrT || token == kEntity || token == kOpaque;
-}
+bool is_string_token(uint8_t token) { return token == kStrI || token == kStrT || token == kEntity || token == kOpaque; }
 
 // Builds the element tree from a document body. One instance per message: it
 // counts elements and decoded text across the message and its DevInf
@@ -399,8 +439,7 @@ class TreeReader {
 Status TreeReader::spend(size_t text_bytes) {
   text_bytes_ += text_bytes;
   if (text_bytes_ <= limits_.max_bytes) return Status::ok();
-  return Status::resource_exhausted("WBXML text decodes to more than " + std::to_string(limits_.max_bytes) +
-                                    " bytes");
+  return Status::resource_exhausted("WBXML text decodes to more than " + std::to_string(limits_.max_bytes) + " bytes");
 }
 
 // Reads a string token (STR_I, STR_T, ENTITY, OPAQUE), for content and for
@@ -438,8 +477,7 @@ Status TreeReader::read_string(ByteReader& in, const Document& doc, uint8_t toke
 
 // The element name a tag token stands for: from the code page, or from the
 // string table for LITERAL.
-Status TreeReader::read_tag_name(ByteReader& in, const Document& doc, uint8_t token, uint8_t page,
-                                 std::string& name) {
+Status TreeReader::read_tag_name(ByteReader& in, const Document& doc, uint8_t token, uint8_t page, std::string& name) {
   const size_t offset = in.offset() - 1;
   const uint8_t identity = token & 0x3F;
   if (identity == kLiteral) {
@@ -529,8 +567,10 @@ Status TreeReader::open_element(ByteReader& in, const Document& doc, uint8_t tok
   // document's namespace, a MetInf element under a SyncML one syncml:metinf.
   const char* ns = nullptr;
   if (!up) {
-    if (doc.vocabulary != Vocabulary::kSyncML) ns = syncml_tree::kDevInfNs;
-    else if (doc.version) ns = namespace_uri(*doc.version);
+    if (doc.vocabulary != Vocabulary::kSyncML)
+      ns = syncml_tree::kDevInfNs;
+    else if (doc.version)
+      ns = namespace_uri(*doc.version);
   } else if (doc.vocabulary == Vocabulary::kSyncML && page == kMetInfPage && up->page != kMetInfPage) {
     ns = syncml_tree::kMetInfNs;
   }
@@ -540,8 +580,8 @@ Status TreeReader::open_element(ByteReader& in, const Document& doc, uint8_t tok
     Open element;
     element.node = node;
     element.page = page;
-    element.item_data = doc.vocabulary == Vocabulary::kSyncML && up && name == "Data" &&
-                        local_name(parent.name()) == "Item";
+    element.item_data =
+        doc.vocabulary == Vocabulary::kSyncML && up && name == "Data" && local_name(parent.name()) == "Item";
     open_.push_back(std::move(element));
   }
   return Status::ok();
@@ -604,8 +644,8 @@ Status TreeReader::flush_text(Open& element) {
   if (element.binary || element.text.find('\0') != std::string::npos || !is_valid_utf8(element.text)) {
     bool has_elements = element.node.find_child([](pugi::xml_node c) { return c.type() == pugi::node_element; });
     if (!element.item_data || has_elements) {
-      return Status::invalid_argument(std::string("WBXML binary data (NUL or not UTF-8) in <") +
-                                      element.node.name() + ">");
+      return Status::invalid_argument(std::string("WBXML binary data (NUL or not UTF-8) in <") + element.node.name() +
+                                      ">");
     }
     element.binary = true;
     binary_[element.node] += element.text;
@@ -712,7 +752,6 @@ void walk(pugi::xml_node top, Enter&& enter, Leave&& leave) {
 
 bool is_text(pugi::xml_node node) { return node.type() == pugi::node_pcdata || node.type() == pugi::node_cdata; }
 
-
 // Whether WBXML can carry `top` exactly: every element has a token (or may be
 // LITERAL), no attribute but xmlns (which code pages imply).
 bool expressible(pugi::xml_node top, Vocabulary vocabulary, bool literal_allowed) {
@@ -759,7 +798,8 @@ class TreeWriter {
       : vocabulary_(vocabulary), version_(version), binary_(binary), out_(out), literals_(literals) {}
 
   void write(pugi::xml_node top) {
-    walk(top, [this](pugi::xml_node node) { return open(node); }, [this](pugi::xml_node) { out_ += kEnd; });
+    walk(
+        top, [this](pugi::xml_node node) { return open(node); }, [this](pugi::xml_node) { out_ += kEnd; });
   }
 
   // Commands are sized one by one, so each starts and ends on code page 0.
@@ -816,9 +856,8 @@ bool TreeWriter::open(pugi::xml_node node) {
       local_name(node.parent().name()) == "Item" && write_item_data(node)) {
     return false;
   }
-  bool has_content = node.find_child([](pugi::xml_node c) {
-    return c.type() == pugi::node_element || (is_text(c) && *c.value());
-  });
+  bool has_content =
+      node.find_child([](pugi::xml_node c) { return c.type() == pugi::node_element || (is_text(c) && *c.value()); });
   tag(node, has_content);
   return has_content;
 }

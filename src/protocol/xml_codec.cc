@@ -114,7 +114,7 @@ enum class Field : uint8_t {
   kSource,
   kMeta,
   kNumberOfChanges,
-  kData,      // Status/Alert code
+  kData,  // Status/Alert code
   kItems,
   kMapItems,
   kChildren,  // nested commands (Sync, Atomic, Sequence)
@@ -157,10 +157,9 @@ using F = Field;
 constexpr Field kStatusLayout[] = {F::kCmdId,     F::kMsgRef, F::kCmdRef, F::kCmd,  F::kTargetRef,
                                    F::kSourceRef, F::kCred,   F::kChal,   F::kData, F::kItems};
 constexpr Field kAlertLayout[] = {F::kCmdId, F::kNoResp, F::kCred, F::kData, F::kItems};
-constexpr Field kSyncLayout[] = {F::kCmdId,  F::kNoResp, F::kCred,            F::kTarget,
-                                 F::kSource, F::kMeta,   F::kNumberOfChanges, F::kChildren};
-constexpr Field kItemCommandLayout[] = {F::kCmdId, F::kNoResp, F::kArchive, F::kSftDel,
-                                        F::kCred,  F::kMeta,   F::kItems};
+constexpr Field kSyncLayout[] = {F::kCmdId, F::kNoResp,          F::kCred,    F::kTarget, F::kSource,
+                                 F::kMeta,  F::kNumberOfChanges, F::kChildren};
+constexpr Field kItemCommandLayout[] = {F::kCmdId, F::kNoResp, F::kArchive, F::kSftDel, F::kCred, F::kMeta, F::kItems};
 constexpr Field kMapLayout[] = {F::kCmdId, F::kTarget, F::kSource, F::kCred, F::kMeta, F::kMapItems};
 constexpr Field kGetPutLayout[] = {F::kCmdId, F::kNoResp, F::kLang, F::kCred, F::kMeta, F::kItems};
 constexpr Field kResultsLayout[] = {F::kCmdId,     F::kMsgRef,    F::kCmdRef, F::kMeta,
@@ -168,8 +167,7 @@ constexpr Field kResultsLayout[] = {F::kCmdId,     F::kMsgRef,    F::kCmdRef, F:
 constexpr Field kContainerLayout[] = {F::kCmdId, F::kNoResp, F::kMeta, F::kChildren};
 constexpr Field kExecLayout[] = {F::kCmdId, F::kNoResp, F::kCred, F::kMeta, F::kItems};
 // Search's query (Data) has no place in the model; a DS server answers 501.
-constexpr Field kSearchLayout[] = {F::kCmdId, F::kNoResp, F::kCred, F::kTarget,
-                                   F::kSource, F::kLang,  F::kMeta};
+constexpr Field kSearchLayout[] = {F::kCmdId, F::kNoResp, F::kCred, F::kTarget, F::kSource, F::kLang, F::kMeta};
 
 std::span<const Field> layout_of(CommandKind kind) {
   switch (kind) {
@@ -225,8 +223,8 @@ Status check_limits(const pugi::xml_document& doc, const DecodeLimits& limits) {
       }
       if (command_kind_from_name(local_name(node.name())) && is_container(local_name(node.parent().name()))) {
         if (++commands > limits.max_commands) {
-          return Status::resource_exhausted("SyncML message has more than " +
-                                            std::to_string(limits.max_commands) + " commands");
+          return Status::resource_exhausted("SyncML message has more than " + std::to_string(limits.max_commands) +
+                                            " commands");
         }
       }
     }
@@ -295,8 +293,10 @@ Status decode_meta_into(pugi::xml_node node, Meta& meta) {
       for (pugi::xml_node a : c.children()) {
         if (!is_element(a)) continue;
         std::string_view aname = local_name(a.name());
-        if (aname == "Last") anchor.last = scalar_text(a);
-        else if (aname == "Next") anchor.next = scalar_text(a);
+        if (aname == "Last")
+          anchor.last = scalar_text(a);
+        else if (aname == "Next")
+          anchor.next = scalar_text(a);
       }
       meta.anchor = std::move(anchor);
     } else if (name == "MetInf") {
@@ -393,8 +393,10 @@ MapItem decode_map_item(pugi::xml_node node) {
   for (pugi::xml_node c : node.children()) {
     if (!is_element(c)) continue;
     std::string_view name = local_name(c.name());
-    if (name == "Target") item.target = decode_loc_ref(c).loc_uri;
-    else if (name == "Source") item.source = decode_loc_ref(c).loc_uri;
+    if (name == "Target")
+      item.target = decode_loc_ref(c).loc_uri;
+    else if (name == "Source")
+      item.source = decode_loc_ref(c).loc_uri;
   }
   return item;
 }
@@ -505,9 +507,8 @@ std::string ascii_lower(std::string_view s) {
 std::string root_namespace(pugi::xml_node root) {
   std::string_view qname = root.name();
   size_t colon = qname.rfind(':');
-  std::string attr = colon == std::string_view::npos
-                         ? std::string("xmlns")
-                         : "xmlns:" + std::string(qname.substr(0, colon));
+  std::string attr =
+      colon == std::string_view::npos ? std::string("xmlns") : "xmlns:" + std::string(qname.substr(0, colon));
   return trim(root.attribute(attr.c_str()).value());
 }
 

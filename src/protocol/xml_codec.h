@@ -12,10 +12,10 @@
 namespace conflux::protocol {
 
 struct DecodeLimits {
-  size_t max_bytes = 4 * 1024 * 1024;   // whole message
-  size_t max_depth = 32;                // element nesting
-  size_t max_elements = 200000;         // elements in one message
-  size_t max_commands = 50000;          // commands incl. nested ones
+  size_t max_bytes = 4 * 1024 * 1024;  // whole message
+  size_t max_depth = 32;               // element nesting
+  size_t max_elements = 200000;        // elements in one message
+  size_t max_commands = 50000;         // commands incl. nested ones
 };
 
 // kInvalidArgument for XML that does not parse or is not SyncML (no SyncML

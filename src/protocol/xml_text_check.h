@@ -17,5 +17,4 @@ namespace conflux::protocol {
 // CDATA sections and comments are skipped.
 Status check_xml_text(std::string_view xml);
 
-
 }  // namespace conflux::protocol

@@ -42,8 +42,8 @@ std::vector<std::string> forwarded_for_nodes(const std::string& forwarded) {
   std::vector<std::string> nodes;
   for (const auto& element : split(forwarded, ',')) {
     for (const auto& pair : split(element, ';')) {
-      if (pair.size() > 4 && (pair.compare(0, 4, "for=") == 0 || pair.compare(0, 4, "For=") == 0 ||
-                              pair.compare(0, 4, "FOR=") == 0)) {
+      if (pair.size() > 4 &&
+          (pair.compare(0, 4, "for=") == 0 || pair.compare(0, 4, "For=") == 0 || pair.compare(0, 4, "FOR=") == 0)) {
         nodes.push_back(strip_port(trim(pair.substr(4))));
       }
     }
@@ -83,8 +83,8 @@ bool reached_over_https(bool tls, const std::string& peer, const std::string& x_
   return proto == "https";
 }
 
-std::string client_address(const std::string& peer, const std::string& x_forwarded_for,
-                           const std::string& forwarded, const IpNetworks& trusted_proxies) {
+std::string client_address(const std::string& peer, const std::string& x_forwarded_for, const std::string& forwarded,
+                           const IpNetworks& trusted_proxies) {
   if (!trusted_proxies.contains(peer)) return peer;
   std::vector<std::string> chain;
   if (!forwarded.empty()) {

@@ -18,8 +18,8 @@ namespace conflux::server {
 // Forwarded wins over X-Forwarded-For when both are present. A chain of
 // nothing but trusted proxies, or a header that names no IP address,
 // yields `peer`.
-std::string client_address(const std::string& peer, const std::string& x_forwarded_for,
-                           const std::string& forwarded, const IpNetworks& trusted_proxies);
+std::string client_address(const std::string& peer, const std::string& x_forwarded_for, const std::string& forwarded,
+                           const IpNetworks& trusted_proxies);
 
 // Whether the client reached us over HTTPS: the connection itself is TLS,
 // or a trusted proxy that terminated TLS says so (Forwarded proto=https,

@@ -77,9 +77,7 @@ std::string loggable_target(const std::string& target) {
   return target.substr(0, query) + "?…";
 }
 
-bool safe_header_value(const std::string& value) {
-  return value.find_first_of("\r\n") == std::string::npos;
-}
+bool safe_header_value(const std::string& value) { return value.find_first_of("\r\n") == std::string::npos; }
 
 // Nanoseconds: connections often go idle within the same millisecond.
 int64_t steady_now_ns() {
@@ -271,7 +269,7 @@ class HttpServer::Impl {
   // Live connections. Declared before ioc_: a connection whose last
   // reference dies with the io_context still unregisters here.
   std::mutex registry_mu_;
-  std::condition_variable registry_cv_;  // signalled when one unregisters
+  std::condition_variable registry_cv_;                                  // signalled when one unregisters
   uint64_t next_id_ = 1;                                                 // guarded by registry_mu_
   std::unordered_map<uint64_t, std::weak_ptr<Connection>> connections_;  // guarded by registry_mu_
   std::unordered_map<std::string, size_t> per_address_;  // live connections by peer address; guarded by registry_mu_
@@ -419,7 +417,8 @@ class HttpServer::Impl::Connection : public std::enable_shared_from_this<Connect
     stream_.async_read_some(buffer_.prepare(kHeaderLimit), [self = shared_from_this()](error_code ec, size_t n) {
       self->idle_since_ns_.store(0, std::memory_order_release);
       if (ec) {
-        if (ec == beast::error::timeout) self->server_.log().debug("{} closed after idle timeout", self->remote_address_);
+        if (ec == beast::error::timeout)
+          self->server_.log().debug("{} closed after idle timeout", self->remote_address_);
         return self->close();
       }
       self->buffer_.commit(n);
@@ -535,9 +534,8 @@ class HttpServer::Impl::Connection : public std::enable_shared_from_this<Connect
     exchange_.body_bytes = request.body.size();
     server_.run_handler(std::move(request), [self = shared_from_this()](HttpResponse&& response) {
       // On a worker thread: back to the strand for the write.
-      net::post(self->strand_, [self, response = std::move(response)]() mutable {
-        self->on_handled(std::move(response));
-      });
+      net::post(self->strand_,
+                [self, response = std::move(response)]() mutable { self->on_handled(std::move(response)); });
     });
   }
 
@@ -613,12 +611,9 @@ class HttpServer::Impl::Connection : public std::enable_shared_from_this<Connect
     http::async_write(stream_, response_, [self = shared_from_this(), after](error_code ec, size_t) {
       if (ec) return self->close();
       switch (after) {
-        case After::kReadNext:
-          return self->read_request();
-        case After::kClose:
-          return self->shutdown_and_close();
-        case After::kLingerClose:
-          return self->linger_close();
+        case After::kReadNext: return self->read_request();
+        case After::kClose: return self->shutdown_and_close();
+        case After::kLingerClose: return self->linger_close();
       }
     });
   }
@@ -638,8 +633,8 @@ class HttpServer::Impl::Connection : public std::enable_shared_from_this<Connect
       head += name + ": " + value + "\r\n";
     }
     head += "\r\n";
-    server_.log().debug("{} {} {} -> {} (stream)", remote_address_, exchange_.method,
-                        loggable_target(exchange_.target), answer.status);
+    server_.log().debug("{} {} {} -> {} (stream)", remote_address_, exchange_.method, loggable_target(exchange_.target),
+                        answer.status);
     count_answer(answer.status);
     phase_ = Phase::kStreaming;
     // The pieces go to the socket itself: a stream has no deadline (it ends
@@ -763,8 +758,7 @@ Status HttpServer::Impl::start() {
   if (ec) {
     error_code ignored;
     acceptor_.close(ignored);
-    return Status::unavailable("cannot listen on " + endpoint_text(address, options_.port) + ": " +
-                               ec.message());
+    return Status::unavailable("cannot listen on " + endpoint_text(address, options_.port) + ": " + ec.message());
   }
   const auto bound = acceptor_.local_endpoint(ec);
   port_.store(ec ? options_.port : bound.port(), std::memory_order_release);
@@ -893,8 +887,8 @@ void HttpServer::Impl::admit(tcp::socket&& socket) {
     } else if (connections_.size() >= options_.max_connections && !close_oldest_idle()) {
       refusal = "too many connections";
     } else {
-      connection = std::make_shared<Connection>(*this, std::move(socket), std::string(address),
-                                                Connection::Mode::kServe);
+      connection =
+          std::make_shared<Connection>(*this, std::move(socket), std::string(address), Connection::Mode::kServe);
       const uint64_t id = next_id_++;
       connection->set_id(id);
       connections_.emplace(id, connection);
@@ -927,10 +921,11 @@ void HttpServer::Impl::refuse(tcp::socket&& socket, std::string&& address, const
   if (refusing_.load(std::memory_order_acquire) >= max_refusing) {
     // Too many lingering already: the answer in one non-blocking write, then
     // close. Unread input may turn the close into a reset after the answer.
-    const std::string answer = std::string("HTTP/1.1 503 Service Unavailable\r\nServer: conflux\r\nRetry-After: ") +
-                               std::to_string(kRetryAfterSeconds) +
-                               "\r\nContent-Type: text/plain\r\nConnection: close\r\nContent-Length: " +
-                               std::to_string(std::strlen(why) + 1) + "\r\n\r\n" + why + "\n";
+    const std::string answer =
+        std::string("HTTP/1.1 503 Service Unavailable\r\nServer: conflux\r\nRetry-After: ") +
+        std::to_string(kRetryAfterSeconds) +
+        "\r\nContent-Type: text/plain\r\nConnection: close\r\nContent-Length: " + std::to_string(std::strlen(why) + 1) +
+        "\r\n\r\n" + why + "\n";
     error_code ignored;
     socket.non_blocking(true, ignored);
     socket.write_some(net::buffer(answer), ignored);

@@ -33,8 +33,8 @@ struct HttpRequest {
   bool tls = false;            // the connection is TLS (HttpServerOptions::tls)
   // As sent (empty when absent); the handler decides whether to believe
   // them (only from a trusted proxy).
-  std::string forwarded_for;  // X-Forwarded-For
-  std::string forwarded;      // Forwarded (RFC 7239)
+  std::string forwarded_for;    // X-Forwarded-For
+  std::string forwarded;        // Forwarded (RFC 7239)
   std::string forwarded_proto;  // X-Forwarded-Proto ("https" from a TLS-terminating proxy)
   // For handlers that authenticate by HTTP header or cookie (the portal).
   std::string authorization;  // Authorization, as sent; never logged
@@ -64,7 +64,7 @@ struct HttpResponse {
   int status = 200;
   std::string content_type;  // empty: no Content-Type header
   std::string body;
-  std::string allow;         // for 405: the Allow header
+  std::string allow;            // for 405: the Allow header
   int retry_after_seconds = 0;  // > 0: a Retry-After header (429, 503)
   // Further headers (Set-Cookie, WWW-Authenticate, Cache-Control ...); a
   // name or value holding CR or LF turns the answer into a 500.
@@ -77,7 +77,7 @@ using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;
 
 struct HttpServerOptions {
   std::string address = "127.0.0.1";
-  uint16_t port = 8080;                  // 0 = any free port (see HttpServer::port)
+  uint16_t port = 8080;                     // 0 = any free port (see HttpServer::port)
   size_t max_body_bytes = 8 * 1024 * 1024;  // larger bodies get 413 before they are read
   // Live connections served at once. A connection beyond the limit is
   // answered "503 too many connections" with Retry-After and closed; it costs

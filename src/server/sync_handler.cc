@@ -45,8 +45,7 @@ std::string strip_query(const std::string& url) { return url.substr(0, url.find(
 constexpr int64_t kSpaceWarningEverySeconds = 60;
 
 int64_t steady_seconds() {
-  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now().time_since_epoch())
-      .count();
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
 }  // namespace
@@ -63,7 +62,8 @@ std::optional<uint64_t> SyncHandler::short_of_space() {
     logger("http")->error(
         "data directory {} has {} MB free; new sessions need at least {} MB (storage.min_free_bytes): free {} MB "
         "there, then sessions start again",
-        options_.data_dir, free >> 20, options_.min_free_bytes >> 20, (options_.min_free_bytes - free + (1 << 20) - 1) >> 20);
+        options_.data_dir, free >> 20, options_.min_free_bytes >> 20,
+        (options_.min_free_bytes - free + (1 << 20) - 1) >> 20);
   }
   return free;
 }
@@ -116,8 +116,8 @@ HttpResponse SyncHandler::handle_sync(const HttpRequest& request, const std::str
   engine::Inbound where;
   where.session = SessionKey(query_param(query, "sid"));
   where.encoding = encoding;
-  where.remote_address = client_address(request.remote_address, request.forwarded_for, request.forwarded,
-                                        options_.trusted_proxies);
+  where.remote_address =
+      client_address(request.remote_address, request.forwarded_for, request.forwarded, options_.trusted_proxies);
   if (where.session.empty()) {
     // Sessions under way may finish; a new one waits for room.
     if (short_of_space()) {
@@ -126,8 +126,8 @@ HttpResponse SyncHandler::handle_sync(const HttpRequest& request, const std::str
       return busy;
     }
   }
-  where.base_url = options_.public_url.empty() ? strip_query(message->hdr.target.loc_uri)
-                                               : options_.public_url + options_.sync_path;
+  where.base_url =
+      options_.public_url.empty() ? strip_query(message->hdr.target.loc_uri) : options_.public_url + options_.sync_path;
   auto out = engine_.handle(*message, where);
   if (!out) {
     if (out.error().is_not_found()) return text(404, "unknown or expired SyncML session; start a new sync");

@@ -47,8 +47,7 @@ const std::vector<std::pair<std::string, std::string>>& statements() {
        "DELETE FROM item_versions WHERE id IN (SELECT id FROM (SELECT id, ROW_NUMBER() OVER"
        " (PARTITION BY user_name, guid ORDER BY id DESC) AS newer FROM item_versions WHERE database = $1) ranked"
        " WHERE newer > $2) RETURNING user_name, guid"},
-      {"history_oldest",
-       "SELECT MIN(id) FROM item_versions WHERE user_name = $1 AND database = $2 AND guid = $3"},
+      {"history_oldest", "SELECT MIN(id) FROM item_versions WHERE user_name = $1 AND database = $2 AND guid = $3"},
       {"history_move_horizon",
        "INSERT INTO history_horizons(user_name, database, whole_from) VALUES ($1, $2, $3)"
        " ON CONFLICT(user_name, database) DO UPDATE SET"
@@ -137,9 +136,9 @@ Result<int64_t> PgHistoryStore::purge(const std::string& database, int64_t befor
     // As SqliteHistoryStore::purge: by age, keeping each item's last old
     // version unless a deletion; then by count, moving the horizon.
     int64_t dropped = txn.exec_prepared("history_purge_superseded", database, before).affected_rows();
-    dropped += txn.exec_prepared("history_purge_deletions", database, before,
-                                 static_cast<int>(caf::VersionKind::kDeleted))
-                   .affected_rows();
+    dropped +=
+        txn.exec_prepared("history_purge_deletions", database, before, static_cast<int>(caf::VersionKind::kDeleted))
+            .affected_rows();
     if (max_versions <= 0) return dropped;
     std::set<std::pair<std::string, std::string>> thinned;  // (user, guid)
     for (const auto& row : txn.exec_prepared("history_purge_excess", database, max_versions)) {

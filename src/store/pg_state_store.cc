@@ -186,8 +186,7 @@ const std::vector<std::pair<std::string, std::string>>& statements() {
 }
 
 int64_t system_now_seconds() {
-  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
 std::string bytes(const pqxx::field& f) { return pqxx::binarystring(f).str(); }
@@ -217,9 +216,8 @@ std::vector<engine::SyncReport> reports_from(const pqxx::result& rows) {
     r.where = engine::DeviceStore{UserId(row[1].c_str()), DeviceId(row[2].c_str()), row[3].c_str()};
     r.sync_type = row[4].as<int>();
     r.finished_at = row[5].as<int64_t>();
-    int* counts[] = {&r.counts.client_adds, &r.counts.client_updates, &r.counts.client_deletes,
-                     &r.counts.client_errors, &r.counts.server_adds, &r.counts.server_updates,
-                     &r.counts.server_deletes, &r.counts.conflicts};
+    int* counts[] = {&r.counts.client_adds, &r.counts.client_updates, &r.counts.client_deletes, &r.counts.client_errors,
+                     &r.counts.server_adds, &r.counts.server_updates, &r.counts.server_deletes, &r.counts.conflicts};
     for (int i = 0; i < 8; ++i) *counts[i] = row[6 + i].as<int>();
     r.problems = problems_from_json(row[14].c_str());
     out.push_back(std::move(r));
@@ -397,8 +395,7 @@ Status PgStateStore::upsert_map(const engine::DeviceStore& ds, const std::vector
   return db_->transact("upsert map", [&](pqxx::work& txn) {
     for (const auto& e : entries) {
       // A GUID maps to at most one LUID: the row holding it under another LUID goes first.
-      txn.exec_prepared("state_map_drop_guid", ds.user.str(), ds.device.str(), ds.database, e.guid.str(),
-                        e.luid.str());
+      txn.exec_prepared("state_map_drop_guid", ds.user.str(), ds.device.str(), ds.database, e.guid.str(), e.luid.str());
       txn.exec_prepared("state_map_put", ds.user.str(), ds.device.str(), ds.database, e.luid.str(), e.guid.str(),
                         e.synced.str());
     }
@@ -460,10 +457,10 @@ Status PgStateStore::save_auth_nonce(const DeviceId& device, const std::string& 
 Result<int64_t> PgStateStore::save_conflict(const engine::ConflictRecord& r) {
   const int64_t now = now_seconds_();
   return db_->transact("save conflict", [&](pqxx::work& txn) -> Result<int64_t> {
-    const pqxx::result rows = txn.exec_prepared(
-        "state_save_conflict", r.where.user.str(), r.where.device.str(), r.where.database, r.guid.str(), r.luid.str(),
-        r.policy, r.outcome, r.server_type, pqxx::binarystring(r.server_data), r.client_type,
-        pqxx::binarystring(r.client_data), now);
+    const pqxx::result rows =
+        txn.exec_prepared("state_save_conflict", r.where.user.str(), r.where.device.str(), r.where.database,
+                          r.guid.str(), r.luid.str(), r.policy, r.outcome, r.server_type,
+                          pqxx::binarystring(r.server_data), r.client_type, pqxx::binarystring(r.client_data), now);
     return rows[0][0].as<int64_t>();
   });
 }
@@ -501,10 +498,9 @@ Status PgStateStore::save_report(const engine::SyncReport& r) {
   const int64_t now = now_seconds_();
   return db_->transact("save report", [&](pqxx::work& txn) {
     const auto& c = r.counts;
-    txn.exec_prepared("state_save_report", r.session.str(), r.where.user.str(), r.where.device.str(),
-                      r.where.database, r.sync_type, now, c.client_adds, c.client_updates, c.client_deletes,
-                      c.client_errors, c.server_adds, c.server_updates, c.server_deletes, c.conflicts,
-                      problems_to_json(r.problems));
+    txn.exec_prepared("state_save_report", r.session.str(), r.where.user.str(), r.where.device.str(), r.where.database,
+                      r.sync_type, now, c.client_adds, c.client_updates, c.client_deletes, c.client_errors,
+                      c.server_adds, c.server_updates, c.server_deletes, c.conflicts, problems_to_json(r.problems));
     return Status::ok();
   });
 }
@@ -527,8 +523,8 @@ Result<std::vector<engine::Rejection>> PgStateStore::rejections(const engine::De
   return db_->transact("rejections", [&](pqxx::work& txn) -> Result<std::vector<engine::Rejection>> {
     std::vector<engine::Rejection> out;
     for (const auto& row : txn.exec_prepared("state_rejections", ds.user.str(), ds.device.str(), ds.database)) {
-      out.push_back(engine::Rejection{Guid(row[0].c_str()), Anchor(row[1].c_str()), row[2].as<int>(),
-                                      row[3].as<int>()});
+      out.push_back(
+          engine::Rejection{Guid(row[0].c_str()), Anchor(row[1].c_str()), row[2].as<int>(), row[3].as<int>()});
     }
     return out;
   });
@@ -537,8 +533,8 @@ Result<std::vector<engine::Rejection>> PgStateStore::rejections(const engine::De
 Status PgStateStore::record_rejection(const engine::DeviceStore& ds, const Guid& guid, const Anchor& revision,
                                       int status) {
   return db_->transact("record rejection", [&](pqxx::work& txn) {
-    txn.exec_prepared("state_record_rejection", ds.user.str(), ds.device.str(), ds.database, guid.str(),
-                      revision.str(), status);
+    txn.exec_prepared("state_record_rejection", ds.user.str(), ds.device.str(), ds.database, guid.str(), revision.str(),
+                      status);
     return Status::ok();
   });
 }
@@ -583,8 +579,7 @@ Result<int64_t> PgStateStore::hold_deletions(const engine::HeldDeletion& held) {
   return db_->transact("hold deletions", [&](pqxx::work& txn) -> Result<int64_t> {
     const pqxx::result rows =
         txn.exec_prepared("state_hold_deletions", held.where.user.str(), held.where.device.str(), held.where.database,
-                          held.session.str(), held.reason, guids.dump(), now_seconds_(),
-                          static_cast<int>(held.kind));
+                          held.session.str(), held.reason, guids.dump(), now_seconds_(), static_cast<int>(held.kind));
     if (rows.empty()) return Status::internal("held deletion insert returned no id");
     return rows[0][0].as<int64_t>();
   });

@@ -66,8 +66,7 @@ class PgStateStore final : public StateStore {
   Result<std::string> auth_nonce(const DeviceId& device) override;
   Status save_auth_nonce(const DeviceId& device, const std::string& nonce_b64) override;
   Result<std::vector<engine::Rejection>> rejections(const engine::DeviceStore& ds) override;
-  Status record_rejection(const engine::DeviceStore& ds, const Guid& guid, const Anchor& revision,
-                          int status) override;
+  Status record_rejection(const engine::DeviceStore& ds, const Guid& guid, const Anchor& revision, int status) override;
   Status clear_rejections(const engine::DeviceStore& ds, const std::vector<Guid>& guids) override;
   Status save_resume_point(const engine::DeviceStore& ds, const SessionKey& session) override;
   Result<std::optional<SessionKey>> resume_point(const engine::DeviceStore& ds) override;

@@ -68,8 +68,7 @@ const std::vector<std::pair<std::string, std::string>>& statements() {
 }
 
 int64_t system_now_seconds() {
-  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
 Result<bool> exists(PgDb& db, const UserId& user) {
@@ -93,8 +92,7 @@ Result<std::unique_ptr<PgUserStore>> PgUserStore::open(std::shared_ptr<PgDb> db,
 
 Status PgUserStore::add(const UserId& user, const std::string& password) {
   if (!valid_user_name(user.str())) {
-    return Status::invalid_argument("invalid user name '" + user.str() +
-                                    "' (1-64 characters of A-Z a-z 0-9 . _ @ -)");
+    return Status::invalid_argument("invalid user name '" + user.str() + "' (1-64 characters of A-Z a-z 0-9 . _ @ -)");
   }
   CFX_RETURN_IF_ERROR(check_new_password(password));
   // Cheap check first, so a duplicate costs no hash; the primary key still
@@ -140,8 +138,7 @@ Status PgUserStore::set_password(const UserId& user, const std::string& password
   return Status::ok();
 }
 
-Status PgUserStore::set_access(const UserId& user, const std::string& datastore,
-                               std::optional<caf::TokenKind> kind) {
+Status PgUserStore::set_access(const UserId& user, const std::string& datastore, std::optional<caf::TokenKind> kind) {
   if (!valid_user_name(user.str())) return Status::invalid_argument("invalid user name '" + user.str() + "'");
   CFX_RETURN_IF_ERROR(db_->transact("set access", [&](pqxx::work& txn) {
     if (kind) {

@@ -115,15 +115,13 @@ Result<int> run_scoped(SqliteDb& db, std::string_view sql, const engine::DeviceS
 }  // namespace
 
 int64_t SqliteStateStore::system_now_seconds() {
-  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
 SqliteStateStore::SqliteStateStore(std::shared_ptr<SqliteDb> db, NowSeconds now_seconds)
     : db_(std::move(db)), now_seconds_(std::move(now_seconds)) {}
 
-Result<std::unique_ptr<SqliteStateStore>> SqliteStateStore::open(std::shared_ptr<SqliteDb> db,
-                                                                  NowSeconds now_seconds) {
+Result<std::unique_ptr<SqliteStateStore>> SqliteStateStore::open(std::shared_ptr<SqliteDb> db, NowSeconds now_seconds) {
   if (!db) return Status::invalid_argument("state store: no database");
   if (!now_seconds) now_seconds = system_now_seconds;
   CFX_RETURN_IF_ERROR(db->migrate("state", state_migrations()));
@@ -312,8 +310,8 @@ Status SqliteStateStore::upsert_map(const engine::DeviceStore& ds, const std::ve
   if (entries.empty()) return Status::ok();
   auto tx = db_->transaction();
   if (!tx) return tx.error();
-  auto drop = db_->prepare(
-      "DELETE FROM maps WHERE user = ?1 AND device = ?2 AND database = ?3 AND guid = ?4 AND luid <> ?5");
+  auto drop =
+      db_->prepare("DELETE FROM maps WHERE user = ?1 AND device = ?2 AND database = ?3 AND guid = ?4 AND luid <> ?5");
   if (!drop) return drop.error();
   auto put = db_->prepare(
       "INSERT INTO maps(user, device, database, luid, guid, synced) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
@@ -322,7 +320,11 @@ Status SqliteStateStore::upsert_map(const engine::DeviceStore& ds, const std::ve
   for (const auto& e : entries) {
     // A GUID maps to at most one LUID: the row holding it under another LUID goes first.
     drop->reset();
-    drop->bind(1, ds.user.str()).bind(2, ds.device.str()).bind(3, ds.database).bind(4, e.guid.str()).bind(5, e.luid.str());
+    drop->bind(1, ds.user.str())
+        .bind(2, ds.device.str())
+        .bind(3, ds.database)
+        .bind(4, e.guid.str())
+        .bind(5, e.luid.str());
     CFX_RETURN_IF_ERROR(drop->run().status());
     put->reset();
     put->bind(1, ds.user.str()).bind(2, ds.device.str()).bind(3, ds.database);

@@ -31,7 +31,7 @@ class SqliteStateStore final : public StateStore {
   // Brings the "state" tables of `db` up to date and returns the store.
   // `db` (normally <data_dir>/conflux.db) is shared with the UserStore.
   static Result<std::unique_ptr<SqliteStateStore>> open(std::shared_ptr<SqliteDb> db,
-                                                         NowSeconds now_seconds = system_now_seconds);
+                                                        NowSeconds now_seconds = system_now_seconds);
 
   SqliteStateStore(const SqliteStateStore&) = delete;
   SqliteStateStore& operator=(const SqliteStateStore&) = delete;
@@ -74,8 +74,7 @@ class SqliteStateStore final : public StateStore {
   Status save_auth_nonce(const DeviceId& device, const std::string& nonce_b64) override;
   Result<int> expire_auth_nonces(int64_t max_age_seconds) override;
   Result<std::vector<engine::Rejection>> rejections(const engine::DeviceStore& ds) override;
-  Status record_rejection(const engine::DeviceStore& ds, const Guid& guid, const Anchor& revision,
-                          int status) override;
+  Status record_rejection(const engine::DeviceStore& ds, const Guid& guid, const Anchor& revision, int status) override;
   Status clear_rejections(const engine::DeviceStore& ds, const std::vector<Guid>& guids) override;
   Status save_resume_point(const engine::DeviceStore& ds, const SessionKey& session) override;
   Result<std::optional<SessionKey>> resume_point(const engine::DeviceStore& ds) override;

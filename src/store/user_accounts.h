@@ -48,8 +48,7 @@ class UserAccounts : public caf::AccountDirectory {
   virtual Status remove(const UserId& user) = 0;
   // Sets the token kind `user` gets on `datastore`, overriding its `access`;
   // nullopt removes the override. kInvalidArgument for an invalid name.
-  virtual Status set_access(const UserId& user, const std::string& datastore,
-                            std::optional<caf::TokenKind> kind) = 0;
+  virtual Status set_access(const UserId& user, const std::string& datastore, std::optional<caf::TokenKind> kind) = 0;
   // The user's syncml:auth-md5 secret, B64(MD5(user ":" password)), as
   // stored. kNotFound for an unknown user or an account made before secrets
   // were kept.

@@ -46,8 +46,7 @@ const std::vector<std::string>& user_migrations() {
 }  // namespace
 
 int64_t UserStore::system_now_seconds() {
-  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
 UserStore::UserStore(std::shared_ptr<SqliteDb> db, NowSeconds now_seconds)
@@ -80,8 +79,7 @@ Status UserStore::add(const UserId& user, const std::string& password) {
   }
   auto hash = hash_password(password);
   if (!hash) return hash.error();
-  auto st = db_->prepare(
-      "INSERT INTO users(name, password_hash, created_at, md5_secret) VALUES (?1, ?2, ?3, ?4)");
+  auto st = db_->prepare("INSERT INTO users(name, password_hash, created_at, md5_secret) VALUES (?1, ?2, ?3, ?4)");
   if (!st) return st.error();
   st->bind(1, user.str()).bind(2, *hash).bind(3, now_seconds_()).bind(4, md5_base64(user.str() + ":" + password));
   auto inserted = st->run();
@@ -132,8 +130,9 @@ Status UserStore::set_password(const UserId& user, const std::string& password) 
 
 Status UserStore::set_access(const UserId& user, const std::string& datastore, std::optional<caf::TokenKind> kind) {
   if (!valid_user_name(user.str())) return Status::invalid_argument("invalid user name '" + user.str() + "'");
-  auto st = kind ? db_->prepare("INSERT INTO user_access(name, datastore, kind) VALUES (?1, ?2, ?3) "
-                                "ON CONFLICT(name, datastore) DO UPDATE SET kind = excluded.kind")
+  auto st = kind ? db_->prepare(
+                       "INSERT INTO user_access(name, datastore, kind) VALUES (?1, ?2, ?3) "
+                       "ON CONFLICT(name, datastore) DO UPDATE SET kind = excluded.kind")
                  : db_->prepare("DELETE FROM user_access WHERE name = ?1 AND datastore = ?2");
   if (!st) return st.error();
   st->bind(1, user.str()).bind(2, datastore);

@@ -32,7 +32,7 @@ class UserStore final : public UserAccounts {
 
   // Brings the "users" table of `db` up to date and returns the store.
   static Result<std::unique_ptr<UserStore>> open(std::shared_ptr<SqliteDb> db,
-                                                  NowSeconds now_seconds = system_now_seconds);
+                                                 NowSeconds now_seconds = system_now_seconds);
 
   UserStore(const UserStore&) = delete;
   UserStore& operator=(const UserStore&) = delete;

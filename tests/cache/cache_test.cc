@@ -514,20 +514,20 @@ TEST_F(CacheTest, RegistryWrapsAStoresAdapter) {
   ASSERT_TRUE(registry.add_store(settings, caf::AdapterEnv{dir_.string()}).is_ok());
   caf::ContentAdapter* before = registry.adapter_for("contacts");
   std::shared_ptr<caf::ContentAdapter> seen;
-  Status wrapped = registry.wrap_store("contacts", [&](std::shared_ptr<caf::ContentAdapter> backend)
-                                                       -> Result<std::shared_ptr<caf::ContentAdapter>> {
-    seen = backend;
-    return std::shared_ptr<caf::ContentAdapter>(std::make_shared<CachedAdapter>(cache_, backend, "text/vcard", clock_));
-  });
+  Status wrapped = registry.wrap_store(
+      "contacts", [&](std::shared_ptr<caf::ContentAdapter> backend) -> Result<std::shared_ptr<caf::ContentAdapter>> {
+        seen = backend;
+        return std::shared_ptr<caf::ContentAdapter>(
+            std::make_shared<CachedAdapter>(cache_, backend, "text/vcard", clock_));
+      });
   ASSERT_TRUE(wrapped.is_ok()) << wrapped.to_string();
   EXPECT_EQ(seen.get(), before);
   EXPECT_NE(dynamic_cast<CachedAdapter*>(registry.adapter_for("contacts")), nullptr);
-  EXPECT_EQ(registry.wrap_store("calendar", [](auto b) { return Result<std::shared_ptr<caf::ContentAdapter>>(b); })
-                .code(),
-            StatusCode::kNotFound);
-  Status refused = registry.wrap_store("contacts", [](auto) -> Result<std::shared_ptr<caf::ContentAdapter>> {
-    return Status::unavailable("no cache");
-  });
+  EXPECT_EQ(
+      registry.wrap_store("calendar", [](auto b) { return Result<std::shared_ptr<caf::ContentAdapter>>(b); }).code(),
+      StatusCode::kNotFound);
+  Status refused = registry.wrap_store(
+      "contacts", [](auto) -> Result<std::shared_ptr<caf::ContentAdapter>> { return Status::unavailable("no cache"); });
   EXPECT_EQ(refused.code(), StatusCode::kUnavailable);
   EXPECT_NE(dynamic_cast<CachedAdapter*>(registry.adapter_for("contacts")), nullptr);  // unchanged
 }

@@ -19,10 +19,10 @@
 #include "cache/cache_store.h"
 #include "cache/cached_adapter.h"
 #include "cache/monitor_thread.h"
-#include "tests/common/temp_dir.h"
 #include "tests/cache/faulty_adapter.h"
 #include "tests/caf/memory_adapter.h"
 #include "tests/caf/sync_objs.h"
+#include "tests/common/temp_dir.h"
 
 namespace conflux::cache {
 namespace {
@@ -136,9 +136,9 @@ class VdirPushTest : public ::testing::Test {
 
 TEST_F(VdirPushTest, FilesOfOtherProgramsReachTheCacheWithoutAPoll) {
   MonitorThread thread(clock_, 3600 * 1000);
-  thread.add(std::make_unique<CacheMonitor>(cache_, vdir_, "contacts", Trigger::amount(1), clock_.now_seconds()),
-             std::make_unique<BackendMonitor>(cache_, vdir_, "contacts", "text/vcard", kDay,
-                                              BackendMonitor::Policy::kPush));
+  thread.add(
+      std::make_unique<CacheMonitor>(cache_, vdir_, "contacts", Trigger::amount(1), clock_.now_seconds()),
+      std::make_unique<BackendMonitor>(cache_, vdir_, "contacts", "text/vcard", kDay, BackendMonitor::Policy::kPush));
   thread.start();
   fs::create_directories(collection());
   std::ofstream(collection() / "khal-1.vcf", std::ios::binary) << "one";

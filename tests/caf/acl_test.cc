@@ -22,9 +22,9 @@
 namespace conflux::caf {
 namespace {
 
+using conflux::test::create;
 using conflux::test::FakeAccountDirectory;
 using conflux::test::MemoryAdapter;
-using conflux::test::create;
 
 // A back end with accounts of its own (kCapOwnAccounts): a password per user
 // that the test can change or remove at any time, as a back-end
@@ -262,8 +262,7 @@ TEST_F(AclTest, UnrestrictedReadWritesOnlyWhileTheBackEndAcceptsTheCredentialsAg
   EXPECT_TRUE(manager_->changes_since(ref("contacts", *token), Anchor()));
   // A write without credentials is refused before the back end is asked.
   const int before = backend_->verifications();
-  EXPECT_EQ(manager_->apply(ref("contacts", *token), {create("a")}).at(0).status.code(),
-            StatusCode::kPermissionDenied);
+  EXPECT_EQ(manager_->apply(ref("contacts", *token), {create("a")}).at(0).status.code(), StatusCode::kPermissionDenied);
   EXPECT_EQ(backend_->verifications(), before);
   // With them, the back end is asked again for every write.
   auto ok = manager_->apply(ref("contacts", *token, creds), {create("b")});
@@ -271,11 +270,11 @@ TEST_F(AclTest, UnrestrictedReadWritesOnlyWhileTheBackEndAcceptsTheCredentialsAg
   EXPECT_EQ(backend_->verifications(), before + 1);
   // Someone else's credentials do not lend bob a write.
   backend_->set_password("carol", "carol-pw");
-  EXPECT_EQ(manager_->apply(ref("contacts", *token, Credentials::with_password(UserId("carol"), "carol-pw")),
-                            {create("c")})
-                .at(0)
-                .status.code(),
-            StatusCode::kPermissionDenied);
+  EXPECT_EQ(
+      manager_->apply(ref("contacts", *token, Credentials::with_password(UserId("carol"), "carol-pw")), {create("c")})
+          .at(0)
+          .status.code(),
+      StatusCode::kPermissionDenied);
 
   // The back end's administrator locks bob out: the token still reads, the
   // next write is refused and nothing is written.

@@ -33,14 +33,13 @@ TEST_F(BackendAccountsTest, WrongPasswordAndUnknownUserAreUnauthenticatedAlike) 
   EXPECT_EQ(accounts.verify(Credentials::with_password(UserId("carol"), "secret")).code(),
             StatusCode::kUnauthenticated);
   // A user name that is a prefix of a listed one is not that user.
-  EXPECT_EQ(accounts.verify(Credentials::with_password(UserId("ali"), "secret")).code(),
-            StatusCode::kUnauthenticated);
+  EXPECT_EQ(accounts.verify(Credentials::with_password(UserId("ali"), "secret")).code(), StatusCode::kUnauthenticated);
 }
 
 TEST_F(BackendAccountsTest, Md5DigestWithItsNoncePasses) {
   BackendAccounts accounts(path_);
-  Credentials digest{UserId("alice"), md5_base64(md5_base64("alice:secret") + ":nonce-1"),
-                     CredentialScheme::kMd5Digest, "nonce-1"};
+  Credentials digest{UserId("alice"), md5_base64(md5_base64("alice:secret") + ":nonce-1"), CredentialScheme::kMd5Digest,
+                     "nonce-1"};
   EXPECT_TRUE(accounts.verify(digest).is_ok());
   digest.nonce = "nonce-2";
   EXPECT_EQ(accounts.verify(digest).code(), StatusCode::kUnauthenticated);

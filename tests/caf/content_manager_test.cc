@@ -18,10 +18,10 @@
 namespace conflux::caf {
 namespace {
 
+using conflux::test::create;
 using conflux::test::FakeAccountDirectory;
 using conflux::test::MemoryAdapter;
 using conflux::test::MemoryAdapterFactory;
-using conflux::test::create;
 
 class ContentManagerTest : public ::testing::Test {
  protected:

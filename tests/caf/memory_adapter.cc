@@ -229,7 +229,7 @@ Status MemoryAdapterFactory::validate(const caf::StoreSettings& settings) const 
 }
 
 Result<std::shared_ptr<caf::ContentAdapter>> MemoryAdapterFactory::create(const caf::StoreSettings& settings,
-                                                                         const caf::AdapterEnv& env) {
+                                                                          const caf::AdapterEnv& env) {
   return std::shared_ptr<caf::ContentAdapter>(adapter_);
 }
 

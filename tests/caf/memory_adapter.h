@@ -62,11 +62,11 @@ class MemoryAdapter final : public caf::ContentAdapter {
     std::string content_type;
     std::string raw;
   };
-  using Rows = std::map<std::string, Row>;  // by guid
+  using Rows = std::map<std::string, Row>;          // by guid
   using Key = std::pair<std::string, std::string>;  // (user, database)
 
   caf::SyncObj to_obj(const Key& key, const std::string& guid, const Row& row, int64_t since) const;
-  caf::ApplyResult apply_one(const Key& key, caf::SyncObj& obj);  // requires mutex_
+  caf::ApplyResult apply_one(const Key& key, caf::SyncObj& obj);                      // requires mutex_
   std::vector<std::pair<std::string, const Row*>> by_revision(const Key& key) const;  // requires mutex_
 
   mutable std::mutex mutex_;

@@ -75,8 +75,7 @@ TEST_F(MemoryAdapterTest, CreateUpdateDeleteWithRevisionsAndTombstones) {
 
   EXPECT_EQ(apply1(change(caf::Action::kDelete, created.guid.str()), alice_).outcome,
             caf::ApplyOutcome::kAlreadyDeleted);
-  EXPECT_EQ(apply1(change(caf::Action::kUpdate, created.guid.str(), "x"), alice_).status.code(),
-            StatusCode::kNotFound);
+  EXPECT_EQ(apply1(change(caf::Action::kUpdate, created.guid.str(), "x"), alice_).status.code(), StatusCode::kNotFound);
 }
 
 TEST_F(MemoryAdapterTest, ChangesSinceReportsCreateVersusUpdate) {
@@ -111,8 +110,7 @@ TEST_F(MemoryAdapterTest, UsersAndDatastoresAreSeparate) {
   caf::SyncObj foreign = change(caf::Action::kCreate, "", "x");
   foreign.user = UserId("bob");
   EXPECT_EQ(apply1(foreign, alice_).status.code(), StatusCode::kInvalidArgument);
-  EXPECT_EQ(adapter_.current_anchor(caf::StoreRef{UserId(), "notes", {}}).error().code(),
-            StatusCode::kInvalidArgument);
+  EXPECT_EQ(adapter_.current_anchor(caf::StoreRef{UserId(), "notes", {}}).error().code(), StatusCode::kInvalidArgument);
 }
 
 TEST_F(MemoryAdapterTest, SearchByGuidsContainsAndLimit) {

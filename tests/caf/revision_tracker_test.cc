@@ -203,12 +203,12 @@ TEST_F(RevisionTrackerTest, ChangesByOthersAreDetected) {
   EXPECT_EQ(first.changes.size(), 3u);
   EXPECT_EQ(first.anchor, Anchor("3"));
 
-  backend_.put(alice_, "d", "D");          // created
-  backend_.put(alice_, "b", "B2");         // edited
+  backend_.put(alice_, "d", "D");                     // created
+  backend_.put(alice_, "b", "B2");                    // edited
   backend_.collections["alice/contacts"].erase("c");  // deleted
   ChangeSet next = changes(first.anchor, alice_);
-  EXPECT_EQ(actions(next), (std::map<std::string, Action>{
-                               {"b", Action::kUpdate}, {"c", Action::kDelete}, {"d", Action::kCreate}}));
+  EXPECT_EQ(actions(next),
+            (std::map<std::string, Action>{{"b", Action::kUpdate}, {"c", Action::kDelete}, {"d", Action::kCreate}}));
   EXPECT_GT(num(next.anchor), num(first.anchor));
   for (const auto& obj : next.changes) {
     EXPECT_GT(num(obj.anchor), num(first.anchor));

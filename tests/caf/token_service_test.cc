@@ -153,8 +153,8 @@ TEST_F(TokenServiceTest, NodesSharingTheKeyAcceptEachOthersTokens) {
 }
 
 TEST_F(TokenServiceTest, MalformedValuesAreRefused) {
-  for (const std::string value : {"", "garbage", "v1", "v1....", "v2.YWxpY2U=.1.9999999999.00", "v1.a.b.c.d.e",
-                                  "v1.YWxpY2U=.x.9999999999.00"}) {
+  for (const std::string value :
+       {"", "garbage", "v1", "v1....", "v2.YWxpY2U=.1.9999999999.00", "v1.a.b.c.d.e", "v1.YWxpY2U=.x.9999999999.00"}) {
     auto verified = tokens_.verify(value);
     ASSERT_FALSE(verified) << value;
     EXPECT_EQ(verified.error().code(), StatusCode::kUnauthenticated) << value;

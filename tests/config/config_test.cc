@@ -272,7 +272,8 @@ TEST(ConfigTest, StoreMissingAdapterOrContentType) {
 TEST(ConfigTest, ConflictPoliciesIncludeNewestWinsAndMerge) {
   for (const char* policy : {"server-wins", "client-wins", "newest-wins", "merge", "duplicate", "report"}) {
     auto c = load_config_string(std::string("[stores.c]\nadapter = \"x\"\ncontent_type = \"text/vcard\"\n"
-                                            "conflict_policy = \"") + policy + "\"\n",
+                                            "conflict_policy = \"") +
+                                    policy + "\"\n",
                                 "conf.toml");
     ASSERT_TRUE(c) << c.error().to_string();
     EXPECT_STREQ(caf::conflict_policy_name(c->stores[0].conflict_policy), policy);
@@ -306,8 +307,8 @@ TEST(ConfigTest, DatabaseIsEmptyByDefaultAndTakesOnlyAPostgresqlUri) {
   auto defaults = load_config_string("", "conf.toml");
   ASSERT_TRUE(defaults) << defaults.error().to_string();
   EXPECT_EQ(defaults->database, "");  // conflux.db in data_dir
-  auto pg = load_config_string("[storage]\ndatabase = \"postgresql://conflux@/conflux?host=/run/postgresql\"\n",
-                               "conf.toml");
+  auto pg =
+      load_config_string("[storage]\ndatabase = \"postgresql://conflux@/conflux?host=/run/postgresql\"\n", "conf.toml");
   ASSERT_TRUE(pg) << pg.error().to_string();
   EXPECT_EQ(pg->database, "postgresql://conflux@/conflux?host=/run/postgresql");
   EXPECT_EQ(config_keys(*pg).at("storage.database"), pg->database);
@@ -451,9 +452,10 @@ TEST(ConfigErrors, ListenMustBeAnIpAddress) {
 }
 
 TEST(ConfigErrors, LocateGivesLaterErrorsTheLineOfTheirKey) {
-  auto c = load_config_string("[storage]\ndata_dir = \"/x\"\n\n[stores.books]\nadapter = \"vdir\"\n"
-                              "content_type = \"text/vcard\"\nroots = \"/srv\"\n",
-                              "conf.toml");
+  auto c = load_config_string(
+      "[storage]\ndata_dir = \"/x\"\n\n[stores.books]\nadapter = \"vdir\"\n"
+      "content_type = \"text/vcard\"\nroots = \"/srv\"\n",
+      "conf.toml");
   ASSERT_TRUE(c) << c.error().to_string();
   // A key the file sets: its line; a key it lacks: its section's line.
   EXPECT_EQ(locate(*c, Status::invalid_argument("stores.books.roots: unknown key for adapter vdir")).message(),

@@ -81,8 +81,8 @@ TEST_F(PreferencesTest, FailedCheckRefusesTheWholeReload) {
 }
 
 TEST_F(PreferencesTest, SubscriberCheckRefusesOnlyWhenItsKeysChanged) {
-  prefs_.on_change({"picky", {"auth.md5"}, [](const Config&) { return Status::invalid_argument("no"); },
-                    [](const Config&) {}});
+  prefs_.on_change(
+      {"picky", {"auth.md5"}, [](const Config&) { return Status::invalid_argument("no"); }, [](const Config&) {}});
   EXPECT_TRUE(prefs_.reload(with_policy("report")).status.is_ok());
   Config md5_off = with_policy("report");
   md5_off.auth.md5 = false;

@@ -30,11 +30,20 @@ const fs::path kIcalDir = fs::path(CONFLUX_TEST_DATA_DIR) / "ical";
 // Files holding no VEVENT/VTODO: time zones only, free/busy, VJOURNAL memos
 // (walked as notes below), and libical's garbage-in test files.
 const char* const kNoItems[] = {
-    "horde-icalendar/empty.ics",        "horde-icalendar/timezone3.ics",  "horde-icalendar/vfreebusy1.ics",
-    "horde-icalendar/vfreebusy2.ics",   "horde-icalendar/date.ics",       "libical/caltime.ics",
-    "libical/issue252.ics",             "libical/issue253.ics",           "libical/zday.ics",
-    "libical/zoneinfo-America-New_York.ics", "libical/zoneinfo-Europe-Berlin.ics",
-    "syncevolution/eds_memo.ics",       "vobject/timezones.ics",          "vobject/tz_us_eastern.ics",
+    "horde-icalendar/empty.ics",
+    "horde-icalendar/timezone3.ics",
+    "horde-icalendar/vfreebusy1.ics",
+    "horde-icalendar/vfreebusy2.ics",
+    "horde-icalendar/date.ics",
+    "libical/caltime.ics",
+    "libical/issue252.ics",
+    "libical/issue253.ics",
+    "libical/zday.ics",
+    "libical/zoneinfo-America-New_York.ics",
+    "libical/zoneinfo-Europe-Berlin.ics",
+    "syncevolution/eds_memo.ics",
+    "vobject/timezones.ics",
+    "vobject/tz_us_eastern.ics",
 };
 
 // Known losses, each with its reason; for these files parsing must still
@@ -96,8 +105,7 @@ std::string wrap_bare_components(const std::string& text) {
 
 std::string read_calendar(const fs::path& path) {
   std::string text = read_file(path);
-  bool bare = std::find(std::begin(kBareComponents), std::end(kBareComponents), rel(path)) !=
-              std::end(kBareComponents);
+  bool bare = std::find(std::begin(kBareComponents), std::end(kBareComponents), rel(path)) != std::end(kBareComponents);
   return bare ? wrap_bare_components(text) : text;
 }
 
@@ -172,15 +180,14 @@ TEST(CalendarCorpusTest, EveryItemParsesRoundTripsAndConvertsWithoutLoss) {
         if (!lost.empty() || original != again_keys) ++known_losses;
         continue;
       }
-      EXPECT_TRUE(lost.empty()) << "lost via " << other.to_string() << ":" << describe(lost) << "\n"
-                                << there_text;
+      EXPECT_TRUE(lost.empty()) << "lost via " << other.to_string() << ":" << describe(lost) << "\n" << there_text;
 
       EXPECT_EQ(item.identity_key(), (*back)->identity_key());
       EXPECT_EQ(item.kind(), (*back)->kind());
     }
   }
-  std::cout << "[ corpus ] " << files.size() << " files, " << events << " events, " << tasks << " tasks ("
-            << from_vcal << " from vCalendar 1.0), " << known_losses << " items with a known loss\n";
+  std::cout << "[ corpus ] " << files.size() << " files, " << events << " events, " << tasks << " tasks (" << from_vcal
+            << " from vCalendar 1.0), " << known_losses << " items with a known loss\n";
   // 498 events and 31 tasks in 92 files at the time of writing.
   EXPECT_GE(events, 490u);
   EXPECT_GE(tasks, 30u);

@@ -62,9 +62,10 @@ TEST(CalendarTest, FloatingUtcAndTzidTimesKeepTheirInstant) {
 }
 
 TEST(CalendarTest, ZonedRecurrenceKeepsLocalTimeAcrossDstThroughVcal10) {
-  auto item = must_parse(ical(
-      "BEGIN:VEVENT\r\nUID:w\r\nDTSTART;TZID=Europe/Berlin:20260316T093000\r\n"
-      "RRULE:FREQ=WEEKLY;COUNT=4\r\nEND:VEVENT\r\n", kBerlin));
+  auto item =
+      must_parse(ical("BEGIN:VEVENT\r\nUID:w\r\nDTSTART;TZID=Europe/Berlin:20260316T093000\r\n"
+                      "RRULE:FREQ=WEEKLY;COUNT=4\r\nEND:VEVENT\r\n",
+                      kBerlin));
   auto text = item->write(vcal10_format());
   ASSERT_TRUE(text.has_value());
   EXPECT_NE(text->find("TZ:+01:00"), std::string::npos) << *text;
@@ -84,8 +85,10 @@ class AllDayInTimeZone : public ::testing::TestWithParam<const char*> {
     tzset();
   }
   void TearDown() override {
-    if (had_) setenv("TZ", saved_.c_str(), 1);
-    else unsetenv("TZ");
+    if (had_)
+      setenv("TZ", saved_.c_str(), 1);
+    else
+      unsetenv("TZ");
     tzset();
   }
   std::string saved_;
@@ -93,9 +96,9 @@ class AllDayInTimeZone : public ::testing::TestWithParam<const char*> {
 };
 
 TEST_P(AllDayInTimeZone, DatesNeverShift) {
-  auto birthday = must_parse(ical(
-      "BEGIN:VEVENT\r\nUID:bd\r\nDTSTART;VALUE=DATE:19810101\r\nDTEND;VALUE=DATE:19810102\r\n"
-      "RRULE:FREQ=YEARLY\r\nSUMMARY:Birthday\r\nEND:VEVENT\r\n"));
+  auto birthday =
+      must_parse(ical("BEGIN:VEVENT\r\nUID:bd\r\nDTSTART;VALUE=DATE:19810101\r\nDTEND;VALUE=DATE:19810102\r\n"
+                      "RRULE:FREQ=YEARLY\r\nSUMMARY:Birthday\r\nEND:VEVENT\r\n"));
   auto text = birthday->write(vcal10_format());
   ASSERT_TRUE(text.has_value());
   EXPECT_NE(text->find("DTSTART:19810101T000000\r\n"), std::string::npos) << *text;
@@ -107,7 +110,9 @@ TEST_P(AllDayInTimeZone, DatesNeverShift) {
   EXPECT_EQ(field_keys(*birthday), field_keys(*back));
   // A phone's all-day event (K770i birthday style, P800 T240000Z end).
   auto phone = must_parse(vcal("BEGIN:VEVENT\r\nDTSTART:20061222T000000\r\nDTEND:20061222T240000Z\r\n"
-                               "SUMMARY:x\r\nEND:VEVENT\r\n", "TZ:+13\r\n"), vcal10_format());
+                               "SUMMARY:x\r\nEND:VEVENT\r\n",
+                               "TZ:+13\r\n"),
+                          vcal10_format());
   EXPECT_EQ(prop_time(*phone, ICAL_DTSTART_PROPERTY), "date:20061222");
   EXPECT_EQ(prop_time(*phone, ICAL_DTEND_PROPERTY), "date:20061223");
 }
@@ -125,7 +130,7 @@ TEST(CalendarTest, Rrule10ToIcal) {
   EXPECT_EQ(rule("MP1 1+ TH 21001231T000000"), "FREQ=MONTHLY;INTERVAL=1;BYDAY=1TH;UNTIL=21001231T000000");
   EXPECT_EQ(rule("MP1 1+ SU #2"), "FREQ=MONTHLY;INTERVAL=1;BYDAY=1SU;COUNT=2");
   EXPECT_EQ(rule("W1 TH 20060427T000000Z"), "FREQ=WEEKLY;INTERVAL=1;BYDAY=TH;UNTIL=20060427T000000Z");
-  EXPECT_EQ(rule("D1"), "FREQ=DAILY;INTERVAL=1;COUNT=2");  // no end = #2
+  EXPECT_EQ(rule("D1"), "FREQ=DAILY;INTERVAL=1;COUNT=2");                        // no end = #2
   EXPECT_EQ(rule("W2 MO WE #3"), "FREQ=WEEKLY;INTERVAL=2;BYDAY=MO,WE;COUNT=6");  // counts intervals
   EXPECT_EQ(rule("MD1 1 15 LD #0"), "FREQ=MONTHLY;INTERVAL=1;BYMONTHDAY=1,15,-1");
   EXPECT_EQ(rule("YM1 6 12 #4"), "FREQ=YEARLY;INTERVAL=1;BYMONTH=6,12;COUNT=8");
@@ -165,14 +170,17 @@ TEST(CalendarTest, AlarmsBothWays) {
   EXPECT_EQ(field_keys(*item), field_keys(*back));
   // A phone's alarms in local time with TZ, snooze and repeat.
   auto phone = must_parse(vcal("BEGIN:VEVENT\r\nDTSTART:20060101T100000\r\nAALARM:20060101T090000;PT5M;2;\r\n"
-                               "END:VEVENT\r\n", "TZ:+01\r\n"), vcal10_format());
+                               "END:VEVENT\r\n",
+                               "TZ:+01\r\n"),
+                          vcal10_format());
   auto keys = field_keys(*phone);
   EXPECT_NE(std::find(keys.begin(), keys.end(), "VEVENT.VALARM=AUDIO@utc:1136102400"), keys.end());
 }
 
 TEST(CalendarTest, TasksKeepDueDatesAndStatus) {
   auto task = must_parse(vcal("BEGIN:VTODO\r\nSUMMARY:t\r\nDUE:20080831T000000\r\nSTATUS:NEEDS ACTION\r\n"
-                              "PRIORITY:1\r\nEND:VTODO\r\n"), vcal10_format());
+                              "PRIORITY:1\r\nEND:VTODO\r\n"),
+                         vcal10_format());
   EXPECT_EQ(task->kind(), DataKind::kTask);
   EXPECT_EQ(prop_time(*task, ICAL_DUE_PROPERTY), "date:20080831");
   auto back = via(*via(*task, ical20_format()), vcal10_format());
@@ -182,11 +190,13 @@ TEST(CalendarTest, TasksKeepDueDatesAndStatus) {
 }
 
 TEST(CalendarTest, IdentityKeyAndMerge) {
-  auto ours = must_parse(ical("BEGIN:VEVENT\r\nDTSTART:20260315T120000Z\r\nSUMMARY:Team  Lunch\r\n"
-                              "CATEGORIES:A\r\nEND:VEVENT\r\n"));
+  auto ours =
+      must_parse(ical("BEGIN:VEVENT\r\nDTSTART:20260315T120000Z\r\nSUMMARY:Team  Lunch\r\n"
+                      "CATEGORIES:A\r\nEND:VEVENT\r\n"));
   EXPECT_EQ(ours->identity_key(), "at:utc:1773576000|team lunch");
-  auto theirs = must_parse(ical("BEGIN:VEVENT\r\nUID:x\r\nDTSTART:20260315T130000Z\r\nSUMMARY:Other\r\n"
-                                "LOCATION:Here\r\nCATEGORIES:B\r\nEND:VEVENT\r\n"));
+  auto theirs =
+      must_parse(ical("BEGIN:VEVENT\r\nUID:x\r\nDTSTART:20260315T130000Z\r\nSUMMARY:Other\r\n"
+                      "LOCATION:Here\r\nCATEGORIES:B\r\nEND:VEVENT\r\n"));
   EXPECT_EQ(theirs->identity_key(), "uid:x");
   auto merged = ours->merged_with(*theirs);
   ASSERT_TRUE(merged.has_value());
@@ -200,10 +210,12 @@ TEST(CalendarTest, IdentityKeyAndMerge) {
 }
 
 TEST(CalendarTest, MergeKeepsBothDescriptions) {
-  auto ours = must_parse(ical("BEGIN:VEVENT\r\nUID:d\r\nDTSTART:20260315T120000Z\r\nDESCRIPTION:Bring slides\r\n"
-                              "END:VEVENT\r\n"));
-  auto theirs = must_parse(ical("BEGIN:VEVENT\r\nUID:d\r\nDTSTART:20260315T120000Z\r\nDESCRIPTION:Room 4\r\n"
-                                "END:VEVENT\r\n"));
+  auto ours =
+      must_parse(ical("BEGIN:VEVENT\r\nUID:d\r\nDTSTART:20260315T120000Z\r\nDESCRIPTION:Bring slides\r\n"
+                      "END:VEVENT\r\n"));
+  auto theirs =
+      must_parse(ical("BEGIN:VEVENT\r\nUID:d\r\nDTSTART:20260315T120000Z\r\nDESCRIPTION:Room 4\r\n"
+                      "END:VEVENT\r\n"));
   auto merged = ours->merged_with(*theirs);
   ASSERT_TRUE(merged.has_value());
   auto text = (*merged)->write(ical20_format());
@@ -212,9 +224,11 @@ TEST(CalendarTest, MergeKeepsBothDescriptions) {
 }
 
 TEST(CalendarTest, BadInputIsInvalidArgument) {
-  for (const char* bad : {"", "garbage", "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nEND:VCALENDAR\r\n",
-                          "BEGIN:VEVENT\r\nUID:x\r\nEND:VEVENT\r\n", "BEGIN:VCALENDAR\r\nVERSION:1.0\r\nBEGIN:VEVENT\r\n",
-                          "BEGIN:VCALENDAR\r\nVERSION:1.0\r\nBEGIN:VEVENT\r\nRRULE:W1 XX\r\nX BAD:1\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"}) {
+  for (const char* bad :
+       {"", "garbage", "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nEND:VCALENDAR\r\n", "BEGIN:VEVENT\r\nUID:x\r\nEND:VEVENT\r\n",
+        "BEGIN:VCALENDAR\r\nVERSION:1.0\r\nBEGIN:VEVENT\r\n",
+        "BEGIN:VCALENDAR\r\nVERSION:1.0\r\nBEGIN:VEVENT\r\nRRULE:W1 XX\r\nX "
+        "BAD:1\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"}) {
     for (const Format& f : {ical20_format(), vcal10_format()}) {
       auto item = parse(bad, f);
       ASSERT_FALSE(item.has_value()) << bad;
@@ -249,8 +263,10 @@ TEST(CalendarTest, BrokenStructureFailsNamingTheLine) {
     EXPECT_NE(item.error().message().find(c.says), std::string::npos) << item.error().message();
   }
   // A missing final END:VCALENDAR alone is tolerated (Horde's exdate.ics).
-  auto lenient = CalendarItem::parse("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:x\r\n"
-                                     "DTSTART:20260101T100000Z\r\nEND:VEVENT\r\n", ical20_format());
+  auto lenient = CalendarItem::parse(
+      "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:x\r\n"
+      "DTSTART:20260101T100000Z\r\nEND:VEVENT\r\n",
+      ical20_format());
   EXPECT_TRUE(lenient.has_value()) << lenient.error().to_string();
 }
 

@@ -44,8 +44,13 @@ TEST(DataObjectTest, ParseDispatchesOnType) {
       {{"text/x-s4j-sifc", ""}, DataKind::kContact},  // Funambol's SIF-C (data/sif.h)
       {{"application/x-unknown", ""}, DataKind::kFile},
   };
-  const char* bodies[] = {"<File><name>a</name></File>", R"({"table":"t","columns":[]})", "<a/>", "<a/>", "\xff\xd8",
-                          "<contact/>", "<contact/>"};
+  const char* bodies[] = {"<File><name>a</name></File>",
+                          R"({"table":"t","columns":[]})",
+                          "<a/>",
+                          "<a/>",
+                          "\xff\xd8",
+                          "<contact/>",
+                          "<contact/>"};
   for (size_t i = 0; i < std::size(kinds); ++i) {
     auto obj = parse(bodies[i], kinds[i].first);
     ASSERT_TRUE(obj.has_value()) << kinds[i].first.to_string() << ": " << obj.error().to_string();
@@ -75,7 +80,8 @@ TEST(DataObjectTest, WriteSelectsVersionFromFormat) {
 }
 
 TEST(ContactIdentityTest, NormalisedNamePlusFirstPhoneDigits) {
-  auto a = contact("BEGIN:VCARD\nVERSION:3.0\nFN:  Anne   Smith \nTEL;TYPE=CELL:+49 (30) 1-2\nEMAIL:A@B.C\nEND:VCARD\n");
+  auto a =
+      contact("BEGIN:VCARD\nVERSION:3.0\nFN:  Anne   Smith \nTEL;TYPE=CELL:+49 (30) 1-2\nEMAIL:A@B.C\nEND:VCARD\n");
   EXPECT_EQ(a->identity_key(), "anne smith|493012");
   // Same person from a 2.1 phone: different spelling, same key.
   auto b = contact("BEGIN:VCARD\nVERSION:2.1\nFN;CHARSET=UTF-8:ANNE SMITH\nTEL;CELL;PREF:+49-30-12\nEND:VCARD\n");
@@ -117,8 +123,7 @@ TEST(ContactMergeTest, NoteBothChangedKeepsBothTexts) {
 }
 
 TEST(ContactMergeTest, MultiValuedUnionByNormalisedValue) {
-  auto ours = contact(
-      "BEGIN:VCARD\nVERSION:3.0\nFN:A\nTEL;TYPE=CELL:+49 30 123\nEMAIL:Anne@Example.com\nEND:VCARD\n");
+  auto ours = contact("BEGIN:VCARD\nVERSION:3.0\nFN:A\nTEL;TYPE=CELL:+49 30 123\nEMAIL:Anne@Example.com\nEND:VCARD\n");
   auto theirs = contact(
       "BEGIN:VCARD\nVERSION:2.1\nFN:A\nTEL;CELL;PREF:+4930123\nTEL;HOME:555\nEMAIL:anne@example.COM\n"
       "EMAIL:other@x\nADR;HOME:;;Main St;Town;;1;NO\nEND:VCARD\n");
@@ -132,8 +137,7 @@ TEST(ContactMergeTest, MultiValuedUnionByNormalisedValue) {
 }
 
 TEST(ContactMergeTest, GroupsMoveTogetherUnderAFreshName) {
-  auto ours = contact(
-      "BEGIN:VCARD\nVERSION:3.0\nFN:A\nitem1.TEL:111\nitem1.X-ABLabel:work\nEND:VCARD\n");
+  auto ours = contact("BEGIN:VCARD\nVERSION:3.0\nFN:A\nitem1.TEL:111\nitem1.X-ABLabel:work\nEND:VCARD\n");
   auto theirs = contact(
       "BEGIN:VCARD\nVERSION:3.0\nFN:A\nitem1.TEL:222\nitem1.X-ABLabel:lab\nitem2.TEL:111\n"
       "item2.X-ABLabel:work\nEND:VCARD\n");

@@ -114,8 +114,8 @@ std::string item_time(const CalendarItem& item, icalproperty_kind kind) {
   return p ? normalised_time(p, main) : "<missing>";
 }
 
-void expect_dates_through_both_formats(const CalendarItem& item, icalproperty_kind start_kind,
-                                       const std::string& start, icalproperty_kind end_kind, const std::string& end) {
+void expect_dates_through_both_formats(const CalendarItem& item, icalproperty_kind start_kind, const std::string& start,
+                                       icalproperty_kind end_kind, const std::string& end) {
   EXPECT_EQ(item_time(item, start_kind), start);
   EXPECT_EQ(item_time(item, end_kind), end);
   for (const Format& f : {ical20_format(), vcal10_format()}) {
@@ -160,8 +160,7 @@ TEST_P(DateOnlyInTimeZone, TaskDueOnADay) {
   auto task = CalendarItem::parse(ical, ical20_format());
   ASSERT_TRUE(task.has_value()) << task.error().to_string();
   ASSERT_EQ((*task)->kind(), DataKind::kTask);
-  expect_dates_through_both_formats(**task, ICAL_DTSTART_PROPERTY, "date:20270101", ICAL_DUE_PROPERTY,
-                                    "date:20270131");
+  expect_dates_through_both_formats(**task, ICAL_DTSTART_PROPERTY, "date:20270101", ICAL_DUE_PROPERTY, "date:20270131");
 }
 
 // Both the zone names and the fixed-offset Etc zones (POSIX sign: Etc/GMT+10

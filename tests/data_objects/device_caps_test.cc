@@ -52,7 +52,7 @@ TEST(KeepFieldsTest, PropertiesTheCtCapLacksAndAddressesBeyondMaxOccurSurvive) {
   const FormatCaps phone = caps_of(Format::vcard21(), {{"N", {}}, {"FN", {}}, {"TEL", {}}, {"ADR", 1}, {"BDAY", {}}});
   auto merged = keep_fields_device_cannot_hold(*update, *server, &phone);
   ASSERT_TRUE(merged.has_value()) << merged.error().to_string();
-  EXPECT_EQ(values_of(**merged, "TEL"), Strings{"+44 2"});  // the device's change
+  EXPECT_EQ(values_of(**merged, "TEL"), Strings{"+44 2"});     // the device's change
   EXPECT_EQ(values_of(**merged, "NOTE"), Strings{"Analyst"});  // not in the CTCap: kept
   EXPECT_EQ(values_of(**merged, "ADR"), (Strings{";;1 Home St;London;;;UK", ";;2 Work Rd;London;;;UK"}));
   // Date-only stays date-only on the way to 3.0.
@@ -64,8 +64,8 @@ TEST(KeepFieldsTest, PropertiesTheCtCapLacksAndAddressesBeyondMaxOccurSurvive) {
 TEST(KeepFieldsTest, APropertyTheCtCapListsButTheUpdateLacksWasDeleted) {
   auto server = object(kServerCard, Format::vcard30());
   auto update = object(kPhoneUpdate, Format::vcard21());
-  const FormatCaps phone = caps_of(Format::vcard21(), {{"N", {}}, {"FN", {}}, {"TEL", {}}, {"ADR", {}},
-                                                       {"NOTE", {}}, {"BDAY", {}}});
+  const FormatCaps phone =
+      caps_of(Format::vcard21(), {{"N", {}}, {"FN", {}}, {"TEL", {}}, {"ADR", {}}, {"NOTE", {}}, {"BDAY", {}}});
   auto merged = keep_fields_device_cannot_hold(*update, *server, &phone);
   ASSERT_TRUE(merged.has_value());
   EXPECT_TRUE(values_of(**merged, "NOTE").empty());
@@ -90,8 +90,8 @@ TEST(KeepFieldsTest, XWildcardCoversEveryXProperty) {
   const FormatCaps caps = caps_of(Format::vcard30(), {{"FN", {}}, {"X-*", {}}});
   auto merged = keep_fields_device_cannot_hold(*update, *server, &caps);
   ASSERT_TRUE(merged.has_value());
-  EXPECT_TRUE(values_of(**merged, "X-FOO").empty());         // listed through X-*: deleted
-  EXPECT_EQ(values_of(**merged, "NOTE"), Strings{"n"});      // not listed: kept
+  EXPECT_TRUE(values_of(**merged, "X-FOO").empty());     // listed through X-*: deleted
+  EXPECT_EQ(values_of(**merged, "NOTE"), Strings{"n"});  // not listed: kept
 }
 
 TEST(KeepFieldsTest, AnEmptySlotOfAnUnlistedPropertyDoesNotDeleteIt) {
@@ -228,10 +228,9 @@ TEST(SniffFormatTest, EveryMalformedCorpusObjectNeedsTheParser) {
                            "vcard/malformed/vcardfuzz505903588.vcf"}) {
     EXPECT_FALSE(sniff_format(read_data(file), Format::vcard30()).has_value()) << file;
   }
-  for (const char* file : {"badline.ics", "fuzz448717854.ics", "fuzz458943970.ics", "fuzz472865252.ics",
-                           "issue250.ics", "issue251.ics", "poc-05.ics", "recur-errors.ics"}) {
-    EXPECT_FALSE(sniff_format(read_data(std::string("ical/malformed/") + file), ical20_format()).has_value())
-        << file;
+  for (const char* file : {"badline.ics", "fuzz448717854.ics", "fuzz458943970.ics", "fuzz472865252.ics", "issue250.ics",
+                           "issue251.ics", "poc-05.ics", "recur-errors.ics"}) {
+    EXPECT_FALSE(sniff_format(read_data(std::string("ical/malformed/") + file), ical20_format()).has_value()) << file;
   }
 }
 

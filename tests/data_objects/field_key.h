@@ -20,9 +20,9 @@ inline std::string field_key(const VCardProperty& p) {
   for (const auto& t : types) key += t + ",";
   key += "] ";
   for (const auto& v : p.values) {
-    key += p.kind == ValueKind::kBinary ? "<" + std::to_string(v.size()) + " bytes " +
-                                              std::to_string(std::hash<std::string>{}(v)) + ">"
-                                        : v;
+    key += p.kind == ValueKind::kBinary
+               ? "<" + std::to_string(v.size()) + " bytes " + std::to_string(std::hash<std::string>{}(v)) + ">"
+               : v;
     key += '|';
   }
   return key;

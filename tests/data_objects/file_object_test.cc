@@ -34,8 +34,8 @@ TEST(FileTest, OmadsFileWithBase64BodyAndAllFields) {
 }
 
 TEST(FileTest, PlainTextBodyWithoutEncoding) {
-  auto file = File::parse(omads("<name>a.txt</name><cttype>text/plain</cttype><body>x &lt; y</body>"),
-                          omads_file_format());
+  auto file =
+      File::parse(omads("<name>a.txt</name><cttype>text/plain</cttype><body>x &lt; y</body>"), omads_file_format());
   ASSERT_TRUE(file.has_value()) << file.error().to_string();
   EXPECT_EQ((*file)->fields().body, "x < y");
 }

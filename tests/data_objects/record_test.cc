@@ -106,7 +106,8 @@ TEST(RecordTest, IdentityIsTableAndPrimaryKey) {
       {"name":"no","type":"integer","value":7},{"name":"x","type":"text","value":"a"}]})");
   auto b = Record::parse(R"({"table":"p","key":["cc","no"],"columns":[{"name":"no","type":"integer","value":7},
       {"name":"cc","type":"text","value":"de"},{"name":"x","type":"text","value":"b"}]})");
-  auto null_key = Record::parse(R"({"table":"p","key":["no"],"columns":[{"name":"no","type":"integer","value":null}]})");
+  auto null_key =
+      Record::parse(R"({"table":"p","key":["no"],"columns":[{"name":"no","type":"integer","value":null}]})");
   auto no_key = Record::parse(R"({"table":"p","columns":[{"name":"no","type":"integer","value":1}]})");
   ASSERT_TRUE(a && b && null_key && no_key);
   EXPECT_EQ((*a)->identity_key(), "record:p|cc=de|no=7");

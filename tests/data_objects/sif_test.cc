@@ -53,8 +53,8 @@ std::vector<SifItem> corpus_items() {
           std::string format = child_text(item, "Meta/Format");
           if (format.empty()) format = child_text(cmd.node(), "Meta/Format");
           if (format == "b64") data = base64_decode(data).value_or("");
-          out.push_back({file.parent_path().filename().string() + "/" + file.filename().string() + " " + kind,
-                         type, data});
+          out.push_back(
+              {file.parent_path().filename().string() + "/" + file.filename().string() + " " + kind, type, data});
         }
       }
     }
@@ -105,8 +105,8 @@ std::map<std::string, std::string> sif_fields(const std::string& bytes) {
 // default, no data of its own.
 bool is_default(const std::string& name, const std::string& value) {
   static const std::map<std::string, std::string> defaults = {
-      {"Importance", "1"}, {"Sensitivity", "0"}, {"BusyStatus", "2"}, {"AllDayEvent", "0"},
-      {"IsRecurring", "0"}, {"ReminderSet", "0"}, {"Complete", "0"}, {"Status", "0"}};
+      {"Importance", "1"},  {"Sensitivity", "0"}, {"BusyStatus", "2"}, {"AllDayEvent", "0"},
+      {"IsRecurring", "0"}, {"ReminderSet", "0"}, {"Complete", "0"},   {"Status", "0"}};
   auto it = defaults.find(name);
   return it != defaults.end() && it->second == value;
 }
@@ -145,7 +145,8 @@ TEST(SifTest, ContactReachesVcard30WithItsFieldsAndComesBack) {
       "<?xml version=\"1.0\" encoding=\"UTF-8\"?><contact><FirstName>Anna</FirstName><LastName>M\xC3\xBCller</LastName>"
       "<FileAs>M\xC3\xBCller, Anna</FileAs><CompanyName>ACME</CompanyName><Department>R&amp;D</Department>"
       "<JobTitle>Engineer</JobTitle><Email1Address>anna@example.com</Email1Address>"
-      "<Email3Address>a.mueller@acme.example</Email3Address><BusinessTelephoneNumber>+49 30 1234</BusinessTelephoneNumber>"
+      "<Email3Address>a.mueller@acme.example</Email3Address><BusinessTelephoneNumber>+49 30 "
+      "1234</BusinessTelephoneNumber>"
       "<MobileTelephoneNumber>+49 170 555</MobileTelephoneNumber><HomeFaxNumber>+49 30 999</HomeFaxNumber>"
       "<HomeAddressStreet>Hauptstr. 1</HomeAddressStreet><HomeAddressCity>Berlin</HomeAddressCity>"
       "<HomeAddressPostalCode>10115</HomeAddressPostalCode><Birthday>1980-02-29</Birthday>"
@@ -155,12 +156,12 @@ TEST(SifTest, ContactReachesVcard30WithItsFieldsAndComesBack) {
   ASSERT_TRUE(contact.has_value()) << contact.error().to_string();
   auto vcard = (*contact)->write(Format::vcard30());
   ASSERT_TRUE(vcard.has_value());
-  for (const char* line : {"FN:Müller\\, Anna", "N:Müller;Anna;;;", "ORG:ACME;R&D", "TITLE:Engineer",
-                           "EMAIL;TYPE=INTERNET:anna@example.com", "EMAIL;TYPE=INTERNET,WORK:a.mueller@acme.example",
-                           "TEL;TYPE=VOICE,WORK:+49 30 1234", "TEL;TYPE=CELL:+49 170 555", "TEL;TYPE=FAX,HOME:+49 30 999",
-                           "ADR;TYPE=HOME:;;Hauptstr. 1;Berlin;;10115;", "BDAY:1980-02-29",
-                           "NOTE:line one\\nline two", "CATEGORIES:Business,VIP", "X-EVOLUTION-SPOUSE:Bob",
-                           "X-SIF-BILLINGINFORMATION:cost centre 7"}) {
+  for (const char* line :
+       {"FN:Müller\\, Anna", "N:Müller;Anna;;;", "ORG:ACME;R&D", "TITLE:Engineer",
+        "EMAIL;TYPE=INTERNET:anna@example.com", "EMAIL;TYPE=INTERNET,WORK:a.mueller@acme.example",
+        "TEL;TYPE=VOICE,WORK:+49 30 1234", "TEL;TYPE=CELL:+49 170 555", "TEL;TYPE=FAX,HOME:+49 30 999",
+        "ADR;TYPE=HOME:;;Hauptstr. 1;Berlin;;10115;", "BDAY:1980-02-29", "NOTE:line one\\nline two",
+        "CATEGORIES:Business,VIP", "X-EVOLUTION-SPOUSE:Bob", "X-SIF-BILLINGINFORMATION:cost centre 7"}) {
     EXPECT_NE(vcard->find(line), std::string::npos) << line << "\n" << *vcard;
   }
   // Through the vCard store and back to the SIF device: the same fields.
@@ -208,9 +209,10 @@ TEST(SifTest, RecurringEventWithReminderBecomesRruleAndAlarm) {
 }
 
 TEST(SifTest, AllDayEventNamesItsLastDayInSifAndTheDayAfterInIcalendar) {
-  auto event = parse("<appointment><Subject>Holiday</Subject><AllDayEvent>1</AllDayEvent><Start>2024-12-24</Start>"
-                     "<End>2024-12-26</End></appointment>",
-                     sif_event_format());
+  auto event = parse(
+      "<appointment><Subject>Holiday</Subject><AllDayEvent>1</AllDayEvent><Start>2024-12-24</Start>"
+      "<End>2024-12-26</End></appointment>",
+      sif_event_format());
   ASSERT_TRUE(event.has_value()) << event.error().to_string();
   auto ical = (*event)->write(ical20_format());
   ASSERT_TRUE(ical.has_value());
@@ -225,9 +227,10 @@ TEST(SifTest, AllDayEventNamesItsLastDayInSifAndTheDayAfterInIcalendar) {
 }
 
 TEST(SifTest, TaskAndNote) {
-  auto task = parse("<task><Subject>Report</Subject><DueDate>2024-03-01</DueDate><Complete>1</Complete>"
-                    "<DateCompleted>20240229T120000Z</DateCompleted><Importance>2</Importance></task>",
-                    sif_task_format());
+  auto task = parse(
+      "<task><Subject>Report</Subject><DueDate>2024-03-01</DueDate><Complete>1</Complete>"
+      "<DateCompleted>20240229T120000Z</DateCompleted><Importance>2</Importance></task>",
+      sif_task_format());
   ASSERT_TRUE(task.has_value()) << task.error().to_string();
   EXPECT_EQ((*task)->kind(), DataKind::kTask);
   auto ical = (*task)->write(ical20_format());
@@ -238,8 +241,8 @@ TEST(SifTest, TaskAndNote) {
   }
   EXPECT_FALSE((*task)->write(sif_event_format()).has_value()) << "a task is no appointment";
 
-  auto note = parse("<note><Subject>Shopping</Subject><Body>milk\r\neggs</Body><Color>3</Color></note>",
-                    sif_note_format());
+  auto note =
+      parse("<note><Subject>Shopping</Subject><Body>milk\r\neggs</Body><Color>3</Color></note>", sif_note_format());
   ASSERT_TRUE(note.has_value()) << note.error().to_string();
   EXPECT_EQ(*(*note)->write(text_plain_format()), "milk\neggs");
   auto vnote = (*note)->write(vnote11_format());
@@ -253,13 +256,15 @@ TEST(SifTest, TaskAndNote) {
 }
 
 TEST(SifTest, UpdateKeepsWhatSifCannotHoldAndDeletesWhatItClears) {
-  auto server = parse("BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Anna\r\nN:;Anna;;;\r\nTITLE:Boss\r\nGEO:52.5;13.4\r\n"
-                      "X-JABBER:anna@jabber.example\r\nEND:VCARD\r\n",
-                      Format::vcard30());
+  auto server = parse(
+      "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Anna\r\nN:;Anna;;;\r\nTITLE:Boss\r\nGEO:52.5;13.4\r\n"
+      "X-JABBER:anna@jabber.example\r\nEND:VCARD\r\n",
+      Format::vcard30());
   ASSERT_TRUE(server.has_value());
-  auto update = parse("<contact><FirstName>Anna</FirstName><FileAs>Anna</FileAs><JobTitle></JobTitle>"
-                      "<MobileTelephoneNumber>123</MobileTelephoneNumber></contact>",
-                      sif_contact_format());
+  auto update = parse(
+      "<contact><FirstName>Anna</FirstName><FileAs>Anna</FileAs><JobTitle></JobTitle>"
+      "<MobileTelephoneNumber>123</MobileTelephoneNumber></contact>",
+      sif_contact_format());
   ASSERT_TRUE(update.has_value());
   const FormatCaps caps = sif_caps(sif_contact_format().mime_type);
   auto merged = keep_fields_device_cannot_hold(**update, **server, &caps);

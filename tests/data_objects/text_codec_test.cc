@@ -8,10 +8,10 @@ namespace {
 
 TEST(TextCodecTest, QuotedPrintableDecode) {
   EXPECT_EQ(qp_decode("Zden=C4=9Bk"), "Zden\xC4\x9Bk");
-  EXPECT_EQ(qp_decode("a=\r\nb=\nc"), "abc");         // soft breaks
-  EXPECT_EQ(qp_decode("=D0="), "\xD0");               // trailing soft break
-  EXPECT_EQ(qp_decode("1=2 =zz ="), "1=2 =zz ");      // stray '=' kept
-  EXPECT_EQ(qp_decode("=c3=a4"), "\xC3\xA4");         // lower-case hex
+  EXPECT_EQ(qp_decode("a=\r\nb=\nc"), "abc");     // soft breaks
+  EXPECT_EQ(qp_decode("=D0="), "\xD0");           // trailing soft break
+  EXPECT_EQ(qp_decode("1=2 =zz ="), "1=2 =zz ");  // stray '=' kept
+  EXPECT_EQ(qp_decode("=c3=a4"), "\xC3\xA4");     // lower-case hex
 }
 
 TEST(TextCodecTest, QuotedPrintableEncode) {
@@ -33,9 +33,9 @@ TEST(TextCodecTest, QuotedPrintableEncode) {
 TEST(TextCodecTest, Utf8Validity) {
   EXPECT_TRUE(is_valid_utf8("plain ä € 😀"));
   EXPECT_FALSE(is_valid_utf8("\xFC"));
-  EXPECT_FALSE(is_valid_utf8("\xC0\xAF"));          // overlong
-  EXPECT_FALSE(is_valid_utf8("\xED\xA0\x80"));      // surrogate
-  EXPECT_FALSE(is_valid_utf8("\xE2\x82"));          // cut short
+  EXPECT_FALSE(is_valid_utf8("\xC0\xAF"));      // overlong
+  EXPECT_FALSE(is_valid_utf8("\xED\xA0\x80"));  // surrogate
+  EXPECT_FALSE(is_valid_utf8("\xE2\x82"));      // cut short
 }
 
 TEST(TextCodecTest, Utf8PrefixNeverSplitsASequence) {

@@ -84,7 +84,8 @@ TEST(VCardCorpusTest, EveryCardParsesRoundTripsAndConvertsWithoutLoss) {
       ASSERT_TRUE(reparsed.has_value()) << reparsed.error().to_string() << "\n" << own;
       auto again = field_keys(*reparsed);
       EXPECT_EQ(original, again) << "lost:" << describe(missing_keys(original, again))
-                                 << "\n  gained:" << describe(missing_keys(again, original)) << "\n" << own;
+                                 << "\n  gained:" << describe(missing_keys(again, original)) << "\n"
+                                 << own;
 
       // Every other version and back.
       for (VCardVersion other : kVersions) {

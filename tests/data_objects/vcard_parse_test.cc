@@ -55,7 +55,8 @@ TEST(VCardParseTest, Iso88591AndWindows1252Charsets) {
       "N;CHARSET=ISO-8859-1;ENCODING=QUOTED-PRINTABLE:M=FCller;J=F6rg\r\n"
       "FN;CHARSET=iso-8859-1:M\xFCller\r\n"
       "NOTE;CHARSET=windows-1252:5 \x80\r\n"
-      "TITLE:Gr\xFC\xDF" "e\r\n"  // no CHARSET, not UTF-8: read as windows-1252
+      "TITLE:Gr\xFC\xDF"
+      "e\r\n"  // no CHARSET, not UTF-8: read as windows-1252
       "END:VCARD\r\n");
   EXPECT_EQ(prop(card, "N").values, (Strings{"Müller", "Jörg"}));
   EXPECT_EQ(prop(card, "FN").values, (Strings{"Müller"}));
@@ -187,8 +188,8 @@ TEST(VCardParseTest, GroupsAndXPropertiesKept) {
 }
 
 TEST(VCardParseTest, Vcard40TelUriAndGeo) {
-  VCard card = parse_ok(
-      "BEGIN:VCARD\nVERSION:4.0\nTEL;VALUE=uri;TYPE=cell:tel:+1-555\nGEO:geo:37.38,-122.08\nEND:VCARD\n");
+  VCard card =
+      parse_ok("BEGIN:VCARD\nVERSION:4.0\nTEL;VALUE=uri;TYPE=cell:tel:+1-555\nGEO:geo:37.38,-122.08\nEND:VCARD\n");
   EXPECT_EQ(prop(card, "TEL").values, (Strings{"+1-555"}));
   EXPECT_EQ(prop(card, "TEL").param("VALUE"), nullptr);
   EXPECT_EQ(prop(card, "GEO").values, (Strings{"37.38", "-122.08"}));

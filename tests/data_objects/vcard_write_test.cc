@@ -94,7 +94,8 @@ TEST(VCardWriteTest, Vcard21FoldsOnlyBeforeWhitespace) {
 }
 
 TEST(VCardWriteTest, ParametersPerVersion) {
-  VCard card = parse_ok("BEGIN:VCARD\nVERSION:3.0\nTEL;TYPE=HOME,VOICE:+1 555\nEMAIL;TYPE=INTERNET,PREF:a@b.c\nEND:VCARD\n");
+  VCard card =
+      parse_ok("BEGIN:VCARD\nVERSION:3.0\nTEL;TYPE=HOME,VOICE:+1 555\nEMAIL;TYPE=INTERNET,PREF:a@b.c\nEND:VCARD\n");
   std::string v21 = write_vcard(card, VCardVersion::k21);
   EXPECT_NE(v21.find("TEL;HOME;VOICE:+1 555\r\n"), std::string::npos) << v21;
   EXPECT_NE(v21.find("EMAIL;INTERNET;PREF:a@b.c\r\n"), std::string::npos);
@@ -168,8 +169,8 @@ TEST(VCardWriteTest, Vcard40HasNoCharsetOrEncoding) {
 }
 
 TEST(VCardWriteTest, Vcard40OnlyPropertiesSurviveATripDown) {
-  VCard card = parse_ok(
-      "BEGIN:VCARD\nVERSION:4.0\nFN:A\nKIND:individual\nGENDER:M;boy\nANNIVERSARY:20090808\nEND:VCARD\n");
+  VCard card =
+      parse_ok("BEGIN:VCARD\nVERSION:4.0\nFN:A\nKIND:individual\nGENDER:M;boy\nANNIVERSARY:20090808\nEND:VCARD\n");
   std::string v30 = write_vcard(card, VCardVersion::k30);
   EXPECT_NE(v30.find("X-VCARD4-KIND:individual\r\n"), std::string::npos) << v30;
   EXPECT_NE(v30.find("X-VCARD4-GENDER:M;boy\r\n"), std::string::npos) << v30;

@@ -51,8 +51,7 @@ TEST(XmlDocumentTest, BrokenDocumentsAreRejectedWithTheOffset) {
 }
 
 TEST(XmlDocumentTest, ExternalEntitiesAreNotExpanded) {
-  const char* xxe =
-      "<?xml version=\"1.0\"?><!DOCTYPE a [<!ENTITY e SYSTEM \"file:///etc/passwd\">]><a>&e;</a>";
+  const char* xxe = "<?xml version=\"1.0\"?><!DOCTYPE a [<!ENTITY e SYSTEM \"file:///etc/passwd\">]><a>&e;</a>";
   auto doc = parse(xxe, xml_format());
   if (doc) {
     auto out = (*doc)->write(xml_format());
@@ -101,8 +100,8 @@ TEST(XmlDocumentTest, ElementLevelMerge) {
   const DataObject& m = **merged;
   const auto& doc = static_cast<const XmlDocument&>(m).document();
   EXPECT_STREQ(doc.child("book").attribute("year").value(), "1965");
-  EXPECT_EQ(text_at(m, "/book/title"), "Dune");                 // ours wins
-  EXPECT_EQ(text_at(m, "/book/note"), "signed");                // ours was empty
+  EXPECT_EQ(text_at(m, "/book/title"), "Dune");   // ours wins
+  EXPECT_EQ(text_at(m, "/book/note"), "signed");  // ours was empty
   EXPECT_EQ(text_at(m, "/book/chapter[@id='1']/title"), "Prophecy");
   EXPECT_EQ(text_at(m, "/book/chapter[@id='1']/summary"), "Arrakis");
   EXPECT_STREQ(doc.select_node("/book/chapter[@id='1']").node().attribute("pages").value(), "40");

@@ -101,10 +101,10 @@ TEST_F(CommandGroupsTest, FailedAtomicInsideSyncRollsBackAddReplaceAndDelete) {
   seed(a, {"Ann", "Ben"});
   const auto before = sorted_server();
   open_session(a);
-  Message m = send_sync(a, {group(CommandKind::kAtomic, {change(CommandKind::kAdd, "N1", vcard("Cid")),
-                                                         change(CommandKind::kReplace, luids_[0], vcard("Ann Two")),
-                                                         change(CommandKind::kDelete, luids_[1]),
-                                                         incomplete_add("N2")})});
+  Message m =
+      send_sync(a, {group(CommandKind::kAtomic, {change(CommandKind::kAdd, "N1", vcard("Cid")),
+                                                 change(CommandKind::kReplace, luids_[0], vcard("Ann Two")),
+                                                 change(CommandKind::kDelete, luids_[1]), incomplete_add("N2")})});
   const Command* atomic = find_status(m, "Atomic");
   ASSERT_NE(atomic, nullptr);
   EXPECT_EQ(atomic->code, 507);
@@ -127,11 +127,12 @@ TEST_F(CommandGroupsTest, FailedAtomicRollsBackUnderAnUnrestrictedReadToken) {
   const auto before = sorted_server();
   accounts_.set_access("alice", "contacts", caf::TokenKind::kUnrestrictedRead);
   open_session(a);  // its messages carry credentials, so its writes are allowed
-  auto m = a.send({sync_cmd("contacts", {group(CommandKind::kAtomic,
-                                               {change(CommandKind::kAdd, "N1", vcard("Cid")),
-                                                change(CommandKind::kReplace, luids_[0], vcard("Ann Two")),
-                                                change(CommandKind::kDelete, luids_[1]), incomplete_add("N2")})})},
-                  true, true);
+  auto m =
+      a.send({sync_cmd("contacts",
+                       {group(CommandKind::kAtomic, {change(CommandKind::kAdd, "N1", vcard("Cid")),
+                                                     change(CommandKind::kReplace, luids_[0], vcard("Ann Two")),
+                                                     change(CommandKind::kDelete, luids_[1]), incomplete_add("N2")})})},
+             true, true);
   ASSERT_TRUE(m) << m.error().to_string();
   ASSERT_NE(find_status(m->reply, "Atomic"), nullptr);
   EXPECT_EQ(find_status(m->reply, "Atomic")->code, 507);
@@ -146,8 +147,8 @@ TEST_F(CommandGroupsTest, FailedTopLevelAtomicRollsBackItsSyncAndAnswers216) {
   seed(a, {"Ann"});
   const auto before = sorted_server();
   open_session(a);
-  Command atomic = group(CommandKind::kAtomic, {sync_cmd("contacts", {change(CommandKind::kAdd, "N1", vcard("Cid")),
-                                                                      incomplete_add("N2")})});
+  Command atomic = group(CommandKind::kAtomic,
+                         {sync_cmd("contacts", {change(CommandKind::kAdd, "N1", vcard("Cid")), incomplete_add("N2")})});
   auto out = a.send({atomic}, true);
   ASSERT_TRUE(out);
   const Message& m = out->reply;
@@ -212,9 +213,9 @@ TEST_F(CommandGroupsTest, SequenceStopsAtTheFirstFailureAndCancelsTheRest) {
   Device a(*engine_, "IMEI:A");
   seed(a, {});
   open_session(a);
-  Message m = send_sync(a, {group(CommandKind::kSequence, {change(CommandKind::kAdd, "N1", vcard("Ann")),
-                                                           incomplete_add("N2"),
-                                                           change(CommandKind::kAdd, "N3", vcard("Ben"))})});
+  Message m =
+      send_sync(a, {group(CommandKind::kSequence, {change(CommandKind::kAdd, "N1", vcard("Ann")), incomplete_add("N2"),
+                                                   change(CommandKind::kAdd, "N3", vcard("Ben"))})});
   EXPECT_EQ(find_status(m, "Sequence")->code, 200);
   EXPECT_EQ(code_for(m, "Add", "N1"), 201);
   EXPECT_EQ(code_for(m, "Add", "N2"), 412);
@@ -319,10 +320,10 @@ TEST_F(CommandGroupsTest, EveryStatusNamesTheCommandItAnswers) {
   seed(a, {"Ann", "Ben"});
   open_session(a);
   std::vector<Command> request = {
-      sync_cmd("contacts", {change(CommandKind::kAdd, "N1", vcard("Cid")),
-                            change(CommandKind::kReplace, luids_[0], vcard("Ann 2")),
-                            group(CommandKind::kAtomic, {change(CommandKind::kDelete, luids_[1])}),
-                            group(CommandKind::kSequence, {change(CommandKind::kAdd, "N2", vcard("Dan"))})})};
+      sync_cmd("contacts",
+               {change(CommandKind::kAdd, "N1", vcard("Cid")), change(CommandKind::kReplace, luids_[0], vcard("Ann 2")),
+                group(CommandKind::kAtomic, {change(CommandKind::kDelete, luids_[1])}),
+                group(CommandKind::kSequence, {change(CommandKind::kAdd, "N2", vcard("Dan"))})})};
   auto out = a.send(request, true);
   ASSERT_TRUE(out);
   const Message& m = out->reply;
@@ -334,10 +335,13 @@ TEST_F(CommandGroupsTest, EveryStatusNamesTheCommandItAnswers) {
     std::string source_ref;  // of the item, or the Sync's Source
     std::string target_ref;
   };
-  const std::map<std::string, Expected> by_ref = {
-      {"1", {"Sync", "./contacts", "contacts"}}, {"2", {"Add", "N1", ""}},      {"3", {"Replace", luids_[0], ""}},
-      {"4", {"Atomic", "", ""}},                 {"5", {"Delete", luids_[1], ""}}, {"6", {"Sequence", "", ""}},
-      {"7", {"Add", "N2", ""}}};
+  const std::map<std::string, Expected> by_ref = {{"1", {"Sync", "./contacts", "contacts"}},
+                                                  {"2", {"Add", "N1", ""}},
+                                                  {"3", {"Replace", luids_[0], ""}},
+                                                  {"4", {"Atomic", "", ""}},
+                                                  {"5", {"Delete", luids_[1], ""}},
+                                                  {"6", {"Sequence", "", ""}},
+                                                  {"7", {"Add", "N2", ""}}};
   ASSERT_FALSE(m.commands.empty());
   EXPECT_EQ(m.commands[0].cmd_ref, "0");
   EXPECT_EQ(m.commands[0].cmd_name, "SyncHdr");

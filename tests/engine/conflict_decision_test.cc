@@ -35,8 +35,7 @@ TEST(ItemModifiedAt, ReadsIcalendarLastModifiedElseDtstamp) {
            "DTSTART:20240301T100000Z\r\nSUMMARY:Meeting\r\n" +
            props + "END:VEVENT\r\nEND:VCALENDAR\r\n";
   };
-  EXPECT_EQ(item_modified_at(event("DTSTAMP:20240101T000000Z\r\nLAST-MODIFIED:20240102T030405Z\r\n"),
-                             "text/calendar"),
+  EXPECT_EQ(item_modified_at(event("DTSTAMP:20240101T000000Z\r\nLAST-MODIFIED:20240102T030405Z\r\n"), "text/calendar"),
             1704164645);
   EXPECT_EQ(item_modified_at(event("DTSTAMP:20240101T000000Z\r\n"), "text/calendar"), 1704067200);
   EXPECT_EQ(item_modified_at(event(""), "text/calendar"), std::nullopt);

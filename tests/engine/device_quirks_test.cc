@@ -14,15 +14,15 @@
 namespace conflux::engine {
 namespace {
 
+using protocol::Command;
+using protocol::CommandKind;
+using protocol::Message;
 using test::alert;
 using test::change;
 using test::Device;
 using test::hdr_status_code;
 using test::sync_cmd;
 using test::vcard;
-using protocol::Command;
-using protocol::CommandKind;
-using protocol::Message;
 
 const char* kRules = R"(
 version = 1
@@ -113,10 +113,10 @@ TEST(QuirkRules, ErrorsNameTheLineAndKey) {
   EXPECT_NE(error_of("version = 1\nrule = [").find("q.toml:"), std::string::npos);
   // A success code would tell the device its refused change was stored.
   for (const char* bad : {"200", "201", "600", "'500'"}) {
-    EXPECT_NE(error_of(std::string("version = 1\n[[rule]]\nname='x'\nman='a'\n[rule.set]\ndenied_write_status=") +
-                       bad + "\n")
-                  .find("rule[0].set.denied_write_status: must be an error status, 400 to 599"),
-              std::string::npos)
+    EXPECT_NE(
+        error_of(std::string("version = 1\n[[rule]]\nname='x'\nman='a'\n[rule.set]\ndenied_write_status=") + bad + "\n")
+            .find("rule[0].set.denied_write_status: must be an error status, 400 to 599"),
+        std::string::npos)
         << bad;
   }
 }
@@ -443,7 +443,7 @@ TEST_F(DeniedWriteTest, ADeviceWithoutARuleGets425AndTheSessionGoesOn) {
   test::SyncRun run = phone.sync(201);
   EXPECT_TRUE(run.completed);
   EXPECT_EQ(run.item_status.at(mine), 425);
-  EXPECT_EQ(run.received.size(), 3u);   // the server's contacts still arrive
+  EXPECT_EQ(run.received.size(), 3u);     // the server's contacts still arrive
   EXPECT_EQ(sorted_server().size(), 3u);  // and stay as they were
 
   // Replace and Delete are refused alike; the refused Add comes again.
@@ -494,9 +494,8 @@ TEST_F(DeniedWriteTest, TheDevInfDecidesForTheWholeMessageWhereverItStands) {
   ASSERT_TRUE(p1) << p1.error().to_string();
   ASSERT_EQ(hdr_status_code(p1->reply), 212);
   // The Sync first, the DevInf after it.
-  auto p3 = client.send({sync_cmd("contacts", {change(CommandKind::kAdd, "L1", vcard("Mine"))}),
-                         devinf_results(syncevolution())},
-                        true);
+  auto p3 = client.send(
+      {sync_cmd("contacts", {change(CommandKind::kAdd, "L1", vcard("Mine"))}), devinf_results(syncevolution())}, true);
   ASSERT_TRUE(p3) << p3.error().to_string();
   EXPECT_EQ(code_for(p3->reply, "Add", "L1"), 500);
 }

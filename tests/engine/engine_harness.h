@@ -34,8 +34,8 @@ class EngineHarness : public ::testing::Test {
     accounts_.add("alice", "secret");
     accounts_.add("bob", "hunter2");
     ASSERT_TRUE(registry_.add_factory(std::make_unique<FaultyAdapterFactory>(faulty_)).is_ok());
-    for (auto [name, type, version] : {std::tuple{"contacts", "text/vcard", "3.0"},
-                                       std::tuple{"calendar", "text/calendar", "2.0"}}) {
+    for (auto [name, type, version] :
+         {std::tuple{"contacts", "text/vcard", "3.0"}, std::tuple{"calendar", "text/calendar", "2.0"}}) {
       caf::StoreSettings s;
       s.name = name;
       s.adapter = FaultyAdapterFactory::kKind;

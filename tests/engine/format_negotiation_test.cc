@@ -83,8 +83,8 @@ TEST(FormatNegotiationTest, RxPrefOfAnotherKindFallsBackToAMatchingRx) {
 
 TEST(FormatNegotiationTest, NoDevInfOrUnknownDatastoreSendsAsStored) {
   const protocol::DevInf devinf = phone_devinf();
-  for (const DeviceFormats& formats :
-       {DeviceFormats(contacts_store(), nullptr, "./Contacts"), DeviceFormats(contacts_store(), &devinf, "addressbook")}) {
+  for (const DeviceFormats& formats : {DeviceFormats(contacts_store(), nullptr, "./Contacts"),
+                                       DeviceFormats(contacts_store(), &devinf, "addressbook")}) {
     EXPECT_FALSE(formats.described());
     EXPECT_FALSE(formats.preferred().has_value());
     Delivered out = formats.to_device(stored_item());
@@ -133,9 +133,10 @@ TEST(FormatNegotiationTest, StoredTypeFollowsTheDataNotTheLabel) {
 TEST(FormatNegotiationTest, A21ItemIsStoredAs30) {
   const protocol::DevInf devinf = phone_devinf();
   DeviceFormats formats(contacts_store(), &devinf, "./Contacts");
-  Ingested in = formats.to_storage("BEGIN:VCARD\r\nVERSION:2.1\r\nN:Weiss;Anna\r\n"
-                                   "NOTE;ENCODING=QUOTED-PRINTABLE;CHARSET=ISO-8859-1:Gr=FC=DFe\r\nEND:VCARD\r\n",
-                                   "text/x-vcard", "L1", no_server_version);
+  Ingested in = formats.to_storage(
+      "BEGIN:VCARD\r\nVERSION:2.1\r\nN:Weiss;Anna\r\n"
+      "NOTE;ENCODING=QUOTED-PRINTABLE;CHARSET=ISO-8859-1:Gr=FC=DFe\r\nEND:VCARD\r\n",
+      "text/x-vcard", "L1", no_server_version);
   ASSERT_FALSE(in.refused) << in.reason;
   EXPECT_EQ(in.content_type, "text/vcard");
   EXPECT_NE(in.raw.find("VERSION:3.0\r\n"), std::string::npos) << in.raw;
@@ -165,7 +166,8 @@ TEST(FormatNegotiationTest, UpdateKeepsWhatTheDeviceCannotHoldAndDropsWhatItDele
   protocol::DevInf lists_note = devinf;
   lists_note.datastores[0].ctcaps[0].properties.push_back({"NOTE", {}, {}});
   DeviceFormats strict(contacts_store(), &lists_note, "./Contacts");
-  in = strict.to_storage(std::string(update), "text/x-vcard", "L1", [] { return std::optional<caf::SyncObj>(stored_item()); });
+  in = strict.to_storage(std::string(update), "text/x-vcard", "L1",
+                         [] { return std::optional<caf::SyncObj>(stored_item()); });
   ASSERT_FALSE(in.refused) << in.reason;
   EXPECT_EQ(in.raw.find("NOTE"), std::string::npos) << in.raw;
 }

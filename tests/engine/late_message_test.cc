@@ -67,10 +67,10 @@ TEST_F(LateMessageTest, AMessageAfterTheSessionsEndIsAnsweredNotRefused) {
   ASSERT_GE(run.replies.size(), 2u);
   // The device goes on using the RespURI it last had.
   a.set_key(key_of(run.replies[run.replies.size() - 2]));
-  auto late = a.send({status_cmd(run.replies.back().hdr.msg_id, 0, "SyncHdr", 200),
-                      map_cmd("contacts", {{"never-sent", "7"}}), alert_next_message("contacts"),
-                      sync_cmd("contacts", {change(CommandKind::kAdd, "8", vcard("Late"))})},
-                     true);
+  auto late =
+      a.send({status_cmd(run.replies.back().hdr.msg_id, 0, "SyncHdr", 200), map_cmd("contacts", {{"never-sent", "7"}}),
+              alert_next_message("contacts"), sync_cmd("contacts", {change(CommandKind::kAdd, "8", vcard("Late"))})},
+             true);
   ASSERT_TRUE(late) << late.error().to_string();
   EXPECT_EQ(hdr_status_code(late->reply), 200);
   auto refused = map_statuses(late->reply, 404);

@@ -2,9 +2,7 @@
 
 namespace conflux::test {
 
-Status MemoryStateStore::check() const {
-  return unavailable_ ? Status::unavailable("state store down") : Status::ok();
-}
+Status MemoryStateStore::check() const { return unavailable_ ? Status::unavailable("state store down") : Status::ok(); }
 
 size_t MemoryStateStore::session_count() const {
   std::lock_guard lock(mutex_);

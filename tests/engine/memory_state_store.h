@@ -203,14 +203,14 @@ class MemoryStateStore final : public engine::SyncStateStore {
   std::map<std::string, SavedSession> sessions_;                             // guarded by mutex_
   std::map<StoreKey, engine::SyncAnchors> anchors_;                          // guarded by mutex_
   std::map<StoreKey, std::map<std::string, engine::MapEntry>> maps_;         // guarded by mutex_; by LUID
-  std::map<std::pair<std::string, std::string>, std::string> device_info_;  // guarded by mutex_
-  std::map<std::string, std::string> nonces_;  // guarded by mutex_; by device
-  std::vector<engine::ConflictRecord> conflicts_;  // guarded by mutex_; id = index + 1
-  std::vector<engine::SyncReport> reports_;        // guarded by mutex_; oldest first
+  std::map<std::pair<std::string, std::string>, std::string> device_info_;   // guarded by mutex_
+  std::map<std::string, std::string> nonces_;                                // guarded by mutex_; by device
+  std::vector<engine::ConflictRecord> conflicts_;                            // guarded by mutex_; id = index + 1
+  std::vector<engine::SyncReport> reports_;                                  // guarded by mutex_; oldest first
   std::map<StoreKey, std::map<std::string, engine::Rejection>> rejections_;  // guarded by mutex_; by GUID
-  std::map<StoreKey, SessionKey> resume_points_;                           // guarded by mutex_
-  std::vector<engine::HeldDeletion> held_;  // guarded by mutex_; oldest first
-  int64_t last_held_id_ = 0;                // guarded by mutex_
+  std::map<StoreKey, SessionKey> resume_points_;                             // guarded by mutex_
+  std::vector<engine::HeldDeletion> held_;                                   // guarded by mutex_; oldest first
+  int64_t last_held_id_ = 0;                                                 // guarded by mutex_
 };
 
 }  // namespace conflux::test

@@ -37,8 +37,7 @@ SessionState full_state() {
   d.client_sync_seen = true;
   d.server_sync_sent = true;
   d.slow_seen_luids = {"1", "2", "3"};
-  d.outgoing = {Outgoing{CommandKind::kAdd, Guid("g1"), Luid()},
-                Outgoing{CommandKind::kReplace, Guid("g2"), Luid("7")},
+  d.outgoing = {Outgoing{CommandKind::kAdd, Guid("g1"), Luid()}, Outgoing{CommandKind::kReplace, Guid("g2"), Luid("7")},
                 Outgoing{CommandKind::kDelete, Guid("g3"), Luid("8")}};
   d.awaiting_status["3:5"] = {SentItem{CommandKind::kAdd, Guid("g4"), Luid(), Anchor("97")}};
   d.awaiting_status["3:6"] = {SentItem{CommandKind::kReplace, Guid("g5"), Luid("9"), Anchor("98")},
@@ -182,8 +181,8 @@ TEST(SessionStateTest, InvalidUtf8FromADeviceIsReplacedNotThrown) {
 TEST(SessionStateTest, RejectsGarbage) {
   const std::string good = serialize(full_state());
   for (const std::string& blob : {std::string(), std::string("not json"), std::string("[]"), std::string("42"),
-                                 std::string("{}"), std::string("{\"format\":2}"), std::string("{\"format\":1}"),
-                                 good.substr(0, good.size() / 2), std::string("\xff\xfe\x00", 3)}) {
+                                  std::string("{}"), std::string("{\"format\":2}"), std::string("{\"format\":1}"),
+                                  good.substr(0, good.size() / 2), std::string("\xff\xfe\x00", 3)}) {
     SessionState out;
     EXPECT_FALSE(deserialize(blob, out)) << blob;
   }
@@ -245,8 +244,8 @@ TEST(SessionStateTest, SyncTypeDirections) {
     int code;
     bool server_sends;
     bool client_sends;
-  } cases[] = {{200, true, true},  {201, true, true},   {202, false, true},
-               {203, false, true}, {204, true, false},  {205, true, false}};
+  } cases[] = {{200, true, true},  {201, true, true},  {202, false, true},
+               {203, false, true}, {204, true, false}, {205, true, false}};
   for (const auto& c : cases) {
     d.alert_code = c.code;
     EXPECT_EQ(d.server_sends(), c.server_sends) << c.code;

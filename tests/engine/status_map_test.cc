@@ -49,8 +49,7 @@ TEST(StatusMapTest, EveryStatusLandsInTheClassItsMeaningAsksFor) {
       case conflux::StatusCode::kFailedPrecondition:
       case conflux::StatusCode::kAborted:
       case conflux::StatusCode::kUnavailable:
-      case conflux::StatusCode::kInternal:
-        return Class::kServerSide;
+      case conflux::StatusCode::kInternal: return Class::kServerSide;
     }
     return Class::kServerSide;
   };

@@ -236,8 +236,8 @@ Command Device::take(const Message& from, const Command& cmd, std::vector<std::p
     case CommandKind::kAdd:
       if (item->source) st.source_refs.push_back(item->source->loc_uri);
       if (ok && item->source) {
-        auto known = std::find_if(maps.begin(), maps.end(),
-                                  [&](const auto& m) { return m.first == item->source->loc_uri; });
+        auto known =
+            std::find_if(maps.begin(), maps.end(), [&](const auto& m) { return m.first == item->source->loc_uri; });
         if (known != maps.end()) {
           items_[known->second] = item->data;
           break;
@@ -255,8 +255,7 @@ Command Device::take(const Message& from, const Command& cmd, std::vector<std::p
       if (item->target) st.target_refs.push_back(item->target->loc_uri);
       if (ok && item->target) items_.erase(item->target->loc_uri);
       break;
-    default:
-      break;
+    default: break;
   }
   return st;
 }

@@ -49,13 +49,13 @@ int hdr_status_code(const protocol::Message& m);
 // --- a device
 
 struct SyncRun {
-  bool completed = false;  // pkg 6 came, with Final, and the session ended
-  int alert_status = 0;    // the server's Status for our Alert
-  int server_alert = 0;    // the sync type of the server's Alert (0: none)
-  std::vector<protocol::Message> replies;    // every server message, in order
-  std::vector<protocol::Command> received;   // server Add/Replace/Delete, in order
-  std::map<std::string, int> item_status;    // our LUID -> code the server answered
-  bool suspended = false;                    // the server answered our Alert 224 with 200
+  bool completed = false;                   // pkg 6 came, with Final, and the session ended
+  int alert_status = 0;                     // the server's Status for our Alert
+  int server_alert = 0;                     // the sync type of the server's Alert (0: none)
+  std::vector<protocol::Message> replies;   // every server message, in order
+  std::vector<protocol::Command> received;  // server Add/Replace/Delete, in order
+  std::map<std::string, int> item_status;   // our LUID -> code the server answered
+  bool suspended = false;                   // the server answered our Alert 224 with 200
 
   // The server messages of pkg 4 (between pkg 2 and pkg 6).
   std::vector<protocol::Message> pkg4() const;
@@ -83,7 +83,7 @@ class Device {
   // --- local store
   std::string add(const std::string& data);
   void edit(const std::string& luid, const std::string& data);  // an unknown LUID is marked as changed too
-  void remove(const std::string& luid);                          // an unknown LUID is marked as deleted too
+  void remove(const std::string& luid);                         // an unknown LUID is marked as deleted too
   // The device lost its database and restored the same data under new
   // LUIDs; it forgets its anchor, so its next sync must be slow.
   void restore_with_new_luids();
@@ -104,11 +104,11 @@ class Device {
   SyncRun sync(int alert_code = 200, Stop stop = Stop::kNever);
 
   // --- knobs
-  std::optional<uint64_t> max_msg_size;       // announced in every SyncHdr
+  std::optional<uint64_t> max_msg_size;                 // announced in every SyncHdr
   std::function<int(const protocol::Command&)> answer;  // code for a server change; default 201 Add, else 200
-  std::string last_anchor;                    // our Last; empty: none (first sync)
-  std::string last_next;                      // the Next of the last session begun
-  std::optional<protocol::Cred> cred;         // sent instead of basic credentials when set
+  std::string last_anchor;                              // our Last; empty: none (first sync)
+  std::string last_next;                                // the Next of the last session begun
+  std::optional<protocol::Cred> cred;                   // sent instead of basic credentials when set
   // Sent in pkg 3 ahead of the Sync, e.g. Results with the device's DevInf
   // (SyncEvolution answers the server's Get that way).
   std::vector<protocol::Command> pkg3_before_sync;
@@ -135,7 +135,7 @@ class Device {
   int luid_seq_ = 0;
 
   std::map<std::string, std::string> items_;
-  std::set<std::string> new_, modified_, deleted_;  // changes not yet acknowledged by the server
+  std::set<std::string> new_, modified_, deleted_;                 // changes not yet acknowledged by the server
   std::vector<std::pair<std::string, std::string>> pending_maps_;  // (GUID, LUID) not yet sent in a Map
 };
 

@@ -1035,12 +1035,13 @@ TEST_P(ConflictPolicyTest, BothSidesChangedTheSameItem) {
 
 INSTANTIATE_TEST_SUITE_P(
     Policies, ConflictPolicyTest,
-    ::testing::Values(
-        PolicyCase{"server-wins", 419, {vcard("Person 0 by A")}, {vcard("Person 0 by A")}},
-        PolicyCase{"client-wins", 208, {vcard("Person 0 by B")}, {vcard("Person 0 by B")}},
-        PolicyCase{"duplicate", 209, {vcard("Person 0 by A"), vcard("Person 0 by B")},
-                   {vcard("Person 0 by A"), vcard("Person 0 by B")}},
-        PolicyCase{"report", 202, {vcard("Person 0 by A")}, {vcard("Person 0 by B")}}),
+    ::testing::Values(PolicyCase{"server-wins", 419, {vcard("Person 0 by A")}, {vcard("Person 0 by A")}},
+                      PolicyCase{"client-wins", 208, {vcard("Person 0 by B")}, {vcard("Person 0 by B")}},
+                      PolicyCase{"duplicate",
+                                 209,
+                                 {vcard("Person 0 by A"), vcard("Person 0 by B")},
+                                 {vcard("Person 0 by A"), vcard("Person 0 by B")}},
+                      PolicyCase{"report", 202, {vcard("Person 0 by A")}, {vcard("Person 0 by B")}}),
     [](const ::testing::TestParamInfo<PolicyCase>& info) {
       std::string name = info.param.policy;
       name.erase(std::remove(name.begin(), name.end(), '-'), name.end());

@@ -27,8 +27,9 @@ TEST(JsCalendarTest, VEventBecomesAnEvent) {
 }
 
 TEST(JsCalendarTest, ATaskIsNotAnEvent) {
-  EXPECT_FALSE(event_from_icalendar("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VTODO\r\nUID:t\r\nSUMMARY:x\r\n"
-                                    "END:VTODO\r\nEND:VCALENDAR\r\n"));
+  EXPECT_FALSE(
+      event_from_icalendar("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VTODO\r\nUID:t\r\nSUMMARY:x\r\n"
+                           "END:VTODO\r\nEND:VCALENDAR\r\n"));
 }
 
 TEST(JsCalendarTest, UpdateEditsTheStoredEventInPlace) {

@@ -55,7 +55,7 @@ TEST(JsContactTest, RoundTripKeepsWhatTheSubsetDoesNotModel) {
   const std::string text = data::write_vcard(*back, data::VCardVersion::k30);
   EXPECT_NE(text.find("NOTE:changed"), std::string::npos) << text;
   EXPECT_EQ(text.find("TITLE"), std::string::npos) << text;
-  EXPECT_NE(text.find("PHOTO"), std::string::npos) << text;               // not modelled: kept
+  EXPECT_NE(text.find("PHOTO"), std::string::npos) << text;                // not modelled: kept
   EXPECT_NE(text.find("X-EVOLUTION-FILE-AS"), std::string::npos) << text;  // not modelled: kept
   // And reading it again gives the same card.
   EXPECT_EQ(card_from_vcard(parse(text)), card);

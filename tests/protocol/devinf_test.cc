@@ -212,9 +212,8 @@ TEST(DevInfParse, PrefixedElementsAndCdata) {
 }
 
 TEST(DevInfParse, NotDevInfIsInvalidArgument) {
-  for (const std::string& bad :
-       {std::string(""), std::string("hello"), std::string("<SyncML/>"), std::string("<DevInf><Man>x</DevInf>"),
-        read_corpus("buteo-syncml/syncml_init.txt")}) {
+  for (const std::string& bad : {std::string(""), std::string("hello"), std::string("<SyncML/>"),
+                                 std::string("<DevInf><Man>x</DevInf>"), read_corpus("buteo-syncml/syncml_init.txt")}) {
     auto d = parse_devinf_xml(bad);
     ASSERT_FALSE(d.has_value()) << bad;
     EXPECT_EQ(d.error().code(), Code::kInvalidArgument);
@@ -232,8 +231,8 @@ TEST(DevInfWrite, Version12RoundTrip) {
 
 TEST(DevInfWrite, Version12CtCapPropertiesRoundTrip) {
   DevInf d = server_devinf();
-  d.datastores[0].ctcaps = {CTCap{{"text/x-vcard", "2.1"},
-                                  {CTCapProperty{"N", std::nullopt, {}}, CTCapProperty{"ADR", 1, {"TYPE"}}}}};
+  d.datastores[0].ctcaps = {
+      CTCap{{"text/x-vcard", "2.1"}, {CTCapProperty{"N", std::nullopt, {}}, CTCapProperty{"ADR", 1, {"TYPE"}}}}};
   std::string xml = write_devinf_xml(d, SyncMLVersion::k12);
   auto back = parse_devinf_xml(xml);
   ASSERT_TRUE(back.has_value()) << back.error().to_string();
@@ -285,8 +284,19 @@ TEST(DevInfWrite, ElementOrderFollowsTheDtd) {
   std::string xml = write_devinf_xml(server_devinf(), SyncMLVersion::k12);
   EXPECT_EQ(xml.rfind("<DevInf xmlns=\"syncml:devinf\"><VerDTD>1.2</VerDTD><Man>Conflux</Man>", 0), 0u) << xml;
   EXPECT_NE(xml.find("<OEM>Example &amp; Sons</OEM>"), std::string::npos);
-  const char* top[] = {"<VerDTD>", "<Man>", "<Mod>", "<OEM>", "<FwV", "<SwV>", "<HwV", "<DevID>", "<DevTyp>",
-                       "<UTC", "<SupportLargeObjs", "<SupportNumberOfChanges", "<DataStore>"};
+  const char* top[] = {"<VerDTD>",
+                       "<Man>",
+                       "<Mod>",
+                       "<OEM>",
+                       "<FwV",
+                       "<SwV>",
+                       "<HwV",
+                       "<DevID>",
+                       "<DevTyp>",
+                       "<UTC",
+                       "<SupportLargeObjs",
+                       "<SupportNumberOfChanges",
+                       "<DataStore>"};
   size_t last = 0;
   for (const char* tag : top) {
     size_t p = pos(xml, tag);

@@ -116,14 +116,11 @@ std::string bytes(std::initializer_list<int> values) {
 std::string str_i(const std::string& s) { return "\x03" + s + std::string(1, '\0'); }
 
 // An element with content: token | 0x40, content, END.
-std::string el(int token, const std::string& content) {
-  return static_cast<char>(token | 0x40) + content + "\x01";
-}
+std::string el(int token, const std::string& content) { return static_cast<char>(token | 0x40) + content + "\x01"; }
 
-constexpr int kSyncML = 0x2D, kSyncHdr = 0x2C, kSyncBody = 0x2B, kVerDTD = 0x31, kVerProto = 0x32,
-              kSessionID = 0x25, kMsgID = 0x1B, kTarget = 0x2E, kSource = 0x27, kLocURI = 0x17, kCmdID = 0x0B,
-              kData = 0x0F, kItem = 0x14, kPut = 0x1F, kAlert = 0x06, kMeta = 0x1A, kAtomic = 0x08, kFinal = 0x12,
-              kSourceParent = 0x39;
+constexpr int kSyncML = 0x2D, kSyncHdr = 0x2C, kSyncBody = 0x2B, kVerDTD = 0x31, kVerProto = 0x32, kSessionID = 0x25,
+              kMsgID = 0x1B, kTarget = 0x2E, kSource = 0x27, kLocURI = 0x17, kCmdID = 0x0B, kData = 0x0F, kItem = 0x14,
+              kPut = 0x1F, kAlert = 0x06, kMeta = 0x1A, kAtomic = 0x08, kFinal = 0x12, kSourceParent = 0x39;
 
 const std::string kHeader12 = bytes({0x03, 0xA4, 0x01, 0x6A, 0x00});
 
@@ -203,7 +200,8 @@ Message devinf_put(SyncMLVersion version, const std::string& devinf_xml) {
                     "</VerDTD><VerProto>SyncML/" + dtd +
                     "</VerProto><SessionID>1</SessionID><MsgID>1</MsgID><Target><LocURI>srv</LocURI></Target>"
                     "<Source><LocURI>dev</LocURI></Source></SyncHdr><SyncBody><Put><CmdID>1</CmdID><Item><Source>"
-                    "<LocURI>" + devinf_uri(version) + "</LocURI></Source><Data>" + body +
+                    "<LocURI>" +
+                    devinf_uri(version) + "</LocURI></Source><Data>" + body +
                     "</Data></Item></Put><Final/></SyncBody></SyncML>";
   auto m = decode_xml(xml);
   EXPECT_TRUE(m.has_value()) << m.error().to_string();
@@ -216,8 +214,7 @@ size_t sum_of_sizes(const Message& m) {
   return total;
 }
 
-void expect_code(std::string_view input, Code code, const std::string& mentions = "",
-                 const DecodeLimits& limits = {}) {
+void expect_code(std::string_view input, Code code, const std::string& mentions = "", const DecodeLimits& limits = {}) {
   auto r = decode_wbxml(input, limits);
   ASSERT_FALSE(r.has_value()) << "decoded: " << model(*r);
   EXPECT_EQ(r.error().code(), code) << r.error().to_string();
@@ -342,8 +339,7 @@ TEST(WbxmlCodecEncode, MetInfOnCodePageOneEmptyElementsAsBareTokens) {
   // <SessionID/> is the bare token; Meta switches to page 1 for MaxMsgSize
   // (0x0C | content) and back to page 0 before SyncBody.
   EXPECT_NE(out.find(bytes({0x25, 0x5B})), std::string::npos);
-  EXPECT_NE(out.find(bytes({0x5A, 0x00, 0x01, 0x4C, 0x03}) + "20000" + bytes({0x00, 0x01, 0x01})),
-            std::string::npos);
+  EXPECT_NE(out.find(bytes({0x5A, 0x00, 0x01, 0x4C, 0x03}) + "20000" + bytes({0x00, 0x01, 0x01})), std::string::npos);
   EXPECT_EQ(out.substr(out.size() - 8), bytes({0x01, 0x01, 0x00, 0x00, 0x6B, 0x12, 0x01, 0x01}));
   EXPECT_EQ(sum_of_sizes(m), out.size());
 }
@@ -573,8 +569,7 @@ TEST(WbxmlCodecDevInf, SizeIs0x1CIn11AndMaxSizeIn12) {
   // sub-document names it in its string table (LITERAL).
   Message mixed = devinf_put(SyncMLVersion::k12, syncml("buteo-syncml/devinf01.txt"));
   std::string out_mixed = encode_wbxml(mixed);
-  ASSERT_NE(out_mixed.find(bytes({0x02, 0xA4, 0x03, 0x6A, 0x05}) + "Size" + std::string(1, '\0')),
-            std::string::npos);
+  ASSERT_NE(out_mixed.find(bytes({0x02, 0xA4, 0x03, 0x6A, 0x05}) + "Size" + std::string(1, '\0')), std::string::npos);
   DECODE_OR_FAIL(back_mixed, decode_wbxml, out_mixed);
   EXPECT_TRUE(same_model(mixed, back_mixed));
   EXPECT_EQ(sum_of_sizes(mixed), out_mixed.size());
@@ -594,8 +589,7 @@ TEST(WbxmlCodecDevInf, SubDocumentWithStringFpiDecodes) {
   DECODE_OR_FAIL(m, decode_wbxml, wbxml_message(put_with_data(opaque(devinf))));
   const Item& item = m.commands.at(0).items.at(0);
   ASSERT_EQ(item.data_kind, DataKind::kXml);
-  EXPECT_EQ(item.data,
-            "<DevInf xmlns=\"syncml:devinf\"><VerDTD>1.2</VerDTD><Man>Synthesis</Man><UTC/></DevInf>");
+  EXPECT_EQ(item.data, "<DevInf xmlns=\"syncml:devinf\"><VerDTD>1.2</VerDTD><Man>Synthesis</Man><UTC/></DevInf>");
   auto parsed = parse_devinf_xml(item.data);
   ASSERT_TRUE(parsed.has_value()) << parsed.error().to_string();
   EXPECT_EQ(parsed->man, "Synthesis");
@@ -605,11 +599,11 @@ TEST(WbxmlCodecDevInf, SubDocumentWithStringFpiDecodes) {
 TEST(WbxmlCodecDevInf, OpaqueThatIsNotAGoodDevInfStaysData) {
   constexpr int kDevInf = 0x0A, kMan = 0x11;
   const std::string cases[] = {
-      libsynthesis_devinf(el(kDevInf, el(kMan, str_i("x")))).substr(0, 40),    // truncated
-      libsynthesis_devinf(el(kDevInf, std::string(1, '\x3F'))),               // unknown token
-      libsynthesis_devinf(el(kMan, str_i("x"))),                               // root is not DevInf
-      bytes({0x02, 0xA4, 0x01, 0x6A, 0x00}) + el(kSyncML, ""),                 // a SyncML document
-      std::string("BEGIN:VCARD\r\nEND:VCARD\r\n"),                             // just data
+      libsynthesis_devinf(el(kDevInf, el(kMan, str_i("x")))).substr(0, 40),  // truncated
+      libsynthesis_devinf(el(kDevInf, std::string(1, '\x3F'))),              // unknown token
+      libsynthesis_devinf(el(kMan, str_i("x"))),                             // root is not DevInf
+      bytes({0x02, 0xA4, 0x01, 0x6A, 0x00}) + el(kSyncML, ""),               // a SyncML document
+      std::string("BEGIN:VCARD\r\nEND:VCARD\r\n"),                           // just data
   };
   for (const std::string& payload : cases) {
     SCOPED_TRACE(payload);
@@ -627,11 +621,13 @@ TEST(WbxmlCodecDevInf, SubDocumentCountsTowardsTheDepthLimit) {
   // SyncML, SyncBody, Put, Item, Data: 5; DevInf, DataStore, SourceRef: 8.
   DecodeLimits limits;
   limits.max_depth = 8;
-  DECODE_OR_FAIL(deep_enough, [&](const std::string& b) { return decode_wbxml(b, limits); }, message);
+  DECODE_OR_FAIL(
+      deep_enough, [&](const std::string& b) { return decode_wbxml(b, limits); }, message);
   EXPECT_EQ(deep_enough.commands.at(0).items.at(0).data_kind, DataKind::kXml);
   // One level less: the sub-document does not read, and stays opaque data.
   limits.max_depth = 7;
-  DECODE_OR_FAIL(too_deep, [&](const std::string& b) { return decode_wbxml(b, limits); }, message);
+  DECODE_OR_FAIL(
+      too_deep, [&](const std::string& b) { return decode_wbxml(b, limits); }, message);
   EXPECT_EQ(too_deep.commands.at(0).items.at(0).data_kind, DataKind::kText);
   EXPECT_EQ(too_deep.commands.at(0).items.at(0).data, devinf);
 }
@@ -669,10 +665,10 @@ TEST(WbxmlCodecDecode, StringTableEntityOpaqueAndLiteralText) {
   // String table "vcard\0srv\0"; LocURI by STR_T, data by STR_T + ENTITY
   // (U+00E9) + OPAQUE, a tag given as LITERAL.
   std::string header = bytes({0x03, 0xA4, 0x01, 0x6A, 10}) + std::string("vcard\0srv\0", 10);
-  std::string hdr = el(kSyncHdr, el(kVerDTD, str_i("1.2")) + el(kVerProto, str_i("SyncML/1.2")) +
-                                     el(kSessionID, str_i("7")) + el(kMsgID, str_i("1")) +
-                                     el(kTarget, el(kLocURI, bytes({0x83, 6}))) +
-                                     el(kSource, el(kLocURI, str_i("dev"))));
+  std::string hdr =
+      el(kSyncHdr, el(kVerDTD, str_i("1.2")) + el(kVerProto, str_i("SyncML/1.2")) + el(kSessionID, str_i("7")) +
+                       el(kMsgID, str_i("1")) + el(kTarget, el(kLocURI, bytes({0x83, 6}))) +
+                       el(kSource, el(kLocURI, str_i("dev"))));
   std::string data = bytes({0x83, 0x00, 0x02, 0x81, 0x69}) + opaque("!") + str_i("?");
   std::string message = header + el(kSyncML, hdr + el(kSyncBody, put_with_data(data)));
   DECODE_OR_FAIL(m, decode_wbxml, message);
@@ -802,8 +798,7 @@ TEST(WbxmlCodecMalformed, BadMultiByteIntegers) {
   // Six continuation bytes; a value over 32 bits; one that ends with the input.
   expect_code(bytes({0x03, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01, 0x6A, 0x00}), Code::kInvalidArgument,
               "longer than 5 bytes");
-  expect_code(bytes({0x03, 0xA4, 0x01, 0x90, 0x80, 0x80, 0x80, 0x00, 0x00}), Code::kInvalidArgument,
-              "exceeds 32 bits");
+  expect_code(bytes({0x03, 0xA4, 0x01, 0x90, 0x80, 0x80, 0x80, 0x00, 0x00}), Code::kInvalidArgument, "exceeds 32 bits");
   expect_code(bytes({0x03, 0xA4, 0x81}), Code::kInvalidArgument, "truncated");
   expect_code(wbxml_message(put_with_data(bytes({0x02, 0xFF, 0xFF, 0xFF, 0xFF, 0x7F}))), Code::kInvalidArgument,
               "exceeds 32 bits");
@@ -811,8 +806,8 @@ TEST(WbxmlCodecMalformed, BadMultiByteIntegers) {
 
 TEST(WbxmlCodecMalformed, LengthsAndIndexesPastTheirEnd) {
   // OPAQUE of 4 GiB - 1 bytes in a short message.
-  expect_code(wbxml_message(put_with_data(bytes({0xC3, 0x8F, 0xFF, 0xFF, 0xFF, 0x7F}) + "abc")),
-              Code::kInvalidArgument, "runs past the end");
+  expect_code(wbxml_message(put_with_data(bytes({0xC3, 0x8F, 0xFF, 0xFF, 0xFF, 0x7F}) + "abc")), Code::kInvalidArgument,
+              "runs past the end");
   // STR_T with an empty string table; LITERAL tag and attribute name likewise.
   expect_code(wbxml_message(put_with_data(bytes({0x83, 0x05}))), Code::kInvalidArgument, "out of range");
   expect_code(wbxml_message(bytes({0x44, 0x00, 0x01})), Code::kInvalidArgument, "out of range");
@@ -824,17 +819,17 @@ TEST(WbxmlCodecMalformed, LengthsAndIndexesPastTheirEnd) {
 
 TEST(WbxmlCodecMalformed, UnknownTokensPagesAndAttributes) {
   const std::pair<std::string, std::string> cases[] = {
-      {bytes({0x30}), "unknown tag 0x30"},                      // page 0 gap
+      {bytes({0x30}), "unknown tag 0x30"},  // page 0 gap
       {bytes({0x7F, 0x01}), "unknown tag 0x3F"},
       {bytes({0x00, 0x01, 0x3F}), "unknown tag 0x3F on code page 1"},
-      {bytes({0x00, 0x02}), "code page 2"},                     // e.g. DM's DDF
-      {bytes({0x40, 'x', 0x00}), "extension or PI"},            // EXT_I_0
-      {bytes({0x80, 0x01}), "extension or PI"},                 // EXT_T_0
-      {bytes({0xC0}), "extension or PI"},                       // EXT_0
-      {bytes({0x43, 0x01}), "extension or PI"},                 // PI
-      {bytes({0x86, 0x85, 0x01}), "attribute token 0x85"},      // Alert with an attribute token
-      {bytes({0x86, 0x03, 'v', 0x00, 0x01}), "without a name"}, // value before any name
-      {put_with_data(bytes({0x02, 0x00})), "not a character"},   // ENTITY 0
+      {bytes({0x00, 0x02}), "code page 2"},                                 // e.g. DM's DDF
+      {bytes({0x40, 'x', 0x00}), "extension or PI"},                        // EXT_I_0
+      {bytes({0x80, 0x01}), "extension or PI"},                             // EXT_T_0
+      {bytes({0xC0}), "extension or PI"},                                   // EXT_0
+      {bytes({0x43, 0x01}), "extension or PI"},                             // PI
+      {bytes({0x86, 0x85, 0x01}), "attribute token 0x85"},                  // Alert with an attribute token
+      {bytes({0x86, 0x03, 'v', 0x00, 0x01}), "without a name"},             // value before any name
+      {put_with_data(bytes({0x02, 0x00})), "not a character"},              // ENTITY 0
       {put_with_data(bytes({0x02, 0x83, 0xB0, 0x00})), "not a character"},  // U+D800
       {put_with_data(bytes({0x02, 0xC4, 0x80, 0x00})), "not a character"},  // U+110000
       {el(kAlert, el(kCmdID, opaque(std::string("1\0", 2)))), "binary data (NUL or not UTF-8) in <CmdID>"},
@@ -848,13 +843,12 @@ TEST(WbxmlCodecMalformed, UnknownTokensPagesAndAttributes) {
   // Attributes with string-table names must be XML names and appear once.
   std::string table = std::string("a b\0id\0", 7);
   std::string header = bytes({0x03, 0xA4, 0x01, 0x6A, 7}) + table;
-  expect_code(wbxml_message(bytes({0x86, 0x04, 0x00, 0x01, 0x01}), header), Code::kInvalidArgument,
-              "not an XML name");
+  expect_code(wbxml_message(bytes({0x86, 0x04, 0x00, 0x01, 0x01}), header), Code::kInvalidArgument, "not an XML name");
   expect_code(wbxml_message(bytes({0x86, 0x04, 0x04, 0x04, 0x04, 0x01, 0x01}), header), Code::kInvalidArgument,
               "given twice");
   DECODE_OR_FAIL(ok, decode_wbxml,
-                 wbxml_message(el(kAlert | 0x80, std::string("\x04\x04\x03v\x00\x01", 6) +
-                                                   el(kCmdID, str_i("1")) + el(kData, str_i("200"))),
+                 wbxml_message(el(kAlert | 0x80, std::string("\x04\x04\x03v\x00\x01", 6) + el(kCmdID, str_i("1")) +
+                                                     el(kData, str_i("200"))),
                                header));
   EXPECT_EQ(ok.commands.at(0).code, 200);
 }
@@ -919,8 +913,7 @@ TEST(WbxmlCodecLimits, AttributeCountIsCapped) {
     table += "a" + std::to_string(i) + std::string(1, '\0');
   }
   std::string header = bytes({0x03, 0xA4, 0x01, 0x6A, static_cast<int>(table.size())}) + table;
-  expect_code(wbxml_message(bytes({0x86}) + attributes + "\x01", header), Code::kResourceExhausted,
-              "attributes");
+  expect_code(wbxml_message(bytes({0x86}) + attributes + "\x01", header), Code::kResourceExhausted, "attributes");
 }
 
 }  // namespace

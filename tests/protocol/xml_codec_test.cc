@@ -92,11 +92,10 @@ class Differ {
     opt(path + ".target", a.target, b.target, loc_fn);
     opt(path + ".source", a.source, b.source, loc_fn);
     scalar(path + ".number_of_changes", a.number_of_changes, b.number_of_changes);
-    list(path + ".map_items", a.map_items, b.map_items,
-         [&](const std::string& p, const MapItem& x, const MapItem& y) {
-           scalar(p + ".target", x.target, y.target);
-           scalar(p + ".source", x.source, y.source);
-         });
+    list(path + ".map_items", a.map_items, b.map_items, [&](const std::string& p, const MapItem& x, const MapItem& y) {
+      scalar(p + ".target", x.target, y.target);
+      scalar(p + ".source", x.source, y.source);
+    });
     list(path + ".children", a.children, b.children,
          [&](const std::string& p, const Command& x, const Command& y) { command(p, x, y); });
     scalar(path + ".archive", a.archive, b.archive);
@@ -164,7 +163,6 @@ inline std::string diff_messages(const Message& a, const Message& b) {
   return d.first();
 }
 
-
 using Code = conflux::StatusCode;
 namespace fs = std::filesystem;
 
@@ -228,8 +226,8 @@ std::vector<std::string> corpus_messages() {
 }
 
 // Decodes or fails the calling test with the error.
-#define DECODE_OR_FAIL(var, bytes)                                     \
-  auto var##_result = decode_xml(bytes);                               \
+#define DECODE_OR_FAIL(var, bytes)                                           \
+  auto var##_result = decode_xml(bytes);                                     \
   ASSERT_TRUE(var##_result.has_value()) << var##_result.error().to_string(); \
   const Message& var = *var##_result
 
@@ -597,7 +595,9 @@ TEST(XmlCodecDecode, CdataAndEscapedItemDataAreKeptExactly) {
   const std::string vcard = "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:A & B <ab@example.org>\r\nEND:VCARD\r\n";
   std::string xml = wrap(
       "<Sync><CmdID>1</CmdID><Target><LocURI>card</LocURI></Target><Source><LocURI>contacts</LocURI></Source>"
-      "<Add><CmdID>2</CmdID><Item><Source><LocURI>1</LocURI></Source><Data><![CDATA[" + vcard + "]]></Data></Item></Add>"
+      "<Add><CmdID>2</CmdID><Item><Source><LocURI>1</LocURI></Source><Data><![CDATA[" +
+      vcard +
+      "]]></Data></Item></Add>"
       "<Replace><CmdID>3</CmdID><Item><Source><LocURI>2</LocURI></Source>"
       "<Data>FN:A &amp; B &lt;ab@example.org&gt;&#13;\n</Data></Item></Replace>"
       "<Replace><CmdID>4</CmdID><Item><Source><LocURI>3</LocURI></Source>"
@@ -622,15 +622,19 @@ TEST(XmlCodecDecode, CdataAndEscapedItemDataAreKeptExactly) {
 // XML 1.0 §2.2, §4.1 (issue #11): a character reference or a raw character
 // outside Char is not well-formed, whatever pugixml would make of it.
 TEST(XmlCodecDecode, CharactersXmlForbidsAreRefused) {
-  for (const std::string& bad : {std::string("&#0;"), std::string("&#x0;"), std::string("&#x1F;"),
-                                 std::string("&#xFFFE;"), std::string("&#xD800;"), std::string("&#1114112;"),
-                                 std::string("&#99999999999;"), std::string("a\x01b"),
-                                 // Inside CDATA or a comment a control is still not Char (fuzz_xml_decode
-                                 // found the CDATA one: its re-encoding "&#19;" was then refused).
-                                 std::string("<![CDATA[a\x13" "b]]>"), std::string("<!-- \x01 -->")}) {
+  for (const std::string& bad :
+       {std::string("&#0;"), std::string("&#x0;"), std::string("&#x1F;"), std::string("&#xFFFE;"),
+        std::string("&#xD800;"), std::string("&#1114112;"), std::string("&#99999999999;"), std::string("a\x01b"),
+        // Inside CDATA or a comment a control is still not Char (fuzz_xml_decode
+        // found the CDATA one: its re-encoding "&#19;" was then refused).
+        std::string("<![CDATA[a\x13"
+                    "b]]>"),
+        std::string("<!-- \x01 -->")}) {
     std::string xml = wrap(
         "<Sync><CmdID>1</CmdID><Target><LocURI>card</LocURI></Target><Source><LocURI>contacts</LocURI></Source>"
-        "<Add><CmdID>2</CmdID><Item><Source><LocURI>1</LocURI></Source><Data>x" + bad + "y</Data></Item></Add>"
+        "<Add><CmdID>2</CmdID><Item><Source><LocURI>1</LocURI></Source><Data>x" +
+        bad +
+        "y</Data></Item></Add>"
         "</Sync><Final/>");
     auto m = decode_xml(xml);
     EXPECT_FALSE(m.has_value()) << "accepted " << bad;
@@ -638,7 +642,8 @@ TEST(XmlCodecDecode, CharactersXmlForbidsAreRefused) {
   // Tab, LF, CR and the rest of Unicode stay allowed.
   std::string ok = wrap(
       "<Sync><CmdID>1</CmdID><Target><LocURI>card</LocURI></Target><Source><LocURI>contacts</LocURI></Source>"
-      "<Add><CmdID>2</CmdID><Item><Source><LocURI>1</LocURI></Source><Data>&#9;&#xA;&#13;&#x10FFFF;\t</Data></Item></Add>"
+      "<Add><CmdID>2</CmdID><Item><Source><LocURI>1</LocURI></Source><Data>&#9;&#xA;&#13;&#x10FFFF;\t</Data></Item></"
+      "Add>"
       "</Sync><Final/>");
   DECODE_OR_FAIL(m, ok);
   EXPECT_EQ(m.commands.back().children[0].items[0].data, "\t\n\r\xF4\x8F\xBF\xBF\t");
@@ -724,8 +729,7 @@ TEST(XmlCodecDecode, UnknownVerDtdIsKeptForThe505Answer) {
 // ---------------------------------------------------------------------------
 // Malformed and hostile input
 
-void expect_code(std::string_view bytes, Code code, const DecodeLimits& limits = {},
-                 const std::string& mentions = "") {
+void expect_code(std::string_view bytes, Code code, const DecodeLimits& limits = {}, const std::string& mentions = "") {
   auto r = decode_xml(bytes, limits);
   ASSERT_FALSE(r.has_value());
   EXPECT_EQ(r.error().code(), code) << r.error().to_string();
@@ -765,13 +769,11 @@ TEST(XmlCodecMalformed, StructureErrors) {
   expect_code("<SyncML>" + hdr + "</SyncML>", Code::kInvalidArgument, {}, "SyncBody");
   expect_code("<SyncML>" + hdr + hdr + "<SyncBody/></SyncML>", Code::kInvalidArgument, {}, "two SyncHdr");
   expect_code("<SyncML>" + hdr + "<SyncBody/><SyncBody/></SyncML>", Code::kInvalidArgument, {}, "two SyncBody");
-  expect_code("<DevInf xmlns=\"syncml:devinf\"><VerDTD>1.2</VerDTD></DevInf>", Code::kInvalidArgument, {},
-              "DevInf");
+  expect_code("<DevInf xmlns=\"syncml:devinf\"><VerDTD>1.2</VerDTD></DevInf>", Code::kInvalidArgument, {}, "DevInf");
   expect_code("<SyncML><SyncHdr></SyncHdr><SyncBody></SyncBody></SyncML>", Code::kInvalidArgument);
   expect_code("POST /sync HTTP/1.1\r\n\r\n<SyncML>" + hdr + "<SyncBody/></SyncML>", Code::kInvalidArgument, {},
               "outside");
-  expect_code("<SyncML>" + hdr + "<SyncBody/></SyncML><SyncML>" + hdr + "<SyncBody/></SyncML>",
-              Code::kInvalidArgument);
+  expect_code("<SyncML>" + hdr + "<SyncBody/></SyncML><SyncML>" + hdr + "<SyncBody/></SyncML>", Code::kInvalidArgument);
 }
 
 TEST(XmlCodecMalformed, MissingHeaderPartsAreNamed) {
@@ -789,18 +791,16 @@ TEST(XmlCodecMalformed, MissingHeaderPartsAreNamed) {
 TEST(XmlCodecMalformed, NonNumericFields) {
   expect_code(wrap("<Alert><CmdID>one</CmdID><Data>200</Data></Alert>"), Code::kInvalidArgument, {}, "CmdID");
   expect_code(wrap("<Alert><CmdID>-1</CmdID><Data>200</Data></Alert>"), Code::kInvalidArgument, {}, "CmdID");
-  expect_code(wrap("<Alert><CmdID>99999999999</CmdID><Data>200</Data></Alert>"), Code::kInvalidArgument, {},
-              "CmdID");
+  expect_code(wrap("<Alert><CmdID>99999999999</CmdID><Data>200</Data></Alert>"), Code::kInvalidArgument, {}, "CmdID");
   expect_code(wrap("<Alert><CmdID>1</CmdID><Data>two hundred</Data></Alert>"), Code::kInvalidArgument, {},
               "Alert Data");
-  expect_code(wrap("<Status><CmdID>1</CmdID><Data>20x</Data></Status>"), Code::kInvalidArgument, {},
-              "Status Data");
+  expect_code(wrap("<Status><CmdID>1</CmdID><Data>20x</Data></Status>"), Code::kInvalidArgument, {}, "Status Data");
   expect_code(wrap("<Sync><CmdID>1</CmdID><Add><CmdID>x</CmdID></Add></Sync>"), Code::kInvalidArgument, {},
               "Add CmdID");
-  expect_code(wrap("<Sync><CmdID>1</CmdID><NumberOfChanges>many</NumberOfChanges></Sync>"),
-              Code::kInvalidArgument, {}, "NumberOfChanges");
-  expect_code(wrap("<Put><CmdID>1</CmdID><Meta><MaxMsgSize>big</MaxMsgSize></Meta></Put>"),
-              Code::kInvalidArgument, {}, "MaxMsgSize");
+  expect_code(wrap("<Sync><CmdID>1</CmdID><NumberOfChanges>many</NumberOfChanges></Sync>"), Code::kInvalidArgument, {},
+              "NumberOfChanges");
+  expect_code(wrap("<Put><CmdID>1</CmdID><Meta><MaxMsgSize>big</MaxMsgSize></Meta></Put>"), Code::kInvalidArgument, {},
+              "MaxMsgSize");
 }
 
 std::string nested(size_t depth, const std::string& name) {
@@ -1067,8 +1067,7 @@ TEST(XmlCodecEncode, ItemXmlIsInsertedAsElementsAndBrokenXmlAsText) {
   EXPECT_NE(xml.find("<Item><Data><Anchor xmlns=\"syncml:metinf\"><Next>5</Next></Anchor></Data></Item>"),
             std::string::npos)
       << xml;
-  EXPECT_NE(xml.find("<Item><Data>&lt;Anchor&gt;&lt;Next&gt;5&lt;/Anchor&gt;</Data></Item>"), std::string::npos)
-      << xml;
+  EXPECT_NE(xml.find("<Item><Data>&lt;Anchor&gt;&lt;Next&gt;5&lt;/Anchor&gt;</Data></Item>"), std::string::npos) << xml;
   DECODE_OR_FAIL(back, xml);
   const Command& s = back.commands.at(0);
   EXPECT_EQ(s.items.at(0).data_kind, DataKind::kXml);

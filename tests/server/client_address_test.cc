@@ -21,8 +21,7 @@ TEST(ClientAddressTest, RightMostUntrustedHopOfTheChain) {
 }
 
 TEST(ClientAddressTest, ForwardedHeader) {
-  EXPECT_EQ(client_address("10.0.0.2", "", R"(for=192.0.2.60;proto=http;by=203.0.113.43)", proxies()),
-            "192.0.2.60");
+  EXPECT_EQ(client_address("10.0.0.2", "", R"(for=192.0.2.60;proto=http;by=203.0.113.43)", proxies()), "192.0.2.60");
   EXPECT_EQ(client_address("10.0.0.2", "", R"(for="[2001:db8:cafe::17]:4711", for=10.0.0.3)", proxies()),
             "2001:db8:cafe::17");
   EXPECT_EQ(client_address("10.0.0.2", "198.51.100.1", R"(for=192.0.2.60)", proxies()), "192.0.2.60");

@@ -6,8 +6,8 @@
 #include <sys/time.h>
 #include <unistd.h>
 
-#include <boost/beast/http.hpp>
 #include <gtest/gtest.h>
+#include <boost/beast/http.hpp>
 
 #include <algorithm>
 #include <atomic>
@@ -293,7 +293,8 @@ TEST(HttpServerTest, BodyOverLimitGets413AndServerGoesOn) {
     std::string chunk(800, 'y');
     std::string request =
         "POST /sync HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n"
-        "320\r\n" + chunk + "\r\n320\r\n" + chunk + "\r\n0\r\n\r\n";
+        "320\r\n" +
+        chunk + "\r\n320\r\n" + chunk + "\r\n0\r\n\r\n";
     auto response = client.exchange(request);
     ASSERT_TRUE(response);
     EXPECT_EQ(response->result_int(), 413);
@@ -310,8 +311,8 @@ TEST(HttpServerTest, BodyOverLimitGets413AndServerGoesOn) {
 
   {  // Expect: 100-continue with an acceptable body.
     Client client(server.port());
-    auto interim = client.exchange(
-        "POST /ok HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n");
+    auto interim =
+        client.exchange("POST /ok HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n");
     ASSERT_TRUE(interim);
     EXPECT_EQ(interim->result_int(), 100);
     auto final_response = client.exchange("hello");
@@ -352,8 +353,7 @@ TEST(HttpServerTest, MalformedRequestGets400) {
   }
   {  // A header block over the 16 KB limit.
     Client client(server.port());
-    auto response = client.exchange(
-        request_text("GET", "/x", "", "", "X-Big: " + std::string(20000, 'a') + "\r\n"));
+    auto response = client.exchange(request_text("GET", "/x", "", "", "X-Big: " + std::string(20000, 'a') + "\r\n"));
     ASSERT_TRUE(response);
     EXPECT_EQ(response->result_int(), 431);
   }
@@ -575,8 +575,7 @@ TEST(HttpServerTest, StartOnBusyPortIsUnavailable) {
   HttpServer server(options, echo);
   Status started = server.start();
   EXPECT_EQ(started.code(), StatusCode::kUnavailable);
-  EXPECT_NE(started.message().find("cannot listen on 127.0.0.1:" + std::to_string(busy_port) + ": "),
-            std::string::npos)
+  EXPECT_NE(started.message().find("cannot listen on 127.0.0.1:" + std::to_string(busy_port) + ": "), std::string::npos)
       << started.message();
   server.stop();
   ::close(blocker);
@@ -667,7 +666,6 @@ TEST(HttpServerTest, StopWithoutStartIsHarmless) {
   server.stop();
   server.stop();
 }
-
 
 // A ResponseStream handing out fixed pieces, the last one empty (the end);
 // with `hold_after_first` it keeps the second request for `deliver` until

@@ -16,7 +16,7 @@ using caf::ItemVersion;
 using caf::VersionKind;
 
 inline ItemVersion version(const std::string& guid, VersionKind kind, const std::string& raw, int64_t at,
-                    const std::string& session = "s") {
+                           const std::string& session = "s") {
   ItemVersion v;
   v.user = UserId("alice");
   v.database = "contacts";
@@ -55,9 +55,11 @@ class HistoryStoreSuite : public ::testing::Test {
 TYPED_TEST_SUITE_P(HistoryStoreSuite);
 
 TYPED_TEST_P(HistoryStoreSuite, RecordsInOrderPerUserAndItem) {
-  ASSERT_TRUE(this->store_->record({version("g1", VersionKind::kCreated, "a", 100),
-                              version("g1", VersionKind::kUpdated, "b", 200), version("g2", VersionKind::kCreated, "x", 200)})
-                  .is_ok());
+  ASSERT_TRUE(
+      this->store_
+          ->record({version("g1", VersionKind::kCreated, "a", 100), version("g1", VersionKind::kUpdated, "b", 200),
+                    version("g2", VersionKind::kCreated, "x", 200)})
+          .is_ok());
   EXPECT_EQ(this->described(), (std::vector<std::string>{"g1:created:a", "g1:updated:b", "g2:created:x"}));
   auto one = this->store_->versions(UserId("alice"), "contacts", Guid("g1"));
   ASSERT_TRUE(one);
@@ -69,12 +71,12 @@ TYPED_TEST_P(HistoryStoreSuite, RecordsInOrderPerUserAndItem) {
 }
 
 TYPED_TEST_P(HistoryStoreSuite, PurgeKeepsTheLastOldVersionOfEachLiveItem) {
-  ASSERT_TRUE(this->store_->record({version("g1", VersionKind::kCreated, "a", 100),
-                              version("g1", VersionKind::kUpdated, "b", 200),
-                              version("g1", VersionKind::kUpdated, "c", 900),
-                              version("g2", VersionKind::kCreated, "x", 100),
-                              version("g2", VersionKind::kDeleted, "", 200)})
-                  .is_ok());
+  ASSERT_TRUE(
+      this->store_
+          ->record({version("g1", VersionKind::kCreated, "a", 100), version("g1", VersionKind::kUpdated, "b", 200),
+                    version("g1", VersionKind::kUpdated, "c", 900), version("g2", VersionKind::kCreated, "x", 100),
+                    version("g2", VersionKind::kDeleted, "", 200)})
+          .is_ok());
   auto dropped = this->store_->purge("contacts", 500, 0);
   ASSERT_TRUE(dropped);
   EXPECT_EQ(*dropped, 3);
@@ -82,11 +84,11 @@ TYPED_TEST_P(HistoryStoreSuite, PurgeKeepsTheLastOldVersionOfEachLiveItem) {
 }
 
 TYPED_TEST_P(HistoryStoreSuite, PurgeByCountKeepsTheNewestVersionsAndSaysFromWhenHistoryIsWhole) {
-  ASSERT_TRUE(this->store_->record({version("g1", VersionKind::kCreated, "a", 100),
-                                    version("g1", VersionKind::kUpdated, "b", 200),
-                                    version("g1", VersionKind::kUpdated, "c", 300),
-                                    version("g2", VersionKind::kCreated, "x", 150)})
-                  .is_ok());
+  ASSERT_TRUE(
+      this->store_
+          ->record({version("g1", VersionKind::kCreated, "a", 100), version("g1", VersionKind::kUpdated, "b", 200),
+                    version("g1", VersionKind::kUpdated, "c", 300), version("g2", VersionKind::kCreated, "x", 150)})
+          .is_ok());
   EXPECT_EQ(*this->store_->whole_from(UserId("alice"), "contacts"), 0);
   auto id_of = [&](const std::string& raw) {
     auto versions = this->store_->versions(UserId("alice"), "contacts", std::nullopt);
@@ -102,9 +104,10 @@ TYPED_TEST_P(HistoryStoreSuite, PurgeByCountKeepsTheNewestVersionsAndSaysFromWhe
   EXPECT_EQ(*this->store_->whole_from(UserId("alice"), "contacts"), id_of("b")) << "g1 before b is gone";
   EXPECT_EQ(*this->store_->whole_from(UserId("bob"), "contacts"), 0);
   // Thinned again: it moves on, never back.
-  ASSERT_TRUE(this->store_->record({version("g2", VersionKind::kUpdated, "y", 160),
-                                    version("g2", VersionKind::kUpdated, "z", 170)})
-                  .is_ok());
+  ASSERT_TRUE(
+      this->store_
+          ->record({version("g2", VersionKind::kUpdated, "y", 160), version("g2", VersionKind::kUpdated, "z", 170)})
+          .is_ok());
   ASSERT_TRUE(this->store_->purge("contacts", 50, 2));
   EXPECT_EQ(*this->store_->whole_from(UserId("alice"), "contacts"), id_of("y"));
   ASSERT_TRUE(this->store_->purge("contacts", 50, 3));
@@ -146,8 +149,8 @@ TYPED_TEST_P(HistoryStoreSuite, RecorderKeepsEveryWriteAndTheVersionFoundBeforeI
   };
   write(caf::Action::kUpdate, "v2");
   write(caf::Action::kDelete, "");
-  EXPECT_EQ(this->described(), (std::vector<std::string>{guid.str() + ":found:v1", guid.str() + ":updated:v2",
-                                                   guid.str() + ":deleted:"}));
+  EXPECT_EQ(this->described(),
+            (std::vector<std::string>{guid.str() + ":found:v1", guid.str() + ":updated:v2", guid.str() + ":deleted:"}));
   auto versions = *this->store_->versions(UserId("alice"), "contacts", std::nullopt);
   EXPECT_EQ(versions[1].session, "s1");
   EXPECT_EQ(versions[1].at, 1000);
@@ -179,14 +182,15 @@ TYPED_TEST_P(HistoryStoreSuite, ChangesByOthersAreKeptWithTheVersionTheyReplaced
     return o;
   };
   // Edited elsewhere: the version it replaced is kept as found; a new item is created.
-  recorder.record_observed(ref, {caf::ObservedChange{obj(caf::Action::kUpdate, "g1", "v2"),
-                                                     obj(caf::Action::kUpdate, "g1", "v1")},
-                                 caf::ObservedChange{obj(caf::Action::kCreate, "g2", "x"), std::nullopt}});
+  recorder.record_observed(
+      ref, {caf::ObservedChange{obj(caf::Action::kUpdate, "g1", "v2"), obj(caf::Action::kUpdate, "g1", "v1")},
+            caf::ObservedChange{obj(caf::Action::kCreate, "g2", "x"), std::nullopt}});
   clock.advance(5);
   // Its history known now: a deletion needs no found version.
-  recorder.record_observed(ref, {caf::ObservedChange{obj(caf::Action::kDelete, "g1", ""),
-                                                     obj(caf::Action::kUpdate, "g1", "v2")}});
-  EXPECT_EQ(this->described(), (std::vector<std::string>{"g1:found:v1", "g1:updated:v2", "g2:created:x", "g1:deleted:"}));
+  recorder.record_observed(
+      ref, {caf::ObservedChange{obj(caf::Action::kDelete, "g1", ""), obj(caf::Action::kUpdate, "g1", "v2")}});
+  EXPECT_EQ(this->described(),
+            (std::vector<std::string>{"g1:found:v1", "g1:updated:v2", "g2:created:x", "g1:deleted:"}));
   auto versions = *this->store_->versions(UserId("alice"), "contacts", std::nullopt);
   EXPECT_EQ(versions[1].origin, "back end");
   EXPECT_EQ(versions[1].session, "backend-2000");
@@ -196,9 +200,7 @@ TYPED_TEST_P(HistoryStoreSuite, ChangesByOthersAreKeptWithTheVersionTheyReplaced
   ASSERT_EQ(plan.size(), 2u);
 }
 
-REGISTER_TYPED_TEST_SUITE_P(HistoryStoreSuite,
-                            RecordsInOrderPerUserAndItem,
-                            PurgeKeepsTheLastOldVersionOfEachLiveItem,
+REGISTER_TYPED_TEST_SUITE_P(HistoryStoreSuite, RecordsInOrderPerUserAndItem, PurgeKeepsTheLastOldVersionOfEachLiveItem,
                             PurgeByCountKeepsTheNewestVersionsAndSaysFromWhenHistoryIsWhole,
                             RecorderKeepsEveryWriteAndTheVersionFoundBeforeIt,
                             ChangesByOthersAreKeptWithTheVersionTheyReplaced);

@@ -76,10 +76,13 @@ TEST_F(PgStoreTest, ADatabaseOfANewerConfluxIsRefused) {
   auto db = PgDb::open(uri_);
   ASSERT_TRUE(db);
   ASSERT_TRUE(PgStateStore::open(*db));
-  ASSERT_TRUE((*db)->transact("newer", [](pqxx::work& txn) {
-    txn.exec("INSERT INTO conflux_schema(module, version) VALUES ('state', 99)");
-    return Status::ok();
-  }).is_ok());
+  ASSERT_TRUE((*db)
+                  ->transact("newer",
+                             [](pqxx::work& txn) {
+                               txn.exec("INSERT INTO conflux_schema(module, version) VALUES ('state', 99)");
+                               return Status::ok();
+                             })
+                  .is_ok());
   auto refused = PgStateStore::open(*db);
   ASSERT_FALSE(refused);
   EXPECT_EQ(refused.error().code(), StatusCode::kFailedPrecondition);
@@ -157,11 +160,14 @@ TEST_F(PgStoreTest, TwoNodesCountingTheSameRejectionLoseNoIncrement) {
 TEST_F(PgStoreTest, ADeadlockedTransactionIsRetriedAndBothCallersSucceed) {
   auto db = PgDb::open(uri_);
   ASSERT_TRUE(db);
-  ASSERT_TRUE((*db)->transact("setup", [](pqxx::work& txn) {
-    txn.exec("CREATE TABLE counters(name TEXT PRIMARY KEY, n INTEGER NOT NULL)");
-    txn.exec("INSERT INTO counters VALUES ('a', 0), ('b', 0)");
-    return Status::ok();
-  }).is_ok());
+  ASSERT_TRUE((*db)
+                  ->transact("setup",
+                             [](pqxx::work& txn) {
+                               txn.exec("CREATE TABLE counters(name TEXT PRIMARY KEY, n INTEGER NOT NULL)");
+                               txn.exec("INSERT INTO counters VALUES ('a', 0), ('b', 0)");
+                               return Status::ok();
+                             })
+                  .is_ok());
 
   std::atomic<int> first_locks{0};
   std::atomic<int> attempts{0};

@@ -213,7 +213,10 @@ TYPED_TEST_P(StateStoreSuite, ReportsKeepTheirItemProblems) {
 }
 
 TYPED_TEST_P(StateStoreSuite, UpsertMapReplacesByLuidAndByGuid) {
-  ASSERT_TRUE(this->store_->upsert_map(this->phone_contacts_, {state_suite::entry("1", "g1", "5"), state_suite::entry("2", "g2", "6")}).is_ok());
+  ASSERT_TRUE(
+      this->store_
+          ->upsert_map(this->phone_contacts_, {state_suite::entry("1", "g1", "5"), state_suite::entry("2", "g2", "6")})
+          .is_ok());
   EXPECT_EQ(this->map_of(this->phone_contacts_), (std::vector<std::string>{"1=g1@5", "2=g2@6"}));
 
   // Same LUID: the row is replaced.
@@ -226,12 +229,16 @@ TYPED_TEST_P(StateStoreSuite, UpsertMapReplacesByLuidAndByGuid) {
   EXPECT_EQ(this->map_of(this->phone_contacts_), (std::vector<std::string>{"2=g3@10", "7=g1@11"}));
 
   // Within one batch the later entry wins.
-  ASSERT_TRUE(this->store_->upsert_map(this->phone_contacts_, {state_suite::entry("8", "g8", "1"), state_suite::entry("9", "g8", "2")}).is_ok());
+  ASSERT_TRUE(
+      this->store_
+          ->upsert_map(this->phone_contacts_, {state_suite::entry("8", "g8", "1"), state_suite::entry("9", "g8", "2")})
+          .is_ok());
   EXPECT_EQ(this->map_of(this->phone_contacts_), (std::vector<std::string>{"2=g3@10", "7=g1@11", "9=g8@2"}));
 }
 
 TYPED_TEST_P(StateStoreSuite, UpsertMapRejectsEmptyIdsAndWritesNothing) {
-  Status s = this->store_->upsert_map(this->phone_contacts_, {state_suite::entry("1", "g1", "5"), state_suite::entry("", "g2", "6")});
+  Status s = this->store_->upsert_map(this->phone_contacts_,
+                                      {state_suite::entry("1", "g1", "5"), state_suite::entry("", "g2", "6")});
   EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
   s = this->store_->upsert_map(this->phone_contacts_, {state_suite::entry("1", "", "5")});
   EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
@@ -240,9 +247,11 @@ TYPED_TEST_P(StateStoreSuite, UpsertMapRejectsEmptyIdsAndWritesNothing) {
 }
 
 TYPED_TEST_P(StateStoreSuite, RemoveAndClearMap) {
-  ASSERT_TRUE(this->store_->upsert_map(this->phone_contacts_, {state_suite::entry("1", "g1", "1"), state_suite::entry("2", "g2", "2"),
-                                                   state_suite::entry("3", "g3", "3")})
-                  .is_ok());
+  ASSERT_TRUE(
+      this->store_
+          ->upsert_map(this->phone_contacts_, {state_suite::entry("1", "g1", "1"), state_suite::entry("2", "g2", "2"),
+                                               state_suite::entry("3", "g3", "3")})
+          .is_ok());
   ASSERT_TRUE(this->store_->remove_map(this->phone_contacts_, {Luid("1"), Luid("3"), Luid("nope")}).is_ok());
   EXPECT_EQ(this->map_of(this->phone_contacts_), (std::vector<std::string>{"2=g2@2"}));
   ASSERT_TRUE(this->store_->remove_map(this->phone_contacts_, {}).is_ok());

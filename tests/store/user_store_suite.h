@@ -105,9 +105,9 @@ TYPED_TEST_P(UserStoreSuite, AddRejectsDuplicatesBadNamesAndEmptyPasswords) {
   EXPECT_EQ(this->users_->add(UserId("alice"), "other").code(), StatusCode::kAlreadyExists);
   EXPECT_TRUE(this->users_->verify_password(UserId("alice"), "pw").is_ok());  // unchanged
 
-  for (const std::string& bad : {std::string(""), std::string(65, 'a'), std::string("a b"), std::string("a/b"),
-                                std::string("a:b"), std::string("\xc3\xa4"), std::string("a\0b", 3), std::string("."),
-                                std::string("..")}) {
+  for (const std::string& bad :
+       {std::string(""), std::string(65, 'a'), std::string("a b"), std::string("a/b"), std::string("a:b"),
+        std::string("\xc3\xa4"), std::string("a\0b", 3), std::string("."), std::string("..")}) {
     EXPECT_EQ(this->users_->add(UserId(bad), "pw").code(), StatusCode::kInvalidArgument) << "name: " << bad;
   }
   EXPECT_TRUE(this->users_->add(UserId("A.b_c@d-9"), "pw").is_ok());

@@ -25,8 +25,8 @@ struct Script {
   std::map<CommandKind, int> item_status = {
       {CommandKind::kAdd, 201}, {CommandKind::kReplace, 200}, {CommandKind::kDelete, 200}};
   bool skip_first_replace_status = false;
-  size_t server_adds = 0;            // sent in package 4
-  std::string nonce_b64;             // non-empty: demand syncml:auth-md5 with this nonce
+  size_t server_adds = 0;                   // sent in package 4
+  std::string nonce_b64;                    // non-empty: demand syncml:auth-md5 with this nonce
   std::string next_nonce_b64 = "bmV4dA==";  // "next", given with the 212
 };
 
@@ -156,8 +156,7 @@ class ScriptedServer : public Transport {
     const std::string user = in.hdr.source.loc_name;
     if (script_.nonce_b64.empty()) return cred.meta.type == "syncml:auth-basic";
     const std::string& nonce_b64 = nonces_used_ == 0 ? script_.nonce_b64 : script_.next_nonce_b64;
-    const std::string expected =
-        md5_base64(md5_base64(user + ":pw") + ":" + base64_decode(nonce_b64).value_or(""));
+    const std::string expected = md5_base64(md5_base64(user + ":pw") + ":" + base64_decode(nonce_b64).value_or(""));
     return cred.meta.type == "syncml:auth-md5" && cred.data == expected;
   }
 

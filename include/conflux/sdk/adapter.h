@@ -85,9 +85,9 @@ enum {
 
 /* One config key the plugin accepts in its [stores.<name>] section. */
 typedef struct cfx_option_spec {
-  const char* key;   /* "directory" */
-  int required;      /* non-zero: the server does not start without it */
-  const char* help;  /* one line for `conflux plugin info` and error messages */
+  const char* key;  /* "directory" */
+  int required;     /* non-zero: the server does not start without it */
+  const char* help; /* one line for `conflux plugin info` and error messages */
 } cfx_option_spec;
 
 /* One key = value of the store's section, as the config file gave it
@@ -123,13 +123,13 @@ typedef enum cfx_write_mode {
 
 /* The descriptor. The first four fields never move, in any ABI major. */
 typedef struct cfx_adapter_v1 {
-  uint32_t abi_major;   /* CFX_ABI_MAJOR the plugin was built with */
-  uint32_t abi_minor;   /* CFX_ABI_MINOR it was built with */
-  uint32_t struct_size; /* sizeof(cfx_adapter_v1) it was built with */
-  const char* name;     /* short kind name, for the log: "csv" */
-  const char* version;  /* the plugin's own version: "1.2.0" */
-  const char* licence;  /* SPDX identifier: "MIT" */
-  uint32_t capabilities; /* CFX_CAP_* bits */
+  uint32_t abi_major;             /* CFX_ABI_MAJOR the plugin was built with */
+  uint32_t abi_minor;             /* CFX_ABI_MINOR it was built with */
+  uint32_t struct_size;           /* sizeof(cfx_adapter_v1) it was built with */
+  const char* name;               /* short kind name, for the log: "csv" */
+  const char* version;            /* the plugin's own version: "1.2.0" */
+  const char* licence;            /* SPDX identifier: "MIT" */
+  uint32_t capabilities;          /* CFX_CAP_* bits */
   const cfx_option_spec* options; /* the keys it accepts ... */
   size_t option_count;            /* ... and how many */
 
@@ -163,8 +163,7 @@ typedef struct cfx_adapter_v1 {
   /* Optional (NULL unless CFX_CAP_OWN_ACCOUNTS): CFX_OK when the back end
    * accepts the credentials, CFX_UNAUTHENTICATED when it refuses them,
    * CFX_UNAVAILABLE when it is down. */
-  cfx_status (*verify_credentials)(cfx_ctx* ctx, const char* database, const cfx_credentials* creds,
-                                   cfx_error* err);
+  cfx_status (*verify_credentials)(cfx_ctx* ctx, const char* database, const cfx_credentials* creds, cfx_error* err);
 
   /* Optional (NULL unless CFX_CAP_CHANGE_NOTIFY): calls on_change(host, user)
    * whenever items of the datastore may have been changed by someone else,

@@ -173,8 +173,7 @@ Result<DavLogin> DavCollections::login_for(const caf::StoreRef& store) {
 
 Status DavCollections::check_login(const UserId& user, const DavLogin& login) {
   std::lock_guard guard(mutex_);
-  const std::string url =
-      !config_.url.empty() ? config_.url : with_slash(url_origin(config_.collection_url));
+  const std::string url = !config_.url.empty() ? config_.url : with_slash(url_origin(config_.collection_url));
   auto r = send("PROPFIND login", "PROPFIND", url, login, {"Depth: 0", kXmlType}, propfind_discovery_body());
   if (!r) return r.error();
   if (r->status == 401) return http_status_error("PROPFIND " + url_path(url), *r);
@@ -222,7 +221,8 @@ Result<std::string> DavCollections::discover(const UserId& user, const DavLogin&
   for (const auto& r : ms->responses) {
     if (!r.home_href.empty()) home = absolute_url(principal, r.home_href);
   }
-  if (home.empty()) return Status::failed_precondition("discovery: principal " + url_path(principal) + " has no home set");
+  if (home.empty())
+    return Status::failed_precondition("discovery: principal " + url_path(principal) + " has no home set");
   ms = propfind(home, "Depth: 1");
   if (!ms) return ms.error().with_context("discovery");
   for (const auto& r : ms->responses) {
@@ -230,19 +230,19 @@ Result<std::string> DavCollections::discover(const UserId& user, const DavLogin&
                           ? r.is_addressbook
                           : r.is_calendar && (r.components.empty() || r.components.count(config_.component));
     if (!fits) continue;
-    if (!config_.collection.empty() && last_segment(url_path(absolute_url(home, r.href))) != config_.collection) continue;
+    if (!config_.collection.empty() && last_segment(url_path(absolute_url(home, r.href))) != config_.collection)
+      continue;
     return with_slash(absolute_url(home, r.href));
   }
-  return Status::not_found("discovery: no " +
-                           std::string(config_.kind == DavKind::kAddressbook ? "address book"
-                                                                             : "calendar for " + config_.component) +
-                           (config_.collection.empty() ? "" : " named '" + config_.collection + "'") + " under " +
-                           url_path(home));
+  return Status::not_found(
+      "discovery: no " +
+      std::string(config_.kind == DavKind::kAddressbook ? "address book" : "calendar for " + config_.component) +
+      (config_.collection.empty() ? "" : " named '" + config_.collection + "'") + " under " + url_path(home));
 }
 
 Status DavCollections::probe(UserState& state, const DavLogin& login) {
-  auto r = send("PROPFIND collection", "PROPFIND", state.url, login, {"Depth: 0", kXmlType},
-                propfind_collection_body());
+  auto r =
+      send("PROPFIND collection", "PROPFIND", state.url, login, {"Depth: 0", kXmlType}, propfind_collection_body());
   if (!r) return r.error();
   if (r->status == 404) return Status::not_found("DAV collection " + url_path(state.url) + " does not exist");
   if (r->status != 207) return http_status_error("PROPFIND " + url_path(state.url), *r);
@@ -287,7 +287,7 @@ std::string DavCollections::id_for_href(const std::string& href, const std::map<
 }
 
 DavCollections::Member DavCollections::listed_member(const UserState& state, const std::string& id,
-                                                    const std::string& path, const std::string& etag) {
+                                                     const std::string& path, const std::string& etag) {
   Member m{path, etag, "", ""};
   if (auto old = state.members.find(id); old != state.members.end() && old->second.etag == etag) {
     m.revision = old->second.revision;
@@ -343,8 +343,8 @@ Status DavCollections::list_by_sync_collection(UserState& state, const DavLogin&
 }
 
 Status DavCollections::list_by_propfind(UserState& state, const DavLogin& login) {
-  auto r = send("PROPFIND collection", "PROPFIND", state.url, login, {"Depth: 0", kXmlType},
-                propfind_collection_body());
+  auto r =
+      send("PROPFIND collection", "PROPFIND", state.url, login, {"Depth: 0", kXmlType}, propfind_collection_body());
   if (!r) return r.error();
   if (r->status == 404) return Status::not_found("DAV collection " + url_path(state.url) + " does not exist");
   if (r->status != 207) return http_status_error("PROPFIND " + url_path(state.url), *r);
@@ -401,7 +401,8 @@ Status DavCollections::settle_revisions(UserState& state, const DavLogin& login,
 
 Status DavCollections::multiget(UserState& state, const DavLogin& login, const std::vector<std::string>& ids) {
   const size_t batch = std::max<size_t>(1, std::min(config_.multiget_batch, config_.quirks.max_multiget));
-  const char* label = config_.kind == DavKind::kAddressbook ? "REPORT addressbook-multiget" : "REPORT calendar-multiget";
+  const char* label =
+      config_.kind == DavKind::kAddressbook ? "REPORT addressbook-multiget" : "REPORT calendar-multiget";
   for (size_t begin = 0; begin < ids.size(); begin += batch) {
     std::vector<std::string> hrefs;
     std::map<std::string, std::string> id_by_path;
@@ -551,8 +552,8 @@ Result<caf::TrackedBackend::Created> DavCollections::create(const caf::StoreRef&
 
 Result<std::string> DavCollections::find_by_uid(UserState& s, const DavLogin& login, const std::string& uid) {
   const char* label = config_.kind == DavKind::kAddressbook ? "REPORT addressbook-query" : "REPORT calendar-query";
-  auto r = send(label, "REPORT", s.url, login, {"Depth: 1", kXmlType},
-                uid_query_body(config_.kind, config_.component, uid));
+  auto r =
+      send(label, "REPORT", s.url, login, {"Depth: 1", kXmlType}, uid_query_body(config_.kind, config_.component, uid));
   if (!r) return r.error();
   if (r->status != 207) return http_status_error(std::string(label) + " " + url_path(s.url), *r);
   auto ms = parse_multistatus(r->body);
@@ -739,12 +740,14 @@ Result<caf::ExecResult> CaldavAdapter::execute(const caf::StoreRef& store, const
 
 Status CaldavAdapterFactory::validate(const caf::StoreSettings& settings) const {
   const std::string prefix = "stores." + settings.name + ".";
-  auto bad = [&](const std::string& key, const std::string& why) { return Status::invalid_argument(prefix + key + ": " + why); };
+  auto bad = [&](const std::string& key, const std::string& why) {
+    return Status::invalid_argument(prefix + key + ": " + why);
+  };
   auto http_url = [](const std::string& v) { return v.rfind("http://", 0) == 0 || v.rfind("https://", 0) == 0; };
   const auto kind = kind_of(settings.content_type);
   if (!kind) {
-    return bad("content_type", "adapter caldav stores text/vcard, text/x-vcard or text/calendar, not '" +
-                                   settings.content_type + "'");
+    return bad("content_type",
+               "adapter caldav stores text/vcard, text/x-vcard or text/calendar, not '" + settings.content_type + "'");
   }
   for (const auto& [key, value] : settings.options) {
     if (key == "url" || key == "collection_url") {

@@ -78,9 +78,9 @@ struct CaldavAdapterConfig {
   std::string collection_url;  // with "{user}"; empty when discovering
   std::string collection;      // discovery: the collection's last path segment; empty = the first that fits
   DavKind kind = DavKind::kAddressbook;
-  std::string component;       // calendars: VEVENT or VTODO
-  std::string content_type;    // of PUT bodies: "text/vcard", "text/calendar"
-  std::string extension;       // of the hrefs Conflux creates: ".vcf", ".ics"
+  std::string component;     // calendars: VEVENT or VTODO
+  std::string content_type;  // of PUT bodies: "text/vcard", "text/calendar"
+  std::string extension;     // of the hrefs Conflux creates: ".vcf", ".ics"
   size_t multiget_batch = 100;
   DavServerQuirks quirks;
   DavHttpOptions http;
@@ -131,7 +131,7 @@ class DavCollections final : public caf::TrackedBackend {
     std::string ctag;
     std::map<std::string, Member> members;      // by id
     std::map<std::string, std::string> bodies;  // prefetched, by id; read() takes them
-    std::string listed_in_session;  // the sync session (StoreRef::session) the last listing was made for
+    std::string listed_in_session;              // the sync session (StoreRef::session) the last listing was made for
   };
 
   Result<DavLogin> login_for(const caf::StoreRef& store);
@@ -141,8 +141,7 @@ class DavCollections final : public caf::TrackedBackend {
   Status list_by_sync_collection(UserState& state, const DavLogin& login);
   Status list_by_propfind(UserState& state, const DavLogin& login);
   // Fills revisions; fetches content where the revision is a hash.
-  Status settle_revisions(UserState& state, const DavLogin& login,
-                          const std::map<std::string, std::string>& old_etags);
+  Status settle_revisions(UserState& state, const DavLogin& login, const std::map<std::string, std::string>& old_etags);
   static std::map<std::string, std::string> listing_of(const UserState& state);
   Status multiget(UserState& state, const DavLogin& login, const std::vector<std::string>& ids);
   Result<HttpResponse> send(const std::string& label, const std::string& method, const std::string& url,
@@ -166,8 +165,8 @@ class DavCollections final : public caf::TrackedBackend {
 
   const CaldavAdapterConfig config_;
   const DavHttp http_;
-  mutable std::mutex mutex_;  // guards the members below
-  std::map<std::string, UserState> states_;    // by user
+  mutable std::mutex mutex_;                     // guards the members below
+  std::map<std::string, UserState> states_;      // by user
   std::map<std::string, DavLogin> user_logins_;  // per-user mode; passwords never logged
   std::map<std::string, int64_t> requests_;
 };

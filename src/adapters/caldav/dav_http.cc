@@ -57,7 +57,7 @@ Result<HttpResponse> DavHttp::request(const std::string& method, const std::stri
   curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method.c_str());
   curl_easy_setopt(h, CURLOPT_HTTPHEADER, list);
   curl_easy_setopt(h, CURLOPT_USERAGENT, "Conflux-caldav");  // DAV servers log it: tells our requests apart
-  curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);  // worker threads: no SIGALRM for DNS timeouts
+  curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);                 // worker threads: no SIGALRM for DNS timeouts
   curl_easy_setopt(h, CURLOPT_ERRORBUFFER, error);
   curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(options_.connect_timeout_ms));
   curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(options_.request_timeout_ms));

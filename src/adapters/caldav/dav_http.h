@@ -37,7 +37,7 @@ struct HttpResponse {
 };
 
 struct DavHttpOptions {
-  std::string ca_file;           // empty: the system's CAs
+  std::string ca_file;  // empty: the system's CAs
   int64_t connect_timeout_ms = 10000;
   int64_t request_timeout_ms = 120000;  // a multiget of a big batch may take a while on a slow server
 };

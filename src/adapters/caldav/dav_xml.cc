@@ -163,7 +163,8 @@ std::string sync_collection_body(const std::string& token) {
   // RFC 6578 §3.2: an empty sync-token element asks for every member.
   return R"(<?xml version="1.0" encoding="utf-8"?>)"
          R"(<D:sync-collection xmlns:D="DAV:"><D:sync-token>)" +
-         xml_escape(token) + R"(</D:sync-token><D:sync-level>1</D:sync-level><D:prop><D:getetag/></D:prop>)"
+         xml_escape(token) +
+         R"(</D:sync-token><D:sync-level>1</D:sync-level><D:prop><D:getetag/></D:prop>)"
          R"(</D:sync-collection>)";
 }
 

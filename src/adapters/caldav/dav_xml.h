@@ -20,20 +20,20 @@ enum class DavKind : uint8_t { kAddressbook, kCalendar };
 // One <response> of a multistatus. Properties come only from propstats with
 // a 2xx status.
 struct DavResponse {
-  std::string href;         // as the server wrote it (percent-encoded path or absolute URL)
-  long status = 0;          // the <response>'s own <status> (sync-collection: 404 = deleted), else 0
-  std::string etag;         // getetag, with its quotes
-  std::string data;         // address-data or calendar-data
+  std::string href;  // as the server wrote it (percent-encoded path or absolute URL)
+  long status = 0;   // the <response>'s own <status> (sync-collection: 404 = deleted), else 0
+  std::string etag;  // getetag, with its quotes
+  std::string data;  // address-data or calendar-data
   bool has_data = false;
-  std::string ctag;         // CS:getctag
-  std::string sync_token;   // DAV:sync-token property (PROPFIND)
+  std::string ctag;        // CS:getctag
+  std::string sync_token;  // DAV:sync-token property (PROPFIND)
   bool is_collection = false;
   bool is_addressbook = false;
   bool is_calendar = false;
-  std::set<std::string> components;       // supported-calendar-component-set (VEVENT, VTODO …)
-  std::set<std::string> reports;          // supported-report-set local names (sync-collection …)
-  std::string principal_href;             // current-user-principal
-  std::string home_href;                  // addressbook-home-set or calendar-home-set
+  std::set<std::string> components;  // supported-calendar-component-set (VEVENT, VTODO …)
+  std::set<std::string> reports;     // supported-report-set local names (sync-collection …)
+  std::string principal_href;        // current-user-principal
+  std::string home_href;             // addressbook-home-set or calendar-home-set
 };
 
 struct Multistatus {

@@ -15,9 +15,9 @@ using caf::Action;
 using caf::ApplyOutcome;
 using caf::SyncObj;
 
-#define CHECK_OR_FAIL(cond, why)                     \
-  do {                                               \
-    if (!(cond)) return Verdict::failed(why);        \
+#define CHECK_OR_FAIL(cond, why)              \
+  do {                                        \
+    if (!(cond)) return Verdict::failed(why); \
   } while (0)
 
 constexpr const char* kDatabase = "contacts";
@@ -53,9 +53,7 @@ SyncObj change(const caf::StoreRef& store, Action action, const std::string& gui
   return obj;
 }
 
-std::string describe(const caf::ApplyResult& r) {
-  return r.status.is_ok() ? "OK" : r.status.to_string();
-}
+std::string describe(const caf::ApplyResult& r) { return r.status.is_ok() ? "OK" : r.status.to_string(); }
 
 // Applies one change; the single result.
 caf::ApplyResult apply_one(caf::ContentAdapter& adapter, const caf::StoreRef& store, SyncObj&& obj) {
@@ -219,8 +217,8 @@ Verdict empty_store_case(caf::ContentAdapter& a) {
   CHECK_OR_FAIL(all.has_value(), "changes_since(empty) of an empty store failed: " + all.status().to_string());
   CHECK_OR_FAIL(all->changes.empty(), "an empty store lists items");
   auto since = a.changes_since(store, *anchor);
-  CHECK_OR_FAIL(since.has_value(), "changes_since(its own anchor) of an empty store failed: " +
-                                       since.status().to_string());
+  CHECK_OR_FAIL(since.has_value(),
+                "changes_since(its own anchor) of an empty store failed: " + since.status().to_string());
   CHECK_OR_FAIL(since->changes.empty(), "an empty store reports changes");
   return Verdict::passed();
 }
@@ -250,8 +248,8 @@ Verdict large_item_case(caf::ContentAdapter& a) {
   CHECK_OR_FAIL(guid.has_value(), "a 5 MB contact cannot be stored: " + guid.status().to_string());
   auto item = read(a, store, *guid);
   CHECK_OR_FAIL(item.has_value() && item->has_value(), "the 5 MB contact cannot be read back");
-  CHECK_OR_FAIL((**item).raw.size() >= kSize, "the 5 MB contact came back with " +
-                                                  std::to_string((**item).raw.size()) + " bytes");
+  CHECK_OR_FAIL((**item).raw.size() >= kSize,
+                "the 5 MB contact came back with " + std::to_string((**item).raw.size()) + " bytes");
   // A back end may fold long lines (RFC 6350 §3.2: a DAV server re-serialises
   // what it stores); the note must come back whole once unfolded.
   CHECK_OR_FAIL(unfolded((**item).raw).find(note) != std::string::npos, "the 5 MB note came back changed");
@@ -298,21 +296,21 @@ Verdict backend_down_case(Target& target, caf::ContentAdapter& a) {
   batch.push_back(change(store, Action::kUpdate, guid->str(), contact("Steady", "+44 20 7946 0012")));
   batch.push_back(change(store, Action::kDelete, guid->str(), ""));
   auto results = a.apply(store, std::move(batch));
-  if (Status up = target.bring_up(); !up.is_ok()) return Verdict::failed("bringing the back end up failed: " +
-                                                                          up.to_string());
+  if (Status up = target.bring_up(); !up.is_ok())
+    return Verdict::failed("bringing the back end up failed: " + up.to_string());
   CHECK_OR_FAIL(results.size() == 3, "apply returned " + std::to_string(results.size()) + " results for 3 items");
   for (const auto& r : results) {
-    CHECK_OR_FAIL(r.status.code() == StatusCode::kUnavailable || r.status.code() == StatusCode::kResourceExhausted,
-                  "a change while the back end is down is not kUnavailable (the cache would give it up): " +
-                      describe(r));
+    CHECK_OR_FAIL(
+        r.status.code() == StatusCode::kUnavailable || r.status.code() == StatusCode::kResourceExhausted,
+        "a change while the back end is down is not kUnavailable (the cache would give it up): " + describe(r));
   }
   auto after = read(a, store, *guid);
   CHECK_OR_FAIL(after.has_value() && after->has_value(), "the item is gone after the outage");
   CHECK_OR_FAIL((**after).raw == (**before).raw, "the item changed although every change was refused");
   auto set = a.changes_since(store, *anchor);
   CHECK_OR_FAIL(set.has_value(), "changes_since after the outage failed: " + set.status().to_string());
-  CHECK_OR_FAIL(set->changes.empty(), "refused changes were half applied: changes_since reports " +
-                                          std::to_string(set->changes.size()));
+  CHECK_OR_FAIL(set->changes.empty(),
+                "refused changes were half applied: changes_since reports " + std::to_string(set->changes.size()));
   return Verdict::passed();
 }
 
@@ -349,9 +347,11 @@ Verdict four_threads_case(caf::ContentAdapter& a) {
         if (!guid) {
           problem = guid.status().to_string();
         } else {
-          auto u = apply_one(a, store, change(store, Action::kUpdate, guid->str(), contact(family, "+44 20 7946 3000")));
+          auto u =
+              apply_one(a, store, change(store, Action::kUpdate, guid->str(), contact(family, "+44 20 7946 3000")));
           if (!u.status.is_ok()) problem = "update: " + describe(u);
-          if (auto anchor = a.current_anchor(store); !anchor) problem = "current_anchor: " + anchor.status().to_string();
+          if (auto anchor = a.current_anchor(store); !anchor)
+            problem = "current_anchor: " + anchor.status().to_string();
         }
         std::lock_guard lock(mutex);
         if (!problem.empty()) problems.push_back(problem);
@@ -362,8 +362,8 @@ Verdict four_threads_case(caf::ContentAdapter& a) {
   for (auto& t : threads) t.join();
   CHECK_OR_FAIL(problems.empty(), std::to_string(problems.size()) + " calls failed, first: " + problems.front());
   std::set<std::string> distinct(guids.begin(), guids.end());
-  CHECK_OR_FAIL(distinct.size() == kThreads * kPerThread, "100 creates from four threads got " +
-                                                              std::to_string(distinct.size()) + " distinct guids");
+  CHECK_OR_FAIL(distinct.size() == kThreads * kPerThread,
+                "100 creates from four threads got " + std::to_string(distinct.size()) + " distinct guids");
   auto all = a.changes_since(store, Anchor(""));
   CHECK_OR_FAIL(all.has_value(), "changes_since(empty) failed: " + all.status().to_string());
   CHECK_OR_FAIL(all->changes.size() == distinct.size(),

@@ -63,7 +63,9 @@ Result<std::string> plugin_path(const caf::StoreSettings& settings) {
 
 struct HostBytes {
   std::string bytes;
-  static void put(void* host, const char* data, size_t size) { static_cast<HostBytes*>(host)->bytes.append(data, size); }
+  static void put(void* host, const char* data, size_t size) {
+    static_cast<HostBytes*>(host)->bytes.append(data, size);
+  }
 };
 
 struct HostListing {

@@ -36,8 +36,8 @@ namespace conflux::adapters {
 
 // The store section, validated.
 struct PluginAdapterConfig {
-  std::string path;          // absolute path of the shared object
-  std::string tracker_file;  // absolute path of the RevisionTracker state
+  std::string path;                                   // absolute path of the shared object
+  std::string tracker_file;                           // absolute path of the RevisionTracker state
   std::map<std::string, std::string> plugin_options;  // the plugin's own keys
 };
 

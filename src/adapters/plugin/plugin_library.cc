@@ -12,18 +12,16 @@ Status refuse(const std::string& path, const std::string& why, const std::string
   return Status::failed_precondition(path + ": " + why + "; " + fix);
 }
 
-std::string abi_of(const cfx_adapter_v1& d) {
-  return std::to_string(d.abi_major) + "." + std::to_string(d.abi_minor);
-}
+std::string abi_of(const cfx_adapter_v1& d) { return std::to_string(d.abi_major) + "." + std::to_string(d.abi_minor); }
 
 // The fields the host reads without calling anything: set, and sane.
 Status check_descriptor(const std::string& path, const cfx_adapter_v1& d) {
   const std::string plugin_abi = "plugin ABI " + abi_of(d) + ", this Conflux speaks " + host_abi();
   if (d.abi_major != CFX_ABI_MAJOR) {
     return refuse(path, "built for " + plugin_abi,
-                  d.abi_major > CFX_ABI_MAJOR ? "upgrade Conflux, or use a build of the plugin for ABI " +
-                                                    std::to_string(CFX_ABI_MAJOR) + ".x"
-                                              : kRebuild);
+                  d.abi_major > CFX_ABI_MAJOR
+                      ? "upgrade Conflux, or use a build of the plugin for ABI " + std::to_string(CFX_ABI_MAJOR) + ".x"
+                      : kRebuild);
   }
   if (d.abi_minor > CFX_ABI_MINOR) {
     return refuse(path, "needs " + plugin_abi, "upgrade Conflux, or use a build of the plugin for ABI " + host_abi());

@@ -236,9 +236,8 @@ std::string row_to_contact(const MappedRow& row, const std::vector<std::string>&
   const data::VCardProperty* kept_for = extra.first(kFnKey);
   const bool kept_fn_holds =
       kept_for && !kept_for->values.empty() && kept_for->values[0] == name_key(row.fields) && extra.first("FN");
-  std::erase_if(extra.properties, [&](const data::VCardProperty& p) {
-    return p.name == kFnKey || (p.name == "FN" && !kept_fn_holds);
-  });
+  std::erase_if(extra.properties,
+                [&](const data::VCardProperty& p) { return p.name == kFnKey || (p.name == "FN" && !kept_fn_holds); });
   if (const std::string* fn = field("formatted")) {
     card.properties.push_back(make_property("FN", {*fn}));
   } else if (!kept_fn_holds) {

@@ -93,8 +93,8 @@ void PgChangeListener::listen_once() {
   query(prune);
   auto pruned_at = std::chrono::steady_clock::now();
   std::string position = query(xmin_now)[0][0].as<std::string>();
-  logger("adapter.postgresql")->info("store '{}': listening for changes of {} (change log {})", store_, tables_in,
-                                     changelog_table_);
+  logger("adapter.postgresql")
+      ->info("store '{}': listening for changes of {} (change log {})", store_, tables_in, changelog_table_);
   on_change_(UserId());  // catch-up: whatever happened while nobody listened
 
   bool pending = false;

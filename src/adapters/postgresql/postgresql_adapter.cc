@@ -113,12 +113,9 @@ Result<std::string> rewritten(const std::string& connection, const std::map<std:
 
 const char* kind_needs(ColumnKind kind) {
   switch (kind) {
-    case ColumnKind::kText:
-      return "a text type (text, varchar, char)";
-    case ColumnKind::kDate:
-      return "date";
-    case ColumnKind::kBytes:
-      return "bytea";
+    case ColumnKind::kText: return "a text type (text, varchar, char)";
+    case ColumnKind::kDate: return "date";
+    case ColumnKind::kBytes: return "bytea";
     case ColumnKind::kTimestamp: return "timestamptz or timestamp";
     case ColumnKind::kBool: return "boolean";
   }
@@ -126,20 +123,17 @@ const char* kind_needs(ColumnKind kind) {
 }
 
 struct Column {
-  std::string type;      // format_type(): "character varying(80)"
-  std::string category;  // pg_type.typcategory: "S" for strings
+  std::string type;       // format_type(): "character varying(80)"
+  std::string category;   // pg_type.typcategory: "S" for strings
   std::string type_name;  // pg_type.typname: "date", "bytea"
   bool has_default = false;
 };
 
 bool fits(const Column& column, ColumnKind kind) {
   switch (kind) {
-    case ColumnKind::kText:
-      return column.category == "S";
-    case ColumnKind::kDate:
-      return column.type_name == "date";
-    case ColumnKind::kBytes:
-      return column.type_name == "bytea";
+    case ColumnKind::kText: return column.category == "S";
+    case ColumnKind::kDate: return column.type_name == "date";
+    case ColumnKind::kBytes: return column.type_name == "bytea";
     case ColumnKind::kTimestamp: return column.type_name == "timestamptz" || column.type_name == "timestamp";
     case ColumnKind::kBool: return column.type_name == "bool";
   }
@@ -516,7 +510,7 @@ Result<std::string> PgTable::revision_of(pqxx::transaction_base& txn, const std:
 }
 
 Result<std::pair<std::string, std::string>> PgTable::store_row(const caf::StoreRef& store, const std::string& key,
-                                                              std::string_view raw, WriteMode mode) {
+                                                               std::string_view raw, WriteMode mode) {
   if (mode == WriteMode::kReplace && !could_be_key(key))
     return Status::not_found("no row " + key + " in " + shape_.name);
   auto row = mapping_->to_row(raw);
@@ -658,8 +652,8 @@ Result<PgTableShape> inspect(PgDb& db, const PgTableConfig& config) {
             quote_ident(where[0][0].as<std::string>()) + "." + quote_ident(where[0][1].as<std::string>());
       } else {
         shape.child_name = where[0][0].as<std::string>() + "." + where[0][1].as<std::string>();
-        shape.child_qualified = quote_ident(where[0][0].as<std::string>()) + "." +
-                                quote_ident(where[0][1].as<std::string>());
+        shape.child_qualified =
+            quote_ident(where[0][0].as<std::string>()) + "." + quote_ident(where[0][1].as<std::string>());
       }
       return columns;
     };
@@ -715,8 +709,8 @@ Result<PgTableShape> inspect(PgDb& db, const PgTableConfig& config) {
         shape.instant_fields.insert(field);
       }
     }
-    for (const auto& [key_name, name] : {std::pair{"modified_column", config.modified_column},
-                                         std::pair{"deleted_column", config.deleted_column}}) {
+    for (const auto& [key_name, name] :
+         {std::pair{"modified_column", config.modified_column}, std::pair{"deleted_column", config.deleted_column}}) {
       if (name.empty()) continue;
       if (auto c = column(*columns, config.table, key_name, name); !c) return c.error();
     }
@@ -730,11 +724,11 @@ Result<PgTableShape> inspect(PgDb& db, const PgTableConfig& config) {
     }
     shape.extra_table = quote_ident(shape.schema) + "." + quote_ident("conflux_item_extra");
     shape.changelog_table = quote_ident(shape.schema) + "." + quote_ident("conflux_changelog");
-    shape.triggers_present =
-        txn.exec_params1("SELECT count(*) > 0 FROM pg_trigger WHERE tgrelid = to_regclass($1)"
-                         " AND tgname = 'conflux_changes'",
-                         shape.qualified)[0]
-            .as<bool>();
+    shape.triggers_present = txn.exec_params1(
+                                    "SELECT count(*) > 0 FROM pg_trigger WHERE tgrelid = to_regclass($1)"
+                                    " AND tgname = 'conflux_changes'",
+                                    shape.qualified)[0]
+                                 .as<bool>();
     return shape;
   });
 }
@@ -773,19 +767,26 @@ std::string change_log_sql(const PgTableConfig& config, const PgTableShape& shap
          "  tbl TEXT := TG_TABLE_SCHEMA || '.' || TG_TABLE_NAME;\n"
          "  r JSONB := to_jsonb(CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END);\n"
          "BEGIN\n"
-         "  INSERT INTO " + shape.changelog_table + " (tbl, item_key, owner, op)\n"
+         "  INSERT INTO " +
+         shape.changelog_table +
+         " (tbl, item_key, owner, op)\n"
          "    VALUES (tbl, r ->> TG_ARGV[0], r ->> TG_ARGV[1], left(TG_OP, 1));\n"
          "  IF TG_OP = 'UPDATE' AND (to_jsonb(OLD) ->> TG_ARGV[1]) IS DISTINCT FROM (r ->> TG_ARGV[1]) THEN\n"
-         "    INSERT INTO " + shape.changelog_table + " (tbl, item_key, owner, op)\n"
+         "    INSERT INTO " +
+         shape.changelog_table +
+         " (tbl, item_key, owner, op)\n"
          "      VALUES (tbl, r ->> TG_ARGV[0], to_jsonb(OLD) ->> TG_ARGV[1], 'U');\n"
          "  END IF;\n"
-         "  PERFORM pg_notify('" + std::string(PgChangeListener::kChannel) + "', tbl);\n"
+         "  PERFORM pg_notify('" +
+         std::string(PgChangeListener::kChannel) +
+         "', tbl);\n"
          "  RETURN NULL;\n"
          "END\n$conflux$;\n";
   auto trigger = [&](const std::string& table, const std::string& key, const std::string& owner) {
     sql += "DROP TRIGGER IF EXISTS conflux_changes ON " + table + ";\n";
     sql += "CREATE TRIGGER conflux_changes AFTER INSERT OR UPDATE OR DELETE ON " + table +
-           " FOR EACH ROW EXECUTE FUNCTION " + function + "(" + quote_literal(key) + ", " + quote_literal(owner) + ");\n";
+           " FOR EACH ROW EXECUTE FUNCTION " + function + "(" + quote_literal(key) + ", " + quote_literal(owner) +
+           ");\n";
   };
   trigger(shape.qualified, config.key, config.owner);
   if (!shape.child_qualified.empty()) trigger(shape.child_qualified, config.child_key, "");
@@ -831,13 +832,15 @@ Result<std::shared_ptr<PostgresqlAdapter>> PostgresqlAdapter::open(const PgTable
   } else if (!shape->triggers_present) {
     std::ofstream out(config.script_file, std::ios::trunc);
     out << script;
-    log->warn("store '{}': no change-log triggers on {}; changes by other programs are found by polling. "
-              "To have them pushed, run {} as the table's owner (psql -f) or set install_triggers = true",
-              config.store, shape->name, out ? config.script_file : "the SQL (could not be written)");
+    log->warn(
+        "store '{}': no change-log triggers on {}; changes by other programs are found by polling. "
+        "To have them pushed, run {} as the table's owner (psql -f) or set install_triggers = true",
+        config.store, shape->name, out ? config.script_file : "the SQL (could not be written)");
   }
   std::unique_ptr<PgTable> table(new PgTable(config, *shape, *db));
   table->prepare_on(**db);
-  std::shared_ptr<PostgresqlAdapter> adapter(new PostgresqlAdapter(config, std::move(table), settings.login == caf::BackendLogin::kPerUser));
+  std::shared_ptr<PostgresqlAdapter> adapter(
+      new PostgresqlAdapter(config, std::move(table), settings.login == caf::BackendLogin::kPerUser));
   auto tracker = caf::RevisionTracker::open(config.tracker_file, *adapter->table_, settings.content_type);
   if (!tracker) return tracker.error().with_context(prefix + "tracker");
   adapter->tracker_ = std::move(*tracker);
@@ -892,8 +895,7 @@ Result<caf::ChangeSet> PostgresqlAdapter::changes_since(const caf::StoreRef& sto
   return set;
 }
 
-std::vector<caf::ApplyResult> PostgresqlAdapter::apply(const caf::StoreRef& store,
-                                                       std::vector<caf::SyncObj>&& batch) {
+std::vector<caf::ApplyResult> PostgresqlAdapter::apply(const caf::StoreRef& store, std::vector<caf::SyncObj>&& batch) {
   if (store.user.empty()) {
     std::vector<caf::ApplyResult> results(batch.size());
     for (auto& r : results) r.status = Status::invalid_argument("postgresql adapter: call without a user");
@@ -1021,8 +1023,9 @@ Status PostgresqlAdapterFactory::validate(const caf::StoreSettings& settings) co
                                     "e-mails)");
   }
   if (children != 0 && children != 5) {
-    return Status::invalid_argument(prefix + "child_table: child_table, child_key, child_kind, child_type and "
-                                             "child_value go together");
+    return Status::invalid_argument(prefix +
+                                    "child_table: child_table, child_key, child_kind, child_type and "
+                                    "child_value go together");
   }
   const int owner_join =
       static_cast<int>(o.count("owner_table") + o.count("owner_table_key") + o.count("owner_table_user"));
@@ -1053,8 +1056,7 @@ Status PostgresqlAdapterFactory::validate(const caf::StoreSettings& settings) co
   return Status::ok();
 }
 
-Result<PgTableConfig> PostgresqlAdapterFactory::parse(const caf::StoreSettings& settings,
-                                                      const caf::AdapterEnv& env) {
+Result<PgTableConfig> PostgresqlAdapterFactory::parse(const caf::StoreSettings& settings, const caf::AdapterEnv& env) {
   CFX_RETURN_IF_ERROR(PostgresqlAdapterFactory().validate(settings));
   const auto& o = settings.options;
   auto get = [&](const char* key) { return o.count(key) ? o.at(key) : std::string(); };

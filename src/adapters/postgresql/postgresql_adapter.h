@@ -92,8 +92,8 @@ struct PgTableConfig {
   std::string table;       // as configured: "crm.customers"
   std::string key;
   std::string owner;
-  std::string owner_table, owner_table_key, owner_table_user;  // all or none: the owner via a join
-  std::map<std::string, std::string> fields;  // field name -> column
+  std::string owner_table, owner_table_key, owner_table_user;               // all or none: the owner via a join
+  std::map<std::string, std::string> fields;                                // field name -> column
   std::string child_table, child_key, child_kind, child_type, child_value;  // all or none
   bool soft_delete = false;
   std::string deleted_column, deleted_value;
@@ -103,22 +103,22 @@ struct PgTableConfig {
   data::VCardVersion version = data::VCardVersion::k30;
   std::string content_type;     // text/vcard, text/x-vcard: contacts; text/calendar, text/x-vcalendar: events
   std::string content_version;  // of the items written to devices ("3.0", "2.0" ...)
-  std::string tracker_file;  // absolute path of the RevisionTracker state
-  std::string script_file;   // where the trigger SQL is written when not installed
+  std::string tracker_file;     // absolute path of the RevisionTracker state
+  std::string script_file;      // where the trigger SQL is written when not installed
 };
 
 // The table, as the live schema showed it at start.
 struct PgTableShape {
-  std::string schema;          // of the mapped table, which also gets the side tables
-  std::string qualified;       // "crm"."customers", quoted
-  std::string name;            // crm.customers, as triggers name it (TG_TABLE_SCHEMA.TG_TABLE_NAME)
-  std::string owner_table;     // quoted; empty when the owner column holds the user name
+  std::string schema;           // of the mapped table, which also gets the side tables
+  std::string qualified;        // "crm"."customers", quoted
+  std::string name;             // crm.customers, as triggers name it (TG_TABLE_SCHEMA.TG_TABLE_NAME)
+  std::string owner_table;      // quoted; empty when the owner column holds the user name
   std::string child_qualified;  // quoted; empty without a child table
   std::string child_name;
-  std::string extra_table;      // quoted "<schema>"."conflux_item_extra"
-  std::string changelog_table;  // quoted "<schema>"."conflux_changelog"
+  std::string extra_table;               // quoted "<schema>"."conflux_item_extra"
+  std::string changelog_table;           // quoted "<schema>"."conflux_changelog"
   std::set<std::string> instant_fields;  // timestamp fields whose column is a timestamptz
-  bool key_has_default = false;  // the database picks new keys
+  bool key_has_default = false;          // the database picks new keys
   // The key is compared in its own type, so that its index serves a row's
   // statements: a text type or an integer. Other types are compared as text.
   bool key_typed = false;
@@ -189,8 +189,8 @@ class PgTable final : public caf::TrackedBackend {
   const std::shared_ptr<PgDb> service_;
   std::vector<std::string> mapped_;      // field names with a column, in the mapping's fields() order
   std::unique_ptr<RowMapping> mapping_;  // contacts or events, by the store's content type
-  std::string revision_sql_;         // md5(...) or modified || md5(extra), over t and x
-  std::string live_filter_;          // "" or " AND t.<deleted> IS DISTINCT FROM '<value>'"
+  std::string revision_sql_;             // md5(...) or modified || md5(extra), over t and x
+  std::string live_filter_;              // "" or " AND t.<deleted> IS DISTINCT FROM '<value>'"
 
   std::vector<std::pair<std::string, std::string>> statements_;  // name, SQL
 
@@ -239,8 +239,8 @@ class PostgresqlAdapter final : public caf::ContentAdapter {
   PostgresqlAdapter(PgTableConfig config, std::unique_ptr<PgTable> table, bool per_user);
 
   const PgTableConfig config_;
-  const bool per_user_;  // login = "per-user": the back end's accounts (PostgreSQL roles) count
-  const std::unique_ptr<PgTable> table_;        // before tracker_, which uses it
+  const bool per_user_;                   // login = "per-user": the back end's accounts (PostgreSQL roles) count
+  const std::unique_ptr<PgTable> table_;  // before tracker_, which uses it
   std::unique_ptr<caf::RevisionTracker> tracker_;  // set once by open()
 };
 

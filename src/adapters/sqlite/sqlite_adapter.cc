@@ -52,7 +52,8 @@ Status validate_section(const caf::StoreSettings& settings) {
       continue;
     }
     if (key == "accounts_file") continue;
-    return Status::invalid_argument("stores." + settings.name + "." + key + ": unknown key for adapter sqlite (its keys: file, accounts_file)");
+    return Status::invalid_argument("stores." + settings.name + "." + key +
+                                    ": unknown key for adapter sqlite (its keys: file, accounts_file)");
   }
   return Status::ok();
 }
@@ -133,24 +134,15 @@ class BatchWriter {
   caf::ApplyResult apply(caf::SyncObj& obj) {
     caf::ApplyResult result;
     result.guid = obj.guid;
-    if ((!obj.user.empty() && obj.user != store_.user) ||
-        (!obj.database.empty() && obj.database != store_.database)) {
+    if ((!obj.user.empty() && obj.user != store_.user) || (!obj.database.empty() && obj.database != store_.database)) {
       result.status = Status::invalid_argument("item names another user or datastore than the call");
       return result;
     }
     switch (obj.action) {
-      case caf::Action::kCreate:
-        create(obj, result);
-        break;
-      case caf::Action::kUpdate:
-        update(obj, result);
-        break;
-      case caf::Action::kDelete:
-        remove(obj, result);
-        break;
-      default:
-        result.status = Status::invalid_argument("unknown action");
-        break;
+      case caf::Action::kCreate: create(obj, result); break;
+      case caf::Action::kUpdate: update(obj, result); break;
+      case caf::Action::kDelete: remove(obj, result); break;
+      default: result.status = Status::invalid_argument("unknown action"); break;
     }
     return result;
   }
@@ -189,8 +181,8 @@ class BatchWriter {
       usable = *state == RowState::kAbsent;
     }
     if (!usable) {
-      result.status = Status::internal("sqlite adapter: no unused guid after " + std::to_string(kGuidAttempts) +
-                                       " attempts");
+      result.status =
+          Status::internal("sqlite adapter: no unused guid after " + std::to_string(kGuidAttempts) + " attempts");
       return;
     }
     const int64_t revision = last_revision_ + 1;
@@ -296,7 +288,8 @@ SqliteAdapter::SqliteAdapter(std::shared_ptr<SqliteDb> db, const caf::StoreSetti
     : db_(std::move(db)),
       accounts_(accounts_file.empty() ? std::nullopt
                                       : std::make_optional<caf::BackendAccounts>(std::move(accounts_file))),
-      store_name_(settings.name), default_content_type_(settings.content_type) {}
+      store_name_(settings.name),
+      default_content_type_(settings.content_type) {}
 
 Result<std::shared_ptr<SqliteAdapter>> SqliteAdapter::open(std::shared_ptr<SqliteDb> db,
                                                            const caf::StoreSettings& settings,
@@ -479,10 +472,12 @@ Result<caf::ExecResult> SqliteAdapter::execute(const caf::StoreRef& store, const
   if (command.name == "purge-tombstones") {
     CFX_RETURN_IF_ERROR(refuse_args({"before"}));
     auto arg = command.args.find("before");
-    if (arg == command.args.end()) return Status::invalid_argument("sqlite purge-tombstones: argument 'before' missing");
+    if (arg == command.args.end())
+      return Status::invalid_argument("sqlite purge-tombstones: argument 'before' missing");
     auto before = parse_revision(arg->second);
     if (!before) {
-      return Status::invalid_argument("sqlite purge-tombstones: 'before' must be a revision, not '" + arg->second + "'");
+      return Status::invalid_argument("sqlite purge-tombstones: 'before' must be a revision, not '" + arg->second +
+                                      "'");
     }
     // The row at the highest revision stays even when it is a tombstone:
     // current_anchor must never go back.
@@ -505,9 +500,7 @@ Result<caf::ExecResult> SqliteAdapter::execute(const caf::StoreRef& store, const
 // ---------------------------------------------------------------------------
 // SqliteAdapterFactory
 
-Status SqliteAdapterFactory::validate(const caf::StoreSettings& settings) const {
-  return validate_section(settings);
-}
+Status SqliteAdapterFactory::validate(const caf::StoreSettings& settings) const { return validate_section(settings); }
 
 Result<SqliteAdapterConfig> SqliteAdapterFactory::parse(const caf::StoreSettings& settings,
                                                         const caf::AdapterEnv& env) {

@@ -34,7 +34,7 @@ namespace conflux::adapters {
 
 // The store section, validated (see SqliteAdapterFactory::validate).
 struct SqliteAdapterConfig {
-  std::string file;  // absolute path of the items database
+  std::string file;           // absolute path of the items database
   std::string accounts_file;  // caf::BackendAccounts of this back end; empty: Conflux's accounts
 };
 
@@ -44,8 +44,7 @@ class SqliteAdapter final : public caf::ContentAdapter {
   // the store name (for the log) and the content type given to items that
   // arrive without one.
   // `accounts_file`: see SqliteAdapterConfig.
-  static Result<std::shared_ptr<SqliteAdapter>> open(std::shared_ptr<SqliteDb> db,
-                                                     const caf::StoreSettings& settings,
+  static Result<std::shared_ptr<SqliteAdapter>> open(std::shared_ptr<SqliteDb> db, const caf::StoreSettings& settings,
                                                      std::string accounts_file = {});
 
   // caf::ContentAdapter

@@ -62,7 +62,8 @@ bool safe_component(const std::string& name) {
 Status check_scope(const caf::StoreRef& store) {
   if (store.user.empty()) return Status::invalid_argument("vdir adapter: call without a user");
   if (store.database.empty()) return Status::invalid_argument("vdir adapter: call without a database");
-  if (!safe_component(store.user.str())) return Status::invalid_argument("vdir adapter: user name not usable as a path");
+  if (!safe_component(store.user.str()))
+    return Status::invalid_argument("vdir adapter: user name not usable as a path");
   if (!safe_component(store.database)) {
     return Status::invalid_argument("vdir adapter: database name not usable as a path");
   }
@@ -334,8 +335,8 @@ std::vector<caf::ApplyResult> VdirAdapter::apply(const caf::StoreRef& store, std
       [&](const caf::SyncObj& obj) {
         const std::string ext = obj.action == caf::Action::kDelete ? "" : vdir_extension(obj.content_type);
         if (ext.empty() || ext == extension_) return Status::ok();
-        return Status::invalid_argument("vdir: an item of type " + obj.content_type + " cannot go into " +
-                                        extension_ + " files");
+        return Status::invalid_argument("vdir: an item of type " + obj.content_type + " cannot go into " + extension_ +
+                                        " files");
       },
       "vdir");
 }
@@ -362,8 +363,8 @@ Result<std::unique_ptr<caf::ChangeSubscription>> VdirAdapter::watch_changes(cons
   if (!safe_component(database)) return Status::invalid_argument("vdir watch: database name not usable as a path");
   auto watch = VdirWatch::start(root_, database, extension_, std::move(on_change));
   if (!watch) return watch.error().with_context("store '" + store_name_ + "'");
-  logger("adapter.vdir")->info("store '{}': watching {}/*/{}/ for changes by other programs", store_name_, root_,
-                               database);
+  logger("adapter.vdir")
+      ->info("store '{}': watching {}/*/{}/ for changes by other programs", store_name_, root_, database);
   return std::unique_ptr<caf::ChangeSubscription>(std::move(*watch));
 }
 

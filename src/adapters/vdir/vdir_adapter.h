@@ -47,9 +47,9 @@ namespace conflux::adapters {
 
 // The store section, validated (see VdirAdapterFactory::validate).
 struct VdirAdapterConfig {
-  std::string root;          // absolute directory holding <user>/<database>/
-  std::string extension;     // of the item files, from the content type: ".vcf"
-  std::string tracker_file;  // absolute path of the RevisionTracker state
+  std::string root;           // absolute directory holding <user>/<database>/
+  std::string extension;      // of the item files, from the content type: ".vcf"
+  std::string tracker_file;   // absolute path of the RevisionTracker state
   std::string accounts_file;  // caf::BackendAccounts of this back end; empty: Conflux's accounts
 };
 
@@ -84,8 +84,7 @@ class VdirFiles final : public caf::TrackedBackend {
 class VdirAdapter final : public caf::ContentAdapter {
  public:
   // Opens (or creates) the tracker state; the root directory must exist.
-  static Result<std::shared_ptr<VdirAdapter>> open(const VdirAdapterConfig& config,
-                                                   const caf::StoreSettings& settings);
+  static Result<std::shared_ptr<VdirAdapter>> open(const VdirAdapterConfig& config, const caf::StoreSettings& settings);
 
   // caf::ContentAdapter
   caf::AdapterCaps caps() const override;
@@ -123,7 +122,7 @@ class VdirAdapter final : public caf::ContentAdapter {
   const std::string root_;
   const std::string extension_;
   const std::optional<caf::BackendAccounts> accounts_;
-  const std::unique_ptr<VdirFiles> files_;        // before tracker_, which uses it
+  const std::unique_ptr<VdirFiles> files_;         // before tracker_, which uses it
   std::unique_ptr<caf::RevisionTracker> tracker_;  // set once by open()
 };
 

@@ -38,8 +38,7 @@ Result<std::unique_ptr<VdirWatch>> VdirWatch::start(const std::string& root, con
     ::close(inotify_fd);
     return Status::unavailable("vdir watch: eventfd: " + os_text(err));
   }
-  std::unique_ptr<VdirWatch> watch(new VdirWatch(root, database, extension, std::move(on_change), inotify_fd,
-                                                 stop_fd));
+  std::unique_ptr<VdirWatch> watch(new VdirWatch(root, database, extension, std::move(on_change), inotify_fd, stop_fd));
   // Root first, then what is already there: a user directory made in
   // between is reported by the root's watch.
   watch->add(root, Level::kRoot, "");
@@ -83,8 +82,8 @@ void VdirWatch::add(const std::string& path, Level level, const std::string& use
     // ENOENT/ENOTDIR: gone already, or not a directory — nothing to watch.
     if (errno != ENOENT && errno != ENOTDIR && !warned_) {
       warned_ = true;
-      logger("adapter.vdir")->warn("vdir watch: cannot watch {} ({}); its changes are found by polling", path,
-                                   os_text(errno));
+      logger("adapter.vdir")
+          ->warn("vdir watch: cannot watch {} ({}); its changes are found by polling", path, os_text(errno));
     }
     return;
   }
@@ -114,8 +113,8 @@ void VdirWatch::run() {
   for (;;) {
     if (::poll(fds, 2, -1) < 0) {
       if (errno == EINTR) continue;
-      logger("adapter.vdir")->error("vdir watch of {}: poll: {}; changes are found by polling only", database_,
-                                    os_text(errno));
+      logger("adapter.vdir")
+          ->error("vdir watch of {}: poll: {}; changes are found by polling only", database_, os_text(errno));
       return;
     }
     if (fds[1].revents != 0) return;

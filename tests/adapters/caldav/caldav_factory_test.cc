@@ -24,8 +24,10 @@ std::string error_of(const caf::StoreSettings& s) {
 TEST(CaldavFactory, AcceptsACollectionUrlOrABaseUrl) {
   EXPECT_EQ(error_of(settings({{"collection_url", "http://127.0.0.1:1/{user}/contacts/"}})), "");
   EXPECT_EQ(error_of(settings({{"url", "https://dav.example.org/"}, {"collection", "work"}})), "");
-  EXPECT_EQ(error_of(settings({{"url", "https://dav.example.org/"}, {"component", "VTODO"},
-                               {"multiget_batch", "10"}, {"server_quirks", "radicale"}},
+  EXPECT_EQ(error_of(settings({{"url", "https://dav.example.org/"},
+                               {"component", "VTODO"},
+                               {"multiget_batch", "10"},
+                               {"server_quirks", "radicale"}},
                               "text/calendar")),
             "");
 }
@@ -35,13 +37,12 @@ TEST(CaldavFactory, NamesTheBadKey) {
   EXPECT_NE(error_of(settings({{"url", "http://a/"}, {"collection_url", "http://a/{user}/"}})).find("either"),
             std::string::npos);
   EXPECT_NE(error_of(settings({{"collection_url", "http://a/shared/"}})).find("{user}"), std::string::npos);
-  EXPECT_NE(error_of(settings({{"url", "ftp://a/"}})).find("stores.contacts.url: must be an http"),
-            std::string::npos);
+  EXPECT_NE(error_of(settings({{"url", "ftp://a/"}})).find("stores.contacts.url: must be an http"), std::string::npos);
   EXPECT_NE(error_of(settings({{"url", "http://a/"}, {"component", "VTODO"}})).find("only for content_type"),
             std::string::npos);
-  EXPECT_NE(error_of(settings({{"url", "http://a/"}, {"component", "VJOURNAL"}}, "text/calendar"))
-                .find("VEVENT or VTODO"),
-            std::string::npos);
+  EXPECT_NE(
+      error_of(settings({{"url", "http://a/"}, {"component", "VJOURNAL"}}, "text/calendar")).find("VEVENT or VTODO"),
+      std::string::npos);
   EXPECT_NE(error_of(settings({{"url", "http://a/"}, {"multiget_batch", "0"}})).find("multiget_batch"),
             std::string::npos);
   EXPECT_NE(error_of(settings({{"url", "http://a/"}, {"server_quirks", "exchange"}})).find("radicale"),

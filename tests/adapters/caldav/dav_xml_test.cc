@@ -30,14 +30,16 @@ TEST(DavXml, CollectionPropfindSaysAddressBookWithSyncCollectionAndCtag) {
   EXPECT_TRUE(c.reports.count("sync-collection"));
   EXPECT_TRUE(c.reports.count("addressbook-multiget"));
   EXPECT_EQ(c.ctag, "\"851d5a7f03cb6bf08014bebf442b0f8fd5192f90a2f3cd5b2cb3e9469e445e26\"");
-  EXPECT_EQ(c.sync_token, "http://radicale.org/ns/sync/7b1796ba9bb04b0b6c76d098c047ba739fc4cf8ed9c586ccd3dc3388a1ce2b43");
+  EXPECT_EQ(c.sync_token,
+            "http://radicale.org/ns/sync/7b1796ba9bb04b0b6c76d098c047ba739fc4cf8ed9c586ccd3dc3388a1ce2b43");
   EXPECT_EQ(c.components, (std::set<std::string>{"VEVENT", "VJOURNAL", "VTODO"}));
 }
 
 TEST(DavXml, FullSyncCollectionListsMembersWithEtagsAndTheNewToken) {
   auto ms = parse_multistatus(recorded("sync_full.xml"));
   ASSERT_TRUE(ms) << ms.error().to_string();
-  EXPECT_EQ(ms->sync_token, "http://radicale.org/ns/sync/7b1796ba9bb04b0b6c76d098c047ba739fc4cf8ed9c586ccd3dc3388a1ce2b43");
+  EXPECT_EQ(ms->sync_token,
+            "http://radicale.org/ns/sync/7b1796ba9bb04b0b6c76d098c047ba739fc4cf8ed9c586ccd3dc3388a1ce2b43");
   ASSERT_EQ(ms->responses.size(), 1u);
   EXPECT_EQ(ms->responses[0].href, "/alice/contacts/c1.vcf");
   EXPECT_EQ(ms->responses[0].status, 0);
@@ -53,7 +55,8 @@ TEST(DavXml, DeltaSyncCollectionReportsTheDeletedMemberAs404) {
   EXPECT_EQ(ms->responses[0].etag, "");
   EXPECT_EQ(ms->responses[1].href, "/alice/contacts/c2.vcf");
   EXPECT_EQ(ms->responses[1].etag, "\"6755c3fe4db86d6803da943f158f8c00681ca4c87a20ef35bd1b309c93f89fda\"");
-  EXPECT_NE(ms->sync_token, "http://radicale.org/ns/sync/7b1796ba9bb04b0b6c76d098c047ba739fc4cf8ed9c586ccd3dc3388a1ce2b43");
+  EXPECT_NE(ms->sync_token,
+            "http://radicale.org/ns/sync/7b1796ba9bb04b0b6c76d098c047ba739fc4cf8ed9c586ccd3dc3388a1ce2b43");
 }
 
 TEST(DavXml, UnknownTokenErrorNamesValidSyncToken) {

@@ -67,13 +67,33 @@ class Radicale {
     const std::string host = "127.0.0.1:" + std::to_string(port_);
     const std::string storage = (root_ / "storage").string(), users = (root_ / "users").string(),
                       rights = (root_ / "rights").string(), log = (root_ / "radicale.log").string();
-    std::vector<std::string> args = {"/usr/bin/python3", "-m", "radicale", "--config", "",
-                                     "--server-hosts", host, "--storage-filesystem-folder", storage,
-                                     "--auth-type", "htpasswd", "--auth-htpasswd-filename", users,
-                                     "--auth-htpasswd-encryption", "plain", "--auth-delay", "0",
-                                     "--rights-type", "from_file", "--rights-file", rights,
-                                     "--web-type", "none", "--server-max-connections", "32",
-                                     "--logging-level", "info"};
+    std::vector<std::string> args = {"/usr/bin/python3",
+                                     "-m",
+                                     "radicale",
+                                     "--config",
+                                     "",
+                                     "--server-hosts",
+                                     host,
+                                     "--storage-filesystem-folder",
+                                     storage,
+                                     "--auth-type",
+                                     "htpasswd",
+                                     "--auth-htpasswd-filename",
+                                     users,
+                                     "--auth-htpasswd-encryption",
+                                     "plain",
+                                     "--auth-delay",
+                                     "0",
+                                     "--rights-type",
+                                     "from_file",
+                                     "--rights-file",
+                                     rights,
+                                     "--web-type",
+                                     "none",
+                                     "--server-max-connections",
+                                     "32",
+                                     "--logging-level",
+                                     "info"};
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
@@ -171,8 +191,8 @@ class ProvisioningAdapter final : public caf::AdapterWrapper {
     const std::string body =
         "<?xml version=\"1.0\"?><D:mkcol xmlns:D=\"DAV:\" xmlns:C=\"urn:ietf:params:xml:ns:carddav\"><D:set>"
         "<D:prop><D:resourcetype><D:collection/><C:addressbook/></D:resourcetype></D:prop></D:set></D:mkcol>";
-    r = http_.request("MKCOL", principal + kCollection + "/", service,
-                      {"Content-Type: application/xml; charset=utf-8"}, body);
+    r = http_.request("MKCOL", principal + kCollection + "/", service, {"Content-Type: application/xml; charset=utf-8"},
+                      body);
     if (!r) return r.error();
     if (r->status != 201) return adapters::http_status_error("MKCOL " + principal + kCollection + "/", *r);
     done_.insert(user.str());

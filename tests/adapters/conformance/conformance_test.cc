@@ -41,8 +41,7 @@ caf::StoreSettings contacts_store(const std::string& adapter) {
 // An accounts_file (caf/backend_accounts.h) holding kAccountUser.
 [[maybe_unused]] std::string write_accounts(const std::string& dir) {
   const std::string path = dir + "/accounts";
-  std::ofstream(path) << kAccountUser << ":"
-                      << md5_base64(std::string(kAccountUser) + ":" + kAccountPassword) << "\n";
+  std::ofstream(path) << kAccountUser << ":" << md5_base64(std::string(kAccountUser) + ":" + kAccountPassword) << "\n";
   return path;
 }
 
@@ -130,7 +129,8 @@ class PostgresqlTarget final : public Target {
       setup_ = uri.error();
       return;
     }
-    database_ = uri->substr(std::string("postgresql:///").size(), uri->find('?') - std::string("postgresql:///").size());
+    database_ =
+        uri->substr(std::string("postgresql:///").size(), uri->find('?') - std::string("postgresql:///").size());
     admin_uri_ = (*server)->uri("postgres");
     try {
       pqxx::connection conn(*uri);
@@ -140,9 +140,9 @@ class PostgresqlTarget final : public Target {
     } catch (const std::exception& e) {
       setup_ = Status::unavailable(e.what());
     }
-    settings_.options = {{"connection", *uri},      {"table", "people"},        {"key", "id"},
-                         {"owner", "owner"},        {"field_family", "family"}, {"field_given", "given"},
-                         {"field_tel_cell", "mobile"}, {"field_note", "note"},  {"install_triggers", "true"}};
+    settings_.options = {{"connection", *uri},         {"table", "people"},        {"key", "id"},
+                         {"owner", "owner"},           {"field_family", "family"}, {"field_given", "given"},
+                         {"field_tel_cell", "mobile"}, {"field_note", "note"},     {"install_triggers", "true"}};
   }
   ~PostgresqlTarget() override { (void)bring_up(); }
   Result<std::shared_ptr<caf::ContentAdapter>> open() override { return open_in(dir_ + "/main"); }

@@ -78,15 +78,14 @@ TEST(PluginFactory, ThePluginsOwnErrorNamesItsKey) {
   ASSERT_TRUE(factory.validate(settings).is_ok());
   auto created = factory.create(settings, {dir.path().string()});
   ASSERT_FALSE(created.has_value());
-  EXPECT_EQ(created.error().message(),
-            "stores.contacts.capacity: plugin memory: must be a positive number of items");
+  EXPECT_EQ(created.error().message(), "stores.contacts.capacity: plugin memory: must be a positive number of items");
 }
 
 TEST(PluginFactory, ThePluginsOwnKeysReachIt) {
   test::TempDir dir;
   PluginAdapterFactory factory;
-  auto created = factory.create(store_with({{"plugin", plugin("memory_plugin")}, {"capacity", "1"}}),
-                                {dir.path().string()});
+  auto created =
+      factory.create(store_with({{"plugin", plugin("memory_plugin")}, {"capacity", "1"}}), {dir.path().string()});
   ASSERT_TRUE(created.has_value()) << created.error().to_string();
   caf::StoreRef store{UserId("ann"), "contacts", caf::Token{"", UserId("ann"), {}}};
   auto make = [&] {
@@ -104,8 +103,8 @@ TEST(PluginFactory, ThePluginsOwnKeysReachIt) {
 
 TEST(PluginFactory, ABareNameIsLookedUpInPluginDir) {
   PluginAdapterFactory factory;
-  EXPECT_TRUE(factory.validate(store_with({{"plugin", "memory_plugin"}, {"plugin_dir", CONFLUX_TEST_PLUGIN_DIR}}))
-                  .is_ok());
+  EXPECT_TRUE(
+      factory.validate(store_with({{"plugin", "memory_plugin"}, {"plugin_dir", CONFLUX_TEST_PLUGIN_DIR}})).is_ok());
   Status relative = factory.validate(store_with({{"plugin", "./memory_plugin.so"}}));
   EXPECT_EQ(relative.code(), StatusCode::kInvalidArgument);
   EXPECT_NE(relative.message().find("stores.contacts.plugin: give an absolute path"), std::string::npos);

@@ -8,12 +8,10 @@
 namespace conflux::adapters {
 namespace {
 
-const std::vector<std::string> kMapped = {"given", "family", "org", "email_work", "tel", "tel_cell",
-                                          "birthday", "note", "photo"};
+const std::vector<std::string> kMapped = {"given",    "family",   "org",  "email_work", "tel",
+                                          "tel_cell", "birthday", "note", "photo"};
 
-std::string card(const std::string& body) {
-  return "BEGIN:VCARD\r\nVERSION:3.0\r\n" + body + "END:VCARD\r\n";
-}
+std::string card(const std::string& body) { return "BEGIN:VCARD\r\nVERSION:3.0\r\n" + body + "END:VCARD\r\n"; }
 
 const std::string kAda = card(
     "N:Lovelace;Ada;;;\r\nFN:Countess Ada\r\nTEL:+44 1\r\nTEL;TYPE=CELL:+44 2\r\nTEL;TYPE=WORK,FAX:+44 3\r\n"
@@ -48,8 +46,8 @@ TEST(ContactRow, MappedFieldsGoToColumnsTheRestToChildrenAndExtra) {
   EXPECT_EQ(row->fields.at("org"), "Analytical Engines");
   EXPECT_EQ(row->fields.at("birthday"), "1815-12-10");
   EXPECT_EQ(row->fields.at("photo"), std::string("\xff\xd8\xff\xe0\x00\x10", 6));
-  EXPECT_EQ(row->children, (std::vector<ChildValue>{{"tel", "FAX,WORK", "+44 3"},
-                                                    {"email", "HOME,INTERNET", "ada@home.example"}}));
+  EXPECT_EQ(row->children,
+            (std::vector<ChildValue>{{"tel", "FAX,WORK", "+44 3"}, {"email", "HOME,INTERNET", "ada@home.example"}}));
   // Kept for the device: what no column holds.
   EXPECT_NE(row->extra.find("CATEGORIES:Pioneers"), std::string::npos);
   EXPECT_NE(row->extra.find("UID:ada-1"), std::string::npos);

@@ -310,8 +310,7 @@ TEST_F(SqliteAdapterTest, UsersNeverSeeEachOthersItems) {
   EXPECT_EQ(refused[0].status.code(), StatusCode::kInvalidArgument);
   SyncObj elsewhere = create("elsewhere");
   elsewhere.database = "calendar";
-  EXPECT_EQ(contacts_->apply(alice_, batch_of(std::move(elsewhere)))[0].status.code(),
-            StatusCode::kInvalidArgument);
+  EXPECT_EQ(contacts_->apply(alice_, batch_of(std::move(elsewhere)))[0].status.code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(raws(*contacts_, bob_), (std::vector<std::string>{"bob card", "bob later"}));
 
   // execute.
@@ -428,8 +427,9 @@ TEST_F(SqliteAdapterTest, ExecuteCountAndPurgeTombstones) {
 
   // "before" is exclusive.
   add(*contacts_, alice_, "d");
-  EXPECT_EQ(contacts_->execute(alice_, caf::Command{"purge-tombstones", {{"before", last_delete.anchor.str()}}})->output,
-            "0");
+  EXPECT_EQ(
+      contacts_->execute(alice_, caf::Command{"purge-tombstones", {{"before", last_delete.anchor.str()}}})->output,
+      "0");
   EXPECT_EQ(contacts_->execute(alice_, caf::Command{"purge-tombstones", {{"before", "1000000"}}})->output, "1");
   EXPECT_EQ(contacts_->execute(alice_, caf::Command{"count", {}})->output, "2");
 
@@ -465,7 +465,8 @@ TEST_F(SqliteAdapterTest, FactoryValidatesItsSection) {
 
   Status unknown = factory_.validate(settings("contacts", {{"colour", "blue"}}));
   EXPECT_EQ(unknown.code(), StatusCode::kInvalidArgument);
-  EXPECT_EQ(unknown.message(), "stores.contacts.colour: unknown key for adapter sqlite (its keys: file, accounts_file)");
+  EXPECT_EQ(unknown.message(),
+            "stores.contacts.colour: unknown key for adapter sqlite (its keys: file, accounts_file)");
 
   Status empty = factory_.validate(settings("notes", {{"file", ""}}));
   EXPECT_EQ(empty.code(), StatusCode::kInvalidArgument);

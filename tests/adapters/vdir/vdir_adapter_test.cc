@@ -145,8 +145,7 @@ TEST_F(VdirAdapterTest, CrudWritesFilesWithTheRightExtension) {
   EXPECT_EQ((*found)[0].content_type, "text/vcard");
   EXPECT_EQ((*found)[0].anchor, updated.anchor);  // own writes are not seen as foreign edits
 
-  EXPECT_EQ(apply1(*contacts_, alice_, change(Action::kUpdate, "missing", "x")).status.code(),
-            StatusCode::kNotFound);
+  EXPECT_EQ(apply1(*contacts_, alice_, change(Action::kUpdate, "missing", "x")).status.code(), StatusCode::kNotFound);
   EXPECT_FALSE(fs::exists(collection("alice") / "missing.vcf"));
 
   ApplyResult deleted = apply1(*contacts_, alice_, change(Action::kDelete, created.guid.str()));
@@ -195,9 +194,9 @@ TEST_F(VdirAdapterTest, ChangesByAnotherProgramAreDetected) {
   fs::create_directory(collection("alice") / "sub.vcf");
 
   caf::ChangeSet set = changes(alice_, before);
-  EXPECT_EQ(actions(set), (std::map<std::string, Action>{{"khard-1234", Action::kCreate},
-                                                           {a.guid.str(), Action::kUpdate},
-                                                           {b.guid.str(), Action::kDelete}}));
+  EXPECT_EQ(actions(set),
+            (std::map<std::string, Action>{
+                {"khard-1234", Action::kCreate}, {a.guid.str(), Action::kUpdate}, {b.guid.str(), Action::kDelete}}));
   EXPECT_GT(num(set.anchor), num(before));
   for (const auto& obj : set.changes) {
     EXPECT_GT(num(obj.anchor), num(before));
@@ -240,8 +239,7 @@ TEST_F(VdirAdapterTest, UsersAreIsolated) {
   EXPECT_TRUE(changes(bob_, Anchor()).changes.empty());
   EXPECT_EQ(apply1(*contacts_, bob_, change(Action::kUpdate, mine.guid.str(), "x")).status.code(),
             StatusCode::kNotFound);
-  EXPECT_EQ(apply1(*contacts_, bob_, change(Action::kDelete, mine.guid.str())).outcome,
-            ApplyOutcome::kAlreadyDeleted);
+  EXPECT_EQ(apply1(*contacts_, bob_, change(Action::kDelete, mine.guid.str())).outcome, ApplyOutcome::kAlreadyDeleted);
   EXPECT_EQ(slurp(collection("alice") / (mine.guid.str() + ".vcf")), "alice's");
   ASSERT_TRUE(apply1(*contacts_, bob_, change(Action::kCreate, "", "bob's")).status.is_ok());
   EXPECT_EQ(changes(alice_, Anchor()).changes.size(), 1u);
@@ -249,15 +247,19 @@ TEST_F(VdirAdapterTest, UsersAreIsolated) {
 }
 
 TEST_F(VdirAdapterTest, PathTraversalIsRefused) {
-  for (const auto& [user, db] : std::vector<std::pair<std::string, std::string>>{
-           {"", "contacts"}, {"alice", ""}, {"..", "contacts"}, {".", "contacts"}, {"a/b", "contacts"},
-           {"alice", ".."}, {"alice", "../bob"}, {"alice", std::string("x\0y", 3)}}) {
+  for (const auto& [user, db] : std::vector<std::pair<std::string, std::string>>{{"", "contacts"},
+                                                                                 {"alice", ""},
+                                                                                 {"..", "contacts"},
+                                                                                 {".", "contacts"},
+                                                                                 {"a/b", "contacts"},
+                                                                                 {"alice", ".."},
+                                                                                 {"alice", "../bob"},
+                                                                                 {"alice", std::string("x\0y", 3)}}) {
     StoreRef bad = ref(user, db);
     EXPECT_EQ(contacts_->current_anchor(bad).error().code(), StatusCode::kInvalidArgument) << user << "|" << db;
     EXPECT_EQ(contacts_->changes_since(bad, Anchor()).error().code(), StatusCode::kInvalidArgument);
     EXPECT_EQ(contacts_->search(bad, caf::Query{}).error().code(), StatusCode::kInvalidArgument);
-    EXPECT_EQ(apply1(*contacts_, bad, change(Action::kCreate, "", "x")).status.code(),
-              StatusCode::kInvalidArgument);
+    EXPECT_EQ(apply1(*contacts_, bad, change(Action::kCreate, "", "x")).status.code(), StatusCode::kInvalidArgument);
   }
   // Guids are file names inside the collection, never paths.
   ApplyResult sneaky = apply1(*contacts_, alice_, change(Action::kCreate, "../../bob/contacts/evil", "x"));
@@ -307,8 +309,7 @@ TEST_F(VdirAdapterTest, UnwritableCollectionIsUnavailableAndLosesNothing) {
   // The collection gone altogether: not taken as "every item deleted".
   fs::remove(dir);
   EXPECT_EQ(contacts_->current_anchor(alice_).error().code(), StatusCode::kUnavailable);
-  EXPECT_EQ(apply1(*contacts_, alice_, change(Action::kCreate, "", "new")).status.code(),
-            StatusCode::kUnavailable);
+  EXPECT_EQ(apply1(*contacts_, alice_, change(Action::kCreate, "", "new")).status.code(), StatusCode::kUnavailable);
   EXPECT_FALSE(fs::exists(dir));
 
   // Back again: nothing lost, nothing changed.

@@ -41,9 +41,8 @@ class Notes {
   // and forgets them.
   std::vector<std::string> wait_for(const std::string& user) {
     std::unique_lock lock(mutex_);
-    const bool seen = changed_.wait_for(lock, kPatience, [&] {
-      return std::find(users_.begin(), users_.end(), user) != users_.end();
-    });
+    const bool seen = changed_.wait_for(lock, kPatience,
+                                        [&] { return std::find(users_.begin(), users_.end(), user) != users_.end(); });
     EXPECT_TRUE(seen) << "no notification for '" << user << "'";
     return std::exchange(users_, {});
   }
