@@ -294,9 +294,9 @@ Result<std::unique_ptr<DataObject>> Note::merged_with(const DataObject& theirs) 
   if (result.summary.empty()) result.summary = other.summary;
   if (result.created.empty()) result.created = other.created;
   if (result.last_modified.empty()) result.last_modified = other.last_modified;
-  auto unite = [](auto& ours, const auto& theirs) {
-    for (const auto& e : theirs) {
-      if (std::find(ours.begin(), ours.end(), e) == ours.end()) ours.push_back(e);
+  auto unite = [](auto& into, const auto& from) {
+    for (const auto& e : from) {
+      if (std::find(into.begin(), into.end(), e) == into.end()) into.push_back(e);
     }
   };
   unite(result.extra, other.extra);
