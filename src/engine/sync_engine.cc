@@ -31,23 +31,15 @@ SessionTally tally_items(const SessionState& session) {
 // Tells /metrics the items a message applied or sent (after - before), so
 // the counters move during a long sync, and count a sync that never ends.
 void count_new_items(Metrics& metrics, const SessionTally& before, const SessionTally& after) {
-  static constexpr std::array<std::pair<const char*, const char*>, 8> kKinds = {{{"from_device", "added"},
-                                                                                 {"from_device", "updated"},
-                                                                                 {"from_device", "deleted"},
-                                                                                 {"from_device", "failed"},
-                                                                                 {"to_device", "added"},
-                                                                                 {"to_device", "updated"},
-                                                                                 {"to_device", "deleted"},
-                                                                                 {"to_device", "failed"}}};
   for (const auto& [datastore, now] : after) {
     const auto earlier = before.find(datastore);
     for (size_t i = 0; i < now.size(); ++i) {
-      const int n = now[i] - (earlier == before.end() ? 0 : earlier->second[i]);
+      const int n = now[i].n - (earlier == before.end() ? 0 : earlier->second[i].n);
       if (n <= 0) continue;
-      if (i < kKinds.size()) {
-        metrics.items(datastore, kKinds[i].first, kKinds[i].second, static_cast<uint64_t>(n));
-      } else {
+      if (*now[i].direction == '\0') {
         metrics.conflicts(datastore, static_cast<uint64_t>(n));
+      } else {
+        metrics.items(datastore, now[i].direction, now[i].outcome, static_cast<uint64_t>(n));
       }
     }
   }
