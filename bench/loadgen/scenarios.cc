@@ -108,7 +108,7 @@ PhaseResult run_phase(std::string name, std::string description, std::vector<Dev
 
 // The contacts one device holds, as (LUID, vCard).
 struct AddressBook {
-  explicit AddressBook(uint32_t seed) : seed(seed) {}
+  explicit AddressBook(uint32_t device_seed) : seed(device_seed) {}
 
   uint32_t seed;
   uint64_t next_index = 0;

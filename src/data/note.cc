@@ -18,22 +18,6 @@ Result<std::string> as_utf8(std::string_view bytes, std::string_view charset) {
   return to_utf8(bytes, "windows-1252");
 }
 
-std::string text_line(const std::string& name, std::string_view value) {
-  std::string escaped;
-  for (char c : value) {
-    if (c == '\\' || c == ';') escaped.push_back('\\');
-    escaped.push_back(c);
-  }
-  bool plain = std::all_of(escaped.begin(), escaped.end(), [](char c) {
-    return static_cast<unsigned char>(c) >= 0x20 && static_cast<unsigned char>(c) < 0x7f;
-  });
-  if (plain && (escaped.empty() || (escaped.front() != ' ' && escaped.back() != ' '))) {
-    return name + ":" + escaped + "\r\n";
-  }
-  std::string head = name + ";CHARSET=UTF-8;ENCODING=QUOTED-PRINTABLE:";
-  return head + qp_encode(escaped, head.size() < 70 ? 75 - head.size() : 5) + "\r\n";
-}
-
 Result<NoteFields> parse_vnote(std::string_view bytes) {
   const std::vector<std::string> lines = unfold_21_lines(bytes);
   NoteFields note;
@@ -259,11 +243,11 @@ Result<std::string> Note::write(const Format& format) const {
   if (type == "text/plain") return fields_.body.empty() ? fields_.summary : fields_.body;
   if (type == "text/x-vnote") {
     std::string out = "BEGIN:VNOTE\r\nVERSION:1.1\r\n";
-    if (!fields_.summary.empty()) out += text_line("SUMMARY", fields_.summary);
-    out += text_line("BODY", fields_.body);
+    if (!fields_.summary.empty()) out += text_line_10("SUMMARY", fields_.summary);
+    out += text_line_10("BODY", fields_.body);
     if (!fields_.created.empty()) out += "DCREATED:" + fields_.created + "\r\n";
     if (!fields_.last_modified.empty()) out += "LAST-MODIFIED:" + fields_.last_modified + "\r\n";
-    for (const auto& [name, value] : fields_.extra) out += text_line(name, value);
+    for (const auto& [name, value] : fields_.extra) out += text_line_10(name, value);
     return out + "END:VNOTE\r\n";
   }
   if (type == "text/calendar" && (format.version.empty() || format.version == "2.0")) return write_vjournal(fields_);
@@ -294,9 +278,9 @@ Result<std::unique_ptr<DataObject>> Note::merged_with(const DataObject& theirs) 
   if (result.summary.empty()) result.summary = other.summary;
   if (result.created.empty()) result.created = other.created;
   if (result.last_modified.empty()) result.last_modified = other.last_modified;
-  auto unite = [](auto& ours, const auto& theirs) {
-    for (const auto& e : theirs) {
-      if (std::find(ours.begin(), ours.end(), e) == ours.end()) ours.push_back(e);
+  auto unite = [](auto& into, const auto& from) {
+    for (const auto& e : from) {
+      if (std::find(into.begin(), into.end(), e) == into.end()) into.push_back(e);
     }
   };
   unite(result.extra, other.extra);

@@ -2,6 +2,7 @@
 
 #include <iconv.h>
 
+#include <algorithm>
 #include <cerrno>
 
 namespace conflux::data {
@@ -117,6 +118,22 @@ std::string qp_encode(std::string_view bytes, size_t first_line_room) {
     }
   }
   return out;
+}
+
+std::string text_line_10(const std::string& name, std::string_view value) {
+  std::string escaped;
+  for (char c : value) {
+    if (c == '\\' || c == ';') escaped.push_back('\\');
+    escaped.push_back(c);
+  }
+  bool plain = std::all_of(escaped.begin(), escaped.end(), [](char c) {
+    return static_cast<unsigned char>(c) >= 0x20 && static_cast<unsigned char>(c) < 0x7f;
+  });
+  if (plain && (escaped.empty() || (escaped.front() != ' ' && escaped.back() != ' '))) {
+    return name + ":" + escaped + "\r\n";
+  }
+  std::string head = name + ";CHARSET=UTF-8;ENCODING=QUOTED-PRINTABLE:";
+  return head + qp_encode(escaped, head.size() < 70 ? 75 - head.size() : 5) + "\r\n";
 }
 
 Result<std::string> to_utf8(std::string_view bytes, std::string_view charset) {

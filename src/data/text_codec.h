@@ -26,6 +26,11 @@ std::string qp_decode(std::string_view text);
 // contains "=\r\n" soft breaks and no other line ends.
 std::string qp_encode(std::string_view bytes, size_t first_line_room);
 
+// A text property line for vCalendar 1.0 and vNote: ';' and '\' escaped;
+// CHARSET=UTF-8 and QUOTED-PRINTABLE when the value is not plain ASCII on one
+// line or begins or ends with a space.
+std::string text_line_10(const std::string& name, std::string_view value);
+
 // Undoes text-value escapes (\n \N \; \, \\; RFC 5545 §3.3.11, vCard 3.0,
 // vCalendar 1.0, vNote); any other backslash is kept.
 std::string unescape_text(std::string_view s);

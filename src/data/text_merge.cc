@@ -8,21 +8,6 @@
 namespace conflux::data {
 namespace {
 
-std::string folded(std::string_view s) {
-  std::string out;
-  bool space = false;
-  for (char c : s) {
-    if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
-      space = !out.empty();
-      continue;
-    }
-    if (space) out.push_back(' ');
-    space = false;
-    out.push_back(c);
-  }
-  return ascii_lower(out);
-}
-
 std::vector<std::string_view> lines_of(std::string_view text) {
   std::vector<std::string_view> lines;
   size_t start = 0;
@@ -40,15 +25,15 @@ std::vector<std::string_view> lines_of(std::string_view text) {
 }  // namespace
 
 std::string merge_free_text(std::string_view ours, std::string_view theirs) {
-  const std::string our_key = folded(ours);
-  const std::string their_key = folded(theirs);
+  const std::string our_key = collapse_lower(ours);
+  const std::string their_key = collapse_lower(theirs);
   if (their_key.empty() || our_key.find(their_key) != std::string::npos) return std::string(ours);
   if (our_key.empty() || their_key.find(our_key) != std::string::npos) return std::string(theirs);
   std::set<std::string> our_lines;
-  for (std::string_view line : lines_of(ours)) our_lines.insert(folded(line));
+  for (std::string_view line : lines_of(ours)) our_lines.insert(collapse_lower(line));
   std::string out(ours);
   for (std::string_view line : lines_of(theirs)) {
-    std::string key = folded(line);
+    std::string key = collapse_lower(line);
     if (key.empty() || our_lines.count(key)) continue;
     our_lines.insert(std::move(key));
     out += '\n';

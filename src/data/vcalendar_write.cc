@@ -48,25 +48,6 @@ std::string time_10(icaltimetype t, const icaltimezone* local_zone = nullptr) {
   return buf;
 }
 
-// A text value for 1.0: ';' and '\' escaped; QP when it is not plain ASCII
-// on one line.
-std::string text_line(const std::string& name, std::string_view value) {
-  std::string escaped;
-  for (char c : value) {
-    if (c == '\\' || c == ';') escaped.push_back('\\');
-    escaped.push_back(c);
-  }
-  bool plain = std::all_of(escaped.begin(), escaped.end(), [](char c) {
-    return static_cast<unsigned char>(c) >= 0x20 && static_cast<unsigned char>(c) < 0x7f;
-  });
-  if (plain && (escaped.empty() || (escaped.front() != ' ' && escaped.back() != ' '))) {
-    return name + ":" + escaped + "\r\n";
-  }
-  std::string head = name + ";CHARSET=UTF-8;ENCODING=QUOTED-PRINTABLE:";
-  size_t room = head.size() < 70 ? 75 - head.size() : 5;
-  return head + qp_encode(escaped, room) + "\r\n";
-}
-
 class Writer {
  public:
   explicit Writer(icalcomponent* main) : main_(main) {}
@@ -258,7 +239,7 @@ class Writer {
       case ICAL_ATTENDEE_PROPERTY: {
         std::string a = take(icalproperty_get_value_as_string_r(p));
         if (a.size() > 7 && iequals(a.substr(0, 7), "mailto:")) a = a.substr(7);
-        return text_line("ATTENDEE", a);
+        return text_line_10("ATTENDEE", a);
       }
       case ICAL_CATEGORIES_PROPERTY:
       case ICAL_RESOURCES_PROPERTY:
@@ -273,7 +254,7 @@ class Writer {
         const char* text = icalvalue_isa(v) == ICAL_TEXT_VALUE || icalvalue_isa(v) == ICAL_X_VALUE
                                ? (icalvalue_isa(v) == ICAL_TEXT_VALUE ? icalvalue_get_text(v) : icalvalue_get_x(v))
                                : nullptr;
-        if (text) return text_line(n, text);
+        if (text) return text_line_10(n, text);
         return n + ":" + take(icalproperty_get_value_as_string_r(p)) + "\r\n";
       }
       default: return n + ":" + take(icalproperty_get_value_as_string_r(p)) + "\r\n";

@@ -109,6 +109,12 @@ class SyncEngine::MessageRun {
   // Checks the header's credentials and answers the SyncHdr; false when the
   // message must not be processed. Errors are state-store failures.
   Result<bool> authenticate();
+  // authenticate()'s steps. Checks the credentials, unless the claimed
+  // user's wrong passwords from this address are being slowed (then the
+  // token is refused unchecked).
+  CheckedLogin check_login(const std::string& claimed, const std::vector<std::string>& nonces);
+  // Counts and logs a refused login; ends the session when it must end.
+  void count_refused_login(const std::string& claimed, const Status& why);
   // Our Chal: basic, or MD5 with a nonce — derived for a device that has not
   // authenticated (nothing stored), else fresh and stored for the device.
   Result<protocol::Chal> challenge();

@@ -206,8 +206,15 @@ ItemTally item_tally(const DatastoreState& ds) {
   const int to_device_failed =
       static_cast<int>(std::count_if(ds.problems.begin(), ds.problems.end(),
                                      [](const auto& p) { return p.direction == ItemProblem::Direction::kToDevice; }));
-  return {c.client_adds,    c.client_updates, c.client_deletes, c.client_errors, c.server_adds,
-          c.server_updates, c.server_deletes, to_device_failed, c.conflicts};
+  return {{{"from_device", "added", c.client_adds},
+           {"from_device", "updated", c.client_updates},
+           {"from_device", "deleted", c.client_deletes},
+           {"from_device", "failed", c.client_errors},
+           {"to_device", "added", c.server_adds},
+           {"to_device", "updated", c.server_updates},
+           {"to_device", "deleted", c.server_deletes},
+           {"to_device", "failed", to_device_failed},
+           {"", "", c.conflicts}}};
 }
 
 std::string serialize(const SessionState& s) {

@@ -105,9 +105,18 @@ struct DatastoreState {
   bool client_sends() const;
 };
 
-// What a datastore's sync has counted so far, for /metrics: from the device
-// added, updated, deleted, failed; to the device the same four; conflicts.
-using ItemTally = std::array<int, 9>;
+// One figure of a datastore's sync for /metrics: `n` items that went
+// `direction` ("from_device", "to_device") with `outcome` ("added",
+// "updated", "deleted", "failed"), or with an empty direction `n` conflicts.
+struct ItemCount {
+  const char* direction;
+  const char* outcome;
+  int n;
+};
+// What a datastore's sync has counted so far: from the device added,
+// updated, deleted, failed; to the device the same four; conflicts. Each
+// figure carries its name, so the order is written down here only.
+using ItemTally = std::array<ItemCount, 9>;
 ItemTally item_tally(const DatastoreState& ds);
 
 struct SessionState {

@@ -31,23 +31,15 @@ SessionTally tally_items(const SessionState& session) {
 // Tells /metrics the items a message applied or sent (after - before), so
 // the counters move during a long sync, and count a sync that never ends.
 void count_new_items(Metrics& metrics, const SessionTally& before, const SessionTally& after) {
-  static constexpr std::array<std::pair<const char*, const char*>, 8> kKinds = {{{"from_device", "added"},
-                                                                                 {"from_device", "updated"},
-                                                                                 {"from_device", "deleted"},
-                                                                                 {"from_device", "failed"},
-                                                                                 {"to_device", "added"},
-                                                                                 {"to_device", "updated"},
-                                                                                 {"to_device", "deleted"},
-                                                                                 {"to_device", "failed"}}};
   for (const auto& [datastore, now] : after) {
     const auto earlier = before.find(datastore);
     for (size_t i = 0; i < now.size(); ++i) {
-      const int n = now[i] - (earlier == before.end() ? 0 : earlier->second[i]);
+      const int n = now[i].n - (earlier == before.end() ? 0 : earlier->second[i].n);
       if (n <= 0) continue;
-      if (i < kKinds.size()) {
-        metrics.items(datastore, kKinds[i].first, kKinds[i].second, static_cast<uint64_t>(n));
-      } else {
+      if (*now[i].direction == '\0') {
         metrics.conflicts(datastore, static_cast<uint64_t>(n));
+      } else {
+        metrics.items(datastore, now[i].direction, now[i].outcome, static_cast<uint64_t>(n));
       }
     }
   }
@@ -158,41 +150,10 @@ Result<Outbound> SyncEngine::handle(const protocol::Message& in, const Inbound& 
   std::unique_lock<std::mutex> lock;
   std::unique_ptr<SyncStateStore::SessionHold> hold;  // released before `lock`
   if (where.session.empty()) {
-    // Over the limit only a known device's login is still read: strangers
-    // must not be able to shut real devices out from a shared address.
-    if (int64_t wait = unauthenticated_.wait_seconds(where.remote_address);
-        wait > 0 && !(in.hdr.cred && known_device(claimed_user(*in.hdr.cred, in.hdr.source.loc_name),
-                                                  DeviceId(in.hdr.source.loc_uri)))) {
-      if (options_.metrics) options_.metrics->login_throttled("syncml", "unauthenticated_rate");
-      return Status::resource_exhausted("too many unauthenticated messages from " + where.remote_address +
-                                        "; retry in " + std::to_string(wait) + " s");
-    }
-    session.key = SessionKey(random_hex(16));
-    // A client that was challenged sends its credentials as message 2, 3 …
-    // of what is to it one session, though nothing of it was kept; our
-    // MsgIDs go on in step with its own, as if the session had been kept.
-    session.server_msg_id = continued_msg_id(in.hdr.msg_id);
-    session.device = DeviceId(in.hdr.source.loc_uri);
-    session.client_session_id = in.hdr.session_id;
-    session.version = in.version;
+    CFX_RETURN_IF_ERROR(start_session(in, where, session));
     lock = std::unique_lock(lock_for(session.key));
   } else {
-    auto key = session_ids_.key_of(where.session.str());
-    if (!key) return Status::not_found("unknown or expired session");
-    lock = std::unique_lock(lock_for(*key));
-    // Other servers sharing the store: one message of a session at a time
-    // there too, so one resent to two nodes at once runs only once.
-    auto held = state_.hold_session(*key);
-    if (!held) return held.error();
-    hold = std::move(*held);
-    auto blob = state_.load_session(*key);
-    if (!blob) return blob.error();
-    // A session of another device is answered like an unknown one: a client
-    // must not learn which session keys exist.
-    if (!blob->has_value() || !deserialize(**blob, session) || session.device.str() != in.hdr.source.loc_uri ||
-        (session.phase == Phase::kDone && session.suspended)) {
-      return Status::not_found("unknown or expired session");
-    }
+    CFX_RETURN_IF_ERROR(resume_session(in, where, session, lock, hold));
   }
 
   log_context() = LogContext{session.key.str(), session.user.str(), session.device.str(), ""};
@@ -234,21 +195,67 @@ Result<Outbound> SyncEngine::handle(const protocol::Message& in, const Inbound& 
   out->encoded = protocol::encode(out->reply, where.encoding);
   session.last_reply = out->encoded;
   session.last_reply_encoding = where.encoding;
+  CFX_RETURN_IF_ERROR(keep_session(session, *out, where));
+  return out;
+}
+
+Status SyncEngine::start_session(const protocol::Message& in, const Inbound& where, SessionState& session) {
+  // Over the limit only a known device's login is still read: strangers
+  // must not be able to shut real devices out from a shared address.
+  if (int64_t wait = unauthenticated_.wait_seconds(where.remote_address);
+      wait > 0 && !(in.hdr.cred && known_device(claimed_user(*in.hdr.cred, in.hdr.source.loc_name),
+                                                DeviceId(in.hdr.source.loc_uri)))) {
+    if (options_.metrics) options_.metrics->login_throttled("syncml", "unauthenticated_rate");
+    return Status::resource_exhausted("too many unauthenticated messages from " + where.remote_address + "; retry in " +
+                                      std::to_string(wait) + " s");
+  }
+  session.key = SessionKey(random_hex(16));
+  // A client that was challenged sends its credentials as message 2, 3 …
+  // of what is to it one session, though nothing of it was kept; our
+  // MsgIDs go on in step with its own, as if the session had been kept.
+  session.server_msg_id = continued_msg_id(in.hdr.msg_id);
+  session.device = DeviceId(in.hdr.source.loc_uri);
+  session.client_session_id = in.hdr.session_id;
+  session.version = in.version;
+  return Status::ok();
+}
+
+Status SyncEngine::resume_session(const protocol::Message& in, const Inbound& where, SessionState& session,
+                                  std::unique_lock<std::mutex>& lock,
+                                  std::unique_ptr<SyncStateStore::SessionHold>& hold) {
+  auto key = session_ids_.key_of(where.session.str());
+  if (!key) return Status::not_found("unknown or expired session");
+  lock = std::unique_lock(lock_for(*key));
+  // Other servers sharing the store: one message of a session at a time
+  // there too, so one resent to two nodes at once runs only once.
+  auto held = state_.hold_session(*key);
+  if (!held) return held.error();
+  hold = std::move(*held);
+  auto blob = state_.load_session(*key);
+  if (!blob) return blob.error();
+  // A session of another device is answered like an unknown one: a client
+  // must not learn which session keys exist.
+  if (!blob->has_value() || !deserialize(**blob, session) || session.device.str() != in.hdr.source.loc_uri ||
+      (session.phase == Phase::kDone && session.suspended)) {
+    return Status::not_found("unknown or expired session");
+  }
+  return Status::ok();
+}
+
+Status SyncEngine::keep_session(SessionState& session, const Outbound& out, const Inbound& where) {
   if (!session.authenticated) {
     // A new session that did not authenticate leaves nothing behind.
     unauthenticated_.charge(where.remote_address);
-    return out;
+    return Status::ok();
   }
   if (options_.metrics && where.session.empty()) options_.metrics->session_started();
-  if (out->session_ended && !session.suspended && session.phase != Phase::kDone) {
-    if (options_.metrics) options_.metrics->session_failed(header_status(out->reply));
-    CFX_RETURN_IF_ERROR(state_.delete_session(session.key));
-  } else {
-    // A completed session is kept (phase kDone) until it expires, so a
-    // message the client sends after its end is answered (late_message.h).
-    CFX_RETURN_IF_ERROR(state_.save_session(session.key, serialize(session)));
+  if (out.session_ended && !session.suspended && session.phase != Phase::kDone) {
+    if (options_.metrics) options_.metrics->session_failed(header_status(out.reply));
+    return state_.delete_session(session.key);
   }
-  return out;
+  // A completed session is kept (phase kDone) until it expires, so a
+  // message the client sends after its end is answered (late_message.h).
+  return state_.save_session(session.key, serialize(session));
 }
 
 Result<Outbound> SyncEngine::answer_after_end(SessionState& session, const protocol::Message& in,
@@ -339,6 +346,41 @@ Result<protocol::Chal> SyncEngine::MessageRun::challenge() {
   return md5_challenge(nonce);
 }
 
+CheckedLogin SyncEngine::MessageRun::check_login(const std::string& claimed, const std::vector<std::string>& nonces) {
+  if (int64_t wait = engine_.throttle_.wait_seconds(claimed, where_.remote_address);
+      wait > 0 && !engine_.known_device(claimed, session_.device)) {
+    logger("engine")->warn(
+        "session {} device {} from {}: login for '{}' refused unchecked: wrong passwords, next check in {} s",
+        session_.key.str(), session_.device.str(), where_.remote_address, claimed, wait);
+    if (engine_.options_.metrics) engine_.options_.metrics->login_throttled("syncml", "wrong_passwords");
+    return CheckedLogin{Status::unauthenticated("no credentials checked"),
+                        Status::unauthenticated("too many wrong passwords; try again later"), ""};
+  }
+  CheckedLogin checked = check_credentials(*in_.hdr.cred, nonces);
+  header_nonce_ = checked.nonce;
+  // Only a checked and wrong password counts.
+  if (checked.creds && !checked.token) {
+    engine_.throttle_.record_failure(claimed, where_.remote_address);
+    if (engine_.options_.metrics) engine_.options_.metrics->login_failed("syncml");
+  }
+  return checked;
+}
+
+void SyncEngine::MessageRun::count_refused_login(const std::string& claimed, const Status& why) {
+  ++session_.auth_failures;
+  // A device that never logged in makes its first MD5 attempt before it has
+  // our nonce: the handshake's normal first step, the challenge follows.
+  // The throttle warns when wrong guesses pile up.
+  const bool md5_handshake = in_.hdr.cred->meta.type == kAuthMd5 && !engine_.known_device(claimed, session_.device);
+  logger("engine")->log(md5_handshake ? spdlog::level::debug : spdlog::level::info,
+                        "session {} device {}: authentication refused ({}: {})", session_.key.str(),
+                        session_.device.str(), in_.hdr.cred->meta.type.empty() ? kAuthBasic : in_.hdr.cred->meta.type,
+                        why.message());
+  // A failure inside an authenticated session ends it: the earlier login
+  // no longer vouches for this sender.
+  if (session_.authenticated || session_.auth_failures >= engine_.options_.max_auth_failures) end_session_ = true;
+}
+
 Result<bool> SyncEngine::MessageRun::authenticate() {
   Command& hdr_status = add_status("0", "SyncHdr", StatusCode::kOk);
   hdr_status.target_refs = {in_.hdr.target.loc_uri};
@@ -360,54 +402,26 @@ Result<bool> SyncEngine::MessageRun::authenticate() {
   auto nonces = credential_nonces(*in_.hdr.cred);
   if (!nonces) return nonces.error();
   const std::string claimed = claimed_user(*in_.hdr.cred, in_.hdr.source.loc_name);
-  Result<caf::Credentials> creds = Status::unauthenticated("no credentials checked");
-  Result<caf::Token> token = Status::unauthenticated("too many wrong passwords; try again later");
-  if (int64_t wait = engine_.throttle_.wait_seconds(claimed, where_.remote_address);
-      wait > 0 && !engine_.known_device(claimed, session_.device)) {
-    log->warn("session {} device {} from {}: login for '{}' refused unchecked: wrong passwords, next check in {} s",
-              session_.key.str(), session_.device.str(), where_.remote_address, claimed, wait);
-    if (engine_.options_.metrics) engine_.options_.metrics->login_throttled("syncml", "wrong_passwords");
-  } else {
-    CheckedLogin checked = check_credentials(*in_.hdr.cred, *nonces);
-    header_nonce_ = checked.nonce;
-    creds = std::move(checked.creds);
-    token = std::move(checked.token);
-    // Only a checked and wrong password counts.
-    if (creds && !token) {
-      engine_.throttle_.record_failure(claimed, where_.remote_address);
-      if (engine_.options_.metrics) engine_.options_.metrics->login_failed("syncml");
-    }
-  }
-  if (!token) {
-    ++session_.auth_failures;
-    // A device that never logged in makes its first MD5 attempt before it has
-    // our nonce: the handshake's normal first step, the challenge follows.
-    // The throttle warns when wrong guesses pile up.
-    const bool md5_handshake = in_.hdr.cred->meta.type == kAuthMd5 && !engine_.known_device(claimed, session_.device);
-    log->log(md5_handshake ? spdlog::level::debug : spdlog::level::info,
-             "session {} device {}: authentication refused ({}: {})", session_.key.str(), session_.device.str(),
-             in_.hdr.cred->meta.type.empty() ? kAuthBasic : in_.hdr.cred->meta.type, token.error().message());
-    // A failure inside an authenticated session ends it: the earlier login
-    // no longer vouches for this sender.
-    if (session_.authenticated || session_.auth_failures >= engine_.options_.max_auth_failures) {
-      end_session_ = true;
-    }
+  CheckedLogin login = check_login(claimed, *nonces);
+  if (!login.token) {
+    count_refused_login(claimed, login.token.error());
     return refuse(StatusCode::kInvalidCredentials);
   }
-  if (session_.authenticated && creds->user != session_.user) {
+  const caf::Credentials& creds = *login.creds;
+  if (session_.authenticated && creds.user != session_.user) {
     log->warn("session {} of user {}: a message carried credentials of user {}; session ended", session_.key.str(),
-              session_.user.str(), creds->user.str());
+              session_.user.str(), creds.user.str());
     end_session_ = true;
     return refuse(StatusCode::kInvalidCredentials);
   }
-  engine_.throttle_.record_success(creds->user.str(), where_.remote_address);
-  credentials_ = *creds;
+  engine_.throttle_.record_success(creds.user.str(), where_.remote_address);
+  credentials_ = creds;
   session_.authenticated = true;
-  session_.user = creds->user;
-  session_.token = token->value;
+  session_.user = creds.user;
+  session_.token = login.token->value;
   log_context().user = session_.user.str();
   hdr_status.code = protocol::to_int(StatusCode::kAuthenticationAccepted);
-  if (creds->scheme == caf::CredentialScheme::kMd5Digest) {
+  if (creds.scheme == caf::CredentialScheme::kMd5Digest) {
     // The nonce for the device's next session travels with the 212.
     auto chal = challenge();
     if (!chal) return chal.error();

@@ -124,6 +124,17 @@ class SyncEngine {
   friend class MessageRun;
 
   std::mutex& lock_for(const SessionKey& key);
+  // handle()'s steps. A message without a session starts one (nothing
+  // stored yet); kResourceExhausted when its address is over the limit.
+  Status start_session(const protocol::Message& in, const Inbound& where, SessionState& session);
+  // Loads the message's session into `session`, holding its lock and, for
+  // servers sharing the store, its hold. kNotFound for an unknown or expired
+  // session or one of another device.
+  Status resume_session(const protocol::Message& in, const Inbound& where, SessionState& session,
+                        std::unique_lock<std::mutex>& lock, std::unique_ptr<SyncStateStore::SessionHold>& hold);
+  // After the message ran: saves the session, deletes one that failed, or
+  // (not authenticated) keeps nothing and charges the client's address.
+  Status keep_session(SessionState& session, const Outbound& out, const Inbound& where);
   // A message after `session` ended (engine/late_message.h); the session
   // lock is held.
   Result<Outbound> answer_after_end(SessionState& session, const protocol::Message& in, const Inbound& where);

@@ -216,7 +216,7 @@ Status SanNotifier::send(const config::PushConfig& push, const std::set<std::str
 
 void SanNotifier::start() {
   if (thread_.joinable()) return;
-  thread_ = std::jthread([this](std::stop_token stop) {
+  thread_ = std::jthread([this](const std::stop_token& stop) {
     while (!stop.stop_requested()) {
       send_due(clock_.now_seconds());
       std::unique_lock lock(mutex_);

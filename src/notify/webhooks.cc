@@ -280,7 +280,7 @@ bool WebhookNotifier::deliver(const OutboxMessage& message, int64_t now) {
 
 void WebhookNotifier::start() {
   if (thread_.joinable()) return;
-  thread_ = std::jthread([this](std::stop_token stop) {
+  thread_ = std::jthread([this](const std::stop_token& stop) {
     while (!stop.stop_requested()) {
       if (auto done = deliver_once(); !done) {
         logger("notify")->warn("webhook outbox: {}", done.error().to_string());

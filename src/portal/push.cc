@@ -115,7 +115,7 @@ class PushHub::Stream final : public server::ResponseStream {
 };
 
 PushHub::PushHub(JmapApi& api, const caf::TokenService& tokens, const Clock& clock)
-    : api_(api), tokens_(tokens), clock_(clock), thread_([this](std::stop_token stop) { run(stop); }) {}
+    : api_(api), tokens_(tokens), clock_(clock), thread_([this](const std::stop_token& stop) { run(stop); }) {}
 
 PushHub::~PushHub() { stop(); }
 
@@ -151,7 +151,7 @@ void PushHub::look_once() {
   for (auto& s : streams) s->look(api_, tokens_, now);
 }
 
-void PushHub::run(std::stop_token stop) {
+void PushHub::run(const std::stop_token& stop) {
   std::mutex mu;
   while (!stop.stop_requested()) {
     look_once();

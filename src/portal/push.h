@@ -50,7 +50,7 @@ class PushHub {
   void stop();
 
  private:
-  void run(std::stop_token stop);
+  void run(const std::stop_token& stop);
   void look_once();
 
   JmapApi& api_;

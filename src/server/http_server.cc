@@ -458,8 +458,8 @@ class HttpServer::Impl::Connection : public std::enable_shared_from_this<Connect
       phase_ = Phase::kWriting;
       stream_.transport().expires_after(server_.options().idle_timeout);
       net::async_write(stream_, net::buffer(kContinue.data(), kContinue.size()),
-                       [self = shared_from_this()](error_code ec, size_t) {
-                         if (ec) return self->close();
+                       [self = shared_from_this()](error_code write_ec, size_t) {
+                         if (write_ec) return self->close();
                          self->read_body();
                        });
       return;

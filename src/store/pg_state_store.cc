@@ -1,7 +1,5 @@
 #include "store/pg_state_store.h"
 
-#include <sodium.h>
-
 #include <chrono>
 #include <map>
 #include <utility>
@@ -12,9 +10,6 @@
 
 namespace conflux::store {
 namespace {
-
-constexpr size_t kSecretBytes = 32;
-constexpr const char* kTokenSecretName = "token-signing-key";
 
 // Schema of module "state" in PostgreSQL: the SQLite schema's tables, named
 // the same but for "user" (reserved in PostgreSQL) -> user_name. Append new
@@ -620,28 +615,15 @@ Status PgStateStore::release_held(int64_t id) {
 // --- server secret ----------------------------------------------------------
 
 Result<std::string> PgStateStore::server_secret() {
-  std::lock_guard guard(secret_mutex_);
-  if (!secret_.empty()) return secret_;
-
-  // INSERT ... DO NOTHING then SELECT, in one transaction: when two nodes
-  // race on the first start, both end up with whichever key was written first.
-  if (sodium_init() < 0) return Status::internal("server secret: libsodium cannot be initialised");
-  std::string fresh(kSecretBytes, '\0');
-  randombytes_buf(fresh.data(), fresh.size());
-  auto stored = db_->transact("server secret", [&](pqxx::work& txn) -> Result<std::string> {
-    txn.exec_prepared("state_put_secret", kTokenSecretName, pqxx::binarystring(fresh));
-    const pqxx::result rows = txn.exec_prepared("state_secret", kTokenSecretName);
-    if (rows.empty()) return Status::internal("server secret: row vanished inside its transaction");
-    return bytes(rows[0][0]);
+  // INSERT ... DO NOTHING then SELECT, in one transaction.
+  return secret_.get([&](const std::string& fresh) {
+    return db_->transact("server secret", [&](pqxx::work& txn) -> Result<std::string> {
+      txn.exec_prepared("state_put_secret", ServerSecret::kName, pqxx::binarystring(fresh));
+      const pqxx::result rows = txn.exec_prepared("state_secret", ServerSecret::kName);
+      if (rows.empty()) return Status::internal("server secret: row vanished inside its transaction");
+      return bytes(rows[0][0]);
+    });
   });
-  sodium_memzero(fresh.data(), fresh.size());
-  if (!stored) return stored.error();
-  if (stored->size() != kSecretBytes) {
-    return Status::failed_precondition("server secret: stored key has " + std::to_string(stored->size()) +
-                                       " bytes, expected " + std::to_string(kSecretBytes));
-  }
-  secret_ = std::move(*stored);
-  return secret_;
 }
 
 }  // namespace conflux::store

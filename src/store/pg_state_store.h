@@ -14,13 +14,13 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "common/pg_db.h"
 #include "common/pg_locks.h"
+#include "store/server_secret.h"
 #include "store/state_store.h"
 
 namespace conflux::store {
@@ -95,8 +95,7 @@ class PgStateStore final : public StateStore {
   PgLocks session_locks_;
   std::chrono::milliseconds session_wait_ = kSessionWait;  // constant after construction but for tests
 
-  std::mutex secret_mutex_;
-  std::string secret_;  // guarded by secret_mutex_; empty until first read
+  ServerSecret secret_;
 };
 
 }  // namespace conflux::store

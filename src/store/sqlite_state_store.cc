@@ -1,21 +1,15 @@
 #include "store/sqlite_state_store.h"
 
-#include <sodium.h>
-
 #include <chrono>
 #include <map>
 #include <utility>
 
 #include <nlohmann/json.hpp>
 
-#include "common/log.h"
 #include "store/report_problems.h"
 
 namespace conflux::store {
 namespace {
-
-constexpr size_t kSecretBytes = 32;
-constexpr const char* kTokenSecretName = "token-signing-key";
 
 // Schema of module "state". Append new steps; never edit a released one.
 const std::vector<std::string>& state_migrations() {
@@ -89,15 +83,6 @@ const std::vector<std::string>& state_migrations() {
       "ALTER TABLE held_deletions ADD COLUMN kind INTEGER NOT NULL DEFAULT 0;",
   };
   return steps;
-}
-
-void ensure_sodium() {
-  static std::once_flag once;
-  std::call_once(once, [] {
-    // sodium_init() fails only when no CSPRNG can be opened; libsodium's
-    // random functions then abort on their own.
-    if (sodium_init() < 0) logger("store")->error("sodium_init failed");
-  });
 }
 
 // Runs `sql` with (user, device, database) bound to ?1..?3 and `extra` bound
@@ -604,42 +589,24 @@ Status SqliteStateStore::save_auth_nonce(const DeviceId& device, const std::stri
 // --- server secret ----------------------------------------------------------
 
 Result<std::string> SqliteStateStore::server_secret() {
-  std::lock_guard guard(secret_mutex_);
-  if (!secret_.empty()) return secret_;
-
-  // INSERT OR IGNORE then SELECT, in one transaction: when two nodes race on
-  // the first start, both end up with whichever key was written first.
-  ensure_sodium();
-  std::string fresh(kSecretBytes, '\0');
-  randombytes_buf(fresh.data(), fresh.size());
-
-  auto tx = db_->transaction();
-  if (!tx) return tx.error().with_context("server secret");
-  {
+  // INSERT OR IGNORE then SELECT, in one transaction.
+  return secret_.get([&](const std::string& fresh) -> Result<std::string> {
+    auto tx = db_->transaction();
+    if (!tx) return tx.error().with_context("server secret");
     auto put = db_->prepare("INSERT OR IGNORE INTO secrets(name, value) VALUES (?1, ?2)");
     if (!put) return put.error().with_context("server secret");
-    put->bind(1, kTokenSecretName).bind(2, SqlBlob{fresh});
-    auto written = put->run();
-    sodium_memzero(fresh.data(), fresh.size());
-    if (!written) return written.error().with_context("server secret");
-  }
-  std::string stored;
-  {
+    put->bind(1, ServerSecret::kName).bind(2, SqlBlob{fresh});
+    if (auto written = put->run(); !written) return written.error().with_context("server secret");
     auto get = db_->prepare("SELECT value FROM secrets WHERE name = ?1");
     if (!get) return get.error().with_context("server secret");
-    get->bind(1, kTokenSecretName);
+    get->bind(1, ServerSecret::kName);
     auto row = get->step();
     if (!row) return row.error().with_context("server secret");
     if (!*row) return Status::internal("server secret: row vanished inside its transaction");
-    stored = get->column_blob(0);
-  }
-  if (stored.size() != kSecretBytes) {
-    return Status::failed_precondition("server secret: stored key has " + std::to_string(stored.size()) +
-                                       " bytes, expected " + std::to_string(kSecretBytes));
-  }
-  CFX_RETURN_IF_ERROR(tx->commit().with_context("server secret"));
-  secret_ = std::move(stored);
-  return secret_;
+    std::string stored = get->column_blob(0);
+    CFX_RETURN_IF_ERROR(tx->commit().with_context("server secret"));
+    return stored;
+  });
 }
 
 // --- held deletions -----------------------------------------------------------

@@ -1,6 +1,6 @@
 // SqliteStateStore: the engine's SyncStateStore kept in conflux.db (embedded
 // deployments; several nodes may share the file). Also keeps the server
-// secret every node signs tokens with.
+// secret every node signs tokens with (store/server_secret.h).
 //
 // Threading: every method may be called from any thread; the shared SqliteDb
 // serialises them (see common/sqlite_db.h). Methods that write several rows
@@ -12,12 +12,12 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "common/sqlite_db.h"
+#include "store/server_secret.h"
 #include "store/state_store.h"
 
 namespace conflux::store {
@@ -96,8 +96,7 @@ class SqliteStateStore final : public StateStore {
   const std::shared_ptr<SqliteDb> db_;
   const NowSeconds now_seconds_;
 
-  std::mutex secret_mutex_;
-  std::string secret_;  // guarded by secret_mutex_; empty until first read
+  ServerSecret secret_;
 };
 
 }  // namespace conflux::store

@@ -131,7 +131,9 @@ TEST(SifCorpusTest, EverySifItemWritesBackToAnEquivalentItem) {
       EXPECT_EQ(it->second, value) << "field " << name;
     }
     for (const auto& [name, value] : after) {
-      if (!before.count(name)) EXPECT_TRUE(is_default(name, value)) << "invented field " << name << "=" << value;
+      if (!before.count(name)) {
+        EXPECT_TRUE(is_default(name, value)) << "invented field " << name << "=" << value;
+      }
     }
     ++per_type[item.type];
   }

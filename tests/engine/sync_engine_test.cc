@@ -1042,8 +1042,8 @@ INSTANTIATE_TEST_SUITE_P(
                                  {vcard("Person 0 by A"), vcard("Person 0 by B")},
                                  {vcard("Person 0 by A"), vcard("Person 0 by B")}},
                       PolicyCase{"report", 202, {vcard("Person 0 by A")}, {vcard("Person 0 by B")}}),
-    [](const ::testing::TestParamInfo<PolicyCase>& info) {
-      std::string name = info.param.policy;
+    [](const ::testing::TestParamInfo<PolicyCase>& case_info) {
+      std::string name = case_info.param.policy;
       name.erase(std::remove(name.begin(), name.end(), '-'), name.end());
       return name;
     });
@@ -1139,8 +1139,8 @@ INSTANTIATE_TEST_SUITE_P(
     Policies, LostRaceTest,
     ::testing::Values(PolicyCase{"server-wins", 419, {vcard("Person 0 elsewhere")}, {vcard("Person 0 elsewhere")}},
                       PolicyCase{"client-wins", 208, {vcard("Person 0 by A")}, {vcard("Person 0 by A")}}),
-    [](const ::testing::TestParamInfo<PolicyCase>& info) {
-      std::string name = info.param.policy;
+    [](const ::testing::TestParamInfo<PolicyCase>& case_info) {
+      std::string name = case_info.param.policy;
       name.erase(std::remove(name.begin(), name.end(), '-'), name.end());
       return name;
     });

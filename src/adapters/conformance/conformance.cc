@@ -338,6 +338,7 @@ Verdict four_threads_case(caf::ContentAdapter& a) {
   std::vector<std::string> problems;  // guarded by mutex
   std::vector<std::string> guids;     // guarded by mutex
   std::vector<std::thread> threads;
+  threads.reserve(kThreads);
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < kPerThread; ++i) {

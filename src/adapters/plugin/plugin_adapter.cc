@@ -135,6 +135,7 @@ Result<std::unique_ptr<PluginBackend>> PluginBackend::open(std::shared_ptr<const
                                                            const std::string& store_name, std::string content_type,
                                                            const std::map<std::string, std::string>& options) {
   std::vector<cfx_option> c_options;
+  c_options.reserve(options.size());
   for (const auto& [k, v] : options) c_options.push_back(cfx_option{k.c_str(), v.c_str()});
   const cfx_adapter_v1& d = library->descriptor();
   cfx_ctx* ctx = nullptr;

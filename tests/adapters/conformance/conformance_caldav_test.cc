@@ -285,7 +285,7 @@ TEST_P(CaldavConformance, Passes) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Radicale, CaldavConformance, ::testing::Range<size_t>(0, cases().size()),
-                         [](const auto& info) { return cases()[info.param].name; });
+                         [](const auto& case_info) { return cases()[case_info.param].name; });
 
 // Beyond the suite, what only a DAV server does: an item another client put
 // with a UID that the device then sends as new (Radicale: 409

@@ -250,9 +250,9 @@ TEST_P(Conformance, Passes) {
 INSTANTIATE_TEST_SUITE_P(EveryAdapter, Conformance,
                          ::testing::Combine(::testing::Range<size_t>(0, std::size(kTargets)),
                                             ::testing::Range<size_t>(0, cases().size())),
-                         [](const auto& info) {
-                           return std::string(kTargets[std::get<0>(info.param)].name) + "_" +
-                                  cases()[std::get<1>(info.param)].name;
+                         [](const auto& case_info) {
+                           return std::string(kTargets[std::get<0>(case_info.param)].name) + "_" +
+                                  cases()[std::get<1>(case_info.param)].name;
                          });
 
 #ifndef CONFLUX_CONFORMANCE_POSTGRESQL
