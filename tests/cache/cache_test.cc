@@ -951,7 +951,7 @@ TEST_P(CacheTest, TwoNodesRacingForOneQueueReplicateEachEntryOnce) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Stores, CacheTest, ::testing::ValuesIn(test::cache_store_kinds()),
-                         [](const ::testing::TestParamInfo<test::CacheStoreKind>& info) { return info.param.name; });
+                         [](const ::testing::TestParamInfo<test::CacheStoreKind>& kind) { return kind.param.name; });
 
 }  // namespace
 }  // namespace conflux::cache
