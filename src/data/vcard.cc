@@ -39,8 +39,6 @@ bool is_name_char(char c) {
   return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
 }
 
-bool is_valid_name(std::string_view s) { return is_vcard_name(s); }
-
 // RFC 6350 §3.3 param-value: SAFE-CHAR / QSAFE-CHAR exclude the controls
 // (tab aside); one would make the card unwritable in 2.1, where TYPE values
 // stand bare.
@@ -340,9 +338,9 @@ Result<VCardProperty> parse_content_line(const LogicalLine& line) {
   if (dot != std::string_view::npos) {
     p.group = std::string(full_name.substr(0, dot));
     full_name = full_name.substr(dot + 1);
-    if (!is_valid_name(p.group)) return line_error(line.number, "invalid group '" + printable(p.group) + "'");
+    if (!is_vcard_name(p.group)) return line_error(line.number, "invalid group '" + printable(p.group) + "'");
   }
-  if (!is_valid_name(full_name)) {
+  if (!is_vcard_name(full_name)) {
     return line_error(line.number, "invalid property name '" + printable(full_name) + "'");
   }
   p.name = ascii_upper(full_name);
@@ -353,13 +351,13 @@ Result<VCardProperty> parse_content_line(const LogicalLine& line) {
     if (eq == std::string_view::npos) {
       // 2.1 bare parameter: TEL;HOME;VOICE, N;QUOTED-PRINTABLE.
       std::string up = ascii_upper(unquote(token));
-      if (!is_valid_name(up))
+      if (!is_vcard_name(up))
         return line_error(line.number, "property " + p.name + ": invalid parameter '" + printable(token) + "'");
       add_param_values(p.params, is_encoding_word(up) ? "ENCODING" : "TYPE", {up});
       continue;
     }
     std::string name = ascii_upper(trim(token.substr(0, eq)));
-    if (!is_valid_name(name)) {
+    if (!is_vcard_name(name)) {
       return line_error(line.number, "property " + p.name + ": invalid parameter name '" + printable(name) + "'");
     }
     std::vector<std::string> values;
