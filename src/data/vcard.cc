@@ -269,8 +269,7 @@ Status decode_value(const LogicalLine& line, std::string_view value, VCardProper
   }
 
   // 4.0 inline binary: data:<mediatype>;base64,<data> (RFC 2397).
-  bool media = base == "PHOTO" || base == "LOGO" || base == "SOUND" || base == "KEY";
-  if (media && starts_with_i(bytes, "data:")) {
+  if (is_vcard_media_property(p.name) && starts_with_i(bytes, "data:")) {
     size_t comma = bytes.find(',');
     std::string meta = comma == std::string::npos ? std::string() : ascii_lower(bytes.substr(5, comma - 5));
     if (comma != std::string::npos && meta.size() >= 7 && meta.compare(meta.size() - 7, 7, ";base64") == 0) {
@@ -482,6 +481,11 @@ Result<VCard> parse_card(const std::vector<PhysLine>& lines) {
 }
 
 }  // namespace
+
+bool is_vcard_media_property(std::string_view name) {
+  const std::string_view base = base_name(name);
+  return base == "PHOTO" || base == "LOGO" || base == "SOUND" || base == "KEY";
+}
 
 bool is_vcard_name(std::string_view s) { return !s.empty() && std::all_of(s.begin(), s.end(), is_name_char); }
 

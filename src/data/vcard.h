@@ -104,6 +104,10 @@ std::string write_vcard(const VCard& card, VCardVersion version);
 // '-' and '_' (so a 2.1 bare parameter can be told from a value).
 bool is_vcard_name(std::string_view s);
 
+// PHOTO, LOGO, SOUND, KEY (also as X-VCARD3-/X-VCARD4- names): the properties
+// whose binary value 4.0 carries as a data: URI, both ways.
+bool is_vcard_media_property(std::string_view name);
+
 // The kind a property's value has in the model (for parsers and for code that
 // builds properties by hand).
 ValueKind value_kind_for(std::string_view name);

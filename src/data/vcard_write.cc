@@ -238,13 +238,6 @@ std::string media_type_for(std::string_view name, const std::vector<VCardParam>&
   return top + ascii_lower(t->values.front());
 }
 
-// The properties whose binary value 4.0 writes as a data: URI (and the
-// reader reads back as binary).
-bool is_media_property(const std::string& name) {
-  const std::string base = base_name(name);
-  return base == "PHOTO" || base == "LOGO" || base == "SOUND" || base == "KEY";
-}
-
 bool is_tel_uri_body(std::string_view s) {
   return !s.empty() && s.find_first_not_of("+0123456789*#()-.") == std::string_view::npos;
 }
@@ -256,7 +249,7 @@ void write_property(std::string& out, const VCardProperty& p, VCardVersion v) {
 
   if (p.kind == ValueKind::kBinary) {
     std::string data = base64_encode(p.values.empty() ? std::string() : p.values[0]);
-    if (v == VCardVersion::k40 && !is_media_property(p.name)) {
+    if (v == VCardVersion::k40 && !is_vcard_media_property(p.name)) {
       // 4.0 has no ENCODING parameter, and the reader takes data: URIs as
       // binary only for media properties: the base64 text is the value.
       append_folded(out, head + param_text(params, v) + ":" + data);
