@@ -1,8 +1,9 @@
-// The postgresql back end: contacts or events kept in an organisation's own
-// table (a CRM's `customers`, a booking system's `appointments`), mapped
-// column by column in the store's section. The store's content type says
-// which: text/vcard or text/x-vcard maps contacts (contact_row.h lists the
-// fields), text/calendar or text/x-vcalendar maps events (event_row.h), and
+// The postgresql back end: contacts, events or any other rows kept in an
+// organisation's own table (a CRM's `customers`, a booking system's
+// `appointments`, a shop's `orders`), mapped column by column in the store's
+// section. The store's content type says which: text/vcard or text/x-vcard
+// maps contacts (contact_row.h lists the fields), text/calendar or
+// text/x-vcalendar maps events (event_row.h), and
 // application/vnd.conflux.record+json maps the rows of any other table to
 // data::Records: `field_<name> = "<column>"` names the Record's columns, their
 // types come from the live schema (record_row.h).
