@@ -74,9 +74,10 @@ def alert_cmd(cmd_id, code, datastore, local="./contacts", last=None,
 
 
 def sync_cmd(cmd_id, datastore, adds=(), replaces=(), deletes=(),
-             local="./contacts"):
+             local="./contacts", item_type="text/vcard"):
     """One Sync command (CmdIDs from cmd_id on) carrying adds and replaces
-    ([(luid, vCard text)]) and deletes ([luid])."""
+    ([(luid, item text)], each of Meta Type item_type) and deletes
+    ([luid])."""
     cmds = []
     sync_id = cmd_id
     cmd_id += 1
@@ -84,7 +85,7 @@ def sync_cmd(cmd_id, datastore, adds=(), replaces=(), deletes=(),
         for luid, data in items:
             cmds.append(
                 f"<{tag}><CmdID>{cmd_id}</CmdID><Meta><Type "
-                f"xmlns='syncml:metinf'>text/vcard</Type></Meta><Item>"
+                f"xmlns='syncml:metinf'>{item_type}</Type></Meta><Item>"
                 f"<Source><LocURI>{escape(luid)}</LocURI></Source>"
                 f"<Data><![CDATA[{data}]]></Data></Item></{tag}>")
             cmd_id += 1
@@ -190,8 +191,10 @@ class RawSession:
     """One hand-driven sync session of one device on one datastore."""
 
     def __init__(self, url, device_id, user, password, datastore="contacts",
-                 session_id="1", local="./contacts", devinf=None):
+                 session_id="1", local="./contacts", devinf=None,
+                 item_type="text/vcard"):
         self.url = url
+        self.item_type = item_type  # the Meta Type of the items we send
         # DevInf fields (see devinf_put) sent with pkg 1; None: no DevInf.
         self.devinf = devinf
         self.device_id = device_id
@@ -204,7 +207,7 @@ class RawSession:
         self.next_url = url
         self.pending = []      # our Status commands for the last reply
         self.received = {}     # server id -> item data (Add/Replace)
-        self.deleted = []      # server ids the server deleted
+        self.deleted = []      # what the server deleted: our id (its Target), else its server id
         self.maps = []         # (server id, our luid) still to map
         self.item_statuses = []  # (cmd, our luid or server ref, code)
         self.last_reply = None
@@ -259,7 +262,7 @@ class RawSession:
                                if self.answer and cmd.tag != "Delete"
                                else None)
                     if cmd.tag == "Delete":
-                        self.deleted.append(sid)
+                        self.deleted.append(item.findtext("Target/LocURI") or sid)
                         code = 200
                     elif refused is not None:
                         code = refused
@@ -344,7 +347,8 @@ class RawSession:
         see sync()."""
         statuses, cmd_id = self._status_xml(1)
         return statuses + sync_cmd(cmd_id, self.datastore, adds, replaces,
-                                   deletes, self.local) + "<Final/>"
+                                   deletes, self.local,
+                                   self.item_type) + "<Final/>"
 
     def finish(self):
         """pkg 5 -> pkg 6: our statuses for the server's changes and the

@@ -118,6 +118,8 @@ const char* kind_needs(ColumnKind kind) {
     case ColumnKind::kBytes: return "bytea";
     case ColumnKind::kTimestamp: return "timestamptz or timestamp";
     case ColumnKind::kBool: return "boolean";
+    case ColumnKind::kInteger: return "an integer type (smallint, integer, bigint)";
+    case ColumnKind::kReal: return "real, double precision or numeric";
   }
   return "";
 }
@@ -127,6 +129,7 @@ struct Column {
   std::string category;   // pg_type.typcategory: "S" for strings
   std::string type_name;  // pg_type.typname: "date", "bytea"
   bool has_default = false;
+  int position = 0;  // pg_attribute.attnum: the column's place in the table
 };
 
 bool fits(const Column& column, ColumnKind kind) {
@@ -136,6 +139,8 @@ bool fits(const Column& column, ColumnKind kind) {
     case ColumnKind::kBytes: return column.type_name == "bytea";
     case ColumnKind::kTimestamp: return column.type_name == "timestamptz" || column.type_name == "timestamp";
     case ColumnKind::kBool: return column.type_name == "bool";
+    case ColumnKind::kInteger:
+    case ColumnKind::kReal: return record_kind_for(column.type_name, column.category) == kind;
   }
   return false;
 }
@@ -147,6 +152,8 @@ bool is_contacts(const std::string& content_type) {
 bool is_events(const std::string& content_type) {
   return content_type == "text/calendar" || content_type == "text/x-vcalendar";
 }
+
+bool is_records(const std::string& content_type) { return content_type == data::record_format().mime_type; }
 
 const std::vector<MappedField>& fields_for(const std::string& content_type) {
   return is_events(content_type) ? event_fields() : contact_fields();
@@ -166,8 +173,12 @@ std::optional<ColumnKind> field_kind(const std::string& content_type, const std:
 
 PgTable::PgTable(const PgTableConfig& config, PgTableShape shape, std::shared_ptr<PgDb> service)
     : config_(config), shape_(std::move(shape)), service_(std::move(service)) {
+  if (is_records(config_.content_type)) {
+    mapping_ =
+        std::make_unique<RecordMapping>(config_.table, shape_.name, config_.key, shape_.key_kind, shape_.record_fields);
+  }
   std::string mapped_columns;
-  for (const auto& field : fields_for(config_.content_type)) {
+  for (const auto& field : mapping_ ? mapping_->fields() : fields_for(config_.content_type)) {
     auto it = config_.fields.find(field.name);
     if (it == config_.fields.end()) continue;
     mapped_.push_back(field.name);
@@ -186,10 +197,11 @@ PgTable::PgTable(const PgTableConfig& config, PgTableShape shape, std::shared_pt
     }
     revision_sql_ = "md5(row(" + mapped_columns + ")::text || " + children + " || " + extra + ")";
   }
+  // A Record mapping was made above, its fields being the mapped columns.
   if (is_events(config_.content_type)) {
     mapping_ = std::make_unique<EventMapping>(mapped_, shape_.instant_fields,
                                               data::Format{config_.content_type, config_.content_version});
-  } else {
+  } else if (is_contacts(config_.content_type)) {
     mapping_ = std::make_unique<ContactMapping>(mapped_, !shape_.child_qualified.empty(), config_.version);
   }
   if (config_.soft_delete) {
@@ -215,7 +227,9 @@ std::string PgTable::read_expression(const std::string& field) const {
       return "to_char(" + column + (shape_.instant_fields.count(field) ? " AT TIME ZONE 'UTC'" : "") +
              ", 'YYYY-MM-DD HH24:MI:SS')";
     case ColumnKind::kText:
-    case ColumnKind::kBool: break;
+    case ColumnKind::kBool:
+    case ColumnKind::kInteger:
+    case ColumnKind::kReal: break;
   }
   return column + "::text";
 }
@@ -227,6 +241,10 @@ std::string PgTable::write_expression(const std::string& field, const std::strin
     case ColumnKind::kTimestamp:
       return shape_.instant_fields.count(field) ? "(" + slot + "::timestamp AT TIME ZONE 'UTC')" : slot + "::timestamp";
     case ColumnKind::kBool: return slot + "::boolean";
+    // Assigned to the column's own type: bigint fits any integer column (a
+    // value out of its range fails the item), numeric any real one exactly.
+    case ColumnKind::kInteger: return slot + "::bigint";
+    case ColumnKind::kReal: return slot + "::numeric";
     case ColumnKind::kText: break;
   }
   return slot;
@@ -433,7 +451,8 @@ Result<std::map<std::string, std::string>> PgTable::read_many(const caf::StoreRe
     std::map<std::string, MappedRow> rows;
     for (const auto& found : txn.exec_prepared("pgt_read", array, store.user.str(), shape_.name)) {
       MappedRow& row = rows[found[0].as<std::string>()];
-      row.name = shape_.name + ":" + found[0].as<std::string>();
+      row.key = found[0].as<std::string>();
+      row.name = shape_.name + ":" + row.key;
       if (!found[1].is_null()) row.extra = found[1].as<std::string>();
       for (size_t i = 0; i < mapped_.size(); ++i) {
         const pqxx::field value = found[static_cast<int>(i + 2)];
@@ -605,6 +624,37 @@ Status PgTable::remove(const caf::StoreRef& store, const std::string& id) {
 
 namespace {
 
+// A Record store's fields: each column's kind from its type, in the table's
+// column order. The key and the owner are Conflux's to set, not a device's.
+Status inspect_record_fields(const PgTableConfig& config, const std::map<std::string, Column>& columns,
+                             PgTableShape& shape) {
+  std::vector<std::pair<int, RecordField>> placed;
+  for (const auto& [field, name] : config.fields) {
+    const std::string where = "stores." + config.store + ".field_" + field + ": ";
+    auto it = columns.find(name);
+    if (it == columns.end()) {
+      return Status::invalid_argument(where + "table " + config.table + " has no column \"" + name + "\"");
+    }
+    if (name == config.key || field == config.key) {
+      return Status::invalid_argument(where + "every Record carries the key column " + config.key +
+                                      " under its own name; map the other columns");
+    }
+    if (name == config.owner) {
+      return Status::invalid_argument(where + "column " + name + " is the owner, which Conflux sets to the user");
+    }
+    auto kind = record_kind_for(it->second.type_name, it->second.category);
+    if (!kind) {
+      return Status::invalid_argument(where + "column " + config.table + "." + name + " is " + it->second.type +
+                                      ", which a Record cannot hold (integer, real, double precision, numeric, "
+                                      "text, varchar, boolean, bytea, date, timestamp, timestamptz can)");
+    }
+    placed.push_back({it->second.position, RecordField{field, *kind}});
+  }
+  std::stable_sort(placed.begin(), placed.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  for (auto& [position, field] : placed) shape.record_fields.push_back(std::move(field));
+  return Status::ok();
+}
+
 // Checks table, columns, types and rights; fills the shape. Every error is
 // one line "stores.<store>.<key>: ..." naming the column.
 Result<PgTableShape> inspect(PgDb& db, const PgTableConfig& config) {
@@ -623,11 +673,11 @@ Result<PgTableShape> inspect(PgDb& db, const PgTableConfig& config) {
       std::map<std::string, Column> columns;
       for (const auto& row : txn.exec_params(
                "SELECT a.attname, format_type(a.atttypid, a.atttypmod), t.typcategory::text, t.typname::text,"
-               " a.atthasdef OR a.attidentity <> '' FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid"
+               " a.atthasdef OR a.attidentity <> '', a.attnum FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid"
                " WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped",
                quote_qualified(table))) {
-        columns[row[0].as<std::string>()] =
-            Column{row[1].as<std::string>(), row[2].as<std::string>(), row[3].as<std::string>(), row[4].as<bool>()};
+        columns[row[0].as<std::string>()] = Column{row[1].as<std::string>(), row[2].as<std::string>(),
+                                                   row[3].as<std::string>(), row[4].as<bool>(), row[5].as<int>()};
       }
       const bool read_only = key == "owner_table";
       for (const char* right : {"SELECT", "INSERT", "UPDATE", "DELETE"}) {
@@ -702,12 +752,16 @@ Result<PgTableShape> inspect(PgDb& db, const PgTableConfig& config) {
       CFX_RETURN_IF_ERROR(
           typed(*owners, config.owner_table, "owner_table_user", config.owner_table_user, ColumnKind::kText));
     }
+    if (is_records(config.content_type)) {
+      CFX_RETURN_IF_ERROR(inspect_record_fields(config, *columns, shape));
+      shape.key_kind = shape.key_integer_max > 0 ? ColumnKind::kInteger : ColumnKind::kText;
+    }
     for (const auto& [field, name] : config.fields) {
-      const ColumnKind kind = *field_kind(config.content_type, field);
-      CFX_RETURN_IF_ERROR(typed(*columns, config.table, "field_" + field, name, kind));
-      if (kind == ColumnKind::kTimestamp && columns->at(name).type_name == "timestamptz") {
-        shape.instant_fields.insert(field);
+      if (!is_records(config.content_type)) {
+        CFX_RETURN_IF_ERROR(
+            typed(*columns, config.table, "field_" + field, name, *field_kind(config.content_type, field)));
       }
+      if (columns->at(name).type_name == "timestamptz") shape.instant_fields.insert(field);
     }
     for (const auto& [key_name, name] :
          {std::pair{"modified_column", config.modified_column}, std::pair{"deleted_column", config.deleted_column}}) {
@@ -980,16 +1034,19 @@ std::optional<int> timeout_seconds(const std::string& text) {
 Status PostgresqlAdapterFactory::validate(const caf::StoreSettings& settings) const {
   const std::string prefix = "stores." + settings.name + ".";
   const auto& o = settings.options;
-  if (!is_contacts(settings.content_type) && !is_events(settings.content_type)) {
+  const bool records = is_records(settings.content_type);
+  if (!is_contacts(settings.content_type) && !is_events(settings.content_type) && !records) {
     return Status::invalid_argument(prefix +
                                     "content_type: adapter postgresql maps contacts (text/vcard, "
-                                    "text/x-vcard) and events (text/calendar, text/x-vcalendar), not '" +
+                                    "text/x-vcard), events (text/calendar, text/x-vcalendar) and the rows of "
+                                    "any other table (application/vnd.conflux.record+json), not '" +
                                     settings.content_type + "'");
   }
   const char* kind = is_events(settings.content_type) ? "event" : "contact";
   for (const auto& [key, value] : o) {
     if (key.rfind("field_", 0) == 0) {
-      if (!field_kind(settings.content_type, key.substr(6))) {
+      if (key.size() == 6) return Status::invalid_argument(prefix + key + ": a field needs a name (field_<name>)");
+      if (!records && !field_kind(settings.content_type, key.substr(6))) {
         std::string names;
         for (const auto& f : fields_for(settings.content_type)) {
           names += (names.empty() ? "" : ", ") + std::string(f.name);
@@ -1017,7 +1074,7 @@ Status PostgresqlAdapterFactory::validate(const caf::StoreSettings& settings) co
   }
   const int children = static_cast<int>(o.count("child_table") + o.count("child_key") + o.count("child_kind") +
                                         o.count("child_type") + o.count("child_value"));
-  if (children != 0 && is_events(settings.content_type)) {
+  if (children != 0 && !is_contacts(settings.content_type)) {
     return Status::invalid_argument(prefix +
                                     "child_table: only contacts have a child table (further phones and "
                                     "e-mails)");

@@ -1,8 +1,12 @@
-// The postgresql back end: contacts or events kept in an organisation's own
-// table (a CRM's `customers`, a booking system's `appointments`), mapped
-// column by column in the store's section. The store's content type says
-// which: text/vcard or text/x-vcard maps contacts (contact_row.h lists the
-// fields), text/calendar or text/x-vcalendar maps events (event_row.h).
+// The postgresql back end: contacts, events or any other rows kept in an
+// organisation's own table (a CRM's `customers`, a booking system's
+// `appointments`, a shop's `orders`), mapped column by column in the store's
+// section. The store's content type says which: text/vcard or text/x-vcard
+// maps contacts (contact_row.h lists the fields), text/calendar or
+// text/x-vcalendar maps events (event_row.h), and
+// application/vnd.conflux.record+json maps the rows of any other table to
+// data::Records: `field_<name> = "<column>"` names the Record's columns, their
+// types come from the live schema (record_row.h).
 // Registered as adapter kind "postgresql".
 //
 //   [stores.contacts]
@@ -16,7 +20,8 @@
 //   owner_table = "crm.accounts"     #   (all three together; the role needs SELECT on it)
 //   owner_table_key = "id"           #   the column `owner` refers to
 //   owner_table_user = "login"       #   the text column holding the Conflux user name
-//   field_given = "first_name"       # field_<name> = "<column>": contact_row.h, event_row.h list the names
+//   field_given = "first_name"       # field_<name> = "<column>": contact_row.h, event_row.h list the names;
+//                                    #   for Records any name (record_row.h)
 //   child_table = "crm.customer_channels"  # optional: further phones and e-mails, with
 //   child_key = "customer_id"        #   the parent's key, "tel"/"email", the TYPE values
 //   child_kind = "kind"              #   and the value
@@ -39,8 +44,9 @@
 //
 // What a device sends that no column holds is kept per item in the side
 // table `<schema>.conflux_item_extra` (table, item key, the leftovers as a
-// vCard or a VCALENDAR; contact_row.h and event_row.h say what goes there), created at start, so the
-// device gets it back on its next sync.
+// vCard, a VCALENDAR or a Record of the columns the mapping lacks;
+// contact_row.h, event_row.h and record_row.h say what goes there), created
+// at start, so the device gets it back on its next sync.
 //
 // Changes: a caf::RevisionTracker (<data_dir>/postgresql-<store>.db) lists
 // every row of the user (key -> revision) and works out creates, updates and
@@ -78,6 +84,7 @@
 
 #include "adapters/postgresql/contact_row.h"
 #include "adapters/postgresql/event_row.h"
+#include "adapters/postgresql/record_row.h"
 #include "caf/backend_registry.h"
 #include "caf/content_adapter.h"
 #include "caf/revision_tracker.h"
@@ -101,7 +108,8 @@ struct PgTableConfig {
   bool install_triggers = false;
   std::chrono::milliseconds statement_timeout{30'000};  // 0: no limit
   data::VCardVersion version = data::VCardVersion::k30;
-  std::string content_type;     // text/vcard, text/x-vcard: contacts; text/calendar, text/x-vcalendar: events
+  std::string content_type;     // text/vcard, text/x-vcard: contacts; text/calendar, text/x-vcalendar: events;
+                                // application/vnd.conflux.record+json: Records
   std::string content_version;  // of the items written to devices ("3.0", "2.0" ...)
   std::string tracker_file;     // absolute path of the RevisionTracker state
   std::string script_file;      // where the trigger SQL is written when not installed
@@ -118,7 +126,11 @@ struct PgTableShape {
   std::string extra_table;               // quoted "<schema>"."conflux_item_extra"
   std::string changelog_table;           // quoted "<schema>"."conflux_changelog"
   std::set<std::string> instant_fields;  // timestamp fields whose column is a timestamptz
-  bool key_has_default = false;          // the database picks new keys
+  // Records only: the mapped columns in the table's column order, with the
+  // kind their type gives, and the key's kind (kText when not an integer).
+  std::vector<RecordField> record_fields;
+  ColumnKind key_kind = ColumnKind::kText;
+  bool key_has_default = false;  // the database picks new keys
   // The key is compared in its own type, so that its index serves a row's
   // statements: a text type or an integer. Other types are compared as text.
   bool key_typed = false;
@@ -188,7 +200,7 @@ class PgTable final : public caf::TrackedBackend {
   const PgTableShape shape_;
   const std::shared_ptr<PgDb> service_;
   std::vector<std::string> mapped_;      // field names with a column, in the mapping's fields() order
-  std::unique_ptr<RowMapping> mapping_;  // contacts or events, by the store's content type
+  std::unique_ptr<RowMapping> mapping_;  // contacts, events or Records, by the store's content type
   std::string revision_sql_;             // md5(...) or modified || md5(extra), over t and x
   std::string live_filter_;              // "" or " AND t.<deleted> IS DISTINCT FROM '<value>'"
 

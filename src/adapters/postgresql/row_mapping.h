@@ -1,7 +1,7 @@
 // What the postgresql adapter's tables hold, whatever the content: a row as
 // field values, child rows and kept leftovers, and the RowMapping that turns
 // an item (a vCard, an iCalendar event) into such a row and back.
-// contact_row.h and event_row.h are the two mappings.
+// contact_row.h, event_row.h and record_row.h are the three mappings.
 #pragma once
 
 #include <map>
@@ -22,6 +22,8 @@ enum class ColumnKind {
   kBytes,      // raw bytes
   kTimestamp,  // "YYYY-MM-DD HH:MM:SS": UTC in a timestamptz column, wall-clock time in a timestamp column
   kBool,       // "true" / "false"
+  kInteger,    // "-12": a 64-bit integer in decimal
+  kReal,       // "12.5": the shortest decimal that reads back as the same double
 };
 
 struct MappedField {
@@ -43,6 +45,7 @@ struct MappedRow {
   std::vector<ChildValue> children;
   std::string extra;  // the item's leftovers (a vCard, a VCALENDAR) no column holds; empty when none
   std::string name;   // read back only: table and key ("crm.appointments:17"), a UID for an item without one
+  std::string key;    // read back only: the row's key as text ("17")
 };
 
 class RowMapping {
