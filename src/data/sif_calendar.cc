@@ -315,7 +315,7 @@ Result<std::unique_ptr<DataObject>> parse_sif_calendar(std::string_view bytes, b
   if (!text) return text.error();
   auto item = CalendarItem::parse(*text, ical20_format());
   if (!item) return item.error().with_context(task ? "SIF-T" : "SIF-E");
-  IcalComponentPtr copy(icalcomponent_new_clone(const_cast<icalcomponent*>((*item)->vcalendar())));
+  IcalComponentPtr copy(clone_ical((*item)->vcalendar()));
   if (task) return std::unique_ptr<DataObject>(std::make_unique<Task>(std::move(copy), sif_task_format()));
   return std::unique_ptr<DataObject>(std::make_unique<Event>(std::move(copy), sif_event_format()));
 }
