@@ -20,6 +20,52 @@ void IcalComponentDeleter::operator()(icalcomponent* c) const {
 
 namespace {
 
+// Puts back the token of an enumerated value that icalvalue_new_clone left
+// out (see clone_ical in the header).
+void copy_unknown_token(icalproperty* from, icalproperty* to) {
+  icalvalue* original = icalproperty_get_value(from);
+  icalvalue* copy = icalproperty_get_value(to);
+  if (original == nullptr || copy == nullptr) return;
+  const char* token = icalvalue_get_x(original);
+  if (token != nullptr && icalvalue_get_x(copy) == nullptr) icalvalue_set_x(copy, token);
+}
+
+// A clone has the original's properties and components in the same order.
+void copy_unknown_tokens(icalcomponent* from, icalcomponent* to) {
+  for (icalproperty *p = icalcomponent_get_first_property(from, ICAL_ANY_PROPERTY),
+                    *q = icalcomponent_get_first_property(to, ICAL_ANY_PROPERTY);
+       p != nullptr && q != nullptr; p = icalcomponent_get_next_property(from, ICAL_ANY_PROPERTY),
+                    q = icalcomponent_get_next_property(to, ICAL_ANY_PROPERTY)) {
+    copy_unknown_token(p, q);
+  }
+  for (icalcomponent *a = icalcomponent_get_first_component(from, ICAL_ANY_COMPONENT),
+                     *b = icalcomponent_get_first_component(to, ICAL_ANY_COMPONENT);
+       a != nullptr && b != nullptr; a = icalcomponent_get_next_component(from, ICAL_ANY_COMPONENT),
+                     b = icalcomponent_get_next_component(to, ICAL_ANY_COMPONENT)) {
+    copy_unknown_tokens(a, b);
+  }
+}
+
+}  // namespace
+
+icalcomponent* clone_ical(const icalcomponent* component) {
+  // libical's getters take non-const pointers but do not change the tree
+  // beyond its iterators.
+  auto* from = const_cast<icalcomponent*>(component);
+  icalcomponent* copy = icalcomponent_new_clone(from);
+  if (copy != nullptr) copy_unknown_tokens(from, copy);
+  return copy;
+}
+
+icalproperty* clone_ical(const icalproperty* property) {
+  auto* from = const_cast<icalproperty*>(property);
+  icalproperty* copy = icalproperty_new_clone(from);
+  if (copy != nullptr) copy_unknown_token(from, copy);
+  return copy;
+}
+
+namespace {
+
 bool is_item_kind(icalcomponent_kind k) { return k == ICAL_VEVENT_COMPONENT || k == ICAL_VTODO_COMPONENT; }
 
 std::string take_string(char* s) {
@@ -197,9 +243,9 @@ Result<std::vector<IcalComponentPtr>> parse_items(std::string_view text) {
       for (icalcomponent* k : group) collect_tzids(k, tzids);
       for (icalcomponent* tz = icalcomponent_get_first_component(cal, ICAL_VTIMEZONE_COMPONENT); tz;
            tz = icalcomponent_get_next_component(cal, ICAL_VTIMEZONE_COMPONENT)) {
-        if (tzids.count(tzid_of(tz))) icalcomponent_add_component(item.get(), icalcomponent_new_clone(tz));
+        if (tzids.count(tzid_of(tz))) icalcomponent_add_component(item.get(), clone_ical(tz));
       }
-      for (icalcomponent* k : group) icalcomponent_add_component(item.get(), icalcomponent_new_clone(k));
+      for (icalcomponent* k : group) icalcomponent_add_component(item.get(), clone_ical(k));
       items.push_back(std::move(item));
     }
   }
@@ -280,7 +326,7 @@ void merge_component(icalcomponent* ours, icalcomponent* theirs) {
     bool add = is_multi_valued(name) ? !our_values.count(prop_text(q)) : !our_names.count(name);
     if (add) to_add.push_back(q);
   }
-  for (icalproperty* q : to_add) icalcomponent_add_property(ours, icalproperty_new_clone(q));
+  for (icalproperty* q : to_add) icalcomponent_add_property(ours, clone_ical(q));
   std::set<std::string> our_alarms;
   for (icalcomponent* a = icalcomponent_get_first_component(ours, ICAL_VALARM_COMPONENT); a;
        a = icalcomponent_get_next_component(ours, ICAL_VALARM_COMPONENT)) {
@@ -291,7 +337,7 @@ void merge_component(icalcomponent* ours, icalcomponent* theirs) {
        a = icalcomponent_get_next_component(theirs, ICAL_VALARM_COMPONENT)) {
     if (!our_alarms.count(comp_text(a))) alarms.push_back(a);
   }
-  for (icalcomponent* a : alarms) icalcomponent_add_component(ours, icalcomponent_new_clone(a));
+  for (icalcomponent* a : alarms) icalcomponent_add_component(ours, clone_ical(a));
 }
 
 }  // namespace
@@ -359,14 +405,14 @@ std::string write_calendar_file(const std::vector<const CalendarItem*>& items) {
     auto* cal = const_cast<icalcomponent*>(item->vcalendar());  // libical's iterators are not const
     for (icalcomponent* tz = icalcomponent_get_first_component(cal, ICAL_VTIMEZONE_COMPONENT); tz;
          tz = icalcomponent_get_next_component(cal, ICAL_VTIMEZONE_COMPONENT)) {
-      if (tzids.insert(tzid_of(tz)).second) icalcomponent_add_component(file.get(), icalcomponent_new_clone(tz));
+      if (tzids.insert(tzid_of(tz)).second) icalcomponent_add_component(file.get(), clone_ical(tz));
     }
   }
   for (const CalendarItem* item : items) {
     auto* cal = const_cast<icalcomponent*>(item->vcalendar());
     for (icalcomponent* k = icalcomponent_get_first_component(cal, ICAL_ANY_COMPONENT); k;
          k = icalcomponent_get_next_component(cal, ICAL_ANY_COMPONENT)) {
-      if (is_item_kind(icalcomponent_isa(k))) icalcomponent_add_component(file.get(), icalcomponent_new_clone(k));
+      if (is_item_kind(icalcomponent_isa(k))) icalcomponent_add_component(file.get(), clone_ical(k));
     }
   }
   return comp_text(file.get());
@@ -402,7 +448,7 @@ Result<std::unique_ptr<DataObject>> CalendarItem::merged_with(const DataObject& 
                                     data_kind_name(theirs.kind()));
   }
   const auto& other = static_cast<const CalendarItem&>(theirs);
-  IcalComponentPtr result(icalcomponent_new_clone(vcalendar_.get()));
+  IcalComponentPtr result(clone_ical(vcalendar_.get()));
   icalcomponent* their_cal = other.vcalendar_.get();
   icalcomponent* our_main = find_main(result.get());
   icalcomponent* their_main = find_main(their_cal);
@@ -423,12 +469,12 @@ Result<std::unique_ptr<DataObject>> CalendarItem::merged_with(const DataObject& 
     }
   }
   // VTIMEZONEs first, so TZIDs resolve; libical appends, order is cosmetic.
-  for (icalcomponent* k : to_add) icalcomponent_add_component(result.get(), icalcomponent_new_clone(k));
+  for (icalcomponent* k : to_add) icalcomponent_add_component(result.get(), clone_ical(k));
   return std::unique_ptr<DataObject>(make(std::move(result), source_));
 }
 
 std::unique_ptr<DataObject> CalendarItem::clone() const {
-  return make(IcalComponentPtr(icalcomponent_new_clone(vcalendar_.get())), source_);
+  return make(IcalComponentPtr(clone_ical(vcalendar_.get())), source_);
 }
 
 }  // namespace conflux::data

@@ -24,6 +24,7 @@
 #include "data/data_object.h"
 
 typedef struct icalcomponent_impl icalcomponent;
+typedef struct icalproperty_impl icalproperty;
 
 namespace conflux::data {
 
@@ -32,6 +33,13 @@ struct IcalComponentDeleter {
 };
 // Owns one libical component tree.
 using IcalComponentPtr = std::unique_ptr<icalcomponent, IcalComponentDeleter>;
+
+// icalcomponent_new_clone and icalproperty_new_clone, but keeping the token
+// of an enumerated value libical does not know: libical 3.0 copies it only
+// for X values, so a clone of CLASS:R or STATUS:FOO had no value at all
+// (docs/FUZZING.md F10). Use these, never libical's, to copy items.
+icalcomponent* clone_ical(const icalcomponent* component);
+icalproperty* clone_ical(const icalproperty* property);
 
 inline Format ical20_format() { return {"text/calendar", "2.0"}; }
 inline Format vcal10_format() { return {"text/x-vcalendar", "1.0"}; }

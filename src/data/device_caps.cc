@@ -88,7 +88,7 @@ std::set<std::string> tzids_of(icalcomponent* vcalendar) {
 
 Result<std::unique_ptr<DataObject>> keep_calendar_fields(const CalendarItem& update, const CalendarItem& server,
                                                          const FormatCaps* caps) {
-  IcalComponentPtr result(icalcomponent_new_clone(const_cast<icalcomponent*>(update.vcalendar())));
+  IcalComponentPtr result(clone_ical(update.vcalendar()));
   icalcomponent* server_cal = const_cast<icalcomponent*>(server.vcalendar());
   icalcomponent* ours = main_of(result.get());
   icalcomponent* theirs = main_of(server_cal);
@@ -110,7 +110,7 @@ Result<std::unique_ptr<DataObject>> keep_calendar_fields(const CalendarItem& upd
   bool kept_any = false;
   for (size_t i = 0; i < keep.size(); ++i) {
     if (!keep[i]) continue;
-    icalcomponent_add_property(ours, icalproperty_new_clone(server_props[i]));
+    icalcomponent_add_property(ours, clone_ical(server_props[i]));
     kept_any = true;
   }
   if (kept_any) {
@@ -120,7 +120,7 @@ Result<std::unique_ptr<DataObject>> keep_calendar_fields(const CalendarItem& upd
          c = icalcomponent_get_next_component(server_cal, ICAL_VTIMEZONE_COMPONENT)) {
       icalproperty* id = icalcomponent_get_first_property(c, ICAL_TZID_PROPERTY);
       const char* tzid = id ? icalproperty_get_tzid(id) : nullptr;
-      if (tzid && !have.count(tzid)) icalcomponent_add_component(result.get(), icalcomponent_new_clone(c));
+      if (tzid && !have.count(tzid)) icalcomponent_add_component(result.get(), clone_ical(c));
     }
   }
   const Format source = update.source_format();

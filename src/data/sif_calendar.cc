@@ -17,20 +17,6 @@ namespace conflux::data {
 namespace sif_detail {
 namespace {
 
-// ical text escaping for TEXT values (RFC 5545 §3.3.11).
-std::string ical_escape(std::string_view s) {
-  std::string out;
-  for (char c : s) {
-    if (c == '\\' || c == ';' || c == ',') out.push_back('\\');
-    if (c == '\n') {
-      out += "\\n";
-      continue;
-    }
-    out.push_back(c);
-  }
-  return out;
-}
-
 bool is_date_only(std::string_view v) { return v.size() == 10 && v[4] == '-' ? true : v.size() == 8; }
 
 // The ical line "NAME;VALUE=DATE:20070101" or "NAME:20070101T050000Z".
@@ -117,14 +103,14 @@ Result<std::string> ical_from_sif(const SifFields& f, bool task) {
   out += task ? "BEGIN:VTODO\r\n" : "BEGIN:VEVENT\r\n";
   auto text = [&](const char* element, const char* property) {
     std::string v = f.get(element);
-    if (!v.empty()) out += std::string(property) + ":" + ical_escape(v) + "\r\n";
+    if (!v.empty()) out += std::string(property) + ":" + escape_text(v) + "\r\n";
   };
   text("Subject", "SUMMARY");
   text("Body", "DESCRIPTION");
   text("Location", "LOCATION");
   if (auto cats = split_categories(f.get("Categories")); !cats.empty()) {
     std::vector<std::string> escaped;
-    for (const auto& c : cats) escaped.push_back(ical_escape(c));
+    for (const auto& c : cats) escaped.push_back(escape_text(c));
     out += "CATEGORIES:" + join(escaped, ",") + "\r\n";
   }
   if (std::string cls = class_for_sensitivity(f.get("Sensitivity")); !cls.empty()) out += "CLASS:" + cls + "\r\n";
@@ -181,7 +167,7 @@ Result<std::string> ical_from_sif(const SifFields& f, bool task) {
   }
   for (const auto& [name, value] : f.in_order) {
     if (value.empty() || mapped_calendar_elements().count(name)) continue;
-    out += std::string(kSifPrefix) + ascii_upper(name) + ":" + ical_escape(value) + "\r\n";
+    out += std::string(kSifPrefix) + ascii_upper(name) + ":" + escape_text(value) + "\r\n";
   }
   if (f.get("ReminderSet") == "1" || ascii_lower(f.get("ReminderSet")) == "true") {
     out += "BEGIN:VALARM\r\nACTION:DISPLAY\r\nDESCRIPTION:Reminder\r\n";
@@ -329,7 +315,7 @@ Result<std::unique_ptr<DataObject>> parse_sif_calendar(std::string_view bytes, b
   if (!text) return text.error();
   auto item = CalendarItem::parse(*text, ical20_format());
   if (!item) return item.error().with_context(task ? "SIF-T" : "SIF-E");
-  IcalComponentPtr copy(icalcomponent_new_clone(const_cast<icalcomponent*>((*item)->vcalendar())));
+  IcalComponentPtr copy(clone_ical((*item)->vcalendar()));
   if (task) return std::unique_ptr<DataObject>(std::make_unique<Task>(std::move(copy), sif_task_format()));
   return std::unique_ptr<DataObject>(std::make_unique<Event>(std::move(copy), sif_event_format()));
 }

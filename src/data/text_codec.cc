@@ -175,6 +175,22 @@ size_t utf8_prefix_length(std::string_view text, size_t max_octets) {
   return n == 0 ? max_octets : n;
 }
 
+std::string escape_text(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (char c : s) {
+    switch (c) {
+      case '\\': out += "\\\\"; break;
+      case ';': out += "\\;"; break;
+      case ',': out += "\\,"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': break;
+      default: out.push_back(c);
+    }
+  }
+  return out;
+}
+
 std::string unescape_text(std::string_view s) {
   std::string out;
   for (size_t i = 0; i < s.size(); ++i) {

@@ -31,6 +31,11 @@ std::string qp_encode(std::string_view bytes, size_t first_line_room);
 // line or begins or ends with a space.
 std::string text_line_10(const std::string& name, std::string_view value);
 
+// Escapes a TEXT value the one way iCalendar (RFC 5545 §3.3.11) and vCard
+// 3.0/4.0 (RFC 2426 §5, RFC 6350 §3.4) share: '\\', ';' and ',' get a
+// backslash, a line break becomes "\\n" (a CR before it, or alone, is dropped).
+std::string escape_text(std::string_view s);
+
 // Undoes text-value escapes (\n \N \; \, \\; RFC 5545 §3.3.11, vCard 3.0,
 // vCalendar 1.0, vNote); any other backslash is kept.
 std::string unescape_text(std::string_view s);

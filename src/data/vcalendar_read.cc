@@ -224,19 +224,6 @@ std::string vtimezone_for(const Calendar& cal) {
   return out + "END:VTIMEZONE\r\n";
 }
 
-std::string escape_text(std::string_view s) {
-  std::string out;
-  for (char c : s) {
-    if (c == '\\' || c == ';' || c == ',') out.push_back('\\');
-    if (c == '\n') {
-      out += "\\n";
-      continue;
-    }
-    if (c != '\r') out.push_back(c);
-  }
-  return out;
-}
-
 // Splits a 1.0 list on unescaped ';'.
 std::vector<std::string> split_list(std::string_view s) {
   std::vector<std::string> out(1);

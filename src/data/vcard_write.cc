@@ -113,9 +113,13 @@ std::string param_text(const std::vector<VCardParam>& params, VCardVersion v) {
   for (const auto& p : params) {
     if (v == VCardVersion::k21) {
       for (const auto& value : p.values) {
+        // 2.1 has no quoting: a value with a separator or a quote in it
+        // would read back as other parameters, or end the property's name
+        // early. It is left out (the server's copy keeps it).
+        if (value.find_first_of(";:,\"") != std::string::npos) continue;
         // A TYPE value that is not a name ("My Type") would not read back bare.
         const bool bare = p.name == "TYPE" && is_vcard_name(value);
-        out += bare ? ";" + value : ";" + p.name + "=" + (needs_quotes(value) ? "\"" + value + "\"" : value);
+        out += bare ? ";" + value : ";" + p.name + "=" + value;
       }
       if (p.values.empty()) out += ";" + p.name + "=";
       continue;
@@ -126,21 +130,6 @@ std::string param_text(const std::vector<VCardParam>& params, VCardVersion v) {
       value.erase(std::remove(value.begin(), value.end(), '"'), value.end());
       if (i) out += ",";
       out += needs_quotes(value) ? "\"" + value + "\"" : value;
-    }
-  }
-  return out;
-}
-
-// 3.0/4.0 text escaping (RFC 2426 §5, RFC 6350 §3.4).
-std::string escape_text(std::string_view s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case ',': out += "\\,"; break;
-      case ';': out += "\\;"; break;
-      default: out.push_back(c);
     }
   }
   return out;

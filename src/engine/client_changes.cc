@@ -312,7 +312,7 @@ ItemPlan SyncEngine::MessageRun::plan_write(ClientBatch& batch, ItemPlan&& plan,
   const Command& cmd = *plan.cmd;
   DatastoreState& ds = batch.ds;
   std::string raw = item.data;
-  if (item_format(cmd, item) == "b64") {
+  if (item_format(cmd, item) == protocol::ItemFormat::kB64) {
     auto decoded = base64_decode(raw);
     if (!decoded) return decided(std::move(plan), StatusCode::kBadRequest);
     raw = std::move(*decoded);

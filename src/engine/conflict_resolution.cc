@@ -33,7 +33,8 @@ Result<std::optional<caf::SyncObj>> SyncEngine::MessageRun::resolve_conflict(Dat
   if (!c.client_deletes) {
     c.client_type = item_type(cmd, item, ds.content_type);
     c.client_data = item.data;
-    if (item_format(cmd, item) == "b64") c.client_data = base64_decode(item.data).value_or(item.data);
+    if (item_format(cmd, item) == protocol::ItemFormat::kB64)
+      c.client_data = base64_decode(item.data).value_or(item.data);
   }
   Anchor server_anchor;
   if (!server_deleted) {

@@ -40,14 +40,14 @@ std::string claimed_user(const protocol::Cred& cred, const std::string& loc_name
 protocol::Chal basic_challenge() {
   protocol::Chal chal;
   chal.meta.type = kAuthBasic;
-  chal.meta.format = "b64";
+  chal.meta.format = protocol::item_format_name(protocol::ItemFormat::kB64);
   return chal;
 }
 
 protocol::Chal md5_challenge(const std::string& next_nonce_b64) {
   protocol::Chal chal;
   chal.meta.type = kAuthMd5;
-  chal.meta.format = "b64";
+  chal.meta.format = protocol::item_format_name(protocol::ItemFormat::kB64);
   chal.meta.next_nonce = next_nonce_b64;
   return chal;
 }

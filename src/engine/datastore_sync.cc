@@ -306,7 +306,8 @@ std::optional<Command> server_change(const Outgoing& out, const std::unordered_m
     Delivered delivered = formats.to_device(it->second);
     cmd.meta = protocol::Meta{};
     cmd.meta->type = std::move(delivered.content_type);
-    cmd.meta->format = std::move(delivered.format);
+    // chr is the default: sent without a Format, as devices expect.
+    if (delivered.format != protocol::ItemFormat::kChr) cmd.meta->format = protocol::item_format_name(delivered.format);
     item.data_kind = protocol::DataKind::kText;
     item.data = std::move(delivered.raw);
     sent.anchor = it->second.anchor;
@@ -388,7 +389,7 @@ void SyncEngine::MessageRun::fill_server_sync(DatastoreState& ds, Command& sync,
 }
 
 void SyncEngine::MessageRun::note_sent(DatastoreState& ds, const Command& cmd, const SentItem& sent) {
-  ds.awaiting_status[reply_.hdr.msg_id + ":" + std::to_string(cmd.cmd_id)] = {sent};
+  ds.awaiting_status[CommandRef{reply_.hdr.msg_id, std::to_string(cmd.cmd_id)}] = {sent};
   if (cmd.kind == CommandKind::kAdd) {
     ds.awaiting_map[sent.guid.str()] = sent.anchor;
     ++ds.counts.server_adds;

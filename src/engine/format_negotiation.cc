@@ -175,14 +175,15 @@ Ingested DeviceFormats::convert_for_storage(std::string&& raw, const std::string
 }
 
 Delivered DeviceFormats::to_device(const caf::SyncObj& stored) const {
-  if (!preferred_) return Delivered{stored.content_type, stored.raw, "", ""};
+  if (!preferred_) return Delivered{stored.content_type, stored.raw, "", protocol::ItemFormat::kChr};
   const data::Format as_stored{data::ascii_lower(stored.content_type), ""};
   auto sniffed = data::sniff_format(stored.raw, as_stored);
-  if (sniffed && same_format(*sniffed, *preferred_)) return Delivered{sniffed->mime_type, stored.raw, "", ""};
+  if (sniffed && same_format(*sniffed, *preferred_))
+    return Delivered{sniffed->mime_type, stored.raw, "", protocol::ItemFormat::kChr};
   auto as_stored_because = [&](const Status& why) {
     logger("engine")->warn("{}: item {} sent as stored, not as {}: {}", log_context_, stored.guid.str(),
                            preferred_->to_string(), why.to_string());
-    return Delivered{stored.content_type, stored.raw, why.to_string(), ""};
+    return Delivered{stored.content_type, stored.raw, why.to_string(), protocol::ItemFormat::kChr};
   };
   auto object = data::parse(stored.raw, as_stored);
   if (!object) return as_stored_because(object.error());
@@ -191,8 +192,8 @@ Delivered DeviceFormats::to_device(const caf::SyncObj& stored) const {
   // Funambol's clients expect SIF base64-encoded (Meta Format b64), as
   // Funambol's server sends it.
   if (data::is_sif_type(preferred_->mime_type))
-    return Delivered{preferred_->mime_type, base64_encode(*text), "", "b64"};
-  return Delivered{preferred_->mime_type, std::move(*text), "", ""};
+    return Delivered{preferred_->mime_type, base64_encode(*text), "", protocol::ItemFormat::kB64};
+  return Delivered{preferred_->mime_type, std::move(*text), "", protocol::ItemFormat::kChr};
 }
 
 DeviceFormats load_device_formats(SyncStateStore& state, const std::vector<caf::StoreSettings>& stores,

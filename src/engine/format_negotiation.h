@@ -37,6 +37,7 @@
 #include "data/device_caps.h"
 #include "engine/sync_state_store.h"
 #include "protocol/devinf.h"
+#include "protocol/message.h"
 #include "protocol/status_code.h"
 
 namespace conflux::engine {
@@ -54,7 +55,9 @@ struct Delivered {
   std::string content_type;
   std::string raw;
   std::string problem;  // non-empty: conversion failed, the stored bytes go out as they are
-  std::string format;   // the item's Meta Format: "b64" (SIF, raw is base64), else empty (chr)
+  // The item's Meta Format: kB64 for SIF (raw is base64), else kChr (sent
+  // without a Format).
+  protocol::ItemFormat format = protocol::ItemFormat::kChr;
 };
 
 class DeviceFormats {

@@ -35,10 +35,10 @@ SyncEngine::MessageRun::ChunkStep SyncEngine::MessageRun::take_client_chunk(Data
       assembled.more_data = false;
       assembled.meta = protocol::Meta{};
       assembled.meta->type = whole.type;
-      assembled.meta->format = whole.format;
+      assembled.meta->format = protocol::item_format_name(whole.format);
       const uint64_t sent = assembled.data.size();
       uint64_t decoded = sent;
-      if (whole.format == "b64") {
+      if (whole.format == protocol::ItemFormat::kB64) {
         if (auto bytes = base64_decode(assembled.data)) decoded = bytes->size();
       }
       if (whole.declared_size != sent && whole.declared_size != decoded) {

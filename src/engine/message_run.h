@@ -39,10 +39,16 @@ inline std::string item_type(const protocol::Command& cmd, const protocol::Item&
   return fallback;
 }
 
-inline std::string item_format(const protocol::Command& cmd, const protocol::Item& item) {
-  if (item.meta && !item.meta->format.empty()) return item.meta->format;
-  if (cmd.meta && !cmd.meta->format.empty()) return cmd.meta->format;
-  return "chr";
+// A Format SyncML does not define counts as chr: the data is taken as it is.
+inline protocol::ItemFormat item_format(const protocol::Command& cmd, const protocol::Item& item) {
+  const std::string* format = nullptr;
+  if (item.meta && !item.meta->format.empty()) {
+    format = &item.meta->format;
+  } else if (cmd.meta && !cmd.meta->format.empty()) {
+    format = &cmd.meta->format;
+  }
+  if (format == nullptr) return protocol::ItemFormat::kChr;
+  return protocol::parse_item_format(*format).value_or(protocol::ItemFormat::kChr);
 }
 
 // A map change decided without a write (after a conflict).

@@ -21,6 +21,12 @@ const char* phase_name(Phase phase) {
   return "unknown";
 }
 
+std::optional<CommandRef> CommandRef::parse(std::string_view text) {
+  const auto colon = text.find(':');
+  if (colon == std::string_view::npos || colon == 0 || colon + 1 == text.size()) return std::nullopt;
+  return CommandRef{std::string(text.substr(0, colon)), std::string(text.substr(colon + 1))};
+}
+
 bool DatastoreState::server_sends() const {
   using protocol::SyncType;
   return sync_type == SyncType::kTwoWay || sync_type == SyncType::kSlow || sync_type == SyncType::kOneWayFromServer ||
@@ -85,7 +91,7 @@ json datastore_to_json(const DatastoreState& d) {
   for (const auto& [ref, items] : d.awaiting_status) {
     json list = json::array();
     for (const auto& s : items) list.push_back(sent_to_json(s));
-    awaiting[ref] = list;
+    awaiting[ref.str()] = list;
   }
   json maps = json::object();
   for (const auto& [guid, anchor] : d.awaiting_map) maps[guid] = anchor.str();
@@ -108,7 +114,7 @@ json datastore_to_json(const DatastoreState& d) {
       {"partial", d.partial ? json{{"kind", static_cast<int>(d.partial->kind)},
                                    {"luid", d.partial->luid},
                                    {"type", d.partial->type},
-                                   {"format", d.partial->format},
+                                   {"format", protocol::item_format_name(d.partial->format)},
                                    {"size", d.partial->declared_size},
                                    // chunks may end inside a UTF-8 sequence: JSON needs base64 here
                                    {"data", base64_encode(d.partial->data)}}
@@ -125,7 +131,9 @@ json datastore_to_json(const DatastoreState& d) {
   };
 }
 
-DatastoreState datastore_from_json(const json& j) {
+// nullopt for a value of the right JSON type that means nothing; json's own
+// exceptions for the wrong types (deserialize catches them).
+std::optional<DatastoreState> datastore_from_json(const json& j) {
   DatastoreState d;
   d.server_uri = j.at("server_uri");
   d.client_uri = j.at("client_uri");
@@ -143,19 +151,22 @@ DatastoreState datastore_from_json(const json& j) {
   d.slow_claimed_guids = j.at("slow_claimed").get<std::set<std::string>>();
   d.outgoing_offset = j.at("outgoing_offset");
   if (const json& partial = j.at("partial"); !partial.is_null()) {
-    d.partial = PartialItem{static_cast<protocol::CommandKind>(partial.at("kind").get<int>()),
-                            partial.at("luid"),
-                            partial.at("type"),
-                            partial.at("format"),
-                            partial.at("size"),
-                            base64_decode(partial.at("data").get<std::string>()).value_or("")};
+    d.partial = PartialItem{
+        static_cast<protocol::CommandKind>(partial.at("kind").get<int>()),
+        partial.at("luid"),
+        partial.at("type"),
+        protocol::parse_item_format(partial.at("format").get<std::string>()).value_or(protocol::ItemFormat::kChr),
+        partial.at("size"),
+        base64_decode(partial.at("data").get<std::string>()).value_or("")};
   }
   for (const auto& o : j.at("outgoing")) {
     d.outgoing.push_back(Outgoing{static_cast<protocol::CommandKind>(o.at(0).get<int>()),
                                   Guid(o.at(1).get<std::string>()), Luid(o.at(2).get<std::string>())});
   }
-  for (const auto& [ref, list] : j.at("awaiting_status").items()) {
-    auto& items = d.awaiting_status[ref];
+  for (const auto& [text, list] : j.at("awaiting_status").items()) {
+    auto ref = CommandRef::parse(text);
+    if (!ref) return std::nullopt;
+    auto& items = d.awaiting_status[*ref];
     for (const auto& s : list) items.push_back(sent_from_json(s));
   }
   for (const auto& [guid, anchor] : j.at("awaiting_map").items())
@@ -271,7 +282,11 @@ bool deserialize(const std::string& blob, SessionState& s) {
     s.token = j.at("token");
     s.client_max_msg_size = j.at("client_max_msg_size");
     s.datastores.clear();
-    for (const auto& d : j.at("datastores")) s.datastores.push_back(datastore_from_json(d));
+    for (const auto& saved : j.at("datastores")) {
+      auto d = datastore_from_json(saved);
+      if (!d) return false;
+      s.datastores.push_back(std::move(*d));
+    }
     s.pending_statuses.clear();
     for (const auto& c : j.at("pending_statuses")) s.pending_statuses.push_back(status_from_json(c));
     s.package_end_pending = j.at("package_end_pending");

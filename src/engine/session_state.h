@@ -9,6 +9,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/ids.h"
@@ -46,12 +47,23 @@ struct SentItem {
   Anchor anchor;  // revision sent; becomes the map's `synced` once acknowledged
 };
 
+// One of our commands, as a Status names it: its MsgRef and CmdRef are the
+// MsgID and CmdID we sent. Text, as the client echoes them.
+struct CommandRef {
+  std::string msg_id;
+  std::string cmd_id;
+  auto operator<=>(const CommandRef&) const = default;
+  std::string str() const { return msg_id + ":" + cmd_id; }  // "2:5", its key in the saved session
+  // nullopt for text str() did not write.
+  static std::optional<CommandRef> parse(std::string_view text);
+};
+
 // A large object the client is sending in chunks (RepPro §"Large objects").
 struct PartialItem {
   protocol::CommandKind kind = protocol::CommandKind::kAdd;
   std::string luid;
   std::string type;
-  std::string format;
+  protocol::ItemFormat format = protocol::ItemFormat::kChr;
   uint64_t declared_size = 0;
   std::string data;  // the chunks so far
 };
@@ -76,8 +88,8 @@ struct DatastoreState {
   std::vector<Outgoing> outgoing;            // not yet sent
   uint64_t outgoing_offset = 0;              // bytes of outgoing.front() already sent in chunks
   std::optional<PartialItem> partial;        // a client item still arriving in chunks
-  std::map<std::string, std::vector<SentItem>> awaiting_status;  // key "msg:cmd"
-  std::map<std::string, Anchor> awaiting_map;                    // GUID sent in an Add → revision sent
+  std::map<CommandRef, std::vector<SentItem>> awaiting_status;  // our commands a Status has yet to answer
+  std::map<std::string, Anchor> awaiting_map;                   // GUID sent in an Add → revision sent
   // Resumed sync: Adds sent before the suspend without a Status back. They
   // are sent again unless a Map or the client's own items show that the
   // device has them; their revision stays in awaiting_map for that Map.

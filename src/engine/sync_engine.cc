@@ -634,7 +634,7 @@ Status SyncEngine::MessageRun::ask_for_devinf() {
 
 Status SyncEngine::MessageRun::handle_status(const Command& cmd) {
   // Statuses answer our commands; only item statuses change state.
-  const std::string key = cmd.msg_ref + ":" + cmd.cmd_ref;
+  const CommandRef key{cmd.msg_ref, cmd.cmd_ref};
   for (auto& ds : session_.datastores) {
     auto it = ds.awaiting_status.find(key);
     if (it == ds.awaiting_status.end()) continue;

@@ -6,6 +6,22 @@
 
 namespace conflux::protocol {
 
+const char* item_format_name(ItemFormat format) {
+  switch (format) {
+    case ItemFormat::kChr: return "chr";
+    case ItemFormat::kB64: return "b64";
+    case ItemFormat::kBin: return "bin";
+  }
+  return "chr";
+}
+
+std::optional<ItemFormat> parse_item_format(std::string_view text) {
+  for (ItemFormat format : {ItemFormat::kChr, ItemFormat::kB64, ItemFormat::kBin}) {
+    if (text == item_format_name(format)) return format;
+  }
+  return std::nullopt;
+}
+
 const char* ver_dtd(SyncMLVersion v) {
   switch (v) {
     case SyncMLVersion::k10: return "1.0";

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace conflux::protocol {
@@ -37,7 +38,7 @@ struct MetAnchor {
 // MetInf (syncml:metinf). Only the fields a DS server reads or writes.
 struct Meta {
   std::string type;    // MIME type, or auth type in Cred/Chal
-  std::string format;  // chr (default), b64, bin
+  std::string format;  // as sent: chr (default), b64, bin; see ItemFormat
   std::string version;
   std::string mark;
   std::string next_nonce;  // base64 on the wire, kept as sent
@@ -47,6 +48,14 @@ struct Meta {
   std::optional<MetAnchor> anchor;
   bool empty() const;
 };
+
+// How an Item's Data is encoded (MetInf Format): chr, the default, is the
+// data itself; b64 is base64 (SIF items, binary objects in XML); bin is
+// WBXML opaque bytes, the data itself once decoded.
+enum class ItemFormat : uint8_t { kChr, kB64, kBin };
+const char* item_format_name(ItemFormat format);  // "chr", "b64", "bin"
+// nullopt for a value SyncML does not define.
+std::optional<ItemFormat> parse_item_format(std::string_view text);
 
 struct Cred {
   Meta meta;

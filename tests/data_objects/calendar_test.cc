@@ -343,5 +343,29 @@ TEST(CalendarTest, CalendarFileHoldsEveryItemInOneVcalendarWithEachTimeZoneOnce)
   EXPECT_EQ(*(*back)[2]->write(ical20_format()), *task->write(ical20_format()));
 }
 
+// RFC 5545 allows CLASS and STATUS tokens beyond the ones it names; libical
+// 3.0 lost them whenever it copied an item (docs/FUZZING.md F10).
+TEST(CalendarTest, UnknownClassAndStatusTokensSurviveEveryConversion) {
+  const std::string ical =
+      "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//t//EN\r\nBEGIN:VEVENT\r\nUID:u1\r\n"
+      "DTSTAMP:20240101T000000Z\r\nDTSTART:20240101T100000Z\r\nSUMMARY:s\r\nCLASS:R\r\n"
+      "STATUS:X-WAITING\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
+  auto items = CalendarItem::parse_all(ical, ical20_format());
+  ASSERT_TRUE(items) << items.error().to_string();
+  ASSERT_EQ(items->size(), 1U);
+  for (const Format& format : {ical20_format(), vcal10_format()}) {
+    auto written = items->front()->write(format);
+    ASSERT_TRUE(written) << written.error().to_string();
+    EXPECT_NE(written->find("CLASS:R\r\n"), std::string::npos) << *written;
+    auto again = CalendarItem::parse(*written, format);
+    ASSERT_TRUE(again) << again.error().to_string();
+    auto rewritten = (*again)->clone()->write(format);
+    ASSERT_TRUE(rewritten);
+    EXPECT_EQ(*rewritten, *written);
+  }
+  auto written = items->front()->write(ical20_format());
+  EXPECT_NE(written->find("STATUS:X-WAITING\r\n"), std::string::npos) << *written;
+}
+
 }  // namespace
 }  // namespace conflux::data

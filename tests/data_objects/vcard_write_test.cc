@@ -245,6 +245,23 @@ TEST(VCardWriteTest, Vcard21WritesATypeThatIsNoNameAsAParameter) {
   EXPECT_EQ(write_vcard(back, VCardVersion::k21), text);
 }
 
+// 2.1 has no quoting: a parameter value holding a separator or a quote is
+// left out, not quoted, so what is written reads back as the same card and
+// never ends the property's name early (docs/FUZZING.md F11).
+TEST(VCardWriteTest, Vcard21LeavesOutParameterValuesItCannotWrite) {
+  VCard card = parse_ok(
+      "BEGIN:VCARD\r\nVERSION:3.0\r\nNOTE;X-A=\"a:b\",plain;X-B=\"c;d\";LANGUAGE=de:Gr\u00fc\u00dfe\r\n"
+      "END:VCARD\r\n");
+  std::string text = write_vcard(card, VCardVersion::k21);
+  EXPECT_NE(text.find("\r\nNOTE;X-A=plain;LANGUAGE=de;CHARSET=UTF-8;ENCODING=QUOTED-PRINTABLE:Gr=C3=BC="),
+            std::string::npos)
+      << text;
+  VCard back = parse_ok(text);
+  ASSERT_NE(back.first("NOTE"), nullptr);
+  EXPECT_EQ(back.first("NOTE")->values.at(0), "Gr\u00fc\u00dfe");
+  EXPECT_EQ(write_vcard(back, VCardVersion::k21), text);
+}
+
 // 4.0 has no ENCODING parameter: a binary value of a property that is not a
 // media one (PHOTO, LOGO, SOUND, KEY) goes out as its base64 text, which
 // reads back and writes again the same (docs/FUZZING.md F6).

@@ -39,9 +39,9 @@ SessionState full_state() {
   d.slow_seen_luids = {"1", "2", "3"};
   d.outgoing = {Outgoing{CommandKind::kAdd, Guid("g1"), Luid()}, Outgoing{CommandKind::kReplace, Guid("g2"), Luid("7")},
                 Outgoing{CommandKind::kDelete, Guid("g3"), Luid("8")}};
-  d.awaiting_status["3:5"] = {SentItem{CommandKind::kAdd, Guid("g4"), Luid(), Anchor("97")}};
-  d.awaiting_status["3:6"] = {SentItem{CommandKind::kReplace, Guid("g5"), Luid("9"), Anchor("98")},
-                              SentItem{CommandKind::kDelete, Guid("g6"), Luid("10"), Anchor()}};
+  d.awaiting_status[CommandRef{"3", "5"}] = {SentItem{CommandKind::kAdd, Guid("g4"), Luid(), Anchor("97")}};
+  d.awaiting_status[CommandRef{"3", "6"}] = {SentItem{CommandKind::kReplace, Guid("g5"), Luid("9"), Anchor("98")},
+                                             SentItem{CommandKind::kDelete, Guid("g6"), Luid("10"), Anchor()}};
   d.awaiting_map["g4"] = Anchor("97");
   d.counts.client_adds = 1;
   d.counts.client_updates = 2;
@@ -54,6 +54,7 @@ SessionState full_state() {
   d.resumed = true;
   d.unacknowledged_adds = {"g4"};
   d.rejected_guids = {"g7"};
+  d.partial = PartialItem{CommandKind::kReplace, "12", "text/x-s4j-sifc", protocol::ItemFormat::kB64, 300, "QkVH"};
   d.problems = {ItemProblem{ItemProblem::Direction::kFromDevice, "11", 400, "add failed"},
                 ItemProblem{ItemProblem::Direction::kToDevice, "g7", 415, "refused by the device"}};
   s.datastores.push_back(d);
@@ -85,7 +86,7 @@ void expect_same(const DatastoreState& a, const DatastoreState& b) {
   }
   ASSERT_EQ(a.awaiting_status.size(), b.awaiting_status.size());
   for (const auto& [ref, items] : a.awaiting_status) {
-    ASSERT_TRUE(b.awaiting_status.count(ref)) << ref;
+    ASSERT_TRUE(b.awaiting_status.count(ref)) << ref.str();
     const auto& other = b.awaiting_status.at(ref);
     ASSERT_EQ(items.size(), other.size());
     for (size_t i = 0; i < items.size(); ++i) {
@@ -96,6 +97,15 @@ void expect_same(const DatastoreState& a, const DatastoreState& b) {
     }
   }
   EXPECT_EQ(a.awaiting_map, b.awaiting_map);
+  ASSERT_EQ(a.partial.has_value(), b.partial.has_value());
+  if (a.partial) {
+    EXPECT_EQ(a.partial->kind, b.partial->kind);
+    EXPECT_EQ(a.partial->luid, b.partial->luid);
+    EXPECT_EQ(a.partial->type, b.partial->type);
+    EXPECT_EQ(a.partial->format, b.partial->format);
+    EXPECT_EQ(a.partial->declared_size, b.partial->declared_size);
+    EXPECT_EQ(a.partial->data, b.partial->data);
+  }
   EXPECT_EQ(a.prepared, b.prepared);
   EXPECT_EQ(a.resumed, b.resumed);
   EXPECT_EQ(a.unacknowledged_adds, b.unacknowledged_adds);
@@ -213,6 +223,30 @@ TEST(SessionStateTest, RejectsWrongFieldTypes) {
   ASSERT_NE(pos, std::string::npos);
   bad_outgoing.insert(pos + outgoing.size(), "[3],");
   EXPECT_FALSE(deserialize(bad_outgoing, out));
+}
+
+// The key of a command awaiting its Status is "MsgID:CmdID"; a saved session
+// with another key is damaged and refused, not half read.
+TEST(SessionStateTest, RejectsAnAwaitingStatusKeyThatNamesNoCommand) {
+  for (const std::string bad : {"35", ":5", "3:", ""}) {
+    std::string blob = serialize(full_state());
+    const std::string key = "\"3:5\"";
+    auto pos = blob.find(key);
+    ASSERT_NE(pos, std::string::npos) << blob;
+    blob.replace(pos, key.size(), "\"" + bad + "\"");
+    SessionState out;
+    bool ok = true;
+    EXPECT_NO_THROW(ok = deserialize(blob, out)) << bad;
+    EXPECT_FALSE(ok) << bad;
+  }
+}
+
+TEST(SessionStateTest, CommandRefReadsBackWhatItWrites) {
+  const CommandRef ref{"12", "7"};
+  EXPECT_EQ(ref.str(), "12:7");
+  EXPECT_EQ(CommandRef::parse(ref.str()), ref);
+  EXPECT_EQ(CommandRef::parse("12"), std::nullopt);
+  EXPECT_LT((CommandRef{"2", "9"}), (CommandRef{"3", "1"}));
 }
 
 // A format field of the wrong type must be refused like any other garbage:

@@ -170,7 +170,7 @@ Result<MappedRow> EventMapping::to_row(std::string_view bytes) const {
   if ((*item)->kind() != data::DataKind::kEvent) {
     return Status::invalid_argument("this table holds events; a task has no place in it");
   }
-  Component vcalendar(icalcomponent_new_clone(const_cast<icalcomponent*>((*item)->vcalendar())));
+  Component vcalendar(data::clone_ical((*item)->vcalendar()));
   icalcomponent* main = main_event(vcalendar.get());
   if (main == nullptr) return Status::invalid_argument("no event without a RECURRENCE-ID");
   MappedRow row;
@@ -272,7 +272,7 @@ Result<std::string> EventMapping::to_item(const MappedRow& row) const {
   write_time("start", ICAL_DTSTART_PROPERTY);
   write_time("end", ICAL_DTEND_PROPERTY);
   if (zoned && !has_vtimezone(vcalendar.get(), tzid)) {
-    icalcomponent* definition = icalcomponent_new_clone(icaltimezone_get_component(zone));
+    icalcomponent* definition = data::clone_ical(icaltimezone_get_component(zone));
     remove_all(definition, ICAL_TZID_PROPERTY);
     icalcomponent_add_property(definition, icalproperty_new_tzid(tzid.c_str()));
     // VTIMEZONEs go before the events that use them.
