@@ -163,6 +163,7 @@ void HistoryRecorder::record_observed(const StoreRef& store, const std::vector<O
   if (history_days(store.database) <= 0 || changes.empty()) return;
   const int64_t now = clock_.now_seconds();
   std::vector<Guid> guids;
+  guids.reserve(changes.size());
   for (const auto& c : changes) guids.push_back(c.now.guid);
   auto known = store_.known(store.user, store.database, guids);
   if (!known) {

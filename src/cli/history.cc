@@ -138,6 +138,7 @@ int restore(Services& s, const HistoryCommands& c, std::vector<caf::ItemVersion>
   caf::StoreRef ref{UserId(c.user), c.store,           s.tokens->issue(UserId(c.user), caf::TokenKind::kReadWrite),
                     std::nullopt,   "conflux restore", session};
   std::vector<Guid> deleted;  // per change: the guid it deletes, else empty
+  deleted.reserve(changes.size());
   for (const auto& obj : changes) deleted.push_back(obj.action == caf::Action::kDelete ? obj.guid : Guid());
   int failed = 0;
   engine::HeldDeletion approved;  // the user asked for these deletions: the guard lets them reach devices

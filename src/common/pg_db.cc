@@ -40,7 +40,7 @@ Status check_syntax(const std::string& uri) {
 
 // libpq's messages span lines ("...failed: No such file\n\tIs the server
 // running...?"); a startup error must be one line.
-std::string one_line(std::string text) {
+std::string one_line(std::string_view text) {
   std::string out;
   for (char c : text) {
     if (c == '\n' || c == '\t' || c == '\r') c = ' ';
@@ -146,7 +146,7 @@ void PgDb::release(Conn&& conn, bool broken) {
   returned_.notify_one();
 }
 
-bool PgDb::is_retryable(std::exception_ptr error) {
+bool PgDb::is_retryable(const std::exception_ptr& error) {
   try {
     std::rethrow_exception(error);
   } catch (const pqxx::serialization_failure&) {
@@ -158,7 +158,7 @@ bool PgDb::is_retryable(std::exception_ptr error) {
   }
 }
 
-bool PgDb::is_broken_connection(std::exception_ptr error) {
+bool PgDb::is_broken_connection(const std::exception_ptr& error) {
   try {
     std::rethrow_exception(error);
   } catch (const pqxx::broken_connection&) {
@@ -173,7 +173,7 @@ bool PgDb::is_broken_connection(std::exception_ptr error) {
   }
 }
 
-Status PgDb::status_of(std::string_view what, std::exception_ptr error) const {
+Status PgDb::status_of(std::string_view what, const std::exception_ptr& error) const {
   const std::string where = "postgresql " + std::string(what) + ": ";
   try {
     std::rethrow_exception(error);

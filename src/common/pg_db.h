@@ -110,9 +110,9 @@ class PgDb {
   void release(Conn&& conn, bool broken);
   // What a failed connection attempt tells the caller.
   Status connect_error(const std::exception& e) const;
-  Status status_of(std::string_view what, std::exception_ptr error) const;
-  static bool is_retryable(std::exception_ptr error);
-  static bool is_broken_connection(std::exception_ptr error);
+  Status status_of(std::string_view what, const std::exception_ptr& error) const;
+  static bool is_retryable(const std::exception_ptr& error);
+  static bool is_broken_connection(const std::exception_ptr& error);
 
   const std::string uri_;
   const std::string display_uri_;

@@ -6,6 +6,7 @@
 #include <map>
 #include <set>
 
+#include "common/utf8.h"
 #include "data/calendar_time.h"
 #include "data/sif.h"
 #include "data/text_codec.h"
@@ -95,25 +96,89 @@ bool is_component_name(std::string_view name) {
 //    innermost open one, and everything sits inside a VCALENDAR (RFC 5545
 //    §3.4, §3.6). A missing final END:VCALENDAR is tolerated (Horde's
 //    exdate.ics); parse_items supplies it.
+namespace {
+
+std::string_view physical_line(std::string_view text, size_t& pos) {
+  size_t end = text.find('\n', pos);
+  if (end == std::string_view::npos) end = text.size();
+  std::string_view line = text.substr(pos, end - pos);
+  pos = end + 1;
+  if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+  return line;
+}
+
+bool continues(std::string_view line) { return !line.empty() && (line[0] == ' ' || line[0] == '\t' || line[0] == ':'); }
+
+// The content line at `pos` with its continuations joined, as libical reads
+// it: a line starting with a space or tab continues the one before (RFC
+// 5545 §3.1), and so does one starting with ':' (Exchange breaks
+// "ATTENDEE;...;CN=\"X\"" before the ':'). A name folded across lines is
+// then checked whole. `line_no` counts the lines read.
+std::string content_line(std::string_view text, size_t& pos, size_t& line_no) {
+  std::string line(physical_line(text, pos));
+  ++line_no;
+  while (pos < text.size()) {
+    size_t next = pos;
+    std::string_view more = physical_line(text, next);
+    if (!continues(more)) break;
+    line += more[0] == ':' ? more : more.substr(1);
+    pos = next;
+    ++line_no;
+  }
+  return line;
+}
+
+// libical reads a backslash before a byte of a multi-byte character as an
+// escape of that byte alone, and splits the character. RFC 5545 escapes no
+// such thing: the device meant the backslash, so it is doubled. nullopt when
+// `text` has none.
+std::optional<std::string> double_backslashes_before_non_ascii(std::string_view text) {
+  std::optional<std::string> out;
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] != '\\' || i + 1 == text.size()) {
+      if (out) out->push_back(text[i]);
+      continue;
+    }
+    if (static_cast<unsigned char>(text[i + 1]) < 0x80) {  // an escape pair (\\, \n, ...): as it is
+      if (out) out->append(text.substr(i, 2));
+      ++i;
+      continue;
+    }
+    if (!out) out = std::string(text.substr(0, i));
+    out->append("\\\\");
+  }
+  return out;
+}
+
+// RFC 5545 §3.1: a line break followed by a space or tab is removed.
+std::string unfold_ical(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size(); ++i) {
+    const size_t rest = text[i] == '\r' && i + 1 < text.size() && text[i + 1] == '\n' ? i + 1 : i;
+    if (text[rest] == '\n' && rest + 1 < text.size() && (text[rest + 1] == ' ' || text[rest + 1] == '\t')) {
+      i = rest + 1;
+      continue;
+    }
+    out.push_back(text[i]);
+  }
+  return out;
+}
+
+}  // namespace
+
 Status check_ical_structure(std::string_view text) {
   size_t line_no = 0;
   size_t pos = 0;
   std::vector<std::string> open;
   while (pos < text.size()) {
-    size_t end = text.find('\n', pos);
-    if (end == std::string_view::npos) end = text.size();
-    std::string_view line = text.substr(pos, end - pos);
-    pos = end + 1;
-    ++line_no;
-    std::string where = "line " + std::to_string(line_no) + ": ";
-    if (line.find('\0') != std::string_view::npos) return Status::invalid_argument(where + "NUL byte");
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    // Continuations, and the rest of a line broken inside its parameters
-    // (Exchange: "ATTENDEE;...;CN=\"X\"" then ":" then the folded value).
-    if (line.empty() || line[0] == ' ' || line[0] == '\t' || line[0] == ':') continue;
+    std::string where = "line " + std::to_string(line_no + 1) + ": ";
+    const std::string line = content_line(text, pos, line_no);
+    if (line.find('\0') != std::string::npos) return Status::invalid_argument(where + "NUL byte");
+    if (line.empty() || continues(line)) continue;  // a continuation of nothing, at the start
     size_t name_end = line.find_first_of(";:");
     if (name_end == std::string_view::npos) continue;  // libical skips it (Horde SpanishHolidays.ics: "METHOD")
-    std::string_view name = line.substr(0, name_end);
+    std::string_view name = std::string_view(line).substr(0, name_end);
     bool ok = !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
       return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
     });
@@ -362,6 +427,19 @@ Result<std::vector<std::unique_ptr<CalendarItem>>> CalendarItem::parse_all(std::
     converted = std::move(*ical);
     text = converted;
     source = vcal10_format();
+  } else if (!is_valid_utf8(text)) {
+    // libical folds lines inside a UTF-8 sequence: only the unfolded text
+    // says whether the bytes are UTF-8.
+    // libical is given the unfolded text, whose bytes were checked.
+    converted = unfold_ical(text);
+    // iCalendar is UTF-8 (RFC 5545 §3.1.4); a device that sends its own
+    // charset is read the way undeclared vCard text is.
+    if (!is_valid_utf8(converted)) converted = undeclared_to_utf8(converted);
+    text = converted;
+  }
+  if (auto escaped = double_backslashes_before_non_ascii(text)) {
+    converted = std::move(*escaped);
+    text = converted;
   }
   auto items = parse_items(text);
   if (!items) return items.error();

@@ -55,6 +55,8 @@ class CalendarItem : public DataObject {
   // Every item in `bytes` (a calendar file holding many VCALENDARs, events
   // and tasks). Components other than VEVENT/VTODO (VJOURNAL, VFREEBUSY) are
   // skipped. kInvalidArgument when the bytes are broken or hold no item.
+  // iCalendar that is not UTF-8 is read as windows-1252, else ISO-8859-1
+  // (data::undeclared_to_utf8), like vCard text without a CHARSET.
   static Result<std::vector<std::unique_ptr<CalendarItem>>> parse_all(std::string_view bytes, const Format& format);
 
   Format source_format() const override { return source_; }

@@ -14,8 +14,7 @@ namespace {
 
 Result<std::string> as_utf8(std::string_view bytes, std::string_view charset) {
   if (!charset.empty() && !iequals(charset, "UTF-8")) return to_utf8(bytes, charset);
-  if (is_valid_utf8(bytes)) return std::string(bytes);
-  return to_utf8(bytes, "windows-1252");
+  return undeclared_to_utf8(bytes);
 }
 
 Result<NoteFields> parse_vnote(std::string_view bytes) {

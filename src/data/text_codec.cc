@@ -143,7 +143,7 @@ Result<std::string> to_utf8(std::string_view bytes, std::string_view charset) {
     return std::string(bytes);
   }
   iconv_t cd = iconv_open("UTF-8", name.c_str());
-  if (cd == reinterpret_cast<iconv_t>(-1)) {
+  if (cd == reinterpret_cast<iconv_t>(-1)) {  // NOLINT(performance-no-int-to-ptr): iconv_open's error value
     return Status::invalid_argument("unsupported CHARSET " + std::string(charset));
   }
   std::string out;
@@ -173,6 +173,13 @@ size_t utf8_prefix_length(std::string_view text, size_t max_octets) {
   // Step back over continuation bytes so the cut lands on a sequence start.
   while (n > 0 && (static_cast<unsigned char>(text[n]) & 0xC0) == 0x80) --n;
   return n == 0 ? max_octets : n;
+}
+
+std::string undeclared_to_utf8(std::string_view bytes) {
+  if (is_valid_utf8(bytes)) return std::string(bytes);
+  if (auto cp1252 = to_utf8(bytes, "WINDOWS-1252")) return std::move(*cp1252);
+  auto latin1 = to_utf8(bytes, "ISO-8859-1");
+  return latin1 ? std::move(*latin1) : std::string();  // every byte is ISO-8859-1: not reached
 }
 
 std::string escape_text(std::string_view s) {

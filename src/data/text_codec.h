@@ -46,6 +46,11 @@ std::string unescape_text(std::string_view s);
 // it.
 Result<std::string> to_utf8(std::string_view bytes, std::string_view charset);
 
+// Text that declares no charset, as UTF-8: as it is when it is valid UTF-8,
+// else read as windows-1252 (what devices that are not UTF-8 send), else as
+// ISO-8859-1, which takes any byte. Never fails.
+std::string undeclared_to_utf8(std::string_view bytes);
+
 // Length of the longest prefix of `text` of at most `max_octets` octets that
 // does not end inside a UTF-8 sequence (for folding).
 size_t utf8_prefix_length(std::string_view text, size_t max_octets);

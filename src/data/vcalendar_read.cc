@@ -92,10 +92,8 @@ Result<Line> parse_line(const std::string& text, size_t line_no) {
     auto utf8 = to_utf8(value, charset);
     if (!utf8) return utf8.error().with_context(where() + " " + line.name);
     value = std::move(*utf8);
-  } else if (!is_valid_utf8(value)) {
-    auto utf8 = to_utf8(value, "windows-1252");
-    if (!utf8) return utf8.error().with_context(where() + " " + line.name);
-    value = std::move(*utf8);
+  } else {
+    value = undeclared_to_utf8(value);
   }
   line.value = std::move(value);
   return line;

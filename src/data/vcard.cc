@@ -208,12 +208,8 @@ Result<std::string> decode_charset(std::string_view bytes, const std::optional<s
     if (converted) return converted;
     std::string up = ascii_upper(*charset);
     if (up != "UTF-8" && up != "UTF8") return converted.error();
-  } else if (is_valid_utf8(bytes)) {
-    return std::string(bytes);
   }
-  auto cp1252 = to_utf8(bytes, "WINDOWS-1252");
-  if (cp1252) return cp1252;
-  return to_utf8(bytes, "ISO-8859-1");
+  return undeclared_to_utf8(bytes);
 }
 
 // GEO: "lat,lon" (2.1), "lat;lon" (3.0), "geo:lat,lon" (4.0) -> two

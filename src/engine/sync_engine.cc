@@ -71,7 +71,7 @@ bool carries_changes(const protocol::Message& in) {
 }  // namespace
 
 SyncEngine::SyncEngine(caf::CafInterface& caf, SyncStateStore& state, std::vector<caf::StoreSettings> stores,
-                       EngineOptions options, const Clock& clock)
+                       const EngineOptions& options, const Clock& clock)
     : caf_(caf),
       state_(state),
       stores_(std::move(stores)),

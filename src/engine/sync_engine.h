@@ -92,7 +92,7 @@ class SyncEngine {
  public:
   // All references must outlive the engine.
   SyncEngine(caf::CafInterface& caf, SyncStateStore& state, std::vector<caf::StoreSettings> stores,
-             EngineOptions options, const Clock& clock);
+             const EngineOptions& options, const Clock& clock);
 
   // kNotFound: the message names a session we do not know (expired, or
   // another device's, or an id we did not issue); no SyncML answer is

@@ -906,7 +906,8 @@ void HttpServer::Impl::admit(tcp::socket&& socket) {
     log_->warn("{} ({}): refusing new connections with 503", refusal, address);
     limit_warned_ = true;
   }
-  refuse(std::move(socket), std::move(address), refusal);
+  // Moved from only when a connection was made, and then we returned above.
+  refuse(std::move(socket), std::move(address), refusal);  // NOLINT(bugprone-use-after-move)
 }
 
 void HttpServer::Impl::refuse(tcp::socket&& socket, std::string&& address, const char* why) {

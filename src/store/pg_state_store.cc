@@ -336,6 +336,7 @@ Result<std::vector<KnownDevice>> PgStateStore::devices(const UserId& user) {
       if (it != found.end()) it->second.last_sync_at = row[2].as<int64_t>();
     }
     std::vector<KnownDevice> out;
+    out.reserve(found.size());
     for (auto& [key, device] : found) out.push_back(std::move(device));
     return out;
   });

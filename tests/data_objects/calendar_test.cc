@@ -367,5 +367,59 @@ TEST(CalendarTest, UnknownClassAndStatusTokensSurviveEveryConversion) {
   EXPECT_NE(written->find("STATUS:X-WAITING\r\n"), std::string::npos) << *written;
 }
 
+// iCalendar is UTF-8; bytes that are not are read as windows-1252 (else
+// ISO-8859-1, which takes any byte), so what is written — also as vCalendar
+// 1.0, which declares CHARSET=UTF-8 — reads back (docs/FUZZING.md F12).
+TEST(CalendarTest, ICalendarThatIsNotUtf8IsReadAsWindows1252) {
+  const std::string ical =
+      "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//t//EN\r\nBEGIN:VEVENT\r\nUID:u1\r\n"
+      "DTSTAMP:20240101T000000Z\r\nDTSTART:20240101T100000Z\r\nSUMMARY:Caf\xe9 \x80 \x9d\r\n"
+      "ATTENDEE:mailto:c@example.\x9d\x96m\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
+  auto item = CalendarItem::parse(ical, ical20_format());
+  ASSERT_TRUE(item) << item.error().to_string();
+  // 0x9D is no windows-1252 character: the whole text is read as ISO-8859-1.
+  auto written = (*item)->write(ical20_format());
+  ASSERT_TRUE(written);
+  EXPECT_NE(written->find("SUMMARY:Caf\u00e9 \u0080 \u009d"), std::string::npos) << *written;
+  for (const Format& format : {ical20_format(), vcal10_format()}) {
+    auto out = (*item)->write(format);
+    ASSERT_TRUE(out) << out.error().to_string();
+    auto again = CalendarItem::parse(*out, format);
+    ASSERT_TRUE(again) << format.mime_type << ": " << again.error().to_string() << "\n" << *out;
+    EXPECT_EQ(*(*again)->write(format), *out);
+  }
+  // UTF-8 folded inside a character (as libical writes it) is UTF-8.
+  auto folded = CalendarItem::parse(
+      "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//t//EN\r\nBEGIN:VEVENT\r\nUID:u3\r\n"
+      "DTSTAMP:20240101T000000Z\r\nDTSTART:20240101T100000Z\r\nSUMMARY:a \xe2\x80\r\n \x93 b\r\nEND:VEVENT\r\n"
+      "END:VCALENDAR\r\n",
+      ical20_format());
+  ASSERT_TRUE(folded);
+  EXPECT_NE((*folded)->write(ical20_format())->find("SUMMARY:a \u2013 b"), std::string::npos);
+  auto cp1252 = CalendarItem::parse(
+      "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//t//EN\r\nBEGIN:VEVENT\r\nUID:u2\r\n"
+      "DTSTAMP:20240101T000000Z\r\nDTSTART:20240101T100000Z\r\nSUMMARY:5 \x80\r\nEND:VEVENT\r\n"
+      "END:VCALENDAR\r\n",
+      ical20_format());
+  ASSERT_TRUE(cp1252);
+  EXPECT_NE((*cp1252)->write(ical20_format())->find("SUMMARY:5 \u20ac"), std::string::npos);
+}
+
+// A property name folded across lines is checked whole, as libical reads it:
+// a bad one is refused, a good one is accepted (docs/FUZZING.md F13).
+TEST(CalendarTest, APropertyNameFoldedAcrossLinesIsCheckedWhole) {
+  const std::string head =
+      "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//t//EN\r\nBEGIN:VEVENT\r\nUID:u1\r\n"
+      "DTSTAMP:20240101T000000Z\r\nDTSTART:20240101T100000Z\r\n";
+  const std::string tail = "END:VEVENT\r\nEND:VCALENDAR\r\n";
+  auto bad = CalendarItem::parse(head + "X-MOZ\r\n \xc3\xb6ILLA-UNITS:1\r\n" + tail, ical20_format());
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().message().find("bad property name 'X-MOZ\u00f6ILLA-UNITS'"), std::string::npos)
+      << bad.error().to_string();
+  auto good = CalendarItem::parse(head + "X-MOZ\r\n ILLA-UNITS:1\r\nSUMM\r\n ARY:s\r\n" + tail, ical20_format());
+  ASSERT_TRUE(good) << good.error().to_string();
+  EXPECT_NE((*good)->write(ical20_format())->find("X-MOZILLA-UNITS:1\r\n"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace conflux::data
