@@ -69,21 +69,10 @@ CacheItem item_from_row(const SqliteStatement& st) {
   return item;
 }
 
-// The engine's view of a row: the cuid is its guid.
-caf::SyncObj obj_from_row(const SqliteStatement& st, const caf::StoreRef& store, int64_t since) {
-  caf::SyncObj obj;
-  obj.guid = Guid(st.column_text(0));
-  obj.cuid = Cuid(st.column_text(0));
-  obj.anchor = CacheStore::revision_anchor(st.column_int64(2));
-  obj.user = store.user;
-  obj.database = store.database;
-  if (st.column_int64(4) != 0) {
-    obj.action = caf::Action::kDelete;
-    return obj;
-  }
-  obj.action = st.column_int64(3) > since ? caf::Action::kCreate : caf::Action::kUpdate;
-  obj.content_type = st.column_text(5);
-  obj.raw = st.column_blob(6);
+// The engine's view of a row (ItemTable::change_columns): the cuid is its guid.
+caf::SyncObj obj_from_row(const SqliteStatement& row, const caf::StoreRef& store, int64_t since) {
+  caf::SyncObj obj = caf::ItemTable::change_from_row(row, store, since);
+  obj.cuid = Cuid(obj.guid.str());
   return obj;
 }
 
@@ -207,7 +196,7 @@ Result<caf::ChangeSet> SqliteCacheStore::changes_since(const caf::StoreRef& stor
   if (!since_parsed) return since_parsed.error();
   const std::optional<int64_t> since_rev = *since_parsed;
   caf::ChangeSet set;
-  auto max = items_.changes_since(store, since_rev, kItemColumns, [&](const SqliteStatement& row) {
+  auto max = items_.changes_since(store, since_rev, items_.change_columns(), [&](const SqliteStatement& row) {
     set.changes.push_back(obj_from_row(row, store, since_rev.value_or(0)));
   });
   if (!max) return max.error().with_context("cache changes_since");
@@ -276,11 +265,9 @@ std::vector<caf::ApplyResult> SqliteCacheStore::apply(const caf::StoreRef& store
 
 Result<std::vector<caf::SyncObj>> SqliteCacheStore::search(const caf::StoreRef& store, const caf::Query& query) {
   CFX_RETURN_IF_ERROR(check_scope(store));
-  const char* columns =
-      query.metadata_only ? "cuid, guid, revision, created, deleted, content_type, x'', backend_rev" : kItemColumns;
   std::vector<caf::SyncObj> found;
   CFX_RETURN_IF_ERROR(items_
-                          .search(store, query, columns,
+                          .search(store, query, items_.change_columns(!query.metadata_only),
                                   [&](const SqliteStatement& row) { found.push_back(obj_from_row(row, store, 0)); })
                           .with_context("cache search"));
   return found;

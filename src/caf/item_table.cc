@@ -110,6 +110,27 @@ Status ItemTable::search(const StoreRef& store, const Query& query, std::string_
   return Status::ok();
 }
 
+std::string ItemTable::change_columns(bool with_data) const {
+  return std::string(columns_.key) + ", " + std::string(columns_.revision) + ", created, deleted, content_type, " +
+         (with_data ? "data" : "x''");
+}
+
+SyncObj ItemTable::change_from_row(const SqliteStatement& row, const StoreRef& store, int64_t since) {
+  SyncObj obj;
+  obj.guid = Guid(row.column_text(0));
+  obj.anchor = revision_anchor(row.column_int64(1));
+  obj.user = store.user;
+  obj.database = store.database;
+  if (row.column_int64(3) != 0) {
+    obj.action = Action::kDelete;
+    return obj;
+  }
+  obj.action = row.column_int64(2) > since ? Action::kCreate : Action::kUpdate;
+  obj.content_type = row.column_text(4);
+  obj.raw = row.column_blob(5);
+  return obj;
+}
+
 Result<int64_t> ItemTable::live_count(const StoreRef& store) const {
   return aggregate(store, "count(*)", " AND deleted = 0");
 }

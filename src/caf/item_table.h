@@ -58,6 +58,14 @@ class ItemTable {
   // query.limit rows (0: no limit).
   Status search(const StoreRef& store, const Query& query, std::string_view select, const RowReader& read) const;
 
+  // The column list change_from_row reads: key, revision, created, deleted,
+  // content_type and data (an empty blob without data).
+  std::string change_columns(bool with_data = true) const;
+
+  // The item of a row selected with change_columns(): a tombstone is a
+  // delete, a row created after `since` a create, any other an update.
+  static SyncObj change_from_row(const SqliteStatement& row, const StoreRef& store, int64_t since);
+
   // The number of live rows of `store`.
   Result<int64_t> live_count(const StoreRef& store) const;
 

@@ -95,6 +95,39 @@ TEST_F(ItemTableTest, ChangesSinceReportsTombstonesOnlyAfterARevision) {
   EXPECT_TRUE(keys.empty());
 }
 
+TEST_F(ItemTableTest, ChangeFromRowTellsCreatesUpdatesAndDeletes) {
+  put(alice_, "a", "A");
+  const int64_t b = put(alice_, "b", "B");
+  ASSERT_EQ(*items_->update(alice_, "a", *items_->next_revision(), "", "A2"), 1);
+  ASSERT_EQ(*items_->remove(alice_, "b", *items_->next_revision()), 1);
+  put(alice_, "c", "C");
+
+  std::vector<SyncObj> changes;
+  ASSERT_TRUE(items_->changes_since(alice_, b, items_->change_columns(), [&](const SqliteStatement& row) {
+    changes.push_back(ItemTable::change_from_row(row, alice_, b));
+  }));
+  ASSERT_EQ(changes.size(), 3u);
+  EXPECT_EQ(changes[0].guid, Guid("a"));
+  EXPECT_EQ(changes[0].action, Action::kUpdate);
+  EXPECT_EQ(changes[0].raw, "A2");
+  EXPECT_EQ(changes[0].anchor, Anchor("3"));
+  EXPECT_EQ(changes[0].user, alice_.user);
+  EXPECT_EQ(changes[1].guid, Guid("b"));
+  EXPECT_EQ(changes[1].action, Action::kDelete);
+  EXPECT_EQ(changes[2].action, Action::kCreate);
+  EXPECT_EQ(changes[2].content_type, "text/plain");
+
+  std::vector<SyncObj> listed;
+  ASSERT_TRUE(
+      items_
+          ->search(alice_, Query{}, items_->change_columns(/*with_data=*/false),
+                   [&](const SqliteStatement& row) { listed.push_back(ItemTable::change_from_row(row, alice_, 0)); })
+          .is_ok());
+  ASSERT_EQ(listed.size(), 2u);
+  EXPECT_EQ(listed[0].guid, Guid("a"));
+  EXPECT_TRUE(listed[0].raw.empty());
+}
+
 TEST_F(ItemTableTest, WritesTouchOnlyLiveRows) {
   put(alice_, "a", "A");
   EXPECT_EQ(items_->insert(alice_, "a", 9, "", "again").error().code(), StatusCode::kAlreadyExists);

@@ -68,25 +68,6 @@ using caf::revision_anchor;
 // The parts the columns of this adapter's items table play.
 constexpr caf::ItemColumns kItemParts{.key = "guid", .revision = "revision", .deleted_at = ""};
 
-// Column order of every item SELECT below.
-constexpr const char* kItemColumns = "guid, revision, created, deleted, content_type, data";
-
-caf::SyncObj item_from_row(const SqliteStatement& st, const caf::StoreRef& store, int64_t since) {
-  caf::SyncObj obj;
-  obj.guid = Guid(st.column_text(0));
-  obj.anchor = revision_anchor(st.column_int64(1));
-  obj.user = store.user;
-  obj.database = store.database;
-  if (st.column_int64(3) != 0) {
-    obj.action = caf::Action::kDelete;
-    return obj;
-  }
-  obj.action = st.column_int64(2) > since ? caf::Action::kCreate : caf::Action::kUpdate;
-  obj.content_type = st.column_text(4);
-  obj.raw = st.column_blob(5);
-  return obj;
-}
-
 // The writes of one apply() batch, inside its transaction. Revisions are
 // taken from `next_revision` and the sequence row is written back once at
 // the end (finish()).
@@ -272,8 +253,8 @@ Result<caf::ChangeSet> SqliteAdapter::changes_since(const caf::StoreRef& store, 
     }
   }
   caf::ChangeSet set;
-  auto max = items_.changes_since(store, since_revision, kItemColumns, [&](const SqliteStatement& row) {
-    set.changes.push_back(item_from_row(row, store, since_revision.value_or(0)));
+  auto max = items_.changes_since(store, since_revision, items_.change_columns(), [&](const SqliteStatement& row) {
+    set.changes.push_back(caf::ItemTable::change_from_row(row, store, since_revision.value_or(0)));
   });
   if (!max) return max.error().with_context("sqlite changes_since");
   set.anchor = revision_anchor(*max);
@@ -326,14 +307,12 @@ std::vector<caf::ApplyResult> SqliteAdapter::apply(const caf::StoreRef& store, s
 
 Result<std::vector<caf::SyncObj>> SqliteAdapter::search(const caf::StoreRef& store, const caf::Query& query) {
   CFX_RETURN_IF_ERROR(check_scope(store));
-  // The same columns either way, so item_from_row reads both; without data
-  // the blob column is an empty literal.
-  const char* columns = query.metadata_only ? "guid, revision, created, deleted, content_type, x''" : kItemColumns;
   std::vector<caf::SyncObj> found;
-  CFX_RETURN_IF_ERROR(items_
-                          .search(store, query, columns,
-                                  [&](const SqliteStatement& row) { found.push_back(item_from_row(row, store, 0)); })
-                          .with_context("sqlite search"));
+  CFX_RETURN_IF_ERROR(
+      items_
+          .search(store, query, items_.change_columns(!query.metadata_only),
+                  [&](const SqliteStatement& row) { found.push_back(caf::ItemTable::change_from_row(row, store, 0)); })
+          .with_context("sqlite search"));
   return found;
 }
 
