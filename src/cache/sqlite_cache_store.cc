@@ -34,9 +34,8 @@ const std::vector<std::string>& cache_migrations() {
       "CREATE INDEX queue_by_item ON queue(user, database, cuid);"
       "CREATE TABLE stores("
       "  user TEXT NOT NULL, database TEXT NOT NULL, backend_anchor TEXT NOT NULL DEFAULT '',"
-      "  PRIMARY KEY(user, database));"
-      "CREATE TABLE seq(id INTEGER PRIMARY KEY CHECK (id = 1), value INTEGER NOT NULL);"
-      "INSERT INTO seq(id, value) VALUES (1, 0);",
+      "  PRIMARY KEY(user, database));" +
+          std::string(caf::kRevisionSequenceSchema),
       // 2: stuck entries, leases for several nodes, tombstone ages, dropped entries.
       "ALTER TABLE queue ADD COLUMN stuck INTEGER NOT NULL DEFAULT 0;"
       "ALTER TABLE queue ADD COLUMN lease_owner TEXT NOT NULL DEFAULT '';"
@@ -51,6 +50,9 @@ const std::vector<std::string>& cache_migrations() {
   };
   return steps;
 }
+
+// The parts the columns of the cache's items table play.
+constexpr caf::ItemColumns kItemParts{.key = "cuid", .revision = "revision", .deleted_at = "deleted_at"};
 
 // Column order of every item SELECT below.
 constexpr const char* kItemColumns = "cuid, guid, revision, created, deleted, content_type, data, backend_rev";
@@ -67,31 +69,11 @@ CacheItem item_from_row(const SqliteStatement& st) {
   return item;
 }
 
-// The engine's view of a row: the cuid is its guid.
-caf::SyncObj obj_from_row(const SqliteStatement& st, const caf::StoreRef& store, int64_t since) {
-  caf::SyncObj obj;
-  obj.guid = Guid(st.column_text(0));
-  obj.cuid = Cuid(st.column_text(0));
-  obj.anchor = CacheStore::revision_anchor(st.column_int64(2));
-  obj.user = store.user;
-  obj.database = store.database;
-  if (st.column_int64(4) != 0) {
-    obj.action = caf::Action::kDelete;
-    return obj;
-  }
-  obj.action = st.column_int64(3) > since ? caf::Action::kCreate : caf::Action::kUpdate;
-  obj.content_type = st.column_text(5);
-  obj.raw = st.column_blob(6);
+// The engine's view of a row (ItemTable::change_columns): the cuid is its guid.
+caf::SyncObj obj_from_row(const SqliteStatement& row, const caf::StoreRef& store, int64_t since) {
+  caf::SyncObj obj = caf::ItemTable::change_from_row(row, store, since);
+  obj.cuid = Cuid(obj.guid.str());
   return obj;
-}
-
-Result<int64_t> max_revision(SqliteDb& db, const caf::StoreRef& store) {
-  auto st = db.prepare("SELECT coalesce(max(revision), 0) FROM items WHERE user = ?1 AND database = ?2");
-  if (!st) return st.error();
-  st->bind(1, store.user.str()).bind(2, store.database);
-  auto row = st->step();
-  if (!row) return row.error();
-  return *row ? st->column_int64(0) : 0;
 }
 
 Status enqueue(SqliteDb& db, const caf::StoreRef& store, const Cuid& cuid, caf::Action action, int64_t now) {
@@ -136,6 +118,8 @@ Result<std::vector<QueueEntry>> collect_entries(SqliteStatement& st) {
 }
 
 }  // namespace
+
+SqliteCacheStore::SqliteCacheStore(std::unique_ptr<SqliteDb> db) : db_(std::move(db)), items_(*db_, kItemParts) {}
 
 Result<std::shared_ptr<SqliteCacheStore>> SqliteCacheStore::open(const std::string& path) {
   if (sodium_init() < 0) return Status::internal("cache: sodium_init failed");
@@ -201,7 +185,7 @@ Result<Anchor> SqliteCacheStore::backend_anchor(const caf::StoreRef& store) {
 
 Result<Anchor> SqliteCacheStore::current_anchor(const caf::StoreRef& store) {
   CFX_RETURN_IF_ERROR(check_scope(store));
-  auto max = max_revision(*db_, store);
+  auto max = items_.max_revision(store);
   if (!max) return max.error().with_context("cache current_anchor");
   return CacheStore::revision_anchor(*max);
 }
@@ -211,26 +195,12 @@ Result<caf::ChangeSet> SqliteCacheStore::changes_since(const caf::StoreRef& stor
   auto since_parsed = since_revision(since);
   if (!since_parsed) return since_parsed.error();
   const std::optional<int64_t> since_rev = *since_parsed;
-  auto tx = db_->transaction(SqliteDb::TxMode::kDeferred);
-  if (!tx) return tx.error().with_context("cache changes_since");
   caf::ChangeSet set;
-  auto max = max_revision(*db_, store);
+  auto max = items_.changes_since(store, since_rev, items_.change_columns(), [&](const SqliteStatement& row) {
+    set.changes.push_back(obj_from_row(row, store, since_rev.value_or(0)));
+  });
   if (!max) return max.error().with_context("cache changes_since");
   set.anchor = CacheStore::revision_anchor(*max);
-  std::string sql = std::string("SELECT ") + kItemColumns + " FROM items WHERE user = ?1 AND database = ?2";
-  sql += since_rev ? " AND revision > ?3" : " AND deleted = 0";
-  sql += " ORDER BY revision";
-  auto st = db_->prepare(sql);
-  if (!st) return st.error().with_context("cache changes_since");
-  st->bind(1, store.user.str()).bind(2, store.database);
-  if (since_rev) st->bind(3, *since_rev);
-  for (;;) {
-    auto row = st->step();
-    if (!row) return row.error().with_context("cache changes_since");
-    if (!*row) break;
-    set.changes.push_back(obj_from_row(*st, store, since_rev.value_or(0)));
-  }
-  CFX_RETURN_IF_ERROR(tx->commit().with_context("cache changes_since"));
   return set;
 }
 
@@ -248,7 +218,7 @@ std::vector<caf::ApplyResult> SqliteCacheStore::apply(const caf::StoreRef& store
     auto fail = [&](const Status& status) { result.status = status.with_context("cache apply"); };
     result.status = check_item(store, obj);
     if (!result.status.is_ok()) continue;
-    auto revision = next_revision();
+    auto revision = items_.next_revision();
     if (!revision) {
       fail(revision.error());
       continue;
@@ -262,37 +232,12 @@ std::vector<caf::ApplyResult> SqliteCacheStore::apply(const caf::StoreRef& store
         continue;
       }
       cuid = *fresh;
-      auto st = db_->prepare(
-          "INSERT INTO items(user, database, cuid, revision, created, content_type, data)"
-          " VALUES (?1, ?2, ?3, ?4, ?4, ?5, ?6)");
-      if (!st) {
-        fail(st.error());
-        continue;
-      }
-      st->bind(1, store.user.str()).bind(2, store.database).bind(3, cuid.str()).bind(4, *revision);
-      st->bind(5, obj.content_type.empty() ? default_type : obj.content_type).bind(6, SqlBlob{obj.raw});
-      written = st->run();
+      written = items_.insert(store, cuid.str(), *revision, obj.content_type.empty() ? default_type : obj.content_type,
+                              obj.raw);
     } else if (obj.action == caf::Action::kUpdate) {
-      auto st = db_->prepare(
-          "UPDATE items SET revision = ?4, content_type = coalesce(nullif(?5, ''), content_type), data = ?6"
-          " WHERE user = ?1 AND database = ?2 AND cuid = ?3 AND deleted = 0");
-      if (!st) {
-        fail(st.error());
-        continue;
-      }
-      st->bind(1, store.user.str()).bind(2, store.database).bind(3, cuid.str()).bind(4, *revision);
-      st->bind(5, obj.content_type).bind(6, SqlBlob{obj.raw});
-      written = st->run();
+      written = items_.update(store, cuid.str(), *revision, obj.content_type, obj.raw);
     } else {
-      auto st = db_->prepare(
-          "UPDATE items SET revision = ?4, deleted = 1, data = NULL, deleted_at = ?5"
-          " WHERE user = ?1 AND database = ?2 AND cuid = ?3 AND deleted = 0");
-      if (!st) {
-        fail(st.error());
-        continue;
-      }
-      st->bind(1, store.user.str()).bind(2, store.database).bind(3, cuid.str()).bind(4, *revision).bind(5, now);
-      written = st->run();
+      written = items_.remove(store, cuid.str(), *revision, now);
     }
     if (!written) {
       fail(written.error());
@@ -320,57 +265,17 @@ std::vector<caf::ApplyResult> SqliteCacheStore::apply(const caf::StoreRef& store
 
 Result<std::vector<caf::SyncObj>> SqliteCacheStore::search(const caf::StoreRef& store, const caf::Query& query) {
   CFX_RETURN_IF_ERROR(check_scope(store));
-  const char* columns =
-      query.metadata_only ? "cuid, guid, revision, created, deleted, content_type, x'', backend_rev" : kItemColumns;
-  std::string sql = std::string("SELECT ") + columns + " FROM items WHERE user = ?1 AND database = ?2 AND deleted = 0";
-  if (!query.contains.empty()) sql += " AND instr(data, ?3) > 0";
-  if (!query.guids.empty()) {
-    sql += " AND cuid = ?4";
-  } else {
-    sql += " ORDER BY revision";
-    if (query.limit > 0) sql += " LIMIT ?5";
-  }
-  auto st = db_->prepare(sql);
-  if (!st) return st.error().with_context("cache search");
   std::vector<caf::SyncObj> found;
-  auto bind_common = [&] {
-    st->bind(1, store.user.str()).bind(2, store.database);
-    if (!query.contains.empty()) st->bind(3, SqlBlob{query.contains});
-  };
-  auto collect = [&]() -> Status {
-    for (;;) {
-      auto row = st->step();
-      if (!row) return row.error().with_context("cache search");
-      if (!*row) return Status::ok();
-      found.push_back(obj_from_row(*st, store, 0));
-    }
-  };
-  if (query.guids.empty()) {
-    bind_common();
-    if (query.limit > 0) st->bind(5, static_cast<int64_t>(query.limit));
-    CFX_RETURN_IF_ERROR(collect());
-    return found;
-  }
-  std::set<Guid> seen;
-  for (const Guid& guid : query.guids) {
-    if (query.limit > 0 && found.size() >= query.limit) break;
-    if (!seen.insert(guid).second) continue;
-    st->reset();
-    bind_common();
-    st->bind(4, guid.str());
-    CFX_RETURN_IF_ERROR(collect());
-  }
+  CFX_RETURN_IF_ERROR(items_
+                          .search(store, query, items_.change_columns(!query.metadata_only),
+                                  [&](const SqliteStatement& row) { found.push_back(obj_from_row(row, store, 0)); })
+                          .with_context("cache search"));
   return found;
 }
 
 Result<int64_t> SqliteCacheStore::live_count(const caf::StoreRef& store) {
   CFX_RETURN_IF_ERROR(check_scope(store));
-  auto st = db_->prepare("SELECT count(*) FROM items WHERE user = ?1 AND database = ?2 AND deleted = 0");
-  if (!st) return st.error();
-  st->bind(1, store.user.str()).bind(2, store.database);
-  auto row = st->step();
-  if (!row) return row.error();
-  return *row ? st->column_int64(0) : 0;
+  return items_.live_count(store);
 }
 
 // ---------------------------------------------------------------------------
@@ -608,7 +513,7 @@ Result<int> SqliteCacheStore::fold_locked(const caf::StoreRef& store, const caf:
     } else if (change.action == caf::Action::kDelete) {
       continue;  // never seen, nothing to delete
     }
-    auto revision = next_revision();
+    auto revision = items_.next_revision();
     if (!revision) return revision.error();
     std::string sql;
     std::string cuid;
@@ -673,18 +578,6 @@ Result<std::optional<CacheItem>> SqliteCacheStore::find(const caf::StoreRef& sto
   return std::optional<CacheItem>(item_from_row(*st));
 }
 
-Result<int64_t> SqliteCacheStore::next_revision() {
-  auto st = db_->prepare("UPDATE seq SET value = value + 1 WHERE id = 1 RETURNING value");
-  if (!st) return st.error();
-  auto row = st->step();
-  if (!row) return row.error();
-  if (!*row) return Status::internal("cache: sequence row missing");
-  const int64_t value = st->column_int64(0);
-  auto done = st->step();  // finish the statement so the write completes
-  if (!done) return done.error();
-  return value;
-}
-
 Result<bool> SqliteCacheStore::has_pending(const caf::StoreRef& store, const Cuid& cuid) {
   auto st = db_->prepare("SELECT 1 FROM queue WHERE user = ?1 AND database = ?2 AND cuid = ?3 LIMIT 1");
   if (!st) return st.error();
@@ -696,10 +589,7 @@ Result<Cuid> SqliteCacheStore::fresh_cuid(const caf::StoreRef& store, const std:
   std::string cuid = wanted;
   for (int attempt = 0; attempt <= kCuidAttempts; ++attempt) {
     if (!cuid.empty()) {
-      auto st = db_->prepare("SELECT 1 FROM items WHERE user = ?1 AND database = ?2 AND cuid = ?3");
-      if (!st) return st.error();
-      st->bind(1, store.user.str()).bind(2, store.database).bind(3, cuid);
-      auto taken = st->step();
+      auto taken = items_.has_row(store, cuid);
       if (!taken) return taken.error();
       if (!*taken) return Cuid(cuid);
     }

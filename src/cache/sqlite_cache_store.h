@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "cache/cache_store.h"
+#include "caf/item_table.h"
 #include "common/sqlite_db.h"
 
 namespace conflux::cache {
@@ -57,18 +58,18 @@ class SqliteCacheStore final : public CacheStore {
                    std::vector<caf::ObservedChange>* folded) override;
 
  private:
-  explicit SqliteCacheStore(std::unique_ptr<SqliteDb> db) : db_(std::move(db)) {}
+  explicit SqliteCacheStore(std::unique_ptr<SqliteDb> db);
 
   enum class FoldMode { kInitialLoad, kChangesByOthers };
   Result<int> fold_locked(const caf::StoreRef& store, const caf::ChangeSet& set, const std::string& default_type,
                           FoldMode mode, int64_t now, std::vector<caf::ObservedChange>* folded);
   Result<std::optional<CacheItem>> find(const caf::StoreRef& store, const std::string& column,
                                         const std::string& value);
-  Result<int64_t> next_revision();
   Result<bool> has_pending(const caf::StoreRef& store, const Cuid& cuid);
   Result<Cuid> fresh_cuid(const caf::StoreRef& store, const std::string& wanted);
 
   const std::unique_ptr<SqliteDb> db_;
+  const caf::ItemTable items_;  // over *db_
 };
 
 }  // namespace conflux::cache

@@ -2,7 +2,6 @@
 
 #include <sodium.h>
 
-#include <charconv>
 #include <optional>
 #include <set>
 #include <utility>
@@ -30,21 +29,15 @@ const std::vector<std::string>& tracker_migrations() {
       "  revision TEXT NOT NULL, created INTEGER NOT NULL, changed INTEGER NOT NULL,"
       "  deleted INTEGER NOT NULL DEFAULT 0,"
       "  PRIMARY KEY(user, database, id));"
-      "CREATE INDEX items_by_changed ON items(user, database, changed);"
-      "CREATE TABLE seq(id INTEGER PRIMARY KEY CHECK (id = 1), value INTEGER NOT NULL);"
-      "INSERT INTO seq(id, value) VALUES (1, 0);",
+      "CREATE INDEX items_by_changed ON items(user, database, changed);" +
+          std::string(kRevisionSequenceSchema),
   };
   return steps;
 }
 
-std::optional<int64_t> parse_counter(std::string_view text) {
-  int64_t value = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (text.empty() || ec != std::errc() || end != text.data() + text.size() || value < 0) return std::nullopt;
-  return value;
-}
-
-Anchor counter_anchor(int64_t counter) { return Anchor(std::to_string(counter)); }
+// The parts the columns of the tracker's items table play: the counter
+// `changed` orders the changes (`revision` is the back end's, as text).
+constexpr ItemColumns kItemParts{.key = "id", .revision = "changed", .deleted_at = ""};
 
 std::vector<ApplyResult> fail_all(size_t n, const Status& status) {
   std::vector<ApplyResult> results(n);
@@ -62,7 +55,7 @@ struct RevisionTracker::Row {
 };
 
 RevisionTracker::RevisionTracker(std::unique_ptr<SqliteDb> db, TrackedBackend& backend, std::string content_type)
-    : db_(std::move(db)), backend_(backend), content_type_(std::move(content_type)) {}
+    : db_(std::move(db)), items_(*db_, kItemParts), backend_(backend), content_type_(std::move(content_type)) {}
 
 Result<std::unique_ptr<RevisionTracker>> RevisionTracker::open(const std::string& db_path, TrackedBackend& backend,
                                                                std::string content_type) {
@@ -88,15 +81,6 @@ Result<std::map<std::string, RevisionTracker::Row>> RevisionTracker::load_rows(c
   return rows;
 }
 
-Result<int64_t> RevisionTracker::next_counter() {
-  auto st = db_->prepare("UPDATE seq SET value = value + 1 WHERE id = 1 RETURNING value");
-  if (!st) return st.error();
-  auto row = st->step();
-  if (!row) return row.error();
-  if (!*row) return Status::internal("revision tracker: sequence row missing");
-  return st->column_int64(0);
-}
-
 Status RevisionTracker::record(const StoreRef& store, const std::string& id, const std::string& revision, bool created,
                                bool deleted, int64_t counter) {
   // A new row is always a creation; an existing one keeps its creation
@@ -111,16 +95,6 @@ Status RevisionTracker::record(const StoreRef& store, const std::string& id, con
   st->bind(1, store.user.str()).bind(2, store.database).bind(3, id).bind(4, revision);
   st->bind(5, counter).bind(6, deleted).bind(7, created);
   return st->run().status();
-}
-
-Result<int64_t> RevisionTracker::store_anchor(const StoreRef& store) {
-  auto st = db_->prepare("SELECT coalesce(max(changed), 0) FROM items WHERE user = ?1 AND database = ?2");
-  if (!st) return st.error();
-  st->bind(1, store.user.str()).bind(2, store.database);
-  auto row = st->step();
-  if (!row) return row.error();
-  if (!*row) return Status::internal("revision tracker: aggregate returned no row");
-  return st->column_int64(0);
 }
 
 Result<int> RevisionTracker::refresh(const StoreRef& store) {
@@ -160,7 +134,7 @@ Result<int> RevisionTracker::list_and_record(const StoreRef& store) {
 
   int changes = 0;
   auto note = [&](const std::string& id, const std::string& revision, bool created, bool deleted) -> Status {
-    auto counter = next_counter();
+    auto counter = items_.next_revision();
     if (!counter) return counter.error();
     ++changes;
     return record(store, id, revision, created, deleted, *counter);
@@ -223,15 +197,15 @@ Result<Anchor> RevisionTracker::current_anchor(const StoreRef& store) {
   std::lock_guard guard(mutex_);
   auto refreshed = refresh_locked(store);
   if (!refreshed) return refreshed.error();
-  auto anchor = store_anchor(store);
+  auto anchor = items_.max_revision(store);
   if (!anchor) return anchor.error().with_context("revision tracker");
-  return counter_anchor(*anchor);
+  return revision_anchor(*anchor);
 }
 
 Result<ChangeSet> RevisionTracker::changes_since(const StoreRef& store, const Anchor& since) {
   std::optional<int64_t> since_counter;
   if (!since.empty()) {
-    since_counter = parse_counter(since.str());
+    since_counter = parse_revision(since.str());
     if (!since_counter) return Status::invalid_argument("'" + since.str() + "' is not an anchor of this back end");
   }
   std::lock_guard guard(mutex_);
@@ -239,26 +213,14 @@ Result<ChangeSet> RevisionTracker::changes_since(const StoreRef& store, const An
   if (!refreshed) return refreshed.error();
 
   ChangeSet set;
-  auto anchor = store_anchor(store);
-  if (!anchor) return anchor.error().with_context("revision tracker");
-  set.anchor = counter_anchor(*anchor);
   std::vector<std::pair<std::string, Row>> rows;
-  {
-    std::string sql = "SELECT id, revision, created, changed, deleted FROM items WHERE user = ?1 AND database = ?2";
-    sql += since_counter ? " AND changed > ?3" : " AND deleted = 0";
-    sql += " ORDER BY changed";
-    auto st = db_->prepare(sql);
-    if (!st) return st.error().with_context("revision tracker");
-    st->bind(1, store.user.str()).bind(2, store.database);
-    if (since_counter) st->bind(3, *since_counter);
-    for (;;) {
-      auto more = st->step();
-      if (!more) return more.error().with_context("revision tracker");
-      if (!*more) break;
-      rows.emplace_back(st->column_text(0),
-                        Row{st->column_text(1), st->column_int64(2), st->column_int64(3), st->column_int64(4) != 0});
-    }
-  }
+  auto anchor = items_.changes_since(
+      store, since_counter, "id, revision, created, changed, deleted", [&](const SqliteStatement& st) {
+        rows.emplace_back(st.column_text(0),
+                          Row{st.column_text(1), st.column_int64(2), st.column_int64(3), st.column_int64(4) != 0});
+      });
+  if (!anchor) return anchor.error().with_context("revision tracker");
+  set.anchor = revision_anchor(*anchor);
   std::vector<std::pair<std::string, std::string>> to_read;
   for (const auto& [id, row] : rows) {
     if (!row.deleted) to_read.emplace_back(id, row.revision);
@@ -267,7 +229,7 @@ Result<ChangeSet> RevisionTracker::changes_since(const StoreRef& store, const An
   for (auto& [id, row] : rows) {
     SyncObj obj;
     obj.guid = Guid(id);
-    obj.anchor = counter_anchor(row.changed);
+    obj.anchor = revision_anchor(row.changed);
     obj.user = store.user;
     obj.database = store.database;
     if (row.deleted) {
@@ -300,34 +262,16 @@ Result<std::vector<SyncObj>> RevisionTracker::search(const StoreRef& store, cons
     int64_t changed = 0;
   };
   std::vector<Candidate> candidates;
-  {
-    auto st =
-        db_->prepare(query.guids.empty() ? "SELECT id, revision, changed FROM items WHERE user = ?1 AND database = ?2"
-                                           " AND deleted = 0 ORDER BY changed"
-                                         : "SELECT id, revision, changed FROM items WHERE user = ?1 AND database = ?2"
-                                           " AND deleted = 0 AND id = ?3");
-    if (!st) return st.error().with_context("revision tracker");
-    auto collect = [&]() -> Status {
-      for (;;) {
-        auto more = st->step();
-        if (!more) return more.error().with_context("revision tracker");
-        if (!*more) return Status::ok();
-        candidates.push_back(Candidate{st->column_text(0), st->column_text(1), st->column_int64(2)});
-      }
-    };
-    if (query.guids.empty()) {
-      st->bind(1, store.user.str()).bind(2, store.database);
-      CFX_RETURN_IF_ERROR(collect());
-    } else {
-      std::set<Guid> seen;
-      for (const Guid& guid : query.guids) {
-        if (!seen.insert(guid).second) continue;
-        st->reset();
-        st->bind(1, store.user.str()).bind(2, store.database).bind(3, guid.str());
-        CFX_RETURN_IF_ERROR(collect());
-      }
-    }
-  }
+  // The names only: limit and contains need the items' bytes, read below.
+  Query by_name;
+  by_name.guids = query.guids;
+  CFX_RETURN_IF_ERROR(
+      items_
+          .search(store, by_name, "id, revision, changed",
+                  [&](const SqliteStatement& st) {
+                    candidates.push_back(Candidate{st.column_text(0), st.column_text(1), st.column_int64(2)});
+                  })
+          .with_context("revision tracker"));
 
   const bool need_data = !query.metadata_only || !query.contains.empty();
   if (need_data && !candidates.empty()) {
@@ -343,7 +287,7 @@ Result<std::vector<SyncObj>> RevisionTracker::search(const StoreRef& store, cons
     if (query.limit > 0 && found.size() >= query.limit) break;
     SyncObj obj;
     obj.guid = Guid(id);
-    obj.anchor = counter_anchor(changed);
+    obj.anchor = revision_anchor(changed);
     obj.action = Action::kUpdate;
     obj.user = store.user;
     obj.database = store.database;
@@ -406,29 +350,17 @@ void RevisionTracker::apply_one(const StoreRef& store, SyncObj& obj, ApplyResult
     result.status = Status::invalid_argument(std::string(action_name(obj.action)) + " without a guid");
     return;
   }
-  auto known = [&](const std::string& id) -> Result<bool> {
-    auto st = db_->prepare("SELECT 1 FROM items WHERE user = ?1 AND database = ?2 AND id = ?3");
-    if (!st) return st.error();
-    st->bind(1, store.user.str()).bind(2, store.database).bind(3, id);
-    return st->step();
-  };
-  auto is_live = [&](const std::string& id) -> Result<bool> {
-    auto st = db_->prepare("SELECT 1 FROM items WHERE user = ?1 AND database = ?2 AND id = ?3 AND deleted = 0");
-    if (!st) return st.error();
-    st->bind(1, store.user.str()).bind(2, store.database).bind(3, id);
-    return st->step();
-  };
   // Records the change; a failure here is logged, not reported: the back end
   // holds the change already (see apply()).
   auto note = [&](const std::string& id, const std::string& revision, bool created, bool deleted) {
-    auto counter = next_counter();
+    auto counter = items_.next_revision();
     Status recorded = counter ? record(store, id, revision, created, deleted, *counter) : counter.error();
     if (!recorded.is_ok()) {
       logger("caf")->warn("tracker: store '{}' user '{}': revision of {} not recorded: {}", store.database,
                           store.user.str(), id, recorded.to_string());
       return;
     }
-    result.anchor = counter_anchor(*counter);
+    result.anchor = revision_anchor(*counter);
   };
 
   switch (obj.action) {
@@ -448,7 +380,7 @@ void RevisionTracker::apply_one(const StoreRef& store, SyncObj& obj, ApplyResult
       if (!obj.guid.empty()) candidates.push_back(obj.guid.str());
       for (int i = 0; i < kIdAttempts; ++i) candidates.push_back(random_hex(8));
       for (const std::string& id : candidates) {
-        auto seen = known(id);
+        auto seen = items_.has_row(store, id);
         if (!seen) {
           result.status = seen.error();
           return;
@@ -465,7 +397,7 @@ void RevisionTracker::apply_one(const StoreRef& store, SyncObj& obj, ApplyResult
         }
         if (created->id != id) {
           // The back end held this item already: an update of that one.
-          auto live = is_live(created->id);
+          auto live = items_.has_row(store, created->id, /*live_only=*/true);
           if (!live) {
             result.status = live.error();
             return;

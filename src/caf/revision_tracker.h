@@ -53,6 +53,7 @@
 #include <vector>
 
 #include "caf/content_adapter.h"
+#include "caf/item_table.h"
 #include "common/sqlite_db.h"
 
 namespace conflux::caf {
@@ -189,13 +190,12 @@ class RevisionTracker {
   // backend_.prefetch() of those of (id, revision) the cache does not hold.
   void prefetch_uncached(const StoreRef& store, const std::vector<std::pair<std::string, std::string>>& items);
   Result<std::map<std::string, Row>> load_rows(const StoreRef& store);
-  Result<int64_t> next_counter();
   Status record(const StoreRef& store, const std::string& id, const std::string& revision, bool created, bool deleted,
                 int64_t counter);
-  Result<int64_t> store_anchor(const StoreRef& store);
   void apply_one(const StoreRef& store, SyncObj& obj, ApplyResult& result);
 
   const std::unique_ptr<SqliteDb> db_;
+  const ItemTable items_;  // over *db_
   TrackedBackend& backend_;
   const std::string content_type_;
   std::mutex mutex_;  // serialises every public call

@@ -411,5 +411,66 @@ TEST_F(RevisionTrackerTest, SearchFiltersAndOrders) {
   EXPECT_EQ(tracker_->changes_since(alice_, Anchor("x1")).error().code(), StatusCode::kInvalidArgument);
 }
 
+// A state file written by the released schema (module "caf.revision_tracker",
+// step 1), made here with that step's SQL as it shipped: counters 1 a seen,
+// 2 b seen, 3 c seen, 4 b changed, 5 c gone.
+constexpr const char* kReleasedLayout =
+    "CREATE TABLE schema_migrations(module TEXT NOT NULL, version INTEGER NOT NULL, PRIMARY KEY(module, version));"
+    "INSERT INTO schema_migrations VALUES ('caf.revision_tracker', 1);"
+    "CREATE TABLE items("
+    "  user TEXT NOT NULL, database TEXT NOT NULL, id TEXT NOT NULL,"
+    "  revision TEXT NOT NULL, created INTEGER NOT NULL, changed INTEGER NOT NULL,"
+    "  deleted INTEGER NOT NULL DEFAULT 0,"
+    "  PRIMARY KEY(user, database, id));"
+    "CREATE INDEX items_by_changed ON items(user, database, changed);"
+    "CREATE TABLE seq(id INTEGER PRIMARY KEY CHECK (id = 1), value INTEGER NOT NULL);"
+    "INSERT INTO seq(id, value) VALUES (1, 5);"
+    "INSERT INTO items VALUES ('alice', 'contacts', 'a', 'r1', 1, 1, 0),"
+    " ('alice', 'contacts', 'b', 'r4', 2, 4, 0), ('alice', 'contacts', 'c', '', 3, 5, 1);";
+
+TEST_F(RevisionTrackerTest, AStateFileOfTheReleasedLayoutIsReadAndContinued) {
+  {
+    auto db = SqliteDb::open((dir_ / "released.db").string());
+    ASSERT_TRUE(db) << db.error().to_string();
+    ASSERT_TRUE((*db)->exec(kReleasedLayout).is_ok());
+  }
+  backend_.collections[MemoryBackend::key(alice_)] = {{"a", {"r1", "A"}}, {"b", {"r4", "B2"}}};
+  auto opened = RevisionTracker::open((dir_ / "released.db").string(), backend_, "text/vcard");
+  ASSERT_TRUE(opened) << opened.error().to_string();
+  RevisionTracker& tracker = **opened;
+
+  // The listing matches what the file recorded: nothing new.
+  EXPECT_EQ(*tracker.current_anchor(alice_), Anchor("5"));
+  auto all = tracker.changes_since(alice_, Anchor());
+  ASSERT_TRUE(all) << all.error().to_string();
+  EXPECT_EQ(all->anchor, Anchor("5"));
+  EXPECT_EQ(actions(*all), (std::map<std::string, Action>{{"a", Action::kCreate}, {"b", Action::kCreate}}));
+  auto since2 = tracker.changes_since(alice_, Anchor("2"));
+  ASSERT_TRUE(since2);
+  EXPECT_EQ(actions(*since2), (std::map<std::string, Action>{{"b", Action::kUpdate}, {"c", Action::kDelete}}));
+
+  Query by_id;
+  by_id.guids = {Guid("c"), Guid("b")};
+  auto found = tracker.search(alice_, by_id);
+  ASSERT_TRUE(found) << found.error().to_string();
+  ASSERT_EQ(found->size(), 1u);
+  EXPECT_EQ((*found)[0].raw, "B2");
+  EXPECT_EQ((*found)[0].anchor, Anchor("4"));
+
+  // Counting goes on from the file's sequence; a tombstone's id is not reused.
+  backend_.put(alice_, "d", "D");
+  auto since5 = tracker.changes_since(alice_, Anchor("5"));
+  ASSERT_TRUE(since5);
+  ASSERT_EQ(since5->changes.size(), 1u);
+  EXPECT_EQ(since5->changes[0].anchor, Anchor("6"));
+  std::vector<SyncObj> batch;
+  batch.push_back(change(Action::kCreate, "c", "C again"));
+  auto results = tracker.apply(alice_, std::move(batch));
+  ASSERT_EQ(results.size(), 1u);
+  ASSERT_TRUE(results[0].status.is_ok()) << results[0].status.to_string();
+  EXPECT_NE(results[0].guid, Guid("c"));
+  EXPECT_EQ(results[0].anchor, Anchor("7"));
+}
+
 }  // namespace
 }  // namespace conflux::caf

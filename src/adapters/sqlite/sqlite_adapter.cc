@@ -2,7 +2,6 @@
 
 #include <sodium.h>
 
-#include <charconv>
 #include <filesystem>
 #include <set>
 #include <utility>
@@ -30,9 +29,8 @@ const std::vector<std::string>& adapter_migrations() {
       "  content_type TEXT NOT NULL DEFAULT '',"
       "  data BLOB,"
       "  PRIMARY KEY(user, database, guid));"
-      "CREATE INDEX items_by_revision ON items(user, database, revision);"
-      "CREATE TABLE seq(id INTEGER PRIMARY KEY CHECK (id = 1), value INTEGER NOT NULL);"
-      "INSERT INTO seq(id, value) VALUES (1, 0);",
+      "CREATE INDEX items_by_revision ON items(user, database, revision);" +
+          std::string(caf::kRevisionSequenceSchema),
   };
   return steps;
 }
@@ -64,53 +62,20 @@ Status check_scope(const caf::StoreRef& store) {
   return Status::ok();
 }
 
-// A revision from its decimal text; nullopt for anything else.
-std::optional<int64_t> parse_revision(std::string_view text) {
-  int64_t value = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (text.empty() || ec != std::errc() || end != text.data() + text.size() || value < 0) return std::nullopt;
-  return value;
-}
+using caf::parse_revision;
+using caf::revision_anchor;
 
-Anchor revision_anchor(int64_t revision) { return Anchor(std::to_string(revision)); }
-
-// max(revision) of (user, database), tombstones included; 0 when empty.
-Result<int64_t> max_revision(SqliteDb& db, const caf::StoreRef& store) {
-  auto st = db.prepare("SELECT coalesce(max(revision), 0) FROM items WHERE user = ?1 AND database = ?2");
-  if (!st) return st.error();
-  st->bind(1, store.user.str()).bind(2, store.database);
-  auto row = st->step();
-  if (!row) return row.error();
-  if (!*row) return Status::internal("sqlite adapter: aggregate returned no row");
-  return st->column_int64(0);
-}
-
-// Column order of every item SELECT below.
-constexpr const char* kItemColumns = "guid, revision, created, deleted, content_type, data";
-
-caf::SyncObj item_from_row(const SqliteStatement& st, const caf::StoreRef& store, int64_t since) {
-  caf::SyncObj obj;
-  obj.guid = Guid(st.column_text(0));
-  obj.anchor = revision_anchor(st.column_int64(1));
-  obj.user = store.user;
-  obj.database = store.database;
-  if (st.column_int64(3) != 0) {
-    obj.action = caf::Action::kDelete;
-    return obj;
-  }
-  obj.action = st.column_int64(2) > since ? caf::Action::kCreate : caf::Action::kUpdate;
-  obj.content_type = st.column_text(4);
-  obj.raw = st.column_blob(5);
-  return obj;
-}
+// The parts the columns of this adapter's items table play.
+constexpr caf::ItemColumns kItemParts{.key = "guid", .revision = "revision", .deleted_at = ""};
 
 // The writes of one apply() batch, inside its transaction. Revisions are
 // taken from `next_revision` and the sequence row is written back once at
 // the end (finish()).
 class BatchWriter {
  public:
-  BatchWriter(SqliteDb& db, const caf::StoreRef& store, const std::string& default_content_type)
-      : db_(db), store_(store), default_content_type_(default_content_type) {}
+  BatchWriter(SqliteDb& db, const caf::ItemTable& items, const caf::StoreRef& store,
+              const std::string& default_content_type)
+      : db_(db), items_(items), store_(store), default_content_type_(default_content_type) {}
 
   Status start() {
     auto st = db_.prepare("SELECT value FROM seq WHERE id = 1");
@@ -148,37 +113,19 @@ class BatchWriter {
   }
 
  private:
-  enum class RowState { kAbsent, kLive, kTombstone };
-
-  Result<RowState> row_state(const std::string& guid) {
-    auto st = db_.prepare("SELECT deleted FROM items WHERE user = ?1 AND database = ?2 AND guid = ?3");
-    if (!st) return st.error();
-    st->bind(1, store_.user.str()).bind(2, store_.database).bind(3, guid);
-    auto row = st->step();
-    if (!row) return row.error();
-    if (!*row) return RowState::kAbsent;
-    return st->column_int64(0) != 0 ? RowState::kTombstone : RowState::kLive;
-  }
-
   void create(caf::SyncObj& obj, caf::ApplyResult& result) {
     std::string guid = obj.guid.str();
+    // A guid is never reused, not even a tombstone's.
     bool usable = false;
-    if (!guid.empty()) {
-      auto state = row_state(guid);
-      if (!state) {
-        result.status = state.error();
+    for (int attempt = 0; !usable && attempt <= kGuidAttempts; ++attempt) {
+      if (attempt > 0) guid = random_hex(8);
+      if (guid.empty()) continue;  // none wanted: random ones only
+      auto taken = items_.has_row(store_, guid);
+      if (!taken) {
+        result.status = taken.error();
         return;
       }
-      usable = *state == RowState::kAbsent;
-    }
-    for (int attempt = 0; !usable && attempt < kGuidAttempts; ++attempt) {
-      guid = random_hex(8);
-      auto state = row_state(guid);
-      if (!state) {
-        result.status = state.error();
-        return;
-      }
-      usable = *state == RowState::kAbsent;
+      usable = !*taken;
     }
     if (!usable) {
       result.status =
@@ -186,16 +133,8 @@ class BatchWriter {
       return;
     }
     const int64_t revision = last_revision_ + 1;
-    auto st = db_.prepare(
-        "INSERT INTO items(user, database, guid, revision, created, deleted, content_type, data)"
-        " VALUES (?1, ?2, ?3, ?4, ?4, 0, ?5, ?6)");
-    if (!st) {
-      result.status = st.error();
-      return;
-    }
-    st->bind(1, store_.user.str()).bind(2, store_.database).bind(3, guid).bind(4, revision);
-    st->bind(5, obj.content_type.empty() ? default_content_type_ : obj.content_type).bind(6, SqlBlob{obj.raw});
-    auto written = st->run();
+    auto written = items_.insert(store_, guid, revision,
+                                 obj.content_type.empty() ? default_content_type_ : obj.content_type, obj.raw);
     if (!written) {
       result.status = written.error();
       return;
@@ -212,17 +151,7 @@ class BatchWriter {
       return;
     }
     const int64_t revision = last_revision_ + 1;
-    // Only a live row is updated; an empty content type keeps the stored one.
-    auto st = db_.prepare(
-        "UPDATE items SET revision = ?4, content_type = coalesce(nullif(?5, ''), content_type), data = ?6"
-        " WHERE user = ?1 AND database = ?2 AND guid = ?3 AND deleted = 0");
-    if (!st) {
-      result.status = st.error();
-      return;
-    }
-    st->bind(1, store_.user.str()).bind(2, store_.database).bind(3, obj.guid.str()).bind(4, revision);
-    st->bind(5, obj.content_type).bind(6, SqlBlob{obj.raw});
-    auto changed = st->run();
+    auto changed = items_.update(store_, obj.guid.str(), revision, obj.content_type, obj.raw);
     if (!changed) {
       result.status = changed.error();
       return;
@@ -242,16 +171,7 @@ class BatchWriter {
       return;
     }
     const int64_t revision = last_revision_ + 1;
-    // The row stays as a tombstone so changes_since reports the delete.
-    auto st = db_.prepare(
-        "UPDATE items SET revision = ?4, deleted = 1, data = NULL"
-        " WHERE user = ?1 AND database = ?2 AND guid = ?3 AND deleted = 0");
-    if (!st) {
-      result.status = st.error();
-      return;
-    }
-    st->bind(1, store_.user.str()).bind(2, store_.database).bind(3, obj.guid.str()).bind(4, revision);
-    auto changed = st->run();
+    auto changed = items_.remove(store_, obj.guid.str(), revision);
     if (!changed) {
       result.status = changed.error();
       return;
@@ -266,6 +186,7 @@ class BatchWriter {
   }
 
   SqliteDb& db_;
+  const caf::ItemTable& items_;
   const caf::StoreRef& store_;
   const std::string& default_content_type_;
   int64_t first_last_ = 0;     // seq value when the batch began
@@ -286,6 +207,7 @@ std::vector<caf::ApplyResult> fail_all(size_t n, const Status& status) {
 SqliteAdapter::SqliteAdapter(std::shared_ptr<SqliteDb> db, const caf::StoreSettings& settings,
                              std::string accounts_file)
     : db_(std::move(db)),
+      items_(*db_, kItemParts),
       accounts_(accounts_file.empty() ? std::nullopt
                                       : std::make_optional<caf::BackendAccounts>(std::move(accounts_file))),
       store_name_(settings.name),
@@ -316,7 +238,7 @@ Status SqliteAdapter::begin_connect(const UserId& user, const caf::Credentials* 
 
 Result<Anchor> SqliteAdapter::current_anchor(const caf::StoreRef& store) {
   CFX_RETURN_IF_ERROR(check_scope(store));
-  auto max = max_revision(*db_, store);
+  auto max = items_.max_revision(store);
   if (!max) return max.error().with_context("sqlite current_anchor");
   return revision_anchor(*max);
 }
@@ -330,28 +252,12 @@ Result<caf::ChangeSet> SqliteAdapter::changes_since(const caf::StoreRef& store, 
       return Status::invalid_argument("sqlite changes_since: '" + since.str() + "' is not an anchor of this back end");
     }
   }
-  // One read transaction: the anchor and the rows come from the same snapshot.
-  auto tx = db_->transaction(SqliteDb::TxMode::kDeferred);
-  if (!tx) return tx.error().with_context("sqlite changes_since");
   caf::ChangeSet set;
-  auto max = max_revision(*db_, store);
+  auto max = items_.changes_since(store, since_revision, items_.change_columns(), [&](const SqliteStatement& row) {
+    set.changes.push_back(caf::ItemTable::change_from_row(row, store, since_revision.value_or(0)));
+  });
   if (!max) return max.error().with_context("sqlite changes_since");
   set.anchor = revision_anchor(*max);
-
-  std::string sql = std::string("SELECT ") + kItemColumns + " FROM items WHERE user = ?1 AND database = ?2";
-  sql += since_revision ? " AND revision > ?3" : " AND deleted = 0";
-  sql += " ORDER BY revision";
-  auto st = db_->prepare(sql);
-  if (!st) return st.error().with_context("sqlite changes_since");
-  st->bind(1, store.user.str()).bind(2, store.database);
-  if (since_revision) st->bind(3, *since_revision);
-  for (;;) {
-    auto row = st->step();
-    if (!row) return row.error().with_context("sqlite changes_since");
-    if (!*row) break;
-    set.changes.push_back(item_from_row(*st, store, since_revision.value_or(0)));
-  }
-  CFX_RETURN_IF_ERROR(tx->commit().with_context("sqlite changes_since"));
   return set;
 }
 
@@ -366,7 +272,7 @@ std::vector<caf::ApplyResult> SqliteAdapter::apply(const caf::StoreRef& store, s
               tx.error().to_string());
     return fail_all(batch.size(), tx.error().with_context("sqlite apply"));
   }
-  BatchWriter writer(*db_, store, default_content_type_);
+  BatchWriter writer(*db_, items_, store, default_content_type_);
   if (Status started = writer.start(); !started.is_ok()) {
     return fail_all(batch.size(), started.with_context("sqlite apply"));
   }
@@ -401,49 +307,12 @@ std::vector<caf::ApplyResult> SqliteAdapter::apply(const caf::StoreRef& store, s
 
 Result<std::vector<caf::SyncObj>> SqliteAdapter::search(const caf::StoreRef& store, const caf::Query& query) {
   CFX_RETURN_IF_ERROR(check_scope(store));
-  // The same columns either way, so item_from_row reads both; without data
-  // the blob column is an empty literal.
-  const char* columns = query.metadata_only ? "guid, revision, created, deleted, content_type, x''" : kItemColumns;
-  std::string sql = std::string("SELECT ") + columns + " FROM items WHERE user = ?1 AND database = ?2 AND deleted = 0";
-  if (!query.contains.empty()) sql += " AND instr(data, ?3) > 0";
-  if (!query.guids.empty()) {
-    sql += " AND guid = ?4";
-  } else {
-    sql += " ORDER BY revision";
-    if (query.limit > 0) sql += " LIMIT ?5";
-  }
-  auto st = db_->prepare(sql);
-  if (!st) return st.error().with_context("sqlite search");
-
   std::vector<caf::SyncObj> found;
-  auto bind_common = [&] {
-    st->bind(1, store.user.str()).bind(2, store.database);
-    // A blob pattern makes instr() compare bytes, whatever the encoding.
-    if (!query.contains.empty()) st->bind(3, SqlBlob{query.contains});
-  };
-  auto collect = [&]() -> Status {
-    for (;;) {
-      auto row = st->step();
-      if (!row) return row.error().with_context("sqlite search");
-      if (!*row) return Status::ok();
-      found.push_back(item_from_row(*st, store, 0));
-    }
-  };
-  if (query.guids.empty()) {
-    bind_common();
-    if (query.limit > 0) st->bind(5, static_cast<int64_t>(query.limit));
-    CFX_RETURN_IF_ERROR(collect());
-    return found;
-  }
-  std::set<Guid> seen;
-  for (const Guid& guid : query.guids) {
-    if (query.limit > 0 && found.size() >= query.limit) break;
-    if (!seen.insert(guid).second) continue;
-    st->reset();
-    bind_common();
-    st->bind(4, guid.str());
-    CFX_RETURN_IF_ERROR(collect());
-  }
+  CFX_RETURN_IF_ERROR(
+      items_
+          .search(store, query, items_.change_columns(!query.metadata_only),
+                  [&](const SqliteStatement& row) { found.push_back(caf::ItemTable::change_from_row(row, store, 0)); })
+          .with_context("sqlite search"));
   return found;
 }
 
@@ -460,13 +329,9 @@ Result<caf::ExecResult> SqliteAdapter::execute(const caf::StoreRef& store, const
 
   if (command.name == "count") {
     CFX_RETURN_IF_ERROR(refuse_args({}));
-    auto st = db_->prepare("SELECT count(*) FROM items WHERE user = ?1 AND database = ?2 AND deleted = 0");
-    if (!st) return st.error().with_context("sqlite count");
-    st->bind(1, store.user.str()).bind(2, store.database);
-    auto row = st->step();
-    if (!row) return row.error().with_context("sqlite count");
-    if (!*row) return Status::internal("sqlite count: aggregate returned no row");
-    return caf::ExecResult{std::to_string(st->column_int64(0))};
+    auto count = items_.live_count(store);
+    if (!count) return count.error().with_context("sqlite count");
+    return caf::ExecResult{std::to_string(*count)};
   }
 
   if (command.name == "purge-tombstones") {

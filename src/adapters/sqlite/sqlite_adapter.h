@@ -28,6 +28,7 @@
 #include "caf/backend_accounts.h"
 #include "caf/backend_registry.h"
 #include "caf/content_adapter.h"
+#include "caf/item_table.h"
 #include "common/sqlite_db.h"
 
 namespace conflux::adapters {
@@ -87,6 +88,7 @@ class SqliteAdapter final : public caf::ContentAdapter {
   SqliteAdapter(std::shared_ptr<SqliteDb> db, const caf::StoreSettings& settings, std::string accounts_file);
 
   const std::shared_ptr<SqliteDb> db_;
+  const caf::ItemTable items_;  // over *db_
   const std::optional<caf::BackendAccounts> accounts_;
   const std::string store_name_;            // for the log
   const std::string default_content_type_;  // settings.content_type

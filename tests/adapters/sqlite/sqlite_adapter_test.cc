@@ -594,5 +594,67 @@ TEST_F(SqliteAdapterTest, ConcurrentApplyGivesUniqueIncreasingRevisions) {
   }
 }
 
+// A file written by the released schema (module "adapter.sqlite", step 1),
+// made here with that step's SQL as it shipped: five revisions in alice's
+// contacts (1 create a, 2 create b, 3 create c, 4 update b, 5 delete c).
+constexpr const char* kReleasedLayout =
+    "CREATE TABLE schema_migrations(module TEXT NOT NULL, version INTEGER NOT NULL, PRIMARY KEY(module, version));"
+    "INSERT INTO schema_migrations VALUES ('adapter.sqlite', 1);"
+    "CREATE TABLE items("
+    "  user TEXT NOT NULL, database TEXT NOT NULL, guid TEXT NOT NULL,"
+    "  revision INTEGER NOT NULL, created INTEGER NOT NULL,"
+    "  deleted INTEGER NOT NULL DEFAULT 0,"
+    "  content_type TEXT NOT NULL DEFAULT '',"
+    "  data BLOB,"
+    "  PRIMARY KEY(user, database, guid));"
+    "CREATE INDEX items_by_revision ON items(user, database, revision);"
+    "CREATE TABLE seq(id INTEGER PRIMARY KEY CHECK (id = 1), value INTEGER NOT NULL);"
+    "INSERT INTO seq(id, value) VALUES (1, 5);"
+    "INSERT INTO items VALUES ('alice', 'contacts', 'a', 1, 1, 0, 'text/vcard', CAST('A' AS BLOB)),"
+    " ('alice', 'contacts', 'b', 4, 2, 0, 'text/x-vcard', CAST('B2' AS BLOB)),"
+    " ('alice', 'contacts', 'c', 5, 3, 1, 'text/vcard', NULL);";
+
+TEST_F(SqliteAdapterTest, AFileOfTheReleasedLayoutIsReadAndWritten) {
+  {
+    auto db = SqliteDb::open((dir_.path() / "released.db").string());
+    ASSERT_TRUE(db) << db.error().to_string();
+    ASSERT_TRUE((*db)->exec(kReleasedLayout).is_ok());
+  }
+  auto adapter = make("released", {{"file", "released.db"}});
+  ASSERT_TRUE(adapter);
+  EXPECT_EQ(*adapter->current_anchor(alice_), Anchor("5"));
+
+  caf::ChangeSet all = changes(*adapter, alice_, Anchor());
+  EXPECT_EQ(all.anchor, Anchor("5"));
+  ASSERT_EQ(all.changes.size(), 2u);
+  EXPECT_EQ(all.changes[0].guid, Guid("a"));
+  EXPECT_EQ(all.changes[0].raw, "A");
+  EXPECT_EQ(all.changes[1].guid, Guid("b"));
+  EXPECT_EQ(all.changes[1].raw, "B2");
+  EXPECT_EQ(all.changes[1].content_type, "text/x-vcard");
+  EXPECT_EQ(all.changes[1].anchor, Anchor("4"));
+
+  caf::ChangeSet since2 = changes(*adapter, alice_, Anchor("2"));
+  ASSERT_EQ(since2.changes.size(), 2u);
+  EXPECT_EQ(since2.changes[0].guid, Guid("b"));
+  EXPECT_EQ(since2.changes[0].action, Action::kUpdate);  // created at 2, not after it
+  EXPECT_EQ(since2.changes[1].guid, Guid("c"));
+  EXPECT_EQ(since2.changes[1].action, Action::kDelete);
+
+  caf::Query by_guid;
+  by_guid.guids = {Guid("b"), Guid("c")};
+  auto found = adapter->search(alice_, by_guid);
+  ASSERT_TRUE(found) << found.error().to_string();
+  ASSERT_EQ(found->size(), 1u);
+  EXPECT_EQ((*found)[0].raw, "B2");
+
+  // Writes continue the file's sequence and never reuse the tombstone's guid.
+  ApplyResult created = apply_one(*adapter, alice_, create("D", "c"));
+  EXPECT_EQ(created.anchor, Anchor("6"));
+  EXPECT_NE(created.guid, Guid("c"));
+  EXPECT_EQ(apply_one(*adapter, alice_, update(Guid("a"), "A2")).anchor, Anchor("7"));
+  EXPECT_EQ(adapter->execute(alice_, caf::Command{"count", {}})->output, "3");
+}
+
 }  // namespace
 }  // namespace conflux::adapters
