@@ -11,7 +11,8 @@
 //             or a bare name ("conflux-csv"), looked up as <plugin_dir>/<name>.so
 //   plugin_dir = "/some/dir"   (optional; default: the install's plugin directory)
 //   every other key is the plugin's own; it must be one of the descriptor's
-//   `options`, and reaches the plugin's open() as text.
+//   `options`, may be any TOML string, integer or boolean, and reaches the
+//   plugin's open() as text ("10", "true").
 //
 // Start: validate() loads the plugin and checks its descriptor and the
 // store's keys, so check-config and serve refuse a bad plugin with one line
