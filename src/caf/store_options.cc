@@ -21,9 +21,13 @@ std::string joined(const std::vector<std::string>& words) {
 
 // "file, accounts_file, field_<name>": the keys in a message.
 std::string key_list(const std::vector<OptionSpec>& specs) {
-  std::vector<std::string> names;
-  for (const auto& spec : specs) names.push_back(spec.prefix ? spec.key + "<name>" : spec.key);
-  return names.empty() ? "none" : joined(names);
+  std::string out;
+  for (const auto& spec : specs) {
+    if (!out.empty()) out += ", ";
+    out += spec.key;
+    if (spec.prefix) out += "<name>";
+  }
+  return out.empty() ? "none" : out;
 }
 
 const OptionSpec* spec_for(const std::vector<OptionSpec>& specs, const std::string& key) {
@@ -151,10 +155,14 @@ Result<CheckedOptions> check_store_options(const StoreSettings& settings, const 
   for (const auto& [key, value] : settings.options) {
     const OptionSpec* spec = spec_for(keys.specs, key);
     if (spec == nullptr) {
-      return Status::invalid_argument(path + key + ": unknown key for " + keys.owner +
-                                      " (its keys: " + key_list(keys.specs) + ")");
+      std::string message = path + key;
+      message += ": unknown key for " + keys.owner;
+      message += " (its keys: " + key_list(keys.specs) + ")";
+      return Status::invalid_argument(std::move(message));
     }
-    if (std::string why = fault(*spec, value); !why.empty()) return Status::invalid_argument(path + key + ": " + why);
+    if (std::string why = fault(*spec, value); !why.empty()) {
+      return Status::invalid_argument(path + key + ": " + std::move(why));
+    }
     // A plugin's keys reach it as text whatever their TOML type.
     checked.values_[key] = spec->kind == OptionKind::kScalar ? OptionValue(option_text(value)) : value;
     checked.given_.insert(key);

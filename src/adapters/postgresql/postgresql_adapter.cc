@@ -943,16 +943,20 @@ Result<std::unique_ptr<caf::ChangeSubscription>> PostgresqlAdapter::watch_change
 
 namespace {
 
+// "stores.<name>.field_<field>: no contact field '<field>' (fields: ...)".
+Status unknown_field(const caf::StoreSettings& settings, const std::string& field) {
+  std::string names;
+  for (const auto& f : fields_for(settings.content_type)) names += (names.empty() ? "" : ", ") + std::string(f.name);
+  const char* kind = is_events(settings.content_type) ? "event" : "contact";
+  return Status::invalid_argument("stores." + settings.name + ".field_" + field + ": no " + kind + " field '" + field +
+                                  "' (fields: " + names + ")");
+}
+
 // The rules of a section that join several keys (PostgresqlAdapterFactory::read).
 Status check_joined_keys(const caf::CheckedOptions& options, const caf::StoreSettings& settings) {
   const std::string prefix = "stores." + settings.name + ".";
-  const char* kind = is_events(settings.content_type) ? "event" : "contact";
   for (const auto& [name, column] : options.with_prefix("field_")) {
-    if (field_kind(settings.content_type, name)) continue;
-    std::string names;
-    for (const auto& f : fields_for(settings.content_type)) names += (names.empty() ? "" : ", ") + std::string(f.name);
-    return Status::invalid_argument(prefix + "field_" + name + ": no " + kind + " field '" + name +
-                                    "' (fields: " + names + ")");
+    if (!field_kind(settings.content_type, name)) return unknown_field(settings, name);
   }
   int children = 0;
   for (const char* key : {"child_table", "child_key", "child_kind", "child_type", "child_value"}) {
