@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 
 #include "caf/store_settings.h"
+#include "caf/typed_adapter_factory.h"
+#include "tests/caf/memory_adapter.h"
 
 namespace conflux::caf {
 namespace {
@@ -112,6 +114,53 @@ TEST(StoreOptions, ScalarKeysReadAsTheirTomlText) {
     EXPECT_EQ(checked->text("anything"), text);
     EXPECT_EQ(option_text(value), text);
   }
+}
+
+// A factory of one integer key that counts its parses and keeps what make() got.
+struct BatchConfig {
+  int64_t batch = 0;
+};
+
+class BatchFactory final : public TypedAdapterFactory<BatchConfig> {
+ public:
+  std::string kind() const override { return "batch"; }
+  mutable int reads = 0;
+  std::optional<int64_t> made_with;
+
+ protected:
+  Result<OptionKeys> keys(const StoreSettings&) const override {
+    return OptionKeys{"adapter batch", {integer_option("batch", 1, 10, "items per request").or_default(int64_t{5})}};
+  }
+  Result<BatchConfig> read(const CheckedOptions& options, const StoreSettings&) const override {
+    ++reads;
+    return BatchConfig{options.integer("batch")};
+  }
+  Result<std::shared_ptr<ContentAdapter>> make(BatchConfig config, const StoreSettings&, const AdapterEnv&) override {
+    made_with = config.batch;
+    return std::shared_ptr<ContentAdapter>(std::make_shared<test::MemoryAdapter>());
+  }
+};
+
+TEST(TypedAdapterFactory, ValidateCreateAndCheckShareOneParse) {
+  BatchFactory factory;
+  EXPECT_TRUE(factory.validate(section({{"batch", int64_t{7}}})).is_ok());
+  EXPECT_EQ(factory.reads, 1);
+  ASSERT_TRUE(factory.create(section({{"batch", int64_t{7}}}), AdapterEnv{"/tmp"}));
+  EXPECT_EQ(factory.reads, 2);  // once per call, never twice
+  EXPECT_EQ(factory.made_with, 7);
+  ASSERT_TRUE(factory.create(section({}), AdapterEnv{"/tmp"}));
+  EXPECT_EQ(factory.made_with, 5);  // the default
+
+  // A bad key stops all three before read() and make().
+  factory.made_with.reset();
+  const StoreSettings bad = section({{"batch", "7"}});
+  EXPECT_EQ(factory.validate(bad).message(), "stores.contacts.batch: must be an integer from 1 to 10");
+  EXPECT_FALSE(factory.create(bad, AdapterEnv{"/tmp"}));
+  auto found = factory.check(bad, AdapterEnv{"/tmp"});
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_EQ(found[0].message(), "stores.contacts.batch: must be an integer from 1 to 10");
+  EXPECT_EQ(factory.reads, 3);
+  EXPECT_FALSE(factory.made_with.has_value());
 }
 
 }  // namespace
