@@ -16,10 +16,9 @@ bool same(const std::string& a, const std::string& b) {
 
 }  // namespace
 
-std::string BackendAccounts::configured_path(const StoreSettings& settings, const AdapterEnv& env) {
-  auto it = settings.options.find("accounts_file");
-  if (it == settings.options.end() || it->second.empty()) return {};
-  std::filesystem::path path(it->second);
+std::string BackendAccounts::configured_path(const std::string& accounts_file, const AdapterEnv& env) {
+  if (accounts_file.empty()) return {};
+  std::filesystem::path path(accounts_file);
   if (path.is_relative()) path = std::filesystem::path(env.data_dir) / path;
   return path.lexically_normal().string();
 }

@@ -32,9 +32,9 @@ class BackendAccounts {
 
   const std::string& path() const { return path_; }
 
-  // The store's `accounts_file` option made absolute against env.data_dir;
-  // empty when the option is not set (the back end trusts Conflux's accounts).
-  static std::string configured_path(const StoreSettings& settings, const AdapterEnv& env);
+  // A store's `accounts_file` option made absolute against env.data_dir;
+  // empty when the option is empty or not set (the back end trusts Conflux's accounts).
+  static std::string configured_path(const std::string& accounts_file, const AdapterEnv& env);
 
  private:
   const std::string path_;

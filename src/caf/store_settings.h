@@ -11,6 +11,7 @@
 
 #include "caf/conflict_policy.h"
 #include "caf/content_adapter.h"
+#include "caf/store_options.h"
 
 namespace conflux::caf {
 
@@ -83,9 +84,9 @@ struct StoreSettings {
   // (`history_versions`); 0: no limit but the age. A restore to a moment
   // before the oldest version kept of an item is refused.
   int history_versions = 100;
-  // Adapter-specific keys of the section, as strings; the adapter's factory
-  // validates them and names the bad key in its error.
-  std::map<std::string, std::string> options;
+  // Adapter-specific keys of the section, in their TOML types; the adapter's
+  // factory checks them against its keys (caf/store_options.h).
+  StoreOptions options;
   CacheSettings cache;  // not in `options`: the adapter never sees these keys
   // The token kind users get on this datastore unless `conflux user set
   // --access` says otherwise for one of them (`access`). Changes by reload.

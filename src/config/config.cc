@@ -254,16 +254,17 @@ Status read_store(const std::string& name, const toml::table& t, const std::stri
   for (const auto& [key, node] : t) {
     std::string k(key.str());
     std::string path = "stores." + name + "." + k;
-    std::string value;
+    caf::OptionValue typed;
     if (auto s = node.value<std::string>(); s && node.is_string()) {
-      value = *s;
+      typed = *s;
     } else if (auto i = node.value<int64_t>(); i && node.is_integer()) {
-      value = std::to_string(*i);
+      typed = *i;
     } else if (auto b = node.value<bool>(); b && node.is_boolean()) {
-      value = *b ? "true" : "false";
+      typed = *b;
     } else {
       return bad(source, node, path, "must be a string, integer or boolean");
     }
+    const std::string value = caf::option_text(typed);
     if (k == "adapter") {
       store.adapter = value;
     } else if (k == "content_type") {
@@ -323,7 +324,7 @@ Status read_store(const std::string& name, const toml::table& t, const std::stri
       // key of every store is a typo of it.
       return bad(source, node, path, "unknown key" + hint);
     } else {
-      store.options[k] = value;
+      store.options[k] = std::move(typed);  // the adapter's factory checks it against its keys
     }
   }
   // Datastore names travel in tokens and URLs: no separators there.
@@ -632,7 +633,7 @@ std::map<std::string, std::string> config_keys(const Config& c) {
     keys[p + "cache_amount"] = std::to_string(store.cache.amount);
     keys[p + "cache_interval_seconds"] = std::to_string(store.cache.interval_seconds);
     keys[p + "backend_poll_seconds"] = std::to_string(store.cache.backend_poll_seconds);
-    for (const auto& [key, value] : store.options) keys[p + key] = value;
+    for (const auto& [key, value] : store.options) keys[p + key] = caf::option_text(value);
   }
   return keys;
 }

@@ -19,7 +19,7 @@ std::string store_identity(const caf::StoreSettings& settings) {
   std::string identity = settings.adapter;
   for (const auto& [key, value] : settings.options) {  // std::map: in key order
     if (names_a_secret(key)) continue;
-    identity += " " + key + "=" + value;
+    identity += " " + key + "=" + caf::option_text(value);
   }
   return identity;
 }

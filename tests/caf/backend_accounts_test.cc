@@ -55,12 +55,10 @@ TEST_F(BackendAccountsTest, EditsApplyAtTheNextCheckAndAMissingFileIsUnavailable
 }
 
 TEST(BackendAccountsPathTest, RelativeToTheDataDirectoryAndEmptyWhenUnset) {
-  StoreSettings settings;
-  EXPECT_EQ(BackendAccounts::configured_path(settings, AdapterEnv{"/srv/conflux"}), "");
-  settings.options["accounts_file"] = "accounts.txt";
-  EXPECT_EQ(BackendAccounts::configured_path(settings, AdapterEnv{"/srv/conflux"}), "/srv/conflux/accounts.txt");
-  settings.options["accounts_file"] = "/etc/conflux/accounts";
-  EXPECT_EQ(BackendAccounts::configured_path(settings, AdapterEnv{"/srv/conflux"}), "/etc/conflux/accounts");
+  EXPECT_EQ(BackendAccounts::configured_path("", AdapterEnv{"/srv/conflux"}), "");
+  EXPECT_EQ(BackendAccounts::configured_path("accounts.txt", AdapterEnv{"/srv/conflux"}), "/srv/conflux/accounts.txt");
+  EXPECT_EQ(BackendAccounts::configured_path("/etc/conflux/accounts", AdapterEnv{"/srv/conflux"}),
+            "/etc/conflux/accounts");
 }
 
 }  // namespace

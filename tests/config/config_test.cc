@@ -169,7 +169,7 @@ content_version = "2.0"
   EXPECT_EQ(c->stores[0].adapter, "sqlite");
   EXPECT_EQ(c->stores[0].content_type, "text/x-vcard");
   EXPECT_EQ(c->stores[0].content_version, "2.1");
-  EXPECT_EQ(c->stores[0].options, (std::map<std::string, std::string>{{"file", "phones.db"}}));
+  EXPECT_EQ(c->stores[0].options, (caf::StoreOptions{{"file", "phones.db"}}));
   EXPECT_EQ(c->stores[1].name, "agenda");
   EXPECT_TRUE(c->stores[1].options.empty());
 }
@@ -253,13 +253,19 @@ TEST(ConfigTest, StoresTableReplacesDefaults) {
   EXPECT_TRUE(c->stores[0].content_version.empty());
 }
 
-TEST(ConfigTest, StoreOptionsAreKeptAsStrings) {
+TEST(ConfigTest, StoreOptionsKeepTheirTomlTypes) {
   auto c = load_config_string(
-      "[stores.c]\nadapter = \"x\"\ncontent_type = \"text/vcard\"\nport = 5432\ntls = true\nhost = \"db\"\n",
+      "[stores.c]\nadapter = \"x\"\ncontent_type = \"text/vcard\"\nport = 5432\ntls = true\nhost = \"db\"\n"
+      "quoted = \"5432\"\n",
       "conf.toml");
   ASSERT_TRUE(c) << c.error().to_string();
-  EXPECT_EQ(c->stores[0].options,
-            (std::map<std::string, std::string>{{"host", "db"}, {"port", "5432"}, {"tls", "true"}}));
+  EXPECT_EQ(
+      c->stores[0].options,
+      (caf::StoreOptions{{"host", "db"}, {"port", int64_t{5432}}, {"tls", true}, {"quoted", std::string("5432")}}));
+  // The flat key list (`conflux config show`) writes them as before.
+  auto keys = config_keys(*c);
+  EXPECT_EQ(keys["stores.c.port"], "5432");
+  EXPECT_EQ(keys["stores.c.tls"], "true");
 }
 
 TEST(ConfigTest, StoreMissingAdapterOrContentType) {
@@ -403,7 +409,7 @@ service_password_file = "svc.secret"
   ASSERT_EQ(c->stores.size(), 2u);
   EXPECT_EQ(c->stores[0].access, caf::TokenKind::kUnrestrictedRead);
   EXPECT_EQ(c->stores[0].login, caf::BackendLogin::kPerUser);
-  EXPECT_EQ(c->stores[0].options.at("accounts_file"), "accounts");  // the adapter's own option
+  EXPECT_EQ(std::get<std::string>(c->stores[0].options.at("accounts_file")), "accounts");  // the adapter's own option
   EXPECT_EQ(c->stores[1].access, caf::TokenKind::kReadOnly);
   EXPECT_EQ(c->stores[1].login, caf::BackendLogin::kService);
   EXPECT_EQ(c->stores[1].service_user, "conflux");
@@ -429,7 +435,7 @@ TEST(ConfigErrors, AStoreKeyNearAKnownOneIsATypoNotAnAdapterOption) {
   // Far from every known key: an adapter option, for the adapter to judge.
   auto c = load_config_string(head + "root = \"/srv/dav\"\n", "conf.toml");
   ASSERT_TRUE(c) << c.error().to_string();
-  EXPECT_EQ(c->stores[0].options.at("root"), "/srv/dav");
+  EXPECT_EQ(std::get<std::string>(c->stores[0].options.at("root")), "/srv/dav");
 }
 
 TEST(ConfigErrors, EveryEnumListsItsValues) {

@@ -23,6 +23,14 @@ TEST(StoreIdentity, AdapterAndLocationWithoutSecrets) {
   EXPECT_EQ(store_identity_of({s}, "calendar"), "");
 }
 
+TEST(StoreIdentity, TypedValuesReadAsTheirTomlText) {
+  caf::StoreSettings s;
+  s.adapter = "caldav";
+  s.options = {{"multiget_batch", int64_t{10}}, {"url", "http://dav/"}, {"verify", false}};
+  // As when every value was kept as text: a stored identity still matches.
+  EXPECT_EQ(store_identity(s), "caldav multiget_batch=10 url=http://dav/ verify=false");
+}
+
 TEST(StoreIdentity, OnlyAKnownOtherIdentityIsAMove) {
   EXPECT_FALSE(store_moved(std::nullopt, "sqlite"));
   EXPECT_FALSE(store_moved(SyncAnchors{"c", Anchor("1"), ""}, "sqlite")) << "saved before identities were kept";

@@ -49,6 +49,11 @@ class FirstHourTest(IntegrationTest):
                             "4: stores.books.root: missing (adapter vdir needs a directory)")
         self.assert_refused("[stores.books]\nadapter = \"sqlite\"\ncontent_type = \"text/vcard\"\nfiel = \"b.db\"\n",
                             "6: stores.books.fiel: unknown key for adapter sqlite (its keys: file, accounts_file)")
+        # Adapter keys keep their TOML types: a number in quotes is refused, naming the key.
+        self.assert_refused("[stores.books]\nadapter = \"caldav\"\ncontent_type = \"text/vcard\"\n"
+                            "login = \"per-user\"\ncollection_url = \"http://127.0.0.1:1/{user}/books/\"\n"
+                            "multiget_batch = \"100\"\n",
+                            "8: stores.books.multiget_batch: must be an integer from 1 to 1000")
         blocker = self.tmp / "a-file"
         blocker.write_text("not a directory\n")
         self.assert_refused(f"[stores.books]\nadapter = \"vdir\"\ncontent_type = \"text/vcard\"\n"

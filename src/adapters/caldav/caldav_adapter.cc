@@ -738,85 +738,76 @@ Result<caf::ExecResult> CaldavAdapter::execute(const caf::StoreRef& store, const
 // ---------------------------------------------------------------------------
 // CaldavAdapterFactory
 
-Status CaldavAdapterFactory::validate(const caf::StoreSettings& settings) const {
+Result<caf::OptionKeys> CaldavAdapterFactory::keys(const caf::StoreSettings&) const {
+  std::vector<std::string> quirks;
+  for (const auto& q : dav_server_quirks()) quirks.push_back(q.name);
+  return caf::OptionKeys{
+      "adapter caldav",
+      {caf::non_empty_option("url", "a base URL to discover collections from"),
+       caf::non_empty_option("collection_url", "each user's collection URL, with {user}"),
+       caf::non_empty_option("collection", "the collection's last path segment"),
+       caf::choice_option("component", {"VEVENT", "VTODO"}, "the calendar component kept").or_default("VEVENT"),
+       caf::integer_option("multiget_batch", 1, 1000, "items per multiget").or_default(int64_t{100}),
+       caf::integer_option("timeout_seconds", 1, 3600, "seconds to wait for one request").or_default(int64_t{120}),
+       caf::choice_option("server_quirks", quirks, "the DAV server's known deviations").or_default("generic"),
+       caf::non_empty_option("ca_file", "a file of CA certificates for https")}};
+}
+
+Result<CaldavAdapterConfig> CaldavAdapterFactory::read(const caf::CheckedOptions& options,
+                                                       const caf::StoreSettings& settings) const {
   const std::string prefix = "stores." + settings.name + ".";
   auto bad = [&](const std::string& key, const std::string& why) {
     return Status::invalid_argument(prefix + key + ": " + why);
   };
-  auto http_url = [](const std::string& v) { return v.rfind("http://", 0) == 0 || v.rfind("https://", 0) == 0; };
   const auto kind = kind_of(settings.content_type);
   if (!kind) {
     return bad("content_type",
                "adapter caldav stores text/vcard, text/x-vcard or text/calendar, not '" + settings.content_type + "'");
   }
-  for (const auto& [key, value] : settings.options) {
-    if (key == "url" || key == "collection_url") {
-      if (!http_url(value)) return bad(key, "must be an http:// or https:// URL");
-      if (key == "collection_url" && value.find("{user}") == std::string::npos) {
-        return bad(key, "must contain {user}: each user has a collection of their own");
-      }
-    } else if (key == "component") {
-      if (*kind != DavKind::kCalendar) return bad(key, "only for content_type text/calendar");
-      if (value != "VEVENT" && value != "VTODO") return bad(key, "must be VEVENT or VTODO");
-    } else if (key == "multiget_batch") {
-      char* end = nullptr;
-      const long n = std::strtol(value.c_str(), &end, 10);
-      if (value.empty() || *end != '\0' || n < 1 || n > 1000) return bad(key, "must be an integer from 1 to 1000");
-    } else if (key == "timeout_seconds") {
-      char* end = nullptr;
-      const long n = std::strtol(value.c_str(), &end, 10);
-      if (value.empty() || *end != '\0' || n < 1 || n > 3600) return bad(key, "must be an integer from 1 to 3600");
-    } else if (key == "server_quirks") {
-      if (!find_dav_server_quirks(value)) {
-        std::string names;
-        for (const auto& q : dav_server_quirks()) names += (names.empty() ? "" : ", ") + q.name;
-        return bad(key, "unknown server '" + value + "' (" + names + ")");
-      }
-    } else if (key == "collection" || key == "ca_file") {
-      if (value.empty()) return bad(key, "must not be empty");
-    } else {
-      return bad(key, "unknown key for adapter caldav");
-    }
+  auto http_url = [](const std::string& v) { return v.starts_with("http://") || v.starts_with("https://"); };
+  for (const char* key : {"url", "collection_url"}) {
+    if (options.has(key) && !http_url(options.text(key))) return bad(key, "must be an http:// or https:// URL");
   }
-  const bool has_url = settings.options.count("url"), has_collection_url = settings.options.count("collection_url");
-  if (has_url == has_collection_url) {
+  if (options.has("collection_url") && options.text("collection_url").find("{user}") == std::string::npos) {
+    return bad("collection_url", "must contain {user}: each user has a collection of their own");
+  }
+  if (options.has("component") && *kind != DavKind::kCalendar) {
+    return bad("component", "only for content_type text/calendar");
+  }
+  if (options.has("url") == options.has("collection_url")) {
     return bad("url", "give either url (discovery from a base URL) or collection_url (with {user})");
   }
-  if (settings.login == caf::BackendLogin::kService && has_url) {
+  if (settings.login == caf::BackendLogin::kService && options.has("url")) {
     // Discovery finds the collections of whoever logs in: the service account's, not the user's.
     return bad("url", "login = \"service\" needs collection_url with {user}");
   }
-  if (has_collection_url && settings.options.count("collection")) {
+  if (options.has("collection_url") && options.has("collection")) {
     return bad("collection", "only with url (discovery); collection_url names the collection already");
   }
-  return Status::ok();
-}
-
-Result<CaldavAdapterConfig> CaldavAdapterFactory::parse(const caf::StoreSettings& settings,
-                                                        const caf::AdapterEnv& env) {
-  CFX_RETURN_IF_ERROR(CaldavAdapterFactory().validate(settings));
-  auto option = [&](const char* key, std::string fallback = "") {
-    auto it = settings.options.find(key);
-    return it == settings.options.end() ? fallback : it->second;
-  };
   CaldavAdapterConfig config;
-  config.url = option("url");
-  config.collection_url = option("collection_url");
-  config.collection = option("collection");
-  config.kind = *kind_of(settings.content_type);
-  config.component = config.kind == DavKind::kCalendar ? option("component", "VEVENT") : "";
+  config.url = options.text("url");
+  config.collection_url = options.text("collection_url");
+  config.collection = options.text("collection");
+  config.kind = *kind;
+  config.component = config.kind == DavKind::kCalendar ? options.text("component") : "";
   config.content_type = config.kind == DavKind::kAddressbook ? "text/vcard" : "text/calendar";
   config.extension = config.kind == DavKind::kAddressbook ? ".vcf" : ".ics";
-  config.multiget_batch = std::stoul(option("multiget_batch", "100"));
-  config.quirks = *find_dav_server_quirks(option("server_quirks", "generic"));
-  config.http.request_timeout_ms = std::stol(option("timeout_seconds", "120")) * 1000;
-  std::string ca_file = option("ca_file");
+  config.multiget_batch = static_cast<size_t>(options.integer("multiget_batch"));
+  config.quirks = *find_dav_server_quirks(options.text("server_quirks"));
+  config.http.request_timeout_ms = options.integer("timeout_seconds") * 1000;
+  config.http.ca_file = options.text("ca_file");
+  config.login = settings.login;
+  return config;
+}
+
+Result<std::shared_ptr<caf::ContentAdapter>> CaldavAdapterFactory::make(CaldavAdapterConfig config,
+                                                                        const caf::StoreSettings& settings,
+                                                                        const caf::AdapterEnv& env) {
+  std::string& ca_file = config.http.ca_file;
   if (!ca_file.empty() && fs::path(ca_file).is_relative()) ca_file = (fs::path(env.data_dir) / ca_file).string();
   if (!ca_file.empty() && !fs::is_regular_file(ca_file)) {
     return Status::invalid_argument("stores." + settings.name + ".ca_file: " + ca_file + " is no readable file");
   }
-  config.http.ca_file = ca_file;
-  config.login = settings.login;
   if (settings.login == caf::BackendLogin::kService) {
     if (settings.service_user.empty()) {
       return Status::invalid_argument("stores." + settings.name +
@@ -827,20 +818,13 @@ Result<CaldavAdapterConfig> CaldavAdapterFactory::parse(const caf::StoreSettings
     config.service_login = DavLogin{settings.service_user, std::move(*password)};
   }
   config.tracker_file = (fs::path(env.data_dir) / ("caldav-" + settings.name + ".db")).lexically_normal().string();
-  return config;
-}
-
-Result<std::shared_ptr<caf::ContentAdapter>> CaldavAdapterFactory::create(const caf::StoreSettings& settings,
-                                                                          const caf::AdapterEnv& env) {
-  auto config = parse(settings, env);
-  if (!config) return config.error();
   std::error_code ec;
-  fs::create_directories(fs::path(config->tracker_file).parent_path(), ec);
-  auto adapter = CaldavAdapter::open(*config, settings);
+  fs::create_directories(fs::path(config.tracker_file).parent_path(), ec);
+  auto adapter = CaldavAdapter::open(config, settings);
   if (!adapter) return adapter.error().with_context("stores." + settings.name);
   log()->info("store '{}' at {} ({} login, server quirks '{}'), revisions in {}", settings.name,
-              config->collection_url.empty() ? config->url + " (discovery)" : config->collection_url,
-              caf::backend_login_name(config->login), config->quirks.name, config->tracker_file);
+              config.collection_url.empty() ? config.url + " (discovery)" : config.collection_url,
+              caf::backend_login_name(config.login), config.quirks.name, config.tracker_file);
   return std::shared_ptr<caf::ContentAdapter>(std::move(*adapter));
 }
 

@@ -69,10 +69,12 @@
 #include "caf/backend_registry.h"
 #include "caf/content_adapter.h"
 #include "caf/revision_tracker.h"
+#include "caf/typed_adapter_factory.h"
 
 namespace conflux::adapters {
 
-// The store section, validated (see CaldavAdapterFactory::validate).
+// The store section (CaldavAdapterFactory::parse); `http.ca_file` as written,
+// service_login and tracker_file filled when the adapter is made.
 struct CaldavAdapterConfig {
   std::string url;             // base URL for discovery; empty when collection_url is set
   std::string collection_url;  // with "{user}"; empty when discovering
@@ -209,16 +211,21 @@ class CaldavAdapter final : public caf::ContentAdapter {
 // `collection`, `component` (text/calendar: VEVENT or VTODO, default VEVENT),
 // `ca_file`, `multiget_batch` (1–1000, default 100), `server_quirks`
 // (dav_quirks.h, default "generic"), `timeout_seconds` (default 120).
-class CaldavAdapterFactory final : public caf::AdapterFactory {
+class CaldavAdapterFactory final : public caf::TypedAdapterFactory<CaldavAdapterConfig> {
  public:
   static constexpr const char* kKind = "caldav";
 
   std::string kind() const override { return kKind; }
-  Status validate(const caf::StoreSettings& settings) const override;
-  Result<std::shared_ptr<caf::ContentAdapter>> create(const caf::StoreSettings& settings,
-                                                      const caf::AdapterEnv& env) override;
 
-  static Result<CaldavAdapterConfig> parse(const caf::StoreSettings& settings, const caf::AdapterEnv& env);
+ protected:
+  Result<caf::OptionKeys> keys(const caf::StoreSettings& settings) const override;
+  // url xor collection_url (with {user}), component for calendars only,
+  // collection only with url, login = "service" only with collection_url.
+  Result<CaldavAdapterConfig> read(const caf::CheckedOptions& options,
+                                   const caf::StoreSettings& settings) const override;
+  // Reads the service account's password and checks ca_file, then opens the adapter.
+  Result<std::shared_ptr<caf::ContentAdapter>> make(CaldavAdapterConfig config, const caf::StoreSettings& settings,
+                                                    const caf::AdapterEnv& env) override;
 };
 
 }  // namespace conflux::adapters

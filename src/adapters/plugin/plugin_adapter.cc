@@ -4,7 +4,6 @@
 #include <cstring>
 #include <filesystem>
 #include <functional>
-#include <set>
 
 #include "caf/tracked_adapter.h"
 #include "common/log.h"
@@ -37,18 +36,23 @@ std::vector<caf::ApplyResult> fail_all(size_t n, const Status& status) {
   return results;
 }
 
+// The loader's own keys, checked before the plugin is loaded; the options the
+// plugin declares complete the list (PluginAdapterFactory::keys).
+const std::vector<caf::OptionSpec>& loader_keys() {
+  static const std::vector<caf::OptionSpec> keys = {
+      caf::non_empty_option(kPluginKey, "the plugin's .so").needed(),
+      caf::non_empty_option(kPluginDirKey, "the directory of plugins named without a path"),
+  };
+  return keys;
+}
+
 // The path a `plugin` value names: an absolute path as it is, a bare name in
 // the plugin directory.
-Result<std::string> plugin_path(const caf::StoreSettings& settings) {
-  const std::string key = "stores." + settings.name + ".";
-  auto it = settings.options.find(kPluginKey);
-  if (it == settings.options.end() || it->second.empty()) {
-    return Status::invalid_argument(key + kPluginKey + ": required for adapter \"plugin\" (the plugin's .so)");
-  }
-  const std::string& value = it->second;
+Result<std::string> plugin_path(const std::string& store, const caf::CheckedOptions& options) {
+  const std::string key = "stores." + store + ".";
+  const std::string value = options.text(kPluginKey);
   if (value.find('/') == std::string::npos) {
-    auto dir = settings.options.find(kPluginDirKey);
-    const std::string base = dir != settings.options.end() ? dir->second : default_plugin_dir();
+    const std::string base = options.has(kPluginDirKey) ? options.text(kPluginDirKey) : default_plugin_dir();
     if (!fs::path(base).is_absolute()) {
       return Status::invalid_argument(key + kPluginDirKey + ": must be an absolute path");
     }
@@ -310,53 +314,43 @@ Result<std::unique_ptr<caf::ChangeSubscription>> PluginAdapter::watch_changes(co
 
 // --- PluginAdapterFactory
 
-Result<PluginAdapterConfig> PluginAdapterFactory::parse(const caf::StoreSettings& settings,
-                                                        const caf::AdapterEnv& env) {
-  PluginAdapterConfig config;
-  auto path = plugin_path(settings);
+Result<caf::OptionKeys> PluginAdapterFactory::keys(const caf::StoreSettings& settings) const {
+  caf::StoreSettings loader_part = settings;
+  std::erase_if(loader_part.options,
+                [](const auto& entry) { return entry.first != kPluginKey && entry.first != kPluginDirKey; });
+  auto loader = caf::check_store_options(loader_part, caf::OptionKeys{"adapter plugin", loader_keys()});
+  if (!loader) return loader.error();
+  auto path = plugin_path(settings.name, *loader);
   if (!path) return path.error();
-  config.path = std::move(*path);
-  config.tracker_file = (fs::path(env.data_dir) / ("plugin-" + settings.name + ".db")).string();
-  for (const auto& [k, v] : settings.options) {
-    if (k != kPluginKey && k != kPluginDirKey) config.plugin_options[k] = v;
+  auto library = PluginLibrary::load(*path);
+  if (!library) return library.error().with_context("stores." + settings.name + "." + kPluginKey);
+  const cfx_adapter_v1& d = (*library)->descriptor();
+  caf::OptionKeys all{std::string("plugin ") + d.name, loader_keys()};
+  for (size_t i = 0; i < d.option_count; ++i) {
+    const cfx_option_spec& spec = d.options[i];
+    // The SDK passes every value as text: any TOML scalar will do.
+    caf::OptionSpec option =
+        caf::scalar_option(spec.key, spec.help ? std::string("this key: ") + spec.help : "this key");
+    all.specs.push_back(spec.required ? option.needed() : option);
   }
+  return all;
+}
+
+Result<PluginAdapterConfig> PluginAdapterFactory::read(const caf::CheckedOptions& options,
+                                                       const caf::StoreSettings& settings) const {
+  auto path = plugin_path(settings.name, options);
+  if (!path) return path.error();
+  PluginAdapterConfig config;
+  config.path = std::move(*path);
+  config.plugin_options = options.given_text({kPluginKey, kPluginDirKey});
   return config;
 }
 
-Status PluginAdapterFactory::validate(const caf::StoreSettings& settings) const {
-  auto config = parse(settings, caf::AdapterEnv{"/"});
-  if (!config) return config.error();
-  auto library = PluginLibrary::load(config->path);
-  if (!library) return library.error().with_context("stores." + settings.name + "." + kPluginKey);
-  const cfx_adapter_v1& d = (*library)->descriptor();
-  std::set<std::string> known;
-  std::string known_list;
-  for (size_t i = 0; i < d.option_count; ++i) {
-    known.insert(d.options[i].key);
-    known_list += (known_list.empty() ? "" : ", ") + std::string(d.options[i].key);
-  }
-  const std::string key = "stores." + settings.name + ".";
-  for (const auto& [k, v] : config->plugin_options) {
-    if (!known.count(k)) {
-      return Status::invalid_argument(key + k + ": plugin " + d.name + " has no such key (it knows: " +
-                                      (known_list.empty() ? "none" : known_list) + ")");
-    }
-  }
-  for (size_t i = 0; i < d.option_count; ++i) {
-    const cfx_option_spec& spec = d.options[i];
-    if (spec.required && !config->plugin_options.count(spec.key)) {
-      return Status::invalid_argument(key + spec.key + ": required by plugin " + d.name +
-                                      (spec.help ? std::string(" (") + spec.help + ")" : ""));
-    }
-  }
-  return Status::ok();
-}
-
-Result<std::shared_ptr<caf::ContentAdapter>> PluginAdapterFactory::create(const caf::StoreSettings& settings,
-                                                                          const caf::AdapterEnv& env) {
-  auto config = parse(settings, env);
-  if (!config) return config.error();
-  auto adapter = PluginAdapter::open(*config, settings);
+Result<std::shared_ptr<caf::ContentAdapter>> PluginAdapterFactory::make(PluginAdapterConfig config,
+                                                                        const caf::StoreSettings& settings,
+                                                                        const caf::AdapterEnv& env) {
+  config.tracker_file = (fs::path(env.data_dir) / ("plugin-" + settings.name + ".db")).string();
+  auto adapter = PluginAdapter::open(config, settings);
   if (!adapter) return adapter.error();
   return std::shared_ptr<caf::ContentAdapter>(std::move(*adapter));
 }

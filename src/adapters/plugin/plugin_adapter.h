@@ -11,7 +11,8 @@
 //             or a bare name ("conflux-csv"), looked up as <plugin_dir>/<name>.so
 //   plugin_dir = "/some/dir"   (optional; default: the install's plugin directory)
 //   every other key is the plugin's own; it must be one of the descriptor's
-//   `options`, and reaches the plugin's open() as text.
+//   `options`, may be any TOML string, integer or boolean, and reaches the
+//   plugin's open() as text ("10", "true").
 //
 // Start: validate() loads the plugin and checks its descriptor and the
 // store's keys, so check-config and serve refuse a bad plugin with one line
@@ -31,14 +32,16 @@
 #include "caf/backend_registry.h"
 #include "caf/content_adapter.h"
 #include "caf/revision_tracker.h"
+#include "caf/typed_adapter_factory.h"
 
 namespace conflux::adapters {
 
-// The store section, validated.
+// The store section (PluginAdapterFactory::parse); tracker_file is named
+// when the adapter is made.
 struct PluginAdapterConfig {
   std::string path;                                   // absolute path of the shared object
   std::string tracker_file;                           // absolute path of the RevisionTracker state
-  std::map<std::string, std::string> plugin_options;  // the plugin's own keys
+  std::map<std::string, std::string> plugin_options;  // the plugin's own keys, as their TOML text
 };
 
 // One plugin context (one open() of one store) as the tracker's back end.
@@ -109,20 +112,20 @@ class PluginAdapter final : public caf::ContentAdapter, public std::enable_share
 };
 
 // Adapter kind "plugin" (see the top of this file).
-class PluginAdapterFactory final : public caf::AdapterFactory {
+class PluginAdapterFactory final : public caf::TypedAdapterFactory<PluginAdapterConfig> {
  public:
   static constexpr const char* kKind = "plugin";
 
   std::string kind() const override { return kKind; }
-  // Loads the plugin and checks its descriptor and the store's keys.
-  // kInvalidArgument naming the key ("stores.<name>.<key>: ..."), or the
-  // loader's one line for a plugin it refuses.
-  Status validate(const caf::StoreSettings& settings) const override;
-  Result<std::shared_ptr<caf::ContentAdapter>> create(const caf::StoreSettings& settings,
-                                                      const caf::AdapterEnv& env) override;
 
-  // The validated section; the tracker file lies in env.data_dir.
-  static Result<PluginAdapterConfig> parse(const caf::StoreSettings& settings, const caf::AdapterEnv& env);
+ protected:
+  // Loads the plugin: its keys are `plugin`, `plugin_dir` and the options its
+  // descriptor declares. The loader's one line for a plugin it refuses.
+  Result<caf::OptionKeys> keys(const caf::StoreSettings& settings) const override;
+  Result<PluginAdapterConfig> read(const caf::CheckedOptions& options,
+                                   const caf::StoreSettings& settings) const override;
+  Result<std::shared_ptr<caf::ContentAdapter>> make(PluginAdapterConfig config, const caf::StoreSettings& settings,
+                                                    const caf::AdapterEnv& env) override;
 };
 
 // Where a bare `plugin = "<name>"` is looked up unless `plugin_dir` is set.

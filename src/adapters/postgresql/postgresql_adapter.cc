@@ -997,83 +997,29 @@ Result<std::unique_ptr<caf::ChangeSubscription>> PostgresqlAdapter::watch_change
 
 namespace {
 
-const std::set<std::string>& plain_keys() {
-  static const std::set<std::string> keys = {"connection",
-                                             "table",
-                                             "key",
-                                             "owner",
-                                             "child_table",
-                                             "child_key",
-                                             "child_kind",
-                                             "child_type",
-                                             "child_value",
-                                             "delete",
-                                             "deleted_column",
-                                             "deleted_value",
-                                             "modified_column",
-                                             "install_triggers",
-                                             "owner_table",
-                                             "owner_table_key",
-                                             "owner_table_user",
-                                             "statement_timeout_seconds"};
-  return keys;
-}
-
-// "30" -> 30; nullopt for anything but 0 .. 86400.
-std::optional<int> timeout_seconds(const std::string& text) {
-  int value = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (text.empty() || ec != std::errc() || end != text.data() + text.size() || value < 0 || value > 86400) {
-    return std::nullopt;
-  }
-  return value;
-}
-
-}  // namespace
-
-Status PostgresqlAdapterFactory::validate(const caf::StoreSettings& settings) const {
-  const std::string prefix = "stores." + settings.name + ".";
-  const auto& o = settings.options;
-  const bool records = is_records(settings.content_type);
-  if (!is_contacts(settings.content_type) && !is_events(settings.content_type) && !records) {
-    return Status::invalid_argument(prefix +
-                                    "content_type: adapter postgresql maps contacts (text/vcard, "
-                                    "text/x-vcard), events (text/calendar, text/x-vcalendar) and the rows of "
-                                    "any other table (application/vnd.conflux.record+json), not '" +
-                                    settings.content_type + "'");
-  }
+// "stores.<name>.field_<field>: no contact field '<field>' (fields: ...)".
+Status unknown_field(const caf::StoreSettings& settings, const std::string& field) {
+  std::string names;
+  for (const auto& f : fields_for(settings.content_type)) names += (names.empty() ? "" : ", ") + std::string(f.name);
   const char* kind = is_events(settings.content_type) ? "event" : "contact";
-  for (const auto& [key, value] : o) {
-    if (key.rfind("field_", 0) == 0) {
-      if (key.size() == 6) return Status::invalid_argument(prefix + key + ": a field needs a name (field_<name>)");
-      if (!records && !field_kind(settings.content_type, key.substr(6))) {
-        std::string names;
-        for (const auto& f : fields_for(settings.content_type)) {
-          names += (names.empty() ? "" : ", ") + std::string(f.name);
-        }
-        return Status::invalid_argument(prefix + key + ": no " + kind + " field '" + key.substr(6) +
-                                        "' (fields: " + names + ")");
-      }
-      if (value.empty()) return Status::invalid_argument(prefix + key + ": must name a column");
-      continue;
-    }
-    if (!plain_keys().count(key)) {
-      return Status::invalid_argument(
-          prefix + key +
-          ": unknown key for adapter postgresql (its keys: connection, table, key, owner, "
-          "field_<name>, child_table, child_key, child_kind, child_type, child_value, "
-          "delete, deleted_column, deleted_value, modified_column, install_triggers, owner_table, "
-          "owner_table_key, owner_table_user, statement_timeout_seconds)");
+  return Status::invalid_argument("stores." + settings.name + ".field_" + field + ": no " + kind + " field '" + field +
+                                  "' (fields: " + names + ")");
+}
+
+// The rules of a section that join several keys (PostgresqlAdapterFactory::read).
+Status check_joined_keys(const caf::CheckedOptions& options, const caf::StoreSettings& settings) {
+  const std::string prefix = "stores." + settings.name + ".";
+  for (const auto& [name, column] : options.with_prefix("field_")) {
+    if (name.empty()) return Status::invalid_argument(prefix + "field_: a field needs a name (field_<name>)");
+    // A Record's fields are the table's own columns, checked against the live schema.
+    if (!is_records(settings.content_type) && !field_kind(settings.content_type, name)) {
+      return unknown_field(settings, name);
     }
   }
-  for (const char* required : {"connection", "table", "key", "owner"}) {
-    auto it = o.find(required);
-    if (it == o.end() || it->second.empty()) {
-      return Status::invalid_argument(prefix + required + ": missing (adapter postgresql needs it)");
-    }
+  int children = 0;
+  for (const char* key : {"child_table", "child_key", "child_kind", "child_type", "child_value"}) {
+    children += options.has(key) ? 1 : 0;
   }
-  const int children = static_cast<int>(o.count("child_table") + o.count("child_key") + o.count("child_kind") +
-                                        o.count("child_type") + o.count("child_value"));
   if (children != 0 && !is_contacts(settings.content_type)) {
     return Status::invalid_argument(prefix +
                                     "child_table: only contacts have a child table (further phones and "
@@ -1084,80 +1030,99 @@ Status PostgresqlAdapterFactory::validate(const caf::StoreSettings& settings) co
                                     "child_table: child_table, child_key, child_kind, child_type and "
                                     "child_value go together");
   }
-  const int owner_join =
-      static_cast<int>(o.count("owner_table") + o.count("owner_table_key") + o.count("owner_table_user"));
+  int owner_join = 0;
+  for (const char* key : {"owner_table", "owner_table_key", "owner_table_user"}) owner_join += options.has(key) ? 1 : 0;
   if (owner_join != 0 && owner_join != 3) {
     return Status::invalid_argument(prefix +
                                     "owner_table: owner_table, owner_table_key and owner_table_user go "
                                     "together");
   }
-  if (o.count("owner_table") && std::count(o.at("owner_table").begin(), o.at("owner_table").end(), '.') > 1) {
-    return Status::invalid_argument(prefix + "owner_table: write schema.table or table");
+  for (const char* key : {"owner_table", "table"}) {
+    const std::string table = options.text(key);
+    if (std::count(table.begin(), table.end(), '.') > 1) {
+      return Status::invalid_argument(prefix + key + ": write schema.table or table");
+    }
   }
-  const std::string mode = o.count("delete") ? o.at("delete") : "hard";
-  if (mode != "hard" && mode != "soft") return Status::invalid_argument(prefix + "delete: must be hard or soft");
-  if ((mode == "soft") != (o.count("deleted_column") && o.count("deleted_value"))) {
+  if ((options.text("delete") == "soft") != (options.has("deleted_column") && options.has("deleted_value"))) {
     return Status::invalid_argument(prefix + "delete: soft delete needs deleted_column and deleted_value, and only it");
-  }
-  if (o.count("install_triggers") && o.at("install_triggers") != "true" && o.at("install_triggers") != "false") {
-    return Status::invalid_argument(prefix + "install_triggers: must be true or false");
-  }
-  if (o.count("table") && std::count(o.at("table").begin(), o.at("table").end(), '.') > 1) {
-    return Status::invalid_argument(prefix + "table: write schema.table or table");
-  }
-  if (o.count("statement_timeout_seconds") && !timeout_seconds(o.at("statement_timeout_seconds"))) {
-    return Status::invalid_argument(prefix +
-                                    "statement_timeout_seconds: must be a whole number of seconds from 0 (no "
-                                    "limit) to 86400");
   }
   return Status::ok();
 }
 
-Result<PgTableConfig> PostgresqlAdapterFactory::parse(const caf::StoreSettings& settings, const caf::AdapterEnv& env) {
-  CFX_RETURN_IF_ERROR(PostgresqlAdapterFactory().validate(settings));
-  const auto& o = settings.options;
-  auto get = [&](const char* key) { return o.count(key) ? o.at(key) : std::string(); };
+}  // namespace
+
+Result<caf::OptionKeys> PostgresqlAdapterFactory::keys(const caf::StoreSettings&) const {
+  return caf::OptionKeys{
+      "adapter postgresql",
+      {caf::non_empty_option("connection", "a libpq connection string or URI").needed(),
+       caf::non_empty_option("table", "the mapped table").needed(),
+       caf::non_empty_option("key", "the table's key column").needed(),
+       caf::non_empty_option("owner", "the column naming the owning user").needed(),
+       caf::prefix_option("field_", "the column of a field"),
+       caf::text_option("child_table", "a table of further phones and e-mails"),
+       caf::text_option("child_key", "the child table's column of the parent's key"),
+       caf::text_option("child_kind", "the child table's tel/email column"),
+       caf::text_option("child_type", "the child table's TYPE column"),
+       caf::text_option("child_value", "the child table's value column"),
+       caf::choice_option("delete", {"hard", "soft"}, "how a deletion is written").or_default("hard"),
+       caf::text_option("deleted_column", "the column a soft delete sets"),
+       // A status code may well be written as a number: it is compared as text.
+       caf::scalar_option("deleted_value", "the value a soft delete sets"),
+       caf::text_option("modified_column", "a column every writer bumps"),
+       caf::boolean_option("install_triggers", "whether Conflux installs the change-log triggers").or_default(false),
+       caf::text_option("owner_table", "the table naming the owner"),
+       caf::text_option("owner_table_key", "the owner table's key column"),
+       caf::text_option("owner_table_user", "the owner table's user name column"),
+       caf::integer_option("statement_timeout_seconds", 0, 86400, "seconds a statement may wait (0: no limit)")
+           .or_default(int64_t{30})}};
+}
+
+Result<PgTableConfig> PostgresqlAdapterFactory::read(const caf::CheckedOptions& options,
+                                                     const caf::StoreSettings& settings) const {
+  if (!is_contacts(settings.content_type) && !is_events(settings.content_type) && !is_records(settings.content_type)) {
+    return Status::invalid_argument("stores." + settings.name +
+                                    ".content_type: adapter postgresql maps contacts (text/vcard, "
+                                    "text/x-vcard), events (text/calendar, text/x-vcalendar) and the rows of "
+                                    "any other table (application/vnd.conflux.record+json), not '" +
+                                    settings.content_type + "'");
+  }
+  CFX_RETURN_IF_ERROR(check_joined_keys(options, settings));
   PgTableConfig config;
   config.store = settings.name;
-  config.connection = get("connection");
-  config.table = get("table");
-  config.key = get("key");
-  config.owner = get("owner");
-  config.owner_table = get("owner_table");
-  config.owner_table_key = get("owner_table_key");
-  config.owner_table_user = get("owner_table_user");
-  for (const auto& [key, value] : o) {
-    if (key.rfind("field_", 0) == 0) config.fields[key.substr(6)] = value;
-  }
-  config.child_table = get("child_table");
-  config.child_key = get("child_key");
-  config.child_kind = get("child_kind");
-  config.child_type = get("child_type");
-  config.child_value = get("child_value");
-  config.soft_delete = get("delete") == "soft";
-  config.deleted_column = get("deleted_column");
-  config.deleted_value = get("deleted_value");
-  config.modified_column = get("modified_column");
-  config.install_triggers = get("install_triggers") == "true";
-  if (o.count("statement_timeout_seconds")) {
-    config.statement_timeout = std::chrono::seconds(*timeout_seconds(o.at("statement_timeout_seconds")));
-  }
+  config.connection = options.text("connection");
+  config.table = options.text("table");
+  config.key = options.text("key");
+  config.owner = options.text("owner");
+  config.owner_table = options.text("owner_table");
+  config.owner_table_key = options.text("owner_table_key");
+  config.owner_table_user = options.text("owner_table_user");
+  config.fields = options.with_prefix("field_");
+  config.child_table = options.text("child_table");
+  config.child_key = options.text("child_key");
+  config.child_kind = options.text("child_kind");
+  config.child_type = options.text("child_type");
+  config.child_value = options.text("child_value");
+  config.soft_delete = options.text("delete") == "soft";
+  config.deleted_column = options.text("deleted_column");
+  config.deleted_value = options.text("deleted_value");
+  config.modified_column = options.text("modified_column");
+  config.install_triggers = options.boolean("install_triggers");
+  config.statement_timeout = std::chrono::seconds(options.integer("statement_timeout_seconds"));
   config.version = settings.content_version == "4.0" ? data::VCardVersion::k40 : data::VCardVersion::k30;
   config.content_type = settings.content_type;
   config.content_version = settings.content_version;
-  config.tracker_file = (fs::path(env.data_dir) / ("postgresql-" + settings.name + ".db")).lexically_normal().string();
-  config.script_file =
-      (fs::path(env.data_dir) / ("postgresql-" + settings.name + "-triggers.sql")).lexically_normal().string();
   return config;
 }
 
-Result<std::shared_ptr<caf::ContentAdapter>> PostgresqlAdapterFactory::create(const caf::StoreSettings& settings,
-                                                                              const caf::AdapterEnv& env) {
-  auto config = parse(settings, env);
-  if (!config) return config.error();
+Result<std::shared_ptr<caf::ContentAdapter>> PostgresqlAdapterFactory::make(PgTableConfig config,
+                                                                            const caf::StoreSettings& settings,
+                                                                            const caf::AdapterEnv& env) {
+  config.tracker_file = (fs::path(env.data_dir) / ("postgresql-" + settings.name + ".db")).lexically_normal().string();
+  config.script_file =
+      (fs::path(env.data_dir) / ("postgresql-" + settings.name + "-triggers.sql")).lexically_normal().string();
   std::error_code ec;
-  fs::create_directories(fs::path(config->tracker_file).parent_path(), ec);
-  auto adapter = PostgresqlAdapter::open(*config, settings);
+  fs::create_directories(fs::path(config.tracker_file).parent_path(), ec);
+  auto adapter = PostgresqlAdapter::open(config, settings);
   if (!adapter) return adapter.error();
   return std::shared_ptr<caf::ContentAdapter>(std::move(*adapter));
 }

@@ -88,11 +88,13 @@
 #include "caf/backend_registry.h"
 #include "caf/content_adapter.h"
 #include "caf/revision_tracker.h"
+#include "caf/typed_adapter_factory.h"
 #include "common/pg_db.h"
 
 namespace conflux::adapters {
 
-// The store section, validated (PostgresqlAdapterFactory::parse).
+// The store section (PostgresqlAdapterFactory::parse); tracker_file and
+// script_file are named when the adapter is made.
 struct PgTableConfig {
   std::string store;       // the datastore's name, for messages
   std::string connection;  // libpq connection string or URI (the service role)
@@ -263,17 +265,19 @@ class PostgresqlAdapter final : public caf::ContentAdapter {
 std::string change_log_sql(const PgTableConfig& config, const PgTableShape& shape, const std::string& service_role);
 
 // Adapter kind "postgresql"; keys as in the header comment.
-class PostgresqlAdapterFactory final : public caf::AdapterFactory {
+class PostgresqlAdapterFactory final : public caf::TypedAdapterFactory<PgTableConfig> {
  public:
   static constexpr const char* kKind = "postgresql";
 
   std::string kind() const override { return kKind; }
-  // kInvalidArgument naming the key: "stores.<name>.<key>: ...".
-  Status validate(const caf::StoreSettings& settings) const override;
-  Result<std::shared_ptr<caf::ContentAdapter>> create(const caf::StoreSettings& settings,
-                                                      const caf::AdapterEnv& env) override;
 
-  static Result<PgTableConfig> parse(const caf::StoreSettings& settings, const caf::AdapterEnv& env);
+ protected:
+  Result<caf::OptionKeys> keys(const caf::StoreSettings& settings) const override;
+  // field_<name> names a field of the content type; the child_* and the
+  // owner_table* keys come all or none; soft delete with its column and value.
+  Result<PgTableConfig> read(const caf::CheckedOptions& options, const caf::StoreSettings& settings) const override;
+  Result<std::shared_ptr<caf::ContentAdapter>> make(PgTableConfig config, const caf::StoreSettings& settings,
+                                                    const caf::AdapterEnv& env) override;
 };
 
 }  // namespace conflux::adapters

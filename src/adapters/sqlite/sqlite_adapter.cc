@@ -42,20 +42,6 @@ void ensure_sodium() {
   });
 }
 
-// The checks of SqliteAdapterFactory::validate.
-Status validate_section(const caf::StoreSettings& settings) {
-  for (const auto& [key, value] : settings.options) {
-    if (key == "file") {
-      if (value.empty()) return Status::invalid_argument("stores." + settings.name + ".file: must not be empty");
-      continue;
-    }
-    if (key == "accounts_file") continue;
-    return Status::invalid_argument("stores." + settings.name + "." + key +
-                                    ": unknown key for adapter sqlite (its keys: file, accounts_file)");
-  }
-  return Status::ok();
-}
-
 Status check_scope(const caf::StoreRef& store) {
   if (store.user.empty()) return Status::invalid_argument("sqlite adapter: call without a user");
   if (store.database.empty()) return Status::invalid_argument("sqlite adapter: call without a database");
@@ -365,13 +351,22 @@ Result<caf::ExecResult> SqliteAdapter::execute(const caf::StoreRef& store, const
 // ---------------------------------------------------------------------------
 // SqliteAdapterFactory
 
-Status SqliteAdapterFactory::validate(const caf::StoreSettings& settings) const { return validate_section(settings); }
+Result<caf::OptionKeys> SqliteAdapterFactory::keys(const caf::StoreSettings&) const {
+  return caf::OptionKeys{
+      "adapter sqlite",
+      {caf::non_empty_option("file", "the items database file").or_default(std::string(kDefaultFile)),
+       caf::text_option("accounts_file", "the back end's own accounts file")}};
+}
 
-Result<SqliteAdapterConfig> SqliteAdapterFactory::parse(const caf::StoreSettings& settings,
-                                                        const caf::AdapterEnv& env) {
-  CFX_RETURN_IF_ERROR(validate_section(settings));
-  auto it = settings.options.find("file");
-  fs::path file = it == settings.options.end() ? fs::path(kDefaultFile) : fs::path(it->second);
+Result<SqliteAdapterConfig> SqliteAdapterFactory::read(const caf::CheckedOptions& options,
+                                                       const caf::StoreSettings&) const {
+  return SqliteAdapterConfig{options.text("file"), options.text("accounts_file")};
+}
+
+Result<SqliteAdapterConfig> SqliteAdapterFactory::resolve(SqliteAdapterConfig config,
+                                                          const caf::StoreSettings& settings,
+                                                          const caf::AdapterEnv& env) {
+  fs::path file(config.file);
   if (file.is_relative()) file = fs::path(env.data_dir) / file;
   std::error_code ec;
   fs::path absolute = fs::absolute(file, ec);
@@ -379,13 +374,15 @@ Result<SqliteAdapterConfig> SqliteAdapterFactory::parse(const caf::StoreSettings
     return Status::invalid_argument("stores." + settings.name + ".file: cannot resolve '" + file.string() +
                                     "': " + ec.message());
   }
-  return SqliteAdapterConfig{absolute.lexically_normal().string(),
-                             caf::BackendAccounts::configured_path(settings, env)};
+  config.file = absolute.lexically_normal().string();
+  config.accounts_file = caf::BackendAccounts::configured_path(config.accounts_file, env);
+  return config;
 }
 
-Result<std::shared_ptr<caf::ContentAdapter>> SqliteAdapterFactory::create(const caf::StoreSettings& settings,
-                                                                          const caf::AdapterEnv& env) {
-  auto config = parse(settings, env);
+Result<std::shared_ptr<caf::ContentAdapter>> SqliteAdapterFactory::make(SqliteAdapterConfig parsed,
+                                                                        const caf::StoreSettings& settings,
+                                                                        const caf::AdapterEnv& env) {
+  auto config = resolve(std::move(parsed), settings, env);
   if (!config) return config.error();
   const fs::path file(config->file);
   std::error_code ec;

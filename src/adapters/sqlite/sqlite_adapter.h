@@ -29,13 +29,15 @@
 #include "caf/backend_registry.h"
 #include "caf/content_adapter.h"
 #include "caf/item_table.h"
+#include "caf/typed_adapter_factory.h"
 #include "common/sqlite_db.h"
 
 namespace conflux::adapters {
 
-// The store section, validated (see SqliteAdapterFactory::validate).
+// The store section (SqliteAdapterFactory::parse); paths as written until
+// SqliteAdapterFactory::resolve makes them absolute.
 struct SqliteAdapterConfig {
-  std::string file;           // absolute path of the items database
+  std::string file;           // the items database
   std::string accounts_file;  // caf::BackendAccounts of this back end; empty: Conflux's accounts
 };
 
@@ -98,20 +100,24 @@ class SqliteAdapter final : public caf::ContentAdapter {
 // relative paths are relative to the data directory), `accounts_file`
 // (optional, see caf/backend_accounts.h). Stores naming the same
 // file share one connection, kept here while any adapter uses it.
-class SqliteAdapterFactory final : public caf::AdapterFactory {
+class SqliteAdapterFactory final : public caf::TypedAdapterFactory<SqliteAdapterConfig> {
  public:
   static constexpr const char* kKind = "sqlite";
   static constexpr const char* kDefaultFile = "items.db";
 
   std::string kind() const override { return kKind; }
-  // kInvalidArgument naming the key: "stores.<name>.<key>: ...".
-  Status validate(const caf::StoreSettings& settings) const override;
-  // Creates the file's parent directories and opens (or reuses) the file.
-  Result<std::shared_ptr<caf::ContentAdapter>> create(const caf::StoreSettings& settings,
-                                                      const caf::AdapterEnv& env) override;
 
-  // The validated section, with `file` made absolute against env.data_dir.
-  static Result<SqliteAdapterConfig> parse(const caf::StoreSettings& settings, const caf::AdapterEnv& env);
+  // `config` with both paths made absolute against env.data_dir.
+  static Result<SqliteAdapterConfig> resolve(SqliteAdapterConfig config, const caf::StoreSettings& settings,
+                                             const caf::AdapterEnv& env);
+
+ protected:
+  Result<caf::OptionKeys> keys(const caf::StoreSettings& settings) const override;
+  Result<SqliteAdapterConfig> read(const caf::CheckedOptions& options,
+                                   const caf::StoreSettings& settings) const override;
+  // Creates the file's parent directories and opens (or reuses) the file.
+  Result<std::shared_ptr<caf::ContentAdapter>> make(SqliteAdapterConfig config, const caf::StoreSettings& settings,
+                                                    const caf::AdapterEnv& env) override;
 
  private:
   std::mutex mutex_;

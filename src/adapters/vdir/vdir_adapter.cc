@@ -371,32 +371,33 @@ Result<std::unique_ptr<caf::ChangeSubscription>> VdirAdapter::watch_changes(cons
 // ---------------------------------------------------------------------------
 // VdirAdapterFactory
 
-Status VdirAdapterFactory::validate(const caf::StoreSettings& settings) const {
+Result<caf::OptionKeys> VdirAdapterFactory::keys(const caf::StoreSettings&) const {
+  return caf::OptionKeys{
+      "adapter vdir",
+      {caf::non_empty_option("root", "a directory").needed(),  // of <user>/<store>/; relative: in the data directory
+       caf::text_option("accounts_file", "the back end's own accounts file")}};
+}
+
+Result<VdirAdapterConfig> VdirAdapterFactory::read(const caf::CheckedOptions& options,
+                                                   const caf::StoreSettings& settings) const {
   const std::string prefix = "stores." + settings.name + ".";
-  bool has_root = false;
-  for (const auto& [key, value] : settings.options) {
-    if (key == "root") {
-      if (value.empty()) return Status::invalid_argument(prefix + "root: must not be empty");
-      has_root = true;
-      continue;
-    }
-    if (key == "accounts_file") continue;
-    return Status::invalid_argument(prefix + key + ": unknown key for adapter vdir (its keys: root, accounts_file)");
-  }
-  if (!has_root) return Status::invalid_argument(prefix + "root: missing (adapter vdir needs a directory)");
-  if (vdir_extension(settings.content_type).empty()) {
+  VdirAdapterConfig config;
+  config.extension = vdir_extension(settings.content_type);
+  if (config.extension.empty()) {
     return Status::invalid_argument(prefix + "content_type: adapter vdir cannot store '" + settings.content_type +
                                     "' (text/vcard, text/x-vcard, text/calendar or text/plain)");
   }
   if (!safe_component(settings.name)) {
     return Status::invalid_argument("stores." + settings.name + ": adapter vdir needs a name usable as a directory");
   }
-  return Status::ok();
+  config.root = options.text("root");
+  config.accounts_file = options.text("accounts_file");
+  return config;
 }
 
-Result<VdirAdapterConfig> VdirAdapterFactory::parse(const caf::StoreSettings& settings, const caf::AdapterEnv& env) {
-  CFX_RETURN_IF_ERROR(VdirAdapterFactory().validate(settings));
-  fs::path root(settings.options.at("root"));
+Result<VdirAdapterConfig> VdirAdapterFactory::resolve(VdirAdapterConfig config, const caf::StoreSettings& settings,
+                                                      const caf::AdapterEnv& env) {
+  fs::path root(config.root);
   if (root.is_relative()) root = fs::path(env.data_dir) / root;
   std::error_code ec;
   fs::path absolute = fs::absolute(root, ec);
@@ -406,17 +407,16 @@ Result<VdirAdapterConfig> VdirAdapterFactory::parse(const caf::StoreSettings& se
   }
   std::string normal = absolute.lexically_normal().string();
   while (normal.size() > 1 && normal.back() == '/') normal.pop_back();
-  VdirAdapterConfig config;
   config.root = normal;
-  config.extension = vdir_extension(settings.content_type);
   config.tracker_file = (fs::path(env.data_dir) / ("vdir-" + settings.name + ".db")).lexically_normal().string();
-  config.accounts_file = caf::BackendAccounts::configured_path(settings, env);
+  config.accounts_file = caf::BackendAccounts::configured_path(config.accounts_file, env);
   return config;
 }
 
-Result<std::shared_ptr<caf::ContentAdapter>> VdirAdapterFactory::create(const caf::StoreSettings& settings,
-                                                                        const caf::AdapterEnv& env) {
-  auto config = parse(settings, env);
+Result<std::shared_ptr<caf::ContentAdapter>> VdirAdapterFactory::make(VdirAdapterConfig parsed,
+                                                                      const caf::StoreSettings& settings,
+                                                                      const caf::AdapterEnv& env) {
+  auto config = resolve(std::move(parsed), settings, env);
   if (!config) return config.error();
   std::error_code ec;
   for (const fs::path& dir : {fs::path(config->root), fs::path(config->tracker_file).parent_path()}) {
@@ -434,8 +434,10 @@ Result<std::shared_ptr<caf::ContentAdapter>> VdirAdapterFactory::create(const ca
   return std::shared_ptr<caf::ContentAdapter>(std::move(*adapter));
 }
 
-std::vector<Status> VdirAdapterFactory::check(const caf::StoreSettings& settings, const caf::AdapterEnv& env) const {
-  auto config = parse(settings, env);
+std::vector<Status> VdirAdapterFactory::check_config(const VdirAdapterConfig& parsed,
+                                                     const caf::StoreSettings& settings,
+                                                     const caf::AdapterEnv& env) const {
+  auto config = resolve(parsed, settings, env);
   if (!config) return {config.error()};
   const std::string key = "stores." + settings.name + ".";
   std::vector<Status> found;

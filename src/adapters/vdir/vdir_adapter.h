@@ -42,12 +42,14 @@
 #include "caf/backend_registry.h"
 #include "caf/content_adapter.h"
 #include "caf/revision_tracker.h"
+#include "caf/typed_adapter_factory.h"
 
 namespace conflux::adapters {
 
-// The store section, validated (see VdirAdapterFactory::validate).
+// The store section (VdirAdapterFactory::parse); the paths are made absolute
+// and tracker_file set by VdirAdapterFactory::resolve.
 struct VdirAdapterConfig {
-  std::string root;           // absolute directory holding <user>/<database>/
+  std::string root;           // directory holding <user>/<database>/
   std::string extension;      // of the item files, from the content type: ".vcf"
   std::string tracker_file;   // absolute path of the RevisionTracker state
   std::string accounts_file;  // caf::BackendAccounts of this back end; empty: Conflux's accounts
@@ -129,23 +131,28 @@ class VdirAdapter final : public caf::ContentAdapter {
 // Adapter kind "vdir". Options: `root` (required; relative paths are relative
 // to the data directory), `accounts_file` (optional, see caf/backend_accounts.h).
 // The store's content_type picks the extension.
-class VdirAdapterFactory final : public caf::AdapterFactory {
+class VdirAdapterFactory final : public caf::TypedAdapterFactory<VdirAdapterConfig> {
  public:
   static constexpr const char* kKind = "vdir";
 
   std::string kind() const override { return kKind; }
-  // kInvalidArgument naming the key: "stores.<name>.<key>: ...".
-  Status validate(const caf::StoreSettings& settings) const override;
+
+  // `config` with its paths made absolute against env.data_dir and its tracker file named.
+  static Result<VdirAdapterConfig> resolve(VdirAdapterConfig config, const caf::StoreSettings& settings,
+                                           const caf::AdapterEnv& env);
+
+ protected:
+  Result<caf::OptionKeys> keys(const caf::StoreSettings& settings) const override;
+  // The content type must have a vdir extension, the store name be usable as a directory.
+  Result<VdirAdapterConfig> read(const caf::CheckedOptions& options, const caf::StoreSettings& settings) const override;
   // Creates the root directory when missing, then opens the adapter.
-  Result<std::shared_ptr<caf::ContentAdapter>> create(const caf::StoreSettings& settings,
-                                                      const caf::AdapterEnv& env) override;
+  Result<std::shared_ptr<caf::ContentAdapter>> make(VdirAdapterConfig config, const caf::StoreSettings& settings,
+                                                    const caf::AdapterEnv& env) override;
   // `conflux doctor`: the root is an existing directory this user may write
   // (create() would make a missing one, hiding a mistyped path), and the
   // accounts file is readable.
-  std::vector<Status> check(const caf::StoreSettings& settings, const caf::AdapterEnv& env) const override;
-
-  // The validated section, with paths made absolute against env.data_dir.
-  static Result<VdirAdapterConfig> parse(const caf::StoreSettings& settings, const caf::AdapterEnv& env);
+  std::vector<Status> check_config(const VdirAdapterConfig& config, const caf::StoreSettings& settings,
+                                   const caf::AdapterEnv& env) const override;
 };
 
 }  // namespace conflux::adapters

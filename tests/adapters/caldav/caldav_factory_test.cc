@@ -6,7 +6,7 @@
 namespace conflux::adapters {
 namespace {
 
-caf::StoreSettings settings(std::map<std::string, std::string> options, std::string type = "text/vcard") {
+caf::StoreSettings settings(caf::StoreOptions options, std::string type = "text/vcard") {
   caf::StoreSettings s;
   s.name = "contacts";
   s.adapter = "caldav";
@@ -26,7 +26,7 @@ TEST(CaldavFactory, AcceptsACollectionUrlOrABaseUrl) {
   EXPECT_EQ(error_of(settings({{"url", "https://dav.example.org/"}, {"collection", "work"}})), "");
   EXPECT_EQ(error_of(settings({{"url", "https://dav.example.org/"},
                                {"component", "VTODO"},
-                               {"multiget_batch", "10"},
+                               {"multiget_batch", int64_t{10}},
                                {"server_quirks", "radicale"}},
                               "text/calendar")),
             "");
@@ -40,11 +40,16 @@ TEST(CaldavFactory, NamesTheBadKey) {
   EXPECT_NE(error_of(settings({{"url", "ftp://a/"}})).find("stores.contacts.url: must be an http"), std::string::npos);
   EXPECT_NE(error_of(settings({{"url", "http://a/"}, {"component", "VTODO"}})).find("only for content_type"),
             std::string::npos);
-  EXPECT_NE(
-      error_of(settings({{"url", "http://a/"}, {"component", "VJOURNAL"}}, "text/calendar")).find("VEVENT or VTODO"),
-      std::string::npos);
-  EXPECT_NE(error_of(settings({{"url", "http://a/"}, {"multiget_batch", "0"}})).find("multiget_batch"),
+  EXPECT_NE(error_of(settings({{"url", "http://a/"}, {"component", "VJOURNAL"}}, "text/calendar"))
+                .find("one of VEVENT, VTODO"),
             std::string::npos);
+  EXPECT_EQ(error_of(settings({{"url", "http://a/"}, {"multiget_batch", int64_t{0}}})),
+            "stores.contacts.multiget_batch: must be an integer from 1 to 1000");
+  // A number in quotes is text, not a number: refused with the key named.
+  EXPECT_EQ(error_of(settings({{"url", "http://a/"}, {"multiget_batch", "ten"}})),
+            "stores.contacts.multiget_batch: must be an integer from 1 to 1000");
+  EXPECT_EQ(error_of(settings({{"url", "http://a/"}, {"timeout_seconds", "30"}})),
+            "stores.contacts.timeout_seconds: must be an integer from 1 to 3600");
   EXPECT_NE(error_of(settings({{"url", "http://a/"}, {"server_quirks", "exchange"}})).find("radicale"),
             std::string::npos);
   EXPECT_NE(error_of(settings({{"url", "http://a/"}, {"colour", "red"}})).find("stores.contacts.colour: unknown"),

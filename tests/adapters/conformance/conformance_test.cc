@@ -60,7 +60,7 @@ class SqliteTarget final : public Target {
   ~SqliteTarget() override { (void)bring_up(); }
   Result<std::shared_ptr<caf::ContentAdapter>> open() override { return factory_.create(settings_, {dir_}); }
   Status take_down() override {
-    if (sqlite3_open(settings_.options["file"].c_str(), &locker_) != SQLITE_OK ||
+    if (sqlite3_open(std::get<std::string>(settings_.options["file"]).c_str(), &locker_) != SQLITE_OK ||
         sqlite3_exec(locker_, "BEGIN EXCLUSIVE", nullptr, nullptr, nullptr) != SQLITE_OK) {
       return Status::internal(std::string("cannot lock the file: ") + sqlite3_errmsg(locker_));
     }
@@ -142,7 +142,7 @@ class PostgresqlTarget final : public Target {
     }
     settings_.options = {{"connection", *uri},         {"table", "people"},        {"key", "id"},
                          {"owner", "owner"},           {"field_family", "family"}, {"field_given", "given"},
-                         {"field_tel_cell", "mobile"}, {"field_note", "note"},     {"install_triggers", "true"}};
+                         {"field_tel_cell", "mobile"}, {"field_note", "note"},     {"install_triggers", true}};
   }
   ~PostgresqlTarget() override { (void)bring_up(); }
   Result<std::shared_ptr<caf::ContentAdapter>> open() override { return open_in(dir_ + "/main"); }

@@ -56,7 +56,7 @@ TEST(PluginLoader, RefusesAMissingFile) {
   EXPECT_NE(why.find("cannot be loaded"), std::string::npos) << why;
 }
 
-caf::StoreSettings store_with(std::map<std::string, std::string> options) {
+caf::StoreSettings store_with(caf::StoreOptions options) {
   caf::StoreSettings s;
   s.name = "contacts";
   s.adapter = "plugin";
@@ -65,10 +65,46 @@ caf::StoreSettings store_with(std::map<std::string, std::string> options) {
   return s;
 }
 
+// A store of capacity 1: `user`'s first item fits, the second does not.
+void expect_room_for_one_item(caf::ContentAdapter& adapter, const std::string& user) {
+  caf::StoreRef store{UserId(user), "contacts", caf::Token{"", UserId(user), {}}};
+  auto one_card = [&] {
+    std::vector<caf::SyncObj> batch(1);
+    batch[0].user = store.user;
+    batch[0].database = "contacts";
+    batch[0].content_type = "text/vcard";
+    batch[0].raw = "BEGIN:VCARD\r\nEND:VCARD\r\n";
+    return batch;
+  };
+  EXPECT_TRUE(adapter.apply(store, one_card())[0].status.is_ok());
+  EXPECT_EQ(adapter.apply(store, one_card())[0].status.code(), StatusCode::kResourceExhausted);
+}
+
 TEST(PluginFactory, RefusesAKeyThePluginDoesNotKnowListingThoseItDoes) {
   PluginAdapterFactory factory;
   Status st = factory.validate(store_with({{"plugin", plugin("memory_plugin")}, {"colour", "blue"}}));
-  EXPECT_EQ(st.message(), "stores.contacts.colour: plugin memory has no such key (it knows: down_file, capacity)");
+  EXPECT_EQ(
+      st.message(),
+      "stores.contacts.colour: unknown key for plugin memory (its keys: plugin, plugin_dir, down_file, capacity)");
+}
+
+TEST(PluginFactory, TypedValuesReachThePluginAsTheirText) {
+  test::TempDir dir;
+  PluginAdapterFactory factory;
+  // capacity = 1 written as a TOML integer: the plugin reads "1" and the second item does not fit.
+  auto created = factory.create(store_with({{"plugin", plugin("memory_plugin")}, {"capacity", int64_t{1}}}),
+                                {dir.path().string()});
+  ASSERT_TRUE(created.has_value()) << created.error().to_string();
+  // Another user than ThePluginsOwnKeysReachIt's: the memory plugin keeps items per process.
+  expect_room_for_one_item(**created, "bea");
+}
+
+TEST(PluginFactory, TheLoadersOwnKeysAreChecked) {
+  PluginAdapterFactory factory;
+  EXPECT_EQ(factory.validate(store_with({})).message(),
+            "stores.contacts.plugin: missing (adapter plugin needs the plugin's .so)");
+  EXPECT_EQ(factory.validate(store_with({{"plugin", int64_t{3}}})).message(),
+            "stores.contacts.plugin: must be a non-empty string");
 }
 
 TEST(PluginFactory, ThePluginsOwnErrorNamesItsKey) {
@@ -87,18 +123,8 @@ TEST(PluginFactory, ThePluginsOwnKeysReachIt) {
   auto created =
       factory.create(store_with({{"plugin", plugin("memory_plugin")}, {"capacity", "1"}}), {dir.path().string()});
   ASSERT_TRUE(created.has_value()) << created.error().to_string();
-  caf::StoreRef store{UserId("ann"), "contacts", caf::Token{"", UserId("ann"), {}}};
-  auto make = [&] {
-    std::vector<caf::SyncObj> batch(1);
-    batch[0].user = store.user;
-    batch[0].database = "contacts";
-    batch[0].content_type = "text/vcard";
-    batch[0].raw = "BEGIN:VCARD\r\nEND:VCARD\r\n";
-    return batch;
-  };
-  EXPECT_TRUE((*created)->apply(store, make())[0].status.is_ok());
-  // capacity = 1 reached the plugin: the second item does not fit.
-  EXPECT_EQ((*created)->apply(store, make())[0].status.code(), StatusCode::kResourceExhausted);
+  // capacity = 1 reached the plugin.
+  expect_room_for_one_item(**created, "ann");
 }
 
 TEST(PluginFactory, ABareNameIsLookedUpInPluginDir) {

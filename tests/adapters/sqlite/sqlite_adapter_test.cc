@@ -23,7 +23,7 @@ using caf::SyncObj;
 
 using conflux::test::TempDir;
 
-caf::StoreSettings settings(const std::string& name, std::map<std::string, std::string> options = {}) {
+caf::StoreSettings settings(const std::string& name, caf::StoreOptions options = {}) {
   caf::StoreSettings s;
   s.name = name;
   s.adapter = "sqlite";
@@ -79,7 +79,7 @@ class SqliteAdapterTest : public ::testing::Test {
     contacts_ = make("contacts");
   }
 
-  std::shared_ptr<caf::ContentAdapter> make(const std::string& name, std::map<std::string, std::string> options = {}) {
+  std::shared_ptr<caf::ContentAdapter> make(const std::string& name, caf::StoreOptions options = {}) {
     auto adapter = factory_.create(settings(name, std::move(options)), env_);
     EXPECT_TRUE(adapter) << adapter.error().to_string();
     return adapter ? *adapter : nullptr;
@@ -470,7 +470,10 @@ TEST_F(SqliteAdapterTest, FactoryValidatesItsSection) {
 
   Status empty = factory_.validate(settings("notes", {{"file", ""}}));
   EXPECT_EQ(empty.code(), StatusCode::kInvalidArgument);
-  EXPECT_EQ(empty.message().rfind("stores.notes.file:", 0), 0u) << empty.message();
+  EXPECT_EQ(empty.message(), "stores.notes.file: must be a non-empty string");
+  // A number where the path belongs is refused, not read as its text.
+  EXPECT_EQ(factory_.validate(settings("notes", {{"file", int64_t{7}}})).message(),
+            "stores.notes.file: must be a non-empty string");
 
   auto created = factory_.create(settings("contacts", {{"colour", "blue"}}), env_);
   ASSERT_FALSE(created);
@@ -478,14 +481,19 @@ TEST_F(SqliteAdapterTest, FactoryValidatesItsSection) {
 }
 
 TEST_F(SqliteAdapterTest, FileOptionResolvesAgainstDataDir) {
-  auto relative = SqliteAdapterFactory::parse(settings("c", {{"file", "sub/dir/x.db"}}), env_);
+  auto resolved = [&](const caf::StoreSettings& s) {
+    auto parsed = factory_.parse(s);
+    EXPECT_TRUE(parsed) << parsed.error().message();
+    return parsed ? SqliteAdapterFactory::resolve(*parsed, s, env_) : parsed;
+  };
+  auto relative = resolved(settings("c", {{"file", "sub/dir/x.db"}}));
   ASSERT_TRUE(relative);
   EXPECT_EQ(relative->file, (dir_.path() / "sub/dir/x.db").string());
-  auto fallback = SqliteAdapterFactory::parse(settings("c"), env_);
+  auto fallback = resolved(settings("c"));
   ASSERT_TRUE(fallback);
   EXPECT_EQ(fallback->file, (dir_.path() / "items.db").string());
   const std::string absolute = (dir_.path() / "elsewhere" / "abs.db").string();
-  EXPECT_EQ(SqliteAdapterFactory::parse(settings("c", {{"file", absolute}}), env_)->file, absolute);
+  EXPECT_EQ(resolved(settings("c", {{"file", absolute}}))->file, absolute);
 
   // create() makes the parent directories.
   auto nested = make("nested", {{"file", "sub/dir/x.db"}});

@@ -27,7 +27,7 @@ const char* const kCard = "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Anna\r\nN:;Anna;;;\r
 
 using conflux::test::TempDir;
 
-caf::StoreSettings settings(const std::string& name, std::map<std::string, std::string> options,
+caf::StoreSettings settings(const std::string& name, caf::StoreOptions options,
                             const std::string& type = "text/vcard") {
   caf::StoreSettings s;
   s.name = name;
@@ -75,7 +75,7 @@ class VdirAdapterTest : public ::testing::Test {
     contacts_ = make("contacts", {{"root", "vdir"}});
   }
 
-  std::shared_ptr<caf::ContentAdapter> make(const std::string& name, std::map<std::string, std::string> options,
+  std::shared_ptr<caf::ContentAdapter> make(const std::string& name, caf::StoreOptions options,
                                             const std::string& type = "text/vcard") {
     auto adapter = factory_.create(settings(name, std::move(options), type), env_);
     EXPECT_TRUE(adapter) << adapter.error().to_string();
