@@ -36,6 +36,7 @@ void ItemIndex::fold_in(caf::ChangeSet&& changes) {
     if (obj.action != caf::Action::kDelete) insert(std::move(obj));
   }
   anchor_ = std::move(changes.anchor);
+  remembered_.clear();
 }
 
 void ItemIndex::insert(caf::SyncObj&& obj) {
@@ -68,7 +69,13 @@ void ItemIndex::erase(const std::string& guid) {
 }
 
 void ItemIndex::index_identities(const std::string& guid, Entry& entry) {
-  entry.identities = identities_of(entry.obj.raw, entry.obj.content_type);
+  auto known = remembered_.find(entry.obj.raw);
+  if (known != remembered_.end()) {
+    entry.identities = std::move(known->second);
+    remembered_.erase(known);
+  } else {
+    entry.identities = identities_of(entry.obj.raw, entry.obj.content_type);
+  }
   for (const std::string& key : entry.identities) by_identity_.emplace(key, guid);
 }
 
@@ -99,6 +106,10 @@ std::vector<std::string> ItemIndex::with_identities(const std::vector<std::strin
   return guids;
 }
 
+void ItemIndex::remember_identities(const std::string& raw, std::vector<std::string> keys) {
+  remembered_.insert_or_assign(raw, std::move(keys));
+}
+
 DuplicateMatcher::DuplicateMatcher(ItemIndex index, std::set<std::string>& claimed)
     : index_(std::move(index)), claimed_(claimed) {}
 
@@ -110,8 +121,11 @@ std::optional<DuplicateMatcher::Match> DuplicateMatcher::match(const std::string
     return Match{guid, true, {}};
   }
 
-  const std::vector<std::string> keys = identities_of(raw, content_type);
-  if (keys.empty()) return std::nullopt;
+  std::vector<std::string> keys = identities_of(raw, content_type);
+  if (keys.empty()) {
+    index_.remember_identities(raw, std::move(keys));
+    return std::nullopt;
+  }
   // The first server item sharing any of the client item's identities.
   for (const std::string& guid : index_.with_identities(keys)) {
     if (claimed_.count(guid)) continue;
@@ -131,6 +145,7 @@ std::optional<DuplicateMatcher::Match> DuplicateMatcher::match(const std::string
     claim(m.guid);
     return m;
   }
+  index_.remember_identities(raw, std::move(keys));
   return std::nullopt;
 }
 

@@ -46,6 +46,9 @@ class ItemIndex {
   std::vector<std::string> with_bytes(const std::string& raw) const;
   // GUIDs of the items sharing one of `keys`, the first key's first.
   std::vector<std::string> with_identities(const std::vector<std::string>& keys);
+  // The identity keys of a client item that matched nothing: written, it
+  // comes back in the next fold_in, and is not parsed again then.
+  void remember_identities(const std::string& raw, std::vector<std::string> keys);
 
  private:
   struct Entry {
@@ -61,6 +64,7 @@ class ItemIndex {
   std::unordered_multimap<size_t, std::string> by_raw_hash_;  // hash of the bytes → GUID
   bool identities_indexed_ = false;                           // parsed lazily: most slow syncs match by bytes
   std::multimap<std::string, std::string> by_identity_;
+  std::unordered_map<std::string, std::vector<std::string>> remembered_;  // bytes → identity keys, until fold_in
 };
 
 class DuplicateMatcher {

@@ -142,6 +142,26 @@ TEST(ItemIndexTest, FoldsInChangesSinceItsAnchor) {
   EXPECT_FALSE(old->identical);
 }
 
+// A client item that matched nothing is written and comes back in the next
+// fold_in with the identity keys its match computed: it matches by identity
+// in the next message like any other item.
+TEST(ItemIndexTest, AWrittenClientItemMatchesByIdentityInTheNextMessage) {
+  std::set<std::string> claimed;
+  const std::string eve = card("Eve Arden", "EMAIL:eve@example.org\r\n");
+  ItemIndex index({stored("c0", "text/vcard", card("Dee Dee", "EMAIL:dee@example.org\r\n"))}, Anchor("1"));
+  {
+    DuplicateMatcher first(std::move(index), claimed);
+    EXPECT_FALSE(first.match(eve, "text/vcard").has_value());
+    index = std::move(first).release();
+  }
+  index.fold_in(changes({stored("c5", "text/vcard", eve)}, "2"));
+  DuplicateMatcher second(std::move(index), claimed);
+  auto m = second.match(card("Eve Arden", "EMAIL:eve@example.org\r\nNOTE:new\r\n"), "text/vcard");
+  ASSERT_TRUE(m.has_value());
+  EXPECT_EQ(m->guid, "c5");
+  EXPECT_FALSE(second.match(card("Dee Dee", "EMAIL:other@example.org\r\n"), "text/vcard").has_value());
+}
+
 TEST(ItemIndexTest, BytesOfAnEditedItemNoLongerMatchButItsNewBytesDo) {
   ItemIndex index({stored("n1", "text/plain", "milk\n")}, Anchor("1"));
   caf::SyncObj edit = stored("n1", "text/plain", "eggs\n");
