@@ -729,6 +729,10 @@ def main():
     ap.add_argument("--pg-backend", action="store_true",
                     help="also Conflux with the contacts in a CRM-like table "
                     "of a throw-away PostgreSQL 15 (adapter postgresql)")
+    ap.add_argument("--baseline", metavar="BIN",
+                    help="also this other conflux binary (say, built from "
+                    "the commit before a change), as conflux-baseline, "
+                    "interleaved with the first: before and after in one run")
     ap.add_argument("--keep", action="store_true",
                     help="keep the work directory (logs, data)")
     args = ap.parse_args()
@@ -745,6 +749,9 @@ def main():
     sizes = sorted(len(t.encode()) for _, t in items)
 
     servers = [("conflux", lambda root: Conflux(args.conflux, root))]
+    if args.baseline:
+        servers.append(("conflux-baseline",
+                        lambda root: Conflux(args.baseline, root)))
     if args.pg_store:
         os.environ["PG_TEST_FSYNC"] = "on"
         pg = pg_server.shared()

@@ -92,21 +92,6 @@ struct SyncEngine::MessageRun::ClientBatch {
 
 namespace {
 
-// In a slow sync the client sends everything it has; items it already
-// holds in the server's version must not be written again, and items the
-// server has under another id must be matched, not doubled.
-std::vector<caf::SyncObj> slow_sync_candidates(caf::CafInterface& caf, const caf::StoreRef& where,
-                                               const DatastoreState& ds, const std::string& session, bool rerun) {
-  if (!ds.sends_everything() && !rerun && !ds.resumed) return {};
-  auto all = caf.search(where, caf::Query{});
-  if (!all) {
-    logger("engine")->warn("session {} datastore {}: reading items for matching failed: {}", session, ds.server_uri,
-                           all.error().to_string());
-    return {};
-  }
-  return std::move(*all);
-}
-
 std::unordered_map<std::string, Anchor> server_revisions(caf::CafInterface& caf, const caf::StoreRef& where,
                                                          const DatastoreState& ds, const MapIndex& map,
                                                          const std::vector<const Command*>& changes,
@@ -147,8 +132,7 @@ Status SyncEngine::MessageRun::apply_client_changes(DatastoreState& ds, const st
                     where,
                     std::move(map),
                     load_device_formats(engine_.state_, engine_.stores_, key, ds.client_uri, session_.key.str()),
-                    DuplicateMatcher(slow_sync_candidates(engine_.caf_, where, ds, session_.key.str(), rerun_),
-                                     ds.slow_claimed_guids),
+                    DuplicateMatcher(matching_index(ds, where), ds.slow_claimed_guids),
                     std::move(current),
                     policy_for(ds.server_uri)};
 
@@ -177,7 +161,49 @@ Status SyncEngine::MessageRun::apply_client_changes(DatastoreState& ds, const st
     results = engine_.caf_.apply(where, std::move(writes));
     CFX_RETURN_IF_ERROR(settle_lost_races(batch, plans, actions, written, results));
   }
+  ItemIndex index = std::move(batch.matcher).release();
+  // Read from the store: right as of its anchor whatever this batch did.
+  if (!index.anchor().empty()) engine_.match_indexes_.put(match_index_key(ds), std::move(index));
   return answer_client_items(batch, plans, actions, written, results, before);
+}
+
+std::string SyncEngine::MessageRun::match_index_key(const DatastoreState& ds) const {
+  return session_.key.str() + "\n" + ds.server_uri;
+}
+
+// In a slow sync the client sends everything it has; items it already
+// holds in the server's version must not be written again, and items the
+// server has under another id must be matched, not doubled. A rerun or
+// resumed sync matches its Adds too.
+//
+// The store is read whole once per session, not per message: the index this
+// node kept after the session's last message is brought up to date with the
+// store's changes since (its own writes and anyone else's). Chosen over an
+// index in the shared state store (10,000 items' match keys written back
+// after every message) and over a lookup by match key in the back ends
+// (each adapter would need one): correctness never depends on the kept
+// index, only cost does, since any node without it reads the store again.
+ItemIndex SyncEngine::MessageRun::matching_index(const DatastoreState& ds, const caf::StoreRef& where) {
+  if (!ds.sends_everything() && !rerun_ && !ds.resumed) return ItemIndex();
+  auto log = logger("engine");
+  if (std::optional<ItemIndex> kept = engine_.match_indexes_.take(match_index_key(ds))) {
+    auto changes = engine_.caf_.changes_since(where, kept->anchor());
+    if (changes) {
+      kept->fold_in(std::move(*changes));
+      return std::move(*kept);
+    }
+    log->info("session {} datastore {}: changes since the matching index's anchor {} unreadable, reading all: {}",
+              session_.key.str(), ds.server_uri, kept->anchor().str(), changes.error().to_string());
+  }
+  ItemIndex index;
+  auto all = engine_.caf_.changes_since(where, Anchor());
+  if (!all) {
+    log->warn("session {} datastore {}: reading items for matching failed: {}", session_.key.str(), ds.server_uri,
+              all.error().to_string());
+    return index;
+  }
+  index.fold_in(std::move(*all));
+  return index;
 }
 
 Status SyncEngine::MessageRun::settle_lost_races(ClientBatch& batch, std::vector<ItemPlan>& plans,

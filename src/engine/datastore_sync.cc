@@ -204,6 +204,8 @@ Status SyncEngine::MessageRun::prepare_server_changes(DatastoreState& ds) {
     ds.slow_seen_luids.clear();
     ds.slow_claimed_guids.clear();
   }
+  // The client's package is in: this session matches nothing more.
+  engine_.match_indexes_.take(match_index_key(ds));
   if (!ds.server_sends()) return Status::ok();
   auto entries = engine_.state_.map_entries(key);
   if (!entries) return entries.error();

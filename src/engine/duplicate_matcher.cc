@@ -1,5 +1,7 @@
 #include "engine/duplicate_matcher.h"
 
+#include <functional>
+
 #include "data/data_object.h"
 
 namespace conflux::engine {
@@ -24,52 +26,110 @@ std::vector<std::string> identities_of(const std::string& raw, const std::string
 
 }  // namespace
 
-DuplicateMatcher::DuplicateMatcher(std::vector<caf::SyncObj> items, const std::set<std::string>& claimed)
-    : claimed_(claimed) {
-  for (auto& obj : items) {
-    const std::string guid = obj.guid.str();
-    if (!claimed_.count(guid)) by_raw_.emplace(obj.raw, guid);
-    items_.emplace(guid, std::move(obj));
-  }
+ItemIndex::ItemIndex(std::vector<caf::SyncObj> items, Anchor anchor) : anchor_(std::move(anchor)) {
+  for (auto& obj : items) insert(std::move(obj));
 }
 
-const caf::SyncObj* DuplicateMatcher::item(const std::string& guid) const {
+void ItemIndex::fold_in(caf::ChangeSet&& changes) {
+  for (auto& obj : changes.changes) {
+    erase(obj.guid.str());
+    if (obj.action != caf::Action::kDelete) insert(std::move(obj));
+  }
+  anchor_ = std::move(changes.anchor);
+  remembered_.clear();
+}
+
+void ItemIndex::insert(caf::SyncObj&& obj) {
+  std::string guid = obj.guid.str();
+  by_raw_hash_.emplace(std::hash<std::string>{}(obj.raw), guid);
+  Entry& entry = items_.insert_or_assign(guid, Entry{std::move(obj), {}}).first->second;
+  if (identities_indexed_) index_identities(guid, entry);
+}
+
+void ItemIndex::erase(const std::string& guid) {
   auto it = items_.find(guid);
-  return it == items_.end() ? nullptr : &it->second;
-}
-
-void DuplicateMatcher::claim(const std::string& guid) { claimed_.insert(guid); }
-
-void DuplicateMatcher::index_identities() {
-  identities_indexed_ = true;
-  for (const auto& [guid, obj] : items_) {
-    if (claimed_.count(guid)) continue;
-    for (auto& key : identities_of(obj.raw, obj.content_type)) by_identity_.emplace(std::move(key), guid);
+  if (it == items_.end()) return;
+  auto [first, last] = by_raw_hash_.equal_range(std::hash<std::string>{}(it->second.obj.raw));
+  for (auto r = first; r != last; ++r) {
+    if (r->second == guid) {
+      by_raw_hash_.erase(r);
+      break;
+    }
   }
+  for (const std::string& key : it->second.identities) {
+    auto [lo, hi] = by_identity_.equal_range(key);
+    for (auto k = lo; k != hi; ++k) {
+      if (k->second == guid) {
+        by_identity_.erase(k);
+        break;
+      }
+    }
+  }
+  items_.erase(it);
 }
+
+void ItemIndex::index_identities(const std::string& guid, Entry& entry) {
+  auto known = remembered_.find(entry.obj.raw);
+  if (known != remembered_.end()) {
+    entry.identities = std::move(known->second);
+    remembered_.erase(known);
+  } else {
+    entry.identities = identities_of(entry.obj.raw, entry.obj.content_type);
+  }
+  for (const std::string& key : entry.identities) by_identity_.emplace(key, guid);
+}
+
+const caf::SyncObj* ItemIndex::item(const std::string& guid) const {
+  auto it = items_.find(guid);
+  return it == items_.end() ? nullptr : &it->second.obj;
+}
+
+std::vector<std::string> ItemIndex::with_bytes(const std::string& raw) const {
+  std::vector<std::string> guids;
+  auto [first, last] = by_raw_hash_.equal_range(std::hash<std::string>{}(raw));
+  for (auto it = first; it != last; ++it) {
+    if (items_.at(it->second).obj.raw == raw) guids.push_back(it->second);
+  }
+  return guids;
+}
+
+std::vector<std::string> ItemIndex::with_identities(const std::vector<std::string>& keys) {
+  if (!identities_indexed_) {
+    identities_indexed_ = true;
+    for (auto& [guid, entry] : items_) index_identities(guid, entry);
+  }
+  std::vector<std::string> guids;
+  for (const auto& key : keys) {
+    auto [lo, hi] = by_identity_.equal_range(key);
+    for (auto it = lo; it != hi; ++it) guids.push_back(it->second);
+  }
+  return guids;
+}
+
+void ItemIndex::remember_identities(const std::string& raw, std::vector<std::string> keys) {
+  remembered_.insert_or_assign(raw, std::move(keys));
+}
+
+DuplicateMatcher::DuplicateMatcher(ItemIndex index, std::set<std::string>& claimed)
+    : index_(std::move(index)), claimed_(claimed) {}
 
 std::optional<DuplicateMatcher::Match> DuplicateMatcher::match(const std::string& raw,
                                                                const std::string& content_type) {
-  auto [first, last] = by_raw_.equal_range(raw);
-  for (auto it = first; it != last; ++it) {
-    if (claimed_.count(it->second)) continue;
-    Match m{it->second, true, {}};
-    claim(m.guid);
-    return m;
+  for (const std::string& guid : index_.with_bytes(raw)) {
+    if (claimed_.count(guid)) continue;
+    claim(guid);
+    return Match{guid, true, {}};
   }
 
-  const std::vector<std::string> keys = identities_of(raw, content_type);
-  if (keys.empty()) return std::nullopt;
-  if (!identities_indexed_) index_identities();
-  // The first server item sharing any of the client item's identities.
-  std::vector<std::string> candidates;
-  for (const auto& key : keys) {
-    auto [lo, hi] = by_identity_.equal_range(key);
-    for (auto it = lo; it != hi; ++it) candidates.push_back(it->second);
+  std::vector<std::string> keys = identities_of(raw, content_type);
+  if (keys.empty()) {
+    index_.remember_identities(raw, std::move(keys));
+    return std::nullopt;
   }
-  for (const std::string& guid : candidates) {
+  // The first server item sharing any of the client item's identities.
+  for (const std::string& guid : index_.with_identities(keys)) {
     if (claimed_.count(guid)) continue;
-    const caf::SyncObj& server = items_.at(guid);
+    const caf::SyncObj& server = *index_.item(guid);
     auto server_format = format_of(server.content_type);
     auto client_format = format_of(content_type);
     if (!server_format || !client_format) continue;
@@ -85,7 +145,26 @@ std::optional<DuplicateMatcher::Match> DuplicateMatcher::match(const std::string
     claim(m.guid);
     return m;
   }
+  index_.remember_identities(raw, std::move(keys));
   return std::nullopt;
+}
+
+std::optional<ItemIndex> ItemIndexCache::take(const std::string& key) {
+  std::lock_guard guard(mutex_);
+  for (auto it = entries_.begin(); it != entries_.end(); ++it) {
+    if (it->first != key) continue;
+    ItemIndex index = std::move(it->second);
+    entries_.erase(it);
+    return index;
+  }
+  return std::nullopt;
+}
+
+void ItemIndexCache::put(const std::string& key, ItemIndex index) {
+  if (capacity_ == 0) return;
+  std::lock_guard guard(mutex_);
+  entries_.emplace_front(key, std::move(index));
+  while (entries_.size() > capacity_) entries_.pop_back();
 }
 
 }  // namespace conflux::engine

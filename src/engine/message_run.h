@@ -245,6 +245,12 @@ class SyncEngine::MessageRun {
   // Applies Add/Replace/Delete commands of one client Sync as one CAF batch
   // and answers each item.
   Status apply_client_changes(DatastoreState& ds, const std::vector<const protocol::Command*>& changes);
+  // The store's items for duplicate matching, when this Sync needs them
+  // (slow sync, rerun, resumed sync); an empty index otherwise or when the
+  // store cannot be read.
+  ItemIndex matching_index(const DatastoreState& ds, const caf::StoreRef& where);
+  // Where this node keeps the session's index of `ds` between messages.
+  std::string match_index_key(const DatastoreState& ds) const;
   // Decides what to do with one item of `cmd` (after its chunks are in).
   Result<ItemPlan> classify_item(ClientBatch& batch, const protocol::Command& cmd, const protocol::Item& incoming);
   // The plan for a Replace or Delete of an item the server changed too.

@@ -25,6 +25,7 @@
 #include "common/metrics.h"
 #include "engine/auth_nonces.h"
 #include "engine/device_quirks.h"
+#include "engine/duplicate_matcher.h"
 #include "engine/login_throttle.h"
 #include "engine/session_ids.h"
 #include "engine/session_state.h"
@@ -157,6 +158,9 @@ class SyncEngine {
   ChallengeNonces nonces_;
   mutable std::mutex policies_mutex_;
   std::map<std::string, caf::ConflictPolicy> conflict_policies_;  // by datastore; guarded by policies_mutex_
+  // Slow syncs' item indexes between messages (engine/duplicate_matcher.h):
+  // a few sessions at once, each index about the size of its store.
+  ItemIndexCache match_indexes_{4};
 };
 
 }  // namespace conflux::engine

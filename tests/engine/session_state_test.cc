@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+
 #include <string>
 
 namespace conflux::engine {
@@ -78,6 +80,7 @@ void expect_same(const DatastoreState& a, const DatastoreState& b) {
   EXPECT_EQ(a.client_sync_seen, b.client_sync_seen);
   EXPECT_EQ(a.server_sync_sent, b.server_sync_sent);
   EXPECT_EQ(a.slow_seen_luids, b.slow_seen_luids);
+  EXPECT_EQ(a.slow_claimed_guids, b.slow_claimed_guids);
   ASSERT_EQ(a.outgoing.size(), b.outgoing.size());
   for (size_t i = 0; i < a.outgoing.size(); ++i) {
     EXPECT_EQ(a.outgoing[i].kind, b.outgoing[i].kind);
@@ -217,12 +220,58 @@ TEST(SessionStateTest, RejectsWrongFieldTypes) {
   SessionState out;
   EXPECT_FALSE(deserialize(blob, out));
 
+  // A packed record with a field missing, or one not ended.
   std::string bad_outgoing = serialize(full_state());
-  const std::string outgoing = "\"outgoing\":[";
+  const std::string outgoing = "\"outgoing\":\"";
   pos = bad_outgoing.find(outgoing);
   ASSERT_NE(pos, std::string::npos);
-  bad_outgoing.insert(pos + outgoing.size(), "[3],");
+  bad_outgoing.insert(pos + outgoing.size(), "3\\n");
   EXPECT_FALSE(deserialize(bad_outgoing, out));
+  std::string unended = serialize(full_state());
+  const std::string seen = "\"slow_seen\":\"1\\n2\\n3\\n\"";
+  pos = unended.find(seen);
+  ASSERT_NE(pos, std::string::npos) << unended;
+  unended.replace(pos, seen.size(), "\"slow_seen\":\"1\\n2\"");
+  ASSERT_TRUE(nlohmann::json::accept(unended));
+  EXPECT_FALSE(deserialize(unended, out)) << unended;
+}
+
+// Issue #20 item 6: the collections that grow with the store are packed into
+// one string each; ids from devices may hold the separators.
+TEST(SessionStateTest, PackedCollectionsKeepSeparatorsAndEmptyIds) {
+  SessionState in = full_state();
+  DatastoreState& d = in.datastores[0];
+  d.slow_seen_luids = {"a\tb", "c\nd", "e\\f", "", "\\n", "tail\\"};
+  d.slow_claimed_guids = {"g1", "g\t2"};
+  d.outgoing.push_back(Outgoing{CommandKind::kReplace, Guid("g\\9"), Luid("x\ty\n")});
+  d.awaiting_map["g\n"] = Anchor("1\t2");
+  d.awaiting_map[""] = Anchor();
+  SessionState out;
+  ASSERT_TRUE(deserialize(serialize(in), out));
+  ASSERT_EQ(out.datastores.size(), 2u);
+  expect_same(in.datastores[0], out.datastores[0]);
+  expect_same(in.datastores[1], out.datastores[1]);
+}
+
+// Sessions saved before the packing (one JSON value per item) still load:
+// a node upgraded mid-session picks them up.
+TEST(SessionStateTest, ReadsCollectionsSavedAsJsonArrays) {
+  const SessionState in = full_state();
+  nlohmann::json j = nlohmann::json::parse(serialize(in));
+  nlohmann::json& d = j["datastores"][0];
+  d["slow_seen"] = in.datastores[0].slow_seen_luids;
+  d["slow_claimed"] = nlohmann::json::array({"g8"});
+  nlohmann::json outgoing = nlohmann::json::array();
+  for (const auto& o : in.datastores[0].outgoing) {
+    outgoing.push_back({static_cast<int>(o.kind), o.guid.str(), o.luid.str()});
+  }
+  d["outgoing"] = outgoing;
+  d["awaiting_map"] = {{"g4", "97"}};
+  SessionState out;
+  ASSERT_TRUE(deserialize(j.dump(), out));
+  SessionState expected = in;
+  expected.datastores[0].slow_claimed_guids = {"g8"};
+  expect_same(expected.datastores[0], out.datastores[0]);
 }
 
 // The key of a command awaiting its Status is "MsgID:CmdID"; a saved session

@@ -652,6 +652,58 @@ TEST_F(SyncEngineTest, SlowSyncAfterDeviceRestoreWithNewLuidsMatchesInsteadOfDou
   EXPECT_EQ(a.items().size(), 3u);
 }
 
+// Issue #20 item 6: a node keeps a slow sync's item index between the
+// client's messages and catches it up with the store's changes, so matching
+// must see what another device did in between; and the claims live in the
+// session, so another node (a restart here) keeps them.
+TEST_F(SyncEngineTest, SlowSyncAcrossMessagesAndNodesSeesOthersChangesAndKeepsClaims) {
+  options_.server_secret = std::string(32, 'n');  // nodes share it
+  restart_engine();
+  Device w(*engine_, "IMEI:W");
+  w.add(vcard("Ann"));
+  const std::string cy = w.add(vcard("Cy"));
+  ASSERT_TRUE(w.sync(201).completed);
+  auto add = [](const std::string& luid, const std::string& name) {
+    return change(CommandKind::kAdd, luid, vcard(name));
+  };
+  Device c(*engine_, "IMEI:C");
+  c.start_session();
+  ASSERT_TRUE(c.send({alert(201, "contacts", std::nullopt, "c-1")}, /*final=*/true, /*with_cred=*/true));
+  ASSERT_TRUE(c.send({sync_cmd("contacts", {add("L1", "Ann")})}, /*final=*/false));
+  EXPECT_EQ(server_items(), 2u) << "Ann matched";
+
+  // Between C's messages W adds Ben and deletes Cy.
+  w.add(vcard("Ben"));
+  w.remove(cy);
+  ASSERT_TRUE(w.sync().completed);
+  ASSERT_EQ(server_items(), 2u);
+
+  // Ben matches the item W added; Ann is claimed by L1 (a second Ann is
+  // another item); Cy is gone from the store, so it is added again.
+  ASSERT_TRUE(c.send({sync_cmd("contacts", {add("L2", "Ben"), add("L3", "Ann"), add("L5", "Cy")})}, false));
+  EXPECT_EQ(server_items(), 4u);
+
+  // Another node serves the rest: Ben was claimed by L2 on the first.
+  restart_engine();
+  auto out = c.send({sync_cmd("contacts", {add("L4", "Ben")})}, /*final=*/true);
+  ASSERT_TRUE(out);
+  EXPECT_TRUE(conflux::test::find_command(out->reply, CommandKind::kSync) == nullptr ||
+              conflux::test::find_command(out->reply, CommandKind::kSync)->children.empty())
+      << "every server item was matched to one of C's";
+  out = c.send({}, /*final=*/true);
+  ASSERT_TRUE(out);
+  EXPECT_TRUE(out->session_ended);
+  EXPECT_EQ(server_items(), 5u);
+  const std::vector<std::string> expected = {vcard("Ann"), vcard("Ann"), vcard("Ben"), vcard("Ben"), vcard("Cy")};
+  EXPECT_EQ(sorted_server(), expected);
+  auto map = state_.map_entries(DeviceStore{UserId("alice"), DeviceId("IMEI:C"), "contacts"});
+  ASSERT_TRUE(map);
+  std::set<std::string> mapped_guids;
+  for (const auto& e : *map) mapped_guids.insert(e.guid.str());
+  EXPECT_EQ(map->size(), 5u);
+  EXPECT_EQ(mapped_guids.size(), 5u) << "two LUIDs mapped to one server item";
+}
+
 // --- message size (§9) -------------------------------------------------------
 
 TEST_F(SyncEngineTest, OutgoingSyncRespectsClientMaxMsgSize) {
