@@ -149,15 +149,22 @@ Result<std::string> Contact::write(const Format& format) const {
   return Status::invalid_argument("a contact cannot be written as " + format.to_string());
 }
 
+namespace {
+
+// The name part of a contact's identity: FN, else the N parts, normalised.
+std::string identity_name(const VCard& card) {
+  if (const VCardProperty* fn = card.first("FN"); fn && !fn->empty()) return collapse_lower(fn->joined());
+  const VCardProperty* n = card.first("N");
+  if (n == nullptr) return "";
+  std::string joined;
+  for (const auto& part : n->values) joined += part + " ";
+  return collapse_lower(joined);
+}
+
+}  // namespace
+
 std::vector<std::string> Contact::identity_keys() const {
-  std::string name;
-  if (const VCardProperty* fn = card_.first("FN"); fn && !fn->empty()) {
-    name = collapse_lower(fn->joined());
-  } else if (const VCardProperty* n = card_.first("N")) {
-    std::string joined;
-    for (const auto& part : n->values) joined += part + " ";
-    name = collapse_lower(joined);
-  }
+  const std::string name = identity_name(card_);
   std::vector<std::string> keys;
   for (const auto& p : card_.properties) {
     if (p.name == "TEL" && !digits_of(p.joined()).empty()) keys.push_back(name + "|tel:" + digits_of(p.joined()));
@@ -168,14 +175,7 @@ std::vector<std::string> Contact::identity_keys() const {
 }
 
 std::string Contact::identity_key() const {
-  std::string name;
-  if (const VCardProperty* fn = card_.first("FN"); fn && !fn->empty()) {
-    name = collapse_lower(fn->joined());
-  } else if (const VCardProperty* n = card_.first("N")) {
-    std::string joined;
-    for (const auto& part : n->values) joined += part + " ";
-    name = collapse_lower(joined);
-  }
+  const std::string name = identity_name(card_);
   std::string reach;
   for (const auto& p : card_.properties) {
     if (p.name == "TEL" && !digits_of(p.joined()).empty()) {
