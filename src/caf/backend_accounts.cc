@@ -26,7 +26,7 @@ std::string BackendAccounts::configured_path(const std::string& accounts_file, c
 Status BackendAccounts::verify(const Credentials& creds) const {
   std::ifstream in(path_);
   if (!in) return Status::unavailable("back-end accounts file " + path_ + " cannot be read");
-  const Status refused = Status::unauthenticated("back end refused user or password");
+  Status refused = Status::unauthenticated("back end refused user or password");
   if (creds.user.empty() || creds.user.str().find(':') != std::string::npos) return refused;
   const std::string prefix = creds.user.str() + ":";
   std::string line;

@@ -72,7 +72,8 @@ Status wrap_cached_stores(Services& s) {
     options.tombstone_max_age_seconds = store.cache.tombstone_max_age_seconds;
     options.progress = s.device_progress.get();
     CFX_RETURN_IF_ERROR(s.registry.wrap_store(
-        store.name, [&](std::shared_ptr<caf::ContentAdapter> backend) -> Result<std::shared_ptr<caf::ContentAdapter>> {
+        store.name,
+        [&](const std::shared_ptr<caf::ContentAdapter>& backend) -> Result<std::shared_ptr<caf::ContentAdapter>> {
           if (push && (backend->caps() & caf::kCapChangeNotify) == 0) {
             return Status::invalid_argument("stores." + store.name + ".backend_monitor: adapter " + store.adapter +
                                             " cannot report changes; use \"poll\"");

@@ -109,7 +109,9 @@ void register_user_commands(CLI::App& app, Context& ctx) {
     auto names = (*services)->users->list();
     if (!names) return fail(names.error().message());
     const bool has_account = std::find(names->begin(), names->end(), opts->name) != names->end();
-    for (const auto& [store_name, kind] : *access) {
+    for (const auto& granted : *access) {
+      // Not a structured binding: clang before 16 cannot capture one in a lambda.
+      const std::string& store_name = granted.first;
       auto store = std::find_if(cfg.stores.begin(), cfg.stores.end(),
                                 [&](const caf::StoreSettings& st) { return st.name == store_name; });
       if (!has_account && store->login != caf::BackendLogin::kPerUser) {

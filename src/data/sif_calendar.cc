@@ -110,6 +110,7 @@ Result<std::string> ical_from_sif(const SifFields& f, bool task) {
   text("Location", "LOCATION");
   if (auto cats = split_categories(f.get("Categories")); !cats.empty()) {
     std::vector<std::string> escaped;
+    escaped.reserve(cats.size());
     for (const auto& c : cats) escaped.push_back(escape_text(c));
     out += "CATEGORIES:" + join(escaped, ",") + "\r\n";
   }

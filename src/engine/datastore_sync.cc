@@ -168,6 +168,7 @@ Status SyncEngine::MessageRun::delete_unclaimed(DatastoreState& ds) {
   }
   if (deletes.empty()) return Status::ok();
   std::vector<Guid> guids;
+  guids.reserve(deletes.size());
   for (const auto& del : deletes) guids.push_back(del.guid);
   auto held = hold_if_mass_deletion(ds, guids, live->size(), HeldKind::kFromDevice, "refresh from client would delete");
   if (!held) return held.error();

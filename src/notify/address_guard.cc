@@ -27,6 +27,7 @@ const std::vector<std::pair<IpNetworks, std::string>>& special_ranges() {
         {{"64:ff9b::/96", "64:ff9b:1::/48", "2002::/16", "2001::/32"}, "IPv4 translation (NAT64, 6to4, Teredo)"},
     };
     std::vector<std::pair<IpNetworks, std::string>> out;
+    out.reserve(text.size());
     for (const auto& [networks, what] : text) out.emplace_back(*IpNetworks::parse(networks), what);
     return out;
   }();

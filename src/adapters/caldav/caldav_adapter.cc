@@ -146,7 +146,7 @@ std::map<std::string, int64_t> DavCollections::request_counts() const {
 }
 
 Result<HttpResponse> DavCollections::send(const std::string& label, const std::string& method, const std::string& url,
-                                          const DavLogin& login, std::vector<std::string> headers,
+                                          const DavLogin& login, const std::vector<std::string>& headers,
                                           const std::string& body) {
   ++requests_[label];
   auto response = http_.request(method, url, login, headers, body);
@@ -278,7 +278,7 @@ Result<DavCollections::UserState*> DavCollections::state_for(const caf::StoreRef
 }
 
 std::string DavCollections::id_for_href(const std::string& href, const std::map<std::string, Member>& taken) const {
-  const std::string segment = last_segment(url_path(href));
+  std::string segment = last_segment(url_path(href));
   if (ends_with(segment, config_.extension) && segment.size() > config_.extension.size()) {
     std::string id = segment.substr(0, segment.size() - config_.extension.size());
     if (!taken.count(id)) return id;
@@ -599,7 +599,7 @@ Result<std::string> DavCollections::put(UserState& s, const DavLogin& login, con
   }
   const std::string body = with_uid(std::string(raw), uid);
   const std::string what = "PUT " + href;
-  auto r = send("PUT", "PUT", absolute_url(s.url, href), login, std::move(headers), body);
+  auto r = send("PUT", "PUT", absolute_url(s.url, href), login, headers, body);
   if (!r) return r.error();
   if (!success(*r)) {
     if ((r->status == 409 || r->status == 403) && has_condition(*r, "no-uid-conflict")) {
@@ -635,7 +635,7 @@ Status DavCollections::remove(const caf::StoreRef& store, const std::string& id)
   std::vector<std::string> headers;
   if (!m->second.etag.empty()) headers.push_back(if_match(m->second.etag));
   const std::string href = m->second.href;
-  auto r = send("DELETE", "DELETE", absolute_url(s.url, href), *login, std::move(headers), "");
+  auto r = send("DELETE", "DELETE", absolute_url(s.url, href), *login, headers, "");
   if (!r) return r.error();
   if (success(*r) || r->status == 404 || r->status == 410) s.members.erase(id);
   if (success(*r)) return Status::ok();

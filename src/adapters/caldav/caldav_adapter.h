@@ -147,7 +147,7 @@ class DavCollections final : public caf::TrackedBackend {
   static std::map<std::string, std::string> listing_of(const UserState& state);
   Status multiget(UserState& state, const DavLogin& login, const std::vector<std::string>& ids);
   Result<HttpResponse> send(const std::string& label, const std::string& method, const std::string& url,
-                            const DavLogin& login, std::vector<std::string> headers, const std::string& body);
+                            const DavLogin& login, const std::vector<std::string>& headers, const std::string& body);
   std::string id_for_href(const std::string& href, const std::map<std::string, Member>& taken) const;
   // The member `id` as a listing found it at `path` with `etag`; its revision
   // and UID carry over from the last listing while the ETag is unchanged.

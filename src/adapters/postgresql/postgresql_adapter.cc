@@ -391,7 +391,7 @@ auto PgTable::run(const caf::StoreRef& store, const std::string& what, Work&& wo
   } catch (const pqxx::insufficient_privilege& e) {
     refused = Status::permission_denied(what + ": " + one_line(e.what()));
   } catch (const pqxx::sql_error& e) {
-    const std::string state = e.sqlstate();
+    const std::string& state = e.sqlstate();
     // Deadlock, serialization failure, shutdown, or a statement that timed
     // out (a locked table: each further item would wait as long): the whole
     // transaction must go.
@@ -420,7 +420,7 @@ Status PgTable::in_one_transaction(const caf::StoreRef& store, const std::functi
       std::lock_guard guard(mutex_);
       batch_ = Batch{store.user, &txn, nullptr};
     }
-    const Status written = write_all();
+    Status written = write_all();
     std::exception_ptr failure;
     {
       std::lock_guard guard(mutex_);
