@@ -428,9 +428,8 @@ Result<std::vector<std::unique_ptr<CalendarItem>>> CalendarItem::parse_all(std::
     text = converted;
     source = vcal10_format();
   } else if (!is_valid_utf8(text)) {
-    // libical folds lines inside a UTF-8 sequence: only the unfolded text
-    // says whether the bytes are UTF-8.
-    // libical is given the unfolded text, whose bytes were checked.
+    // libical folds lines inside a UTF-8 sequence, so only the unfolded text
+    // says whether the bytes are UTF-8; libical then reads that text.
     converted = unfold_ical(text);
     // iCalendar is UTF-8 (RFC 5545 §3.1.4); a device that sends its own
     // charset is read the way undeclared vCard text is.
